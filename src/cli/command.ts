@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { UserError } from '../core/errors.js';
+
+/** One option of a command; `--help` is generated from these, so every option is documented. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** Shown in --help. */
+  description: string;
+  /** Placeholder shown in --help, e.g. FILE. */
+  value?: string;
+  default?: string | boolean;
+}
+
+export interface CommandSpec<O extends Record<string, OptionSpec>> {
+  name: string;
+  summary: string;
+  /** e.g. `<cfg> <weights> -o <model.xnor>` */
+  usage: string;
+  /** Extra paragraphs under the usage line. */
+  details?: string;
+  options: O;
+  /** Bounds on the number of positional arguments. */
+  positionals?: { min?: number; max?: number };
+}
+
+type OptionValue<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? boolean | undefined
+  : S['multiple'] extends true
+    ? string[] | undefined
+    : string | undefined;
+
+export interface ParsedArgs<O extends Record<string, OptionSpec>> {
+  values: { [K in keyof O]: OptionValue<O[K]> };
+  positionals: string[];
+}
+
+export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
+  const lines = [`xnorcam ${spec.name} — ${spec.summary}`, '', `Usage: xnorcam ${spec.name} ${spec.usage}`];
+  if (spec.details) lines.push('', spec.details.trim());
+  const rows: [string, string][] = Object.entries(spec.options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+    const def = o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : '';
+    return [flag, o.description + def];
+  });
+  rows.push(['-h, --help', 'Show this help']);
+  const width = Math.max(...rows.map(([f]) => f.length)) + 2;
+  lines.push('', 'Options:', ...rows.map(([f, d]) => `  ${f.padEnd(width)}${d}`));
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Parses argv for a command. Returns null when --help was printed. Unknown options and wrong
+ * positional counts become a one-line UserError naming the problem.
+ */
+export function parseCommandArgs<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>, argv: string[]): ParsedArgs<O> | null {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText(spec));
+    return null;
+  }
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }> = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
+    throw new UserError(`xnorcam ${spec.name}: ${msg} (see xnorcam ${spec.name} --help)`, 2);
+  }
+  const n = parsed.positionals.length;
+  const { min = 0, max = Infinity } = spec.positionals ?? {};
+  if (n < min) throw new UserError(`xnorcam ${spec.name}: missing argument; usage: xnorcam ${spec.name} ${spec.usage}`, 2);
+  if (n > max) throw new UserError(`xnorcam ${spec.name}: unexpected argument '${parsed.positionals[max]}'; usage: xnorcam ${spec.name} ${spec.usage}`, 2);
+  return parsed as unknown as ParsedArgs<O>;
+}
+
+/** Parses a numeric option, naming the flag in the error. */
+export function numberOption(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) throw new UserError(`--${name}: '${raw}' is not a valid value`, 2);
+  return n;
+}

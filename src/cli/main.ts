@@ -1,0 +1,62 @@
+import { UserError } from '../core/errors.js';
+
+/**
+ * Every command lives in its own module exporting `run(argv): Promise<number | void>` and `spec`.
+ * Loaded lazily so `xnorcam detect` does not pay for the dashboard's imports.
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number | void> }> }> = {
+  // COMMANDS: one line per command, kept in alphabetical order.
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length), 4) + 2;
+  return [
+    'xnorcam — real-time traffic-camera analytics on a binary (XNOR) neural network',
+    '',
+    'Usage: xnorcam <command> [options]     (xnorcam <command> --help for details)',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}${c.summary}`),
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(pkg.version + '\n');
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) throw new UserError(`xnorcam: unknown command '${name}' (see xnorcam --help)`, 2);
+  const mod = await cmd.load();
+  const code = await mod.run(rest);
+  return typeof code === 'number' ? code : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else if (err && typeof err === 'object' && 'code' in err && (err as NodeJS.ErrnoException).code === 'ENOENT' && 'path' in err) {
+      process.stderr.write(`error: ${(err as NodeJS.ErrnoException).path}: no such file\n`);
+      process.exitCode = 1;
+    } else {
+      // A bug, not bad input: keep one line for the user, the stack only when asked for.
+      const e = err as Error;
+      process.stderr.write(`error: internal error: ${e?.message ?? String(err)}\n`);
+      if (process.env.XNORCAM_DEBUG) process.stderr.write(`${e?.stack}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,59 @@
+import type { FrameResult, LineCounts } from './types.js';
+
+/** State of one source as the dashboard, REST API and metrics show it. */
+export interface SourceStatus {
+  name: string;
+  url: string;
+  state: 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
+  /** Frames per second decoded from the source, and detected (after live-mode dropping). */
+  decodedFps: number;
+  detectedFps: number;
+  /** Capture → detections latency, ms (p50 over the last few seconds). */
+  latencyMs: number;
+  droppedFrames: number;
+  reconnects: number;
+  lastFrameAt: number | null;
+  width: number;
+  height: number;
+  lastError?: string;
+}
+
+/** A display image for the dashboard, matching FrameResult by (source, seq). */
+export interface DisplayFrame {
+  source: string;
+  seq: number;
+  ptsMs: number;
+  capturedAt: number;
+  width: number;
+  height: number;
+  jpeg: Buffer;
+}
+
+/** Geometry the dashboard draws on top of the video, in source pixels. */
+export interface SourceOverlay {
+  lines: { name: string; points: [[number, number], [number, number]] }[];
+  zones: { name: string; polygon: [number, number][] }[];
+}
+
+/** Counts of one source: totals and per interval (e.g. per minute), per line/direction/class. */
+export interface SourceCounts {
+  source: string;
+  intervalMs: number;
+  total: LineCounts;
+  /** Oldest first; each bucket starts at `start` (epoch ms). */
+  intervals: { start: number; counts: LineCounts }[];
+}
+
+/**
+ * What a running pipeline offers to its consumers (dashboard server, metrics, event sinks).
+ * The pipeline implements it; consumers never reach into the pipeline otherwise.
+ */
+export interface PipelineFeed {
+  on(event: 'result', listener: (r: FrameResult) => void): this;
+  on(event: 'display', listener: (d: DisplayFrame) => void): this;
+  on(event: 'status', listener: (s: SourceStatus) => void): this;
+  off(event: 'result' | 'display' | 'status', listener: (...args: never[]) => void): this;
+  sources(): SourceStatus[];
+  overlay(source: string): SourceOverlay;
+  counts(source: string): SourceCounts | undefined;
+}

@@ -1,0 +1,34 @@
+/**
+ * Structured logging: one line per event. JSON when stderr is not a terminal (for log shippers),
+ * `time level msg key=value` on a terminal. Steady state should log nothing; log state changes.
+ */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+let minLevel: Level = (process.env.XNORCAM_LOG_LEVEL as Level) in order ? (process.env.XNORCAM_LOG_LEVEL as Level) : 'info';
+let json = process.env.XNORCAM_LOG_FORMAT ? process.env.XNORCAM_LOG_FORMAT === 'json' : !process.stderr.isTTY;
+
+export function configureLog(opts: { level?: Level; json?: boolean }): void {
+  if (opts.level) minLevel = opts.level;
+  if (opts.json !== undefined) json = opts.json;
+}
+
+export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+  if (order[level] < order[minLevel]) return;
+  const time = new Date().toISOString();
+  if (json) {
+    process.stderr.write(JSON.stringify({ time, level, msg, ...fields }) + '\n');
+  } else {
+    const kv = Object.entries(fields)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    process.stderr.write(`${time.slice(11, 19)} ${level.padEnd(5)} ${msg}${kv ? ' ' + kv : ''}\n`);
+  }
+}
+
+export const logger = {
+  debug: (m: string, f?: Record<string, unknown>) => log('debug', m, f),
+  info: (m: string, f?: Record<string, unknown>) => log('info', m, f),
+  warn: (m: string, f?: Record<string, unknown>) => log('warn', m, f),
+  error: (m: string, f?: Record<string, unknown>) => log('error', m, f),
+};

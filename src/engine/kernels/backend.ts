@@ -1,0 +1,64 @@
+/**
+ * The kernel boundary. The network runner (src/engine/runtime) owns the graph and calls these
+ * ops; each backend (reference TypeScript, WebAssembly, native addon) implements them.
+ *
+ * Numerics are darknet's CPU numerics, and every backend must be bit-identical to the reference:
+ *  - float conv: out = (((0 + w0*x0) + w1*x1) + ...) + bias, summed over k = (c, ky, kx) in that
+ *    order, each product and each sum rounded to float32 (no FMA), zero padding.
+ *    Vectorise across output pixels or filters, never across k, to keep the order.
+ *  - binary conv: input bit = x > 0, weight bit = w > 0; spatial padding counts as -1 (bit 0);
+ *    out = fround(fround((K - 2*mismatches) * scale[f]) + bias[f]), K = size*size*inC.
+ *  - activation (applied by the kernel to its whole output tensor of n = outC*outH*outW values,
+ *    CHW order): 'linear'; 'leaky' = x > 0 ? x : fround(x * fround(0.1)) except that the last
+ *    (n % 8 || 8) elements use fround(0.1 * x) (darknet's scalar tail; differs by 1 ulp sometimes);
+ *    'relu' = max(0, x).
+ * Tensors are float32 CHW, batch 1, in memory from `allocFloat32` so a backend can read them
+ * without copies (for WebAssembly they live in its linear memory).
+ */
+export type KernelActivation = 'linear' | 'leaky' | 'relu';
+
+export interface ConvGeometry {
+  inC: number;
+  inH: number;
+  inW: number;
+  outC: number;
+  outH: number;
+  outW: number;
+  size: number;
+  stride: number;
+  pad: number;
+}
+
+export interface FloatConvParams extends ConvGeometry {
+  groups: number;
+  /** [outC][inC/groups][size][size], batch norm already folded in. */
+  weights: Float32Array;
+  bias: Float32Array;
+  activation: KernelActivation;
+}
+
+export interface BinaryConvParams extends ConvGeometry {
+  /** [outC][inC][size][size]; only the sign is used (bit = w > 0). BN-folded float weights are fine. */
+  weights: Float32Array;
+  /** Per-filter scale (darknet's mean_arr: mean |w| after BN folding). */
+  scale: Float32Array;
+  /** Folded bias. */
+  bias: Float32Array;
+  activation: KernelActivation;
+}
+
+export interface ConvOp {
+  /** input: inC*inH*inW floats, output: outC*outH*outW floats, both from allocFloat32. */
+  run(input: Float32Array, output: Float32Array): void;
+}
+
+export interface KernelBackend {
+  /** 'reference', 'wasm', 'native-avx512', 'native-avx2', 'native-popcnt', 'native-neon', ... */
+  readonly name: string;
+  /** Zeroed float32 storage the kernels can use directly. Views stay valid for the backend's life. */
+  allocFloat32(count: number): Float32Array;
+  /** Prepares (packs, reorders, copies) weights once at load; run() must not allocate. */
+  prepareFloatConv(p: FloatConvParams): ConvOp;
+  prepareBinaryConv(p: BinaryConvParams): ConvOp;
+  dispose?(): void;
+}
