@@ -1,0 +1,65 @@
+import { logger } from '../../core/log.js';
+import { UserError } from '../../core/errors.js';
+import type { KernelBackend } from './backend.js';
+import { ReferenceBackend } from './reference.js';
+
+/**
+ * Kernel backends, fastest first. A backend module lives in its own folder and exports
+ * `create(): Promise<KernelBackend>`, throwing with a one-line reason when it cannot run here
+ * (addon not built, CPU lacks the instructions, ...). `auto` takes the first that loads and logs
+ * once why the faster ones were skipped. XNORCAM_BACKEND (or --backend) forces one.
+ */
+const registry: { name: string; module: string | null }[] = [
+  // BACKENDS: the native and wasm helpers add their entries here, fastest first.
+  { name: 'reference', module: null },
+];
+
+type BackendModule = { create(): Promise<KernelBackend> };
+
+async function load(entry: { name: string; module: string | null }): Promise<KernelBackend> {
+  if (entry.module === null) return new ReferenceBackend();
+  const specifier: string = entry.module; // a variable, so the compiler does not resolve optional modules
+  const mod = (await import(specifier)) as BackendModule;
+  return mod.create();
+}
+
+const skipped = new Set<string>();
+
+/** Creates a backend by name ('auto', 'reference', 'wasm', 'native', ...). */
+export async function createBackend(name: string = process.env.XNORCAM_BACKEND || 'auto'): Promise<KernelBackend> {
+  if (name !== 'auto') {
+    const entry = registry.find((e) => e.name === name);
+    if (!entry) throw new UserError(`unknown kernel backend '${name}' (known: auto, ${registry.map((e) => e.name).join(', ')})`, 2);
+    try {
+      return await load(entry);
+    } catch (e) {
+      throw new UserError(`kernel backend '${name}' is not available here: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const entry of registry) {
+    try {
+      return await load(entry);
+    } catch (e) {
+      if (!skipped.has(entry.name)) {
+        skipped.add(entry.name);
+        logger.warn(`kernel backend ${entry.name} unavailable, falling back`, { reason: (e as Error).message.split('\n')[0] });
+      }
+    }
+  }
+  return new ReferenceBackend();
+}
+
+/** Names of the backends that load on this machine (for tests and the benchmark). */
+export async function availableBackends(): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of registry) {
+    try {
+      const b = await load(entry);
+      b.dispose?.();
+      names.push(entry.name);
+    } catch {
+      /* not available here */
+    }
+  }
+  return names;
+}
