@@ -84,3 +84,8 @@ export function numberOption(name: string, raw: string | undefined, fallback: nu
   if (!Number.isFinite(n) || !check(n)) throw new UserError(`--${name}: '${raw}' is not a valid value`, 2);
   return n;
 }
+
+/** Declares a command spec with its option types inferred (so parsed values are typed). */
+export function defineCommand<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): CommandSpec<O> {
+  return spec;
+}

@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
  */
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number | void> }> }> = {
   // COMMANDS: one line per command, kept in alphabetical order.
+  check: { summary: 'validate pipeline files without running them', load: () => import('./check.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline file schema (YAML). One schema is the single source of truth: runtime validation,
+ * `xnorcam check`, and the JSON Schema shipped for editor completion (pipelines/pipeline.schema.json).
+ * Coordinates are source pixels. Relative paths resolve against the pipeline file's folder.
+ */
+const point = z.tuple([z.number(), z.number()]).describe('[x, y] in source pixels');
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . - (up to 64 characters)');
+
+export const lineSchema = z
+  .object({
+    name,
+    points: z.tuple([point, point]).describe('segment p0 → p1; "forward" is crossing from the left of p0→p1 to its right'),
+  })
+  .strict();
+
+export const zoneSchema = z
+  .object({
+    name,
+    polygon: z.array(point).min(3, 'a zone needs at least 3 points'),
+  })
+  .strict();
+
+export const calibrationSchema = z
+  .object({
+    image: z.array(point).length(4, 'exactly 4 image points').describe('four points on the road surface, in source pixels'),
+    world: z.array(point).length(4, 'exactly 4 ground points').describe('the same four points on the ground, in metres'),
+  })
+  .strict();
+
+export const sourceSchema = z
+  .object({
+    name,
+    url: z.string().min(1).describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<graph>'),
+    mode: z.enum(['live', 'batch']).default('live').describe('live: latest frame wins; batch: every frame, in order'),
+    loop: z.boolean().default(false).describe('replay a file source forever (live mode)'),
+    fpsCap: z.number().positive().max(120).optional().describe('decode at most this many frames per second'),
+    transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport'),
+    watchdogSeconds: z.number().positive().max(600).default(10).describe('restart the source when no frame arrives for this long'),
+    lines: z.array(lineSchema).default([]),
+    zones: z.array(zoneSchema).default([]),
+    calibration: calibrationSchema.optional(),
+  })
+  .strict();
+
+const rotationSchema = z
+  .object({
+    maxBytes: z.number().int().positive().default(100 * 1024 * 1024),
+    maxFiles: z.number().int().positive().max(1000).default(10),
+  })
+  .strict();
+
+export const webhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe('HTTP(S) endpoint receiving JSON POSTs'),
+    events: z
+      .array(z.enum(['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down']))
+      .min(1)
+      .default(['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down']),
+    timeoutMs: z.number().int().positive().max(60_000).default(5000),
+    maxRetries: z.number().int().min(0).max(20).default(5),
+    queueSize: z.number().int().positive().max(100_000).default(1000).describe('events kept while the endpoint is down; oldest dropped beyond'),
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const outputsSchema = z
+  .object({
+    dashboard: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        token: z.string().min(8, 'use a token of at least 8 characters').optional(),
+        displayWidth: z.number().int().min(160).max(3840).default(640),
+      })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, displayWidth: 640 }),
+    files: z
+      .object({
+        dir: z.string().default('out'),
+        detections: z.boolean().default(false).describe('per-source JSONL of every processed frame'),
+        events: z.boolean().default(true).describe('JSONL event log'),
+        counts: z.boolean().default(true).describe('CSV of counts per interval'),
+        rotate: rotationSchema.default({ maxBytes: 100 * 1024 * 1024, maxFiles: 10 }),
+      })
+      .strict()
+      .optional(),
+    webhooks: z.array(webhookSchema).default([]),
+    metrics: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+  })
+  .strict();
+
+export const pipelineSchema = z
+  .object({
+    $schema: z.string().optional(),
+    model: z.string().optional().describe('packed .xnor model; default: the bundled model'),
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+    detector: z
+      .object({
+        thresh: z.number().min(0).max(1).default(0.25),
+        nms: z.number().min(0).max(1).default(0.45),
+        backend: z.string().default('auto').describe('kernel backend: auto, native, wasm, reference'),
+      })
+      .strict()
+      .default({ thresh: 0.25, nms: 0.45, backend: 'auto' }),
+    countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
+    sources: z.array(sourceSchema).min(1, 'at least one source'),
+    outputs: outputsSchema.default({
+      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, displayWidth: 640 },
+      webhooks: [],
+      metrics: { enabled: true },
+    }),
+    retention: z
+      .object({ days: z.number().positive().max(3650).default(30).describe('delete output files older than this') })
+      .strict()
+      .default({ days: 30 }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.sources.forEach((s, i) => {
+      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name '${s.name}' (also sources[${seen.get(s.name)}])` });
+      seen.set(s.name, i);
+      const names = new Set<string>();
+      for (const [kind, list] of [['lines', s.lines], ['zones', s.zones]] as const) {
+        list.forEach((item, j) => {
+          if (names.has(item.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, kind, j, 'name'], message: `duplicate line/zone name '${item.name}'` });
+          names.add(item.name);
+        });
+      }
+    });
+  });
+
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type WebhookConfig = z.output<typeof webhookSchema>;
+
+/** JSON Schema (draft 2020-12) of the pipeline file, for editors. */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(pipelineSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

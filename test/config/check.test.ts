@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPipelineConfig, validatePipelineText } from '../../src/config/load.js';
+import { pipelineJsonSchema } from '../../src/config/schema.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin', 'xnorcam.js');
+const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+const valid = `
+sources:
+  - name: cam1
+    url: rtsp://127.0.0.1:8554/cam1
+`;
+
+/** Each broken config, the key path the error must name, and the line it must point at. */
+const broken: { what: string; yaml: string; path: string; line: number; message: RegExp }[] = [
+  { what: 'no sources', yaml: 'sources: []\n', path: 'sources', line: 1, message: /at least one source/ },
+  { what: 'url of the wrong type', yaml: 'sources:\n  - name: a\n    url: rtsp://x\n  - name: b\n    url: rtsp://y\n  - name: c\n    url: 42\n', path: 'sources[2].url', line: 7, message: /expected string/ },
+  { what: 'missing url', yaml: 'sources:\n  - name: a\n', path: 'sources[0].url', line: 2, message: /required/ },
+  { what: 'unknown key', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    fps_cap: 10\n', path: 'sources[0]', line: 4, message: /unknown key 'fps_cap'/ },
+  { what: 'bad enum', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    mode: realtime\n', path: 'sources[0].mode', line: 4, message: /"live"\|"batch"/ },
+  { what: 'line with one point', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      - name: l1\n        points: [[0, 0]]\n', path: 'sources[0].lines[0].points', line: 6, message: /./ },
+  { what: 'zone with two points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: [[0, 0], [1, 1]]\n', path: 'sources[0].zones[0].polygon', line: 6, message: /at least 3 points/ },
+  { what: 'calibration with 3 points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[1,0],[1,1]]\n      world: [[0,0],[1,0],[1,1],[0,1]]\n', path: 'sources[0].calibration.image', line: 5, message: /exactly 4/ },
+  { what: 'port out of range', yaml: valid + 'outputs:\n  dashboard:\n    port: 70000\n', path: 'outputs.dashboard.port', line: 7, message: /65535/ },
+  { what: 'webhook url not http', yaml: valid + 'outputs:\n  webhooks:\n    - url: ftp://example.invalid/x\n', path: 'outputs.webhooks[0].url', line: 7, message: /./ },
+  { what: 'duplicate source names', yaml: 'sources:\n  - name: a\n    url: x.mp4\n  - name: a\n    url: y.mp4\n', path: 'sources[1].name', line: 4, message: /duplicate source name 'a'/ },
+  { what: 'workers zero', yaml: 'workers: 0\n' + valid, path: 'workers', line: 1, message: /./ },
+  { what: 'bad source name', yaml: 'sources:\n  - name: "my camera!"\n    url: x.mp4\n', path: 'sources[0].name', line: 2, message: /letters, digits/ },
+];
+
+describe('pipeline config validation', () => {
+  it.each(broken)('names the key path and line: $what', ({ yaml, path, line, message }) => {
+    const { config, problems } = validatePipelineText(yaml);
+    expect(config).toBeUndefined();
+    const p = problems.find((q) => q.path === path);
+    expect(p, `problems: ${JSON.stringify(problems)}`).toBeDefined();
+    expect(p!.line).toBe(line);
+    expect(p!.message).toMatch(message);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const { problems } = validatePipelineText('sources:\n  - name: a\n    url: [unclosed\n');
+    expect(problems[0].path).toBe('(yaml)');
+    expect(problems[0].line).toBeGreaterThan(0);
+  });
+
+  it('fills defaults and resolves relative paths against the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-cfg-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'model: m.xnor\nsources:\n  - name: a\n    url: clips/a.mp4\n  - name: b\n    url: rtsp://h/x\n');
+    const cfg = loadPipelineConfig(file);
+    expect(cfg.model).toBe(join(dir, 'm.xnor'));
+    expect(cfg.sources[0].url).toBe(join(dir, 'clips/a.mp4'));
+    expect(cfg.sources[1].url).toBe('rtsp://h/x');
+    expect(cfg.sources[0]).toMatchObject({ mode: 'live', transport: 'tcp', watchdogSeconds: 10, lines: [] });
+    expect(cfg.outputs.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080 });
+  });
+});
+
+describe('xnorcam check', () => {
+  it('passes every shipped pipeline', () => {
+    const files = readdirSync(join(root, 'pipelines')).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    const r = xnorcam('check', ...files.map((f) => join(root, 'pipelines', f)));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(files.length);
+  });
+
+  it('prints file:line: key.path: problem for each broken config and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'sources:\n  - name: a\n    url: 42\n    mode: realtime\n');
+    const r = xnorcam('check', file);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:3: sources\\[0\\]\\.url: expected string`)),
+      expect.stringMatching(new RegExp(`^${file}:4: sources\\[0\\]\\.mode: `)),
+    ]);
+  });
+
+  it('names a missing file in one line', () => {
+    const r = xnorcam('check', '/nonexistent/p.yaml');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe('/nonexistent/p.yaml: no such file');
+  });
+
+  it('ships a JSON Schema generated from the same zod schema', () => {
+    const shipped = JSON.parse(readFileSync(join(root, 'pipelines', 'pipeline.schema.json'), 'utf8'));
+    expect(shipped).toEqual(pipelineJsonSchema());
+  });
+});
