@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PipelineFeed, SourceStatus } from '../core/feed.js';
+import type { FrameResult } from '../core/types.js';
+
+/** Gauges the pipeline cannot see itself (the pool's queue, the dashboard's sockets). */
+export interface MetricProbes {
+  workerQueueDepth?: () => number;
+  websocketClients?: () => number;
+}
+
+export interface PipelineMetrics {
+  readonly registry: Registry;
+  /** Node http handler serving Prometheus text. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  render(): Promise<string>;
+  close(): void;
+}
+
+const latencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2, 5];
+const detectorBuckets = [0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.2, 0.5, 1];
+
+/**
+ * Prometheus metrics for a running pipeline, in a registry of its own (so tests and several
+ * pipelines in one process do not collide). Per-frame work is two histogram observations and a
+ * counter increment; per-source state is read from the feed at scrape time.
+ */
+export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes = {}): PipelineMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  const byScrape = <T extends string>(name: string, help: string, read: (s: SourceStatus) => number, kind: 'gauge' | 'counter', labels: T[] = ['source' as T]) => {
+    const collect = function (this: Gauge<string> | Counter<string>) {
+      this.reset();
+      for (const s of feed.sources()) {
+        const v = read(s);
+        if (kind === 'gauge') (this as Gauge<string>).set({ source: s.name }, v);
+        else (this as Counter<string>).inc({ source: s.name }, v);
+      }
+    };
+    return kind === 'gauge'
+      ? new Gauge({ name, help, labelNames: labels, registers: [registry], collect })
+      : new Counter({ name, help, labelNames: labels, registers: [registry], collect });
+  };
+
+  byScrape('xnorcam_source_decoded_fps', 'Frames per second decoded from the source', (s) => s.decodedFps, 'gauge');
+  byScrape('xnorcam_source_detected_fps', 'Frames per second that went through the detector', (s) => s.detectedFps, 'gauge');
+  byScrape('xnorcam_source_up', '1 while the source delivers frames, else 0', (s) => (s.state === 'running' ? 1 : 0), 'gauge');
+  byScrape('xnorcam_source_skipped_frames_total', 'Frames dropped by the live policy (latest frame wins)', (s) => s.droppedFrames, 'counter');
+  byScrape('xnorcam_source_reconnects_total', 'Times the source was restarted', (s) => s.reconnects, 'counter');
+  byScrape(
+    'xnorcam_source_seconds_since_last_frame',
+    'Seconds since the source last delivered a frame (watchdog input)',
+    (s) => (s.lastFrameAt === null ? -1 : (Date.now() - s.lastFrameAt) / 1000),
+    'gauge',
+  );
+
+  const framesDetected = new Counter({ name: 'xnorcam_frames_detected_total', help: 'Frames processed by the detector', labelNames: ['source'], registers: [registry] });
+  const events = new Counter({ name: 'xnorcam_events_total', help: 'Traffic events emitted', labelNames: ['source', 'type'], registers: [registry] });
+  const latency = new Histogram({ name: 'xnorcam_detection_latency_seconds', help: 'Capture to detections latency', labelNames: ['source'], buckets: latencyBuckets, registers: [registry] });
+  const detectorTime = new Histogram({ name: 'xnorcam_detector_seconds', help: 'Detector time per frame', buckets: detectorBuckets, registers: [registry] });
+
+  new Gauge({
+    name: 'xnorcam_worker_queue_depth',
+    help: 'Frames waiting for a detector worker',
+    registers: [registry],
+    collect() {
+      this.set(probes.workerQueueDepth?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'xnorcam_websocket_clients',
+    help: 'Connected dashboard clients',
+    registers: [registry],
+    collect() {
+      this.set(probes.websocketClients?.() ?? 0);
+    },
+  });
+
+  const onResult = (r: FrameResult) => {
+    const source = r.frame.source;
+    framesDetected.inc({ source });
+    latency.observe({ source }, Math.max(0, (r.detectedAt - r.frame.capturedAt) / 1000));
+    detectorTime.observe(r.detectMs / 1000);
+    for (const e of r.events) events.inc({ source, type: e.type });
+  };
+  feed.on('result', onResult);
+
+  return {
+    registry,
+    render: () => registry.metrics(),
+    handle(_req, res) {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics error: ${err.message}\n`);
+        },
+      );
+    },
+    close() {
+      feed.off('result', onResult as (...args: never[]) => void);
+      registry.clear();
+    },
+  };
+}

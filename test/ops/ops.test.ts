@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { WebhookSink } from '../../src/ops/webhook-sink.js';
+import { RotatingLineFile } from '../../src/ops/rotating-file.js';
+import { createPipelineMetrics } from '../../src/ops/metrics.js';
+import type { PipelineFeed, SourceStatus } from '../../src/core/feed.js';
+import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
+
+const crossing = (trackId: number): TrafficEvent => ({ type: 'line-crossing', source: 'cam1', ptsMs: trackId * 40, at: Date.now(), line: 'l1', direction: 'forward', trackId, className: 'car' });
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+/** A real HTTP endpoint that answers `statuses` in turn (then 200) and records the bodies it accepted. */
+async function endpoint(statuses: number[]): Promise<{ url: string; received: TrafficEvent[]; hits: () => number }> {
+  const received: TrafficEvent[] = [];
+  let hits = 0;
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const status = statuses[hits++] ?? 200;
+      if (status === 200) received.push(JSON.parse(body));
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/hook`, received, hits: () => hits };
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('WebhookSink', () => {
+  it('retries with backoff through outages and delivers in order', async () => {
+    const ep = await endpoint([503, 503, 500]);
+    const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 5, queueSize: 100, baseDelayMs: 5 });
+    for (let i = 1; i <= 5; i++) sink.push(crossing(i));
+    await until(() => ep.received.length === 5);
+    expect(ep.received.map((e) => (e as { trackId: number }).trackId)).toEqual([1, 2, 3, 4, 5]);
+    expect(sink.stats).toMatchObject({ sent: 5, failed: 0, dropped: 0 });
+    expect(ep.hits()).toBe(8);
+    await sink.close();
+  });
+
+  it('keeps a bounded queue while the endpoint is down, dropping the oldest', async () => {
+    const sink = new WebhookSink({ url: 'http://127.0.0.1:9/unreachable', events: ['line-crossing'], timeoutMs: 200, maxRetries: 100, queueSize: 3, baseDelayMs: 1000 });
+    const t0 = performance.now();
+    for (let i = 1; i <= 10; i++) sink.push(crossing(i));
+    expect(performance.now() - t0).toBeLessThan(50); // push never waits for the network
+    expect(sink.stats.dropped).toBe(7);
+    expect(sink.stats.queued).toBe(3);
+    await sink.close(0);
+  });
+
+  it('gives up on an event the endpoint refuses (4xx) and goes on with the next', async () => {
+    const ep = await endpoint([400]);
+    const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 5, queueSize: 10, baseDelayMs: 5 });
+    sink.push(crossing(1));
+    sink.push(crossing(2));
+    await until(() => ep.received.length === 1);
+    expect((ep.received[0] as { trackId: number }).trackId).toBe(2);
+    expect(sink.stats).toMatchObject({ sent: 1, failed: 1 });
+    await sink.close();
+  });
+
+  it('sends only the event types it is configured for', async () => {
+    const ep = await endpoint([]);
+    const sink = new WebhookSink({ url: ep.url, events: ['source-down'], timeoutMs: 1000, maxRetries: 1, queueSize: 10 });
+    sink.push(crossing(1));
+    sink.push({ type: 'source-down', source: 'cam1', at: 1, reason: 'watchdog' });
+    await until(() => ep.received.length === 1);
+    expect(ep.received[0].type).toBe('source-down');
+    await sink.close();
+  });
+});
+
+describe('RotatingLineFile', () => {
+  it('rotates by size, keeps maxFiles, repeats the header, and every line stays whole', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-rot-'));
+    const f = new RotatingLineFile(join(dir, 'counts.csv'), { maxBytes: 200, maxFiles: 2, header: 'time,count' });
+    for (let i = 0; i < 100; i++) f.writeLine(`2026-01-01T00:00:${String(i).padStart(2, '0')},${i}`);
+    f.close();
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual(['counts.csv', 'counts.csv.1', 'counts.csv.2']);
+    for (const name of files) {
+      const lines = readFileSync(join(dir, name), 'utf8').split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines[0]).toBe('time,count');
+      for (const l of lines.slice(1)) expect(l).toMatch(/^2026-01-01T00:00:\d\d,\d+$/);
+    }
+    const last = readFileSync(join(dir, 'counts.csv'), 'utf8').trim().split('\n').pop();
+    expect(last).toMatch(/,99$/);
+  });
+});
+
+describe('pipeline metrics', () => {
+  it('exports per-source and detector metrics that move with the pipeline', async () => {
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 25, detectedFps: 12.5, latencyMs: 80, droppedFrames: 3, reconnects: 1, lastFrameAt: Date.now(), width: 640, height: 360 };
+    const emitter = new EventEmitter();
+    const feed = Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
+    let depth = 2;
+    const metrics = createPipelineMetrics(feed, { workerQueueDepth: () => depth, websocketClients: () => 4 });
+    const result = (seq: number): FrameResult => ({
+      frame: { source: 'cam1', seq, ptsMs: seq * 40, capturedAt: 1000, width: 640, height: 360 },
+      detections: [], tracks: [], events: [crossing(seq)], detectedAt: 1120, detectMs: 9,
+    });
+    emitter.emit('result', result(1));
+    emitter.emit('result', result(2));
+    const text = await metrics.render();
+    expect(text).toMatch(/xnorcam_source_decoded_fps\{source="cam1"\} 25/);
+    expect(text).toMatch(/xnorcam_source_detected_fps\{source="cam1"\} 12.5/);
+    expect(text).toMatch(/xnorcam_source_skipped_frames_total\{source="cam1"\} 3/);
+    expect(text).toMatch(/xnorcam_source_reconnects_total\{source="cam1"\} 1/);
+    expect(text).toMatch(/xnorcam_frames_detected_total\{source="cam1"\} 2/);
+    expect(text).toMatch(/xnorcam_events_total\{source="cam1",type="line-crossing"\} 2/);
+    expect(text).toMatch(/xnorcam_detection_latency_seconds_bucket\{le="0.2",source="cam1"\} 2/);
+    expect(text).toMatch(/xnorcam_detector_seconds_sum 0.018/);
+    expect(text).toMatch(/xnorcam_worker_queue_depth 2/);
+    expect(text).toMatch(/xnorcam_websocket_clients 4/);
+    expect(text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(text).toMatch(/nodejs_eventloop_lag_seconds /);
+    status.reconnects = 2;
+    depth = 0;
+    const again = await metrics.render();
+    expect(again).toMatch(/xnorcam_source_reconnects_total\{source="cam1"\} 2/);
+    expect(again).toMatch(/xnorcam_worker_queue_depth 0/);
+    metrics.close();
+  });
+});
