@@ -1,0 +1,76 @@
+import type { Box } from '../core/types.js';
+import { VEHICLE_CLASSES } from './class-map.js';
+
+export interface LabelledBox {
+  className: string;
+  score: number;
+  box: Box;
+}
+
+export interface Agreement {
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+function iou(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+/**
+ * How well a student reproduces its teacher on held-out frames: the teacher's boxes are the
+ * reference, a student box agrees when it overlaps an unmatched teacher box with IoU ≥ minIou.
+ * Greedy in descending student score, as detection metrics match.
+ * `sameClass` decides when two labels count as the same object: exact class by default; for the
+ * "vehicles" figure, any two vehicle classes (teachers themselves flip between car and truck).
+ */
+export function agreement(
+  frames: { teacher: LabelledBox[]; student: LabelledBox[] }[],
+  opts: { minIou?: number; keep?: (className: string) => boolean; sameClass?: (a: string, b: string) => boolean } = {},
+): Agreement {
+  const minIou = opts.minIou ?? 0.5;
+  const keep = opts.keep ?? (() => true);
+  const same = opts.sameClass ?? ((a: string, b: string) => a === b);
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const frame of frames) {
+    const teacher = frame.teacher.filter((t) => keep(t.className));
+    const student = frame.student.filter((s) => keep(s.className)).sort((a, b) => b.score - a.score);
+    const used = new Uint8Array(teacher.length);
+    for (const s of student) {
+      let best = -1;
+      let bestIou = minIou;
+      teacher.forEach((t, i) => {
+        if (used[i] || !same(s.className, t.className)) return;
+        const v = iou(s.box, t.box);
+        if (v >= bestIou) {
+          bestIou = v;
+          best = i;
+        }
+      });
+      if (best >= 0) {
+        used[best] = 1;
+        tp++;
+      } else fp++;
+    }
+    fn += used.length - used.reduce((n, u) => n + u, 0);
+  }
+  const precision = tp + fp > 0 ? tp / (tp + fp) : 1;
+  const recall = tp + fn > 0 ? tp / (tp + fn) : 1;
+  const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  return { truePositives: tp, falsePositives: fp, falseNegatives: fn, precision, recall, f1 };
+}
+
+/** The headline figure: vehicles only, any vehicle class matches any other. */
+export function vehicleAgreement(frames: { teacher: LabelledBox[]; student: LabelledBox[] }[], minIou = 0.5): Agreement {
+  const isVehicle = (c: string) => VEHICLE_CLASSES.has(c);
+  return agreement(frames, { minIou, keep: isVehicle, sameClass: (a, b) => isVehicle(a) && isVehicle(b) });
+}
