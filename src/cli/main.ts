@@ -7,6 +7,8 @@ import { UserError } from '../core/errors.js';
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number | void> }> }> = {
   // COMMANDS: one line per command, kept in alphabetical order.
   check: { summary: 'validate pipeline files without running them', load: () => import('./check.js') },
+  convert: { summary: 'pack a darknet cfg + weights into an .xnor model', load: () => import('./convert.js') },
+  detect: { summary: 'detect objects in image files', load: () => import('./detect.js') },
 };
 
 function usage(): string {

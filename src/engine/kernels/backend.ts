@@ -52,6 +52,30 @@ export interface ConvOp {
   run(input: Float32Array, output: Float32Array): void;
 }
 
+/**
+ * darknet's maxpool (forward_maxpool_layer): the window of output (y, x) starts at
+ * (y*stride + trunc(-padding/2), x*stride + trunc(-padding/2)); taps outside the input are
+ * skipped; max starts at -FLT_MAX and takes a tap when `tap > max` (so NaN never wins and the
+ * first of equal values stays, which decides the sign of a zero maximum).
+ */
+export interface MaxPoolParams {
+  c: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  size: number;
+  stride: number;
+  padding: number;
+}
+
+/** A maxpool that follows a convolution (darknet [maxpool] keys; see MaxPoolParams for its rules). */
+export interface PoolSpec {
+  size: number;
+  stride: number;
+  padding: number;
+}
+
 export interface KernelBackend {
   /** 'reference', 'wasm', 'native-avx512', 'native-avx2', 'native-popcnt', 'native-neon', ... */
   readonly name: string;
@@ -60,5 +84,26 @@ export interface KernelBackend {
   /** Prepares (packs, reorders, copies) weights once at load; run() must not allocate. */
   prepareFloatConv(p: FloatConvParams): ConvOp;
   prepareBinaryConv(p: BinaryConvParams): ConvOp;
+  /**
+   * Optional (additive, native backend): a maxpool op, bit-identical to the TypeScript one in
+   * src/engine/runtime/layers.ts; run(input c*inH*inW, output c*outH*outW). Runners use it when
+   * present: `backend.prepareMaxPool?.(p) ?? <TypeScript maxpool>`.
+   */
+  prepareMaxPool?(p: MaxPoolParams): ConvOp;
+  /**
+   * Optional (additive, native backend): a convolution with the maxpool that follows it fused in,
+   * so the full-size conv output is never written. run(input, pooled) writes the pooled tensor
+   * (outC * poolH * poolW, poolH = floor((outH + padding - size) / stride) + 1, same for W); its
+   * bits equal prepare*Conv(p).run() followed by the maxpool. Use only when nothing else reads the
+   * conv layer's own output (no [route]/[shortcut] to it).
+   */
+  prepareFloatConvPool?(p: FloatConvParams, pool: PoolSpec): ConvOp;
+  prepareBinaryConvPool?(p: BinaryConvParams, pool: PoolSpec): ConvOp;
+  /**
+   * Optional (additive, native backend): intra-frame threading. Every op prepared by this backend
+   * splits its output over n threads (1 = off, the default); for one camera at lowest latency,
+   * not for the worker pool's one-frame-per-thread mode.
+   */
+  setThreads?(n: number): void;
   dispose?(): void;
 }

@@ -11,6 +11,8 @@ import { ReferenceBackend } from './reference.js';
  */
 const registry: { name: string; module: string | null }[] = [
   // BACKENDS: the native and wasm helpers add their entries here, fastest first.
+  { name: 'native', module: './native/index.js' },
+  { name: 'wasm', module: './wasm/index.js' },
   { name: 'reference', module: null },
 ];
 

@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { UserError } from '../core/errors.js';
+import type { Detection } from '../core/types.js';
+import { defaultModelPath } from '../detect/default-model.js';
+import { loadDetector } from '../detect/detector.js';
+import { decodeImageFile } from '../detect/preprocess.js';
+import type { ModelSource } from '../engine/load.js';
+import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+
+const options = {
+  model: { type: 'string', value: 'FILE', description: 'Packed model (.xnor); default: the bundled models/xnorcam-traffic.xnor' },
+  cfg: { type: 'string', value: 'FILE', description: 'darknet .cfg (instead of --model; needs --weights)' },
+  weights: { type: 'string', value: 'FILE', description: 'darknet .weights for --cfg' },
+  names: { type: 'string', value: 'FILE', description: 'Class names for --cfg, one per line' },
+  thresh: { type: 'string', value: 'P', description: 'Keep boxes with objectness x class probability above P', default: '0.25' },
+  nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (0 disables NMS)', default: '0.45' },
+  json: { type: 'boolean', description: 'Print one JSON object per image' },
+  backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
+} satisfies Record<string, OptionSpec>;
+
+export const spec: CommandSpec<typeof options> = {
+  name: 'detect',
+  summary: 'Detect objects in image files (as darknet detector test)',
+  usage: '<image...> [--model <model.xnor> | --cfg <cfg> --weights <weights> [--names <file>]] [--thresh 0.25] [--nms 0.45] [--json]',
+  details: `Preprocessing and decoding follow darknet's \`detector test\`: RGB/255, darknet's bilinear resize
+(letterbox only when the cfg sets letter_box=1), per-class NMS. Boxes are [x1, y1, x2, y2] in
+source-image pixels; score is objectness x class probability.`,
+  options,
+  positionals: { min: 1 },
+};
+
+function modelSource(v: { model?: string; cfg?: string; weights?: string; names?: string }): ModelSource {
+  if (v.model && (v.cfg || v.weights)) throw new UserError('xnorcam detect: give either --model or --cfg/--weights, not both', 2);
+  if (v.cfg || v.weights) {
+    if (!v.cfg || !v.weights) throw new UserError(`xnorcam detect: --${v.cfg ? 'cfg' : 'weights'} needs --${v.cfg ? 'weights' : 'cfg'} too`, 2);
+    return { cfg: v.cfg, weights: v.weights, names: v.names };
+  }
+  if (v.names) throw new UserError('xnorcam detect: --names only applies with --cfg/--weights (a .xnor model carries its names)', 2);
+  if (v.model) return v.model;
+  const def = defaultModelPath();
+  if (!existsSync(def)) throw new UserError(`no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`);
+  return def;
+}
+
+const round = (v: number, digits: number) => Number(v.toFixed(digits));
+
+function textLine(d: Detection): string {
+  const [x1, y1, x2, y2] = d.box.map((v) => Math.round(v));
+  return `  ${d.className.padEnd(14)} ${(d.score * 100).toFixed(0).padStart(3)}%  [${x1}, ${y1}, ${x2}, ${y2}]`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(spec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  const thresh = numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
+  const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
+  const source = modelSource(v);
+  const detector = await loadDetector(source, { backend: v.backend });
+  let failed = 0;
+  try {
+    for (const image of args.positionals) {
+      let img;
+      try {
+        img = await decodeImageFile(image);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        process.stderr.write(`error: ${e.message}\n`);
+        failed++;
+        continue;
+      }
+      const dets = detector.detectImage(img, { thresh, nms });
+      if (v.json) {
+        const detections = dets.map((d) => ({ classId: d.classId, className: d.className, score: round(d.score, 6), box: d.box.map((b) => round(b, 3)) }));
+        process.stdout.write(JSON.stringify({ image, width: img.width, height: img.height, detections }) + '\n');
+      } else {
+        process.stdout.write(`${image} (${img.width}x${img.height}): ${dets.length} detection${dets.length === 1 ? '' : 's'}\n`);
+        for (const d of dets) process.stdout.write(textLine(d) + '\n');
+      }
+    }
+  } finally {
+    detector.dispose();
+  }
+  return failed ? 1 : 0;
+}

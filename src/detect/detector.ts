@@ -1,0 +1,68 @@
+import type { Detection } from '../core/types.js';
+import { UserError } from '../core/errors.js';
+import type { KernelBackend } from '../engine/kernels/backend.js';
+import { createBackend } from '../engine/kernels/select.js';
+import { loadModel, type ModelSource } from '../engine/load.js';
+import { modelClasses, type Model } from '../engine/model.js';
+import { Network } from '../engine/runtime/network.js';
+import { collectCandidates, nmsSort, toDetections } from './decode.js';
+import { prepareNetworkInput, rgbToPlanar, type RgbImage } from './preprocess.js';
+import type { DetectOptions, ObjectDetector } from './types.js';
+
+/** The engine behind ObjectDetector: one Network (preallocated tensors) on one kernel backend. */
+export class EngineDetector implements ObjectDetector {
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly classNames: readonly string[];
+  readonly backend: string;
+  readonly network: Network;
+  private readonly classes: number;
+
+  constructor(readonly model: Model, private readonly kernels: KernelBackend) {
+    this.network = new Network(model, kernels);
+    this.inputWidth = model.spec.net.width;
+    this.inputHeight = model.spec.net.height;
+    this.classNames = model.classNames;
+    this.backend = kernels.name;
+    this.classes = modelClasses(model.spec);
+    if (model.spec.net.channels !== 3) throw new UserError(`${model.spec.source}: the network takes ${model.spec.net.channels} input channels; detection needs 3 (RGB)`);
+  }
+
+  /**
+   * rgb is already at network size (stretch-resized by the caller, e.g. ffmpeg), so no letterbox
+   * correction applies even for letter_box=1 models.
+   */
+  detectRgb(rgb: Uint8Array, sourceWidth: number, sourceHeight: number, opts: DetectOptions = {}): Detection[] {
+    const need = this.inputWidth * this.inputHeight * 3;
+    if (rgb.length < need) throw new Error(`detectRgb: expected ${this.inputWidth}x${this.inputHeight} RGB (${need} bytes), got ${rgb.length} bytes`);
+    rgbToPlanar(rgb, this.inputWidth, this.inputHeight, this.network.input);
+    return this.run(sourceWidth, sourceHeight, false, opts);
+  }
+
+  /** A full-size decoded image, preprocessed as darknet's `detector test` (resize or letterbox). */
+  detectImage(img: RgbImage, opts: DetectOptions = {}): Detection[] {
+    const letterbox = this.model.spec.net.letterbox;
+    prepareNetworkInput(img, this.inputWidth, this.inputHeight, letterbox, this.network.input);
+    return this.run(img.width, img.height, letterbox, opts);
+  }
+
+  private run(width: number, height: number, letterboxed: boolean, opts: DetectOptions): Detection[] {
+    const thresh = opts.thresh ?? 0.25;
+    const nms = opts.nms ?? 0.45;
+    this.network.forward();
+    let dets = collectCandidates(this.network, thresh, width, height, letterboxed);
+    if (nms > 0) dets = nmsSort(dets, this.classes, nms);
+    return toDetections(dets, thresh, this.classNames, width, height);
+  }
+
+  dispose(): void {
+    this.kernels.dispose?.();
+  }
+}
+
+/** Loads a packed .xnor model (string) or a darknet cfg + weights (+ names) pair. */
+export async function loadDetector(model: ModelSource, opts: { backend?: string } = {}): Promise<EngineDetector> {
+  const m = loadModel(model);
+  const kernels = await createBackend(opts.backend);
+  return new EngineDetector(m, kernels);
+}

@@ -1,0 +1,266 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { PassThrough, type Readable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import { ffmpegBinary } from './ffmpeg-binary.js';
+import type { FrameSlots } from './frame-slots.js';
+import type { SourceSpec } from './source-spec.js';
+import { JpegSplitter } from './jpeg-splitter.js';
+
+export interface FfmpegRunOptions {
+  spec: SourceSpec;
+  /** Model input size: ffmpeg resizes (stretch) to this and converts to rgb24. */
+  width: number;
+  height: number;
+  slots: FrameSlots;
+  /** Read a file or test source at its native rate (`-re`), as a camera would deliver it. */
+  realtime?: boolean;
+  /** Loop a file forever (`-stream_loop -1`); ffmpeg keeps timestamps increasing. */
+  loop?: boolean;
+  /** Second output: MJPEG at this width for the dashboard. */
+  display?: { width: number; quality?: number };
+  /** Decode at most this many frames per second. */
+  fpsCap?: number;
+}
+
+export interface FfmpegRunEnd {
+  /** Set when ffmpeg failed (not when we stopped it). */
+  error?: string;
+  /** Decoder/demuxer complaints seen on stderr: a truncated or corrupt input. */
+  damaged?: string;
+  frames: number;
+  stopped: boolean;
+}
+
+const showinfoRe = /\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-?[\d.]+(?:e[+-]?\d+)?)/;
+const inputVideoRe = /Stream #0:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})[\s,[]/;
+const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
+const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
+
+/**
+ * One ffmpeg process decoding one source into model-size rgb24 frames. Each frame is copied once, chunk
+ * by chunk, from ffmpeg's stdout into a preallocated shared slot; its presentation time comes from
+ * `showinfo` on stderr, paired with frames by order (every frame passes the filter once: passthrough sync).
+ *
+ * Events: 'size' (w, h) source size; 'frame' (slot, ptsMs, capturedAt); 'display' (jpeg Buffer, index);
+ * 'end' (FfmpegRunEnd) exactly once.
+ */
+export class FfmpegRun extends EventEmitter {
+  readonly frameBytes: number;
+  private command?: ffmpeg.FfmpegCommand;
+  private stream?: Readable;
+  private displayServer?: Server;
+  private displaySocket?: Socket;
+  private slot = -1;
+  private filled = 0;
+  private stash?: Buffer;
+  /** Frames complete but waiting for their showinfo line (stderr can lag stdout). */
+  private readonly waitingSlots: { slot: number; capturedAt: number }[] = [];
+  private readonly ptsQueue: number[] = [];
+  private frames = 0;
+  private sourceSize?: [number, number];
+  private lastLines: string[] = [];
+  private damage?: string;
+  private stopped = false;
+  private ended = false;
+  private ffmpegDone = false;
+  private stdoutDone = false;
+  private ffmpegError?: string;
+
+  constructor(private readonly opts: FfmpegRunOptions) {
+    super();
+    this.frameBytes = opts.width * opts.height * 3;
+    if (opts.slots.frameBytes !== this.frameBytes) throw new Error('frame slot size does not match the model input');
+  }
+
+  /** True while reading is paused because every frame slot is taken (batch backpressure). */
+  get backpressured(): boolean {
+    return this.stash !== undefined;
+  }
+
+  get size(): [number, number] | undefined {
+    return this.sourceSize;
+  }
+
+  async start(): Promise<void> {
+    const { spec, width, height, display } = this.opts;
+    const bin = ffmpegBinary();
+    const showinfo = bin.major === 0 || bin.major >= 5 ? 'showinfo=checksum=0' : 'showinfo';
+    const cap = this.opts.fpsCap ? `fps=fps=${this.opts.fpsCap},` : '';
+    const model = `scale=${width}:${height}:flags=bilinear,format=rgb24,${showinfo}`;
+    let displayUrl: string | undefined;
+    if (display) displayUrl = await this.listenForDisplay();
+    const graph = displayUrl
+      ? `[0:v:0]${cap}split=2[a][b];[a]${model}[m];[b]scale=${display!.width}:-2:flags=bilinear,format=yuvj420p[d]`
+      : `[0:v:0]${cap}${model}[m]`;
+
+    const cmd = ffmpeg()
+      .setFfmpegPath(bin.path)
+      .input(spec.input)
+      .inputOptions([
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        ...(this.opts.realtime && spec.kind !== 'rtsp' && spec.kind !== 'v4l2' ? ['-re'] : []),
+        ...(this.opts.loop && spec.kind === 'file' ? ['-stream_loop', '-1'] : []),
+        ...spec.inputOptions,
+      ])
+      .complexFilter(graph);
+    // fluent-ffmpeg applies outputOptions to the output added last, so add each output with its options.
+    const out = new PassThrough({ highWaterMark: this.frameBytes });
+    cmd.output(out).outputOptions(['-map', '[m]', ...bin.passthroughArgs, '-f', 'rawvideo', '-pix_fmt', 'rgb24']);
+    if (displayUrl) {
+      cmd.output(displayUrl).outputOptions(['-map', '[d]', ...bin.passthroughArgs, '-c:v', 'mjpeg', '-q:v', String(display!.quality ?? 7), '-f', 'mjpeg']);
+    }
+    cmd.on('stderr', (line: string) => this.onStderr(line));
+    cmd.on('error', (err: Error) => {
+      if (!this.stopped) this.ffmpegError = this.describeFailure(err);
+      this.ffmpegDone = true;
+      this.maybeEnd();
+    });
+    cmd.on('end', () => {
+      this.ffmpegDone = true;
+      this.maybeEnd();
+    });
+    this.command = cmd;
+    this.stream = out;
+    cmd.run();
+    out.on('data', (chunk: Buffer) => this.onData(chunk));
+    out.on('end', () => {
+      this.stdoutDone = true;
+      this.maybeEnd();
+    });
+    out.on('error', () => {
+      this.stdoutDone = true;
+      this.maybeEnd();
+    });
+  }
+
+  /** Kill ffmpeg now; 'end' follows with stopped=true. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      this.command?.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    this.stdoutDone = true;
+    this.ffmpegDone = true;
+    this.maybeEnd();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    let offset = 0;
+    const { slots } = this.opts;
+    while (offset < chunk.length) {
+      if (this.slot < 0) {
+        this.slot = slots.acquire();
+        if (this.slot < 0) {
+          // No free slot: hold the rest of this chunk (a reference, not a copy) and stop reading.
+          this.stash = offset ? chunk.subarray(offset) : chunk;
+          this.stream!.pause();
+          slots.onNextRelease(() => this.resume());
+          return;
+        }
+      }
+      const n = Math.min(this.frameBytes - this.filled, chunk.length - offset);
+      slots.view(this.slot).set(chunk.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.frameBytes) {
+        this.waitingSlots.push({ slot: this.slot, capturedAt: Date.now() });
+        this.slot = -1;
+        this.filled = 0;
+        this.flushFrames();
+      }
+    }
+  }
+
+  private resume(): void {
+    if (this.stopped) return;
+    const s = this.stash;
+    this.stash = undefined;
+    if (s) this.onData(s);
+    if (!this.stash && this.stream?.isPaused()) this.stream.resume();
+  }
+
+  private onStderr(line: string): void {
+    const m = showinfoRe.exec(line);
+    if (m) {
+      this.ptsQueue.push(Math.round(Number(m[1]) * 1e6) / 1e3);
+      this.flushFrames();
+      return;
+    }
+    if (line.includes('Parsed_showinfo')) return;
+    if (!this.sourceSize) {
+      const v = inputVideoRe.exec(line);
+      if (v) {
+        this.sourceSize = [Number(v[1]), Number(v[2])];
+        this.emit('size', this.sourceSize[0], this.sourceSize[1]);
+        this.flushFrames();
+        return;
+      }
+    }
+    if (!this.damage && damageRe.test(line)) this.damage = line.replace(/^\[[^\]]*\]\s*/, '').trim();
+    if (errorRe.test(line)) {
+      this.lastLines.push(line.trim());
+      if (this.lastLines.length > 5) this.lastLines.shift();
+    }
+  }
+
+  private flushFrames(): void {
+    if (!this.sourceSize) return;
+    while (this.waitingSlots.length && this.ptsQueue.length) {
+      const f = this.waitingSlots.shift()!;
+      const pts = this.ptsQueue.shift()!;
+      this.frames++;
+      this.emit('frame', f.slot, pts, f.capturedAt);
+    }
+  }
+
+  private describeFailure(err: Error): string {
+    const useful = this.lastLines.filter((l) => !/^(Input|Output|Stream|Press|\s)/.test(l) && !l.includes('Conversion failed'));
+    const last = useful.pop() ?? err.message.split('\n')[0];
+    return last.replace(/^\[[^\]]*\]\s*/, '').replace(/^.*?: /, (p) => (p.includes('://') || p.startsWith('/') ? '' : p)).trim();
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || !(this.ffmpegDone && this.stdoutDone)) return;
+    if (!this.stopped) this.flushFrames();
+    this.ended = true;
+    // Frames that never got a timestamp (only if ffmpeg died mid-frame): give their slots back.
+    for (const f of this.waitingSlots.splice(0)) this.opts.slots.release(f.slot);
+    if (this.slot >= 0) {
+      this.opts.slots.release(this.slot);
+      this.slot = -1;
+    }
+    this.displaySocket?.destroy();
+    this.displayServer?.close();
+    const end: FfmpegRunEnd = { frames: this.frames, stopped: this.stopped };
+    if (this.ffmpegError) end.error = this.ffmpegError;
+    if (this.damage) end.damaged = this.damage;
+    this.emit('end', end);
+  }
+
+  /** ffmpeg connects to us for the MJPEG output (fluent-ffmpeg offers no extra pipes). */
+  private listenForDisplay(): Promise<string> {
+    const splitter = new JpegSplitter((jpeg, index) => this.emit('display', jpeg, index));
+    const server = createServer((sock) => {
+      this.displaySocket?.destroy();
+      this.displaySocket = sock;
+      sock.on('data', (d) => splitter.push(d));
+      sock.on('error', () => undefined);
+    });
+    this.displayServer = server;
+    return new Promise((resolveUrl, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const addr = server.address();
+        if (!addr || typeof addr === 'string') return reject(new Error('display socket has no port'));
+        resolveUrl(`tcp://127.0.0.1:${addr.port}`);
+      });
+    });
+  }
+}

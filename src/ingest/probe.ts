@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { ffmpegBinary } from './ffmpeg-binary.js';
+
+export interface VideoProbe {
+  width: number;
+  height: number;
+  /** Average frame rate, frames/s (0 when unknown). */
+  fps: number;
+  /** Container duration, seconds (0 when unknown, e.g. a stream). */
+  durationSec: number;
+  /** Estimated number of frames (duration × fps), for progress and ETA only. */
+  estimatedFrames: number;
+}
+
+/**
+ * Reads a file's stream header with ffmpeg itself (no ffprobe needed: the @ffmpeg-installer build ships
+ * without it). Rejects with ffmpeg's one-line reason when the file is not a readable video.
+ */
+export function probeVideo(path: string): Promise<VideoProbe> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffmpegBinary().path, ['-hide_banner', '-nostdin', '-i', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (d: string) => (err += d));
+    p.on('error', reject);
+    p.on('close', () => {
+      const video = /Stream #0:\d+.*?: Video: (.*)/.exec(err);
+      if (!video) {
+        const reason = err
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !/^(Input|Output|At least one output|Metadata|Duration)/.test(l))
+          .pop();
+        const why = (reason ?? 'no video stream').replace(/^.*?: (?=[A-Z])/, '');
+        if (/moov atom not found/i.test(err)) return reject(new Error('not a readable video (moov atom not found: the MP4 is incomplete or truncated)'));
+        return reject(new Error(/Invalid data/i.test(err) ? `not a readable video (${why})` : why.includes('At least one output') ? 'no video stream' : why));
+      }
+      const size = /, (\d{2,5})x(\d{2,5})[\s,[]/.exec(video[1]);
+      const fps = /, ([\d.]+)(k?) fps/.exec(video[1]) ?? /, ([\d.]+)(k?) tbr/.exec(video[1]);
+      const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(err);
+      const durationSec = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : 0;
+      const rate = fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0;
+      resolve({
+        width: size ? Number(size[1]) : 0,
+        height: size ? Number(size[2]) : 0,
+        fps: rate,
+        durationSec,
+        estimatedFrames: Math.round(durationSec * rate),
+      });
+    });
+  });
+}

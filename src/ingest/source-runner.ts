@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import { logger } from '../core/log.js';
+import type { FrameInfo } from '../core/types.js';
+import { FfmpegRun, type FfmpegRunEnd } from './ffmpeg-run.js';
+import type { FrameSlots } from './frame-slots.js';
+import type { SourceSpec } from './source-spec.js';
+
+export type RunnerState = 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
+
+export interface ReconnectPolicy {
+  /** No new frame for this long while running → ffmpeg is considered hung and restarted. */
+  stallMs: number;
+  /** No first frame this long after (re)starting ffmpeg → restart. */
+  startMs: number;
+  /** Backoff between attempts: doubles from min up to max, reset by a frame. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+export const defaultReconnectPolicy: ReconnectPolicy = { stallMs: 4000, startMs: 10_000, backoffMinMs: 250, backoffMaxMs: 1000 };
+
+export interface SourceRunnerOptions {
+  spec: SourceSpec;
+  width: number;
+  height: number;
+  slots: FrameSlots;
+  /** Reconnect forever (live cameras, or a looping file played live). */
+  reconnect: boolean;
+  realtime: boolean;
+  loop: boolean;
+  display?: { width: number; quality?: number };
+  fpsCap?: number;
+  policy?: Partial<ReconnectPolicy>;
+}
+
+/**
+ * Keeps one source producing frames: runs ffmpeg, numbers the frames (seq keeps counting and ptsMs keeps
+ * increasing across reconnects), and for live sources restarts ffmpeg with capped exponential backoff
+ * whenever it exits or a watchdog sees no frame progress. ffmpeg's RTSP client can stay connected and
+ * deliver nothing, so only frame progress is trusted, never process liveness.
+ *
+ * Events: 'frame' (slot, FrameInfo), 'display' (jpeg, FrameInfo), 'state' (RunnerState, reason?),
+ * 'end' (FfmpegRunEnd of the last run) once when the source is finished, failed or stopped.
+ */
+export class SourceRunner extends EventEmitter {
+  state: RunnerState = 'starting';
+  reconnects = 0;
+  lastError?: string;
+  lastFrameAt: number | null = null;
+  width = 0;
+  height = 0;
+  private seq = 0;
+  private run?: FfmpegRun;
+  private runFirstSeq = 0;
+  private runFrames = 0;
+  private ptsOffset = 0;
+  private lastPts = -Infinity;
+  private frameIntervalMs = 40;
+  private backoffMs: number;
+  private watchdog?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private lastFrameOrStart = 0;
+  private readonly policy: ReconnectPolicy;
+  /** Recent frame infos, to give display images the identity of their raw twin. */
+  private readonly recent: (FrameInfo | undefined)[] = new Array(64);
+  private readonly pendingDisplay = new Map<number, Buffer>();
+
+  constructor(private readonly opts: SourceRunnerOptions) {
+    super();
+    this.policy = { ...defaultReconnectPolicy, ...opts.policy };
+    this.backoffMs = this.policy.backoffMinMs;
+  }
+
+  /** Frames decoded from this source so far (all runs). */
+  get framesDecoded(): number {
+    return this.seq;
+  }
+
+  get spec(): SourceSpec {
+    return this.opts.spec;
+  }
+
+  start(): void {
+    void this.startRun();
+  }
+
+  /** Stop for good; 'end' follows. */
+  stop(): void {
+    if (this.ended) return;
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.clearWatchdog();
+    if (this.run) this.run.stop();
+    else this.finish('stopped', { frames: 0, stopped: true });
+  }
+
+  private async startRun(): Promise<void> {
+    if (this.stopping) return;
+    const { spec, width, height, slots, realtime, loop, display, fpsCap } = this.opts;
+    const run = new FfmpegRun({ spec, width, height, slots, realtime, loop, display, fpsCap });
+    this.run = run;
+    this.runFirstSeq = this.seq;
+    this.runFrames = 0;
+    this.pendingDisplay.clear();
+    run.on('size', (w: number, h: number) => {
+      if (this.width && (w !== this.width || h !== this.height)) logger.warn('source size changed', { source: spec.name, from: `${this.width}x${this.height}`, to: `${w}x${h}` });
+      this.width = w;
+      this.height = h;
+    });
+    run.on('frame', (slot: number, pts: number, capturedAt: number) => this.onFrame(slot, pts, capturedAt));
+    if (display) run.on('display', (jpeg: Buffer, index: number) => this.onDisplay(jpeg, index));
+    run.on('end', (end: FfmpegRunEnd) => this.onRunEnd(run, end));
+    this.lastFrameOrStart = Date.now();
+    this.armWatchdog();
+    try {
+      await run.start();
+    } catch (e) {
+      this.onRunEnd(run, { frames: 0, stopped: false, error: (e as Error).message });
+    }
+  }
+
+  private onFrame(slot: number, rawPts: number, capturedAt: number): void {
+    if (this.runFrames === 0) {
+      // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers.
+      if (this.lastPts > -Infinity && rawPts + this.ptsOffset <= this.lastPts) this.ptsOffset = this.lastPts + this.frameIntervalMs - rawPts;
+      if (this.state !== 'running') {
+        if (this.state === 'reconnecting') logger.info('source reconnected', { source: this.opts.spec.name, reconnects: this.reconnects });
+        this.setState('running');
+      }
+    }
+    const ptsMs = Math.round((rawPts + this.ptsOffset) * 1000) / 1000;
+    if (this.lastPts > -Infinity && ptsMs > this.lastPts) this.frameIntervalMs = 0.9 * this.frameIntervalMs + 0.1 * Math.min(1000, ptsMs - this.lastPts);
+    this.lastPts = Math.max(this.lastPts, ptsMs);
+    this.runFrames++;
+    this.lastFrameAt = capturedAt;
+    this.lastFrameOrStart = capturedAt;
+    this.backoffMs = this.policy.backoffMinMs;
+    const info: FrameInfo = { source: this.opts.spec.name, seq: this.seq++, ptsMs, capturedAt, width: this.width, height: this.height };
+    this.recent[info.seq % this.recent.length] = info;
+    const jpeg = this.pendingDisplay.get(info.seq);
+    if (jpeg) {
+      this.pendingDisplay.delete(info.seq);
+      this.emit('display', jpeg, info);
+    }
+    this.emit('frame', slot, info);
+  }
+
+  private onDisplay(jpeg: Buffer, index: number): void {
+    const seq = this.runFirstSeq + index;
+    const info = this.recent[seq % this.recent.length];
+    if (info && info.seq === seq) this.emit('display', jpeg, info);
+    else if (seq >= this.seq && this.pendingDisplay.size < 8) this.pendingDisplay.set(seq, jpeg);
+  }
+
+  private armWatchdog(): void {
+    this.clearWatchdog();
+    this.watchdog = setInterval(() => {
+      const limit = this.runFrames === 0 ? this.policy.startMs : this.policy.stallMs;
+      // Waiting on our own consumers (batch backpressure) is not a stall of the source.
+      if (this.run?.backpressured) this.lastFrameOrStart = Date.now();
+      if (Date.now() - this.lastFrameOrStart > limit && this.run) {
+        const why = this.runFrames === 0 ? `no frame within ${limit} ms of starting` : `no frame for ${limit} ms`;
+        logger.warn('source stalled, restarting ffmpeg', { source: this.opts.spec.name, reason: why });
+        this.lastError = why;
+        this.stalled = true;
+        this.run.stop();
+      }
+    }, 250);
+    this.watchdog.unref();
+  }
+
+  private stalled = false;
+
+  private clearWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private onRunEnd(run: FfmpegRun, end: FfmpegRunEnd): void {
+    if (run !== this.run) return;
+    this.run = undefined;
+    this.clearWatchdog();
+    const stalled = this.stalled;
+    this.stalled = false;
+    if (this.stopping) return this.finish('stopped', end);
+    if (end.error) this.lastError = end.error;
+    if (stalled && !end.error) end = { ...end, error: this.lastError };
+    if (!this.opts.reconnect) {
+      if (stalled) return this.finish('failed', end);
+      if (end.error && end.frames === 0) return this.finish('failed', end);
+      return this.finish('finished', end);
+    }
+    // Live: whatever happened (EOF, error, hang), try again after a pause that grows while failing.
+    const reason = stalled ? this.lastError! : (end.error ?? 'stream ended');
+    if (this.state !== 'reconnecting') {
+      logger.warn('source down, reconnecting', { source: this.opts.spec.name, reason, frames: end.frames });
+      this.setState('reconnecting', reason);
+    } else {
+      logger.debug('reconnect attempt failed', { source: this.opts.spec.name, reason, nextInMs: this.backoffMs });
+    }
+    this.reconnects++;
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.policy.backoffMaxMs, this.backoffMs * 2);
+    this.retryTimer = setTimeout(() => void this.startRun(), wait);
+  }
+
+  private ended = false;
+
+  private finish(state: 'stopped' | 'failed' | 'finished', end: FfmpegRunEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.setState(state, end.error);
+    this.emit('end', end);
+  }
+
+  private setState(state: RunnerState, reason?: string): void {
+    this.state = state;
+    this.emit('state', state, reason);
+  }
+}

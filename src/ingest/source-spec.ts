@@ -1,0 +1,84 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+
+export type SourceKind = 'rtsp' | 'http' | 'v4l2' | 'lavfi' | 'file';
+
+/** A video source as ffmpeg will open it. */
+export interface SourceSpec {
+  /** Unique short name used in logs, outputs and the dashboard. */
+  name: string;
+  /** What the user gave (URL or path). */
+  url: string;
+  kind: SourceKind;
+  /** ffmpeg `-i` argument. */
+  input: string;
+  /** Options placed before `-i`. */
+  inputOptions: string[];
+  /** Network and device sources are live by nature; files and test sources only when played live. */
+  naturallyLive: boolean;
+}
+
+export interface SourceSpecOptions {
+  name?: string;
+  /** RTSP transport; TCP by default because UDP loses packets (and frames) on busy networks. */
+  rtspTransport?: 'tcp' | 'udp';
+  /** Socket timeout for network sources, ms. */
+  timeoutMs?: number;
+  rtspTimeoutOption?: string;
+}
+
+/**
+ * Turns a user-supplied source string into ffmpeg input arguments:
+ * `rtsp://…`, `http(s)://…` (incl. HLS .m3u8), `/dev/videoN` or `v4l2:/dev/videoN`,
+ * `lavfi:<filtergraph>` (ffmpeg test sources, e.g. `lavfi:testsrc2=size=1280x720:rate=30`), or a file path.
+ */
+export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSpec {
+  const timeoutUs = String(Math.round((opts.timeoutMs ?? 5000) * 1000));
+  if (/^rtsps?:\/\//i.test(url)) {
+    return {
+      name: opts.name ?? nameFromUrl(url),
+      url,
+      kind: 'rtsp',
+      input: url,
+      inputOptions: ['-rtsp_transport', opts.rtspTransport ?? 'tcp', opts.rtspTimeoutOption ?? '-timeout', timeoutUs, '-fflags', 'nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000'],
+      naturallyLive: true,
+    };
+  }
+  if (/^https?:\/\//i.test(url)) {
+    return { name: opts.name ?? nameFromUrl(url), url, kind: 'http', input: url, inputOptions: ['-rw_timeout', timeoutUs], naturallyLive: true };
+  }
+  if (/^v4l2:/i.test(url) || /^\/dev\/video\d+$/.test(url)) {
+    const dev = url.replace(/^v4l2:/i, '');
+    return { name: opts.name ?? basename(dev), url, kind: 'v4l2', input: dev, inputOptions: ['-f', 'v4l2'], naturallyLive: true };
+  }
+  if (/^lavfi:/i.test(url)) {
+    const graph = url.slice('lavfi:'.length);
+    if (!graph) throw new UserError(`${url}: empty lavfi filtergraph (e.g. lavfi:testsrc2=size=640x360:rate=25)`);
+    return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
+  }
+  const path = resolve(url);
+  if (!existsSync(path)) throw new UserError(`${url}: no such file`);
+  if (!statSync(path).isFile()) throw new UserError(`${url}: not a video file`);
+  return { name: opts.name ?? basename(path, extname(path)), url, kind: 'file', input: path, inputOptions: [], naturallyLive: false };
+}
+
+function nameFromUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const last = u.pathname.split('/').filter(Boolean).pop();
+    return (last ? `${u.hostname}-${last}` : u.hostname).replace(/[^\w.-]+/g, '_');
+  } catch {
+    return url.replace(/[^\w.-]+/g, '_').slice(0, 40);
+  }
+}
+
+/** Makes names unique by suffixing -2, -3… so outputs and dashboard tiles never collide. */
+export function uniqueNames<T extends { name: string }>(specs: T[]): T[] {
+  const seen = new Map<string, number>();
+  return specs.map((s) => {
+    const n = (seen.get(s.name) ?? 0) + 1;
+    seen.set(s.name, n);
+    return n === 1 ? s : { ...s, name: `${s.name}-${n}` };
+  });
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseCfgFile } from '../../src/engine/darknet/cfg.js';
+import { encodeWeights, readWeightsFile } from '../../src/engine/darknet/weights.js';
+import { fixtures } from './helpers.js';
+
+const dir = path.join(fixtures, 'darknet-xnor-a');
+const spec = parseCfgFile(path.join(dir, 'yolov3-tiny_xnor_160_slim.cfg'));
+const weightsFile = path.join(dir, 'weights_a.weights');
+const original = readFileSync(weightsFile);
+const tmp = mkdtempSync(path.join(tmpdir(), 'xnorcam-weights-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('darknet weights reader', () => {
+  it('reads every conv layer (biases, BN, weights) and writes the same bytes back', () => {
+    const raw = readWeightsFile(weightsFile, spec);
+    expect(raw.filter(Boolean)).toHaveLength(13);
+    expect(raw[0]!.bn).toBeDefined();
+    expect(raw[15]!.bn).toBeUndefined();
+    expect(raw[14]!.weights.length).toBe(64 * 64 * 9);
+    expect(encodeWeights(spec, raw).equals(original)).toBe(true);
+  });
+
+  it('accepts the old 16-byte header (version < 0.2: 32-bit seen)', () => {
+    const old = Buffer.concat([Buffer.from(new Int32Array([0, 1, 0, 0]).buffer), original.subarray(20)]);
+    const file = path.join(tmp, 'old.weights');
+    writeFileSync(file, old);
+    const a = readWeightsFile(file, spec);
+    const b = readWeightsFile(weightsFile, spec);
+    expect(Array.from(a[21]!.weights)).toEqual(Array.from(b[21]!.weights));
+  });
+
+  it('rejects a truncated or oversized file, naming the file and the float counts', () => {
+    const total = (original.length - 20) / 4;
+    const short = path.join(tmp, 'short.weights');
+    writeFileSync(short, original.subarray(0, original.length - 400));
+    expect(() => readWeightsFile(short, spec)).toThrow(`${short}: wrong length for ${spec.source}: expected ${total} floats after the 20-byte header, found ${total - 100}`);
+    const long = path.join(tmp, 'long.weights');
+    writeFileSync(long, Buffer.concat([original, Buffer.alloc(6)]));
+    expect(() => readWeightsFile(long, spec)).toThrow(/found \d+ bytes \(not a whole number of floats\)/);
+    const tiny = path.join(tmp, 'tiny.weights');
+    writeFileSync(tiny, Buffer.alloc(7));
+    expect(() => readWeightsFile(tiny, spec)).toThrow(`${tiny}: too short for a darknet weights file (7 bytes, the header alone needs 16)`);
+    expect(() => readWeightsFile(path.join(tmp, 'missing.weights'), spec)).toThrow(/missing\.weights: no such file$/);
+  });
+});
