@@ -9,6 +9,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   check: { summary: 'validate pipeline files without running them', load: () => import('./check.js') },
   convert: { summary: 'pack a darknet cfg + weights into an .xnor model', load: () => import('./convert.js') },
   detect: { summary: 'detect objects in image files', load: () => import('./detect.js') },
+  'mot-eval': { summary: 'score MOTChallenge tracks against ground truth (MOTA, IDF1)', load: () => import('./mot-eval.js') },
+  track: { summary: 'track objects in a MOTChallenge detection file', load: () => import('./track.js') },
 };
 
 function usage(): string {

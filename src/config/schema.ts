@@ -32,6 +32,20 @@ export const calibrationSchema = z
   })
   .strict();
 
+/** Tracker overrides (src/track/tracker.ts TrackerConfig); defaults suit small darknet-style detectors. */
+export const trackerSchema = z
+  .object({
+    highScore: z.number().min(0).max(1).optional().describe('boxes at or above this score match first and may start tracks'),
+    lowScore: z.number().min(0).max(1).optional().describe('boxes below this are ignored; between low and high they only extend tracks'),
+    newTrackScore: z.number().min(0).max(1).optional().describe('minimum score of a box that starts a new track'),
+    matchIou: z.number().min(0).max(1).optional().describe('minimum IoU between a track prediction and a confident box'),
+    lostBufferSec: z.number().positive().max(60).optional().describe('how long a lost track can be recovered (occlusions), seconds'),
+    minHits: z.number().int().min(1).max(100).optional().describe('matches before a track is confirmed (counted and shown)'),
+    minConfirmSec: z.number().min(0).max(10).optional().describe('time those matches must span, seconds'),
+    classAgnostic: z.boolean().optional().describe('match regardless of class; the track class is the majority vote'),
+  })
+  .strict();
+
 export const sourceSchema = z
   .object({
     name,
@@ -44,6 +58,7 @@ export const sourceSchema = z
     lines: z.array(lineSchema).default([]),
     zones: z.array(zoneSchema).default([]),
     calibration: calibrationSchema.optional(),
+    tracker: trackerSchema.optional(),
   })
   .strict();
 

@@ -1,0 +1,306 @@
+/**
+ * Per-source traffic analytics: tracking, line counts (per line, direction and class, in total and
+ * per interval), zone enter/exit/dwell and occupancy, and calibrated ground speed.
+ *
+ * Only confirmed tracks produce counts and events. A crossing or zone entry seen while a track was
+ * still tentative is kept and reported when the track is confirmed (so a fast vehicle at 5 fps is
+ * not missed), and dropped if the track dies unconfirmed (so a flickering false box never counts).
+ * Each track counts at most once per line and direction; its class is the majority vote of its
+ * detections at the time it is counted.
+ */
+import { UserError } from '../core/errors.js';
+import type { SourceCounts, SourceOverlay } from '../core/feed.js';
+import type { Detection, FrameInfo, LineCounts, Track, TrafficEvent } from '../core/types.js';
+import { Homography } from './homography.js';
+import { CountingLine, newLineSideState, type LineSideState } from './lines.js';
+import { defaultSpeedConfig, SpeedEstimator, type SpeedConfig } from './speed.js';
+import { ByteTracker, type TrackedObject, type TrackerConfig } from './tracker.js';
+import { pointInPolygon } from './geometry.js';
+import { PolygonZone, type ZoneState } from './zones.js';
+
+export interface AnalyticsConfig {
+  source: string;
+  lines?: { name: string; points: [[number, number], [number, number]] }[];
+  zones?: { name: string; polygon: [number, number][] }[];
+  calibration?: { image: [number, number][]; world: [number, number][] };
+  /** Length of a count interval, ms (default 60 000). */
+  countIntervalMs?: number;
+  /** Additive: tracker overrides. */
+  tracker?: Partial<TrackerConfig>;
+  /** Additive: speed estimation overrides. */
+  speed?: Partial<SpeedConfig>;
+  /**
+   * Additive: which clock dates events and count intervals. 'capture' (default): the wall-clock time
+   * the frame arrived (live sources). 'media': the first frame's arrival time plus the frame's
+   * presentation time, so a file processed faster than real time is bucketed by video time.
+   */
+  clock?: 'capture' | 'media';
+  /** Additive: number of interval buckets kept (default 1440, a day of minutes). */
+  maxIntervals?: number;
+}
+
+const TRAFFIC_CLASSES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person'];
+
+/**
+ * Score thresholds for darknet-style detectors (objectness × class probability, reported from
+ * 0.25): small YOLO models give real vehicles scores spread evenly over 0.25–1, so the offline
+ * defaults (0.6 / 0.7, tuned on Faster R-CNN detections) would leave many vehicles without a
+ * track, and a new track must survive a low-scored frame. Counting still needs a confirmed track
+ * and a real crossing, so false boxes stay out.
+ */
+export const liveTrackerDefaults: Partial<TrackerConfig> = { highScore: 0.45, newTrackScore: 0.5, tentativeLowScore: true };
+
+interface PendingEvent {
+  event: TrafficEvent;
+  /** For crossings: line index and direction to add to counts when flushed. */
+  line?: number;
+  direction?: 'forward' | 'backward';
+}
+
+interface TrackInfo {
+  lineState: LineSideState[];
+  /** Per line: bit 1 forward counted, bit 2 backward counted. */
+  counted: Uint8Array;
+  zoneState: ZoneState[];
+  /** Per zone, media time (ms) the track entered. */
+  enteredMs: number[];
+  /** Events seen while the track was tentative. */
+  pending: PendingEvent[];
+  speed?: SpeedEstimator;
+  speedKmh?: number;
+  lastSeenMs: number;
+  lastSeenAt: number;
+}
+
+export class SourceAnalytics {
+  private readonly tracker: ByteTracker;
+  private readonly lines: CountingLine[];
+  private readonly zones: PolygonZone[];
+  private readonly homography?: Homography;
+  private readonly calibQuad?: [number, number][];
+  private readonly intervalMs: number;
+  private readonly maxIntervals: number;
+  private readonly speedCfg: SpeedConfig;
+  private readonly info = new Map<number, TrackInfo>();
+  private readonly classNames = new Map<number, string>();
+  private total: LineCounts = {};
+  private readonly buckets = new Map<number, LineCounts>();
+  private lastT = -Infinity;
+  private lastDt = 100;
+  private tOffset = 0;
+  private clockOrigin: number | undefined;
+  private readonly ground: [number, number] = [0, 0];
+
+  constructor(private readonly cfg: AnalyticsConfig) {
+    const src = cfg.source;
+    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker });
+    this.lines = (cfg.lines ?? []).map((l) => {
+      if (!l.points || l.points.length !== 2) throw new UserError(`${src}: line '${l.name}' needs exactly 2 points`);
+      if (l.points[0][0] === l.points[1][0] && l.points[0][1] === l.points[1][1]) throw new UserError(`${src}: line '${l.name}' has two identical points`);
+      return new CountingLine(l.name, l.points[0], l.points[1]);
+    });
+    this.zones = (cfg.zones ?? []).map((z) => {
+      if (!z.polygon || z.polygon.length < 3) throw new UserError(`${src}: zone '${z.name}' needs at least 3 points`);
+      return new PolygonZone(z.name, z.polygon);
+    });
+    const names = [...this.lines.map((l) => l.name), ...this.zones.map((z) => z.name)];
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw new UserError(`${src}: line/zone name '${dup}' is used twice`);
+    if (cfg.calibration) {
+      this.homography = Homography.fromPoints(cfg.calibration.image, cfg.calibration.world, `${src}: calibration`);
+      this.calibQuad = cfg.calibration.image.map((p) => [p[0], p[1]] as [number, number]);
+    }
+    this.intervalMs = cfg.countIntervalMs ?? 60_000;
+    if (!(this.intervalMs > 0)) throw new UserError(`${src}: countIntervalMs must be positive, got ${cfg.countIntervalMs}`);
+    this.maxIntervals = cfg.maxIntervals ?? 1440;
+    this.speedCfg = { ...defaultSpeedConfig, ...cfg.speed };
+    this.total = this.emptyCounts();
+  }
+
+  update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
+    for (const d of detections) if (!this.classNames.has(d.classId)) this.classNames.set(d.classId, d.className);
+    const tMs = this.mediaTime(frame.ptsMs);
+    if (this.clockOrigin === undefined) this.clockOrigin = frame.capturedAt - frame.ptsMs;
+    const at = this.cfg.clock === 'media' ? this.clockOrigin + frame.ptsMs : frame.capturedAt;
+    const events: TrafficEvent[] = [];
+    const active = this.tracker.update(detections, tMs);
+    const tracks: Track[] = [];
+
+    for (const t of active) {
+      let info = this.info.get(t.id);
+      if (!info) this.info.set(t.id, (info = this.newInfo()));
+      info.lastSeenMs = frame.ptsMs;
+      info.lastSeenAt = at;
+      const b = t.box;
+      const ax = (b[0] + b[2]) / 2;
+      const ay = b[3];
+      const h = b[3] - b[1];
+      const cls = this.className(t.classId);
+      this.observeSpeed(t, info, tMs);
+
+      for (let i = 0; i < this.lines.length; i++) {
+        const dir = this.lines[i].observe(info.lineState[i], ax, ay, h);
+        if (!dir) continue;
+        const bit = dir === 'forward' ? 1 : 2;
+        if (info.counted[i] & bit) continue;
+        info.counted[i] |= bit;
+        const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: frame.ptsMs, at, line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
+        if (info.speedKmh !== undefined) event.speedKmh = Math.round(info.speedKmh * 10) / 10;
+        info.pending.push({ event, line: i, direction: dir });
+      }
+      for (let z = 0; z < this.zones.length; z++) {
+        if (!this.zones[z].observe(info.zoneState[z], ax, ay, h)) continue;
+        if (info.zoneState[z].inside) {
+          info.enteredMs[z] = frame.ptsMs;
+          info.pending.push({ event: { type: 'zone-enter', source: this.cfg.source, ptsMs: frame.ptsMs, at, zone: this.zones[z].name, trackId: t.id, className: cls } });
+        } else {
+          info.pending.push({ event: this.exitEvent(z, t.id, cls, frame.ptsMs, at, info) });
+        }
+      }
+      if (t.confirmed) this.flush(info, t, events);
+
+      const track: Track = {
+        id: t.id,
+        classId: t.classId,
+        className: cls,
+        score: t.score,
+        box: [b[0], b[1], b[2], b[3]],
+        velocity: [t.vx, t.vy],
+        confirmed: t.confirmed,
+        ageMs: tMs - t.firstMs,
+      };
+      if (info.speedKmh !== undefined) track.speedKmh = Math.round(info.speedKmh * 10) / 10;
+      tracks.push(track);
+    }
+
+    for (const t of this.tracker.removed) {
+      const info = this.info.get(t.id);
+      if (!info) continue;
+      if (t.confirmed) {
+        // A confirmed track that vanishes inside a zone leaves it at the time it was last seen.
+        for (let z = 0; z < this.zones.length; z++) {
+          if (info.zoneState[z].inside) events.push(this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenAt, info));
+        }
+      }
+      this.info.delete(t.id);
+    }
+    return { tracks, events };
+  }
+
+  counts(): SourceCounts {
+    const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
+    return { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
+  }
+
+  overlay(): SourceOverlay {
+    return {
+      lines: (this.cfg.lines ?? []).map((l) => ({ name: l.name, points: [[l.points[0][0], l.points[0][1]], [l.points[1][0], l.points[1][1]]] })),
+      zones: (this.cfg.zones ?? []).map((z) => ({ name: z.name, polygon: z.polygon.map((p) => [p[0], p[1]] as [number, number]) })),
+    };
+  }
+
+  /** Confirmed tracks currently in each zone (lost-but-not-yet-dropped ones included), per class. */
+  occupancy(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const z of this.zones) out[z.name] = {};
+    for (const t of this.tracker.all()) {
+      const info = this.info.get(t.id);
+      if (!info || !t.confirmed) continue;
+      const cls = this.className(t.classId);
+      for (let z = 0; z < this.zones.length; z++) {
+        if (info.zoneState[z].inside) out[this.zones[z].name][cls] = (out[this.zones[z].name][cls] ?? 0) + 1;
+      }
+    }
+    return out;
+  }
+
+  private newInfo(): TrackInfo {
+    return {
+      lineState: this.lines.map(() => newLineSideState()),
+      counted: new Uint8Array(this.lines.length),
+      zoneState: this.zones.map(() => ({ inside: false, pending: 0 })),
+      enteredMs: this.zones.map(() => 0),
+      pending: [],
+      speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
+      lastSeenMs: 0,
+      lastSeenAt: 0,
+    };
+  }
+
+  private exitEvent(z: number, trackId: number, className: string, ptsMs: number, at: number, info: TrackInfo): TrafficEvent {
+    return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className, dwellMs: Math.max(0, ptsMs - info.enteredMs[z]) };
+  }
+
+  /** Reports events held while the track was tentative, now with the track's current class. */
+  private flush(info: TrackInfo, t: TrackedObject, out: TrafficEvent[]): void {
+    if (info.pending.length === 0) return;
+    const cls = this.className(t.classId);
+    for (const p of info.pending) {
+      const e = p.event;
+      if (e.type === 'line-crossing' || e.type === 'zone-enter' || e.type === 'zone-exit') e.className = cls;
+      if (p.line !== undefined && p.direction && e.type === 'line-crossing') this.addCount(this.lines[p.line].name, p.direction, cls, e.at);
+      out.push(e);
+    }
+    info.pending.length = 0;
+  }
+
+  private addCount(line: string, dir: 'forward' | 'backward', cls: string, at: number): void {
+    const bump = (c: LineCounts) => {
+      const d = (c[line] ??= { forward: {}, backward: {} })[dir];
+      d[cls] = (d[cls] ?? 0) + 1;
+    };
+    bump(this.total);
+    const start = Math.floor(at / this.intervalMs) * this.intervalMs;
+    let bucket = this.buckets.get(start);
+    if (!bucket) {
+      this.buckets.set(start, (bucket = this.emptyCounts()));
+      while (this.buckets.size > this.maxIntervals) this.buckets.delete(Math.min(...this.buckets.keys()));
+    }
+    bump(bucket);
+  }
+
+  private observeSpeed(t: TrackedObject, info: TrackInfo, tMs: number): void {
+    if (!this.homography || !info.speed || !this.calibQuad) return;
+    // The measured box, not the filtered one: a least-squares fit of raw positions is unbiased,
+    // while a young Kalman track still drags its zero initial velocity.
+    const b = t.detBox;
+    const x = (b[0] + b[2]) / 2;
+    const y = b[3];
+    // Only where the calibration holds: inside the calibrated quad of the road.
+    if (pointInPolygon(x, y, this.calibQuad) && this.homography.apply(x, y, this.ground)) {
+      info.speed.add(tMs, this.ground[0], this.ground[1]);
+      info.speedKmh = info.speed.estimate();
+    } else {
+      info.speedKmh = undefined;
+    }
+  }
+
+  private className(id: number): string {
+    return this.classNames.get(id) ?? TRAFFIC_CLASSES[id] ?? `class${id}`;
+  }
+
+  private emptyCounts(): LineCounts {
+    const c: LineCounts = {};
+    for (const l of this.lines) c[l.name] = { forward: {}, backward: {} };
+    return c;
+  }
+
+  /** Monotonic media time for the tracker: presentation times that jump back (a reconnect) continue from the last. */
+  private mediaTime(ptsMs: number): number {
+    let t = ptsMs + this.tOffset;
+    if (t <= this.lastT) {
+      this.tOffset += this.lastT + this.lastDt - t;
+      t = this.lastT + this.lastDt;
+    } else if (Number.isFinite(this.lastT)) {
+      this.lastDt = Math.min(t - this.lastT, 1000);
+    }
+    this.lastT = t;
+    return t;
+  }
+}
+
+function cloneCounts(c: LineCounts): LineCounts {
+  const out: LineCounts = {};
+  for (const [k, v] of Object.entries(c)) out[k] = { forward: { ...v.forward }, backward: { ...v.backward } };
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * Line crossing with hysteresis. The anchor (bottom centre of the box) of a track is on one side
+ * of a line only when it is more than a margin away from it (the margin grows with the box, so
+ * detection jitter on a near or far vehicle is covered alike). A crossing is a change of settled
+ * side confirmed by two observations beyond the margin, or by one far beyond it (a fast object at
+ * a low frame rate); its point on the line must fall within the segment. Anchors inside the band,
+ * boxes straddling the line, and tracks first seen there never count.
+ *
+ * Direction: with d = p1 − p0, an anchor at p is on the right when cross(d, p − p0) > 0. In image
+ * coordinates (y down) that is the right-hand side for someone standing at p0 facing p1. Moving
+ * from the left side to the right side is "forward"; e.g. for a line drawn left→right across the
+ * image, forward is moving down the image.
+ */
+export interface LineConfig {
+  /** Band half-width as a fraction of the box height. */
+  marginFraction: number;
+  /** Band half-width floor, pixels. */
+  minMarginPx: number;
+  /** Observations beyond the margin on the new side needed to commit a crossing. */
+  confirmObservations: number;
+  /** A single observation this many margins beyond the line commits at once. */
+  farMargins: number;
+}
+
+export const defaultLineConfig: LineConfig = { marginFraction: 0.1, minMarginPx: 3, confirmObservations: 2, farMargins: 3 };
+
+/** Per track, per line. */
+export interface LineSideState {
+  /** -1 left, +1 right, 0 not settled yet. */
+  side: number;
+  /** Last anchor position while on the settled side. */
+  lastX: number;
+  lastY: number;
+  /** Consecutive observations beyond the margin on the other side. */
+  pending: number;
+}
+
+export function newLineSideState(): LineSideState {
+  return { side: 0, lastX: 0, lastY: 0, pending: 0 };
+}
+
+export class CountingLine {
+  private readonly dx: number;
+  private readonly dy: number;
+  private readonly len: number;
+
+  constructor(
+    readonly name: string,
+    readonly p0: readonly [number, number],
+    readonly p1: readonly [number, number],
+    private readonly cfg: LineConfig = defaultLineConfig,
+  ) {
+    this.dx = p1[0] - p0[0];
+    this.dy = p1[1] - p0[1];
+    this.len = Math.hypot(this.dx, this.dy);
+  }
+
+  /** Signed distance of a point from the (infinite) line, pixels; > 0 on the right. */
+  signedDistance(x: number, y: number): number {
+    return (this.dx * (y - this.p0[1]) - this.dy * (x - this.p0[0])) / this.len;
+  }
+
+  /** Feeds one observation of a track's anchor; returns the crossing it completes, if any. */
+  observe(s: LineSideState, x: number, y: number, boxHeight: number): 'forward' | 'backward' | null {
+    if (!(this.len > 0)) return null;
+    const margin = Math.max(this.cfg.minMarginPx, this.cfg.marginFraction * boxHeight);
+    const d = this.signedDistance(x, y);
+    const obsSide = d > margin ? 1 : d < -margin ? -1 : 0;
+    if (obsSide === 0 || obsSide === s.side || s.side === 0) {
+      if (obsSide !== 0) {
+        s.side = obsSide;
+        s.lastX = x;
+        s.lastY = y;
+      }
+      s.pending = 0;
+      return null;
+    }
+    s.pending++;
+    if (s.pending < this.cfg.confirmObservations && Math.abs(d) < this.cfg.farMargins * margin) return null;
+    // Where did the path from the last settled position to here meet the line?
+    const d0 = this.signedDistance(s.lastX, s.lastY);
+    const a = d0 / (d0 - d);
+    const qx = s.lastX + a * (x - s.lastX);
+    const qy = s.lastY + a * (y - s.lastY);
+    const t = ((qx - this.p0[0]) * this.dx + (qy - this.p0[1]) * this.dy) / (this.len * this.len);
+    const dir = obsSide > 0 ? 'forward' : 'backward';
+    s.side = obsSide;
+    s.lastX = x;
+    s.lastY = y;
+    s.pending = 0;
+    return t >= 0 && t <= 1 ? dir : null;
+  }
+}

@@ -1,0 +1,55 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { inputError, UserError } from '../core/errors.js';
+
+/** One MOTChallenge row: `frame,id,x,y,w,h,score,...` with (x, y) the top-left corner, frames 1-based. */
+export interface MotRow {
+  frame: number;
+  id: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  score: number;
+}
+
+/** Parses MOTChallenge text (comma or whitespace separated); errors name the file and line. */
+export function parseMot(text: string, file: string): MotRow[] {
+  const rows: MotRow[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line || line.startsWith('#')) continue;
+    const f = line.split(/\s*,\s*|\s+/);
+    if (f.length < 6) throw inputError(file, i + 1, `expected at least 6 fields (frame,id,x,y,w,h,...), got ${f.length}`);
+    const nums = f.slice(0, 7).map(Number);
+    const bad = nums.findIndex((n) => !Number.isFinite(n));
+    if (bad >= 0) throw inputError(file, i + 1, `field ${bad + 1} ('${f[bad]}') is not a number`);
+    const [frame, id, x, y, w, h] = nums;
+    if (!Number.isInteger(frame) || frame < 0) throw inputError(file, i + 1, `frame '${f[0]}' is not a non-negative integer`);
+    if (w < 0 || h < 0) throw inputError(file, i + 1, `negative box size ${w}x${h}`);
+    rows.push({ frame, id, x, y, w, h, score: nums.length > 6 ? nums[6] : 1 });
+  }
+  return rows;
+}
+
+export function readMotFile(file: string): MotRow[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${code ?? (e as Error).message})`);
+  }
+  return parseMot(text, file);
+}
+
+/** MOTChallenge track rows `frame,id,x,y,w,h,score,-1,-1,-1`, sorted by frame then id. */
+export function formatMotTracks(rows: MotRow[]): string {
+  const sorted = [...rows].sort((a, b) => a.frame - b.frame || a.id - b.id);
+  const r = (n: number) => String(Math.round(n * 100) / 100);
+  return sorted.map((t) => `${t.frame},${t.id},${r(t.x)},${r(t.y)},${r(t.w)},${r(t.h)},${Math.round(t.score * 1e4) / 1e4},-1,-1,-1`).join('\n') + (sorted.length ? '\n' : '');
+}
+
+export function writeMotFile(file: string, rows: MotRow[]): void {
+  writeFileSync(file, formatMotTracks(rows));
+}

@@ -1,0 +1,414 @@
+/**
+ * ByteTrack-class multi-object tracker with time-based parameters.
+ *
+ * Per frame (timestamps in ms, so frame drops and 5–30 fps sources need no retuning):
+ *  1. every track's Kalman filter is advanced to the frame time;
+ *  2. confident boxes are matched to confirmed tracks (tracked or lost) by IoU;
+ *  3. tracks still tracked but unmatched take low-score boxes (occluded objects score low);
+ *  4. leftover confident boxes are matched to tentative tracks;
+ *  5. what is left is matched by Mahalanobis distance, which copes with boxes that no longer
+ *     overlap their prediction (low frame rates, long occlusions, a brand-new track whose
+ *     velocity is still unknown);
+ *  6. new tracks come only from confident boxes; tracks are confirmed after `minHits` matches;
+ *     lost tracks are kept for `lostBufferSec` seconds.
+ * Matching can ignore classes (default): a car briefly detected as a truck keeps its ID, and the
+ * track's class is the score-weighted majority of its detections.
+ */
+import type { Box } from '../core/types.js';
+import { AssignmentSolver } from './assignment.js';
+import { iou } from './geometry.js';
+import { COV_SIZE, defaultNoise, kalmanDistance, kalmanInit, kalmanPredict, kalmanUpdate, STATE_SIZE, type KalmanNoise } from './kalman.js';
+
+export interface TrackerConfig {
+  /** Boxes at or above this score are "confident": first-stage matching, may start tracks. */
+  highScore: number;
+  /** Boxes below this are ignored; between lowScore and highScore they only extend tracks. */
+  lowScore: number;
+  /** Minimum score of a box that starts a new track. */
+  newTrackScore: number;
+  /** Minimum IoU (prediction vs box) in the first stage. */
+  matchIou: number;
+  /** Minimum IoU for low-score boxes. */
+  lowMatchIou: number;
+  /** Minimum IoU between a tentative track and a box. */
+  tentativeMatchIou: number;
+  /**
+   * Let tentative tracks take low-score boxes too (after confident ones, by IoU and by motion
+   * gate). Off in ByteTrack; on
+   * for detectors whose scores for real objects often dip below `highScore` (small darknet
+   * models), where a new track would otherwise die at its first low-scored frame.
+   */
+  tentativeLowScore: boolean;
+  /** Squared-Mahalanobis gate of the motion stage (9.49 = χ² 95 % with 4 dof); 0 disables it. */
+  motionGate: number;
+  /**
+   * The motion stage is for tracks whose velocity is still poorly known (fewer hits than this):
+   * at low frame rates a new object's second box often does not overlap its first. Older tracks
+   * predict well enough for IoU, and loose motion gates on them cause ID switches in crowds.
+   */
+  motionMaxHits: number;
+  /**
+   * Recover confirmed tracks that found no box in the stages above (just missed or lost) along
+   * their direction of travel: a box ahead of where the track was last
+   * seen, in line with its motion, no farther than its speed allows and of similar size. A
+   * constant-velocity prediction in the image overshoots or undershoots after a long occlusion
+   * (perspective: a vehicle slows down in the image as it drives away); this does not depend on it.
+   */
+  recoverLost: boolean;
+  /** How long a lost track may be recovered, seconds. */
+  lostBufferSec: number;
+  /** How long an unconfirmed track survives without a match, seconds (0: dies at its first miss). */
+  tentativeBufferSec: number;
+  /** Matches needed before a track is confirmed. */
+  minHits: number;
+  /**
+   * ...and the time those matches must span, seconds: at high frame rates a few frames of a
+   * flickering false box are not enough, at low frame rates `minHits` alone decides.
+   */
+  minConfirmSec: number;
+  /** Match regardless of class (the track class is the majority vote). */
+  classAgnostic: boolean;
+  /** Multiply IoU by the detection score in the first stage (ByteTrack's fuse_score). */
+  fuseScore: boolean;
+  noise: KalmanNoise;
+}
+
+export const defaultTrackerConfig: TrackerConfig = {
+  highScore: 0.6,
+  lowScore: 0.1,
+  newTrackScore: 0.7,
+  matchIou: 0.2,
+  lowMatchIou: 0.5,
+  tentativeMatchIou: 0.3,
+  tentativeLowScore: false,
+  motionGate: 9.4877,
+  motionMaxHits: 10,
+  recoverLost: true,
+  lostBufferSec: 1.5,
+  tentativeBufferSec: 0,
+  minHits: 3,
+  minConfirmSec: 0.15,
+  classAgnostic: true,
+  fuseScore: false,
+  noise: defaultNoise,
+};
+
+export interface TrackerDetection {
+  box: Box | Float64Array | number[];
+  score: number;
+  classId: number;
+}
+
+export type TrackState = 'tentative' | 'tracked' | 'lost' | 'removed';
+
+/** A track as the tracker keeps it. Objects are reused by the tracker; copy what you keep. */
+export class TrackedObject {
+  readonly mean = new Float64Array(STATE_SIZE);
+  readonly cov = new Float64Array(COV_SIZE);
+  /** Kalman box [x1, y1, x2, y2] after this frame's update (or prediction while lost). */
+  readonly box: Box = [0, 0, 0, 0];
+  /** Last matched detection box. */
+  readonly detBox: Box = [0, 0, 0, 0];
+  state: TrackState = 'tentative';
+  confirmed = false;
+  hits = 0;
+  score = 0;
+  firstMs = 0;
+  lastMs = 0;
+  predictedMs = 0;
+  /** Index into this frame's detections, or -1 when not matched this frame. */
+  detIndex = -1;
+  private votes = new Float64Array(8);
+
+  constructor(readonly id: number) {}
+
+  get classId(): number {
+    let best = 0;
+    for (let c = 1; c < this.votes.length; c++) if (this.votes[c] > this.votes[best]) best = c;
+    return best;
+  }
+
+  vote(classId: number, score: number): void {
+    if (classId >= this.votes.length) {
+      const v = new Float64Array(Math.max(classId + 1, this.votes.length * 2));
+      v.set(this.votes);
+      this.votes = v;
+    }
+    this.votes[classId] += Math.max(score, 1e-3);
+  }
+
+  /** Velocity of the box centre, pixels per second. */
+  get vx(): number {
+    return this.mean[4];
+  }
+  get vy(): number {
+    return this.mean[5];
+  }
+
+  syncBox(): void {
+    const m = this.mean;
+    this.box[0] = m[0] - m[2] / 2;
+    this.box[1] = m[1] - m[3] / 2;
+    this.box[2] = m[0] + m[2] / 2;
+    this.box[3] = m[1] + m[3] / 2;
+  }
+}
+
+export class ByteTracker {
+  readonly config: TrackerConfig;
+  private tracks: TrackedObject[] = [];
+  private nextId = 1;
+  private readonly solver = new AssignmentSolver();
+  private cost = new Float64Array(256);
+  private rowToCol = new Int32Array(64);
+  private detUsed = new Uint8Array(64);
+  private trackUsed = new Uint8Array(64);
+  private rows: number[] = [];
+  private cols: number[] = [];
+  /** Tracks matched in the last update (tentative and confirmed), reused between calls. */
+  readonly active: TrackedObject[] = [];
+  /** Tracks dropped in the last update. */
+  readonly removed: TrackedObject[] = [];
+
+  constructor(config: Partial<TrackerConfig> = {}) {
+    this.config = { ...defaultTrackerConfig, ...config, noise: { ...defaultNoise, ...config.noise } };
+  }
+
+  /** Every live track (tentative, tracked, lost). */
+  all(): readonly TrackedObject[] {
+    return this.tracks;
+  }
+
+  update(dets: ArrayLike<TrackerDetection>, tMs: number): TrackedObject[] {
+    const cfg = this.config;
+    const nd = dets.length;
+    const nt = this.tracks.length;
+    this.active.length = 0;
+    this.removed.length = 0;
+    if (this.detUsed.length < nd) this.detUsed = new Uint8Array(nd * 2);
+    if (this.trackUsed.length < nt) this.trackUsed = new Uint8Array(nt * 2);
+    this.detUsed.fill(0, 0, nd);
+    this.trackUsed.fill(0, 0, nt);
+    for (let d = 0; d < nd; d++) {
+      const b = dets[d].box;
+      // Unusable boxes (too low a score, empty, or not numbers) take no part in matching.
+      if (!(dets[d].score >= cfg.lowScore) || !(b[2] > b[0]) || !(b[3] > b[1])) this.detUsed[d] = 1;
+    }
+
+    for (let i = 0; i < nt; i++) {
+      const t = this.tracks[i];
+      t.detIndex = -1;
+      kalmanPredict(t.mean, 0, t.cov, 0, (tMs - t.predictedMs) / 1000, cfg.noise, t.state === 'lost');
+      t.predictedMs = tMs;
+      t.syncBox();
+    }
+
+    const high = (d: number) => dets[d].score >= cfg.highScore;
+    const confirmed = (t: TrackedObject) => t.confirmed && (t.state === 'tracked' || t.state === 'lost');
+    this.matchStage(dets, tMs, confirmed, high, 'iou', cfg.matchIou, cfg.fuseScore);
+    this.matchStage(dets, tMs, (t) => t.confirmed && t.state === 'tracked', (d) => !high(d), 'iou', cfg.lowMatchIou, false);
+    this.matchStage(dets, tMs, (t) => !t.confirmed, high, 'iou', cfg.tentativeMatchIou, false);
+    if (cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed, (d) => !high(d), 'iou', cfg.lowMatchIou, false);
+    if (cfg.motionGate > 0) this.matchStage(dets, tMs, (t) => t.hits < cfg.motionMaxHits, high, 'motion', cfg.motionGate, false);
+    if (cfg.motionGate > 0 && cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed, (d) => !high(d), 'motion', cfg.motionGate, false);
+    if (cfg.recoverLost) this.matchStage(dets, tMs, (t) => t.confirmed && t.state !== 'tentative', high, 'recover', 0, false);
+
+    // Unmatched tracks age; expired ones go.
+    let keep = 0;
+    for (let i = 0; i < nt; i++) {
+      const t = this.tracks[i];
+      if (!this.trackUsed[i]) {
+        const idle = (tMs - t.lastMs) / 1000;
+        if (!t.confirmed) {
+          if (idle > cfg.tentativeBufferSec) t.state = 'removed';
+        } else {
+          t.state = idle > cfg.lostBufferSec ? 'removed' : 'lost';
+        }
+      }
+      if (t.state === 'removed') this.removed.push(t);
+      else this.tracks[keep++] = t;
+    }
+    this.tracks.length = keep;
+
+    for (let d = 0; d < nd; d++) {
+      if (this.detUsed[d] || dets[d].score < cfg.newTrackScore) continue;
+      const t = new TrackedObject(this.nextId++);
+      const b = dets[d].box;
+      kalmanInit(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
+      t.firstMs = t.lastMs = t.predictedMs = tMs;
+      t.hits = 1;
+      t.confirmed = cfg.minHits <= 1 && cfg.minConfirmSec <= 0;
+      t.state = t.confirmed ? 'tracked' : 'tentative';
+      this.record(t, dets[d], d);
+      this.tracks.push(t);
+      this.active.push(t);
+    }
+    return this.active;
+  }
+
+  private record(t: TrackedObject, det: TrackerDetection, d: number): void {
+    t.detIndex = d;
+    t.score = det.score;
+    t.vote(det.classId, det.score);
+    const b = det.box;
+    t.detBox[0] = b[0];
+    t.detBox[1] = b[1];
+    t.detBox[2] = b[2];
+    t.detBox[3] = b[3];
+    t.syncBox();
+  }
+
+  private colOrder = new Int32Array(64);
+  private colX1 = new Float64Array(64);
+
+  /**
+   * IoU costs for the current rows × cols. Only boxes that overlap horizontally can have IoU > 0,
+   * so detections are sorted by left edge and each track looks only at the slice that can reach it:
+   * near-linear in the number of objects instead of quadratic.
+   */
+  private iouCosts(dets: ArrayLike<TrackerDetection>, nr: number, nc: number, threshold: number, fuseScore: boolean): void {
+    const cfg = this.config;
+    const { rows, cols, cost } = this;
+    if (this.colOrder.length < nc) {
+      this.colOrder = new Int32Array(nc * 2);
+      this.colX1 = new Float64Array(nc * 2);
+    }
+    const order = this.colOrder.subarray(0, nc);
+    let maxW = 0;
+    for (let c = 0; c < nc; c++) {
+      order[c] = c;
+      const b = dets[cols[c]].box;
+      if (b[2] - b[0] > maxW) maxW = b[2] - b[0];
+    }
+    order.sort((a, b) => dets[cols[a]].box[0] - dets[cols[b]].box[0]);
+    const x1 = this.colX1;
+    for (let k = 0; k < nc; k++) x1[k] = dets[cols[order[k]]].box[0];
+    cost.fill(Infinity, 0, nr * nc);
+    for (let r = 0; r < nr; r++) {
+      const t = this.tracks[rows[r]];
+      const tb = t.box;
+      const tClass = cfg.classAgnostic ? -1 : t.classId;
+      // First detection whose left edge is beyond (track left − widest box): nothing before can overlap.
+      let lo = 0;
+      let hi = nc;
+      const from = tb[0] - maxW;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (x1[mid] <= from) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < nc && x1[k] < tb[2]; k++) {
+        const c = order[k];
+        const det = dets[cols[c]];
+        if (tClass >= 0 && det.classId !== tClass) continue;
+        const b = det.box;
+        const o = iou(tb[0], tb[1], tb[2], tb[3], b[0], b[1], b[2], b[3]);
+        if (o >= threshold) cost[r * nc + c] = 1 - (fuseScore ? o * det.score : o);
+      }
+    }
+  }
+
+  /** One association stage over the tracks and detections not yet matched that pass the filters. */
+  private matchStage(
+    dets: ArrayLike<TrackerDetection>,
+    tMs: number,
+    trackOk: (t: TrackedObject) => boolean,
+    detOk: (d: number) => boolean,
+    kind: 'iou' | 'motion' | 'recover',
+    threshold: number,
+    fuseScore: boolean,
+  ): void {
+    const cfg = this.config;
+    const rows = this.rows;
+    const cols = this.cols;
+    rows.length = 0;
+    cols.length = 0;
+    for (let i = 0; i < this.tracks.length; i++) if (!this.trackUsed[i] && trackOk(this.tracks[i])) rows.push(i);
+    for (let d = 0; d < dets.length; d++) if (!this.detUsed[d] && detOk(d)) cols.push(d);
+    const nr = rows.length;
+    const nc = cols.length;
+    if (nr === 0 || nc === 0) return;
+    if (this.cost.length < nr * nc) this.cost = new Float64Array(nr * nc * 2);
+    if (this.rowToCol.length < nr) this.rowToCol = new Int32Array(nr * 2);
+    const cost = this.cost;
+    if (kind === 'iou') this.iouCosts(dets, nr, nc, threshold, fuseScore);
+    else {
+      for (let r = 0; r < nr; r++) {
+        const t = this.tracks[rows[r]];
+        const tClass = cfg.classAgnostic ? -1 : t.classId;
+        const gap = (tMs - t.lastMs) / 1000;
+        for (let c = 0; c < nc; c++) {
+          const det = dets[cols[c]];
+          const b = det.box;
+          let v = Infinity;
+          if (tClass < 0 || det.classId === tClass) {
+            if (kind === 'recover') {
+              v = recoveryCost(t, b, gap);
+            } else {
+              const d2 = kalmanDistance(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
+              if (d2 <= threshold) v = d2;
+            }
+          }
+          cost[r * nc + c] = v;
+        }
+      }
+    }
+    this.solver.solve(cost, nr, nc, this.rowToCol);
+    for (let r = 0; r < nr; r++) {
+      const c = this.rowToCol[r];
+      if (c < 0) continue;
+      const ti = rows[r];
+      const d = cols[c];
+      const t = this.tracks[ti];
+      const det = dets[d];
+      const b = det.box;
+      this.trackUsed[ti] = 1;
+      this.detUsed[d] = 1;
+      if (kind === 'recover') {
+        // The prediction is what failed: restart the filter at the box, with the mean velocity over the gap.
+        const gap = (tMs - t.lastMs) / 1000;
+        const vx = ((b[0] + b[2]) / 2 - (t.detBox[0] + t.detBox[2]) / 2) / gap;
+        const vy = ((b[1] + b[3]) / 2 - (t.detBox[1] + t.detBox[3]) / 2) / gap;
+        kalmanInit(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
+        t.mean[4] = vx;
+        t.mean[5] = vy;
+      } else {
+        kalmanUpdate(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
+      }
+      t.hits++;
+      t.lastMs = tMs;
+      if (!t.confirmed && t.hits >= cfg.minHits && (tMs - t.firstMs) / 1000 >= cfg.minConfirmSec - 1e-9) t.confirmed = true;
+      t.state = t.confirmed ? 'tracked' : 'tentative';
+      this.record(t, det, d);
+      this.active.push(t);
+    }
+  }
+}
+
+/**
+ * Cost of recovering lost track `t` with box `b` after `gap` seconds, or Infinity when implausible:
+ * the box must lie ahead of the last observation along the track's velocity (within half a box
+ * sideways), no farther than 1.5× the distance its speed covers plus one box, with a height within
+ * a factor 2.5 of the last one (a vehicle driving away shrinks fast near the camera). Cost: sideways offset plus size change, in box units.
+ */
+function recoveryCost(t: TrackedObject, b: ArrayLike<number>, gap: number): number {
+  const last = t.detBox;
+  const lw = last[2] - last[0];
+  const lh = last[3] - last[1];
+  const bh = b[3] - b[1];
+  if (!(gap > 0) || !(lh > 0) || !(bh > 0)) return Infinity;
+  const ratio = bh / lh;
+  if (ratio > 2.5 || ratio < 1 / 2.5) return Infinity;
+  const speed = Math.hypot(t.vx, t.vy);
+  const size = Math.max(Math.min(lw, lh), 1);
+  // A track that barely moves is left to the IoU stages.
+  if (speed * gap < size * 0.5) return Infinity;
+  const dx = (b[0] + b[2]) / 2 - (last[0] + last[2]) / 2;
+  const dy = (b[1] + b[3]) / 2 - (last[1] + last[3]) / 2;
+  const ux = t.vx / speed;
+  const uy = t.vy / speed;
+  const along = dx * ux + dy * uy;
+  const side = Math.abs(dx * uy - dy * ux);
+  if (along < 0 || along > 1.5 * speed * gap + size || side > 0.5 * size) return Infinity;
+  return side / size + Math.abs(Math.log(ratio));
+}

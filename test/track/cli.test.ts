@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Spawns bin/xnorcam.js, which runs dist/: build first (npx tsc -p tsconfig.json).
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const bin = path.join(repoRoot, 'bin', 'xnorcam.js');
+const motDir = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'mot');
+const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+describe.skipIf(!existsSync(motDir))('xnorcam track and mot-eval', () => {
+  it('tracks a detection file and scores it; mot-eval reproduces the published SORT metrics', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-track-'));
+    try {
+      const out = path.join(dir, 'tracks.txt');
+      const seq = path.join(motDir, 'KITTI-17');
+      const r = xnorcam('track', path.join(seq, 'det.txt'), '--fps', '10', '-o', out);
+      expect(r.status, r.stderr).toBe(0);
+      const rows = readFileSync(out, 'utf8').trim().split('\n');
+      expect(rows.length).toBeGreaterThan(400);
+      for (const line of rows.slice(0, 20)) expect(line).toMatch(/^\d+,\d+,-?[\d.]+,-?[\d.]+,[\d.]+,[\d.]+,[\d.]+,-1,-1,-1$/);
+
+      const ours = JSON.parse(xnorcam('mot-eval', path.join(seq, 'gt.txt'), out).stdout) as Record<string, number>;
+      const sort = JSON.parse(xnorcam('mot-eval', path.join(seq, 'gt.txt'), path.join(seq, 'sort_ref.txt')).stdout) as Record<string, number>;
+      const expected = JSON.parse(readFileSync(path.join(motDir, 'expected_metrics.json'), 'utf8'))['KITTI-17']['sort_ref.txt'] as Record<string, number>;
+      for (const [k, v] of Object.entries(expected)) expect(sort[k]).toBeCloseTo(v, 9);
+      expect(Object.keys(ours).slice(0, 2)).toEqual(['mota', 'idf1']);
+      expect(ours.mota).toBeGreaterThan(sort.mota);
+      expect(ours.idf1).toBeGreaterThan(sort.idf1);
+
+      // Same tracks on stdout without -o.
+      const stdout = xnorcam('track', path.join(seq, 'det.txt'), '--fps', '10');
+      expect(stdout.stdout).toBe(readFileSync(out, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('xnorcam track and mot-eval input errors', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-track-bad-'));
+  const bad = path.join(dir, 'bad.txt');
+  writeFileSync(bad, '1,-1,10,10,20,20,0.9\n2,-1,ten,10,20,20,0.9\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cases: [string[], RegExp][] = [
+    [['track', bad], /^error: xnorcam track: --fps is required/],
+    [['track', bad, '--fps', 'fast'], /^error: --fps: 'fast' is not a valid value$/],
+    [['track', bad, '--fps', '10'], /^error: .*bad\.txt:2: field 3 \('ten'\) is not a number$/],
+    [['track', path.join(dir, 'missing.txt'), '--fps', '10'], /^error: .*missing\.txt: no such file$/],
+    [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
+    [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: Unknown option '--bogus'/],
+  ];
+  for (const [args, msg] of cases) {
+    it(`${args.join(' ').replace(dir, '<tmp>')} → one-line error`, () => {
+      const r = xnorcam(...args);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(msg);
+    });
+  }
+});

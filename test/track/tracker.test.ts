@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { ByteTracker, type TrackerDetection } from '../../src/track/tracker.js';
+import { gauss, rng } from './synth.js';
+
+/** A box of size w×h centred at (x, y). */
+const box = (x: number, y: number, w = 60, h = 40): [number, number, number, number] => [x - w / 2, y - h / 2, x + w / 2, y + h / 2];
+
+function run(fps: number, seconds: number, objects: ((t: number) => TrackerDetection | undefined)[], tracker = new ByteTracker()) {
+  const idsPerObject = objects.map(() => new Set<number>());
+  for (let i = 0; i < seconds * fps; i++) {
+    const t = i / fps;
+    const dets: TrackerDetection[] = [];
+    const owner: number[] = [];
+    objects.forEach((o, k) => {
+      const d = o(t);
+      if (d) {
+        dets.push(d);
+        owner.push(k);
+      }
+    });
+    for (const tr of tracker.update(dets, t * 1000)) if (tr.confirmed && tr.detIndex >= 0) idsPerObject[owner[tr.detIndex]].add(tr.id);
+  }
+  return { idsPerObject, tracker };
+}
+
+describe('ByteTracker', () => {
+  for (const fps of [5, 10, 30]) {
+    it(`keeps one ID per vehicle through a 1 s occlusion at ${fps} fps`, () => {
+      const r = rng(fps);
+      const car = (y: number, speed: number, hideFrom: number) => (t: number): TrackerDetection | undefined =>
+        t >= hideFrom && t < hideFrom + 1 ? undefined : { box: box(100 + speed * t + gauss(r), y + gauss(r)), score: 0.9, classId: 0 };
+      const { idsPerObject } = run(fps, 8, [car(200, 120, 3), car(300, 150, 4), car(400, 90, 2)]);
+      for (const ids of idsPerObject) expect(ids.size).toBe(1);
+    });
+  }
+
+  it('tracks a fast vehicle at 5 fps whose boxes never overlap from frame to frame', () => {
+    // 400 px/s at 5 fps = 80 px per frame, wider than the 60 px box.
+    const { idsPerObject } = run(5, 3, [(t) => ({ box: box(50 + 400 * t, 300), score: 0.9, classId: 0 })]);
+    expect(idsPerObject[0].size).toBe(1);
+  });
+
+  it('keeps the ID when the class flickers and reports the majority class', () => {
+    const tracker = new ByteTracker();
+    let i = 0;
+    for (; i < 60; i++) tracker.update([{ box: box(100 + 3 * i, 200), score: 0.9, classId: i % 5 === 0 ? 1 : 0 }], (i * 1000) / 30);
+    const all = tracker.all();
+    expect(all).toHaveLength(1);
+    expect(all[0].classId).toBe(0);
+    expect(all[0].hits).toBe(60);
+  });
+
+  it('extends tracks with low-score boxes but never starts one from them', () => {
+    const tracker = new ByteTracker();
+    for (let i = 0; i < 30; i++) tracker.update([{ box: box(300, 300), score: 0.3, classId: 0 }], (i * 1000) / 30);
+    expect(tracker.all()).toHaveLength(0);
+    for (let i = 30; i < 40; i++) tracker.update([{ box: box(300 + i, 300), score: 0.9, classId: 0 }], (i * 1000) / 30);
+    for (let i = 40; i < 60; i++) tracker.update([{ box: box(300 + i, 300), score: 0.3, classId: 0 }], (i * 1000) / 30);
+    expect(tracker.all()).toHaveLength(1);
+    expect(tracker.all()[0].hits).toBe(30);
+  });
+
+  it('confirms only after min hits spanning min time, and drops tracks lost longer than the buffer', () => {
+    const tracker = new ByteTracker({ minHits: 3, minConfirmSec: 0.15, lostBufferSec: 1 });
+    const seen: boolean[] = [];
+    for (let i = 0; i < 6; i++) seen.push(tracker.update([{ box: box(300, 300), score: 0.9, classId: 0 }], (i * 1000) / 30)[0].confirmed);
+    // Frame 4 is the first at ≥ 0.15 s after the first (5/30 s).
+    expect(seen).toEqual([false, false, false, false, false, true]);
+    tracker.update([], 1000 / 6 + 900);
+    expect(tracker.all()[0].state).toBe('lost');
+    tracker.update([], 1000 / 6 + 1100);
+    expect(tracker.all()).toHaveLength(0);
+    expect(tracker.removed).toHaveLength(1);
+  });
+
+  it('ignores empty and non-numeric boxes instead of starting tracks from them', () => {
+    const tracker = new ByteTracker({ minHits: 1, minConfirmSec: 0 });
+    const out = tracker.update([
+      { box: [10, 10, 10, 50], score: 0.9, classId: 0 },
+      { box: [NaN, 0, 5, 5], score: 0.9, classId: 0 },
+      { box: [0, 0, 20, 20], score: NaN, classId: 0 },
+      { box: [100, 100, 140, 130], score: 0.9, classId: 0 },
+    ], 0);
+    expect(out.map((t) => t.detIndex)).toEqual([3]);
+  });
+});
