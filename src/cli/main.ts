@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   convert: { summary: 'pack a darknet cfg + weights into an .xnor model', load: () => import('./convert.js') },
   detect: { summary: 'detect objects in image files', load: () => import('./detect.js') },
   'mot-eval': { summary: 'score MOTChallenge tracks against ground truth (MOTA, IDF1)', load: () => import('./mot-eval.js') },
+  synth: { summary: 'generate traffic scenes with exact ground truth: YOLO datasets and videos', load: () => import('./synth.js') },
   track: { summary: 'track objects in a MOTChallenge detection file', load: () => import('./track.js') },
 };
 
