@@ -13,8 +13,13 @@ if (process.env.XNORCAM_SKIP_NATIVE === '1') {
   process.exit(0);
 }
 const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+// Build against the headers of the node that runs us when they are installed beside it (Debian's
+// nodejs, official tarballs): without this node-gyp tries to download headers, which fails offline.
+const prefix = dirname(dirname(process.execPath));
+const gypArgs = ['rebuild', '-j', 'max'];
+if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${prefix}`);
 const r = existsSync(gyp)
-  ? spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: nativeDir, encoding: 'utf8' })
+  ? spawnSync(process.execPath, [gyp, ...gypArgs], { cwd: nativeDir, encoding: 'utf8' })
   : { status: 1, stderr: 'node-gyp is not installed', stdout: '' };
 mkdirSync(join(nativeDir, 'build'), { recursive: true });
 if (r.status !== 0) {

@@ -6,10 +6,13 @@ import { UserError } from '../core/errors.js';
  */
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number | void> }> }> = {
   // COMMANDS: one line per command, kept in alphabetical order.
+  batch: { summary: 'detect, track and count on video files, every frame, in order', load: () => import('./batch.js') },
   check: { summary: 'validate pipeline files without running them', load: () => import('./check.js') },
   convert: { summary: 'pack a darknet cfg + weights into an .xnor model', load: () => import('./convert.js') },
+  demo: { summary: 'play a generated traffic video as a live camera, with the dashboard (npm start)', load: () => import('./demo.js') },
   detect: { summary: 'detect objects in image files', load: () => import('./detect.js') },
   'mot-eval': { summary: 'score MOTChallenge tracks against ground truth (MOTA, IDF1)', load: () => import('./mot-eval.js') },
+  run: { summary: 'run live cameras, streams or files with the dashboard', load: () => import('./run.js') },
   synth: { summary: 'generate traffic scenes with exact ground truth: YOLO datasets and videos', load: () => import('./synth.js') },
   track: { summary: 'track objects in a MOTChallenge detection file', load: () => import('./track.js') },
 };

@@ -114,7 +114,10 @@ export class FfmpegRun extends EventEmitter {
     }
     cmd.on('stderr', (line: string) => this.onStderr(line));
     cmd.on('error', (err: Error) => {
-      if (!this.stopped) this.ffmpegError = this.describeFailure(err);
+      // fluent-ffmpeg reports 'Output stream closed' when our stdout stream closes before ffmpeg's exit is
+      // seen (a race under load); everything was delivered by then, so it is not a failure.
+      const benign = this.stdoutDone && /Output stream closed/.test(err.message);
+      if (!this.stopped && !benign) this.ffmpegError = this.describeFailure(err);
       this.ffmpegDone = true;
       this.maybeEnd();
     });
@@ -184,6 +187,8 @@ export class FfmpegRun extends EventEmitter {
     this.stash = undefined;
     if (s) this.onData(s);
     if (!this.stash && this.stream?.isPaused()) this.stream.resume();
+    // stdout may have ended while we held its last chunk: finish now that it is consumed.
+    if (!this.stash) this.maybeEnd();
   }
 
   private onStderr(line: string): void {
@@ -211,7 +216,13 @@ export class FfmpegRun extends EventEmitter {
   }
 
   private flushFrames(): void {
-    if (!this.sourceSize) return;
+    if (!this.sourceSize) {
+      // ffmpeg always prints the input stream before frames flow; if its format ever defeats the
+      // parser, do not hold frames forever: boxes then come back in model pixels.
+      if (this.waitingSlots.length < 3 || !this.ptsQueue.length) return;
+      this.sourceSize = [this.opts.width, this.opts.height];
+      this.emit('size', this.opts.width, this.opts.height);
+    }
     while (this.waitingSlots.length && this.ptsQueue.length) {
       const f = this.waitingSlots.shift()!;
       const pts = this.ptsQueue.shift()!;
@@ -228,6 +239,8 @@ export class FfmpegRun extends EventEmitter {
 
   private maybeEnd(): void {
     if (this.ended || !(this.ffmpegDone && this.stdoutDone)) return;
+    // Data still held back by backpressure belongs to frames that must not be lost.
+    if (this.stash && !this.stopped) return;
     if (!this.stopped) this.flushFrames();
     this.ended = true;
     // Frames that never got a timestamp (only if ffmpeg died mid-frame): give their slots back.

@@ -76,6 +76,30 @@ export interface PoolSpec {
   padding: number;
 }
 
+/**
+ * darknet's [yolo] layer at inference, as the runner's yolo() in src/engine/runtime/layers.ts:
+ * for each of the `anchors` boxes (mask entries) of classes + 5 channels, tx and ty become
+ * f(f(logistic(x) * f(scaleXY)) + f(-0.5 * (scaleXY - 1))), tw and th are copied, objectness and
+ * class scores become logistic(x) = f(1 / f(1 + f(Math.exp(-x)))); other channels are copied.
+ */
+export interface YoloParams {
+  c: number;
+  h: number;
+  w: number;
+  classes: number;
+  anchors: number;
+  scaleXY: number;
+}
+
+/** darknet's [upsample] (nearest neighbour, output h*stride x w*stride); values times f(scale) unless it is 1. */
+export interface UpsampleParams {
+  c: number;
+  h: number;
+  w: number;
+  stride: number;
+  scale: number;
+}
+
 export interface KernelBackend {
   /** 'reference', 'wasm', 'native-avx512', 'native-avx2', 'native-popcnt', 'native-neon', ... */
   readonly name: string;
@@ -90,6 +114,13 @@ export interface KernelBackend {
    * present: `backend.prepareMaxPool?.(p) ?? <TypeScript maxpool>`.
    */
   prepareMaxPool?(p: MaxPoolParams): ConvOp;
+  /**
+   * Optional (additive, native backend): the yolo layer, bit-identical to the runner's TypeScript
+   * yolo() (exp is V8's Math.exp, i.e. fdlibm's); run(input, output), both c*h*w.
+   */
+  prepareYolo?(p: YoloParams): ConvOp;
+  /** Optional (additive, native backend): the upsample layer, bit-identical to the runner's upsample(). */
+  prepareUpsample?(p: UpsampleParams): ConvOp;
   /**
    * Optional (additive, native backend): a convolution with the maxpool that follows it fused in,
    * so the full-size conv output is never written. run(input, pooled) writes the pooled tensor

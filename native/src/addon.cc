@@ -1,0 +1,326 @@
+// N-API glue for the native kernels: CPU feature detection, op handles, and an optional small
+// thread pool for intra-frame threading. Compiled without ISA flags; the kernels live in isa_*.cc.
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+#include "pool.h"
+
+namespace {
+
+struct IsaEntry {
+  const char* name;
+  const XkTable* (*table)();
+  bool (*supported)();
+};
+
+#if defined(__x86_64__) || defined(_M_X64)
+bool has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vpopcntdq");
+}
+bool has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+}
+bool has_popcnt() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("ssse3");
+}
+const IsaEntry kIsas[] = {
+    {"avx512", xk_table_avx512, has_avx512},
+    {"avx2", xk_table_avx2, has_avx2},
+    {"popcnt", xk_table_popcnt, has_popcnt},
+};
+#elif defined(__aarch64__)
+bool has_neon() { return true; }
+const IsaEntry kIsas[] = {{"neon", xk_table_neon, has_neon}};
+#else
+const IsaEntry kIsas[] = {};
+#endif
+const int kIsaCount = sizeof(kIsas) / sizeof(kIsas[0]);
+
+struct Handle {
+  const XkTable* t;
+  void* op;
+  size_t inLen, outLen;
+  int threads;
+};
+
+#define CHECK(call)                                                 \
+  do {                                                              \
+    if ((call) != napi_ok) {                                        \
+      napi_throw_error(env, nullptr, "xnorcam native: " #call " failed"); \
+      return nullptr;                                               \
+    }                                                               \
+  } while (0)
+
+napi_value throw_msg(napi_env env, const char* msg) {
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  void* ptr;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = (float*)ptr;
+  return true;
+}
+
+const XkTable* find_isa(napi_env env, napi_value v) {
+  char name[32];
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, name, sizeof name, &n) != napi_ok) return nullptr;
+  for (int i = 0; i < kIsaCount; i++)
+    if (strcmp(kIsas[i].name, name) == 0 && kIsas[i].supported()) return kIsas[i].table();
+  return nullptr;
+}
+
+void finalize_handle(napi_env, void* data, void*) {
+  Handle* h = (Handle*)data;
+  if (h->op) h->t->destroy(h->op);
+  delete h;
+}
+
+Handle* get_handle(napi_env env, napi_value v) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return nullptr;
+  return (Handle*)data;
+}
+
+// isas() -> names of the ISA paths this CPU can run, fastest first.
+napi_value Isas(napi_env env, napi_callback_info) {
+  napi_value arr;
+  CHECK(napi_create_array(env, &arr));
+  uint32_t k = 0;
+  for (int i = 0; i < kIsaCount; i++) {
+    if (!kIsas[i].supported()) continue;
+    napi_value s;
+    CHECK(napi_create_string_utf8(env, kIsas[i].name, NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, arr, k++, s));
+  }
+  return arr;
+}
+
+// prepare(isa, geom: Int32Array(15), weights, scale | null, bias) -> handle.
+// scale === null means a float conv, otherwise a binary conv.
+napi_value Prepare(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 5) return throw_msg(env, "prepare: expected 5 arguments");
+  const XkTable* t = find_isa(env, argv[0]);
+  if (!t) return throw_msg(env, "prepare: ISA not available on this CPU");
+  bool is;
+  napi_typedarray_type type;
+  size_t glen;
+  void* gptr;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepare: geometry must be an Int32Array");
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
+  if (type != napi_int32_array || glen != 15) return throw_msg(env, "prepare: geometry must be an Int32Array(15)");
+  XkGeom g;
+  memcpy(&g, gptr, sizeof g);
+  float *w, *scale = nullptr, *bias;
+  size_t wlen, slen = 0, blen;
+  if (!get_f32(env, argv[2], &w, &wlen)) return throw_msg(env, "prepare: weights must be a Float32Array");
+  napi_valuetype st;
+  CHECK(napi_typeof(env, argv[3], &st));
+  const bool binary = st != napi_null && st != napi_undefined;
+  if (binary && !get_f32(env, argv[3], &scale, &slen)) return throw_msg(env, "prepare: scale must be a Float32Array");
+  if (!get_f32(env, argv[4], &bias, &blen)) return throw_msg(env, "prepare: bias must be a Float32Array");
+  if (g.inC <= 0 || g.groups <= 0 || g.inC % g.groups || g.outC % g.groups || g.size <= 0 || g.stride <= 0 || g.pad < 0 ||
+      g.outH <= 0 || g.outW <= 0 || g.outH != (g.inH + 2 * g.pad - g.size) / g.stride + 1 ||
+      g.outW != (g.inW + 2 * g.pad - g.size) / g.stride + 1)
+    return throw_msg(env, "prepare: inconsistent convolution geometry");
+  const size_t wneed = (size_t)g.outC * (g.inC / g.groups) * g.size * g.size;
+  if (wlen != wneed || blen != (size_t)g.outC || (binary && slen != (size_t)g.outC))
+    return throw_msg(env, "prepare: weights/scale/bias lengths do not match the geometry");
+  if (binary && g.groups != 1) return throw_msg(env, "prepare: binary convolutions have groups = 1");
+  size_t outLen = (size_t)g.outC * g.outH * g.outW;
+  if (g.poolSize != 0) {
+    if (g.poolSize < 1 || g.poolStride < 1 || g.poolPadding < 0) return throw_msg(env, "prepare: bad maxpool geometry");
+    const int ph = (g.outH + g.poolPadding - g.poolSize) / g.poolStride + 1, pw = (g.outW + g.poolPadding - g.poolSize) / g.poolStride + 1;
+    if (ph < 1 || pw < 1) return throw_msg(env, "prepare: maxpool output is empty");
+    outLen = (size_t)g.outC * ph * pw;
+  } else if (g.size == 1 && g.stride == 1 && g.pad == 0) {
+    // A 1x1 convolution is a plain GEMM over the flattened plane: one long row wastes no lanes at row ends.
+    g.inW = g.outW = g.inH * g.inW;
+    g.inH = g.outH = 1;
+  }
+  void* op = binary ? t->prepare_binary(&g, w, scale, bias) : t->prepare_float(&g, w, bias);
+  if (!op) return throw_msg(env, "prepare: out of memory");
+  Handle* h = new Handle{t, op, (size_t)g.inC * g.inH * g.inW, outLen, 1};
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
+    finalize_handle(env, h, nullptr);
+    return throw_msg(env, "prepare: cannot create handle");
+  }
+  return ext;
+}
+
+// prepareMaxPool(isa, Int32Array [c, h, w, outH, outW, size, stride, padding]) -> handle.
+napi_value PrepareMaxPool(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 2) return throw_msg(env, "prepareMaxPool: expected 2 arguments");
+  const XkTable* t = find_isa(env, argv[0]);
+  if (!t) return throw_msg(env, "prepareMaxPool: ISA not available on this CPU");
+  bool is;
+  napi_typedarray_type type;
+  size_t glen;
+  void* gptr;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareMaxPool: geometry must be an Int32Array");
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
+  if (type != napi_int32_array || glen != 8) return throw_msg(env, "prepareMaxPool: geometry must be an Int32Array(8)");
+  int g[8];
+  memcpy(g, gptr, sizeof g);
+  if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1 || g[4] < 1 || g[5] < 1 || g[6] < 1 || g[7] < 0)
+    return throw_msg(env, "prepareMaxPool: bad geometry");
+  void* op = t->prepare_maxpool(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
+  if (!op) return throw_msg(env, "prepareMaxPool: out of memory");
+  Handle* h = new Handle{t, op, (size_t)g[0] * g[1] * g[2], (size_t)g[0] * g[3] * g[4], 1};
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
+    finalize_handle(env, h, nullptr);
+    return throw_msg(env, "prepareMaxPool: cannot create handle");
+  }
+  return ext;
+}
+
+// prepareYolo(isa, Int32Array [c, hw, classes, anchors], alpha, beta) -> handle.
+napi_value PrepareYolo(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) return throw_msg(env, "prepareYolo: expected 4 arguments");
+  const XkTable* t = find_isa(env, argv[0]);
+  if (!t) return throw_msg(env, "prepareYolo: ISA not available on this CPU");
+  bool is;
+  napi_typedarray_type type;
+  size_t glen;
+  void* gptr;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareYolo: geometry must be an Int32Array");
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
+  if (type != napi_int32_array || glen != 4) return throw_msg(env, "prepareYolo: geometry must be an Int32Array(4)");
+  int g[4];
+  memcpy(g, gptr, sizeof g);
+  double alpha, beta;
+  if (napi_get_value_double(env, argv[2], &alpha) != napi_ok || napi_get_value_double(env, argv[3], &beta) != napi_ok)
+    return throw_msg(env, "prepareYolo: alpha and beta must be numbers");
+  if (g[0] < 1 || g[1] < 1 || g[2] < 0 || g[3] < 0 || (long)g[3] * (g[2] + 5) > g[0]) return throw_msg(env, "prepareYolo: bad geometry");
+  void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], (float)alpha, (float)beta);
+  if (!op) return throw_msg(env, "prepareYolo: out of memory");
+  Handle* h = new Handle{t, op, (size_t)g[0] * g[1], (size_t)g[0] * g[1], 1};
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
+    finalize_handle(env, h, nullptr);
+    return throw_msg(env, "prepareYolo: cannot create handle");
+  }
+  return ext;
+}
+
+// prepareUpsample(isa, Int32Array [c, h, w, stride], scale) -> handle.
+napi_value PrepareUpsample(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) return throw_msg(env, "prepareUpsample: expected 3 arguments");
+  const XkTable* t = find_isa(env, argv[0]);
+  if (!t) return throw_msg(env, "prepareUpsample: ISA not available on this CPU");
+  bool is;
+  napi_typedarray_type type;
+  size_t glen;
+  void* gptr;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareUpsample: geometry must be an Int32Array");
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
+  if (type != napi_int32_array || glen != 4) return throw_msg(env, "prepareUpsample: geometry must be an Int32Array(4)");
+  int g[4];
+  memcpy(g, gptr, sizeof g);
+  double scale;
+  if (napi_get_value_double(env, argv[2], &scale) != napi_ok) return throw_msg(env, "prepareUpsample: scale must be a number");
+  if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1) return throw_msg(env, "prepareUpsample: bad geometry");
+  void* op = t->prepare_upsample(g[0], g[1], g[2], g[3], (float)scale);
+  if (!op) return throw_msg(env, "prepareUpsample: out of memory");
+  const size_t n = (size_t)g[0] * g[1] * g[2];
+  Handle* h = new Handle{t, op, n, n * g[3] * g[3], 1};
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
+    finalize_handle(env, h, nullptr);
+    return throw_msg(env, "prepareUpsample: cannot create handle");
+  }
+  return ext;
+}
+
+// run(handle, input, output, threads)
+napi_value Run(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Handle* h = argc >= 3 ? get_handle(env, argv[0]) : nullptr;
+  if (!h || !h->op) return throw_msg(env, "run: invalid or disposed op");
+  float *in, *out;
+  size_t inLen, outLen;
+  if (!get_f32(env, argv[1], &in, &inLen) || inLen < h->inLen) return throw_msg(env, "run: input must be a Float32Array of inC*inH*inW");
+  if (!get_f32(env, argv[2], &out, &outLen) || outLen < h->outLen) return throw_msg(env, "run: output must be a Float32Array of outC*outH*outW");
+  int threads = 1;
+  if (argc >= 4) napi_get_value_int32(env, argv[3], &threads);
+  xk_run(h->t, h->op, in, out, threads);
+  return nullptr;
+}
+
+napi_value Describe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Handle* h = argc >= 1 ? get_handle(env, argv[0]) : nullptr;
+  if (!h || !h->op) return throw_msg(env, "describe: invalid or disposed op");
+  napi_value s;
+  CHECK(napi_create_string_utf8(env, h->t->describe(h->op), NAPI_AUTO_LENGTH, &s));
+  return s;
+}
+
+napi_value Dispose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Handle* h = argc >= 1 ? get_handle(env, argv[0]) : nullptr;
+  if (h && h->op) {
+    h->t->destroy(h->op);
+    h->op = nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"isas", nullptr, Isas, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"prepare", nullptr, Prepare, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"prepareMaxPool", nullptr, PrepareMaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"prepareYolo", nullptr, PrepareYolo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"prepareUpsample", nullptr, PrepareUpsample, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dispose", nullptr, Dispose, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

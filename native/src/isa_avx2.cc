@@ -1,0 +1,25 @@
+// AVX2 kernels: 8 lanes, popcount by nibble lookup (vpshufb), as darknet does, widened to 32 bits.
+#include <immintrin.h>
+#define XK_NS xk_avx2
+#define XK_NAME "avx2"
+#define XK_V 8
+#define XK_PNF 4   // 16 ymm registers: 4 filters x 2 vectors = 8 accumulators
+#define XK_FNP 4
+#define XK_FNFV 2
+#include "kernels_impl.h"
+
+namespace xk_avx2 {
+static inline vu popcnt_lanes(vu x) {
+  const __m256i v = (__m256i)x;
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i nib = _mm256_set1_epi8(0x0f);
+  const __m256i lo = _mm256_and_si256(v, nib);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+  const __m256i c8 = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+  const __m256i c16 = _mm256_maddubs_epi16(c8, _mm256_set1_epi8(1));
+  return (vu)_mm256_madd_epi16(c16, _mm256_set1_epi16(1));
+}
+}  // namespace xk_avx2
+
+extern "C" const XkTable* xk_table_avx2() { return &xk_avx2::table; }

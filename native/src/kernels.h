@@ -1,0 +1,37 @@
+// The boundary between the N-API glue (addon.cc, plain C++) and the per-ISA kernel translation
+// units (isa_*.cc, each compiled with its own -m flags). Only C types cross it, so nothing
+// compiled with AVX-512 can leak into code that runs before the CPU check.
+#pragma once
+#include <stdint.h>
+
+enum XkAct { XK_LINEAR = 0, XK_LEAKY = 1, XK_RELU = 2 };
+
+struct XkGeom {
+  int inC, inH, inW, outC, outH, outW, size, stride, pad, groups, act;
+  int shape;  // 0 = pick the faster kernel shape, 1 = pixels in lanes, 2 = filters in lanes (tests)
+  int poolSize, poolStride, poolPadding;  // poolSize 0: no maxpool; else darknet's maxpool on the output
+};
+
+// A prepared convolution. run = pack(in) once, then compute(items [begin, end)) on any threads
+// (items write disjoint outputs), then finish(out) (darknet's leaky tail) once.
+struct XkTable {
+  const char* name;
+  void* (*prepare_float)(const XkGeom* g, const float* w, const float* bias);
+  void* (*prepare_binary)(const XkGeom* g, const float* w, const float* scale, const float* bias);
+  void* (*prepare_maxpool)(int c, int h, int w, int oh, int ow, int size, int stride, int padding);
+  void* (*prepare_yolo)(int c, int hw, int classes, int anchors, float alpha, float beta);
+  void* (*prepare_upsample)(int c, int h, int w, int stride, float scale);
+  int (*items)(void* op);
+  void (*pack)(void* op, const float* in, int part, int parts);
+  void (*compute)(void* op, const float* in, float* out, int begin, int end);
+  void (*finish)(void* op, float* out);
+  const char* (*describe)(void* op);  // which kernel shape was chosen, for benchmarks
+  void (*destroy)(void* op);
+};
+
+extern "C" {
+const XkTable* xk_table_avx512();
+const XkTable* xk_table_avx2();
+const XkTable* xk_table_popcnt();
+const XkTable* xk_table_neon();
+}

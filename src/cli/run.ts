@@ -1,0 +1,211 @@
+import { availableParallelism } from 'node:os';
+import { UserError } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import type { SourceStatus } from '../core/feed.js';
+import { loadPipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/schema.js';
+import { PipelineOutputs } from '../ops/pipeline-outputs.js';
+import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
+import { parseLineOption } from '../pipeline/line-option.js';
+import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
+import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+
+export const spec = {
+  name: 'run',
+  summary: 'Run live sources (cameras, streams, files played live) with the dashboard',
+  usage: '<source-url-or-file...> | <pipeline.yaml> [options]',
+  details: `Sources: rtsp://…, http(s)://… (incl. HLS), /dev/videoN, lavfi:<ffmpeg test source>, or a file
+(played at its native rate; --loop replays it). Live policy: the latest frame wins, older frames are
+dropped and counted, so detections never fall behind the camera. Cameras that drop out are reconnected
+forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds.
+With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
+on the command line override the dashboard's host/port/token).`,
+  options: {
+    ...modelOptions,
+    loop: { type: 'boolean', description: 'Replay file sources forever' },
+    transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
+    line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source (repeatable)' },
+    thresh: { type: 'string', value: 'P', description: 'Minimum detection score (default: 0.25, or the pipeline file\'s)' },
+    nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (default: 0.45, or the pipeline file\'s)' },
+    workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
+    backend: { type: 'string', value: 'NAME', description: 'Kernel backend (auto, native, wasm, reference)' },
+    host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
+    port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
+    token: { type: 'string', value: 'TOKEN', description: 'Require this token for the dashboard and API' },
+    'no-dashboard': { type: 'boolean', description: 'Do not start the dashboard server' },
+    'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
+    stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never)', default: '5' },
+    duration: { type: 'string', value: 'SECONDS', description: 'Stop after this long (default: until Ctrl-C)' },
+    json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout' },
+  },
+  positionals: { min: 1 },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
+
+export interface RunSetup {
+  options: PipelineOptions;
+  dashboard: { enabled: boolean; host: string; port: number; token?: string };
+  /** Event log, counts CSV, webhooks and retention from a pipeline file. */
+  outputs?: Pick<PipelineConfig, 'outputs' | 'retention'>;
+}
+
+/** Turns command-line values (and a pipeline file when given) into pipeline options. */
+export function setupFromArgs(positionals: string[], v: Record<string, string | string[] | boolean | undefined>): RunSetup {
+  const str = (k: string) => v[k] as string | undefined;
+  const thresh = numberOption('thresh', str('thresh'), 0.25, (n) => n >= 0 && n <= 1);
+  const nms = numberOption('nms', str('nms'), 0.45, (n) => n >= 0 && n <= 1);
+  const workers = str('workers') ? numberOption('workers', str('workers'), 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
+  const displayWidth = numberOption('display-width', str('display-width'), 640, (n) => Number.isInteger(n) && n >= 64 && n <= 3840);
+  const port = numberOption('port', str('port'), 8080, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
+  const transport = str('transport') ?? 'tcp';
+  if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
+  const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
+
+  if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
+    const cfg = loadPipelineConfig(positionals[0]);
+    const model: ModelRef = cfg.model && !v.model && !v.cfg ? resolveModel({ model: cfg.model }) : resolveModel(v as Record<string, string | undefined>);
+    const dash = cfg.outputs.dashboard;
+    return {
+      options: {
+        model,
+        workers: workers ?? (cfg.workers === 'auto' ? undefined : cfg.workers),
+        backend: str('backend') ?? (cfg.detector.backend === 'auto' ? undefined : cfg.detector.backend),
+        detect: { thresh: str('thresh') ? thresh : cfg.detector.thresh, nms: str('nms') ? nms : cfg.detector.nms },
+        countIntervalMs: cfg.countIntervalSeconds * 1000,
+        display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
+        sources: cfg.sources.map(
+          (s): PipelineSource => ({
+            url: s.url,
+            name: s.name,
+            mode: s.mode,
+            loop: s.loop || Boolean(v.loop),
+            transport: s.transport,
+            fpsCap: s.fpsCap,
+            watchdogSeconds: s.watchdogSeconds,
+            lines: s.lines as PipelineSource['lines'],
+            zones: s.zones as PipelineSource['zones'],
+            calibration: s.calibration as PipelineSource['calibration'],
+            tracker: s.tracker,
+          }),
+        ),
+      },
+      dashboard: {
+        enabled: dash.enabled && !v['no-dashboard'],
+        host: str('host') ?? dash.host,
+        port: str('port') ? port : dash.port,
+        token: str('token') ?? dash.token,
+      },
+      outputs: { outputs: cfg.outputs, retention: cfg.retention },
+    };
+  }
+  const noDash = Boolean(v['no-dashboard']);
+  return {
+    options: {
+      model: resolveModel(v as Record<string, string | undefined>),
+      workers,
+      backend: str('backend'),
+      detect: { thresh, nms },
+      display: noDash ? undefined : { width: displayWidth },
+      sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
+    },
+    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token: str('token') },
+  };
+}
+
+export function formatStatus(s: SourceStatus): string {
+  return [
+    s.name.padEnd(14),
+    s.state.padEnd(12),
+    `decoded ${s.decodedFps.toFixed(1)} fps`,
+    `detected ${s.detectedFps.toFixed(1)} fps`,
+    `latency ${s.latencyMs} ms`,
+    `dropped ${s.droppedFrames}`,
+    `reconnects ${s.reconnects}`,
+    ...(s.state !== 'running' && s.lastError ? [`(${s.lastError})`] : []),
+  ].join('  ');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(spec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  const statsSec = numberOption('stats', v.stats, 5, (n) => n >= 0);
+  const durationSec = v.duration ? numberOption('duration', v.duration, 0, (n) => n > 0) : undefined;
+  const setup = setupFromArgs(args.positionals, v);
+  return runLive(setup, { statsSec, durationSec, json: Boolean(v.json) });
+}
+
+/** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */
+export async function runLive(setup: RunSetup, opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string }): Promise<number> {
+  const pipeline = new Pipeline(setup.options);
+  // Attached before start so the first source-up events are not missed.
+  const outputs = setup.outputs ? new PipelineOutputs(pipeline, setup.outputs) : undefined;
+  await pipeline.start();
+  const info = pipeline.detectorInfo!;
+  logger.info('pipeline started', {
+    sources: pipeline.sourceNames().join(','),
+    model: `${info.inputWidth}x${info.inputHeight}`,
+    backend: info.backend,
+    threads: info.workers,
+    cores: availableParallelism(),
+  });
+
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  let metrics: { close(): void } | undefined;
+  if (setup.dashboard.enabled) {
+    try {
+      const { startDashboardServer } = await import('../server/index.js');
+      const server = await startDashboardServer(pipeline, { host: setup.dashboard.host, port: setup.dashboard.port, token: setup.dashboard.token });
+      dashboard = server;
+      try {
+        const { createPipelineMetrics } = await import('../ops/metrics.js');
+        const m = createPipelineMetrics(pipeline, { websocketClients: () => server.clients().length });
+        server.addRoute('/metrics', (req, res) => m.handle(req, res));
+        metrics = m;
+      } catch (e) {
+        logger.debug('metrics unavailable', { error: (e as Error).message });
+      }
+      const token = setup.dashboard.token;
+      process.stdout.write(`${opts.banner ?? 'dashboard'}: ${token ? `${server.url}/?token=${encodeURIComponent(token)}` : server.url}\n`);
+    } catch (e) {
+      await pipeline.close();
+      throw e;
+    }
+  }
+
+  if (opts.json) {
+    pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
+  }
+  const statsTimer =
+    opts.statsSec > 0
+      ? setInterval(() => {
+          for (const s of pipeline.sources()) process.stdout.write(formatStatus(s) + '\n');
+        }, opts.statsSec * 1000)
+      : undefined;
+
+  let signal: NodeJS.Signals | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signal) process.exit(130);
+      signal = sig;
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    if (opts.durationSec) setTimeout(resolve, opts.durationSec * 1000).unref();
+    void pipeline.finished.then(resolve);
+  });
+  await stopped;
+  clearInterval(statsTimer);
+  await pipeline.close();
+  await outputs?.close();
+  metrics?.close();
+  await dashboard?.close();
+  const ends = pipeline.sources();
+  for (const s of ends) process.stdout.write(formatStatus(s) + '\n');
+  const failed = ends.filter((s) => s.state === 'failed');
+  if (failed.length) {
+    process.stderr.write(`error: ${failed[0].url}: ${failed[0].lastError ?? 'failed'}\n`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,135 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PipelineFeed, SourceStatus } from '../core/feed.js';
+import { logger } from '../core/log.js';
+import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
+import type { PipelineConfig } from '../config/schema.js';
+import { RotatingLineFile } from './rotating-file.js';
+import { WebhookSink } from './webhook-sink.js';
+
+const COUNTS_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
+
+/**
+ * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
+ * rows each time a count interval closes), optional per-source detections JSONL, webhooks, and
+ * retention. Source up/down events are derived here from status changes, so every sink sees them.
+ * Everything is written line by line as it happens, so an interrupted run leaves valid files.
+ */
+export class PipelineOutputs {
+  private readonly files = new Map<string, RotatingLineFile>();
+  private readonly sinks: WebhookSink[];
+  private readonly lastState = new Map<string, SourceStatus['state']>();
+  private readonly countsWritten = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly onResult = (r: FrameResult) => this.result(r);
+  private readonly onStatus = (s: SourceStatus) => this.status(s);
+
+  constructor(
+    private readonly feed: PipelineFeed,
+    private readonly cfg: Pick<PipelineConfig, 'outputs' | 'retention'>,
+  ) {
+    this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
+    feed.on('result', this.onResult);
+    feed.on('status', this.onStatus);
+    const files = cfg.outputs.files;
+    if (files) {
+      this.applyRetention();
+      this.timers.push(setInterval(() => this.applyRetention(), 3600_000).unref());
+      if (files.counts) this.timers.push(setInterval(() => this.flushCounts(false), 5000).unref());
+    }
+  }
+
+  /** Per-sink delivery figures, for logs and tests. */
+  webhookStats() {
+    return this.sinks.map((s) => ({ ...s.stats }));
+  }
+
+  private file(name: string, header?: string): RotatingLineFile {
+    let f = this.files.get(name);
+    if (!f) {
+      const { dir, rotate } = this.cfg.outputs.files!;
+      f = new RotatingLineFile(join(dir, name), { ...rotate, header });
+      this.files.set(name, f);
+    }
+    return f;
+  }
+
+  private event(e: TrafficEvent): void {
+    if (this.cfg.outputs.files?.events) this.file('events.jsonl').writeLine(JSON.stringify(e));
+    for (const sink of this.sinks) sink.push(e);
+  }
+
+  private result(r: FrameResult): void {
+    for (const e of r.events) this.event(e);
+    if (this.cfg.outputs.files?.detections) {
+      this.file(`${r.frame.source}.detections.jsonl`).writeLine(
+        JSON.stringify({ frame: r.frame.seq, ptsMs: r.frame.ptsMs, capturedAt: r.frame.capturedAt, detections: r.detections, tracks: r.tracks, events: r.events }),
+      );
+    }
+  }
+
+  private status(s: SourceStatus): void {
+    const before = this.lastState.get(s.name);
+    this.lastState.set(s.name, s.state);
+    if (before === s.state) return;
+    const at = Date.now();
+    if (s.state === 'running') this.event({ type: 'source-up', source: s.name, at });
+    else if (before === 'running' && (s.state === 'reconnecting' || s.state === 'failed')) {
+      this.event({ type: 'source-down', source: s.name, at, reason: s.lastError ?? s.state });
+    }
+  }
+
+  /** Appends the rows of every interval that has closed since the last flush (all of them at the end). */
+  private flushCounts(final: boolean): void {
+    for (const s of this.feed.sources()) {
+      const counts = this.feed.counts(s.name);
+      if (!counts) continue;
+      const done = this.countsWritten.get(s.name) ?? -Infinity;
+      const closed = final ? counts.intervals : counts.intervals.slice(0, -1);
+      const fresh = closed.filter((iv) => iv.start > done);
+      if (fresh.length === 0) continue;
+      const f = this.file(`${s.name}.counts.csv`, COUNTS_HEADER);
+      for (const iv of fresh) for (const row of countRows(iv.start, iv.counts)) f.writeLine(row);
+      this.countsWritten.set(s.name, fresh[fresh.length - 1].start);
+    }
+  }
+
+  private applyRetention(): void {
+    const { dir } = this.cfg.outputs.files!;
+    const cutoff = Date.now() - this.cfg.retention.days * 86_400_000;
+    let removed = 0;
+    try {
+      for (const name of readdirSync(dir)) {
+        if (!/\.(jsonl|csv)(\.\d+)?$/.test(name)) continue; // only files xnorcam writes
+        const path = join(dir, name);
+        if (statSync(path).mtimeMs < cutoff) {
+          rmSync(path);
+          removed++;
+        }
+      }
+    } catch {
+      return; // the folder does not exist yet
+    }
+    if (removed) logger.info('retention: removed old output files', { dir, removed, days: this.cfg.retention.days });
+  }
+
+  async close(): Promise<void> {
+    this.feed.off('result', this.onResult as (...args: never[]) => void);
+    this.feed.off('status', this.onStatus as (...args: never[]) => void);
+    for (const t of this.timers) clearInterval(t);
+    if (this.cfg.outputs.files?.counts) this.flushCounts(true);
+    await Promise.all(this.sinks.map((s) => s.close()));
+    for (const f of this.files.values()) f.close();
+  }
+}
+
+function countRows(start: number, counts: LineCounts): string[] {
+  const rows: string[] = [];
+  const label = start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
+  for (const [line, dirs] of Object.entries(counts)) {
+    for (const dir of ['forward', 'backward'] as const) {
+      for (const [cls, n] of Object.entries(dirs[dir])) if (n > 0) rows.push(`${label},${start},${line},${dir},${cls},${n}`);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,414 @@
+import { EventEmitter } from 'node:events';
+import { logger } from '../core/log.js';
+import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
+import type { Detection, FrameInfo, FrameResult, TrafficEvent } from '../core/types.js';
+import type { DetectOptions } from '../detect/types.js';
+import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
+import { FrameSlots } from '../ingest/frame-slots.js';
+import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/source-runner.js';
+import { parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
+import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
+import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
+import type { AnalyticsConfig } from '../track/analytics.js';
+
+type AnalyticsCalibration = AnalyticsConfig['calibration'];
+import type { ModelRef } from './model-ref.js';
+import { LatencyWindow, RateWindow } from './stats.js';
+import { WorkerPool } from './worker-pool.js';
+
+type Point = [number, number];
+
+export interface PipelineSource {
+  url: string;
+  name?: string;
+  /** live: latest frame wins, older ones dropped and counted; batch: every frame (or --stride), in order. */
+  mode?: 'live' | 'batch';
+  /** Replay a file forever. */
+  loop?: boolean;
+  transport?: 'tcp' | 'udp';
+  /** Decode at most this many frames per second (ffmpeg fps filter). */
+  fpsCap?: number;
+  /** Restart when no frame arrives for this long (live sources). */
+  watchdogSeconds?: number;
+  lines?: { name: string; points: [Point, Point] }[];
+  zones?: { name: string; polygon: Point[] }[];
+  calibration?: { image: Point[]; world: Point[] };
+  /** Tracker overrides (pipeline file `tracker:`); unset keys keep the live defaults. */
+  tracker?: AnalyticsConfig['tracker'];
+}
+
+export interface PipelineOptions {
+  model: ModelRef;
+  sources: PipelineSource[];
+  /** Default policy for sources that do not name one. */
+  mode?: 'live' | 'batch';
+  /** Detector threads; default one per core. */
+  workers?: number;
+  backend?: string;
+  detect?: DetectOptions;
+  /** Batch: detect every Nth frame (seq % stride === 0). */
+  stride?: number;
+  /** MJPEG display output for dashboards. */
+  display?: { width: number; quality?: number };
+  countIntervalMs?: number;
+  /** Batch: frames decoded ahead per source (memory bound = (this + threads + 1) frame slots). */
+  batchQueue?: number;
+  /** Live: play files and test sources at their native rate (default true). */
+  realtime?: boolean;
+  reconnect?: Partial<ReconnectPolicy>;
+}
+
+interface Queued {
+  slot: number;
+  info: FrameInfo;
+}
+
+interface SourceState {
+  spec: SourceSpec;
+  cfg: PipelineSource;
+  mode: 'live' | 'batch';
+  slots: FrameSlots;
+  runner: SourceRunner;
+  analytics?: AnalyticsLike;
+  pending: Queued | null;
+  queue: Queued[];
+  inFlight: number;
+  dispatched: number;
+  nextEmit: number;
+  reorder: Map<number, { info: FrameInfo; detections: Detection[]; detectMs: number; detectedAt: number }>;
+  dropped: number;
+  processed: number;
+  decoded: RateWindow;
+  detected: RateWindow;
+  latency: LatencyWindow;
+  runnerEnded?: FfmpegRunEnd;
+  done: boolean;
+  events: TrafficEvent[];
+  detectErrorLogged: boolean;
+}
+
+export interface SourceEnd {
+  source: string;
+  state: RunnerState;
+  /** Frames decoded / results emitted / frames dropped (live) for this source. */
+  frames: number;
+  processed: number;
+  dropped: number;
+  error?: string;
+  damaged?: string;
+}
+
+/**
+ * Frames in from every source, detections out, in order per source. Live sources never fall behind
+ * (latest frame wins), batch sources never drop (bounded queue, ffmpeg paused when it is full).
+ * Implements PipelineFeed for the dashboard server and metrics.
+ *
+ * Events: 'result' (FrameResult), 'display' (DisplayFrame), 'status' (SourceStatus),
+ * 'source-end' (SourceEnd), 'done' () when every source has ended.
+ */
+export class Pipeline extends EventEmitter implements PipelineFeed {
+  private pool?: WorkerPool;
+  private readonly states: SourceState[] = [];
+  private readonly byName = new Map<string, SourceState>();
+  private rr = 0;
+  private statusTimer?: NodeJS.Timeout;
+  private readonly specs: SourceSpec[];
+  private finishedPromise: Promise<void>;
+  private resolveFinished!: () => void;
+
+  constructor(private readonly opts: PipelineOptions) {
+    super();
+    // Validate every source before paying for threads and model loads.
+    const bin = ffmpegBinary();
+    this.specs = uniqueNames(
+      opts.sources.map((s) => parseSource(s.url, { name: s.name, rtspTransport: s.transport, rtspTimeoutOption: bin.rtspTimeoutOption })),
+    );
+    this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
+  }
+
+  /** Resolves when every source has ended (files finished, or stop()). */
+  get finished(): Promise<void> {
+    if (this.pool && this.states.every((s) => s.done)) return Promise.resolve();
+    return this.finishedPromise;
+  }
+
+  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; classNames: string[]; workers: number } | undefined {
+    const p = this.pool;
+    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, classNames: p.classNames, workers: p.size };
+  }
+
+  async start(): Promise<void> {
+    const pool = await WorkerPool.create(this.opts.model, { workers: this.opts.workers, backend: this.opts.backend });
+    this.pool = pool;
+    pool.onIdle = () => this.pump();
+    for (let i = 0; i < this.specs.length; i++) await this.setupSource(this.specs[i], this.opts.sources[i]);
+    this.statusTimer = setInterval(() => {
+      for (const st of this.states) if (!st.done) this.emit('status', this.status(st));
+    }, 1000);
+    this.statusTimer.unref();
+    for (const st of this.states) st.runner.start();
+    if (!this.states.length) this.markAllDone();
+  }
+
+  /**
+   * Adds and starts a source on a running pipeline (batch runs feed inputs a few at a time so a
+   * hundred files do not mean a hundred ffmpeg processes). Returns its unique name.
+   */
+  async addSource(cfg: PipelineSource, beforeStart?: (name: string) => void): Promise<string> {
+    if (!this.pool) throw new Error('pipeline not started');
+    const bin = ffmpegBinary();
+    const spec = parseSource(cfg.url, { name: cfg.name, rtspTransport: cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+    let name = spec.name;
+    for (let k = 2; this.byName.has(name); k++) name = `${spec.name}-${k}`;
+    const st = await this.setupSource({ ...spec, name }, cfg);
+    beforeStart?.(name);
+    st.runner.start();
+    return name;
+  }
+
+  private async setupSource(spec: SourceSpec, cfg: PipelineSource): Promise<SourceState> {
+    const pool = this.pool!;
+    const frameBytes = pool.inputWidth * pool.inputHeight * 3;
+    const mode = cfg.mode ?? this.opts.mode ?? 'live';
+    const live = mode === 'live';
+    // Live: one being written + one waiting + one per thread. Batch: plus the read-ahead queue.
+    const capacity = live ? pool.size + 2 : pool.size + 1 + (this.opts.batchQueue ?? Math.max(4, pool.size * 2));
+    const slots = new FrameSlots(frameBytes, capacity);
+    pool.register(slots);
+    const runner = new SourceRunner({
+      spec,
+      width: pool.inputWidth,
+      height: pool.inputHeight,
+      slots,
+      // Live: cameras and streams come back, a file only when looping. Batch: an HTTP(S)/HLS URL is a
+      // finite recording (its end is the end), while an RTSP camera or a device never ends.
+      reconnect: live ? spec.naturallyLive || spec.kind === 'lavfi' || Boolean(cfg.loop) : spec.kind === 'rtsp' || spec.kind === 'v4l2',
+      realtime: live && (this.opts.realtime ?? true),
+      loop: Boolean(cfg.loop),
+      fpsCap: cfg.fpsCap,
+      display: this.opts.display,
+      policy: { ...this.opts.reconnect, ...(cfg.watchdogSeconds ? { stallMs: cfg.watchdogSeconds * 1000 } : {}) },
+    });
+    const analytics = await loadAnalytics({
+      source: spec.name,
+      lines: cfg.lines,
+      zones: cfg.zones,
+      calibration: cfg.calibration as AnalyticsCalibration | undefined,
+      countIntervalMs: this.opts.countIntervalMs,
+      ...(cfg.tracker ? { tracker: cfg.tracker } : {}),
+      // Files in batch are bucketed by video time (they run faster than real time); live by arrival.
+      clock: live ? 'capture' : 'media',
+    });
+    const st: SourceState = {
+      spec,
+      cfg,
+      mode,
+      slots,
+      runner,
+      analytics,
+      pending: null,
+      queue: [],
+      inFlight: 0,
+      dispatched: 0,
+      nextEmit: 0,
+      reorder: new Map(),
+      dropped: 0,
+      processed: 0,
+      decoded: new RateWindow(),
+      detected: new RateWindow(),
+      latency: new LatencyWindow(),
+      done: false,
+      events: [],
+      detectErrorLogged: false,
+    };
+    this.states.push(st);
+    this.byName.set(spec.name, st);
+    runner.on('frame', (slot: number, info: FrameInfo) => this.onFrame(st, slot, info));
+    runner.on('display', (jpeg: Buffer, info: FrameInfo) => {
+      const d: DisplayFrame = { source: info.source, seq: info.seq, ptsMs: info.ptsMs, capturedAt: info.capturedAt, width: info.width, height: info.height, jpeg };
+      this.emit('display', d);
+    });
+    runner.on('state', (state: RunnerState, reason?: string) => {
+      const at = Date.now();
+      if (state === 'running') st.events.push({ type: 'source-up', source: spec.name, at });
+      if (state === 'reconnecting') st.events.push({ type: 'source-down', source: spec.name, at, reason: reason ?? 'unknown' });
+      this.emit('status', this.status(st));
+    });
+    runner.on('end', (end: FfmpegRunEnd) => {
+      st.runnerEnded = end;
+      this.checkDone(st);
+    });
+    return st;
+  }
+
+  /** Stop every source; in-flight frames finish and are emitted, then 'done'. */
+  async stop(): Promise<void> {
+    for (const st of this.states) {
+      st.runner.stop();
+      // Frames decoded but not yet detected are let go: a stop is a stop.
+      if (st.pending) {
+        st.slots.release(st.pending.slot);
+        st.pending = null;
+      }
+      for (const q of st.queue.splice(0)) st.slots.release(q.slot);
+      this.checkDone(st);
+    }
+    if (this.states.every((s) => s.done)) return;
+    await this.finished;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    clearInterval(this.statusTimer);
+    await this.pool?.close();
+  }
+
+  override off(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  sources(): SourceStatus[] {
+    return this.states.map((s) => this.status(s));
+  }
+
+  overlay(source: string): SourceOverlay {
+    const st = this.byName.get(source);
+    if (st?.analytics) return st.analytics.overlay();
+    return { lines: st?.cfg.lines ?? [], zones: st?.cfg.zones ?? [] };
+  }
+
+  counts(source: string): SourceCounts | undefined {
+    return this.byName.get(source)?.analytics?.counts();
+  }
+
+  sourceNames(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  private onFrame(st: SourceState, slot: number, info: FrameInfo): void {
+    st.decoded.mark(info.capturedAt);
+    if (st.mode === 'live') {
+      if (st.pending) {
+        st.slots.release(st.pending.slot);
+        st.dropped++;
+      }
+      st.pending = { slot, info };
+    } else {
+      const stride = this.opts.stride ?? 1;
+      if (info.seq % stride !== 0) {
+        st.slots.release(slot);
+        return;
+      }
+      st.queue.push({ slot, info });
+    }
+    this.pump();
+  }
+
+  /** Hands waiting frames to idle threads, round-robin over sources so none starves. */
+  private pump(): void {
+    const pool = this.pool;
+    if (!pool) return;
+    const n = this.states.length;
+    while (pool.idleCount() > 0) {
+      let picked: SourceState | undefined;
+      for (let k = 0; k < n; k++) {
+        const st = this.states[(this.rr + k) % n];
+        if (st.pending || st.queue.length) {
+          picked = st;
+          this.rr = (this.rr + k + 1) % n;
+          break;
+        }
+      }
+      if (!picked) return;
+      const st = picked;
+      let job: Queued;
+      if (st.mode === 'live') {
+        job = st.pending!;
+        st.pending = null;
+      } else {
+        job = st.queue.shift()!;
+      }
+      const order = st.dispatched++;
+      st.inFlight++;
+      const { info, slot } = job;
+      pool.detect(st.slots, slot, info.width, info.height, this.opts.detect ?? {}, (r) => {
+        st.inFlight--;
+        st.slots.release(slot);
+        if (r.error && !st.detectErrorLogged) {
+          st.detectErrorLogged = true;
+          logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
+        }
+        st.reorder.set(order, { info, detections: r.detections, detectMs: r.detectMs, detectedAt: Date.now() });
+        this.emitInOrder(st);
+        this.checkDone(st);
+      });
+    }
+  }
+
+  private emitInOrder(st: SourceState): void {
+    for (;;) {
+      const r = st.reorder.get(st.nextEmit);
+      if (!r) return;
+      st.reorder.delete(st.nextEmit);
+      st.nextEmit++;
+      const analysed = st.analytics ? st.analytics.update(r.info, r.detections) : { tracks: [], events: [] };
+      const events = st.events.length ? [...st.events.splice(0), ...analysed.events] : analysed.events;
+      const result: FrameResult = { frame: r.info, detections: r.detections, tracks: analysed.tracks, events, detectedAt: r.detectedAt, detectMs: r.detectMs };
+      st.processed++;
+      st.detected.mark(r.detectedAt);
+      st.latency.add(r.detectedAt - r.info.capturedAt, r.detectedAt);
+      this.emit('result', result);
+    }
+  }
+
+  private checkDone(st: SourceState): void {
+    if (st.done || !st.runnerEnded || st.inFlight > 0 || st.queue.length || st.pending) return;
+    st.done = true;
+    this.pool?.unregister(st.slots);
+    const end = st.runnerEnded;
+    const info: SourceEnd = {
+      source: st.spec.name,
+      state: st.runner.state,
+      frames: st.runner.framesDecoded,
+      processed: st.processed,
+      dropped: st.dropped,
+      ...(end.error ? { error: end.error } : {}),
+      ...(end.damaged ? { damaged: end.damaged } : {}),
+    };
+    this.emit('status', this.status(st));
+    this.emit('source-end', info);
+    if (this.states.every((s) => s.done)) this.markAllDone();
+  }
+
+  private markAllDone(): void {
+    const resolve = this.resolveFinished;
+    // A later addSource() gets a fresh promise.
+    this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
+    resolve();
+    this.emit('done');
+  }
+
+  private status(st: SourceState): SourceStatus {
+    const now = Date.now();
+    const r = st.runner;
+    const s: SourceStatus = {
+      name: st.spec.name,
+      url: st.spec.url,
+      state: r.state,
+      decodedFps: round1(st.decoded.rate(now)),
+      detectedFps: round1(st.detected.rate(now)),
+      latencyMs: Math.round(st.latency.quantile(0.5, now)),
+      droppedFrames: st.dropped,
+      reconnects: r.reconnects,
+      lastFrameAt: r.lastFrameAt,
+      width: r.width,
+      height: r.height,
+    };
+    if (r.lastError) s.lastError = r.lastError;
+    return s;
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

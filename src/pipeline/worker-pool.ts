@@ -1,0 +1,162 @@
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { UserError } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import type { Detection } from '../core/types.js';
+import type { DetectOptions } from '../detect/types.js';
+import type { FrameSlots } from '../ingest/frame-slots.js';
+import type { ModelRef } from './model-ref.js';
+import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+export interface DetectJobResult {
+  detections: Detection[];
+  detectMs: number;
+  error?: string;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy: boolean;
+  job?: { id: number; done: (r: DetectJobResult) => void };
+}
+
+/**
+ * The detector threads, one per core by default. Each loads the model once; a job names a slot of a
+ * registered SharedArrayBuffer, so handing a frame over costs a small message, not a copy.
+ * Emits nothing: the caller asks `idleCount()` and gets called back per job, and `onIdle` fires when
+ * a thread frees up so the scheduler can hand out the next frame.
+ */
+export class WorkerPool {
+  inputWidth = 0;
+  inputHeight = 0;
+  classNames: string[] = [];
+  backend = '';
+  onIdle: () => void = () => undefined;
+  private readonly workers: PoolWorker[] = [];
+  private readonly buffers = new Map<FrameSlots, number>();
+  private nextBuffer = 1;
+  private nextJob = 1;
+  private closing = false;
+
+  private constructor(
+    private readonly model: ModelRef,
+    private readonly backendName: string | undefined,
+  ) {}
+
+  static async create(model: ModelRef, opts: { workers?: number; backend?: string } = {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(model, opts.backend);
+    const n = Math.max(1, opts.workers ?? availableParallelism());
+    try {
+      await Promise.all(Array.from({ length: n }, () => pool.spawn()));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  idleCount(): number {
+    let n = 0;
+    for (const w of this.workers) if (!w.busy) n++;
+    return n;
+  }
+
+  /** Makes a source's frame slots visible to every thread. */
+  register(slots: FrameSlots): void {
+    const id = this.nextBuffer++;
+    this.buffers.set(slots, id);
+    const msg: WorkerRequest = { type: 'buffer', id, buffer: slots.buffer, frameBytes: slots.frameBytes, capacity: slots.capacity };
+    for (const w of this.workers) w.worker.postMessage(msg);
+  }
+
+  unregister(slots: FrameSlots): void {
+    const id = this.buffers.get(slots);
+    if (id === undefined) return;
+    this.buffers.delete(slots);
+    const msg: WorkerRequest = { type: 'forget', id };
+    for (const w of this.workers) w.worker.postMessage(msg);
+  }
+
+  /** Runs detection on an idle thread; returns false when none is idle. */
+  detect(slots: FrameSlots, slot: number, sourceWidth: number, sourceHeight: number, opts: DetectOptions, done: (r: DetectJobResult) => void): boolean {
+    const w = this.workers.find((x) => !x.busy);
+    if (!w) return false;
+    const id = this.nextJob++;
+    w.busy = true;
+    w.job = { id, done };
+    const msg: WorkerRequest = { type: 'detect', job: id, buffer: this.buffers.get(slots)!, slot, width: sourceWidth, height: sourceHeight, opts };
+    w.worker.postMessage(msg);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.workers.length = 0;
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(workerScript(), { workerData: { model: this.model, backend: this.backendName } });
+      const entry: PoolWorker = { worker, busy: true };
+      let ready = false;
+      worker.on('message', (msg: WorkerReply) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          this.inputWidth = msg.inputWidth;
+          this.inputHeight = msg.inputHeight;
+          this.classNames = msg.classNames;
+          this.backend = msg.backend;
+          entry.busy = false;
+          this.workers.push(entry);
+          for (const [slots, id] of this.buffers) {
+            const m: WorkerRequest = { type: 'buffer', id, buffer: slots.buffer, frameBytes: slots.frameBytes, capacity: slots.capacity };
+            worker.postMessage(m);
+          }
+          resolve();
+          this.onIdle();
+        } else if (msg.type === 'failed') {
+          void worker.terminate();
+          reject(msg.userError ? new UserError(msg.message) : new Error(`detector thread failed to load the model: ${msg.message}`));
+        } else if (msg.type === 'result') {
+          const job = entry.job;
+          entry.job = undefined;
+          entry.busy = false;
+          if (job && job.id === msg.job) job.done({ detections: msg.detections, detectMs: msg.detectMs, ...(msg.error ? { error: msg.error } : {}) });
+          this.onIdle();
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) return reject(err);
+        logger.error('detector thread crashed, starting a new one', { error: err.message });
+      });
+      worker.on('exit', () => {
+        const i = this.workers.indexOf(entry);
+        if (i >= 0) this.workers.splice(i, 1);
+        if (!ready || this.closing) return;
+        // The frame it held is lost (reported as an error result); the pool heals itself.
+        const job = entry.job;
+        entry.job = undefined;
+        job?.done({ detections: [], detectMs: 0, error: 'detector thread exited' });
+        this.spawn().catch((e: Error) => logger.error('could not restart detector thread', { error: e.message }));
+      });
+    });
+  }
+}
+
+/** The compiled worker: next to this file in dist/, or dist/ when running from src/ under vitest. */
+function workerScript(): URL {
+  const here = new URL('./detect-worker.js', import.meta.url);
+  if (import.meta.url.endsWith('.ts')) {
+    const dist = new URL('../../dist/pipeline/detect-worker.js', import.meta.url);
+    if (!existsSync(fileURLToPath(dist))) throw new Error('dist/pipeline/detect-worker.js missing: run `npm run build` first');
+    return dist;
+  }
+  return here;
+}

@@ -1,0 +1,63 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Optional access token for the page, the REST API and the socket. A request is let in with
+ * `Authorization: Bearer <token>`, `?token=<token>` or the `xnorcam_token` cookie; opening the page
+ * with ?token= sets the cookie, so the page's scripts and its WebSocket need no token in their URLs.
+ */
+export const TOKEN_COOKIE = 'xnorcam_token';
+
+export class TokenAuth {
+  private readonly digest: Buffer | null;
+
+  constructor(private readonly token: string | undefined) {
+    this.digest = token ? sha256(token) : null;
+  }
+
+  get enabled(): boolean {
+    return this.digest !== null;
+  }
+
+  /** The token the request presents, from header, query or cookie (in that order). */
+  presented(req: IncomingMessage, url: URL): string | undefined {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+    const q = url.searchParams.get('token');
+    if (q !== null) return q;
+    return cookie(req, TOKEN_COOKIE);
+  }
+
+  allows(req: IncomingMessage, url: URL): boolean {
+    if (!this.digest) return true;
+    const t = this.presented(req, url);
+    // Compare digests so the comparison takes the same time whatever the length of the guess.
+    return t !== undefined && timingSafeEqual(sha256(t), this.digest);
+  }
+
+  /** After a page load with a valid ?token=, remember it in a cookie for the page's other requests. */
+  setCookieIfFromQuery(req: IncomingMessage, url: URL, res: ServerResponse): void {
+    if (!this.digest || !url.searchParams.has('token')) return;
+    res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(this.token!)}; Path=/; HttpOnly; SameSite=Strict`);
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

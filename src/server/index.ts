@@ -1,0 +1,181 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { PipelineFeed } from '../core/feed.js';
+import { UserError } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import { TokenAuth } from './auth.js';
+import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
+import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
+import { serveStatic, staticFileFor } from './static-files.js';
+import { WsHub, type WsHubOptions, type ClientStats } from './ws-hub.js';
+
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface DashboardServerOptions {
+  /** Default 127.0.0.1: only this machine, unless told otherwise. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** When set, the page, /api/*, added routes and /ws need it (see auth.ts). /healthz stays open. */
+  token?: string;
+  /** /healthz reports 503 when a live source has delivered no frame for this long. Default 10 s. */
+  watchdogMs?: number;
+  /** Tuning of the WebSocket fan-out (send budgets, intervals); the defaults suit a LAN. */
+  hub?: WsHubOptions;
+}
+
+export interface DashboardServer {
+  url: string;
+  server: http.Server;
+  /** Adds a GET route at an exact path (e.g. /metrics); it sits behind the token like /api/*. */
+  addRoute(path: string, handler: RouteHandler): void;
+  /** Per-connection send figures (buffered bytes, frames sent and dropped). */
+  clients(): ClientStats[];
+  close(): Promise<void>;
+}
+
+const BUILTIN = new Set(['/healthz', '/api/sources', '/api/counts', '/ws']);
+
+/** Serves the dashboard page, its WebSocket (/ws) and the REST API for one running pipeline. */
+export async function startDashboardServer(feed: PipelineFeed, opts: DashboardServerOptions = {}): Promise<DashboardServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 8080;
+  const auth = new TokenAuth(opts.token);
+  const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+  const startedAt = Date.now();
+  const routes = new Map<string, RouteHandler>();
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error('dashboard request failed', { url: req.url, error: (err as Error).message });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: `method ${req.method} not allowed` });
+    }
+    const authorized = auth.allows(req, url);
+    if (path === '/healthz') {
+      const h = healthOf(feed.sources(), Date.now(), startedAt, watchdogMs);
+      // Without the token, only the verdict: source names stay private.
+      return sendJson(res, h.ok ? 200 : 503, authorized ? h : { ok: h.ok });
+    }
+    if (!authorized) {
+      return sendText(res, 401, 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)\n');
+    }
+    const added = routes.get(path);
+    if (added) return added(req, res);
+    if (path === '/api/sources') {
+      const sources = feed.sources().map((s) => ({ ...s, overlay: feed.overlay(s.name) }));
+      return sendJson(res, 200, { serverTime: Date.now(), sources });
+    }
+    if (path === '/api/counts') {
+      const source = url.searchParams.get('source');
+      if (!source) return sendJson(res, 400, { error: 'missing ?source=<name>' });
+      if (!feed.sources().some((s) => s.name === source)) return sendJson(res, 404, { error: `unknown source '${source}'` });
+      const counts = feed.counts(source);
+      return counts ? sendJson(res, 200, counts) : sendJson(res, 404, { error: `no counts for source '${source}' (no counting lines?)` });
+    }
+    const file = staticFileFor(path);
+    if (file && auth.enabled && url.searchParams.has('token') && (path === '/' || path === '/index.html')) {
+      // Swap the token in the address bar for a cookie: it should not sit in history or on screen.
+      auth.setCookieIfFromQuery(req, url, res);
+      res.writeHead(303, { Location: './' });
+      res.end();
+      return;
+    }
+    if (file) {
+      if (path === '/' || path === '/index.html') res.setHeader('Content-Security-Policy', CSP);
+      return serveStatic(file, res, req.method === 'HEAD');
+    }
+    sendJson(res, 404, { error: `no such path '${path}'` });
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_CLIENT_PAYLOAD_BYTES, perMessageDeflate: false });
+  const hub = new WsHub(feed, wss, opts.hub);
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const reject = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+    };
+    if (url.pathname !== '/ws') return reject(404, 'no WebSocket here; use /ws');
+    if (!auth.allows(req, url)) return reject(401, 'access token required');
+    // A page on another site must not open our socket with the user's cookie (cross-site WebSocket hijacking).
+    const origin = req.headers.origin;
+    if (origin && !sameHost(origin, req.headers.host)) return reject(403, 'cross-origin WebSocket refused');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new UserError(`dashboard: ${host}:${port} is already in use (choose another with --port)`)
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? new UserError(`dashboard: cannot listen on host '${host}' (${err.code})`)
+            : err,
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`;
+  logger.info('dashboard listening', { url, token: auth.enabled });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    addRoute(path, handler) {
+      if (!path.startsWith('/')) throw new Error(`addRoute: path must start with '/': ${path}`);
+      if (BUILTIN.has(path) || routes.has(path) || staticFileFor(path)) throw new Error(`addRoute: ${path} is already served`);
+      routes.set(path, handler);
+    },
+    clients: () => hub.clientStats(),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        hub.close();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,229 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
+import { MultiFeed, TestFeed, BOX_H, BOX_W } from '../helpers/dashboard-feed.js';
+import { launchChromium } from '../helpers/browser.js';
+import { buildWeb } from '../helpers/build-web.js';
+import { Pixels } from '../helpers/screenshot-pixels.js';
+import { sleep } from '../helpers/ws-client.js';
+
+/**
+ * The dashboard in a real browser (Debian chromium via playwright-core) against a server fed by
+ * real ffmpeg frames whose ground truth is known: the video is grey, so every saturated pixel is
+ * an overlay, and the white rectangle in each JPEG sits where that frame's detection says.
+ */
+const CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff']; // car, truck, bus (web/src/colors.ts)
+
+interface Drawn {
+  seq: number; capturedAt: number; drawnAt: number; canvasWidth: number; canvasHeight: number; sourceWidth: number; sourceHeight: number;
+  boxes: { box: [number, number, number, number]; classId: number; label: string; trackId: number | null }[];
+}
+interface Stats {
+  connected: boolean; connects: number; framesDrawn: number; latencies: number[]; errors: unknown[];
+  sources: Record<string, { framesDrawn: number; fps: number; lastDrawn: Drawn | null }>;
+}
+// Functions passed to page.evaluate run in the page; test code compiles without the DOM library,
+// so they reach the page's globals through `globalThis as any`.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const stats = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).__xnorcamStats)) as unknown) as Promise<Stats>;
+const drawnCount = async (page: Page) => (await stats(page)).framesDrawn;
+
+async function waitDrawn(page: Page, atLeast: number, timeoutMs = 15_000): Promise<void> {
+  await page.waitForFunction((n) => ((globalThis as any).__xnorcamStats?.framesDrawn ?? 0) >= n, atLeast, { timeout: timeoutMs });
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+describe('dashboard in chromium', () => {
+  let feed: TestFeed;
+  let srv: DashboardServer;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    buildWeb();
+    feed = new TestFeed({ step: 12, fps: 15 }).start();
+    srv = await startDashboardServer(feed, { port: 0 });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    // Any console error (a CSP violation, a 404, an exception) is a defect of the page.
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    await page.goto(srv.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.close();
+    await feed?.stop();
+  });
+
+  it('draws live frames with boxes exactly where that frame’s detections are', async () => {
+    await waitDrawn(page, 30);
+    // Freeze on a frame whose rectangle is clear of the counting line (overlays cover the video).
+    const clear = (x: Drawn | null) => Boolean(x && x.boxes.length === 1 && (x.boxes[0].box[2] < feed.lineX - 30 || x.boxes[0].box[0] > feed.lineX + 30));
+    let d: Drawn | null = null;
+    for (let i = 0; i < 200 && !d; i++) {
+      if (!clear((await stats(page)).sources.cam1.lastDrawn)) {
+        await sleep(30);
+        continue;
+      }
+      await page.evaluate(() => (globalThis as any).__xnorcam.pause());
+      await sleep(300); // let an in-flight animation frame finish; nothing new is drawn after it
+      const frozen = (await stats(page)).sources.cam1.lastDrawn;
+      if (clear(frozen)) d = frozen;
+      else await page.evaluate(() => (globalThis as any).__xnorcam.resume());
+    }
+    if (!d) throw new Error('never froze on a frame with the rectangle clear of the line');
+    const canvas = page.locator('section.camera[data-source="cam1"] canvas.video');
+    const png = await canvas.screenshot();
+    await page.evaluate(() => (globalThis as any).__xnorcam.resume());
+    const shot = await Pixels.fromPng(png);
+
+    // The page drew the box the feed placed for this very frame.
+    expect(d.boxes).toHaveLength(1);
+    const [x1, y1, x2, y2] = feed.boxAt(d.seq);
+    expect(d.boxes[0].box).toEqual([x1, y1, x2, y2]);
+    expect(d.boxes[0].label).toMatch(/^(car|truck|bus) #\d+$/);
+
+    const sx = shot.width / d.sourceWidth, sy = shot.height / d.sourceHeight;
+    const color = CLASS_COLORS[d.boxes[0].classId];
+    // All four edges of the box are in the class colour…
+    let onEdge = 0, total = 0;
+    for (let k = 1; k < 10; k++) {
+      const fx = x1 + ((x2 - x1) * k) / 10, fy = y1 + ((y2 - y1) * k) / 10;
+      for (const [px, py] of [[x1, fy], [x2, fy], [fx, y2]] as const) {
+        total++;
+        if (shot.near(px * sx, py * sy, color, 3)) onEdge++;
+      }
+    }
+    expect(onEdge / total).toBeGreaterThan(0.9);
+    // …and inside it is the white rectangle of the same JPEG: the box sits on its own frame.
+    // (Points on the counting line and its arrow are skipped: overlays are drawn over the video.)
+    for (const [fx, fy] of [[0.2, 0.3], [0.5, 0.5], [0.8, 0.7], [0.2, 0.7], [0.8, 0.3]]) {
+      const x = x1 + (x2 - x1) * fx, y = y1 + (y2 - y1) * fy;
+      expect(shot.luma(x * sx, y * sy), `luma at ${x},${y}`).toBeGreaterThan(235);
+    }
+    // The rectangle's sides coincide with the box's: a box one frame early or late (12 px off)
+    // would leave grey inside one side or white outside the other.
+    const my = ((y1 + y2) / 2) * sy;
+    const sides = [x1 + 6, x2 - 6, x1 - 8, x2 + 8].map((x) => Math.round(shot.luma(x * sx, my)));
+    expect(sides[0]).toBeGreaterThan(235);
+    expect(sides[1]).toBeGreaterThan(235);
+    if (x1 >= 8) expect(sides[2]).toBeLessThan(215);
+    if (x2 + 8 < d.sourceWidth) expect(sides[3]).toBeLessThan(215);
+    // Just outside the box's right edge (away from the label and the trail) there is no overlay colour.
+    expect(shot.chroma((x2 + 12) * sx, (y1 + BOX_H / 2) * sy)).toBeLessThan(30);
+    // The video itself is shown: the grey test pattern varies across the picture.
+    const lumas = [0.1, 0.3, 0.5, 0.7, 0.9].map((f) => shot.luma(shot.width * f, shot.height * 0.9));
+    expect(Math.max(...lumas) - Math.min(...lumas)).toBeGreaterThan(40);
+    // The counting line is drawn in its colour along x = lineX.
+    expect(shot.near(feed.lineX * sx, (d.sourceHeight / 2) * sy, '#4d7cff', 3)).toBe(true);
+    expect(BOX_W).toBe(x2 - x1);
+  });
+
+  it('updates counts and the total as vehicles cross the line', async () => {
+    const total = () => page.locator('section.camera[data-source="cam1"] .camera-total').textContent().then((t) => Number(t || 0));
+    await page.waitForFunction(() => Number((globalThis as any).document.querySelector('.camera-total')?.textContent || 0) > 0, undefined, { timeout: 20_000 });
+    const before = await total();
+    await page.waitForFunction((b) => Number((globalThis as any).document.querySelector('.camera-total')?.textContent || 0) > b, before, { timeout: 20_000 });
+    const cells = await page.locator('section.camera[data-source="cam1"] tr[data-line="stop-line"] td.fwd').allTextContents();
+    const fromTable = cells.reduce((a, t) => a + Number(t), 0);
+    const fromApi = (await (await fetch(srv.url + 'api/counts?source=cam1')).json()) as { total: Record<string, { forward: Record<string, number> }> };
+    const apiTotal = Object.values(fromApi.total['stop-line'].forward).reduce((a, b) => a + b, 0);
+    expect(fromTable).toBeGreaterThan(before);
+    expect(apiTotal - fromTable).toBeLessThanOrEqual(1); // the page is at most one update behind
+  });
+
+  it('serves two browsers at once, each at the source’s frame rate', async () => {
+    const second = await browser.newPage();
+    await second.goto(srv.url);
+    await waitDrawn(second, 10);
+    const [a0, b0] = [await drawnCount(page), await drawnCount(second)];
+    await sleep(3000);
+    const [a1, b1] = [await drawnCount(page), await drawnCount(second)];
+    expect((a1 - a0) / 3).toBeGreaterThan(feed.fps * 0.7);
+    expect((b1 - b0) / 3).toBeGreaterThan(feed.fps * 0.7);
+    expect(srv.clients().length).toBeGreaterThanOrEqual(2);
+    await second.context().close();
+  });
+
+  it('measures capture → draw latency in the page, and the screenshot shows the whole dashboard', async () => {
+    await sleep(4000);
+    const s = await stats(page);
+    const recent = s.latencies.slice(-150);
+    const p50 = percentile(recent, 50), p95 = percentile(recent, 95);
+    console.log(`capture→draw latency in chromium over ${recent.length} frames: p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms (feed detect delay 5 ms)`);
+    writeFileSync(join(tmpdir(), 'xnorcam-dashboard-latency.json'), JSON.stringify({ frames: recent.length, p50, p95 }));
+    expect(recent.length).toBeGreaterThan(50);
+    expect(p50).toBeGreaterThan(0);
+    expect(Number.isFinite(p95)).toBe(true);
+    expect(await page.locator('#latency').textContent()).toMatch(/latency p50 \d+ ms · p95 \d+ ms/);
+    expect(s.errors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    const shotPath = process.env.XNORCAM_SCREENSHOT ?? join(tmpdir(), 'xnorcam-dashboard.png');
+    await page.screenshot({ path: shotPath, fullPage: true });
+  });
+
+  it('enlarges a camera on click and goes back on Escape', async () => {
+    const tile = page.locator('section.camera[data-source="cam1"]');
+    const small = (await tile.boundingBox())!;
+    await tile.click();
+    await expect.poll(() => tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(true);
+    const big = (await tile.boundingBox())!;
+    expect(big.width).toBeGreaterThanOrEqual(small.width);
+    expect(big.height).toBeGreaterThan(small.height * 0.9);
+    // While enlarged, the page asks only for that camera's frames.
+    await expect.poll(() => srv.clients().some((c) => Array.isArray(c.subscriptions) && c.subscriptions.join() === 'cam1')).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(false);
+    await expect.poll(() => srv.clients().every((c) => c.subscriptions === '*')).toBe(true);
+  });
+
+  it('shows every camera of the pipeline in the grid, each with its own frames', async () => {
+    const cams = new MultiFeed(['north', 'south', 'east'].map((source) => new TestFeed({ source, width: 320, height: 180, fps: 8, step: 6 }).start()));
+    const multi = await startDashboardServer(cams, { port: 0 });
+    const p = await browser.newPage();
+    try {
+      await p.goto(multi.url);
+      await p.waitForFunction(
+        () => ['north', 'south', 'east'].every((n) => ((globalThis as any).__xnorcamStats?.sources[n]?.framesDrawn ?? 0) > 8),
+        undefined,
+        { timeout: 15_000 },
+      );
+      expect(await p.locator('section.camera').count()).toBe(3);
+      const boxes = await Promise.all(['north', 'south', 'east'].map((n) => p.locator(`section.camera[data-source="${n}"]`).boundingBox()));
+      expect(new Set(boxes.map((b) => Math.round(b!.y))).size).toBeLessThanOrEqual(2); // side by side, in a grid
+      if (process.env.XNORCAM_SCREENSHOT_GRID) await p.screenshot({ path: process.env.XNORCAM_SCREENSHOT_GRID });
+    } finally {
+      await p.context().close();
+      await multi.close();
+      await Promise.all(cams.feeds.map((f) => f.stop()));
+    }
+  });
+
+  it('with a token: refuses the page without it, and runs fully when opened with ?token=', async () => {
+    const token = 'open-sesame-42';
+    const guarded = await startDashboardServer(feed, { port: 0, token });
+    const p = await browser.newPage();
+    try {
+      const denied = await p.goto(guarded.url);
+      expect(denied!.status()).toBe(401);
+      await p.goto(`${guarded.url}?token=${token}`);
+      // The scripts and the WebSocket get in with the cookie the page load set.
+      await p.waitForFunction(() => ((globalThis as any).__xnorcamStats?.framesDrawn ?? 0) > 10, undefined, { timeout: 15_000 });
+      // The token left the address bar (a redirect swapped it for the cookie).
+      expect(await p.evaluate(() => (globalThis as any).location.search)).toBe('');
+    } finally {
+      await p.context().close();
+      await guarded.close();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
+import { TestFeed } from '../helpers/dashboard-feed.js';
+import { launchChromium } from '../helpers/browser.js';
+import { buildWeb } from '../helpers/build-web.js';
+import { RecordingClient, sleep, wsUrl } from '../helpers/ws-client.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- page-side code reaches the page's globals */
+const drawn = (page: Page) => page.evaluate(() => (globalThis as any).__xnorcamStats.framesDrawn as number);
+const pageState = (page: Page) =>
+  page.evaluate(() => {
+    const s = (globalThis as any).__xnorcamStats;
+    return { connected: s.connected as boolean, connects: s.connects as number, framesDrawn: s.framesDrawn as number };
+  });
+
+/** A stalled viewer next to a real one, and a server restart under an open page. */
+describe('dashboard resilience in chromium', () => {
+  let feed: TestFeed;
+  let srv: DashboardServer;
+  let port: number;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+
+  beforeAll(async () => {
+    buildWeb();
+    // Noisy frames (~100 KiB JPEGs): a stalled client fills its socket buffers within seconds.
+    feed = new TestFeed({ fps: 15, quality: 3, noise: true }).start();
+    srv = await startDashboardServer(feed, { port: 0 });
+    port = Number(new URL(srv.url).port);
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.goto(srv.url);
+    await page.waitForFunction(() => ((globalThis as any).__xnorcamStats?.framesDrawn ?? 0) > 15, undefined, { timeout: 15_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.close();
+    await feed?.stop();
+  });
+
+  it('a client that stops reading costs bounded memory and does not slow the page', async () => {
+    const t0 = Date.now();
+    const a0 = await drawn(page);
+    await sleep(2000);
+    const fpsBefore = ((await drawn(page)) - a0) / ((Date.now() - t0) / 1000);
+
+    const slow = new RecordingClient(wsUrl(srv.url));
+    await slow.subscribeAll();
+    await sleep(300);
+    slow.ws.pause();
+    const rss0 = process.memoryUsage().rss;
+    const t1 = Date.now();
+    const b0 = await drawn(page);
+    let maxBuffered = 0;
+    while (Date.now() - t1 < 10_000) {
+      await sleep(250);
+      maxBuffered = Math.max(maxBuffered, ...srv.clients().map((c) => c.bufferedAmount));
+    }
+    const fpsDuring = ((await drawn(page)) - b0) / ((Date.now() - t1) / 1000);
+    const rssGrowthMb = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    const slowStats = srv.clients().find((c) => c.framesDropped > 0);
+    console.log(`page fps before ${fpsBefore.toFixed(1)}, while a client stalls 10 s ${fpsDuring.toFixed(1)}; stalled client dropped ${slowStats?.framesDropped ?? 0} frames; max server buffer ${Math.round(maxBuffered / 1024)} KiB; test-process RSS growth ${rssGrowthMb.toFixed(1)} MiB`);
+    expect(slowStats).toBeDefined();
+    expect(maxBuffered).toBeLessThan(1024 * 1024);
+    expect(fpsDuring).toBeGreaterThan(Math.min(fpsBefore, feed.fps) * 0.8);
+    expect(rssGrowthMb).toBeLessThan(40);
+    slow.close();
+  });
+
+  it('reconnects by itself when the server restarts', async () => {
+    const before = await pageState(page);
+    expect(before.connected).toBe(true);
+    await srv.close();
+    await page.waitForFunction(() => (globalThis as any).__xnorcamStats.connected === false, undefined, { timeout: 5000 });
+    expect(await page.locator('#connection').textContent()).toMatch(/reconnecting/);
+    const notice = page.locator('section.camera[data-source="cam1"] .video-notice');
+    expect(await notice.textContent()).toBe('OFFLINE');
+    expect(await notice.isVisible()).toBe(true);
+    await sleep(1500); // down for a while: the page keeps retrying
+    srv = await startDashboardServer(feed, { port });
+    await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.connects > n, before.connects, { timeout: 10_000 });
+    const f0 = (await pageState(page)).framesDrawn;
+    await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.framesDrawn > n + 15, f0, { timeout: 10_000 });
+    expect(await page.locator('#connection').textContent()).toBe('live');
+    expect(await notice.isVisible()).toBe(false);
+  });
+
+  it('says so over the picture when a source stops delivering', async () => {
+    await feed.stop(); // ffmpeg gone: the source reports 'stopped'
+    const notice = page.locator('section.camera[data-source="cam1"] .video-notice');
+    await expect.poll(() => notice.textContent(), { timeout: 5000 }).toBe('STOPPED');
+    expect(await notice.isVisible()).toBe(true);
+  });
+});

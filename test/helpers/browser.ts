@@ -1,0 +1,28 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Debian's chromium through playwright-core, with the flags that work on these machines
+ * (playwright gives every launch a fresh temporary profile folder, its own --user-data-dir). Each page gets its own context (its own window), like separate viewers: a second
+ * tab in one window would be a background tab, and browsers pause animation frames there.
+ */
+export async function launchChromium(): Promise<{ browser: Browser; newPage(): Promise<Page>; close(): Promise<void> }> {
+  const browser = await chromium.launch({
+    executablePath: process.env.XNORCAM_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  return {
+    browser,
+    async newPage() {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      return page;
+    },
+    async close() {
+      await browser.close();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, openSync, closeSync, ftruncateSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FrameSlots } from '../../src/ingest/frame-slots.js';
+import { SourceRunner } from '../../src/ingest/source-runner.js';
+import { parseSource } from '../../src/ingest/source-spec.js';
+import type { FfmpegRunEnd } from '../../src/ingest/ffmpeg-run.js';
+import type { FrameInfo } from '../../src/core/types.js';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const shared = resolve(repoRoot, '..', 'shared');
+
+/** Decodes a whole source at 32×32 and returns every frame's info plus a checksum of its pixels. */
+function ingest(url: string, opts: { slots?: number; holdMs?: number; stallMs?: number } = {}): Promise<{ infos: FrameInfo[]; sums: number[]; end: FfmpegRunEnd }> {
+  const slots = new FrameSlots(32 * 32 * 3, opts.slots ?? 3);
+  const runner = new SourceRunner({ spec: parseSource(url), width: 32, height: 32, slots, reconnect: false, realtime: false, loop: false, policy: opts.stallMs ? { stallMs: opts.stallMs } : undefined });
+  const infos: FrameInfo[] = [];
+  const sums: number[] = [];
+  return new Promise((done) => {
+    runner.on('frame', (slot: number, info: FrameInfo) => {
+      infos.push(info);
+      const v = slots.view(slot);
+      let s = 0;
+      for (let i = 0; i < v.length; i += 7) s += v[i];
+      sums.push(s);
+      // Hold the slot a little: the reader must wait (backpressure) instead of overwriting.
+      if (opts.holdMs) setTimeout(() => slots.release(slot), opts.holdMs);
+      else slots.release(slot);
+    });
+    runner.on('end', (end: FfmpegRunEnd) => done({ infos, sums, end }));
+    runner.start();
+  });
+}
+
+describe('ffmpeg ingest', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  const cases: [string, Parameters<typeof makeVideo>[1]][] = [
+    ['h264.mp4', { codec: 'libx264', fps: 25, seconds: 2, audio: true }],
+    ['mpeg4.avi', { codec: 'mpeg4', fps: '30000/1001', seconds: 2, audio: true }],
+    ['mjpeg.mkv', { codec: 'mjpeg', fps: 14.985, seconds: 2 }],
+    ['h264.ts', { codec: 'libx264', fps: 30, seconds: 2, audio: true }],
+    ['vfr.mkv', { codec: 'libx264', fps: 25, seconds: 4, vfr: true }],
+  ];
+  for (const [name, spec] of cases) {
+    it(`decodes every frame of ${name} in order with the stream's own timestamps`, async () => {
+      const path = makeVideo(join(tmp.dir, name), { pattern: 'mandelbrot', ...spec });
+      const truth = probeFramePts(path);
+      const { infos, end } = await ingest(path, { holdMs: 1 });
+      expect(end.error).toBeUndefined();
+      expect(infos.map((i) => i.seq)).toEqual(truth.map((_, i) => i));
+      // Same timestamps as ffprobe reports (within a microsecond-level rounding), not frame index / nominal fps.
+      const first = truth[0];
+      infos.forEach((info, i) => expect(Math.abs(info.ptsMs - (truth[i] - first) - (infos[0].ptsMs))).toBeLessThan(0.01));
+      expect(infos[0].width).toBe(320);
+      expect(infos[0].height).toBe(240);
+    });
+  }
+
+  it('keeps true times of a variable-frame-rate file (gaps are not evened out)', async () => {
+    const path = makeVideo(join(tmp.dir, 'vfr2.mp4'), { fps: 20, seconds: 4, vfr: true });
+    const { infos } = await ingest(path);
+    const gaps = infos.slice(1).map((f, i) => Math.round(f.ptsMs - infos[i].ptsMs));
+    expect(new Set(gaps)).toEqual(new Set([50, 150]));
+    expect(infos.at(-1)!.ptsMs).toBeGreaterThan(3500);
+  });
+
+  it('reads a real variable-frame-rate clip with its irregular gaps', async () => {
+    const clip = join(shared, 'fixtures/real-traffic/video/residential_street_window_highangle.mp4');
+    const counts = (await import(join(shared, 'fixtures/real-traffic/video_frame_counts.json'), { with: { type: 'json' } })).default as Record<string, number>;
+    const { infos, end } = await ingest(clip);
+    expect(end.error).toBeUndefined();
+    const expected = Object.entries(counts).find(([k]) => k.includes('residential_street_window_highangle'))![1];
+    expect(infos.length).toBe(expected);
+    const gaps = infos.slice(1).map((f, i) => f.ptsMs - infos[i].ptsMs);
+    expect(Math.max(...gaps)).toBeGreaterThan(700); // the one 0.78 s gap the manifest mentions
+    expect(infos.at(-1)!.ptsMs - infos[0].ptsMs).toBeGreaterThan(70_000);
+  });
+
+  it('reports a truncated file as damaged after decoding what is there', async () => {
+    const full = makeVideo(join(tmp.dir, 'full.ts'), { fps: 25, seconds: 4 });
+    const cut = join(tmp.dir, 'cut.ts');
+    copyFileSync(full, cut);
+    const fd = openSync(cut, 'r+');
+    ftruncateSync(fd, Math.floor(statSync(full).size * 0.5) + 77);
+    closeSync(fd);
+    const { infos, end } = await ingest(cut);
+    expect(infos.length).toBeGreaterThan(10);
+    expect(infos.length).toBeLessThan(100);
+    expect(end.damaged ?? end.error).toBeTruthy();
+  });
+
+  it('fails with ffmpeg\'s reason for a file that is not a video', async () => {
+    const junk = join(tmp.dir, 'junk.mp4');
+    copyFileSync(fileURLToPath(import.meta.url), junk);
+    const { infos, end } = await ingest(junk);
+    expect(infos.length).toBe(0);
+    expect(end.error).toMatch(/invalid data|moov|could not|error/i);
+  });
+
+  it('backpressure: a slow consumer pauses ffmpeg (memory stays at the slot count) and is not mistaken for a stall', async () => {
+    const path = makeVideo(join(tmp.dir, 'slow.mp4'), { fps: 10, seconds: 0.8 });
+    const truth = probeFramePts(path);
+    expect(truth.length).toBeGreaterThanOrEqual(6);
+    const t0 = Date.now();
+    const { infos, end } = await ingest(path, { slots: 2, holdMs: 400, stallMs: 250 });
+    expect(end.error).toBeUndefined();
+    expect(infos.map((i) => i.seq)).toEqual(truth.map((_, i) => i));
+    expect(Date.now() - t0).toBeGreaterThan(1200); // frames waited for free slots
+  });
+
+  it('reads an ffmpeg test source', async () => {
+    const slots = new FrameSlots(32 * 32 * 3, 3);
+    const runner = new SourceRunner({ spec: parseSource('lavfi:testsrc2=size=64x48:rate=10:duration=1'), width: 32, height: 32, slots, reconnect: false, realtime: false, loop: false });
+    const infos: FrameInfo[] = [];
+    runner.on('frame', (slot: number, info: FrameInfo) => {
+      infos.push(info);
+      slots.release(slot);
+    });
+    await new Promise((r) => {
+      runner.on('end', r);
+      runner.start();
+    });
+    expect(infos.map((i) => i.ptsMs)).toEqual(Array.from({ length: 10 }, (_, i) => i * 100));
+    expect(infos[0].width).toBe(64);
+  });
+});

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { createReadStream, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import type { FrameResult } from '../../src/core/types.js';
+import { TestRtspServer } from '../helpers/rtsp-server.js';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
+import { imageA, testModel } from '../helpers/model.js';
+
+describe('network sources', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let http: Server;
+  let base = '';
+  beforeAll(async () => {
+    tmp = tempDir();
+    http = createServer((req, res) => {
+      const file = join(tmp.dir, (req.url ?? '/').split('?')[0]);
+      if (!existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' });
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => http.close(r));
+    tmp.cleanup();
+  });
+
+  it('HLS over HTTP in batch mode: every frame, in order, then finished (a recording ends)', async () => {
+    const src = makeVideo(join(tmp.dir, 'src.mp4'), { fps: 25, seconds: 4, audio: true });
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', src, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_playlist_type', 'vod', join(tmp.dir, 'live.m3u8')]);
+    expect(r.status).toBe(0);
+    const n = probeFramePts(src).length;
+    const p = new Pipeline({ model: testModel, mode: 'batch', workers: 1, sources: [{ url: `${base}/live.m3u8`, name: 'hls' }] });
+    const results: FrameResult[] = [];
+    p.on('result', (x: FrameResult) => results.push(x));
+    await p.start();
+    await p.finished;
+    await p.close();
+    expect(results.map((x) => x.frame.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(p.sources()[0].state).toBe('finished');
+  });
+
+  it('RTSP over UDP (--transport udp)', async () => {
+    const cam = new TestRtspServer({ image: imageA, width: 160, height: 160, fps: 15 });
+    await cam.start();
+    try {
+      const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: cam.url, name: 'udp', transport: 'udp' }] });
+      const results: FrameResult[] = [];
+      p.on('result', (x: FrameResult) => results.push(x));
+      await p.start();
+      const t0 = Date.now();
+      while (results.filter((x) => x.detections.length > 0).length < 10 && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 50));
+      await p.close();
+      expect(results.filter((x) => x.detections.length > 0).length).toBeGreaterThanOrEqual(10);
+    } finally {
+      await cam.stop();
+    }
+  });
+});

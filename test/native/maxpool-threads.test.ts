@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
+import type { MaxPoolParams } from '../../src/engine/kernels/backend.js';
+import { create, loadAddon, supportedIsas } from '../../src/engine/kernels/native/index.js';
+import { binaryLayer, floatLayer, randomFloats, rng } from './layers.js';
+
+let unavailable = '';
+try {
+  loadAddon();
+} catch (e) {
+  unavailable = (e as Error).message;
+}
+
+/** darknet's forward_maxpool_layer, written out plainly. */
+function maxpoolRef(p: MaxPoolParams, input: Float32Array): Float32Array {
+  const out = new Float32Array(p.c * p.outH * p.outW);
+  const offset = Math.trunc(-p.padding / 2);
+  for (let k = 0; k < p.c; k++)
+    for (let i = 0; i < p.outH; i++)
+      for (let j = 0; j < p.outW; j++) {
+        let max = -3.4028234663852886e38;
+        for (let n = 0; n < p.size; n++)
+          for (let m = 0; m < p.size; m++) {
+            const y = offset + i * p.stride + n;
+            const x = offset + j * p.stride + m;
+            if (y < 0 || y >= p.inH || x < 0 || x >= p.inW) continue;
+            const v = input[(k * p.inH + y) * p.inW + x];
+            if (v > max) max = v;
+          }
+        out[(k * p.outH + i) * p.outW + j] = max;
+      }
+  return out;
+}
+
+const pool = (c: number, inH: number, inW: number, size: number, stride: number, padding: number): MaxPoolParams => ({
+  c, inH, inW, size, stride, padding,
+  outH: Math.floor((inH + padding - size) / stride) + 1,
+  outW: Math.floor((inW + padding - size) / stride) + 1,
+});
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  for (const isa of supportedIsas()) {
+    it(`${isa}: maxpool matches darknet's, signed zeros and NaN included`, async () => {
+      const b = await create({ isa });
+      const r = rng(7);
+      for (const p of [pool(16, 20, 22, 2, 2, 1), pool(37, 13, 13, 2, 1, 1), pool(3, 9, 40, 2, 1, 1), pool(5, 7, 9, 2, 2, 1), pool(3, 11, 10, 3, 2, 2), pool(2, 64, 70, 2, 2, 1)]) {
+        const input = randomFloats(p.c * p.inH * p.inW, r, 0.2);
+        for (let i = 0; i < input.length; i++) {
+          if (input[i] === 0 && r() < 0.5) input[i] = -0;
+          if (r() < 0.01) input[i] = Number.NaN;
+        }
+        const got = new Float32Array(p.c * p.outH * p.outW);
+        b.prepareMaxPool!(p).run(input, got);
+        expect(bits(got), `${isa} maxpool ${JSON.stringify(p)}`).toEqual(bits(maxpoolRef(p, input)));
+      }
+    });
+
+    it(`${isa}: convolution with fused maxpool equals conv then maxpool`, async () => {
+      const ref = new ReferenceBackend();
+      const cases = [
+        { kind: 'float', s: { inC: 3, inH: 20, inW: 70, outC: 16, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: [2, 2, 1] },
+        { kind: 'binary', s: { inC: 16, inH: 18, inW: 40, outC: 32, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: [2, 2, 1] },
+        { kind: 'binary', s: { inC: 40, inH: 13, inW: 13, outC: 20, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: [2, 2, 1] },
+        { kind: 'float', s: { inC: 9, inH: 13, inW: 13, outC: 12, size: 3, stride: 1, pad: 1, activation: 'linear' }, pool: [2, 1, 1] },
+        { kind: 'binary', s: { inC: 35, inH: 12, inW: 12, outC: 9, size: 1, stride: 1, pad: 0, activation: 'relu' }, pool: [2, 2, 0] },
+        { kind: 'float', s: { inC: 4, inH: 16, inW: 16, outC: 5, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: [3, 2, 2] },
+      ] as const;
+      for (const shape of ['auto', 'filters'] as const) {
+        const b = await create({ isa, shape });
+        cases.forEach(({ kind, s, pool: [size, stride, padding] }, i) => {
+          const p = kind === 'float' ? floatLayer(s, 40 + i) : binaryLayer(s, 40 + i);
+          p.bias[s.outC - 1] = -20; // last filter all negative: darknet's leaky tail decides its maxima
+          const input = randomFloats(s.inC * s.inH * s.inW, rng(50 + i));
+          const conv = new Float32Array(s.outC * p.outH * p.outW);
+          if (kind === 'float') ref.prepareFloatConv(p as ReturnType<typeof floatLayer>).run(input, conv);
+          else ref.prepareBinaryConv(p as ReturnType<typeof binaryLayer>).run(input, conv);
+          const mp = pool(s.outC, p.outH, p.outW, size, stride, padding);
+          const want = maxpoolRef(mp, conv);
+          const got = new Float32Array(want.length).fill(Number.NaN);
+          const op = kind === 'float'
+            ? b.prepareFloatConvPool!(p as ReturnType<typeof floatLayer>, { size, stride, padding })
+            : b.prepareBinaryConvPool!(p as ReturnType<typeof binaryLayer>, { size, stride, padding });
+          op.run(input, got);
+          expect(bits(got), `${isa} ${shape} ${kind} case ${i}`).toEqual(bits(want));
+        });
+      }
+    });
+
+    it(`${isa}: 2 and 3 threads give the reference's bits`, async () => {
+      const ref = new ReferenceBackend();
+      for (const threads of [2, 3]) {
+        const b = await create({ isa, threads });
+        const fl = floatLayer({ inC: 19, inH: 21, inW: 30, outC: 45, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 5);
+        const bl = binaryLayer({ inC: 70, inH: 17, inW: 19, outC: 66, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 6);
+        for (const [kind, p] of [['float', fl], ['binary', bl]] as const) {
+          const input = randomFloats(p.inC * p.inH * p.inW, rng(9));
+          const want = new Float32Array(p.outC * p.outH * p.outW);
+          const got = new Float32Array(want.length);
+          if (kind === 'float') {
+            ref.prepareFloatConv(fl).run(input, want);
+            b.prepareFloatConv(fl).run(input, got);
+          } else {
+            ref.prepareBinaryConv(bl).run(input, want);
+            b.prepareBinaryConv(bl).run(input, got);
+          }
+          expect(bits(got), `${isa} ${kind} ${threads} threads`).toEqual(bits(want));
+        }
+      }
+    });
+  }
+
+  it('rejects an ISA this CPU lacks, and bad geometry, with one line', async () => {
+    const missing = ['avx512', 'avx2', 'popcnt', 'neon'].find((i) => !supportedIsas().includes(i as never));
+    if (missing) await expect(create({ isa: missing as never })).rejects.toThrow(/not available on this CPU/);
+    const b = await create();
+    const p = floatLayer({ inC: 3, inH: 8, inW: 8, outC: 4, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 1);
+    expect(() => b.prepareFloatConv({ ...p, outW: 9 })).toThrow(/does not match/);
+  });
+});

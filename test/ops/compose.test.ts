@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { validatePipelineText } from '../../src/config/load.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('deployment files', () => {
+  it('docker-compose.yml validates offline with docker-compose config', () => {
+    const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root });
+    expect(r.error, 'docker-compose must be installed (.ci/run installs it)').toBeUndefined();
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    const resolved = parse(r.stdout) as { services: Record<string, { ports?: unknown[]; command?: string[] }> };
+    expect(Object.keys(resolved.services).sort()).toEqual(['publisher', 'rtsp', 'xnorcam']);
+    expect(JSON.stringify(resolved.services.xnorcam.ports)).toContain('8080');
+    expect(JSON.stringify(resolved.services.rtsp.ports)).toContain('8554');
+  });
+
+  it('the container runs a pipeline that validates and reads the RTSP stream the publisher writes', () => {
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    const { config, problems } = validatePipelineText(readFileSync(join(root, 'pipelines', 'docker.yaml'), 'utf8'));
+    expect(problems).toEqual([]);
+    const url = config!.sources[0].url;
+    expect(compose).toContain(url);
+    expect(config!.outputs.dashboard.host).toBe('0.0.0.0');
+  });
+
+  it('the Dockerfile copies only paths that exist in the repository', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const s of sources) if (s !== '.') expect(existsSync(join(root, s)), s).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
+import { pipelineSchema } from '../../src/config/schema.js';
+import type { PipelineFeed, SourceCounts, SourceStatus } from '../../src/core/feed.js';
+import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+function feedFor(status: SourceStatus, counts: SourceCounts) {
+  const emitter = new EventEmitter();
+  return Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed & EventEmitter;
+}
+
+describe('pipeline outputs', () => {
+  it('writes the event log, counts per closed interval, source up/down events, and posts webhooks', async () => {
+    const received: TrafficEvent[] = [];
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c)).on('end', () => {
+        received.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`;
+
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    // A stale file from an earlier run, older than the retention period, and one that is not ours.
+    writeFileSync(join(dir, 'old.counts.csv'), 'x\n');
+    writeFileSync(join(dir, 'notes.txt'), 'keep\n');
+    const old = (Date.now() - 40 * 86_400_000) / 1000;
+    utimesSync(join(dir, 'old.counts.csv'), old, old);
+    utimesSync(join(dir, 'notes.txt'), old, old);
+
+    const cfg = pipelineSchema.parse({
+      sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }],
+      outputs: { files: { dir, detections: true }, webhooks: [{ url: hook, events: ['line-crossing', 'source-down'] }] },
+      retention: { days: 30 },
+    });
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const t0 = Date.UTC(2026, 10, 25, 8, 0, 0);
+    const counts: SourceCounts = {
+      source: 'cam1',
+      intervalMs: 60_000,
+      total: { stop: { forward: { car: 3 }, backward: { bus: 1 } } },
+      intervals: [
+        { start: t0, counts: { stop: { forward: { car: 2 }, backward: {} } } },
+        { start: t0 + 60_000, counts: { stop: { forward: { car: 1 }, backward: { bus: 1 } } } },
+      ],
+    };
+    const feed = feedFor(status, counts);
+    const outputs = new PipelineOutputs(feed, cfg);
+    expect(existsSync(join(dir, 'old.counts.csv'))).toBe(false);
+    expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
+
+    feed.emit('status', { ...status, state: 'running' });
+    const crossing: TrafficEvent = { type: 'line-crossing', source: 'cam1', ptsMs: 40, at: t0 + 1000, line: 'stop', direction: 'forward', trackId: 7, className: 'car' };
+    const result: FrameResult = { frame: { source: 'cam1', seq: 1, ptsMs: 40, capturedAt: t0, width: 640, height: 360 }, detections: [], tracks: [], events: [crossing], detectedAt: t0 + 20, detectMs: 9 };
+    feed.emit('result', result);
+    feed.emit('status', { ...status, state: 'reconnecting', lastError: 'no frames for 10 s' });
+    feed.emit('status', { ...status, state: 'reconnecting' }); // no change, no event
+    await outputs.close();
+
+    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.type)).toEqual(['source-up', 'line-crossing', 'source-down']);
+    expect(events[2].reason).toBe('no frames for 10 s');
+    expect(received.map((e) => e.type).sort()).toEqual(['line-crossing', 'source-down']);
+    const csv = readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
+    expect(csv).toEqual([
+      'interval_start,interval_start_ms,line,direction,class,count',
+      `2026-11-25T08:00:00.000Z,${t0},stop,forward,car,2`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,car,1`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,bus,1`,
+    ]);
+    const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
+    expect(det).toMatchObject({ frame: 1, ptsMs: 40, events: [{ trackId: 7 }] });
+  });
+});

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spec as batchSpec } from '../../src/cli/batch.js';
+import { spec as runSpec } from '../../src/cli/run.js';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
+import { bin, shared, testModelArgs } from '../helpers/model.js';
+
+const xnorcam = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
+
+function readJsonl(path: string): { frame: number; ptsMs: number; detections: unknown[]; tracks: unknown[]; events: unknown[] }[] {
+  const text = readFileSync(path, 'utf8');
+  expect(text === '' || text.endsWith('\n')).toBe(true);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('xnorcam batch', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('processes real clips (AVI/MPEG-4 at 14.985 fps, MP4/H.264 + AAC at 23.976 fps) concurrently: every frame, in order, all outputs', () => {
+    const video = resolve(shared, 'fixtures/real-traffic/video');
+    const counts = JSON.parse(readFileSync(resolve(shared, 'fixtures/real-traffic/video_frame_counts.json'), 'utf8')) as Record<string, number>;
+    const clips = ['highway_us_rear_320x240.avi', 'dense_urban_dhaka_elevated.mp4'];
+    const out = join(tmp.dir, 'real');
+    const r = xnorcam(['batch', ...clips.map((c) => join(video, c)), ...testModelArgs, '--out', out, '--line', 'l:0,150,320,150', '--annotate']);
+    expect(r.stderr).not.toMatch(/^error:/m);
+    expect(r.status).toBe(0);
+    for (const clip of clips) {
+      const name = clip.replace(/\.\w+$/, '');
+      const expected = Object.entries(counts).find(([k]) => k.includes(name))![1];
+      const lines = readJsonl(join(out, `${name}.detections.jsonl`));
+      expect(lines.map((l) => l.frame)).toEqual(Array.from({ length: expected }, (_, i) => i));
+      expect(lines.every((l) => Array.isArray(l.detections) && Array.isArray(l.tracks) && Array.isArray(l.events))).toBe(true);
+      expect(existsSync(join(out, `${name}.tracks.txt`))).toBe(true);
+      expect(probeFramePts(join(out, `${name}.annotated.mp4`)).length).toBe(expected);
+    }
+    expect(r.stderr).toMatch(/batch: 912 frames from 2 inputs/);
+  });
+
+  it('--help documents every option of batch and run', () => {
+    for (const [cmd, s] of [['batch', batchSpec], ['run', runSpec]] as const) {
+      const r = xnorcam([cmd, '--help']);
+      expect(r.status).toBe(0);
+      for (const name of Object.keys(s.options)) expect(r.stdout).toContain(`--${name}`);
+    }
+  });
+
+  it('rejects bad flags with one line', () => {
+    const r = xnorcam(['batch', 'x.mp4', '--stride', '0', ...testModelArgs]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe("error: --stride: '0' is not a valid value");
+  });
+});

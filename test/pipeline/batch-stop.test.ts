@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spec as batchSpec } from '../../src/cli/batch.js';
+import { spec as runSpec } from '../../src/cli/run.js';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
+import { bin, shared, testModelArgs } from '../helpers/model.js';
+
+const xnorcam = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
+
+function readJsonl(path: string): { frame: number; ptsMs: number; detections: unknown[]; tracks: unknown[]; events: unknown[] }[] {
+  const text = readFileSync(path, 'utf8');
+  expect(text === '' || text.endsWith('\n')).toBe(true);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('xnorcam batch: interrupted and damaged inputs', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('stops cleanly on SIGINT: valid partial JSONL, exit 130, one error line', async () => {
+    const video = makeVideo(join(tmp.dir, 'long.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const out = join(tmp.dir, 'sigint');
+    const child = spawn(process.execPath, [bin, 'batch', video, ...testModelArgs, '--out', out, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const jsonl = join(out, 'long.detections.jsonl');
+    const t0 = Date.now();
+    while (!(existsSync(jsonl) && statSync(jsonl).size > 2000)) {
+      if (Date.now() - t0 > 20_000) throw new Error('batch produced nothing');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(errorLines(stderr)).toHaveLength(1);
+    expect(errorLines(stderr)[0]).toMatch(/interrupted by SIGINT: stopped after \d+ frames/);
+    const lines = readJsonl(jsonl);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThan(1500);
+    expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
+  });
+
+  it('a truncated stream: outputs for the frames that were there, exit 1, one line naming the file', () => {
+    const full = makeVideo(join(tmp.dir, 'cut.ts'), { fps: 25, seconds: 6 });
+    truncateSync(full, Math.floor(statSync(full).size * 0.4));
+    const out = join(tmp.dir, 'cut');
+    const r = xnorcam(['batch', full, ...testModelArgs, '--out', out]);
+    expect(r.status).toBe(1);
+    expect(errorLines(r.stderr)).toHaveLength(1);
+    expect(errorLines(r.stderr)[0]).toMatch(/cut\.ts: truncated or corrupt input .*outputs cover the \d+ frames/);
+    const lines = readJsonl(join(out, 'cut.detections.jsonl'));
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
+  });
+
+  it('an MP4 cut before its index: one line naming the file and the reason, nothing started', () => {
+    const full = makeVideo(join(tmp.dir, 'noindex.mp4'), { fps: 25, seconds: 2 });
+    const cut = join(tmp.dir, 'noindex-cut.mp4');
+    copyFileSync(full, cut);
+    truncateSync(cut, Math.floor(statSync(full).size * 0.5));
+    const r = xnorcam(['batch', cut, ...testModelArgs, '--out', join(tmp.dir, 'x')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: .*noindex-cut\.mp4: not a readable video \(.*moov atom not found/);
+  });
+
+});

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { loadDetector } from '../../src/detect/detector.js';
+import type { Detection, FrameResult } from '../../src/core/types.js';
+import type { DisplayFrame } from '../../src/core/feed.js';
+import { tempDir } from '../helpers/videos.js';
+import { imageA, testModel } from '../helpers/model.js';
+
+/** Every frame of a file as the model sees it (160×160 rgb24), decoded by ffmpeg here in the test. */
+function rawFrames(path: string): Buffer[] {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-vf', 'scale=160:160:flags=bilinear,format=rgb24', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const frame = 160 * 160 * 3;
+  return Array.from({ length: r.stdout.length / frame }, (_, i) => r.stdout.subarray(i * frame, (i + 1) * frame));
+}
+
+const collect = (p: Pipeline) => {
+  const results: FrameResult[] = [];
+  p.on('result', (r: FrameResult) => results.push(r));
+  return results;
+};
+
+describe('pipeline with the real XNOR detector', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let lossless: string;
+  beforeAll(() => {
+    tmp = tempDir();
+    // Lossless (PNG-in-MKV) frames that all differ: exact pixels reach the model, so results are checkable.
+    lossless = join(tmp.dir, 'lossless.mkv');
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', imageA, '-f', 'lavfi', '-i', 'mandelbrot=size=160x160:rate=25',
+      '-filter_complex', '[1:v]format=rgb24[m];[0:v][m]blend=all_mode=average:shortest=1,format=rgb24', '-t', '4', '-c:v', 'png', lossless]);
+    expect(r.status).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('batch: every frame detected once, in order, exactly as the detector sees the decoded pixels', async () => {
+    const frames = rawFrames(lossless);
+    expect(frames.length).toBe(100);
+    const det = await loadDetector(testModel);
+    const expected: Detection[][] = frames.map((f) => det.detectRgb(f, 160, 160, { thresh: 0.2 }));
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless }], mode: 'batch', workers: 2, detect: { thresh: 0.2 }, batchQueue: 2 });
+    const results = collect(p);
+    await p.start();
+    await p.finished;
+    await p.close();
+    expect(results.map((r) => r.frame.seq)).toEqual(frames.map((_, i) => i));
+    expect(results.map((r) => r.frame.ptsMs)).toEqual(frames.map((_, i) => i * 40));
+    expect(results.map((r) => r.detections)).toEqual(expected);
+    expect(expected.flat().length).toBeGreaterThan(100); // the comparison is not between empty lists
+    const st = p.sources()[0];
+    expect(st.state).toBe('finished');
+    expect(st.droppedFrames).toBe(0);
+  });
+
+  it('batch --stride keeps every Nth frame, in order', async () => {
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless }], mode: 'batch', workers: 2, stride: 7 });
+    const results = collect(p);
+    await p.start();
+    await p.finished;
+    await p.close();
+    expect(results.map((r) => r.frame.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i * 7));
+  });
+
+  it('batch: several inputs at once, each complete and in order', async () => {
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless, name: 'a' }, { url: lossless, name: 'b' }, { url: 'lavfi:testsrc2=size=320x240:rate=30:duration=2', name: 'c' }], mode: 'batch', workers: 2 });
+    const results = collect(p);
+    await p.start();
+    await p.finished;
+    await p.close();
+    for (const [name, n] of [['a', 100], ['b', 100], ['c', 60]] as const) {
+      expect(results.filter((r) => r.frame.source === name).map((r) => r.frame.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+    // Interleaved, not one after the other: the sources shared the threads.
+    const firstC = results.findIndex((r) => r.frame.source === 'c');
+    const lastA = results.map((r) => r.frame.source).lastIndexOf('a');
+    expect(firstC).toBeLessThan(lastA);
+    expect(results.find((r) => r.frame.source === 'c')!.frame.width).toBe(320);
+  });
+
+  it('live: a source faster than the detector drops old frames, counts them and keeps latency bounded', async () => {
+    // Decoding as fast as ffmpeg can (no -re) outruns one detector thread, like a camera outrunning a slow CPU.
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless, loop: false }], mode: 'live', workers: 1, realtime: false });
+    const results = collect(p);
+    await p.start();
+    await p.finished;
+    const st = p.sources()[0];
+    await p.close();
+    expect(st.droppedFrames).toBeGreaterThan(0);
+    expect(results.length + st.droppedFrames).toBe(100);
+    const seqs = results.map((r) => r.frame.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const lat = results.map((r) => r.detectedAt - r.frame.capturedAt).sort((a, b) => a - b);
+    // Latest-frame-wins: a frame waits at most for one detection in progress, never behind a queue.
+    expect(lat[Math.floor(lat.length * 0.95)]).toBeLessThan(250);
+  });
+
+  it('live: a file played live runs at its native rate', async () => {
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless }], mode: 'live', workers: 1 });
+    const results = collect(p);
+    const t0 = Date.now();
+    await p.start();
+    await p.finished;
+    await p.close();
+    const wall = Date.now() - t0;
+    expect(wall).toBeGreaterThan(3500); // 4 s of video, not decoded as fast as possible
+    expect(results.length).toBeGreaterThan(90);
+  });
+
+  it('live: emits MJPEG display frames at the display size, paired with results by (source, seq)', async () => {
+    const p = new Pipeline({ model: testModel, sources: [{ url: lossless }], mode: 'live', workers: 1, display: { width: 320 } });
+    const results = collect(p);
+    const displays: DisplayFrame[] = [];
+    p.on('display', (d: DisplayFrame) => displays.push(d));
+    await p.start();
+    await p.finished;
+    await p.close();
+    expect(displays.length).toBeGreaterThan(90);
+    expect(displays.map((d) => d.seq)).toEqual(displays.map((_, i) => i));
+    for (const d of displays.slice(0, 5)) {
+      expect([d.jpeg[0], d.jpeg[1], d.jpeg.at(-2), d.jpeg.at(-1)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+      expect(d.width).toBe(160);
+    }
+    const bySeq = new Map(displays.map((d) => [d.seq, d]));
+    for (const r of results) expect(bySeq.get(r.frame.seq)?.ptsMs).toBe(r.frame.ptsMs);
+    // The JPEG really is display-sized (320 wide here, the source is 160): SOF0 holds height then width.
+    const sof = displays[0].jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    expect(displays[0].jpeg.readUInt16BE(sof + 7)).toBe(320);
+  });
+
+  it('rejects a missing file with one clear line before starting threads', () => {
+    expect(() => new Pipeline({ model: testModel, sources: [{ url: join(tmp.dir, 'nope.mp4') }] })).toThrow(/nope\.mp4: no such file/);
+  });
+});

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultModelPath } from '../../src/detect/default-model.js';
+import { tempDir } from '../helpers/videos.js';
+import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
+
+const xnorcam = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+
+describe('xnorcam run / demo', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('runs a live test source, prints results as JSON lines and per-source stats, stops after --duration', () => {
+    const r = xnorcam(['run', 'lavfi:testsrc2=size=320x240:rate=10', ...testModelArgs, '--no-dashboard', '--json', '--duration', '4', '--stats', '1']);
+    expect(r.status).toBe(0);
+    const results = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(results.length).toBeGreaterThan(15);
+    expect(results[0].frame).toMatchObject({ source: 'testsrc2', width: 320, height: 240 });
+    expect(results.map((x) => x.frame.seq)).toEqual([...results.map((x) => x.frame.seq)].sort((a, b) => a - b));
+    expect(r.stdout).toMatch(/testsrc2\s+running\s+decoded [\d.]+ fps\s+detected [\d.]+ fps\s+latency \d+ ms\s+dropped \d+\s+reconnects 0/);
+  });
+
+  it('runs a pipeline file (sources, lines, dashboard on a free port)', () => {
+    const yaml = join(tmp.dir, 'p.yaml');
+    writeFileSync(
+      yaml,
+      ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=320x240:rate=10"', '    lines: [{ name: l1, points: [[0, 120], [320, 120]] }]', 'outputs:', '  dashboard: { port: 0 }', ''].join('\n'),
+    );
+    const r = xnorcam(['run', yaml, ...testModelArgs, '--duration', '3', '--stats', '0']);
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\//m);
+    expect(r.stdout).toMatch(/gate\s+stopped/);
+  });
+
+  it('a file source that does not exist: one line, non-zero exit', () => {
+    const r = xnorcam(['run', join(tmp.dir, 'missing.mp4'), ...testModelArgs, '--no-dashboard']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: ${join(tmp.dir, 'missing.mp4')}: no such file`]);
+  });
+
+  const demoVideo = join(repoRoot, '.cache/demo/traffic-demo.mp4');
+  it.skipIf(!existsSync(defaultModelPath()) || !existsSync(demoVideo))('demo plays the demo video as a live camera with the bundled model and prints the dashboard URL', () => {
+    const r = xnorcam(['demo', '--port', '0', '--duration', '4', '--stats', '0']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^xnorcam demo: open the dashboard at: http:\/\/127\.0\.0\.1:\d+\//m);
+    expect(r.stdout).toMatch(/demo\s+stopped\s+decoded [1-9]/);
+  });
+
+  it.skipIf(existsSync(defaultModelPath()))('demo without the bundled model says so in one line', () => {
+    const r = xnorcam(['demo', '--port', '0', '--duration', '1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: the bundled model .*xnorcam-traffic\.xnor is missing/);
+  });
+});

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
+import { healthOf } from '../../src/server/health.js';
+import type { SourceStatus } from '../../src/core/feed.js';
+import { TestFeed } from '../helpers/dashboard-feed.js';
+import { buildWeb } from '../helpers/build-web.js';
+import { sleep, waitFor } from '../helpers/ws-client.js';
+
+/** REST, static files, health and the access token, against a server fed by real ffmpeg frames. */
+describe('dashboard HTTP', () => {
+  let feed: TestFeed;
+  let srv: DashboardServer;
+
+  beforeAll(async () => {
+    buildWeb();
+    feed = new TestFeed({ step: 16 }).start();
+    srv = await startDashboardServer(feed, { port: 0 });
+    await waitFor(() => feed.sources()[0].lastFrameAt !== null, 10_000, 'first frame');
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await feed?.stop();
+  });
+
+  it('lists sources with state, figures and overlay', async () => {
+    const r = await fetch(srv.url + 'api/sources');
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { sources: (SourceStatus & { overlay: unknown })[] };
+    expect(body.sources).toHaveLength(1);
+    expect(body.sources[0]).toMatchObject({ name: 'cam1', state: 'running', width: 640, height: 360 });
+    expect(body.sources[0].overlay).toEqual(feed.overlay('cam1'));
+  });
+
+  it('serves counts per source and names bad queries', async () => {
+    await waitFor(() => Object.keys(feed.counts('cam1')!.total['stop-line'].forward).length > 0, 15_000, 'a crossing');
+    const r = await fetch(srv.url + 'api/counts?source=cam1');
+    expect(r.status).toBe(200);
+    const c = (await r.json()) as { total: Record<string, { forward: Record<string, number> }> };
+    expect(Object.values(c.total['stop-line'].forward).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const missing = await fetch(srv.url + 'api/counts');
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: string }).error).toMatch(/source/);
+    const unknown = await fetch(srv.url + 'api/counts?source=nope');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toContain("'nope'");
+  });
+
+  it('serves the page with a CSP, its compiled modules, and nothing outside them', async () => {
+    const page = await fetch(srv.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('app/main.js');
+    const js = await fetch(srv.url + 'app/main.js');
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toContain('javascript');
+    expect((await fetch(srv.url + 'style.css')).status).toBe(200);
+    for (const p of ['app/../../package.json', 'app/%2e%2e/package.json', '../package.json', 'app/Main.JS', 'nothing']) {
+      expect((await fetch(srv.url + p)).status, p).toBe(404);
+    }
+    expect((await fetch(srv.url + 'api/sources', { method: 'POST' })).status).toBe(405);
+  });
+
+  it('is healthy while frames flow', async () => {
+    const r = await fetch(srv.url + 'healthz');
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ ok: true, sources: [{ name: 'cam1', healthy: true }] });
+  });
+
+  it('lets other parts add routes (e.g. /metrics), once per path', async () => {
+    srv.addRoute('/metrics', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('xnorcam_up 1\n');
+    });
+    const r = await fetch(srv.url + 'metrics');
+    expect(await r.text()).toBe('xnorcam_up 1\n');
+    expect(() => srv.addRoute('/metrics', () => {})).toThrow(/already served/);
+    expect(() => srv.addRoute('/healthz', () => {})).toThrow(/already served/);
+  });
+});
+
+describe('dashboard health', () => {
+  it('reports 503 when a source delivers nothing for longer than the watchdog', async () => {
+    const idle = new TestFeed({ source: 'idle' }); // never started: no frame will come
+    const srv = await startDashboardServer(idle, { port: 0, watchdogMs: 300 });
+    try {
+      expect((await fetch(srv.url + 'healthz')).status).toBe(200);
+      await sleep(450);
+      const r = await fetch(srv.url + 'healthz');
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({ ok: false, sources: [{ name: 'idle', healthy: false, reason: expect.stringMatching(/no frame/) }] });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('judges each state: stale running fails, finished does not, failed does', () => {
+    const base: SourceStatus = { name: 'a', url: 'x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: 0, width: 1, height: 1 };
+    const now = 100_000;
+    expect(healthOf([{ ...base, lastFrameAt: now - 5_000 }], now, 0).ok).toBe(true);
+    expect(healthOf([{ ...base, lastFrameAt: now - 11_000 }], now, 0).ok).toBe(false);
+    expect(healthOf([{ ...base, state: 'finished', lastFrameAt: now - 60_000 }], now, 0).ok).toBe(true);
+    expect(healthOf([{ ...base, state: 'failed', lastError: 'boom' }], now, 0).sources[0].reason).toBe('failed: boom');
+    expect(healthOf([{ ...base, lastFrameAt: null }], now, now - 1000).ok).toBe(true);
+  });
+
+  it('names a port already in use in one line', async () => {
+    const feed = new TestFeed();
+    const a = await startDashboardServer(feed, { port: 0 });
+    const port = Number(new URL(a.url).port);
+    await expect(startDashboardServer(feed, { port })).rejects.toThrow(`127.0.0.1:${port} is already in use`);
+    await a.close();
+  });
+});
+
+describe('dashboard access token', () => {
+  const token = 'sesame-0123456789';
+  let feed: TestFeed;
+  let srv: DashboardServer;
+  beforeAll(async () => {
+    feed = new TestFeed({ source: 'tok' }).start();
+    srv = await startDashboardServer(feed, { port: 0, token });
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await feed?.stop();
+  });
+
+  it('refuses the page, API and added routes without it', async () => {
+    srv.addRoute('/metrics', (_q, res) => res.end('m'));
+    for (const p of ['', 'app/main.js', 'api/sources', 'api/counts?source=tok', 'metrics']) {
+      expect((await fetch(srv.url + p)).status, p).toBe(401);
+    }
+    expect((await fetch(srv.url + 'api/sources?token=wrong')).status).toBe(401);
+  });
+
+  it('accepts ?token (and sets a cookie), the cookie, and a bearer header', async () => {
+    const page = await fetch(srv.url + `?token=${token}`, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('./');
+    const cookie = page.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/xnorcam_token=.*HttpOnly.*SameSite=Strict/);
+    const js = await fetch(srv.url + 'app/main.js', { headers: { cookie: cookie.split(';')[0] } });
+    expect(js.status).toBe(200);
+    expect((await fetch(srv.url, { headers: { cookie: cookie.split(';')[0] } })).status).toBe(200);
+    expect((await fetch(srv.url + `app/main.js?token=${token}`)).status).toBe(200);
+    expect((await fetch(srv.url + 'api/sources', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('keeps /healthz open but says only ok/not ok without the token', async () => {
+    const r = await fetch(srv.url + 'healthz');
+    expect(Object.keys((await r.json()) as object)).toEqual(['ok']);
+  });
+
+  it('refuses the socket without the token and from another origin', async () => {
+    const status = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => {});
+      });
+    const base = srv.url.replace('http', 'ws') + 'ws';
+    expect(await status(base)).toBe(401);
+    expect(await status(base + '?token=nope')).toBe(401);
+    expect(await status(base + `?token=${token}`)).toBe(101);
+    expect(await status(base + `?token=${token}`, { origin: 'http://evil.example' })).toBe(403);
+    expect(await status(srv.url.replace('http', 'ws') + 'other')).toBe(404);
+  });
+});

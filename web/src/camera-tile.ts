@@ -1,0 +1,296 @@
+import { drawCountsChart } from './chart.js';
+import { CLASS_NAMES, classColor } from './colors.js';
+import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
+import type { FrameHeader, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
+import type { DrawnFrame, PageStats } from './stats.js';
+
+const TRAIL_POINTS = 24;
+const TRAIL_FORGET_MS = 2000;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = cls;
+  parent?.appendChild(e);
+  return e;
+}
+
+/**
+ * One camera: live video with overlays on a canvas, its figures, its counts and its chart.
+ * Frames are decoded off the main thread (createImageBitmap) and drawn on the next animation
+ * frame; when frames come faster than they can be shown, only the newest waits.
+ */
+export class CameraTile {
+  readonly root: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly g: CanvasRenderingContext2D;
+  private readonly stateEl: HTMLElement;
+  /** Big words over the picture when it is not live (reconnecting, failed, offline…). */
+  private readonly notice: HTMLElement;
+  private offline = false;
+  private readonly figuresEl: HTMLElement;
+  private readonly totalEl: HTMLElement;
+  private readonly countsEl: HTMLElement;
+  private readonly chart: HTMLCanvasElement;
+  private overlay: SourceOverlay = { lines: [], zones: [] };
+  private counts: SourceCounts | null = null;
+  private info: SourceInfo | null = null;
+  private droppedForClient = 0;
+  private decoding = false;
+  private queued: { header: FrameHeader; jpeg: Uint8Array } | null = null;
+  private ready: { header: FrameHeader; bitmap: ImageBitmap } | null = null;
+  private rafPending = false;
+  private lastSeq = -1;
+  private lastCapturedAt = -Infinity;
+  private trackerSeen = false;
+  private readonly trails = new Map<number, { classId: number; points: [number, number][]; lastSeen: number }>();
+  private readonly drawTimes: number[] = [];
+  private readonly recentLatency: number[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly stats: PageStats,
+    private readonly clock: () => number,
+    private readonly options: { paused(): boolean; showDetections(): boolean },
+  ) {
+    this.root = el('section', 'camera');
+    this.root.dataset.source = name;
+    const head = el('header', 'camera-head', this.root);
+    el('h2', 'camera-name', head).textContent = name;
+    this.stateEl = el('span', 'badge', head);
+    this.totalEl = el('span', 'camera-total', head);
+    const wrap = el('div', 'video-wrap', this.root);
+    this.canvas = el('canvas', 'video', wrap);
+    this.notice = el('div', 'video-notice', wrap);
+    this.notice.hidden = true;
+    this.canvas.width = 640;
+    this.canvas.height = 360;
+    this.g = this.canvas.getContext('2d', { alpha: false })!;
+    this.g.fillStyle = '#000';
+    this.g.fillRect(0, 0, 640, 360);
+    this.figuresEl = el('div', 'figures', this.root);
+    const lower = el('div', 'camera-lower', this.root);
+    this.countsEl = el('div', 'counts', lower);
+    this.chart = el('canvas', 'chart', lower);
+  }
+
+  setInfo(info: SourceInfo, droppedForClient: number | undefined): void {
+    this.info = info;
+    this.overlay = info.overlay;
+    if (droppedForClient !== undefined) this.droppedForClient = droppedForClient;
+    this.stateEl.textContent = info.state;
+    this.stateEl.dataset.state = info.state;
+    this.stateEl.title = info.lastError ?? '';
+    this.renderNotice();
+    this.renderFigures();
+  }
+
+  /** The page lost its connection to the server: the picture is no longer live. */
+  setOffline(offline: boolean): void {
+    this.offline = offline;
+    this.renderNotice();
+  }
+
+  private renderNotice(): void {
+    const state = this.info?.state;
+    const text = this.offline
+      ? 'OFFLINE'
+      : state === 'reconnecting'
+        ? 'NO SIGNAL · RECONNECTING'
+        : state === 'failed'
+          ? `FAILED${this.info?.lastError ? ': ' + this.info.lastError : ''}`
+          : state === 'finished' || state === 'stopped'
+            ? state.toUpperCase()
+            : '';
+    this.notice.textContent = text;
+    this.notice.hidden = text === '';
+    this.root.classList.toggle('not-live', text !== '');
+  }
+
+  setCounts(c: SourceCounts): void {
+    this.counts = c;
+    this.renderCounts();
+    drawCountsChart(this.chart, c);
+  }
+
+  /** Redraws what depends on the tile's size (after enlarging or a window resize). */
+  relayout(): void {
+    drawCountsChart(this.chart, this.counts);
+  }
+
+  onFrame(header: FrameHeader, jpeg: Uint8Array): void {
+    if (this.decoding) {
+      if (this.queued) this.stats.source(this.name).framesSkipped++;
+      this.queued = { header, jpeg };
+      return;
+    }
+    this.decode(header, jpeg);
+  }
+
+  private decode(header: FrameHeader, jpeg: Uint8Array): void {
+    this.decoding = true;
+    createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }))
+      .then((bitmap) => {
+        if (this.ready) {
+          this.ready.bitmap.close();
+          // Frames replaced while paused were not missed: the operator froze the picture.
+          if (!this.options.paused()) this.stats.source(this.name).framesSkipped++;
+        }
+        this.ready = { header, bitmap };
+        if (!this.rafPending) {
+          this.rafPending = true;
+          requestAnimationFrame(() => this.draw());
+        }
+      })
+      .catch(() => this.stats.errors.push({ code: 'bad-jpeg', message: `${this.name} seq ${header.seq}: image did not decode` }))
+      .finally(() => {
+        this.decoding = false;
+        const q = this.queued;
+        this.queued = null;
+        if (q) this.decode(q.header, q.jpeg);
+      });
+  }
+
+  private draw(): void {
+    this.rafPending = false;
+    const f = this.ready;
+    if (!f) return;
+    if (this.options.paused()) {
+      // Keep the frozen picture; look again later so resuming shows the newest frame.
+      this.rafPending = true;
+      window.setTimeout(() => requestAnimationFrame(() => this.draw()), 100);
+      return;
+    }
+    this.ready = null;
+    const h = f.header;
+    // A restarted source (looped file, reconnect) begins again at seq 0 with a newer capture time.
+    if (h.seq <= this.lastSeq && h.capturedAt <= this.lastCapturedAt) {
+      f.bitmap.close();
+      return;
+    }
+    this.lastSeq = h.seq;
+    this.lastCapturedAt = h.capturedAt;
+    // The canvas takes the JPEG's own size (the display size); boxes are scaled from source pixels.
+    const w = f.bitmap.width, hh = f.bitmap.height;
+    if (this.canvas.width !== w || this.canvas.height !== hh) {
+      this.canvas.width = w;
+      this.canvas.height = hh;
+    }
+    const g = this.g;
+    g.drawImage(f.bitmap, 0, 0);
+    f.bitmap.close();
+    const s = scaleFor(this.canvas, h.sourceWidth, h.sourceHeight);
+    drawZonesAndLines(g, this.overlay, s);
+    const drawn: DrawnFrame['boxes'] = [];
+    if (h.result) {
+      const now = this.clock();
+      const tracks = h.result.tracks.filter((t) => t.confirmed);
+      for (const t of tracks) {
+        const p: [number, number] = [(t.box[0] + t.box[2]) / 2, t.box[3]];
+        let trail = this.trails.get(t.id);
+        if (!trail) this.trails.set(t.id, (trail = { classId: t.classId, points: [], lastSeen: now }));
+        // A jump across the picture is not a path (an id reused after a restart): start afresh.
+        const last = trail.points[trail.points.length - 1];
+        if (last && Math.hypot(p[0] - last[0], p[1] - last[1]) > 0.2 * Math.hypot(h.sourceWidth, h.sourceHeight)) trail.points.length = 0;
+        trail.points.push(p);
+        if (trail.points.length > TRAIL_POINTS) trail.points.shift();
+        trail.lastSeen = now;
+      }
+      for (const [id, t] of this.trails) if (now - t.lastSeen > TRAIL_FORGET_MS) this.trails.delete(id);
+      drawTrails(g, this.trails, tracks.map((t) => t.id), s);
+      // Confirmed tracks once a tracker has shown itself; raw detections before that (a feed
+      // without a tracker), or on request (D key).
+      if (h.result.tracks.length > 0) this.trackerSeen = true;
+      const debug = this.options.showDetections();
+      if (!this.trackerSeen || debug) {
+        for (const d of h.result.detections) {
+          const label = drawBox(g, d, s, { raw: this.trackerSeen, withScore: true });
+          drawn.push({ kind: 'detection', box: d.box, classId: d.classId, label, trackId: null });
+        }
+      }
+      for (const t of tracks) {
+        const label = drawBox(g, t, s, { withScore: debug });
+        drawn.push({ kind: 'track', box: t.box, classId: t.classId, label, trackId: t.id });
+      }
+    }
+    const drawnAt = this.clock();
+    const latency = drawnAt - h.capturedAt;
+    this.stats.addLatency(latency);
+    this.recentLatency.push(latency);
+    if (this.recentLatency.length > 60) this.recentLatency.shift();
+    this.drawTimes.push(performance.now());
+    if (this.drawTimes.length > 240) this.drawTimes.shift();
+    const st = this.stats.source(this.name);
+    st.framesDrawn++;
+    this.stats.framesDrawn++;
+    st.fps = this.fps();
+    st.latencyP50 = this.stats.percentile(50, this.recentLatency);
+    st.lastDrawn = { seq: h.seq, capturedAt: h.capturedAt, drawnAt, canvasWidth: w, canvasHeight: hh, sourceWidth: h.sourceWidth, sourceHeight: h.sourceHeight, boxes: drawn };
+    this.root.dataset.seq = String(h.seq);
+    if (st.framesDrawn % 5 === 0) this.renderFigures();
+  }
+
+  /** Frames drawn per second over the last 2 s (0 when the picture has stopped). */
+  private fps(): number {
+    const now = performance.now();
+    const t = this.drawTimes;
+    while (t.length && now - t[0] > 2000) t.shift();
+    if (t.length < 2) return 0;
+    return ((t.length - 1) * 1000) / Math.max(now - t[0], 1);
+  }
+
+  private renderFigures(): void {
+    const st = this.stats.source(this.name);
+    st.fps = this.fps();
+    const dropped = (this.info?.droppedFrames ?? 0) + this.droppedForClient + st.framesSkipped;
+    const lat = st.latencyP50;
+    const parts = [
+      ['fps', st.fps ? st.fps.toFixed(1) : '–'],
+      ['latency', Number.isFinite(lat) && lat ? `${Math.max(0, Math.round(lat))} ms` : '–'],
+      ['dropped', String(dropped)],
+      ['detect', this.info ? `${this.info.detectedFps.toFixed(1)} fps` : '–'],
+    ];
+    this.figuresEl.replaceChildren(
+      ...parts.map(([k, v]) => {
+        const d = el('span', 'figure');
+        d.dataset.figure = k;
+        el('span', 'figure-key', d).textContent = k;
+        el('span', 'figure-value', d).textContent = v;
+        return d;
+      }),
+    );
+  }
+
+  private renderCounts(): void {
+    const c = this.counts;
+    if (!c) return;
+    let total = 0;
+    const rows: HTMLElement[] = [];
+    for (const [line, dirs] of Object.entries(c.total)) {
+      const classes = [...new Set([...Object.keys(dirs.forward), ...Object.keys(dirs.backward)])].sort(
+        (a, b) => (CLASS_NAMES.indexOf(a) + 99) % 99 - (CLASS_NAMES.indexOf(b) + 99) % 99,
+      );
+      const table = el('table', 'count-table');
+      const cap = el('caption', '', table);
+      cap.textContent = line;
+      const hr = el('tr', '', table);
+      for (const t of ['', '→ fwd', '← back']) el('th', '', hr).textContent = t;
+      for (const cls of classes) {
+        const f = dirs.forward[cls] ?? 0, b = dirs.backward[cls] ?? 0;
+        total += f + b;
+        const tr = el('tr', '', table);
+        tr.dataset.line = line;
+        tr.dataset.cls = cls;
+        const name = el('td', 'cls', tr);
+        name.textContent = cls;
+        name.style.color = classColor(CLASS_NAMES.indexOf(cls));
+        el('td', 'n fwd', tr).textContent = String(f);
+        el('td', 'n back', tr).textContent = String(b);
+      }
+      if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'no crossings yet';
+      rows.push(table);
+    }
+    this.countsEl.replaceChildren(...rows);
+    this.totalEl.textContent = String(total);
+    this.totalEl.title = 'crossings counted on all lines';
+  }
+}

@@ -1,0 +1,62 @@
+import { CLASS_NAMES, classColor } from './colors.js';
+import type { LineCounts, SourceCounts } from './protocol.js';
+
+/** Crossings per class in one interval, summed over lines and directions. */
+function perClass(c: LineCounts): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of Object.values(c)) {
+    for (const dir of [line.forward, line.backward]) {
+      for (const [cls, n] of Object.entries(dir)) out.set(cls, (out.get(cls) ?? 0) + n);
+    }
+  }
+  return out;
+}
+
+/**
+ * Stacked bars of crossings per interval (oldest left), one colour per class, on a plain 2D canvas.
+ * Redrawn only when counts arrive, at the canvas' on-screen size × devicePixelRatio for sharp text.
+ */
+export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts | null, maxBars = 30): void {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const g = canvas.getContext('2d')!;
+  g.clearRect(0, 0, w, h);
+  const font = Math.round(13 * dpr);
+  g.font = `600 ${font}px system-ui, sans-serif`;
+  g.fillStyle = '#9aa4b2';
+  g.textBaseline = 'top';
+  g.textAlign = 'left';
+  const intervals = counts?.intervals.slice(-maxBars) ?? [];
+  const minutes = counts ? Math.round(counts.intervalMs / 60000) : 1;
+  const title = `crossings per ${minutes >= 1 ? `${minutes} min` : `${Math.round((counts?.intervalMs ?? 0) / 1000)} s`}`;
+  g.fillText(title, 4 * dpr, 2 * dpr);
+  if (intervals.length === 0) return;
+  const stacks = intervals.map((iv) => perClass(iv.counts));
+  const max = Math.max(1, ...stacks.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
+  const top = font * 1.6, bottom = h - font * 1.5, plotH = Math.max(1, bottom - top);
+  const barW = (w - 8 * dpr) / maxBars;
+  g.textAlign = 'right';
+  g.fillText(String(max), w - 4 * dpr, 2 * dpr);
+  stacks.forEach((m, i) => {
+    const x = 4 * dpr + (maxBars - stacks.length + i) * barW;
+    let y = bottom;
+    const classes = [...CLASS_NAMES, ...[...m.keys()].filter((c) => !CLASS_NAMES.includes(c))];
+    classes.forEach((cls) => {
+      const n = m.get(cls) ?? 0;
+      if (!n) return;
+      const bh = (n / max) * plotH;
+      g.fillStyle = classColor(CLASS_NAMES.indexOf(cls));
+      g.fillRect(x + 1, y - bh, Math.max(1, barW - 2), bh);
+      y -= bh;
+    });
+  });
+  const last = intervals[intervals.length - 1];
+  g.fillStyle = '#9aa4b2';
+  g.textBaseline = 'bottom';
+  g.fillText(new Date(last.start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), w - 4 * dpr, h);
+}
