@@ -4,7 +4,8 @@ import type { KernelBackend } from '../engine/kernels/backend.js';
 import { createBackend } from '../engine/kernels/select.js';
 import { loadModel, type ModelSource } from '../engine/load.js';
 import { modelClasses, type Model } from '../engine/model.js';
-import { Network } from '../engine/runtime/network.js';
+import { Network, type NetworkOptions } from '../engine/runtime/network.js';
+import { logger } from '../core/log.js';
 import { collectCandidates, nmsSort, toDetections } from './decode.js';
 import { prepareNetworkInput, rgbToPlanar, type RgbImage } from './preprocess.js';
 import type { DetectOptions, ObjectDetector } from './types.js';
@@ -18,8 +19,8 @@ export class EngineDetector implements ObjectDetector {
   readonly network: Network;
   private readonly classes: number;
 
-  constructor(readonly model: Model, private readonly kernels: KernelBackend) {
-    this.network = new Network(model, kernels);
+  constructor(readonly model: Model, private readonly kernels: KernelBackend, opts: NetworkOptions = {}) {
+    this.network = new Network(model, kernels, opts);
     this.inputWidth = model.spec.net.width;
     this.inputHeight = model.spec.net.height;
     this.classNames = model.classNames;
@@ -60,9 +61,27 @@ export class EngineDetector implements ObjectDetector {
   }
 }
 
+export interface LoadDetectorOptions extends NetworkOptions {
+  /** Kernel backend name (default: XNORCAM_BACKEND or 'auto'). */
+  backend?: string;
+  /**
+   * Intra-frame threads: each layer's work is split over this many threads (backend.setThreads),
+   * for the lowest latency on one camera. Leave unset for the worker pool's one-frame-per-thread
+   * mode (the backend's own default: 1, or XNORCAM_NATIVE_THREADS for native).
+   */
+  threads?: number;
+}
+
 /** Loads a packed .xnor model (string) or a darknet cfg + weights (+ names) pair. */
-export async function loadDetector(model: ModelSource, opts: { backend?: string } = {}): Promise<EngineDetector> {
+export async function loadDetector(model: ModelSource, opts: LoadDetectorOptions = {}): Promise<EngineDetector> {
+  const { threads } = opts;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256))
+    throw new UserError(`threads: expected a whole number from 1 to 256, got ${threads}`, 2);
   const m = loadModel(model);
   const kernels = await createBackend(opts.backend);
-  return new EngineDetector(m, kernels);
+  if (threads !== undefined) {
+    if (kernels.setThreads) kernels.setThreads(threads);
+    else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);
+  }
+  return new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs });
 }

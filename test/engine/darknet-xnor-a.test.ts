@@ -75,7 +75,8 @@ describe.each(backends)('backend %s', (backendName) => {
   describe.each(['cfg+weights', '.xnor'])('model from %s', (source) => {
     let net: Network;
     beforeAll(async () => {
-      net = new Network(models[source], await createBackend(backendName));
+      // Every layer's dump is compared, so no conv+maxpool fusion here (test/engine/fused-ops.test.ts covers it).
+      net = new Network(models[source], await createBackend(backendName), { keepLayerOutputs: true });
       net.input.set(readF32(path.join(dir, 'input_tensor.f32')));
       net.forward();
     });

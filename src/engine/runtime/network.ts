@@ -1,54 +1,76 @@
-import type { ConvOp, KernelBackend } from '../kernels/backend.js';
-import { convWeightCount, type LayerSpec, type Model, type NetworkSpec } from '../model.js';
+import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend } from '../kernels/backend.js';
+import { convWeightCount, type ConvSpec, type LayerSpec, type MaxpoolSpec, type Model, type NetworkSpec } from '../model.js';
 import { unpackSigns } from '../darknet/prepare.js';
 import { applyActivationTs, applyExtraActivation, kernelActivation } from './activations.js';
 import { maxpool, region, route, shortcut, upsample, yolo } from './layers.js';
+
+export interface NetworkOptions {
+  /**
+   * Keep every layer's output readable in `outputs` (for per-layer dumps and comparisons). Off by
+   * default: a conv directly followed by a [maxpool] then runs as one fused backend op when the
+   * backend offers it (`prepare*ConvPool`), and that conv's own output is never computed.
+   */
+  keepLayerOutputs?: boolean;
+}
 
 /**
  * A model bound to a kernel backend: every tensor is allocated once here (through the backend, so
  * a WebAssembly backend reads them in place) and forward() only computes. Not reentrant: one
  * Network per thread.
+ *
+ * Optional backend ops (backend.ts) are used when present, each bit-identical to the TypeScript
+ * layer it replaces: maxpool, yolo, upsample, and conv+maxpool fusion (see NetworkOptions).
  */
 export class Network {
   readonly spec: NetworkSpec;
   readonly backend: KernelBackend;
   /** Network input, CHW float32 (channels × height × width of [net]). */
   readonly input: Float32Array;
-  /** Output tensor of every layer (a [dropout] shares its input's tensor). */
+  /**
+   * Output tensor of every layer (a [dropout] shares its input's tensor). A conv fused with the
+   * maxpool after it (see `fusedLayers`) has an empty array here: its output is never computed.
+   */
   readonly outputs: Float32Array[];
+  /** Indices of the conv layers that run fused with their following maxpool (empty with keepLayerOutputs). */
+  readonly fusedLayers: ReadonlySet<number>;
   private readonly steps: (() => void)[];
 
-  constructor(model: Model, backend: KernelBackend) {
+  constructor(model: Model, backend: KernelBackend, opts: NetworkOptions = {}) {
     this.spec = model.spec;
     this.backend = backend;
     const { net, layers } = model.spec;
     this.input = backend.allocFloat32(net.channels * net.height * net.width);
+    const fused = opts.keepLayerOutputs ? new Set<number>() : fusableConvs(model, backend);
+    this.fusedLayers = fused;
     this.outputs = [];
-    this.steps = [];
     layers.forEach((l, i) => {
       const input = i === 0 ? this.input : this.outputs[i - 1];
-      const out = l.type === 'dropout' ? input : backend.allocFloat32(l.output.c * l.output.h * l.output.w);
+      const out = l.type === 'dropout' ? input : fused.has(i) ? new Float32Array(0) : backend.allocFloat32(l.output.c * l.output.h * l.output.w);
       this.outputs.push(out);
-      this.steps.push(this.makeStep(model, l, i, input, out));
     });
+    this.steps = layers.map((l, i) => {
+      const input = i === 0 ? this.input : this.outputs[i - 1];
+      if (fused.has(i)) return this.makeFusedConvPool(model, i, input, this.outputs[i + 1]);
+      if (fused.has(i - 1)) return () => {}; // this maxpool ran inside the conv before it
+      return this.makeStep(model, l, i, input, this.outputs[i]);
+    });
+  }
+
+  /** Conv layer i and the maxpool i+1 as one backend op writing the pooled tensor. */
+  private makeFusedConvPool(model: Model, i: number, input: Float32Array, pooled: Float32Array): () => void {
+    const l = model.spec.layers[i] as ConvSpec;
+    const pool = model.spec.layers[i + 1] as MaxpoolSpec;
+    const spec = { size: pool.size, stride: pool.stride, padding: pool.padding };
+    const p = convParams(model, l, i);
+    const op = p.binary ? this.backend.prepareBinaryConvPool!(p.binary, spec) : this.backend.prepareFloatConvPool!(p.float!, spec);
+    return () => op.run(input, pooled);
   }
 
   private makeStep(model: Model, l: LayerSpec, i: number, input: Float32Array, out: Float32Array): () => void {
     switch (l.type) {
       case 'convolutional': {
-        const p = model.params[i];
-        if (!p) throw new Error(`layer ${i}: convolutional layer without parameters`);
-        const geometry = {
-          inC: l.input.c, inH: l.input.h, inW: l.input.w, outC: l.output.c, outH: l.output.h, outW: l.output.w,
-          size: l.size, stride: l.stride, pad: l.pad,
-        };
-        const activation = kernelActivation(l.activation);
-        let op: ConvOp;
-        if (p.kind === 'binary') {
-          op = this.backend.prepareBinaryConv({ ...geometry, weights: unpackSigns(p.bits, convWeightCount(l)), scale: p.scale, bias: p.bias, activation });
-        } else {
-          op = this.backend.prepareFloatConv({ ...geometry, groups: l.groups, weights: p.weights, bias: p.bias, activation });
-        }
+        const p = convParams(model, l, i);
+        const op: ConvOp = p.binary ? this.backend.prepareBinaryConv(p.binary) : this.backend.prepareFloatConv(p.float!);
         const n = out.length;
         const extra = l.activation;
         return () => {
@@ -77,18 +99,25 @@ export class Network {
           applyActivationTs(out, n, l.activation);
         };
       }
-      case 'upsample':
-        return () => upsample(l, input, out);
+      case 'upsample': {
+        const op = this.backend.prepareUpsample?.({ c: l.input.c, h: l.input.h, w: l.input.w, stride: l.stride, scale: l.scale });
+        return op ? () => op.run(input, out) : () => upsample(l, input, out);
+      }
       case 'dropout':
         return () => {};
-      case 'yolo':
-        return () => yolo(l, input, out);
+      case 'yolo': {
+        const op = this.backend.prepareYolo?.({ c: l.input.c, h: l.input.h, w: l.input.w, classes: l.classes, anchors: l.mask.length, scaleXY: l.scaleXY });
+        return op ? () => op.run(input, out) : () => yolo(l, input, out);
+      }
       case 'region':
         return () => region(l, input, out);
     }
   }
 
-  /** Runs the network on `this.input`. With `timings`, adds each layer's milliseconds to it. */
+  /**
+   * Runs the network on `this.input`. With `timings`, adds each layer's milliseconds to it (a fused
+   * conv+maxpool counts under the conv; its maxpool gets ~0).
+   */
   forward(timings?: Float64Array): void {
     const steps = this.steps;
     if (!timings) {
@@ -104,10 +133,52 @@ export class Network {
 
   /** A short description of each layer (for per-layer timing reports). */
   describeLayers(): string[] {
-    return this.spec.layers.map((l) => {
+    return this.spec.layers.map((l, i) => {
       const io = `${l.input.w}x${l.input.h}x${l.input.c} -> ${l.output.w}x${l.output.h}x${l.output.c}`;
-      if (l.type === 'convolutional') return `conv ${l.size}x${l.size}/${l.stride}${l.groups > 1 ? ` g${l.groups}` : ''} ${l.xnor ? 'xnor' : 'float'} ${io}`;
+      if (l.type === 'convolutional')
+        return `conv ${l.size}x${l.size}/${l.stride}${l.groups > 1 ? ` g${l.groups}` : ''} ${l.xnor ? 'xnor' : 'float'} ${io}${this.fusedLayers.has(i) ? ' +maxpool' : ''}`;
+      if (this.fusedLayers.has(i - 1)) return `${l.type} ${io} (fused into layer ${i - 1})`;
       return `${l.type} ${io}`;
     });
   }
+}
+
+/** A conv layer's kernel parameters: exactly one of binary / float is set. */
+function convParams(model: Model, l: ConvSpec, i: number): { binary?: BinaryConvParams; float?: FloatConvParams } {
+  const p = model.params[i];
+  if (!p) throw new Error(`layer ${i}: convolutional layer without parameters`);
+  const geometry = {
+    inC: l.input.c, inH: l.input.h, inW: l.input.w, outC: l.output.c, outH: l.output.h, outW: l.output.w,
+    size: l.size, stride: l.stride, pad: l.pad,
+  };
+  const activation = kernelActivation(l.activation);
+  if (p.kind === 'binary') return { binary: { ...geometry, weights: unpackSigns(p.bits, convWeightCount(l)), scale: p.scale, bias: p.bias, activation } };
+  return { float: { ...geometry, groups: l.groups, weights: p.weights, bias: p.bias, activation } };
+}
+
+/**
+ * Conv layers that can run fused with the [maxpool] right after them: the backend has the fused
+ * op for that conv kind, the activation is one the kernel applies itself (no TypeScript pass over
+ * the full-size output), nothing but the maxpool reads the conv output (no [route]/[shortcut] to
+ * it), and the pool's output size is the one the fused op writes.
+ */
+function fusableConvs(model: Model, backend: KernelBackend): Set<number> {
+  const spec = model.spec;
+  const readByOthers = new Set<number>();
+  for (const l of spec.layers) {
+    if (l.type === 'route') l.layers.forEach((r) => readByOthers.add(r));
+    else if (l.type === 'shortcut') readByOthers.add(l.from);
+  }
+  const fused = new Set<number>();
+  spec.layers.forEach((l, i) => {
+    const next = spec.layers[i + 1];
+    if (l.type !== 'convolutional' || next?.type !== 'maxpool' || readByOthers.has(i)) return;
+    if (!(l.activation === 'leaky' || l.activation === 'linear' || l.activation === 'relu')) return;
+    if (!(model.params[i]?.kind === 'binary' ? backend.prepareBinaryConvPool : backend.prepareFloatConvPool)) return;
+    const poolH = Math.floor((l.output.h + next.padding - next.size) / next.stride) + 1;
+    const poolW = Math.floor((l.output.w + next.padding - next.size) / next.stride) + 1;
+    if (poolH !== next.output.h || poolW !== next.output.w || next.output.c !== l.output.c) return;
+    fused.add(i);
+  });
+  return fused;
 }
