@@ -1,0 +1,208 @@
+// `npm run bench`: yolov3-tiny_xnor on every available kernel backend vs the float yolov3-tiny in
+// onnxruntime-node, same run, same sizes. Prints ONE JSON document on stdout (progress on stderr).
+//
+//   node bench/run.mjs [--frames 30] [--warmup 5] [--sizes 416,320] [--backends wasm,...] [--reference]
+//                      [--no-gemm-peak]   (skip bench/gemm-peak.mjs, the native helper's GEMM rows)
+//
+// Frames of all engines of a size are interleaved (one frame of each in turn), so load from other
+// processes hits every engine alike and the ratios stay meaningful on a shared machine.
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { yolov3TinyCfg } from './yolov3-tiny.mjs';
+import { yolov3TinyOnnx } from './onnx-yolov3-tiny.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
+
+function parseArgs(argv) {
+  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--frames') o.frames = Number(val());
+    else if (a === '--warmup') o.warmup = Number(val());
+    else if (a === '--sizes') o.sizes = val().split(',').map(Number);
+    else if (a === '--backends') o.backends = val().split(',');
+    else if (a === '--reference') o.reference = true;
+    else if (a === '--no-gemm-peak') o.gemmPeak = false;
+    else fail(`unknown option ${a}`);
+  }
+  if (!(o.frames >= 1) || o.sizes.some((s) => !(s >= 32 && s % 32 === 0))) fail('--frames must be >= 1 and --sizes multiples of 32');
+  return o;
+}
+
+function fail(msg) {
+  console.error(`error: bench: ${msg}`);
+  process.exit(2);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
+
+function randomInput(a, seed) {
+  let s = seed >>> 0;
+  for (let i = 0; i < a.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296;
+  }
+}
+
+/**
+ * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
+ * intra-frame threading.
+ */
+async function xnorEngine({ Network, createBackend }, model, name, size, threads) {
+  const backend = await createBackend(name);
+  if (threads > 1) {
+    if (!backend.setThreads) {
+      backend.dispose?.();
+      return null;
+    }
+    backend.setThreads(threads);
+  }
+  const net = new Network(model, backend);
+  randomInput(net.input, 42);
+  const timings = new Float64Array(net.spec.layers.length);
+  const perLayer = net.spec.layers.map(() => []);
+  return {
+    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name },
+    times: [],
+    frame: (record) => {
+      timings.fill(0);
+      net.forward(timings);
+      if (record) timings.forEach((t, i) => perLayer[i].push(t));
+    },
+    finish: (row) => {
+      const names = net.describeLayers();
+      row.layers = net.spec.layers.map((l, i) => ({ index: i, type: l.type, desc: names[i], ms: round(median(perLayer[i])) }));
+      // where the frame goes: float convs, binary convs, everything else (pool, route, yolo, ...)
+      const split = { floatConvMs: 0, binaryConvMs: 0, otherMs: 0 };
+      net.spec.layers.forEach((l, i) => {
+        const key = l.type !== 'convolutional' ? 'otherMs' : l.xnor ? 'binaryConvMs' : 'floatConvMs';
+        split[key] += median(perLayer[i]);
+      });
+      row.split = Object.fromEntries(Object.entries(split).map(([k, v]) => [k, round(v)]));
+      backend.dispose?.();
+    },
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!existsSync(path.join(root, 'dist', 'engine', 'runtime', 'network.js'))) fail('dist/ is missing: run `npm run build` first');
+  const { Network } = await import(dist('engine/runtime/network.js'));
+  const { randomModelFromCfg } = await import(dist('engine/random-model.js'));
+  const { availableBackends, createBackend } = await import(dist('engine/kernels/select.js'));
+  const ort = (await import('onnxruntime-node')).default;
+
+  const backends = opts.backends ?? (await availableBackends());
+  const tmp = mkdtempSync(path.join(tmpdir(), 'xnorcam-bench-'));
+  const results = [];
+  try {
+    for (const size of opts.sizes) {
+      const cfgPath = path.join(tmp, `yolov3-tiny_xnor-${size}.cfg`);
+      writeFileSync(cfgPath, yolov3TinyCfg({ size, xnor: true }));
+      const model = randomModelFromCfg(cfgPath, 1);
+
+      // engines: name -> { frame(): Promise<void>|void, layers?: ... }
+      const engines = [];
+      for (const name of backends) {
+        if (name === 'reference' && !opts.reference) {
+          results.push({ model: 'yolov3-tiny_xnor', size, threads: 1, backend: name, msPerFrame: null,
+            skipped: 'the TypeScript reference takes seconds per frame at full size; run with --reference to time it' });
+          continue;
+        }
+        for (const threads of [1, 2]) {
+          const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads);
+          if (engine) engines.push(engine);
+        }
+      }
+      const { bytes } = yolov3TinyOnnx(size);
+      for (const threads of [1, 2]) {
+        const session = await ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+          // Its pool threads would otherwise spin after each run and steal the CPU from the engine
+          // timed next in the interleaved loop.
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        });
+        const data = new Float32Array(3 * size * size);
+        randomInput(data, 42);
+        const feeds = { input: new ort.Tensor('float32', data, [1, 3, size, size]) };
+        engines.push({
+          row: { model: 'yolov3-tiny', size, threads, backend: 'onnxruntime-float' },
+          times: [],
+          frame: () => session.run(feeds),
+          finish: () => session.release?.(),
+        });
+      }
+
+      log(`size ${size}: ${engines.map((e) => `${e.row.backend}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
+      for (let f = 0; f < opts.warmup + opts.frames; f++) {
+        for (const e of engines) {
+          const t0 = performance.now();
+          await e.frame(f >= opts.warmup);
+          if (f >= opts.warmup) e.times.push(performance.now() - t0);
+        }
+      }
+      for (const e of engines) {
+        const row = { ...e.row, msPerFrame: round(median(e.times)), minMs: round(Math.min(...e.times)), frames: e.times.length };
+        e.finish(row);
+        results.push(row);
+        log(`  ${row.backend} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame`);
+      }
+      // Side-by-side ratios: onnxruntime float time / XNOR time (> 1 means the XNOR engine is faster).
+      const ort1 = results.find((r) => r.size === size && r.backend === 'onnxruntime-float' && r.threads === 1);
+      for (const r of results.filter((r) => r.size === size && r.model === 'yolov3-tiny_xnor' && r.msPerFrame)) {
+        r.speedupVsOnnxruntime1t = round(ort1.msPerFrame / r.msPerFrame, 2);
+        // the same from each engine's fastest frame: steadier when other processes share the CPU
+        r.speedupAtMinVsOnnxruntime1t = round(ort1.minMs / r.minMs, 2);
+      }
+    }
+
+    const gemmPeak = path.join(root, 'bench', 'gemm-peak.mjs');
+    let gemm;
+    if (opts.gemmPeak && existsSync(gemmPeak)) {
+      log('bench/gemm-peak.mjs (native GEMM throughput) ...');
+      try {
+        const mod = await import(pathToFileURL(gemmPeak).href);
+        const fn = mod.run ?? mod.default ?? mod.bench;
+        gemm = typeof fn === 'function' ? await fn() : { error: 'bench/gemm-peak.mjs exports no run()' };
+      } catch (e) {
+        gemm = { error: `bench/gemm-peak.mjs failed: ${e.message.split('\n')[0]}` };
+      }
+    }
+
+    const ratios = results
+      .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
+      .map((r) => ({ size: r.size, backend: r.backend, threads: r.threads, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+    const doc = {
+      bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
+      date: new Date().toISOString(),
+      node: process.version,
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      frames: opts.frames,
+      warmup: opts.warmup,
+      weights: 'random (deterministic seed)',
+      results,
+      ratios,
+    };
+    if (gemm !== undefined) doc.gemmPeak = gemm;
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

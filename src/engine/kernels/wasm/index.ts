@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend, MaxPoolParams, UpsampleParams, YoloParams } from '../backend.js';
+import { WasmBinaryConv } from './binary-conv.js';
+import { WasmFloatConv } from './float-conv.js';
+import { WasmHeap } from './heap.js';
+import { WasmMaxPool, WasmUpsample, WasmYolo } from './layers.js';
+import type { Exports, Threads } from './ops.js';
+import { WasmPool } from './pool.js';
+import { wasmApi, type WasmModule } from './wasm-api.js';
+
+/**
+ * The WebAssembly SIMD backend. The kernels (assembly/kernels.ts, compiled by
+ * scripts/build-wasm.mjs into build/xnorcam-kernels.wasm) work in a shared linear memory owned by
+ * this backend; tensors from allocFloat32 are views of it, so run() passes addresses, not copies.
+ * Bit-identical to the reference backend (see backend.ts and assembly/kernels.ts for how).
+ */
+const WASM_FILE = fileURLToPath(new URL('../../../../build/xnorcam-kernels.wasm', import.meta.url));
+
+let compiled: Promise<WasmModule> | undefined;
+
+function compileOnce(): Promise<WasmModule> {
+  compiled ??= readFile(WASM_FILE)
+    .catch(() => {
+      throw new Error(`${WASM_FILE} is missing (run npm run build)`);
+    })
+    .then((bytes) => wasmApi.compile(bytes));
+  return compiled;
+}
+
+export class WasmBackend implements KernelBackend {
+  readonly name = 'wasm';
+  private readonly threads: Threads = { pool: null };
+  private threadCount = 1;
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly k: Exports,
+    private readonly module: WasmModule,
+  ) {}
+  allocFloat32(count: number): Float32Array {
+    return this.heap.f32(this.heap.alloc(count * 4), count);
+  }
+  prepareFloatConv(p: FloatConvParams): ConvOp {
+    return new WasmFloatConv(this.heap, this.k, this.threads, p);
+  }
+  prepareBinaryConv(p: BinaryConvParams): ConvOp {
+    return new WasmBinaryConv(this.heap, this.k, this.threads, p);
+  }
+  prepareMaxPool(p: MaxPoolParams): ConvOp {
+    return new WasmMaxPool(this.heap, this.k, this.threads, p);
+  }
+  prepareYolo(p: YoloParams): ConvOp {
+    return new WasmYolo(this.heap, this.k, this.threads, p);
+  }
+  prepareUpsample(p: UpsampleParams): ConvOp {
+    return new WasmUpsample(this.heap, this.k, this.threads, p);
+  }
+  /**
+   * Intra-frame threading: large convolutions (already prepared ones too) split their output rows
+   * or filters over n threads (1 = off, the default): n - 1 workers share this backend's memory.
+   */
+  setThreads(n: number): void {
+    const t = Math.max(1, Math.floor(n));
+    if (t === this.threadCount) return;
+    this.threads.pool?.close();
+    this.threads.pool = t > 1 ? new WasmPool(this.module, this.heap.memory, this.heap, t - 1) : null;
+    this.threadCount = t;
+  }
+  dispose(): void {
+    this.threads.pool?.close();
+    this.threads.pool = null;
+    this.threadCount = 1;
+  }
+}
+
+export async function create(): Promise<KernelBackend> {
+  const module = await compileOnce();
+  const heap = new WasmHeap();
+  const instance = await wasmApi.instantiate(module, {
+    env: {
+      memory: heap.memory,
+      abort: () => {
+        throw new Error('wasm kernel abort');
+      },
+    },
+  });
+  const k = instance.exports as unknown as Exports;
+  heap.start(k.heapBase());
+  return new WasmBackend(heap, k, module);
+}
