@@ -125,6 +125,8 @@ export interface Model {
   /** Indexed like spec.layers; null for layers without parameters. */
   params: (ConvParams | null)[];
   classNames: string[];
+  /** Free-form provenance stored in .xnor files (e.g. how a specialised model was made). */
+  card?: Record<string, unknown>;
 }
 
 /** Number of weights of a conv layer (darknet's nweights). */

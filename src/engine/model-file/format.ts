@@ -42,12 +42,16 @@ interface Header {
   classNames: string[];
   layers: LayerSpec[];
   tensors: (ConvTensors | null)[];
+  /** Optional model card (provenance); absent in files written before it existed. */
+  card?: Record<string, unknown>;
 }
 
 export interface EncodeOptions {
   /** Store float-layer weights as float16 (smaller; outputs no longer bit-exact to darknet). */
   half?: boolean;
   producer?: string;
+  /** Model card to store with the model (defaults to the model's own card, if any). */
+  card?: Record<string, unknown>;
 }
 
 export function encodeModel(model: Model, opts: EncodeOptions = {}): Buffer {
@@ -88,6 +92,7 @@ export function encodeModel(model: Model, opts: EncodeOptions = {}): Buffer {
     classNames: model.classNames,
     layers: model.spec.layers,
     tensors,
+    ...(opts.card ?? model.card ? { card: opts.card ?? model.card } : {}),
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const jsonPad = Buffer.alloc((8 - ((FIXED + json.length) % 8)) % 8);
@@ -160,5 +165,5 @@ export function decodeModel(buf: Buffer, file: string): Model {
     if (t.weights.count !== count) throw bad(`corrupt model: layer ${i} has ${t.weights.count} weights, its shape needs ${count}`);
     return { kind: 'float', weights: tensor(t.weights), bias: tensor(t.bias) };
   });
-  return { spec: { source: file, net: header.net, layers: header.layers }, params, classNames: header.classNames };
+  return { spec: { source: file, net: header.net, layers: header.layers }, params, classNames: header.classNames, ...(header.card ? { card: header.card } : {}) };
 }

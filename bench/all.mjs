@@ -1,0 +1,33 @@
+// `npm run bench`: every suite in one JSON document, each run as its own process (so one suite's
+// threads and memory do not disturb the next), in this order: kernels (every backend beside
+// onnxruntime float, same run), pipeline (batch throughput, live latency), tracker (cost per frame).
+//   node bench/all.mjs [--only kernels,pipeline,tracker] [-- args passed to every suite]
+// Suites alone: npm run bench:kernels | bench:pipeline | bench:tracker | bench:soak.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const suites = { kernels: 'run.mjs', pipeline: 'pipeline.mjs', tracker: 'tracker.mjs' };
+const argv = process.argv.slice(2);
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? argv[onlyAt + 1].split(',') : Object.keys(suites);
+for (const name of only) if (!(name in suites)) {
+  console.error(`bench: unknown suite '${name}' (known: ${Object.keys(suites).join(', ')})`);
+  process.exit(2);
+}
+const out = { machine: { node: process.version, platform: process.platform, arch: process.arch }, startedAt: new Date().toISOString(), suites: {} };
+let failed = 0;
+for (const name of only) {
+  process.stderr.write(`bench: ${name}...\n`);
+  const r = spawnSync(process.execPath, [join(here, suites[name])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  try {
+    out.suites[name] = JSON.parse(r.stdout);
+  } catch {
+    out.suites[name] = { error: `exit ${r.status}; output was not JSON`, output: r.stdout.slice(-2000) };
+    failed++;
+  }
+}
+out.finishedAt = new Date().toISOString();
+process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+process.exit(failed ? 1 : 0);
