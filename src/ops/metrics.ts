@@ -60,12 +60,15 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   const latency = new Histogram({ name: 'xnorcam_detection_latency_seconds', help: 'Capture to detections latency', labelNames: ['source'], buckets: latencyBuckets, registers: [registry] });
   const detectorTime = new Histogram({ name: 'xnorcam_detector_seconds', help: 'Detector time per frame', buckets: detectorBuckets, registers: [registry] });
 
+  // The pipeline knows its own queue; a probe given by the caller wins (tests, other feeds).
+  const ownDepth = (feed as Partial<{ queueDepth(): number }>).queueDepth;
+  const queueDepth = probes.workerQueueDepth ?? (typeof ownDepth === 'function' ? () => ownDepth.call(feed) : undefined);
   new Gauge({
     name: 'xnorcam_worker_queue_depth',
     help: 'Frames waiting for a detector worker',
     registers: [registry],
     collect() {
-      this.set(probes.workerQueueDepth?.() ?? 0);
+      this.set(queueDepth?.() ?? 0);
     },
   });
   new Gauge({

@@ -60,7 +60,9 @@ export class PipelineOutputs {
   }
 
   private result(r: FrameResult): void {
-    for (const e of r.events) this.event(e);
+    // Source up/down are derived from status changes (below), which also works for a source that
+    // never delivers another result; the copies the pipeline puts in results would be duplicates.
+    for (const e of r.events) if (e.type !== 'source-up' && e.type !== 'source-down') this.event(e);
     if (this.cfg.outputs.files?.detections) {
       this.file(`${r.frame.source}.detections.jsonl`).writeLine(
         JSON.stringify({ frame: r.frame.seq, ptsMs: r.frame.ptsMs, capturedAt: r.frame.capturedAt, detections: r.detections, tracks: r.tracks, events: r.events }),

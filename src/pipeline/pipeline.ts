@@ -281,6 +281,13 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     return this.byName.get(source)?.analytics?.counts();
   }
 
+  /** Frames decoded and waiting for a free detector thread, over all sources (the pool's queue). */
+  queueDepth(): number {
+    let n = 0;
+    for (const st of this.states) n += (st.pending ? 1 : 0) + st.queue.length;
+    return n;
+  }
+
   sourceNames(): string[] {
     return this.specs.map((s) => s.name);
   }

@@ -137,4 +137,14 @@ describe('pipeline metrics', () => {
     expect(again).toMatch(/xnorcam_worker_queue_depth 0/);
     metrics.close();
   });
+
+  it('reads the worker queue depth from the pipeline when no probe is given', async () => {
+    let depth = 3;
+    const feed = Object.assign(new EventEmitter(), { sources: () => [], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined, queueDepth: () => depth }) as unknown as PipelineFeed;
+    const metrics = createPipelineMetrics(feed, { websocketClients: () => 1 });
+    expect(await metrics.render()).toMatch(/xnorcam_worker_queue_depth 3/);
+    depth = 1;
+    expect(await metrics.render()).toMatch(/xnorcam_worker_queue_depth 1/);
+    metrics.close();
+  });
 });

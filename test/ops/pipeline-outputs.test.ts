@@ -82,4 +82,18 @@ describe('pipeline outputs', () => {
     const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
     expect(det).toMatchObject({ frame: 1, ptsMs: 40, events: [{ trackId: 7 }] });
   });
+
+  it('logs each source up/down once, though the pipeline also puts them in results', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
+    const outputs = new PipelineOutputs(feed, cfg);
+    feed.emit('status', { ...status, state: 'running' });
+    const up: TrafficEvent = { type: 'source-up', source: 'cam1', at: 1 };
+    feed.emit('result', { frame: { source: 'cam1', seq: 0, ptsMs: 0, capturedAt: 1, width: 640, height: 360 }, detections: [], tracks: [], events: [up], detectedAt: 2, detectMs: 1 } satisfies FrameResult);
+    await outputs.close();
+    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.type)).toEqual(['source-up']);
+  });
 });
