@@ -11,10 +11,13 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   convert: { summary: 'pack a darknet cfg + weights into an .xnor model', load: () => import('./convert.js') },
   demo: { summary: 'play a generated traffic video as a live camera, with the dashboard (npm start)', load: () => import('./demo.js') },
   detect: { summary: 'detect objects in image files', load: () => import('./detect.js') },
+  eval: { summary: 'measure a model\'s mAP on a YOLO-format dataset', load: () => import('./eval.js') },
   'mot-eval': { summary: 'score MOTChallenge tracks against ground truth (MOTA, IDF1)', load: () => import('./mot-eval.js') },
   run: { summary: 'run live cameras, streams or files with the dashboard', load: () => import('./run.js') },
+  specialise: { summary: "train an XNOR model for one camera's view, taught by a float model", load: () => import('./specialise.js') },
   synth: { summary: 'generate traffic scenes with exact ground truth: YOLO datasets and videos', load: () => import('./synth.js') },
   track: { summary: 'track objects in a MOTChallenge detection file', load: () => import('./track.js') },
+  train: { summary: 'train an XNOR detector on a YOLO-format dataset (PyTorch)', load: () => import('./train.js') },
 };
 
 function usage(): string {

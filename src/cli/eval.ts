@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { createProgress } from '../core/progress.js';
+import { UserError } from '../core/errors.js';
+import type { Box } from '../core/types.js';
+import { defaultModelPath } from '../detect/default-model.js';
+import { loadDetector } from '../detect/detector.js';
+import { decodeImageFile } from '../detect/preprocess.js';
+import type { ModelSource } from '../engine/load.js';
+import { evaluate, type ImageResult } from '../eval/ap.js';
+import { readYoloDataset } from '../eval/dataset.js';
+import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+
+const options = {
+  model: { type: 'string', value: 'FILE', description: 'Packed model (.xnor); default: the bundled models/xnorcam-traffic.xnor' },
+  cfg: { type: 'string', value: 'FILE', description: 'darknet .cfg (instead of --model; needs --weights)' },
+  weights: { type: 'string', value: 'FILE', description: 'darknet .weights for --cfg' },
+  names: { type: 'string', value: 'FILE', description: 'Class names for --cfg, one per line (default: the dataset\'s classes.txt)' },
+  data: { type: 'string', value: 'DIR', description: 'YOLO-format dataset: images/, labels/, classes.txt' },
+  thresh: { type: 'string', value: 'P', description: 'Score threshold for candidate detections', default: '0.001' },
+  nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
+  limit: { type: 'string', value: 'N', description: 'Evaluate only the first N images' },
+  backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
+} satisfies Record<string, OptionSpec>;
+
+export const spec: CommandSpec<typeof options> = {
+  name: 'eval',
+  summary: 'Measure a model\'s mAP on a YOLO-format dataset (JSON)',
+  usage: '--data <dir> [--model <model.xnor> | --cfg <cfg> --weights <weights>] [--thresh 0.001]',
+  details: `Runs the detector on every image (darknet \`detector test\` preprocessing) and prints one JSON
+object: mAP@0.5, mAP@0.75, mAP@0.5:0.95 and per-class AP, COCO definitions (101-point
+interpolation, greedy matching by score, at most 100 detections per image). Dataset classes are
+matched to the model's class names by name; classes without ground truth are left out of the means.`,
+  options,
+  positionals: { max: 0 },
+};
+
+const MAX_DETS = 100;
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(spec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  if (!v.data) throw new UserError('xnorcam eval: --data <dir> is required (a YOLO-format dataset)', 2);
+  const thresh = numberOption('thresh', v.thresh, 0.001, (n) => n >= 0 && n < 1);
+  const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
+  const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
+  const data = readYoloDataset(v.data);
+  const source = modelSource(v, data.dir);
+  const detector = await loadDetector(source, { backend: v.backend });
+
+  // Dataset class id → model class id, by name.
+  const modelIds = data.classes.map((name) => detector.classNames.indexOf(name));
+  if (modelIds.every((id) => id < 0)) {
+    throw new UserError(`${v.data}: none of the dataset's classes (${data.classes.join(', ')}) is a class of the model (${detector.classNames.join(', ')})`);
+  }
+  const items = limit ? data.items.slice(0, limit) : data.items;
+  const progress = createProgress('eval', items.length, { unit: 'images' });
+  const results: ImageResult[] = [];
+  let detectMs = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const img = await decodeImageFile(item.image);
+    const t0 = performance.now();
+    const dets = detector.detectImage(img, { thresh, nms });
+    detectMs += performance.now() - t0;
+    dets.sort((a, b) => b.score - a.score);
+    results.push({
+      detections: dets.slice(0, MAX_DETS).map((d) => ({ classId: d.classId, score: d.score, box: d.box })),
+      truths: item.labels
+        .filter((l) => modelIds[l.classId] >= 0)
+        .map((l) => ({ classId: modelIds[l.classId], box: toBox(l.cx, l.cy, l.w, l.h, img.width, img.height) })),
+    });
+    progress.update(i + 1);
+  }
+  progress.finish();
+  const s = evaluate(results, detector.classNames.length);
+  const perClass: Record<string, { ap50: number; ap75: number; ap5095: number; truths: number; detections: number }> = {};
+  for (const c of s.perClass) perClass[detector.classNames[c.classId]] = { ap50: r4(c.ap50), ap75: r4(c.ap75), ap5095: r4(c.ap5095), truths: c.truths, detections: c.detections };
+  const out = {
+    model: typeof source === 'string' ? source : source.cfg,
+    data: v.data,
+    images: items.length,
+    thresh,
+    nms,
+    'mAP@0.5': r4(s.map50),
+    'mAP@0.75': r4(s.map75),
+    'mAP@0.5:0.95': r4(s.map5095),
+    perClass,
+    missingClasses: data.classes.filter((_, i) => modelIds[i] < 0),
+    backend: detector.backend,
+    msPerImage: Math.round((detectMs / Math.max(1, items.length)) * 100) / 100,
+  };
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  return 0;
+}
+
+function toBox(cx: number, cy: number, w: number, h: number, W: number, H: number): Box {
+  return [(cx - w / 2) * W, (cy - h / 2) * H, (cx + w / 2) * W, (cy + h / 2) * H];
+}
+
+function modelSource(v: { model?: string; cfg?: string; weights?: string; names?: string }, dataDir: string): ModelSource {
+  if (v.model && (v.cfg || v.weights)) throw new UserError('xnorcam eval: give either --model or --cfg/--weights, not both', 2);
+  if (v.cfg || v.weights) {
+    if (!v.cfg || !v.weights) throw new UserError(`xnorcam eval: --${v.cfg ? 'cfg' : 'weights'} needs --${v.cfg ? 'weights' : 'cfg'} too`, 2);
+    return { cfg: v.cfg, weights: v.weights, names: v.names ?? `${dataDir}/classes.txt` };
+  }
+  if (v.model) return v.model;
+  const def = defaultModelPath();
+  if (!existsSync(def)) throw new UserError(`no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor>`);
+  return def;
+}

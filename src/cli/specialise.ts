@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { UserError } from '../core/errors.js';
+import { defaultModelPath } from '../detect/default-model.js';
+import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
+import { specialise } from '../specialise/specialise.js';
+import { defineCommand, numberOption, parseCommandArgs } from './command.js';
+
+export const spec = defineCommand({
+  name: 'specialise',
+  summary: "train an XNOR model for one camera's view, taught by a float darknet model",
+  usage: '--teacher <cfg> --teacher-weights <weights> --source <rtsp-url | video> -o <model.xnor> [options]',
+  details: `Samples frames spread over the source's time range, labels them with the teacher through
+xnorcam's engine, holds out the last part of the time range, trains an XNOR student (from the base
+model's checkpoint when one is given), packs it with a model card (teacher, source, agreement) and
+prints student-vs-teacher agreement on the held-out frames. Interrupted? Run the same command again:
+it resumes from the work folder. See docs/specialise.md.`,
+  options: {
+    teacher: { type: 'string', value: 'CFG', description: 'teacher darknet .cfg (a float model you trust: yolov4-tiny, Yolo-Fastest, ...)' },
+    'teacher-weights': { type: 'string', value: 'WEIGHTS', description: "teacher's .weights" },
+    names: { type: 'string', value: 'FILE', description: "teacher's class names (e.g. coco.names)" },
+    source: { type: 'string', value: 'URL|FILE', description: 'the camera (rtsp://...) or a recording of it' },
+    frames: { type: 'string', value: 'N', description: 'frames to sample over the time range', default: '600' },
+    minutes: { type: 'string', value: 'M', description: 'minutes of a live camera to watch (or of a recording to use)' },
+    classes: { type: 'string', value: 'LIST', description: 'classes the student learns', default: TRAFFIC_CLASSES.join(',') },
+    base: { type: 'string', value: 'CHECKPOINT', description: "trainer checkpoint (RUN/last.pt) to start from (default: the bundled model's, if shipped)" },
+    output: { type: 'string', short: 'o', value: 'FILE', description: 'the specialised .xnor model to write' },
+    work: { type: 'string', value: 'DIR', description: 'work folder (frames, labels, training run)', default: '<output>.work' },
+    'train-minutes': { type: 'string', value: 'M', description: 'training time budget', default: '25' },
+    'teacher-thresh': { type: 'string', value: 'P', description: "teacher's score threshold for pseudo-labels", default: '0.3' },
+    holdout: { type: 'string', value: 'FRACTION', description: 'last part of the time range held out for validation', default: '0.3' },
+    backend: { type: 'string', value: 'NAME', description: 'kernel backend for teacher and student (auto, native, wasm, reference)' },
+    'max-steps': { type: 'string', value: 'N', description: 'stop training after N steps (quick trials)' },
+  },
+  positionals: { max: 0 },
+});
+
+/** The bundled model's training checkpoint, shipped beside it, is the default starting point. */
+function bundledCheckpoint(): string | null {
+  const pt = defaultModelPath().replace(/\.xnor$/, '.pt');
+  return existsSync(pt) ? pt : null;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(spec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  for (const [flag, value] of [['teacher', v.teacher], ['teacher-weights', v['teacher-weights']], ['source', v.source], ['output', v.output]] as const) {
+    if (!value) throw new UserError(`xnorcam specialise: --${flag} is required (see xnorcam specialise --help)`, 2);
+  }
+  for (const file of [v.teacher!, v['teacher-weights']!, ...(v.names ? [v.names] : []), ...(v.base ? [v.base] : [])]) {
+    if (!existsSync(file)) throw new UserError(`${file}: no such file`);
+  }
+  const classes = v.classes!.split(',').map((c) => c.trim()).filter(Boolean);
+  if (classes.length === 0) throw new UserError('--classes: give at least one class', 2);
+  const init = v.base ?? bundledCheckpoint();
+  const report = await specialise({
+    teacherCfg: v.teacher!,
+    teacherWeights: v['teacher-weights']!,
+    teacherNames: v.names,
+    source: v.source!,
+    frames: numberOption('frames', v.frames, 600, (n) => Number.isInteger(n) && n >= 10),
+    minutes: v.minutes ? numberOption('minutes', v.minutes, 0, (n) => n > 0) : undefined,
+    classes,
+    init,
+    baseModel: init,
+    out: v.output!,
+    work: v.work && v.work !== '<output>.work' ? v.work : `${v.output}.work`,
+    trainMinutes: numberOption('train-minutes', v['train-minutes'], 25, (n) => n > 0),
+    teacherThresh: numberOption('teacher-thresh', v['teacher-thresh'], 0.3, (n) => n > 0 && n < 1),
+    holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
+    backend: v.backend,
+    trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],
+  });
+  const a = report.agreement;
+  const pct = (x: number) => (100 * x).toFixed(1);
+  process.stdout.write(
+    [
+      `specialised model: ${report.student.model}`,
+      `frames: ${report.frames.train} train, ${report.frames.validation} held out (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
+      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}):`,
+      `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
+      `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,
+      `speed: teacher ${report.teacher.msPerFrame.toFixed(1)} ms/frame, student ${report.student.msPerFrame.toFixed(1)} ms/frame`,
+      `training: ${(report.trainingSeconds / 60).toFixed(1)} min`,
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(JSON.stringify(report) + '\n');
+  return 0;
+}

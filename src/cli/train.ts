@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../core/errors.js';
+import { loadDarknetModel } from '../engine/load.js';
+import { encodeModel } from '../engine/model-file/format.js';
+import { parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+
+const options = {
+  data: { type: 'string', value: 'DIR', description: 'Training dataset (YOLO format: images/, labels/, classes.txt)' },
+  val: { type: 'string', value: 'DIR', description: 'Validation dataset (default: the last 5% of --data)' },
+  out: { type: 'string', value: 'DIR', description: 'Run directory: checkpoints, exported cfg/weights, log (rerun to resume)' },
+  cfg: { type: 'string', value: 'FILE', description: 'Network cfg (default: training/cfg/xnorcam-tiny.cfg)' },
+  float: { type: 'boolean', description: 'Train the xnor=1 layers as float layers (the float baseline)' },
+  epochs: { type: 'string', value: 'N', description: 'Epochs', default: '30' },
+  batch: { type: 'string', value: 'N', description: 'Batch size', default: '16' },
+  lr: { type: 'string', value: 'LR', description: 'Peak learning rate (AdamW, warm-up then cosine)', default: '0.002' },
+  threads: { type: 'string', value: 'N', description: 'CPU threads for PyTorch', default: '2' },
+  device: { type: 'string', value: 'DEV', description: 'PyTorch device, e.g. cuda', default: 'cpu' },
+  bf16: { type: 'boolean', description: 'bfloat16 autocast (faster on CPUs with AVX-512 BF16)' },
+  'time-limit': { type: 'string', value: 'MIN', description: 'Stop and export after this many minutes' },
+  'max-steps': { type: 'string', value: 'N', description: 'Stop after N steps' },
+  limit: { type: 'string', value: 'N', description: 'Use only the first N images' },
+  fresh: { type: 'boolean', description: 'Start over even if --out holds a checkpoint' },
+  model: { type: 'string', value: 'FILE', description: 'After training, pack the best checkpoint into this .xnor model' },
+} satisfies Record<string, OptionSpec>;
+
+export const spec: CommandSpec<typeof options> = {
+  name: 'train',
+  summary: 'Train an XNOR detector on a YOLO-format dataset (PyTorch)',
+  usage: '--data <dir> --out <run-dir> [--model <model.xnor>] [options]',
+  details: `Runs the Python trainer (training/, PyTorch; python from XNORCAM_PYTHON, else /usr/bin/python3,
+else python3) and, with --model, packs the best exported checkpoint (RUN/best.cfg + best.weights
++ classes.txt) into an .xnor model. Progress goes to stderr and RUN/log.jsonl; a killed run
+continues from RUN/last.pt when the same command is run again. See docs/training.md.`,
+  options,
+  positionals: { max: 0 },
+};
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function pythonBinary(): string {
+  if (process.env.XNORCAM_PYTHON) return process.env.XNORCAM_PYTHON;
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs(spec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  if (!v.data) throw new UserError('xnorcam train: --data <dir> is required', 2);
+  if (!v.out) throw new UserError('xnorcam train: --out <run-dir> is required', 2);
+  const py: string[] = ['-m', 'training.train', '--data', path.resolve(v.data), '--out', path.resolve(v.out)];
+  const pass: [keyof typeof options, string][] = [
+    ['val', '--val'], ['cfg', '--cfg'], ['epochs', '--epochs'], ['batch', '--batch'], ['lr', '--lr'], ['threads', '--threads'],
+    ['device', '--device'], ['time-limit', '--time-limit'], ['max-steps', '--max-steps'], ['limit', '--limit'],
+  ];
+  for (const [k, flag] of pass) {
+    const val = v[k];
+    if (typeof val === 'string') py.push(flag, k === 'val' || k === 'cfg' ? path.resolve(val) : val);
+  }
+  if (v.float) py.push('--float');
+  if (v.bf16) py.push('--bf16');
+  if (v.fresh) py.push('--fresh');
+
+  const python = pythonBinary();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(python, py, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PYTHONPATH: repoRoot } });
+    child.on('error', (e) => reject(new UserError(`xnorcam train: cannot run ${python} (${(e as NodeJS.ErrnoException).code ?? e.message}); set XNORCAM_PYTHON to a python with PyTorch`)));
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (c, sig) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(c ?? (sig ? 128 : 1));
+    });
+  });
+  if (code !== 0) throw new UserError(`xnorcam train: the trainer exited with code ${code}`, code);
+  if (v.model) {
+    const run = path.resolve(v.out);
+    const model = loadDarknetModel(path.join(run, 'best.cfg'), path.join(run, 'best.weights'), path.join(run, 'classes.txt'));
+    const data = encodeModel(model, { producer: 'xnorcam train' });
+    const tmp = `${v.model}.tmp-${process.pid}`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, v.model);
+    process.stderr.write(`wrote ${v.model} (${(data.length / 1e6).toFixed(2)} MB)\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,126 @@
+/**
+ * Average precision as COCO defines it: per class, detections of all images sorted by score
+ * (stable for ties), each matched greedily to the unmatched ground-truth box of that class with
+ * the highest IoU ≥ the threshold; precision made monotone (running max from the right) and read
+ * at 101 recall points 0, 0.01, …, 1 (0 beyond the last recall reached). mAP@0.5:0.95 averages
+ * the thresholds 0.50, 0.55, …, 0.95. Classes without ground truth are left out of the means.
+ */
+import type { Box } from '../core/types.js';
+
+export interface ScoredBox {
+  classId: number;
+  score: number;
+  box: Box;
+}
+
+export interface TruthBox {
+  classId: number;
+  box: Box;
+}
+
+export interface ImageResult {
+  detections: ScoredBox[];
+  truths: TruthBox[];
+}
+
+export interface ClassAp {
+  classId: number;
+  /** Ground-truth boxes of this class. */
+  truths: number;
+  detections: number;
+  ap50: number;
+  ap75: number;
+  ap5095: number;
+}
+
+export interface EvalSummary {
+  map50: number;
+  map75: number;
+  map5095: number;
+  images: number;
+  perClass: ClassAp[];
+}
+
+export const COCO_IOU_THRESHOLDS = Array.from({ length: 10 }, (_, i) => Math.round((0.5 + 0.05 * i) * 100) / 100);
+
+export function iou(a: Box, b: Box): number {
+  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (iw <= 0 || ih <= 0) return 0;
+  const inter = iw * ih;
+  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** 101-point interpolated AP from a precision/recall curve in detection order. */
+export function interpolatedAp(precision: number[], recall: number[]): number {
+  const p = precision.slice();
+  for (let i = p.length - 2; i >= 0; i--) p[i] = Math.max(p[i], p[i + 1]);
+  let sum = 0;
+  let j = 0;
+  for (let k = 0; k <= 100; k++) {
+    const r = k / 100;
+    while (j < recall.length && recall[j] < r - 1e-12) j++;
+    sum += j < p.length ? p[j] : 0;
+  }
+  return sum / 101;
+}
+
+/** AP of one class at several IoU thresholds. */
+export function classAp(images: ImageResult[], classId: number, thresholds: number[]): { truths: number; detections: number; aps: number[] } {
+  const dets: { score: number; image: number; box: Box; order: number }[] = [];
+  const truths: Box[][] = images.map((im) => im.truths.filter((t) => t.classId === classId).map((t) => t.box));
+  const nTruth = truths.reduce((n, t) => n + t.length, 0);
+  images.forEach((im, image) => {
+    for (const d of im.detections) if (d.classId === classId) dets.push({ score: d.score, image, box: d.box, order: dets.length });
+  });
+  dets.sort((a, b) => b.score - a.score || a.order - b.order);
+  const aps = thresholds.map((thr) => {
+    if (nTruth === 0) return NaN;
+    const used = truths.map((t) => new Uint8Array(t.length));
+    const precision: number[] = [];
+    const recall: number[] = [];
+    let tp = 0;
+    dets.forEach((d, k) => {
+      const gts = truths[d.image];
+      let best = -1;
+      let bestIou = thr;
+      for (let g = 0; g < gts.length; g++) {
+        if (used[d.image][g]) continue;
+        const v = iou(d.box, gts[g]);
+        if (v >= bestIou) {
+          bestIou = v;
+          best = g;
+        }
+      }
+      if (best >= 0) {
+        used[d.image][best] = 1;
+        tp++;
+      }
+      precision.push(tp / (k + 1));
+      recall.push(tp / nTruth);
+    });
+    return interpolatedAp(precision, recall);
+  });
+  return { truths: nTruth, detections: dets.length, aps };
+}
+
+export function evaluate(images: ImageResult[], numClasses: number): EvalSummary {
+  const perClass: ClassAp[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    const { truths, detections, aps } = classAp(images, c, COCO_IOU_THRESHOLDS);
+    if (truths === 0) continue;
+    perClass.push({ classId: c, truths, detections, ap50: aps[0], ap75: aps[5], ap5095: mean(aps) });
+  }
+  return {
+    map50: mean(perClass.map((c) => c.ap50)),
+    map75: mean(perClass.map((c) => c.ap75)),
+    map5095: mean(perClass.map((c) => c.ap5095)),
+    images: images.length,
+    perClass,
+  };
+}
+
+function mean(v: number[]): number {
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0;
+}

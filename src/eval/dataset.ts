@@ -1,0 +1,62 @@
+/**
+ * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
+ * `class cx cy w h` relative to the image, DIR/classes.txt with one class name per line.
+ * An image without a label file has no objects.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { inputError, UserError } from '../core/errors.js';
+
+export interface YoloLabel {
+  classId: number;
+  /** Relative to the image: centre x, centre y, width, height in [0, 1]. */
+  cx: number;
+  cy: number;
+  w: number;
+  h: number;
+}
+
+export interface YoloItem {
+  image: string;
+  labels: YoloLabel[];
+}
+
+export interface YoloDataset {
+  dir: string;
+  classes: string[];
+  items: YoloItem[];
+}
+
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+
+export function readYoloDataset(dir: string): YoloDataset {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${dir}: no such dataset directory`);
+  const classesFile = path.join(dir, 'classes.txt');
+  if (!existsSync(classesFile)) throw new UserError(`${classesFile}: missing (a YOLO dataset needs classes.txt, images/ and labels/)`);
+  const classes = readFileSync(classesFile, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  if (classes.length === 0) throw new UserError(`${classesFile}: no class names`);
+  const imgDir = path.join(dir, 'images');
+  if (!existsSync(imgDir)) throw new UserError(`${imgDir}: missing (a YOLO dataset needs images/ and labels/)`);
+  const files = readdirSync(imgDir).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort();
+  if (files.length === 0) throw new UserError(`${imgDir}: no images`);
+  const items = files.map((f) => {
+    const labelFile = path.join(dir, 'labels', path.basename(f, path.extname(f)) + '.txt');
+    return { image: path.join(imgDir, f), labels: existsSync(labelFile) ? parseLabels(readFileSync(labelFile, 'utf8'), labelFile, classes.length) : [] };
+  });
+  return { dir, classes, items };
+}
+
+export function parseLabels(text: string, file: string, numClasses: number): YoloLabel[] {
+  const out: YoloLabel[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const parts = line.split(/\s+/);
+    const nums = parts.map(Number);
+    if (parts.length !== 5 || nums.some((n) => !Number.isFinite(n))) throw inputError(file, i + 1, 'expected "class cx cy w h"');
+    const [c, cx, cy, w, h] = nums;
+    if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw inputError(file, i + 1, `class ${parts[0]} is not in classes.txt (${numClasses} classes)`);
+    if (w > 0 && h > 0) out.push({ classId: c, cx, cy, w, h });
+  });
+  return out;
+}

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../core/errors.js';
+import { createProgress } from '../core/progress.js';
+import { logger } from '../core/log.js';
+import { loadDetector, type EngineDetector } from '../detect/detector.js';
+import { decodeImageFile } from '../detect/preprocess.js';
+import { loadDarknetModel } from '../engine/load.js';
+import { encodeModel } from '../engine/model-file/format.js';
+import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
+import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
+import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
+import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
+
+export interface SpecialiseOptions {
+  teacherCfg: string;
+  teacherWeights: string;
+  teacherNames?: string;
+  source: string;
+  frames: number;
+  minutes?: number;
+  classes: string[];
+  /** Starting point: a trainer checkpoint, or null to train from scratch. */
+  init: string | null;
+  baseModel: string | null;
+  out: string;
+  work: string;
+  trainMinutes: number;
+  teacherThresh: number;
+  holdout: number;
+  backend?: string;
+  /** Extra trainer arguments (tests: --max-steps). */
+  trainerArgs?: string[];
+}
+
+export interface SpecialiseReport {
+  source: string;
+  teacher: { cfg: string; weights: string; msPerFrame: number };
+  student: { model: string; msPerFrame: number; base: string | null };
+  frames: { train: number; validation: number; teacherBoxes: number };
+  agreement: { vehicles: Agreement; exactClass: Agreement; iou: number };
+  trainingSeconds: number;
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Each step records its result in the work folder, so an interrupted run picks up where it stopped. */
+function step<T>(file: string, make: () => Promise<T>): Promise<T> {
+  if (existsSync(file)) return Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as T);
+  return make().then((value) => {
+    writeFileSync(`${file}.tmp`, JSON.stringify(value));
+    renameSync(`${file}.tmp`, file);
+    return value;
+  });
+}
+
+function python(): string {
+  return process.env.XNORCAM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+function runTrainer(args: string[]): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(python(), ['-m', 'training.train', ...args], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PYTHONPATH: repoRoot } });
+    child.on('error', (e) => reject(new UserError(`cannot run ${python()} for training (${(e as NodeJS.ErrnoException).code ?? e.message}); set XNORCAM_PYTHON to a python with PyTorch`)));
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, sig) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (code === 0) resolvePromise();
+      else reject(new UserError(`training stopped (${sig ?? `exit ${code}`}); run the same command again to resume`, code ?? 130));
+    });
+  });
+}
+
+function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: number): Promise<{ labels: LabelledBox[][]; msPerFrame: number }> {
+  return (async () => {
+    const labels: LabelledBox[][] = [];
+    let ms = 0;
+    for (const f of frames) {
+      const img = await decodeImageFile(f.file);
+      const t0 = performance.now();
+      const dets = det.detectImage(img, { thresh });
+      ms += performance.now() - t0;
+      labels.push(dets.map((d) => ({ className: d.className, score: d.score, box: d.box })));
+    }
+    return { labels, msPerFrame: frames.length ? ms / frames.length : 0 };
+  })();
+}
+
+/**
+ * Specialises an XNOR student to one camera view, taught by a float teacher: frames spread over
+ * time, labelled by the teacher through xnorcam's engine, split by time (the last part judges),
+ * a student trained from the base model, packed, and scored against the teacher on held-out frames.
+ */
+export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport> {
+  mkdirSync(o.work, { recursive: true });
+  const teacher = await loadDetector({ cfg: o.teacherCfg, weights: o.teacherWeights, names: o.teacherNames }, { backend: o.backend });
+  const classMap = teacherClassMap(teacher.classNames, o.classes);
+  // The student always has the six traffic classes (so it can start from the bundled model);
+  // classes left out of --classes simply get no labels.
+  const studentClasses = [...TRAFFIC_CLASSES];
+  const toStudent = Int32Array.from(classMap, (k) => (k < 0 ? -1 : studentClasses.indexOf(o.classes[k] as (typeof TRAFFIC_CLASSES)[number])));
+
+  const sampleBar = createProgress('sampling frames', o.frames, { unit: 'frames' });
+  const frames = await step<SampledFrame[]>(join(o.work, 'frames.json'), () =>
+    sampleFrames(o.source, join(o.work, 'frames'), { count: o.frames, minutes: o.minutes, onProgress: (n) => sampleBar.update(n) }),
+  );
+  sampleBar.finish(`sampled ${frames.length} frames over ${(frames[frames.length - 1].timeSec + frames[0].timeSec).toFixed(0)} s`);
+
+  const labelBar = createProgress('teacher labelling', frames.length, { unit: 'frames' });
+  const labelled = await step<LabelledFrame[]>(join(o.work, 'labels.json'), () =>
+    labelWithTeacher(frames, teacher, toStudent, studentClasses, { thresh: o.teacherThresh, onProgress: (n) => labelBar.update(n) }),
+  );
+  const teacherBoxes = labelled.reduce((n, f) => n + f.labels.length, 0);
+  labelBar.finish(`teacher labelled ${labelled.length} frames, ${teacherBoxes} boxes`);
+  if (teacherBoxes === 0) throw new UserError(`${o.source}: the teacher found none of ${o.classes.join(', ')} in ${labelled.length} frames; check the teacher model and --classes`);
+
+  const { train, validation } = splitByTime(labelled, o.holdout);
+  writeYoloDataset(join(o.work, 'train'), train, studentClasses);
+  writeYoloDataset(join(o.work, 'val'), validation, studentClasses);
+
+  if (!o.init) process.stderr.write('note: no base checkpoint given or shipped; the student is trained from scratch\n');
+  const runDir = join(o.work, 'run');
+  const trainerArgs = ['--data', join(o.work, 'train'), '--val', join(o.work, 'val'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg', ...(o.trainerArgs ?? [])];
+  if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
+  const t0 = Date.now();
+  await step(join(o.work, 'trained.json'), async () => {
+    await runTrainer(trainerArgs);
+    return { seconds: (Date.now() - t0) / 1000 };
+  });
+  const trainingSeconds = (JSON.parse(readFileSync(join(o.work, 'trained.json'), 'utf8')) as { seconds: number }).seconds;
+
+  const studentModel = loadDarknetModel(join(runDir, 'best.cfg'), join(runDir, 'best.weights'), join(runDir, 'classes.txt'));
+  const tmpModel = join(o.work, 'student.xnor');
+  writeFileSync(tmpModel, encodeModel(studentModel, { producer: 'xnorcam specialise' }));
+  const student = await loadDetector(tmpModel, { backend: o.backend });
+
+  const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
+  const studentRun = await timeDetections(student, validation, o.teacherThresh);
+  const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i] }));
+  const report: SpecialiseReport = {
+    source: o.source,
+    teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
+    student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel },
+    frames: { train: train.length, validation: validation.length, teacherBoxes },
+    agreement: { vehicles: vehicleAgreement(pairs), exactClass: agreement(pairs), iou: 0.5 },
+    trainingSeconds,
+  };
+  // The card travels inside the model file, so a pipeline using it can always say where it came from.
+  const card = { kind: 'specialised', createdAt: new Date().toISOString(), ...report, classes: o.classes, teacherThreshold: o.teacherThresh, holdout: o.holdout };
+  mkdirSync(dirname(resolve(o.out)), { recursive: true });
+  writeFileSync(`${o.out}.tmp`, encodeModel(studentModel, { producer: 'xnorcam specialise', card }));
+  renameSync(`${o.out}.tmp`, o.out);
+  writeFileSync(join(o.work, 'report.json'), JSON.stringify(report, null, 2));
+  logger.info('specialised model written', { model: basename(o.out), f1Vehicles: report.agreement.vehicles.f1.toFixed(3) });
+  student.dispose();
+  teacher.dispose();
+  return report;
+}

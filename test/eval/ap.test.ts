@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { classAp, evaluate, interpolatedAp, iou, type ImageResult } from '../../src/eval/ap.js';
+import { parseLabels } from '../../src/eval/dataset.js';
+import type { Box } from '../../src/core/types.js';
+
+const det = (classId: number, score: number, box: Box) => ({ classId, score, box });
+const gt = (classId: number, box: Box) => ({ classId, box });
+
+describe('COCO average precision', () => {
+  it('computes IoU of boxes', () => {
+    expect(iou([0, 0, 10, 10], [0, 0, 10, 6])).toBeCloseTo(0.6, 12);
+    expect(iou([0, 0, 10, 10], [5, 0, 15, 10])).toBeCloseTo(50 / 150, 12);
+    expect(iou([0, 0, 10, 10], [10, 0, 20, 10])).toBe(0);
+  });
+
+  it('interpolates precision at 101 recall points', () => {
+    // recall 0.5 at precision 1, recall 1 at precision 2/3 (after an FP): by hand,
+    // points r = 0..0.50 (51 of them) read 1, r = 0.51..1 (50) read 2/3.
+    const ap = interpolatedAp([1, 0.5, 2 / 3], [0.5, 0.5, 1]);
+    expect(ap).toBeCloseTo((51 + 50 * (2 / 3)) / 101, 12);
+    // recall never reaches 1: points beyond the last recall read 0.
+    expect(interpolatedAp([1], [0.5])).toBeCloseTo(51 / 101, 12);
+  });
+
+  it('matches detections greedily by score; a second hit on the same truth is a false positive', () => {
+    const images: ImageResult[] = [
+      {
+        truths: [gt(0, [0, 0, 10, 10]), gt(0, [20, 20, 30, 30])],
+        detections: [det(0, 0.9, [0, 0, 10, 10]), det(0, 0.8, [0, 0, 10, 10]), det(0, 0.7, [20, 20, 30, 30])],
+      },
+    ];
+    const { aps, truths, detections } = classAp(images, 0, [0.5]);
+    expect(truths).toBe(2);
+    expect(detections).toBe(3);
+    expect(aps[0]).toBeCloseTo((51 + 50 * (2 / 3)) / 101, 12);
+  });
+
+  it('averages over IoU thresholds 0.50..0.95 for mAP@0.5:0.95', () => {
+    // IoU exactly 0.6: a hit at 0.50, 0.55 and 0.60, a miss at the 7 higher thresholds.
+    const images: ImageResult[] = [{ truths: [gt(0, [0, 0, 10, 10])], detections: [det(0, 0.5, [0, 0, 10, 6])] }];
+    const s = evaluate(images, 1);
+    expect(s.map50).toBeCloseTo(1, 12);
+    expect(s.map75).toBe(0);
+    expect(s.map5095).toBeCloseTo(0.3, 12);
+  });
+
+  it('pools detections of all images and leaves classes without truth out of the mean', () => {
+    const images: ImageResult[] = [
+      { truths: [gt(0, [0, 0, 10, 10])], detections: [det(0, 0.6, [0, 0, 10, 10]), det(2, 0.99, [50, 50, 60, 60])] },
+      // the highest-scoring class-0 detection is a false positive in another image
+      { truths: [gt(1, [0, 0, 10, 10])], detections: [det(0, 0.9, [0, 0, 10, 10]), det(1, 0.3, [1, 1, 10, 10])] },
+    ];
+    const s = evaluate(images, 3);
+    expect(s.perClass.map((c) => c.classId)).toEqual([0, 1]);
+    // class 0: FP then TP → precision [0, 0.5], recall [0, 1] → envelope 0.5 everywhere.
+    expect(s.perClass[0].ap50).toBeCloseTo(0.5, 12);
+    // class 1: IoU 81/100 → TP up to 0.80, miss at 0.85..0.95.
+    expect(s.perClass[1].ap50).toBe(1);
+    expect(s.perClass[1].ap5095).toBeCloseTo(0.7, 12);
+    expect(s.map50).toBeCloseTo(0.75, 12);
+  });
+
+  it('gives 0 for a class whose truths are never found', () => {
+    const s = evaluate([{ truths: [gt(0, [0, 0, 10, 10])], detections: [det(0, 0.9, [40, 40, 50, 50])] }], 1);
+    expect(s.map50).toBe(0);
+  });
+});
+
+describe('YOLO labels', () => {
+  it('parses class cx cy w h and names the bad line', () => {
+    expect(parseLabels('1 0.5 0.5 0.2 0.1\n\n0 0.1 0.2 0.3 0.4\n', 'a.txt', 2)).toEqual([
+      { classId: 1, cx: 0.5, cy: 0.5, w: 0.2, h: 0.1 },
+      { classId: 0, cx: 0.1, cy: 0.2, w: 0.3, h: 0.4 },
+    ]);
+    expect(() => parseLabels('0 0.5 0.5 0.2\n', 'a.txt', 2)).toThrow(/^a\.txt:1: expected "class cx cy w h"$/);
+    expect(() => parseLabels('0 0.5 0.5 0.2 0.1\n7 0.5 0.5 0.2 0.1', 'b.txt', 2)).toThrow(/^b\.txt:2: class 7 is not in classes\.txt/);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readModelFile } from '../../src/engine/model-file/format.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixture = resolve(root, '..', 'shared', 'fixtures', 'yolo-fastest');
+const xnorcam = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'xnorcam.js'), ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+
+describe('xnorcam specialise (toy scale)', () => {
+  it('samples, pseudo-labels with a real teacher, trains, packs with a model card, and resumes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-spec-'));
+    const video = join(dir, 'cam.mp4');
+    const synth = xnorcam('synth', 'video', '--out', video, '--seconds', '6', '--seed', '11', '--size', '640x360');
+    expect(synth.status, synth.stderr).toBe(0);
+
+    const out = join(dir, 'cam.xnor');
+    const args = [
+      'specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'),
+      '--names', join(fixture, 'coco.names'), '--source', video, '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '-o', out,
+    ];
+    const first = xnorcam(...args);
+    expect(first.status, first.stderr).toBe(0);
+    const report = JSON.parse(first.stdout.trim().split('\n').pop()!);
+    expect(report.frames.train + report.frames.validation).toBe(16);
+    expect(report.frames.validation).toBe(5);
+    expect(report.frames.teacherBoxes).toBeGreaterThan(0);
+    for (const k of ['precision', 'recall', 'f1']) expect(report.agreement.vehicles[k]).toBeGreaterThanOrEqual(0);
+    expect(report.teacher.msPerFrame).toBeGreaterThan(0);
+    expect(report.student.msPerFrame).toBeGreaterThan(0);
+    // Without --base the student starts from the bundled model's shipped checkpoint.
+    expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic.pt'));
+
+    // The held-out frames are the last part of the time range: every one later than every training frame.
+    const work = `${out}.work`;
+    const frames = JSON.parse(readFileSync(join(work, 'labels.json'), 'utf8')) as { file: string; timeSec: number }[];
+    const valNames = new Set(readdirSync(join(work, 'val', 'images')));
+    const trainTimes = frames.filter((f) => !valNames.has(f.file.split('/').pop()!)).map((f) => f.timeSec);
+    const valTimes = frames.filter((f) => valNames.has(f.file.split('/').pop()!)).map((f) => f.timeSec);
+    expect(Math.min(...valTimes)).toBeGreaterThan(Math.max(...trainTimes));
+
+    // The model loads, and its card says where it came from.
+    const model = readModelFile(out);
+    expect(model.classNames).toEqual(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']);
+    expect(model.card).toMatchObject({ kind: 'specialised', source: video, teacher: { weights: join(fixture, 'yolo-fastest-1.1.weights') } });
+    expect((model.card as { agreement: { vehicles: { f1: number } } }).agreement.vehicles.f1).toBe(report.agreement.vehicles.f1);
+
+    // A second run finds every step done and only re-scores.
+    const again = xnorcam(...args);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/training xnor/);
+    expect(JSON.parse(again.stdout.trim().split('\n').pop()!).frames).toEqual(report.frames);
+    expect(existsSync(join(work, 'report.json'))).toBe(true);
+  }, 180_000);
+
+  it('refuses a live source without --minutes, in one line', () => {
+    const r = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--names', join(fixture, 'coco.names'), '--source', 'rtsp://127.0.0.1:1/none', '-o', join(tmpdir(), 'never.xnor'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/needs --minutes/);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The trainer end to end on a tiny generated dataset: a few steps of training, export to darknet
+ * cfg/weights, `xnorcam convert`, then PyTorch's forward and the engine's forward on the exported
+ * model compared layer by layer (same RGB bytes in). CI runs only this quick version.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDetector } from '../../src/detect/detector.js';
+import { decodeImageFile } from '../../src/detect/preprocess.js';
+import { writeDataset } from '../../src/synth/dataset.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(repoRoot, 'bin', 'xnorcam.js');
+const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const py = (...args: string[]) =>
+  spawnSync(python, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PYTHONPATH: repoRoot }, maxBuffer: 1 << 28 });
+const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
+
+// Each spawn imports PyTorch; on a busy 2-core machine a few seconds become a minute.
+const SLOW = 240_000;
+let dir: string;
+let run: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-train-'));
+  run = path.join(dir, 'run');
+  await writeDataset({ out: path.join(dir, 'data'), count: 12, seed: 424242, width: 320, height: 192, format: 'jpg', quality: [80, 90] });
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('python trainer', () => {
+  it('documents its options with --help', () => {
+    const r = py('-m', 'training.train', '--help');
+    expect(r.status).toBe(0);
+    for (const flag of ['--data', '--out', '--cfg', '--float', '--epochs', '--time-limit']) expect(r.stdout).toContain(flag);
+  });
+
+  it('rejects a directory that is not a YOLO dataset in one line', () => {
+    const r = py('-m', 'training.train', '--data', path.join(dir, 'nope'), '--out', path.join(dir, 'bad'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: .*nope.*classes\.txt/);
+  });
+
+  it('trains a few steps, exports darknet cfg/weights that convert and load, and resumes', () => {
+    const data = path.join(dir, 'data');
+    const r = py('-m', 'training.train', '--data', data, '--val', data, '--out', run, '--max-steps', '3', '--batch', '4', '--eval-every', '3', '--warmup', '2');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/step 3\/3/);
+    expect(r.stdout).toMatch(/validation mAP@0\.5 [0-9.]+/);
+    for (const f of ['best.cfg', 'best.weights', 'model.cfg', 'model.weights', 'classes.txt', 'last.pt', 'log.jsonl']) expect(existsSync(path.join(run, f))).toBe(true);
+    const cfg = readFileSync(path.join(run, 'best.cfg'), 'utf8');
+    expect(cfg).toMatch(/xnor=1/);
+    expect(cfg).toMatch(/classes=6/);
+
+    // Same command with a higher step budget continues from the checkpoint instead of starting over.
+    const again = py('-m', 'training.train', '--data', data, '--val', data, '--out', run, '--max-steps', '4', '--batch', '4', '--eval-every', '100', '--warmup', '2');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/resuming from .*last\.pt at step 3/);
+
+    const c = xnorcam('convert', path.join(run, 'best.cfg'), path.join(run, 'best.weights'), '--names', path.join(run, 'classes.txt'), '-o', path.join(run, 'm.xnor'));
+    expect(c.stderr).toBe('');
+    expect(c.status).toBe(0);
+    expect(c.stdout).toMatch(/XNOR/);
+  }, SLOW);
+
+  it('runs behind `xnorcam train`, which documents itself and packs the result with --model', () => {
+    const help = xnorcam('train', '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: xnorcam train --data <dir> --out <run-dir>/);
+    const out = path.join(dir, 'run-cli');
+    const r = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--max-steps', '1', '--batch', '4', '--model', path.join(out, 'cli.xnor'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/done: 1 steps/);
+    expect(existsSync(path.join(out, 'cli.xnor'))).toBe(true);
+    const bad = xnorcam('train', '--out', out);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('error: xnorcam train: --data <dir> is required\n');
+  }, SLOW);
+
+  it('PyTorch and the engine compute the same layer outputs on the exported model', async () => {
+    const det = await loadDetector(path.join(run, 'm.xnor'), { backend: 'reference' });
+    const W = det.inputWidth;
+    const H = det.inputHeight;
+    const img = await decodeImageFile(path.join(dir, 'data', 'images', '000000.jpg'));
+    expect([img.width, img.height]).toEqual([W, H]);
+    const rgbFile = path.join(dir, 'in.rgb');
+    writeFileSync(rgbFile, img.rgb);
+    det.detectRgb(img.rgb, W, H, { thresh: 0.5 });
+
+    const r = py('-m', 'training.infer', '--cfg', path.join(run, 'best.cfg'), '--weights', path.join(run, 'best.weights'), '--rgb', rgbFile, '--layers', 'all', '--out', path.join(dir, 'layer'));
+    expect(r.stderr).toBe('');
+    const layers = JSON.parse(r.stdout).layers as Record<string, number[]>;
+    const report: string[] = [];
+    let compared = 0;
+    for (const [k, shape] of Object.entries(layers)) {
+      const i = Number(k);
+      if (det.network.spec.layers[i].type === 'yolo') continue; // the engine applies the logistic in place
+      const torchOut = new Float32Array(readFileSync(path.join(dir, `layer.${k}.f32`)).buffer.slice(0));
+      const engineOut = det.network.outputs[i];
+      expect(torchOut.length).toBe(shape.reduce((a, b) => a * b, 1));
+      expect(engineOut.length).toBe(torchOut.length);
+      let maxAbs = 0;
+      let off = 0;
+      for (let j = 0; j < torchOut.length; j++) {
+        const d = Math.abs(torchOut[j] - engineOut[j]);
+        maxAbs = Math.max(maxAbs, Math.abs(torchOut[j]));
+        // float32 rounding differs (summation order, folded vs unfolded batch norm); a value near 0
+        // can flip the sign of a binary input downstream, which changes a few outputs by more.
+        if (d > 1e-4 * Math.max(1, Math.abs(torchOut[j]))) off++;
+      }
+      compared++;
+      report.push(`${i}:${off}/${torchOut.length}`);
+      expect(off / torchOut.length, `layer ${i} (${det.network.spec.layers[i].type}) values off: ${off}`).toBeLessThan(0.002);
+      expect(maxAbs).toBeGreaterThan(0);
+    }
+    expect(compared).toBeGreaterThan(10);
+    console.log(`layers (index: values differing by more than 1e-4 relative / total): ${report.join(' ')}`);
+  }, SLOW);
+});

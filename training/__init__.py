@@ -1,0 +1,1 @@
+"""xnorcam trainer: Tiny-YOLO-style XNOR detectors in PyTorch, exported as darknet .cfg/.weights."""

@@ -1,0 +1,165 @@
+"""YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
+`class cx cy w h` (relative to the image), DIR/classes.txt with one class name per line.
+
+Images are decoded once, resized to the network size as darknet's `detector test` does (plain
+two-pass bilinear, no letterbox) and kept in memory as uint8."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import torch
+
+IMAGE_EXT = ('.png', '.jpg', '.jpeg', '.bmp')
+
+
+class DataError(ValueError):
+    pass
+
+
+def read_classes(root: str) -> list[str]:
+    path = os.path.join(root, 'classes.txt')
+    if not os.path.isfile(path):
+        raise DataError(f'{path}: missing (a YOLO dataset needs classes.txt)')
+    names = [l.strip() for l in open(path, encoding='utf8') if l.strip()]
+    if not names:
+        raise DataError(f'{path}: no class names')
+    return names
+
+
+def list_images(root: str) -> list[str]:
+    img_dir = os.path.join(root, 'images')
+    if not os.path.isdir(img_dir):
+        raise DataError(f'{img_dir}: missing (a YOLO dataset needs images/ and labels/)')
+    files = sorted(f for f in os.listdir(img_dir) if f.lower().endswith(IMAGE_EXT))
+    if not files:
+        raise DataError(f'{img_dir}: no images')
+    return [os.path.join(img_dir, f) for f in files]
+
+
+def read_labels(root: str, image_path: str, num_classes: int) -> np.ndarray:
+    stem = os.path.splitext(os.path.basename(image_path))[0]
+    path = os.path.join(root, 'labels', stem + '.txt')
+    rows = []
+    if os.path.isfile(path):
+        for n, line in enumerate(open(path, encoding='utf8'), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 5:
+                raise DataError(f'{path}:{n}: expected "class cx cy w h"')
+            c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
+            if not 0 <= c < num_classes:
+                raise DataError(f'{path}:{n}: class {c} is not in classes.txt')
+            if w > 0 and h > 0:
+                rows.append((c, cx, cy, w, h))
+    return np.array(rows, dtype=np.float32).reshape(-1, 5)
+
+
+def darknet_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """darknet's resize_image (two-pass bilinear, no antialiasing) on an (h, w, 3) float array, so
+    training sees what `xnorcam detect`/`eval` (darknet's `detector test` preprocessing) feed the net."""
+    ih, iw = img.shape[:2]
+    if (iw, ih) == (width, height):
+        return img
+    x = np.arange(width, dtype=np.float32) * np.float32((iw - 1) / (width - 1) if width > 1 else 0)
+    ix = np.minimum(x.astype(np.int64), iw - 1)
+    dx = (x - ix)[None, :, None]
+    nx = np.minimum(ix + 1, iw - 1)
+    part = (1 - dx) * img[:, ix] + dx * img[:, nx]
+    part[:, width - 1] = img[:, iw - 1]
+    y = np.arange(height, dtype=np.float32) * np.float32((ih - 1) / (height - 1) if height > 1 else 0)
+    iy = np.minimum(y.astype(np.int64), ih - 1)
+    dy = (y - iy)[:, None, None]
+    ny = np.minimum(iy + 1, ih - 1)
+    out = (1 - dy) * part[iy] + dy * part[ny]
+    out[height - 1] = part[iy[height - 1]]
+    return out
+
+
+def load_image(path: str, width: int, height: int) -> np.ndarray:
+    from PIL import Image  # python3-pil; imported here so the rest works without it
+
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert('RGB'), dtype=np.float32)
+    if rgb.shape[:2] == (height, width):
+        return rgb.astype(np.uint8)
+    return np.clip(np.rint(darknet_resize(rgb, width, height)), 0, 255).astype(np.uint8)
+
+
+class Dataset:
+    """All images (N, H, W, 3 uint8) and labels (list of (n, 5) arrays: class, cx, cy, w, h)."""
+
+    def __init__(self, root: str, width: int, height: int, cache_dir: str | None = None, log=print, limit: int = 0):
+        self.root = root
+        self.classes = read_classes(root)
+        paths = list_images(root)
+        if limit:
+            paths = paths[:limit]
+        self.paths = paths
+        self.labels = [read_labels(root, p, len(self.classes)) for p in paths]
+        key = hashlib.sha1(('\n'.join(paths) + f'{width}x{height}').encode()).hexdigest()[:12]
+        cache = os.path.join(cache_dir, f'images-{key}.npy') if cache_dir else None
+        if cache and os.path.isfile(cache):
+            self.images = np.load(cache, mmap_mode=None)
+        else:
+            self.images = np.empty((len(paths), height, width, 3), dtype=np.uint8)
+            for i, p in enumerate(paths):
+                self.images[i] = load_image(p, width, height)
+                if (i + 1) % 500 == 0:
+                    log(f'decoded {i + 1}/{len(paths)} images of {root}')
+            if cache:
+                os.makedirs(cache_dir, exist_ok=True)
+                np.save(cache + '.tmp.npy', self.images)
+                os.replace(cache + '.tmp.npy', cache)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def batch(self, idx, augment: bool, rng: np.random.Generator):
+        """Returns (images float (B,3,H,W) in [0,1], targets (n,6): batch index, class, cx, cy, w, h)."""
+        imgs = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
+        targets = []
+        for b, i in enumerate(idx):
+            lab = self.labels[i].copy()
+            if augment:
+                imgs[b], lab = augment_one(imgs[b], lab, rng)
+            if len(lab):
+                targets.append(np.concatenate([np.full((len(lab), 1), b, np.float32), lab], 1))
+        t = torch.from_numpy(np.concatenate(targets, 0)) if targets else torch.zeros((0, 6))
+        return imgs, t
+
+
+def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator):
+    _, h, w = img.shape
+    # Zoom in on a random window (scale 1..1.35): objects get larger and move; boxes are clipped.
+    s = rng.uniform(1.0, 1.35)
+    if s > 1.02:
+        cw, ch = w / s, h / s
+        x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+        crop = img[:, int(y0):int(y0 + ch), int(x0):int(x0 + cw)]
+        img = torch.nn.functional.interpolate(crop[None], size=(h, w), mode='bilinear', align_corners=False)[0]
+        fx0, fy0 = int(x0) / w, int(y0) / h
+        fw, fh = crop.shape[2] / w, crop.shape[1] / h
+        if len(lab):
+            x1 = (lab[:, 1] - lab[:, 3] / 2 - fx0) / fw
+            x2 = (lab[:, 1] + lab[:, 3] / 2 - fx0) / fw
+            y1 = (lab[:, 2] - lab[:, 4] / 2 - fy0) / fh
+            y2 = (lab[:, 2] + lab[:, 4] / 2 - fy0) / fh
+            area = (x2 - x1) * (y2 - y1)
+            x1, x2, y1, y2 = x1.clip(0, 1), x2.clip(0, 1), y1.clip(0, 1), y2.clip(0, 1)
+            keep = ((x2 - x1) * (y2 - y1) > 0.4 * area) & (x2 - x1 > 1.5 / w) & (y2 - y1 > 1.5 / h)
+            lab = np.stack([lab[:, 0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], 1)[keep].astype(np.float32)
+    if rng.random() < 0.5:
+        img = img.flip(2)
+        if len(lab):
+            lab[:, 1] = 1 - lab[:, 1]
+    # Photometric: brightness, contrast, per-channel gain, saturation.
+    gain = torch.tensor(rng.uniform(0.9, 1.1, 3), dtype=img.dtype).view(3, 1, 1)
+    img = img * gain * rng.uniform(0.7, 1.3)
+    mean = img.mean()
+    img = (img - mean) * rng.uniform(0.75, 1.25) + mean
+    grey = img.mean(0, keepdim=True)
+    img = (img - grey) * rng.uniform(0.6, 1.4) + grey
+    return img.clamp_(0, 1), lab

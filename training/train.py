@@ -1,0 +1,291 @@
+"""Train a darknet-style (XNOR) YOLO detector on a YOLO-format dataset and export .cfg/.weights.
+
+    /usr/bin/python3 -m training.train --data DIR --out RUN [--cfg training/cfg/xnorcam-tiny.cfg]
+
+Writes RUN/model.cfg, RUN/model.weights, RUN/classes.txt (latest) and RUN/best.* (best validation
+mAP@0.5), RUN/last.pt (resumable checkpoint; rerunning the same command continues from it) and
+RUN/log.jsonl. `xnorcam convert RUN/best.cfg RUN/best.weights --names RUN/classes.txt -o m.xnor`
+packs the result for the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+
+from .anchors import kmeans_anchors
+from .darknet_cfg import CfgError, parse_cfg, write_cfg
+from .darknet_weights import save_weights
+from .data import DataError, Dataset
+from .model import ConvLayer, Network
+from .yolo import YoloLoss, average_precision, decode
+
+DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-tiny.cfg')
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='python3 -m training.train', description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--data', required=True, help='training dataset (images/, labels/, classes.txt)')
+    p.add_argument('--val', help='validation dataset; default: the last 5%% of --data')
+    p.add_argument('--out', required=True, help='run directory (checkpoints, exports, log)')
+    p.add_argument('--cfg', help=f'darknet cfg describing the network (default: {os.path.relpath(DEFAULT_CFG)}, or the --init run\'s)')
+    p.add_argument('--float', action='store_true', help='train every xnor=1 layer as a float layer (the float baseline)')
+    p.add_argument('--epochs', type=int, default=30)
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--lr', type=float, default=2e-3, help='peak Adam learning rate')
+    p.add_argument('--warmup', type=int, default=300, help='warm-up steps')
+    p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
+    p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    p.add_argument('--bf16', action='store_true', help='bfloat16 autocast on the CPU (faster, slightly less exact)')
+    p.add_argument('--ckpt-every', type=int, default=200, help='save a resumable checkpoint every N steps')
+    p.add_argument('--eval-every', type=int, default=0, help='validate every N steps (default: once per epoch)')
+    p.add_argument('--max-steps', type=int, default=0, help='stop after N steps (quick runs, tests)')
+    p.add_argument('--time-limit', type=float, default=0,
+                   help='train for this many minutes of wall time (resumes count); the learning-rate schedule then '
+                        'follows elapsed time instead of steps, so it anneals fully however fast the machine is')
+    p.add_argument('--limit', type=int, default=0, help='use only the first N images (quick runs, tests)')
+    p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--fresh', action='store_true', help='ignore an existing checkpoint in --out')
+    p.add_argument('--init', help='start from the weights of another run\'s checkpoint (RUN/last.pt) of the same '
+                                  'network, e.g. a --float run: the usual two-stage recipe for binary networks')
+    p.add_argument('--device', default='cpu', help='torch device, e.g. cuda')
+    return p.parse_args(argv)
+
+
+def resolve_cfg(text: str, source: str, classes: int, anchors: list[tuple[int, int]] | None):
+    """Sets classes (and anchors) in every [yolo] and the filters of the conv feeding it."""
+    sections = parse_cfg(text, source)
+    for i, s in enumerate(sections):
+        if s.kind != 'yolo':
+            continue
+        s.opts['classes'] = str(classes)
+        if anchors:
+            s.opts['anchors'] = ', '.join(f'{w},{h}' for w, h in anchors)
+            s.opts['num'] = str(len(anchors))
+        mask = s.ints('mask')
+        prev = sections[i - 1]
+        if prev.kind != 'convolutional':
+            raise CfgError(f'{source}:{s.line}: [yolo] must follow a [convolutional]')
+        prev.opts['filters'] = str(len(mask) * (classes + 5))
+    return sections
+
+
+def all_anchors(sections):
+    for s in sections:
+        if s.kind == 'yolo':
+            a = s.ints('anchors')
+            return [(a[i], a[i + 1]) for i in range(0, len(a), 2)]
+    return []
+
+
+def export(net: Network, sections, classes, out_dir: str, prefix: str, seen: int, force_float: bool):
+    secs = sections
+    if force_float:  # the float baseline is exported as what it is: a float network
+        secs = [type(s)(s.kind, {k: v for k, v in s.opts.items() if k != 'xnor'}, s.line) for s in sections]
+    tmp = os.path.join(out_dir, f'.{prefix}.tmp')
+    with open(tmp, 'w') as f:
+        f.write(write_cfg(secs))
+    os.replace(tmp, os.path.join(out_dir, f'{prefix}.cfg'))
+    save_weights(net, tmp, seen)
+    os.replace(tmp, os.path.join(out_dir, f'{prefix}.weights'))
+    with open(os.path.join(out_dir, 'classes.txt'), 'w') as f:
+        f.write('\n'.join(classes) + '\n')
+
+
+@torch.no_grad()
+def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float, dict]:
+    net.eval()
+    dets, gts = [], []
+    for k in range(0, len(idx), batch):
+        b = idx[k:k + batch]
+        imgs = torch.from_numpy(ds.images[b]).permute(0, 3, 1, 2).float().div_(255.0).to(device)
+        outs = net(imgs)
+        dets += decode([o.cpu() for o in outs], net.yolo, net.width, net.height, thresh=0.005, max_candidates=300)
+        gts += [ds.labels[i] for i in b]
+    net.train()
+    aps = average_precision(dets, gts, net.num_classes, 0.5)
+    return (float(np.mean(list(aps.values()))) if aps else 0.0), aps
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, 'last.pt')
+    log_f = open(os.path.join(args.out, 'log.jsonl'), 'a')
+
+    def say(msg: str, **fields):
+        print(msg, flush=True)
+        log_f.write(json.dumps({'time': time.time(), 'msg': msg, **fields}) + '\n')
+        log_f.flush()
+
+    ckpt = None
+    if os.path.isfile(ckpt_path) and not args.fresh:
+        ckpt = torch.load(ckpt_path, map_location='cpu')
+        say(f'resuming from {ckpt_path} at step {ckpt["step"]}')
+
+    init = None
+    if ckpt is None and args.init:
+        init = torch.load(args.init, map_location='cpu')
+        say(f'initialising from {args.init} (step {init["step"]}, {"float" if init.get("float") else "xnor"})')
+    try:
+        if ckpt is not None:
+            base = ckpt['cfg']
+        elif init is not None and not args.cfg:
+            base = init['cfg']
+        else:
+            base = open(args.cfg or DEFAULT_CFG, encoding='utf8').read()
+        net_sec = parse_cfg(base, args.cfg or 'cfg')[0]
+        W, H = net_sec.int('width'), net_sec.int('height')
+        cache = os.path.join(args.out, 'cache')
+        train_ds = Dataset(args.data, W, H, cache, say, args.limit)
+        classes = train_ds.classes
+        n = len(train_ds)
+        if args.val:
+            val_ds = Dataset(args.val, W, H, cache, say)
+            val_idx = np.arange(len(val_ds))
+            train_idx = np.arange(n)
+        else:
+            n_val = max(1, n // 20) if n >= 20 else 0
+            val_ds, val_idx, train_idx = train_ds, np.arange(n - n_val, n), np.arange(n - n_val)
+        if ckpt is None and (init is None or args.cfg):
+            anchors = None
+            if args.anchors == 'auto':
+                k = len(all_anchors(parse_cfg(base, 'cfg')))
+                wh = np.concatenate([train_ds.labels[i][:, 3:5] for i in train_idx]) * np.array([W, H])
+                anchors = kmeans_anchors(wh, k, args.seed)
+            sections = resolve_cfg(base, args.cfg or 'cfg', len(classes), anchors)
+        else:
+            sections = parse_cfg(base, 'checkpoint')
+        net = Network(sections, force_float=args.float).to(device)
+    except (CfgError, DataError, OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    resolved_cfg = write_cfg(sections)
+
+    steps_per_epoch = max(1, math.ceil(len(train_idx) / args.batch))
+    total = args.epochs * steps_per_epoch
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    if args.time_limit and not args.max_steps:
+        total = 10 ** 9  # the time limit ends the run
+    # Weight decay on float conv weights only: binary weights only matter through their sign.
+    binary = {id(m.weight) for m in net.modules() if type(m).__name__ == 'XnorConv2d'}
+    decay = [p for p in net.parameters() if p.ndim == 4 and id(p) not in binary]
+    rest = [p for p in net.parameters() if p.ndim != 4 or id(p) in binary]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}], lr=args.lr)
+    loss_fn = YoloLoss(net.yolo, all_anchors(sections), W, H, len(classes))
+    step, best, trained_s = 0, -1.0, 0.0
+    rng = np.random.default_rng(args.seed)
+    if init is not None:
+        missing = net.load_state_dict(init['model'], strict=False)
+        if missing.missing_keys or missing.unexpected_keys:
+            raise SystemExit(f'error: {args.init} does not fit the network: {missing}')
+    elif ckpt is None:
+        # Objectness starts near 1%: the first steps otherwise spend themselves on the empty cells.
+        for head in net.yolo:
+            conv = net.layers[head['layer'] - 1].conv
+            with torch.no_grad():
+                for a in range(len(head['mask'])):
+                    conv.bias[a * (len(classes) + 5) + 4] = -4.5
+    else:
+        net.load_state_dict(ckpt['model'])
+        opt.load_state_dict(ckpt['opt'])
+        step, best, trained_s = ckpt['step'], ckpt['best'], ckpt.get('trained_s', 0.0)
+        rng = np.random.default_rng(args.seed + step)
+
+    def progress_at(s):
+        if args.time_limit:
+            return min(1.0, (trained_s + time.time() - t0) / (args.time_limit * 60))
+        return (s - args.warmup) / max(1, total - args.warmup)
+
+    def lr_at(s):
+        if s < args.warmup:
+            return args.lr * (s + 1) / args.warmup
+        t = progress_at(s)
+        return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+    def save_ckpt():
+        tmp = ckpt_path + '.tmp'
+        torch.save({'model': net.state_dict(), 'opt': opt.state_dict(), 'step': step, 'best': best, 'trained_s': trained_s + time.time() - t0,
+                    'cfg': resolved_cfg, 'float': args.float, 'classes': classes}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    stop = {'flag': False}
+
+    def on_signal(signum, _frame):
+        stop['flag'] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    kind = 'float' if args.float else 'xnor'
+    params = sum(p.numel() for p in net.parameters())
+    say(f'training {kind} {W}x{H} on {len(train_idx)} images ({len(val_idx)} for validation), '
+        f'{len(classes)} classes, {params} parameters, {total} steps of {args.batch}',
+        anchors=all_anchors(sections))
+    t0 = time.time()
+    t_last, step_last = t0, step
+    eval_every = args.eval_every or steps_per_epoch
+    net.train()
+    order = rng.permutation(train_idx)
+    pos = (step % steps_per_epoch) * args.batch
+    running = None
+    while step < total and not stop['flag']:
+        if pos >= len(order):
+            order, pos = rng.permutation(train_idx), 0
+        idx = order[pos:pos + args.batch]
+        pos += args.batch
+        imgs, targets = train_ds.batch(idx, augment=True, rng=rng)
+        imgs, targets = imgs.to(device), targets.to(device)
+        for g in opt.param_groups:
+            g['lr'] = lr_at(step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            outs = net(imgs)
+        loss, parts = loss_fn([o.float() for o in outs], targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step += 1
+        running = parts if running is None else {k: 0.9 * running[k] + 0.1 * v for k, v in parts.items()}
+        if step % 20 == 0 or step == total:
+            now = time.time()
+            rate = (step - step_last) * args.batch / max(1e-6, now - t_last)
+            eta = ((1 - progress_at(step)) * args.time_limit * 60 if args.time_limit
+                   else (total - step) * args.batch / max(rate, 1e-6))
+            say(f'{kind} step {step}{"" if args.time_limit and not args.max_steps else f"/{total}"} epoch {step / steps_per_epoch:.2f} loss box {running["box"]:.3f} '
+                f'obj {running["obj"]:.3f} cls {running["cls"]:.3f} lr {lr_at(step):.2e} '
+                f'{rate:.1f} img/s ETA {eta / 60:.1f} min', step=step, **running)
+            t_last, step_last = now, step
+        if args.time_limit and progress_at(step) >= 1.0:
+            say(f'time limit of {args.time_limit} min reached')
+            stop['flag'] = True
+        if (step % eval_every == 0 or step == total or stop['flag']) and len(val_idx):
+            m50, aps = evaluate(net, val_ds, val_idx, args.batch, device)
+            say(f'{kind} step {step} validation mAP@0.5 {m50:.4f} ' +
+                ' '.join(f'{classes[c]}={a:.3f}' for c, a in aps.items()), step=step, map50=m50)
+            if m50 > best:
+                best = m50
+                export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
+        if step % args.ckpt_every == 0 or step == total or stop['flag']:
+            export(net, sections, classes, args.out, 'model', step * args.batch, args.float)
+            save_ckpt()
+    if not len(val_idx):
+        export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
+    say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation mAP@0.5 {best:.4f}; '
+        f'exported {os.path.join(args.out, "best.cfg")} + best.weights + classes.txt', step=step, best=best)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
