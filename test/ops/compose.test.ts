@@ -29,6 +29,15 @@ describe('deployment files', () => {
     expect(config!.outputs.dashboard.host).toBe('0.0.0.0');
   });
 
+  it('the image carries everything the app reads at run time', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    // built outputs, the dashboard page, models and pipelines; the tree is in the build stage before npm ci
+    for (const dir of ['dist', 'build', 'native/build', 'bin', 'models', 'pipelines', 'web', 'node_modules']) {
+      expect(dockerfile, dir).toMatch(new RegExp(`^COPY --from=build /app/${dir.replace('/', '\\/')} `, 'm'));
+    }
+    expect(dockerfile.indexOf('COPY . .')).toBeLessThan(dockerfile.indexOf('RUN npm ci'));
+  });
+
   it('the Dockerfile copies only paths that exist in the repository', () => {
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
