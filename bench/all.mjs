@@ -28,6 +28,9 @@ for (const name of only) {
     failed++;
   }
 }
+// Rows comparable across runs by a script ({model, size, threads, backend, msPerFrame}) stay at the top level.
+out.results = out.suites.kernels?.results ?? [];
+out.ratios = out.suites.kernels?.ratios ?? [];
 out.finishedAt = new Date().toISOString();
 process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 process.exit(failed ? 1 : 0);
