@@ -63,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     classes,
     init,
     baseModel: init,
+    compareWith: defaultModelPath(),
     out: v.output!,
     work: v.work && v.work !== '<output>.work' ? v.work : `${v.output}.work`,
     trainMinutes: numberOption('train-minutes', v['train-minutes'], 25, (n) => n > 0),
@@ -80,6 +81,9 @@ export async function run(argv: string[]): Promise<number> {
       `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,
+      ...(report.baseline
+        ? [`  bundled model alone, same frames: vehicles F1 ${pct(report.baseline.vehicles.f1)}% (P ${pct(report.baseline.vehicles.precision)}%, R ${pct(report.baseline.vehicles.recall)}%), exact class F1 ${pct(report.baseline.exactClass.f1)}%`]
+        : []),
       `speed: teacher ${report.teacher.msPerFrame.toFixed(1)} ms/frame, student ${report.student.msPerFrame.toFixed(1)} ms/frame`,
       `training: ${(report.trainingSeconds / 60).toFixed(1)} min`,
       '',

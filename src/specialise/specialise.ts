@@ -25,6 +25,8 @@ export interface SpecialiseOptions {
   /** Starting point: a trainer checkpoint, or null to train from scratch. */
   init: string | null;
   baseModel: string | null;
+  /** A packed model to score on the same held-out frames for comparison (the bundled model). */
+  compareWith?: string | null;
   out: string;
   work: string;
   trainMinutes: number;
@@ -41,6 +43,8 @@ export interface SpecialiseReport {
   student: { model: string; msPerFrame: number; base: string | null };
   frames: { train: number; validation: number; teacherBoxes: number };
   agreement: { vehicles: Agreement; exactClass: Agreement; iou: number };
+  /** The comparison model (the bundled one) on the same held-out frames, untrained for this view. */
+  baseline?: { model: string; msPerFrame: number; vehicles: Agreement; exactClass: Agreement };
   trainingSeconds: number;
 }
 
@@ -142,12 +146,21 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
   const studentRun = await timeDetections(student, validation, o.teacherThresh);
   const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i] }));
+  let baseline: SpecialiseReport['baseline'];
+  if (o.compareWith && existsSync(o.compareWith)) {
+    const base = await loadDetector(o.compareWith, { backend: o.backend });
+    const baseRun = await timeDetections(base, validation, o.teacherThresh);
+    const basePairs = validation.map((f, i) => ({ teacher: f.labels, student: baseRun.labels[i] }));
+    baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, vehicles: vehicleAgreement(basePairs), exactClass: agreement(basePairs) };
+    base.dispose();
+  }
   const report: SpecialiseReport = {
     source: o.source,
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
     student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel },
     frames: { train: train.length, validation: validation.length, teacherBoxes },
     agreement: { vehicles: vehicleAgreement(pairs), exactClass: agreement(pairs), iou: 0.5 },
+    ...(baseline ? { baseline } : {}),
     trainingSeconds,
   };
   // The card travels inside the model file, so a pipeline using it can always say where it came from.

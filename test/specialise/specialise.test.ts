@@ -33,6 +33,10 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.student.msPerFrame).toBeGreaterThan(0);
     // Without --base the student starts from the bundled model's shipped checkpoint.
     expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic.pt'));
+    // ...and the bundled model is scored on the same held-out frames for comparison.
+    expect(report.baseline.model).toBe(join(root, 'models', 'xnorcam-traffic.xnor'));
+    expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
+    expect(first.stdout).toMatch(/bundled model alone, same frames: vehicles F1/);
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
