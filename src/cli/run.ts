@@ -5,6 +5,7 @@ import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
+import { createPipelineMetrics } from '../ops/metrics.js';
 import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
 import { parseLineOption } from '../pipeline/line-option.js';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
@@ -139,6 +140,9 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   const pipeline = new Pipeline(setup.options);
   // Attached before start so the first source-up events are not missed.
   const outputs = setup.outputs ? new PipelineOutputs(pipeline, setup.outputs) : undefined;
+  // Metrics too, so the frame counters include the first frames; /metrics is served by the dashboard.
+  let websocketClients = () => 0;
+  const metrics = setup.dashboard.enabled ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients() }) : undefined;
   await pipeline.start();
   const info = pipeline.detectorInfo!;
   logger.info('pipeline started', {
@@ -150,24 +154,18 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   });
 
   let dashboard: { url: string; close(): Promise<void> } | undefined;
-  let metrics: { close(): void } | undefined;
   if (setup.dashboard.enabled) {
     try {
       const { startDashboardServer } = await import('../server/index.js');
       const server = await startDashboardServer(pipeline, { host: setup.dashboard.host, port: setup.dashboard.port, token: setup.dashboard.token });
       dashboard = server;
-      try {
-        const { createPipelineMetrics } = await import('../ops/metrics.js');
-        const m = createPipelineMetrics(pipeline, { websocketClients: () => server.clients().length });
-        server.addRoute('/metrics', (req, res) => m.handle(req, res));
-        metrics = m;
-      } catch (e) {
-        logger.debug('metrics unavailable', { error: (e as Error).message });
-      }
+      websocketClients = () => server.clients().length;
+      if (metrics) server.addRoute('/metrics', (req, res) => metrics.handle(req, res));
       const token = setup.dashboard.token;
       process.stdout.write(`${opts.banner ?? 'dashboard'}: ${token ? `${server.url}/?token=${encodeURIComponent(token)}` : server.url}\n`);
     } catch (e) {
       await pipeline.close();
+      metrics?.close();
       throw e;
     }
   }
