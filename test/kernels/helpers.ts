@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BinaryConvParams, FloatConvParams, KernelActivation, KernelBackend } from '../../src/engine/kernels/backend.js';
+import { rng } from '../helpers/random.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -13,17 +14,7 @@ export function ensureWasmBuilt(): void {
   if (r.status !== 0) throw new Error(`scripts/build-wasm.mjs failed: ${r.stderr}`);
 }
 
-/** mulberry32: small seeded PRNG so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Values in (-1, 1) with exact zeros, negative zeros and a spread of magnitudes. */
 export function fillRandom(a: Float32Array, r: () => number): void {

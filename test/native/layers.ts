@@ -1,16 +1,8 @@
 // Random convolution layers for the native cross-checks (seeded, so a failure repeats).
 import type { BinaryConvParams, FloatConvParams, KernelActivation } from '../../src/engine/kernels/backend.js';
+import { rng } from '../helpers/random.js';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Values around zero with some exact zeros (sign edge cases) and a spread of magnitudes. */
 export function randomFloats(n: number, r: () => number, zeroShare = 0.05): Float32Array {
