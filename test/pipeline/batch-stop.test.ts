@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { spec as batchSpec } from '../../src/cli/batch.js';
-import { spec as runSpec } from '../../src/cli/run.js';
-import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
-import { bin, shared, testModelArgs } from '../helpers/model.js';
-
-const xnorcam = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
-
-function readJsonl(path: string): { frame: number; ptsMs: number; detections: unknown[]; tracks: unknown[]; events: unknown[] }[] {
-  const text = readFileSync(path, 'utf8');
-  expect(text === '' || text.endsWith('\n')).toBe(true);
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { bin, testModelArgs } from '../helpers/model.js';
+import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
 
 describe('xnorcam batch: interrupted and damaged inputs', () => {
   let tmp: ReturnType<typeof tempDir>;
