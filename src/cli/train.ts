@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../core/errors.js';
+import { runTrainer } from '../train/trainer-process.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
@@ -38,12 +37,6 @@ continues from RUN/last.pt when the same command is run again. See docs/training
   positionals: { max: 0 },
 };
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-function pythonBinary(): string {
-  if (process.env.XNORCAM_PYTHON) return process.env.XNORCAM_PYTHON;
-  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
@@ -51,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   const v = args.values;
   if (!v.data) throw new UserError('xnorcam train: --data <dir> is required', 2);
   if (!v.out) throw new UserError('xnorcam train: --out <run-dir> is required', 2);
-  const py: string[] = ['-m', 'training.train', '--data', path.resolve(v.data), '--out', path.resolve(v.out)];
+  const py: string[] = ['--data', path.resolve(v.data), '--out', path.resolve(v.out)];
   const pass: [keyof typeof options, string][] = [
     ['val', '--val'], ['cfg', '--cfg'], ['epochs', '--epochs'], ['batch', '--batch'], ['lr', '--lr'], ['threads', '--threads'],
     ['device', '--device'], ['time-limit', '--time-limit'], ['max-steps', '--max-steps'], ['limit', '--limit'],
@@ -64,19 +57,8 @@ export async function run(argv: string[]): Promise<number> {
   if (v.bf16) py.push('--bf16');
   if (v.fresh) py.push('--fresh');
 
-  const python = pythonBinary();
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(python, py, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PYTHONPATH: repoRoot } });
-    child.on('error', (e) => reject(new UserError(`xnorcam train: cannot run ${python} (${(e as NodeJS.ErrnoException).code ?? e.message}); set XNORCAM_PYTHON to a python with PyTorch`)));
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('exit', (c, sig) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      resolve(c ?? (sig ? 128 : 1));
-    });
-  });
+  const end = await runTrainer(py);
+  const code = end.code ?? (end.signal ? 128 : 1);
   if (code !== 0) throw new UserError(`xnorcam train: the trainer exited with code ${code}`, code);
   if (v.model) {
     const run = path.resolve(v.out);

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import { logger } from '../core/log.js';
@@ -9,6 +7,7 @@ import { loadDetector, type EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
+import { runTrainer } from '../train/trainer-process.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
@@ -48,8 +47,6 @@ export interface SpecialiseReport {
   trainingSeconds: number;
 }
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
 /** Each step records its result in the work folder, so an interrupted run picks up where it stopped. */
 function step<T>(file: string, make: () => Promise<T>): Promise<T> {
   if (existsSync(file)) return Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as T);
@@ -60,24 +57,9 @@ function step<T>(file: string, make: () => Promise<T>): Promise<T> {
   });
 }
 
-function python(): string {
-  return process.env.XNORCAM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
-
-function runTrainer(args: string[]): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(python(), ['-m', 'training.train', ...args], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PYTHONPATH: repoRoot } });
-    child.on('error', (e) => reject(new UserError(`cannot run ${python()} for training (${(e as NodeJS.ErrnoException).code ?? e.message}); set XNORCAM_PYTHON to a python with PyTorch`)));
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('exit', (code, sig) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      if (code === 0) resolvePromise();
-      else reject(new UserError(`training stopped (${sig ?? `exit ${code}`}); run the same command again to resume`, code ?? 130));
-    });
-  });
+async function trainStudent(args: string[]): Promise<void> {
+  const { code, signal } = await runTrainer(args);
+  if (code !== 0) throw new UserError(`training stopped (${signal ?? `exit ${code}`}); run the same command again to resume`, code ?? 130);
 }
 
 function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: number): Promise<{ labels: LabelledBox[][]; msPerFrame: number }> {
@@ -133,7 +115,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {
-    await runTrainer(trainerArgs);
+    await trainStudent(trainerArgs);
     return { seconds: (Date.now() - t0) / 1000 };
   });
   const trainingSeconds = (JSON.parse(readFileSync(join(o.work, 'trained.json'), 'utf8')) as { seconds: number }).seconds;
