@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 import { formatProblem, validatePipelineText } from '../config/load.js';
 import { pipelineJsonSchema } from '../config/schema.js';
 import { defineCommand, parseCommandArgs } from './command.js';
@@ -27,10 +27,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const file of args.positionals) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInputFile(file, 'a pipeline file', 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      process.stderr.write(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a pipeline file' : (e as Error).message}\n`);
+      process.stderr.write(`${(e as Error).message}\n`); // one line naming the file; go on with the others
       failed++;
       continue;
     }

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 import { pipelineSchema, type PipelineConfig } from './schema.js';
 
 /** `sources[2].lines[0].points` — the key path as a user reads it. */
@@ -66,13 +66,7 @@ export function formatProblem(file: string, p: ConfigProblem): string {
  * line and key path of the first problem (`xnorcam check` lists them all).
  */
 export function loadPipelineConfig(file: string): PipelineConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a pipeline file' : (e as Error).message}`);
-  }
+  const text = readInputFile(file, 'a pipeline file', 'utf8');
   const { config, problems } = validatePipelineText(text);
   if (!config) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run xnorcam check)` : '';

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 import { parseCfgFile } from './darknet/cfg.js';
 import { prepareModel } from './darknet/prepare.js';
 import { readWeightsFile } from './darknet/weights.js';
@@ -11,13 +11,7 @@ export type ModelSource = string | { cfg: string; weights: string; names?: strin
 
 /** Reads a names file (one class per line, blank lines ignored) and checks it fits the network. */
 export function readClassNames(file: string, classes: number): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const text = readInputFile(file, 'a class names file', 'utf8');
   const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
   if (classes && names.length !== classes) throw new UserError(`${file}: ${names.length} class names, but the network has ${classes} classes`);
   return names;

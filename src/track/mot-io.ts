@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { inputError, UserError } from '../core/errors.js';
+import { writeFileSync } from 'node:fs';
+import { inputError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 
 /** One MOTChallenge row: `frame,id,x,y,w,h,score,...` with (x, y) the top-left corner, frames 1-based. */
 export interface MotRow {
@@ -33,13 +34,7 @@ export function parseMot(text: string, file: string): MotRow[] {
 }
 
 export function readMotFile(file: string): MotRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const text = readInputFile(file, 'a MOTChallenge .txt file', 'utf8');
   return parseMot(text, file);
 }
 

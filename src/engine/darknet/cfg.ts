@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { inputError, UserError } from '../../core/errors.js';
+import { readInputFile } from '../../core/input-file.js';
 import type { Activation, ConvSpec, LayerSpec, NetInfo, NetworkSpec, Shape } from '../model.js';
 
 /**
@@ -192,13 +192,7 @@ const flag = (n: number) => n === 0 || n === 1;
 
 /** Parses a cfg file into a NetworkSpec with every layer's input and output shape. */
 export function parseCfgFile(file: string): NetworkSpec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a directory, expected a darknet .cfg file` : `${file}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const text = readInputFile(file, 'a darknet .cfg file', 'utf8');
   return parseCfg(text, file);
 }
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.js';
+import { readInputFile } from '../../core/input-file.js';
 import { convWeightCount, type ConvSpec, type NetworkSpec } from '../model.js';
 
 /** The raw (unfolded) parameters of one conv layer as stored in a darknet .weights file. */
@@ -42,13 +42,7 @@ export function readHeader(buf: Buffer, file: string): WeightsHeader {
  * weights do not belong together.
  */
 export function readWeightsFile(file: string, spec: NetworkSpec): (RawConv | null)[] {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a directory, expected a darknet .weights file` : `${file}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const buf = readInputFile(file, 'a darknet .weights file');
   return parseWeights(buf, file, spec);
 }
 

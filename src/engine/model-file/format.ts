@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.js';
+import { readInputFile } from '../../core/input-file.js';
 import { convWeightCount, type ConvParams, type LayerSpec, type Model, type NetInfo } from '../model.js';
 import { fromHalf, toHalf } from './float16.js';
 
@@ -107,13 +107,7 @@ export function encodeModel(model: Model, opts: EncodeOptions = {}): Buffer {
 }
 
 export function readModelFile(file: string): Model {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a directory, expected a .xnor model` : `${file}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const buf = readInputFile(file, 'a .xnor model');
   return decodeModel(buf, file);
 }
 
