@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
@@ -8,6 +9,7 @@ import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
 import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
 import { parseLineOption } from '../pipeline/line-option.js';
+import { PipelineReloader } from '../pipeline/live-reload.js';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
@@ -20,7 +22,10 @@ export const spec = {
 dropped and counted, so detections never fall behind the camera. Cameras that drop out are reconnected
 forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds.
 With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
-on the command line override the dashboard's host/port/token).`,
+on the command line override the dashboard's host/port/token; --model replaces the pipeline-level
+model, a source's own model: still wins). The file is reloaded on SIGHUP and when it changes on disk:
+only sources whose settings or model changed restart, the others keep running; an invalid file is
+rejected with its file:line error and the running pipeline stays as it was.`,
   options: {
     ...modelOptions,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
@@ -47,6 +52,16 @@ export interface RunSetup {
   dashboard: { enabled: boolean; host: string; port: number; token?: string };
   /** Event log, counts CSV, webhooks and retention from a pipeline file. */
   outputs?: Pick<PipelineConfig, 'outputs' | 'retention'>;
+  /** The pipeline file, and how to read it again (live reload). */
+  file?: string;
+  reload?: () => RunSetup;
+}
+
+/** A source's own `model:`, checked to be a file, with the file and key path in the error. */
+function sourceModel(path: string, where: string): string {
+  if (!existsSync(path)) throw new UserError(`${where}: ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new UserError(`${where}: ${path}: is a folder, not a .xnor model`);
+  return path;
 }
 
 /** Turns command-line values (and a pipeline file when given) into pipeline options. */
@@ -62,7 +77,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
-    const cfg = loadPipelineConfig(positionals[0]);
+    const file = positionals[0];
+    const cfg = loadPipelineConfig(file);
     const model: ModelRef = cfg.model && !v.model && !v.cfg ? resolveModel({ model: cfg.model }) : resolveModel(v as Record<string, string | undefined>);
     const dash = cfg.outputs.dashboard;
     return {
@@ -74,9 +90,10 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         countIntervalMs: cfg.countIntervalSeconds * 1000,
         display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
         sources: cfg.sources.map(
-          (s): PipelineSource => ({
+          (s, i): PipelineSource => ({
             url: s.url,
             name: s.name,
+            ...(s.model ? { model: sourceModel(s.model, `${file}: sources[${i}].model`) } : {}),
             mode: s.mode,
             loop: s.loop || Boolean(v.loop),
             transport: s.transport,
@@ -96,6 +113,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         token: str('token') ?? dash.token,
       },
       outputs: { outputs: cfg.outputs, retention: cfg.retention },
+      file,
+      reload: () => setupFromArgs(positionals, v),
     };
   }
   const noDash = Boolean(v['no-dashboard']);
@@ -121,6 +140,7 @@ export function formatStatus(s: SourceStatus): string {
     `latency ${s.latencyMs} ms`,
     `dropped ${s.droppedFrames}`,
     `reconnects ${s.reconnects}`,
+    ...(s.model ? [`model ${s.model}`] : []),
     ...(s.state !== 'running' && s.lastError ? [`(${s.lastError})`] : []),
   ].join('  ');
 }
@@ -147,7 +167,8 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   const info = pipeline.detectorInfo!;
   logger.info('pipeline started', {
     sources: pipeline.sourceNames().join(','),
-    model: `${info.inputWidth}x${info.inputHeight}`,
+    models: [...new Set(pipeline.sourceNames().map((n) => pipeline.modelOf(n)))].join(','),
+    input: `${info.inputWidth}x${info.inputHeight}`,
     backend: info.backend,
     threads: info.workers,
     cores: availableParallelism(),
@@ -169,6 +190,12 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
       throw e;
     }
   }
+
+  const reloader =
+    setup.file && setup.reload
+      ? new PipelineReloader(pipeline, setup.file, () => reloadable(setup.reload!()), reloadable(setup))
+      : undefined;
+  reloader?.start();
 
   if (opts.json) {
     pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
@@ -193,6 +220,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
     void pipeline.finished.then(resolve);
   });
   await stopped;
+  await reloader?.close();
   clearInterval(statsTimer);
   await pipeline.close();
   await outputs?.close();
@@ -206,4 +234,9 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
     return 1;
   }
   return 0;
+}
+
+/** Dashboard and output settings are fixed for the life of the process: a reload only reports them. */
+function reloadable(s: RunSetup): { options: PipelineOptions; fixed: unknown } {
+  return { options: s.options, fixed: { dashboard: s.dashboard, outputs: s.outputs } };
 }

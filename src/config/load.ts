@@ -82,7 +82,7 @@ function resolvePaths(cfg: PipelineConfig, base: string): PipelineConfig {
   return {
     ...cfg,
     model: cfg.model === undefined ? undefined : abs(cfg.model),
-    sources: cfg.sources.map((s) => ({ ...s, url: isLocalPath(s.url) ? abs(s.url) : s.url })),
+    sources: cfg.sources.map((s) => ({ ...s, url: isLocalPath(s.url) ? abs(s.url) : s.url, ...(s.model === undefined ? {} : { model: abs(s.model) }) })),
     outputs: cfg.outputs.files ? { ...cfg.outputs, files: { ...cfg.outputs.files, dir: abs(cfg.outputs.files.dir) } } : cfg.outputs,
   };
 }

@@ -16,6 +16,10 @@ export interface SourceStatus {
   width: number;
   height: number;
   lastError?: string;
+  /** Model this source is detected with: file name @ first 8 hex of its content hash. */
+  model?: string;
+  /** This source's own frame watchdog, ms (watchdogSeconds); unset = the consumer's default. */
+  watchdogMs?: number;
 }
 
 /** A display image for the dashboard, matching FrameResult by (source, seq). */

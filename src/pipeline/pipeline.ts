@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { logger } from '../core/log.js';
 import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
 import type { Detection, FrameInfo, FrameResult, TrafficEvent } from '../core/types.js';
@@ -13,14 +14,17 @@ import type { AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
 import type { ModelRef } from './model-ref.js';
+import { modelIdentity, type ModelIdentity } from './model-identity.js';
+import { ModelPools, type ModelLease } from './model-pools.js';
 import { LatencyWindow, RateWindow } from './stats.js';
-import { WorkerPool } from './worker-pool.js';
 
 type Point = [number, number];
 
 export interface PipelineSource {
   url: string;
   name?: string;
+  /** This source's model; default: the pipeline's `model`. Sources with the same model share its threads. */
+  model?: ModelRef;
   /** live: latest frame wins, older ones dropped and counted; batch: every frame (or --stride), in order. */
   mode?: 'live' | 'batch';
   /** Replay a file forever. */
@@ -38,11 +42,12 @@ export interface PipelineSource {
 }
 
 export interface PipelineOptions {
+  /** Model of every source that does not name its own. */
   model: ModelRef;
   sources: PipelineSource[];
   /** Default policy for sources that do not name one. */
   mode?: 'live' | 'batch';
-  /** Detector threads; default one per core. */
+  /** Detector threads per model, and detections running at once over all models; default one per core. */
   workers?: number;
   backend?: string;
   detect?: DetectOptions;
@@ -67,6 +72,7 @@ interface SourceState {
   spec: SourceSpec;
   cfg: PipelineSource;
   mode: 'live' | 'batch';
+  lease: ModelLease;
   slots: FrameSlots;
   runner: SourceRunner;
   analytics?: AnalyticsLike;
@@ -85,6 +91,8 @@ interface SourceState {
   done: boolean;
   events: TrafficEvent[];
   detectErrorLogged: boolean;
+  /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
+  retiring?: () => void;
 }
 
 export interface SourceEnd {
@@ -107,7 +115,15 @@ export interface SourceEnd {
  * 'source-end' (SourceEnd), 'done' () when every source has ended.
  */
 export class Pipeline extends EventEmitter implements PipelineFeed {
-  private pool?: WorkerPool;
+  private readonly pools: ModelPools;
+  /** Batch runs start with no source: the default model is loaded up front (fail early) and kept. */
+  private pinned?: ModelLease;
+  private defaultIdentity?: ModelIdentity;
+  private started = false;
+  /** Detections in flight over every pool, capped at `maxBusy` so several models share the cores. */
+  private busy = 0;
+  private readonly maxBusy: number;
+  private detectOptions: DetectOptions;
   private readonly states: SourceState[] = [];
   private readonly byName = new Map<string, SourceState>();
   private rr = 0;
@@ -124,24 +140,40 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       opts.sources.map((s) => parseSource(s.url, { name: s.name, rtspTransport: s.transport, rtspTimeoutOption: bin.rtspTimeoutOption })),
     );
     this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
+    this.maxBusy = Math.max(1, opts.workers ?? availableParallelism());
+    this.detectOptions = opts.detect ?? {};
+    this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend });
+    this.pools.onIdle = () => this.pump();
   }
 
   /** Resolves when every source has ended (files finished, or stop()). */
   get finished(): Promise<void> {
-    if (this.pool && this.states.every((s) => s.done)) return Promise.resolve();
+    if (this.started && this.active().every((s) => s.done)) return Promise.resolve();
     return this.finishedPromise;
   }
 
-  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; classNames: string[]; workers: number } | undefined {
-    const p = this.pool;
-    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, classNames: p.classNames, workers: p.size };
+  /** The first source's model (or the default one of a source-less batch run). */
+  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; classNames: string[]; workers: number; model: string } | undefined {
+    const lease = this.states[0]?.lease ?? this.pinned;
+    const p = lease?.pool;
+    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, classNames: p.classNames, workers: p.size, model: lease.id };
+  }
+
+  /** Thresholds for the frames detected from now on (a reloaded pipeline file). */
+  setDetectOptions(opts: DetectOptions): void {
+    this.detectOptions = opts;
   }
 
   async start(): Promise<void> {
-    const pool = await WorkerPool.create(this.opts.model, { workers: this.opts.workers, backend: this.opts.backend });
-    this.pool = pool;
-    pool.onIdle = () => this.pump();
-    for (let i = 0; i < this.specs.length; i++) await this.setupSource(this.specs[i], this.opts.sources[i]);
+    try {
+      if (this.specs.length === 0) this.pinned = await this.leaseFor(undefined);
+      // Set up one after the other: sources sharing a model wait for its single load.
+      for (let i = 0; i < this.specs.length; i++) await this.setupSource(this.specs[i], this.opts.sources[i], await this.leaseFor(this.opts.sources[i].model));
+    } catch (e) {
+      await this.pools.close();
+      throw e;
+    }
+    this.started = true;
     this.statusTimer = setInterval(() => {
       for (const st of this.states) if (!st.done) this.emit('status', this.status(st));
     }, 1000);
@@ -155,19 +187,84 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
    * hundred files do not mean a hundred ffmpeg processes). Returns its unique name.
    */
   async addSource(cfg: PipelineSource, beforeStart?: (name: string) => void): Promise<string> {
-    if (!this.pool) throw new Error('pipeline not started');
+    if (!this.started) throw new Error('pipeline not started');
     const bin = ffmpegBinary();
     const spec = parseSource(cfg.url, { name: cfg.name, rtspTransport: cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+    const lease = await this.leaseFor(cfg.model);
     let name = spec.name;
     for (let k = 2; this.byName.has(name); k++) name = `${spec.name}-${k}`;
-    const st = await this.setupSource({ ...spec, name }, cfg);
+    let st: SourceState;
+    try {
+      st = await this.setupSource({ ...spec, name }, cfg, lease);
+    } catch (e) {
+      this.pools.release(lease);
+      throw e;
+    }
     beforeStart?.(name);
     st.runner.start();
     return name;
   }
 
-  private async setupSource(spec: SourceSpec, cfg: PipelineSource): Promise<SourceState> {
-    const pool = this.pool!;
+  /**
+   * Stops one source and forgets it (reload): its in-flight frames finish and are emitted first.
+   * Other sources are not touched. Its model's threads go away when no other source uses them.
+   */
+  async removeSource(name: string): Promise<void> {
+    const st = this.byName.get(name);
+    if (!st || st.retiring) return;
+    const gone = new Promise<void>((resolve) => (st.retiring = resolve));
+    // A source that already ended (a file played once) just leaves; the others end first.
+    if (st.done) this.forget(st);
+    else this.stopSource(st);
+    await gone;
+  }
+
+  /**
+   * Restarts one source with a new configuration (model, url, options…). The new model is loaded
+   * before the old source stops, so a model that cannot be loaded leaves the source running as it was.
+   */
+  async replaceSource(name: string, cfg: PipelineSource): Promise<void> {
+    const bin = ffmpegBinary();
+    const spec = parseSource(cfg.url, { name, rtspTransport: cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+    const lease = await this.leaseFor(cfg.model);
+    try {
+      await this.removeSource(name);
+      const st = await this.setupSource(spec, cfg, lease);
+      st.runner.start();
+    } catch (e) {
+      this.pools.release(lease);
+      throw e;
+    }
+  }
+
+  /** The model id (`name@hash8`) a source is using. */
+  modelOf(source: string): string | undefined {
+    return this.byName.get(source)?.lease.id;
+  }
+
+  private leaseFor(model: ModelRef | undefined): Promise<ModelLease> {
+    if (model !== undefined) return this.pools.acquire(model);
+    this.defaultIdentity ??= modelIdentity(this.opts.model);
+    return this.pools.acquire(this.opts.model, this.defaultIdentity);
+  }
+
+  private active(): SourceState[] {
+    return this.states.filter((s) => !s.retiring);
+  }
+
+  private stopSource(st: SourceState): void {
+    st.runner.stop();
+    // Frames decoded but not yet detected are let go: a stop is a stop.
+    if (st.pending) {
+      st.slots.release(st.pending.slot);
+      st.pending = null;
+    }
+    for (const q of st.queue.splice(0)) st.slots.release(q.slot);
+    this.checkDone(st);
+  }
+
+  private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease): Promise<SourceState> {
+    const pool = lease.pool;
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
     const mode = cfg.mode ?? this.opts.mode ?? 'live';
     const live = mode === 'live';
@@ -203,6 +300,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       spec,
       cfg,
       mode,
+      lease,
       slots,
       runner,
       analytics,
@@ -243,16 +341,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   /** Stop every source; in-flight frames finish and are emitted, then 'done'. */
   async stop(): Promise<void> {
-    for (const st of this.states) {
-      st.runner.stop();
-      // Frames decoded but not yet detected are let go: a stop is a stop.
-      if (st.pending) {
-        st.slots.release(st.pending.slot);
-        st.pending = null;
-      }
-      for (const q of st.queue.splice(0)) st.slots.release(q.slot);
-      this.checkDone(st);
-    }
+    for (const st of [...this.states]) this.stopSource(st);
     if (this.states.every((s) => s.done)) return;
     await this.finished;
   }
@@ -260,7 +349,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   async close(): Promise<void> {
     await this.stop();
     clearInterval(this.statusTimer);
-    await this.pool?.close();
+    await this.pools.close();
   }
 
   override off(event: string | symbol, listener: (...args: never[]) => void): this {
@@ -268,7 +357,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 
   sources(): SourceStatus[] {
-    return this.states.map((s) => this.status(s));
+    return this.active().map((s) => this.status(s));
   }
 
   overlay(source: string): SourceOverlay {
@@ -289,7 +378,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 
   sourceNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.active().map((s) => s.spec.name);
   }
 
   private onFrame(st: SourceState, slot: number, info: FrameInfo): void {
@@ -311,16 +400,17 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.pump();
   }
 
-  /** Hands waiting frames to idle threads, round-robin over sources so none starves. */
+  /**
+   * Hands waiting frames to idle threads of each source's model, round-robin over sources so none
+   * starves, never more at once than `maxBusy` (the cores) however many models are loaded.
+   */
   private pump(): void {
-    const pool = this.pool;
-    if (!pool) return;
     const n = this.states.length;
-    while (pool.idleCount() > 0) {
+    while (this.busy < this.maxBusy) {
       let picked: SourceState | undefined;
       for (let k = 0; k < n; k++) {
         const st = this.states[(this.rr + k) % n];
-        if (st.pending || st.queue.length) {
+        if ((st.pending || st.queue.length) && st.lease.pool.idleCount() > 0) {
           picked = st;
           this.rr = (this.rr + k + 1) % n;
           break;
@@ -337,8 +427,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       }
       const order = st.dispatched++;
       st.inFlight++;
+      this.busy++;
       const { info, slot } = job;
-      pool.detect(st.slots, slot, info.width, info.height, this.opts.detect ?? {}, (r) => {
+      st.lease.pool.detect(st.slots, slot, info.width, info.height, this.detectOptions, (r) => {
+        this.busy--;
         st.inFlight--;
         st.slots.release(slot);
         if (r.error && !st.detectErrorLogged) {
@@ -371,7 +463,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private checkDone(st: SourceState): void {
     if (st.done || !st.runnerEnded || st.inFlight > 0 || st.queue.length || st.pending) return;
     st.done = true;
-    this.pool?.unregister(st.slots);
+    st.lease.pool.unregister(st.slots);
     const end = st.runnerEnded;
     const info: SourceEnd = {
       source: st.spec.name,
@@ -384,7 +476,16 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     };
     this.emit('status', this.status(st));
     this.emit('source-end', info);
-    if (this.states.every((s) => s.done)) this.markAllDone();
+    if (st.retiring) return this.forget(st);
+    if (this.active().every((s) => s.done)) this.markAllDone();
+  }
+
+  /** Drops a retired source that has ended, and its hold on its model's threads. */
+  private forget(st: SourceState): void {
+    this.states.splice(this.states.indexOf(st), 1);
+    if (this.byName.get(st.spec.name) === st) this.byName.delete(st.spec.name);
+    this.pools.release(st.lease);
+    st.retiring?.();
   }
 
   private markAllDone(): void {
@@ -410,8 +511,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       lastFrameAt: r.lastFrameAt,
       width: r.width,
       height: r.height,
+      model: st.lease.id,
     };
     if (r.lastError) s.lastError = r.lastError;
+    if (st.cfg.watchdogSeconds) s.watchdogMs = st.cfg.watchdogSeconds * 1000;
     return s;
   }
 }

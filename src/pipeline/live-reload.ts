@@ -1,0 +1,215 @@
+import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { logger } from '../core/log.js';
+import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
+import { parseSource } from '../ingest/source-spec.js';
+import type { ModelRef } from './model-ref.js';
+import { modelIdentity } from './model-identity.js';
+import type { Pipeline, PipelineOptions, PipelineSource } from './pipeline.js';
+
+/** What a (re)loaded pipeline file turns into; `fixed` holds settings only a restart applies. */
+export interface ReloadableSetup {
+  options: PipelineOptions;
+  fixed?: unknown;
+}
+
+/** A source as last applied: its config (model made explicit) and its model's content key. */
+export interface AppliedSource {
+  cfg: PipelineSource;
+  modelKey: string;
+  modelId: string;
+}
+
+export interface SourceChange {
+  name: string;
+  /** Keys that differ (`model` when the model file or its content changed). */
+  changed: string[];
+}
+
+export interface ReloadPlan {
+  add: string[];
+  remove: string[];
+  restart: SourceChange[];
+  unchanged: string[];
+}
+
+/** Which sources to add, remove, restart or leave alone. Pure: compares configs key by key. */
+export function planReload(before: Map<string, AppliedSource>, after: Map<string, AppliedSource>): ReloadPlan {
+  const plan: ReloadPlan = { add: [], remove: [], restart: [], unchanged: [] };
+  for (const name of before.keys()) if (!after.has(name)) plan.remove.push(name);
+  for (const [name, next] of after) {
+    const prev = before.get(name);
+    if (!prev) {
+      plan.add.push(name);
+      continue;
+    }
+    const changed = changedKeys(prev, next);
+    if (changed.length) plan.restart.push({ name, changed });
+    else plan.unchanged.push(name);
+  }
+  return plan;
+}
+
+function changedKeys(a: AppliedSource, b: AppliedSource): string[] {
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(a.cfg), ...Object.keys(b.cfg)]);
+  keys.delete('model');
+  for (const k of keys) {
+    const x = (a.cfg as unknown as Record<string, unknown>)[k];
+    const y = (b.cfg as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(x) !== JSON.stringify(y)) out.push(k);
+  }
+  if (a.modelKey !== b.modelKey) out.push('model');
+  return out.sort();
+}
+
+/** Every source of a setup with its effective model (own, else the pipeline's) resolved and hashed. */
+function appliedSources(options: PipelineOptions, file: string): Map<string, AppliedSource> {
+  const out = new Map<string, AppliedSource>();
+  options.sources.forEach((s, i) => {
+    const model: ModelRef = s.model ?? options.model;
+    const { key, id } = modelIdentity(model, s.model ? `${file}: sources[${i}].model` : `${file}: model`);
+    const name = s.name ?? parseSource(s.url).name;
+    out.set(name, { cfg: { ...s, name, model }, modelKey: key, modelId: id });
+  });
+  return out;
+}
+
+const restartOnly = (o: PipelineOptions, fixed: unknown) =>
+  JSON.stringify({ workers: o.workers, backend: o.backend, countIntervalMs: o.countIntervalMs, display: o.display, fixed });
+
+/**
+ * Applies edits of the pipeline file to a running pipeline: on SIGHUP, and (debounced) when the file
+ * changes on disk. The new file is validated completely first; a bad one is logged and ignored.
+ * Only sources whose configuration or model content changed are restarted; the others keep running
+ * without a gap. Detector thresholds apply live; thread counts, dashboard and outputs need a restart.
+ */
+export class PipelineReloader {
+  private applied: Map<string, AppliedSource>;
+  private detect: string;
+  private fixed: string;
+  private lastText: string;
+  private watcher?: FSWatcher;
+  private debounce?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again?: 'signal' | 'file';
+  private closed = false;
+  private readonly onHup = () => void this.reload('signal');
+
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly file: string,
+    private readonly load: () => ReloadableSetup,
+    initial: ReloadableSetup,
+    private readonly debounceMs = 300,
+  ) {
+    this.applied = appliedSources(initial.options, file);
+    this.detect = JSON.stringify(initial.options.detect ?? {});
+    this.fixed = restartOnly(initial.options, initial.fixed);
+    this.lastText = readText(file);
+  }
+
+  /** Listens for SIGHUP and watches the file's folder (editors often replace a file rather than write it). */
+  start(): void {
+    process.on('SIGHUP', this.onHup);
+    try {
+      const name = basename(this.file);
+      this.watcher = watch(dirname(this.file), (_event, changed) => {
+        if (changed !== null && changed !== name) return;
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => void this.reload('file'), this.debounceMs);
+      });
+      this.watcher.on('error', (e) => logger.warn('cannot watch the pipeline file; reload with SIGHUP', { file: this.file, error: e.message }));
+    } catch (e) {
+      logger.warn('cannot watch the pipeline file; reload with SIGHUP', { file: this.file, error: (e as Error).message });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    process.off('SIGHUP', this.onHup);
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+    return this.running ?? Promise.resolve();
+  }
+
+  /** One reload at a time; a request during one runs once after it. */
+  reload(reason: 'signal' | 'file'): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) {
+      this.again = this.again === 'signal' ? 'signal' : reason;
+      return this.running;
+    }
+    this.running = this.apply(reason).finally(() => {
+      this.running = undefined;
+      const next = this.again;
+      this.again = undefined;
+      if (next) void this.reload(next);
+    });
+    return this.running;
+  }
+
+  private async apply(reason: 'signal' | 'file'): Promise<void> {
+    const text = readText(this.file);
+    // Editors fire several events per save; a SIGHUP always re-reads (a model file may have been replaced).
+    if (reason === 'file' && text === this.lastText) return;
+    this.lastText = text;
+
+    let setup: ReloadableSetup;
+    let next: Map<string, AppliedSource>;
+    try {
+      setup = this.load();
+      next = appliedSources(setup.options, this.file);
+      const bin = ffmpegBinary();
+      for (const a of next.values()) parseSource(a.cfg.url, { name: a.cfg.name, rtspTransport: a.cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+    } catch (e) {
+      logger.error('pipeline file rejected; the running pipeline is unchanged', { reason, error: (e as Error).message });
+      return;
+    }
+
+    const plan = planReload(this.applied, next);
+    const detect = JSON.stringify(setup.options.detect ?? {});
+    if (detect !== this.detect) {
+      this.pipeline.setDetectOptions(setup.options.detect ?? {});
+      this.detect = detect;
+      logger.info('detector thresholds changed', { detect });
+    }
+    const fixed = restartOnly(setup.options, setup.fixed);
+    if (fixed !== this.fixed) logger.warn('workers, backend, countIntervalSeconds, dashboard and outputs changes take effect when xnorcam run restarts');
+
+    for (const name of plan.remove) {
+      await this.pipeline.removeSource(name);
+      this.applied.delete(name);
+      logger.info('source removed', { source: name });
+    }
+    for (const { name, changed } of plan.restart) {
+      const a = next.get(name)!;
+      try {
+        await this.pipeline.replaceSource(name, a.cfg);
+        this.applied.set(name, a);
+        logger.info('source restarted', { source: name, changed: changed.join(','), model: this.pipeline.modelOf(name) ?? a.modelId });
+      } catch (e) {
+        logger.error('source not restarted; it keeps its previous configuration', { source: name, error: (e as Error).message });
+      }
+    }
+    for (const name of plan.add) {
+      const a = next.get(name)!;
+      try {
+        await this.pipeline.addSource(a.cfg);
+        this.applied.set(name, a);
+        logger.info('source added', { source: name, model: this.pipeline.modelOf(name) ?? a.modelId });
+      } catch (e) {
+        logger.error('source not added', { source: name, error: (e as Error).message });
+      }
+    }
+    logger.info('pipeline reloaded', { reason, added: plan.add.length, removed: plan.remove.length, restarted: plan.restart.length, unchanged: plan.unchanged.length });
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { bin, imageA, repoRoot, testModel } from '../helpers/model.js';
+
+/**
+ * `xnorcam run pipeline.yaml` picks up edits of its file while running: the real CLI, real ffmpeg
+ * playing two generated clips in a loop, the bundled model and the darknet fixture model converted
+ * to .xnor. Source B gets another model, A must not notice.
+ */
+interface Result {
+  frame: { source: string; seq: number };
+  detections: { className: string }[];
+  events: { type: string; source: string }[];
+}
+interface LogLine {
+  level: string;
+  msg: string;
+  source?: string;
+  changed?: string;
+  model?: string;
+  reason?: string;
+  error?: string;
+}
+
+const fixtureClasses = new Set(['class0', 'class1', 'class2']);
+
+function pipelineYaml(opts: { modelB?: string; extra?: string; badMode?: boolean }): string {
+  return [
+    'sources:',
+    '  - name: A',
+    '    url: a.mp4',
+    ...(opts.badMode ? ['    mode: realtime'] : []),
+    '    loop: true',
+    '    fpsCap: 5',
+    '  - name: B',
+    '    url: b.mp4',
+    ...(opts.modelB ? [`    model: ${opts.modelB}`] : []),
+    '    loop: true',
+    '    fpsCap: 5',
+    ...(opts.extra ? [opts.extra] : []),
+    'outputs:',
+    '  dashboard: { enabled: false }',
+    '',
+  ].join('\n');
+}
+
+class RunningCli {
+  readonly results: Result[] = [];
+  readonly stats: string[] = [];
+  readonly logs: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(args: string[], cwd: string) {
+    this.child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' } });
+    lines(this.child.stdout!, (l) => (l.startsWith('{') ? this.results.push(JSON.parse(l)) : this.stats.push(l)));
+    lines(this.child.stderr!, (l) => this.logs.push(l.startsWith('{') ? JSON.parse(l) : { level: 'raw', msg: l }));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  of(source: string): Result[] {
+    return this.results.filter((r) => r.frame.source === source);
+  }
+
+  /** The model id the latest stats line shows for a source. */
+  modelOf(source: string): string | undefined {
+    const line = this.stats.filter((l) => l.startsWith(source + ' ')).at(-1);
+    return line?.match(/ model (\S+)$/)?.[1];
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (l.trim()) onLine(l);
+    }
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, cli: RunningCli, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}; logs:\n${cli.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('xnorcam run: live reload of the pipeline file', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+    // The test image over a moving pattern: the fixture model finds its classes on it, the traffic model does not.
+    for (const n of ['a', 'b']) makeVideo(join(tmp.dir, `${n}.mp4`), { width: 320, height: 240, fps: 10, seconds: 2, image: imageA });
+    const r = spawnSync(process.execPath, [bin, 'convert', testModel.cfg, testModel.weights, '--names', testModel.names, '-o', join(tmp.dir, 'fixture.xnor')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('restarts only the edited source with its new model, rejects an invalid edit, adds a source, and reloads on SIGHUP', async () => {
+    const file = join(tmp.dir, 'p.yaml');
+    writeFileSync(file, pipelineYaml({}));
+    const cli = new RunningCli(['run', 'p.yaml', '--json', '--stats', '1', '--workers', '2'], tmp.dir);
+    try {
+      await waitFor('both sources detecting', () => cli.of('A').length >= 5 && cli.of('B').length >= 5 && !!cli.modelOf('B'), cli, 30_000);
+      const bundled = cli.modelOf('A')!;
+      expect(bundled).toMatch(/^xnorcam-traffic@[0-9a-f]{8}$/);
+      expect(cli.modelOf('B')).toBe(bundled);
+      const bBefore = cli.of('B').length;
+      expect(cli.of('B').flatMap((r) => r.detections).some((d) => fixtureClasses.has(d.className))).toBe(false);
+
+      // 1. Source B gets the fixture model: only B restarts, and its detections now come from that model.
+      writeFileSync(file, pipelineYaml({ modelB: 'fixture.xnor' }));
+      await waitFor('B restarted', () => cli.logs.some((l) => l.msg === 'source restarted' && l.source === 'B'), cli);
+      const restarted = cli.logs.find((l) => l.msg === 'source restarted')!;
+      expect(restarted).toMatchObject({ source: 'B', changed: 'model' });
+      expect(restarted.model).toMatch(/^fixture@[0-9a-f]{8}$/);
+      await waitFor('B results from the new model', () => cli.of('B').slice(bBefore).some((r) => r.detections.some((d) => fixtureClasses.has(d.className))), cli);
+      await waitFor('stats showing the new model', () => cli.modelOf('B') === restarted.model, cli);
+      expect(cli.modelOf('A')).toBe(bundled);
+      const newB = cli.of('B').slice(bBefore).filter((r) => r.detections.length > 0);
+      expect(newB.length).toBeGreaterThan(0);
+      // After the restart every detection of B is the fixture's (its seq restarts with the new ffmpeg).
+      const restartAt = cli.of('B').findIndex((r, i) => i >= bBefore && r.frame.seq === 0);
+      expect(restartAt).toBeGreaterThanOrEqual(bBefore);
+      expect(cli.of('B').slice(restartAt).flatMap((r) => r.detections).every((d) => fixtureClasses.has(d.className))).toBe(true);
+
+      // 2. An invalid edit is rejected with file:line: key path; both sources go on as before.
+      writeFileSync(file, pipelineYaml({ modelB: 'fixture.xnor', badMode: true }));
+      await waitFor('rejection', () => cli.logs.some((l) => l.msg.startsWith('pipeline file rejected')), cli);
+      const rejected = cli.logs.find((l) => l.msg.startsWith('pipeline file rejected'))!;
+      expect(rejected.level).toBe('error');
+      expect(rejected.error).toMatch(/^p\.yaml:4: sources\[0\]\.mode: .*"live"\|"batch"/);
+      const [a0, b0] = [cli.of('A').length, cli.of('B').length];
+      await waitFor('both still running', () => cli.of('A').length >= a0 + 5 && cli.of('B').length >= b0 + 5, cli);
+      expect(cli.modelOf('B')).toBe(restarted.model);
+
+      // 3. A missing model file is rejected too, naming the key.
+      writeFileSync(file, pipelineYaml({ modelB: 'nope.xnor' }));
+      await waitFor('second rejection', () => cli.logs.filter((l) => l.msg.startsWith('pipeline file rejected')).length === 2, cli);
+      expect(cli.logs.filter((l) => l.msg.startsWith('pipeline file rejected'))[1].error).toMatch(/p\.yaml: sources\[1\]\.model: .*nope\.xnor: no such file$/);
+
+      // 4. A valid file again, with a third source: it starts, A and B are left alone.
+      writeFileSync(file, pipelineYaml({ modelB: 'fixture.xnor', extra: '  - name: C\n    url: "lavfi:testsrc2=size=160x120:rate=5"' }));
+      await waitFor('C added', () => cli.logs.some((l) => l.msg === 'source added' && l.source === 'C') && cli.of('C').length >= 3, cli);
+
+      // 5. The model file replaced in place (a freshly specialised model) + SIGHUP: B restarts on it.
+      copyFileSync(join(repoRoot, 'models', 'xnorcam-traffic.xnor'), join(tmp.dir, 'fixture.xnor'));
+      cli.kill('SIGHUP');
+      await waitFor('B restarted on SIGHUP', () => cli.logs.filter((l) => l.msg === 'source restarted' && l.source === 'B').length === 2, cli);
+      const second = cli.logs.filter((l) => l.msg === 'source restarted').at(-1)!;
+      expect(second.model).toBe(`fixture@${bundled.split('@')[1]}`);
+      await waitFor('stats after SIGHUP', () => cli.modelOf('B') === second.model, cli);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+
+    // Source A never stopped: one ffmpeg run (seq never restarts), one source-up, no down, no reconnect.
+    const seqA = cli.of('A').map((r) => r.frame.seq);
+    expect(seqA.length).toBeGreaterThan(20);
+    expect(seqA.every((s, i) => i === 0 || s > seqA[i - 1])).toBe(true);
+    const eventsA = cli.of('A').flatMap((r) => r.events);
+    expect(eventsA.filter((e) => e.type === 'source-up')).toHaveLength(1);
+    expect(eventsA.filter((e) => e.type === 'source-down')).toHaveLength(0);
+    expect(cli.logs.filter((l) => l.source === 'A')).toEqual([]);
+    expect(cli.stats.filter((l) => l.startsWith('A ')).at(-1)).toMatch(/reconnects 0/);
+    expect(cli.logs.filter((l) => l.msg === 'source restarted').map((l) => l.source)).toEqual(['B', 'B']);
+  }, 90_000);
+});
