@@ -3,27 +3,36 @@ import type { SourceStatus } from '../core/feed.js';
 /** Default: a source that has delivered no frame for this long makes /healthz report 503. */
 export const DEFAULT_WATCHDOG_MS = 10_000;
 
+/**
+ * A source's status with its own frame watchdog, ms (a pipeline file's `watchdogSeconds`), when
+ * the feed reports one. Sources without it are judged on the server's default.
+ */
+export type WatchedSourceStatus = SourceStatus & { watchdogMs?: number };
+
 export interface HealthReport {
   ok: boolean;
-  sources: { name: string; state: SourceStatus['state']; lastFrameAgeMs: number | null; healthy: boolean; reason?: string }[];
+  sources: { name: string; state: SourceStatus['state']; lastFrameAgeMs: number | null; watchdogMs: number; healthy: boolean; reason?: string }[];
 }
 
 /**
  * A source is unhealthy when it failed, or when it should be delivering (starting, running,
- * reconnecting) but its last frame is older than the watchdog — or it has delivered none at all
+ * reconnecting) but its last frame is older than its watchdog — or it has delivered none at all
  * since the server started longer ago than that. Sources that stopped or finished on purpose
- * (a file that ended) are not a fault.
+ * (a file that ended) are not a fault. The watchdog is each source's own (a camera that sends a
+ * frame every 15 s must not be reported down after 10), read from its status on every request, so
+ * sources added or changed while running are judged on their current settings.
  */
-export function healthOf(sources: SourceStatus[], now: number, startedAt: number, watchdogMs = DEFAULT_WATCHDOG_MS): HealthReport {
+export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt: number, defaultWatchdogMs = DEFAULT_WATCHDOG_MS): HealthReport {
   const rows = sources.map((s) => {
+    const limit = s.watchdogMs !== undefined && s.watchdogMs > 0 ? s.watchdogMs : defaultWatchdogMs;
     const age = s.lastFrameAt === null ? null : now - s.lastFrameAt;
     let reason: string | undefined;
     if (s.state === 'failed') reason = s.lastError ? `failed: ${s.lastError}` : 'failed';
     else if (s.state === 'starting' || s.state === 'running' || s.state === 'reconnecting') {
-      if (age === null && now - startedAt > watchdogMs) reason = `no frame in ${Math.round((now - startedAt) / 1000)} s`;
-      else if (age !== null && age > watchdogMs) reason = `no frame for ${Math.round(age / 1000)} s`;
+      if (age === null && now - startedAt > limit) reason = `no frame in ${Math.round((now - startedAt) / 1000)} s (watchdog ${limit / 1000} s)`;
+      else if (age !== null && age > limit) reason = `no frame for ${Math.round(age / 1000)} s (watchdog ${limit / 1000} s)`;
     }
-    return { name: s.name, state: s.state, lastFrameAgeMs: age, healthy: reason === undefined, ...(reason ? { reason } : {}) };
+    return { name: s.name, state: s.state, lastFrameAgeMs: age, watchdogMs: limit, healthy: reason === undefined, ...(reason ? { reason } : {}) };
   });
   return { ok: rows.every((r) => r.healthy), sources: rows };
 }

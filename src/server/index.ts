@@ -19,7 +19,11 @@ export interface DashboardServerOptions {
   port?: number;
   /** When set, the page, /api/*, added routes and /ws need it (see auth.ts). /healthz stays open. */
   token?: string;
-  /** /healthz reports 503 when a live source has delivered no frame for this long. Default 10 s. */
+  /**
+   * /healthz reports 503 when a live source has delivered no frame for longer than its own
+   * watchdog (`watchdogMs` in its status: a pipeline file's `watchdogSeconds`), or than this
+   * default for sources that report none. Default 10 s.
+   */
   watchdogMs?: number;
   /** Tuning of the WebSocket fan-out (send budgets, intervals); the defaults suit a LAN. */
   hub?: WsHubOptions;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
-import { healthOf } from '../../src/server/health.js';
-import type { SourceStatus } from '../../src/core/feed.js';
+import { EventEmitter } from 'node:events';
+import { healthOf, type WatchedSourceStatus } from '../../src/server/health.js';
+import type { PipelineFeed, SourceStatus } from '../../src/core/feed.js';
 import { TestFeed } from '../helpers/dashboard-feed.js';
 import { buildWeb } from '../helpers/build-web.js';
 import { sleep, waitFor } from '../helpers/ws-client.js';
@@ -102,6 +103,50 @@ describe('dashboard health', () => {
     expect(healthOf([{ ...base, state: 'finished', lastFrameAt: now - 60_000 }], now, 0).ok).toBe(true);
     expect(healthOf([{ ...base, state: 'failed', lastError: 'boom' }], now, 0).sources[0].reason).toBe('failed: boom');
     expect(healthOf([{ ...base, lastFrameAt: null }], now, now - 1000).ok).toBe(true);
+  });
+
+  it('gives each source its own watchdog (a pipeline file’s watchdogSeconds)', () => {
+    const base: WatchedSourceStatus = { name: 'a', url: 'x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: 0, width: 1, height: 1 };
+    const now = 100_000;
+    // All last delivered 6 s ago: too long for the 5 s camera, fine for the 20 s one and the 10 s default.
+    const sources = [{ ...base, name: 'fast', watchdogMs: 5_000 }, { ...base, name: 'slow', watchdogMs: 20_000 }, { ...base, name: 'plain' }].map((s) => ({ ...s, lastFrameAt: now - 6_000 }));
+    const h = healthOf(sources, now, 0);
+    expect(h.ok).toBe(false);
+    expect(h.sources.map((s) => [s.name, s.healthy, s.watchdogMs])).toEqual([['fast', false, 5_000], ['slow', true, 20_000], ['plain', true, 10_000]]);
+    expect(h.sources[0].reason).toBe('no frame for 6 s (watchdog 5 s)');
+    // The server's default applies only to sources without their own.
+    expect(healthOf(sources, now, 0, 4_000).sources.map((s) => s.healthy)).toEqual([false, true, false]);
+    // 25 s: past everyone's watchdog. One that never delivered is judged on its own limit too.
+    expect(healthOf(sources.map((s) => ({ ...s, lastFrameAt: now - 25_000 })), now, 0).sources.every((s) => !s.healthy)).toBe(true);
+    const never = { ...base, name: 'slow', lastFrameAt: null };
+    expect(healthOf([{ ...never, watchdogMs: 20_000 }], now, now - 15_000).ok).toBe(true);
+    expect(healthOf([never], now, now - 15_000).ok).toBe(false);
+  });
+
+  it('serves /healthz with each source’s own watchdog, read afresh on every request', async () => {
+    // Two running sources that never deliver: 'quick' reports a 300 ms watchdog, 'patient' none (the 60 s default).
+    const statuses: WatchedSourceStatus[] = ['quick', 'patient'].map((name) => ({ name, url: 'x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 1, height: 1 }));
+    statuses[0].watchdogMs = 300;
+    const feed = Object.assign(new EventEmitter(), { sources: () => statuses, overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
+    const srv = await startDashboardServer(feed, { port: 0, watchdogMs: 60_000 });
+    try {
+      expect((await fetch(srv.url + 'healthz')).status).toBe(200);
+      await sleep(450);
+      const r = await fetch(srv.url + 'healthz');
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({
+        ok: false,
+        sources: [
+          { name: 'quick', healthy: false, watchdogMs: 300, reason: expect.stringMatching(/^no frame in 0 s \(watchdog 0.3 s\)$/) },
+          { name: 'patient', healthy: true, watchdogMs: 60_000 },
+        ],
+      });
+      // The source's setting changes while running (a reloaded pipeline file): the next answer follows it.
+      statuses[0].watchdogMs = 30_000;
+      expect((await fetch(srv.url + 'healthz')).status).toBe(200);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('names a port already in use in one line', async () => {
