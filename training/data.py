@@ -163,3 +163,71 @@ def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator):
     grey = img.mean(0, keepdim=True)
     img = (img - grey) * rng.uniform(0.6, 1.4) + grey
     return img.clamp_(0, 1), lab
+
+
+class DeviceBatcher:
+    """The whole dataset held on the training device (uint8 images, one label table) with the same
+    augmentation as `augment_one` done for a batch at once. On a GPU the per-image Python work of
+    `Dataset.batch` would otherwise bound the step rate, not the network."""
+
+    def __init__(self, ds: Dataset, device: torch.device, seed: int = 1):
+        self.device = device
+        self.images = torch.from_numpy(ds.images).to(device)  # (N, H, W, 3) uint8
+        rows = [np.concatenate([np.full((len(l), 1), i, np.float32), l], 1) for i, l in enumerate(ds.labels) if len(l)]
+        table = np.concatenate(rows, 0) if rows else np.zeros((0, 6), np.float32)
+        self.labels = torch.from_numpy(table).to(device)  # (M, 6): image index, class, cx, cy, w, h
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(seed)
+
+    def _uniform(self, n: int, lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(n, device=self.device, generator=self.gen) * (hi - lo) + lo
+
+    def batch(self, idx, augment: bool = True):
+        """Same contract as Dataset.batch: (images (B,3,H,W) in [0,1], targets (n,6))."""
+        idx_t = torch.as_tensor(np.asarray(idx), device=self.device, dtype=torch.long)
+        B = len(idx_t)
+        imgs = self.images[idx_t].permute(0, 3, 1, 2).float().div_(255.0)
+        slot = torch.full((len(self.images),), -1, dtype=torch.long, device=self.device)
+        slot[idx_t] = torch.arange(B, device=self.device)
+        lab_slot = slot[self.labels[:, 0].long()]
+        keep = lab_slot >= 0
+        lab = self.labels[keep].clone()
+        lab[:, 0] = lab_slot[keep].float()
+        if not augment:
+            return imgs, lab
+        _, _, H, W = imgs.shape
+        # Zoom into a random window (scale 1..1.35, none below 1.02) and flip half of the images.
+        s = self._uniform(B, 1.0, 1.35)
+        s = torch.where(s > 1.02, s, torch.ones_like(s))
+        fw = 1.0 / s  # window size relative to the image
+        fx0 = self._uniform(B, 0.0, 1.0) * (1 - fw)
+        fy0 = self._uniform(B, 0.0, 1.0) * (1 - fw)
+        flip = torch.rand(B, device=self.device, generator=self.gen) < 0.5
+        sign = torch.where(flip, -torch.ones_like(s), torch.ones_like(s))
+        theta = torch.zeros(B, 2, 3, device=self.device)
+        theta[:, 0, 0] = fw * sign
+        theta[:, 0, 2] = 2 * fx0 + fw - 1
+        theta[:, 1, 1] = fw
+        theta[:, 1, 2] = 2 * fy0 + fw - 1
+        grid = torch.nn.functional.affine_grid(theta, list(imgs.shape), align_corners=False)
+        imgs = torch.nn.functional.grid_sample(imgs, grid, mode='bilinear', padding_mode='border', align_corners=False)
+        if len(lab):
+            b = lab[:, 0].long()
+            x1 = (lab[:, 2] - lab[:, 4] / 2 - fx0[b]) / fw[b]
+            x2 = (lab[:, 2] + lab[:, 4] / 2 - fx0[b]) / fw[b]
+            y1 = (lab[:, 3] - lab[:, 5] / 2 - fy0[b]) / fw[b]
+            y2 = (lab[:, 3] + lab[:, 5] / 2 - fy0[b]) / fw[b]
+            area = (x2 - x1) * (y2 - y1)
+            x1, x2, y1, y2 = x1.clamp(0, 1), x2.clamp(0, 1), y1.clamp(0, 1), y2.clamp(0, 1)
+            ok = ((x2 - x1) * (y2 - y1) > 0.4 * area) & (x2 - x1 > 1.5 / W) & (y2 - y1 > 1.5 / H)
+            cx = (x1 + x2) / 2
+            cx = torch.where(flip[b], 1 - cx, cx)
+            lab = torch.stack([lab[:, 0], lab[:, 1], cx, (y1 + y2) / 2, x2 - x1, y2 - y1], 1)[ok]
+        # Photometric, per image: channel gain, brightness, contrast, saturation (as augment_one).
+        gain = self._uniform(B * 3, 0.9, 1.1).view(B, 3, 1, 1) * self._uniform(B, 0.7, 1.3).view(B, 1, 1, 1)
+        imgs = imgs * gain
+        mean = imgs.mean(dim=(1, 2, 3), keepdim=True)
+        imgs = (imgs - mean) * self._uniform(B, 0.75, 1.25).view(B, 1, 1, 1) + mean
+        grey = imgs.mean(1, keepdim=True)
+        imgs = (imgs - grey) * self._uniform(B, 0.6, 1.4).view(B, 1, 1, 1) + grey
+        return imgs.clamp_(0, 1), lab

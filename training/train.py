@@ -1,6 +1,6 @@
 """Train a darknet-style (XNOR) YOLO detector on a YOLO-format dataset and export .cfg/.weights.
 
-    /usr/bin/python3 -m training.train --data DIR --out RUN [--cfg training/cfg/xnorcam-tiny.cfg]
+    /usr/bin/python3 -m training.train --data DIR --out RUN [--cfg training/cfg/xnorcam-wide.cfg]
 
 Writes RUN/model.cfg, RUN/model.weights, RUN/classes.txt (latest) and RUN/best.* (best validation
 mAP@0.5), RUN/last.pt (resumable checkpoint; rerunning the same command continues from it) and
@@ -22,11 +22,11 @@ import torch
 from .anchors import kmeans_anchors
 from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
-from .data import DataError, Dataset
+from .data import DataError, Dataset, DeviceBatcher
 from .model import ConvLayer, Network
 from .yolo import YoloLoss, average_precision, decode
 
-DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-tiny.cfg')
+DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
 
 
 def parse_args(argv):
@@ -56,6 +56,9 @@ def parse_args(argv):
     p.add_argument('--init', help='start from the weights of another run\'s checkpoint (RUN/last.pt) of the same '
                                   'network, e.g. a --float run: the usual two-stage recipe for binary networks')
     p.add_argument('--device', default='cpu', help='torch device, e.g. cuda')
+    p.add_argument('--batcher', choices=['auto', 'host', 'device'], default='auto',
+                   help='where batches are augmented: host (numpy/torch per image) or device (the whole dataset '
+                        'on the training device, augmented per batch); auto = device unless training on the CPU')
     return p.parse_args(argv)
 
 
@@ -117,6 +120,8 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
+    if args.device.startswith('cuda'):
+        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest conv algorithms once
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     os.makedirs(args.out, exist_ok=True)
@@ -130,12 +135,12 @@ def main(argv=None) -> int:
 
     ckpt = None
     if os.path.isfile(ckpt_path) and not args.fresh:
-        ckpt = torch.load(ckpt_path, map_location='cpu')
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
         say(f'resuming from {ckpt_path} at step {ckpt["step"]}')
 
     init = None
     if ckpt is None and args.init:
-        init = torch.load(args.init, map_location='cpu')
+        init = torch.load(args.init, map_location='cpu', weights_only=False)
         say(f'initialising from {args.init} (step {init["step"]}, {"float" if init.get("float") else "xnor"})')
     try:
         if ckpt is not None:
@@ -237,6 +242,8 @@ def main(argv=None) -> int:
     t_last, step_last = t0, step
     eval_every = args.eval_every or steps_per_epoch
     net.train()
+    on_device = args.batcher == 'device' or (args.batcher == 'auto' and device.type != 'cpu')
+    batcher = DeviceBatcher(train_ds, device, args.seed + step) if on_device else None
     order = rng.permutation(train_idx)
     pos = (step % steps_per_epoch) * args.batch
     running = None
@@ -245,8 +252,11 @@ def main(argv=None) -> int:
             order, pos = rng.permutation(train_idx), 0
         idx = order[pos:pos + args.batch]
         pos += args.batch
-        imgs, targets = train_ds.batch(idx, augment=True, rng=rng)
-        imgs, targets = imgs.to(device), targets.to(device)
+        if batcher is not None:
+            imgs, targets = batcher.batch(idx)
+        else:
+            imgs, targets = train_ds.batch(idx, augment=True, rng=rng)
+            imgs, targets = imgs.to(device), targets.to(device)
         for g in opt.param_groups:
             g['lr'] = lr_at(step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):

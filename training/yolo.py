@@ -35,19 +35,25 @@ class YoloLoss:
         B = outputs[0].shape[0]
         device = outputs[0].device
         total = {'box': 0.0, 'obj': 0.0, 'cls': 0.0}
-        gt_boxes = [targets[targets[:, 0] == b, 2:6] for b in range(B)]
-        m = max((len(g) for g in gt_boxes), default=0)
+        # Truth boxes padded per image, (B, m, 4), built without a Python loop over the batch.
+        bidx = targets[:, 0].long()
+        counts = torch.bincount(bidx, minlength=B) if len(targets) else torch.zeros(B, dtype=torch.long, device=device)
+        m = int(counts.max()) if len(targets) else 0
         gt_pad = torch.zeros(B, max(m, 1), 4, device=device)
-        for b, g in enumerate(gt_boxes):
-            gt_pad[b, :len(g)] = g
+        if m:
+            order = torch.argsort(bidx, stable=True)
+            starts = torch.cumsum(counts, 0) - counts
+            rank = torch.arange(len(order), device=device) - starts[bidx[order]]
+            gt_pad[bidx[order], rank] = targets[order, 2:6]
+        anchors = self.anchors.to(device)
         if len(targets):
-            ious = _wh_iou(targets[:, 4:6], self.anchors)
+            ious = _wh_iou(targets[:, 4:6], anchors)
             best = ious.argmax(1)
         for head, out in zip(self.heads, outputs):
             mask = head['mask']
             A, H, W = len(mask), out.shape[2], out.shape[3]
             p = out.float().view(B, A, 5 + self.C, H, W).permute(0, 1, 3, 4, 2)
-            anc = self.anchors[mask].to(device)
+            anc = anchors[mask]
             obj_t = torch.zeros(B, A, H, W, device=device)
             pos_list = []
             if len(targets):

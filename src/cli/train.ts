@@ -10,7 +10,7 @@ const options = {
   data: { type: 'string', value: 'DIR', description: 'Training dataset (YOLO format: images/, labels/, classes.txt)' },
   val: { type: 'string', value: 'DIR', description: 'Validation dataset (default: the last 5% of --data)' },
   out: { type: 'string', value: 'DIR', description: 'Run directory: checkpoints, exported cfg/weights, log (rerun to resume)' },
-  cfg: { type: 'string', value: 'FILE', description: 'Network cfg (default: training/cfg/xnorcam-tiny.cfg)' },
+  cfg: { type: 'string', value: 'FILE', description: 'Network cfg (default: training/cfg/xnorcam-wide.cfg, the bundled model\'s network)' },
   float: { type: 'boolean', description: 'Train the xnor=1 layers as float layers (the float baseline)' },
   epochs: { type: 'string', value: 'N', description: 'Epochs', default: '30' },
   batch: { type: 'string', value: 'N', description: 'Batch size', default: '16' },

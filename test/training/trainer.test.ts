@@ -70,6 +70,53 @@ describe('python trainer', () => {
     expect(c.stdout).toMatch(/XNOR/);
   }, SLOW);
 
+  it('batches on the training device like the host path, and makes checkpoints and evaluations from exported weights', () => {
+    const data = path.join(dir, 'data');
+    // Without augmentation the device batcher returns exactly the host batch; with it every box stays
+    // inside the image and no image gains boxes.
+    const check = py('-c', [
+      'import numpy as np, torch',
+      'from training.data import Dataset, DeviceBatcher',
+      `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
+      'b = DeviceBatcher(ds, torch.device("cpu"), 5)',
+      'idx = np.array([3, 0, 7])',
+      'hi, ht = ds.batch(idx, augment=False, rng=np.random.default_rng(0))',
+      'di, dt = b.batch(idx, augment=False)',
+      'assert torch.equal(hi, di), "images differ"',
+      'key = lambda t: sorted(map(tuple, t.numpy().round(6).tolist()))',
+      'assert key(ht) == key(dt), "targets differ"',
+      'for _ in range(20):',
+      '    ai, at = b.batch(idx)',
+      '    assert ai.shape == hi.shape and float(ai.min()) >= 0 and float(ai.max()) <= 1',
+      '    x1, x2 = at[:, 2] - at[:, 4] / 2, at[:, 2] + at[:, 4] / 2',
+      '    assert bool(((x1 >= -1e-5) & (x2 <= 1 + 1e-5)).all()), "box outside the image"',
+      '    for k in range(3): assert int((at[:, 0] == k).sum()) <= int((ht[:, 0] == k).sum())',
+      'print("ok", len(ht))',
+    ].join('\n'));
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toMatch(/^ok [1-9]/);
+
+    const pt = path.join(dir, 'from-weights.pt');
+    const ck = py('-m', 'training.checkpoint', '--cfg', path.join(run, 'best.cfg'), '--weights', path.join(run, 'best.weights'), '--classes', path.join(run, 'classes.txt'), '-o', pt, '--half');
+    expect(ck.stderr).toBe('');
+    expect(ck.status).toBe(0);
+    const tuned = path.join(dir, 'tuned');
+    const r = py('-m', 'training.train', '--data', data, '--val', data, '--out', tuned, '--init', pt, '--batcher', 'device', '--max-steps', '2', '--batch', '4', '--eval-every', '2', '--warmup', '1');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/initialising from .*from-weights\.pt/);
+    expect(r.stdout).toMatch(/step 2\/2/);
+
+    const ev = py('-m', 'training.evaluate', '--cfg', path.join(tuned, 'best.cfg'), '--weights', path.join(tuned, 'best.weights'), '--data', data);
+    expect(ev.status).toBe(0);
+    const m = JSON.parse(ev.stdout) as { map50: number; images: number; perClass: Record<string, number> };
+    expect(m.images).toBe(12);
+    expect(m.map50).toBeGreaterThanOrEqual(0);
+    expect(m.map50).toBeLessThanOrEqual(1);
+    const bad = py('-m', 'training.evaluate', '--cfg', path.join(tuned, 'best.cfg'), '--weights', path.join(run, 'nope.weights'), '--data', data);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  }, SLOW);
+
   it('runs behind `xnorcam train`, which documents itself and packs the result with --model', () => {
     const help = xnorcam('train', '--help');
     expect(help.status).toBe(0);

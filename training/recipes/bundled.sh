@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The recipe of the bundled model (models/README.md): for the slim (xnorcam-tiny) and the wide
+# (xnorcam-wide) network, a float baseline and an XNOR model (float pre-training, then XNOR from it,
+# the usual two-stage recipe for binary networks) trained side by side with the same time budget,
+# so each XNOR model has a float twin trained with the same recipe and time.
+#
+#   DATA=data RUNS=runs DEVICE=cuda bash training/recipes/bundled.sh
+#
+# DATA holds train/ and val/ (xnorcam synth dataset, see models/README.md). Minutes are training
+# wall time per stage (FLOAT_MIN for the float baseline = PRE_MIN + XNOR_MIN for the XNOR model).
+set -u
+cd "$(dirname "$0")/../.."
+DATA=${DATA:-data} RUNS=${RUNS:-runs} DEVICE=${DEVICE:-cuda} PY=${PYTHON:-python3}
+PRE_MIN=${PRE_MIN:-2.5} XNOR_MIN=${XNOR_MIN:-4.5}
+FLOAT_MIN=${FLOAT_MIN:-$(awk "BEGIN{print $PRE_MIN + $XNOR_MIN}")}
+BATCH=${BATCH:-128} NETS=${NETS:-tiny wide}
+mkdir -p "$RUNS"
+common=(--data "$DATA/train" --val "$DATA/val" --device "$DEVICE" --batch "$BATCH" --eval-every 400 --ckpt-every 2000 --threads 2)
+for net in $NETS; do
+  cfg=training/cfg/xnorcam-$net.cfg
+  "$PY" -m training.train "${common[@]}" --out "$RUNS/$net-float" --float --cfg "$cfg" --lr 0.002 \
+    --time-limit "$FLOAT_MIN" > "$RUNS/$net-float.out" 2>&1 &
+  ( "$PY" -m training.train "${common[@]}" --out "$RUNS/$net-pre" --float --cfg "$cfg" --lr 0.002 --time-limit "$PRE_MIN" &&
+    "$PY" -m training.train "${common[@]}" --out "$RUNS/$net-xnor" --init "$RUNS/$net-pre/last.pt" --lr 0.001 \
+      --warmup 200 --time-limit "$XNOR_MIN" ) > "$RUNS/$net-xnor.out" 2>&1 &
+done
+trap 'kill -INT $(jobs -p) 2>/dev/null; wait' INT TERM
+wait
