@@ -2,12 +2,16 @@
 // onnxruntime-node, same run, same sizes. Prints ONE JSON document on stdout (progress on stderr).
 //
 //   node bench/run.mjs [--frames 30] [--warmup 5] [--sizes 416,320] [--backends wasm,...] [--reference]
-//                      [--no-gemm-peak]   (skip bench/gemm-peak.mjs, the native helper's GEMM rows)
+//                      [--precision exact,fast] [--no-gemm-peak]   (skip bench/gemm-peak.mjs's GEMM rows)
+//
+// Every backend runs in 'exact' precision (darknet's float32, bit for bit); a backend that has a
+// 'fast' precision (int8 float layers, src/engine/kernels/precision.ts) also runs in that, as its
+// own rows. Binary conv layers report their throughput as a fraction of one core's VPOPCNTDQ peak.
 //
 // Frames of all engines of a size are interleaved (one frame of each in turn), so load from other
 // processes hits every engine alike and the ratios stay meaningful on a shared machine.
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { yolov3TinyCfg } from './yolov3-tiny.mjs';
@@ -17,7 +21,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 
 function parseArgs(argv) {
-  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true };
+  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -31,8 +35,10 @@ function parseArgs(argv) {
     else if (a === '--backends') o.backends = val().split(',');
     else if (a === '--reference') o.reference = true;
     else if (a === '--no-gemm-peak') o.gemmPeak = false;
+    else if (a === '--precision') o.precisions = val().split(',');
     else fail(`unknown option ${a}`);
   }
+  if (o.precisions.some((p) => p !== 'exact' && p !== 'fast')) fail('--precision takes exact, fast or exact,fast');
   if (!(o.frames >= 1) || o.sizes.some((s) => !(s >= 32 && s % 32 === 0))) fail('--frames must be >= 1 and --sizes multiples of 32');
   return o;
 }
@@ -58,12 +64,31 @@ function randomInput(a, seed) {
   }
 }
 
+// One core's AVX-512 VPOPCNTDQ peak in binary ops/s (1 binary MAC = 2 ops), as bench/gemm-peak.mjs.
+const POPCNT_PEAK = 2.49e12;
+
+/** Creates a backend in the given precision (XNORCAM_PRECISION is how select.ts passes it on). */
+async function backendIn(createBackend, name, precision) {
+  const saved = process.env.XNORCAM_PRECISION;
+  process.env.XNORCAM_PRECISION = precision;
+  try {
+    return await createBackend(name);
+  } finally {
+    if (saved === undefined) delete process.env.XNORCAM_PRECISION;
+    else process.env.XNORCAM_PRECISION = saved;
+  }
+}
+
 /**
  * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
- * intra-frame threading.
+ * intra-frame threading, or for 'fast' on a backend without that precision.
  */
-async function xnorEngine({ Network, createBackend }, model, name, size, threads) {
-  const backend = await createBackend(name);
+async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision) {
+  const backend = await backendIn(createBackend, name, precision);
+  if (precision === 'fast' && backend.precision !== 'fast') {
+    backend.dispose?.();
+    return null;
+  }
   if (threads > 1) {
     if (!backend.setThreads) {
       backend.dispose?.();
@@ -76,7 +101,7 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
   const timings = new Float64Array(net.spec.layers.length);
   const perLayer = net.spec.layers.map(() => []);
   return {
-    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name },
+    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision },
     times: [],
     frame: (record) => {
       timings.fill(0);
@@ -85,7 +110,16 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
     },
     finish: (row) => {
       const names = net.describeLayers();
-      row.layers = net.spec.layers.map((l, i) => ({ index: i, type: l.type, desc: names[i], ms: round(median(perLayer[i])) }));
+      row.layers = net.spec.layers.map((l, i) => {
+        const entry = { index: i, type: l.type, desc: names[i], ms: round(median(perLayer[i])), bestMs: round(Math.min(...perLayer[i])) };
+        if (l.type === 'convolutional' && l.xnor) {
+          // binary ops of the layer (2 per binary MAC) over its fastest time, against one core's peak per thread
+          const ops = 2 * l.output.c * l.output.h * l.output.w * l.size * l.size * l.input.c;
+          entry.binaryTops = round(ops / (entry.bestMs / 1e3) / 1e12);
+          entry.popcntPeakFraction = round(ops / (entry.bestMs / 1e3) / (POPCNT_PEAK * threads), 3);
+        }
+        return entry;
+      });
       // where the frame goes: float convs, binary convs, everything else (pool, route, yolo, ...)
       const split = { floatConvMs: 0, binaryConvMs: 0, otherMs: 0 };
       net.spec.layers.forEach((l, i) => {
@@ -123,10 +157,11 @@ async function main() {
             skipped: 'the TypeScript reference takes seconds per frame at full size; run with --reference to time it' });
           continue;
         }
-        for (const threads of [1, 2]) {
-          const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads);
-          if (engine) engines.push(engine);
-        }
+        for (const precision of opts.precisions)
+          for (const threads of [1, 2]) {
+            const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision);
+            if (engine) engines.push(engine);
+          }
       }
       const { bytes } = yolov3TinyOnnx(size);
       for (const threads of [1, 2]) {
@@ -147,7 +182,7 @@ async function main() {
         });
       }
 
-      log(`size ${size}: ${engines.map((e) => `${e.row.backend}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
+      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
       for (let f = 0; f < opts.warmup + opts.frames; f++) {
         for (const e of engines) {
           const t0 = performance.now();
@@ -159,7 +194,7 @@ async function main() {
         const row = { ...e.row, msPerFrame: round(median(e.times)), minMs: round(Math.min(...e.times)), frames: e.times.length };
         e.finish(row);
         results.push(row);
-        log(`  ${row.backend} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame`);
+        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
       }
       // Side-by-side ratios: onnxruntime float time / XNOR time (> 1 means the XNOR engine is faster).
       const ort1 = results.find((r) => r.size === size && r.backend === 'onnxruntime-float' && r.threads === 1);
@@ -185,13 +220,14 @@ async function main() {
 
     const ratios = results
       .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
-      .map((r) => ({ size: r.size, backend: r.backend, threads: r.threads, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
     const doc = {
       bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
       date: new Date().toISOString(),
       node: process.version,
       cpu: cpus()[0]?.model,
       cores: cpus().length,
+      loadAverage: loadavg().map((x) => round(x, 2)),
       frames: opts.frames,
       warmup: opts.warmup,
       weights: 'random (deterministic seed)',

@@ -23,7 +23,7 @@
           "target_name": "xk_avx512",
           "type": "static_library",
           "sources": ["src/isa_avx512.cc"],
-          "cflags": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq", "-mavx2", "-mpopcnt"],
+          "cflags": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq", "-mavx512vnni", "-mavx2", "-mpopcnt"],
         },
         {
           "target_name": "xk_avx2",

@@ -12,6 +12,7 @@ struct IsaEntry {
   const char* name;
   const XkTable* (*table)();
   bool (*supported)();
+  bool (*fast)();  // the table's prepare_float_fast may run here (null: never)
 };
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -25,18 +26,23 @@ bool has_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 }
+// The fast-precision (int8) path of the AVX-512 unit needs VNNI on top of its base features.
+bool has_fast_avx512() {
+  __builtin_cpu_init();
+  return has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
 bool has_popcnt() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("ssse3");
 }
 const IsaEntry kIsas[] = {
-    {"avx512", xk_table_avx512, has_avx512},
-    {"avx2", xk_table_avx2, has_avx2},
-    {"popcnt", xk_table_popcnt, has_popcnt},
+    {"avx512", xk_table_avx512, has_avx512, has_fast_avx512},
+    {"avx2", xk_table_avx2, has_avx2, nullptr},
+    {"popcnt", xk_table_popcnt, has_popcnt, nullptr},
 };
 #elif defined(__aarch64__)
 bool has_neon() { return true; }
-const IsaEntry kIsas[] = {{"neon", xk_table_neon, has_neon}};
+const IsaEntry kIsas[] = {{"neon", xk_table_neon, has_neon, nullptr}};
 #else
 const IsaEntry kIsas[] = {};
 #endif
@@ -75,14 +81,21 @@ bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
   return true;
 }
 
-const XkTable* find_isa(napi_env env, napi_value v) {
+const IsaEntry* find_entry(napi_env env, napi_value v) {
   char name[32];
   size_t n;
   if (napi_get_value_string_utf8(env, v, name, sizeof name, &n) != napi_ok) return nullptr;
   for (int i = 0; i < kIsaCount; i++)
-    if (strcmp(kIsas[i].name, name) == 0 && kIsas[i].supported()) return kIsas[i].table();
+    if (strcmp(kIsas[i].name, name) == 0 && kIsas[i].supported()) return &kIsas[i];
   return nullptr;
 }
+
+const XkTable* find_isa(napi_env env, napi_value v) {
+  const IsaEntry* e = find_entry(env, v);
+  return e ? e->table() : nullptr;
+}
+
+bool entry_fast(const IsaEntry* e) { return e && e->fast && e->fast() && e->table()->prepare_float_fast; }
 
 void finalize_handle(napi_env, void* data, void*) {
   Handle* h = (Handle*)data;
@@ -110,15 +123,33 @@ napi_value Isas(napi_env env, napi_callback_info) {
   return arr;
 }
 
-// prepare(isa, geom: Int32Array(15), weights, scale | null, bias) -> handle.
-// scale === null means a float conv, otherwise a binary conv.
+// fastIsa(isa) -> whether the ISA path has the fast-precision (int8) float convolution on this CPU.
+napi_value FastIsa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_value r;
+  CHECK(napi_get_boolean(env, argc >= 1 && entry_fast(find_entry(env, argv[0])), &r));
+  return r;
+}
+
+// prepare(isa, geom: Int32Array(15), weights, scale | null, bias, fast?) -> handle.
+// scale === null means a float conv, otherwise a binary conv. fast (float convs only): 0 or absent
+// = exact; 1 = with FMA; 2 = int8 (groups 1), where the ISA has them, else exact.
 napi_value Prepare(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 5) return throw_msg(env, "prepare: expected 5 arguments");
-  const XkTable* t = find_isa(env, argv[0]);
-  if (!t) return throw_msg(env, "prepare: ISA not available on this CPU");
+  const IsaEntry* entry = find_entry(env, argv[0]);
+  if (!entry) return throw_msg(env, "prepare: ISA not available on this CPU");
+  const XkTable* t = entry->table();
+  int fast = 0;
+  if (argc >= 6) {
+    napi_valuetype ft;
+    CHECK(napi_typeof(env, argv[5], &ft));
+    if (ft == napi_number) CHECK(napi_get_value_int32(env, argv[5], &fast));
+  }
   bool is;
   napi_typedarray_type type;
   size_t glen;
@@ -157,7 +188,10 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
     g.inW = g.outW = g.inH * g.inW;
     g.inH = g.outH = 1;
   }
-  void* op = binary ? t->prepare_binary(&g, w, scale, bias) : t->prepare_float(&g, w, bias);
+  void* op = nullptr;
+  if (binary) op = t->prepare_binary(&g, w, scale, bias);
+  else if ((fast == 1 || fast == 2) && entry_fast(entry)) op = t->prepare_float_fast(&g, w, bias, fast);
+  if (!op && !binary) op = t->prepare_float(&g, w, bias);
   if (!op) return throw_msg(env, "prepare: out of memory");
   Handle* h = new Handle{t, op, (size_t)g.inC * g.inH * g.inW, outLen, 1};
   napi_value ext;
@@ -200,14 +234,22 @@ napi_value PrepareMaxPool(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-// prepareYolo(isa, Int32Array [c, hw, classes, anchors], alpha, beta) -> handle.
+// prepareYolo(isa, Int32Array [c, hw, classes, anchors], alpha, beta, fast?) -> handle.
+// fast === true (where the ISA has the fast precision): float32 logistic, not bit-identical.
 napi_value PrepareYolo(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 4) return throw_msg(env, "prepareYolo: expected 4 arguments");
-  const XkTable* t = find_isa(env, argv[0]);
-  if (!t) return throw_msg(env, "prepareYolo: ISA not available on this CPU");
+  const IsaEntry* entry = find_entry(env, argv[0]);
+  if (!entry) return throw_msg(env, "prepareYolo: ISA not available on this CPU");
+  const XkTable* t = entry->table();
+  bool fast = false;
+  if (argc >= 5) {
+    napi_valuetype ft;
+    CHECK(napi_typeof(env, argv[4], &ft));
+    if (ft == napi_boolean) CHECK(napi_get_value_bool(env, argv[4], &fast));
+  }
   bool is;
   napi_typedarray_type type;
   size_t glen;
@@ -223,7 +265,7 @@ napi_value PrepareYolo(napi_env env, napi_callback_info info) {
   if (napi_get_value_double(env, argv[2], &alpha) != napi_ok || napi_get_value_double(env, argv[3], &beta) != napi_ok)
     return throw_msg(env, "prepareYolo: alpha and beta must be numbers");
   if (g[0] < 1 || g[1] < 1 || g[2] < 0 || g[3] < 0 || (long)g[3] * (g[2] + 5) > g[0]) return throw_msg(env, "prepareYolo: bad geometry");
-  void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], (float)alpha, (float)beta);
+  void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], (float)alpha, (float)beta, fast && entry_fast(entry) ? 1 : 0);
   if (!op) return throw_msg(env, "prepareYolo: out of memory");
   Handle* h = new Handle{t, op, (size_t)g[0] * g[1], (size_t)g[0] * g[1], 1};
   napi_value ext;
@@ -314,6 +356,7 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"isas", nullptr, Isas, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepare", nullptr, Prepare, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fastIsa", nullptr, FastIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareMaxPool", nullptr, PrepareMaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareYolo", nullptr, PrepareYolo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareUpsample", nullptr, PrepareUpsample, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -19,7 +19,8 @@ struct XkTable {
   void* (*prepare_float)(const XkGeom* g, const float* w, const float* bias);
   void* (*prepare_binary)(const XkGeom* g, const float* w, const float* scale, const float* bias);
   void* (*prepare_maxpool)(int c, int h, int w, int oh, int ow, int size, int stride, int padding);
-  void* (*prepare_yolo)(int c, int hw, int classes, int anchors, float alpha, float beta);
+  // fast != 0 (fast precision only): the logistic in float32 instead of V8's double exp
+  void* (*prepare_yolo)(int c, int hw, int classes, int anchors, float alpha, float beta, int fast);
   void* (*prepare_upsample)(int c, int h, int w, int stride, float scale);
   int (*items)(void* op);
   void (*pack)(void* op, const float* in, int part, int parts);
@@ -27,6 +28,11 @@ struct XkTable {
   void (*finish)(void* op, float* out);
   const char* (*describe)(void* op);  // which kernel shape was chosen, for benchmarks
   void (*destroy)(void* op);
+  // Opt-in fast precision (may be null: the ISA has no such path), NOT bit-identical to darknet
+  // (docs/kernels.md has the measured tolerance). mode 1: a float convolution with fused
+  // multiply-add; mode 2: in int8 (groups 1) with per-filter weight scales and a per-frame input
+  // scale and zero point. Returns null where the mode does not apply.
+  void* (*prepare_float_fast)(const XkGeom* g, const float* w, const float* bias, int mode);
 };
 
 extern "C" {

@@ -16,6 +16,11 @@
 #include <string.h>
 #include <stdio.h>
 #include "kernels.h"
+#if defined(XK_AMX) && XK_AMX
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace XK_NS {
 
@@ -28,6 +33,29 @@ typedef uint32_t vu_u __attribute__((vector_size(XK_V * 4), aligned(4)));
 static inline vu popcnt_lanes(vu x);  // defined by the ISA unit
 
 static inline vf loadf(const float* p) { return *(const vf_u*)p; }
+
+// acc + x*s, rounded twice (exact numerics) or, with FUSED (fast precision, ISA units with XK_FMA),
+// once: the one place the fast path's float convolutions differ from darknet's.
+#ifndef XK_FMA
+#define XK_FMA 0
+#endif
+#if XK_FMA
+static inline vf fma_lanes(vf a, vf b, vf c);  // a*b + c, one rounding; defined by the ISA unit
+#endif
+// A float in every lane. (vf){} + x is not a broadcast: 0 + -0 is +0, so the compiler must add.
+static inline vf splat(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return (vf)((vu){} + u);
+}
+
+template <bool FUSED>
+static inline vf madd(vf acc, vf x, float s) {
+#if XK_FMA
+  if (FUSED) return fma_lanes(x, splat(s), acc);
+#endif
+  return acc + x * s;
+}
 
 // Stores lanes [0, count) of v (count < XK_V): a masked store where the ISA has one.
 static inline void store_first(float* p, vf v, int count) {
@@ -83,6 +111,17 @@ struct Op {
   Block* blocks;
   int nblocks, nitems;
   int pairs;   // binary, inC <= 16, stride 1: two horizontal taps per 32-bit word (see new_op)
+  int q8;      // fast precision: float conv in int8 (4 channels per 32-bit word, u8 input x s8 weight)
+  int fma;     // fast precision: float conv with fused multiply-add (one rounding per tap)
+  int8_t* wq8;    // q8, during preparation only: quantized weights [outC][inC][size][size]
+  float* wscale;  // q8: per-filter weight scale
+  int32_t* wsum;  // q8: per-filter sum of quantized weights (for the input zero point)
+  float* qscale;  // q8, per frame: input scale * weight scale, by filter (padded like fbias)
+  int32_t* qzs;   // q8, per frame: zero point * wsum, by filter (padded like fbias)
+  int lastZp;     // q8: the zero point the padding currently holds (-1: none yet)
+  int amx;        // AMX tiles (stride 1, groups 1): q8, or binary as +-1 bytes; see amx_item()
+  int amxFb, amxPt;  // AMX: 16-filter blocks (rounded up to even), 16-pixel tiles (rounded up to even)
+  int amxKs;         // AMX: k-steps (tap, 64-channel group) per output
   int pool;    // 0: none; 1: 2x2/2 maxpool fused into the PIX epilogue; 2: conv into `convbuf`, then pool
   int ph, pw, poolSize, poolStride, poolOffset;
   float* convbuf;
@@ -126,7 +165,7 @@ static inline vf binary_value(vu mism, int K, vf scale, vf bias) {
 
 // ---- kernels: pixels in lanes ------------------------------------------------------------------
 
-template <int NF, int NV>
+template <int NF, int NV, bool FUSED = false>
 static void float_pix_tile(const Op* op, const float* src, const float* w, float* out, int f0, int oy, int ox0, float* stash) {
   vf acc[NF][NV];
   _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
@@ -140,7 +179,7 @@ static void float_pix_tile(const Op* op, const float* src, const float* w, float
     const float* wk = w + (size_t)k * NF;
     _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
       const float s = wk[f];
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = acc[f][v] + x[v] * s;
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = madd<FUSED>(acc[f][v], x[v], s);
     }
   }
   const int outW = op->g.outW;
@@ -177,8 +216,8 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
   const int outW = op->g.outW;
   const size_t hw = (size_t)op->g.outH * outW;
   _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
-    const vf sc = (vf){} + op->scale[f0 + f];
-    const vf b = (vf){} + op->bias[f0 + f];
+    const vf sc = splat(op->scale[f0 + f]);
+    const vf b = splat(op->bias[f0 + f]);
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
       const int ox = ox0 + v * XK_V;
       const int count = imin(XK_V, outW - ox);
@@ -192,7 +231,7 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
 
 // ---- kernels: filters in lanes -----------------------------------------------------------------
 
-template <int NP, int NFV>
+template <int NP, int NFV, bool FUSED = false>
 static void float_fil_tile(const Op* op, const Block& b, const float* src, int p0, float* out) {
   const float* w = (const float*)op->wpk + b.wofs;
   const int32_t* base = op->pixbase + p0;
@@ -209,7 +248,7 @@ static void float_fil_tile(const Op* op, const Block& b, const float* src, int p
     _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = loadf(w + ((size_t)k * NFV + j) * XK_V);
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
       const float xs = sp[p][o];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = acc[p][j] + wv[j] * xs;
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = madd<FUSED>(acc[p][j], wv[j], xs);
     }
   }
   const float* fb = op->fbias + (size_t)(b.f0) ;
@@ -250,6 +289,85 @@ static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, i
   }
 }
 
+// ---- fast precision: int8 kernels (only where the ISA unit defines XK_INT8 and dot4_lanes) --------
+//
+// A float convolution as u8 (input, per-frame scale s and zero point z) times s8 (weights, per-filter
+// scale sw[f]) with exact int32 sums over k = (channel quad, ky, kx): 4 channels per 32-bit word, so
+// the tiles are the binary ones with a 4-way dot product in place of XOR + popcount. Output:
+// f(acc - z * sum(wq[f])) * (s * sw[f]) + bias[f]; the padding holds z, i.e. a real zero.
+#ifndef XK_INT8
+#define XK_INT8 0
+#endif
+#if XK_INT8
+static inline vi dot4_lanes(vi acc, vu u8, vu s8);  // defined by the ISA unit
+
+static inline vf q8_value(vi acc, vi zs, vf sc, vf bias) { return __builtin_convertvector(acc - zs, vf) * sc + bias; }
+
+template <int NF, int NV>
+static void q8_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w, float* out, int f0, int oy, int ox0, float* stash) {
+  vi acc[NF][NV];
+  _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = (vi){};
+  const int32_t* off = op->off;
+  const int kw = op->kw;
+  for (int k = 0; k < kw; k++) {
+    const uint32_t* p = src + off[k];
+    vu x[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) x[v] = loadu(p + v * XK_V);
+    const uint32_t* wk = w + (size_t)k * NF;
+    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+      const vu s = (vu){} + wk[f];
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = dot4_lanes(acc[f][v], x[v], s);
+    }
+  }
+  const int outW = op->g.outW;
+  const size_t hw = (size_t)op->g.outH * outW;
+  _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+    const vf sc = splat(op->qscale[f0 + f]);
+    const vi zs = (vi){} + op->qzs[f0 + f];
+    const vf b = splat(op->bias[f0 + f]);
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      const int ox = ox0 + v * XK_V;
+      const int count = imin(XK_V, outW - ox);
+      if (count <= 0) continue;
+      const vf val = q8_value(acc[f][v], zs, sc, b);
+      if (stash) storef(stash + (f * 2 + v) * XK_V, val);
+      else store_pix(op, out, (size_t)(f0 + f) * hw + (size_t)oy * outW + ox, count, val);
+    }
+  }
+}
+
+template <int NP, int NFV>
+static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
+  const uint32_t* w = (const uint32_t*)op->wpk + b.wofs;
+  const int32_t* base = op->pixbase + p0;
+  vi acc[NP][NFV];
+  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (vi){};
+  const int32_t* off = op->off;
+  const int kw = op->kw;
+  const uint32_t* sp[NP];
+  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) sp[p] = src + base[p];
+  for (int k = 0; k < kw; k++) {
+    const int o = off[k];
+    vu wv[NFV];
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = loadu(w + ((size_t)k * NFV + j) * XK_V);
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
+      const vu xs = (vu){} + sp[p][o];
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = dot4_lanes(acc[p][j], xs, wv[j]);
+    }
+  }
+  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
+    const int nvalid = imin(XK_V, b.nf - j * XK_V);
+    if (nvalid <= 0) break;
+    const vf bias = loadf(op->fbias + b.f0 + j * XK_V);
+    const vf sc = loadf(op->qscale + b.f0 + j * XK_V);
+    const vi zs = (vi)loadu((const uint32_t*)op->qzs + b.f0 + j * XK_V);
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) store_fil(op, out, b.f0 + j * XK_V, nvalid, p0 + p, q8_value(acc[p][j], zs, sc, bias));
+  }
+}
+#endif
+
 // ---- tile dispatch -----------------------------------------------------------------------------
 
 // PIX variants: NF in {XK_PNF, XK_PNF/2, ..., 1} (index 0..), NV in {1, 2}.
@@ -257,11 +375,27 @@ static constexpr int kPixNF[] = {XK_PNF, XK_PNF / 2 > 0 ? XK_PNF / 2 : 1, XK_PNF
 
 template <int NF>
 static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out, int f0, int oy, int ox0, float* stash) {
+#if XK_INT8
+  if (op->q8) {
+    if (op->nv == 2 && NF <= 8) q8_pix_tile<NF, 2>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+    else if (op->nv == 2) { q8_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); q8_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
+    else q8_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+    return;
+  }
+#endif
   if (op->binary) {
     if (op->nv == 2 && NF <= 8) binary_pix_tile<NF, 2>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
     else if (op->nv == 2) { binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); binary_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
     else binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
   } else {
+#if XK_FMA
+    if (op->fma) {
+      if (op->nv == 2 && NF <= 8) float_pix_tile<NF, 2, true>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash);
+      else if (op->nv == 2) { float_pix_tile<NF, 1, true>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash); float_pix_tile<NF, 1, true>(op, (const float*)src + XK_V, (const float*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
+      else float_pix_tile<NF, 1, true>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash);
+      return;
+    }
+#endif
     if (op->nv == 2 && NF <= 8) float_pix_tile<NF, 2>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash);
     else if (op->nv == 2) { float_pix_tile<NF, 1>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash); float_pix_tile<NF, 1>(op, (const float*)src + XK_V, (const float*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
     else float_pix_tile<NF, 1>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash);
@@ -306,6 +440,30 @@ static inline void activate_stash(const Op* op, float* r, int f, int oy, int ox0
   }
 }
 
+// Whether every lane of a comparison mask is set.
+static inline bool all_lanes(vi mask) {
+#if defined(__AVX512F__) && XK_V == 16
+  return _mm512_cmpneq_epi32_mask((__m512i)mask, _mm512_setzero_si512()) == 0xFFFF;
+#elif defined(__AVX2__) && XK_V == 8
+  return _mm256_movemask_ps((__m256)mask) == 0xFF;
+#else
+  for (int i = 0; i < XK_V; i++)
+    if (!mask[i]) return false;
+  return true;
+#endif
+}
+
+// 2x2/2 max of conv rows a (a0 a1: 2*XK_V columns) and b in darknet's tap order (row a: x, x+1;
+// row b: x, x+1), starting from `lo`, a tap winning only when greater: the first of equal values wins.
+static inline vf max4(vf a0, vf a1, vf b0, vf b1, vf lo) {
+  const vf ea = __builtin_shuffle(a0, a1, XK_EVEN), oa = __builtin_shuffle(a0, a1, XK_ODD);
+  const vf eb = __builtin_shuffle(b0, b1, XK_EVEN), ob = __builtin_shuffle(b0, b1, XK_ODD);
+  vf m = ea > lo ? ea : lo;
+  m = oa > m ? oa : m;
+  m = eb > m ? eb : m;
+  return ob > m ? ob : m;
+}
+
 // One pooled output row: conv rows 2py and 2py+1 into stack buffers, then the 2x2/2 max in
 // darknet's tap order (row 2py: x, x+1; row 2py+1: x, x+1) so the first of equal values wins.
 static void pix_row_pooled(const Op* op, const Block& b, int py, float* out) {
@@ -321,15 +479,24 @@ static void pix_row_pooled(const Op* op, const Block& b, int py, float* out) {
     for (int f = 0; f < b.nf; f++) {
       float* ra = sa + f * 2 * XK_V;
       float* rb = sb + f * 2 * XK_V;
-      activate_stash(op, ra, b.f0 + f, 2 * py, ox0);
-      activate_stash(op, rb, b.f0 + f, 2 * py + 1, ox0);
-      const vf a0 = loadf(ra), a1 = loadf(ra + XK_V), b0 = loadf(rb), b1 = loadf(rb + XK_V);
-      const vf ea = __builtin_shuffle(a0, a1, XK_EVEN), oa = __builtin_shuffle(a0, a1, XK_ODD);
-      const vf eb = __builtin_shuffle(b0, b1, XK_EVEN), ob = __builtin_shuffle(b0, b1, XK_ODD);
-      vf m = ea > lo ? ea : lo;
-      m = oa > m ? oa : m;
-      m = eb > m ? eb : m;
-      m = ob > m ? ob : m;
+      // Max of the raw values, then one activation instead of four (the activations are monotonic).
+      // That is bit-exact where every lane's max is positive or below -1e-30 and some tap was
+      // taken (m > -FLT_MAX): then act(max) is nonzero, so any earlier tap with the same activated
+      // value has the same bits; else (a zero or tiny max, whose sign could differ; all-NaN
+      // windows) this vector goes the exact way: activate each conv value, then pool. Fast
+      // precision skips the check. Not in the leaky tail, which activates differently.
+      vf m;
+      bool late = ((size_t)(b.f0 + f) * op->g.outH + 2 * py + 2) * op->g.outW <= (size_t)op->tailStart;
+      if (late) {
+        m = max4(loadf(ra), loadf(ra + XK_V), loadf(rb), loadf(rb + XK_V), lo);
+        late = op->fma || op->q8 || all_lanes((m > 0.0f) | ((m < -1e-30f) & (m > lo)));
+        if (late) m = activate(m, op->g.act);
+      }
+      if (!late) {
+        activate_stash(op, ra, b.f0 + f, 2 * py, ox0);
+        activate_stash(op, rb, b.f0 + f, 2 * py + 1, ox0);
+        m = max4(loadf(ra), loadf(ra + XK_V), loadf(rb), loadf(rb + XK_V), lo);
+      }
       float* o = out + (size_t)(b.f0 + f) * phw + (size_t)py * pw + px0;
       if (count == XK_V) storef(o, m);
       else
@@ -349,6 +516,19 @@ static void fil_tiles(const Op* op, const Block& b, int t, float* out) {
     np = XK_FNP;
   }
   const size_t gofs = (size_t)b.g * op->planes * op->PS;
+#if XK_INT8
+  if (op->q8) {
+    const uint32_t* src = (const uint32_t*)op->inpad + gofs;
+    if (b.variant == 0) {
+      if (np == XK_FNP) q8_fil_tile<XK_FNP, XK_FNFV>(op, b, src, p0, out);
+      else for (int p = 0; p < np; p++) q8_fil_tile<1, XK_FNFV>(op, b, src, p0 + p, out);
+    } else {
+      if (np == XK_FNP) q8_fil_tile<XK_FNP, 1>(op, b, src, p0, out);
+      else for (int p = 0; p < np; p++) q8_fil_tile<1, 1>(op, b, src, p0 + p, out);
+    }
+    return;
+  }
+#endif
   if (op->binary) {
     const uint32_t* src = (const uint32_t*)op->inpad + gofs;
     if (b.variant == 0) {
@@ -360,6 +540,18 @@ static void fil_tiles(const Op* op, const Block& b, int t, float* out) {
     }
   } else {
     const float* src = (const float*)op->inpad + gofs;
+#if XK_FMA
+    if (op->fma) {
+      if (b.variant == 0) {
+        if (np == XK_FNP) float_fil_tile<XK_FNP, XK_FNFV, true>(op, b, src, p0, out);
+        else for (int p = 0; p < np; p++) float_fil_tile<1, XK_FNFV, true>(op, b, src, p0 + p, out);
+      } else {
+        if (np == XK_FNP) float_fil_tile<XK_FNP, 1, true>(op, b, src, p0, out);
+        else for (int p = 0; p < np; p++) float_fil_tile<1, 1, true>(op, b, src, p0 + p, out);
+      }
+      return;
+    }
+#endif
     if (b.variant == 0) {
       if (np == XK_FNP) float_fil_tile<XK_FNP, XK_FNFV>(op, b, src, p0, out);
       else for (int p = 0; p < np; p++) float_fil_tile<1, XK_FNFV>(op, b, src, p0 + p, out);
@@ -403,31 +595,40 @@ static void free_op(Op* op) {
   free(op->blocks);
   free(op->convbuf);
   free(op->poolop);
+  free(op->wq8);
+  free(op->wscale);
+  free(op->wsum);
+  free(op->qscale);
+  free(op->qzs);
   free(op);
 }
 
 // Common layout: padded input planes, each row split into `stride` phases so that the inputs of
 // consecutive output pixels for one tap are consecutive in memory.
-static Op* new_op(const XkGeom* g, int binary) {
+static Op* new_op(const XkGeom* g, int binary, int q8 = 0, int amx = 0) {
   Op* op = (Op*)zalloc(sizeof(Op));
   if (!op) return nullptr;
   op->g = *g;
   op->binary = binary;
+  op->q8 = q8;
+  op->lastZp = -1;
   op->cpg = g->inC / g->groups;
   op->opg = g->outC / g->groups;
   const int s = g->stride;
   const int wpad = g->inW + 2 * g->pad, hpad = g->inH + 2 * g->pad;
-  op->planes = binary ? (g->inC + 31) / 32 : op->cpg;
+  op->amx = amx;
+  if (amx) op->shape = PIX;
+  op->planes = amx ? rup((g->inC + 3) / 4, 16) : binary ? (g->inC + 31) / 32 : q8 ? (g->inC + 3) / 4 : op->cpg;
   op->kw = op->planes * g->size * g->size;
   // With 16 or fewer input channels a 32-bit word would be half empty: pack the taps (kx, kx+1)
   // of a kernel row into one word instead (plane 0: pixel j | pixel j+1 << 16; plane 1: pixel j
   // alone, for the odd last tap). A 3x3 kernel then takes 6 words per output instead of 9.
-  op->pairs = binary && g->inC <= 16 && s == 1 && g->size >= 2;
+  op->pairs = binary && !amx && g->inC <= 16 && s == 1 && g->size >= 2;
   if (op->pairs) {
     op->planes = 2;
     op->kw = g->size * ((g->size + 1) / 2);
   }
-  op->shape = choose_shape(*g, op->kw, op->opg);
+  op->shape = amx ? PIX : choose_shape(*g, op->kw, op->opg);
   if (g->poolSize > 0) {
     op->poolSize = g->poolSize;
     op->poolStride = g->poolStride;
@@ -436,20 +637,20 @@ static Op* new_op(const XkGeom* g, int binary) {
     op->pw = (g->outW + g->poolPadding - g->poolSize) / g->poolStride + 1;
     const bool fusable = g->poolSize == 2 && g->poolStride == 2 && op->poolOffset == 0 && 2 * op->ph <= g->outH &&
                          2 * op->pw <= g->outW && g->shape != FIL;
-    op->pool = fusable ? 1 : 2;
-    if (fusable) op->shape = PIX;
+    op->pool = fusable && !amx ? 1 : 2;
+    if (op->pool == 1) op->shape = PIX;
   }
   // PIX tiles read whole vectors past the row end (lanes that are never stored): give each phase
   // room for them. FIL reads only real taps.
   op->Lph = (wpad + s - 1) / s;
-  if (op->shape == PIX) op->Lph = imax(op->Lph, rup(g->outW, 2 * XK_V) + (g->size - 1) / s) + 1;
+  if (op->shape == PIX && !amx) op->Lph = imax(op->Lph, rup(g->outW, 2 * XK_V) + (g->size - 1) / s) + 1;
   op->RS = s * op->Lph;
   op->Hp = hpad;
   op->PS = op->Hp * op->RS;
   op->K = g->size * g->size * g->inC;
   op->n = g->outC * g->outH * g->outW;
   op->tailStart = g->act == XK_LEAKY ? op->n - (op->n % 8 ? op->n % 8 : 8) : op->n;
-  const int totalPlanes = binary ? op->planes : g->inC;
+  const int totalPlanes = binary || q8 ? op->planes : g->inC;
   op->inpad = zalloc((size_t)totalPlanes * op->PS * 4 + 4 * (64 + op->RS));
   op->off = (int32_t*)zalloc((size_t)op->kw * 4);
   op->bias = (float*)zalloc((size_t)g->outC * 4);
@@ -490,6 +691,15 @@ static uint32_t binary_w(const Op* op, const float* w, int f, int k) {
   return word;
 }
 
+// q8: the 4 quantized weights of channels 4*cq.. at tap t, k = (cq, t), as one word (byte i = channel 4cq+i).
+static uint32_t q8_w(const Op* op, int f, int k) {
+  const int ss = op->g.size * op->g.size, cq = k / ss, t = k % ss;
+  uint32_t word = 0;
+  for (int i = 0; i < 4 && 4 * cq + i < op->g.inC; i++)
+    word |= (uint32_t)(uint8_t)op->wq8[((size_t)f * op->g.inC + 4 * cq + i) * ss + t] << (8 * i);
+  return word;
+}
+
 static bool build_blocks(Op* op, const float* w) {
   const XkGeom& g = op->g;
   int maxBlocks = g.outC + g.groups;
@@ -502,7 +712,9 @@ static bool build_blocks(Op* op, const float* w) {
     for (int gi = 0; gi < g.groups; gi++) {
       int f = 0;
       while (f < op->opg) {
-        int v = 0;
+        // Float tiles two vectors wide take at most 8 filters (16 accumulators): with 16 filters x 1
+        // vector every multiply-add needs its own weight broadcast load, and loads become the limit.
+        int v = !op->binary && !op->q8 && op->nv == 2 && kPixNF[0] > 8 && kPixNF[1] == 8 ? 1 : 0;
         while (kPixNF[v] > op->opg - f) v++;
         Block& b = op->blocks[nb++];
         b.g = gi; b.f0 = gi * op->opg + f; b.nf = kPixNF[v]; b.variant = v; b.wofs = wtotal;
@@ -543,11 +755,12 @@ static bool build_blocks(Op* op, const float* w) {
       for (int j = 0; j < width; j++) {
         const size_t at = b.wofs + (size_t)k * width + j;
         if (j >= b.nf) continue;
-        if (op->binary) ((uint32_t*)op->wpk)[at] = binary_w(op, w, b.f0 + j, k);
+        if (op->q8) ((uint32_t*)op->wpk)[at] = q8_w(op, b.f0 + j, k);
+        else if (op->binary) ((uint32_t*)op->wpk)[at] = binary_w(op, w, b.f0 + j, k);
         else ((float*)op->wpk)[at] = float_w(op, w, b.f0 + j, k);
       }
   }
-  snprintf(op->desc, sizeof op->desc, "%s %s V=%d%s%s", op->binary ? "binary" : "float",
+  snprintf(op->desc, sizeof op->desc, "%s %s V=%d%s%s", op->binary ? "binary" : op->q8 ? "int8 (fast precision)" : "float",
            op->shape == PIX ? "pixels-in-lanes" : "filters-in-lanes", XK_V,
            op->shape == PIX ? (op->nv == 2 ? " NV=2" : " NV=1") : "", op->pairs ? " 2-taps-per-word" : "");
   if (op->pool) {
@@ -575,8 +788,24 @@ static void* prepare_float(const XkGeom* g, const float* w, const float* bias) {
   return op;
 }
 
+#if defined(XK_AMX) && XK_AMX
+static bool amx_wanted(const XkGeom* g, bool binary);
+static Op* amx_op(const XkGeom* g, int binary);
+static bool amx_pack_weights(Op* op, const float* w);
+#endif
+
 static void* prepare_binary(const XkGeom* g, const float* w, const float* scale, const float* bias) {
   if (g->groups != 1) return nullptr;
+#if defined(XK_AMX) && XK_AMX
+  if (amx_wanted(g, true)) {
+    Op* op = amx_op(g, 1);
+    if (!op) return nullptr;
+    memcpy(op->bias, bias, (size_t)g->outC * 4);
+    memcpy(op->scale, scale, (size_t)g->outC * 4);
+    if (!amx_pack_weights(op, w) || !prepare_pool(op)) { free_op(op); return nullptr; }
+    return op;
+  }
+#endif
   Op* op = new_op(g, 1);
   if (!op) return nullptr;
   memcpy(op->bias, bias, (size_t)g->outC * 4);
@@ -588,6 +817,347 @@ static void* prepare_binary(const XkGeom* g, const float* w, const float* scale,
   }
   return op;
 }
+
+#if XK_INT8
+static void* prepare_float(const XkGeom* g, const float* w, const float* bias);
+
+// mode 1: the float kernels with FMA (any groups). mode 2: int8 (groups 1), symmetric per-filter
+// weights: sw = max|w| / 127, wq = round(w / sw).
+static void* prepare_float_fast(const XkGeom* g, const float* w, const float* bias, int mode) {
+  if (mode == 1) {
+    Op* op = (Op*)prepare_float(g, w, bias);
+    if (!op) return nullptr;
+    op->fma = 1;
+    const size_t l = strlen(op->desc);
+    snprintf(op->desc + l, sizeof op->desc - l, " FMA (fast precision)");
+    return op;
+  }
+  if (g->groups != 1) return nullptr;
+#if XK_AMX
+  Op* op = amx_wanted(g, false) ? amx_op(g, 0) : new_op(g, 0, 1);
+#else
+  Op* op = new_op(g, 0, 1);
+#endif
+  if (!op) return nullptr;
+  const int per = g->inC * g->size * g->size;
+  op->wq8 = (int8_t*)zalloc((size_t)g->outC * per);
+  op->wscale = (float*)zalloc((size_t)g->outC * 4);
+  op->wsum = (int32_t*)zalloc((size_t)g->outC * 4);
+  op->qscale = (float*)zalloc(((size_t)g->outC + 64) * 4);
+  op->qzs = (int32_t*)zalloc(((size_t)g->outC + 64) * 4);
+  if (!op->wq8 || !op->wscale || !op->wsum || !op->qscale || !op->qzs) { free_op(op); return nullptr; }
+  for (int f = 0; f < g->outC; f++) {
+    const float* wf = w + (size_t)f * per;
+    float m = 0;
+    for (int i = 0; i < per; i++) m = wf[i] > m ? wf[i] : -wf[i] > m ? -wf[i] : m;
+    const float sw = m > 0 ? m / 127.0f : 1.0f;
+    int32_t sum = 0;
+    for (int i = 0; i < per; i++) {
+      float q = wf[i] / sw;
+      q = q >= 0 ? q + 0.5f : q - 0.5f;
+      const int qi = imax(-127, imin(127, (int)q));
+      op->wq8[(size_t)f * per + i] = (int8_t)qi;
+      sum += qi;
+    }
+    op->wscale[f] = sw;
+    op->wsum[f] = sum;
+  }
+  memcpy(op->bias, bias, (size_t)g->outC * 4);
+#if XK_AMX
+  const bool built = op->amx ? amx_pack_weights(op, w) : build_blocks(op, w);
+#else
+  const bool built = build_blocks(op, w);
+#endif
+  if (!built || !prepare_pool(op)) { free_op(op); return nullptr; }
+  if (op->shape == FIL && !op->amx) memcpy(op->fbias, bias, (size_t)g->outC * 4);
+  free(op->wq8);
+  op->wq8 = nullptr;
+  return op;
+}
+
+// Per frame: the input's range gives the u8 scale and zero point (0 is exactly representable), then
+// 4 channels per word into the padded planes; the padding is refilled only when the zero point moves.
+static void pack_q8(Op* op, const float* in) {
+  const XkGeom& g = op->g;
+  const int s = g.stride, pad = g.pad, W = g.inW, H = g.inH;
+  const size_t hw = (size_t)H * W, n = (size_t)g.inC * hw;
+  vf vlo = (vf){}, vhi = (vf){};
+  size_t i = 0;
+  for (; i + XK_V <= n; i += XK_V) {
+    const vf x = loadf(in + i);
+    vlo = x < vlo ? x : vlo;
+    vhi = x > vhi ? x : vhi;
+  }
+  float lo = 0, hi = 0;
+  for (int l = 0; l < XK_V; l++) { lo = vlo[l] < lo ? vlo[l] : lo; hi = vhi[l] > hi ? vhi[l] : hi; }
+  for (; i < n; i++) { lo = in[i] < lo ? in[i] : lo; hi = in[i] > hi ? in[i] : hi; }
+  float sc = (hi - lo) / 255.0f;
+  if (!(sc > 0) || !(sc < 3.0e38f)) sc = 1.0f;
+  const int zp = imax(0, imin(255, (int)(-lo / sc + 0.5f)));
+  const float inv = 1.0f / sc;
+  for (int f = 0; f < g.outC; f++) {
+    op->qscale[f] = sc * op->wscale[f];
+    op->qzs[f] = zp * op->wsum[f];
+  }
+  if (zp != op->lastZp) {
+    const uint32_t fill = (uint32_t)zp * 0x01010101u;
+    uint32_t* p = (uint32_t*)op->inpad;
+    const size_t words = (size_t)op->planes * op->PS;
+    for (size_t j = 0; j < words; j++) p[j] = fill;
+    op->lastZp = zp;
+  }
+  const vf vinv = (vf){} + inv, vadd = (vf){} + ((float)zp + 0.5f);
+  const vi v0 = (vi){}, v255 = (vi){} + 255;
+  for (int cq = 0; cq < op->planes; cq++) {
+    const int c0 = cq * 4, nc = imin(4, g.inC - c0);
+    const float* src = in + (size_t)c0 * hw;
+    uint32_t* plane = (uint32_t*)op->inpad + (size_t)cq * op->PS;
+    size_t q = 0;
+    int iy = 0, ix = 0;
+    for (; q + XK_V <= hw; q += XK_V) {
+      vu word = (vu){};
+      const float* sp = src + q;
+      for (int b = 0; b < nc; b++, sp += hw) {
+        vi t = __builtin_convertvector(loadf(sp) * vinv + vadd, vi);
+        t = t < v0 ? v0 : t;
+        t = t > v255 ? v255 : t;
+        word |= (vu)t << (8 * b);
+      }
+      if (s == 1 && ix + XK_V <= W) {
+        storeu(plane + (size_t)(iy + pad) * op->RS + pad + ix, word);
+        ix += XK_V;
+        if (ix == W) { ix = 0; iy++; }
+        continue;
+      }
+      for (int l = 0; l < XK_V; l++) {
+        plane[(size_t)(iy + pad) * op->RS + ((ix + pad) % s) * op->Lph + (ix + pad) / s] = word[l];
+        if (++ix == W) { ix = 0; iy++; }
+      }
+    }
+    for (; q < hw; q++) {
+      uint32_t word = 0;
+      const float* sp = src + q;
+      for (int b = 0; b < nc; b++, sp += hw) {
+        const int t = imax(0, imin(255, (int)(*sp * inv + ((float)zp + 0.5f))));
+        word |= (uint32_t)t << (8 * b);
+      }
+      plane[(size_t)(iy + pad) * op->RS + ((ix + pad) % s) * op->Lph + (ix + pad) / s] = word;
+      if (++ix == W) { ix = 0; iy++; }
+    }
+  }
+}
+
+#ifndef XK_AMX
+#define XK_AMX 0
+#endif
+#if XK_AMX
+// ---- AMX: int8 tile matrix multiply (Sapphire Rapids and later) ---------------------------------
+//
+// The same quad-plane input as the int8 kernels (4 channels per 32-bit word, one plane per channel
+// quad), rows not phase-split (stride 1 only), planes rounded up to 16. For a tap (ky, kx) and a
+// group of 16 quads (64 channels), the 16 words of 16 consecutive pixels in each of the 16 planes
+// are exactly an AMX B tile (16 rows x 64 bytes, row stride = plane size): C[filter][pixel] +=
+// A[filter][64 bytes] . B, with A = the filters' weights of that tap and group, packed at prepare.
+// Pixels run over the padded row width ("virtual" pixels; those past outW are computed and
+// dropped), so one tile spans row ends. Binary convolutions use bytes +1 / -1 (padding -1, as a 0
+// bit) and signed x signed products: the int32 sum is exactly K - 2 * mismatches, so the result
+// is bit-identical to the popcount kernels. Int8 (fast precision) uses u8 input x s8 weights.
+struct AmxCfg {
+  uint8_t palette, start;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} __attribute__((packed, aligned(64)));
+
+static int g_amx = -1;  // -1: not probed; 0: unavailable; 1: usable (permission granted)
+
+static bool amx_available() {
+  int v = __atomic_load_n(&g_amx, __ATOMIC_ACQUIRE);
+  if (v >= 0) return v == 1;
+  bool ok = false;
+#if defined(__linux__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 24)) && (d & (1u << 25)))
+    ok = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#endif
+  __atomic_store_n(&g_amx, ok ? 1 : 0, __ATOMIC_RELEASE);
+  return ok;
+}
+
+// Which layers take AMX: XNORCAM_NATIVE_AMX=0 never; =all every stride-1 groups-1 binary and int8
+// convolution; default: the int8 ones only. Binary layers as +-1 bytes are bit-exact but slower
+// here than VPOPCNTD (yolov3-tiny layer 12: 1.18 vs 0.75 ms): 8 bits of operand per binary MAC
+// make them L2-bandwidth bound. They stay available (and cross-checked) for other machines.
+static bool amx_wanted(const XkGeom* g, bool binary) {
+  if (g->stride != 1 || g->groups != 1) return false;
+  const char* e = getenv("XNORCAM_NATIVE_AMX");
+  if (e && (strcmp(e, "0") == 0 || strcmp(e, "off") == 0)) return false;
+  const bool all = e && strcmp(e, "all") == 0;
+  if (binary && !all) return false;
+  return amx_available();
+}
+
+// Weights as A tiles: [filter block][k-step = (tap, group)][16 filters][64 bytes]; byte (f, 4j + i)
+// = weight of filter f, channel 4 * (16 * group + j) + i at the tap; 0 past inC and outC.
+static bool amx_pack_weights(Op* op, const float* w) {
+  const XkGeom& g = op->g;
+  const int ss = g.size * g.size, groups = op->planes / 16;
+  op->amxKs = ss * groups;
+  op->amxFb = rup((g.outC + 15) / 16, 2);
+  const int mv = g.outH * op->RS;
+  op->amxPt = rup((mv + 15) / 16, 2);
+  op->nitems = (op->amxFb / 2) * (op->amxPt / 2);
+  int8_t* wp = (int8_t*)zalloc((size_t)op->amxFb * op->amxKs * 1024);
+  if (!wp) return false;
+  op->wpk = wp;
+  for (int f = 0; f < g.outC; f++)
+    for (int t = 0; t < ss; t++)
+      for (int c = 0; c < g.inC; c++) {
+        const int grp = c / 64, j = (c % 64) / 4, i = c % 4;
+        const int ks = t * groups + grp;
+        int8_t v;
+        if (op->binary) v = w[((size_t)f * g.inC + c) * ss + t] > 0 ? 1 : -1;
+        else v = op->wq8[((size_t)f * g.inC + c) * ss + t];
+        wp[(((size_t)(f / 16) * op->amxKs + ks) * 16 + f % 16) * 64 + 4 * j + i] = v;
+      }
+  snprintf(op->desc, sizeof op->desc, "%s AMX tiles 32 filters x 32 pixels", op->binary ? "binary as +-1 int8" : "int8 (fast precision)");
+  return true;
+}
+
+// Binary input as bytes +1 (x > 0) / -1, 4 channels per word; padding and the rest hold -1.
+static void pack_pm1(Op* op, const float* in) {
+  const XkGeom& g = op->g;
+  const int pad = g.pad, W = g.inW, H = g.inH;
+  const size_t hw = (size_t)H * W;
+  const vi one = (vi){} + 1, minus = (vi){} + 255;
+  for (int cq = 0; cq < (g.inC + 3) / 4; cq++) {
+    const int c0 = cq * 4, nc = imin(4, g.inC - c0);
+    const float* src = in + (size_t)c0 * hw;
+    uint32_t* plane = (uint32_t*)op->inpad + (size_t)cq * op->PS;
+    for (int iy = 0; iy < H; iy++) {
+      uint32_t* row = plane + (size_t)(iy + pad) * op->RS + pad;
+      const float* sp0 = src + (size_t)iy * W;
+      int ix = 0;
+      for (; ix + XK_V <= W; ix += XK_V) {
+        vu word = (vu){};
+        const float* sp = sp0 + ix;
+        for (int b = 0; b < nc; b++, sp += hw) word |= (vu)(loadf(sp) > 0.0f ? one : minus) << (8 * b);
+        storeu(row + ix, word);
+      }
+      for (; ix < W; ix++) {
+        uint32_t word = 0;
+        const float* sp = sp0 + ix;
+        for (int b = 0; b < nc; b++, sp += hw) word |= (*sp > 0.0f ? 1u : 255u) << (8 * b);
+        row[ix] = word;
+      }
+    }
+  }
+}
+
+static const AmxCfg kAmxCfg = [] {
+  AmxCfg c;
+  memset(&c, 0, sizeof c);
+  c.palette = 1;
+  for (int i = 0; i < 8; i++) { c.rows[i] = 16; c.colsb[i] = 64; }
+  return c;
+}();
+
+// Items [begin, end): 32 filters x 32 virtual pixels each (4 accumulator tiles).
+__attribute__((target("amx-tile,amx-int8"))) static void amx_items(const Op* op, float* out, int begin, int end) {
+  _tile_loadconfig(&kAmxCfg);
+  const XkGeom& g = op->g;
+  const int ss = g.size * g.size, groups = op->planes / 16, ks = op->amxKs;
+  const size_t stride = (size_t)op->PS * 4;
+  const int8_t* wbase = (const int8_t*)op->wpk;
+  const uint32_t* inp = (const uint32_t*)op->inpad;
+  const int hw = g.outH * g.outW, RS = op->RS, pt2 = op->amxPt / 2;
+  int32_t acc[4][16][16] __attribute__((aligned(64)));
+  for (int it = begin; it < end; it++) {
+    const int fb = (it / pt2) * 2, q0 = (it % pt2) * 32;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    const int8_t* a0 = wbase + (size_t)fb * ks * 1024;
+    const int8_t* a1 = a0 + (size_t)ks * 1024;
+    for (int t = 0; t < ss; t++) {
+      const int tapoff = (t / g.size) * RS + t % g.size;
+      for (int grp = 0; grp < groups; grp++) {
+        const uint32_t* b = inp + (size_t)grp * 16 * op->PS + tapoff + q0;
+        const int k = t * groups + grp;
+        _tile_loadd(4, a0 + (size_t)k * 1024, 64);
+        _tile_loadd(5, a1 + (size_t)k * 1024, 64);
+        _tile_loadd(6, b, stride);
+        _tile_loadd(7, b + 16, stride);
+        if (op->binary) {
+          _tile_dpbssd(0, 4, 6);
+          _tile_dpbssd(1, 4, 7);
+          _tile_dpbssd(2, 5, 6);
+          _tile_dpbssd(3, 5, 7);
+        } else {
+          _tile_dpbsud(0, 4, 6);
+          _tile_dpbsud(1, 4, 7);
+          _tile_dpbsud(2, 5, 6);
+          _tile_dpbsud(3, 5, 7);
+        }
+      }
+    }
+    _tile_stored(0, acc[0], 64);
+    _tile_stored(1, acc[1], 64);
+    _tile_stored(2, acc[2], 64);
+    _tile_stored(3, acc[3], 64);
+    for (int j = 0; j < 2; j++)
+      for (int r = 0; r < 16; r++) {
+        const int f = (fb + j) * 16 + r;
+        if (f >= g.outC) break;
+        const vf sc = splat(op->binary ? op->scale[f] : op->qscale[f]);
+        const vf bias = splat(op->bias[f]);
+        for (int i = 0; i < 2; i++) {
+          const vi a = (vi)loadu((const uint32_t*)acc[j * 2 + i][r]);
+          const vf raw = op->binary ? __builtin_convertvector(a, vf) * sc + bias : q8_value(a, (vi){} + op->qzs[f], sc, bias);
+          const int qs = q0 + 16 * i;
+          int oy = qs / RS, ox = qs - oy * RS;
+          if (g.outH == 1 || (ox + 16 <= g.outW && oy < g.outH)) {
+            // a whole run inside one output row (always, for a flattened 1x1 layer)
+            const int count = g.outH == 1 ? imin(16, g.outW - qs) : 16;
+            if (count > 0) store_pix(op, out, (size_t)f * hw + (size_t)oy * g.outW + ox, count, raw);
+            continue;
+          }
+          const vf act = activate(raw, g.act);
+          const size_t plane = (size_t)f * hw;
+          // the run crosses row ends: store each row's piece [n0, n1) with one masked store
+          for (int n0 = 0; n0 < 16 && oy < g.outH;) {
+            const int n1 = imin(16, n0 + RS - ox);
+            const int valid = imin(n1, n0 + g.outW - ox);  // lanes [n0, valid) are real pixels
+            if (valid > n0) {
+              const size_t idx = plane + (size_t)oy * g.outW + ox;  // lane n0 goes here
+              if (idx + (valid - n0) <= (size_t)op->tailStart)
+                _mm512_mask_storeu_ps(out + idx - n0, (__mmask16)(((1u << valid) - 1) & ~((1u << n0) - 1)), (__m512)act);
+              else
+                for (int n = n0; n < valid; n++) out[idx + n - n0] = idx + n - n0 >= (size_t)op->tailStart ? raw[n] : act[n];
+            }
+            ox += n1 - n0;
+            n0 = n1;
+            if (ox >= RS) { ox = 0; oy++; }
+          }
+        }
+      }
+  }
+  _tile_release();
+}
+
+// An AMX op for a binary (scale != null) or int8 (op->wq8 set by the caller) convolution.
+static Op* amx_op(const XkGeom* g, int binary) {
+  Op* op = new_op(g, binary, binary ? 0 : 1, 1);
+  if (!op) return nullptr;
+  if (binary) memset(op->inpad, 0xff, (size_t)op->planes * op->PS * 4 + 4 * (64 + op->RS));  // -1 bytes: padding
+  return op;
+}
+#endif
+#define XK_PREPARE_FAST prepare_float_fast
+#else
+#define XK_PREPARE_FAST nullptr
+#endif
 
 // ---- maxpool (darknet forward_maxpool_layer) ---------------------------------------------------
 
@@ -793,24 +1363,49 @@ static inline vfh logistic_v(vfh xf) {
   const vd twopk = (vd)((vul)(k + 0x3ff) << 52);
   const vd e = k == 0 ? r0 : y * twopk;
   const vfh ef = __builtin_convertvector(e, vfh);
-  const vfh sf = __builtin_convertvector(1.0 + __builtin_convertvector(ef, vd), vfh);
-  return __builtin_convertvector(1.0 / __builtin_convertvector(sf, vd), vfh);
+  // f(1 + e) and f(1 / s) in float arithmetic: an add or divide of floats done in double and
+  // rounded to float equals the float operation (double has >= 2*24+2 bits), and it is cheaper.
+  const vfh sf = 1.0f + ef;
+  return 1.0f / sf;
 }
 
 struct YoloOp {
   int kind;  // 2
   int c, hw, per, anchors;
   float alpha, beta;
-  char desc[32];
+  int fast;  // fast precision: float32 exp (logistic within a few ulp, not V8's bits)
+  char desc[48];
 };
 
-static void* prepare_yolo(int c, int hw, int classes, int anchors, float alpha, float beta) {
+static void* prepare_yolo(int c, int hw, int classes, int anchors, float alpha, float beta, int fast) {
   YoloOp* op = (YoloOp*)zalloc(sizeof(YoloOp));
   if (!op) return nullptr;
   op->kind = 2;
   op->c = c; op->hw = hw; op->per = classes + 5; op->anchors = anchors; op->alpha = alpha; op->beta = beta;
-  snprintf(op->desc, sizeof op->desc, "yolo V=%d", XK_V / 2);
+  op->fast = fast;
+  snprintf(op->desc, sizeof op->desc, fast ? "yolo V=%d float exp (fast precision)" : "yolo V=%d", fast ? XK_V : XK_V / 2);
   return op;
+}
+
+// Fast precision: 1 / (1 + exp(-x)) all in float32. exp as Cephes' expf: 2^n * exp(r), n = round(y /
+// ln 2), r = y - n ln 2 in two parts, a degree-6 polynomial; the argument clamped to [-87, 88].
+static inline vf logistic_fast(vf x) {
+  vf y = -x;
+  y = y > 88.0f ? (vf){} + 88.0f : y;
+  y = y < -87.0f ? (vf){} - 87.0f : y;
+  const vf t = y * 1.44269504088896341f;
+  const vi ni = __builtin_convertvector(t + (t >= 0.0f ? (vf){} + 0.5f : (vf){} - 0.5f), vi);
+  const vf n = __builtin_convertvector(ni, vf);
+  const vf r = (y - n * 0.693359375f) - n * -2.12194440e-4f;
+  vf p = (vf){} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  vf e = p * (r * r) + r + 1.0f;
+  e = (vf)((vi)e + (ni << 23));
+  return 1.0f / (e + 1.0f);
 }
 
 // Channel planes [begin, end): tx, ty -> f(f(logistic * alpha) + beta); tw, th copied;
@@ -827,6 +1422,12 @@ static void yolo_planes(const YoloOp* op, const float* in, float* out, int begin
     }
     const bool scaled = j < 2;
     int i = 0;
+    if (op->fast)
+      for (; i + XK_V <= hw; i += XK_V) {
+        vf l = logistic_fast(loadf(src + i));
+        if (scaled) l = (l * op->alpha) + op->beta;
+        storef(dst + i, l);
+      }
     for (; i + H <= hw; i += H) {
       vfh l = logistic_v(*(const vfh_u*)(src + i));
       if (scaled) l = (l * op->alpha) + op->beta;
@@ -886,6 +1487,18 @@ static int items(void* p) {
 static void pack(void* p, const float* in, int part, int parts) {
   if (*(int*)p != 0) return;
   Op* op = (Op*)p;
+#if XK_AMX
+  if (op->amx && op->binary) {
+    if (part == 0) pack_pm1(op, in);
+    return;
+  }
+#endif
+#if XK_INT8
+  if (op->q8) {
+    if (part == 0) pack_q8(op, in);
+    return;
+  }
+#endif
   const XkGeom& g = op->g;
   const int s = g.stride, pad = g.pad, W = g.inW, H = g.inH;
   const size_t hw = (size_t)H * W;
@@ -959,6 +1572,12 @@ static void compute(void* p, const float* in, float* out, int begin, int end) {
     return;
   }
   if (op->pool == 2) out = op->convbuf;
+#if XK_AMX
+  if (op->amx) {
+    amx_items(op, out, begin, end);
+    return;
+  }
+#endif
   if (op->shape == PIX) {
     for (int it = begin; it < end; it++) pix_row(op, op->blocks[it / op->g.outH], it % op->g.outH, out);
   } else {
@@ -994,6 +1613,6 @@ static void destroy(void* p) {
   }
 }
 
-static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy};
+static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST};
 
 }  // namespace XK_NS

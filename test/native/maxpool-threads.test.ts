@@ -88,6 +88,40 @@ describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${una
       }
     });
 
+    it(`${isa}: fused conv+maxpool keeps the bits of zero, tiny, -FLT_MAX and NaN maxima`, async () => {
+      // The fused epilogue pools raw values and activates once where that is provably the same
+      // bits; these filters produce the cases where it is not (signed zeros, leaky underflow to -0,
+      // NaN windows, a real -FLT_MAX tap) and must take the exact way.
+      const ref = new ReferenceBackend();
+      const b = await create({ isa });
+      const s = { inC: 5, inH: 12, inW: 40, outC: 8, size: 3, stride: 1, pad: 1, activation: 'leaky' } as const;
+      for (const kind of ['float', 'binary'] as const) {
+        const p = kind === 'float' ? floatLayer(s, 90) : binaryLayer(s, 90);
+        const per = p.weights.length / s.outC;
+        // filters 0-5: constant outputs (float: zero weights; binary: scale 0, so +-0 plus the bias);
+        // 6, 7: real outputs (binary: with a subnormal scale) plus a tiny or NaN bias
+        const special = [0, -0, 1e-44, -4e-45, -3.4028234663852886e38, 1e-40, -1e-40, Number.NaN];
+        special.forEach((bias, f) => {
+          p.bias[f] = bias;
+          if (kind === 'float' && f < 6) p.weights.fill(0, f * per, (f + 1) * per);
+          if (kind === 'binary') (p as ReturnType<typeof binaryLayer>).scale[f] = f < 6 ? 0 : 1e-41;
+        });
+        const input = randomFloats(s.inC * s.inH * s.inW, rng(91));
+        if (kind === 'float') for (let i = 0; i < input.length; i += 97) input[i] = Number.NaN;
+        const conv = new Float32Array(s.outC * p.outH * p.outW);
+        if (kind === 'float') ref.prepareFloatConv(p as ReturnType<typeof floatLayer>).run(input, conv);
+        else ref.prepareBinaryConv(p as ReturnType<typeof binaryLayer>).run(input, conv);
+        const want = maxpoolRef(pool(s.outC, p.outH, p.outW, 2, 2, 0), conv);
+        const got = new Float32Array(want.length).fill(123);
+        const op = kind === 'float'
+          ? b.prepareFloatConvPool!(p as ReturnType<typeof floatLayer>, { size: 2, stride: 2, padding: 0 })
+          : b.prepareBinaryConvPool!(p as ReturnType<typeof binaryLayer>, { size: 2, stride: 2, padding: 0 });
+        op.run(input, got);
+        expect(bits(got), `${isa} ${kind}`).toEqual(bits(want));
+        expect(want.some((v) => Object.is(v, -0)), `${kind}: the case has -0 maxima`).toBe(true);
+      }
+    });
+
     it(`${isa}: 2 and 3 threads give the reference's bits`, async () => {
       const ref = new ReferenceBackend();
       for (const threads of [2, 3]) {

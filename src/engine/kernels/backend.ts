@@ -35,6 +35,13 @@ export interface FloatConvParams extends ConvGeometry {
   weights: Float32Array;
   bias: Float32Array;
   activation: KernelActivation;
+  /**
+   * Optional (additive): set by the runner when no binary conv lies downstream of this layer, so a
+   * backend in 'fast' precision may run it in reduced precision. Where a binary conv follows, any
+   * rounding difference near zero flips an input bit and the whole rest of the network moves, so
+   * such layers stay exact (false or absent: exact).
+   */
+  fastOk?: boolean;
 }
 
 export interface BinaryConvParams extends ConvGeometry {
@@ -103,6 +110,11 @@ export interface UpsampleParams {
 export interface KernelBackend {
   /** 'reference', 'wasm', 'native-avx512', 'native-avx2', 'native-popcnt', 'native-neon', ... */
   readonly name: string;
+  /**
+   * Optional (additive): 'fast' when this backend's float convolutions run in reduced precision
+   * (src/engine/kernels/precision.ts; opt-in, never bit-identical); absent or 'exact' otherwise.
+   */
+  readonly precision?: 'exact' | 'fast';
   /** Zeroed float32 storage the kernels can use directly. Views stay valid for the backend's life. */
   allocFloat32(count: number): Float32Array;
   /** Prepares (packs, reorders, copies) weights once at load; run() must not allocate. */

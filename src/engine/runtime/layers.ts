@@ -90,14 +90,17 @@ function maxpool2x2(input: Float32Array, output: Float32Array, c: number, h: num
   }
 }
 
-/** forward_route_layer: concatenates channel slices (the group_id-th of `groups` parts) of each input. */
-export function route(l: RouteSpec, inputs: Float32Array[], shapes: Shape[], output: Float32Array): void {
+/**
+ * forward_route_layer: concatenates channel slices (the group_id-th of `groups` parts) of each input.
+ * `skip[i]`: part i is already in place in `output` (its layer wrote there), so it is not copied.
+ */
+export function route(l: RouteSpec, inputs: Float32Array[], shapes: Shape[], output: Float32Array, skip?: readonly boolean[]): void {
   let at = 0;
   for (let i = 0; i < inputs.length; i++) {
     const size = shapes[i].c * shapes[i].h * shapes[i].w;
     const part = size / l.groups;
     const start = part * l.groupId;
-    output.set(inputs[i].subarray(start, start + part), at);
+    if (!skip?.[i]) output.set(inputs[i].subarray(start, start + part), at);
     at += part;
   }
 }

@@ -1,5 +1,5 @@
 import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend } from '../kernels/backend.js';
-import { convWeightCount, type ConvSpec, type LayerSpec, type MaxpoolSpec, type Model, type NetworkSpec } from '../model.js';
+import { convWeightCount, type ConvSpec, type LayerSpec, type MaxpoolSpec, type Model, type NetworkSpec, type RouteSpec } from '../model.js';
 import { unpackSigns } from '../darknet/prepare.js';
 import { applyActivationTs, applyExtraActivation, kernelActivation } from './activations.js';
 import { maxpool, region, route, shortcut, upsample, yolo } from './layers.js';
@@ -34,6 +34,10 @@ export class Network {
   /** Indices of the conv layers that run fused with their following maxpool (empty with keepLayerOutputs). */
   readonly fusedLayers: ReadonlySet<number>;
   private readonly steps: (() => void)[];
+  /** Layers that already hold their output without computing: routes whose parts were written in place. */
+  private readonly inPlace: ReadonlySet<number>;
+  /** Float convs a 'fast'-precision backend may run in reduced precision (see reducedPrecisionOk). */
+  private readonly fastOk: ReadonlySet<number>;
 
   constructor(model: Model, backend: KernelBackend, opts: NetworkOptions = {}) {
     this.spec = model.spec;
@@ -41,11 +45,24 @@ export class Network {
     const { net, layers } = model.spec;
     this.input = backend.allocFloat32(net.channels * net.height * net.width);
     const fused = opts.keepLayerOutputs ? new Set<number>() : fusableConvs(model, backend);
+    this.fastOk = reducedPrecisionOk(model);
     this.fusedLayers = fused;
+    const plan = planInPlace(model, fused);
+    this.inPlace = plan.inPlace;
     this.outputs = [];
+    const hosts = new Map<number, Float32Array>();
+    for (const j of plan.hosts) hosts.set(j, backend.allocFloat32(layers[j].output.c * layers[j].output.h * layers[j].output.w));
     layers.forEach((l, i) => {
       const input = i === 0 ? this.input : this.outputs[i - 1];
-      const out = l.type === 'dropout' ? input : fused.has(i) ? new Float32Array(0) : backend.allocFloat32(l.output.c * l.output.h * l.output.w);
+      const n = l.output.c * l.output.h * l.output.w;
+      const placed = plan.placed.get(i);
+      const alias = plan.alias.get(i);
+      let out: Float32Array;
+      if (l.type === 'dropout') out = input;
+      else if (alias !== undefined) out = this.outputs[alias];
+      else if (placed) out = hosts.get(placed.route)!.subarray(placed.offset, placed.offset + n);
+      else if (hosts.has(i)) out = hosts.get(i)!;
+      else out = fused.has(i) ? new Float32Array(0) : backend.allocFloat32(n);
       this.outputs.push(out);
     });
     this.steps = layers.map((l, i) => {
@@ -61,7 +78,7 @@ export class Network {
     const l = model.spec.layers[i] as ConvSpec;
     const pool = model.spec.layers[i + 1] as MaxpoolSpec;
     const spec = { size: pool.size, stride: pool.stride, padding: pool.padding };
-    const p = convParams(model, l, i);
+    const p = convParams(model, l, i, this.fastOk.has(i));
     const op = p.binary ? this.backend.prepareBinaryConvPool!(p.binary, spec) : this.backend.prepareFloatConvPool!(p.float!, spec);
     return () => op.run(input, pooled);
   }
@@ -69,7 +86,7 @@ export class Network {
   private makeStep(model: Model, l: LayerSpec, i: number, input: Float32Array, out: Float32Array): () => void {
     switch (l.type) {
       case 'convolutional': {
-        const p = convParams(model, l, i);
+        const p = convParams(model, l, i, this.fastOk.has(i));
         const op: ConvOp = p.binary ? this.backend.prepareBinaryConv(p.binary) : this.backend.prepareFloatConv(p.float!);
         const n = out.length;
         const extra = l.activation;
@@ -86,9 +103,12 @@ export class Network {
         return op ? () => op.run(input, out) : () => maxpool(l, input, out);
       }
       case 'route': {
+        if (this.inPlace.has(i)) return () => {}; // its inputs wrote straight into it (planInPlace)
         const ins = l.layers.map((r) => this.outputs[r]);
         const shapes = l.layers.map((r) => this.spec.layers[r].output);
-        return () => route(l, ins, shapes, out);
+        // parts whose layer already writes into this route's tensor are not copied again
+        const skip = l.layers.map((_, k) => ins[k].buffer === out.buffer && ins[k].byteOffset === out.byteOffset + 4 * partOffset(l, shapes, k) && l.groups === 1);
+        return () => route(l, ins, shapes, out, skip);
       }
       case 'shortcut': {
         const from = this.outputs[l.from];
@@ -144,7 +164,7 @@ export class Network {
 }
 
 /** A conv layer's kernel parameters: exactly one of binary / float is set. */
-function convParams(model: Model, l: ConvSpec, i: number): { binary?: BinaryConvParams; float?: FloatConvParams } {
+function convParams(model: Model, l: ConvSpec, i: number, fastOk = false): { binary?: BinaryConvParams; float?: FloatConvParams } {
   const p = model.params[i];
   if (!p) throw new Error(`layer ${i}: convolutional layer without parameters`);
   const geometry = {
@@ -153,7 +173,90 @@ function convParams(model: Model, l: ConvSpec, i: number): { binary?: BinaryConv
   };
   const activation = kernelActivation(l.activation);
   if (p.kind === 'binary') return { binary: { ...geometry, weights: unpackSigns(p.bits, convWeightCount(l)), scale: p.scale, bias: p.bias, activation } };
-  return { float: { ...geometry, groups: l.groups, weights: p.weights, bias: p.bias, activation } };
+  return { float: { ...geometry, groups: l.groups, weights: p.weights, bias: p.bias, activation, fastOk } };
+}
+
+/** Element offset of part k in a [route]'s output. */
+function partOffset(l: RouteSpec, shapes: { c: number; h: number; w: number }[], k: number): number {
+  let at = 0;
+  for (let i = 0; i < k; i++) at += (shapes[i].c * shapes[i].h * shapes[i].w) / l.groups;
+  return at;
+}
+
+/**
+ * Copies the network can skip by laying tensors out in place:
+ *  - a [route] of one whole layer (groups 1) is that layer's tensor (alias);
+ *  - a [route] of several whole layers (groups 1) owns one tensor (a host) and each input layer
+ *    that is computed into a tensor of its own writes straight into its part of it (placed), so
+ *    the route copies nothing (inPlace) or only the parts that could not be placed;
+ * Every layer's output keeps its values (a [yolo] is not run in place on its conv's tensor: callers
+ * compare conv outputs); only where they are stored changes.
+ */
+function planInPlace(model: Model, fused: ReadonlySet<number>) {
+  const layers = model.spec.layers;
+  const alias = new Map<number, number>();
+  const placed = new Map<number, { route: number; offset: number }>();
+  const hosts = new Set<number>();
+  const inPlace = new Set<number>();
+  // a layer whose tensor is its own allocation (not an alias, not fused away, not a host)
+  const ownsTensor = (r: number) => r >= 0 && layers[r].type !== 'dropout' && !alias.has(r) && !fused.has(r) && !placed.has(r) && !hosts.has(r);
+  layers.forEach((l, j) => {
+    if (l.type !== 'route' || l.groups !== 1) return;
+    if (l.layers.length === 1) {
+      alias.set(j, l.layers[0]);
+      return;
+    }
+    const shapes = l.layers.map((r) => layers[r].output);
+    let all = true;
+    const parts: [number, number][] = [];
+    l.layers.forEach((r, k) => {
+      // an input used twice in the same route, or one that is some other tensor's view, is copied
+      if (ownsTensor(r) && l.layers.indexOf(r) === k) parts.push([r, partOffset(l, shapes, k)]);
+      else all = false;
+    });
+    if (parts.length === 0) return;
+    hosts.add(j);
+    for (const [r, offset] of parts) placed.set(r, { route: j, offset });
+    if (all) inPlace.add(j);
+  });
+  return { alias, placed, hosts, inPlace };
+}
+
+/** How many convs deep, counted back from the network outputs, 'fast' precision may go. */
+export const FAST_PRECISION_DEPTH = 2;
+
+/**
+ * The float convs that a 'fast'-precision backend may run in reduced precision:
+ *  - no binary (XNOR) conv reads their output, directly or through later layers: a binary conv
+ *    takes the sign of its input, so any rounding difference near zero flips a bit and everything
+ *    downstream moves (measured on darknet-xnor-a: int8 in layer 0 lost most detections);
+ *  - at most FAST_PRECISION_DEPTH convs (this one included) on any path to an output, so the
+ *    quantisation error of consecutive reduced-precision layers does not compound (measured on
+ *    yolo-fastest: int8 in every 1x1 conv moved a box to IoU 0.70 of the exact one).
+ * A layer reads the one before it, except [route] (its `layers`) and [shortcut] (also `from`).
+ */
+export function reducedPrecisionOk(model: Model): Set<number> {
+  const layers = model.spec.layers;
+  const readers: number[][] = layers.map(() => []);
+  layers.forEach((l, j) => {
+    if (l.type === 'route') l.layers.forEach((r) => readers[r].push(j));
+    else if (j > 0) readers[j - 1].push(j);
+    if (l.type === 'shortcut') readers[l.from].push(j);
+  });
+  const feedsBinary = new Array<boolean>(layers.length).fill(false);
+  const depth = new Array<number>(layers.length).fill(0);
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const j of readers[i]) {
+      if ((layers[j].type === 'convolutional' && model.params[j]?.kind === 'binary') || feedsBinary[j]) feedsBinary[i] = true;
+      depth[i] = Math.max(depth[i], depth[j]);
+    }
+    if (layers[i].type === 'convolutional') depth[i]++;
+  }
+  const ok = new Set<number>();
+  layers.forEach((l, i) => {
+    if (l.type === 'convolutional' && model.params[i]?.kind === 'float' && !feedsBinary[i] && depth[i] <= FAST_PRECISION_DEPTH) ok.add(i);
+  });
+  return ok;
 }
 
 /**

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { logger } from '../../../core/log.js';
+import { requestedPrecision, type Precision } from '../precision.js';
 import type { BinaryConvParams, ConvGeometry, ConvOp, FloatConvParams, KernelActivation, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
 
 /**
@@ -17,13 +19,19 @@ export interface NativeOptions {
   threads?: number;
   /** Kernel shape, for tests: 'pixels' or 'filters' in vector lanes (default: picked per layer). */
   shape?: 'auto' | 'pixels' | 'filters';
+  /**
+   * Float-convolution numerics (default: XNORCAM_PRECISION, else 'exact'). 'fast' = int8 with AVX-512
+   * VNNI where the CPU has it (groups-1 convolutions); elsewhere it logs once and stays exact.
+   */
+  precision?: Precision;
 }
 
 interface Addon {
   isas(): string[];
-  prepare(isa: string, geom: Int32Array, weights: Float32Array, scale: Float32Array | null, bias: Float32Array): object;
+  prepare(isa: string, geom: Int32Array, weights: Float32Array, scale: Float32Array | null, bias: Float32Array, fast?: number): object;
+  fastIsa(isa: string): boolean;
   prepareMaxPool(isa: string, geom: Int32Array): object;
-  prepareYolo(isa: string, geom: Int32Array, alpha: number, beta: number): object;
+  prepareYolo(isa: string, geom: Int32Array, alpha: number, beta: number, fast?: boolean): object;
   prepareUpsample(isa: string, geom: Int32Array, scale: number): object;
   run(handle: object, input: Float32Array, output: Float32Array, threads: number): void;
   describe(handle: object): string;
@@ -92,6 +100,7 @@ export class NativeConvOp implements ConvOp {
 
 export class NativeBackend implements KernelBackend {
   readonly name: string;
+  readonly precision: Precision;
   threads: number;
   private readonly shape: number;
   constructor(
@@ -102,6 +111,7 @@ export class NativeBackend implements KernelBackend {
     this.name = `native-${isa}`;
     this.threads = Math.max(1, Math.floor(opts.threads ?? 1));
     this.shape = SHAPE[opts.shape ?? 'auto'];
+    this.precision = opts.precision === 'fast' && addon.fastIsa(isa) ? 'fast' : 'exact';
   }
   allocFloat32(count: number): Float32Array {
     return new Float32Array(count);
@@ -112,7 +122,12 @@ export class NativeBackend implements KernelBackend {
   }
   prepareFloatConv(p: FloatConvParams): NativeConvOp {
     const g = geometry('float', p, this.shape);
-    return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias), this);
+    return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias, this.fastMode(p)), this);
+  }
+  /** 0: exact; 1: FMA (float convs that feed binary ones: rounding-level differences); 2: int8. */
+  private fastMode(p: FloatConvParams): number {
+    if (this.precision !== 'fast') return 0;
+    return p.fastOk === true ? 2 : 1;
   }
   prepareBinaryConv(p: BinaryConvParams): NativeConvOp {
     const g = geometry('binary', { ...p, groups: 1 }, this.shape);
@@ -120,7 +135,7 @@ export class NativeBackend implements KernelBackend {
   }
   prepareFloatConvPool(p: FloatConvParams, pool: PoolSpec): NativeConvOp {
     const g = geometry('float', p, this.shape, pool);
-    return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias), this);
+    return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias, this.fastMode(p)), this);
   }
   prepareBinaryConvPool(p: BinaryConvParams, pool: PoolSpec): NativeConvOp {
     const g = geometry('binary', { ...p, groups: 1 }, this.shape, pool);
@@ -133,7 +148,9 @@ export class NativeBackend implements KernelBackend {
     // The same float32 constants as the runner's yolo(): alpha = f(scale_x_y), beta = f(-(scale_x_y - 1) / 2).
     const alpha = Math.fround(scaleXY);
     const beta = Math.fround(-0.5 * (scaleXY - 1));
-    return new NativeConvOp(this.addon, this.addon.prepareYolo(this.isa, Int32Array.from([c, h * w, classes, anchors]), alpha, beta), this);
+    // fast precision: float32 logistic (a few ulp from V8's Math.exp path; detections unchanged)
+    const fast = this.precision === 'fast';
+    return new NativeConvOp(this.addon, this.addon.prepareYolo(this.isa, Int32Array.from([c, h * w, classes, anchors]), alpha, beta, fast), this);
   }
   prepareUpsample(p: UpsampleParams): NativeConvOp {
     const { c, h, w, stride, scale } = p;
@@ -167,5 +184,15 @@ export async function create(opts: NativeOptions = {}): Promise<KernelBackend> {
   if (forced && !have.includes(forced))
     throw new Error(`native ISA '${forced}' is not available on this CPU (available: ${have.join(', ')})`);
   const threads = opts.threads ?? (Number(process.env.XNORCAM_NATIVE_THREADS) || 1);
-  return new NativeBackend(addon, forced ?? have[0], { ...opts, threads });
+  const precision = requestedPrecision(opts.precision);
+  const backend = new NativeBackend(addon, forced ?? have[0], { ...opts, threads, precision });
+  if (precision === 'fast' && backend.precision !== 'fast') warnOnce(`native-${backend.isa}`);
+  return backend;
+}
+
+const warned = new Set<string>();
+function warnOnce(name: string): void {
+  if (warned.has(name)) return;
+  warned.add(name);
+  logger.warn(`precision 'fast' is not available on kernel backend ${name} (needs AVX-512 VNNI); float layers run exact`);
 }
