@@ -78,11 +78,11 @@ export async function run(argv: string[]): Promise<number> {
     [
       `specialised model: ${report.student.model}`,
       `frames: ${report.frames.train} train, ${report.frames.validation} held out (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
-      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}):`,
+      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student at its operating threshold ${report.student.thresh}, chosen on training frames — use it as detector.thresh):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,
       ...(report.baseline
-        ? [`  bundled model alone, same frames: vehicles F1 ${pct(report.baseline.vehicles.f1)}% (P ${pct(report.baseline.vehicles.precision)}%, R ${pct(report.baseline.vehicles.recall)}%), exact class F1 ${pct(report.baseline.exactClass.f1)}%`]
+        ? [`  bundled model alone, same frames (threshold ${report.baseline.thresh}): vehicles F1 ${pct(report.baseline.vehicles.f1)}% (P ${pct(report.baseline.vehicles.precision)}%, R ${pct(report.baseline.vehicles.recall)}%), exact class F1 ${pct(report.baseline.exactClass.f1)}%`]
         : []),
       `speed: teacher ${report.teacher.msPerFrame.toFixed(1)} ms/frame, student ${report.student.msPerFrame.toFixed(1)} ms/frame`,
       `training: ${(report.trainingSeconds / 60).toFixed(1)} min`,

@@ -39,11 +39,12 @@ export interface SpecialiseOptions {
 export interface SpecialiseReport {
   source: string;
   teacher: { cfg: string; weights: string; msPerFrame: number };
-  student: { model: string; msPerFrame: number; base: string | null };
+  /** thresh: the student's operating point, chosen on training frames (use it as the pipeline's detector.thresh). */
+  student: { model: string; msPerFrame: number; base: string | null; thresh: number };
   frames: { train: number; validation: number; teacherBoxes: number };
   agreement: { vehicles: Agreement; exactClass: Agreement; iou: number };
   /** The comparison model (the bundled one) on the same held-out frames, untrained for this view. */
-  baseline?: { model: string; msPerFrame: number; vehicles: Agreement; exactClass: Agreement };
+  baseline?: { model: string; msPerFrame: number; thresh: number; vehicles: Agreement; exactClass: Agreement };
   trainingSeconds: number;
 }
 
@@ -75,6 +76,26 @@ function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: nu
     }
     return { labels, msPerFrame: frames.length ? ms / frames.length : 0 };
   })();
+}
+
+const THRESHOLD_CANDIDATES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
+
+/**
+ * A model's scores are not calibrated like the teacher's, so each model is judged at its own operating
+ * point: the score threshold with the best vehicle agreement on (up to 150 of) the TRAINING frames.
+ * The held-out frames never influence it.
+ */
+async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]): Promise<number> {
+  const stride = Math.max(1, Math.ceil(trainFrames.length / 150));
+  const frames = trainFrames.filter((_, i) => i % stride === 0);
+  const run = await timeDetections(det, frames, THRESHOLD_CANDIDATES[0]);
+  let best = { thresh: THRESHOLD_CANDIDATES[0], f1: -1 };
+  for (const thresh of THRESHOLD_CANDIDATES) {
+    const pairs = frames.map((f, i) => ({ teacher: f.labels, student: run.labels[i].filter((b) => b.score >= thresh) }));
+    const f1 = vehicleAgreement(pairs).f1;
+    if (f1 > best.f1) best = { thresh, f1 };
+  }
+  return best.thresh;
 }
 
 /**
@@ -111,7 +132,11 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
 
   if (!o.init) process.stderr.write('note: no base checkpoint given or shipped; the student is trained from scratch\n');
   const runDir = join(o.work, 'run');
-  const trainerArgs = ['--data', join(o.work, 'train'), '--val', join(o.work, 'val'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg', ...(o.trainerArgs ?? [])];
+  // No --val: the trainer validates (and picks its best checkpoint) on the last 5% of the training
+  // frames, so the held-out frames that judge the student never choose it. Fine-tuning from a trained
+  // base wants a gentler learning rate than training from scratch.
+  const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
+    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {
@@ -126,20 +151,22 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const student = await loadDetector(tmpModel, { backend: o.backend });
 
   const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
-  const studentRun = await timeDetections(student, validation, o.teacherThresh);
+  const studentThresh = await pickThreshold(student, train);
+  const studentRun = await timeDetections(student, validation, studentThresh);
   const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i] }));
   let baseline: SpecialiseReport['baseline'];
   if (o.compareWith && existsSync(o.compareWith)) {
     const base = await loadDetector(o.compareWith, { backend: o.backend });
-    const baseRun = await timeDetections(base, validation, o.teacherThresh);
+    const baseThresh = await pickThreshold(base, train);
+    const baseRun = await timeDetections(base, validation, baseThresh);
     const basePairs = validation.map((f, i) => ({ teacher: f.labels, student: baseRun.labels[i] }));
-    baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, vehicles: vehicleAgreement(basePairs), exactClass: agreement(basePairs) };
+    baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, thresh: baseThresh, vehicles: vehicleAgreement(basePairs), exactClass: agreement(basePairs) };
     base.dispose();
   }
   const report: SpecialiseReport = {
     source: o.source,
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
-    student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel },
+    student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel, thresh: studentThresh },
     frames: { train: train.length, validation: validation.length, teacherBoxes },
     agreement: { vehicles: vehicleAgreement(pairs), exactClass: agreement(pairs), iou: 0.5 },
     ...(baseline ? { baseline } : {}),
