@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import type { FrameResult } from '../core/types.js';
+import { parsePrecision } from '../engine/kernels/precision.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
@@ -37,6 +38,7 @@ cleanly with every written line valid, prints one line saying what happened and 
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
     backend: { type: 'string', value: 'NAME', description: 'Kernel backend (auto, native, wasm, reference)' },
+    precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
   },
   positionals: { min: 1 },
 } satisfies CommandSpec<Record<string, import('./command.js').OptionSpec>>;
@@ -57,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   const intervalSec = numberOption('count-interval', v['count-interval'], 60, (n) => n > 0);
   const workers = v.workers ? numberOption('workers', v.workers, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
   const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), (n) => Number.isInteger(n) && n >= 1);
+  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
   const lines = (v.line ?? []).map(parseLineOption);
   const model = resolveModel(v);
   const outDir = v.out ?? 'out';
@@ -84,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     mode: 'batch',
     workers,
     backend: v.backend,
+    precision,
     stride,
     detect: { thresh, nms },
     countIntervalMs: intervalSec * 1000,

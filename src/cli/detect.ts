@@ -4,6 +4,7 @@ import type { Detection } from '../core/types.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
+import { parsePrecision } from '../engine/kernels/precision.js';
 import type { ModelSource } from '../engine/load.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
@@ -17,12 +18,13 @@ const options = {
   json: { type: 'boolean', description: 'Print one JSON object per image' },
   backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
   threads: { type: 'string', value: 'N', description: 'Intra-frame threads per layer (native and wasm backends; default 1, or XNORCAM_NATIVE_THREADS)' },
+  precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
 } satisfies Record<string, OptionSpec>;
 
 export const spec: CommandSpec<typeof options> = {
   name: 'detect',
   summary: 'Detect objects in image files (as darknet detector test)',
-  usage: '<image...> [--model <model.xnor> | --cfg <cfg> --weights <weights> [--names <file>]] [--thresh 0.25] [--nms 0.45] [--json] [--threads N]',
+  usage: '<image...> [--model <model.xnor> | --cfg <cfg> --weights <weights> [--names <file>]] [--thresh 0.25] [--nms 0.45] [--json] [--threads N] [--precision exact|fast]',
   details: `Preprocessing and decoding follow darknet's \`detector test\`: RGB/255, darknet's bilinear resize
 (letterbox only when the cfg sets letter_box=1), per-class NMS. Boxes are [x1, y1, x2, y2] in
 source-image pixels; score is objectness x class probability.`,
@@ -57,8 +59,9 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256);
+  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
   const source = modelSource(v);
-  const detector = await loadDetector(source, { backend: v.backend, threads });
+  const detector = await loadDetector(source, { backend: v.backend, threads, precision });
   let failed = 0;
   try {
     for (const image of args.positionals) {

@@ -5,6 +5,7 @@ import type { Box } from '../core/types.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
+import { parsePrecision } from '../engine/kernels/precision.js';
 import type { ModelSource } from '../engine/load.js';
 import { evaluate, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
@@ -20,6 +21,7 @@ const options = {
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
   limit: { type: 'string', value: 'N', description: 'Evaluate only the first N images' },
   backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
+  precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
 } satisfies Record<string, OptionSpec>;
 
 export const spec: CommandSpec<typeof options> = {
@@ -45,9 +47,10 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.001, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
+  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
   const data = readYoloDataset(v.data);
   const source = modelSource(v, data.dir);
-  const detector = await loadDetector(source, { backend: v.backend });
+  const detector = await loadDetector(source, { backend: v.backend, precision });
 
   // Dataset class id → model class id, by name.
   const modelIds = data.classes.map((name) => detector.classNames.indexOf(name));
@@ -89,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     perClass,
     missingClasses: data.classes.filter((_, i) => modelIds[i] < 0),
     backend: detector.backend,
+    precision: detector.precision,
     msPerImage: Math.round((detectMs / Math.max(1, items.length)) * 100) / 100,
   };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');

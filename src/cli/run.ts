@@ -4,6 +4,7 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
+import { parsePrecision } from '../engine/kernels/precision.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
@@ -35,6 +36,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (default: 0.45, or the pipeline file\'s)' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     backend: { type: 'string', value: 'NAME', description: 'Kernel backend (auto, native, wasm, reference)' },
+    precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
     host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
     token: { type: 'string', value: 'TOKEN', description: 'Require this token for the dashboard and API' },
@@ -75,6 +77,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
+  const precision = str('precision') === undefined ? undefined : parsePrecision(str('precision')!, '--precision');
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
@@ -86,6 +89,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         model,
         workers: workers ?? (cfg.workers === 'auto' ? undefined : cfg.workers),
         backend: str('backend') ?? (cfg.detector.backend === 'auto' ? undefined : cfg.detector.backend),
+        precision: precision ?? cfg.detector.precision,
         detect: { thresh: str('thresh') ? thresh : cfg.detector.thresh, nms: str('nms') ? nms : cfg.detector.nms },
         countIntervalMs: cfg.countIntervalSeconds * 1000,
         display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
@@ -123,6 +127,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       model: resolveModel(v as Record<string, string | undefined>),
       workers,
       backend: str('backend'),
+      precision,
       detect: { thresh, nms },
       display: noDash ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
@@ -170,6 +175,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
     models: [...new Set(pipeline.sourceNames().map((n) => pipeline.modelOf(n)))].join(','),
     input: `${info.inputWidth}x${info.inputHeight}`,
     backend: info.backend,
+    precision: info.precision,
     threads: info.workers,
     cores: availableParallelism(),
   });

@@ -121,9 +121,13 @@ export const pipelineSchema = z
         thresh: z.number().min(0).max(1).default(0.25),
         nms: z.number().min(0).max(1).default(0.45),
         backend: z.string().default('auto').describe('kernel backend: auto, native, wasm, reference'),
+        precision: z
+          .enum(['exact', 'fast'])
+          .default('exact')
+          .describe('float-layer numerics: exact (darknet bit-exact) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance)'),
       })
       .strict()
-      .default({ thresh: 0.25, nms: 0.45, backend: 'auto' }),
+      .default({ thresh: 0.25, nms: 0.45, backend: 'auto', precision: 'exact' }),
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({

@@ -1,6 +1,7 @@
 import type { Detection } from '../core/types.js';
 import { UserError } from '../core/errors.js';
 import type { KernelBackend } from '../engine/kernels/backend.js';
+import type { Precision } from '../engine/kernels/precision.js';
 import { createBackend } from '../engine/kernels/select.js';
 import { loadModel, type ModelSource } from '../engine/load.js';
 import { modelClasses, type Model } from '../engine/model.js';
@@ -16,6 +17,8 @@ export class EngineDetector implements ObjectDetector {
   readonly inputHeight: number;
   readonly classNames: readonly string[];
   readonly backend: string;
+  /** Float-layer numerics in use: 'fast' only when the backend reports it runs reduced precision. */
+  readonly precision: Precision;
   readonly network: Network;
   private readonly classes: number;
 
@@ -25,6 +28,7 @@ export class EngineDetector implements ObjectDetector {
     this.inputHeight = model.spec.net.height;
     this.classNames = model.classNames;
     this.backend = kernels.name;
+    this.precision = kernels.precision ?? 'exact';
     this.classes = modelClasses(model.spec);
     if (model.spec.net.channels !== 3) throw new UserError(`${model.spec.source}: the network takes ${model.spec.net.channels} input channels; detection needs 3 (RGB)`);
   }
@@ -70,6 +74,12 @@ export interface LoadDetectorOptions extends NetworkOptions {
    * mode (the backend's own default: 1, or XNORCAM_NATIVE_THREADS for native).
    */
   threads?: number;
+  /**
+   * Float-layer numerics (default: XNORCAM_PRECISION, else 'exact'): 'fast' = int8/FMA on AVX-512 VNNI
+   * CPUs, detections within a measured tolerance of darknet (docs/kernels.md); backends or CPUs
+   * without it warn once and run exact (see `EngineDetector.precision`).
+   */
+  precision?: Precision;
 }
 
 /** Loads a packed .xnor model (string) or a darknet cfg + weights (+ names) pair. */
@@ -78,7 +88,7 @@ export async function loadDetector(model: ModelSource, opts: LoadDetectorOptions
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256))
     throw new UserError(`threads: expected a whole number from 1 to 256, got ${threads}`, 2);
   const m = loadModel(model);
-  const kernels = await createBackend(opts.backend);
+  const kernels = await createBackend(opts.backend, { precision: opts.precision });
   if (threads !== undefined) {
     if (kernels.setThreads) kernels.setThreads(threads);
     else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);

@@ -9,15 +9,15 @@ import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
  * as (buffer id, slot) pointing into SharedArrayBuffers the main thread filled: nothing is copied.
  */
 const port = parentPort!;
-const { model, backend } = workerData as { model: ModelRef; backend?: string };
+const { model, backend, precision } = workerData as { model: ModelRef; backend?: string; precision?: 'exact' | 'fast' };
 
 try {
   // Resolved at run time so the pipeline builds while the detector module is developed alongside.
   const detectorModule = '../detect/detector.js';
   const { loadDetector } = (await import(detectorModule)) as {
-    loadDetector(m: ModelRef, o?: { backend?: string }): Promise<ObjectDetector>;
+    loadDetector(m: ModelRef, o?: { backend?: string; precision?: 'exact' | 'fast' }): Promise<ObjectDetector & { precision?: 'exact' | 'fast' }>;
   };
-  const detector = await loadDetector(model, backend ? { backend } : undefined);
+  const detector = await loadDetector(model, { ...(backend ? { backend } : {}), ...(precision ? { precision } : {}) });
   const views = new Map<number, Uint8Array[]>();
   port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'buffer') {
@@ -47,6 +47,7 @@ try {
     inputHeight: detector.inputHeight,
     classNames: [...detector.classNames],
     backend: detector.backend,
+    precision: detector.precision,
   };
   port.postMessage(ready);
 } catch (e) {

@@ -23,7 +23,7 @@ export class ModelPools {
   private readonly entries = new Map<string, Entry>();
   onIdle: () => void = () => undefined;
 
-  constructor(private readonly opts: { workers?: number; backend?: string }) {}
+  constructor(private readonly opts: { workers?: number; backend?: string; precision?: 'exact' | 'fast' }) {}
 
   /** Loads the model on first use (rejects, leaving nothing behind, when it cannot be loaded). */
   async acquire(model: ModelRef, identity: ModelIdentity = modelIdentity(model)): Promise<ModelLease> {
@@ -31,7 +31,7 @@ export class ModelPools {
     if (!entry) {
       const pool = WorkerPool.create(model, this.opts).then((p) => {
         p.onIdle = () => this.onIdle();
-        logger.debug('model loaded', { model: identity.id, input: `${p.inputWidth}x${p.inputHeight}`, backend: p.backend, threads: p.size });
+        logger.debug('model loaded', { model: identity.id, input: `${p.inputWidth}x${p.inputHeight}`, backend: p.backend, precision: p.precision, threads: p.size });
         return p;
       });
       entry = { id: identity.id, users: 0, pool };

@@ -50,6 +50,8 @@ export interface PipelineOptions {
   /** Detector threads per model, and detections running at once over all models; default one per core. */
   workers?: number;
   backend?: string;
+  /** Float-layer numerics (default: XNORCAM_PRECISION, else 'exact'); see src/engine/kernels/precision.ts. */
+  precision?: 'exact' | 'fast';
   detect?: DetectOptions;
   /** Batch: detect every Nth frame (seq % stride === 0). */
   stride?: number;
@@ -142,7 +144,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
     this.maxBusy = Math.max(1, opts.workers ?? availableParallelism());
     this.detectOptions = opts.detect ?? {};
-    this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend });
+    this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend, precision: opts.precision });
     this.pools.onIdle = () => this.pump();
   }
 
@@ -153,10 +155,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 
   /** The first source's model (or the default one of a source-less batch run). */
-  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; classNames: string[]; workers: number; model: string } | undefined {
+  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; precision: 'exact' | 'fast'; classNames: string[]; workers: number; model: string } | undefined {
     const lease = this.states[0]?.lease ?? this.pinned;
     const p = lease?.pool;
-    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, classNames: p.classNames, workers: p.size, model: lease.id };
+    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, precision: p.precision, classNames: p.classNames, workers: p.size, model: lease.id };
   }
 
   /** Thresholds for the frames detected from now on (a reloaded pipeline file). */

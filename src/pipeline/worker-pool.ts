@@ -33,6 +33,8 @@ export class WorkerPool {
   inputHeight = 0;
   classNames: string[] = [];
   backend = '';
+  /** Float-layer numerics the detector threads actually run ('fast' only where the backend has it). */
+  precision: 'exact' | 'fast' = 'exact';
   onIdle: () => void = () => undefined;
   private readonly workers: PoolWorker[] = [];
   private readonly buffers = new Map<FrameSlots, number>();
@@ -43,10 +45,11 @@ export class WorkerPool {
   private constructor(
     private readonly model: ModelRef,
     private readonly backendName: string | undefined,
+    private readonly requestedPrecision: 'exact' | 'fast' | undefined,
   ) {}
 
-  static async create(model: ModelRef, opts: { workers?: number; backend?: string } = {}): Promise<WorkerPool> {
-    const pool = new WorkerPool(model, opts.backend);
+  static async create(model: ModelRef, opts: { workers?: number; backend?: string; precision?: 'exact' | 'fast' } = {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(model, opts.backend, opts.precision);
     const n = Math.max(1, opts.workers ?? availableParallelism());
     try {
       await Promise.all(Array.from({ length: n }, () => pool.spawn()));
@@ -103,7 +106,7 @@ export class WorkerPool {
 
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(workerScript(), { workerData: { model: this.model, backend: this.backendName } });
+      const worker = new Worker(workerScript(), { workerData: { model: this.model, backend: this.backendName, precision: this.requestedPrecision } });
       const entry: PoolWorker = { worker, busy: true };
       let ready = false;
       worker.on('message', (msg: WorkerReply) => {
@@ -113,6 +116,7 @@ export class WorkerPool {
           this.inputHeight = msg.inputHeight;
           this.classNames = msg.classNames;
           this.backend = msg.backend;
+          this.precision = msg.precision ?? 'exact';
           entry.busy = false;
           this.workers.push(entry);
           for (const [slots, id] of this.buffers) {
