@@ -1,15 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
+import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { buildWeb } from '../helpers/build-web.js';
-import { imageA, testModel } from '../helpers/model.js';
 import { Pixels } from '../helpers/screenshot-pixels.js';
 import { RecordingClient, sleep, waitFor, wsUrl } from '../helpers/ws-client.js';
 import { tempDir } from '../helpers/videos.js';
+import { edgeSamples, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
 
 /**
  * The dashboard on a REAL pipeline: ffmpeg decoding a generated video, the XNOR detector in worker
@@ -18,27 +16,6 @@ import { tempDir } from '../helpers/videos.js';
  * records every frame's header, so what the page drew can be checked against what the server sent.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- page-side code reaches the page's globals */
-interface DrawnBox { kind: 'track' | 'detection'; box: [number, number, number, number]; classId: number; trackId: number | null }
-interface Drawn { seq: number; canvasWidth: number; canvasHeight: number; sourceWidth: number; sourceHeight: number; boxes: DrawnBox[] }
-
-/** Points on the edges of the sizeable boxes (≥ 12 px), skipping edges on the picture's border (half clipped). */
-function edgeSamples(d: Drawn): [number, number][] {
-  const out: [number, number][] = [];
-  const inside = (v: number, max: number) => v >= 2 && v <= max - 2;
-  for (const { box: [x1, y1, x2, y2] } of d.boxes.filter((b) => b.box[2] - b.box[0] >= 12 && b.box[3] - b.box[1] >= 12)) {
-    for (let k = 1; k < 8; k++) {
-      const fx = x1 + ((x2 - x1) * k) / 8, fy = y1 + ((y2 - y1) * k) / 8;
-      for (const x of [x1, x2]) if (inside(x, d.sourceWidth)) out.push([x, fy]);
-      for (const y of [y1, y2]) if (inside(y, d.sourceHeight)) out.push([fx, y]);
-    }
-  }
-  return out;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 
 describe('dashboard on a real pipeline', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -51,24 +28,7 @@ describe('dashboard on a real pipeline', () => {
   beforeAll(async () => {
     buildWeb();
     tmp = tempDir();
-    // A grey street stand-in: fixture A's image sliding left and right over a flat background.
-    const video = join(tmp.dir, 'moving.mp4');
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x606060:s=240x160:r=15',
-      '-loop', '1', '-framerate', '15', '-i', imageA, '-filter_complex',
-      "[1:v]format=gray,format=yuv420p[img];[0:v][img]overlay=x='80*abs(sin(t*0.8))':y=0:shortest=1,format=gray,format=yuv420p[v]",
-      '-map', '[v]', '-t', '8', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', video], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    // The small darknet-checked XNOR model: on this picture it finds boxes of every size, every frame.
-    pipeline = new Pipeline({
-      model: testModel,
-      sources: [{ url: video, name: 'street', loop: true, lines: [{ name: 'mid', points: [[120, 0], [120, 160]] }], zones: [{ name: 'kerb', polygon: [[0, 120], [60, 120], [60, 160], [0, 160]] }] }],
-      mode: 'live',
-      workers: 1,
-      display: { width: 480 },
-      detect: { thresh: 0.25 },
-      countIntervalMs: 5000,
-    });
-    await pipeline.start();
+    pipeline = await startStreetPipeline(tmp.dir);
     srv = await startDashboardServer(pipeline, { port: 0 });
     recorder = new RecordingClient(wsUrl(srv.url));
     await recorder.subscribeAll();

@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { imageA, testModel } from './model.js';
+
+/** What the page reports it drew for one frame (globalThis.__xnorcamStats in the dashboard). */
+export interface DrawnBox { kind: 'track' | 'detection'; box: [number, number, number, number]; classId: number; trackId: number | null }
+export interface Drawn { seq: number; canvasWidth: number; canvasHeight: number; sourceWidth: number; sourceHeight: number; boxes: DrawnBox[] }
+
+/** Points on the edges of the sizeable boxes (≥ 12 px), skipping edges on the picture's border (half clipped). */
+export function edgeSamples(d: Drawn): [number, number][] {
+  const out: [number, number][] = [];
+  const inside = (v: number, max: number) => v >= 2 && v <= max - 2;
+  for (const { box: [x1, y1, x2, y2] } of d.boxes.filter((b) => b.box[2] - b.box[0] >= 12 && b.box[3] - b.box[1] >= 12)) {
+    for (let k = 1; k < 8; k++) {
+      const fx = x1 + ((x2 - x1) * k) / 8, fy = y1 + ((y2 - y1) * k) / 8;
+      for (const x of [x1, x2]) if (inside(x, d.sourceWidth)) out.push([x, fy]);
+      for (const y of [y1, y2]) if (inside(y, d.sourceHeight)) out.push([fx, y]);
+    }
+  }
+  return out;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/**
+ * The browser tests' street: fixture A's image sliding left and right over a flat grey background
+ * (8 s, 15 fps, 240×160, grey so that saturated pixels on a screenshot are overlays), played as a
+ * looping live camera through a real pipeline with the small darknet-checked XNOR model, which finds
+ * boxes of every size on it every frame; a counting line "mid" and a zone "kerb".
+ */
+export async function startStreetPipeline(dir: string): Promise<Pipeline> {
+  const video = join(dir, 'moving.mp4');
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x606060:s=240x160:r=15',
+    '-loop', '1', '-framerate', '15', '-i', imageA, '-filter_complex',
+    "[1:v]format=gray,format=yuv420p[img];[0:v][img]overlay=x='80*abs(sin(t*0.8))':y=0:shortest=1,format=gray,format=yuv420p[v]",
+    '-map', '[v]', '-t', '8', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', video], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg could not render the street video: ${r.stderr}`);
+  const pipeline = new Pipeline({
+    model: testModel,
+    sources: [{ url: video, name: 'street', loop: true, lines: [{ name: 'mid', points: [[120, 0], [120, 160]] }], zones: [{ name: 'kerb', polygon: [[0, 120], [60, 120], [60, 160], [0, 160]] }] }],
+    mode: 'live',
+    workers: 1,
+    display: { width: 480 },
+    detect: { thresh: 0.25 },
+    countIntervalMs: 5000,
+  });
+  await pipeline.start();
+  return pipeline;
+}
