@@ -2,7 +2,9 @@
 // onnxruntime-node, same run, same sizes. Prints ONE JSON document on stdout (progress on stderr).
 //
 //   node bench/run.mjs [--frames 30] [--warmup 5] [--sizes 416,320] [--backends wasm,...] [--reference]
-//                      [--precision exact,fast] [--no-gemm-peak]   (skip bench/gemm-peak.mjs's GEMM rows)
+//                      [--precision exact,fast] [--threads 1,2] [--bit-links on,off] [--no-gemm-peak]
+//   --no-gemm-peak skips bench/gemm-peak.mjs's GEMM rows; --bit-links on,off adds rows with the
+//   bit links between convs turned off (NetworkOptions.bitLinks), to measure them in the same run.
 //
 // Every backend runs in 'exact' precision (darknet's float32, bit for bit); a backend that has a
 // 'fast' precision (int8 float layers, src/engine/kernels/precision.ts) also runs in that, as its
@@ -21,7 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 
 function parseArgs(argv) {
-  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'] };
+  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'], threads: [1, 2], bitLinks: [true] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -36,9 +38,12 @@ function parseArgs(argv) {
     else if (a === '--reference') o.reference = true;
     else if (a === '--no-gemm-peak') o.gemmPeak = false;
     else if (a === '--precision') o.precisions = val().split(',');
+    else if (a === '--threads') o.threads = val().split(',').map(Number);
+    else if (a === '--bit-links') o.bitLinks = val().split(',').map((v) => (v === 'on' ? true : v === 'off' ? false : fail('--bit-links takes on, off or on,off')));
     else fail(`unknown option ${a}`);
   }
   if (o.precisions.some((p) => p !== 'exact' && p !== 'fast')) fail('--precision takes exact, fast or exact,fast');
+  if (o.threads.some((t) => t !== 1 && t !== 2)) fail('--threads takes 1, 2 or 1,2');
   if (!(o.frames >= 1) || o.sizes.some((s) => !(s >= 32 && s % 32 === 0))) fail('--frames must be >= 1 and --sizes multiples of 32');
   return o;
 }
@@ -83,7 +88,7 @@ async function backendIn(createBackend, name, precision) {
  * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
  * intra-frame threading, or for 'fast' on a backend without that precision.
  */
-async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision) {
+async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks) {
   const backend = await backendIn(createBackend, name, precision);
   if (precision === 'fast' && backend.precision !== 'fast') {
     backend.dispose?.();
@@ -96,12 +101,16 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
     }
     backend.setThreads(threads);
   }
-  const net = new Network(model, backend);
+  if (!bitLinks && !backend.linkBinaryInput) {
+    backend.dispose?.();
+    return null; // nothing to turn off: the same as the default row
+  }
+  const net = new Network(model, backend, { bitLinks });
   randomInput(net.input, 42);
   const timings = new Float64Array(net.spec.layers.length);
   const perLayer = net.spec.layers.map(() => []);
   return {
-    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision },
+    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision, ...(bitLinks ? {} : { bitLinks: false }), bitLinkedTensors: [...net.bitLinkedTensors] },
     times: [],
     frame: (record) => {
       timings.fill(0);
@@ -158,13 +167,14 @@ async function main() {
           continue;
         }
         for (const precision of opts.precisions)
-          for (const threads of [1, 2]) {
-            const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision);
-            if (engine) engines.push(engine);
-          }
+          for (const threads of opts.threads)
+            for (const bitLinks of opts.bitLinks) {
+              const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks);
+              if (engine) engines.push(engine);
+            }
       }
       const { bytes } = yolov3TinyOnnx(size);
-      for (const threads of [1, 2]) {
+      for (const threads of opts.threads) {
         const session = await ort.InferenceSession.create(bytes, {
           intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
           // Its pool threads would otherwise spin after each run and steal the CPU from the engine
@@ -182,7 +192,7 @@ async function main() {
         });
       }
 
-      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
+      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}${e.row.bitLinks === false ? '(no bit links)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
       for (let f = 0; f < opts.warmup + opts.frames; f++) {
         for (const e of engines) {
           const t0 = performance.now();
@@ -194,11 +204,11 @@ async function main() {
         const row = { ...e.row, msPerFrame: round(median(e.times)), minMs: round(Math.min(...e.times)), frames: e.times.length };
         e.finish(row);
         results.push(row);
-        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
+        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''}${row.bitLinks === false ? ' no-bit-links' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
       }
       // Side-by-side ratios: onnxruntime float time / XNOR time (> 1 means the XNOR engine is faster).
       const ort1 = results.find((r) => r.size === size && r.backend === 'onnxruntime-float' && r.threads === 1);
-      for (const r of results.filter((r) => r.size === size && r.model === 'yolov3-tiny_xnor' && r.msPerFrame)) {
+      for (const r of results.filter((r) => ort1 && r.size === size && r.model === 'yolov3-tiny_xnor' && r.msPerFrame)) {
         r.speedupVsOnnxruntime1t = round(ort1.msPerFrame / r.msPerFrame, 2);
         // the same from each engine's fastest frame: steadier when other processes share the CPU
         r.speedupAtMinVsOnnxruntime1t = round(ort1.minMs / r.minMs, 2);
@@ -220,7 +230,7 @@ async function main() {
 
     const ratios = results
       .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
-      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
     const doc = {
       bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
       date: new Date().toISOString(),

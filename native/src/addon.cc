@@ -53,7 +53,24 @@ struct Handle {
   void* op;
   size_t inLen, outLen;
   int threads;
+  Handle* writer = nullptr;  // link(): the op that writes this op's packed input
+  Handle* reader = nullptr;  // link(): the op whose packed input this op writes
+  bool peerGone = false;     // a linked op was disposed or collected: running this one would be wrong
 };
+
+// Before an op is freed: the ops linked to it must not run any more (they would use freed bits).
+void drop_peer(Handle* h) {
+  if (h->writer) {
+    h->writer->reader = nullptr;
+    h->writer->peerGone = true;
+    h->writer = nullptr;
+  }
+  if (h->reader) {
+    h->reader->writer = nullptr;
+    h->reader->peerGone = true;
+    h->reader = nullptr;
+  }
+}
 
 #define CHECK(call)                                                 \
   do {                                                              \
@@ -99,6 +116,7 @@ bool entry_fast(const IsaEntry* e) { return e && e->fast && e->fast() && e->tabl
 
 void finalize_handle(napi_env, void* data, void*) {
   Handle* h = (Handle*)data;
+  drop_peer(h);
   if (h->op) h->t->destroy(h->op);
   delete h;
 }
@@ -317,6 +335,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Handle* h = argc >= 3 ? get_handle(env, argv[0]) : nullptr;
   if (!h || !h->op) return throw_msg(env, "run: invalid or disposed op");
+  if (h->peerGone) return throw_msg(env, "run: the op linked to this one (link) was disposed");
   float *in, *out;
   size_t inLen, outLen;
   if (!get_f32(env, argv[1], &in, &inLen) || inLen < h->inLen) return throw_msg(env, "run: input must be a Float32Array of inC*inH*inW");
@@ -325,6 +344,28 @@ napi_value Run(napi_env env, napi_callback_info info) {
   if (argc >= 4) napi_get_value_int32(env, argv[3], &threads);
   xk_run(h->t, h->op, in, out, threads);
   return nullptr;
+}
+
+// link(producer, consumer) -> boolean: the producer convolution writes the consumer binary
+// convolution's packed input bits itself (XkTable::link_bits). Once linked, the producer's run()
+// writes no output tensor and the consumer's run() reads no input tensor (either may be empty).
+napi_value Link(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Handle* p = argc >= 2 ? get_handle(env, argv[0]) : nullptr;
+  Handle* c = argc >= 2 ? get_handle(env, argv[1]) : nullptr;
+  if (!p || !p->op || !c || !c->op) return throw_msg(env, "link: invalid or disposed op");
+  bool ok = p != c && !p->reader && !c->writer && p->t == c->t && p->t->link_bits && p->t->link_bits(p->op, c->op);
+  if (ok) {
+    p->outLen = 0;
+    c->inLen = 0;
+    p->reader = c;
+    c->writer = p;
+  }
+  napi_value r;
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
 }
 
 napi_value Describe(napi_env env, napi_callback_info info) {
@@ -344,6 +385,7 @@ napi_value Dispose(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Handle* h = argc >= 1 ? get_handle(env, argv[0]) : nullptr;
   if (h && h->op) {
+    drop_peer(h);
     h->t->destroy(h->op);
     h->op = nullptr;
   }
@@ -361,6 +403,7 @@ NAPI_MODULE_INIT() {
       {"prepareYolo", nullptr, PrepareYolo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareUpsample", nullptr, PrepareUpsample, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"link", nullptr, Link, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dispose", nullptr, Dispose, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -33,6 +33,10 @@ struct XkTable {
   // multiply-add; mode 2: in int8 (groups 1) with per-filter weight scales and a per-frame input
   // scale and zero point. Returns null where the mode does not apply.
   void* (*prepare_float_fast)(const XkGeom* g, const float* w, const float* bias, int mode);
+  // Bit output: convolution `producer` writes the sign bits (x > 0) of its (activated, pooled)
+  // output straight into the packed input of binary convolution `consumer`, whose run() then skips
+  // sign packing; the producer writes no floats. 1 = linked, 0 = not applicable (nothing changed).
+  int (*link_bits)(void* producer, void* consumer);
 };
 
 extern "C" {

@@ -126,7 +126,23 @@ struct Op {
   int ph, pw, poolSize, poolStride, poolOffset;
   float* convbuf;
   void* poolop;  // pool == 2: the PoolOp applied in finish()
-  char desc[128];
+  // Bit output (link_bits): instead of floats, this op writes the sign bits (value > 0 after the
+  // activation and the fused pool) of its output straight into the padded, packed input of the
+  // binary convolution that reads it. Channel f of output pixel p (flat index) goes to bit f % 32
+  // of word bitsOut[(f / 32) * bitsPS + (p / bitsW) * bitsRS + p % bitsW].
+  uint32_t* bitsOut;
+  int bitsPS, bitsRS, bitsW;
+  int linkedIn;  // a producer writes this op's packed input: pack() skips the sign packing
+  // Binary producers with bit output: bit = (mismatches - thrLo[f]) <= thrSpan[f] (unsigned), the
+  // exact set of counts whose float output is > 0 (see binary_thresholds); null: compare floats.
+  uint32_t* thrLo;
+  uint32_t* thrSpan;
+  // pool == 2 with bit output: the tiles write conv-resolution bits here ([plane][outH][outW],
+  // bitsOut points at it), then finish() ORs each pool window's words into the consumer (poolDst*).
+  uint32_t* convbits;
+  uint32_t* poolDst;
+  int poolDstPS, poolDstRS, poolDstW;
+  char desc[160];
 };
 
 // ---- activation and output stores -------------------------------------------------------------
@@ -161,6 +177,76 @@ static inline vf binary_value(vu mism, int K, vf scale, vf bias) {
   vi t = (vi){} + K - 2 * (vi)mism;  // exact integer, exactly representable as float
   vf prod = __builtin_convertvector(t, vf) * scale;
   return prod + bias;
+}
+
+// ---- bit output (link_bits) -------------------------------------------------------------------
+
+// Bit i = lane i > 0 (NaN: 0), for lanes [0, XK_V).
+static inline uint32_t gt0_mask(vf v) {
+#if defined(__AVX512F__) && XK_V == 16
+  return _mm512_cmp_ps_mask((__m512)v, _mm512_setzero_ps(), _CMP_GT_OQ);
+#elif defined(__AVX2__) && XK_V == 8
+  return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v, _mm256_setzero_ps(), _CMP_GT_OQ));
+#else
+  uint32_t m = 0;
+  for (int i = 0; i < XK_V; i++) m |= (v[i] > 0.0f ? 1u : 0u) << i;
+  return m;
+#endif
+}
+
+// Bits i = thr lo <= acc lane i <= lo + span, for lanes [0, XK_V).
+static inline uint32_t in_mask(vu acc, vu lo, vu span) {
+#if defined(__AVX512F__) && XK_V == 16
+  return _mm512_cmple_epu32_mask((__m512i)(acc - lo), (__m512i)span);
+#else
+  const vu in = (vu)((acc - lo) <= span);
+  uint32_t m = 0;
+  for (int i = 0; i < XK_V; i++) m |= (in[i] & 1u) << i;
+  return m;
+#endif
+}
+
+// Word of output pixel p (flat index) in plane `plane` of the consumer's packed input.
+static inline uint8_t* bits_at(const Op* op, int plane, size_t p) {
+  return (uint8_t*)(op->bitsOut + (size_t)plane * op->bitsPS + (p / op->bitsW) * op->bitsRS + p % op->bitsW);
+}
+
+// Stores the bytes of filters [f0, f0 + nf) (bits at f % 32 of each lane's word, f0 % 8 == 0 and
+// f0 % 32 + nf <= 32, checked by link_bits) of `count` consecutive output pixels from flat index
+// p. Other bytes of the words belong to other filter blocks (maybe other threads): never touched.
+static inline void store_bits(const Op* op, vu word, int f0, int nf, size_t p, int count) {
+  const int byte0 = (f0 % 32) / 8, nbytes = (f0 % 32 + nf + 7) / 8 - byte0;
+  uint8_t* dst = bits_at(op, f0 / 32, p);
+#if defined(__AVX512F__) && XK_V == 16
+  if (p % op->bitsW + count <= (size_t)op->bitsW) {
+    const uint64_t pattern = (uint64_t)(((1u << nbytes) - 1) << byte0) * 0x1111111111111111ull;
+    const uint64_t lanes = count >= 16 ? ~0ull : (1ull << (4 * count)) - 1;
+    _mm512_mask_storeu_epi8(dst, pattern & lanes, (__m512i)word);
+    return;
+  }
+#endif
+  for (int l = 0; l < count; l++) {
+    const uint32_t w = word[l];
+    uint8_t* d = bits_at(op, f0 / 32, p + l);
+    for (int b = byte0; b < byte0 + nbytes; b++) d[b] = (uint8_t)(w >> (8 * b));
+  }
+  (void)dst;
+}
+
+// The same for one pixel whose word (bits at f % 32) is w.
+static inline void store_bits1(const Op* op, uint32_t w, int f0, int nf, size_t p) {
+  const int byte0 = (f0 % 32) / 8, byte1 = (f0 % 32 + nf + 7) / 8;
+  uint8_t* d = bits_at(op, f0 / 32, p);
+  for (int b = byte0; b < byte1; b++) d[b] = (uint8_t)(w >> (8 * b));
+}
+
+// FIL tiles: filters f0 + j*XK_V + lane of pixel p in vectors v[j] (nf valid filters in all).
+template <int NFV>
+static inline void store_bits_fil(const Op* op, const vf* v, int f0, int nf, size_t p) {
+  uint64_t m = 0;
+  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) m |= (uint64_t)gt0_mask(v[j]) << (j * XK_V);
+  if (nf < 64) m &= (1ull << nf) - 1;
+  store_bits1(op, (uint32_t)(m << (f0 % 32)), f0, nf, p);
 }
 
 // ---- kernels: pixels in lanes ------------------------------------------------------------------
@@ -222,6 +308,10 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
       const int ox = ox0 + v * XK_V;
       const int count = imin(XK_V, outW - ox);
       if (count <= 0) continue;
+      if (stash && op->bitsOut && op->thrLo) {  // bit output by count thresholds: the raw counts
+        storeu((uint32_t*)stash + (f * 2 + v) * XK_V, acc[f][v]);
+        continue;
+      }
       const vf val = binary_value(acc[f][v], op->K, sc, b);
       if (stash) storef(stash + (f * 2 + v) * XK_V, val);
       else store_pix(op, out, (size_t)(f0 + f) * hw + (size_t)oy * outW + ox, count, val);
@@ -252,6 +342,14 @@ static void float_fil_tile(const Op* op, const Block& b, const float* src, int p
     }
   }
   const float* fb = op->fbias + (size_t)(b.f0) ;
+  if (op->bitsOut) {
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
+      vf v[NFV];
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) v[j] = acc[p][j] + loadf(fb + j * XK_V);
+      store_bits_fil<NFV>(op, v, b.f0, b.nf, p0 + p);
+    }
+    return;
+  }
   _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
     const int nvalid = imin(XK_V, b.nf - j * XK_V);
     if (nvalid <= 0) break;
@@ -279,6 +377,25 @@ static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, i
       const uint32_t xs = sp[p][o];
       _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] += popcnt_lanes(wv[j] ^ xs);
     }
+  }
+  if (op->bitsOut && op->thrLo) {
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
+      uint64_t m = 0;
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++)
+        m |= (uint64_t)in_mask(acc[p][j], loadu(op->thrLo + b.f0 + j * XK_V), loadu(op->thrSpan + b.f0 + j * XK_V)) << (j * XK_V);
+      if (b.nf < 64) m &= (1ull << b.nf) - 1;
+      store_bits1(op, (uint32_t)(m << (b.f0 % 32)), b.f0, b.nf, p0 + p);
+    }
+    return;
+  }
+  if (op->bitsOut) {
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
+      vf v[NFV];
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++)
+        v[j] = binary_value(acc[p][j], op->K, loadf(op->fscale + b.f0 + j * XK_V), loadf(op->fbias + b.f0 + j * XK_V));
+      store_bits_fil<NFV>(op, v, b.f0, b.nf, p0 + p);
+    }
+    return;
   }
   _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
     const int nvalid = imin(XK_V, b.nf - j * XK_V);
@@ -505,6 +622,63 @@ static void pix_row_pooled(const Op* op, const Block& b, int py, float* out) {
   }
 }
 
+// Bit output of a pooled row (2x2/2): bit = some conv value of the window > 0, which is exactly
+// (max of the activated values) > 0 for linear, leaky and relu (x > 0 iff act(x) > 0; a tap wins
+// only when greater, so the max is > 0 iff a tap is). The per-filter words are ORed lane-wise, so
+// the pixels-in-lanes layout needs no transposition.
+static void pix_row_pooled_bits(const Op* op, const Block& b, int py) {
+  float sa[XK_PNF * 2 * XK_V] __attribute__((aligned(64))) = {};
+  float sb[XK_PNF * 2 * XK_V] __attribute__((aligned(64))) = {};
+  const int step = XK_V * op->nv, pw = op->pw;
+  for (int ox0 = 0; ox0 < 2 * pw; ox0 += step) {
+    pix_tile(op, b, 2 * py, ox0, nullptr, sa);
+    pix_tile(op, b, 2 * py + 1, ox0, nullptr, sb);
+    const int px0 = ox0 / 2, count = imin(step / 2, pw - px0);
+    vu w0 = (vu){}, w1 = (vu){};
+    if (op->thrLo) {  // raw counts (binary_pix_tile): in the filter's range of counts
+      for (int f = 0; f < b.nf; f++) {
+        const vu bit = (vu){} + (1u << ((b.f0 + f) % 32));
+        const vu lo = (vu){} + op->thrLo[b.f0 + f], span = (vu){} + op->thrSpan[b.f0 + f];
+        const uint32_t* ra = (const uint32_t*)sa + f * 2 * XK_V;
+        const uint32_t* rb = (const uint32_t*)sb + f * 2 * XK_V;
+        w0 |= (vu)(((loadu(ra) - lo) <= span) | ((loadu(rb) - lo) <= span)) & bit;
+        w1 |= (vu)(((loadu(ra + XK_V) - lo) <= span) | ((loadu(rb + XK_V) - lo) <= span)) & bit;
+      }
+    } else {
+      for (int f = 0; f < b.nf; f++) {
+        const vu bit = (vu){} + (1u << ((b.f0 + f) % 32));
+        const float* ra = sa + f * 2 * XK_V;
+        const float* rb = sb + f * 2 * XK_V;
+        w0 |= (vu)((loadf(ra) > 0.0f) | (loadf(rb) > 0.0f)) & bit;
+        w1 |= (vu)((loadf(ra + XK_V) > 0.0f) | (loadf(rb + XK_V) > 0.0f)) & bit;
+      }
+    }
+    const vu pooled = __builtin_shuffle(w0, w1, (vu)XK_EVEN) | __builtin_shuffle(w0, w1, (vu)XK_ODD);
+    store_bits(op, pooled, b.f0, b.nf, (size_t)py * pw + px0, count);
+  }
+}
+
+// Bit output of an unpooled row: bit = conv value > 0 (= activated value > 0).
+static void pix_row_bits(const Op* op, const Block& b, int oy) {
+  float st[XK_PNF * 2 * XK_V] __attribute__((aligned(64))) = {};
+  const int outW = op->g.outW;
+  for (int ox0 = 0; ox0 < outW; ox0 += XK_V * op->nv) {
+    pix_tile(op, b, oy, ox0, nullptr, st);
+    for (int v = 0; v < op->nv; v++) {
+      const int count = imin(XK_V, outW - (ox0 + v * XK_V));
+      if (count <= 0) break;
+      vu w = (vu){};
+      if (op->thrLo)
+        for (int f = 0; f < b.nf; f++)
+          w |= (vu)((loadu((const uint32_t*)st + (f * 2 + v) * XK_V) - op->thrLo[b.f0 + f]) <= ((vu){} + op->thrSpan[b.f0 + f])) &
+               ((vu){} + (1u << ((b.f0 + f) % 32)));
+      else
+        for (int f = 0; f < b.nf; f++) w |= (vu)(loadf(st + (f * 2 + v) * XK_V) > 0.0f) & ((vu){} + (1u << ((b.f0 + f) % 32)));
+      store_bits(op, w, b.f0, b.nf, (size_t)oy * outW + ox0 + v * XK_V, count);
+    }
+  }
+}
+
 static void fil_tiles(const Op* op, const Block& b, int t, float* out) {
   const int hw = op->g.outH * op->g.outW;
   int p0 = t * XK_FNP;
@@ -600,6 +774,9 @@ static void free_op(Op* op) {
   free(op->wsum);
   free(op->qscale);
   free(op->qzs);
+  free(op->thrLo);
+  free(op->thrSpan);
+  free(op->convbits);
   free(op);
 }
 
@@ -1516,8 +1693,9 @@ static void pack(void* p, const float* in, int part, int parts) {
     return;
   }
   // Binary: 32 channels per word, vectorised over the flattened plane (rows may be narrower than
-  // a vector), then each lane goes to its padded, phase-split position.
-  const int words = op->pairs ? 1 : op->planes;
+  // a vector), then each lane goes to its padded, phase-split position. A linked producer
+  // (link_bits) has already written them.
+  const int words = op->linkedIn ? 0 : op->pairs ? 1 : op->planes;
   const int c0p = (int)((long)words * part / parts), c1p = (int)((long)words * (part + 1) / parts);
   for (int cw = c0p; cw < c1p; cw++) {
     const int c0 = cw * 32, nc = imin(32, g.inC - c0);
@@ -1568,7 +1746,10 @@ static void compute(void* p, const float* in, float* out, int begin, int end) {
   if (*(int*)p == 3) return upsample_planes((const UpOp*)p, in, out, begin, end);
   Op* op = (Op*)p;
   if (op->pool == 1) {
-    for (int it = begin; it < end; it++) pix_row_pooled(op, op->blocks[it / op->ph], it % op->ph, out);
+    if (op->bitsOut)
+      for (int it = begin; it < end; it++) pix_row_pooled_bits(op, op->blocks[it / op->ph], it % op->ph);
+    else
+      for (int it = begin; it < end; it++) pix_row_pooled(op, op->blocks[it / op->ph], it % op->ph, out);
     return;
   }
   if (op->pool == 2) out = op->convbuf;
@@ -1578,16 +1759,47 @@ static void compute(void* p, const float* in, float* out, int begin, int end) {
     return;
   }
 #endif
-  if (op->shape == PIX) {
+  if (op->shape == PIX && op->bitsOut) {
+    for (int it = begin; it < end; it++) pix_row_bits(op, op->blocks[it / op->g.outH], it % op->g.outH);
+  } else if (op->shape == PIX) {
     for (int it = begin; it < end; it++) pix_row(op, op->blocks[it / op->g.outH], it % op->g.outH, out);
   } else {
     for (int it = begin; it < end; it++) fil_tiles(op, op->blocks[it / op->ptiles], it % op->ptiles, out);
   }
 }
 
+// pool == 2 with bit output: darknet's maxpool window (taps outside the conv output skipped) on
+// the conv-resolution bits, 32 channels per word: the max is > 0 iff some tap is, so the pooled
+// bit is the OR of the taps' bits (0 for a window without taps: the max stays -FLT_MAX).
+static void pool_bits(const Op* op) {
+  const int h = op->g.outH, w = op->g.outW, size = op->poolSize, st = op->poolStride, off = op->poolOffset;
+  const int planes = (op->g.outC + 31) / 32;
+  for (int pl = 0; pl < planes; pl++) {
+    const uint32_t* src = op->convbits + (size_t)pl * h * w;
+    for (int py = 0; py < op->ph; py++)
+      for (int px = 0; px < op->pw; px++) {
+        uint32_t word = 0;
+        for (int n = 0; n < size; n++) {
+          const int y = off + py * st + n;
+          if (y < 0 || y >= h) continue;
+          for (int m = 0; m < size; m++) {
+            const int x = off + px * st + m;
+            if (x >= 0 && x < w) word |= src[(size_t)y * w + x];
+          }
+        }
+        const size_t q = (size_t)py * op->pw + px;
+        op->poolDst[(size_t)pl * op->poolDstPS + (q / op->poolDstW) * op->poolDstRS + q % op->poolDstW] = word;
+      }
+  }
+}
+
 static void finish(void* p, float* out) {
   if (*(int*)p != 0) return;
   Op* op = (Op*)p;
+  if (op->bitsOut) {  // no floats: the sign bits went to the consumer (pool == 2: after pooling them here)
+    if (op->pool == 2) pool_bits(op);
+    return;
+  }
   if (op->pool == 1) return;  // the fused epilogue applied the tail before pooling
   float* conv = op->pool == 2 ? op->convbuf : out;
   if (op->g.act == XK_LEAKY)
@@ -1613,6 +1825,88 @@ static void destroy(void* p) {
   }
 }
 
-static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST};
+// For bit output of a binary convolution: the float output fround(fround((K - 2m) * scale) + bias)
+// is monotonic in the mismatch count m, so the counts whose value is > 0 (its activation keeps
+// the sign) form one range [lo, lo + span]; found by evaluating every m with the kernels' own
+// float operations, so the bits are exactly those of the floats. Empty: lo = K + 1, span 0.
+static bool binary_thresholds(Op* op) {
+  const int C = op->g.outC, K = op->K;
+  op->thrLo = (uint32_t*)zalloc(((size_t)C + 64) * 4);
+  op->thrSpan = (uint32_t*)zalloc(((size_t)C + 64) * 4);
+  if (!op->thrLo || !op->thrSpan) {
+    free(op->thrLo);
+    free(op->thrSpan);
+    op->thrLo = op->thrSpan = nullptr;
+    return false;
+  }
+  for (int f = 0; f < C; f++) {
+    int lo = -1, hi = -1;
+    for (int m = 0; m <= K; m++) {
+      const float prod = (float)(K - 2 * m) * op->scale[f];
+      if (!(prod + op->bias[f] > 0.0f)) continue;
+      if (lo >= 0 && hi != m - 1) {  // not one range (cannot happen with IEEE rounding): compare floats
+        free(op->thrLo);
+        free(op->thrSpan);
+        op->thrLo = op->thrSpan = nullptr;
+        return true;
+      }
+      if (lo < 0) lo = m;
+      hi = m;
+    }
+    if (lo < 0) lo = hi = K + 1;
+    op->thrLo[f] = (uint32_t)lo;
+    op->thrSpan[f] = (uint32_t)(hi - lo);
+  }
+  return true;
+}
+
+// Makes producer `pp` (a convolution, maybe with a fused 2x2/2 pool) write the sign bits of its
+// output into the packed input of binary convolution `cp` (see Op::bitsOut), and `cp` skip its
+// sign packing. A pool that is not fused in the epilogue (pool == 2) pools the bits in finish().
+// Returns 0 and changes nothing where that does not apply: the producer's output is not the
+// consumer's input shape, int8 or AMX ops, a consumer with stride > 1 or on AMX, or filter blocks
+// that do not own whole bytes of the words (threads write blocks concurrently).
+static int link_bits(void* pp, void* cp) {
+  if (*(int*)pp != 0 || *(int*)cp != 0) return 0;
+  Op* p = (Op*)pp;
+  Op* c = (Op*)cp;
+  if (!c->binary || c->amx || c->g.stride != 1 || c->linkedIn || p->bitsOut || p->q8 || p->amx) return 0;
+  if (p->g.act != XK_LEAKY && p->g.act != XK_RELU && p->g.act != XK_LINEAR) return 0;
+  const int oh = p->pool ? p->ph : p->g.outH, ow = p->pool ? p->pw : p->g.outW;
+  if (p->g.outC != c->g.inC || (size_t)oh * ow != (size_t)c->g.inH * c->g.inW) return 0;
+  for (int i = 0; i < p->nblocks; i++) {
+    const Block& b = p->blocks[i];
+    const int nf = p->shape == PIX ? b.nf : imin(b.nf, p->g.outC - b.f0);
+    if (b.f0 % 8 != 0 || b.f0 % 32 + nf > 32 || (nf % 8 != 0 && b.f0 + nf != p->g.outC)) return 0;
+  }
+  if (p->binary && !binary_thresholds(p)) return 0;
+  uint32_t* dst = (uint32_t*)c->inpad + (size_t)(c->pairs ? c->PS : 0) + (size_t)c->g.pad * c->RS + c->g.pad;
+  if (p->pool == 2) {
+    const size_t hw = (size_t)p->g.outH * p->g.outW;
+    p->convbits = (uint32_t*)zalloc(((p->g.outC + 31) / 32) * hw * 4 + 64);
+    if (!p->convbits) return 0;
+    p->poolDst = dst;
+    p->poolDstPS = c->PS;
+    p->poolDstRS = c->RS;
+    p->poolDstW = c->g.inW;
+    p->bitsOut = p->convbits;
+    p->bitsPS = (int)hw;
+    p->bitsRS = p->g.outW;
+    p->bitsW = p->g.outW;
+  } else {
+    p->bitsOut = dst;
+    p->bitsPS = c->PS;
+    p->bitsRS = c->RS;
+    p->bitsW = c->g.inW;
+  }
+  c->linkedIn = 1;
+  size_t l = strlen(p->desc);
+  snprintf(p->desc + l, sizeof p->desc - l, " +bits out");
+  l = strlen(c->desc);
+  snprintf(c->desc + l, sizeof c->desc - l, " +bits in");
+  return 1;
+}
+
+static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST, link_bits};
 
 }  // namespace XK_NS

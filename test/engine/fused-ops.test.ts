@@ -77,6 +77,9 @@ function differing(net: Network, skip: ReadonlySet<number>): string[] {
 const backends = await availableBackends();
 // Convs followed by a maxpool whose output nothing else reads; layer 8 feeds the second head's route.
 const FUSABLE = [0, 2, 4, 6, 10];
+// Tensors read only by the binary conv after them, written as bits by the AVX-512 kernels: the pooled
+// outputs of 0, 2, 4, 6, 10 and the output of 12 (8 and 13 feed a route too).
+const BIT_LINKED = [1, 3, 5, 7, 11, 12];
 
 describe.each([...backends, 'reference+fusion'])('fixture network on %s', (name) => {
   let backend: KernelBackend;
@@ -90,18 +93,24 @@ describe.each([...backends, 'reference+fusion'])('fixture network on %s', (name)
     expect([...net.fusedLayers]).toEqual(canFuse ? FUSABLE : []);
     for (const i of net.fusedLayers) expect(net.outputs[i].length, `fused layer ${i} has no output of its own`).toBe(0);
     if (backend instanceof FusingReference) expect(backend.fusedPrepared).toBe(FUSABLE.length);
+    // Bit links (native): the tensors passed as packed bits have no float copy; everything else matches.
+    const linked = [...net.bitLinkedTensors];
+    if (backend.name === 'native-avx512') expect(linked).toEqual(BIT_LINKED);
+    if (!backend.linkBinaryInput) expect(linked).toEqual([]);
+    for (const i of linked) expect(net.outputs[i].length, `bit-linked tensor ${i} has no floats`).toBe(0);
     net.input.set(reference.input);
     for (let run = 0; run < 2; run++) {
       net.forward();
-      expect(differing(net, net.fusedLayers), `run ${run + 1}`).toEqual([]);
+      expect(differing(net, new Set([...net.fusedLayers, ...linked])), `run ${run + 1}`).toEqual([]);
     }
     const heads = model.spec.layers.flatMap((l, i) => (l.type === 'yolo' ? [i] : []));
     expect(heads).toEqual([16, 23]);
   });
 
-  it('keepLayerOutputs turns fusion off and every layer matches', () => {
+  it('keepLayerOutputs turns fusion and bit links off and every layer matches', () => {
     const net = new Network(model, backend, { keepLayerOutputs: true });
     expect(net.fusedLayers.size).toBe(0);
+    expect(net.bitLinkedTensors.size).toBe(0);
     net.input.set(reference.input);
     net.forward();
     expect(differing(net, new Set())).toEqual([]);

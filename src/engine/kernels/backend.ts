@@ -148,5 +148,15 @@ export interface KernelBackend {
    * not for the worker pool's one-frame-per-thread mode.
    */
   setThreads?(n: number): void;
+  /**
+   * Optional (additive, native backend): bit output. `producer` (a convolution from this backend,
+   * maybe with a fused maxpool) whose output tensor is read by nothing but the binary convolution
+   * `consumer` writes that consumer's packed input bits itself (bit = output value > 0, after the
+   * activation and the pool: exactly what the consumer would compute from the floats), so no float
+   * tensor is written between them and the consumer packs nothing. After `true`,
+   * producer.run(input, out) leaves `out` untouched and consumer.run(input, out) ignores `input`
+   * (both may be empty arrays); results are bit-identical. `false`: not linked, nothing changed.
+   */
+  linkBinaryInput?(producer: ConvOp, consumer: ConvOp): boolean;
   dispose?(): void;
 }

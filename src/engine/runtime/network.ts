@@ -8,9 +8,13 @@ export interface NetworkOptions {
   /**
    * Keep every layer's output readable in `outputs` (for per-layer dumps and comparisons). Off by
    * default: a conv directly followed by a [maxpool] then runs as one fused backend op when the
-   * backend offers it (`prepare*ConvPool`), and that conv's own output is never computed.
+   * backend offers it (`prepare*ConvPool`), and that conv's own output is never computed; and a
+   * tensor read only by a binary conv may be passed as packed bits (`linkBinaryInput`, see
+   * `bitLinkedTensors`), never as floats.
    */
   keepLayerOutputs?: boolean;
+  /** Pass tensors between convs as packed bits where the backend can (default true; false: floats, e.g. to measure the difference). */
+  bitLinks?: boolean;
 }
 
 /**
@@ -28,11 +32,20 @@ export class Network {
   readonly input: Float32Array;
   /**
    * Output tensor of every layer (a [dropout] shares its input's tensor). A conv fused with the
-   * maxpool after it (see `fusedLayers`) has an empty array here: its output is never computed.
+   * maxpool after it (see `fusedLayers`) has an empty array here: its output is never computed;
+   * so has a tensor passed to the next conv as packed bits (see `bitLinkedTensors`).
    */
   readonly outputs: Float32Array[];
   /** Indices of the conv layers that run fused with their following maxpool (empty with keepLayerOutputs). */
   readonly fusedLayers: ReadonlySet<number>;
+  /**
+   * Layers whose output goes to the binary conv after them as packed sign bits written by the
+   * producing conv (KernelBackend.linkBinaryInput): their `outputs` entry is an empty array.
+   * Empty with keepLayerOutputs or on backends without bit links.
+   */
+  readonly bitLinkedTensors: ReadonlySet<number>;
+  /** Each conv step's op and tensors, by conv layer index (a bit link empties a tensor here). */
+  private readonly convIo = new Map<number, { op: ConvOp; input: Float32Array; out: Float32Array }>();
   private readonly steps: (() => void)[];
   /** Layers that already hold their output without computing: routes whose parts were written in place. */
   private readonly inPlace: ReadonlySet<number>;
@@ -71,6 +84,17 @@ export class Network {
       if (fused.has(i - 1)) return () => {}; // this maxpool ran inside the conv before it
       return this.makeStep(model, l, i, input, this.outputs[i]);
     });
+    const linked = new Set<number>();
+    if (!opts.keepLayerOutputs && opts.bitLinks !== false && backend.linkBinaryInput) {
+      for (const { producer, tensor, consumer } of bitLinkCandidates(model, fused)) {
+        const p = this.convIo.get(producer);
+        const c = this.convIo.get(consumer);
+        if (!p || !c || !backend.linkBinaryInput(p.op, c.op)) continue;
+        linked.add(tensor);
+        p.out = c.input = this.outputs[tensor] = new Float32Array(0);
+      }
+    }
+    this.bitLinkedTensors = linked;
   }
 
   /** Conv layer i and the maxpool i+1 as one backend op writing the pooled tensor. */
@@ -80,7 +104,9 @@ export class Network {
     const spec = { size: pool.size, stride: pool.stride, padding: pool.padding };
     const p = convParams(model, l, i, this.fastOk.has(i));
     const op = p.binary ? this.backend.prepareBinaryConvPool!(p.binary, spec) : this.backend.prepareFloatConvPool!(p.float!, spec);
-    return () => op.run(input, pooled);
+    const io = { op, input, out: pooled };
+    this.convIo.set(i, io);
+    return () => op.run(io.input, io.out);
   }
 
   private makeStep(model: Model, l: LayerSpec, i: number, input: Float32Array, out: Float32Array): () => void {
@@ -90,9 +116,11 @@ export class Network {
         const op: ConvOp = p.binary ? this.backend.prepareBinaryConv(p.binary) : this.backend.prepareFloatConv(p.float!);
         const n = out.length;
         const extra = l.activation;
+        const io = { op, input, out };
+        this.convIo.set(i, io);
         return () => {
-          op.run(input, out);
-          applyExtraActivation(out, n, extra);
+          op.run(io.input, io.out);
+          applyExtraActivation(io.out, n, extra);
         };
       }
       case 'maxpool': {
@@ -156,11 +184,39 @@ export class Network {
     return this.spec.layers.map((l, i) => {
       const io = `${l.input.w}x${l.input.h}x${l.input.c} -> ${l.output.w}x${l.output.h}x${l.output.c}`;
       if (l.type === 'convolutional')
-        return `conv ${l.size}x${l.size}/${l.stride}${l.groups > 1 ? ` g${l.groups}` : ''} ${l.xnor ? 'xnor' : 'float'} ${io}${this.fusedLayers.has(i) ? ' +maxpool' : ''}`;
+        return `conv ${l.size}x${l.size}/${l.stride}${l.groups > 1 ? ` g${l.groups}` : ''} ${l.xnor ? 'xnor' : 'float'} ${io}${this.fusedLayers.has(i) ? ' +maxpool' : ''}${this.bitLinkedTensors.has(this.fusedLayers.has(i) ? i + 1 : i) ? ' ->bits' : ''}`;
       if (this.fusedLayers.has(i - 1)) return `${l.type} ${io} (fused into layer ${i - 1})`;
       return `${l.type} ${io}`;
     });
   }
+}
+
+/**
+ * Tensors that can travel as packed sign bits: the output of a conv (or of the maxpool fused into
+ * it) whose only reader is the binary conv right after it, where the conv's activation is one the
+ * kernel applies (leaky, relu, linear: value > 0 iff the pre-activation value > 0, so the bits
+ * need no float). Anything else reading the tensor (a route, a shortcut, a float layer) keeps it float.
+ */
+function bitLinkCandidates(model: Model, fused: ReadonlySet<number>): { producer: number; tensor: number; consumer: number }[] {
+  const layers = model.spec.layers;
+  const readers: number[][] = layers.map(() => []);
+  layers.forEach((l, j) => {
+    if (l.type === 'route') l.layers.forEach((r) => readers[r].push(j));
+    else if (j > 0) readers[j - 1].push(j);
+    if (l.type === 'shortcut') readers[l.from].push(j);
+  });
+  const out: { producer: number; tensor: number; consumer: number }[] = [];
+  layers.forEach((l, tensor) => {
+    const producer = fused.has(tensor - 1) ? tensor - 1 : tensor;
+    const pl = layers[producer];
+    if (pl.type !== 'convolutional' || (producer === tensor && fused.has(tensor))) return;
+    if (!(pl.activation === 'leaky' || pl.activation === 'relu' || pl.activation === 'linear')) return;
+    const consumer = tensor + 1;
+    if (readers[tensor].length !== 1 || readers[tensor][0] !== consumer) return;
+    if (layers[consumer]?.type !== 'convolutional' || model.params[consumer]?.kind !== 'binary') return;
+    out.push({ producer, tensor, consumer });
+  });
+  return out;
 }
 
 /** A conv layer's kernel parameters: exactly one of binary / float is set. */

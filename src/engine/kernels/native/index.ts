@@ -34,6 +34,7 @@ interface Addon {
   prepareYolo(isa: string, geom: Int32Array, alpha: number, beta: number, fast?: boolean): object;
   prepareUpsample(isa: string, geom: Int32Array, scale: number): object;
   run(handle: object, input: Float32Array, output: Float32Array, threads: number): void;
+  link(producer: object, consumer: object): boolean;
   describe(handle: object): string;
   dispose(handle: object): void;
 }
@@ -82,13 +83,24 @@ function geometry(kind: string, p: ConvGeometry & { groups: number; activation: 
 
 /** A prepared native convolution. `kernel` names the kernel shape chosen (for benchmarks). */
 export class NativeConvOp implements ConvOp {
-  readonly kernel: string;
+  kernel: string;
+  /** The other op of a bit link (linkBinaryInput), kept reachable as long as this one. */
+  private linked: NativeConvOp[] = [];
   constructor(
     private readonly addon: Addon,
-    private readonly handle: object,
-    private readonly backend: NativeBackend,
+    readonly handle: object,
+    readonly backend: NativeBackend,
   ) {
     this.kernel = addon.describe(handle);
+  }
+  /** See KernelBackend.linkBinaryInput. */
+  linkTo(consumer: NativeConvOp): boolean {
+    if (!this.addon.link(this.handle, consumer.handle)) return false;
+    this.linked.push(consumer);
+    consumer.linked.push(this);
+    this.kernel = this.addon.describe(this.handle);
+    consumer.kernel = this.addon.describe(consumer.handle);
+    return true;
   }
   run(input: Float32Array, output: Float32Array): void {
     this.addon.run(this.handle, input, output, this.backend.threads);
@@ -119,6 +131,12 @@ export class NativeBackend implements KernelBackend {
   /** Intra-frame threading: every op's output is split over n threads (1 = off). */
   setThreads(n: number): void {
     this.threads = Math.max(1, Math.floor(n));
+  }
+  /** Bit output (KernelBackend.linkBinaryInput): false unless both ops are this backend's convolutions and the kernels accept the pair. */
+  linkBinaryInput(producer: ConvOp, consumer: ConvOp): boolean {
+    if (!(producer instanceof NativeConvOp) || !(consumer instanceof NativeConvOp)) return false;
+    if (producer.backend !== this || consumer.backend !== this) return false;
+    return producer.linkTo(consumer);
   }
   prepareFloatConv(p: FloatConvParams): NativeConvOp {
     const g = geometry('float', p, this.shape);
