@@ -1,18 +1,13 @@
-import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import { defaultModelPath } from '../detect/default-model.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { parsePrecision } from '../engine/kernels/precision.js';
-import type { ModelSource } from '../engine/load.js';
+import { modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
 const options = {
-  model: { type: 'string', value: 'FILE', description: 'Packed model (.xnor); default: the bundled models/xnorcam-traffic.xnor' },
-  cfg: { type: 'string', value: 'FILE', description: 'darknet .cfg (instead of --model; needs --weights)' },
-  weights: { type: 'string', value: 'FILE', description: 'darknet .weights for --cfg' },
-  names: { type: 'string', value: 'FILE', description: 'Class names for --cfg, one per line' },
+  ...modelOptions,
   thresh: { type: 'string', value: 'P', description: 'Keep boxes with objectness x class probability above P', default: '0.25' },
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (0 disables NMS)', default: '0.45' },
   json: { type: 'boolean', description: 'Print one JSON object per image' },
@@ -32,19 +27,6 @@ source-image pixels; score is objectness x class probability.`,
   positionals: { min: 1 },
 };
 
-function modelSource(v: { model?: string; cfg?: string; weights?: string; names?: string }): ModelSource {
-  if (v.model && (v.cfg || v.weights)) throw new UserError('xnorcam detect: give either --model or --cfg/--weights, not both', 2);
-  if (v.cfg || v.weights) {
-    if (!v.cfg || !v.weights) throw new UserError(`xnorcam detect: --${v.cfg ? 'cfg' : 'weights'} needs --${v.cfg ? 'weights' : 'cfg'} too`, 2);
-    return { cfg: v.cfg, weights: v.weights, names: v.names };
-  }
-  if (v.names) throw new UserError('xnorcam detect: --names only applies with --cfg/--weights (a .xnor model carries its names)', 2);
-  if (v.model) return v.model;
-  const def = defaultModelPath();
-  if (!existsSync(def)) throw new UserError(`no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`);
-  return def;
-}
-
 const round = (v: number, digits: number) => Number(v.toFixed(digits));
 
 function textLine(d: Detection): string {
@@ -60,7 +42,11 @@ export async function run(argv: string[]): Promise<number> {
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256);
   const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
-  const source = modelSource(v);
+  const source = parseModelFlags(v, {
+    command: 'detect',
+    namesNeedCfg: true,
+    bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`,
+  });
   const detector = await loadDetector(source, { backend: v.backend, threads, precision });
   let failed = 0;
   try {

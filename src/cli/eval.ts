@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs';
 import { createProgress } from '../core/progress.js';
 import { UserError } from '../core/errors.js';
 import type { Box } from '../core/types.js';
-import { defaultModelPath } from '../detect/default-model.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { parsePrecision } from '../engine/kernels/precision.js';
-import type { ModelSource } from '../engine/load.js';
 import { evaluate, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
+import { describeModel, modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
 const options = {
-  model: { type: 'string', value: 'FILE', description: 'Packed model (.xnor); default: the bundled models/xnorcam-traffic.xnor' },
-  cfg: { type: 'string', value: 'FILE', description: 'darknet .cfg (instead of --model; needs --weights)' },
-  weights: { type: 'string', value: 'FILE', description: 'darknet .weights for --cfg' },
+  ...modelOptions,
   names: { type: 'string', value: 'FILE', description: 'Class names for --cfg, one per line (default: the dataset\'s classes.txt)' },
   data: { type: 'string', value: 'DIR', description: 'YOLO-format dataset: images/, labels/, classes.txt' },
   thresh: { type: 'string', value: 'P', description: 'Score threshold for candidate detections', default: '0.001' },
@@ -49,7 +45,11 @@ export async function run(argv: string[]): Promise<number> {
   const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
   const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
   const data = readYoloDataset(v.data);
-  const source = modelSource(v, data.dir);
+  const source = parseModelFlags(v, {
+    command: 'eval',
+    defaultNames: `${data.dir}/classes.txt`,
+    bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor>`,
+  });
   const detector = await loadDetector(source, { backend: v.backend, precision });
 
   // Dataset class id → model class id, by name.
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   const perClass: Record<string, { ap50: number; ap75: number; ap5095: number; truths: number; detections: number }> = {};
   for (const c of s.perClass) perClass[detector.classNames[c.classId]] = { ap50: r4(c.ap50), ap75: r4(c.ap75), ap5095: r4(c.ap5095), truths: c.truths, detections: c.detections };
   const out = {
-    model: typeof source === 'string' ? source : source.cfg,
+    model: describeModel(source),
     data: v.data,
     images: items.length,
     thresh,
@@ -101,16 +101,4 @@ export async function run(argv: string[]): Promise<number> {
 
 function toBox(cx: number, cy: number, w: number, h: number, W: number, H: number): Box {
   return [(cx - w / 2) * W, (cy - h / 2) * H, (cx + w / 2) * W, (cy + h / 2) * H];
-}
-
-function modelSource(v: { model?: string; cfg?: string; weights?: string; names?: string }, dataDir: string): ModelSource {
-  if (v.model && (v.cfg || v.weights)) throw new UserError('xnorcam eval: give either --model or --cfg/--weights, not both', 2);
-  if (v.cfg || v.weights) {
-    if (!v.cfg || !v.weights) throw new UserError(`xnorcam eval: --${v.cfg ? 'cfg' : 'weights'} needs --${v.cfg ? 'weights' : 'cfg'} too`, 2);
-    return { cfg: v.cfg, weights: v.weights, names: v.names ?? `${dataDir}/classes.txt` };
-  }
-  if (v.model) return v.model;
-  const def = defaultModelPath();
-  if (!existsSync(def)) throw new UserError(`no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor>`);
-  return def;
 }

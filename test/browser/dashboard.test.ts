@@ -188,7 +188,8 @@ describe('dashboard in chromium', () => {
   });
 
   it('shows every camera of the pipeline in the grid, each with its own frames', async () => {
-    const cams = new MultiFeed(['north', 'south', 'east'].map((source) => new TestFeed({ source, width: 320, height: 180, fps: 8, step: 6 }).start()));
+    const models: Record<string, string> = { north: 'xnorcam-traffic@1a2b3c4d', south: 'xnorcam-south@9f8e7d6c', east: 'xnorcam-traffic@1a2b3c4d' };
+    const cams = new MultiFeed(['north', 'south', 'east'].map((source) => new TestFeed({ source, width: 320, height: 180, fps: 8, step: 6, model: models[source] }).start()));
     const multi = await startDashboardServer(cams, { port: 0 });
     const p = await browser.newPage();
     try {
@@ -201,6 +202,17 @@ describe('dashboard in chromium', () => {
       expect(await p.locator('section.camera').count()).toBe(3);
       const boxes = await Promise.all(['north', 'south', 'east'].map((n) => p.locator(`section.camera[data-source="${n}"]`).boundingBox()));
       expect(new Set(boxes.map((b) => Math.round(b!.y))).size).toBeLessThanOrEqual(2); // side by side, in a grid
+      // Each tile names the model its camera runs, and follows a specialised model dropped in.
+      const modelText = (n: string) => p.locator(`section.camera[data-source="${n}"] .camera-model`);
+      for (const n of ['north', 'south', 'east']) {
+        await expect.poll(() => modelText(n).textContent()).toBe(models[n]);
+        expect(await modelText(n).isVisible()).toBe(true);
+      }
+      cams.feeds[2].setModel('xnorcam-east@0badf00d');
+      await expect.poll(() => modelText('east').textContent(), { timeout: 5000 }).toBe('xnorcam-east@0badf00d');
+      expect(await modelText('north').textContent()).toBe('xnorcam-traffic@1a2b3c4d');
+      // A feed that reports no model shows no empty label.
+      expect(await page.locator('section.camera[data-source="cam1"] .camera-model').isHidden()).toBe(true);
       if (process.env.XNORCAM_SCREENSHOT_GRID) await p.screenshot({ path: process.env.XNORCAM_SCREENSHOT_GRID });
     } finally {
       await p.context().close();

@@ -2,31 +2,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelPath } from '../../src/detect/default-model.js';
-import { loadAddon, supportedIsas } from '../../src/engine/kernels/native/index.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { fixtures, repoRoot, xnorcam } from '../engine/helpers.js';
+import { nativeFastUnavailable } from '../helpers/native-fast.js';
 import { iou } from './opencv-resize.js';
 
 /**
  * `--precision exact|fast` as a user runs it (bin/xnorcam.js → dist/, so build first). 'fast' needs
- * the native addon on a CPU with AVX-512 VNNI (as test/native/fast-precision.test.ts decides);
+ * the native addon on a CPU with AVX-512 VNNI (test/helpers/native-fast.ts decides, for every such test);
  * elsewhere the comparison is skipped with the reason in its name.
  */
-let noAddon = '';
-try {
-  loadAddon();
-} catch (e) {
-  noAddon = (e as Error).message.split('\n')[0];
-}
-const isas = noAddon ? [] : supportedIsas();
 const model = defaultModelPath();
-const skipReason = !existsSync(model)
-  ? `the bundled model ${model} does not exist`
-  : noAddon
-    ? `native addon not loadable: ${noAddon}`
-    : isas.length === 0 || !loadAddon().fastIsa(isas[0])
-      ? `native ISA ${isas[0] ?? 'none'} has no fast precision (needs AVX-512 VNNI)`
-      : '';
+const skipReason = !existsSync(model) ? `the bundled model ${model} does not exist` : nativeFastUnavailable();
 const stills = path.join(fixtures, 'real-traffic', 'stills');
 const images = ['bus.jpg', 'intersection_topdown.jpg'].map((f) => path.join(stills, f));
 const THRESH = 0.25;

@@ -4,11 +4,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { collectCandidates, nmsSort } from '../../src/detect/decode.js';
 import { EngineDetector } from '../../src/detect/detector.js';
 import { decodeImageFile } from '../../src/detect/preprocess.js';
-import { create, loadAddon, supportedIsas } from '../../src/engine/kernels/native/index.js';
+import { create } from '../../src/engine/kernels/native/index.js';
 import { loadDarknetModel } from '../../src/engine/load.js';
 import type { Model } from '../../src/engine/model.js';
 import { Network, reducedPrecisionOk } from '../../src/engine/runtime/network.js';
 import { iou, opencvResizeLinear } from '../detect/opencv-resize.js';
+import { nativeFastUnavailable } from '../helpers/native-fast.js';
 import { firstDiffs, fixtures, readF32 } from './helpers.js';
 
 /**
@@ -22,13 +23,8 @@ import { firstDiffs, fixtures, readF32 } from './helpers.js';
  *    'exact' found by 'fast' with the same class, IoU >= 0.95 and score within 0.015 (measured IoU
  *    >= 0.978, score within 0.0102), on both photos and both preprocessing paths.
  */
-let unavailable = '';
-try {
-  loadAddon();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-const fastHere = unavailable === '' && supportedIsas().length > 0 && loadAddon().fastIsa(supportedIsas()[0]);
+const fastUnavailable = nativeFastUnavailable();
+const fastHere = fastUnavailable === '';
 
 const dirA = path.join(fixtures, 'darknet-xnor-a');
 const dirF = path.join(fixtures, 'yolo-fastest');
@@ -56,7 +52,7 @@ describe('which float convs may run in reduced precision', () => {
   });
 });
 
-describe.skipIf(!fastHere)(`native 'fast' precision on the fixtures${fastHere ? '' : ' (skipped: no AVX-512 VNNI or no addon)'}`, () => {
+describe.skipIf(!fastHere)(`native 'fast' precision on the fixtures${fastHere ? '' : ` (skipped: ${fastUnavailable})`}`, () => {
   it('darknet-xnor-a: FMA layer 0 within rounding, the binary layers bit-exact, detections within tolerance', async () => {
     const net = new Network(modelA, await create({ precision: 'fast' }), { keepLayerOutputs: true });
     net.input.set(readF32(path.join(dirA, 'input_tensor.f32')));

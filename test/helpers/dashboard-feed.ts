@@ -24,6 +24,8 @@ export interface TestFeedOptions {
   intervalMs?: number;
   /** Grey noise on the background: large JPEGs, for tests about bandwidth. */
   noise?: boolean;
+  /** The model in the source's status (`name@hash`, as the pipeline reports it). */
+  model?: string;
 }
 
 export const BOX_W = 80;
@@ -64,6 +66,7 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
     this.status = {
       name: this.source, url: 'lavfi:testsrc2', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0,
       droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: this.width, height: this.height,
+      ...(opts.model ? { model: opts.model } : {}),
     };
   }
 
@@ -117,6 +120,12 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
       ff.once('exit', () => resolve());
       ff.kill('SIGKILL');
     });
+  }
+
+  /** A new model for this source, as when a specialised model is dropped in and reloaded. */
+  setModel(model: string): void {
+    this.status = { ...this.status, model };
+    this.emit('status', this.status);
   }
 
   private setState(state: SourceStatus['state']): void {

@@ -70,7 +70,7 @@ describe.skipIf(unavailable !== '')(`native bit links${unavailable ? ` (skipped:
             const { pp, cp, mid, prepP, prepC } = build(be, c, 100 + i);
             const plain = [prepP(), prepC()];
             const linked = [prepP(), prepC()];
-            const ok = be.linkBinaryInput(linked[0], linked[1]);
+            const ok = be.linkBinaryInput!(linked[0], linked[1]);
             if (ok) linkedCount++;
             const r = rng(900 + i);
             for (let round = 0; round < 2; round++) {
@@ -99,21 +99,21 @@ describe.skipIf(unavailable !== '')(`native bit links${unavailable ? ` (skipped:
     const base: Shape = { inC: 16, inH: 12, inW: 12, outC: 32, size: 3, stride: 1, pad: 1, activation: 'leaky' };
     const producer = () => be.prepareBinaryConv(binaryLayer(base, 1));
     const strided = be.prepareBinaryConv(binaryLayer({ ...base, inC: 32, stride: 2 }, 2));
-    expect(be.linkBinaryInput(producer(), strided)).toBe(false); // consumer stride 2
+    expect(be.linkBinaryInput!(producer(), strided)).toBe(false); // consumer stride 2
     const floatConsumer = be.prepareFloatConv(floatLayer({ ...base, inC: 32 }, 3));
-    expect(be.linkBinaryInput(producer(), floatConsumer)).toBe(false);
+    expect(be.linkBinaryInput!(producer(), floatConsumer)).toBe(false);
     const wrongC = be.prepareBinaryConv(binaryLayer({ ...base, inC: 16 }, 4));
-    expect(be.linkBinaryInput(producer(), wrongC)).toBe(false); // 32 channels into a 16-channel conv
+    expect(be.linkBinaryInput!(producer(), wrongC)).toBe(false); // 32 channels into a 16-channel conv
     const pool3 = be.prepareBinaryConvPool!(binaryLayer(base, 5), { size: 3, stride: 1, padding: 2 });
-    expect(be.linkBinaryInput(pool3, be.prepareBinaryConv(binaryLayer({ ...base, inC: 32, inH: 10, inW: 10 }, 6)))).toBe(false); // 12x12 pooled, not 10x10
+    expect(be.linkBinaryInput!(pool3, be.prepareBinaryConv(binaryLayer({ ...base, inC: 32, inH: 10, inW: 10 }, 6)))).toBe(false); // 12x12 pooled, not 10x10
     const p = producer();
     const c = be.prepareBinaryConv(binaryLayer({ ...base, inC: 32 }, 7));
-    expect(be.linkBinaryInput(p, c)).toBe(true);
-    expect(be.linkBinaryInput(producer(), c)).toBe(false); // one writer per consumer
+    expect(be.linkBinaryInput!(p, c)).toBe(true);
+    expect(be.linkBinaryInput!(producer(), c)).toBe(false); // one writer per consumer
     const input = randomFloats(16 * 144, rng(8));
     p.run(input, new Float32Array(0));
     c.run(new Float32Array(0), new Float32Array(32 * 144));
-    (c as { dispose(): void }).dispose();
+    (c as unknown as { dispose(): void }).dispose();
     expect(() => p.run(input, new Float32Array(0))).toThrow(/linked to this one/);
   });
 });

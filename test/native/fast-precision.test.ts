@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FloatConvParams } from '../../src/engine/kernels/backend.js';
-import { create, loadAddon, supportedIsas, type NativeBackend, type NativeOptions } from '../../src/engine/kernels/native/index.js';
+import { create, type NativeBackend, type NativeOptions } from '../../src/engine/kernels/native/index.js';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import { floatLayer, floatShapes, randomFloats, rng } from './layers.js';
 import type { YoloSpec } from '../../src/engine/model.js';
 import { yolo } from '../../src/engine/runtime/layers.js';
+import { nativeFastUnavailable } from '../helpers/native-fast.js';
 
 /**
  * The opt-in 'fast' precision of the native backend (int8 float convolutions with AVX-512 VNNI):
@@ -12,13 +13,8 @@ import { yolo } from '../../src/engine/runtime/layers.js';
  * shape; and 'exact' stays the default. The network-level tolerance is in
  * test/engine/fast-precision.test.ts.
  */
-let unavailable = '';
-try {
-  loadAddon();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-const fastHere = unavailable === '' && supportedIsas().length > 0 && loadAddon().fastIsa(supportedIsas()[0]);
+const fastUnavailable = nativeFastUnavailable();
+const fastHere = fastUnavailable === '';
 const ref = new ReferenceBackend();
 
 function conv(p: FloatConvParams, weights: Float32Array, input: Float32Array): Float32Array {
@@ -64,7 +60,7 @@ function bound(p: FloatConvParams, input: Float32Array): Float32Array {
 
 const shapes: NonNullable<NativeOptions['shape']>[] = ['auto', 'pixels', 'filters'];
 
-describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ' (skipped: no AVX-512 VNNI or no addon)'}`, () => {
+describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped: ${fastUnavailable})`}`, () => {
   it('is opt-in: exact by default, fast from the option or XNORCAM_PRECISION, bad names rejected in one line', async () => {
     expect((await create()).precision).toBe('exact');
     expect((await create({ precision: 'fast' })).precision).toBe('fast');

@@ -24,6 +24,8 @@ export class CameraTile {
   private readonly canvas: HTMLCanvasElement;
   private readonly g: CanvasRenderingContext2D;
   private readonly stateEl: HTMLElement;
+  /** Which model detects this camera: after a specialised model is dropped in, the operator sees it here. */
+  private readonly modelEl: HTMLElement;
   /** Big words over the picture when it is not live (reconnecting, failed, offline…). */
   private readonly notice: HTMLElement;
   private offline = false;
@@ -56,6 +58,8 @@ export class CameraTile {
     this.root.dataset.source = name;
     const head = el('header', 'camera-head', this.root);
     el('h2', 'camera-name', head).textContent = name;
+    this.modelEl = el('span', 'camera-model', head);
+    this.modelEl.hidden = true;
     this.stateEl = el('span', 'badge', head);
     this.totalEl = el('span', 'camera-total', head);
     const wrap = el('div', 'video-wrap', this.root);
@@ -80,6 +84,9 @@ export class CameraTile {
     this.stateEl.textContent = info.state;
     this.stateEl.dataset.state = info.state;
     this.stateEl.title = info.lastError ?? '';
+    this.modelEl.textContent = info.model ?? '';
+    this.modelEl.title = info.model ? `model: ${info.model}` : '';
+    this.modelEl.hidden = !info.model;
     this.renderNotice();
     this.renderFigures();
   }

@@ -20,7 +20,10 @@ export interface SourceOverlay {
 export interface SourceInfo {
   name: string; url: string; state: string; decodedFps: number; detectedFps: number; latencyMs: number;
   droppedFrames: number; reconnects: number; lastFrameAt: number | null; width: number; height: number;
-  lastError?: string; overlay: SourceOverlay;
+  lastError?: string;
+  /** Model the source is detected with: file name @ first 8 hex of its content hash. */
+  model?: string;
+  overlay: SourceOverlay;
 }
 
 export interface FrameHeader {
