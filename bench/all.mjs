@@ -6,6 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { helpIfAsked } from './help.mjs';
+
+helpIfAsked(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const suites = { kernels: 'run.mjs', pipeline: 'pipeline.mjs', tracker: 'tracker.mjs' };

@@ -4,6 +4,9 @@
 // float input, the popcount GEMM, scale + bias + activation and the float CHW output.
 // Usage: node bench/gemm-peak.mjs [--threads N] (prints JSON); bench/run.mjs imports run().
 import { fileURLToPath } from 'node:url';
+import { helpIfAsked } from './help.mjs';
+
+helpIfAsked(import.meta.url);
 
 const PEAK = 2.49e12;
 

@@ -5,6 +5,9 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { yolov3TinyLayers } from './yolov3-tiny.mjs';
+import { helpIfAsked } from './help.mjs';
+
+helpIfAsked(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

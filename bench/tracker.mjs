@@ -6,6 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ByteTracker } from '../dist/track/tracker.js';
 import { SourceAnalytics } from '../dist/track/analytics.js';
+import { helpIfAsked } from './help.mjs';
+
+helpIfAsked(import.meta.url);
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '100' }, frames: { type: 'string', default: '3000' } } });
 const N = Number(values.objects);
