@@ -24,7 +24,7 @@ dropped and counted, so detections never fall behind the camera. Cameras that dr
 forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds.
 With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
 on the command line override the dashboard's host/port/token; --model replaces the pipeline-level
-model, a source's own model: still wins). The file is reloaded on SIGHUP and when it changes on disk:
+model, a source's own model: still wins; --thresh likewise replaces detector.thresh, not a source's thresh:). The file is reloaded on SIGHUP and when it changes on disk:
 only sources whose settings or model changed restart, the others keep running; an invalid file is
 rejected with its file:line error and the running pipeline stays as it was.`,
   options: {
@@ -98,6 +98,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
             url: s.url,
             name: s.name,
             ...(s.model ? { model: sourceModel(s.model, `${file}: sources[${i}].model`) } : {}),
+            ...(s.thresh !== undefined ? { thresh: s.thresh } : {}),
             mode: s.mode,
             loop: s.loop || Boolean(v.loop),
             transport: s.transport,

@@ -51,6 +51,12 @@ export const sourceSchema = z
     name,
     url: z.string().min(1).describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<graph>'),
     model: z.string().min(1).optional().describe('packed .xnor model for this source; default: the pipeline-level model'),
+    thresh: z
+      .number()
+      .gt(0, 'a threshold above 0')
+      .lt(1, 'a threshold below 1')
+      .optional()
+      .describe("minimum detection score for this source only (a specialised model's operating threshold); default: detector.thresh"),
     mode: z.enum(['live', 'batch']).default('live').describe('live: latest frame wins; batch: every frame, in order'),
     loop: z.boolean().default(false).describe('replay a file source forever (live mode)'),
     fpsCap: z.number().positive().max(120).optional().describe('decode at most this many frames per second'),

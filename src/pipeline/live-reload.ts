@@ -82,7 +82,8 @@ const restartOnly = (o: PipelineOptions, fixed: unknown) =>
  * Applies edits of the pipeline file to a running pipeline: on SIGHUP, and (debounced) when the file
  * changes on disk. The new file is validated completely first; a bad one is logged and ignored.
  * Only sources whose configuration or model content changed are restarted; the others keep running
- * without a gap. Detector thresholds apply live; thread counts, dashboard and outputs need a restart.
+ * without a gap. Detector thresholds apply live (a source's own `thresh:` restarts just that source);
+ * thread counts, dashboard and outputs need a restart.
  */
 export class PipelineReloader {
   private applied: Map<string, AppliedSource>;

@@ -25,6 +25,8 @@ export interface PipelineSource {
   name?: string;
   /** This source's model; default: the pipeline's `model`. Sources with the same model share its threads. */
   model?: ModelRef;
+  /** This source's minimum detection score (a specialised model's operating threshold); default: `detect.thresh`. */
+  thresh?: number;
   /** live: latest frame wins, older ones dropped and counted; batch: every frame (or --stride), in order. */
   mode?: 'live' | 'batch';
   /** Replay a file forever. */
@@ -75,6 +77,8 @@ interface SourceState {
   cfg: PipelineSource;
   mode: 'live' | 'batch';
   lease: ModelLease;
+  /** The pipeline's detect options with this source's `thresh` applied; rebuilt on setDetectOptions, not per frame. */
+  detect: DetectOptions;
   slots: FrameSlots;
   runner: SourceRunner;
   analytics?: AnalyticsLike;
@@ -164,6 +168,11 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   /** Thresholds for the frames detected from now on (a reloaded pipeline file). */
   setDetectOptions(opts: DetectOptions): void {
     this.detectOptions = opts;
+    for (const st of this.states) st.detect = this.sourceDetect(st.cfg);
+  }
+
+  private sourceDetect(cfg: PipelineSource): DetectOptions {
+    return cfg.thresh === undefined ? this.detectOptions : { ...this.detectOptions, thresh: cfg.thresh };
   }
 
   async start(): Promise<void> {
@@ -303,6 +312,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       cfg,
       mode,
       lease,
+      detect: this.sourceDetect(cfg),
       slots,
       runner,
       analytics,
@@ -431,7 +441,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       st.inFlight++;
       this.busy++;
       const { info, slot } = job;
-      st.lease.pool.detect(st.slots, slot, info.width, info.height, this.detectOptions, (r) => {
+      st.lease.pool.detect(st.slots, slot, info.width, info.height, st.detect, (r) => {
         this.busy--;
         st.inFlight--;
         st.slots.release(slot);

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { Pipeline, type PipelineSource } from '../../src/pipeline/pipeline.js';
+import { planReload, type AppliedSource } from '../../src/pipeline/live-reload.js';
+import type { FrameResult } from '../../src/core/types.js';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { imageA, testModel } from '../helpers/model.js';
+
+describe('per-source detection threshold', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let clip: string;
+  beforeAll(() => {
+    tmp = tempDir();
+    // A frame the test model detects on, over a moving pattern: scores spread across the range.
+    clip = makeVideo(join(tmp.dir, 'clip.mp4'), { width: 160, height: 160, fps: 10, seconds: 2, image: imageA });
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("a source's thresh replaces the pipeline's for its detections only", async () => {
+    const src = (name: string, thresh?: number): PipelineSource => ({ name, url: clip, mode: 'batch', ...(thresh !== undefined ? { thresh } : {}) });
+    const p = new Pipeline({ model: testModel, sources: [src('high', 0.5), src('low', 0.05), src('default')], workers: 1, detect: { thresh: 0.25 } });
+    const results: FrameResult[] = [];
+    p.on('result', (r: FrameResult) => results.push(r));
+    await p.start();
+    try {
+      await p.finished;
+    } finally {
+      await p.close();
+    }
+    const of = (name: string) => results.filter((r) => r.frame.source === name).flatMap((r) => r.detections);
+    expect(results.filter((r) => r.frame.source === 'high')).toHaveLength(20);
+    expect(results.filter((r) => r.frame.source === 'low')).toHaveLength(20);
+    const [high, low, def] = [of('high'), of('low'), of('default')];
+    expect(low.length).toBeGreaterThan(def.length);
+    expect(def.length).toBeGreaterThan(high.length);
+    // The test model tops out near 0.6 on this clip: 0.5 keeps a few boxes, so the bound below is not vacuous.
+    expect(high.length).toBeGreaterThan(0);
+    expect(low.some((d) => d.score < 0.25)).toBe(true);
+    expect(def.every((d) => d.score >= 0.25)).toBe(true);
+    expect(high.every((d) => d.score >= 0.5)).toBe(true);
+  }, 60_000);
+
+  it('a changed source thresh restarts only that source on reload', () => {
+    const applied = (url: string, thresh?: number): AppliedSource => ({ cfg: { url, ...(thresh !== undefined ? { thresh } : {}) }, modelKey: 'k', modelId: 'm@k' });
+    const before = new Map([['a', applied('a.mp4', 0.35)], ['b', applied('b.mp4')]]);
+    const after = new Map([['a', applied('a.mp4', 0.5)], ['b', applied('b.mp4')]]);
+    expect(planReload(before, after)).toEqual({ add: [], remove: [], restart: [{ name: 'a', changed: ['thresh'] }], unchanged: ['b'] });
+  });
+});
