@@ -78,7 +78,7 @@ function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: nu
   })();
 }
 
-const THRESHOLD_CANDIDATES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
+const THRESHOLD_CANDIDATES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8];
 
 /**
  * A model's scores are not calibrated like the teacher's, so each model is judged at its own operating

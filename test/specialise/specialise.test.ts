@@ -38,8 +38,8 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
     expect(first.stdout).toMatch(/bundled model alone, same frames \(threshold [0-9.]+\): vehicles F1/);
     // Each model is judged at its own operating point, picked on training frames from a fixed grid.
-    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6]).toContain(report.student.thresh);
-    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6]).toContain(report.baseline.thresh);
+    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.student.thresh);
+    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.baseline.thresh);
     // The held-out frames never reach the trainer: it validates on the last training frames.
     const trainerLog = readFileSync(join(`${out}.work`, 'run', 'log.jsonl'), 'utf8');
     expect(trainerLog).toMatch(/on 11 images \(0 for validation\)/);
