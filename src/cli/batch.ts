@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import type { FrameResult } from '../core/types.js';
-import { parsePrecision } from '../engine/kernels/precision.js';
+import { kernelOptions, precisionFlag } from './kernel-options.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
@@ -28,6 +28,7 @@ cleanly with every written line valid, prints one line saying what happened and 
 (1 input problem, 130 SIGINT, 143 SIGTERM).`,
   options: {
     ...modelOptions,
+    ...kernelOptions,
     out: { type: 'string', short: 'o', value: 'DIR', description: 'Output folder', default: 'out' },
     stride: { type: 'string', value: 'N', description: 'Detect every Nth frame (1 = every frame)', default: '1' },
     annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264)' },
@@ -37,8 +38,6 @@ cleanly with every written line valid, prints one line saying what happened and 
     'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval', default: '60' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
-    backend: { type: 'string', value: 'NAME', description: 'Kernel backend (auto, native, wasm, reference)' },
-    precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
   },
   positionals: { min: 1 },
 } satisfies CommandSpec<Record<string, import('./command.js').OptionSpec>>;
@@ -59,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   const intervalSec = numberOption('count-interval', v['count-interval'], 60, (n) => n > 0);
   const workers = v.workers ? numberOption('workers', v.workers, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
   const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), (n) => Number.isInteger(n) && n >= 1);
-  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
+  const precision = precisionFlag(v.precision);
   const lines = (v.line ?? []).map(parseLineOption);
   const model = resolveModel(v);
   const outDir = v.out ?? 'out';

@@ -2,18 +2,17 @@ import { UserError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
-import { parsePrecision } from '../engine/kernels/precision.js';
+import { kernelOptions, precisionFlag } from './kernel-options.js';
 import { modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
 const options = {
   ...modelOptions,
+  ...kernelOptions,
   thresh: { type: 'string', value: 'P', description: 'Keep boxes with objectness x class probability above P', default: '0.25' },
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (0 disables NMS)', default: '0.45' },
   json: { type: 'boolean', description: 'Print one JSON object per image' },
-  backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
   threads: { type: 'string', value: 'N', description: 'Intra-frame threads per layer (native and wasm backends; default 1, or XNORCAM_NATIVE_THREADS)' },
-  precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
 } satisfies Record<string, OptionSpec>;
 
 export const spec: CommandSpec<typeof options> = {
@@ -41,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256);
-  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
+  const precision = precisionFlag(v.precision);
   const source = parseModelFlags(v, {
     command: 'detect',
     namesNeedCfg: true,

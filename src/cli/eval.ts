@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { Box } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
-import { parsePrecision } from '../engine/kernels/precision.js';
+import { kernelOptions, precisionFlag } from './kernel-options.js';
 import { evaluate, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
 import { describeModel, modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
@@ -11,13 +11,12 @@ import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } fro
 
 const options = {
   ...modelOptions,
+  ...kernelOptions,
   names: { type: 'string', value: 'FILE', description: 'Class names for --cfg, one per line (default: the dataset\'s classes.txt)' },
   data: { type: 'string', value: 'DIR', description: 'YOLO-format dataset: images/, labels/, classes.txt' },
   thresh: { type: 'string', value: 'P', description: 'Score threshold for candidate detections', default: '0.001' },
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
   limit: { type: 'string', value: 'N', description: 'Evaluate only the first N images' },
-  backend: { type: 'string', value: 'NAME', description: 'Kernel backend: auto, reference, wasm, native, ... (default: XNORCAM_BACKEND or auto)' },
-  precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
 } satisfies Record<string, OptionSpec>;
 
 export const spec: CommandSpec<typeof options> = {
@@ -43,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.001, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
-  const precision = v.precision === undefined ? undefined : parsePrecision(v.precision, '--precision');
+  const precision = precisionFlag(v.precision);
   const data = readYoloDataset(v.data);
   const source = parseModelFlags(v, {
     command: 'eval',

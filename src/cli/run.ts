@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
-import { parsePrecision } from '../engine/kernels/precision.js';
+import { kernelOptions, precisionFlag } from './kernel-options.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
@@ -29,14 +29,13 @@ only sources whose settings or model changed restart, the others keep running; a
 rejected with its file:line error and the running pipeline stays as it was.`,
   options: {
     ...modelOptions,
+    ...kernelOptions,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
     transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source (repeatable)' },
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score (default: 0.25, or the pipeline file\'s)' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (default: 0.45, or the pipeline file\'s)' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
-    backend: { type: 'string', value: 'NAME', description: 'Kernel backend (auto, native, wasm, reference)' },
-    precision: { type: 'string', value: 'exact|fast', description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)' },
     host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
     token: { type: 'string', value: 'TOKEN', description: 'Require this token for the dashboard and API' },
@@ -77,7 +76,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
-  const precision = str('precision') === undefined ? undefined : parsePrecision(str('precision')!, '--precision');
+  const precision = precisionFlag(str('precision'));
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
