@@ -191,6 +191,17 @@ export class Network {
   }
 }
 
+/** For each layer, the layers that read its output: the next layer, except [route] (its `layers`) and [shortcut] (also `from`). */
+function layerReaders(layers: Model['spec']['layers']): number[][] {
+  const readers: number[][] = layers.map(() => []);
+  layers.forEach((l, j) => {
+    if (l.type === 'route') l.layers.forEach((r) => readers[r].push(j));
+    else if (j > 0) readers[j - 1].push(j);
+    if (l.type === 'shortcut') readers[l.from].push(j);
+  });
+  return readers;
+}
+
 /**
  * Tensors that can travel as packed sign bits: the output of a conv (or of the maxpool fused into
  * it) whose only reader is the binary conv right after it, where the conv's activation is one the
@@ -199,12 +210,7 @@ export class Network {
  */
 function bitLinkCandidates(model: Model, fused: ReadonlySet<number>): { producer: number; tensor: number; consumer: number }[] {
   const layers = model.spec.layers;
-  const readers: number[][] = layers.map(() => []);
-  layers.forEach((l, j) => {
-    if (l.type === 'route') l.layers.forEach((r) => readers[r].push(j));
-    else if (j > 0) readers[j - 1].push(j);
-    if (l.type === 'shortcut') readers[l.from].push(j);
-  });
+  const readers = layerReaders(layers);
   const out: { producer: number; tensor: number; consumer: number }[] = [];
   layers.forEach((l, tensor) => {
     const producer = fused.has(tensor - 1) ? tensor - 1 : tensor;
@@ -289,16 +295,10 @@ export const FAST_PRECISION_DEPTH = 2;
  *  - at most FAST_PRECISION_DEPTH convs (this one included) on any path to an output, so the
  *    quantisation error of consecutive reduced-precision layers does not compound (measured on
  *    yolo-fastest: int8 in every 1x1 conv moved a box to IoU 0.70 of the exact one).
- * A layer reads the one before it, except [route] (its `layers`) and [shortcut] (also `from`).
  */
 export function reducedPrecisionOk(model: Model): Set<number> {
   const layers = model.spec.layers;
-  const readers: number[][] = layers.map(() => []);
-  layers.forEach((l, j) => {
-    if (l.type === 'route') l.layers.forEach((r) => readers[r].push(j));
-    else if (j > 0) readers[j - 1].push(j);
-    if (l.type === 'shortcut') readers[l.from].push(j);
-  });
+  const readers = layerReaders(layers);
   const feedsBinary = new Array<boolean>(layers.length).fill(false);
   const depth = new Array<number>(layers.length).fill(0);
   for (let i = layers.length - 1; i >= 0; i--) {
