@@ -8,7 +8,7 @@ import { FirefoxBidi, firefoxUnavailable } from '../helpers/firefox-bidi.js';
 import { Pixels } from '../helpers/screenshot-pixels.js';
 import { RecordingClient, sleep, waitFor, wsUrl } from '../helpers/ws-client.js';
 import { tempDir } from '../helpers/videos.js';
-import { edgeSamples, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
+import { edgeSamples, expectDrawnAsSent, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
 
 /**
  * The dashboard in Firefox (Debian's firefox-esr over WebDriver BiDi), on a REAL pipeline: the same
@@ -76,17 +76,7 @@ describe.skipIf(skip)(`dashboard in firefox on a real pipeline${skip ? ` (skippe
     const png = await ff.screenshot({ selector: CANVAS });
     await ff.evaluate('globalThis.__xnorcam.resume()');
 
-    // What the page drew is what the server sent for that seq: the detections and confirmed tracks.
-    const sent = recorder.frames.find((f) => f.header.seq === d!.seq);
-    expect(sent, `the recorder saw seq ${d!.seq}`).toBeDefined();
-    const res = sent!.header.result!;
-    const want = [
-      ...res.detections.map((x) => ({ kind: 'detection', box: x.box, classId: x.classId })),
-      ...res.tracks.filter((t) => t.confirmed).map((t) => ({ kind: 'track', box: t.box, classId: t.classId })),
-    ];
-    expect(d!.boxes.map((b) => ({ kind: b.kind, box: b.box, classId: b.classId }))).toEqual(want);
-    expect(d!.sourceWidth).toBe(240);
-    expect(d!.canvasWidth).toBe(480); // the display JPEG's own size
+    expectDrawnAsSent(d!, recorder);
 
     // Each sizeable box is outlined where the result says (colour within 6 px: raw detections are
     // thin dashed lines, blended into the video when the canvas is scaled).

@@ -7,7 +7,7 @@ import { buildWeb } from '../helpers/build-web.js';
 import { Pixels } from '../helpers/screenshot-pixels.js';
 import { RecordingClient, sleep, waitFor, wsUrl } from '../helpers/ws-client.js';
 import { tempDir } from '../helpers/videos.js';
-import { edgeSamples, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
+import { edgeSamples, expectDrawnAsSent, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
 
 /**
  * The dashboard on a REAL pipeline: ffmpeg decoding a generated video, the XNOR detector in worker
@@ -66,17 +66,7 @@ describe('dashboard on a real pipeline', () => {
     const png = await page.locator('section.camera[data-source="street"] canvas.video').screenshot();
     await page.evaluate(() => (globalThis as any).__xnorcam.resume());
 
-    // What the page drew is what the server sent for that seq: the detections and confirmed tracks.
-    const sent = recorder.frames.find((f) => f.header.seq === d!.seq);
-    expect(sent, `the recorder saw seq ${d!.seq}`).toBeDefined();
-    const res = sent!.header.result!;
-    const want = [
-      ...res.detections.map((x) => ({ kind: 'detection', box: x.box, classId: x.classId })),
-      ...res.tracks.filter((t) => t.confirmed).map((t) => ({ kind: 'track', box: t.box, classId: t.classId })),
-    ];
-    expect(d!.boxes.map((b) => ({ kind: b.kind, box: b.box, classId: b.classId }))).toEqual(want);
-    expect(d!.sourceWidth).toBe(240);
-    expect(d!.canvasWidth).toBe(480); // the display JPEG's own size
+    expectDrawnAsSent(d!, recorder);
 
     // Each sizeable box is outlined where the result says. The video is grey, so a coloured pixel
     // is an overlay; raw detections are thin dashed lines blended into the video when scaled, so

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { imageA, testModel } from './model.js';
+import type { RecordingClient } from './ws-client.js';
 
 /** What the page reports it drew for one frame (globalThis.__xnorcamStats in the dashboard). */
 export interface DrawnBox { kind: 'track' | 'detection'; box: [number, number, number, number]; classId: number; trackId: number | null }
@@ -50,4 +52,21 @@ export async function startStreetPipeline(dir: string): Promise<Pipeline> {
   });
   await pipeline.start();
   return pipeline;
+}
+
+/**
+ * What the page drew for a frame is what the server sent for that seq: its detections and confirmed
+ * tracks, on the street's 240-px source, on a canvas the display JPEG's own size (480 px).
+ */
+export function expectDrawnAsSent(d: Drawn, recorder: RecordingClient): void {
+  const sent = recorder.frames.find((f) => f.header.seq === d.seq);
+  expect(sent, `the recorder saw seq ${d.seq}`).toBeDefined();
+  const res = sent!.header.result!;
+  const want = [
+    ...res.detections.map((x) => ({ kind: 'detection', box: x.box, classId: x.classId })),
+    ...res.tracks.filter((t) => t.confirmed).map((t) => ({ kind: 'track', box: t.box, classId: t.classId })),
+  ];
+  expect(d.boxes.map((b) => ({ kind: b.kind, box: b.box, classId: b.classId }))).toEqual(want);
+  expect(d.sourceWidth).toBe(240);
+  expect(d.canvasWidth).toBe(480);
 }
