@@ -1,5 +1,8 @@
 """YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
 `class cx cy w h` (relative to the image), DIR/classes.txt with one class name per line.
+Class -1 marks an ignore region: an object the labeller was unsure of (e.g. a teacher model's
+low-score box). It is neither a positive nor a negative: predictions overlapping it are not pushed
+towards background, and it never counts as a missed object.
 
 Images are decoded once, resized to the network size as darknet's `detector test` does (plain
 two-pass bilinear, no letterbox) and kept in memory as uint8."""
@@ -50,11 +53,16 @@ def read_labels(root: str, image_path: str, num_classes: int) -> np.ndarray:
             if len(parts) != 5:
                 raise DataError(f'{path}:{n}: expected "class cx cy w h"')
             c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
-            if not 0 <= c < num_classes:
-                raise DataError(f'{path}:{n}: class {c} is not in classes.txt')
+            if not (0 <= c < num_classes or c == -1):
+                raise DataError(f'{path}:{n}: class {c} is not in classes.txt (or -1, an ignore region)')
             if w > 0 and h > 0:
                 rows.append((c, cx, cy, w, h))
     return np.array(rows, dtype=np.float32).reshape(-1, 5)
+
+
+def objects(labels: np.ndarray) -> np.ndarray:
+    """The labelled objects of one image, without its ignore regions (class -1)."""
+    return labels[labels[:, 0] >= 0]
 
 
 def darknet_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:

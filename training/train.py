@@ -22,7 +22,7 @@ import torch
 from .anchors import kmeans_anchors
 from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
-from .data import DataError, Dataset, DeviceBatcher
+from .data import DataError, Dataset, DeviceBatcher, objects
 from .model import ConvLayer, Network
 from .yolo import YoloLoss, average_precision, decode
 
@@ -55,6 +55,8 @@ def parse_args(argv):
     p.add_argument('--fresh', action='store_true', help='ignore an existing checkpoint in --out')
     p.add_argument('--init', help='start from the weights of another run\'s checkpoint (RUN/last.pt) of the same '
                                   'network, e.g. a --float run: the usual two-stage recipe for binary networks')
+    p.add_argument('--size', help='network input WxH (multiples of 32), e.g. 320x320; default: the cfg\'s. With --init '
+                                  'the anchors scale with it')
     p.add_argument('--device', default='cpu', help='torch device, e.g. cuda')
     p.add_argument('--batcher', choices=['auto', 'host', 'device'], default='auto',
                    help='where batches are augmented: host (numpy/torch per image) or device (the whole dataset '
@@ -78,6 +80,26 @@ def resolve_cfg(text: str, source: str, classes: int, anchors: list[tuple[int, i
             raise CfgError(f'{source}:{s.line}: [yolo] must follow a [convolutional]')
         prev.opts['filters'] = str(len(mask) * (classes + 5))
     return sections
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise ValueError(f'--size {text}: expected WxH, e.g. 320x320') from None
+    if w <= 0 or h <= 0 or w % 32 or h % 32:
+        raise ValueError(f'--size {text}: width and height must be positive multiples of 32')
+    return w, h
+
+
+def resize_network(sections, w: int, h: int, w0: int, h0: int, scale_anchors: bool = True):
+    """A fully convolutional network runs at any multiple of 32; its anchors are in input pixels, so a
+    network moved to another input size keeps its anchors' meaning by scaling them with it."""
+    sections[0].opts['width'], sections[0].opts['height'] = str(w), str(h)
+    for s in sections:
+        if s.kind == 'yolo' and scale_anchors:
+            a = s.ints('anchors')
+            s.opts['anchors'] = ', '.join(f'{max(1, round(a[i] * w / w0))},{max(1, round(a[i + 1] * h / h0))}' for i in range(0, len(a), 2))
 
 
 def all_anchors(sections):
@@ -111,7 +133,7 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
         imgs = torch.from_numpy(ds.images[b]).permute(0, 3, 1, 2).float().div_(255.0).to(device)
         outs = net(imgs)
         dets += decode([o.cpu() for o in outs], net.yolo, net.width, net.height, thresh=0.005, max_candidates=300)
-        gts += [ds.labels[i] for i in b]
+        gts += [objects(ds.labels[i]) for i in b]
     net.train()
     aps = average_precision(dets, gts, net.num_classes, 0.5)
     return (float(np.mean(list(aps.values()))) if aps else 0.0), aps
@@ -150,7 +172,8 @@ def main(argv=None) -> int:
         else:
             base = open(args.cfg or DEFAULT_CFG, encoding='utf8').read()
         net_sec = parse_cfg(base, args.cfg or 'cfg')[0]
-        W, H = net_sec.int('width'), net_sec.int('height')
+        W0, H0 = net_sec.int('width'), net_sec.int('height')
+        W, H = (W0, H0) if ckpt is not None or not args.size else parse_size(args.size)
         cache = os.path.join(args.out, 'cache')
         train_ds = Dataset(args.data, W, H, cache, say, args.limit)
         classes = train_ds.classes
@@ -166,11 +189,14 @@ def main(argv=None) -> int:
             anchors = None
             if args.anchors == 'auto':
                 k = len(all_anchors(parse_cfg(base, 'cfg')))
-                wh = np.concatenate([train_ds.labels[i][:, 3:5] for i in train_idx]) * np.array([W, H])
+                wh = np.concatenate([objects(train_ds.labels[i])[:, 3:5] for i in train_idx]) * np.array([W, H])
                 anchors = kmeans_anchors(wh, k, args.seed)
             sections = resolve_cfg(base, args.cfg or 'cfg', len(classes), anchors)
         else:
             sections = parse_cfg(base, 'checkpoint')
+        if (W, H) != (W0, H0):
+            anchors_fitted = ckpt is None and (init is None or args.cfg) and args.anchors == 'auto'
+            resize_network(sections, W, H, W0, H0, scale_anchors=not anchors_fitted)
         net = Network(sections, force_float=args.float).to(device)
     except (CfgError, DataError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)

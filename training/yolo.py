@@ -25,26 +25,36 @@ def box_iou_cxcywh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 class YoloLoss:
     def __init__(self, heads: list[dict], all_anchors: list[tuple[int, int]], net_w: int, net_h: int,
-                 num_classes: int, ignore_thresh: float = 0.7, iou_thresh: float = 0.4):
+                 num_classes: int, ignore_thresh: float = 0.7, iou_thresh: float = 0.4, uncertain_thresh: float = 0.3):
         self.heads = heads
         self.anchors = torch.tensor(all_anchors, dtype=torch.float32) / torch.tensor([net_w, net_h])
         self.C = num_classes
-        self.ignore_thresh, self.iou_thresh = ignore_thresh, iou_thresh
+        self.ignore_thresh, self.iou_thresh, self.uncertain_thresh = ignore_thresh, iou_thresh, uncertain_thresh
+
+    @staticmethod
+    def _pad_per_image(targets: torch.Tensor, B: int, device) -> tuple[torch.Tensor, int]:
+        """Boxes padded per image, (B, m, 4), built without a Python loop over the batch."""
+        bidx = targets[:, 0].long()
+        counts = torch.bincount(bidx, minlength=B) if len(targets) else torch.zeros(B, dtype=torch.long, device=device)
+        m = int(counts.max()) if len(targets) else 0
+        pad = torch.zeros(B, max(m, 1), 4, device=device)
+        if m:
+            order = torch.argsort(bidx, stable=True)
+            starts = torch.cumsum(counts, 0) - counts
+            rank = torch.arange(len(order), device=device) - starts[bidx[order]]
+            pad[bidx[order], rank] = targets[order, 2:6]
+        return pad, m
 
     def __call__(self, outputs: list[torch.Tensor], targets: torch.Tensor):
         B = outputs[0].shape[0]
         device = outputs[0].device
         total = {'box': 0.0, 'obj': 0.0, 'cls': 0.0}
-        # Truth boxes padded per image, (B, m, 4), built without a Python loop over the batch.
-        bidx = targets[:, 0].long()
-        counts = torch.bincount(bidx, minlength=B) if len(targets) else torch.zeros(B, dtype=torch.long, device=device)
-        m = int(counts.max()) if len(targets) else 0
-        gt_pad = torch.zeros(B, max(m, 1), 4, device=device)
-        if m:
-            order = torch.argsort(bidx, stable=True)
-            starts = torch.cumsum(counts, 0) - counts
-            rank = torch.arange(len(order), device=device) - starts[bidx[order]]
-            gt_pad[bidx[order], rank] = targets[order, 2:6]
+        # Class -1 rows are ignore regions (objects the labeller was unsure of): never positives,
+        # and predictions overlapping them are not pushed towards background.
+        uncertain = targets[targets[:, 1] < 0]
+        targets = targets[targets[:, 1] >= 0]
+        gt_pad, m = self._pad_per_image(targets, B, device)
+        ign_pad, m_ign = self._pad_per_image(uncertain, B, device)
         anchors = self.anchors.to(device)
         if len(targets):
             ious = _wh_iou(targets[:, 4:6], anchors)
@@ -77,6 +87,8 @@ class YoloLoss:
                     noobj = best_iou <= self.ignore_thresh
                 else:
                     noobj = torch.ones(B, A, H, W, dtype=torch.bool, device=device)
+                if m_ign:
+                    noobj &= box_iou_cxcywh(pb, ign_pad).max(-1).values.view(B, A, H, W) <= self.uncertain_thresh
             obj_w = noobj.float()
             box_l = torch.zeros((), device=device)
             cls_l = torch.zeros((), device=device)

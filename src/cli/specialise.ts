@@ -27,12 +27,27 @@ it resumes from the work folder. See docs/specialise.md.`,
     work: { type: 'string', value: 'DIR', description: 'work folder (frames, labels, training run)', default: '<output>.work' },
     'train-minutes': { type: 'string', value: 'M', description: 'training time budget', default: '25' },
     'teacher-thresh': { type: 'string', value: 'P', description: "teacher's score threshold for pseudo-labels", default: '0.3' },
+    'teacher-ignore': {
+      type: 'string',
+      value: 'P',
+      description: 'teacher boxes scored from P up to --teacher-thresh are objects it is unsure of: ignore regions in training, reported apart (0: none)',
+      default: '0.1',
+    },
+    input: { type: 'string', value: 'WxH', description: "student input size, multiples of 32 (e.g. 320x320, the teacher's view for small objects; costs time per frame)" },
     holdout: { type: 'string', value: 'FRACTION', description: 'last part of the time range held out for validation', default: '0.3' },
     backend: { type: 'string', value: 'NAME', description: 'kernel backend for teacher and student (auto, native, wasm, reference)' },
     'max-steps': { type: 'string', value: 'N', description: 'stop training after N steps (quick trials)' },
   },
   positionals: { max: 0 },
 });
+
+function studentInput(text: string): string {
+  const m = /^(\d+)x(\d+)$/i.exec(text.trim());
+  if (!m || Number(m[1]) % 32 || Number(m[2]) % 32 || Number(m[1]) === 0 || Number(m[2]) === 0) {
+    throw new UserError(`--input ${text}: expected WxH in positive multiples of 32, e.g. 320x320`, 2);
+  }
+  return `${m[1]}x${m[2]}`;
+}
 
 /** The bundled model's training checkpoint, shipped beside it, is the default starting point. */
 function bundledCheckpoint(): string | null {
@@ -68,6 +83,8 @@ export async function run(argv: string[]): Promise<number> {
     work: v.work && v.work !== '<output>.work' ? v.work : `${v.output}.work`,
     trainMinutes: numberOption('train-minutes', v['train-minutes'], 25, (n) => n > 0),
     teacherThresh: numberOption('teacher-thresh', v['teacher-thresh'], 0.3, (n) => n > 0 && n < 1),
+    teacherIgnore: numberOption('teacher-ignore', v['teacher-ignore'], 0.1, (n) => n >= 0 && n < 1),
+    studentInput: v.input ? studentInput(v.input) : null,
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],
@@ -80,10 +97,12 @@ export async function run(argv: string[]): Promise<number> {
       `frames: ${report.frames.train} train, ${report.frames.validation} held out (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
       `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student at its operating threshold ${report.student.thresh}, chosen on training frames — use it as detector.thresh):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
+      `  vehicles, student boxes on objects the teacher was unsure of not counted against it: precision ${pct(a.vehiclesIgnoringUncertain.precision)}%  F1 ${pct(a.vehiclesIgnoringUncertain.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,
       ...(report.baseline
         ? [`  bundled model alone, same frames (threshold ${report.baseline.thresh}): vehicles F1 ${pct(report.baseline.vehicles.f1)}% (P ${pct(report.baseline.vehicles.precision)}%, R ${pct(report.baseline.vehicles.recall)}%), exact class F1 ${pct(report.baseline.exactClass.f1)}%`]
         : []),
+      `teacher stability (the teacher against itself on the same frames mirrored; the ceiling for the lines above): vehicles F1 ${pct(report.teacherStability.f1)}%`,
       `speed: teacher ${report.teacher.msPerFrame.toFixed(1)} ms/frame, student ${report.student.msPerFrame.toFixed(1)} ms/frame`,
       `training: ${(report.trainingSeconds / 60).toFixed(1)} min`,
       '',

@@ -16,7 +16,7 @@ export interface Agreement {
   f1: number;
 }
 
-function iou(a: Box, b: Box): number {
+export function iou(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
   const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
   if (w <= 0 || h <= 0) return 0;
@@ -31,9 +31,16 @@ function iou(a: Box, b: Box): number {
  * `sameClass` decides when two labels count as the same object: exact class by default; for the
  * "vehicles" figure, any two vehicle classes (teachers themselves flip between car and truck).
  */
+export interface JudgedFrame {
+  teacher: LabelledBox[];
+  student: LabelledBox[];
+  /** The teacher's below-threshold boxes; with `ignoreUncertain`, a student box on one is not a false positive. */
+  uncertain?: LabelledBox[];
+}
+
 export function agreement(
-  frames: { teacher: LabelledBox[]; student: LabelledBox[] }[],
-  opts: { minIou?: number; keep?: (className: string) => boolean; sameClass?: (a: string, b: string) => boolean } = {},
+  frames: JudgedFrame[],
+  opts: { minIou?: number; keep?: (className: string) => boolean; sameClass?: (a: string, b: string) => boolean; ignoreUncertain?: boolean } = {},
 ): Agreement {
   const minIou = opts.minIou ?? 0.5;
   const keep = opts.keep ?? (() => true);
@@ -44,6 +51,7 @@ export function agreement(
   for (const frame of frames) {
     const teacher = frame.teacher.filter((t) => keep(t.className));
     const student = frame.student.filter((s) => keep(s.className)).sort((a, b) => b.score - a.score);
+    const uncertain = (frame.uncertain ?? []).filter((u) => keep(u.className));
     const used = new Uint8Array(teacher.length);
     for (const s of student) {
       let best = -1;
@@ -59,7 +67,7 @@ export function agreement(
       if (best >= 0) {
         used[best] = 1;
         tp++;
-      } else fp++;
+      } else if (!(opts.ignoreUncertain && uncertain.some((u) => same(s.className, u.className) && iou(s.box, u.box) >= minIou))) fp++;
     }
     fn += used.length - used.reduce((n, u) => n + u, 0);
   }
@@ -69,8 +77,29 @@ export function agreement(
   return { truePositives: tp, falsePositives: fp, falseNegatives: fn, precision, recall, f1 };
 }
 
-/** The headline figure: vehicles only, any vehicle class matches any other. */
-export function vehicleAgreement(frames: { teacher: LabelledBox[]; student: LabelledBox[] }[], minIou = 0.5): Agreement {
+/** IoU above which two vehicle boxes of different classes are one vehicle seen twice. */
+const SAME_VEHICLE_IOU = 0.6;
+
+/**
+ * One box per vehicle: detectors suppress duplicates per class, so a van can come out as both a car and
+ * a truck. Counting vehicles, that is one object, for teacher and student alike.
+ */
+export function mergeVehicleDuplicates(boxes: LabelledBox[]): LabelledBox[] {
+  const kept: LabelledBox[] = [];
+  for (const b of [...boxes].sort((x, y) => y.score - x.score)) {
+    if (VEHICLE_CLASSES.has(b.className) && kept.some((k) => VEHICLE_CLASSES.has(k.className) && iou(k.box, b.box) > SAME_VEHICLE_IOU)) continue;
+    kept.push(b);
+  }
+  return kept;
+}
+
+/**
+ * The headline figure: vehicles only, any vehicle class matches any other, duplicate boxes of one
+ * vehicle merged. `ignoreUncertain` gives the second figure, where a student box on an object the
+ * teacher saw below its threshold is not held against it.
+ */
+export function vehicleAgreement(frames: JudgedFrame[], minIou = 0.5, ignoreUncertain = false): Agreement {
   const isVehicle = (c: string) => VEHICLE_CLASSES.has(c);
-  return agreement(frames, { minIou, keep: isVehicle, sameClass: (a, b) => isVehicle(a) && isVehicle(b) });
+  const merged = frames.map((f) => ({ ...f, teacher: mergeVehicleDuplicates(f.teacher), student: mergeVehicleDuplicates(f.student) }));
+  return agreement(merged, { minIou, keep: isVehicle, sameClass: (a, b) => isVehicle(a) && isVehicle(b), ignoreUncertain });
 }

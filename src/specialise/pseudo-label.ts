@@ -11,6 +11,12 @@ export interface LabelledFrame extends SampledFrame {
   height: number;
   /** The teacher's boxes, mapped to the student's classes (source pixels). */
   labels: LabelledBox[];
+  /**
+   * Boxes the teacher scored below its threshold but above the ignore score: objects it was unsure of.
+   * The student is trained to neither find nor suppress them (ignore regions), and a student box on one
+   * is reported apart from the strict agreement figure.
+   */
+  uncertain?: LabelledBox[];
 }
 
 /**
@@ -23,23 +29,29 @@ export async function labelWithTeacher(
   teacher: Pick<EngineDetector, 'detectImage'> & Pick<ObjectDetector, 'classNames'>,
   classMap: Int32Array,
   studentClasses: readonly string[],
-  opts: { thresh: number; nms?: number; onProgress?: (done: number) => void },
+  opts: { thresh: number; ignoreBelow?: number; nms?: number; onProgress?: (done: number) => void },
 ): Promise<LabelledFrame[]> {
   const out: LabelledFrame[] = [];
+  const floor = Math.min(opts.thresh, opts.ignoreBelow ?? opts.thresh);
   for (const frame of frames) {
     const img = await decodeImageFile(frame.file);
     const labels: LabelledBox[] = [];
-    for (const d of teacher.detectImage(img, { thresh: opts.thresh, nms: opts.nms ?? 0.45 })) {
+    const uncertain: LabelledBox[] = [];
+    for (const d of teacher.detectImage(img, { thresh: floor, nms: opts.nms ?? 0.45 })) {
       const k = classMap[d.classId];
-      if (k >= 0) labels.push({ className: studentClasses[k], score: d.score, box: d.box });
+      if (k < 0) continue;
+      (d.score >= opts.thresh ? labels : uncertain).push({ className: studentClasses[k], score: d.score, box: d.box });
     }
-    out.push({ ...frame, width: img.width, height: img.height, labels });
+    out.push({ ...frame, width: img.width, height: img.height, labels, uncertain });
     opts.onProgress?.(out.length);
   }
   return out;
 }
 
-/** Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads. */
+/**
+ * Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads;
+ * the teacher's uncertain boxes become class -1 lines, the trainer's ignore regions.
+ */
 export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[]): void {
   mkdirSync(join(dir, 'images'), { recursive: true });
   mkdirSync(join(dir, 'labels'), { recursive: true });
@@ -47,10 +59,10 @@ export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: 
   for (const f of frames) {
     const stem = basename(f.file).replace(/\.[^.]+$/, '');
     copyFileSync(f.file, join(dir, 'images', `${stem}.jpg`));
-    const lines = f.labels.flatMap((l) => {
+    const rows = [...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className) })), ...(f.uncertain ?? []).map((l) => ({ l, cls: -1 }))];
+    const lines = rows.flatMap(({ l, cls }) => {
       const [x1, y1, x2, y2] = l.box.map((v, i) => Math.min(Math.max(v, 0), i % 2 === 0 ? f.width : f.height));
       if (x2 - x1 < 1 || y2 - y1 < 1) return []; // entirely outside the frame
-      const cls = classes.indexOf(l.className);
       const cx = (x1 + x2) / 2 / f.width;
       const cy = (y1 + y2) / 2 / f.height;
       return [`${cls} ${cx.toFixed(6)} ${cy.toFixed(6)} ${((x2 - x1) / f.width).toFixed(6)} ${((y2 - y1) / f.height).toFixed(6)}`];

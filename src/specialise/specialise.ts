@@ -12,6 +12,7 @@ import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from '.
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
 import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
+import { teacherStability } from './teacher-stability.js';
 
 export interface SpecialiseOptions {
   teacherCfg: string;
@@ -30,6 +31,10 @@ export interface SpecialiseOptions {
   work: string;
   trainMinutes: number;
   teacherThresh: number;
+  /** Teacher boxes scored in [teacherIgnore, teacherThresh) are ignore regions in training (0: none). */
+  teacherIgnore: number;
+  /** Student input WxH (multiples of 32); null: the base model's. */
+  studentInput: string | null;
   holdout: number;
   backend?: string;
   /** Extra trainer arguments (tests: --max-steps). */
@@ -42,9 +47,15 @@ export interface SpecialiseReport {
   /** thresh: the student's operating point, chosen on training frames (use it as the pipeline's detector.thresh). */
   student: { model: string; msPerFrame: number; base: string | null; thresh: number };
   frames: { train: number; validation: number; teacherBoxes: number };
-  agreement: { vehicles: Agreement; exactClass: Agreement; iou: number };
+  /**
+   * vehicles: the headline figure; vehiclesIgnoringUncertain: the same, but a student box on an object the
+   * teacher saw below its threshold is not a false positive; exactClass: classes must match too.
+   */
+  agreement: { vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement; iou: number };
+  /** The teacher against itself on the same held-out frames mirrored: the ceiling for the student's agreement. */
+  teacherStability: Agreement;
   /** The comparison model (the bundled one) on the same held-out frames, untrained for this view. */
-  baseline?: { model: string; msPerFrame: number; thresh: number; vehicles: Agreement; exactClass: Agreement };
+  baseline?: { model: string; msPerFrame: number; thresh: number; vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement };
   trainingSeconds: number;
 }
 
@@ -120,7 +131,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
 
   const labelBar = createProgress('teacher labelling', frames.length, { unit: 'frames' });
   const labelled = await step<LabelledFrame[]>(join(o.work, 'labels.json'), () =>
-    labelWithTeacher(frames, teacher, toStudent, studentClasses, { thresh: o.teacherThresh, onProgress: (n) => labelBar.update(n) }),
+    labelWithTeacher(frames, teacher, toStudent, studentClasses, { thresh: o.teacherThresh, ignoreBelow: o.teacherIgnore || undefined, onProgress: (n) => labelBar.update(n) }),
   );
   const teacherBoxes = labelled.reduce((n, f) => n + f.labels.length, 0);
   labelBar.finish(`teacher labelled ${labelled.length} frames, ${teacherBoxes} boxes`);
@@ -136,7 +147,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // frames, so the held-out frames that judge the student never choose it. Fine-tuning from a trained
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
-    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.trainerArgs ?? [])];
+    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {
@@ -153,14 +164,21 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
   const studentThresh = await pickThreshold(student, train);
   const studentRun = await timeDetections(student, validation, studentThresh);
-  const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i] }));
+  const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i], uncertain: f.uncertain }));
   let baseline: SpecialiseReport['baseline'];
   if (o.compareWith && existsSync(o.compareWith)) {
     const base = await loadDetector(o.compareWith, { backend: o.backend });
     const baseThresh = await pickThreshold(base, train);
     const baseRun = await timeDetections(base, validation, baseThresh);
-    const basePairs = validation.map((f, i) => ({ teacher: f.labels, student: baseRun.labels[i] }));
-    baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, thresh: baseThresh, vehicles: vehicleAgreement(basePairs), exactClass: agreement(basePairs) };
+    const basePairs = validation.map((f, i) => ({ teacher: f.labels, student: baseRun.labels[i], uncertain: f.uncertain }));
+    baseline = {
+      model: resolve(o.compareWith),
+      msPerFrame: baseRun.msPerFrame,
+      thresh: baseThresh,
+      vehicles: vehicleAgreement(basePairs),
+      vehiclesIgnoringUncertain: vehicleAgreement(basePairs, 0.5, true),
+      exactClass: agreement(basePairs),
+    };
     base.dispose();
   }
   const report: SpecialiseReport = {
@@ -168,12 +186,13 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
     student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel, thresh: studentThresh },
     frames: { train: train.length, validation: validation.length, teacherBoxes },
-    agreement: { vehicles: vehicleAgreement(pairs), exactClass: agreement(pairs), iou: 0.5 },
+    agreement: { vehicles: vehicleAgreement(pairs), vehiclesIgnoringUncertain: vehicleAgreement(pairs, 0.5, true), exactClass: agreement(pairs), iou: 0.5 },
+    teacherStability: await teacherStability(teacher, validation, toStudent, studentClasses, o.teacherThresh),
     ...(baseline ? { baseline } : {}),
     trainingSeconds,
   };
   // The card travels inside the model file, so a pipeline using it can always say where it came from.
-  const card = { kind: 'specialised', createdAt: new Date().toISOString(), ...report, classes: o.classes, teacherThreshold: o.teacherThresh, holdout: o.holdout };
+  const card = { kind: 'specialised', createdAt: new Date().toISOString(), ...report, classes: o.classes, teacherThreshold: o.teacherThresh, teacherIgnoreBelow: o.teacherIgnore, holdout: o.holdout };
   mkdirSync(dirname(resolve(o.out)), { recursive: true });
   writeFileSync(`${o.out}.tmp`, encodeModel(studentModel, { producer: 'xnorcam specialise', card }));
   renameSync(`${o.out}.tmp`, o.out);

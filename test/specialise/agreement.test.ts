@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, vehicleAgreement, type LabelledBox } from '../../src/specialise/agreement.js';
+import { agreement, mergeVehicleDuplicates, vehicleAgreement, type LabelledBox } from '../../src/specialise/agreement.js';
 import { teacherClassMap } from '../../src/specialise/class-map.js';
 
 const box = (className: string, x: number, y: number, score = 0.9, w = 40, h = 30): LabelledBox => ({ className, score, box: [x, y, x + w, y + h] });
@@ -27,6 +27,23 @@ describe('student/teacher agreement', () => {
   it('matches each teacher box at most once, best score first', () => {
     const frames = [{ teacher: [box('car', 0, 0)], student: [box('car', 1, 0, 0.5), box('car', 0, 0, 0.95)] }];
     expect(agreement(frames)).toMatchObject({ truePositives: 1, falsePositives: 1, falseNegatives: 0 });
+  });
+
+  it('counts a vehicle boxed twice under two classes once, for teacher and student alike', () => {
+    const van = [box('car', 0, 0, 0.8), box('truck', 1, 0, 0.4)];
+    expect(mergeVehicleDuplicates(van).map((b) => b.className)).toEqual(['car']);
+    // a person overlapping a motorcycle is a different object
+    expect(mergeVehicleDuplicates([box('motorcycle', 0, 0), box('person', 0, 0, 0.5)])).toHaveLength(2);
+    // teacher says car+truck, student says truck: one vehicle found, nothing missed
+    expect(vehicleAgreement([{ teacher: van, student: [box('truck', 0, 0, 0.7)] }])).toMatchObject({ truePositives: 1, falsePositives: 0, falseNegatives: 0 });
+    // without merging the exact-class figure still sees two teacher boxes
+    expect(agreement([{ teacher: van, student: [box('truck', 0, 0, 0.7)] }])).toMatchObject({ truePositives: 1, falseNegatives: 1 });
+  });
+
+  it('optionally does not count a student box on an object the teacher was unsure of', () => {
+    const frames = [{ teacher: [box('car', 0, 0)], student: [box('car', 0, 0), box('car', 200, 0, 0.6), box('car', 400, 0, 0.5)], uncertain: [box('car', 200, 0, 0.2)] }];
+    expect(vehicleAgreement(frames)).toMatchObject({ truePositives: 1, falsePositives: 2 });
+    expect(vehicleAgreement(frames, 0.5, true)).toMatchObject({ truePositives: 1, falsePositives: 1, falseNegatives: 0 });
   });
 
   it('is perfect for identical labels and defined for empty frames', () => {

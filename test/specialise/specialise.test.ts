@@ -20,7 +20,7 @@ describe('xnorcam specialise (toy scale)', () => {
     const out = join(dir, 'cam.xnor');
     const args = [
       'specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'),
-      '--names', join(fixture, 'coco.names'), '--source', video, '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '-o', out,
+      '--names', join(fixture, 'coco.names'), '--source', video, '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '--input', '320x256', '-o', out,
     ];
     const first = xnorcam(...args);
     expect(first.status, first.stderr).toBe(0);
@@ -37,6 +37,15 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.baseline.model).toBe(join(root, 'models', 'xnorcam-traffic.xnor'));
     expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
     expect(first.stdout).toMatch(/bundled model alone, same frames \(threshold [0-9.]+\): vehicles F1/);
+    // The teacher against itself (mirrored frames) is reported as the ceiling for the student's figures.
+    expect(report.teacherStability.f1).toBeGreaterThanOrEqual(0);
+    expect(report.teacherStability.f1).toBeLessThanOrEqual(1);
+    expect(first.stdout).toMatch(/teacher stability .*: vehicles F1 [0-9.]+%/);
+    // Not counting student boxes on objects the teacher was unsure of can only remove false positives.
+    const strict = report.agreement.vehicles;
+    const lenient = report.agreement.vehiclesIgnoringUncertain;
+    expect(lenient.truePositives).toBe(strict.truePositives);
+    expect(lenient.falsePositives).toBeLessThanOrEqual(strict.falsePositives);
     // Each model is judged at its own operating point, picked on training frames from a fixed grid.
     expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.student.thresh);
     expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.baseline.thresh);
@@ -52,8 +61,21 @@ describe('xnorcam specialise (toy scale)', () => {
     const valTimes = frames.filter((f) => valNames.has(f.file.split('/').pop()!)).map((f) => f.timeSec);
     expect(Math.min(...valTimes)).toBeGreaterThan(Math.max(...trainTimes));
 
-    // The model loads, and its card says where it came from.
+    // The teacher's unsure boxes (scores from --teacher-ignore 0.1 up to --teacher-thresh 0.2) are the
+    // trainer's ignore regions (class -1), never positives.
+    const labelled = JSON.parse(readFileSync(join(work, 'labels.json'), 'utf8')) as { file: string; uncertain: { score: number }[] }[];
+    for (const f of labelled) for (const u of f.uncertain) expect(u.score >= 0.1 && u.score < 0.2).toBe(true);
+    const trainUnsure = labelled.filter((f) => !valNames.has(f.file.split('/').pop()!)).reduce((n, f) => n + f.uncertain.length, 0);
+    const ignoreLines = readdirSync(join(work, 'train', 'labels')).reduce(
+      (n, f) => n + readFileSync(join(work, 'train', 'labels', f), 'utf8').split('\n').filter((l) => l.startsWith('-1 ')).length,
+      0,
+    );
+    expect(ignoreLines > 0).toBe(trainUnsure > 0);
+    expect(ignoreLines).toBeLessThanOrEqual(trainUnsure);
+
+    // The model loads at the asked input size, and its card says where it came from.
     const model = readModelFile(out);
+    expect([model.spec.net.width, model.spec.net.height]).toEqual([320, 256]);
     expect(model.classNames).toEqual(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']);
     expect(model.card).toMatchObject({ kind: 'specialised', source: video, teacher: { weights: join(fixture, 'yolo-fastest-1.1.weights') } });
     expect((model.card as { agreement: { vehicles: { f1: number } } }).agreement.vehicles.f1).toBe(report.agreement.vehicles.f1);

@@ -4,7 +4,7 @@
  * model compared layer by layer (same RGB bytes in). CI runs only this quick version.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,52 @@ describe('python trainer', () => {
     const bad = py('-m', 'training.evaluate', '--cfg', path.join(tuned, 'best.cfg'), '--weights', path.join(run, 'nope.weights'), '--data', data);
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  }, SLOW);
+
+  it('treats class -1 labels as ignore regions: no positives, no background push where a prediction overlaps one', () => {
+    const check = py('-c', [
+      'import torch',
+      'from training.yolo import YoloLoss',
+      'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
+      'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
+      'torch.manual_seed(0)',
+      'out = torch.randn(1, 3 * 7, 2, 2)',
+      'p = out.view(1, 3, 7, 2, 2)',
+      // anchor 0 of cell (0, 0) predicts a box centred at (0.25, 0.25) of exactly its anchor size, objectness high
+      'p[0, 0, 0:4, 0, 0] = 0; p[0, 0, 4, 0, 0] = 5',
+      'box = [0.25, 0.25, 10 / 64, 14 / 64]',
+      'real = torch.tensor([[0, 1, 0.75, 0.75, 0.3, 0.3]])',
+      'ign = torch.tensor([[0, -1, *box]])',
+      'l0, p0 = loss([out], real)',
+      'l1, p1 = loss([out], torch.cat([real, ign]))',
+      'assert p1["box"] == p0["box"] and p1["cls"] == p0["cls"], (p0, p1)',
+      'assert p1["obj"] < p0["obj"] - 1, (p0, p1)',
+      'l2, p2 = loss([out], ign)',
+      'assert p2["box"] == 0 and p2["cls"] == 0, p2',
+      'print("ok", round(p0["obj"], 3), round(p1["obj"], 3))',
+    ].join('\n'));
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toMatch(/^ok /);
+  }, SLOW);
+
+  it('moves a trained network to another input size (--size), anchors scaled, ignore-region labels accepted', () => {
+    const data = path.join(dir, 'data-ignore');
+    cpSync(path.join(dir, 'data'), data, { recursive: true });
+    const lbl = path.join(data, 'labels', '000000.txt');
+    writeFileSync(lbl, readFileSync(lbl, 'utf8') + '-1 0.5 0.5 0.1 0.1\n');
+    const out = path.join(dir, 'resized');
+    const r = py('-m', 'training.train', '--data', data, '--out', out, '--init', path.join(run, 'last.pt'), '--anchors', 'cfg', '--size', '320x320', '--max-steps', '1', '--batch', '4');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/training xnor 320x320/);
+    const anchors = (cfg: string) => /anchors\s*=\s*([^\n]+)/.exec(cfg)![1].split(',').map((v) => Number(v.trim()));
+    const before = anchors(readFileSync(path.join(run, 'best.cfg'), 'utf8'));
+    const after = anchors(readFileSync(path.join(out, 'best.cfg'), 'utf8'));
+    expect(after.filter((_, i) => i % 2 === 0)).toEqual(before.filter((_, i) => i % 2 === 0));
+    after.filter((_, i) => i % 2 === 1).forEach((h, k) => expect(Math.abs(h - (before[2 * k + 1] * 320) / 192)).toBeLessThanOrEqual(0.5 + 1e-9));
+    const bad = py('-m', 'training.train', '--data', data, '--out', path.join(dir, 'bad-size'), '--size', '300x320', '--max-steps', '1');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^error: --size 300x320: width and height must be positive multiples of 32\n$/);
   }, SLOW);
 
   it('runs behind `xnorcam train`, which documents itself and packs the result with --model', () => {
