@@ -383,6 +383,38 @@ export function im2colBits(
 }
 
 /**
+ * im2colBits without the per-row rounding to 8 bytes, for Cb a multiple of 4: the size*size taps of
+ * a pixel are size*size*Cb consecutive bytes of its row (Kw words, the excess stays 0), copied 4
+ * bytes at a time into the same pixel-pair interleaved words. 32-channel layers: 5 words instead of 6.
+ */
+export function im2colBitsDense(
+  src: usize, Cb: i32, Wp: i32, size: i32, stride: i32, outH: i32, outW: i32, dst: usize, Kw: i32,
+): void {
+  const pairBytes = <usize>Kw << 4;
+  const rowStride = <usize>(Wp * Cb);
+  const tapWords = Cb >> 2; // u32 per tap
+  let p = 0;
+  for (let oy = 0; oy < outH; oy++) {
+    const rowSrc = src + <usize>(oy * stride) * rowStride;
+    for (let ox = 0; ox < outW; ox++, p++) {
+      const base = dst + <usize>(p >> 1) * pairBytes + (<usize>(p & 1) << 3);
+      let s0 = rowSrc + <usize>(ox * stride * Cb);
+      let b = 0; // byte offset in the pixel's row
+      for (let ky = 0; ky < size; ky++) {
+        let s = s0;
+        const n = size * tapWords;
+        for (let i = 0; i < n; i++) {
+          store<u32>(base + (<usize>(b >> 3) << 4) + <usize>(b & 7), load<u32>(s));
+          s += 4;
+          b += 4;
+        }
+        s0 += rowStride;
+      }
+    }
+  }
+}
+
+/**
  * The GEMM and output of a binary conv for filters [f0, f1) (f0 even; f1 even or the padded count),
  * output pixels in blocks of `block` (a multiple of 4): a block's im2col rows stay in L1 while every
  * filter of the range passes over them, and its counts are turned into floats while still cached.
@@ -584,6 +616,7 @@ const EXP_P5: f64 = 4.13813679705723846039e-8;
 const EXP_E: f64 = 2.718281828459045;
 const EXP_TWOM1000: f64 = 9.33263618503218878990e-302;
 const EXP_TWO1023: f64 = 8.988465674311579539e307;
+const EXP_ROUND: f64 = 6755399441055744.0; // 1.5 * 2^52
 
 /** Exported for the tests, which compare it with Math.exp bit for bit. */
 export function fdlibmExp(x: f64): f64 {
@@ -639,11 +672,11 @@ export function fdlibmExp(x: f64): f64 {
 }
 
 /**
- * logistic of the two floats in lanes 0 and 1 of v (as f64x2), the same operations as
- * fdlibmExp for the common arguments, falling back to the scalar path when a lane needs one
+ * f(exp(-x)) of the two floats x in lanes 0 and 1 of v (as f64x2), the same operations as
+ * fdlibmExp for the common arguments, falling back to the scalar port when a lane needs one
  * of exp's rare branches (|x| >= 704, |x| < 2^-28, x == 1, inf, NaN). Result in lanes 0 and 1.
  */
-@inline function logistic2(v: v128): v128 {
+@inline function expNeg2(v: v128): v128 {
   const x = f64x2.neg(f64x2.promote_low_f32x4(v));
   const hx = v128.and(i64x2.shr_u(x, 32), i64x2.splat(0x7fffffff));
   const rare = v128.or(
@@ -652,19 +685,20 @@ export function fdlibmExp(x: f64): f64 {
   );
   if (v128.any_true(rare)) {
     return f32x4.replace_lane(
-      f32x4.splat(logistic(f32x4.extract_lane(v, 0))), 1, logistic(f32x4.extract_lane(v, 1)),
+      f32x4.splat(<f32>fdlibmExp(-<f64>f32x4.extract_lane(v, 0))), 1, <f32>fdlibmExp(-<f64>f32x4.extract_lane(v, 1)),
     );
   }
-  const neg = i64x2.shr_s(x, 63); // -1 for negative arguments
+  // (these lanes are neither zero nor NaN, so "x < 0" is the sign; V8 has no one-instruction i64x2.shr_s)
+  const neg = f64x2.lt(x, f64x2.splat(0)); // all ones for negative arguments
   const caseA = v128.and(i64x2.gt_s(hx, i64x2.splat(0x3fd62e42)), i64x2.lt_s(hx, i64x2.splat(0x3ff0a2b2)));
   const caseB = i64x2.ge_s(hx, i64x2.splat(0x3ff0a2b2));
   const half = v128.bitselect(f64x2.splat(-0.5), f64x2.splat(0.5), neg);
-  // k as i64 lanes: case B truncates x/ln2 +- 1/2, case A is +-1, otherwise 0
-  const kB = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.add(f64x2.mul(x, f64x2.splat(EXP_INV_LN2)), half)));
-  const kA = i64x2.add(i64x2.splat(1), i64x2.add(neg, neg));
-  const k = v128.bitselect(kA, v128.and(kB, caseB), caseA);
-  // with t = k = +-1 these equal case A's x -+ ln2HI and +-ln2LO; with k = 0 they leave x as is
-  const t = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  // k as a double: case B truncates x/ln2 +- 1/2, case A is +-1, otherwise 0 (fdlibm's (double)k)
+  const kB = f64x2.trunc(f64x2.add(f64x2.mul(x, f64x2.splat(EXP_INV_LN2)), half));
+  const kA = v128.bitselect(f64x2.splat(-1.0), f64x2.splat(1.0), neg);
+  const t = v128.bitselect(kA, v128.and(kB, caseB), caseA);
+  // the integer k: |t| < 2^51, so adding 1.5 * 2^52 leaves it in the low mantissa bits
+  const k = i64x2.sub(f64x2.add(t, f64x2.splat(EXP_ROUND)), f64x2.splat(EXP_ROUND));
   const hi = f64x2.sub(x, f64x2.mul(t, f64x2.splat(EXP_LN2_HI)));
   const lo = f64x2.mul(t, f64x2.splat(EXP_LN2_LO));
   const xr = f64x2.sub(hi, lo);
@@ -680,9 +714,7 @@ export function fdlibmExp(x: f64): f64 {
   const y = f64x2.sub(one, f64x2.sub(f64x2.add(lo, q), hi));
   const twopk = i64x2.shl(i64x2.add(k, i64x2.splat(0x3ff)), 52);
   const e = v128.bitselect(r0, f64x2.mul(y, twopk), i64x2.eq(k, i64x2.splat(0)));
-  const ef = f32x4.demote_f64x2_zero(e);
-  const sf = f32x4.demote_f64x2_zero(f64x2.add(one, f64x2.promote_low_f32x4(ef)));
-  return f32x4.demote_f64x2_zero(f64x2.div(one, f64x2.promote_low_f32x4(sf)));
+  return f32x4.demote_f64x2_zero(e);
 }
 
 /** logistic over [p, end), 4 floats per step (2 x f64x2), scalar tail. */
@@ -690,9 +722,12 @@ export function fdlibmExp(x: f64): f64 {
   const av = f32x4.splat(alpha), bv = f32x4.splat(beta);
   for (; p + 16 <= end; p += 16) {
     const v = v128.load(p);
-    const lo = logistic2(v);
-    const hi = logistic2(i32x4.shuffle(v, v, 2, 3, 2, 3));
-    let r = i32x4.shuffle(lo, hi, 0, 1, 4, 5);
+    const lo = expNeg2(v);
+    const hi = expNeg2(i32x4.shuffle(v, v, 2, 3, 2, 3));
+    // f(1 / f(1 + e)) in f32: binary32 + and / give the double-then-float results exactly
+    // (rounding twice through binary64 is innocuous for them: 53 >= 2 * 24 + 2)
+    const one = f32x4.splat(1);
+    let r = f32x4.div(one, f32x4.add(one, i32x4.shuffle(lo, hi, 0, 1, 4, 5)));
     if (scaled) r = f32x4.add(f32x4.mul(r, av), bv);
     v128.store(p, r);
   }
@@ -737,6 +772,605 @@ export function upsample(src: usize, dst: usize, C: i32, H: i32, W: i32, stride:
           d += 4;
         }
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 'fast' precision float convolution (opt-in, src/engine/kernels/precision.ts; never bit-identical):
+// int16 activations (one scale per tensor and frame) times int16 weights (one scale per filter),
+// summed exactly in int32 with i32x4.dot_i16x8_s (8 multiply-adds per instruction, about twice the
+// f32 mul + add rate). The loader picks the two int16 ranges so that no int32 sum can overflow.
+// Integer sums do not depend on their order, so k runs as (channel pair, ky, kx): the source is
+// laid out as int16 pairs of channels (2cp, 2cp + 1), one int32 per pixel, in rows [kp][Ppad].
+
+/** max |x| over n floats, NaN if any is NaN (callers tell a finite maximum from a tensor with NaN or inf). */
+export function maxAbs(src: usize, n: i32): f32 {
+  let m = f32x4.splat(0);
+  let nan = i32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = src + (<usize>i << 2);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    // pmax never takes a NaN (one instruction, unlike f32x4.max), so NaNs are noted separately
+    m = f32x4.pmax(f32x4.pmax(m, f32x4.abs(v0)), f32x4.pmax(f32x4.abs(v1), f32x4.pmax(f32x4.abs(v2), f32x4.abs(v3))));
+    nan = v128.or(nan, v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3))));
+  }
+  let r = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; i < n; i++) r = max<f32>(r, abs<f32>(load<f32>(src + (<usize>i << 2))));
+  return v128.any_true(nan) ? NaN : r;
+}
+
+@inline function quant4(p: usize, iv: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), iv)));
+}
+
+@inline function quant1(p: usize, inv: f32): i32 {
+  return <i32>nearest<f32>(load<f32>(p) * inv); // |x * inv| <= 32767 by the loader's choice of inv (NaN: 0)
+}
+
+/**
+ * CHW floats -> int16 channel pairs: pixel (y, x) of pair cp at dst + (cp*planeInts + (y+pad)*Wp +
+ * x + pad)*4 holds (q(x[2cp]), q(x[2cp + 1])), q = round-to-nearest(x * inv); an odd last channel
+ * pairs with 0. The border of each plane is never written (stays 0).
+ */
+export function quantPairs(src: usize, C: i32, H: i32, W: i32, pad: i32, dst: usize, Wp: i32, planeInts: i32, inv: f32): void {
+  const iv = f32x4.splat(inv);
+  const planeBytes = <usize>(H * W) << 2;
+  const pairs = (C + 1) >> 1;
+  for (let cp = 0; cp < pairs; cp++) {
+    const s0 = src + <usize>(2 * cp) * planeBytes;
+    const has1 = 2 * cp + 1 < C;
+    for (let y = 0; y < H; y++) {
+      const r0 = s0 + (<usize>(y * W) << 2);
+      const r1 = r0 + planeBytes;
+      const d = dst + (<usize>(cp * planeInts + (y + pad) * Wp + pad) << 2);
+      let x = 0;
+      for (; x + 4 <= W; x += 4) {
+        const a = quant4(r0 + (<usize>x << 2), iv);
+        const b = has1 ? quant4(r1 + (<usize>x << 2), iv) : i32x4.splat(0);
+        const n = i16x8.narrow_i32x4_s(a, b);
+        v128.store(d + (<usize>x << 2), i8x16.shuffle(n, n, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+      }
+      for (; x < W; x++) {
+        const a = quant1(r0 + (<usize>x << 2), inv);
+        const b = has1 ? quant1(r1 + (<usize>x << 2), inv) : 0;
+        store<i32>(d + (<usize>x << 2), (a & 0xffff) | (b << 16));
+      }
+    }
+  }
+}
+
+/**
+ * im2col of a padded pair image [cp][Hp][Wp] (an int32 per pixel) into tile-major rows: the 8
+ * pixels of tile t at kp = (cp, ky, kx) at dst + ((t * KP + kp) * 8) * 4, so a GEMM tile reads
+ * one contiguous run. Pixels past outH*outW in the last tile are zero.
+ */
+export function im2colPairs(
+  src: usize, pairs: i32, Hp: i32, Wp: i32, size: i32, stride: i32, outH: i32, outW: i32, dst: usize,
+): void {
+  const KP = pairs * size * size;
+  const P = outH * outW;
+  const tileBytes = <usize>KP << 5;
+  const planeBytes = <usize>(Hp * Wp) << 2;
+  for (let p = 0; p < P; p++) {
+    const oy = p / outW;
+    const ox = p - oy * outW;
+    let d = dst + <usize>(p >> 3) * tileBytes + (<usize>(p & 7) << 2);
+    const at = src + (<usize>(oy * stride * Wp + ox * stride) << 2);
+    for (let cp = 0; cp < pairs; cp++) {
+      const plane = at + <usize>cp * planeBytes;
+      for (let ky = 0; ky < size; ky++) {
+        const row = plane + (<usize>(ky * Wp) << 2);
+        for (let kx = 0; kx < size; kx++) {
+          store<i32>(d, load<i32>(row + (<usize>kx << 2)));
+          d += 32;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The int16 GEMM, laid out as floatGemm: source taps at src + r*srcRowStride + x*4 + koff[kp]
+ * (int32 offsets, one per channel pair and tap), weights [block][kp][4 filters] of int16 pairs;
+ * output rows [r0, r1) of rowLen pixels, filter blocks [b0, b1) of 4; out = act(f32(sum) *
+ * scale[f] + bias[f]).
+ */
+export function fastGemm(
+  src: usize, koff: usize, KP: i32, wpk: usize, scale: usize, bias: usize, nF: i32,
+  dst: usize, plane: i32, rowLen: i32, srcRowStride: usize, act: i32, tail: usize, r0: i32, r1: i32, b0: i32, b1: i32,
+): void {
+  fastGemmT(src, koff, KP, wpk, scale, bias, nF, dst, plane, rowLen, srcRowStride, 32, act, tail, r0, r1, b0, b1);
+}
+
+/** fastGemm with 8-pixel tiles tileStride bytes apart (32: pixels in row order; KP*32: tile-major im2col). */
+export function fastGemmT(
+  src: usize, koff: usize, KP: i32, wpk: usize, scale: usize, bias: usize, nF: i32,
+  dst: usize, plane: i32, rowLen: i32, srcRowStride: usize, tileStride: usize, act: i32, tail: usize, r0: i32, r1: i32, b0: i32, b1: i32,
+): void {
+  const planeBytes = <usize>plane << 2;
+  const bEnd = min(b1, (nF + 3) >> 2);
+  const kEnd = koff + (<usize>KP << 2);
+  for (let r = r0; r < r1; r++) {
+    const sRow = src + <usize>r * srcRowStride;
+    const dRow = dst + (<usize>(r * rowLen) << 2);
+    for (let b = b0; b < bEnd; b++) {
+      const f0 = b << 2;
+      const nvf = min(4, nF - f0);
+      const wp = wpk + <usize>b * (<usize>KP << 4);
+      const d0 = dRow + <usize>f0 * planeBytes;
+      for (let x = 0; x < rowLen; x += 8) {
+        fastTile(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, rowLen - x, nvf,
+          scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail);
+      }
+    }
+  }
+}
+
+@inline function storeRaw(d: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(d, v);
+    return;
+  }
+  if (n > 0) v128.store32_lane(d, v, 0);
+  if (n > 1) v128.store32_lane(d + 4, v, 1);
+  if (n > 2) v128.store32_lane(d + 8, v, 2);
+}
+
+@inline function fastOut(a: v128, sp: usize, bp: usize): v128 {
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(a), v128.load32_splat(sp)), v128.load32_splat(bp));
+}
+
+/** One 4 filters x 8 pixels int16 tile (exported to stay a separate function; see floatTile). */
+export function fastTile(
+  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
+  for (let kp = kBegin; kp < kEnd; kp += 4) {
+    const p = s + <usize>load<i32>(kp);
+    const x0 = v128.load(p);
+    const x1 = v128.load(p, 16);
+    let w = v128.load32_splat(wp);
+    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x0, w));
+    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x1, w));
+    w = v128.load32_splat(wp, 4);
+    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x0, w));
+    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x1, w));
+    w = v128.load32_splat(wp, 8);
+    a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x0, w));
+    a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x1, w));
+    w = v128.load32_splat(wp, 12);
+    a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x0, w));
+    a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x1, w));
+    wp += 16;
+  }
+  if (act < 0) {
+    // the int32 sums themselves (signBits reads them)
+    storeRaw(d, a00, n);
+    storeRaw(d + 16, a01, n - 4);
+    if (nvf > 1) {
+      storeRaw(d + planeBytes, a10, n);
+      storeRaw(d + planeBytes + 16, a11, n - 4);
+    }
+    if (nvf > 2) {
+      storeRaw(d + 2 * planeBytes, a20, n);
+      storeRaw(d + 2 * planeBytes + 16, a21, n - 4);
+    }
+    if (nvf > 3) {
+      storeRaw(d + 3 * planeBytes, a30, n);
+      storeRaw(d + 3 * planeBytes + 16, a31, n - 4);
+    }
+    return;
+  }
+  storeOut(d, fastOut(a00, sp, bp), n, act, tail);
+  storeOut(d + 16, fastOut(a01, sp, bp), n - 4, act, tail);
+  if (nvf > 1) {
+    storeOut(d + planeBytes, fastOut(a10, sp + 4, bp + 4), n, act, tail);
+    storeOut(d + planeBytes + 16, fastOut(a11, sp + 4, bp + 4), n - 4, act, tail);
+  }
+  if (nvf > 2) {
+    storeOut(d + 2 * planeBytes, fastOut(a20, sp + 8, bp + 8), n, act, tail);
+    storeOut(d + 2 * planeBytes + 16, fastOut(a21, sp + 8, bp + 8), n - 4, act, tail);
+  }
+  if (nvf > 3) {
+    storeOut(d + 3 * planeBytes, fastOut(a30, sp + 12, bp + 12), n, act, tail);
+    storeOut(d + 3 * planeBytes + 16, fastOut(a31, sp + 12, bp + 12), n - 4, act, tail);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bit links (KernelBackend.linkBinaryInput): a conv whose output (maybe max-pooled) is read by one
+// binary conv alone writes that consumer's packed input bits, bit = value > 0, so no float tensor
+// is written in between. bit(maxpool(x)) = OR of bit(x) over the window's in-bounds taps (the
+// maximum is > 0 exactly when some tap is; NaN taps are neither), so pooling runs on bits.
+
+/** Stores the first n (< 16) bytes of v at dst, dst + stride, ... (no scratch: threads share the memory). */
+@inline function storeBytes(d: usize, v: v128, n: i32, s: usize): void {
+  if (n > 0) v128.store8_lane(d, v, 0);
+  if (n > 1) v128.store8_lane(d + s, v, 1);
+  if (n > 2) v128.store8_lane(d + 2 * s, v, 2);
+  if (n > 3) v128.store8_lane(d + 3 * s, v, 3);
+  if (n > 4) v128.store8_lane(d + 4 * s, v, 4);
+  if (n > 5) v128.store8_lane(d + 5 * s, v, 5);
+  if (n > 6) v128.store8_lane(d + 6 * s, v, 6);
+  if (n > 7) v128.store8_lane(d + 7 * s, v, 7);
+  if (n > 8) v128.store8_lane(d + 8 * s, v, 8);
+  if (n > 9) v128.store8_lane(d + 9 * s, v, 9);
+  if (n > 10) v128.store8_lane(d + 10 * s, v, 10);
+  if (n > 11) v128.store8_lane(d + 11 * s, v, 11);
+  if (n > 12) v128.store8_lane(d + 12 * s, v, 12);
+  if (n > 13) v128.store8_lane(d + 13 * s, v, 13);
+  if (n > 14) v128.store8_lane(d + 14 * s, v, 14);
+}
+
+/**
+ * Sign bits of a binary conv's outputs from the mismatch counts: output (f, p) > 0 exactly when
+ * lo[f] <= cnt < hi[f] (the loader derives the interval from the float formula, once per filter;
+ * lo = 0 (null) when every lo[f] is 0).
+ * Filters [f0, f1) (f0 a multiple of 8), pixels p0 .. p0 + n; bits at dst + p*Cb + (f >> 3).
+ */
+export function binBits(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32): void {
+  const cbStride = <usize>Cb;
+  for (let f = f0; f < f1; f += 8) {
+    const nc = min(8, f1 - f);
+    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
+    for (let i = 0; i < n; i += 16) {
+      let acc = i8x16.splat(0);
+      for (let j = 0; j < nc; j++) {
+        const c = cnt + (<usize>((f + j) * cntStride + i) << 2);
+        const bit: i32 = 1 << j;
+        const h = i32x4.splat(load<i32>(hi + (<usize>(f + j) << 2)));
+        const c0 = v128.load(c), c1 = v128.load(c, 16), c2 = v128.load(c, 32), c3 = v128.load(c, 48);
+        let m01 = i16x8.narrow_i32x4_s(i32x4.gt_s(h, c0), i32x4.gt_s(h, c1));
+        let m23 = i16x8.narrow_i32x4_s(i32x4.gt_s(h, c2), i32x4.gt_s(h, c3));
+        if (lo) {
+          // lo = 0 for every filter (lo == null) is the common case: counts are never negative
+          const l = i32x4.splat(load<i32>(lo + (<usize>(f + j) << 2)) - 1);
+          m01 = v128.and(m01, i16x8.narrow_i32x4_s(i32x4.gt_s(c0, l), i32x4.gt_s(c1, l)));
+          m23 = v128.and(m23, i16x8.narrow_i32x4_s(i32x4.gt_s(c2, l), i32x4.gt_s(c3, l)));
+        }
+        acc = v128.or(acc, v128.and(i8x16.narrow_i16x8_s(m01, m23), i8x16.splat(<i8>bit)));
+      }
+      const d = d0 + <usize>i * cbStride;
+      if (n - i < 16) storeBytes(d, acc, n - i, cbStride);
+      else if (Cb == 1) v128.store(d, acc);
+      else storeBytes16(d, acc, cbStride);
+    }
+  }
+}
+
+@inline function storeBytes16(d: usize, acc: v128, s: usize): void {
+  v128.store8_lane(d, acc, 0);
+  v128.store8_lane(d + s, acc, 1);
+  v128.store8_lane(d + 2 * s, acc, 2);
+  v128.store8_lane(d + 3 * s, acc, 3);
+  v128.store8_lane(d + 4 * s, acc, 4);
+  v128.store8_lane(d + 5 * s, acc, 5);
+  v128.store8_lane(d + 6 * s, acc, 6);
+  v128.store8_lane(d + 7 * s, acc, 7);
+  v128.store8_lane(d + 8 * s, acc, 8);
+  v128.store8_lane(d + 9 * s, acc, 9);
+  v128.store8_lane(d + 10 * s, acc, 10);
+  v128.store8_lane(d + 11 * s, acc, 11);
+  v128.store8_lane(d + 12 * s, acc, 12);
+  v128.store8_lane(d + 13 * s, acc, 13);
+  v128.store8_lane(d + 14 * s, acc, 14);
+  v128.store8_lane(d + 15 * s, acc, 15);
+}
+
+/** binConv with bit output: GEMM blocks as binConv, then binBits into the [P][Cb] bit image. */
+export function binConvBits(
+  wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32,
+  outC: i32, P: i32, lo: usize, hi: usize, dst: usize, Cb: i32,
+): void {
+  const fOut = min(f1, outC);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const p1 = min(nP, p0 + block);
+    if (Kw == 3) binGemm3(wpk, f0, f1, X, p0, p1, cnt, block);
+    else binGemm(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
+    binBits(cnt, block, f0, fOut, p0, min(P, p1) - p0, lo, hi, dst, Cb);
+  }
+}
+
+/**
+ * Max-pools a bit image [H][W][Cb] (darknet window rules, see maxpool) by OR into the interior of
+ * a consumer's zero-bordered [Hp][Wp][Cb] image at (pad, pad). size = stride = 1 copies.
+ */
+export function poolBits(
+  src: usize, Cb: i32, H: i32, W: i32, size: i32, stride: i32, padding: i32, outH: i32, outW: i32, dst: usize, Wp: i32, pad: i32,
+): void {
+  // in the widest unit that divides a pixel's bytes
+  if ((Cb & 7) == 0) poolBitsIn<u64>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
+  else if ((Cb & 3) == 0) poolBitsIn<u32>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
+  else if ((Cb & 1) == 0) poolBitsIn<u16>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
+  else poolBitsIn<u8>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
+}
+
+@inline function poolBitsIn<T>(
+  src: usize, Cb: i32, H: i32, W: i32, size: i32, stride: i32, padding: i32, outH: i32, outW: i32, dst: usize, Wp: i32, pad: i32,
+): void {
+  const off = -(padding / 2);
+  const cb = <usize>Cb;
+  const unit = <usize>sizeof<T>();
+  const rowBytes = <usize>W * cb;
+  for (let oy = 0; oy < outH; oy++) {
+    const y0 = max(0, oy * stride + off);
+    const y1 = min(H, oy * stride + off + size);
+    const d0 = dst + <usize>((oy + pad) * Wp + pad) * cb;
+    for (let ox = 0; ox < outW; ox++) {
+      const x0 = max(0, ox * stride + off);
+      const x1 = min(W, ox * stride + off + size);
+      const d = d0 + <usize>ox * cb;
+      const s0 = src + <usize>y0 * rowBytes + <usize>x0 * cb;
+      if (y1 - y0 == 2 && x1 - x0 == 2) {
+        // the common full 2x2 window
+        const s1 = s0 + rowBytes;
+        for (let b: usize = 0; b < cb; b += unit) {
+          store<T>(d + b, load<T>(s0 + b) | load<T>(s0 + cb + b) | load<T>(s1 + b) | load<T>(s1 + cb + b));
+        }
+        continue;
+      }
+      for (let b: usize = 0; b < cb; b += unit) {
+        let v: T = 0;
+        let row = s0 + b;
+        for (let y = y0; y < y1; y++) {
+          let at = row;
+          for (let x = x0; x < x1; x++) {
+            v |= load<T>(at);
+            at += cb;
+          }
+          row += rowBytes;
+        }
+        store<T>(d + b, v);
+      }
+    }
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Exact sign bits from an int16 estimate (a bit-linked float conv, e.g. the first layer): the
+// band holds s = the int16 GEMM's estimate of each output; the loader bounds |s - v| <= margin[f]
+// for the exact float32 output v (quantisation, the estimate's own roundings and darknet's float32
+// summation error), so every |s| > margin has v's sign; the rest are recomputed here exactly as
+// floatTile does (k in order, one mul and one add each, then the bias), so the signs are darknet's.
+
+/** Exact output (f, oy, ox) of a stride-1 float conv, from the unpadded input; weights as floatGemm's blocks of 4. */
+function exactAt(inPtr: usize, C: i32, H: i32, W: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize, f: i32, oy: i32, ox: i32): f32 {
+  let wp = wpk + <usize>(f >> 2) * (<usize>K << 4) + (<usize>(f & 3) << 2);
+  let acc: f32 = 0;
+  for (let c = 0; c < C; c++) {
+    const plane = inPtr + (<usize>(c * H * W) << 2);
+    for (let ky = 0; ky < size; ky++) {
+      const iy = oy + ky - pad;
+      for (let kx = 0; kx < size; kx++) {
+        const ix = ox + kx - pad;
+        const x: f32 = iy >= 0 && iy < H && ix >= 0 && ix < W ? load<f32>(plane + (<usize>(iy * W + ix) << 2)) : 0;
+        acc = acc + load<f32>(wp) * x;
+        wp += 16;
+      }
+    }
+  }
+  return acc + load<f32>(bias + (<usize>f << 2));
+}
+
+/**
+ * Sign bits of a band of output rows (r0 .. r0 + rows) from the int16 GEMM's int32 sums `sums`
+ * (CHW, planes of rows*W): bit = 1 where sum > hi[f], 0 where sum < lo[f] (the loader's bounds make
+ * both certain), and the exact float32 output's sign in between. Bits go to dst + p*Cb + (f >> 3)
+ * for the band's pixels p; tmp: 32 bytes of scratch.
+ */
+export function signBits(
+  sums: usize, nF: i32, rows: i32, r0: i32, W: i32, lo: usize, hi: usize, dst: usize, Cb: i32, tmp: usize,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize,
+): void {
+  const plane = rows * W;
+  const cbStride = <usize>Cb;
+  for (let f = 0; f < nF; f += 8) {
+    const nc = min(8, nF - f);
+    const d0 = dst + <usize>(r0 * W) * cbStride + <usize>(f >> 3);
+    for (let i = 0; i < plane; i += 16) {
+      let acc = i8x16.splat(0);
+      let amb = i8x16.splat(0);
+      for (let j = 0; j < nc; j++) {
+        const c = sums + (<usize>((f + j) * plane + i) << 2);
+        const h = i32x4.splat(load<i32>(hi + (<usize>(f + j) << 2)));
+        const l = i32x4.splat(load<i32>(lo + (<usize>(f + j) << 2)));
+        const v0 = v128.load(c), v1 = v128.load(c, 16), v2 = v128.load(c, 32), v3 = v128.load(c, 48);
+        const g0 = i32x4.gt_s(v0, h), g1 = i32x4.gt_s(v1, h), g2 = i32x4.gt_s(v2, h), g3 = i32x4.gt_s(v3, h);
+        const pos = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(g0, g1), i16x8.narrow_i32x4_s(g2, g3));
+        const known = i8x16.narrow_i16x8_s(
+          i16x8.narrow_i32x4_s(v128.or(g0, i32x4.lt_s(v0, l)), v128.or(g1, i32x4.lt_s(v1, l))),
+          i16x8.narrow_i32x4_s(v128.or(g2, i32x4.lt_s(v2, l)), v128.or(g3, i32x4.lt_s(v3, l))),
+        );
+        const bit: i32 = 1 << j;
+        const bv = i8x16.splat(<i8>bit);
+        acc = v128.or(acc, v128.and(pos, bv));
+        amb = v128.or(amb, v128.andnot(bv, known));
+      }
+      const n = min(16, plane - i);
+      if (v128.any_true(amb)) {
+        // rare: settle the uncertain (pixel, filter) pairs one by one
+        v128.store(tmp, acc);
+        v128.store(tmp, amb, 16);
+        for (let q = 0; q < n; q++) {
+          const a = <i32>load<u8>(tmp + 16 + <usize>q);
+          if (!a) continue;
+          let byte = <i32>load<u8>(tmp + <usize>q);
+          const pix = i + q;
+          for (let j = 0; j < nc; j++) {
+            if (a & (1 << j) && exactAt(inPtr, C, H, inW, size, pad, wpk, K, bias, f + j, r0 + pix / W, pix % W) > 0) byte |= 1 << j;
+          }
+          store<u8>(tmp + <usize>q, <u8>byte);
+        }
+        acc = v128.load(tmp);
+      }
+      const d = d0 + <usize>i * cbStride;
+      if (n < 16) storeBytes(d, acc, n, cbStride);
+      else if (Cb == 1) v128.store(d, acc);
+      else storeBytes16(d, acc, cbStride);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 'fast' 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) in int16: Y = A^T [U . V] A with the
+// input transform V = B^T d B and the weight transform U = G' g G'^T (G' = 2G: integers, so
+// Y = 4 * the int16 convolution, exactly). 16 products per 2x2 outputs instead of 36; the
+// element-wise products over channels are 16 int16 GEMMs (fastGemmT, raw int32 sums).
+
+/**
+ * Input transform of every 4x4 tile (stride 2) of a padded pair image [cp][Hp][Wp] (int32 = two
+ * int16 channels; the conv's pad is the image's border): V[xi][tile group][cp][tile & 7] as int16
+ * pairs, xi = 4i + j, groups tileStride bytes apart, xi planes xiStride bytes apart. B^T d B only
+ * adds and subtracts 4 inputs per value, so |V| <= 4 max|d| (the loader keeps that within int16).
+ */
+export function winoInput(src: usize, pairs: i32, Hp: i32, Wp: i32, TH: i32, TW: i32, dst: usize, tileStride: usize, xiStride: usize): void {
+  const planeBytes = <usize>(Hp * Wp) << 2;
+  const rowBytes = <usize>Wp << 2;
+  const lane1 = i32x4(0, -1, 0, 0);
+  for (let cp = 0; cp < pairs; cp++) {
+    const plane = src + <usize>cp * planeBytes;
+    const dcp = dst + (<usize>cp << 5);
+    for (let ty = 0; ty < TH; ty++) {
+      for (let tx = 0; tx < TW; tx++) {
+        const t = ty * TW + tx;
+        const p = plane + <usize>(2 * ty) * rowBytes + (<usize>(2 * tx) << 2);
+        const r0 = v128.load(p), r1 = v128.load(p + rowBytes), r2 = v128.load(p + 2 * rowBytes), r3 = v128.load(p + 3 * rowBytes);
+        const d = dcp + <usize>(t >> 3) * tileStride + (<usize>(t & 7) << 2);
+        winoRow(i16x8.sub(r0, r2), d, xiStride, lane1);
+        winoRow(i16x8.add(r1, r2), d + 4 * xiStride, xiStride, lane1);
+        winoRow(i16x8.sub(r2, r1), d + 8 * xiStride, xiStride, lane1);
+        winoRow(i16x8.sub(r1, r3), d + 12 * xiStride, xiStride, lane1);
+      }
+    }
+  }
+}
+
+/** The column half of B^T d B for one row t (4 columns): (c0 - c2, c1 + c2, c2 - c1, c1 - c3), stored to 4 xi planes. */
+@inline function winoRow(t: v128, d: usize, xiStride: usize, lane1: v128): void {
+  const x = i32x4.shuffle(t, t, 0, 1, 2, 1);
+  const y = i32x4.shuffle(t, t, 2, 2, 1, 3);
+  const v = v128.bitselect(i16x8.add(x, y), i16x8.sub(x, y), lane1);
+  v128.store32_lane(d, v, 0);
+  v128.store32_lane(d + xiStride, v, 1);
+  v128.store32_lane(d + 2 * xiStride, v, 2);
+  v128.store32_lane(d + 3 * xiStride, v, 3);
+}
+
+/**
+ * Output transform: M[xi][f][Tpad] int32 sums -> out[f][2ty + a][2tx + b] = act(f32(A^T M A) *
+ * scale[f] + bias[f]), in f32 (each product sum is exact in int32; the transform adds 9 of them).
+ * tileOff[t]: output offset (floats) of tile t; tileEdge[t]: bit 0 = column 2tx + 1 exists, bit 1 =
+ * row 2ty + 1 exists. Filters [f0, f1).
+ */
+export function winoOutput(
+  M: usize, nF: i32, T: i32, Tpad: i32, tileOff: usize, tileEdge: usize, outPlane: i32, outW: i32,
+  scale: usize, bias: usize, act: i32, dst: usize, f0: i32, f1: i32,
+): void {
+  const xiStride = <usize>(nF * Tpad) << 2;
+  const rowBytes = <usize>outW << 2;
+  for (let f = f0; f < f1; f++) {
+    const sv = v128.load32_splat(scale + (<usize>f << 2));
+    const bv = v128.load32_splat(bias + (<usize>f << 2));
+    const m0 = M + (<usize>(f * Tpad) << 2);
+    const d0 = dst + (<usize>(f * outPlane) << 2);
+    // 4 tiles a step (M rows are Tpad >= T + 3 long)
+    for (let t = 0; t < T; t += 4) {
+      const m = m0 + (<usize>t << 2);
+      const q00 = winoLoad(m, 0, xiStride), q01 = winoLoad(m, 1, xiStride), q02 = winoLoad(m, 2, xiStride), q03 = winoLoad(m, 3, xiStride);
+      const q10 = winoLoad(m, 4, xiStride), q11 = winoLoad(m, 5, xiStride), q12 = winoLoad(m, 6, xiStride), q13 = winoLoad(m, 7, xiStride);
+      const q20 = winoLoad(m, 8, xiStride), q21 = winoLoad(m, 9, xiStride), q22 = winoLoad(m, 10, xiStride), q23 = winoLoad(m, 11, xiStride);
+      const q30 = winoLoad(m, 12, xiStride), q31 = winoLoad(m, 13, xiStride), q32 = winoLoad(m, 14, xiStride), q33 = winoLoad(m, 15, xiStride);
+      // A^T M A: rows (0..3 -> 2), then columns
+      const a0 = f32x4.add(f32x4.add(q00, q10), q20), a1 = f32x4.add(f32x4.add(q01, q11), q21);
+      const a2 = f32x4.add(f32x4.add(q02, q12), q22), a3 = f32x4.add(f32x4.add(q03, q13), q23);
+      const b0 = f32x4.sub(f32x4.sub(q10, q20), q30), b1 = f32x4.sub(f32x4.sub(q11, q21), q31);
+      const b2 = f32x4.sub(f32x4.sub(q12, q22), q32), b3 = f32x4.sub(f32x4.sub(q13, q23), q33);
+      const y00 = winoFinish(f32x4.add(f32x4.add(a0, a1), a2), sv, bv, act);
+      const y01 = winoFinish(f32x4.sub(f32x4.sub(a1, a2), a3), sv, bv, act);
+      const y10 = winoFinish(f32x4.add(f32x4.add(b0, b1), b2), sv, bv, act);
+      const y11 = winoFinish(f32x4.sub(f32x4.sub(b1, b2), b3), sv, bv, act);
+      const n = T - t;
+      if (0 < n) {
+        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 0) << 2)) << 2);
+        const edge = load<i32>(tileEdge + (<usize>(t + 0) << 2));
+        v128.store32_lane(d, y00, 0);
+        if (edge & 1) v128.store32_lane(d + 4, y01, 0);
+        if (edge & 2) {
+          v128.store32_lane(d + rowBytes, y10, 0);
+          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 0);
+        }
+      }
+      if (1 < n) {
+        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 1) << 2)) << 2);
+        const edge = load<i32>(tileEdge + (<usize>(t + 1) << 2));
+        v128.store32_lane(d, y00, 1);
+        if (edge & 1) v128.store32_lane(d + 4, y01, 1);
+        if (edge & 2) {
+          v128.store32_lane(d + rowBytes, y10, 1);
+          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 1);
+        }
+      }
+      if (2 < n) {
+        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 2) << 2)) << 2);
+        const edge = load<i32>(tileEdge + (<usize>(t + 2) << 2));
+        v128.store32_lane(d, y00, 2);
+        if (edge & 1) v128.store32_lane(d + 4, y01, 2);
+        if (edge & 2) {
+          v128.store32_lane(d + rowBytes, y10, 2);
+          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 2);
+        }
+      }
+      if (3 < n) {
+        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 3) << 2)) << 2);
+        const edge = load<i32>(tileEdge + (<usize>(t + 3) << 2));
+        v128.store32_lane(d, y00, 3);
+        if (edge & 1) v128.store32_lane(d + 4, y01, 3);
+        if (edge & 2) {
+          v128.store32_lane(d + rowBytes, y10, 3);
+          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 3);
+        }
+      }
+    }
+  }
+}
+
+@inline function winoLoad(m: usize, xi: i32, xiStride: usize): v128 {
+  return f32x4.convert_i32x4_s(v128.load(m + <usize>xi * xiStride));
+}
+
+@inline function winoFinish(y: v128, s: v128, b: v128, act: i32): v128 {
+  return actVec(f32x4.add(f32x4.mul(y, s), b), act);
+}
+
+
+/**
+ * One channel as horizontal int16 pairs (for an odd channel count in the sign estimate): at
+ * (y + pad, px) of a zero-bordered [Hp][Wp] plane, (q(P[y][px]), q(P[y][px + 1])) where P is the
+ * channel with its zero border; px = 0 .. Wp - 2 (left border included), rows of the border stay 0.
+ */
+export function quantHPairs(src: usize, H: i32, W: i32, pad: i32, dst: usize, Wp: i32, inv: f32): void {
+  for (let y = 0; y < H; y++) {
+    const row = src + (<usize>(y * W) << 2);
+    const d = dst + (<usize>((y + pad) * Wp) << 2);
+    const iv = f32x4.splat(inv);
+    let px = 0;
+    for (; px < Wp - 1; px++) {
+      const x0 = px - pad;
+      if (x0 >= 0 && x0 + 4 < W) {
+        // 4 pixels a step while both taps of all 4 lie inside the row
+        const n = i16x8.narrow_i32x4_s(quant4(row + (<usize>x0 << 2), iv), quant4(row + (<usize>(x0 + 1) << 2), iv));
+        v128.store(d + (<usize>px << 2), i8x16.shuffle(n, n, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+        px += 3;
+        continue;
+      }
+      const a = x0 >= 0 && x0 < W ? quant1(row + (<usize>x0 << 2), inv) : 0;
+      const b = x0 + 1 >= 0 && x0 + 1 < W ? quant1(row + (<usize>(x0 + 1) << 2), inv) : 0;
+      store<i32>(d + (<usize>px << 2), (a & 0xffff) | (b << 16));
     }
   }
 }

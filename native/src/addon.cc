@@ -6,6 +6,8 @@
 #include "kernels.h"
 #include "pool.h"
 
+#include <vector>
+
 namespace {
 
 struct IsaEntry {
@@ -49,27 +51,27 @@ const IsaEntry kIsas[] = {};
 const int kIsaCount = sizeof(kIsas) / sizeof(kIsas[0]);
 
 struct Handle {
+  Handle(const XkTable* t_, void* op_, size_t in, size_t out, int th) : t(t_), op(op_), inLen(in), outLen(out), threads(th) {}
   const XkTable* t;
   void* op;
   size_t inLen, outLen;
   int threads;
-  Handle* writer = nullptr;  // link(): the op that writes this op's packed input
-  Handle* reader = nullptr;  // link(): the op whose packed input this op writes
-  bool peerGone = false;     // a linked op was disposed or collected: running this one would be wrong
+  int inH = 0, inW = 0, outH = 0, outW = 0;  // convolutions: input and conv output, not flattened
+  std::vector<Handle*> peers;  // link(): the ops this one writes bits for, or that write its bits
+  bool peerGone = false;       // a linked op was disposed or collected: running this one would be wrong
 };
 
 // Before an op is freed: the ops linked to it must not run any more (they would use freed bits).
 void drop_peer(Handle* h) {
-  if (h->writer) {
-    h->writer->reader = nullptr;
-    h->writer->peerGone = true;
-    h->writer = nullptr;
+  for (Handle* o : h->peers) {
+    for (size_t i = 0; i < o->peers.size(); i++)
+      if (o->peers[i] == h) {
+        o->peers.erase(o->peers.begin() + i);
+        break;
+      }
+    o->peerGone = true;
   }
-  if (h->reader) {
-    h->reader->writer = nullptr;
-    h->reader->peerGone = true;
-    h->reader = nullptr;
-  }
+  h->peers.clear();
 }
 
 #define CHECK(call)                                                 \
@@ -196,6 +198,7 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
     return throw_msg(env, "prepare: weights/scale/bias lengths do not match the geometry");
   if (binary && g.groups != 1) return throw_msg(env, "prepare: binary convolutions have groups = 1");
   size_t outLen = (size_t)g.outC * g.outH * g.outW;
+  const int inH0 = g.inH, inW0 = g.inW, outH0 = g.outH, outW0 = g.outW;
   if (g.poolSize != 0) {
     if (g.poolSize < 1 || g.poolStride < 1 || g.poolPadding < 0) return throw_msg(env, "prepare: bad maxpool geometry");
     const int ph = (g.outH + g.poolPadding - g.poolSize) / g.poolStride + 1, pw = (g.outW + g.poolPadding - g.poolSize) / g.poolStride + 1;
@@ -212,6 +215,10 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
   if (!op && !binary) op = t->prepare_float(&g, w, bias);
   if (!op) return throw_msg(env, "prepare: out of memory");
   Handle* h = new Handle{t, op, (size_t)g.inC * g.inH * g.inW, outLen, 1};
+  h->inH = inH0;
+  h->inW = inW0;
+  h->outH = outH0;
+  h->outW = outW0;
   napi_value ext;
   if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
     finalize_handle(env, h, nullptr);
@@ -346,26 +353,68 @@ napi_value Run(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// link(producer, consumer) -> boolean: the producer convolution writes the consumer binary
-// convolution's packed input bits itself (XkTable::link_bits). Once linked, the producer's run()
-// writes no output tensor and the consumer's run() reads no input tensor (either may be empty).
+// link(producer, consumer, path?: Int32Array, dry?: boolean) -> boolean: the producer convolution
+// writes (some of) the consumer binary convolution's packed input bits itself (XkTable::link_bits).
+// path = [chOff, nsteps, then per step kind, size, stride, offset, oh, ow] (XkBitPath; absent: the
+// producer's output is the consumer's whole input). Once linked, the producer's run() writes no
+// output tensor, and the consumer's run() reads no input tensor once all its planes are linked
+// (either may then be empty). dry: only whether it would link.
 napi_value Link(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Handle* p = argc >= 2 ? get_handle(env, argv[0]) : nullptr;
   Handle* c = argc >= 2 ? get_handle(env, argv[1]) : nullptr;
   if (!p || !p->op || !c || !c->op) return throw_msg(env, "link: invalid or disposed op");
-  bool ok = p != c && !p->reader && !c->writer && p->t == c->t && p->t->link_bits && p->t->link_bits(p->op, c->op);
-  if (ok) {
-    p->outLen = 0;
-    c->inLen = 0;
-    p->reader = c;
-    c->writer = p;
+  XkBitPath path;
+  memset(&path, 0, sizeof path);
+  if (argc >= 3) {
+    napi_valuetype pt;
+    CHECK(napi_typeof(env, argv[2], &pt));
+    if (pt != napi_undefined && pt != napi_null) {
+      bool is;
+      napi_typedarray_type type;
+      size_t len;
+      void* ptr;
+      napi_value ab;
+      size_t off;
+      if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is) return throw_msg(env, "link: path must be an Int32Array");
+      CHECK(napi_get_typedarray_info(env, argv[2], &type, &len, &ptr, &ab, &off));
+      const int32_t* v = (const int32_t*)ptr;
+      if (type != napi_int32_array || len < 2 || v[1] < 0 || v[1] > XK_MAX_BIT_STEPS || len != 2 + 6 * (size_t)v[1])
+        return throw_msg(env, "link: path must be an Int32Array [chOff, nsteps, 6 per step]");
+      path.chOff = v[0];
+      path.nsteps = v[1];
+      for (int i = 0; i < path.nsteps; i++) {
+        const int32_t* q = v + 2 + 6 * i;
+        path.steps[i] = XkBitStep{q[0], q[1], q[2], q[3], q[4], q[5]};
+      }
+    }
   }
-  napi_value r;
-  CHECK(napi_get_boolean(env, ok, &r));
-  return r;
+  bool dry = false;
+  if (argc >= 4) {
+    napi_valuetype dt;
+    CHECK(napi_typeof(env, argv[3], &dt));
+    if (dt == napi_boolean) CHECK(napi_get_value_bool(env, argv[3], &dry));
+  }
+  path.srcH = p->outH;
+  path.srcW = p->outW;
+  path.dstH = c->inH;
+  path.dstW = c->inW;
+  int r = p != c && p->t == c->t && p->t->link_bits && !p->peerGone && !c->peerGone ? p->t->link_bits(p->op, c->op, &path, dry ? 1 : 0) : 0;
+  if (r && !dry) {
+    p->outLen = 0;
+    if (r == 2) c->inLen = 0;
+    bool known = false;
+    for (Handle* o : p->peers) known = known || o == c;
+    if (!known) {
+      p->peers.push_back(c);
+      c->peers.push_back(p);
+    }
+  }
+  napi_value res;
+  CHECK(napi_get_boolean(env, r != 0, &res));
+  return res;
 }
 
 napi_value Describe(napi_env env, napi_callback_info info) {

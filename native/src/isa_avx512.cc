@@ -4,7 +4,7 @@
 #define XK_NAME "avx512"
 #define XK_V 16
 #define XK_PNF 16  // pixels-in-lanes tile: 16 filters x 1 vector or 8 x 2 = 16 accumulators
-#define XK_FNP 6   // filters-in-lanes tile: 6 pixels x 2 vectors (32 filters) = 12 accumulators
+#define XK_FNP 8   // filters-in-lanes tile: 8 pixels x 2 vectors (32 filters) = 16 accumulators; stored by a 16x16 transpose
 #define XK_FNFV 2
 // Fast precision (opt-in): float convolutions with FMA, or in int8 with AVX512_VNNI's VPDPBUSD.
 // The addon only prepares them after checking the CPU has VNNI; nothing else in this unit uses it.

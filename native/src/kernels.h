@@ -12,6 +12,22 @@ struct XkGeom {
   int poolSize, poolStride, poolPadding;  // poolSize 0: no maxpool; else darknet's maxpool on the output
 };
 
+// What lies between a producer's output and a consumer's input in a bit link, all in sign bits:
+// darknet's maxpool is the OR of the window's taps (max > 0 iff some tap > 0; a window without
+// taps gives 0), upsample replicates each pixel stride x stride times.
+enum XkBitStepKind { XK_BIT_POOL = 1, XK_BIT_UPSAMPLE = 2 };
+struct XkBitStep {
+  int kind, size, stride, offset, oh, ow;  // pool: window offset (trunc(-padding/2)) and output size; upsample: stride only
+};
+#define XK_MAX_BIT_STEPS 8
+struct XkBitPath {
+  int chOff;        // the producer's channel 0 is the consumer's input channel chOff (multiple of 32)
+  int srcH, srcW;   // the producer's convolution output (before any fused pool), not flattened
+  int dstH, dstW;   // the consumer's input, not flattened
+  int nsteps;
+  XkBitStep steps[XK_MAX_BIT_STEPS];
+};
+
 // A prepared convolution. run = pack(in) once, then compute(items [begin, end)) on any threads
 // (items write disjoint outputs), then finish(out) (darknet's leaky tail) once.
 struct XkTable {
@@ -34,10 +50,15 @@ struct XkTable {
   // scale and zero point. Returns null where the mode does not apply.
   void* (*prepare_float_fast)(const XkGeom* g, const float* w, const float* bias, int mode);
   // Bit output: convolution `producer` writes the sign bits (x > 0) of its (activated, pooled)
-  // output straight into the packed input of binary convolution `consumer`, whose run() then skips
-  // sign packing; the producer writes no floats. 1 = linked, 0 = not applicable (nothing changed).
-  int (*link_bits)(void* producer, void* consumer);
+  // output, carried through `path` (maxpools, upsamples, a channel offset: a route slice), straight
+  // into the packed input of binary convolution `consumer`, whose run() then skips sign packing of
+  // those channels; the producer writes no floats. A producer may feed several consumers and a
+  // consumer take several producers (disjoint 32-channel planes). 2 = linked and every input plane
+  // of the consumer is now linked, 1 = linked, 0 = not applicable (nothing changed). dry != 0: only
+  // says whether it would link, changes nothing.
+  int (*link_bits)(void* producer, void* consumer, const XkBitPath* path, int dry);
 };
+
 
 extern "C" {
 const XkTable* xk_table_avx512();

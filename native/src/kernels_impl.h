@@ -69,6 +69,8 @@ static inline void store_first(float* p, vf v, int count) {
 #endif
 }
 static inline vu loadu(const uint32_t* p) { return *(const vu_u*)p; }
+static inline vu vumin(vu a, vu b) { return a < b ? a : b; }
+static inline vu vumax(vu a, vu b) { return a > b ? a : b; }
 static inline void storef(float* p, vf v) { *(vf_u*)p = v; }
 static inline void storeu(uint32_t* p, vu v) { *(vu_u*)p = v; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -87,6 +89,16 @@ enum Shape { PIX = 1, FIL = 2 };
 struct Block {  // a run of filters computed together (always inside one group)
   int g, f0, nf, variant;  // nf: valid filters; variant: tile size index
   size_t wofs;             // offset of its packed weights (elements)
+};
+
+// One consumer of a producer's bits: the steps from the kernel's bit output to the consumer's input
+// (intermediate results in tmp[i], tight [plane][h][w]), and where the consumer's planes start.
+struct BitDest {
+  int nsteps;
+  XkBitStep steps[XK_MAX_BIT_STEPS + 1];  // + the producer's own unfused pool
+  uint32_t* tmp[XK_MAX_BIT_STEPS + 1];
+  uint32_t* dst;  // word (plane, y, x) = dst[plane * dstPS + y * dstRS + x] (logical y, x)
+  int dstPS, dstRS;
 };
 
 struct Op {
@@ -127,21 +139,27 @@ struct Op {
   float* convbuf;
   void* poolop;  // pool == 2: the PoolOp applied in finish()
   // Bit output (link_bits): instead of floats, this op writes the sign bits (value > 0 after the
-  // activation and the fused pool) of its output straight into the padded, packed input of the
-  // binary convolution that reads it. Channel f of output pixel p (flat index) goes to bit f % 32
-  // of word bitsOut[(f / 32) * bitsPS + (p / bitsW) * bitsRS + p % bitsW].
+  // activation and the fused pool) of its output. Channel f of output pixel p (flat index) goes to
+  // bit f % 32 of word bitsOut[(f / 32) * bitsPS + (p / bitsW) * bitsRS + p % bitsW]: straight into
+  // the padded, packed input of the one binary convolution that reads it (direct), or into
+  // `convbits` ([plane][bitH][bitW], the kernel's output resolution), from which finish() carries the
+  // bits along each destination's steps (its unfused pool, link path maxpools and upsamples).
   uint32_t* bitsOut;
   int bitsPS, bitsRS, bitsW;
-  int linkedIn;  // a producer writes this op's packed input: pack() skips the sign packing
+  uint8_t* linkedPlanes;  // [input planes]: a producer writes this plane; pack() skips it (null: none)
+  int linkedCount;
   // Binary producers with bit output: bit = (mismatches - thrLo[f]) <= thrSpan[f] (unsigned), the
   // exact set of counts whose float output is > 0 (see binary_thresholds); null: compare floats.
   uint32_t* thrLo;
   uint32_t* thrSpan;
-  // pool == 2 with bit output: the tiles write conv-resolution bits here ([plane][outH][outW],
-  // bitsOut points at it), then finish() ORs each pool window's words into the consumer (poolDst*).
   uint32_t* convbits;
-  uint32_t* poolDst;
-  int poolDstPS, poolDstRS, poolDstW;
+  int direct;       // float, stride 1, groups 1, few channels: tiles read the caller's input, no copy (pack sets din)
+  const float* din;
+  int32_t* dOff;    // direct: tap offsets in the unpadded input, k = (c, ky, kx)
+  int32_t* dOffLine;  // direct: tap offsets in an edge tile's row copies (kLineS floats apart)
+  int bitH, bitW;  // logical size of the kernel's bit output (convbits)
+  struct BitDest* dests;
+  int ndests;
   char desc[160];
 };
 
@@ -170,8 +188,67 @@ static inline void store_fil(const Op* op, float* out, int f0, int nvalid, int p
   vf a = activate(r, op->g.act);
   const size_t hw = (size_t)op->g.outH * op->g.outW;
   size_t idx = (size_t)f0 * hw + pix;
+#if defined(__AVX512F__) && XK_V == 16
+  // one scatter instead of 16 scalar stores (lanes are hw apart), outside darknet's leaky tail
+  if (idx + (size_t)(nvalid - 1) * hw < (size_t)op->tailStart && hw < (1u << 26)) {
+    const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)hw));
+    _mm512_mask_i32scatter_ps(out + idx, (__mmask16)(nvalid >= 16 ? 0xFFFF : (1u << nvalid) - 1), lanes, (__m512)a, 4);
+    return;
+  }
+#endif
   for (int i = 0; i < nvalid; i++, idx += hw) out[idx] = idx >= (size_t)op->tailStart ? r[i] : a[i];
 }
+
+#if defined(__AVX512F__) && XK_V == 16
+// r[p] lane f -> r[f] lane p (16 x 16 floats): the classic unpack / unpack / 128-bit-lane shuffle
+// sequence, as two-source shuffles (vpermt2ps).
+static inline void transpose16(vf* r) {
+  const vi lo32 = {0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29};
+  const vi hi32 = {2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31};
+  const vi lo64 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  const vi hi64 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  const vi ev128 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const vi od128 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  vf t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = __builtin_shuffle(r[2 * i], r[2 * i + 1], lo32);
+    t[2 * i + 1] = __builtin_shuffle(r[2 * i], r[2 * i + 1], hi32);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = __builtin_shuffle(t[4 * i + 0], t[4 * i + 2], lo64);
+    r[4 * i + 1] = __builtin_shuffle(t[4 * i + 0], t[4 * i + 2], hi64);
+    r[4 * i + 2] = __builtin_shuffle(t[4 * i + 1], t[4 * i + 3], lo64);
+    r[4 * i + 3] = __builtin_shuffle(t[4 * i + 1], t[4 * i + 3], hi64);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = __builtin_shuffle(r[i], r[4 + i], ev128);
+    t[4 + i] = __builtin_shuffle(r[i], r[4 + i], od128);
+    t[8 + i] = __builtin_shuffle(r[8 + i], r[12 + i], ev128);
+    t[12 + i] = __builtin_shuffle(r[8 + i], r[12 + i], od128);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = __builtin_shuffle(t[i], t[8 + i], ev128);
+    r[8 + i] = __builtin_shuffle(t[i], t[8 + i], od128);
+    r[4 + i] = __builtin_shuffle(t[4 + i], t[12 + i], ev128);
+    r[12 + i] = __builtin_shuffle(t[4 + i], t[12 + i], od128);
+  }
+}
+
+// Filters-in-lanes epilogue of an 8-pixel tile: r[p] (p < 8) holds filters f0..f0+15 of pixel
+// p0+p, r[8+p] filters f0+16..f0+31. One transpose gives each filter its 8 consecutive pixels,
+// stored as one run (instead of 16 scattered scalars per vector).
+static inline void store_fil_runs(const Op* op, float* out, int f0, int nf, int p0, vf* r) {
+  transpose16(r);
+  const size_t hw = (size_t)op->g.outH * op->g.outW;
+  for (int f = 0; f < 16; f++) {
+    if (f < nf) store_pix(op, out, (size_t)(f0 + f) * hw + p0, 8, r[f]);
+    if (16 + f < nf) store_pix(op, out, (size_t)(f0 + 16 + f) * hw + p0, 8, __builtin_shuffle(r[f], (vi){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15}));
+  }
+}
+#define XK_RUNS 1
+#else
+#define XK_RUNS 0
+#endif
 
 static inline vf binary_value(vu mism, int K, vf scale, vf bias) {
   vi t = (vi){} + K - 2 * (vi)mism;  // exact integer, exactly representable as float
@@ -251,21 +328,92 @@ static inline void store_bits_fil(const Op* op, const vf* v, int f0, int nf, siz
 
 // ---- kernels: pixels in lanes ------------------------------------------------------------------
 
-template <int NF, int NV, bool FUSED = false>
+// Row stride of an edge tile's input row copies (direct input): 48 floats of slack, 48, 48 more.
+static const int kLineS = 9 * XK_V;
+
+// Lanes of input row `row` at columns x0 .. x0 + XK_V - 1; columns outside [0, W) read as 0 (the
+// zero padding of the padded layout).
+static inline vf load_cols(const float* row, int x0, int W) {
+#if defined(__AVX512F__) && XK_V == 16
+  const int lo = imax(0, -x0), hi = imin(XK_V, W - x0);
+  if (hi <= lo) return (vf){};
+  const __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+  return (vf)_mm512_maskz_loadu_ps(m, row + x0);
+#else
+  vf v = (vf){};
+  for (int i = 0; i < XK_V; i++)
+    if (x0 + i >= 0 && x0 + i < W) v[i] = row[x0 + i];
+  return v;
+#endif
+}
+
+// DIRECT (op->direct, AVX-512 only): src is the caller's unpadded CHW input (no copy into inpad).
+// A tap on a row outside the input is skipped and a column outside it reads 0: the padded layout
+// adds w * 0 = +-0 there, which never changes the running sum (it starts at +0 and cannot become
+// -0), so the results are the same bits. DIRECT 1: every tap inside (the padded loop, offsets
+// dOff); 2: rows inside, a left or right edge (via zero-padded copies of its rows, dOffLine);
+// 3: rows at the top or bottom edge, tap by tap.
+template <int NF, int NV, bool FUSED = false, int DIRECT = 0>
 static void float_pix_tile(const Op* op, const float* src, const float* w, float* out, int f0, int oy, int ox0, float* stash) {
   vf acc[NF][NV];
   _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = (vf){};
-  const int32_t* off = op->off;
-  const int kw = op->kw;
-  for (int k = 0; k < kw; k++) {
-    const float* p = src + off[k];
-    vf x[NV];
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) x[v] = loadf(p + v * XK_V);
-    const float* wk = w + (size_t)k * NF;
-    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
-      const float s = wk[f];
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = madd<FUSED>(acc[f][v], x[v], s);
+  if constexpr (DIRECT == 3) {
+    const int S = op->g.size, pad = op->g.pad, W = op->g.inW, H = op->g.inH;
+    const size_t hw = (size_t)H * W;
+    for (int c = 0, k = 0; c < op->g.inC; c++)
+      for (int ky = 0; ky < S; ky++, k += S) {
+        const int y = oy + ky - pad;
+        if (y < 0 || y >= H) continue;
+        const float* row = src + c * hw + (size_t)y * W;
+        for (int kx = 0; kx < S; kx++) {
+          vf x[NV];
+          _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) x[v] = load_cols(row, ox0 + kx - pad + v * XK_V, W);
+          const float* wk = w + (size_t)(k + kx) * NF;
+          _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+            const float s = wk[f];
+            _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = madd<FUSED>(acc[f][v], x[v], s);
+          }
+        }
+      }
+  } else {
+    const int32_t* off = DIRECT ? op->dOff : op->off;
+    const int kw = op->kw;
+    if (DIRECT == 1) src += (size_t)(oy - op->g.pad) * op->g.inW + ox0 - op->g.pad;
+    float lines[DIRECT == 2 ? 4 * 8 * kLineS : 1] __attribute__((aligned(64)));
+    if (DIRECT == 2) {
+      // A tile at the left or right edge: its input rows, zero outside the image, copied into
+      // lines read by the same loop as the interior tiles (offsets dOffLine). Only whole-vector
+      // loads inside the image (masked loads at the edges cost microcode assists here: edge tiles
+      // took 3x an interior tile's time). Line r, column i (i = input column - x0, < 40 used) at
+      // lines[r * kLineS + 48 + i]; the right edge's copy may start up to 47 floats before i = 0.
+      const int S = op->g.size, W = op->g.inW, x0 = ox0 - op->g.pad;
+      const size_t hw = (size_t)op->g.inH * W;
+      for (int c = 0; c < op->g.inC; c++)
+        for (int ky = 0; ky < S; ky++) {
+          const float* row = src + c * hw + (size_t)(oy + ky - op->g.pad) * W;
+          float* d = lines + (c * S + ky) * kLineS + 48;
+          if (x0 < 0) {
+            storef(d, (vf){});
+            for (int i = 0; i < 3 * XK_V; i += XK_V) storef(d - x0 + i, loadf(row + i));
+          } else {
+            const int m = W - x0;  // columns left in the row
+            for (int i = 0; i < 3 * XK_V; i += XK_V) storef(d + m - 3 * XK_V + i, loadf(row + W - 3 * XK_V + i));
+            for (int i = 0; i < 3 * XK_V; i += XK_V) storef(d + m + i, (vf){});
+          }
+        }
+      src = lines + 48;
+      off = op->dOffLine;
+    }
+    for (int k = 0; k < kw; k++) {
+      const float* p = src + off[k];
+      vf x[NV];
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) x[v] = loadf(p + v * XK_V);
+      const float* wk = w + (size_t)k * NF;
+      _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+        const float s = wk[f];
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = madd<FUSED>(acc[f][v], x[v], s);
+      }
     }
   }
   const int outW = op->g.outW;
@@ -350,6 +498,17 @@ static void float_fil_tile(const Op* op, const Block& b, const float* src, int p
     }
     return;
   }
+#if XK_RUNS
+  if constexpr (NP == 8) {
+    vf r[16];
+    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
+      const vf bias = loadf(fb + j * XK_V);
+      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? acc[p][j < NFV ? j : 0] + bias : (vf){};
+    }
+    store_fil_runs(op, out, b.f0, b.nf, p0, r);
+    return;
+  }
+#endif
   _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
     const int nvalid = imin(XK_V, b.nf - j * XK_V);
     if (nvalid <= 0) break;
@@ -397,6 +556,17 @@ static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, i
     }
     return;
   }
+#if XK_RUNS
+  if constexpr (NP == 8) {
+    vf r[16];
+    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
+      const vf sc = loadf(op->fscale + b.f0 + j * XK_V), bias = loadf(op->fbias + b.f0 + j * XK_V);
+      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? binary_value(acc[p][j < NFV ? j : 0], op->K, sc, bias) : (vf){};
+    }
+    store_fil_runs(op, out, b.f0, b.nf, p0, r);
+    return;
+  }
+#endif
   _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
     const int nvalid = imin(XK_V, b.nf - j * XK_V);
     if (nvalid <= 0) break;
@@ -474,6 +644,18 @@ static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p
       _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = dot4_lanes(acc[p][j], xs, wv[j]);
     }
   }
+#if XK_RUNS
+  if constexpr (NP == 8) {
+    vf r[16];
+    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
+      const vf bias = loadf(op->fbias + b.f0 + j * XK_V), sc = loadf(op->qscale + b.f0 + j * XK_V);
+      const vi zs = (vi)loadu((const uint32_t*)op->qzs + b.f0 + j * XK_V);
+      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? q8_value(acc[p][j < NFV ? j : 0], zs, sc, bias) : (vf){};
+    }
+    store_fil_runs(op, out, b.f0, b.nf, p0, r);
+    return;
+  }
+#endif
   _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
     const int nvalid = imin(XK_V, b.nf - j * XK_V);
     if (nvalid <= 0) break;
@@ -490,6 +672,25 @@ static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p
 // PIX variants: NF in {XK_PNF, XK_PNF/2, ..., 1} (index 0..), NV in {1, 2}.
 static constexpr int kPixNF[] = {XK_PNF, XK_PNF / 2 > 0 ? XK_PNF / 2 : 1, XK_PNF / 4 > 0 ? XK_PNF / 4 : 1, 1};
 
+template <int NF, int NV, bool FUSED>
+static void float_pix_direct_nv(const Op* op, const float* wf, float* out, int f0, int oy, int ox0, float* stash) {
+  const int S = op->g.size, pad = op->g.pad;
+  const float* in = op->din;
+  if (oy - pad < 0 || oy - pad + S > op->g.inH) float_pix_tile<NF, NV, FUSED, 3>(op, in, wf, out, f0, oy, ox0, stash);
+  else if (ox0 - pad >= 0 && ox0 - pad + NV * XK_V + S - 1 <= op->g.inW) float_pix_tile<NF, NV, FUSED, 1>(op, in, wf, out, f0, oy, ox0, stash);
+  else float_pix_tile<NF, NV, FUSED, 2>(op, in, wf, out, f0, oy, ox0, stash);
+}
+
+template <int NF, bool FUSED>
+static void float_pix_direct(const Op* op, const void* w, float* out, int f0, int oy, int ox0, float* stash) {
+  const float* wf = (const float*)w;
+  if (op->nv == 2 && NF <= 8) float_pix_direct_nv<NF, 2, FUSED>(op, wf, out, f0, oy, ox0, stash);
+  else if (op->nv == 2) {
+    float_pix_direct_nv<NF, 1, FUSED>(op, wf, out, f0, oy, ox0, stash);
+    float_pix_direct_nv<NF, 1, FUSED>(op, wf, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash);
+  } else float_pix_direct_nv<NF, 1, FUSED>(op, wf, out, f0, oy, ox0, stash);
+}
+
 template <int NF>
 static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out, int f0, int oy, int ox0, float* stash) {
 #if XK_INT8
@@ -505,6 +706,16 @@ static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out
     else if (op->nv == 2) { binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); binary_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
     else binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
   } else {
+    if (op->direct) {
+#if XK_FMA
+      if (op->fma) {
+        float_pix_direct<NF, true>(op, w, out, f0, oy, ox0, stash);
+        return;
+      }
+#endif
+      float_pix_direct<NF, false>(op, w, out, f0, oy, ox0, stash);
+      return;
+    }
 #if XK_FMA
     if (op->fma) {
       if (op->nv == 2 && NF <= 8) float_pix_tile<NF, 2, true>(op, (const float*)src, (const float*)w, out, f0, oy, ox0, stash);
@@ -520,13 +731,27 @@ static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out
 }
 
 static void pix_tile(const Op* op, const Block& b, int oy, int ox0, float* out, float* stash) {
-  const char* src = (const char*)op->inpad + 4 * ((size_t)b.g * op->planes * op->PS + (size_t)oy * op->g.stride * op->RS + ox0);
+  const char* src = op->direct ? nullptr : (const char*)op->inpad + 4 * ((size_t)b.g * op->planes * op->PS + (size_t)oy * op->g.stride * op->RS + ox0);
   const char* w = (const char*)op->wpk + 4 * b.wofs;
   switch (b.variant) {
     case 0: pix_tile_nf<kPixNF[0]>(op, src, w, out, b.f0, oy, ox0, stash); break;
     case 1: pix_tile_nf<kPixNF[1]>(op, src, w, out, b.f0, oy, ox0, stash); break;
     case 2: pix_tile_nf<kPixNF[2]>(op, src, w, out, b.f0, oy, ox0, stash); break;
     default: pix_tile_nf<1>(op, src, w, out, b.f0, oy, ox0, stash); break;
+  }
+}
+
+// Direct input: asks for the input rows that output rows [oy, oy + n) add to the ones before, a
+// row of work ahead (a new row's first tile otherwise waits for them: the image is 2 MB, not in L2).
+static void prefetch_rows(const Op* op, int oy, int n) {
+  const XkGeom& g = op->g;
+  const size_t hw = (size_t)g.inH * g.inW;
+  for (int y = oy + g.size - 1 - g.pad; y < oy + n + g.size - 1 - g.pad; y++) {
+    if (y < 0 || y >= g.inH) continue;
+    for (int c = 0; c < g.inC; c++) {
+      const char* row = (const char*)(op->din + c * hw + (size_t)y * g.inW);
+      for (int i = 0; i < g.inW * 4; i += 64) __builtin_prefetch(row + i);
+    }
   }
 }
 
@@ -630,12 +855,42 @@ static void pix_row_pooled_bits(const Op* op, const Block& b, int py) {
   float sa[XK_PNF * 2 * XK_V] __attribute__((aligned(64))) = {};
   float sb[XK_PNF * 2 * XK_V] __attribute__((aligned(64))) = {};
   const int step = XK_V * op->nv, pw = op->pw;
+  if (op->direct && b.f0 == 0) prefetch_rows(op, 2 * py + 2, 2);
   for (int ox0 = 0; ox0 < 2 * pw; ox0 += step) {
     pix_tile(op, b, 2 * py, ox0, nullptr, sa);
     pix_tile(op, b, 2 * py + 1, ox0, nullptr, sb);
     const int px0 = ox0 / 2, count = imin(step / 2, pw - px0);
     vu w0 = (vu){}, w1 = (vu){};
     if (op->thrLo) {  // raw counts (binary_pix_tile): in the filter's range of counts
+#if defined(__AVX512F__) && XK_V == 16
+      // Mask registers straight into a masked OR. A range starting at 0 (positive scale: few
+      // mismatches = positive) holds some tap's count iff it holds the smallest; a range reaching
+      // K (negative scale) iff it holds the largest; other ranges test each tap.
+      const uint32_t K = (uint32_t)op->K;
+      for (int f = 0; f < b.nf; f++) {
+        const __m512i bit = _mm512_set1_epi32((int)(1u << ((b.f0 + f) % 32)));
+        const uint32_t lo = op->thrLo[b.f0 + f], span = op->thrSpan[b.f0 + f];
+        const __m512i* ra = (const __m512i*)((const uint32_t*)sa + f * 2 * XK_V);
+        const __m512i* rb = (const __m512i*)((const uint32_t*)sb + f * 2 * XK_V);
+        const __m512i a0 = _mm512_loadu_si512(ra), a1 = _mm512_loadu_si512(ra + 1);
+        const __m512i b0 = _mm512_loadu_si512(rb), b1 = _mm512_loadu_si512(rb + 1);
+        const __m512i vlo = _mm512_set1_epi32((int)lo), vspan = _mm512_set1_epi32((int)span);
+        __mmask16 k0, k1;
+        if (lo == 0) {
+          k0 = _mm512_cmple_epu32_mask((__m512i)vumin((vu)a0, (vu)b0), vspan);
+          k1 = _mm512_cmple_epu32_mask((__m512i)vumin((vu)a1, (vu)b1), vspan);
+        } else if (lo + span >= K) {
+          k0 = _mm512_cmpge_epu32_mask((__m512i)vumax((vu)a0, (vu)b0), vlo);
+          k1 = _mm512_cmpge_epu32_mask((__m512i)vumax((vu)a1, (vu)b1), vlo);
+        } else {
+          k0 = _mm512_cmple_epu32_mask(_mm512_sub_epi32(a0, vlo), vspan) | _mm512_cmple_epu32_mask(_mm512_sub_epi32(b0, vlo), vspan);
+          k1 = _mm512_cmple_epu32_mask(_mm512_sub_epi32(a1, vlo), vspan) | _mm512_cmple_epu32_mask(_mm512_sub_epi32(b1, vlo), vspan);
+        }
+        w0 = (vu)_mm512_mask_or_epi32((__m512i)w0, k0, (__m512i)w0, bit);
+        w1 = (vu)_mm512_mask_or_epi32((__m512i)w1, k1, (__m512i)w1, bit);
+      }
+      if (false)
+#endif
       for (int f = 0; f < b.nf; f++) {
         const vu bit = (vu){} + (1u << ((b.f0 + f) % 32));
         const vu lo = (vu){} + op->thrLo[b.f0 + f], span = (vu){} + op->thrSpan[b.f0 + f];
@@ -645,6 +900,18 @@ static void pix_row_pooled_bits(const Op* op, const Block& b, int py) {
         w1 |= (vu)(((loadu(ra + XK_V) - lo) <= span) | ((loadu(rb + XK_V) - lo) <= span)) & bit;
       }
     } else {
+#if defined(__AVX512F__) && XK_V == 16
+      for (int f = 0; f < b.nf; f++) {
+        const __m512i bit = _mm512_set1_epi32((int)(1u << ((b.f0 + f) % 32)));
+        const float* ra = sa + f * 2 * XK_V;
+        const float* rb = sb + f * 2 * XK_V;
+        const __mmask16 k0 = (__mmask16)(gt0_mask(loadf(ra)) | gt0_mask(loadf(rb)));
+        const __mmask16 k1 = (__mmask16)(gt0_mask(loadf(ra + XK_V)) | gt0_mask(loadf(rb + XK_V)));
+        w0 = (vu)_mm512_mask_or_epi32((__m512i)w0, k0, (__m512i)w0, bit);
+        w1 = (vu)_mm512_mask_or_epi32((__m512i)w1, k1, (__m512i)w1, bit);
+      }
+      if (false)
+#endif
       for (int f = 0; f < b.nf; f++) {
         const vu bit = (vu){} + (1u << ((b.f0 + f) % 32));
         const float* ra = sa + f * 2 * XK_V;
@@ -748,11 +1015,13 @@ static int choose_nv(int outW) {
 static int choose_shape(const XkGeom& g, int kw, int opg) {
   if (g.shape == PIX || g.shape == FIL) return g.shape;
   // Cost in vector-step units: PIX wastes lanes at row ends, FIL wastes lanes past the last
-  // filter of a group and pays a scalar store per output element.
+  // filter of a group and pays a scalar store per output element (AVX-512: about a third of one,
+  // stored as runs after a transpose; measured: 26x26 128->256 3x3 13% faster as FIL, 1x1 layers
+  // of 13x13 and 26x26 10-15% slower).
   const int nv = choose_nv(g.outW);
   const double hw = (double)g.outH * g.outW;
   const double pix = (double)g.outC * g.outH * (rup(g.outW, XK_V * nv) / XK_V) * kw;
-  const double fil = (double)g.groups * (rup(opg, XK_V) / XK_V) * hw * kw + (double)g.outC * hw * 1.0;
+  const double fil = (double)g.groups * (rup(opg, XK_V) / XK_V) * hw * kw + (double)g.outC * hw * (XK_RUNS ? 0.35 : 1.0);
   return fil < pix ? FIL : PIX;
 }
 
@@ -777,6 +1046,12 @@ static void free_op(Op* op) {
   free(op->thrLo);
   free(op->thrSpan);
   free(op->convbits);
+  free(op->linkedPlanes);
+  free(op->dOff);
+  free(op->dOffLine);
+  for (int i = 0; i < op->ndests; i++)
+    for (int j = 0; j < op->dests[i].nsteps; j++) free(op->dests[i].tmp[j]);
+  free(op->dests);
   free(op);
 }
 
@@ -797,13 +1072,15 @@ static Op* new_op(const XkGeom* g, int binary, int q8 = 0, int amx = 0) {
   if (amx) op->shape = PIX;
   op->planes = amx ? rup((g->inC + 3) / 4, 16) : binary ? (g->inC + 31) / 32 : q8 ? (g->inC + 3) / 4 : op->cpg;
   op->kw = op->planes * g->size * g->size;
-  // With 16 or fewer input channels a 32-bit word would be half empty: pack the taps (kx, kx+1)
-  // of a kernel row into one word instead (plane 0: pixel j | pixel j+1 << 16; plane 1: pixel j
-  // alone, for the odd last tap). A 3x3 kernel then takes 6 words per output instead of 9.
+  // With 16 or fewer input channels a 32-bit word would be half empty: pack two taps into one
+  // word instead. The taps t = ky * size + kx go in pairs (t, t+1) in row-major order: a pair in
+  // one kernel row reads plane 0 (pixel j | pixel j+1 << 16), a pair across a row end (an odd
+  // size) plane 2 (pixel j + size-1 | pixel j of the next row << 16), the odd last tap plane 1
+  // (pixel j alone; the plane a linked producer writes). A 3x3 kernel takes 5 words per output.
   op->pairs = binary && !amx && g->inC <= 16 && s == 1 && g->size >= 2;
   if (op->pairs) {
-    op->planes = 2;
-    op->kw = g->size * ((g->size + 1) / 2);
+    op->planes = g->size % 2 ? 3 : 2;
+    op->kw = (g->size * g->size + 1) / 2;
   }
   op->shape = amx ? PIX : choose_shape(*g, op->kw, op->opg);
   if (g->poolSize > 0) {
@@ -835,8 +1112,11 @@ static Op* new_op(const XkGeom* g, int binary, int q8 = 0, int amx = 0) {
   if (!op->inpad || !op->off || !op->bias || !op->scale) { free_op(op); return nullptr; }
   int k = 0;
   if (op->pairs) {
-    for (int ky = 0; ky < g->size; ky++)
-      for (int kx = 0; kx < g->size; kx += 2) op->off[k++] = (kx + 1 < g->size ? 0 : op->PS) + ky * op->RS + kx;
+    const int S = g->size, T = S * S;
+    for (int t = 0; t < T; t += 2) {
+      const int ky = t / S, kx = t % S;
+      op->off[k++] = t + 1 == T ? op->PS + ky * op->RS + kx : kx + 1 < S ? ky * op->RS + kx : 2 * op->PS + ky * op->RS;
+    }
     return op;
   }
   for (int c = 0; c < op->planes; c++)
@@ -850,12 +1130,11 @@ static inline float float_w(const Op* op, const float* w, int f, int k) { return
 
 static uint32_t binary_w(const Op* op, const float* w, int f, int k) {
   const int ss = op->g.size * op->g.size;
-  if (op->pairs) {
-    const int per = (op->g.size + 1) / 2, ky = k / per, kx = 2 * (k % per);
+  if (op->pairs) {  // taps 2k (bits 0..15) and 2k+1 (bits 16..31), row-major
     uint32_t word = 0;
-    for (int t = 0; t < 2 && kx + t < op->g.size; t++)
+    for (int t = 0; t < 2 && 2 * k + t < ss; t++)
       for (int c = 0; c < op->g.inC; c++)
-        if (w[((size_t)f * op->g.inC + c) * ss + ky * op->g.size + kx + t] > 0) word |= 1u << (16 * t + c);
+        if (w[((size_t)f * op->g.inC + c) * ss + 2 * k + t] > 0) word |= 1u << (16 * t + c);
     return word;
   }
   const int cw = k / ss, t = k % ss;
@@ -939,7 +1218,7 @@ static bool build_blocks(Op* op, const float* w) {
   }
   snprintf(op->desc, sizeof op->desc, "%s %s V=%d%s%s", op->binary ? "binary" : op->q8 ? "int8 (fast precision)" : "float",
            op->shape == PIX ? "pixels-in-lanes" : "filters-in-lanes", XK_V,
-           op->shape == PIX ? (op->nv == 2 ? " NV=2" : " NV=1") : "", op->pairs ? " 2-taps-per-word" : "");
+           op->shape == PIX ? (op->nv == 2 ? " NV=2" : " NV=1") : "", op->pairs ? (op->planes == 3 ? " 2-taps-per-word (rows wrap)" : " 2-taps-per-word") : "");
   if (op->pool) {
     const size_t l = strlen(op->desc);
     snprintf(op->desc + l, sizeof op->desc - l, op->pool == 1 ? " +maxpool fused" : " +maxpool after");
@@ -962,6 +1241,25 @@ static void* prepare_float(const XkGeom* g, const float* w, const float* bias) {
   memcpy(op->bias, bias, (size_t)g->outC * 4);
   if (!build_blocks(op, w) || !prepare_pool(op)) { free_op(op); return nullptr; }
   if (op->shape == FIL) memcpy(op->fbias, bias, (size_t)g->outC * 4);
+  // A network's first layer (3 channels, the largest input): reading it in place saves a copy of
+  // the whole image per frame (yolov3-tiny @416: ~0.1 ms of 1.9); with many channels the copy is
+  // small next to the convolution, and in narrow inputs most tiles are border tiles (slower).
+#if defined(__AVX512F__) && XK_V == 16
+  op->direct = op->shape == PIX && g->stride == 1 && g->groups == 1 && g->inC <= 4 && g->size <= 8 && g->inW >= 160;
+#endif
+  if (op->direct) {
+    op->dOff = (int32_t*)zalloc((size_t)op->kw * 4);
+    op->dOffLine = (int32_t*)zalloc((size_t)op->kw * 4);
+    if (!op->dOff || !op->dOffLine) { free_op(op); return nullptr; }
+    for (int c = 0, k = 0; c < g->inC; c++)
+      for (int ky = 0; ky < g->size; ky++)
+        for (int kx = 0; kx < g->size; kx++, k++) {
+          op->dOff[k] = (c * g->inH + ky) * g->inW + kx;
+          op->dOffLine[k] = (c * g->size + ky) * kLineS + kx;
+        }
+    free(op->inpad);
+    op->inpad = nullptr;
+  }
   return op;
 }
 
@@ -1679,6 +1977,10 @@ static void pack(void* p, const float* in, int part, int parts) {
   const XkGeom& g = op->g;
   const int s = g.stride, pad = g.pad, W = g.inW, H = g.inH;
   const size_t hw = (size_t)H * W;
+  if (op->direct) {
+    op->din = in;
+    return;
+  }
   if (!op->binary) {
     const int rowsTotal = g.inC * H;
     const int r0 = (int)((long)rowsTotal * part / parts), r1 = (int)((long)rowsTotal * (part + 1) / parts);
@@ -1693,11 +1995,12 @@ static void pack(void* p, const float* in, int part, int parts) {
     return;
   }
   // Binary: 32 channels per word, vectorised over the flattened plane (rows may be narrower than
-  // a vector), then each lane goes to its padded, phase-split position. A linked producer
-  // (link_bits) has already written them.
-  const int words = op->linkedIn ? 0 : op->pairs ? 1 : op->planes;
+  // a vector), then each lane goes to its padded, phase-split position. Planes that a linked
+  // producer (link_bits) writes are already there.
+  const int words = op->pairs ? 1 : op->planes;
   const int c0p = (int)((long)words * part / parts), c1p = (int)((long)words * (part + 1) / parts);
   for (int cw = c0p; cw < c1p; cw++) {
+    if (op->linkedPlanes && op->linkedPlanes[cw]) continue;
     const int c0 = cw * 32, nc = imin(32, g.inC - c0);
     const float* src = in + (size_t)c0 * hw;
     uint32_t* plane = (uint32_t*)op->inpad + (size_t)(op->pairs ? 1 : cw) * op->PS;
@@ -1737,6 +2040,23 @@ static void pack(void* p, const float* in, int part, int parts) {
       for (; j + XK_V <= op->RS; j += XK_V) storeu(d + j, loadu(a + j) | (loadu(a + j + 1) << 16));
       for (; j < op->RS; j++) d[j] = a[j] | (a[j + 1] << 16);
     }
+    if (op->planes == 3) {
+      // Plane 2: word j of row r = pixel j + size-1 of row r | pixel j of row r+1 << 16, for every
+      // row either half can be nonzero in (the one above the interior too). Reads past a row end
+      // only feed lanes that are never stored.
+      const int S1 = g.size - 1;
+      uint32_t* cross = (uint32_t*)op->inpad + 2 * (size_t)op->PS;
+      for (int r = imax(0, pad - 1); r < imin(op->Hp, pad + H); r++) {
+        const uint32_t* a = one + (size_t)r * op->RS + S1;
+        const bool below = r + 1 < op->Hp;
+        const uint32_t* b = one + (size_t)(below ? r + 1 : r) * op->RS;
+        const vu bm = (vu){} + (below ? ~0u : 0u);
+        uint32_t* d = cross + (size_t)r * op->RS;
+        int j = 0;
+        for (; j + XK_V <= op->RS; j += XK_V) storeu(d + j, loadu(a + j) | ((loadu(b + j) & bm) << 16));
+        for (; j < op->RS; j++) d[j] = a[j] | (below ? b[j] << 16 : 0);
+      }
+    }
   }
 }
 
@@ -1745,11 +2065,13 @@ static void compute(void* p, const float* in, float* out, int begin, int end) {
   if (*(int*)p == 2) return yolo_planes((const YoloOp*)p, in, out, begin, end);
   if (*(int*)p == 3) return upsample_planes((const UpOp*)p, in, out, begin, end);
   Op* op = (Op*)p;
+  // Pixels in lanes: items are (row, block), rows outer, so every block of a row reads the same
+  // input rows while they are in L1 (block-major order streamed the input once per block).
   if (op->pool == 1) {
     if (op->bitsOut)
-      for (int it = begin; it < end; it++) pix_row_pooled_bits(op, op->blocks[it / op->ph], it % op->ph);
+      for (int it = begin; it < end; it++) pix_row_pooled_bits(op, op->blocks[it % op->nblocks], it / op->nblocks);
     else
-      for (int it = begin; it < end; it++) pix_row_pooled(op, op->blocks[it / op->ph], it % op->ph, out);
+      for (int it = begin; it < end; it++) pix_row_pooled(op, op->blocks[it % op->nblocks], it / op->nblocks, out);
     return;
   }
   if (op->pool == 2) out = op->convbuf;
@@ -1760,44 +2082,83 @@ static void compute(void* p, const float* in, float* out, int begin, int end) {
   }
 #endif
   if (op->shape == PIX && op->bitsOut) {
-    for (int it = begin; it < end; it++) pix_row_bits(op, op->blocks[it / op->g.outH], it % op->g.outH);
+    for (int it = begin; it < end; it++) pix_row_bits(op, op->blocks[it % op->nblocks], it / op->nblocks);
   } else if (op->shape == PIX) {
-    for (int it = begin; it < end; it++) pix_row(op, op->blocks[it / op->g.outH], it % op->g.outH, out);
+    for (int it = begin; it < end; it++) pix_row(op, op->blocks[it % op->nblocks], it / op->nblocks, out);
   } else {
     for (int it = begin; it < end; it++) fil_tiles(op, op->blocks[it / op->ptiles], it % op->ptiles, out);
   }
 }
 
-// pool == 2 with bit output: darknet's maxpool window (taps outside the conv output skipped) on
-// the conv-resolution bits, 32 channels per word: the max is > 0 iff some tap is, so the pooled
-// bit is the OR of the taps' bits (0 for a window without taps: the max stays -FLT_MAX).
-static void pool_bits(const Op* op) {
-  const int h = op->g.outH, w = op->g.outW, size = op->poolSize, st = op->poolStride, off = op->poolOffset;
-  const int planes = (op->g.outC + 31) / 32;
+// One step of a bit link (see XkBitPath) over `planes` 32-channel planes of an h x w map, src word
+// (plane, y, x) at src[plane * sPS + y * sRS + x], into dst likewise; s null: a copy.
+static void bit_step(const XkBitStep* s, int planes, const uint32_t* src, int sPS, int sRS, int h, int w, uint32_t* dst, int dPS, int dRS) {
   for (int pl = 0; pl < planes; pl++) {
-    const uint32_t* src = op->convbits + (size_t)pl * h * w;
-    for (int py = 0; py < op->ph; py++)
-      for (int px = 0; px < op->pw; px++) {
-        uint32_t word = 0;
-        for (int n = 0; n < size; n++) {
-          const int y = off + py * st + n;
-          if (y < 0 || y >= h) continue;
-          for (int m = 0; m < size; m++) {
-            const int x = off + px * st + m;
-            if (x >= 0 && x < w) word |= src[(size_t)y * w + x];
-          }
-        }
-        const size_t q = (size_t)py * op->pw + px;
-        op->poolDst[(size_t)pl * op->poolDstPS + (q / op->poolDstW) * op->poolDstRS + q % op->poolDstW] = word;
+    const uint32_t* sp = src + (size_t)pl * sPS;
+    uint32_t* dp = dst + (size_t)pl * dPS;
+    if (!s) {
+      for (int y = 0; y < h; y++) memcpy(dp + (size_t)y * dRS, sp + (size_t)y * sRS, (size_t)w * 4);
+    } else if (s->kind == XK_BIT_UPSAMPLE) {
+      const int st = s->stride;
+      for (int y = 0; y < h * st; y++) {
+        const uint32_t* r = sp + (size_t)(y / st) * sRS;
+        uint32_t* d = dp + (size_t)y * dRS;
+        if (st == 2)
+          for (int x = 0; x < w; x++) d[2 * x] = d[2 * x + 1] = r[x];
+        else
+          for (int x = 0; x < w * st; x++) d[x] = r[x / st];
       }
+    } else {
+      // darknet's maxpool on sign bits: the max is > 0 iff some tap is, so the pooled bit is the OR
+      // of the taps' bits (0 for a window without taps: the max stays -FLT_MAX).
+      for (int py = 0; py < s->oh; py++) {
+        uint32_t* d = dp + (size_t)py * dRS;
+        for (int px = 0; px < s->ow; px++) {
+          uint32_t word = 0;
+          for (int n = 0; n < s->size; n++) {
+            const int y = s->offset + py * s->stride + n;
+            if (y < 0 || y >= h) continue;
+            for (int m = 0; m < s->size; m++) {
+              const int x = s->offset + px * s->stride + m;
+              if (x >= 0 && x < w) word |= sp[(size_t)y * sRS + x];
+            }
+          }
+          d[px] = word;
+        }
+      }
+    }
+  }
+}
+
+// finish() of a producer whose kernels wrote `convbits`: each destination's steps, into its consumer.
+static void carry_bits(const Op* op) {
+  const int planes = (op->g.outC + 31) / 32;
+  for (int i = 0; i < op->ndests; i++) {
+    const BitDest& d = op->dests[i];
+    const uint32_t* src = op->convbits;
+    int sPS = op->bitH * op->bitW, sRS = op->bitW, h = op->bitH, w = op->bitW;
+    if (d.nsteps == 0) bit_step(nullptr, planes, src, sPS, sRS, h, w, d.dst, d.dstPS, d.dstRS);
+    for (int j = 0; j < d.nsteps; j++) {
+      const XkBitStep& st = d.steps[j];
+      const int oh = st.kind == XK_BIT_POOL ? st.oh : h * st.stride, ow = st.kind == XK_BIT_POOL ? st.ow : w * st.stride;
+      const bool last = j == d.nsteps - 1;
+      uint32_t* dst = last ? d.dst : d.tmp[j];
+      const int dPS = last ? d.dstPS : oh * ow, dRS = last ? d.dstRS : ow;
+      bit_step(&st, planes, src, sPS, sRS, h, w, dst, dPS, dRS);
+      src = dst;
+      sPS = dPS;
+      sRS = dRS;
+      h = oh;
+      w = ow;
+    }
   }
 }
 
 static void finish(void* p, float* out) {
   if (*(int*)p != 0) return;
   Op* op = (Op*)p;
-  if (op->bitsOut) {  // no floats: the sign bits went to the consumer (pool == 2: after pooling them here)
-    if (op->pool == 2) pool_bits(op);
+  if (op->bitsOut) {  // no floats: the sign bits went to the consumers (or go now, from convbits)
+    if (op->convbits) carry_bits(op);
     return;
   }
   if (op->pool == 1) return;  // the fused epilogue applied the tail before pooling
@@ -1860,51 +2221,114 @@ static bool binary_thresholds(Op* op) {
   return true;
 }
 
-// Makes producer `pp` (a convolution, maybe with a fused 2x2/2 pool) write the sign bits of its
-// output into the packed input of binary convolution `cp` (see Op::bitsOut), and `cp` skip its
-// sign packing. A pool that is not fused in the epilogue (pool == 2) pools the bits in finish().
-// Returns 0 and changes nothing where that does not apply: the producer's output is not the
-// consumer's input shape, int8 or AMX ops, a consumer with stride > 1 or on AMX, or filter blocks
-// that do not own whole bytes of the words (threads write blocks concurrently).
-static int link_bits(void* pp, void* cp) {
-  if (*(int*)pp != 0 || *(int*)cp != 0) return 0;
+// Makes producer `pp` (a convolution, maybe with a fused pool) write the sign bits of its output,
+// carried along `path`, into the packed input of binary convolution `cp` (planes chOff / 32 ..),
+// and `cp` skip the sign packing of those planes. One destination without steps: the kernels
+// write into the consumer directly; otherwise into convbits, and finish() carries them (an unfused
+// pool is the first step of every destination). Returns 0 and changes nothing where that does
+// not apply: shapes that do not match, int8 or AMX ops, a consumer with stride > 1 or on AMX,
+// planes already linked, a channel offset that is not a whole plane, or filter blocks that do not
+// own whole bytes of the words (threads write blocks concurrently).
+static int link_bits(void* pp, void* cp, const XkBitPath* path, int dry) {
+  if (*(int*)pp != 0 || *(int*)cp != 0 || pp == cp) return 0;
   Op* p = (Op*)pp;
   Op* c = (Op*)cp;
-  if (!c->binary || c->amx || c->g.stride != 1 || c->linkedIn || p->bitsOut || p->q8 || p->amx) return 0;
+  if (!c->binary || c->amx || c->g.stride != 1 || p->q8 || p->amx) return 0;
   if (p->g.act != XK_LEAKY && p->g.act != XK_RELU && p->g.act != XK_LINEAR) return 0;
-  const int oh = p->pool ? p->ph : p->g.outH, ow = p->pool ? p->pw : p->g.outW;
-  if (p->g.outC != c->g.inC || (size_t)oh * ow != (size_t)c->g.inH * c->g.inW) return 0;
+  if (path->nsteps < 0 || path->nsteps > XK_MAX_BIT_STEPS) return 0;
+  BitDest d;
+  memset(&d, 0, sizeof d);
+  int h, w;  // the kernel's bit output
+  if (p->pool == 1) {
+    h = p->ph;
+    w = p->pw;
+  } else {
+    h = path->srcH;
+    w = path->srcW;
+    if (h < 1 || w < 1 || (size_t)h * w != (size_t)p->g.outH * p->g.outW) return 0;
+    if (p->pool == 2) {
+      if (h != p->g.outH) return 0;
+      d.steps[d.nsteps++] = XkBitStep{XK_BIT_POOL, p->poolSize, p->poolStride, p->poolOffset, p->ph, p->pw};
+    }
+  }
+  const int kh = h, kw = w;
+  for (int i = 0; i < path->nsteps; i++) {
+    const XkBitStep& st = path->steps[i];
+    if (st.kind == XK_BIT_POOL && st.size >= 1 && st.stride >= 1 && st.oh >= 1 && st.ow >= 1) {
+    } else if (st.kind == XK_BIT_UPSAMPLE && st.stride >= 1 && (long)h * st.stride < (1 << 20) && (long)w * st.stride < (1 << 20)) {
+    } else {
+      return 0;
+    }
+    d.steps[d.nsteps++] = st;
+  }
+  for (int i = 0; i < d.nsteps; i++) {
+    const XkBitStep& st = d.steps[i];
+    h = st.kind == XK_BIT_POOL ? st.oh : h * st.stride;
+    w = st.kind == XK_BIT_POOL ? st.ow : w * st.stride;
+  }
+  if (h != path->dstH || w != path->dstW || (size_t)h * w != (size_t)c->g.inH * c->g.inW) return 0;
+  const int C = p->g.outC, off = path->chOff, cplanes = c->pairs ? 1 : c->planes;
+  if (off < 0 || off % 32 || off + C > c->g.inC || (C % 32 && off + C != c->g.inC)) return 0;
+  const int pl0 = off / 32, npl = (C + 31) / 32;
+  if (pl0 + npl > cplanes) return 0;
+  for (int i = 0; i < npl; i++)
+    if (c->linkedPlanes && c->linkedPlanes[pl0 + i]) return 0;
   for (int i = 0; i < p->nblocks; i++) {
     const Block& b = p->blocks[i];
     const int nf = p->shape == PIX ? b.nf : imin(b.nf, p->g.outC - b.f0);
     if (b.f0 % 8 != 0 || b.f0 % 32 + nf > 32 || (nf % 8 != 0 && b.f0 + nf != p->g.outC)) return 0;
   }
-  if (p->binary && !binary_thresholds(p)) return 0;
-  uint32_t* dst = (uint32_t*)c->inpad + (size_t)(c->pairs ? c->PS : 0) + (size_t)c->g.pad * c->RS + c->g.pad;
-  if (p->pool == 2) {
-    const size_t hw = (size_t)p->g.outH * p->g.outW;
-    p->convbits = (uint32_t*)zalloc(((p->g.outC + 31) / 32) * hw * 4 + 64);
-    if (!p->convbits) return 0;
-    p->poolDst = dst;
-    p->poolDstPS = c->PS;
-    p->poolDstRS = c->RS;
-    p->poolDstW = c->g.inW;
-    p->bitsOut = p->convbits;
-    p->bitsPS = (int)hw;
-    p->bitsRS = p->g.outW;
-    p->bitsW = p->g.outW;
-  } else {
-    p->bitsOut = dst;
+  if (dry) return 1;
+  if (p->binary && !p->bitsOut && !binary_thresholds(p)) return 0;
+  // every allocation before any change, so a failure leaves both ops as they were
+  const bool direct = p->ndests == 0 && d.nsteps == 0;
+  {
+    int th = kh, tw = kw;
+    bool ok = true;
+    for (int i = 0; i + 1 < d.nsteps; i++) {
+      th = d.steps[i].kind == XK_BIT_POOL ? d.steps[i].oh : th * d.steps[i].stride;
+      tw = d.steps[i].kind == XK_BIT_POOL ? d.steps[i].ow : tw * d.steps[i].stride;
+      d.tmp[i] = (uint32_t*)zalloc((size_t)npl * th * tw * 4);
+      ok = ok && d.tmp[i];
+    }
+    uint8_t* lp = c->linkedPlanes ? c->linkedPlanes : (uint8_t*)zalloc((size_t)cplanes);
+    BitDest* nd = (BitDest*)realloc(p->dests, sizeof(BitDest) * (p->ndests + 1));
+    if (nd) p->dests = nd;
+    uint32_t* cb = direct || p->convbits ? p->convbits : (uint32_t*)zalloc((size_t)npl * kh * kw * 4 + 64);
+    if (!ok || !lp || !nd || (!direct && !cb)) {
+      for (int i = 0; i < d.nsteps; i++) free(d.tmp[i]);
+      if (lp != c->linkedPlanes) free(lp);
+      if (cb != p->convbits) free(cb);
+      return 0;
+    }
+    c->linkedPlanes = lp;
+    p->convbits = cb;
+  }
+  d.dst = (uint32_t*)c->inpad + (size_t)(c->pairs ? c->PS : 0) + (size_t)c->g.pad * c->RS + c->g.pad + (size_t)pl0 * c->PS;
+  d.dstPS = c->PS;
+  // a flattened 1x1 consumer holds its whole plane in row 0
+  d.dstRS = c->g.inH == 1 && h > 1 ? w : c->RS;
+  const bool firstOut = !p->bitsOut, firstIn = c->linkedCount == 0;
+  p->dests[p->ndests++] = d;
+  p->bitH = kh;
+  p->bitW = kw;
+  if (direct) {
+    p->bitsOut = d.dst;
     p->bitsPS = c->PS;
     p->bitsRS = c->RS;
     p->bitsW = c->g.inW;
+  } else {
+    // one row of kh * kw words per plane: the kernels' flat pixel index is the word index
+    p->bitsOut = p->convbits;
+    p->bitsPS = p->bitsRS = p->bitsW = kh * kw;
   }
-  c->linkedIn = 1;
+  for (int i = 0; i < npl; i++) c->linkedPlanes[pl0 + i] = 1;
+  c->linkedCount += npl;
   size_t l = strlen(p->desc);
-  snprintf(p->desc + l, sizeof p->desc - l, " +bits out");
+  if (firstOut) snprintf(p->desc + l, sizeof p->desc - l, " +bits out");
   l = strlen(c->desc);
-  snprintf(c->desc + l, sizeof c->desc - l, " +bits in");
-  return 1;
+  if (firstIn) snprintf(c->desc + l, sizeof c->desc - l, " +bits in");
+  return c->linkedCount == cplanes ? 2 : 1;
 }
 
 static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST, link_bits};

@@ -77,9 +77,10 @@ function differing(net: Network, skip: ReadonlySet<number>): string[] {
 const backends = await availableBackends();
 // Convs followed by a maxpool whose output nothing else reads; layer 8 feeds the second head's route.
 const FUSABLE = [0, 2, 4, 6, 10];
-// Tensors read only by the binary conv after them, written as bits by the AVX-512 kernels: the pooled
-// outputs of 0, 2, 4, 6, 10 and the output of 12 (8 and 13 feed a route too).
-const BIT_LINKED = [1, 3, 5, 7, 11, 12];
+// Tensors read only by binary convs, written as bits by the AVX-512 kernels: the pooled outputs of
+// 0, 2, 4, 6, 10, the output of 12, and the second head's input: 8 (via maxpool 9 into 10, and as
+// route 20's second slice), 18 upsampled (19) as its first slice. 13 feeds a float conv too.
+const BIT_LINKED = [1, 3, 5, 7, 8, 9, 11, 12, 18, 19, 20];
 
 describe.each([...backends, 'reference+fusion'])('fixture network on %s', (name) => {
   let backend: KernelBackend;

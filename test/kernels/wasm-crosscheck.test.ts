@@ -36,6 +36,13 @@ function shapes(kind: 'float' | 'binary'): Shape[] {
   out.push({ inC: 16, inH: 20, inW: 33, outC: 32, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' });
   out.push({ inC: 256, inH: 13, inW: 13, outC: 20, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' });
   out.push({ inC: 512, inH: 6, inW: 5, outC: 19, size: 1, stride: 1, pad: 0, groups: 1, activation: 'linear' });
+  if (kind === 'binary') {
+    // 4-byte taps (25..32, 89..96 channels): the dense im2col (rows not rounded up to 8 bytes)
+    for (const [inC, stride, pad] of [[32, 1, 1], [27, 2, 1], [96, 1, 0], [90, 2, 1]]) {
+      out.push({ inC, inH: 11, inW: 14, outC: 21, size: 3, stride, pad, groups: 1, activation: ACTS[out.length % 3] });
+    }
+    out.push({ inC: 32, inH: 5, inW: 5, outC: 3, size: 5, stride: 1, pad: 2, groups: 1, activation: 'leaky' });
+  }
   if (kind === 'float') {
     // groups and depthwise
     for (const [inC, outC, groups] of [[4, 4, 2], [6, 12, 3], [16, 16, 16], [33, 33, 33], [8, 16, 8], [12, 24, 4], [64, 64, 64]]) {

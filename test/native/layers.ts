@@ -69,6 +69,11 @@ export const floatShapes: Shape[] = [
   { inC: 4, inH: 15, inW: 23, outC: 9, size: 5, stride: 3, pad: 2, activation: 'leaky' },
   { inC: 24, inH: 26, inW: 26, outC: 255, size: 1, stride: 1, pad: 0, activation: 'linear' },
   { inC: 2, inH: 1, inW: 1, outC: 3, size: 1, stride: 1, pad: 0, activation: 'leaky' },
+  // wide inputs with few channels: AVX-512 reads them in place (no padded copy), border tiles masked
+  { inC: 3, inH: 6, inW: 170, outC: 16, size: 3, stride: 1, pad: 1, activation: 'leaky' },
+  { inC: 2, inH: 7, inW: 193, outC: 9, size: 5, stride: 1, pad: 2, activation: 'linear' },
+  { inC: 4, inH: 5, inW: 161, outC: 8, size: 3, stride: 1, pad: 0, activation: 'relu' },
+  { inC: 1, inH: 4, inW: 240, outC: 24, size: 2, stride: 1, pad: 1, activation: 'leaky' },
 ];
 
 export const binaryShapes: Shape[] = [
@@ -84,4 +89,8 @@ export const binaryShapes: Shape[] = [
   { inC: 7, inH: 2, inW: 3, outC: 9, size: 3, stride: 1, pad: 1, activation: 'leaky' },
   { inC: 10, inH: 9, inW: 30, outC: 12, size: 5, stride: 1, pad: 2, activation: 'leaky' },
   { inC: 16, inH: 8, inW: 19, outC: 8, size: 2, stride: 1, pad: 0, activation: 'linear' },
+  // two taps per word with pairs across row ends (odd sizes), without padding and with less than size/2
+  { inC: 12, inH: 9, inW: 23, outC: 20, size: 3, stride: 1, pad: 0, activation: 'leaky' },
+  { inC: 5, inH: 8, inW: 17, outC: 9, size: 5, stride: 1, pad: 1, activation: 'relu' },
+  { inC: 16, inH: 6, inW: 40, outC: 33, size: 3, stride: 1, pad: 1, activation: 'linear' },
 ];

@@ -107,6 +107,21 @@ export interface UpsampleParams {
   scale: number;
 }
 
+/**
+ * A layer between the two convolutions of a bit link, as it acts on sign bits: darknet's maxpool
+ * (MaxPoolParams rules: bit = OR of the window's taps, 0 for a window without taps) or upsample
+ * (nearest neighbour; only with scale >= 1, which keeps every sign).
+ */
+export type BitLinkStep =
+  | { kind: 'maxpool'; size: number; stride: number; padding: number; outH: number; outW: number }
+  | { kind: 'upsample'; stride: number };
+
+/** KernelBackend.linkBinaryInputVia: steps in order from the producer, then the channel offset in the consumer's input. */
+export interface BitLinkPath {
+  steps: BitLinkStep[];
+  channelOffset: number;
+}
+
 export interface KernelBackend {
   /** 'reference', 'wasm', 'native-avx512', 'native-avx2', 'native-popcnt', 'native-neon', ... */
   readonly name: string;
@@ -158,5 +173,16 @@ export interface KernelBackend {
    * (both may be empty arrays); results are bit-identical. `false`: not linked, nothing changed.
    */
   linkBinaryInput?(producer: ConvOp, consumer: ConvOp): boolean;
+  /**
+   * Optional (additive, native backend): a bit link through non-conv layers. `producer`'s output,
+   * carried along `path` (maxpools, upsamples, then placed at input channel `path.channelOffset` of
+   * `consumer`: a route slice), is (part of) `consumer`'s input; the producer writes those packed
+   * sign bits itself, as linkBinaryInput. A producer may feed several consumers, and a consumer take
+   * its input from several producers (disjoint channel ranges). After `true` the producer writes no
+   * output tensor; the consumer reads no input tensor once links cover all its input channels.
+   * `dryRun`: only whether it would link (nothing changes), so a runner can check every link of a
+   * plan before making any. `false`: not linked, nothing changed.
+   */
+  linkBinaryInputVia?(producer: ConvOp, consumer: ConvOp, path: BitLinkPath, dryRun?: boolean): boolean;
   dispose?(): void;
 }

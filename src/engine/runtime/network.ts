@@ -1,4 +1,4 @@
-import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend } from '../kernels/backend.js';
+import type { BinaryConvParams, BitLinkPath, BitLinkStep, ConvOp, FloatConvParams, KernelBackend } from '../kernels/backend.js';
 import { convWeightCount, type ConvSpec, type LayerSpec, type MaxpoolSpec, type Model, type NetworkSpec, type RouteSpec } from '../model.js';
 import { unpackSigns } from '../darknet/prepare.js';
 import { applyActivationTs, applyExtraActivation, kernelActivation } from './activations.js';
@@ -9,8 +9,8 @@ export interface NetworkOptions {
    * Keep every layer's output readable in `outputs` (for per-layer dumps and comparisons). Off by
    * default: a conv directly followed by a [maxpool] then runs as one fused backend op when the
    * backend offers it (`prepare*ConvPool`), and that conv's own output is never computed; and a
-   * tensor read only by a binary conv may be passed as packed bits (`linkBinaryInput`, see
-   * `bitLinkedTensors`), never as floats.
+   * tensor read only by binary convs, directly or through [maxpool]/[upsample]/[route] layers, may
+   * be passed as packed bits (`linkBinaryInput[Via]`, see `bitLinkedTensors`), never as floats.
    */
   keepLayerOutputs?: boolean;
   /** Pass tensors between convs as packed bits where the backend can (default true; false: floats, e.g. to measure the difference). */
@@ -39,14 +39,18 @@ export class Network {
   /** Indices of the conv layers that run fused with their following maxpool (empty with keepLayerOutputs). */
   readonly fusedLayers: ReadonlySet<number>;
   /**
-   * Layers whose output goes to the binary conv after them as packed sign bits written by the
-   * producing conv (KernelBackend.linkBinaryInput): their `outputs` entry is an empty array.
+   * Layers whose output exists only as packed sign bits, written by the producing convs straight
+   * into the binary convs that read them (KernelBackend.linkBinaryInput[Via]; see planBitLinks):
+   * conv outputs, and the [maxpool]/[upsample]/[route]/[dropout] layers between such a conv and
+   * its binary readers, which then do nothing. Their `outputs` entry is an empty array.
    * Empty with keepLayerOutputs or on backends without bit links.
    */
   readonly bitLinkedTensors: ReadonlySet<number>;
   /** Each conv step's op and tensors, by conv layer index (a bit link empties a tensor here). */
   private readonly convIo = new Map<number, { op: ConvOp; input: Float32Array; out: Float32Array }>();
   private readonly steps: (() => void)[];
+  /** Non-conv layers of bitLinkedTensors (they run as part of the links). */
+  private readonly bitPassThrough = new Set<number>();
   /** Layers that already hold their output without computing: routes whose parts were written in place. */
   private readonly inPlace: ReadonlySet<number>;
   /** Float convs a 'fast'-precision backend may run in reduced precision (see reducedPrecisionOk). */
@@ -84,17 +88,50 @@ export class Network {
       if (fused.has(i - 1)) return () => {}; // this maxpool ran inside the conv before it
       return this.makeStep(model, l, i, input, this.outputs[i]);
     });
-    const linked = new Set<number>();
-    if (!opts.keepLayerOutputs && opts.bitLinks !== false && backend.linkBinaryInput) {
-      for (const { producer, tensor, consumer } of bitLinkCandidates(model, fused)) {
-        const p = this.convIo.get(producer);
-        const c = this.convIo.get(consumer);
-        if (!p || !c || !backend.linkBinaryInput(p.op, c.op)) continue;
-        linked.add(tensor);
-        p.out = c.input = this.outputs[tensor] = new Float32Array(0);
+    this.bitLinkedTensors = !opts.keepLayerOutputs && opts.bitLinks !== false ? this.linkBits(model, fused) : new Set<number>();
+  }
+
+  /**
+   * Makes the bit links of planBitLinks and empties the tensors they replace. With
+   * linkBinaryInputVia every link of a plan is dry-run first; a consumer whose link the backend
+   * refuses reads floats, and the plan is redone without it (the tensors feeding it keep floats).
+   * With only linkBinaryInput: direct conv-to-conv links, each kept or dropped on its own.
+   */
+  private linkBits(model: Model, fused: ReadonlySet<number>): Set<number> {
+    const be = this.backend;
+    const via = be.linkBinaryInputVia?.bind(be);
+    if (!via && !be.linkBinaryInput) return new Set();
+    const op = (i: number) => this.convIo.get(i)?.op;
+    const refused = new Set<number>();
+    let plan = planBitLinks(model, fused, refused, !!via);
+    if (via) {
+      for (;;) {
+        const bad = plan.links.find((l) => !op(l.producer) || !op(l.consumer) || !via(op(l.producer)!, op(l.consumer)!, l.path, true));
+        if (!bad) break;
+        refused.add(bad.consumer);
+        plan = planBitLinks(model, fused, refused, true);
+      }
+      for (const l of plan.links)
+        if (!via(op(l.producer)!, op(l.consumer)!, l.path)) throw new Error(`layer ${l.consumer}: bit link from layer ${l.producer} failed after its dry run`);
+    } else {
+      // direct links only (no pass-through layers planned): a refused one keeps its tensor
+      for (const l of plan.links)
+        if (!op(l.producer) || !op(l.consumer) || !be.linkBinaryInput!(op(l.producer)!, op(l.consumer)!)) plan.tensors.delete(l.consumer - 1);
+      plan.links = plan.links.filter((l) => plan.tensors.has(l.consumer - 1));
+    }
+    const empty = new Float32Array(0);
+    for (const l of plan.links) {
+      this.convIo.get(l.producer)!.out = empty;
+      this.convIo.get(l.consumer)!.input = empty;
+    }
+    for (const t of plan.tensors) {
+      this.outputs[t] = empty;
+      if (model.spec.layers[t].type !== 'convolutional' && !this.fusedLayers.has(t - 1)) {
+        this.bitPassThrough.add(t);
+        this.steps[t] = () => {};
       }
     }
-    this.bitLinkedTensors = linked;
+    return plan.tensors;
   }
 
   /** Conv layer i and the maxpool i+1 as one backend op writing the pooled tensor. */
@@ -186,7 +223,7 @@ export class Network {
       if (l.type === 'convolutional')
         return `conv ${l.size}x${l.size}/${l.stride}${l.groups > 1 ? ` g${l.groups}` : ''} ${l.xnor ? 'xnor' : 'float'} ${io}${this.fusedLayers.has(i) ? ' +maxpool' : ''}${this.bitLinkedTensors.has(this.fusedLayers.has(i) ? i + 1 : i) ? ' ->bits' : ''}`;
       if (this.fusedLayers.has(i - 1)) return `${l.type} ${io} (fused into layer ${i - 1})`;
-      return `${l.type} ${io}`;
+      return `${l.type} ${io}${this.bitPassThrough.has(i) ? ' (as bits, inside the links)' : ''}`;
     });
   }
 }
@@ -202,27 +239,93 @@ function layerReaders(layers: Model['spec']['layers']): number[][] {
   return readers;
 }
 
+/** One bit link: conv `producer`'s output, along `path`, is (part of) binary conv `consumer`'s input. */
+interface BitLink {
+  producer: number;
+  consumer: number;
+  path: BitLinkPath;
+}
+
 /**
- * Tensors that can travel as packed sign bits: the output of a conv (or of the maxpool fused into
- * it) whose only reader is the binary conv right after it, where the conv's activation is one the
- * kernel applies (leaky, relu, linear: value > 0 iff the pre-activation value > 0, so the bits
- * need no float). Anything else reading the tensor (a route, a shortcut, a float layer) keeps it float.
+ * Tensors that can travel as packed sign bits, and the links that carry them. A conv output (or
+ * the maxpool fused into the conv) qualifies when the conv's activation is one the kernel applies
+ * (leaky, relu, linear: value > 0 iff the pre-activation value > 0, so the bits need no float) and
+ * every layer reading it takes bits: a binary conv (not in `refused`), or, with `via` (the backend
+ * links through layers), a [maxpool], an [upsample] with scale >= 1 (sign kept), a [route]
+ * (groups 1, every part starting at a multiple of 32 channels) or a [dropout] whose own output
+ * qualifies and whose inputs all do. Anything else reading a tensor (a shortcut, a yolo head, a
+ * float conv, a route with a float part) keeps it, and what feeds it, float. The greatest such set
+ * is found by dropping tensors that break the rule until none does. Each binary conv reading a
+ * bit tensor gets one link per conv feeding it, with the layers in between as steps (any darknet
+ * cfg: route slices, upsampled and pooled branches, one conv feeding several consumers).
  */
-function bitLinkCandidates(model: Model, fused: ReadonlySet<number>): { producer: number; tensor: number; consumer: number }[] {
+function planBitLinks(model: Model, fused: ReadonlySet<number>, refused: ReadonlySet<number>, via: boolean): { tensors: Set<number>; links: BitLink[] } {
   const layers = model.spec.layers;
   const readers = layerReaders(layers);
-  const out: { producer: number; tensor: number; consumer: number }[] = [];
-  layers.forEach((l, tensor) => {
-    const producer = fused.has(tensor - 1) ? tensor - 1 : tensor;
-    const pl = layers[producer];
-    if (pl.type !== 'convolutional' || (producer === tensor && fused.has(tensor))) return;
-    if (!(pl.activation === 'leaky' || pl.activation === 'relu' || pl.activation === 'linear')) return;
-    const consumer = tensor + 1;
-    if (readers[tensor].length !== 1 || readers[tensor][0] !== consumer) return;
-    if (layers[consumer]?.type !== 'convolutional' || model.params[consumer]?.kind !== 'binary') return;
-    out.push({ producer, tensor, consumer });
+  const okAct = (a: string) => a === 'leaky' || a === 'relu' || a === 'linear';
+  // the conv whose op writes tensor t (the conv itself, or the conv a maxpool is fused into); -1: none
+  const producerOf = (t: number): number => {
+    const l = layers[t];
+    if (l?.type === 'convolutional' && !fused.has(t)) return okAct(l.activation) ? t : -1;
+    if (l?.type === 'maxpool' && fused.has(t - 1)) return okAct((layers[t - 1] as ConvSpec).activation) ? t - 1 : -1;
+    return -1;
+  };
+  const passThrough = (t: number): boolean => {
+    const l = layers[t];
+    if (!via || !l || fused.has(t - 1)) return false;
+    if (l.type === 'maxpool' || l.type === 'dropout') return true;
+    if (l.type === 'upsample') return Number.isInteger(l.stride) && l.stride >= 1 && l.scale >= 1;
+    if (l.type !== 'route' || l.groups !== 1) return false;
+    let at = 0;
+    for (const r of l.layers) {
+      if (at % 32 !== 0) return false;
+      at += layers[r].output.c;
+    }
+    return true;
+  };
+  const inputsOf = (t: number): number[] => {
+    const l = layers[t];
+    return l.type === 'route' ? l.layers : [t - 1];
+  };
+  const takesBits = (r: number) => layers[r].type === 'convolutional' && model.params[r]?.kind === 'binary' && !refused.has(r);
+  const tensors = new Set<number>();
+  layers.forEach((_, t) => {
+    if (producerOf(t) >= 0 || passThrough(t)) tensors.add(t);
   });
-  return out;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const t of tensors) {
+      let ok = readers[t].length > 0 && readers[t].every((r) => (takesBits(r) && r - 1 === t) || (tensors.has(r) && passThrough(r)));
+      if (ok && producerOf(t) < 0) ok = inputsOf(t).every((i) => tensors.has(i));
+      if (!ok) {
+        tensors.delete(t);
+        changed = true;
+      }
+    }
+  }
+  // the convs feeding tensor t, with the layers between them and t
+  const sources = (t: number, channelOffset: number, steps: BitLinkStep[]): { producer: number; path: BitLinkPath }[] => {
+    const producer = producerOf(t);
+    if (producer >= 0) return [{ producer, path: { steps, channelOffset } }];
+    const l = layers[t];
+    if (l.type === 'maxpool')
+      return sources(t - 1, channelOffset, [{ kind: 'maxpool', size: l.size, stride: l.stride, padding: l.padding, outH: l.output.h, outW: l.output.w }, ...steps]);
+    if (l.type === 'upsample') return sources(t - 1, channelOffset, [{ kind: 'upsample', stride: l.stride }, ...steps]);
+    if (l.type === 'route') {
+      let at = channelOffset;
+      return l.layers.flatMap((r) => {
+        const part = sources(r, at, steps);
+        at += layers[r].output.c;
+        return part;
+      });
+    }
+    return sources(t - 1, channelOffset, steps); // dropout
+  };
+  const links: BitLink[] = [];
+  layers.forEach((_, c) => {
+    if (c > 0 && takesBits(c) && tensors.has(c - 1)) for (const s of sources(c - 1, 0, [])) links.push({ consumer: c, ...s });
+  });
+  return { tensors, links };
 }
 
 /** A conv layer's kernel parameters: exactly one of binary / float is set. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { logger } from '../../../core/log.js';
 import { requestedPrecision, type Precision } from '../precision.js';
-import type { BinaryConvParams, ConvGeometry, ConvOp, FloatConvParams, KernelActivation, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
+import type { BinaryConvParams, BitLinkPath, ConvGeometry, ConvOp, FloatConvParams, KernelActivation, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
 
 /**
  * The native kernel backend: an N-API addon (native/, built by node-gyp at `npm ci`) with one
@@ -34,7 +34,7 @@ interface Addon {
   prepareYolo(isa: string, geom: Int32Array, alpha: number, beta: number, fast?: boolean): object;
   prepareUpsample(isa: string, geom: Int32Array, scale: number): object;
   run(handle: object, input: Float32Array, output: Float32Array, threads: number): void;
-  link(producer: object, consumer: object): boolean;
+  link(producer: object, consumer: object, path?: Int32Array, dry?: boolean): boolean;
   describe(handle: object): string;
   dispose(handle: object): void;
 }
@@ -81,6 +81,20 @@ function geometry(kind: string, p: ConvGeometry & { groups: number; activation: 
   return Int32Array.from([...ints, ACT[p.activation], shape, ...poolInts]);
 }
 
+/** kernels.h XK_MAX_BIT_STEPS. */
+const MAX_BIT_STEPS = 8;
+
+/** The addon's path array: [chOff, nsteps, then kind, size, stride, offset, oh, ow per step] (kernels.h XkBitPath). */
+function encodePath(path: BitLinkPath): Int32Array {
+  const ints = [path.channelOffset, path.steps.length];
+  for (const s of path.steps) {
+    if (s.kind === 'maxpool') ints.push(1, s.size, s.stride, Math.trunc(-s.padding / 2), s.outH, s.outW);
+    else ints.push(2, 0, s.stride, 0, 0, 0);
+  }
+  if (!ints.every((v) => Number.isInteger(v))) throw new Error('bit link: path values must be integers');
+  return Int32Array.from(ints);
+}
+
 /** A prepared native convolution. `kernel` names the kernel shape chosen (for benchmarks). */
 export class NativeConvOp implements ConvOp {
   kernel: string;
@@ -93,11 +107,13 @@ export class NativeConvOp implements ConvOp {
   ) {
     this.kernel = addon.describe(handle);
   }
-  /** See KernelBackend.linkBinaryInput. */
-  linkTo(consumer: NativeConvOp): boolean {
-    if (!this.addon.link(this.handle, consumer.handle)) return false;
-    this.linked.push(consumer);
-    consumer.linked.push(this);
+  /** See KernelBackend.linkBinaryInput / linkBinaryInputVia. */
+  linkTo(consumer: NativeConvOp, path?: BitLinkPath, dryRun = false): boolean {
+    if (path && path.steps.length > MAX_BIT_STEPS) return false;
+    if (!this.addon.link(this.handle, consumer.handle, path && encodePath(path), dryRun)) return false;
+    if (dryRun) return true;
+    if (!this.linked.includes(consumer)) this.linked.push(consumer);
+    if (!consumer.linked.includes(this)) consumer.linked.push(this);
     this.kernel = this.addon.describe(this.handle);
     consumer.kernel = this.addon.describe(consumer.handle);
     return true;
@@ -137,6 +153,12 @@ export class NativeBackend implements KernelBackend {
     if (!(producer instanceof NativeConvOp) || !(consumer instanceof NativeConvOp)) return false;
     if (producer.backend !== this || consumer.backend !== this) return false;
     return producer.linkTo(consumer);
+  }
+  /** A bit link through maxpool / upsample / route layers (KernelBackend.linkBinaryInputVia). */
+  linkBinaryInputVia(producer: ConvOp, consumer: ConvOp, path: BitLinkPath, dryRun = false): boolean {
+    if (!(producer instanceof NativeConvOp) || !(consumer instanceof NativeConvOp)) return false;
+    if (producer.backend !== this || consumer.backend !== this) return false;
+    return producer.linkTo(consumer, path, dryRun);
   }
   prepareFloatConv(p: FloatConvParams): NativeConvOp {
     const g = geometry('float', p, this.shape);

@@ -1,16 +1,35 @@
-import type { BinaryConvParams } from '../backend.js';
+import type { BinaryConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
-import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, roundUp, WasmConv, type Exports, type Threads } from './ops.js';
+import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, PoolableConv, roundUp, type BitTarget, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
+
+/**
+ * The counts m for which fround(fround((K - 2m) * scale) + bias) > 0, as an interval [lo, hi) of
+ * 0..K (the value is monotone in m for any scale), or null when they are not one interval.
+ */
+export function positiveCounts(K: number, scale: number, bias: number): [number, number] | null {
+  const f = Math.fround;
+  let lo = -1;
+  let hi = -1;
+  for (let m = 0; m <= K; m++) {
+    if (!(f(f((K - 2 * m) * scale) + bias) > 0)) continue;
+    if (lo < 0) lo = m;
+    else if (hi !== m) return null; // a gap
+    hi = m + 1;
+  }
+  return lo < 0 ? [0, 0] : [lo, hi];
+}
 
 /**
  * Binary (XNOR) convolution on the wasm kernels: sign-pack, pad, im2col into 64-bit rows, popcount
  * GEMM and float output, block by block. Weight bits are packed once here, in the im2col row layout.
+ * Bit-linked (see PoolableConv), the counts become the consumer's sign bits directly (binBits).
  */
-export class WasmBinaryConv extends WasmConv {
+export class WasmBinaryConv extends PoolableConv {
   private readonly Cb: number;
   private readonly Wp: number;
   private readonly chunk: number;
+  private readonly dense: boolean;
   private readonly Kw: number;
   private readonly nF: number;
   private readonly nP: number;
@@ -25,9 +44,13 @@ export class WasmBinaryConv extends WasmConv {
   private readonly act: number;
   private shares: number[][] = [];
   private sharesThreads = 0;
+  private bitShares: number[][] = [];
+  private bitSharesThreads = 0;
+  private lo = 0;
+  private hi = 0;
 
-  constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: BinaryConvParams) {
-    super(heap, k, threads, p.inC * p.inH * p.inW, p.outC * p.outH * p.outW);
+  constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: BinaryConvParams, pool?: PoolSpec) {
+    super(heap, k, threads, p.inC * p.inH * p.inW, p, pool);
     const { inC, inH, inW, outC, outH, outW, size, pad } = p;
     checkGeometry('binary', p, p.weights.length, inC * size * size);
     if (p.scale.length < outC || p.bias.length < outC) throw new Error(`wasm binary conv: expected ${outC} scales and biases`);
@@ -35,8 +58,10 @@ export class WasmBinaryConv extends WasmConv {
     this.Cb = Math.ceil(inC / 8);
     this.Wp = inW + 2 * pad;
     const Hp = inH + 2 * pad;
-    this.chunk = roundUp(size * this.Cb, 8);
-    this.Kw = (size * this.chunk) / 8;
+    // Rows of taps rounded up to 8 bytes each, or (whole 4-byte taps that do not fill words) dense
+    this.dense = this.Cb % 4 === 0 && (size * this.Cb) % 8 !== 0;
+    this.chunk = this.dense ? size * this.Cb : roundUp(size * this.Cb, 8);
+    this.Kw = Math.ceil((size * this.chunk) / 8);
     this.nP = roundUp(outH * outW, 2);
     this.nF = roundUp(outC, 2);
     this.packed = heap.alloc(inH * inW * this.Cb);
@@ -66,15 +91,87 @@ export class WasmBinaryConv extends WasmConv {
     heap.f32(this.bias, outC).set(p.bias.subarray(0, outC));
   }
 
-  protected compute(inPtr: number, outPtr: number): void {
-    const { inC, inH, inW, outC, outH, outW, size, stride, pad } = this.p;
+  /** This conv's input as a bit-link target: its zero-bordered sign-bit image. */
+  bitInput(): BitTarget {
+    const { inC, inH, inW, pad } = this.p;
+    return { padded: this.padded, Wp: this.Wp, pad, Cb: this.Cb, c: inC, h: inH, w: inW };
+  }
+
+  /** From now on a producer writes the input bits into bitInput(); run() ignores its input. */
+  linkInput(): void {
+    this.inputLinked = true;
+  }
+
+  get hasLinkedInput(): boolean {
+    return this.inputLinked;
+  }
+
+  /** Writes the (pooled) output's sign bits into `t` from now on; false (nothing changed) if it cannot. */
+  linkOutput(t: BitTarget): boolean {
+    if (!this.fits(t) || this.target) return false;
+    const { outC, size, inC } = this.p;
+    const K = size * size * inC;
+    const lo = new Int32Array(outC);
+    const hi = new Int32Array(outC);
+    for (let f = 0; f < outC; f++) {
+      const r = positiveCounts(K, this.p.scale[f], this.p.bias[f]);
+      if (!r) return false;
+      [lo[f], hi[f]] = r;
+    }
+    // lo[f] = 0 for all filters (scales >= 0) lets binBits test cnt < hi alone (lo pointer 0)
+    if (lo.some((v) => v !== 0)) {
+      this.lo = this.heap.alloc(outC * 4);
+      this.heap.i32(this.lo, outC).set(lo);
+    }
+    this.hi = this.heap.alloc(outC * 4);
+    this.heap.i32(this.hi, outC).set(hi);
+    this.startLink(t);
+    return true;
+  }
+
+  /** Sign pack (unless bit-linked), pad and im2col of the input. */
+  private prepareInput(inPtr: number): void {
+    const { inC, inH, inW, outH, outW, size, stride, pad } = this.p;
     const k = this.k;
-    k.packSigns(inPtr, inC, inH * inW, this.packed, this.Cb);
-    k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
-    k.im2colBits(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw, this.chunk);
+    if (!this.inputLinked) {
+      k.packSigns(inPtr, inC, inH * inW, this.packed, this.Cb);
+      k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
+    }
+    if (this.dense) k.im2colBitsDense(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw);
+    else k.im2colBits(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw, this.chunk);
+  }
+
+  protected bitsInto(inPtr: number): void {
+    this.prepareInput(inPtr);
+    const { inC, outC, outH, outW, size } = this.p;
+    const P = outH * outW;
+    const CbOut = Math.ceil(outC / 8);
+    const pool = this.threads.pool;
+    if (!pool || outC * P * size * size * inC < MIN_PARALLEL_MACS) {
+      this.k.binConvBits(this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut);
+      return;
+    }
+    // threads take ranges of 8 filters: each writes whole bytes of the bit image
+    if (this.bitSharesThreads !== pool.threads) {
+      const base = [this.wpk, 0, 0, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut];
+      this.bitShares = splitRange(this.nF, pool.threads, 8).map(([a, b]) => {
+        const s = [...base];
+        s[1] = a;
+        s[2] = b;
+        return s;
+      });
+      this.bitSharesThreads = pool.threads;
+    }
+    pool.run('binConvBits', this.bitShares, this.k);
+  }
+
+  protected convInto(inPtr: number, outPtr: number): void {
+    this.prepareInput(inPtr);
+    const { inC, outC, outH, outW, size } = this.p;
+    const k = this.k;
     const P = outH * outW;
     const K = size * size * inC;
-    const tail = this.tailOf(outPtr, this.p.activation);
+    const tail = this.tailOf(outPtr, this.p.activation, this.convCount);
     const pool = this.threads.pool;
     if (!pool || outC * P * K < MIN_PARALLEL_MACS) {
       k.binConv(this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, K, this.scale, this.bias,

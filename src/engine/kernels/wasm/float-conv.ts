@@ -1,16 +1,23 @@
-import type { FloatConvParams } from '../backend.js';
+import type { FloatConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
-import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, roundUp, WasmConv, type Exports, type Threads } from './ops.js';
+import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, NO_TAIL, PoolableConv, roundUp, type BitTarget, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
+import { SignEstimate } from './sign-estimate.js';
 
 type FloatMode = 'direct1x1' | 'padded' | 'im2col';
+
+/** Tests turn the int16 sign estimate of bit-linked float convs off to compare both paths. */
+let useSignEstimate = true;
+export function setSignEstimate(on: boolean): void {
+  useSignEstimate = on;
+}
 
 /**
  * Float convolution on the wasm kernels: picks the source layout (input as is, zero-bordered copy or
  * im2col), repacks weights in blocks of 4 filters and splits long k ranges into cache-sized chunks.
  * The layouts are described in assembly/kernels.ts and docs/kernels.md.
  */
-export class WasmFloatConv extends WasmConv {
+export class WasmFloatConv extends PoolableConv {
   private readonly mode: FloatMode;
   private readonly src: number; // padded copy or im2col buffer (0 for direct1x1)
   private readonly groupSrcStride: number;
@@ -30,9 +37,15 @@ export class WasmFloatConv extends WasmConv {
   private shares: number[][] | null = null;
   private sharesThreads = 0;
   private readonly act: number;
+  /** Bit-linked, wide rows: output rows per band, the band's float buffer and per-thread arguments. */
+  private bandRows = 0;
+  private band = 0;
+  private bandShares: number[][] = [];
+  /** Bit-linked, band mode, one thread: signs from an int16 estimate, uncertain ones exact (sign-estimate.ts). */
+  private estimate: SignEstimate | null = null;
 
-  constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: FloatConvParams) {
-    super(heap, k, threads, p.inC * p.inH * p.inW, p.outC * p.outH * p.outW);
+  constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: FloatConvParams, pool?: PoolSpec) {
+    super(heap, k, threads, p.inC * p.inH * p.inW, p, pool);
     const { inC, inH, inW, outC, outH, outW, size, stride, pad, groups } = p;
     if (!Number.isInteger(groups) || groups < 1 || inC % groups || outC % groups) {
       throw new Error(`wasm float conv: groups ${groups} must divide inC ${inC} and outC ${outC}`);
@@ -105,18 +118,93 @@ export class WasmFloatConv extends WasmConv {
     heap.f32(this.bias, outC).set(p.bias.subarray(0, outC));
   }
 
-  protected compute(inPtr: number, outPtr: number): void {
-    const { inC, inH, inW, outC, outH, outW, size, stride, pad, groups } = this.p;
-    let src = inPtr;
+  /** Writes the (pooled) output's sign bits into `t` from now on; false (nothing changed) if it cannot. */
+  linkOutput(t: BitTarget): boolean {
+    if (!this.fits(t) || this.target) return false;
+    if (this.mode === 'padded' && !this.narrow && this.p.groups === 1) {
+      // a band of output rows whose floats stay in L2 (~128 KiB) between the GEMM and the sign packing
+      const { outC, outW } = this.p;
+      this.bandRows = Math.max(1, Math.min(this.rows, Math.floor(131072 / (outC * outW * 4))));
+      this.band = this.heap.alloc(outC * this.bandRows * outW * 4);
+      if (useSignEstimate) this.estimate = SignEstimate.create(this.heap, this.k, this.p, this.wpk, this.bias);
+    }
+    this.startLink(t);
+    return true;
+  }
+
+  protected bitsInto(inPtr: number): void {
+    const { outC, outH, outW } = this.p;
+    const Cb = Math.ceil(outC / 8);
+    if (!this.bandRows) {
+      const conv = this.fullConv();
+      this.convInto(inPtr, conv);
+      this.k.packSigns(conv, outC, outH * outW, this.bitImg, Cb);
+      return;
+    }
+    const pool = this.threads.pool;
+    if (!pool && this.estimate?.begin(inPtr)) {
+      for (let r0 = 0; r0 < outH; r0 += this.bandRows) {
+        const rows = Math.min(this.bandRows, outH - r0);
+        this.estimate.band(r0, rows, this.band, this.bitImg, Cb);
+      }
+      return;
+    }
+    const src = this.source(inPtr);
+    const blocks = Math.ceil(outC / 4);
+    for (let r0 = 0; r0 < outH; r0 += this.bandRows) {
+      const rows = Math.min(this.bandRows, outH - r0);
+      // the band is a CHW tensor of `rows` rows: its planes are rows*outW apart; signs need no leaky tail
+      const s0 = src + r0 * this.srcRowStride;
+      const plane = rows * outW;
+      const bandMacs = (this.macs * rows) / outH;
+      if (!pool || bandMacs < MIN_PARALLEL_MACS) {
+        this.k.floatGemm(s0, this.groupSrcStride, this.koff, this.K, this.wpk, this.bias, 1, outC, this.band, plane, this.rowLen,
+          this.srcRowStride, this.act, NO_TAIL, this.kChunk, 0, rows, 0, blocks);
+      } else {
+        const n = pool.threads;
+        if (this.bandShares.length !== n) {
+          this.bandShares = Array.from({ length: n }, () => [0, this.groupSrcStride, this.koff, this.K, this.wpk, this.bias, 1, outC,
+            this.band, 0, this.rowLen, this.srcRowStride, this.act, NO_TAIL, this.kChunk, 0, 0, 0, blocks]);
+        }
+        for (let i = 0; i < n; i++) {
+          const a = this.bandShares[i];
+          a[0] = s0;
+          a[9] = plane;
+          a[15] = Math.floor((rows * i) / n);
+          a[16] = Math.floor((rows * (i + 1)) / n);
+        }
+        pool.run('floatGemm', this.bandShares, this.k);
+      }
+      this.k.packSigns(this.band, outC, plane, this.bitImg + r0 * outW * Cb, Cb);
+    }
+  }
+
+  private fullConvPtr = 0;
+  /** A whole conv output for the bit path of layouts without row bands (allocated on first use). */
+  private fullConv(): number {
+    if (!this.fullConvPtr) this.fullConvPtr = this.heap.alloc(this.convCount * 4);
+    return this.fullConvPtr;
+  }
+
+  /** The GEMM's source for this input: the input itself, its zero-bordered copy or its im2col. */
+  private source(inPtr: number): number {
+    const { inC, inH, inW, outH, outW, size, stride, pad } = this.p;
     if (this.mode === 'padded') {
       this.k.padCopy(inPtr, inC, inH, inW, pad, this.src, this.Hp, this.Wp);
-      src = this.src;
-    } else if (this.mode === 'im2col') {
-      this.k.im2colFloat(inPtr, inC, inH, inW, size, stride, pad, outH, outW, this.src, this.Ppad);
-      src = this.src;
+      return this.src;
     }
+    if (this.mode === 'im2col') {
+      this.k.im2colFloat(inPtr, inC, inH, inW, size, stride, pad, outH, outW, this.src, this.Ppad);
+      return this.src;
+    }
+    return inPtr;
+  }
+
+  protected convInto(inPtr: number, outPtr: number): void {
+    const { outC, outH, outW, groups } = this.p;
+    const src = this.source(inPtr);
     const plane = outH * outW;
-    const tail = this.tailOf(outPtr, this.p.activation);
+    const tail = this.tailOf(outPtr, this.p.activation, this.convCount);
     if (this.narrow) {
       this.k.floatGemm1(src, this.groupSrcStride, this.koff, this.K, this.wpk, this.bias, groups, outC / groups, outPtr, plane,
         this.rows, this.rowLen, this.srcRowStride, this.act, tail);

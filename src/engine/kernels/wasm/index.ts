@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend, MaxPoolParams, UpsampleParams, YoloParams } from '../backend.js';
+import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
 import { WasmBinaryConv } from './binary-conv.js';
+import { WasmFastFloatConv } from './fast-conv.js';
+import { WasmWinogradConv, winogradFits } from './winograd.js';
 import { WasmFloatConv } from './float-conv.js';
 import { WasmHeap } from './heap.js';
 import { WasmMaxPool, WasmUpsample, WasmYolo } from './layers.js';
 import type { Exports, Threads } from './ops.js';
+import type { Precision } from '../precision.js';
 import { WasmPool } from './pool.js';
 import { wasmApi, type WasmModule } from './wasm-api.js';
 
@@ -18,6 +21,12 @@ import { wasmApi, type WasmModule } from './wasm-api.js';
 const WASM_FILE = fileURLToPath(new URL('../../../../build/xnorcam-kernels.wasm', import.meta.url));
 
 let compiled: Promise<WasmModule> | undefined;
+
+/** Tests compare 'fast' 3x3 convs through Winograd with the direct int16 ones. */
+let useWinograd = true;
+export function setWinograd(on: boolean): void {
+  useWinograd = on;
+}
 
 function compileOnce(): Promise<WasmModule> {
   compiled ??= readFile(WASM_FILE)
@@ -36,15 +45,42 @@ export class WasmBackend implements KernelBackend {
     private readonly heap: WasmHeap,
     private readonly k: Exports,
     private readonly module: WasmModule,
+    /** 'fast': float convs the runner marks `fastOk` (groups 1) run in int16 (fast-conv.ts). */
+    readonly precision: Precision = 'exact',
   ) {}
   allocFloat32(count: number): Float32Array {
     return this.heap.f32(this.heap.alloc(count * 4), count);
   }
   prepareFloatConv(p: FloatConvParams): ConvOp {
-    return new WasmFloatConv(this.heap, this.k, this.threads, p);
+    return this.floatConv(p);
   }
   prepareBinaryConv(p: BinaryConvParams): ConvOp {
     return new WasmBinaryConv(this.heap, this.k, this.threads, p);
+  }
+  /** A conv with the maxpool after it (bit-identical to the two ops; bit links skip its float output). */
+  prepareFloatConvPool(p: FloatConvParams, pool: PoolSpec): ConvOp {
+    return this.floatConv(p, pool);
+  }
+  prepareBinaryConvPool(p: BinaryConvParams, pool: PoolSpec): ConvOp {
+    return new WasmBinaryConv(this.heap, this.k, this.threads, p, pool);
+  }
+  private floatConv(p: FloatConvParams, pool?: PoolSpec): ConvOp {
+    if (this.precision === 'fast' && p.fastOk && p.groups === 1) {
+      if (winogradFits(p) && useWinograd) return new WasmWinogradConv(this.heap, this.k, this.threads, p, pool);
+      return new WasmFastFloatConv(this.heap, this.k, this.threads, p, pool);
+    }
+    return new WasmFloatConv(this.heap, this.k, this.threads, p, pool);
+  }
+  /**
+   * Bit links: an exact float or binary conv of this backend (maybe with its maxpool) writes the
+   * sign bits of its output straight into the zero-bordered bit image of the binary conv that alone
+   * reads it (see KernelBackend.linkBinaryInput); bit-identical to packing the floats.
+   */
+  linkBinaryInput(producer: ConvOp, consumer: ConvOp): boolean {
+    if (!(consumer instanceof WasmBinaryConv) || !(producer instanceof WasmFloatConv || producer instanceof WasmBinaryConv)) return false;
+    if (producer === consumer || consumer.hasLinkedInput || !producer.linkOutput(consumer.bitInput())) return false;
+    consumer.linkInput();
+    return true;
   }
   prepareMaxPool(p: MaxPoolParams): ConvOp {
     return new WasmMaxPool(this.heap, this.k, this.threads, p);
@@ -73,7 +109,7 @@ export class WasmBackend implements KernelBackend {
   }
 }
 
-export async function create(): Promise<KernelBackend> {
+export async function create(opts: { precision?: Precision } = {}): Promise<KernelBackend> {
   const module = await compileOnce();
   const heap = new WasmHeap();
   const instance = await wasmApi.instantiate(module, {
@@ -86,5 +122,5 @@ export async function create(): Promise<KernelBackend> {
   });
   const k = instance.exports as unknown as Exports;
   heap.start(k.heapBase());
-  return new WasmBackend(heap, k, module);
+  return new WasmBackend(heap, k, module, opts.precision ?? 'exact');
 }

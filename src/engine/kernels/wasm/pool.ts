@@ -10,7 +10,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
  */
 
 /** Kernel functions a worker may run (index = function id in the control block). */
-export const POOL_FUNCTIONS = ['floatGemm', 'binConv'] as const;
+export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits'] as const;
 export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
 
 // control block, per worker (int32 slots)

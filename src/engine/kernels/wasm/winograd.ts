@@ -1,0 +1,222 @@
+import type { FloatConvParams, PoolSpec } from '../backend.js';
+import type { WasmHeap } from './heap.js';
+import { ACT_CODE, MIN_PARALLEL_MACS, NO_TAIL, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
+import { splitRange } from './pool.js';
+
+const I32_BUDGET = 2 ** 31 - 1;
+const I16_MAX = 32767;
+/** fastGemmT's `act` for "store the int32 sums". */
+const RAW_SUMS = -1;
+/** G' = 2G of Winograd F(2, 3): integer, so U = G' g G'^T is 4 times the usual transform. */
+const G2 = [
+  [2, 0, 0],
+  [1, 1, 1],
+  [1, -1, 1],
+  [0, 0, 2],
+];
+
+/** Whether a 'fast' float conv can run as Winograd F(2x2, 3x3): 3x3, stride 1, pad 1, same size, groups 1. */
+export function winogradFits(p: FloatConvParams): boolean {
+  return p.size === 3 && p.stride === 1 && p.pad === 1 && p.groups === 1 && p.outH === p.inH && p.outW === p.inW;
+}
+
+/**
+ * int16 weights and ranges for Winograd: weights round(w / wScale[f]) with |q| <= qW, transformed
+ * weights U (16 per filter and channel, [xi][f][c]) within int16, inputs with |q| <= qA so that the
+ * transformed inputs (|V| <= 4 qA) fit int16 and no int32 sum over the channels can overflow
+ * (4 qA * sum_c |U[xi][f][c]| < 2^31). The weight range is chosen so that the two come out about
+ * equal (each ~10 bits on yolov3-tiny's 3x3 head layer).
+ */
+export function winogradRanges(weights: Float32Array, outC: number, inC: number): { qA: number; qW: number; U: Int16Array; wScale: Float32Array } {
+  const maxAbs = new Float64Array(outC);
+  for (let f = 0; f < outC; f++) for (let i = 0; i < inC * 9; i++) maxAbs[f] = Math.max(maxAbs[f], Math.abs(weights[f * inC * 9 + i]));
+  // sum_c |U| grows about linearly with qW: from the unquantised transform (weights / max|w|) pick
+  // the qW that balances the two ranges, then quantise and check, a little lower if needed
+  const s1 = transformSums(outC, inC, (f, i) => (maxAbs[f] > 0 ? weights[f * inC * 9 + i] / maxAbs[f] : 0));
+  let qW = Math.max(255, Math.min(4095, Math.floor(Math.sqrt(I32_BUDGET / (4 * Math.max(s1, 1e-9))))));
+  for (;;) {
+    const wScale = new Float32Array(outC);
+    for (let f = 0; f < outC; f++) wScale[f] = maxAbs[f] > 0 ? maxAbs[f] / qW : 0;
+    const U = new Int16Array(16 * outC * inC);
+    const quant = (f: number, i: number): number => {
+      const s = maxAbs[f] / qW;
+      return s > 0 ? Math.max(-qW, Math.min(qW, Math.round(weights[f * inC * 9 + i] / s))) : 0;
+    };
+    let fits = true;
+    const worst = transformSums(outC, inC, quant, (xi, f, c, v) => {
+      if (Math.abs(v) > I16_MAX) fits = false;
+      U[(xi * outC + f) * inC + c] = v;
+    });
+    const qA = Math.min(8191, Math.floor(I32_BUDGET / (4 * Math.max(worst, 1))));
+    if (fits && qA >= 1) return { qA, qW, U, wScale };
+    if (qW <= 15) throw new Error('wasm winograd: no int16 range fits these weights');
+    qW = Math.floor(qW * 0.8);
+  }
+}
+
+/**
+ * max over (xi, f) of sum_c |U[xi][f][c]| for the weights w(f, i) (i = (c, ky, kx)), U = G' g G'^T;
+ * `each` sees every U value.
+ */
+function transformSums(outC: number, inC: number, w: (f: number, i: number) => number, each?: (xi: number, f: number, c: number, v: number) => void): number {
+  const q = new Float64Array(9);
+  const t = new Float64Array(12); // G' q: 4 rows x 3 columns
+  const sums = new Float64Array(16);
+  let worst = 0;
+  for (let f = 0; f < outC; f++) {
+    sums.fill(0);
+    for (let c = 0; c < inC; c++) {
+      for (let i = 0; i < 9; i++) q[i] = w(f, c * 9 + i);
+      for (let i = 0; i < 4; i++)
+        for (let b = 0; b < 3; b++) t[i * 3 + b] = G2[i][0] * q[b] + G2[i][1] * q[3 + b] + G2[i][2] * q[6 + b];
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          const v = G2[j][0] * t[i * 3] + G2[j][1] * t[i * 3 + 1] + G2[j][2] * t[i * 3 + 2];
+          each?.(i * 4 + j, f, c, v);
+          sums[i * 4 + j] += Math.abs(v);
+        }
+    }
+    for (let xi = 0; xi < 16; xi++) worst = Math.max(worst, sums[xi]);
+  }
+  return worst;
+}
+
+/**
+ * A 3x3 stride-1 float convolution in 'fast' precision as Winograd F(2x2, 3x3) over int16
+ * (fast-conv.ts's numerics: per-filter weight scale, per-tensor input scale from this frame's
+ * max |x|): the input transform, 16 int16 GEMMs over the channels (i32x4.dot_i16x8_s, exact int32
+ * sums) and the output transform in f32, ~2x fewer multiply-adds than the direct int16 conv.
+ */
+export class WasmWinogradConv extends PoolableConv {
+  private readonly pairs: number;
+  private readonly Hp: number;
+  private readonly Wp: number;
+  private readonly TH: number;
+  private readonly TW: number;
+  private readonly T: number;
+  private readonly Tpad: number;
+  private readonly pairImg: number;
+  private readonly V: number;
+  private readonly xiStride: number;
+  private readonly M: number;
+  private readonly chunkBlocks: number;
+  private mAll = 0;
+  private readonly koff: number;
+  private readonly U: number;
+  private readonly uStride: number;
+  private readonly tileOff: number;
+  private readonly tileEdge: number;
+  private readonly scale: number;
+  private readonly scaleView: Float32Array;
+  private readonly wScale: Float32Array;
+  private readonly bias: number;
+  private readonly qA: number;
+  private readonly act: number;
+  private shares: number[][][] | null = null;
+  private sharesThreads = 0;
+
+  constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: FloatConvParams, pool?: PoolSpec) {
+    super(heap, k, threads, p.inC * p.inH * p.inW, p, pool);
+    if (!winogradFits(p)) throw new Error('wasm winograd conv: needs 3x3, stride 1, pad 1, groups 1, same size');
+    const { inC, inH, inW, outC } = p;
+    if (p.weights.length !== outC * inC * 9) throw new Error(`wasm float conv: expected ${outC * inC * 9} weights, got ${p.weights.length}`);
+    if (p.bias.length < outC) throw new Error(`wasm float conv: expected ${outC} biases, got ${p.bias.length}`);
+    this.act = ACT_CODE[p.activation];
+    this.pairs = Math.ceil(inC / 2);
+    this.TH = Math.ceil(inH / 2);
+    this.TW = Math.ceil(inW / 2);
+    this.T = this.TH * this.TW;
+    this.Tpad = roundUp(this.T, 8);
+    // tiles read rows and columns 2t .. 2t + 3 of the zero-bordered image
+    this.Hp = 2 * this.TH + 2;
+    this.Wp = 2 * this.TW + 2;
+    this.pairImg = heap.alloc(this.pairs * this.Hp * this.Wp * 4);
+    // +320 bytes: xi planes a multiple of 4 KiB apart would make every tile's 16 stores alias
+    this.xiStride = (this.Tpad / 8) * this.pairs * 32 + 320;
+    this.V = heap.alloc(16 * this.xiStride);
+    // one thread: filter chunks of ~256 KiB of sums (M); threads: all filters at once (Mall, on first use)
+    this.chunkBlocks = Math.max(1, Math.min(Math.ceil(outC / 4), Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
+    this.M = heap.alloc(16 * this.chunkBlocks * 4 * this.Tpad * 4);
+    this.koff = heap.alloc(this.pairs * 4);
+    heap.i32(this.koff, this.pairs).set(Array.from({ length: this.pairs }, (_, kp) => kp * 32));
+
+    const { qA, U, wScale } = winogradRanges(p.weights, outC, inC);
+    this.qA = qA;
+    this.wScale = wScale;
+    // U per xi: [block of 4 filters][channel pair][filter] int16 pairs (channel 2cp, 2cp + 1)
+    const blocks = Math.ceil(outC / 4);
+    this.uStride = blocks * this.pairs * 16;
+    this.U = heap.alloc(16 * this.uStride);
+    const u16 = new Int16Array(heap.u8(this.U, 0).buffer, this.U, 16 * this.uStride / 2);
+    for (let xi = 0; xi < 16; xi++)
+      for (let f = 0; f < outC; f++)
+        for (let c = 0; c < inC; c++) u16[xi * (this.uStride / 2) + (((f >> 2) * this.pairs + (c >> 1)) * 4 + (f & 3)) * 2 + (c & 1)] = U[(xi * outC + f) * inC + c];
+    this.tileOff = heap.alloc(this.T * 4);
+    this.tileEdge = heap.alloc(this.T * 4);
+    const off = heap.i32(this.tileOff, this.T);
+    const edge = heap.i32(this.tileEdge, this.T);
+    for (let ty = 0; ty < this.TH; ty++)
+      for (let tx = 0; tx < this.TW; tx++) {
+        off[ty * this.TW + tx] = 2 * ty * inW + 2 * tx;
+        edge[ty * this.TW + tx] = (2 * tx + 1 < inW ? 1 : 0) | (2 * ty + 1 < inH ? 2 : 0);
+      }
+    this.scale = heap.alloc(outC * 4);
+    this.scaleView = heap.f32(this.scale, outC);
+    this.bias = heap.alloc(outC * 4);
+    heap.f32(this.bias, outC).set(p.bias.subarray(0, outC));
+  }
+
+  private get Mall(): number {
+    if (!this.mAll) this.mAll = this.heap.alloc(16 * this.p.outC * this.Tpad * 4);
+    return this.mAll;
+  }
+
+  /** Never bit-linked: reduced precision is only allowed where no binary conv reads the output. */
+  protected bitsInto(): void {
+    throw new Error('wasm winograd conv: no bit output');
+  }
+
+  protected convInto(inPtr: number, outPtr: number): void {
+    const { inC, inH, inW, outC } = this.p;
+    const k = this.k;
+    const amax = k.maxAbs(inPtr, inC * inH * inW);
+    const ok = amax > 0 && Number.isFinite(amax);
+    const inv = ok ? Math.fround(this.qA / amax) : 0;
+    const aScale = ok ? amax / this.qA : 0;
+    // Y = 4 * the int16 convolution (G' = 2G)
+    for (let f = 0; f < outC; f++) this.scaleView[f] = (aScale * this.wScale[f]) / 4;
+    k.quantPairs(inPtr, inC, inH, inW, 1, this.pairImg, this.Wp, this.Hp * this.Wp, inv);
+    k.winoInput(this.pairImg, this.pairs, this.Hp, this.Wp, this.TH, this.TW, this.V, this.pairs * 32, this.xiStride);
+    const blocks = Math.ceil(outC / 4);
+    const planeBytes = outC * this.Tpad * 4;
+    const pool = this.threads.pool;
+    if (!pool || outC * this.T * inC * 16 < MIN_PARALLEL_MACS) {
+      // chunks of filters whose 16 sum planes stay in L2 between the GEMMs and the output transform:
+      // M holds the chunk's filters only (addresses below are shifted by the chunk's first filter)
+      const mRow = this.Tpad * 4;
+      for (let b0 = 0; b0 < blocks; b0 += this.chunkBlocks) {
+        const b1 = Math.min(blocks, b0 + this.chunkBlocks);
+        const f0 = b0 * 4;
+        const fn = this.chunkBlocks * 4;
+        const m = this.M - f0 * mRow; // filter f's row of plane xi at m + xi * fn * mRow + f * mRow
+        for (let xi = 0; xi < 16; xi++) {
+          k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
+            this.Tpad, this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
+        }
+        k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scale, this.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
+      }
+      return;
+    } else {
+      if (!this.shares || this.sharesThreads !== pool.threads) {
+        const ranges = splitRange(blocks, pool.threads);
+        this.shares = Array.from({ length: 16 }, (_, xi) =>
+          ranges.map(([a, b]) => [this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, this.Mall + xi * planeBytes,
+            this.Tpad, this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, a, b]),
+        );
+        this.sharesThreads = pool.threads;
+      }
+      for (let xi = 0; xi < 16; xi++) pool.run('fastGemmT', this.shares[xi], k);
+    }
+    k.winoOutput(this.Mall, outC, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scale, this.bias, this.act, outPtr, 0, outC);
+  }
+}
