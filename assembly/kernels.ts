@@ -161,8 +161,21 @@ export function floatTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32, mode: i32,
   bp: usize, act: i32, tail: usize,
 ): void {
-  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
-  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  gemmTile<f32>(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, mode, 0, bp, act, tail);
+}
+
+/**
+ * The 4 filters x 8 pixels tile of floatTile (T = f32: f32 sums, k in order) and fastTile (T = i32:
+ * int16 pairs summed exactly in int32, always TILE_FIRST | TILE_LAST). Weights at wp, 4 per k
+ * (int16 pairs for i32); sp: the fast tile's per-filter scales.
+ */
+@inline function gemmTile<T>(
+  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32, mode: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  // all-zero bits: 0.0f in every lane, or 0 in every int32 lane
+  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
   if (!(mode & TILE_FIRST)) {
     a00 = v128.load(d);
     a01 = v128.load(d, 16);
@@ -178,54 +191,71 @@ export function floatTile(
     const x0 = v128.load(p);
     const x1 = v128.load(p, 16);
     let w = v128.load32_splat(wp);
-    a00 = f32x4.add(a00, f32x4.mul(w, x0));
-    a01 = f32x4.add(a01, f32x4.mul(w, x1));
+    a00 = tileMac<T>(a00, w, x0);
+    a01 = tileMac<T>(a01, w, x1);
     w = v128.load32_splat(wp, 4);
-    a10 = f32x4.add(a10, f32x4.mul(w, x0));
-    a11 = f32x4.add(a11, f32x4.mul(w, x1));
+    a10 = tileMac<T>(a10, w, x0);
+    a11 = tileMac<T>(a11, w, x1);
     w = v128.load32_splat(wp, 8);
-    a20 = f32x4.add(a20, f32x4.mul(w, x0));
-    a21 = f32x4.add(a21, f32x4.mul(w, x1));
+    a20 = tileMac<T>(a20, w, x0);
+    a21 = tileMac<T>(a21, w, x1);
     w = v128.load32_splat(wp, 12);
-    a30 = f32x4.add(a30, f32x4.mul(w, x0));
-    a31 = f32x4.add(a31, f32x4.mul(w, x1));
+    a30 = tileMac<T>(a30, w, x0);
+    a31 = tileMac<T>(a31, w, x1);
     wp += 16;
   }
-  if (!(mode & TILE_LAST)) {
-    // partial sums: no bias or activation (lanes past the row are not stored)
-    storeOut(d, a00, n, 0, tail);
-    storeOut(d + 16, a01, n - 4, 0, tail);
-    if (nvf > 1) {
-      storeOut(d + planeBytes, a10, n, 0, tail);
-      storeOut(d + planeBytes + 16, a11, n - 4, 0, tail);
-    }
-    if (nvf > 2) {
-      storeOut(d + 2 * planeBytes, a20, n, 0, tail);
-      storeOut(d + 2 * planeBytes + 16, a21, n - 4, 0, tail);
-    }
-    if (nvf > 3) {
-      storeOut(d + 3 * planeBytes, a30, n, 0, tail);
-      storeOut(d + 3 * planeBytes + 16, a31, n - 4, 0, tail);
-    }
-    return;
+  if (isInteger<T>()) {
+    if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+    else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+  } else if (!(mode & TILE_LAST)) {
+    tileRows<TilePartial>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+  } else {
+    tileRows<TileBias>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
   }
-  let bv = v128.load32_splat(bp);
-  storeOut(d, f32x4.add(a00, bv), n, act, tail);
-  storeOut(d + 16, f32x4.add(a01, bv), n - 4, act, tail);
-  if (nvf > 1) {
-    bv = v128.load32_splat(bp, 4);
-    storeOut(d + planeBytes, f32x4.add(a10, bv), n, act, tail);
-    storeOut(d + planeBytes + 16, f32x4.add(a11, bv), n - 4, act, tail);
-  }
-  if (nvf > 2) {
-    bv = v128.load32_splat(bp, 8);
-    storeOut(d + 2 * planeBytes, f32x4.add(a20, bv), n, act, tail);
-    storeOut(d + 2 * planeBytes + 16, f32x4.add(a21, bv), n - 4, act, tail);
-  }
-  if (nvf > 3) {
-    bv = v128.load32_splat(bp, 12);
-    storeOut(d + 3 * planeBytes, f32x4.add(a30, bv), n, act, tail);
-    storeOut(d + 3 * planeBytes + 16, f32x4.add(a31, bv), n - 4, act, tail);
+}
+
+/** Stores the nvf filter rows of a 4 x 8 tile (planeBytes apart) the H way (see tileRow). */
+@inline function tileRows<H>(
+  d: usize, planeBytes: usize, nvf: i32, a00: v128, a01: v128, a10: v128, a11: v128,
+  a20: v128, a21: v128, a30: v128, a31: v128, n: i32, sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  tileRow<H>(d, a00, a01, n, sp, bp, act, tail);
+  if (nvf > 1) tileRow<H>(d + planeBytes, a10, a11, n, sp + 4, bp + 4, act, tail);
+  if (nvf > 2) tileRow<H>(d + 2 * planeBytes, a20, a21, n, sp + 8, bp + 8, act, tail);
+  if (nvf > 3) tileRow<H>(d + 3 * planeBytes, a30, a31, n, sp + 12, bp + 12, act, tail);
+}
+
+/** One multiply-add step of gemmTile: a + w * x in f32, or a + the int16 pair dot products of x and w in int32. */
+@inline function tileMac<T>(a: v128, w: v128, x: v128): v128 {
+  if (isInteger<T>()) return i32x4.add(a, i32x4.dot_i16x8_s(x, w));
+  return f32x4.add(a, f32x4.mul(w, x));
+}
+
+// How gemmTile stores a filter's sums, as marker types: tileRow picks its path at compile time.
+class TileRaw {}
+class TilePartial {}
+class TileBias {}
+class TileScaled {}
+
+/**
+ * Stores one filter's 8 sums a0, a1 (lanes past n are not stored): TileRaw the int32 sums (signBits
+ * reads them), TilePartial f32 partial sums (no bias or activation), TileBias act(a + bias),
+ * TileScaled act(f32(a) * scale + bias); scale at sp, bias at bp.
+ */
+@inline function tileRow<H>(d: usize, a0: v128, a1: v128, n: i32, sp: usize, bp: usize, act: i32, tail: usize): void {
+  if (idof<H>() == idof<TileRaw>()) {
+    storeRaw(d, a0, n);
+    storeRaw(d + 16, a1, n - 4);
+  } else if (idof<H>() == idof<TilePartial>()) {
+    storeOut(d, a0, n, 0, tail);
+    storeOut(d + 16, a1, n - 4, 0, tail);
+  } else if (idof<H>() == idof<TileBias>()) {
+    const bv = v128.load32_splat(bp);
+    storeOut(d, f32x4.add(a0, bv), n, act, tail);
+    storeOut(d + 16, f32x4.add(a1, bv), n - 4, act, tail);
+  } else {
+    storeOut(d, fastOut(a0, sp, bp), n, act, tail);
+    storeOut(d + 16, fastOut(a1, sp, bp), n - 4, act, tail);
   }
 }
 
@@ -310,26 +340,8 @@ export function packSigns(src: usize, C: i32, HW: i32, dst: usize, Cb: i32): voi
         s += planeBytes;
       }
       const d = dst + <usize>p * cbStride + <usize>cb;
-      if (Cb == 1) {
-        v128.store(d, acc);
-      } else {
-        v128.store8_lane(d, acc, 0);
-        v128.store8_lane(d + cbStride, acc, 1);
-        v128.store8_lane(d + 2 * cbStride, acc, 2);
-        v128.store8_lane(d + 3 * cbStride, acc, 3);
-        v128.store8_lane(d + 4 * cbStride, acc, 4);
-        v128.store8_lane(d + 5 * cbStride, acc, 5);
-        v128.store8_lane(d + 6 * cbStride, acc, 6);
-        v128.store8_lane(d + 7 * cbStride, acc, 7);
-        v128.store8_lane(d + 8 * cbStride, acc, 8);
-        v128.store8_lane(d + 9 * cbStride, acc, 9);
-        v128.store8_lane(d + 10 * cbStride, acc, 10);
-        v128.store8_lane(d + 11 * cbStride, acc, 11);
-        v128.store8_lane(d + 12 * cbStride, acc, 12);
-        v128.store8_lane(d + 13 * cbStride, acc, 13);
-        v128.store8_lane(d + 14 * cbStride, acc, 14);
-        v128.store8_lane(d + 15 * cbStride, acc, 15);
-      }
+      if (Cb == 1) v128.store(d, acc);
+      else storeBytes16(d, acc, cbStride);
     }
     for (; p < HW; p++) {
       let bits: u32 = 0;
@@ -426,11 +438,16 @@ export function binConv(
 ): void {
   const fOut = min(f1, outC);
   for (let p0 = 0; p0 < P; p0 += block) {
-    const p1 = min(nP, p0 + block);
-    if (Kw == 3) binGemm3(wpk, f0, f1, X, p0, p1, cnt, block);
-    else binGemm(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
-    binFinish(cnt, block, f0, fOut, p0, min(P, p1) - p0, P, K, scale, bias, dst, act, tail);
+    binBlockCounts(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
+    binFinish(cnt, block, f0, fOut, p0, min(P, min(nP, p0 + block)) - p0, P, K, scale, bias, dst, act, tail);
   }
+}
+
+/** The mismatch counts of the pixel block [p0, min(nP, p0 + block)) for binConv and binConvBits. */
+@inline function binBlockCounts(wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32, p0: i32): void {
+  const p1 = min(nP, p0 + block);
+  if (Kw == 3) binGemm3(wpk, f0, f1, X, p0, p1, cnt, block);
+  else binGemm(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
 }
 
 /** Mismatch counts cnt[f][p - p0] (rows of cntStride ints) for filters [f0, f1), pixels [p0, p1). */
@@ -927,58 +944,7 @@ export function fastTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
   sp: usize, bp: usize, act: i32, tail: usize,
 ): void {
-  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
-  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
-  for (let kp = kBegin; kp < kEnd; kp += 4) {
-    const p = s + <usize>load<i32>(kp);
-    const x0 = v128.load(p);
-    const x1 = v128.load(p, 16);
-    let w = v128.load32_splat(wp);
-    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x0, w));
-    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x1, w));
-    w = v128.load32_splat(wp, 4);
-    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x0, w));
-    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x1, w));
-    w = v128.load32_splat(wp, 8);
-    a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x0, w));
-    a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x1, w));
-    w = v128.load32_splat(wp, 12);
-    a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x0, w));
-    a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x1, w));
-    wp += 16;
-  }
-  if (act < 0) {
-    // the int32 sums themselves (signBits reads them)
-    storeRaw(d, a00, n);
-    storeRaw(d + 16, a01, n - 4);
-    if (nvf > 1) {
-      storeRaw(d + planeBytes, a10, n);
-      storeRaw(d + planeBytes + 16, a11, n - 4);
-    }
-    if (nvf > 2) {
-      storeRaw(d + 2 * planeBytes, a20, n);
-      storeRaw(d + 2 * planeBytes + 16, a21, n - 4);
-    }
-    if (nvf > 3) {
-      storeRaw(d + 3 * planeBytes, a30, n);
-      storeRaw(d + 3 * planeBytes + 16, a31, n - 4);
-    }
-    return;
-  }
-  storeOut(d, fastOut(a00, sp, bp), n, act, tail);
-  storeOut(d + 16, fastOut(a01, sp, bp), n - 4, act, tail);
-  if (nvf > 1) {
-    storeOut(d + planeBytes, fastOut(a10, sp + 4, bp + 4), n, act, tail);
-    storeOut(d + planeBytes + 16, fastOut(a11, sp + 4, bp + 4), n - 4, act, tail);
-  }
-  if (nvf > 2) {
-    storeOut(d + 2 * planeBytes, fastOut(a20, sp + 8, bp + 8), n, act, tail);
-    storeOut(d + 2 * planeBytes + 16, fastOut(a21, sp + 8, bp + 8), n - 4, act, tail);
-  }
-  if (nvf > 3) {
-    storeOut(d + 3 * planeBytes, fastOut(a30, sp + 12, bp + 12), n, act, tail);
-    storeOut(d + 3 * planeBytes + 16, fastOut(a31, sp + 12, bp + 12), n - 4, act, tail);
-  }
+  gemmTile<i32>(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, TILE_FIRST | TILE_LAST, sp, bp, act, tail);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -987,23 +953,26 @@ export function fastTile(
 // is written in between. bit(maxpool(x)) = OR of bit(x) over the window's in-bounds taps (the
 // maximum is > 0 exactly when some tap is; NaN taps are neither), so pooling runs on bits.
 
-/** Stores the first n (< 16) bytes of v at dst, dst + stride, ... (no scratch: threads share the memory). */
-@inline function storeBytes(d: usize, v: v128, n: i32, s: usize): void {
-  if (n > 0) v128.store8_lane(d, v, 0);
-  if (n > 1) v128.store8_lane(d + s, v, 1);
-  if (n > 2) v128.store8_lane(d + 2 * s, v, 2);
-  if (n > 3) v128.store8_lane(d + 3 * s, v, 3);
-  if (n > 4) v128.store8_lane(d + 4 * s, v, 4);
-  if (n > 5) v128.store8_lane(d + 5 * s, v, 5);
-  if (n > 6) v128.store8_lane(d + 6 * s, v, 6);
-  if (n > 7) v128.store8_lane(d + 7 * s, v, 7);
-  if (n > 8) v128.store8_lane(d + 8 * s, v, 8);
-  if (n > 9) v128.store8_lane(d + 9 * s, v, 9);
-  if (n > 10) v128.store8_lane(d + 10 * s, v, 10);
-  if (n > 11) v128.store8_lane(d + 11 * s, v, 11);
-  if (n > 12) v128.store8_lane(d + 12 * s, v, 12);
-  if (n > 13) v128.store8_lane(d + 13 * s, v, 13);
-  if (n > 14) v128.store8_lane(d + 14 * s, v, 14);
+/**
+ * Stores bit bytes of n (<= 16) consecutive pixels, s bytes apart: the whole vector when n = 16 and
+ * s = 1, else byte by byte (no scratch: threads share the memory).
+ */
+@inline function storePixelBytes(d: usize, v: v128, n: i32, s: usize): void {
+  if (n < 16) storeBytesTail(d, v, n, s);
+  else if (s == 1) v128.store(d, v);
+  else storeBytes16(d, v, s);
+}
+
+/** The first n (< 16) bytes of v at d, d + s, ...: once per band and filter group, so a loop. */
+function storeBytesTail(d: usize, v: v128, n: i32, s: usize): void {
+  let lo = i64x2.extract_lane(v, 0);
+  let hi = i64x2.extract_lane(v, 1);
+  for (let k = 0; k < n; k++) {
+    store<u8>(d, <u8>lo);
+    lo = (lo >>> 8) | (hi << 56);
+    hi >>>= 8;
+    d += s;
+  }
 }
 
 /**
@@ -1034,10 +1003,7 @@ export function binBits(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n
         }
         acc = v128.or(acc, v128.and(i8x16.narrow_i16x8_s(m01, m23), i8x16.splat(<i8>bit)));
       }
-      const d = d0 + <usize>i * cbStride;
-      if (n - i < 16) storeBytes(d, acc, n - i, cbStride);
-      else if (Cb == 1) v128.store(d, acc);
-      else storeBytes16(d, acc, cbStride);
+      storePixelBytes(d0 + <usize>i * cbStride, acc, n - i, cbStride);
     }
   }
 }
@@ -1068,10 +1034,8 @@ export function binConvBits(
 ): void {
   const fOut = min(f1, outC);
   for (let p0 = 0; p0 < P; p0 += block) {
-    const p1 = min(nP, p0 + block);
-    if (Kw == 3) binGemm3(wpk, f0, f1, X, p0, p1, cnt, block);
-    else binGemm(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
-    binBits(cnt, block, f0, fOut, p0, min(P, p1) - p0, lo, hi, dst, Cb);
+    binBlockCounts(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
+    binBits(cnt, block, f0, fOut, p0, min(P, min(nP, p0 + block)) - p0, lo, hi, dst, Cb);
   }
 }
 
@@ -1208,10 +1172,7 @@ export function signBits(
         }
         acc = v128.load(tmp);
       }
-      const d = d0 + <usize>i * cbStride;
-      if (n < 16) storeBytes(d, acc, n, cbStride);
-      else if (Cb == 1) v128.store(d, acc);
-      else storeBytes16(d, acc, cbStride);
+      storePixelBytes(d0 + <usize>i * cbStride, acc, n, cbStride);
     }
   }
 }
@@ -1295,47 +1256,24 @@ export function winoOutput(
       const y10 = winoFinish(f32x4.add(f32x4.add(b0, b1), b2), sv, bv, act);
       const y11 = winoFinish(f32x4.sub(f32x4.sub(b1, b2), b3), sv, bv, act);
       const n = T - t;
-      if (0 < n) {
-        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 0) << 2)) << 2);
-        const edge = load<i32>(tileEdge + (<usize>(t + 0) << 2));
-        v128.store32_lane(d, y00, 0);
-        if (edge & 1) v128.store32_lane(d + 4, y01, 0);
-        if (edge & 2) {
-          v128.store32_lane(d + rowBytes, y10, 0);
-          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 0);
-        }
-      }
-      if (1 < n) {
-        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 1) << 2)) << 2);
-        const edge = load<i32>(tileEdge + (<usize>(t + 1) << 2));
-        v128.store32_lane(d, y00, 1);
-        if (edge & 1) v128.store32_lane(d + 4, y01, 1);
-        if (edge & 2) {
-          v128.store32_lane(d + rowBytes, y10, 1);
-          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 1);
-        }
-      }
-      if (2 < n) {
-        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 2) << 2)) << 2);
-        const edge = load<i32>(tileEdge + (<usize>(t + 2) << 2));
-        v128.store32_lane(d, y00, 2);
-        if (edge & 1) v128.store32_lane(d + 4, y01, 2);
-        if (edge & 2) {
-          v128.store32_lane(d + rowBytes, y10, 2);
-          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 2);
-        }
-      }
-      if (3 < n) {
-        const d = d0 + (<usize>load<i32>(tileOff + (<usize>(t + 3) << 2)) << 2);
-        const edge = load<i32>(tileEdge + (<usize>(t + 3) << 2));
-        v128.store32_lane(d, y00, 3);
-        if (edge & 1) v128.store32_lane(d + 4, y01, 3);
-        if (edge & 2) {
-          v128.store32_lane(d + rowBytes, y10, 3);
-          if (edge & 1) v128.store32_lane(d + rowBytes + 4, y11, 3);
-        }
-      }
+      // one tile per lane; the lane's four outputs as raw bits
+      if (0 < n) winoTile(d0, tileOff, tileEdge, t, rowBytes, i32x4.extract_lane(y00, 0), i32x4.extract_lane(y01, 0), i32x4.extract_lane(y10, 0), i32x4.extract_lane(y11, 0));
+      if (1 < n) winoTile(d0, tileOff, tileEdge, t + 1, rowBytes, i32x4.extract_lane(y00, 1), i32x4.extract_lane(y01, 1), i32x4.extract_lane(y10, 1), i32x4.extract_lane(y11, 1));
+      if (2 < n) winoTile(d0, tileOff, tileEdge, t + 2, rowBytes, i32x4.extract_lane(y00, 2), i32x4.extract_lane(y01, 2), i32x4.extract_lane(y10, 2), i32x4.extract_lane(y11, 2));
+      if (3 < n) winoTile(d0, tileOff, tileEdge, t + 3, rowBytes, i32x4.extract_lane(y00, 3), i32x4.extract_lane(y01, 3), i32x4.extract_lane(y10, 3), i32x4.extract_lane(y11, 3));
     }
+  }
+}
+
+/** Stores tile t's 2x2 outputs (float bits) at d0 + tileOff[t], the right column and bottom row only where tileEdge[t] says they exist. */
+@inline function winoTile(d0: usize, tileOff: usize, tileEdge: usize, t: i32, rowBytes: usize, y00: i32, y01: i32, y10: i32, y11: i32): void {
+  const d = d0 + (<usize>load<i32>(tileOff + (<usize>t << 2)) << 2);
+  const edge = load<i32>(tileEdge + (<usize>t << 2));
+  store<i32>(d, y00);
+  if (edge & 1) store<i32>(d + 4, y01);
+  if (edge & 2) {
+    store<i32>(d + rowBytes, y10);
+    if (edge & 1) store<i32>(d + rowBytes + 4, y11);
   }
 }
 

@@ -7,19 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseCfg } from '../../src/engine/darknet/cfg.js';
 import { prepareModel } from '../../src/engine/darknet/prepare.js';
-import { create, loadAddon, supportedIsas, type NativeOptions } from '../../src/engine/kernels/native/index.js';
+import { create } from '../../src/engine/kernels/native/index.js';
 import { defaultClassNames, type Model } from '../../src/engine/model.js';
 import { randomRawWeights } from '../../src/engine/random-model.js';
 import { Network } from '../../src/engine/runtime/network.js';
+import { firstBitDifference } from '../helpers/bit-links.js';
+import { backendConfigs, isas, skipNote, unavailable } from './addon.js';
 import { randomFloats, rng } from './layers.js';
-
-let unavailable = '';
-try {
-  loadAddon();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-const isas = supportedIsas();
 
 const net = (w: number, h: number, c = 3) => `[net]\nwidth=${w}\nheight=${h}\nchannels=${c}\n`;
 const conv = (filters: number, size: number, act: string, xnor: 0 | 1, stride = 1) =>
@@ -82,37 +76,32 @@ function build(text: string, seed: number): Model {
   return prepareModel(spec, randomRawWeights(spec, seed), defaultClassNames(0));
 }
 
-describe.skipIf(unavailable !== '')(`native bit links through route / upsample / maxpool${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  for (const isa of isas)
-    for (const shape of ['auto', 'pixels', 'filters'] as NonNullable<NativeOptions['shape']>[])
-      for (const threads of [1, 2])
-        it(`${isa} ${shape} ${threads} thread(s): bit-identical to the all-float run (${cases.length} models x 3 seeds)`, async () => {
-          const be = await create({ isa, shape, threads, precision: 'exact' });
-          for (const c of cases)
-            for (let seed = 1; seed <= 3; seed++) {
-              const model = build(c.cfg, seed);
-              const linked = new Network(model, be);
-              const plain = new Network(model, be, { keepLayerOutputs: true });
-              if (isa === 'avx512' || shape === 'filters') expect([...linked.bitLinkedTensors], `${c.name} (seed ${seed})`).toEqual(c.linked);
-              for (const t of linked.bitLinkedTensors) expect(linked.outputs[t].length).toBe(0);
-              const r = rng(seed * 31 + threads);
-              for (let round = 0; round < 2; round++) {
-                plain.input.set(randomFloats(plain.input.length, r, round === 0 ? 0.02 : 0.3));
-                linked.input.set(plain.input);
-                plain.forward();
-                linked.forward();
-                model.spec.layers.forEach((_, i) => {
-                  const got = linked.outputs[i];
-                  if (got.length === 0) return; // fused away or bits only
-                  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-                  const want = plain.outputs[i];
-                  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-                  const bad = b.findIndex((v, k) => v !== a[k]);
-                  expect(bad, `${c.name}, seed ${seed}, round ${round}: layer ${i} element ${bad}`).toBe(-1);
-                });
-              }
-            }
-        });
+describe.skipIf(unavailable !== '')(`native bit links through route / upsample / maxpool${skipNote}`, () => {
+  for (const { isa, shape, threads } of backendConfigs())
+    it(`${isa} ${shape} ${threads} thread(s): bit-identical to the all-float run (${cases.length} models x 3 seeds)`, async () => {
+      const be = await create({ isa, shape, threads, precision: 'exact' });
+      for (const c of cases)
+        for (let seed = 1; seed <= 3; seed++) {
+          const model = build(c.cfg, seed);
+          const linked = new Network(model, be);
+          const plain = new Network(model, be, { keepLayerOutputs: true });
+          if (isa === 'avx512' || shape === 'filters') expect([...linked.bitLinkedTensors], `${c.name} (seed ${seed})`).toEqual(c.linked);
+          for (const t of linked.bitLinkedTensors) expect(linked.outputs[t].length).toBe(0);
+          const r = rng(seed * 31 + threads);
+          for (let round = 0; round < 2; round++) {
+            plain.input.set(randomFloats(plain.input.length, r, round === 0 ? 0.02 : 0.3));
+            linked.input.set(plain.input);
+            plain.forward();
+            linked.forward();
+            model.spec.layers.forEach((_, i) => {
+              const got = linked.outputs[i];
+              if (got.length === 0) return; // fused away or bits only
+              const bad = firstBitDifference(got, plain.outputs[i]);
+              expect(bad, `${c.name}, seed ${seed}, round ${round}: layer ${i} element ${bad}`).toBe(-1);
+            });
+          }
+        }
+    });
 
   it('describes the layers that run inside the links', async () => {
     const be = await create({ precision: 'exact' });

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import type { ConvOp, KernelBackend } from '../../src/engine/kernels/backend.js';
-import { create, loadAddon, supportedIsas, type NativeOptions } from '../../src/engine/kernels/native/index.js';
+import { create } from '../../src/engine/kernels/native/index.js';
 import { createBackend } from '../../src/engine/kernels/select.js';
+import { isas, kernelShapes, skipNote, unavailable } from './addon.js';
 import { binaryLayer, binaryShapes, floatLayer, floatShapes, randomFloats, rng, type Shape } from './layers.js';
-
-let unavailable = '';
-try {
-  loadAddon();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-const isas = supportedIsas();
-const shapes: NonNullable<NativeOptions['shape']>[] = ['auto', 'pixels', 'filters'];
 
 /** Bitwise equality (NaN payloads and signed zeros included); reports the first difference. */
 function firstDifference(a: Float32Array, b: Float32Array): string | null {
@@ -67,7 +59,7 @@ function check(backend: KernelBackend, ref: KernelBackend, kind: 'float' | 'bina
   }
 }
 
-describe.skipIf(unavailable !== '')(`native kernels bit-exact vs reference${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+describe.skipIf(unavailable !== '')(`native kernels bit-exact vs reference${skipNote}`, () => {
   const ref = new ReferenceBackend();
   it('the registry picks native first, and XNORCAM_NATIVE_ISA forces a lower ISA', async () => {
     expect((await createBackend('auto')).name).toBe(`native-${isas[0]}`);
@@ -81,7 +73,7 @@ describe.skipIf(unavailable !== '')(`native kernels bit-exact vs reference${unav
   });
 
   for (const isa of isas) {
-    for (const shape of shapes) {
+    for (const shape of kernelShapes) {
       it(`${isa}, ${shape} kernel shape: float convolutions`, async () => {
         const b = await create({ isa, shape });
         expect(b.name).toBe(`native-${isa}`);

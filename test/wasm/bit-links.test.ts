@@ -5,12 +5,13 @@
 // wide rows take the int16 sign estimate (src/engine/kernels/wasm/sign-estimate.ts): inputs on a
 // coarse grid make many outputs exactly 0 or a few ulps from it, which only its exact fallback gets right.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BinaryConvParams, ConvOp, FloatConvParams, KernelActivation, KernelBackend, PoolSpec } from '../../src/engine/kernels/backend.js';
+import type { BinaryConvParams, KernelBackend } from '../../src/engine/kernels/backend.js';
 import { setSignEstimate } from '../../src/engine/kernels/wasm/float-conv.js';
 import { create } from '../../src/engine/kernels/wasm/index.js';
 import { int16Ranges } from '../../src/engine/kernels/wasm/fast-conv.js';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import { binaryParams, ensureWasmBuilt, fillRandom, floatParams, outSize, rng, type Shape } from '../kernels/helpers.js';
+import { bitLinkCases, firstBitDifference, pooledSize, prepareProducer, runPlainAndLinked, spreadCountRanges, type BitLinkCase } from '../helpers/bit-links.js';
 
 let be: KernelBackend;
 beforeAll(async () => {
@@ -18,59 +19,23 @@ beforeAll(async () => {
   be = await create();
 });
 
-interface Case {
-  name: string;
-  kind: 'float' | 'binary';
-  producer: Shape;
-  pool?: PoolSpec;
-  consumer: { outC: number; size: number; pad: number; activation: KernelActivation };
-}
-
-const acts: KernelActivation[] = ['leaky', 'relu', 'linear'];
-const cases: Case[] = [];
-let n = 0;
-for (const kind of ['float', 'binary'] as const)
-  for (const [inC, outC] of [[3, 16], [16, 32], [5, 24], [40, 8], [7, 12]] as const)
-    for (const pool of [undefined, { size: 2, stride: 2, padding: 0 }, { size: 2, stride: 1, padding: 1 }, { size: 3, stride: 2, padding: 2 }])
-      for (const [inH, inW] of [[18, 40], [13, 13], [9, 37]] as const)
-        for (const consumer of [{ size: 3, pad: 1 }, { size: 1, pad: 0 }]) {
-          n++;
-          const producer: Shape = { inC, inH, inW, outC, size: 3, stride: 1, pad: 1, groups: 1, activation: acts[n % 3] };
-          cases.push({
-            name: `${kind} ${inC}x${inH}x${inW} -> ${outC}${pool ? ` +pool ${pool.size}/${pool.stride}/${pool.padding}` : ''} -> binary ${consumer.size}x${consumer.size}`,
-            kind,
-            producer,
-            pool,
-            consumer: { outC: 8 + (n % 3) * 8, ...consumer, activation: acts[(n + 1) % 3] },
-          });
-        }
+type Case = BitLinkCase;
+const cases = bitLinkCases([[3, 16], [16, 32], [5, 24], [40, 8], [7, 12]], [[18, 40], [13, 13], [9, 37]], [{ size: 3, pad: 1 }, { size: 1, pad: 0 }], (n) => 8 + (n % 3) * 8);
 
 function build(c: Case, seed: number) {
   const r = rng(seed);
-  const pp = c.kind === 'float' ? floatParams(c.producer, r) : binaryParams(c.producer, r);
+  const ps: Shape = { ...c.producer, groups: 1 };
+  const pp = c.kind === 'float' ? floatParams(ps, r) : binaryParams(ps, r);
   if (c.kind === 'float') {
     // weights and biases on a grid of 1/8: with grid inputs many outputs are exactly 0
     for (let i = 0; i < pp.weights.length; i++) pp.weights[i] = Math.round((r() * 2 - 1) * 8) / 8;
     for (let f = 0; f < pp.outC; f++) pp.bias[f] = f % 3 === 0 ? 0 : Math.round((r() * 2 - 1) * 8) / 8;
-  } else {
-    const bp = pp as BinaryConvParams;
-    // every kind of count range: negative and zero scales, biases that make the output always or never positive
-    for (let f = 0; f < bp.outC; f++) {
-      if (f % 6 === 1) bp.scale[f] = -bp.scale[f];
-      if (f % 6 === 2) bp.scale[f] = 0;
-      if (f % 6 === 3) bp.bias[f] = f % 12 === 3 ? 1e6 : -1e6;
-    }
-  }
-  const ph = c.pool ? Math.floor((pp.outH + c.pool.padding - c.pool.size) / c.pool.stride) + 1 : pp.outH;
-  const pw = c.pool ? Math.floor((pp.outW + c.pool.padding - c.pool.size) / c.pool.stride) + 1 : pp.outW;
+  } else spreadCountRanges(pp as BinaryConvParams);
+  const [ph, pw] = pooledSize(c, pp.outH, pp.outW);
   const cs: Shape = { inC: c.producer.outC, inH: ph, inW: pw, stride: 1, groups: 1, ...c.consumer };
   const cp = binaryParams(cs, r);
   expect(cp.outH).toBe(outSize(ph, cs.size, 1, cs.pad));
-  const prepP = (): ConvOp =>
-    c.kind === 'float'
-      ? c.pool ? be.prepareFloatConvPool!(pp as FloatConvParams, c.pool) : be.prepareFloatConv(pp as FloatConvParams)
-      : c.pool ? be.prepareBinaryConvPool!(pp as BinaryConvParams, c.pool) : be.prepareBinaryConv(pp as BinaryConvParams);
-  return { pp, cp, mid: c.producer.outC * ph * pw, prepP, prepC: () => be.prepareBinaryConv(cp) };
+  return { pp, cp, mid: c.producer.outC * ph * pw, prepP: () => prepareProducer(be, c, pp), prepC: () => be.prepareBinaryConv(cp) };
 }
 
 /** Inputs: random spread, then a coarse grid (exact zeros and ties in the float sums), then small values. */
@@ -97,17 +62,9 @@ describe('wasm bit links', () => {
           if (ok) linkedCount++;
           for (let round = 0; round < 3; round++) {
             const x = input(pp.inC * pp.inH * pp.inW, round, 900 + i * 3 + round);
-            const between = new Float32Array(mid);
-            const want = new Float32Array(cp.outC * cp.outH * cp.outW);
-            plain[0].run(x, between);
-            plain[1].run(between, want);
-            const untouched = new Float32Array(mid).fill(Number.NaN);
-            const got = new Float32Array(want.length).fill(Number.NaN);
-            linked[0].run(x, ok ? new Float32Array(0) : untouched);
-            linked[1].run(ok ? new Float32Array(0) : untouched, got);
-            const ug = new Uint32Array(got.buffer);
-            const uw = new Uint32Array(want.buffer);
-            const bad = uw.findIndex((v, k) => v !== ug[k]);
+            const between = ok ? new Float32Array(0) : new Float32Array(mid).fill(Number.NaN);
+            const { want, got } = runPlainAndLinked(plain, linked, ok, x, mid, cp.outC * cp.outH * cp.outW, between);
+            const bad = firstBitDifference(got, want);
             expect(bad, `${c.name} (linked: ${ok}) round ${round}: element ${bad}`).toBe(-1);
           }
         });
@@ -142,16 +99,10 @@ describe('wasm bit links', () => {
       const plain = [be.prepareFloatConvPool!(p, { size: 2, stride: 2, padding: 0 }), be.prepareBinaryConv(cp)];
       const linked = [be.prepareFloatConvPool!(p, { size: 2, stride: 2, padding: 0 }), be.prepareBinaryConv(cp)];
       expect(be.linkBinaryInput!(linked[0], linked[1])).toBe(true);
-      const between = new Float32Array(s.outC * 3 * 20);
-      const want = new Float32Array(cp.outC * 3 * 20);
-      plain[0].run(x, between);
-      plain[1].run(between, want);
       const conv = new Float32Array(acc.length);
       ref.prepareFloatConv(p).run(x, conv);
       expect(conv.filter((v) => v > 0 && v < step).length, 'outputs just above 0').toBeGreaterThan(20);
-      const got = new Float32Array(want.length);
-      linked[0].run(x, new Float32Array(0));
-      linked[1].run(new Float32Array(0), got);
+      const { want, got } = runPlainAndLinked(plain, linked, true, x, s.outC * 3 * 20, cp.outC * 3 * 20, new Float32Array(0));
       expect(Array.from(new Uint32Array(got.buffer)), `inC ${inC}`).toEqual(Array.from(new Uint32Array(want.buffer)));
     }
   });
@@ -165,13 +116,7 @@ describe('wasm bit links', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const x = input(pp.inC * pp.inH * pp.inW, 0, 77);
       x[123] = bad;
-      const between = new Float32Array(mid);
-      const want = new Float32Array(cp.outC * cp.outH * cp.outW);
-      plain[0].run(x, between);
-      plain[1].run(between, want);
-      const got = new Float32Array(want.length);
-      linked[0].run(x, new Float32Array(0));
-      linked[1].run(new Float32Array(0), got);
+      const { want, got } = runPlainAndLinked(plain, linked, true, x, mid, cp.outC * cp.outH * cp.outW, new Float32Array(0));
       expect(Array.from(new Uint32Array(got.buffer)), String(bad)).toEqual(Array.from(new Uint32Array(want.buffer)));
     }
   });
@@ -182,10 +127,10 @@ describe('wasm bit links', () => {
     try {
       // big enough to be split: >= 4M MACs per band of a float producer, per layer of a binary one
       const big: Case[] = [
-        { name: 'float 16x64x64 -> 16 +pool', kind: 'float', producer: { inC: 16, inH: 64, inW: 64, outC: 16, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' }, pool: { size: 2, stride: 2, padding: 0 }, consumer: { outC: 16, size: 3, pad: 1, activation: 'leaky' } },
-        { name: 'float 24x40x72 -> 20', kind: 'float', producer: { inC: 24, inH: 40, inW: 72, outC: 20, size: 3, stride: 1, pad: 1, groups: 1, activation: 'relu' }, consumer: { outC: 8, size: 1, pad: 0, activation: 'linear' } },
-        { name: 'binary 16x52x52 -> 36 +pool', kind: 'binary', producer: { inC: 16, inH: 52, inW: 52, outC: 36, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' }, pool: { size: 2, stride: 2, padding: 0 }, consumer: { outC: 16, size: 3, pad: 1, activation: 'leaky' } },
-        { name: 'binary 256x13x13 -> 512', kind: 'binary', producer: { inC: 256, inH: 13, inW: 13, outC: 512, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' }, consumer: { outC: 32, size: 1, pad: 0, activation: 'leaky' } },
+        { name: 'float 16x64x64 -> 16 +pool', kind: 'float', producer: { inC: 16, inH: 64, inW: 64, outC: 16, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: { size: 2, stride: 2, padding: 0 }, consumer: { outC: 16, size: 3, pad: 1, activation: 'leaky' } },
+        { name: 'float 24x40x72 -> 20', kind: 'float', producer: { inC: 24, inH: 40, inW: 72, outC: 20, size: 3, stride: 1, pad: 1, activation: 'relu' }, consumer: { outC: 8, size: 1, pad: 0, activation: 'linear' } },
+        { name: 'binary 16x52x52 -> 36 +pool', kind: 'binary', producer: { inC: 16, inH: 52, inW: 52, outC: 36, size: 3, stride: 1, pad: 1, activation: 'leaky' }, pool: { size: 2, stride: 2, padding: 0 }, consumer: { outC: 16, size: 3, pad: 1, activation: 'leaky' } },
+        { name: 'binary 256x13x13 -> 512', kind: 'binary', producer: { inC: 256, inH: 13, inW: 13, outC: 512, size: 3, stride: 1, pad: 1, activation: 'leaky' }, consumer: { outC: 32, size: 1, pad: 0, activation: 'leaky' } },
       ];
       const saved = be;
       big.forEach((c, i) => {
@@ -200,13 +145,7 @@ describe('wasm bit links', () => {
         expect(threaded.linkBinaryInput!(b[0], b[1]), c.name).toBe(true);
         be = saved;
         const x = input(single.pp.inC * single.pp.inH * single.pp.inW, 0, 40 + i);
-        const between = new Float32Array(single.mid);
-        const want = new Float32Array(single.cp.outC * single.cp.outH * single.cp.outW);
-        a[0].run(x, between);
-        a[1].run(between, want);
-        const got = new Float32Array(want.length);
-        b[0].run(x, new Float32Array(0));
-        b[1].run(new Float32Array(0), got);
+        const { want, got } = runPlainAndLinked(a, b, true, x, single.mid, single.cp.outC * single.cp.outH * single.cp.outW, new Float32Array(0));
         expect(Array.from(new Uint32Array(got.buffer)), c.name).toEqual(Array.from(new Uint32Array(want.buffer)));
       });
     } finally {

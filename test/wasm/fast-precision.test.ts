@@ -1,20 +1,15 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { collectCandidates, nmsSort } from '../../src/detect/decode.js';
-import { EngineDetector } from '../../src/detect/detector.js';
-import { decodeImageFile } from '../../src/detect/preprocess.js';
 import { createBackend } from '../../src/engine/kernels/select.js';
 import { create, setWinograd } from '../../src/engine/kernels/wasm/index.js';
 import { winogradRanges } from '../../src/engine/kernels/wasm/winograd.js';
 import { int16Ranges } from '../../src/engine/kernels/wasm/fast-conv.js';
 import { loadDarknetModel } from '../../src/engine/load.js';
 import type { Model } from '../../src/engine/model.js';
-import { Network, reducedPrecisionOk } from '../../src/engine/runtime/network.js';
-import { iou, opencvResizeLinear } from '../detect/opencv-resize.js';
-import { firstDiffs, fixtures, readF32 } from '../engine/helpers.js';
+import { firstDiffs, fixtures } from '../engine/helpers.js';
 import { ensureWasmBuilt, fillRandom, floatParams, rng } from '../kernels/helpers.js';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
+import { expectDarknetDetections, expectFastMatchesExact, expectFixtureLayers, forwardFixture } from '../helpers/fast-precision.js';
 
 /**
  * The wasm backend's opt-in 'fast' precision (int16 float convs where the runner allows reduced
@@ -142,73 +137,13 @@ describe("wasm 'fast' precision on the fixtures", () => {
   });
 
   it('darknet-xnor-a: all but the head layers bit-exact, detections within tolerance', async () => {
-    const net = new Network(modelA, await create({ precision: 'fast' }), { keepLayerOutputs: true });
-    net.input.set(readF32(path.join(dirA, 'input_tensor.f32')));
-    net.forward();
-    const outputs = JSON.parse(readFileSync(path.join(dirA, 'outputs.json'), 'utf8')) as { layers: { index: number; file?: string }[] };
-    const ok = reducedPrecisionOk(modelA);
-    const affected = new Set<number>();
-    modelA.spec.layers.forEach((l, i) => {
-      const inputs = l.type === 'route' ? l.layers : l.type === 'shortcut' ? [i - 1, l.from] : [i - 1];
-      if (ok.has(i) || inputs.some((j) => affected.has(j))) affected.add(i);
-    });
-    expect([...affected]).toEqual([14, 15, 16, 22, 23]);
-    let moved = 0;
-    for (const l of outputs.layers) {
-      if (!l.file) continue;
-      const want = readF32(path.join(dirA, l.file));
-      const got = net.outputs[l.index];
-      if (affected.has(l.index)) moved += firstDiffs(got, want).length > 0 ? 1 : 0;
-      else expect(firstDiffs(got, want, 0), `layer ${l.index}`).toEqual([]);
-    }
-    expect(moved, 'the int16 layers do change their outputs').toBeGreaterThan(0);
+    const net = forwardFixture(modelA, await create({ precision: 'fast' }), dirA);
+    expectFixtureLayers(net, modelA, dirA, [14, 15, 16, 22, 23], (index, got, want) => expect(firstDiffs(got, want, 0), `layer ${index}`).toEqual([]));
 
-    const expected = JSON.parse(readFileSync(path.join(dirA, 'detections.json'), 'utf8')) as {
-      detections: { class: number; prob: number; x: number; y: number; w: number; h: number }[];
-    };
-    const final = nmsSort(collectCandidates(net, 0.25, 160, 160, false), 3, 0.45).flatMap((d) =>
-      Array.from(d.prob, (p, cls) => ({ cls, p, d })).filter((x) => x.p > 0.25),
-    );
-    expect(final.length).toBe(expected.detections.length);
-    const px = 160;
-    const xyxy = (b: { x: number; y: number; w: number; h: number }) => [b.x - b.w / 2, b.y - b.h / 2, b.x + b.w / 2, b.y + b.h / 2].map((v) => v * px);
-    for (const e of expected.detections) {
-      const want = xyxy(e);
-      const m = final
-        .filter((f) => f.cls === e.class)
-        .map((f) => ({ f, box: xyxy(f.d) }))
-        .map((c) => ({ ...c, dist: Math.max(...c.box.map((v, i) => Math.abs(v - want[i]))) }))
-        .sort((a, b) => a.dist - b.dist)[0];
-      const what = `class ${e.class} prob ${e.prob} at [${want.map((v) => v.toFixed(1))}]`;
-      expect(m, what).toBeDefined();
-      expect(Math.abs(m.f.p - e.prob), `${what}: probability`).toBeLessThanOrEqual(0.002);
-      m.box.forEach((v, i) => expect(Math.abs(v - want[i]), `${what}: edge ${i}`).toBeLessThanOrEqual(0.5));
-    }
+    expectDarknetDetections(net, dirA, { prob: 0.002, edge: () => 0.5 });
   });
 
   it('yolo-fastest: every exact detection found by fast (same count and class, IoU >= 0.99, score within 0.003)', async () => {
-    const exact = new EngineDetector(modelF, await create({ precision: 'exact' }));
-    const fast = new EngineDetector(modelF, await create({ precision: 'fast' }));
-    expect(fast.network.backend.precision).toBe('fast');
-    let compared = 0;
-    for (const name of ['dog.jpg', 'bus.jpg']) {
-      const img = await decodeImageFile(path.join(dirF, name));
-      const rgb = opencvResizeLinear(img.rgb, img.width, img.height, 320, 320);
-      for (const [how, want, got] of [
-        ['OpenCV resize', exact.detectRgb(rgb, img.width, img.height), fast.detectRgb(rgb, img.width, img.height)],
-        ['darknet preprocessing', exact.detectImage(img), fast.detectImage(img)],
-      ] as const) {
-        expect(got.length, `${name} ${how}: detection count`).toBe(want.length);
-        for (const e of want) {
-          const best = got.filter((d) => d.classId === e.classId).map((d) => ({ d, iou: iou(d.box, e.box) })).sort((a, b) => b.iou - a.iou)[0];
-          const what = `${name} ${how}: exact ${e.className} ${e.score.toFixed(3)}; best ${best ? `IoU ${best.iou.toFixed(3)} score ${best.d.score.toFixed(3)}` : 'none'}`;
-          expect(best && best.iou >= 0.99 && Math.abs(best.d.score - e.score) <= 0.003, what).toBe(true);
-          compared++;
-        }
-      }
-    }
-    expect(compared).toBeGreaterThanOrEqual(15);
-    exact.dispose();
-    fast.dispose();
+    expect(await expectFastMatchesExact(modelF, dirF, create, 0.99, 0.003)).toBeGreaterThanOrEqual(15);
   });
 });

@@ -2,10 +2,7 @@ import type { FloatConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
 import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
-
-/** Largest |sum| an int32 accumulator may reach. */
-const I32_BUDGET = 2 ** 31 - 1;
-const I16_MAX = 32767;
+import { I16_MAX, I32_BUDGET, Int16Scales } from './int16-scales.js';
 
 /**
  * The int16 ranges of one layer: weights of filter f become round(w / wScale[f]) with |q| <= qW,
@@ -65,11 +62,7 @@ export class WasmFastFloatConv extends PoolableConv {
   private readonly koff: number;
   private readonly tileStride: number;
   private readonly wpk: number;
-  private readonly scale: number;
-  private readonly scaleView: Float32Array;
-  private readonly wScale: Float32Array;
-  private readonly bias: number;
-  private readonly qA: number;
+  private readonly scales: Int16Scales;
   private readonly act: number;
   private readonly macs: number;
   private shares: number[][] | null = null;
@@ -100,8 +93,6 @@ export class WasmFastFloatConv extends PoolableConv {
     heap.i32(this.koff, this.KP).set(Array.from({ length: this.KP }, (_, kp) => kp * (this.direct ? this.Ppad * 4 : 32)));
 
     const { qA, wq, wScale } = int16Ranges(p.weights, outC, K);
-    this.qA = qA;
-    this.wScale = wScale;
     // weights [block of 4 filters][kp = (cp, ky, kx)][filter]: int16 pairs (channel 2cp, 2cp + 1)
     const blocks = Math.ceil(outC / 4);
     this.wpk = heap.alloc(blocks * this.KP * 16);
@@ -116,10 +107,7 @@ export class WasmFastFloatConv extends PoolableConv {
         }
       }
     }
-    this.scale = heap.alloc(outC * 4);
-    this.scaleView = heap.f32(this.scale, outC);
-    this.bias = heap.alloc(outC * 4);
-    heap.f32(this.bias, outC).set(p.bias.subarray(0, outC));
+    this.scales = new Int16Scales(heap, k, qA, wScale, p.bias, outC, 1);
   }
 
   /** Never bit-linked: reduced precision is only allowed where no binary conv reads the output. */
@@ -130,11 +118,7 @@ export class WasmFastFloatConv extends PoolableConv {
   protected convInto(inPtr: number, outPtr: number): void {
     const { inC, inH, inW, outC, outH, outW, size, stride, pad } = this.p;
     const k = this.k;
-    const amax = k.maxAbs(inPtr, inC * inH * inW);
-    const ok = amax > 0 && Number.isFinite(amax);
-    const inv = ok ? Math.fround(this.qA / amax) : 0;
-    const aScale = ok ? amax / this.qA : 0;
-    for (let f = 0; f < outC; f++) this.scaleView[f] = aScale * this.wScale[f];
+    const inv = this.scales.frame(inPtr, inC * inH * inW);
     if (this.direct) {
       k.quantPairs(inPtr, inC, inH, inW, 0, this.pairImg, inW, this.Ppad, inv);
     } else {
@@ -146,11 +130,11 @@ export class WasmFastFloatConv extends PoolableConv {
     const blocks = Math.ceil(outC / 4);
     const pool = this.threads.pool;
     if (!pool || this.macs < MIN_PARALLEL_MACS) {
-      k.fastGemmT(this.cols, this.koff, this.KP, this.wpk, this.scale, this.bias, outC, outPtr, P, P, 0, this.tileStride, this.act, tail, 0, 1, 0, blocks);
+      k.fastGemmT(this.cols, this.koff, this.KP, this.wpk, this.scales.scale, this.scales.bias, outC, outPtr, P, P, 0, this.tileStride, this.act, tail, 0, 1, 0, blocks);
       return;
     }
     if (!this.shares || this.sharesThreads !== pool.threads) {
-      const base = [this.cols, this.koff, this.KP, this.wpk, this.scale, this.bias, outC, 0, P, P, 0, this.tileStride, this.act, 0, 0, 1];
+      const base = [this.cols, this.koff, this.KP, this.wpk, this.scales.scale, this.scales.bias, outC, 0, P, P, 0, this.tileStride, this.act, 0, 0, 1];
       this.shares = splitRange(blocks, pool.threads).map(([a, b]) => [...base, a, b]);
       this.sharesThreads = pool.threads;
     }

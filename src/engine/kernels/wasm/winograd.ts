@@ -2,9 +2,8 @@ import type { FloatConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
 import { ACT_CODE, MIN_PARALLEL_MACS, NO_TAIL, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
+import { I16_MAX, I32_BUDGET, Int16Scales } from './int16-scales.js';
 
-const I32_BUDGET = 2 ** 31 - 1;
-const I16_MAX = 32767;
 /** fastGemmT's `act` for "store the int32 sums". */
 const RAW_SUMS = -1;
 /** G' = 2G of Winograd F(2, 3): integer, so U = G' g G'^T is 4 times the usual transform. */
@@ -106,11 +105,7 @@ export class WasmWinogradConv extends PoolableConv {
   private readonly uStride: number;
   private readonly tileOff: number;
   private readonly tileEdge: number;
-  private readonly scale: number;
-  private readonly scaleView: Float32Array;
-  private readonly wScale: Float32Array;
-  private readonly bias: number;
-  private readonly qA: number;
+  private readonly scales: Int16Scales;
   private readonly act: number;
   private shares: number[][][] | null = null;
   private sharesThreads = 0;
@@ -141,8 +136,6 @@ export class WasmWinogradConv extends PoolableConv {
     heap.i32(this.koff, this.pairs).set(Array.from({ length: this.pairs }, (_, kp) => kp * 32));
 
     const { qA, U, wScale } = winogradRanges(p.weights, outC, inC);
-    this.qA = qA;
-    this.wScale = wScale;
     // U per xi: [block of 4 filters][channel pair][filter] int16 pairs (channel 2cp, 2cp + 1)
     const blocks = Math.ceil(outC / 4);
     this.uStride = blocks * this.pairs * 16;
@@ -160,10 +153,8 @@ export class WasmWinogradConv extends PoolableConv {
         off[ty * this.TW + tx] = 2 * ty * inW + 2 * tx;
         edge[ty * this.TW + tx] = (2 * tx + 1 < inW ? 1 : 0) | (2 * ty + 1 < inH ? 2 : 0);
       }
-    this.scale = heap.alloc(outC * 4);
-    this.scaleView = heap.f32(this.scale, outC);
-    this.bias = heap.alloc(outC * 4);
-    heap.f32(this.bias, outC).set(p.bias.subarray(0, outC));
+    // Y = 4 * the int16 convolution (G' = 2G)
+    this.scales = new Int16Scales(heap, k, qA, wScale, p.bias, outC, 4);
   }
 
   private get Mall(): number {
@@ -179,12 +170,7 @@ export class WasmWinogradConv extends PoolableConv {
   protected convInto(inPtr: number, outPtr: number): void {
     const { inC, inH, inW, outC } = this.p;
     const k = this.k;
-    const amax = k.maxAbs(inPtr, inC * inH * inW);
-    const ok = amax > 0 && Number.isFinite(amax);
-    const inv = ok ? Math.fround(this.qA / amax) : 0;
-    const aScale = ok ? amax / this.qA : 0;
-    // Y = 4 * the int16 convolution (G' = 2G)
-    for (let f = 0; f < outC; f++) this.scaleView[f] = (aScale * this.wScale[f]) / 4;
+    const inv = this.scales.frame(inPtr, inC * inH * inW);
     k.quantPairs(inPtr, inC, inH, inW, 1, this.pairImg, this.Wp, this.Hp * this.Wp, inv);
     k.winoInput(this.pairImg, this.pairs, this.Hp, this.Wp, this.TH, this.TW, this.V, this.pairs * 32, this.xiStride);
     const blocks = Math.ceil(outC / 4);
@@ -203,7 +189,7 @@ export class WasmWinogradConv extends PoolableConv {
           k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
             this.Tpad, this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
         }
-        k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scale, this.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
+        k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
       }
       return;
     } else {
@@ -217,6 +203,6 @@ export class WasmWinogradConv extends PoolableConv {
       }
       for (let xi = 0; xi < 16; xi++) pool.run('fastGemmT', this.shares[xi], k);
     }
-    k.winoOutput(this.Mall, outC, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scale, this.bias, this.act, outPtr, 0, outC);
+    k.winoOutput(this.Mall, outC, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, 0, outC);
   }
 }
