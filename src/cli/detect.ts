@@ -5,11 +5,16 @@ import { decodeImageFile } from '../detect/preprocess.js';
 import { kernelOptions, precisionFlag } from './kernel-options.js';
 import { modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+import { cardOperatingThreshold } from '../engine/model-card.js';
 
 const options = {
   ...modelOptions,
   ...kernelOptions,
-  thresh: { type: 'string', value: 'P', description: 'Keep boxes with objectness x class probability above P', default: '0.25' },
+  thresh: {
+    type: 'string',
+    value: 'P',
+    description: "Keep boxes with objectness x class probability above P (default: the model card's operating threshold for a specialised model, else 0.25)",
+  },
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (0 disables NMS)', default: '0.45' },
   json: { type: 'boolean', description: 'Print one JSON object per image' },
   threads: { type: 'string', value: 'N', description: 'Intra-frame threads per layer (native and wasm backends; default 1, or XNORCAM_NATIVE_THREADS)' },
@@ -37,7 +42,6 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
-  const thresh = numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256);
   const precision = precisionFlag(v.precision);
@@ -47,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`,
   });
   const detector = await loadDetector(source, { backend: v.backend, threads, precision });
+  const thresh = v.thresh === undefined ? (cardOperatingThreshold(detector.model) ?? 0.25) : numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
   let failed = 0;
   try {
     for (const image of args.positionals) {

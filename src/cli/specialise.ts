@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     [
       `specialised model: ${report.student.model}`,
       `frames: ${report.frames.train} train, ${report.frames.validation} held out (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
-      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student at its operating threshold ${report.student.thresh}, chosen on training frames — use it as detector.thresh):`,
+      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student at its operating threshold ${report.student.thresh}, chosen on training frames; pipelines and \`xnorcam detect\` apply it from the model card):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
       `  vehicles, student boxes on objects the teacher was unsure of not counted against it: precision ${pct(a.vehiclesIgnoringUncertain.precision)}%  F1 ${pct(a.vehiclesIgnoringUncertain.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { ObjectDetector } from '../detect/types.js';
+import { loadDetector } from '../detect/detector.js';
 import type { ModelRef } from './model-ref.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { cardOperatingThreshold } from '../engine/model-card.js';
 
 /**
  * One detector per thread (detectors own preallocated tensors and are not reentrant). Frames arrive
@@ -12,11 +13,6 @@ const port = parentPort!;
 const { model, backend, precision } = workerData as { model: ModelRef; backend?: string; precision?: 'exact' | 'fast' };
 
 try {
-  // Resolved at run time so the pipeline builds while the detector module is developed alongside.
-  const detectorModule = '../detect/detector.js';
-  const { loadDetector } = (await import(detectorModule)) as {
-    loadDetector(m: ModelRef, o?: { backend?: string; precision?: 'exact' | 'fast' }): Promise<ObjectDetector & { precision?: 'exact' | 'fast' }>;
-  };
   const detector = await loadDetector(model, { ...(backend ? { backend } : {}), ...(precision ? { precision } : {}) });
   const views = new Map<number, Uint8Array[]>();
   port.on('message', (msg: WorkerRequest) => {
@@ -48,6 +44,7 @@ try {
     classNames: [...detector.classNames],
     backend: detector.backend,
     precision: detector.precision,
+    operatingThresh: cardOperatingThreshold(detector.model),
   };
   port.postMessage(ready);
 } catch (e) {

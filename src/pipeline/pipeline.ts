@@ -16,6 +16,7 @@ type AnalyticsCalibration = AnalyticsConfig['calibration'];
 import type { ModelRef } from './model-ref.js';
 import { modelIdentity, type ModelIdentity } from './model-identity.js';
 import { ModelPools, type ModelLease } from './model-pools.js';
+import type { WorkerPool } from './worker-pool.js';
 import { LatencyWindow, RateWindow } from './stats.js';
 
 type Point = [number, number];
@@ -168,11 +169,16 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   /** Thresholds for the frames detected from now on (a reloaded pipeline file). */
   setDetectOptions(opts: DetectOptions): void {
     this.detectOptions = opts;
-    for (const st of this.states) st.detect = this.sourceDetect(st.cfg);
+    for (const st of this.states) st.detect = this.sourceDetect(st.cfg, st.lease.pool);
   }
 
-  private sourceDetect(cfg: PipelineSource): DetectOptions {
-    return cfg.thresh === undefined ? this.detectOptions : { ...this.detectOptions, thresh: cfg.thresh };
+  /**
+   * A source's threshold: its own `thresh:`, else the operating threshold its model's card recommends
+   * (a specialised model's, chosen for that camera), else the pipeline's `detector.thresh`.
+   */
+  private sourceDetect(cfg: PipelineSource, pool: WorkerPool): DetectOptions {
+    const thresh = cfg.thresh ?? pool.operatingThresh;
+    return thresh === undefined ? this.detectOptions : { ...this.detectOptions, thresh };
   }
 
   async start(): Promise<void> {
@@ -276,6 +282,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease): Promise<SourceState> {
     const pool = lease.pool;
+    if (cfg.thresh === undefined && pool.operatingThresh !== undefined) {
+      logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: pool.operatingThresh });
+    }
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
     const mode = cfg.mode ?? this.opts.mode ?? 'live';
     const live = mode === 'live';
@@ -312,7 +321,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       cfg,
       mode,
       lease,
-      detect: this.sourceDetect(cfg),
+      detect: this.sourceDetect(cfg, pool),
       slots,
       runner,
       analytics,

@@ -32,6 +32,8 @@ export class WorkerPool {
   inputWidth = 0;
   inputHeight = 0;
   classNames: string[] = [];
+  /** The threshold the model's card recommends (a specialised model's operating point), if any. */
+  operatingThresh: number | undefined;
   backend = '';
   /** Float-layer numerics the detector threads actually run ('fast' only where the backend has it). */
   precision: 'exact' | 'fast' = 'exact';
@@ -117,6 +119,7 @@ export class WorkerPool {
           this.classNames = msg.classNames;
           this.backend = msg.backend;
           this.precision = msg.precision ?? 'exact';
+          this.operatingThresh = msg.operatingThresh;
           entry.busy = false;
           this.workers.push(entry);
           for (const [slots, id] of this.buffers) {

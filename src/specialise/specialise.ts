@@ -44,7 +44,7 @@ export interface SpecialiseOptions {
 export interface SpecialiseReport {
   source: string;
   teacher: { cfg: string; weights: string; msPerFrame: number };
-  /** thresh: the student's operating point, chosen on training frames (use it as the pipeline's detector.thresh). */
+  /** thresh: the student's operating point, chosen on training frames (pipelines and `xnorcam detect` apply it from the model card). */
   student: { model: string; msPerFrame: number; base: string | null; thresh: number };
   frames: { train: number; validation: number; teacherBoxes: number };
   /**

@@ -50,6 +50,22 @@ describe('xnorcam detect / convert', () => {
     expect(Math.max(...want.detections.map((d) => d.prob))).toBeCloseTo(scores[0], 5);
   });
 
+  it("uses a specialised model's operating threshold from its card when --thresh is not given", async () => {
+    const { readModelFile, encodeModel } = await import('../../src/engine/model-file/format.js');
+    const carded = path.join(tmp, 'carded.xnor');
+    writeFileSync(carded, encodeModel(readModelFile(modelA), { producer: 'test', card: { kind: 'specialised', student: { thresh: 0.5 } } }));
+    const want = (JSON.parse(readFileSync(path.join(dirA, 'detections.json'), 'utf8')) as { detections: { prob: number }[] }).detections;
+    const above = want.filter((d) => d.prob >= 0.5).length;
+    expect(above).toBeGreaterThan(0);
+    expect(above).toBeLessThan(want.length);
+    const r = xnorcam('detect', imageA, '--model', carded, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const dets = (JSON.parse(r.stdout) as { detections: { score: number }[] }).detections;
+    expect(dets).toHaveLength(above);
+    const explicit = xnorcam('detect', imageA, '--model', carded, '--json', '--thresh', '0.25');
+    expect((JSON.parse(explicit.stdout) as { detections: unknown[] }).detections).toHaveLength(want.length);
+  });
+
   it('gives the same result from cfg + weights as from the packed model, and a text listing', () => {
     const a = xnorcam('detect', imageA, '--model', modelA, '--json', '--thresh', '0.3');
     const b = xnorcam('detect', imageA, '--cfg', cfgA, '--weights', weightsA, '--names', path.join(dirA, 'classes.names'), '--json', '--thresh', '0.3');
