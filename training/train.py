@@ -185,8 +185,8 @@ def main(argv=None) -> int:
         else:
             n_val = max(1, n // 20) if n >= 20 else 0
             val_ds, val_idx, train_idx = train_ds, np.arange(n - n_val, n), np.arange(n - n_val)
+        anchors = None  # k-means anchors fitted at the (possibly resized) input, or the cfg's
         if ckpt is None and (init is None or args.cfg):
-            anchors = None
             if args.anchors == 'auto':
                 k = len(all_anchors(parse_cfg(base, 'cfg')))
                 wh = np.concatenate([objects(train_ds.labels[i])[:, 3:5] for i in train_idx]) * np.array([W, H])
@@ -195,8 +195,7 @@ def main(argv=None) -> int:
         else:
             sections = parse_cfg(base, 'checkpoint')
         if (W, H) != (W0, H0):
-            anchors_fitted = ckpt is None and (init is None or args.cfg) and args.anchors == 'auto'
-            resize_network(sections, W, H, W0, H0, scale_anchors=not anchors_fitted)
+            resize_network(sections, W, H, W0, H0, scale_anchors=anchors is None)
         net = Network(sections, force_float=args.float).to(device)
     except (CfgError, DataError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -1,4 +1,5 @@
 import type { Box } from '../core/types.js';
+import { iou } from '../eval/ap.js';
 import { VEHICLE_CLASSES } from './class-map.js';
 
 export interface LabelledBox {
@@ -14,14 +15,6 @@ export interface Agreement {
   precision: number;
   recall: number;
   f1: number;
-}
-
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
 }
 
 /**

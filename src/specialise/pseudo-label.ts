@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { Detection } from '../core/types.js';
 import type { ObjectDetector } from '../detect/types.js';
 import type { EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
@@ -17,6 +18,19 @@ export interface LabelledFrame extends SampledFrame {
    * is reported apart from the strict agreement figure.
    */
   uncertain?: LabelledBox[];
+}
+
+/** darknet's default NMS IoU, the teacher's as its authors run it. */
+export const TEACHER_NMS = 0.45;
+
+/** The teacher's detections of the student's classes, renamed to them (other classes dropped). */
+export function toStudentBoxes(dets: readonly Detection[], classMap: Int32Array, studentClasses: readonly string[]): LabelledBox[] {
+  const out: LabelledBox[] = [];
+  for (const d of dets) {
+    const k = classMap[d.classId];
+    if (k >= 0) out.push({ className: studentClasses[k], score: d.score, box: d.box });
+  }
+  return out;
 }
 
 /**
@@ -37,10 +51,8 @@ export async function labelWithTeacher(
     const img = await decodeImageFile(frame.file);
     const labels: LabelledBox[] = [];
     const uncertain: LabelledBox[] = [];
-    for (const d of teacher.detectImage(img, { thresh: floor, nms: opts.nms ?? 0.45 })) {
-      const k = classMap[d.classId];
-      if (k < 0) continue;
-      (d.score >= opts.thresh ? labels : uncertain).push({ className: studentClasses[k], score: d.score, box: d.box });
+    for (const b of toStudentBoxes(teacher.detectImage(img, { thresh: floor, nms: opts.nms ?? TEACHER_NMS }), classMap, studentClasses)) {
+      (b.score >= opts.thresh ? labels : uncertain).push(b);
     }
     out.push({ ...frame, width: img.width, height: img.height, labels, uncertain });
     opts.onProgress?.(out.length);

@@ -89,6 +89,12 @@ function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: nu
   })();
 }
 
+/** A model's agreement figures on the held-out frames (the report's, for the student and the bundled model alike). */
+function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): { vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement } {
+  const pairs = validation.map((f, i) => ({ teacher: f.labels, student: labels[i], uncertain: f.uncertain }));
+  return { vehicles: vehicleAgreement(pairs), vehiclesIgnoringUncertain: vehicleAgreement(pairs, 0.5, true), exactClass: agreement(pairs) };
+}
+
 const THRESHOLD_CANDIDATES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8];
 
 /**
@@ -164,21 +170,12 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
   const studentThresh = await pickThreshold(student, train);
   const studentRun = await timeDetections(student, validation, studentThresh);
-  const pairs = validation.map((f, i) => ({ teacher: f.labels, student: studentRun.labels[i], uncertain: f.uncertain }));
   let baseline: SpecialiseReport['baseline'];
   if (o.compareWith && existsSync(o.compareWith)) {
     const base = await loadDetector(o.compareWith, { backend: o.backend });
     const baseThresh = await pickThreshold(base, train);
     const baseRun = await timeDetections(base, validation, baseThresh);
-    const basePairs = validation.map((f, i) => ({ teacher: f.labels, student: baseRun.labels[i], uncertain: f.uncertain }));
-    baseline = {
-      model: resolve(o.compareWith),
-      msPerFrame: baseRun.msPerFrame,
-      thresh: baseThresh,
-      vehicles: vehicleAgreement(basePairs),
-      vehiclesIgnoringUncertain: vehicleAgreement(basePairs, 0.5, true),
-      exactClass: agreement(basePairs),
-    };
+    baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, thresh: baseThresh, ...heldOutFigures(validation, baseRun.labels) };
     base.dispose();
   }
   const report: SpecialiseReport = {
@@ -186,7 +183,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
     student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel, thresh: studentThresh },
     frames: { train: train.length, validation: validation.length, teacherBoxes },
-    agreement: { vehicles: vehicleAgreement(pairs), vehiclesIgnoringUncertain: vehicleAgreement(pairs, 0.5, true), exactClass: agreement(pairs), iou: 0.5 },
+    agreement: { ...heldOutFigures(validation, studentRun.labels), iou: 0.5 },
     teacherStability: await teacherStability(teacher, validation, toStudent, studentClasses, o.teacherThresh),
     ...(baseline ? { baseline } : {}),
     trainingSeconds,

@@ -2,7 +2,7 @@ import type { ObjectDetector } from '../detect/types.js';
 import type { EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
-import type { LabelledFrame } from './pseudo-label.js';
+import { TEACHER_NMS, toStudentBoxes, type LabelledFrame } from './pseudo-label.js';
 
 function mirror(rgb: Uint8Array, width: number, height: number): Uint8Array {
   const out = new Uint8Array(rgb.length);
@@ -36,11 +36,8 @@ export async function teacherStability(
   for (const f of frames) {
     const img = await decodeImageFile(f.file);
     const mirrored = { ...img, rgb: mirror(img.rgb, img.width, img.height) };
-    const again: LabelledBox[] = [];
-    for (const d of teacher.detectImage(mirrored, { thresh, nms: 0.45 })) {
-      const k = classMap[d.classId];
-      if (k >= 0) again.push({ className: studentClasses[k], score: d.score, box: [img.width - d.box[2], d.box[1], img.width - d.box[0], d.box[3]] });
-    }
+    const again = toStudentBoxes(teacher.detectImage(mirrored, { thresh, nms: TEACHER_NMS }), classMap, studentClasses);
+    for (const b of again) b.box = [img.width - b.box[2], b.box[1], img.width - b.box[0], b.box[3]];
     pairs.push({ teacher: f.labels, student: again });
   }
   return vehicleAgreement(pairs);
