@@ -1,4 +1,4 @@
-import type { FrameResult, LineCounts } from './types.js';
+import type { FrameInfo, FrameResult, LineCounts } from './types.js';
 
 /** State of one source as the dashboard, REST API and metrics show it. */
 export interface SourceStatus {
@@ -22,14 +22,9 @@ export interface SourceStatus {
   watchdogMs?: number;
 }
 
-/** A display image for the dashboard, matching FrameResult by (source, seq). */
-export interface DisplayFrame {
-  source: string;
-  seq: number;
-  ptsMs: number;
-  capturedAt: number;
-  width: number;
-  height: number;
+/** A display image for the dashboard, matching FrameResult by (source, seq); width × height is the
+ *  source frame's size (boxes are in that space), not necessarily the JPEG's. */
+export interface DisplayFrame extends FrameInfo {
   jpeg: Buffer;
 }
 

@@ -5,6 +5,7 @@
  * at 101 recall points 0, 0.01, …, 1 (0 beyond the last recall reached). mAP@0.5:0.95 averages
  * the thresholds 0.50, 0.55, …, 0.95. Classes without ground truth are left out of the means.
  */
+import { boxIou } from '../core/box-geometry.js';
 import type { Box } from '../core/types.js';
 
 export interface ScoredBox {
@@ -43,15 +44,6 @@ export interface EvalSummary {
 
 export const COCO_IOU_THRESHOLDS = Array.from({ length: 10 }, (_, i) => Math.round((0.5 + 0.05 * i) * 100) / 100);
 
-export function iou(a: Box, b: Box): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 /** 101-point interpolated AP from a precision/recall curve in detection order. */
 export function interpolatedAp(precision: number[], recall: number[]): number {
   const p = precision.slice();
@@ -87,7 +79,7 @@ export function classAp(images: ImageResult[], classId: number, thresholds: numb
       let bestIou = thr;
       for (let g = 0; g < gts.length; g++) {
         if (used[d.image][g]) continue;
-        const v = iou(d.box, gts[g]);
+        const v = boxIou(d.box, gts[g]);
         if (v >= bestIou) {
           bestIou = v;
           best = g;

@@ -172,13 +172,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     for (const st of this.states) st.detect = this.sourceDetect(st.cfg, st.lease.pool);
   }
 
-  /**
-   * A source's threshold: its own `thresh:`, else the operating threshold its model's card recommends
-   * (a specialised model's, chosen for that camera), else the pipeline's `detector.thresh`.
-   */
+  /** A source's detect options: the pipeline's, with the source's own threshold if it has one (see sourceThreshold). */
   private sourceDetect(cfg: PipelineSource, pool: WorkerPool): DetectOptions {
-    const thresh = cfg.thresh ?? pool.operatingThresh;
-    return thresh === undefined ? this.detectOptions : { ...this.detectOptions, thresh };
+    const own = sourceThreshold(cfg, pool);
+    return own === undefined ? this.detectOptions : { ...this.detectOptions, thresh: own.thresh };
   }
 
   async start(): Promise<void> {
@@ -282,9 +279,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease): Promise<SourceState> {
     const pool = lease.pool;
-    if (cfg.thresh === undefined && pool.operatingThresh !== undefined) {
-      logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: pool.operatingThresh });
-    }
+    const own = sourceThreshold(cfg, pool);
+    if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
     const mode = cfg.mode ?? this.opts.mode ?? 'live';
     const live = mode === 'live';
@@ -542,4 +538,15 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/**
+ * The one place that decides a source's own threshold: its `thresh:`, else the operating threshold
+ * its model's card recommends (a specialised model's, chosen for that camera); undefined when
+ * neither is set and the pipeline's `detector.thresh` applies.
+ */
+function sourceThreshold(cfg: PipelineSource, pool: WorkerPool): { thresh: number; from: 'source' | 'model card' } | undefined {
+  if (cfg.thresh !== undefined) return { thresh: cfg.thresh, from: 'source' };
+  if (pool.operatingThresh !== undefined) return { thresh: pool.operatingThresh, from: 'model card' };
+  return undefined;
 }

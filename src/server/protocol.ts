@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { DisplayFrame, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
-import type { FrameResult } from '../core/types.js';
+import type { FrameInfo, FrameResult } from '../core/types.js';
 
 /**
- * The dashboard's WebSocket protocol (version 1). The browser's decoder lives in web/src/protocol.ts;
- * keep the two in step (the browser tests exercise both ends).
+ * The dashboard's WebSocket protocol (version 1). These types (with src/core/types.ts and feed.ts)
+ * are the source; the page, which compiles on its own, mirrors them in web/src/protocol.ts, and
+ * test/server/protocol-mirror.test.ts fails when a mirror differs in any field (the browser tests
+ * exercise both ends at run time).
  *
  * Server → client, binary: one video frame with everything drawn on it, so boxes land on exactly
  * the frame they belong to:
@@ -33,15 +35,9 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-export interface FrameHeader {
-  source: string;
-  seq: number;
-  ptsMs: number;
-  capturedAt: number;
-  /** Image size as the feed reports it (the page sizes its canvas from the JPEG itself);
-   *  boxes are in source pixels (sourceWidth × sourceHeight). */
-  width: number;
-  height: number;
+/** The frame's identity and timing (FrameInfo); width × height is the image size as the feed reports
+ *  it (the page sizes its canvas from the JPEG itself); boxes are in source pixels (sourceWidth × sourceHeight). */
+export interface FrameHeader extends FrameInfo {
   sourceWidth: number;
   sourceHeight: number;
   /** Server clock when the frame was sent. */

@@ -1,5 +1,5 @@
 import type { Box } from '../core/types.js';
-import { iou } from '../eval/ap.js';
+import { boxIou } from '../core/box-geometry.js';
 import { VEHICLE_CLASSES } from './class-map.js';
 
 export interface LabelledBox {
@@ -51,7 +51,7 @@ export function agreement(
       let bestIou = minIou;
       teacher.forEach((t, i) => {
         if (used[i] || !same(s.className, t.className)) return;
-        const v = iou(s.box, t.box);
+        const v = boxIou(s.box, t.box);
         if (v >= bestIou) {
           bestIou = v;
           best = i;
@@ -60,7 +60,7 @@ export function agreement(
       if (best >= 0) {
         used[best] = 1;
         tp++;
-      } else if (!(opts.ignoreUncertain && uncertain.some((u) => same(s.className, u.className) && iou(s.box, u.box) >= minIou))) fp++;
+      } else if (!(opts.ignoreUncertain && uncertain.some((u) => same(s.className, u.className) && boxIou(s.box, u.box) >= minIou))) fp++;
     }
     fn += used.length - used.reduce((n, u) => n + u, 0);
   }
@@ -80,7 +80,7 @@ const SAME_VEHICLE_IOU = 0.6;
 export function mergeVehicleDuplicates(boxes: LabelledBox[]): LabelledBox[] {
   const kept: LabelledBox[] = [];
   for (const b of [...boxes].sort((x, y) => y.score - x.score)) {
-    if (VEHICLE_CLASSES.has(b.className) && kept.some((k) => VEHICLE_CLASSES.has(k.className) && iou(k.box, b.box) > SAME_VEHICLE_IOU)) continue;
+    if (VEHICLE_CLASSES.has(b.className) && kept.some((k) => VEHICLE_CLASSES.has(k.className) && boxIou(k.box, b.box) > SAME_VEHICLE_IOU)) continue;
     kept.push(b);
   }
   return kept;

@@ -16,7 +16,7 @@
  */
 import type { Box } from '../core/types.js';
 import { AssignmentSolver } from './assignment.js';
-import { iou } from './geometry.js';
+import { iou } from '../core/box-geometry.js';
 import { COV_SIZE, defaultNoise, kalmanDistance, kalmanInit, kalmanPredict, kalmanUpdate, STATE_SIZE, type KalmanNoise } from './kalman.js';
 
 export interface TrackerConfig {

@@ -8,7 +8,7 @@ import { FirefoxBidi, firefoxUnavailable } from '../helpers/firefox-bidi.js';
 import { Pixels } from '../helpers/screenshot-pixels.js';
 import { RecordingClient, sleep, waitFor, wsUrl } from '../helpers/ws-client.js';
 import { tempDir } from '../helpers/videos.js';
-import { edgeSamples, expectDrawnAsSent, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
+import { expectBoxesOutlined, expectDrawnAsSent, pauseOnCheckableFrame, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
 
 /**
  * The dashboard in Firefox (Debian's firefox-esr over WebDriver BiDi), on a REAL pipeline: the same
@@ -57,41 +57,22 @@ describe.skipIf(skip)(`dashboard in firefox on a real pipeline${skip ? ` (skippe
     console.log(`firefox ${ff.version} over WebDriver BiDi`);
     await ff.evaluate('globalThis.__xnorcam.showDetections(true)');
     await ff.waitFor('(globalThis.__xnorcamStats?.framesDrawn ?? 0) > 40', 20_000, '40 frames drawn');
-    // Pause on a frame with boxes big enough to check pixel by pixel.
-    const big = (x: Drawn | null) => Boolean(x && edgeSamples(x).length >= 7);
-    const lastDrawn = () => stat<Drawn>('sources.street.lastDrawn');
-    let d: Drawn | null = null;
-    for (let i = 0; i < 300 && !d; i++) {
-      if (!big(await lastDrawn())) {
-        await sleep(30);
-        continue;
-      }
-      await ff.evaluate('globalThis.__xnorcam.pause()');
-      await sleep(250); // a draw already under way finishes; then the picture stays
-      const frozen = await lastDrawn();
-      if (big(frozen)) d = frozen;
-      else await ff.evaluate('globalThis.__xnorcam.resume()');
-    }
+    const d = await pauseOnCheckableFrame({
+      lastDrawn: () => stat<Drawn>('sources.street.lastDrawn'),
+      pause: () => ff.evaluate('globalThis.__xnorcam.pause()'),
+      resume: () => ff.evaluate('globalThis.__xnorcam.resume()'),
+    });
     expect(d, 'a drawn frame with a box of at least 12×12 px').not.toBeNull();
     const png = await ff.screenshot({ selector: CANVAS });
     await ff.evaluate('globalThis.__xnorcam.resume()');
 
     expectDrawnAsSent(d!, recorder);
 
-    // Each sizeable box is outlined where the result says (colour within 6 px: raw detections are
-    // thin dashed lines, blended into the video when the canvas is scaled).
     const shot = await Pixels.fromPng(png);
     const css = await ff.evaluate<{ w: number; h: number }>(`(() => { const r = document.querySelector(${JSON.stringify(CANVAS)}).getBoundingClientRect(); return { w: r.width, h: r.height }; })()`);
     expect(Math.abs(shot.width - css.w)).toBeLessThanOrEqual(2); // the screenshot is the whole canvas
     expect(Math.abs(shot.height - css.h)).toBeLessThanOrEqual(2);
-    const sx = shot.width / d!.sourceWidth, sy = shot.height / d!.sourceHeight;
-    let hits = 0, total = 0;
-    for (const [x, y] of edgeSamples(d!)) {
-      total++;
-      if (shot.saturatedNear(x * sx, y * sy, 6)) hits++;
-    }
-    expect(total).toBeGreaterThan(0);
-    expect(hits / total).toBeGreaterThan(0.9);
+    expectBoxesOutlined(shot, d!);
     // Between the overlays the grey video shows through: most of the picture has no colour, and
     // it is the video's grey (0x60 background, the picture lighter or darker), not a black canvas.
     let greyPoints = 0, videoPoints = 0;

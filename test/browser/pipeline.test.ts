@@ -7,7 +7,7 @@ import { buildWeb } from '../helpers/build-web.js';
 import { Pixels } from '../helpers/screenshot-pixels.js';
 import { RecordingClient, sleep, waitFor, wsUrl } from '../helpers/ws-client.js';
 import { tempDir } from '../helpers/videos.js';
-import { edgeSamples, expectDrawnAsSent, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
+import { expectBoxesOutlined, expectDrawnAsSent, pauseOnCheckableFrame, percentile, startStreetPipeline, type Drawn } from '../helpers/street-pipeline.js';
 
 /**
  * The dashboard on a REAL pipeline: ffmpeg decoding a generated video, the XNOR detector in worker
@@ -47,39 +47,19 @@ describe('dashboard on a real pipeline', () => {
   it('shows the pipeline’s frames with the boxes of exactly those frames', async () => {
     await page.evaluate(() => (globalThis as any).__xnorcam.showDetections(true));
     await page.waitForFunction(() => ((globalThis as any).__xnorcamStats?.framesDrawn ?? 0) > 40, undefined, { timeout: 20_000 });
-    // Pause on a frame with boxes big enough to check pixel by pixel.
-    const big = (x: Drawn | null) => Boolean(x && edgeSamples(x).length >= 7);
-    const lastDrawn = async () => (await page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).__xnorcamStats.sources.street.lastDrawn)))) as Drawn;
-    let d: Drawn | null = null;
-    for (let i = 0; i < 300 && !d; i++) {
-      if (!big(await lastDrawn())) {
-        await sleep(30);
-        continue;
-      }
-      await page.evaluate(() => (globalThis as any).__xnorcam.pause());
-      await sleep(250); // a draw already under way finishes; then the picture stays
-      const frozen = await lastDrawn();
-      if (big(frozen)) d = frozen;
-      else await page.evaluate(() => (globalThis as any).__xnorcam.resume());
-    }
+    const d = await pauseOnCheckableFrame({
+      lastDrawn: async () => (await page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).__xnorcamStats.sources.street.lastDrawn)))) as Drawn,
+      pause: () => page.evaluate(() => (globalThis as any).__xnorcam.pause()),
+      resume: () => page.evaluate(() => (globalThis as any).__xnorcam.resume()),
+    });
     expect(d, 'a drawn frame with a box of at least 12×12 px').not.toBeNull();
     const png = await page.locator('section.camera[data-source="street"] canvas.video').screenshot();
     await page.evaluate(() => (globalThis as any).__xnorcam.resume());
 
     expectDrawnAsSent(d!, recorder);
 
-    // Each sizeable box is outlined where the result says. The video is grey, so a coloured pixel
-    // is an overlay; raw detections are thin dashed lines blended into the video when scaled, so
-    // the test looks for colour within 6 px (which spans a dash gap), not for exact class colours.
     const shot = await Pixels.fromPng(png);
-    const sx = shot.width / d!.sourceWidth, sy = shot.height / d!.sourceHeight;
-    let hits = 0, total = 0;
-    for (const [x, y] of edgeSamples(d!)) {
-      total++;
-      if (shot.saturatedNear(x * sx, y * sy, 6)) hits++;
-    }
-    expect(total).toBeGreaterThan(0);
-    expect(hits / total).toBeGreaterThan(0.9);
+    expectBoxesOutlined(shot, d!);
     // Between the overlays the grey video shows through: most of the picture has no colour.
     let greyPoints = 0;
     for (let i = 0; i < 10; i++) for (let j = 0; j < 10; j++) if (shot.chroma(((i + 0.5) / 10) * shot.width, ((j + 0.5) / 10) * shot.height) < 30) greyPoints++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classAp, evaluate, interpolatedAp, iou, type ImageResult } from '../../src/eval/ap.js';
+import { classAp, evaluate, interpolatedAp, type ImageResult } from '../../src/eval/ap.js';
 import { parseLabels } from '../../src/eval/dataset.js';
 import type { Box } from '../../src/core/types.js';
 
@@ -7,12 +7,6 @@ const det = (classId: number, score: number, box: Box) => ({ classId, score, box
 const gt = (classId: number, box: Box) => ({ classId, box });
 
 describe('COCO average precision', () => {
-  it('computes IoU of boxes', () => {
-    expect(iou([0, 0, 10, 10], [0, 0, 10, 6])).toBeCloseTo(0.6, 12);
-    expect(iou([0, 0, 10, 10], [5, 0, 15, 10])).toBeCloseTo(50 / 150, 12);
-    expect(iou([0, 0, 10, 10], [10, 0, 20, 10])).toBe(0);
-  });
-
   it('interpolates precision at 101 recall points', () => {
     // recall 0.5 at precision 1, recall 1 at precision 2/3 (after an FP): by hand,
     // points r = 0..0.50 (51 of them) read 1, r = 0.51..1 (50) read 2/3.

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { imageA, testModel } from './model.js';
-import type { RecordingClient } from './ws-client.js';
+import type { Pixels } from './screenshot-pixels.js';
+import { sleep, type RecordingClient } from './ws-client.js';
 
 /** What the page reports it drew for one frame (globalThis.__xnorcamStats in the dashboard). */
 export interface DrawnBox { kind: 'track' | 'detection'; box: [number, number, number, number]; classId: number; trackId: number | null }
@@ -69,4 +70,50 @@ export function expectDrawnAsSent(d: Drawn, recorder: RecordingClient): void {
   expect(d.boxes.map((b) => ({ kind: b.kind, box: b.box, classId: b.classId }))).toEqual(want);
   expect(d.sourceWidth).toBe(240);
   expect(d.canvasWidth).toBe(480);
+}
+
+/** The dashboard controls the pixel checks need, wrapped by each browser test around its own driver. */
+export interface PausablePage {
+  /** globalThis.__xnorcamStats.sources.street.lastDrawn */
+  lastDrawn(): Promise<Drawn | null>;
+  pause(): Promise<unknown>;
+  resume(): Promise<unknown>;
+}
+
+/**
+ * Pauses the page on a frame with boxes big enough to check pixel by pixel and returns what it drew
+ * there (null when none came in 300 looks). The frame is read again after the pause: a draw already
+ * under way finishes first, and the picture stays only if that one is big enough too.
+ */
+export async function pauseOnCheckableFrame(page: PausablePage): Promise<Drawn | null> {
+  const big = (x: Drawn | null) => Boolean(x && edgeSamples(x).length >= 7);
+  for (let i = 0; i < 300; i++) {
+    if (!big(await page.lastDrawn())) {
+      await sleep(30);
+      continue;
+    }
+    await page.pause();
+    await sleep(250);
+    const frozen = await page.lastDrawn();
+    if (big(frozen)) return frozen;
+    await page.resume();
+  }
+  return null;
+}
+
+/**
+ * Each sizeable box of the drawn frame is outlined where the result says, on a screenshot of the
+ * whole canvas. The video is grey, so a coloured pixel is an overlay; raw detections are thin dashed
+ * lines blended into the video when the canvas is scaled, so this looks for colour within 6 px
+ * (which spans a dash gap) at 90 % of the edge samples, not for exact class colours.
+ */
+export function expectBoxesOutlined(shot: Pixels, d: Drawn): void {
+  const sx = shot.width / d.sourceWidth, sy = shot.height / d.sourceHeight;
+  let hits = 0, total = 0;
+  for (const [x, y] of edgeSamples(d)) {
+    total++;
+    if (shot.saturatedNear(x * sx, y * sy, 6)) hits++;
+  }
+  expect(total).toBeGreaterThan(0);
+  expect(hits / total).toBeGreaterThan(0.9);
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BinaryConvParams, FloatConvParams, KernelActivation, KernelBackend } from '../../src/engine/kernels/backend.js';
+import type { BinaryConvParams, ConvGeometry, FloatConvParams, KernelActivation, KernelBackend } from '../../src/engine/kernels/backend.js';
 import { rng } from '../helpers/random.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,17 +28,8 @@ export function fillRandom(a: Float32Array, r: () => number): void {
 
 export const outSize = (n: number, size: number, stride: number, pad: number): number => Math.floor((n + 2 * pad - size) / stride) + 1;
 
-export interface Shape {
-  inC: number;
-  inH: number;
-  inW: number;
-  outC: number;
-  size: number;
-  stride: number;
-  pad: number;
-  groups: number;
-  activation: KernelActivation;
-}
+/** A conv layer as these tests draw it: the backend's geometry without the output size (outSize gives it). */
+export type Shape = Omit<ConvGeometry, 'outH' | 'outW'> & { groups: number; activation: KernelActivation };
 
 export function floatParams(s: Shape, r: () => number): FloatConvParams {
   const outH = outSize(s.inH, s.size, s.stride, s.pad);

@@ -1,5 +1,5 @@
 // Random convolution layers for the native cross-checks (seeded, so a failure repeats).
-import type { BinaryConvParams, FloatConvParams, KernelActivation } from '../../src/engine/kernels/backend.js';
+import type { BinaryConvParams, ConvGeometry, FloatConvParams, KernelActivation } from '../../src/engine/kernels/backend.js';
 import { rng } from '../helpers/random.js';
 
 export { rng };
@@ -14,17 +14,8 @@ export function randomFloats(n: number, r: () => number, zeroShare = 0.05): Floa
   return a;
 }
 
-export interface Shape {
-  inC: number;
-  inH: number;
-  inW: number;
-  outC: number;
-  size: number;
-  stride: number;
-  pad: number;
-  groups?: number;
-  activation: KernelActivation;
-}
+/** A conv layer as these checks draw it: the backend's geometry without the output size; groups default to 1. */
+export type Shape = Omit<ConvGeometry, 'outH' | 'outW'> & { groups?: number; activation: KernelActivation };
 
 function out(s: Shape) {
   return {

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configureLog } from '../../src/core/log.js';
 import { join } from 'node:path';
 import { Pipeline, type PipelineSource } from '../../src/pipeline/pipeline.js';
 import { planReload, type AppliedSource } from '../../src/pipeline/live-reload.js';
@@ -63,13 +64,27 @@ describe('per-source detection threshold', () => {
       workers: 1,
       detect: { thresh: 0.25 },
     });
-    const results = await runToEnd(p);
+    // The log names the sources the card's threshold applies to: the same decision as the detections'.
+    const logged: string[] = [];
+    configureLog({ json: true });
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    let results: FrameResult[];
+    try {
+      results = await runToEnd(p);
+    } finally {
+      write.mockRestore();
+    }
     const of = (name: string) => results.filter((r) => r.frame.source === name).flatMap((r) => r.detections);
     const [card, own, plain] = [of('card'), of('own'), of('plain')];
     expect(card.length).toBeGreaterThan(0);
     expect(card.every((d) => d.score >= 0.5)).toBe(true);
     expect(plain.some((d) => d.score < 0.5)).toBe(true);
     expect(own.some((d) => d.score < 0.25)).toBe(true);
+    const cardLogs = logged.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; source?: string; thresh?: number }).filter((l) => l.msg === "using the model card's operating threshold");
+    expect(cardLogs.map((l) => [l.source, l.thresh])).toEqual([['card', 0.5]]);
   }, 60_000);
 
   it('a changed source thresh restarts only that source on reload', () => {

@@ -1,4 +1,4 @@
-import { decodeFrame, type FrameHeader, type ServerMessage } from './protocol.js';
+import { decodeFrame, type ClientMessage, type FrameHeader, type ServerMessage } from './protocol.js';
 
 export interface ConnectionHandlers {
   onFrame(header: FrameHeader, jpeg: Uint8Array): void;
@@ -34,7 +34,7 @@ export class Connection {
       this.connects++;
       this.backoffMs = 500;
       this.bestRtt = Infinity;
-      ws.send(JSON.stringify({ type: 'subscribe', sources: this.subscription }));
+      this.send(ws, { type: 'subscribe', sources: this.subscription });
       // A burst of pings first (the smallest round trip gives the best clock estimate), then a slow beat.
       for (let i = 0; i < 5; i++) window.setTimeout(() => this.ping(), i * 300);
       this.pingTimer = window.setInterval(() => this.ping(), 5000);
@@ -62,11 +62,15 @@ export class Connection {
 
   subscribe(sources: string[] | '*'): void {
     this.subscription = sources;
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', sources }));
+    if (this.ws?.readyState === WebSocket.OPEN) this.send(this.ws, { type: 'subscribe', sources });
   }
 
   private ping(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
+    if (this.ws?.readyState === WebSocket.OPEN) this.send(this.ws, { type: 'ping', t: Date.now() });
+  }
+
+  private send(ws: WebSocket, m: ClientMessage): void {
+    ws.send(JSON.stringify(m));
   }
 
   /**

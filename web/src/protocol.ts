@@ -1,16 +1,23 @@
 /**
- * The browser's side of the dashboard protocol (version 1). The server's side is
- * src/server/protocol.ts; the types here mirror src/core/types.ts and src/core/feed.ts, kept apart
- * because the page compiles on its own, without Node's types.
+ * The browser's side of the dashboard protocol (version 1). The server's side, and the source of
+ * every type here, is src/server/protocol.ts (with src/core/types.ts and src/core/feed.ts). The page
+ * compiles on its own (web/tsconfig.json: no bundler, no Node types, nothing outside web/src), so the
+ * types are mirrored, not imported; test/server/protocol-mirror.test.ts type-checks them and fails when
+ * a mirror differs from the server's type in any field, so change both together.
  */
-export type Box = [number, number, number, number];
+export type Box = [x1: number, y1: number, x2: number, y2: number];
 
 export interface Detection { classId: number; className: string; score: number; box: Box }
 export interface Track {
   id: number; classId: number; className: string; score: number; box: Box;
-  velocity: [number, number]; speedKmh?: number; confirmed: boolean; ageMs: number;
+  velocity: [vx: number, vy: number]; speedKmh?: number; confirmed: boolean; ageMs: number;
 }
-export interface TrafficEvent { type: string; source: string; at: number; line?: string; zone?: string; direction?: 'forward' | 'backward'; trackId?: number; className?: string }
+export type TrafficEvent =
+  | { type: 'line-crossing'; source: string; ptsMs: number; at: number; line: string; direction: 'forward' | 'backward'; trackId: number; className: string; speedKmh?: number }
+  | { type: 'zone-enter'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string }
+  | { type: 'zone-exit'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string; dwellMs: number }
+  | { type: 'source-up'; source: string; at: number }
+  | { type: 'source-down'; source: string; at: number; reason: string };
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
 export interface SourceCounts { source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[] }
 export interface SourceOverlay {
@@ -18,11 +25,13 @@ export interface SourceOverlay {
   zones: { name: string; polygon: [number, number][] }[];
 }
 export interface SourceInfo {
-  name: string; url: string; state: string; decodedFps: number; detectedFps: number; latencyMs: number;
+  name: string; url: string; state: 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
+  decodedFps: number; detectedFps: number; latencyMs: number;
   droppedFrames: number; reconnects: number; lastFrameAt: number | null; width: number; height: number;
   lastError?: string;
   /** Model the source is detected with: file name @ first 8 hex of its content hash. */
   model?: string;
+  watchdogMs?: number;
   overlay: SourceOverlay;
 }
 
@@ -32,13 +41,20 @@ export interface FrameHeader {
   result: { detections: Detection[]; tracks: Track[]; events: TrafficEvent[]; detectedAt: number; detectMs: number } | null;
 }
 
+export type ErrorCode = 'bad-json' | 'bad-message' | 'too-large' | 'binary-not-accepted' | 'unknown-source' | 'rate-limited';
+
 export type ServerMessage =
   | { type: 'hello'; version: number; serverTime: number; sources: SourceInfo[] }
   | { type: 'sources'; serverTime: number; sources: SourceInfo[]; droppedForClient: Record<string, number> }
   | { type: 'subscribed'; sources: string[] | '*' }
   | { type: 'counts'; counts: SourceCounts }
   | { type: 'pong'; t: number; serverTime: number }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'error'; code: ErrorCode; message: string };
+
+export type ClientMessage =
+  | { type: 'subscribe'; sources: '*' | string[] }
+  | { type: 'unsubscribe'; sources: string[] }
+  | { type: 'ping'; t: number };
 
 const FRAME_MAGIC = 0x584e4631; // "XNF1"
 const utf8 = new TextDecoder();
