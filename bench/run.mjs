@@ -2,9 +2,12 @@
 // onnxruntime-node, same run, same sizes. Prints ONE JSON document on stdout (progress on stderr).
 //
 //   node bench/run.mjs [--frames 30] [--warmup 5] [--sizes 416,320] [--backends wasm,...] [--reference]
-//                      [--precision exact,fast] [--threads 1,2] [--bit-links on,off] [--no-gemm-peak]
+//                      [--precision exact,fast] [--threads 1,2] [--bit-links on,off]
+//                      [--sign-estimate on,off] [--no-gemm-peak]
 //   --no-gemm-peak skips bench/gemm-peak.mjs's GEMM rows; --bit-links on,off adds rows with the
-//   bit links between convs turned off (NetworkOptions.bitLinks), to measure them in the same run.
+//   bit links between convs turned off (NetworkOptions.bitLinks), to measure them in the same run;
+//   --sign-estimate on,off the same for the native backend's int16 sign estimate of a bit-linked
+//   float conv (XNORCAM_SIGN_ESTIMATE=off, native/src/sign_estimate_impl.h).
 //
 // Every backend runs in 'exact' precision (darknet's float32, bit for bit); a backend that has a
 // 'fast' precision (int8 float layers, src/engine/kernels/precision.ts) also runs in that, as its
@@ -26,7 +29,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 
 function parseArgs(argv) {
-  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'], threads: [1, 2], bitLinks: [true] };
+  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'], threads: [1, 2], bitLinks: [true], signEstimate: [true] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -42,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--no-gemm-peak') o.gemmPeak = false;
     else if (a === '--precision') o.precisions = val().split(',');
     else if (a === '--threads') o.threads = val().split(',').map(Number);
+    else if (a === '--sign-estimate') o.signEstimate = val().split(',').map((v) => (v === 'on' ? true : v === 'off' ? false : fail('--sign-estimate takes on, off or on,off')));
     else if (a === '--bit-links') o.bitLinks = val().split(',').map((v) => (v === 'on' ? true : v === 'off' ? false : fail('--bit-links takes on, off or on,off')));
     else fail(`unknown option ${a}`);
   }
@@ -91,7 +95,8 @@ async function backendIn(createBackend, name, precision) {
  * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
  * intra-frame threading, or for 'fast' on a backend without that precision.
  */
-async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks) {
+async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate) {
+  if (!signEstimate && !name.startsWith('native')) return null; // only the native backend has one
   const backend = await backendIn(createBackend, name, precision);
   if (precision === 'fast' && backend.precision !== 'fast') {
     backend.dispose?.();
@@ -108,12 +113,21 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
     backend.dispose?.();
     return null; // nothing to turn off: the same as the default row
   }
-  const net = new Network(model, backend, { bitLinks });
+  // the addon reads XNORCAM_SIGN_ESTIMATE when a layer is prepared, i.e. while the network is built
+  const savedEstimate = process.env.XNORCAM_SIGN_ESTIMATE;
+  if (!signEstimate) process.env.XNORCAM_SIGN_ESTIMATE = 'off';
+  let net;
+  try {
+    net = new Network(model, backend, { bitLinks });
+  } finally {
+    if (savedEstimate === undefined) delete process.env.XNORCAM_SIGN_ESTIMATE;
+    else process.env.XNORCAM_SIGN_ESTIMATE = savedEstimate;
+  }
   randomInput(net.input, 42);
   const timings = new Float64Array(net.spec.layers.length);
   const perLayer = net.spec.layers.map(() => []);
   return {
-    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision, ...(bitLinks ? {} : { bitLinks: false }), bitLinkedTensors: [...net.bitLinkedTensors] },
+    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision, ...(bitLinks ? {} : { bitLinks: false }), ...(signEstimate ? {} : { signEstimate: false }), bitLinkedTensors: [...net.bitLinkedTensors] },
     times: [],
     frame: (record) => {
       timings.fill(0);
@@ -171,10 +185,11 @@ async function main() {
         }
         for (const precision of opts.precisions)
           for (const threads of opts.threads)
-            for (const bitLinks of opts.bitLinks) {
-              const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks);
-              if (engine) engines.push(engine);
-            }
+            for (const bitLinks of opts.bitLinks)
+              for (const signEstimate of opts.signEstimate) {
+                const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate);
+                if (engine) engines.push(engine);
+              }
       }
       const { bytes } = yolov3TinyOnnx(size);
       for (const threads of opts.threads) {
@@ -195,7 +210,7 @@ async function main() {
         });
       }
 
-      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}${e.row.bitLinks === false ? '(no bit links)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
+      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}${e.row.bitLinks === false ? '(no bit links)' : ''}${e.row.signEstimate === false ? '(no sign estimate)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
       for (let f = 0; f < opts.warmup + opts.frames; f++) {
         for (const e of engines) {
           const t0 = performance.now();
@@ -207,7 +222,7 @@ async function main() {
         const row = { ...e.row, msPerFrame: round(median(e.times)), minMs: round(Math.min(...e.times)), frames: e.times.length };
         e.finish(row);
         results.push(row);
-        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''}${row.bitLinks === false ? ' no-bit-links' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
+        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''}${row.bitLinks === false ? ' no-bit-links' : ''}${row.signEstimate === false ? ' no-sign-estimate' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
       }
       // Side-by-side ratios: onnxruntime float time / XNOR time (> 1 means the XNOR engine is faster).
       const ort1 = results.find((r) => r.size === size && r.backend === 'onnxruntime-float' && r.threads === 1);
@@ -233,7 +248,7 @@ async function main() {
 
     const ratios = results
       .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
-      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), ...(r.signEstimate === false ? { signEstimate: false } : {}), msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
     const doc = {
       bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
       date: new Date().toISOString(),
