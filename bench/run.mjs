@@ -118,7 +118,10 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
   if (!signEstimate) process.env.XNORCAM_SIGN_ESTIMATE = 'off';
   let net;
   try {
-    net = new Network(model, backend, { bitLinks });
+    // as the detector runs it: yolo class scores are activated at decode time, for the cells whose
+    // objectness passes the threshold (NetworkOptions.lazyYoloClasses; decoding is not timed here,
+    // nor for onnxruntime)
+    net = new Network(model, backend, { bitLinks, lazyYoloClasses: true });
   } finally {
     if (savedEstimate === undefined) delete process.env.XNORCAM_SIGN_ESTIMATE;
     else process.env.XNORCAM_SIGN_ESTIMATE = savedEstimate;

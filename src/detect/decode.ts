@@ -20,7 +20,8 @@ export interface Candidate {
   prob: Float32Array;
 }
 
-function yoloCandidates(l: YoloSpec, out: Float32Array, netW: number, netH: number, thresh: number, dets: Candidate[]): void {
+/** rawClasses: the class scores are logits (NetworkOptions.lazyYoloClasses), activated here as the layer would. */
+function yoloCandidates(l: YoloSpec, out: Float32Array, netW: number, netH: number, thresh: number, rawClasses: boolean, dets: Candidate[]): void {
   const { h: lh, w: lw } = l.input;
   const hw = lh * lw;
   const per = l.classes + 5;
@@ -34,7 +35,8 @@ function yoloCandidates(l: YoloSpec, out: Float32Array, netW: number, netH: numb
       const a = l.mask[n];
       const prob = new Float32Array(l.classes);
       for (let j = 0; j < l.classes; j++) {
-        const p = f(objectness * out[base + (5 + j) * hw]);
+        const score = out[base + (5 + j) * hw];
+        const p = f(objectness * (rawClasses ? logistic(score) : score));
         prob[j] = p > thresh ? p : 0;
       }
       dets.push({
@@ -108,7 +110,7 @@ export function collectCandidates(net: Network, thresh: number, imageW: number, 
   const { net: info, layers } = net.spec;
   const dets: Candidate[] = [];
   layers.forEach((l, i) => {
-    if (l.type === 'yolo') yoloCandidates(l, net.outputs[i], info.width, info.height, thresh, dets);
+    if (l.type === 'yolo') yoloCandidates(l, net.outputs[i], info.width, info.height, thresh, net.lazyYoloClasses, dets);
     else if (l.type === 'region') regionCandidates(l, net.outputs[i], thresh, dets);
   });
   correctBoxes(dets, imageW, imageH, info.width, info.height, letterboxed);

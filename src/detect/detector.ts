@@ -23,7 +23,8 @@ export class EngineDetector implements ObjectDetector {
   private readonly classes: number;
 
   constructor(readonly model: Model, private readonly kernels: KernelBackend, opts: NetworkOptions = {}) {
-    this.network = new Network(model, kernels, opts);
+    // class scores are activated only where a detection can come from, unless layer outputs are kept for inspection
+    this.network = new Network(model, kernels, { ...opts, lazyYoloClasses: opts.lazyYoloClasses ?? !opts.keepLayerOutputs });
     this.inputWidth = model.spec.net.width;
     this.inputHeight = model.spec.net.height;
     this.classNames = model.classNames;

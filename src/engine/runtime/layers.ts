@@ -130,19 +130,21 @@ export function upsample(l: UpsampleSpec, input: Float32Array, output: Float32Ar
 
 /**
  * forward_yolo_layer at inference: logistic on tx, ty, then x*scale_x_y - (scale_x_y-1)/2, then
- * logistic on objectness and class scores; tw, th stay raw.
+ * logistic on objectness and class scores; tw, th stay raw. classes = false leaves the class
+ * scores raw (NetworkOptions.lazyYoloClasses: the decoder applies the same logistic where needed).
  */
-export function yolo(l: YoloSpec, input: Float32Array, output: Float32Array): void {
+export function yolo(l: YoloSpec, input: Float32Array, output: Float32Array, classes = true): void {
   const { h, w } = l.input;
   const hw = h * w;
-  output.set(input.subarray(0, l.input.c * hw));
+  if (output !== input) output.set(input.subarray(0, l.input.c * hw));
   const per = l.classes + 5;
   const alpha = f(l.scaleXY);
   const beta = f(-0.5 * (l.scaleXY - 1));
   for (let n = 0; n < l.mask.length; n++) {
     const base = n * per * hw;
     for (let i = base; i < base + 2 * hw; i++) output[i] = f(f(logistic(output[i]) * alpha) + beta);
-    for (let i = base + 4 * hw; i < base + per * hw; i++) output[i] = logistic(output[i]);
+    const end = base + (classes ? per : 5) * hw;
+    for (let i = base + 4 * hw; i < end; i++) output[i] = logistic(output[i]);
   }
 }
 

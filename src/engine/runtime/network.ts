@@ -15,6 +15,15 @@ export interface NetworkOptions {
   keepLayerOutputs?: boolean;
   /** Pass tensors between convs as packed bits where the backend can (default true; false: floats, e.g. to measure the difference). */
   bitLinks?: boolean;
+  /**
+   * [yolo] layers activate box centres and objectness only and leave the class scores as raw
+   * logits: a detector reads a cell's class scores only where its objectness passes the threshold,
+   * and collectCandidates (src/detect/decode.ts) applies the same float32 logistic there, so the
+   * detections are the same bits at a fraction of the work (26x26x255 logistics on yolov3-tiny's
+   * second head: ~1 ms per frame on the WebAssembly backend). Off by default (the layer outputs
+   * are darknet's); EngineDetector turns it on unless it keeps layer outputs.
+   */
+  lazyYoloClasses?: boolean;
 }
 
 /**
@@ -55,10 +64,13 @@ export class Network {
   private readonly inPlace: ReadonlySet<number>;
   /** Float convs a 'fast'-precision backend may run in reduced precision (see reducedPrecisionOk). */
   private readonly fastOk: ReadonlySet<number>;
+  /** [yolo] outputs hold raw class scores (NetworkOptions.lazyYoloClasses). */
+  readonly lazyYoloClasses: boolean;
 
   constructor(model: Model, backend: KernelBackend, opts: NetworkOptions = {}) {
     this.spec = model.spec;
     this.backend = backend;
+    this.lazyYoloClasses = opts.lazyYoloClasses ?? false;
     const { net, layers } = model.spec;
     this.input = backend.allocFloat32(net.channels * net.height * net.width);
     const fused = opts.keepLayerOutputs ? new Set<number>() : fusableConvs(model, backend);
@@ -68,6 +80,11 @@ export class Network {
     this.inPlace = plan.inPlace;
     this.outputs = [];
     const hosts = new Map<number, Float32Array>();
+    // a lazy [yolo] activates a few planes of its conv's tensor in place when nothing else reads it
+    // (no copy of the raw class scores)
+    const readers = layerReaders(layers);
+    const yoloInPlace = (l: (typeof layers)[number], i: number) =>
+      l.type === 'yolo' && this.lazyYoloClasses && !opts.keepLayerOutputs && i > 0 && readers[i - 1].length === 1 && !fused.has(i - 1);
     for (const j of plan.hosts) hosts.set(j, backend.allocFloat32(layers[j].output.c * layers[j].output.h * layers[j].output.w));
     layers.forEach((l, i) => {
       const input = i === 0 ? this.input : this.outputs[i - 1];
@@ -75,7 +92,7 @@ export class Network {
       const placed = plan.placed.get(i);
       const alias = plan.alias.get(i);
       let out: Float32Array;
-      if (l.type === 'dropout') out = input;
+      if (l.type === 'dropout' || yoloInPlace(l, i)) out = input;
       else if (alias !== undefined) out = this.outputs[alias];
       else if (placed) out = hosts.get(placed.route)!.subarray(placed.offset, placed.offset + n);
       else if (hosts.has(i)) out = hosts.get(i)!;
@@ -191,6 +208,7 @@ export class Network {
       case 'dropout':
         return () => {};
       case 'yolo': {
+        if (this.lazyYoloClasses) return () => yolo(l, input, out, false);
         const op = this.backend.prepareYolo?.({ c: l.input.c, h: l.input.h, w: l.input.w, classes: l.classes, anchors: l.mask.length, scaleXY: l.scaleXY });
         return op ? () => op.run(input, out) : () => yolo(l, input, out);
       }
