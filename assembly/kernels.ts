@@ -161,19 +161,15 @@ export function floatTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32, mode: i32,
   bp: usize, act: i32, tail: usize,
 ): void {
-  gemmTile<f32>(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, mode, 0, bp, act, tail);
+  gemmTile(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, mode, bp, act, tail);
 }
 
-/**
- * The 4 filters x 8 pixels tile of floatTile (T = f32: f32 sums, k in order) and fastTile (T = i32:
- * int16 pairs summed exactly in int32, always TILE_FIRST | TILE_LAST). Weights at wp, 4 per k
- * (int16 pairs for i32); sp: the fast tile's per-filter scales.
- */
-@inline function gemmTile<T>(
+/** The 4 filters x 8 pixels tile of floatTile: f32 sums, k in order; weights at wp, 4 per k. */
+@inline function gemmTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32, mode: i32,
-  sp: usize, bp: usize, act: i32, tail: usize,
+  bp: usize, act: i32, tail: usize,
 ): void {
-  // all-zero bits: 0.0f in every lane, or 0 in every int32 lane
+  // all-zero bits: 0.0f in every lane
   let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
   let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
   if (!(mode & TILE_FIRST)) {
@@ -191,30 +187,27 @@ export function floatTile(
     const x0 = v128.load(p);
     const x1 = v128.load(p, 16);
     let w = v128.load32_splat(wp);
-    a00 = tileMac<T>(a00, w, x0);
-    a01 = tileMac<T>(a01, w, x1);
+    a00 = tileMac(a00, w, x0);
+    a01 = tileMac(a01, w, x1);
     w = v128.load32_splat(wp, 4);
-    a10 = tileMac<T>(a10, w, x0);
-    a11 = tileMac<T>(a11, w, x1);
+    a10 = tileMac(a10, w, x0);
+    a11 = tileMac(a11, w, x1);
     w = v128.load32_splat(wp, 8);
-    a20 = tileMac<T>(a20, w, x0);
-    a21 = tileMac<T>(a21, w, x1);
+    a20 = tileMac(a20, w, x0);
+    a21 = tileMac(a21, w, x1);
     w = v128.load32_splat(wp, 12);
-    a30 = tileMac<T>(a30, w, x0);
-    a31 = tileMac<T>(a31, w, x1);
+    a30 = tileMac(a30, w, x0);
+    a31 = tileMac(a31, w, x1);
     wp += 16;
   }
-  if (isInteger<T>()) {
-    if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
-    else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
-  } else if (!(mode & TILE_LAST)) {
-    tileRows<TilePartial>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+  if (!(mode & TILE_LAST)) {
+    tileRows<TilePartial>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, 0, bp, act, tail);
   } else {
-    tileRows<TileBias>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+    tileRows<TileBias>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, 0, bp, act, tail);
   }
 }
 
-/** Stores the nvf filter rows of a 4 x 8 tile (planeBytes apart) the H way (see tileRow). */
+/** Stores the nvf filter rows of a 4 x 8 tile (planeBytes apart) the H way (see tileRow); floatTile and the int16 tiles. */
 @inline function tileRows<H>(
   d: usize, planeBytes: usize, nvf: i32, a00: v128, a01: v128, a10: v128, a11: v128,
   a20: v128, a21: v128, a30: v128, a31: v128, n: i32, sp: usize, bp: usize, act: i32, tail: usize,
@@ -225,21 +218,20 @@ export function floatTile(
   if (nvf > 3) tileRow<H>(d + 3 * planeBytes, a30, a31, n, sp + 12, bp + 12, act, tail);
 }
 
-/** One multiply-add step of gemmTile: a + w * x in f32, or a + the int16 pair dot products of x and w in int32. */
-@inline function tileMac<T>(a: v128, w: v128, x: v128): v128 {
-  if (isInteger<T>()) return i32x4.add(a, i32x4.dot_i16x8_s(x, w));
+/** One multiply-add step of gemmTile: a + w * x in f32 (no FMA). */
+@inline function tileMac(a: v128, w: v128, x: v128): v128 {
   return f32x4.add(a, f32x4.mul(w, x));
 }
 
-// How gemmTile stores a filter's sums, as marker types: tileRow picks its path at compile time.
+// How a tile stores a filter's sums, as marker types: tileRow picks its path at compile time.
 class TileRaw {}
 class TilePartial {}
 class TileBias {}
 class TileScaled {}
 
 /**
- * Stores one filter's 8 sums a0, a1 (lanes past n are not stored): TileRaw the int32 sums (signBits
- * reads them), TilePartial f32 partial sums (no bias or activation), TileBias act(a + bias),
+ * Stores one filter's 8 sums a0, a1 (lanes past n are not stored): TileRaw the int32 sums
+ * (Winograd's M), TilePartial f32 partial sums (no bias or activation), TileBias act(a + bias),
  * TileScaled act(f32(a) * scale + bias); scale at sp, bias at bp.
  */
 @inline function tileRow<H>(d: usize, a0: v128, a1: v128, n: i32, sp: usize, bp: usize, act: i32, tail: usize): void {
@@ -313,12 +305,16 @@ export function floatGemm1(
 //    size*Cb consecutive bytes of the padded image, copied as one chunk of `chunk` bytes (size*Cb
 //    rounded up to 8, the excess zeroed), chunks in ky order. Rows of a pixel pair are interleaved
 //    word by word: word w of pixel p at dst + ((p >> 1) * Kw + w) * 16 + (p & 1) * 8.
-// 4. binGemm: mismatch counts, 2 filters x 2 pixels per tile (weights laid out and interleaved the
-//    same way), scalar i64 xor + popcnt (V8 emits POPCNT; its i8x16.popcnt lowering is slower).
+//    (Variants: im2colBitsDense for 4-byte taps, im2colBitsLastTap for 2-byte 3x3 taps.)
+// 4. Mismatch counts, scalar i64 xor + popcnt (V8 emits POPCNT, one per cycle: the floor here; its
+//    i8x16.popcnt lowering is slower), weights laid out and interleaved the same way. By row length:
+//    Kw 3, 5, 9, 18 binGemmRegs (one filter's words in registers, pixel pairs streaming), other
+//    Kw <= 12 binGemmFlat, longer rows binGemm (2 filters x 2 pixels per tile). Bit output keeps
+//    i16 counts (binBits16), float output i32.
 // 5. binFinish: out = fround(fround((K - 2m) * scale) + bias) and the activation, 4 pixels a vector.
 // binConv drives 4 and 5 block by block for a range of filters (one thread's share).
 // (Writing the floats straight from the popcount tile was tried: V8 then spills in the inner loop
-// and it runs several times slower.)
+// and it runs several times slower. Fully unrolled 2x2 tiles spill too: V8 hoists all their loads.)
 
 export function packSigns(src: usize, C: i32, HW: i32, dst: usize, Cb: i32): void {
   const zero = f32x4.splat(0);
@@ -369,6 +365,10 @@ export function im2colBits(
   const full = n >> 3;
   const rest = n & 7;
   const mask: u64 = rest ? ((<u64>1 << (<u64>rest << 3)) - 1) : 0;
+  if (size == 3 && full == 0) {
+    im2colBitsRow3(src, Cb, Wp, stride, outH, outW, dst, mask);
+    return;
+  }
   const pairBytes = <usize>Kw << 4;
   const chunkWords = chunk >> 3;
   const rowStride = <usize>(Wp * Cb);
@@ -402,6 +402,10 @@ export function im2colBits(
 export function im2colBitsDense(
   src: usize, Cb: i32, Wp: i32, size: i32, stride: i32, outH: i32, outW: i32, dst: usize, Kw: i32,
 ): void {
+  if (size == 3 && Cb == 4) {
+    im2colBitsDense3x4(src, Wp, stride, outH, outW, dst);
+    return;
+  }
   const pairBytes = <usize>Kw << 4;
   const rowStride = <usize>(Wp * Cb);
   const tapWords = Cb >> 2; // u32 per tap
@@ -427,6 +431,50 @@ export function im2colBitsDense(
 }
 
 /**
+ * im2colBits for 3x3 kernels whose kernel row fits one word (up to 8 channels; 2-byte taps take
+ * im2colBitsLastTap): three masked words per pixel, no inner loops.
+ */
+function im2colBitsRow3(src: usize, Cb: i32, Wp: i32, stride: i32, outH: i32, outW: i32, dst: usize, mask: u64): void {
+  const rowStride = <usize>(Wp * Cb);
+  const step = <usize>(stride * Cb);
+  let p = 0;
+  for (let oy = 0; oy < outH; oy++) {
+    let s = src + <usize>(oy * stride) * rowStride;
+    for (let ox = 0; ox < outW; ox++, p++) {
+      const e = dst + <usize>(p >> 1) * 48 + (<usize>(p & 1) << 3);
+      store<u64>(e, load<u64>(s) & mask);
+      store<u64>(e, load<u64>(s + rowStride) & mask, 16);
+      store<u64>(e, load<u64>(s + (rowStride << 1)) & mask, 32);
+      s += step;
+    }
+  }
+}
+
+/**
+ * im2colBitsDense for 3x3 kernels over 4-byte taps (25..32 channels): a pixel's 36 bytes are three
+ * 12-byte kernel rows, i.e. words r0[0:8], r0[8:12] r1[0:4], r1[4:12], r2[0:8], r2[8:12] (+ 4 zero bytes).
+ */
+function im2colBitsDense3x4(src: usize, Wp: i32, stride: i32, outH: i32, outW: i32, dst: usize): void {
+  const rowStride = <usize>(Wp << 2);
+  const step = <usize>(stride << 2);
+  let p = 0;
+  for (let oy = 0; oy < outH; oy++) {
+    let s = src + <usize>(oy * stride) * rowStride;
+    for (let ox = 0; ox < outW; ox++, p++) {
+      const e = dst + <usize>(p >> 1) * 80 + (<usize>(p & 1) << 3);
+      const s1 = s + rowStride;
+      const s2 = s1 + rowStride;
+      store<u64>(e, load<u64>(s));
+      store<u64>(e, <u64>load<u32>(s, 8) | (<u64>load<u32>(s1) << 32), 16);
+      store<u64>(e, load<u64>(s1, 4), 32);
+      store<u64>(e, load<u64>(s2), 48);
+      store<u64>(e, <u64>load<u32>(s2, 8), 64);
+      s += step;
+    }
+  }
+}
+
+/**
  * The GEMM and output of a binary conv for filters [f0, f1) (f0 even; f1 even or the padded count),
  * output pixels in blocks of `block` (a multiple of 4): a block's im2col rows stay in L1 while every
  * filter of the range passes over them, and its counts are turned into floats while still cached.
@@ -438,25 +486,33 @@ export function binConv(
 ): void {
   const fOut = min(f1, outC);
   for (let p0 = 0; p0 < P; p0 += block) {
-    binBlockCounts(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
+    binBlockCounts<i32>(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
     binFinish(cnt, block, f0, fOut, p0, min(P, min(nP, p0 + block)) - p0, P, K, scale, bias, dst, act, tail);
   }
 }
 
-/** The mismatch counts of the pixel block [p0, min(nP, p0 + block)) for binConv and binConvBits. */
-@inline function binBlockCounts(wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32, p0: i32): void {
+/** Other rows of up to this many words take binGemmFlat: there binGemm's per-tile cost outweighs its loop. */
+const FLAT_MAX_KW: i32 = 12;
+
+/**
+ * The mismatch counts of the pixel block [p0, min(nP, p0 + block)) for binConv and binConvBits, as
+ * T (i32, or i16 where every count fits: binConvBits).
+ */
+@inline function binBlockCounts<T>(wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32, p0: i32): void {
   const p1 = min(nP, p0 + block);
-  if (Kw == 3) binGemm3(wpk, f0, f1, X, p0, p1, cnt, block);
-  else binGemm(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
+  if (Kw == 3 || Kw == 5 || Kw == 9 || Kw == 18) binGemmRegs<T>(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
+  else if (Kw <= FLAT_MAX_KW) binGemmFlat<T>(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
+  else binGemm<T>(wpk, f0, f1, X, p0, p1, Kw, cnt, block);
 }
 
-/** Mismatch counts cnt[f][p - p0] (rows of cntStride ints) for filters [f0, f1), pixels [p0, p1). */
-export function binGemm(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, Kw: i32, cnt: usize, cntStride: i32): void {
+/** Mismatch counts cnt[f][p - p0] (rows of cntStride T) for filters [f0, f1), pixels [p0, p1). */
+function binGemm<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, Kw: i32, cnt: usize, cntStride: i32): void {
+  const sz = <usize>sizeof<T>();
   const pairBytes = <usize>Kw << 4;
-  const rowBytes = <usize>cntStride << 2;
+  const rowBytes = <usize>cntStride * sz;
   for (let f = f0; f < f1; f += 2) {
     const wRow = wpk + <usize>(f >> 1) * pairBytes;
-    const c0 = cnt + <usize>f * rowBytes - (<usize>p0 << 2);
+    const c0 = cnt + <usize>f * rowBytes - <usize>p0 * sz;
     for (let p = p0; p < p1; p += 2) {
       let w = wRow;
       let x = X + <usize>(p >> 1) * pairBytes;
@@ -472,11 +528,52 @@ export function binGemm(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32
         w += 16;
         x += 16;
       }
-      const c = c0 + (<usize>p << 2);
-      store<i32>(c, <i32>a00);
-      store<i32>(c, <i32>a01, 4);
-      store<i32>(c + rowBytes, <i32>a10);
-      store<i32>(c + rowBytes, <i32>a11, 4);
+      const c = c0 + <usize>p * sz;
+      store<T>(c, <T>a00);
+      store<T>(c + sz, <T>a01);
+      store<T>(c + rowBytes, <T>a10);
+      store<T>(c + rowBytes + sz, <T>a11);
+    }
+  }
+}
+
+/**
+ * binGemm for short rows: one flat loop over the block's words per filter pair, the weight pointer
+ * wrapping at the end of each row, so a pixel pair costs no loop entry and exit (15-25% faster than
+ * binGemm for 4..12 words).
+ */
+function binGemmFlat<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, Kw: i32, cnt: usize, cntStride: i32): void {
+  const sz = <usize>sizeof<T>();
+  const pairBytes = <usize>Kw << 4;
+  const rowBytes = <usize>cntStride * sz;
+  const xStart = X + <usize>(p0 >> 1) * pairBytes;
+  const xStop = xStart + <usize>((p1 - p0) >> 1) * pairBytes;
+  for (let f = f0; f < f1; f += 2) {
+    const wRow = wpk + <usize>(f >> 1) * pairBytes;
+    const wEnd = wRow + pairBytes;
+    let c = cnt + <usize>f * rowBytes;
+    let w = wRow;
+    let a00: u64 = 0, a01: u64 = 0, a10: u64 = 0, a11: u64 = 0;
+    for (let x = xStart; x < xStop; x += 16) {
+      const w0 = load<u64>(w), w1 = load<u64>(w, 8);
+      const x0 = load<u64>(x), x1 = load<u64>(x, 8);
+      a00 += popcnt<u64>(w0 ^ x0);
+      a01 += popcnt<u64>(w0 ^ x1);
+      a10 += popcnt<u64>(w1 ^ x0);
+      a11 += popcnt<u64>(w1 ^ x1);
+      w += 16;
+      if (w == wEnd) {
+        store<T>(c, <T>a00);
+        store<T>(c + sz, <T>a01);
+        store<T>(c + rowBytes, <T>a10);
+        store<T>(c + rowBytes + sz, <T>a11);
+        a00 = 0;
+        a01 = 0;
+        a10 = 0;
+        a11 = 0;
+        w = wRow;
+        c += sz << 1;
+      }
     }
   }
 }
@@ -487,12 +584,24 @@ export function binFinish(
   act: i32, tail: usize,
 ): void {
   const kv = i32x4.splat(K);
+  const zero = f32x4.splat(0);
+  const tenth = f32x4.splat(<f32>0.1);
   for (let f = f0; f < f1; f++) {
     const s = f32x4.splat(load<f32>(scale + (<usize>f << 2)));
     const b = f32x4.splat(load<f32>(bias + (<usize>f << 2)));
     const c = cnt + (<usize>(f * cntStride) << 2);
     const d = dst + (<usize>(f * P + p0) << 2);
-    for (let i = 0; i < n; i += 4) {
+    // whole vectors that end before the leaky tail: the activation inline, no per-vector checks
+    let whole = n & ~3;
+    if (d + (<usize>whole << 2) > tail) whole = tail > d ? <i32>((tail - d) >> 4) << 2 : 0;
+    let i = 0;
+    if (act == ACT_LEAKY) {
+      for (; i < whole; i += 4) {
+        const v = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(kv, i32x4.shl(v128.load(c + (<usize>i << 2)), 1))), s), b);
+        v128.store(d + (<usize>i << 2), v128.bitselect(v, f32x4.mul(v, tenth), f32x4.gt(v, zero)));
+      }
+    }
+    for (; i < n; i += 4) {
       const m = v128.load(c + (<usize>i << 2));
       const v = f32x4.convert_i32x4_s(i32x4.sub(kv, i32x4.shl(m, 1)));
       storeOut(d + (<usize>i << 2), f32x4.add(f32x4.mul(v, s), b), n - i, act, tail);
@@ -501,29 +610,71 @@ export function binFinish(
 }
 
 /**
- * binGemm for rows of exactly 3 words (3x3 layers with up to 16 input channels, e.g. yolov3-tiny's
- * first XNOR layer): the filter pair's 6 weight words stay in registers, the word loop is unrolled.
+ * Mismatch counts one filter at a time, its weight words in registers, streaming the block's pixel
+ * pairs (the interleaved im2col words of pixels p and p + 1 are 8 bytes apart): the fastest shape
+ * for V8 (about one popcnt per cycle, as with long rows in binGemm), as the loop body holds no
+ * accumulators across iterations. Rows of 3, 5 or 9 words in one pass; of 18 in two passes of 9,
+ * the second adding to the counts the first stored (longer rows: binGemm is faster than more passes).
  */
-export function binGemm3(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, cnt: usize, cntStride: i32): void {
-  const rowBytes = <usize>cntStride << 2;
-  for (let f = f0; f < f1; f += 2) {
-    const w = wpk + <usize>(f >> 1) * 48;
-    const wa0 = load<u64>(w), wb0 = load<u64>(w, 8);
-    const wa1 = load<u64>(w, 16), wb1 = load<u64>(w, 24);
-    const wa2 = load<u64>(w, 32), wb2 = load<u64>(w, 40);
-    const c0 = cnt + <usize>f * rowBytes - (<usize>p0 << 2);
-    let x = X + <usize>(p0 >> 1) * 48;
-    for (let p = p0; p < p1; p += 2) {
-      const x00 = load<u64>(x), x01 = load<u64>(x, 8);
-      const x10 = load<u64>(x, 16), x11 = load<u64>(x, 24);
-      const x20 = load<u64>(x, 32), x21 = load<u64>(x, 40);
-      const c = c0 + (<usize>p << 2);
-      store<i32>(c, <i32>(popcnt<u64>(wa0 ^ x00) + popcnt<u64>(wa1 ^ x10) + popcnt<u64>(wa2 ^ x20)));
-      store<i32>(c, <i32>(popcnt<u64>(wa0 ^ x01) + popcnt<u64>(wa1 ^ x11) + popcnt<u64>(wa2 ^ x21)), 4);
-      store<i32>(c + rowBytes, <i32>(popcnt<u64>(wb0 ^ x00) + popcnt<u64>(wb1 ^ x10) + popcnt<u64>(wb2 ^ x20)));
-      store<i32>(c + rowBytes, <i32>(popcnt<u64>(wb0 ^ x01) + popcnt<u64>(wb1 ^ x11) + popcnt<u64>(wb2 ^ x21)), 4);
-      x += 48;
+function binGemmRegs<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, Kw: i32, cnt: usize, cntStride: i32): void {
+  const sz = <usize>sizeof<T>();
+  const pairBytes = <usize>Kw << 4;
+  const rowBytes = <usize>cntStride * sz;
+  const xStart = X + <usize>(p0 >> 1) * pairBytes;
+  const xSpan = <usize>((p1 - p0) >> 1) * pairBytes;
+  for (let f = f0; f < f1; f++) {
+    const w = wpk + <usize>(f >> 1) * pairBytes + (<usize>(f & 1) << 3);
+    const c = cnt + <usize>f * rowBytes;
+    if (Kw == 3) regs3<T>(w, xStart, xStart + xSpan, c);
+    else if (Kw == 5) regs5<T>(w, xStart, xStart + xSpan, c);
+    else {
+      regs9<T>(w, xStart, xStart + xSpan, pairBytes, c, false);
+      for (let k: usize = 144; k < pairBytes; k += 144) regs9<T>(w + k, xStart + k, xStart + k + xSpan, pairBytes, c, true);
     }
+  }
+}
+
+@inline function regs3<T>(w: usize, x: usize, xStop: usize, c: usize): void {
+  const sz = <usize>sizeof<T>();
+  const w0 = load<u64>(w), w1 = load<u64>(w, 16), w2 = load<u64>(w, 32);
+  for (; x < xStop; x += 48) {
+    store<T>(c, <T>(popcnt<u64>(w0 ^ load<u64>(x)) + popcnt<u64>(w1 ^ load<u64>(x, 16)) + popcnt<u64>(w2 ^ load<u64>(x, 32))));
+    store<T>(c + sz, <T>(popcnt<u64>(w0 ^ load<u64>(x, 8)) + popcnt<u64>(w1 ^ load<u64>(x, 24)) + popcnt<u64>(w2 ^ load<u64>(x, 40))));
+    c += sz << 1;
+  }
+}
+
+@inline function regs5<T>(w: usize, x: usize, xStop: usize, c: usize): void {
+  const sz = <usize>sizeof<T>();
+  const w0 = load<u64>(w), w1 = load<u64>(w, 16), w2 = load<u64>(w, 32), w3 = load<u64>(w, 48), w4 = load<u64>(w, 64);
+  for (; x < xStop; x += 80) {
+    store<T>(c, <T>(popcnt<u64>(w0 ^ load<u64>(x)) + popcnt<u64>(w1 ^ load<u64>(x, 16)) + popcnt<u64>(w2 ^ load<u64>(x, 32))
+      + popcnt<u64>(w3 ^ load<u64>(x, 48)) + popcnt<u64>(w4 ^ load<u64>(x, 64))));
+    store<T>(c + sz, <T>(popcnt<u64>(w0 ^ load<u64>(x, 8)) + popcnt<u64>(w1 ^ load<u64>(x, 24)) + popcnt<u64>(w2 ^ load<u64>(x, 40))
+      + popcnt<u64>(w3 ^ load<u64>(x, 56)) + popcnt<u64>(w4 ^ load<u64>(x, 72))));
+    c += sz << 1;
+  }
+}
+
+/** Words 0..8 of each pixel pair's row at x (rows pairBytes apart); adds to the stored counts if `add`. */
+function regs9<T>(w: usize, x: usize, xStop: usize, pairBytes: usize, c: usize, add: bool): void {
+  const sz = <usize>sizeof<T>();
+  const w0 = load<u64>(w), w1 = load<u64>(w, 16), w2 = load<u64>(w, 32), w3 = load<u64>(w, 48), w4 = load<u64>(w, 64);
+  const w5 = load<u64>(w, 80), w6 = load<u64>(w, 96), w7 = load<u64>(w, 112), w8 = load<u64>(w, 128);
+  for (; x < xStop; x += pairBytes) {
+    let a = popcnt<u64>(w0 ^ load<u64>(x)) + popcnt<u64>(w1 ^ load<u64>(x, 16)) + popcnt<u64>(w2 ^ load<u64>(x, 32))
+      + popcnt<u64>(w3 ^ load<u64>(x, 48)) + popcnt<u64>(w4 ^ load<u64>(x, 64)) + popcnt<u64>(w5 ^ load<u64>(x, 80))
+      + popcnt<u64>(w6 ^ load<u64>(x, 96)) + popcnt<u64>(w7 ^ load<u64>(x, 112)) + popcnt<u64>(w8 ^ load<u64>(x, 128));
+    let b = popcnt<u64>(w0 ^ load<u64>(x, 8)) + popcnt<u64>(w1 ^ load<u64>(x, 24)) + popcnt<u64>(w2 ^ load<u64>(x, 40))
+      + popcnt<u64>(w3 ^ load<u64>(x, 56)) + popcnt<u64>(w4 ^ load<u64>(x, 72)) + popcnt<u64>(w5 ^ load<u64>(x, 88))
+      + popcnt<u64>(w6 ^ load<u64>(x, 104)) + popcnt<u64>(w7 ^ load<u64>(x, 120)) + popcnt<u64>(w8 ^ load<u64>(x, 136));
+    if (add) {
+      a += <u64>load<T>(c);
+      b += <u64>load<T>(c + sz);
+    }
+    store<T>(c, <T>a);
+    store<T>(c + sz, <T>b);
+    c += sz << 1;
   }
 }
 
@@ -826,12 +977,35 @@ export function maxAbs(src: usize, n: i32): f32 {
   return <i32>nearest<f32>(load<f32>(p) * inv); // |x * inv| <= 32767 by the loader's choice of inv (NaN: 0)
 }
 
+/** 1.5 * 2^23: v + QUANT_MAGIC rounds v (|v| < 2^22) to an integer, ties to even, held in the low mantissa bits. */
+const QUANT_MAGIC: f32 = 12582912.0;
+const QUANT_MAGIC_BITS: i32 = 0x4b400000;
+
+/**
+ * quant4 for |x * inv| < 2^22 (finite): round(x * inv) by the magic-number add, the same integer as
+ * f32x4.nearest, in two instructions instead of V8's ~8 for nearest + trunc_sat.
+ */
+@inline function quantMagic4(p: usize, iv: v128): v128 {
+  const m = f32x4.splat(QUANT_MAGIC);
+  return i32x4.sub(f32x4.add(f32x4.mul(v128.load(p), iv), m), i32x4.splat(QUANT_MAGIC_BITS));
+}
+
 /**
  * CHW floats -> int16 channel pairs: pixel (y, x) of pair cp at dst + (cp*planeInts + (y+pad)*Wp +
  * x + pad)*4 holds (q(x[2cp]), q(x[2cp + 1])), q = round-to-nearest(x * inv); an odd last channel
- * pairs with 0. The border of each plane is never written (stays 0).
+ * pairs with 0. The border of each plane is never written (stays 0). inv is 0 (every q = 0) or
+ * qA / max|x| with qA <= 32767, as Int16Scales.frame gives it: every |x * inv| <= 32767.
  */
 export function quantPairs(src: usize, C: i32, H: i32, W: i32, pad: i32, dst: usize, Wp: i32, planeInts: i32, inv: f32): void {
+  if (inv != 0) quantPairsIn<QuantMagic>(src, C, H, W, pad, dst, Wp, planeInts, inv);
+  else quantPairsIn<QuantSat>(src, C, H, W, pad, dst, Wp, planeInts, inv);
+}
+
+// quantPairsIn's vector rounding: QuantMagic for finite |x * inv| < 2^22, QuantSat for any x (NaN: 0).
+class QuantMagic {}
+class QuantSat {}
+
+@inline function quantPairsIn<Q>(src: usize, C: i32, H: i32, W: i32, pad: i32, dst: usize, Wp: i32, planeInts: i32, inv: f32): void {
   const iv = f32x4.splat(inv);
   const planeBytes = <usize>(H * W) << 2;
   const pairs = (C + 1) >> 1;
@@ -844,8 +1018,14 @@ export function quantPairs(src: usize, C: i32, H: i32, W: i32, pad: i32, dst: us
       const d = dst + (<usize>(cp * planeInts + (y + pad) * Wp + pad) << 2);
       let x = 0;
       for (; x + 4 <= W; x += 4) {
-        const a = quant4(r0 + (<usize>x << 2), iv);
-        const b = has1 ? quant4(r1 + (<usize>x << 2), iv) : i32x4.splat(0);
+        let a: v128, b: v128;
+        if (idof<Q>() == idof<QuantMagic>()) {
+          a = quantMagic4(r0 + (<usize>x << 2), iv);
+          b = has1 ? quantMagic4(r1 + (<usize>x << 2), iv) : i32x4.splat(0);
+        } else {
+          a = quant4(r0 + (<usize>x << 2), iv);
+          b = has1 ? quant4(r1 + (<usize>x << 2), iv) : i32x4.splat(0);
+        }
         const n = i16x8.narrow_i32x4_s(a, b);
         v128.store(d + (<usize>x << 2), i8x16.shuffle(n, n, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
       }
@@ -906,9 +1086,14 @@ export function fastGemmT(
   src: usize, koff: usize, KP: i32, wpk: usize, scale: usize, bias: usize, nF: i32,
   dst: usize, plane: i32, rowLen: i32, srcRowStride: usize, tileStride: usize, act: i32, tail: usize, r0: i32, r1: i32, b0: i32, b1: i32,
 ): void {
+  if (rowLen <= 0) return;
   const planeBytes = <usize>plane << 2;
   const bEnd = min(b1, (nF + 3) >> 2);
   const kEnd = koff + (<usize>KP << 2);
+  // bytes of the next block's weights to touch before each tile (whole cache lines)
+  const tiles = <usize>((rowLen + 7) >> 3);
+  const touchShare = ((((<usize>KP << 4) + tiles - 1) / tiles + 63) >> 6) << 6;
+  const kStride = linearStride(koff, KP);
   for (let r = r0; r < r1; r++) {
     const sRow = src + <usize>r * srcRowStride;
     const dRow = dst + (<usize>(r * rowLen) << 2);
@@ -917,12 +1102,97 @@ export function fastGemmT(
       const nvf = min(4, nF - f0);
       const wp = wpk + <usize>b * (<usize>KP << 4);
       const d0 = dRow + <usize>f0 * planeBytes;
-      for (let x = 0; x < rowLen; x += 8) {
-        fastTile(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, rowLen - x, nvf,
-          scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail);
+      // the next block's weights, a share of them before each tile (never past its end)
+      const nextEnd = wp + (<usize>KP << 5);
+      const next = b + 1 < bEnd ? wp + (<usize>KP << 4) : nextEnd;
+      if (kStride) {
+        fastRowS(sRow, tileStride, koff, kEnd, kStride, wp, d0, planeBytes, rowLen, nvf,
+          scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail, next, nextEnd, touchShare);
+      } else {
+        fastRow(sRow, tileStride, koff, kEnd, wp, d0, planeBytes, rowLen, nvf, scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail,
+          next, nextEnd, touchShare);
       }
     }
   }
+}
+
+/**
+ * koff[kp] - koff[kp - 1] when that is one positive constant over the KP taps (channel pairs of a
+ * 1x1 conv or of Winograd's V), else 0.
+ */
+function linearStride(koff: usize, KP: i32): usize {
+  if (KP < 2) return 0;
+  const k0 = load<i32>(koff);
+  const step = load<i32>(koff, 4) - k0;
+  if (step <= 0) return 0;
+  for (let i = 2; i < KP; i++) if (load<i32>(koff + (<usize>i << 2)) != k0 + i * step) return 0;
+  return <usize>step;
+}
+
+/**
+ * fastRow for taps kStride bytes apart (koff linear): a pointer step instead of the tap table in
+ * the 8-pixel tiles, two scalar instructions fewer per k step, which are what that loop is short
+ * of (V8's x64 code issues ~35 instructions a step; 6 a cycle at most).
+ */
+export function fastRowS(
+  sRow: usize, tileStride: usize, koff: usize, kEnd: usize, kStride: usize, wp: usize, d0: usize, planeBytes: usize, rowLen: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
+): void {
+  const s0 = sRow + <usize>load<i32>(koff);
+  const wEnd = wp + ((kEnd - koff) << 2);
+  let x = 0;
+  for (; x + 8 <= rowLen; x += 8) {
+    if (next < nextEnd) {
+      const n = min(touchShare, nextEnd - next);
+      touchSink ^= touchLines(next, n);
+      next += n;
+    }
+    fastTile8S(s0 + <usize>(x >> 3) * tileStride, kStride, wp, wEnd, d0 + (<usize>x << 2), planeBytes, nvf, sp, bp, act, tail);
+  }
+  if (x < rowLen) {
+    if (next < nextEnd) touchSink ^= touchLines(next, nextEnd - next);
+    fastTile(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, rowLen - x, nvf, sp, bp, act, tail);
+  }
+}
+
+/**
+ * One filter block's row of rowLen pixels: 8-pixel tiles inline (a call per tile cost ~5% on
+ * yolov3-tiny's 1x1 head layers), the last 1..7 pixels through fastTile. Before each tile, the
+ * next share of [next, nextEnd) is touched (see touchLines). Exported to stay a separate function.
+ */
+export function fastRow(
+  sRow: usize, tileStride: usize, koff: usize, kEnd: usize, wp: usize, d0: usize, planeBytes: usize, rowLen: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
+): void {
+  let x = 0;
+  for (; x + 8 <= rowLen; x += 8) {
+    if (next < nextEnd) {
+      const n = min(touchShare, nextEnd - next);
+      touchSink ^= touchLines(next, n);
+      next += n;
+    }
+    fastTile8(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, 8, nvf, sp, bp, act, tail);
+  }
+  if (x < rowLen) {
+    if (next < nextEnd) touchSink ^= touchLines(next, nextEnd - next);
+    fastTile(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, rowLen - x, nvf, sp, bp, act, tail);
+  }
+}
+
+/**
+ * Reads one word of every cache line in [p, p + bytes). fastGemmT touches the next block's
+ * weights a share before each tile of this block: weights too large for L2 (Winograd's U, 4 MiB
+ * on a 256 -> 512 layer, streamed from L3) otherwise arrive in a burst at the first tile's pace,
+ * one latency-bound miss after another; an even stream of touches keeps the hardware prefetcher
+ * ahead (layer 14 of yolov3-tiny @416: ~10% faster in the network). The words go to a global
+ * nobody reads (a load whose value is unused would be optimised away).
+ */
+let touchSink: i32 = 0;
+function touchLines(p: usize, bytes: usize): i32 {
+  let a: i32 = 0;
+  const end = p + bytes;
+  for (; p < end; p += 64) a ^= load<i32>(p);
+  return a;
 }
 
 @inline function storeRaw(d: usize, v: v128, n: i32): void {
@@ -939,12 +1209,153 @@ export function fastGemmT(
   return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(a), v128.load32_splat(sp)), v128.load32_splat(bp));
 }
 
-/** One 4 filters x 8 pixels int16 tile (exported to stay a separate function; see floatTile). */
+/**
+ * One int16 tile of 4 filters x n (<= 8) pixels (exported to stay a separate function; see
+ * floatTile): 8 pixels as two vectors, 3 or 4 as one, 1 or 2 with the filters as the vector
+ * (padding a short last tile to 8 would waste up to 7/8 of its dot products).
+ */
 export function fastTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
   sp: usize, bp: usize, act: i32, tail: usize,
 ): void {
-  gemmTile<i32>(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, TILE_FIRST | TILE_LAST, sp, bp, act, tail);
+  if (n > 4) fastTile8(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, sp, bp, act, tail);
+  else if (n > 2) fastTile4(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, sp, bp, act, tail);
+  else if (n == 2) fastTileCols(s, kBegin, kEnd, wp, d, planeBytes, true, nvf, sp, bp, act, tail);
+  else fastTileCols(s, kBegin, kEnd, wp, d, planeBytes, false, nvf, sp, bp, act, tail);
+}
+
+/** a + the int16 pair dot products of x and w, in int32. */
+@inline function dotAdd(a: v128, x: v128, w: v128): v128 {
+  return i32x4.add(a, i32x4.dot_i16x8_s(x, w));
+}
+
+// The int16 tiles are bound by the dot products: one i32x4.dot_i16x8_s and one i32x4.add per 4
+// pair products, on x64's three vector ports (~0.67 cycles each; the 4 x 8 tile runs at ~0.74
+// with its loop overhead). V8 issues a round's loads before its arithmetic, so every loaded vector
+// and every accumulator needs a register at once: 4 x 8 (8 accumulators, 6 loads) is the largest
+// tile that fits 15 registers; 5 x 8 or a k loop unrolled twice spill and run slower.
+
+/** 4 filters x 8 pixels (two pixel vectors, weights broadcast): 8 accumulators. */
+@inline function fastTile8(
+  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
+  for (let kp = kBegin; kp < kEnd; kp += 4) {
+    const p = s + <usize>load<i32>(kp);
+    const x0 = v128.load(p), x1 = v128.load(p, 16);
+    let w = v128.load32_splat(wp);
+    a00 = dotAdd(a00, x0, w);
+    a01 = dotAdd(a01, x1, w);
+    w = v128.load32_splat(wp, 4);
+    a10 = dotAdd(a10, x0, w);
+    a11 = dotAdd(a11, x1, w);
+    w = v128.load32_splat(wp, 8);
+    a20 = dotAdd(a20, x0, w);
+    a21 = dotAdd(a21, x1, w);
+    w = v128.load32_splat(wp, 12);
+    a30 = dotAdd(a30, x0, w);
+    a31 = dotAdd(a31, x1, w);
+    wp += 16;
+  }
+  if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+  else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
+}
+
+/** fastTile8 for 8 pixels with taps kStride bytes apart from s (weights [wp, wEnd)). */
+@inline function fastTile8S(
+  s: usize, kStride: usize, wp: usize, wEnd: usize, d: usize, planeBytes: usize, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
+  for (; wp < wEnd; wp += 16) {
+    const x0 = v128.load(s), x1 = v128.load(s, 16);
+    let w = v128.load32_splat(wp);
+    a00 = dotAdd(a00, x0, w);
+    a01 = dotAdd(a01, x1, w);
+    w = v128.load32_splat(wp, 4);
+    a10 = dotAdd(a10, x0, w);
+    a11 = dotAdd(a11, x1, w);
+    w = v128.load32_splat(wp, 8);
+    a20 = dotAdd(a20, x0, w);
+    a21 = dotAdd(a21, x1, w);
+    w = v128.load32_splat(wp, 12);
+    a30 = dotAdd(a30, x0, w);
+    a31 = dotAdd(a31, x1, w);
+    s += kStride;
+  }
+  if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, 8, sp, bp, act, tail);
+  else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, 8, sp, bp, act, tail);
+}
+
+/** 4 filters x 3..4 pixels (one pixel vector): 4 accumulators. */
+@inline function fastTile4(
+  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  for (let kp = kBegin; kp < kEnd; kp += 4) {
+    const x = v128.load(s + <usize>load<i32>(kp));
+    a0 = dotAdd(a0, x, v128.load32_splat(wp));
+    a1 = dotAdd(a1, x, v128.load32_splat(wp, 4));
+    a2 = dotAdd(a2, x, v128.load32_splat(wp, 8));
+    a3 = dotAdd(a3, x, v128.load32_splat(wp, 12));
+    wp += 16;
+  }
+  // n <= 4: tileRow stores nothing of the second vector
+  if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a0, a0, a1, a1, a2, a2, a3, a3, n, sp, bp, act, tail);
+  else tileRows<TileScaled>(d, planeBytes, nvf, a0, a0, a1, a1, a2, a2, a3, a3, n, sp, bp, act, tail);
+}
+
+/**
+ * 4 filters x 1 or 2 pixels with the 4 filters' weights as the vector (the [kp][4 filters] pairs
+ * are one load) and each pixel's pair broadcast: two accumulators per pixel (even and odd k).
+ */
+@inline function fastTileCols(
+  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, two: bool, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize,
+): void {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), b0 = i32x4.splat(0), b1 = i32x4.splat(0);
+  let kp = kBegin;
+  for (; kp + 4 < kEnd; kp += 8) {
+    const p = s + <usize>load<i32>(kp);
+    const q = s + <usize>load<i32>(kp, 4);
+    const w = v128.load(wp), v = v128.load(wp, 16);
+    a0 = dotAdd(a0, v128.load32_splat(p), w);
+    a1 = dotAdd(a1, v128.load32_splat(q), v);
+    if (two) {
+      b0 = dotAdd(b0, v128.load32_splat(p, 4), w);
+      b1 = dotAdd(b1, v128.load32_splat(q, 4), v);
+    }
+    wp += 32;
+  }
+  if (kp < kEnd) {
+    const p = s + <usize>load<i32>(kp);
+    const w = v128.load(wp);
+    a0 = dotAdd(a0, v128.load32_splat(p), w);
+    if (two) b0 = dotAdd(b0, v128.load32_splat(p, 4), w);
+  }
+  colStore(d, planeBytes, i32x4.add(a0, a1), nvf, sp, bp, act, tail);
+  if (two) colStore(d + 4, planeBytes, i32x4.add(b0, b1), nvf, sp, bp, act, tail);
+}
+
+/** Stores one pixel's sums of the filters in a's lanes (the first nvf), planeBytes apart: raw (act < 0) or act(f32(a) * scale + bias). */
+@inline function colStore(d: usize, planeBytes: usize, a: v128, nvf: i32, sp: usize, bp: usize, act: i32, tail: usize): void {
+  if (act < 0) {
+    v128.store32_lane(d, a, 0);
+    if (nvf > 1) v128.store32_lane(d + planeBytes, a, 1);
+    if (nvf > 2) v128.store32_lane(d + 2 * planeBytes, a, 2);
+    if (nvf > 3) v128.store32_lane(d + 3 * planeBytes, a, 3);
+    return;
+  }
+  // lanes past nvf read the scales and biases of the next filters (or heap slack): never stored
+  const y = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(a), v128.load(sp)), v128.load(bp));
+  store<f32>(d, actScalar(f32x4.extract_lane(y, 0), d, tail, act));
+  if (nvf > 1) store<f32>(d + planeBytes, actScalar(f32x4.extract_lane(y, 1), d + planeBytes, tail, act));
+  if (nvf > 2) store<f32>(d + 2 * planeBytes, actScalar(f32x4.extract_lane(y, 2), d + 2 * planeBytes, tail, act));
+  if (nvf > 3) store<f32>(d + 3 * planeBytes, actScalar(f32x4.extract_lane(y, 3), d + 3 * planeBytes, tail, act));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1027,15 +1438,147 @@ export function binBits(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n
   v128.store8_lane(d + 15 * s, acc, 15);
 }
 
-/** binConv with bit output: GEMM blocks as binConv, then binBits into the [P][Cb] bit image. */
+/** binConvBits keeps counts as i16 (binBits16) for rows of up to this many words: no count exceeds 64 * 511. */
+const I16_MAX_KW: i32 = 511;
+
+/** binConv with bit output: GEMM blocks as binConv, then binBits16 (or binBits) into the [P][Cb] bit image. */
 export function binConvBits(
   wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32,
   outC: i32, P: i32, lo: usize, hi: usize, dst: usize, Cb: i32,
 ): void {
   const fOut = min(f1, outC);
   for (let p0 = 0; p0 < P; p0 += block) {
-    binBlockCounts(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
-    binBits(cnt, block, f0, fOut, p0, min(P, min(nP, p0 + block)) - p0, lo, hi, dst, Cb);
+    const n = min(P, min(nP, p0 + block)) - p0;
+    if (Kw <= I16_MAX_KW) {
+      binBlockCounts<i16>(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
+      binBits16(cnt, block, f0, fOut, p0, n, lo, hi, dst, Cb);
+    } else {
+      binBlockCounts<i32>(wpk, f0, f1, X, nP, Kw, cnt, block, p0);
+      binBits(cnt, block, f0, fOut, p0, n, lo, hi, dst, Cb);
+    }
+  }
+}
+
+/**
+ * binBits for i16 counts (rows of cntStride i16): 16 pixels a vector pair, and the 8 filters of a
+ * byte folded in from the highest bit down (acc = 2 acc + bit), so no per-filter bit constants.
+ */
+export function binBits16(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32): void {
+  const cbStride = <usize>Cb;
+  const rowBytes = <usize>cntStride << 1;
+  for (let f = f0; f < f1; f += 8) {
+    const nc = min(8, f1 - f);
+    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
+    const last = cnt + <usize>(f + nc - 1) * rowBytes;
+    for (let i = 0; i < n; i += 16) {
+      let acc = i8x16.splat(0);
+      let c = last + (<usize>i << 1);
+      for (let j = nc - 1; j >= 0; j--) {
+        // hi[f] and lo[f] are i32 in 0..32767: their low halves, splat straight from memory
+        const h = v128.load16_splat(hi + (<usize>(f + j) << 2));
+        const c0 = v128.load(c), c1 = v128.load(c, 16);
+        let m = i8x16.narrow_i16x8_s(i16x8.gt_s(h, c0), i16x8.gt_s(h, c1));
+        if (lo) {
+          const l = v128.load16_splat(lo + (<usize>(f + j) << 2));
+          m = v128.and(m, i8x16.narrow_i16x8_s(i16x8.ge_s(c0, l), i16x8.ge_s(c1, l)));
+        }
+        acc = i8x16.sub(i8x16.add(acc, acc), m); // m is -1 where the bit is set
+        c -= rowBytes;
+      }
+      storePixelBytes(d0 + <usize>i * cbStride, acc, n - i, cbStride);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary 3x3 convolutions over 2-byte taps (9..16 input channels, yolov3-tiny's first XNOR layer):
+// a pixel's 144 bits would take 3 words (3 popcnts) per filter; instead its first 16 tap bytes go
+// to two words (Kw = 2, same interleaved layout) and its last tap (16 bits) to lastTaps[p], whose
+// mismatches are counted 8 pixels a vector (i8x16.popcnt) in a second pass over the filter's row.
+
+/**
+ * im2col for those layers: the 18 tap bytes of a pixel are kernel rows r0, r1, r2 of 6 bytes each:
+ * word 0 = r0 r1[0:2], word 1 = r1[2:6] r2[0:4], lastTaps[p] = r2[4:6].
+ */
+export function im2colBitsLastTap(src: usize, Wp: i32, stride: i32, outH: i32, outW: i32, dst: usize, lastTaps: usize): void {
+  const rowStride = <usize>(Wp << 1);
+  const step = <usize>(stride << 1);
+  const low48: u64 = 0xffffffffffff;
+  let p = 0;
+  for (let oy = 0; oy < outH; oy++) {
+    let s = src + <usize>(oy * stride) * rowStride;
+    for (let ox = 0; ox < outW; ox++, p++) {
+      const r0 = load<u64>(s);
+      const r1 = load<u64>(s + rowStride);
+      const r2 = load<u64>(s + (rowStride << 1));
+      const e = dst + (<usize>(p >> 1) << 5) + (<usize>(p & 1) << 3);
+      store<u64>(e, (r0 & low48) | (r1 << 48));
+      store<u64>(e, ((r1 >> 16) & 0xffffffff) | (r2 << 32), 16);
+      store<u16>(lastTaps + (<usize>p << 1), <u16>(r2 >> 32));
+      s += step;
+    }
+  }
+}
+
+/**
+ * Mismatch counts (T: i32 or i16) of filters [f0, f1) for pixels [p0, p1) of a last-tap layer:
+ * 2 words per filter and pixel in registers as binGemmRegs, then the last taps added 8 pixels a vector
+ * (up to p0 + roundUp(p1 - p0, 8): the caller's rows hold a multiple of 8 counts).
+ */
+function binLastTapCounts<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, cnt: usize, cntStride: i32, lastTaps: usize, wLast: usize): void {
+  const sz = <usize>sizeof<T>();
+  const rowBytes = <usize>cntStride * sz;
+  const xStart = X + (<usize>(p0 >> 1) << 5);
+  const xStop = xStart + (<usize>((p1 - p0) >> 1) << 5);
+  const tp = lastTaps + (<usize>p0 << 1);
+  const n = p1 - p0;
+  for (let f = f0; f < f1; f++) {
+    const w = wpk + (<usize>(f >> 1) << 5) + (<usize>(f & 1) << 3);
+    const w0 = load<u64>(w), w1 = load<u64>(w, 16);
+    const row = cnt + <usize>f * rowBytes;
+    let c = row;
+    for (let x = xStart; x < xStop; x += 32) {
+      store<T>(c, <T>(popcnt<u64>(w0 ^ load<u64>(x)) + popcnt<u64>(w1 ^ load<u64>(x, 16))));
+      store<T>(c + sz, <T>(popcnt<u64>(w0 ^ load<u64>(x, 8)) + popcnt<u64>(w1 ^ load<u64>(x, 24))));
+      c += sz << 1;
+    }
+    const wt = i16x8.splat(load<i16>(wLast + (<usize>f << 1)));
+    for (let i = 0; i < n; i += 8) {
+      const m = i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.xor(v128.load(tp + (<usize>i << 1)), wt)));
+      const ci = row + <usize>i * sz;
+      if (sizeof<T>() == 2) {
+        v128.store(ci, i16x8.add(v128.load(ci), m));
+      } else {
+        v128.store(ci, i32x4.add(v128.load(ci), i32x4.extend_low_i16x8_u(m)));
+        v128.store(ci, i32x4.add(v128.load(ci, 16), i32x4.extend_high_i16x8_u(m)), 16);
+      }
+    }
+  }
+}
+
+/** binConv for last-tap layers (im2colBitsLastTap input; `block` a multiple of 8). */
+export function binConvLastTap(
+  wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, cnt: usize, block: i32,
+  outC: i32, P: i32, K: i32, scale: usize, bias: usize, dst: usize, act: i32, tail: usize, lastTaps: usize, wLast: usize,
+): void {
+  const fOut = min(f1, outC);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const p1 = min(nP, p0 + block);
+    binLastTapCounts<i32>(wpk, f0, f1, X, p0, p1, cnt, block, lastTaps, wLast);
+    binFinish(cnt, block, f0, fOut, p0, min(P, p1) - p0, P, K, scale, bias, dst, act, tail);
+  }
+}
+
+/** binConvBits for last-tap layers (im2colBitsLastTap input; `block` a multiple of 8). */
+export function binConvBitsLastTap(
+  wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, cnt: usize, block: i32,
+  outC: i32, P: i32, lo: usize, hi: usize, dst: usize, Cb: i32, lastTaps: usize, wLast: usize,
+): void {
+  const fOut = min(f1, outC);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const p1 = min(nP, p0 + block);
+    binLastTapCounts<i16>(wpk, f0, f1, X, p0, p1, cnt, block, lastTaps, wLast);
+    binBits16(cnt, block, f0, fOut, p0, min(P, p1) - p0, lo, hi, dst, Cb);
   }
 }
 
@@ -1060,6 +1603,21 @@ export function poolBits(
   const cb = <usize>Cb;
   const unit = <usize>sizeof<T>();
   const rowBytes = <usize>W * cb;
+  if (size == 2 && stride == 2 && padding == 0) {
+    // every window is a full 2x2 one (yolov3-tiny's maxpools after its early convs): no bounds
+    for (let oy = 0; oy < outH; oy++) {
+      let s = src + <usize>(oy << 1) * rowBytes;
+      let d = dst + <usize>((oy + pad) * Wp + pad) * cb;
+      for (let ox = 0; ox < outW; ox++) {
+        for (let b: usize = 0; b < cb; b += unit) {
+          store<T>(d + b, load<T>(s + b) | load<T>(s + cb + b) | load<T>(s + rowBytes + b) | load<T>(s + rowBytes + cb + b));
+        }
+        s += cb << 1;
+        d += cb;
+      }
+    }
+    return;
+  }
   for (let oy = 0; oy < outH; oy++) {
     const y0 = max(0, oy * stride + off);
     const y1 = min(H, oy * stride + off + size);
@@ -1094,88 +1652,6 @@ export function poolBits(
   }
 }
 
-
-// ---------------------------------------------------------------------------------------------
-// Exact sign bits from an int16 estimate (a bit-linked float conv, e.g. the first layer): the
-// band holds s = the int16 GEMM's estimate of each output; the loader bounds |s - v| <= margin[f]
-// for the exact float32 output v (quantisation, the estimate's own roundings and darknet's float32
-// summation error), so every |s| > margin has v's sign; the rest are recomputed here exactly as
-// floatTile does (k in order, one mul and one add each, then the bias), so the signs are darknet's.
-
-/** Exact output (f, oy, ox) of a stride-1 float conv, from the unpadded input; weights as floatGemm's blocks of 4. */
-function exactAt(inPtr: usize, C: i32, H: i32, W: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize, f: i32, oy: i32, ox: i32): f32 {
-  let wp = wpk + <usize>(f >> 2) * (<usize>K << 4) + (<usize>(f & 3) << 2);
-  let acc: f32 = 0;
-  for (let c = 0; c < C; c++) {
-    const plane = inPtr + (<usize>(c * H * W) << 2);
-    for (let ky = 0; ky < size; ky++) {
-      const iy = oy + ky - pad;
-      for (let kx = 0; kx < size; kx++) {
-        const ix = ox + kx - pad;
-        const x: f32 = iy >= 0 && iy < H && ix >= 0 && ix < W ? load<f32>(plane + (<usize>(iy * W + ix) << 2)) : 0;
-        acc = acc + load<f32>(wp) * x;
-        wp += 16;
-      }
-    }
-  }
-  return acc + load<f32>(bias + (<usize>f << 2));
-}
-
-/**
- * Sign bits of a band of output rows (r0 .. r0 + rows) from the int16 GEMM's int32 sums `sums`
- * (CHW, planes of rows*W): bit = 1 where sum > hi[f], 0 where sum < lo[f] (the loader's bounds make
- * both certain), and the exact float32 output's sign in between. Bits go to dst + p*Cb + (f >> 3)
- * for the band's pixels p; tmp: 32 bytes of scratch.
- */
-export function signBits(
-  sums: usize, nF: i32, rows: i32, r0: i32, W: i32, lo: usize, hi: usize, dst: usize, Cb: i32, tmp: usize,
-  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize,
-): void {
-  const plane = rows * W;
-  const cbStride = <usize>Cb;
-  for (let f = 0; f < nF; f += 8) {
-    const nc = min(8, nF - f);
-    const d0 = dst + <usize>(r0 * W) * cbStride + <usize>(f >> 3);
-    for (let i = 0; i < plane; i += 16) {
-      let acc = i8x16.splat(0);
-      let amb = i8x16.splat(0);
-      for (let j = 0; j < nc; j++) {
-        const c = sums + (<usize>((f + j) * plane + i) << 2);
-        const h = i32x4.splat(load<i32>(hi + (<usize>(f + j) << 2)));
-        const l = i32x4.splat(load<i32>(lo + (<usize>(f + j) << 2)));
-        const v0 = v128.load(c), v1 = v128.load(c, 16), v2 = v128.load(c, 32), v3 = v128.load(c, 48);
-        const g0 = i32x4.gt_s(v0, h), g1 = i32x4.gt_s(v1, h), g2 = i32x4.gt_s(v2, h), g3 = i32x4.gt_s(v3, h);
-        const pos = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(g0, g1), i16x8.narrow_i32x4_s(g2, g3));
-        const known = i8x16.narrow_i16x8_s(
-          i16x8.narrow_i32x4_s(v128.or(g0, i32x4.lt_s(v0, l)), v128.or(g1, i32x4.lt_s(v1, l))),
-          i16x8.narrow_i32x4_s(v128.or(g2, i32x4.lt_s(v2, l)), v128.or(g3, i32x4.lt_s(v3, l))),
-        );
-        const bit: i32 = 1 << j;
-        const bv = i8x16.splat(<i8>bit);
-        acc = v128.or(acc, v128.and(pos, bv));
-        amb = v128.or(amb, v128.andnot(bv, known));
-      }
-      const n = min(16, plane - i);
-      if (v128.any_true(amb)) {
-        // rare: settle the uncertain (pixel, filter) pairs one by one
-        v128.store(tmp, acc);
-        v128.store(tmp, amb, 16);
-        for (let q = 0; q < n; q++) {
-          const a = <i32>load<u8>(tmp + 16 + <usize>q);
-          if (!a) continue;
-          let byte = <i32>load<u8>(tmp + <usize>q);
-          const pix = i + q;
-          for (let j = 0; j < nc; j++) {
-            if (a & (1 << j) && exactAt(inPtr, C, H, inW, size, pad, wpk, K, bias, f + j, r0 + pix / W, pix % W) > 0) byte |= 1 << j;
-          }
-          store<u8>(tmp + <usize>q, <u8>byte);
-        }
-        acc = v128.load(tmp);
-      }
-      storePixelBytes(d0 + <usize>i * cbStride, acc, n, cbStride);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // 'fast' 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) in int16: Y = A^T [U . V] A with the
@@ -1286,29 +1762,5 @@ export function winoOutput(
 }
 
 
-/**
- * One channel as horizontal int16 pairs (for an odd channel count in the sign estimate): at
- * (y + pad, px) of a zero-bordered [Hp][Wp] plane, (q(P[y][px]), q(P[y][px + 1])) where P is the
- * channel with its zero border; px = 0 .. Wp - 2 (left border included), rows of the border stay 0.
- */
-export function quantHPairs(src: usize, H: i32, W: i32, pad: i32, dst: usize, Wp: i32, inv: f32): void {
-  for (let y = 0; y < H; y++) {
-    const row = src + (<usize>(y * W) << 2);
-    const d = dst + (<usize>((y + pad) * Wp) << 2);
-    const iv = f32x4.splat(inv);
-    let px = 0;
-    for (; px < Wp - 1; px++) {
-      const x0 = px - pad;
-      if (x0 >= 0 && x0 + 4 < W) {
-        // 4 pixels a step while both taps of all 4 lie inside the row
-        const n = i16x8.narrow_i32x4_s(quant4(row + (<usize>x0 << 2), iv), quant4(row + (<usize>(x0 + 1) << 2), iv));
-        v128.store(d + (<usize>px << 2), i8x16.shuffle(n, n, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
-        px += 3;
-        continue;
-      }
-      const a = x0 >= 0 && x0 < W ? quant1(row + (<usize>x0 << 2), inv) : 0;
-      const b = x0 + 1 >= 0 && x0 + 1 < W ? quant1(row + (<usize>(x0 + 1) << 2), inv) : 0;
-      store<i32>(d + (<usize>px << 2), (a & 0xffff) | (b << 16));
-    }
-  }
-}
+// The fused sign estimate of a bit-linked float conv (src/engine/kernels/wasm/sign-estimate.ts).
+export * from './sign-estimate';

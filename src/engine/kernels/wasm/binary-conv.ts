@@ -3,6 +3,16 @@ import type { WasmHeap } from './heap.js';
 import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, PoolableConv, roundUp, type BitTarget, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
 
+/** The kernels of the 16-channel (lastTap) path, beyond ops.ts's Exports (assembly/kernels.ts). */
+interface LastTapExports {
+  im2colBitsLastTap(src: number, Wp: number, stride: number, outH: number, outW: number, dst: number, lastTaps: number): void;
+  binConvLastTap(wpk: number, f0: number, f1: number, X: number, nP: number, cnt: number, block: number, outC: number, P: number, K: number,
+    scale: number, bias: number, dst: number, act: number, tail: number, lastTaps: number, wLast: number): void;
+  binConvBitsLastTap(wpk: number, f0: number, f1: number, X: number, nP: number, cnt: number, block: number, outC: number, P: number,
+    lo: number, hi: number, dst: number, Cb: number, lastTaps: number, wLast: number): void;
+}
+type BinaryKernel = 'binConv' | 'binConvBits' | 'binConvLastTap' | 'binConvBitsLastTap';
+
 /**
  * The counts m for which fround(fround((K - 2m) * scale) + bias) > 0, as an interval [lo, hi) of
  * 0..K (the value is monotone in m for any scale), or null when they are not one interval.
@@ -30,6 +40,10 @@ export class WasmBinaryConv extends PoolableConv {
   private readonly Wp: number;
   private readonly chunk: number;
   private readonly dense: boolean;
+  /** 3x3 over 2-byte taps: two words per pixel plus its last tap apart (im2colBitsLastTap). */
+  private readonly lastTap: boolean;
+  private readonly lastTaps: number = 0;
+  private readonly wLast: number = 0;
   private readonly Kw: number;
   private readonly nF: number;
   private readonly nP: number;
@@ -46,6 +60,9 @@ export class WasmBinaryConv extends PoolableConv {
   private sharesThreads = 0;
   private bitShares: number[][] = [];
   private bitSharesThreads = 0;
+  /** The kernels' arguments for all filters (binConvBits / binConv or their lastTap forms), built once. */
+  private bitArgs: number[] | null = null;
+  private convArgs: number[] | null = null;
   private lo = 0;
   private hi = 0;
 
@@ -58,21 +75,31 @@ export class WasmBinaryConv extends PoolableConv {
     this.Cb = Math.ceil(inC / 8);
     this.Wp = inW + 2 * pad;
     const Hp = inH + 2 * pad;
-    // Rows of taps rounded up to 8 bytes each, or (whole 4-byte taps that do not fill words) dense
+    // Rows of taps rounded up to 8 bytes each, or (whole 4-byte taps that do not fill words) dense,
+    // or (2-byte taps, 3x3) dense in two words plus the last 2-byte tap apart
+    this.lastTap = this.Cb === 2 && size === 3;
     this.dense = this.Cb % 4 === 0 && (size * this.Cb) % 8 !== 0;
-    this.chunk = this.dense ? size * this.Cb : roundUp(size * this.Cb, 8);
-    this.Kw = Math.ceil((size * this.chunk) / 8);
+    this.chunk = this.dense || this.lastTap ? size * this.Cb : roundUp(size * this.Cb, 8);
+    this.Kw = this.lastTap ? 2 : Math.ceil((size * this.chunk) / 8);
     this.nP = roundUp(outH * outW, 2);
     this.nF = roundUp(outC, 2);
     this.packed = heap.alloc(inH * inW * this.Cb);
     this.padded = heap.alloc(Hp * this.Wp * this.Cb + 8); // +8: the last chunk's word may read past
     this.cols = heap.alloc((this.nP / 2) * this.Kw * 16);
-    // Pixels per GEMM block: its im2col rows fit in L1 (32 KiB); a multiple of 4 for binFinish.
-    this.block = Math.max(4, Math.min(roundUp(this.nP, 4), Math.floor(32768 / (this.Kw * 8)) & ~3));
+    // Pixels per GEMM block: its im2col rows fit in L1 (32 KiB); a multiple of 4 for binFinish, of
+    // 8 for the lastTap pass (it adds 8 counts a vector).
+    const unit = this.lastTap ? 8 : 4;
+    this.block = Math.max(unit, Math.min(roundUp(this.nP, unit), Math.floor(32768 / (this.Kw * 8)) & -unit));
+    if (this.lastTap) {
+      this.lastTaps = heap.alloc(roundUp(this.nP, 8) * 2);
+      this.wLast = heap.alloc(this.nF * 2);
+    }
     this.cnt = heap.alloc(this.nF * this.block * 4);
     this.wpk = heap.alloc((this.nF / 2) * this.Kw * 16);
     // Weight rows in the im2col order (chunk ky, tap kx, channel byte); filter pairs interleaved.
     const bytes = heap.u8(this.wpk, (this.nF / 2) * this.Kw * 16);
+    const lastTapBytes = this.lastTap ? heap.u8(this.wLast, this.nF * 2) : bytes;
+    const rowBytes = this.Kw * 8; // bytes of a pixel's (or filter's) words
     for (let f = 0; f < outC; f++) {
       const rowBase = (f >> 1) * this.Kw * 16 + (f & 1) * 8;
       for (let c = 0; c < inC; c++) {
@@ -80,7 +107,8 @@ export class WasmBinaryConv extends PoolableConv {
           for (let kx = 0; kx < size; kx++) {
             if (!(p.weights[((f * inC + c) * size + ky) * size + kx] > 0)) continue;
             const byteIdx = ky * this.chunk + kx * this.Cb + (c >> 3);
-            bytes[rowBase + (byteIdx >> 3) * 16 + (byteIdx & 7)] |= 1 << (c & 7);
+            if (byteIdx >= rowBytes) lastTapBytes[f * 2 + byteIdx - rowBytes] |= 1 << (c & 7);
+            else bytes[rowBase + (byteIdx >> 3) * 16 + (byteIdx & 7)] |= 1 << (c & 7);
           }
         }
       }
@@ -137,7 +165,8 @@ export class WasmBinaryConv extends PoolableConv {
       k.packSigns(inPtr, inC, inH * inW, this.packed, this.Cb);
       k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
     }
-    if (this.dense) k.im2colBitsDense(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw);
+    if (this.lastTap) (k as unknown as LastTapExports).im2colBitsLastTap(this.padded, this.Wp, stride, outH, outW, this.cols, this.lastTaps);
+    else if (this.dense) k.im2colBitsDense(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw);
     else k.im2colBits(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw, this.chunk);
   }
 
@@ -146,44 +175,54 @@ export class WasmBinaryConv extends PoolableConv {
     const { inC, outC, outH, outW, size } = this.p;
     const P = outH * outW;
     const CbOut = Math.ceil(outC / 8);
+    const fn: BinaryKernel = this.lastTap ? 'binConvBitsLastTap' : 'binConvBits';
+    // all filters; built on the first run (the link has set lo, hi and bitImg by then)
+    const args = (this.bitArgs ??= this.lastTap
+      ? [this.wpk, 0, this.nF, this.cols, this.nP, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut, this.lastTaps, this.wLast]
+      : [this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut]);
     const pool = this.threads.pool;
     if (!pool || outC * P * size * size * inC < MIN_PARALLEL_MACS) {
-      this.k.binConvBits(this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut);
+      this.kernels()[fn].apply(null, args);
       return;
     }
     // threads take ranges of 8 filters: each writes whole bytes of the bit image
     if (this.bitSharesThreads !== pool.threads) {
-      const base = [this.wpk, 0, 0, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut];
       this.bitShares = splitRange(this.nF, pool.threads, 8).map(([a, b]) => {
-        const s = [...base];
+        const s = [...args];
         s[1] = a;
         s[2] = b;
         return s;
       });
       this.bitSharesThreads = pool.threads;
     }
-    pool.run('binConvBits', this.bitShares, this.k);
+    pool.run(fn, this.bitShares, this.kernels());
   }
 
   protected convInto(inPtr: number, outPtr: number): void {
     this.prepareInput(inPtr);
     const { inC, outC, outH, outW, size } = this.p;
-    const k = this.k;
     const P = outH * outW;
     const K = size * size * inC;
     const tail = this.tailOf(outPtr, this.p.activation, this.convCount);
+    const fn: BinaryKernel = this.lastTap ? 'binConvLastTap' : 'binConv';
+    // where binConv's arguments hold dst and the leaky tail (binConvLastTap has no Kw)
+    const dstAt = this.lastTap ? 12 : 13;
+    const args = (this.convArgs ??= this.lastTap
+      ? [this.wpk, 0, this.nF, this.cols, this.nP, this.cnt, this.block, outC, P, K, this.scale, this.bias, 0, this.act, 0,
+        this.lastTaps, this.wLast]
+      : [this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, K, this.scale, this.bias, 0,
+        this.act, 0]);
+    args[dstAt] = outPtr;
+    args[dstAt + 2] = tail;
     const pool = this.threads.pool;
     if (!pool || outC * P * K < MIN_PARALLEL_MACS) {
-      k.binConv(this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, K, this.scale, this.bias,
-        outPtr, this.act, tail);
+      this.kernels()[fn].apply(null, args);
       return;
     }
     // Threads take ranges of filter pairs; the sign packing and im2col above stay on this thread.
     if (this.sharesThreads !== pool.threads) {
-      const base = [this.wpk, 0, 0, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, K, this.scale, this.bias, 0,
-        this.act, 0];
       this.shares = splitRange(this.nF, pool.threads, 2).map(([a, b]) => {
-        const s = [...base];
+        const s = [...args];
         s[1] = a;
         s[2] = b;
         return s;
@@ -192,9 +231,13 @@ export class WasmBinaryConv extends PoolableConv {
     }
     const shares = this.shares;
     for (const a of shares) {
-      a[13] = outPtr;
-      a[15] = tail;
+      a[dstAt] = outPtr;
+      a[dstAt + 2] = tail;
     }
-    pool.run('binConv', shares, k);
+    pool.run(fn, shares, this.kernels());
+  }
+
+  private kernels(): Record<BinaryKernel, (...args: number[]) => void> {
+    return this.k as unknown as Record<BinaryKernel, (...args: number[]) => void>;
   }
 }

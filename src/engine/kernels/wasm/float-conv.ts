@@ -43,6 +43,8 @@ export class WasmFloatConv extends PoolableConv {
   private bandShares: number[][] = [];
   /** Bit-linked, band mode, one thread: signs from an int16 estimate, uncertain ones exact (sign-estimate.ts). */
   private estimate: SignEstimate | null = null;
+  /** The estimate ORs the fused 2x2 pool in registers, straight into the consumer (SignEstimate.poolInto). */
+  private estimatePools = false;
 
   constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: FloatConvParams, pool?: PoolSpec) {
     super(heap, k, threads, p.inC * p.inH * p.inW, p, pool);
@@ -127,6 +129,7 @@ export class WasmFloatConv extends PoolableConv {
       this.bandRows = Math.max(1, Math.min(this.rows, Math.floor(131072 / (outC * outW * 4))));
       this.band = this.heap.alloc(outC * this.bandRows * outW * 4);
       if (useSignEstimate) this.estimate = SignEstimate.create(this.heap, this.k, this.p, this.wpk, this.bias);
+      this.estimatePools = !!this.estimate && !!this.pool && this.estimate.poolInto(t, this.pool);
     }
     this.startLink(t);
     return true;
@@ -147,6 +150,7 @@ export class WasmFloatConv extends PoolableConv {
         const rows = Math.min(this.bandRows, outH - r0);
         this.estimate.band(r0, rows, this.band, this.bitImg, Cb);
       }
+      this.bitsPooled = this.estimatePools;
       return;
     }
     const src = this.source(inPtr);

@@ -20,11 +20,9 @@ export interface Exports {
   // 'fast' precision (fast-conv.ts)
   maxAbs(src: number, n: number): number;
   quantPairs(src: number, C: number, H: number, W: number, pad: number, dst: number, Wp: number, planeInts: number, inv: number): void;
-  quantHPairs(src: number, H: number, W: number, pad: number, dst: number, Wp: number, inv: number): void;
   im2colPairs(src: number, pairs: number, Hp: number, Wp: number, size: number, stride: number, outH: number, outW: number, dst: number): void;
   fastGemmT(src: number, koff: number, KP: number, wpk: number, scale: number, bias: number, nF: number, dst: number, plane: number, rowLen: number, srcRowStride: number, tileStride: number, act: number, tail: number, r0: number, r1: number, b0: number, b1: number): void;
   fastGemm(src: number, koff: number, KP: number, wpk: number, scale: number, bias: number, nF: number, dst: number, plane: number, rowLen: number, srcRowStride: number, act: number, tail: number, r0: number, r1: number, b0: number, b1: number): void;
-  signBits(sums: number, nF: number, rows: number, r0: number, W: number, lo: number, hi: number, dst: number, Cb: number, tmp: number, inPtr: number, C: number, H: number, inW: number, size: number, pad: number, wpk: number, K: number, bias: number): void;
   winoInput(src: number, pairs: number, Hp: number, Wp: number, TH: number, TW: number, dst: number, tileStride: number, xiStride: number): void;
   winoOutput(M: number, nF: number, T: number, Tpad: number, tileOff: number, tileEdge: number, outPlane: number, outW: number, scale: number, bias: number, act: number, dst: number, f0: number, f1: number): void;
   // bit links
@@ -130,6 +128,8 @@ export abstract class PoolableConv extends WasmConv {
   protected target: BitTarget | null = null;
   /** [outH][outW][ceil(outC / 8)] sign bits of the conv output, before pooling (bit-linked only). */
   protected bitImg = 0;
+  /** Set by bitsInto when it wrote the pooled bits into the target itself (no poolBits pass this frame). */
+  protected bitsPooled = false;
 
   constructor(
     heap: WasmHeap,
@@ -159,6 +159,10 @@ export abstract class PoolableConv extends WasmConv {
     const t = this.target;
     if (t) {
       this.bitsInto(inPtr);
+      if (this.bitsPooled) {
+        this.bitsPooled = false;
+        return;
+      }
       const { outC, outH, outW } = this.g;
       const pool = this.pool ?? { size: 1, stride: 1, padding: 0 };
       this.k.poolBits(this.bitImg, Math.ceil(outC / 8), outH, outW, pool.size, pool.stride, pool.padding, this.poolH, this.poolW, t.padded, t.Wp, t.pad);

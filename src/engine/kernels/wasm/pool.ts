@@ -10,7 +10,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
  */
 
 /** Kernel functions a worker may run (index = function id in the control block). */
-export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits'] as const;
+export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits', 'binConvLastTap', 'binConvBitsLastTap'] as const;
 export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
 
 // control block, per worker (int32 slots)
@@ -73,7 +73,7 @@ export class WasmPool {
    * Runs kernel `fn` with shares[i + 1] on worker i and with shares[0] here (from `local`, this
    * thread's instance); returns when every share is done. Arguments are int32 (addresses too).
    */
-  run(fn: PoolFunction, shares: number[][], local: Record<PoolFunction, (...args: number[]) => void>): void {
+  run<F extends PoolFunction>(fn: F, shares: number[][], local: Record<F, (...args: number[]) => void>): void {
     const seq = ++this.seq;
     const used = Math.min(this.workers.length, shares.length - 1);
     for (let i = 0; i < used; i++) {

@@ -1,17 +1,37 @@
-import type { FloatConvParams } from '../backend.js';
+import type { FloatConvParams, PoolSpec } from '../backend.js';
 import { int16Ranges } from './fast-conv.js';
 import type { WasmHeap } from './heap.js';
-import { NO_TAIL, type Exports } from './ops.js';
+import type { BitTarget, Exports } from './ops.js';
 
 const U = 2 ** -24; // float32 unit roundoff
 const TINY = 2 ** -149; // smallest subnormal: the absolute error of a rounding near zero
 const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
-/** fastGemm's `act` for "store the int32 sums". */
-const RAW_SUMS = -1;
 const clampI32 = (x: number): number => (x > I32_MAX ? I32_MAX : x < I32_MIN ? I32_MIN : x);
 /** x moved away from its double rounding error, towards `dir` (+1 up, -1 down). */
 const widen = (x: number, dir: number): number => x + dir * (Math.abs(x) * 1e-12 + 1e-9);
+
+/** The kernels of assembly/sign-estimate.ts. */
+interface SignExports extends Exports {
+  seQuantOdd(src: number, H: number, W: number, pad: number, inv: number, q: number, Wq: number, hp: number, vp: number, Hp: number, Wp: number, rowBytes: number): void;
+  se33Quant(src: number, H: number, W: number, pad: number, inv: number, img: number, q: number, Wq: number, yp0: number, n: number): void;
+  seSigns: SignsKernel;
+  seSigns33: SignsKernel;
+  seSigns33Pooled(img: number, rowBytes: number, koff: number, KP: number, wpk: number, nF: number, r0: number, r1: number, W: number,
+    hi: number, lom1: number, bitTab: number, dst: number, Cb: number, tmp: number, Wp: number, dpad: number,
+    inPtr: number, C: number, H: number, inW: number, size: number, pad: number, exactWpk: number, K: number, bias: number): void;
+}
+type SignsKernel = (img: number, rowBytes: number, koff: number, KP: number, wpk: number, nF: number, r0: number, r1: number, W: number,
+  hi: number, lom1: number, bitTab: number, dst: number, Cb: number, tmp: number,
+  inPtr: number, C: number, H: number, inW: number, size: number, pad: number, exactWpk: number, K: number, bias: number) => void;
+
+/** assembly/sign-estimate.ts's SE33_ROW: int32 per plane row of seSigns33's image. */
+const SE33_ROW = 1040;
+/**
+ * Output rows seSigns33 takes at a time: their image rows (2 more) are quantised just before, into
+ * a buffer that stays in cache (~5 KiB of it a row at 416 wide), instead of a whole image to memory.
+ */
+const SE33_BAND = 12;
 
 /**
  * Exact sign bits of a float convolution, mostly from int16 arithmetic: for a bit-linked float conv
@@ -22,34 +42,58 @@ const widen = (x: number, dir: number): number => x + dir * (Math.abs(x) * 1e-12
  *  - quantisation: |sum w x - sigma * sw * S| <= sum|w| * Ex + K * (max|x| + Ex) * Ew, with
  *    Ex = sigma / 2 + u * max|x| (input step sigma = 1 / inv) and Ew the largest weight rounding.
  * So S > hi[f] = ceil((E - b) / (sigma sw)) means v > 0 and S < lo[f] = floor((-E - b) / (sigma sw))
- * means v < 0; signBits recomputes the outputs in between exactly (about 1 in 10^3 on an image), so
- * the bits are darknet's bit for bit. A frame with a NaN, an infinity or only zeros in its input
- * takes the float path.
+ * means v < 0; the outputs in between are recomputed exactly (about 1 in 10^3 on an image), so the
+ * bits are darknet's bit for bit. A frame with a NaN, an infinity or only zeros in its input takes
+ * the float path.
+ *
+ * One fused kernel per band (seSigns): 4 filters x 8 pixels of int32 sums in registers, compared
+ * there and packed into the bit image, no int32 band in memory. S is summed over int16 pairs: channel
+ * pairs (2cp, 2cp + 1) at every tap; an odd last channel pairs with itself, horizontally neighbouring
+ * taps (kx, kx + 1) of a row and, in an odd kernel's last column, vertically neighbouring ones
+ * (ky, ky + 1) (its own two planes, seQuantOdd): 14 pairs for a 3x3 kernel on 3 channels. That
+ * case (the first layer) has its own kernel, seSigns33, with the 14 taps unrolled at fixed offsets:
+ * its image interleaves the three planes row by row, SE33_ROW int32 per plane row, and is made a
+ * band of SE33_BAND output rows at a time (se33Quant), just before the band's signs.
  */
 export class SignEstimate {
   private readonly K: number;
   private readonly KP: number;
   private readonly pairs: number;
   private readonly odd: boolean;
-  private readonly taps: [number, number][];
+  private readonly Hp: number;
+  private readonly Wp: number;
+  private readonly planeInts: number;
+  /** seSigns33's layout: rows of [channels 0-1][channel 2 horizontal pairs][vertical pairs]. */
+  private readonly interleaved: boolean;
+  private readonly rowInts: number;
   private readonly pairImg: number;
+  private readonly qPlane: number;
+  private readonly Wq: number;
   private readonly koff: number;
   private readonly wpk: number;
-  private readonly lo: number;
   private readonly hi: number;
-  private readonly loView: Int32Array;
+  private readonly lom1: number;
   private readonly hiView: Int32Array;
+  private readonly lom1View: Int32Array;
+  private readonly bitTab: number;
   private readonly tmp: number;
   private readonly qA: number;
   private readonly wScale: Float32Array;
   private readonly w1: Float64Array;
   private readonly ew: Float64Array;
   private readonly biasF: Float64Array;
+  private readonly k: SignExports;
   private inPtr = 0;
+  private inv = 0;
+  /** Output rows [0, done) of this frame have their bits (seSigns33 runs whole bands). */
+  private done = 0;
+  /** poolInto's consumer image: band() writes the 2x2-pooled bits there. */
+  private pooled: BitTarget | null = null;
 
   /** null where the estimate cannot be used: non-finite weights or biases, or a shape it does not cover. */
   static create(heap: WasmHeap, k: Exports, p: FloatConvParams, exactWpk: number, bias: number): SignEstimate | null {
-    if (p.groups !== 1 || p.stride !== 1) return null;
+    if (p.groups !== 1 || p.stride !== 1 || p.outW < 8) return null;
+    if (p.outW !== p.inW + 2 * p.pad - p.size + 1 || p.outH !== p.inH + 2 * p.pad - p.size + 1) return null;
     const K = p.inC * p.size * p.size;
     for (let i = 0; i < p.outC * K; i++) if (!Number.isFinite(p.weights[i])) return null;
     for (let f = 0; f < p.outC; f++) if (!Number.isFinite(p.bias[f])) return null;
@@ -58,42 +102,51 @@ export class SignEstimate {
 
   private constructor(
     heap: WasmHeap,
-    private readonly k: Exports,
+    k: Exports,
     private readonly p: FloatConvParams,
     private readonly exactWpk: number,
     private readonly bias: number,
   ) {
+    this.k = k as SignExports;
     const { inC, inH, inW, outC, size, pad } = p;
     const K = inC * size * size;
     this.K = K;
     const Hp = inH + 2 * pad;
     const Wp = inW + 2 * pad;
-    // k in int16 pairs: channel pairs (2cp, 2cp + 1) at every tap; an odd last channel pairs
-    // horizontally neighbouring taps (kx, kx + 1) of one row (its own plane, quantHPairs)
+    this.Hp = Hp;
+    this.Wp = Wp;
     this.pairs = Math.floor(inC / 2);
     this.odd = inC % 2 === 1;
-    const hTaps = Math.ceil(size / 2);
-    this.KP = this.pairs * size * size + (this.odd ? size * hTaps : 0);
-    const planes = this.pairs + (this.odd ? 1 : 0);
-    this.pairImg = heap.alloc(planes * Hp * Wp * 4);
-    const koff = new Int32Array(this.KP);
-    // weights of each kp: (tap a, tap b) as indices into a filter's [c][ky][kx] (-1: none)
-    this.taps = [];
-    let i = 0;
-    for (let cp = 0; cp < this.pairs; cp++)
-      for (let ky = 0; ky < size; ky++)
-        for (let kx = 0; kx < size; kx++) {
-          koff[i++] = (cp * Hp * Wp + ky * Wp + kx) * 4;
-          this.taps.push([((2 * cp) * size + ky) * size + kx, ((2 * cp + 1) * size + ky) * size + kx]);
-        }
-    if (this.odd) {
-      const c = inC - 1;
-      for (let ky = 0; ky < size; ky++)
-        for (let kx = 0; kx < size; kx += 2) {
-          koff[i++] = (this.pairs * Hp * Wp + ky * Wp + kx) * 4;
-          this.taps.push([(c * size + ky) * size + kx, kx + 1 < size ? (c * size + ky) * size + kx + 1 : -1]);
-        }
+    // planes [pair 0 .. pairs - 1][odd channel: horizontal pairs, vertical pairs], Wp int32 a row
+    // (seQuantOdd writes up to 8 int32 past a plane's last row), or seSigns33's interleaved rows
+    this.interleaved = inC === 3 && size === 3 && Wp <= SE33_ROW;
+    const planes = this.pairs + (this.odd ? 2 : 0);
+    this.rowInts = this.interleaved ? planes * SE33_ROW : Wp;
+    this.planeInts = this.interleaved ? SE33_ROW : Hp * Wp + 16;
+    const imgRows = this.interleaved ? SE33_BAND + 2 : Hp;
+    this.pairImg = heap.alloc(this.interleaved ? imgRows * this.rowInts * 4 : planes * this.planeInts * 4);
+    this.Wq = Math.ceil(Wp / 8) * 8 + 8;
+    this.qPlane = this.odd ? heap.alloc((imgRows + 1) * this.Wq * 2) : 0;
+    // each kp: a plane offset and the taps (indices into a filter's [c][ky][kx], -1: none) of its two int16 halves
+    const koff: number[] = [];
+    const taps: [number, number][] = [];
+    const tap = (plane: number, ky: number, kx: number, a: number, b: number): void => {
+      koff.push((plane * this.planeInts + ky * this.rowInts + kx) * 4);
+      taps.push([a, b]);
+    };
+    const at = (c: number, ky: number, kx: number): number => (c * size + ky) * size + kx;
+    if (this.interleaved) {
+      // seSigns33's order: per kernel row, channels (0, 1) at kx = 0, 1, 2 and channel 2's (kx 0, 1) pair; then channel 2's last column
+      for (let ky = 0; ky < 3; ky++) {
+        for (let kx = 0; kx < 3; kx++) tap(0, ky, kx, at(0, ky, kx), at(1, ky, kx));
+        tap(1, ky, 0, at(2, ky, 0), at(2, ky, 1));
+      }
+      tap(2, 0, 2, at(2, 0, 2), at(2, 1, 2));
+      tap(1, 2, 2, at(2, 2, 2), -1);
+    } else {
+      this.genericTaps(tap, at);
     }
+    this.KP = koff.length;
     this.koff = heap.alloc(this.KP * 4);
     heap.i32(this.koff, this.KP).set(koff);
 
@@ -115,23 +168,52 @@ export class SignEstimate {
       this.ew[f] = ew * (1 + 1e-12);
       this.biasF[f] = p.bias[f];
     }
+    // weights [block of 4 filters][kp][4 filters][4 copies] int16 pairs; filters past outC stay 0
     const blocks = Math.ceil(outC / 4);
-    this.wpk = heap.alloc(blocks * this.KP * 16);
-    const w16 = new Int16Array(heap.u8(this.wpk, 0).buffer, this.wpk, blocks * this.KP * 8);
+    this.wpk = heap.alloc(blocks * this.KP * 64);
+    const w16 = new Int16Array(heap.u8(this.wpk, 0).buffer, this.wpk, blocks * this.KP * 32);
+    w16.fill(0);
     for (let f = 0; f < outC; f++)
-      this.taps.forEach(([a, b], kp) => {
-        const at = (((f >> 2) * this.KP + kp) * 4 + (f & 3)) * 2;
-        w16[at] = wq[f * K + a];
-        w16[at + 1] = b < 0 ? 0 : wq[f * K + b];
+      taps.forEach(([a, b], kp) => {
+        const o = (((f >> 2) * this.KP + kp) * 4 + (f & 3)) * 8;
+        for (let lane = 0; lane < 4; lane++) {
+          w16[o + 2 * lane] = wq[f * K + a];
+          w16[o + 2 * lane + 1] = b < 0 ? 0 : wq[f * K + b];
+        }
       });
-    this.lo = heap.alloc(outC * 4);
-    this.loView = heap.i32(this.lo, outC);
-    this.hi = heap.alloc(outC * 4);
-    this.hiView = heap.i32(this.hi, outC);
-    this.tmp = heap.alloc(32);
+    // bounds per filter, in groups of 16: the padding (I32_MAX) is neither positive nor undecided
+    const padded = Math.ceil(outC / 16) * 16;
+    this.hi = heap.alloc(padded * 4);
+    this.hiView = heap.i32(this.hi, padded);
+    this.hiView.fill(I32_MAX);
+    this.lom1 = heap.alloc(padded * 4);
+    this.lom1View = heap.i32(this.lom1, padded);
+    this.lom1View.fill(I32_MAX);
+    this.bitTab = heap.alloc(16 * 16);
+    const bits = heap.i32(this.bitTab, 64);
+    for (let j = 0; j < 16; j++) bits.fill((1 << j) * 0x10001, 4 * j, 4 * j + 4);
+    this.tmp = heap.alloc(64);
   }
 
-  /** Quantises this frame's input and sets the bounds; false: use the float path for this frame. */
+  /** The taps in kp order for seSigns: channel pairs at every tap, then an odd channel's pairs. */
+  private genericTaps(tap: (plane: number, ky: number, kx: number, a: number, b: number) => void, at: (c: number, ky: number, kx: number) => number): void {
+    const { inC, size } = this.p;
+    for (let cp = 0; cp < this.pairs; cp++)
+      for (let ky = 0; ky < size; ky++) for (let kx = 0; kx < size; kx++) tap(cp, ky, kx, at(2 * cp, ky, kx), at(2 * cp + 1, ky, kx));
+    if (this.odd) {
+      const c = inC - 1;
+      const h = this.pairs;
+      const v = this.pairs + 1;
+      for (let ky = 0; ky < size; ky++) for (let kx = 0; kx + 1 < size; kx += 2) tap(h, ky, kx, at(c, ky, kx), at(c, ky, kx + 1));
+      if (size % 2 === 1) {
+        const kx = size - 1;
+        for (let ky = 0; ky + 1 < size; ky += 2) tap(v, ky, kx, at(c, ky, kx), at(c, ky + 1, kx));
+        tap(h, size - 1, kx, at(c, size - 1, kx), -1);
+      }
+    }
+  }
+
+  /** Sets this frame's bounds and quantises its input (seSigns33: band by band, in band()); false: use the float path for this frame. */
   begin(inPtr: number): boolean {
     const { inC, inH, inW, outC, pad } = this.p;
     const amax = this.k.maxAbs(inPtr, inC * inH * inW);
@@ -149,33 +231,79 @@ export class SignEstimate {
       const quant = w1 * ex + K * (amax + ex) * ew;
       const e = 1.01 * (darknet + quant) + 1e-30;
       const step = sigma * this.wScale[f]; // value of one unit of S
+      let hi: number;
+      let lo: number;
       if (!(step > 0)) {
         // an all-zero filter: v = b exactly
-        this.hiView[f] = b > 0 ? I32_MIN : I32_MAX;
-        this.loView[f] = b > 0 ? I32_MIN : I32_MAX;
-        continue;
+        hi = b > 0 ? I32_MIN : I32_MAX;
+        lo = hi;
+      } else {
+        hi = clampI32(Math.ceil(widen((e - b) / step, 1)));
+        lo = clampI32(Math.floor(widen((-e - b) / step, -1)));
       }
-      this.hiView[f] = clampI32(Math.ceil(widen((e - b) / step, 1)));
-      this.loView[f] = clampI32(Math.floor(widen((-e - b) / step, -1)));
+      this.hiView[f] = hi;
+      // S > lo - 1 is S >= lo; lo = I32_MIN: every S (|S| < 2^31) is >= lo, as S > I32_MIN says
+      this.lom1View[f] = Math.max(lo - 1, I32_MIN);
     }
-    const Wp = inW + 2 * pad;
-    const plane = (inH + 2 * pad) * Wp;
-    this.k.quantPairs(inPtr, 2 * this.pairs, inH, inW, pad, this.pairImg, Wp, plane, inv);
-    if (this.odd) this.k.quantHPairs(inPtr + (inC - 1) * inH * inW * 4, inH, inW, pad, this.pairImg + this.pairs * plane * 4, Wp, inv);
     this.inPtr = inPtr;
+    this.inv = inv;
+    this.done = 0;
+    if (this.interleaved) return true; // quantised band by band
+    this.k.quantPairs(inPtr, 2 * this.pairs, inH, inW, pad, this.pairImg, this.rowInts, this.planeInts, inv);
+    if (this.odd) {
+      const hp = this.pairImg + this.pairs * this.planeInts * 4;
+      this.k.seQuantOdd(inPtr + (inC - 1) * inH * inW * 4, inH, inW, pad, inv, this.qPlane, this.Wq, hp, hp + this.planeInts * 4, this.Hp, this.Wp,
+        this.rowInts * 4);
+    }
     return true;
   }
 
   /**
-   * Sign bits of output rows [r0, r0 + rows) into the bit image `bits` ([pixel][Cb] bytes); `band`:
-   * scratch for the rows' int32 sums (outC * rows * outW).
+   * From now on band() writes the conv output's signs max-pooled by `pool` straight into `t` (the
+   * binary consumer's zero-bordered bit image, sized for the pooled output), the pool ORed in
+   * registers, and ignores its `bits`; false (nothing changed) where it cannot: only the 3-channel
+   * 3x3 kernel does, for darknet's 2x2 stride-2 pool with whole windows (padding 0, or padding 1 on
+   * even sizes: the same windows; yolov3-tiny's first maxpool).
    */
-  band(r0: number, rows: number, band: number, bits: number, Cb: number): void {
-    const { inC, inH, inW, outC, outW, size, pad } = this.p;
-    const Wp = inW + 2 * pad;
-    this.k.fastGemm(this.pairImg + r0 * Wp * 4, this.koff, this.KP, this.wpk, 0, 0, outC, band, rows * outW, outW, Wp * 4,
-      RAW_SUMS, NO_TAIL, 0, rows, 0, Math.ceil(outC / 4));
-    this.k.signBits(band, outC, rows, r0, outW, this.lo, this.hi, bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk,
-      this.K, this.bias);
+  poolInto(t: BitTarget, pool: PoolSpec): boolean {
+    const { outC, outH, outW } = this.p;
+    if (!this.interleaved || pool.size !== 2 || pool.stride !== 2) return false;
+    if (!(pool.padding === 0 || (pool.padding === 1 && outH % 2 === 0 && outW % 2 === 0))) return false;
+    if (outH < 2 || t.h !== Math.floor(outH / 2) || t.w !== Math.floor(outW / 2) || t.c !== outC || t.Cb !== Math.ceil(outC / 8)) return false;
+    this.pooled = t;
+    return true;
+  }
+
+  /**
+   * Sign bits of output rows [r0, r0 + rows) into the bit image `bits` ([pixel][Cb] bytes); `_band`:
+   * unused (the sums stay in registers). With seSigns33 it may also do rows after them (a whole
+   * band, the same bits as their own call would write), which later calls then skip.
+   */
+  band(r0: number, rows: number, _band: number, bits: number, Cb: number): void {
+    const { inC, inH, inW, outC, outH, outW, size, pad } = this.p;
+    const end = r0 + rows;
+    if (!this.interleaved) {
+      this.k.seSigns(this.pairImg, this.rowInts * 4, this.koff, this.KP, this.wpk, outC, r0, end, outW, this.hi, this.lom1, this.bitTab,
+        bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
+      return;
+    }
+    const rowBytes = this.rowInts * 4;
+    const t = this.pooled;
+    // whole bands from the first row not done (an even one: SE33_BAND is even, and pooling takes row pairs)
+    for (let y0 = Math.max(r0 - (r0 & 1), this.done); y0 < end; ) {
+      const n = Math.min(SE33_BAND, outH - y0);
+      // output row y reads image rows y .. y + 2 (padded numbering)
+      this.k.se33Quant(this.inPtr, inH, inW, pad, this.inv, this.pairImg, this.qPlane, this.Wq, y0, n + 2);
+      const img = (this.pairImg - y0 * rowBytes) >>> 0;
+      if (t) {
+        this.k.seSigns33Pooled(img, rowBytes, this.koff, this.KP, this.wpk, outC, y0, y0 + n, outW, this.hi, this.lom1, this.bitTab,
+          t.padded, t.Cb, this.tmp, t.Wp, t.pad, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
+      } else {
+        this.k.seSigns33(img, rowBytes, this.koff, this.KP, this.wpk, outC, y0, y0 + n, outW, this.hi, this.lom1, this.bitTab,
+          bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
+      }
+      y0 += n;
+      this.done = y0;
+    }
   }
 }

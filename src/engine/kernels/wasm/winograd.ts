@@ -94,6 +94,8 @@ export class WasmWinogradConv extends PoolableConv {
   private readonly TW: number;
   private readonly T: number;
   private readonly Tpad: number;
+  /** Tiles whose M[3][*] some output reads: all but the last tile row when the height is odd. */
+  private readonly Trow3: number;
   private readonly pairImg: number;
   private readonly V: number;
   private readonly xiStride: number;
@@ -122,6 +124,9 @@ export class WasmWinogradConv extends PoolableConv {
     this.TW = Math.ceil(inW / 2);
     this.T = this.TH * this.TW;
     this.Tpad = roundUp(this.T, 8);
+    // A^T's row 0 is (1, 1, 1, 0): a tile's top outputs never read M[3][*], and an odd height
+    // leaves the last tile row only its top outputs, so xi 12..15 skip that row's tiles
+    this.Trow3 = inH % 2 === 1 ? this.T - this.TW : this.T;
     // tiles read rows and columns 2t .. 2t + 3 of the zero-bordered image
     this.Hp = 2 * this.TH + 2;
     this.Wp = 2 * this.TW + 2;
@@ -187,7 +192,7 @@ export class WasmWinogradConv extends PoolableConv {
         const m = this.M - f0 * mRow; // filter f's row of plane xi at m + xi * fn * mRow + f * mRow
         for (let xi = 0; xi < 16; xi++) {
           k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
-            this.Tpad, this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
+            this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
         }
         k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
       }
@@ -197,7 +202,7 @@ export class WasmWinogradConv extends PoolableConv {
         const ranges = splitRange(blocks, pool.threads);
         this.shares = Array.from({ length: 16 }, (_, xi) =>
           ranges.map(([a, b]) => [this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, this.Mall + xi * planeBytes,
-            this.Tpad, this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, a, b]),
+            this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, a, b]),
         );
         this.sharesThreads = pool.threads;
       }

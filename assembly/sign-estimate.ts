@@ -1,0 +1,469 @@
+// Fused sign estimate of a bit-linked float conv (src/engine/kernels/wasm/sign-estimate.ts; the
+// network's first layer): the int16 GEMM's int32 sums stay in registers, are compared there with the
+// loader's per-filter bounds (S > hi: certainly positive, S < lo: certainly not) and go straight out
+// as packed sign bits; only the rare outputs in between are recomputed exactly, in darknet's float
+// order. No int32 band is written or read back.
+//
+// The sums are those of the older fastGemm + signBits path, S = sum of int16 weight x int16
+// activation products, exact in int32 whatever the pairing, so the bounds and the bits are the same.
+// A tile is 4 filters x 8 pixels of one output row (8 int32 accumulators), 16 filters a word.
+// An odd last channel is paired with itself: horizontal pairs (x, x + 1) of a row and, for the last
+// column of an odd-sized kernel, vertical pairs (y, y + 1), so a 3x3 kernel on 3 channels takes 14
+// int16 pairs, not 15.
+
+/** round-to-nearest-even(x * inv) of 4 floats (|x * inv| <= 32767, finite: the loader checked). */
+@inline function q4(p: usize, iv: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), iv)));
+}
+
+@inline function q1(p: usize, inv: f32): i32 {
+  return <i32>nearest<f32>(load<f32>(p) * inv);
+}
+
+/**
+ * One channel (H x W floats at src) quantised into a zero-bordered int16 plane q ([Hp + 1][Wq], the
+ * image at (pad, pad); its border, the spare last row and columns >= Wp are never written, so stay
+ * 0), then its pair planes of Hp rows of Wp int32: hp[y][x] = (q[y][x], q[y][x + 1]) and
+ * vp[y][x] = (q[y][x], q[y + 1][x]), rows rowBytes apart. Wq >= Wp + 8 rounded up to 8; hp and vp
+ * rows are written 8 entries at a time (up to Wp rounded up to 8), so past a row's Wp entries come
+ * either the next row (written after it) or that many spare int32.
+ */
+export function seQuantOdd(
+  src: usize, H: i32, W: i32, pad: i32, inv: f32, q: usize, Wq: i32, hp: usize, vp: usize, Hp: i32, Wp: i32, rowBytes: usize,
+): void {
+  const iv = f32x4.splat(inv);
+  const qRow = <usize>Wq << 1;
+  for (let y = 0; y < H; y++) {
+    const s = src + (<usize>(y * W) << 2);
+    const d = q + <usize>(y + pad) * qRow + (<usize>pad << 1);
+    let x = 0;
+    for (; x + 8 <= W; x += 8) {
+      const p = s + (<usize>x << 2);
+      v128.store(d + (<usize>x << 1), i16x8.narrow_i32x4_s(q4(p, iv), q4(p + 16, iv)));
+    }
+    for (; x < W; x++) store<i16>(d + (<usize>x << 1), <i16>q1(s + (<usize>x << 2), inv));
+  }
+  for (let y = 0; y < Hp; y++) {
+    const r0 = q + <usize>y * qRow;
+    const r1 = r0 + qRow;
+    const h = hp + <usize>y * rowBytes;
+    const v = vp + <usize>y * rowBytes;
+    for (let x = 0; x < Wp; x += 8) {
+      const a = v128.load(r0 + (<usize>x << 1));
+      const b = v128.load(r0 + (<usize>x << 1), 2);
+      const c = v128.load(r1 + (<usize>x << 1));
+      const o = <usize>x << 2;
+      v128.store(h + o, i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(h + o, i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      v128.store(v + o, i16x8.shuffle(a, c, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(v + o, i16x8.shuffle(a, c, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    }
+  }
+}
+
+// x * inv rounded to the nearest integer, ties to even, as f32x4.nearest does: adding 1.5 * 2^23
+// rounds a float of magnitude < 2^22 to an integer (the float unit's own round-to-nearest-even),
+// which then sits in the low bits of the sum's pattern (3 instructions; nearest + trunc_sat take ~8)
+const MAGIC: f32 = 12582912.0;
+const MAGIC_BITS: i32 = 0x4b400000;
+
+@inline function qm4(p: usize, iv: v128): v128 {
+  return i32x4.sub(f32x4.add(f32x4.mul(v128.load(p), iv), f32x4.splat(MAGIC)), i32x4.splat(MAGIC_BITS));
+}
+
+/**
+ * Rows [yp0, yp0 + n) of seSigns33's image (padded row numbers) from a 3-channel H x W input, at
+ * img (its row 0 = padded row yp0): the three planes quantised as seQuantOdd does, interleaved row
+ * by row ([channels 0, 1][channel 2 horizontal pairs][its vertical pairs], SE33_ROW int32 each);
+ * rows outside the input are zeros, and so are the columns outside it (never written). The vertical
+ * pairs of the last row are not written (they would need the row after). q: channel 2's int16 rows
+ * scratch, n rows of Wq (>= Wp + 8 rounded up to 8) int16, borders never written.
+ */
+export function se33Quant(src: usize, H: i32, W: i32, pad: i32, inv: f32, img: usize, q: usize, Wq: i32, yp0: i32, n: i32): void {
+  const iv = f32x4.splat(inv);
+  const plane = <usize>(H * W) << 2;
+  const qRow = <usize>Wq << 1;
+  const rowBytes = <usize>(3 * SE33_ROW) << 2;
+  const Wp = W + 2 * pad;
+  for (let i = 0; i < n; i++) {
+    const y = yp0 + i - pad;
+    const d = img + <usize>i * rowBytes + (<usize>pad << 2);
+    const dq = q + <usize>i * qRow + (<usize>pad << 1);
+    if (y < 0 || y >= H) {
+      memory.fill(d, 0, <usize>W << 2);
+      memory.fill(dq, 0, <usize>W << 1);
+      continue;
+    }
+    const s0 = src + (<usize>(y * W) << 2);
+    const s1 = s0 + plane;
+    const s2 = s1 + plane;
+    let x = 0;
+    for (; x + 8 <= W; x += 8) {
+      const o = <usize>x << 2;
+      const c0 = i16x8.narrow_i32x4_s(qm4(s0 + o, iv), qm4(s0 + o + 16, iv));
+      const c1 = i16x8.narrow_i32x4_s(qm4(s1 + o, iv), qm4(s1 + o + 16, iv));
+      v128.store(d + o, i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(d + o, i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      v128.store(dq + (<usize>x << 1), i16x8.narrow_i32x4_s(qm4(s2 + o, iv), qm4(s2 + o + 16, iv)));
+    }
+    for (; x < W; x++) {
+      const o = <usize>x << 2;
+      store<i32>(d + o, (q1(s0 + o, inv) & 0xffff) | (q1(s1 + o, inv) << 16));
+      store<i16>(dq + (<usize>x << 1), <i16>q1(s2 + o, inv));
+    }
+  }
+  // channel 2's pairs, over whole rows (border columns from the zero border of q)
+  for (let i = 0; i < n; i++) {
+    const r0 = q + <usize>i * qRow;
+    const r1 = r0 + qRow;
+    const h = img + <usize>i * rowBytes + (<usize>SE33_ROW << 2);
+    const v = h + (<usize>SE33_ROW << 2);
+    const vRow = i + 1 < n;
+    for (let x = 0; x < Wp; x += 8) {
+      const a = v128.load(r0 + (<usize>x << 1));
+      const b = v128.load(r0 + (<usize>x << 1), 2);
+      const o = <usize>x << 2;
+      v128.store(h + o, i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(h + o, i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      if (vRow) {
+        const c = v128.load(r1 + (<usize>x << 1));
+        v128.store(v + o, i16x8.shuffle(a, c, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(v + o, i16x8.shuffle(a, c, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      }
+    }
+  }
+}
+
+/** Exact output (f, oy, ox) of a stride-1 float conv from the unpadded input, as floatTile sums it (weights: floatGemm's blocks of 4). */
+function seExact(inPtr: usize, C: i32, H: i32, W: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize, f: i32, oy: i32, ox: i32): f32 {
+  let wp = wpk + <usize>(f >> 2) * (<usize>K << 4) + (<usize>(f & 3) << 2);
+  let acc: f32 = 0;
+  const y0 = oy - pad;
+  const x0 = ox - pad;
+  if (y0 >= 0 && y0 + size <= H && x0 >= 0 && x0 + size <= W) {
+    // inside the image (nearly always): the same products in the same order, without the border tests
+    for (let c = 0; c < C; c++) {
+      let row = inPtr + (<usize>((c * H + y0) * W + x0) << 2);
+      for (let ky = 0; ky < size; ky++) {
+        for (let kx = 0; kx < size; kx++) {
+          acc = acc + load<f32>(wp) * load<f32>(row + (<usize>kx << 2));
+          wp += 16;
+        }
+        row += <usize>W << 2;
+      }
+    }
+    return acc + load<f32>(bias + (<usize>f << 2));
+  }
+  for (let c = 0; c < C; c++) {
+    const plane = inPtr + (<usize>(c * H * W) << 2);
+    for (let ky = 0; ky < size; ky++) {
+      const iy = oy + ky - pad;
+      for (let kx = 0; kx < size; kx++) {
+        const ix = ox + kx - pad;
+        const x: f32 = iy >= 0 && iy < H && ix >= 0 && ix < W ? load<f32>(plane + (<usize>(iy * W + ix) << 2)) : 0;
+        acc = acc + load<f32>(wp) * x;
+        wp += 16;
+      }
+    }
+  }
+  return acc + load<f32>(bias + (<usize>f << 2));
+}
+
+/**
+ * Settles the undecided (pixel, filter) pairs of one 8-pixel word group: tmp holds the sign words
+ * (i16 lane q = pixel x0 + q, bit j = filter f0 + j) and, 16 bytes on, the undecided bits; the
+ * exact outputs' signs are ORed into the words in place.
+ */
+function seSettle(
+  tmp: usize, f0: i32, oy: i32, x0: i32,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, wpk: usize, K: i32, bias: usize,
+): void {
+  for (let q = 0; q < 8; q++) {
+    let u = <i32>load<u16>(tmp + 16 + (<usize>q << 1));
+    if (!u) continue;
+    let word = <i32>load<u16>(tmp + (<usize>q << 1));
+    while (u) {
+      const j = ctz(u);
+      u &= u - 1;
+      if (seExact(inPtr, C, H, inW, size, pad, wpk, K, bias, f0 + j, oy, x0 + q) > 0) word |= 1 << j;
+    }
+    store<u16>(tmp + (<usize>q << 1), <u16>word);
+  }
+}
+
+/**
+ * Sign bits of output rows [r0, r1) (W >= 8 pixels each) into dst + (y*W + x)*Cb bytes, bit f of
+ * the pixel's bytes for filter f. img: the pair image (taps at img + y*rowBytes + x*4 + koff[kp]).
+ * wpk: [block of 4 filters][kp][filter][4 copies] int16 pairs, filters past nF all 0 (each pair
+ * stored 4 times: V8 folds a v128.load's offset into the address, not a load32_splat's). hi, lom1:
+ * per filter, nF rounded up to 16 (the padding makes S > hi and S > lom1 false): S > hi means
+ * positive, S <= lom1 (S < lo) not positive, the rest is recomputed (seSettle). bitTab: 16
+ * vectors, i16x8.splat(1 << j). tmp: 64 bytes of scratch. The rest: seExact's arguments.
+ */
+export function seSigns(
+  img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  signsIn<AnyTaps>(img, rowBytes, koff, KP, wpk, nF, r0, r1, W, hi, lom1, bitTab, dst, Cb, tmp, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+}
+
+/**
+ * seSigns for 3 channels and a 3x3 kernel, its 14 taps unrolled at fixed offsets: the image rows
+ * interleave the three planes (channels 0 and 1, channel 2's horizontal pairs, its vertical pairs),
+ * SE33_ROW int32 each, so a row is 3 * SE33_ROW int32 (rowBytes); koff and KP are not read.
+ */
+export function seSigns33(
+  img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  signsIn<Taps33>(img, rowBytes, koff, KP, wpk, nF, r0, r1, W, hi, lom1, bitTab, dst, Cb, tmp, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+}
+
+/**
+ * seSigns33 with a 2x2 stride-2 maxpool fused in (pooledIn): output rows [r0, r1) (r0 even) as
+ * pooled rows r0 / 2 .. into the consumer's zero-bordered bit image dst (Wp columns, border pad).
+ */
+export function seSigns33Pooled(
+  img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize, Wp: i32, dpad: i32,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  pooledIn<Taps33>(img, rowBytes, koff, KP, wpk, nF, r0, r1, W, hi, lom1, bitTab, dst, Cb, tmp, Wp, dpad, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+}
+
+/**
+ * Int32 per plane row of seSigns33's image (so at most 1040 padded input columns). Not a multiple
+ * of 1024: taps 4 KiB apart would share one L1 set and evict each other.
+ */
+export const SE33_ROW: i32 = 1040;
+/** Bytes from one plane of seSigns33's image to the next in a row, and from one row to the next. */
+const PLANE33: usize = SE33_ROW << 2;
+const ROW33: usize = 3 * PLANE33;
+
+// how signsIn finds its taps, as marker types: any koff table, or seSigns33's fixed 14
+class AnyTaps {}
+class Taps33 {}
+
+@inline function mac(a: v128, x: v128, w: v128): v128 {
+  return i32x4.add(a, i32x4.dot_i16x8_s(x, w));
+}
+
+/**
+ * The sign words of 8 pixels (x0 .. x0 + 7 of output row y, taps from sx) for filters
+ * 16g .. 16g + 15: i16 lane q = pixel x0 + q, bit j = filter 16g + j. The undecided bits are
+ * settled here, or (`defer`, a constant) left 0 and their mask stored at undAt.
+ */
+@inline function wordAt<L>(
+  sx: usize, koff: usize, kEnd: usize, wpk: usize, blockBytes: usize, nF: i32, g: i32,
+  hi: usize, lom1: usize, bitTab: usize, tmp: usize, y: i32, x0: i32, defer: bool, undAt: usize,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): v128 {
+  let word = i32x4.splat(0);
+  let ge = i32x4.splat(0);
+  const bEnd = min(4, (nF - (g << 4) + 3) >> 2);
+  for (let b = 0; b < bEnd; b++) {
+    const f0 = (g << 4) + (b << 2);
+    let wp = wpk + <usize>(f0 >> 2) * blockBytes;
+    let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
+    let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
+    if (idof<L>() == idof<Taps33>()) {
+      let v0: v128, v1: v128, w: v128;
+      let r = sx;
+      for (let ky = 0; ky < 3; ky++) {
+        // channels 0, 1 at (ky, 0), (ky, 1), (ky, 2); channel 2 at (ky, 0) + (ky, 1)
+        v0 = v128.load(r, 0); v1 = v128.load(r, 16);
+        w = v128.load(wp, 0); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+        w = v128.load(wp, 16); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+        w = v128.load(wp, 32); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+        w = v128.load(wp, 48); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+        v0 = v128.load(r, 4); v1 = v128.load(r, 20);
+        w = v128.load(wp, 64); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+        w = v128.load(wp, 80); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+        w = v128.load(wp, 96); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+        w = v128.load(wp, 112); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+        v0 = v128.load(r, 8); v1 = v128.load(r, 24);
+        w = v128.load(wp, 128); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+        w = v128.load(wp, 144); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+        w = v128.load(wp, 160); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+        w = v128.load(wp, 176); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+        v0 = v128.load(r, PLANE33); v1 = v128.load(r, PLANE33 + 16);
+        w = v128.load(wp, 192); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+        w = v128.load(wp, 208); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+        w = v128.load(wp, 224); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+        w = v128.load(wp, 240); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+        r += ROW33;
+        wp += 256;
+      }
+      // channel 2 at (0, 2) + (1, 2), then (2, 2) alone
+      v0 = v128.load(sx, 2 * PLANE33 + 8); v1 = v128.load(sx, 2 * PLANE33 + 24);
+      w = v128.load(wp, 0); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+      w = v128.load(wp, 16); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+      w = v128.load(wp, 32); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+      w = v128.load(wp, 48); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+      v0 = v128.load(sx, 2 * ROW33 + PLANE33 + 8); v1 = v128.load(sx, 2 * ROW33 + PLANE33 + 24);
+      w = v128.load(wp, 64); a00 = mac(a00, v0, w); a01 = mac(a01, v1, w);
+      w = v128.load(wp, 80); a10 = mac(a10, v0, w); a11 = mac(a11, v1, w);
+      w = v128.load(wp, 96); a20 = mac(a20, v0, w); a21 = mac(a21, v1, w);
+      w = v128.load(wp, 112); a30 = mac(a30, v0, w); a31 = mac(a31, v1, w);
+    } else {
+      for (let kp = koff; kp < kEnd; kp += 4) {
+        const p = sx + <usize>load<i32>(kp);
+        const v0 = v128.load(p);
+        const v1 = v128.load(p, 16);
+        let w = v128.load(wp);
+        a00 = mac(a00, v0, w);
+        a01 = mac(a01, v1, w);
+        w = v128.load(wp, 16);
+        a10 = mac(a10, v0, w);
+        a11 = mac(a11, v1, w);
+        w = v128.load(wp, 32);
+        a20 = mac(a20, v0, w);
+        a21 = mac(a21, v1, w);
+        w = v128.load(wp, 48);
+        a30 = mac(a30, v0, w);
+        a31 = mac(a31, v1, w);
+        wp += 64;
+      }
+    }
+    // per filter: lanes S > hi (positive) and S > lo - 1 (not certainly negative), as i16 masks
+    const fh = hi + (<usize>f0 << 2);
+    const fl = lom1 + (<usize>f0 << 2);
+    const bt = bitTab + (<usize>(b << 2) << 4);
+    let h = v128.load32_splat(fh);
+    let l = v128.load32_splat(fl);
+    let bit = v128.load(bt);
+    word = v128.or(word, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a00, h), i32x4.gt_s(a01, h))));
+    ge = v128.or(ge, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a00, l), i32x4.gt_s(a01, l))));
+    h = v128.load32_splat(fh, 4);
+    l = v128.load32_splat(fl, 4);
+    bit = v128.load(bt, 16);
+    word = v128.or(word, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a10, h), i32x4.gt_s(a11, h))));
+    ge = v128.or(ge, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a10, l), i32x4.gt_s(a11, l))));
+    h = v128.load32_splat(fh, 8);
+    l = v128.load32_splat(fl, 8);
+    bit = v128.load(bt, 32);
+    word = v128.or(word, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a20, h), i32x4.gt_s(a21, h))));
+    ge = v128.or(ge, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a20, l), i32x4.gt_s(a21, l))));
+    h = v128.load32_splat(fh, 12);
+    l = v128.load32_splat(fl, 12);
+    bit = v128.load(bt, 48);
+    word = v128.or(word, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a30, h), i32x4.gt_s(a31, h))));
+    ge = v128.or(ge, v128.and(bit, i16x8.narrow_i32x4_s(i32x4.gt_s(a30, l), i32x4.gt_s(a31, l))));
+  }
+  // undecided: lo <= S <= hi (rare): recomputed exactly
+  const und = v128.andnot(ge, word);
+  if (defer) {
+    v128.store(undAt, und);
+  } else if (v128.any_true(und)) {
+    v128.store(tmp, word);
+    v128.store(tmp, und, 16);
+    seSettle(tmp, g << 4, y, x0, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+    word = v128.load(tmp);
+  }
+  return word;
+}
+
+/** The n (8, or 4 pooled) pixel words of v (i16 lanes) at d, d + cb, ...: bytes 2g and 2g + 1 of each pixel's Cb. */
+@inline function storeWords(d: usize, v: v128, n: i32, cb: usize, g: i32): void {
+  if (cb == 2) {
+    if (n == 8) v128.store(d, v);
+    else v128.store64_lane(d, v, 0);
+  } else if (<usize>((g << 1) + 1) < cb) {
+    v128.store16_lane(d, v, 0);
+    v128.store16_lane(d + cb, v, 1);
+    v128.store16_lane(d + 2 * cb, v, 2);
+    v128.store16_lane(d + 3 * cb, v, 3);
+    if (n == 8) {
+      v128.store16_lane(d + 4 * cb, v, 4);
+      v128.store16_lane(d + 5 * cb, v, 5);
+      v128.store16_lane(d + 6 * cb, v, 6);
+      v128.store16_lane(d + 7 * cb, v, 7);
+    }
+  } else {
+    v128.store8_lane(d, v, 0);
+    v128.store8_lane(d + cb, v, 2);
+    v128.store8_lane(d + 2 * cb, v, 4);
+    v128.store8_lane(d + 3 * cb, v, 6);
+    if (n == 8) {
+      v128.store8_lane(d + 4 * cb, v, 8);
+      v128.store8_lane(d + 5 * cb, v, 10);
+      v128.store8_lane(d + 6 * cb, v, 12);
+      v128.store8_lane(d + 7 * cb, v, 14);
+    }
+  }
+}
+
+@inline function signsIn<L>(
+  img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  const kEnd = koff + (<usize>KP << 2);
+  const blockBytes = <usize>KP << 6;
+  const groups = (nF + 15) >> 4;
+  const cb = <usize>Cb;
+  for (let y = r0; y < r1; y++) {
+    const sRow = img + <usize>y * rowBytes;
+    for (let xs = 0; xs < W; xs += 8) {
+      // the last 8 pixels of a row end at its last pixel (W >= 8): a few are done twice, alike
+      const x0 = min(xs, W - 8);
+      const sx = sRow + (<usize>x0 << 2);
+      for (let g = 0; g < groups; g++) {
+        const word = wordAt<L>(sx, koff, kEnd, wpk, blockBytes, nF, g, hi, lom1, bitTab, tmp, y, x0, false, 0, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+        storeWords(dst + <usize>(y * W + x0) * cb + (<usize>g << 1), word, 8, cb, g);
+      }
+    }
+  }
+}
+
+/**
+ * signsIn with darknet's 2x2 stride-2 maxpool (no padding) fused in: rows r0, r0 + 1 (r0 even), ...
+ * of the conv output pooled by OR into the bits of pooled row y / 2, written into a consumer's
+ * zero-bordered image dst ([Wp columns][Cb], its interior at (pad, pad)). A last odd row or column
+ * is not pooled (darknet's window count), so not computed.
+ */
+@inline function pooledIn<L>(
+  img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize, Wp: i32, dpad: i32,
+  inPtr: usize, C: i32, H: i32, inW: i32, size: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  const kEnd = koff + (<usize>KP << 2);
+  const blockBytes = <usize>KP << 6;
+  const groups = (nF + 15) >> 4;
+  const cb = <usize>Cb;
+  for (let y = r0; y + 1 < r1; y += 2) {
+    const sRow = img + <usize>y * rowBytes;
+    const dRow = dst + <usize>((y >> 1) + dpad) * <usize>Wp * cb;
+    for (let xs = 0; xs < W; xs += 8) {
+      // as signsIn, the last 8 pixels end at the last pooled column (an even start: whole windows)
+      const x0 = min(xs, (W - 8) & ~1);
+      const sx = sRow + (<usize>x0 << 2);
+      for (let g = 0; g < groups; g++) {
+        let w0 = wordAt<L>(sx, koff, kEnd, wpk, blockBytes, nF, g, hi, lom1, bitTab, tmp, y, x0, true, tmp + 32, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+        let w1 = wordAt<L>(sx + rowBytes, koff, kEnd, wpk, blockBytes, nF, g, hi, lom1, bitTab, tmp, y + 1, x0, true, tmp + 48, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+        // undecided outputs matter only in windows without a certain positive (rare): settled then
+        let v = v128.or(w0, w1);
+        const win = v128.or(v, i8x16.shuffle(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
+        const u0 = v128.andnot(v128.load(tmp, 32), win);
+        const u1 = v128.andnot(v128.load(tmp, 48), win);
+        if (v128.any_true(v128.or(u0, u1))) {
+          v128.store(tmp, w0);
+          v128.store(tmp, u0, 16);
+          seSettle(tmp, g << 4, y, x0, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+          w0 = v128.load(tmp);
+          v128.store(tmp, w1);
+          v128.store(tmp, u1, 16);
+          seSettle(tmp, g << 4, y + 1, x0, inPtr, C, H, inW, size, pad, exactWpk, K, bias);
+          w1 = v128.load(tmp);
+          v = v128.or(w0, w1);
+        }
+        // OR of pixel pairs (the two halves of each i32 lane), packed to 4 words
+        v = v128.or(v, i32x4.shr_u(v, 16));
+        v = i8x16.shuffle(v, v, 0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13);
+        storeWords(dRow + <usize>((x0 >> 1) + dpad) * cb + (<usize>g << 1), v, 4, cb, g);
+      }
+    }
+  }
+}
