@@ -57,6 +57,9 @@ struct XkTable {
   // of the consumer is now linked, 1 = linked, 0 = not applicable (nothing changed). dry != 0: only
   // says whether it would link, changes nothing.
   int (*link_bits)(void* producer, void* consumer, const XkBitPath* path, int dry);
+  // The threads the coming run() computes on (before pack): a kernel whose per-frame preparation
+  // is serial (the sign estimate's quantisation) may take another path when it has company.
+  void (*run_threads)(void* op, int threads);
 };
 
 

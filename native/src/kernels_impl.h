@@ -164,6 +164,7 @@ struct Op {
   struct BitDest* dests;
   int ndests;
   SignEst* est;  // bit output of a float conv from int16 sums (sign_estimate_impl.h); null: none
+  int runThreads;  // threads of the coming run (run_threads; 0: not said, i.e. one)
   char desc[160];
 };
 
@@ -2012,7 +2013,8 @@ static void pack(void* p, const float* in, int part, int parts) {
   if (op->direct) {
     op->din = in;
 #if XK_EST
-    if (op->est) op->est->on = op->bitsOut && est_frame(op, op->est, in);
+    // the estimate quantises the frame on one thread: with more, the float tiles (all parallel) win
+    if (op->est) op->est->on = op->bitsOut && op->runThreads <= 1 && est_frame(op, op->est, in);
 #endif
     return;
   }
@@ -2366,6 +2368,10 @@ static int link_bits(void* pp, void* cp, const XkBitPath* path, int dry) {
   return c->linkedCount == cplanes ? 2 : 1;
 }
 
-static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST, link_bits};
+static void run_threads(void* p, int threads) {
+  if (*(int*)p == 0) ((Op*)p)->runThreads = threads;
+}
+
+static const XkTable table = {XK_NAME, prepare_float, prepare_binary, prepare_maxpool, prepare_yolo, prepare_upsample, items, pack, compute, finish, describe, destroy, XK_PREPARE_FAST, link_bits, run_threads};
 
 }  // namespace XK_NS

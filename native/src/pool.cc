@@ -86,12 +86,14 @@ Pool* g_pool = nullptr;
 }  // namespace
 
 void xk_run(const XkTable* t, void* op, const float* in, float* out, int threads) {
-  t->pack(op, in, 0, 1);
   const int items = t->items(op);
   if (threads > 16) threads = 16;
   if (threads > items) threads = items;
   std::unique_lock<std::mutex> lk(g_busy, std::try_to_lock);
-  if (threads <= 1 || !lk.owns_lock()) {
+  if (!lk.owns_lock()) threads = 1;
+  t->run_threads(op, threads);
+  t->pack(op, in, 0, 1);
+  if (threads <= 1) {
     t->compute(op, in, out, 0, items);
   } else {
     if (!g_pool) g_pool = new Pool();  // never freed: workers are detached and live with the process
