@@ -1582,76 +1582,6 @@ export function binConvBitsLastTap(
   }
 }
 
-/**
- * Max-pools a bit image [H][W][Cb] (darknet window rules, see maxpool) by OR into the interior of
- * a consumer's zero-bordered [Hp][Wp][Cb] image at (pad, pad). size = stride = 1 copies.
- */
-export function poolBits(
-  src: usize, Cb: i32, H: i32, W: i32, size: i32, stride: i32, padding: i32, outH: i32, outW: i32, dst: usize, Wp: i32, pad: i32,
-): void {
-  // in the widest unit that divides a pixel's bytes
-  if ((Cb & 7) == 0) poolBitsIn<u64>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
-  else if ((Cb & 3) == 0) poolBitsIn<u32>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
-  else if ((Cb & 1) == 0) poolBitsIn<u16>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
-  else poolBitsIn<u8>(src, Cb, H, W, size, stride, padding, outH, outW, dst, Wp, pad);
-}
-
-@inline function poolBitsIn<T>(
-  src: usize, Cb: i32, H: i32, W: i32, size: i32, stride: i32, padding: i32, outH: i32, outW: i32, dst: usize, Wp: i32, pad: i32,
-): void {
-  const off = -(padding / 2);
-  const cb = <usize>Cb;
-  const unit = <usize>sizeof<T>();
-  const rowBytes = <usize>W * cb;
-  if (size == 2 && stride == 2 && padding == 0) {
-    // every window is a full 2x2 one (yolov3-tiny's maxpools after its early convs): no bounds
-    for (let oy = 0; oy < outH; oy++) {
-      let s = src + <usize>(oy << 1) * rowBytes;
-      let d = dst + <usize>((oy + pad) * Wp + pad) * cb;
-      for (let ox = 0; ox < outW; ox++) {
-        for (let b: usize = 0; b < cb; b += unit) {
-          store<T>(d + b, load<T>(s + b) | load<T>(s + cb + b) | load<T>(s + rowBytes + b) | load<T>(s + rowBytes + cb + b));
-        }
-        s += cb << 1;
-        d += cb;
-      }
-    }
-    return;
-  }
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = max(0, oy * stride + off);
-    const y1 = min(H, oy * stride + off + size);
-    const d0 = dst + <usize>((oy + pad) * Wp + pad) * cb;
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = max(0, ox * stride + off);
-      const x1 = min(W, ox * stride + off + size);
-      const d = d0 + <usize>ox * cb;
-      const s0 = src + <usize>y0 * rowBytes + <usize>x0 * cb;
-      if (y1 - y0 == 2 && x1 - x0 == 2) {
-        // the common full 2x2 window
-        const s1 = s0 + rowBytes;
-        for (let b: usize = 0; b < cb; b += unit) {
-          store<T>(d + b, load<T>(s0 + b) | load<T>(s0 + cb + b) | load<T>(s1 + b) | load<T>(s1 + cb + b));
-        }
-        continue;
-      }
-      for (let b: usize = 0; b < cb; b += unit) {
-        let v: T = 0;
-        let row = s0 + b;
-        for (let y = y0; y < y1; y++) {
-          let at = row;
-          for (let x = x0; x < x1; x++) {
-            v |= load<T>(at);
-            at += cb;
-          }
-          row += rowBytes;
-        }
-        store<T>(d + b, v);
-      }
-    }
-  }
-}
-
 
 // ---------------------------------------------------------------------------------------------
 // 'fast' 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) in int16: Y = A^T [U . V] A with the
@@ -1764,3 +1694,4 @@ export function winoOutput(
 
 // The fused sign estimate of a bit-linked float conv (src/engine/kernels/wasm/sign-estimate.ts).
 export * from './sign-estimate';
+export * from './bit-steps';

@@ -5,102 +5,18 @@
 // ISA, kernel shape and thread count; and the planner must fall back to floats where a float
 // reader, a misaligned route slice or a refused consumer needs them.
 import { describe, expect, it } from 'vitest';
-import { parseCfg } from '../../src/engine/darknet/cfg.js';
-import { prepareModel } from '../../src/engine/darknet/prepare.js';
 import { create } from '../../src/engine/kernels/native/index.js';
-import { defaultClassNames, type Model } from '../../src/engine/model.js';
-import { randomRawWeights } from '../../src/engine/random-model.js';
 import { Network } from '../../src/engine/runtime/network.js';
-import { firstBitDifference } from '../helpers/bit-links.js';
+import { bitPathCases as cases, buildBitPathModel as build, expectBitIdentical } from '../helpers/bit-paths.js';
 import { backendConfigs, isas, skipNote, unavailable } from './addon.js';
-import { randomFloats, rng } from './layers.js';
-
-const net = (w: number, h: number, c = 3) => `[net]\nwidth=${w}\nheight=${h}\nchannels=${c}\n`;
-const conv = (filters: number, size: number, act: string, xnor: 0 | 1, stride = 1) =>
-  `[convolutional]\nbatch_normalize=1\nfilters=${filters}\nsize=${size}\nstride=${stride}\npad=${size > 1 ? 1 : 0}\nxnor=${xnor}\nactivation=${act}\n`;
-const pool = (size: number, stride: number, padding?: number) => `[maxpool]\nsize=${size}\nstride=${stride}\n${padding === undefined ? '' : `padding=${padding}\n`}`;
-const up = (stride: number, scale?: number) => `[upsample]\nstride=${stride}\n${scale === undefined ? '' : `scale=${scale}\n`}`;
-const route = (layers: string) => `[route]\nlayers=${layers}\n`;
-
-interface Case {
-  name: string;
-  cfg: string;
-  /**
-   * bitLinkedTensors with the AVX-512 kernels and with filters-in-lanes kernels on any ISA (the
-   * narrower pixels-in-lanes blocks of AVX2 / POPCNT share bytes between threads: refused, floats)
-   */
-  linked: number[];
-}
-
-const cases: Case[] = [
-  {
-    // yolov3-tiny's second head in small: 2 feeds maxpool 3 (-> 4) and route 7's second slice; 5 is upsampled into its first
-    name: 'route of an upsampled branch and a conv also read by a standalone maxpool',
-    cfg: net(40, 32) + conv(16, 3, 'leaky', 0) + pool(2, 2) + conv(32, 3, 'leaky', 1) + pool(2, 2) + conv(64, 3, 'leaky', 1) + conv(32, 1, 'relu', 1) + up(2) + route('-1, 2') + conv(48, 3, 'linear', 1) + conv(8, 1, 'linear', 0),
-    linked: [1, 2, 3, 4, 5, 6, 7],
-  },
-  {
-    // 3-part route (a part used twice), upsample by 3 with scale 2, maxpool 3/1 with darknet's padding, a dropout, a pairs consumer (16 channels)
-    name: 'three-part route, upsample x3, maxpool 3/1, dropout, 16-channel consumer',
-    cfg:
-      net(30, 18) + conv(16, 3, 'leaky', 0) + pool(3, 1) + `[dropout]\nprobability=.5\n` + conv(32, 3, 'leaky', 1) + pool(3, 3) + conv(32, 3, 'relu', 1) +
-      up(3, 2) + route('3, -1, 3') + conv(24, 3, 'leaky', 1) + conv(4, 1, 'linear', 0),
-    linked: [1, 2, 3, 4, 5, 6, 7],
-  },
-  {
-    // a route part whose channels start at 16 (not a whole 32-bit plane): that route and its inputs 1 and 5 stay
-    // float, and so do the maxpools reading them; the upsampled branch 3 -> 4 -> 5 still takes bits
-    name: 'misaligned route slice falls back to floats',
-    cfg: net(24, 24) + conv(16, 3, 'leaky', 0) + conv(16, 3, 'leaky', 1) + pool(2, 2) + conv(32, 3, 'leaky', 1) + up(2) + conv(32, 3, 'leaky', 1) + pool(2, 2) + conv(32, 3, 'leaky', 1) + route('1, 5') + conv(16, 3, 'leaky', 1),
-    linked: [0, 3, 4],
-  },
-  {
-    // a float conv (and a shortcut) read a bit-capable tensor: it stays float; a mish conv cannot produce bits;
-    // a stride-2 binary consumer is refused by the kernels, so what feeds it stays float
-    name: 'float readers, mish producers and refused consumers keep floats',
-    cfg:
-      net(32, 20) + conv(32, 3, 'leaky', 0) + conv(32, 3, 'leaky', 1) + route('-1') + conv(32, 1, 'linear', 0) + route('1') + conv(32, 3, 'mish', 1) + pool(2, 2) +
-      conv(32, 3, 'leaky', 1) + up(2) + conv(32, 3, 'leaky', 1, 2) + conv(32, 3, 'leaky', 1) + `[shortcut]\nfrom=-2\nactivation=linear\n` + conv(32, 3, 'leaky', 1),
-    linked: [0],
-  },
-  {
-    // a wide 3-channel first layer read in place (AVX-512), its fused pool's bits into a 16-channel consumer
-    name: 'wide first layer, fused pool, 16-channel consumer',
-    cfg: net(200, 10) + conv(16, 3, 'leaky', 0) + pool(2, 2) + conv(32, 3, 'leaky', 1) + conv(8, 1, 'linear', 0),
-    linked: [1],
-  },
-];
-
-function build(text: string, seed: number): Model {
-  const spec = parseCfg(text, 'bit-paths.cfg');
-  return prepareModel(spec, randomRawWeights(spec, seed), defaultClassNames(0));
-}
 
 describe.skipIf(unavailable !== '')(`native bit links through route / upsample / maxpool${skipNote}`, () => {
   for (const { isa, shape, threads } of backendConfigs())
     it(`${isa} ${shape} ${threads} thread(s): bit-identical to the all-float run (${cases.length} models x 3 seeds)`, async () => {
       const be = await create({ isa, shape, threads, precision: 'exact' });
       for (const c of cases)
-        for (let seed = 1; seed <= 3; seed++) {
-          const model = build(c.cfg, seed);
-          const linked = new Network(model, be);
-          const plain = new Network(model, be, { keepLayerOutputs: true });
-          if (isa === 'avx512' || shape === 'filters') expect([...linked.bitLinkedTensors], `${c.name} (seed ${seed})`).toEqual(c.linked);
-          for (const t of linked.bitLinkedTensors) expect(linked.outputs[t].length).toBe(0);
-          const r = rng(seed * 31 + threads);
-          for (let round = 0; round < 2; round++) {
-            plain.input.set(randomFloats(plain.input.length, r, round === 0 ? 0.02 : 0.3));
-            linked.input.set(plain.input);
-            plain.forward();
-            linked.forward();
-            model.spec.layers.forEach((_, i) => {
-              const got = linked.outputs[i];
-              if (got.length === 0) return; // fused away or bits only
-              const bad = firstBitDifference(got, plain.outputs[i]);
-              expect(bad, `${c.name}, seed ${seed}, round ${round}: layer ${i} element ${bad}`).toBe(-1);
-            });
-          }
-        }
+        for (let seed = 1; seed <= 3; seed++)
+          expectBitIdentical(be, build(c.cfg, seed), `${c.name} (seed ${seed})`, seed * 31 + threads, isa === 'avx512' || shape === 'filters' ? c.linked.native : undefined);
     });
 
   it('describes the layers that run inside the links', async () => {

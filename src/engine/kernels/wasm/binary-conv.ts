@@ -65,6 +65,13 @@ export class WasmBinaryConv extends PoolableConv {
   private convArgs: number[] | null = null;
   private lo = 0;
   private hi = 0;
+  /** positiveCounts of every filter (computed once: dry runs ask too), null where one is not an interval. */
+  private counts: { lo: Int32Array; hi: Int32Array } | null | undefined;
+  /** Bit-linked input: which bytes of a pixel's Cb the producers write (the rest is packed from floats). */
+  private linkedBytes: Uint8Array | null = null;
+  private linkedCount = 0;
+  /** Cb bytes, 1 where padRowsMasked copies the packed floats' byte (partly linked input). */
+  private unlinkedMask = 0;
 
   constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: BinaryConvParams, pool?: PoolSpec) {
     super(heap, k, threads, p.inC * p.inH * p.inW, p, pool);
@@ -125,36 +132,68 @@ export class WasmBinaryConv extends PoolableConv {
     return { padded: this.padded, Wp: this.Wp, pad, Cb: this.Cb, c: inC, h: inH, w: inW };
   }
 
-  /** From now on a producer writes the input bits into bitInput(); run() ignores its input. */
-  linkInput(): void {
-    this.inputLinked = true;
+  /** Whether producers may write input bytes [byte, byte + n) of each pixel (none writes them yet). */
+  canTakeBits(byte: number, n: number): boolean {
+    if (byte < 0 || byte + n > this.Cb) return false;
+    for (let b = byte; b < byte + n; b++) if (this.linkedBytes?.[b]) return false;
+    return true;
   }
 
-  get hasLinkedInput(): boolean {
-    return this.inputLinked;
+  /**
+   * From now on a producer writes input bytes [byte, byte + n) of each pixel into bitInput();
+   * once producers write them all, run() ignores its input (before, it packs the other bytes).
+   */
+  takeBits(byte: number, n: number): void {
+    const linked = (this.linkedBytes ??= new Uint8Array(this.Cb));
+    for (let b = byte; b < byte + n; b++) linked[b] = 1;
+    this.linkedCount += n;
+    if (this.linkedCount === this.Cb) {
+      this.inputLinked = true;
+      return;
+    }
+    if (!this.unlinkedMask) this.unlinkedMask = this.heap.alloc(this.Cb);
+    this.heap.u8(this.unlinkedMask, this.Cb).set(linked.map((v) => (v ? 0 : 1)));
   }
 
-  /** Writes the (pooled) output's sign bits into `t` from now on; false (nothing changed) if it cannot. */
-  linkOutput(t: BitTarget): boolean {
-    if (!this.fits(t) || this.target) return false;
+  /** Whether the output's bits can be produced: every filter's positive counts are one interval. */
+  canLinkOutput(): boolean {
+    return this.countRanges() !== null;
+  }
+
+  /** Starts writing the output's sign bits (KernelBackend.linkBinaryInputVia; addBitDest says where); false if it cannot. */
+  startBitOutput(): boolean {
+    if (this.target) return true;
+    const r = this.countRanges();
+    if (!r) return false;
+    const { outC } = this.p;
+    // lo[f] = 0 for all filters (scales >= 0) lets binBits test cnt < hi alone (lo pointer 0)
+    if (r.lo.some((v) => v !== 0)) {
+      this.lo = this.heap.alloc(outC * 4);
+      this.heap.i32(this.lo, outC).set(r.lo);
+    }
+    this.hi = this.heap.alloc(outC * 4);
+    this.heap.i32(this.hi, outC).set(r.hi);
+    // the target is this op's own output shape: the bits go where addBitDest says
+    this.startLink({ padded: 0, Wp: this.poolW, pad: 0, Cb: Math.ceil(outC / 8), c: outC, h: this.poolH, w: this.poolW });
+    return true;
+  }
+
+  private countRanges(): { lo: Int32Array; hi: Int32Array } | null {
+    if (this.counts !== undefined) return this.counts;
     const { outC, size, inC } = this.p;
     const K = size * size * inC;
     const lo = new Int32Array(outC);
     const hi = new Int32Array(outC);
+    this.counts = { lo, hi };
     for (let f = 0; f < outC; f++) {
       const r = positiveCounts(K, this.p.scale[f], this.p.bias[f]);
-      if (!r) return false;
+      if (!r) {
+        this.counts = null;
+        break;
+      }
       [lo[f], hi[f]] = r;
     }
-    // lo[f] = 0 for all filters (scales >= 0) lets binBits test cnt < hi alone (lo pointer 0)
-    if (lo.some((v) => v !== 0)) {
-      this.lo = this.heap.alloc(outC * 4);
-      this.heap.i32(this.lo, outC).set(lo);
-    }
-    this.hi = this.heap.alloc(outC * 4);
-    this.heap.i32(this.hi, outC).set(hi);
-    this.startLink(t);
-    return true;
+    return this.counts;
   }
 
   /** Sign pack (unless bit-linked), pad and im2col of the input. */
@@ -163,7 +202,9 @@ export class WasmBinaryConv extends PoolableConv {
     const k = this.k;
     if (!this.inputLinked) {
       k.packSigns(inPtr, inC, inH * inW, this.packed, this.Cb);
-      k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
+      // partly linked: the producers' bytes are in place already
+      if (this.linkedCount) k.padRowsMasked(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp, this.unlinkedMask);
+      else k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
     }
     if (this.lastTap) (k as unknown as LastTapExports).im2colBitsLastTap(this.padded, this.Wp, stride, outH, outW, this.cols, this.lastTaps);
     else if (this.dense) k.im2colBitsDense(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw);

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { BinaryConvParams, ConvOp, FloatConvParams, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
+import type { BinaryConvParams, BitLinkPath, ConvOp, FloatConvParams, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
 import { WasmBinaryConv } from './binary-conv.js';
+import { allocBitDest, planBitDest } from './bit-dests.js';
 import { WasmFastFloatConv } from './fast-conv.js';
 import { WasmWinogradConv, winogradFits } from './winograd.js';
 import { WasmFloatConv } from './float-conv.js';
@@ -77,9 +78,34 @@ export class WasmBackend implements KernelBackend {
    * reads it (see KernelBackend.linkBinaryInput); bit-identical to packing the floats.
    */
   linkBinaryInput(producer: ConvOp, consumer: ConvOp): boolean {
+    return this.linkBinaryInputVia(producer, consumer, { steps: [], channelOffset: 0 });
+  }
+  /**
+   * Bit links through maxpool / upsample / route layers (KernelBackend.linkBinaryInputVia; the
+   * steps: bit-dests.ts). A binary producer may feed any number of consumer slices, a consumer
+   * take its input bytes from several producers (route slices start on a byte: channel offsets
+   * are multiples of 8). An exact float producer links only directly (no steps, the consumer's
+   * whole input, one consumer): its int16 sign estimate (float-conv.ts) may write the pooled bits
+   * straight into that one consumer.
+   */
+  linkBinaryInputVia(producer: ConvOp, consumer: ConvOp, path: BitLinkPath, dryRun = false): boolean {
     if (!(consumer instanceof WasmBinaryConv) || !(producer instanceof WasmFloatConv || producer instanceof WasmBinaryConv)) return false;
-    if (producer === consumer || consumer.hasLinkedInput || !producer.linkOutput(consumer.bitInput())) return false;
-    consumer.linkInput();
+    if (producer === consumer) return false;
+    const t = consumer.bitInput();
+    const plan = planBitDest(producer.bitSource, path, t);
+    if (typeof plan === 'string' || !consumer.canTakeBits(plan.byteOffset, plan.n)) return false;
+    if (producer instanceof WasmFloatConv) {
+      const direct = path.steps.length === 0 && path.channelOffset === 0 && producer.bitSource.c === t.c;
+      if (!direct || producer.bitsOut) return false;
+      if (dryRun) return true;
+      if (!producer.linkOutput(t)) return false;
+    } else {
+      if (!producer.canLinkOutput()) return false;
+      if (dryRun) return true;
+      if (!producer.startBitOutput()) return false;
+    }
+    producer.addBitDest(allocBitDest(this.heap, plan));
+    consumer.takeBits(plan.byteOffset, plan.n);
     return true;
   }
   prepareMaxPool(p: MaxPoolParams): ConvOp {

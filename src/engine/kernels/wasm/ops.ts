@@ -1,6 +1,7 @@
 import type { ConvGeometry, ConvOp, KernelActivation, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
 import type { WasmPool } from './pool.js';
+import { carryBits, type BitDest, type BitSource } from './bit-dests.js';
 
 /** The functions build/xnorcam-kernels.wasm exports (assembly/kernels.ts); addresses are bytes. */
 export interface Exports {
@@ -27,7 +28,10 @@ export interface Exports {
   winoOutput(M: number, nF: number, T: number, Tpad: number, tileOff: number, tileEdge: number, outPlane: number, outW: number, scale: number, bias: number, act: number, dst: number, f0: number, f1: number): void;
   // bit links
   binConvBits(wpk: number, f0: number, f1: number, X: number, nP: number, Kw: number, cnt: number, block: number, outC: number, P: number, lo: number, hi: number, dst: number, Cb: number): void;
-  poolBits(src: number, Cb: number, H: number, W: number, size: number, stride: number, padding: number, outH: number, outW: number, dst: number, Wp: number, pad: number): void;
+  // bit links through maxpool / upsample / route layers (assembly/bit-steps.ts, bit-dests.ts)
+  bitMaxpool(src: number, n: number, sPix: number, sRow: number, H: number, W: number, size: number, stride: number, offset: number, outH: number, outW: number, dst: number, dPix: number, dRow: number): void;
+  bitUpsample(src: number, n: number, sPix: number, sRow: number, H: number, W: number, stride: number, dst: number, dPix: number, dRow: number): void;
+  padRowsMasked(src: number, Cb: number, H: number, W: number, pad: number, dst: number, Wp: number, mask: number): void;
 }
 
 /** What ops read at run time from their backend: the worker pool while threading is on. */
@@ -128,7 +132,9 @@ export abstract class PoolableConv extends WasmConv {
   protected target: BitTarget | null = null;
   /** [outH][outW][ceil(outC / 8)] sign bits of the conv output, before pooling (bit-linked only). */
   protected bitImg = 0;
-  /** Set by bitsInto when it wrote the pooled bits into the target itself (no poolBits pass this frame). */
+  /** Where those bits go: each consumer slice, through its steps (bit-dests.ts). */
+  private readonly bitDests: BitDest[] = [];
+  /** Set by bitsInto when it wrote the pooled bits into the target itself (no carryBits pass this frame). */
   protected bitsPooled = false;
 
   constructor(
@@ -163,9 +169,7 @@ export abstract class PoolableConv extends WasmConv {
         this.bitsPooled = false;
         return;
       }
-      const { outC, outH, outW } = this.g;
-      const pool = this.pool ?? { size: 1, stride: 1, padding: 0 };
-      this.k.poolBits(this.bitImg, Math.ceil(outC / 8), outH, outW, pool.size, pool.stride, pool.padding, this.poolH, this.poolW, t.padded, t.Wp, t.pad);
+      carryBits(this.k, this.bitImg, this.bitDests);
       return;
     }
     if (!this.pool) {
@@ -184,10 +188,28 @@ export abstract class PoolableConv extends WasmConv {
     return t.c === this.g.outC && t.h === this.poolH && t.w === this.poolW && t.Cb === Math.ceil(this.g.outC / 8);
   }
 
-  /** Starts writing bits into `t` (after the subclass has prepared what it needs). */
+  /**
+   * Starts bit output (after the subclass has prepared what it needs): `t` sizes the bit image's
+   * pixels (a binary producer passes its own output's shape); addBitDest says where the bits go.
+   */
   protected startLink(t: BitTarget): void {
     this.bitImg = this.heap.alloc(this.g.outH * this.g.outW * t.Cb);
     this.target = t;
     this.outputLinked = true;
+  }
+
+  /** What a bit link carries from this op: its channels, the conv output size, its fused pool. */
+  get bitSource(): BitSource {
+    return { c: this.g.outC, h: this.g.outH, w: this.g.outW, pool: this.pool };
+  }
+
+  /** Whether the bit output has started (startLink). */
+  get bitsOut(): boolean {
+    return this.target !== null;
+  }
+
+  /** One more consumer slice of the bits (after startLink). */
+  addBitDest(d: BitDest): void {
+    this.bitDests.push(d);
   }
 }
