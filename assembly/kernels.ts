@@ -312,7 +312,9 @@ export function floatGemm1(
 //    Kw <= 12 binGemmFlat, longer rows binGemm (2 filters x 2 pixels per tile). Bit output keeps
 //    i16 counts (binBits16), float output i32.
 // 5. binFinish: out = fround(fround((K - 2m) * scale) + bias) and the activation, 4 pixels a vector.
-// binConv drives 4 and 5 block by block for a range of filters (one thread's share).
+// binConv drives 4 and 5 block by block for a range of filters (one thread's share). Bit output of
+// large layers (binConvBitsRows, binConvBitsLastTapRows) runs 3 too block by block, for a range of
+// output rows.
 // (Writing the floats straight from the popcount tile was tried: V8 then spills in the inner loop
 // and it runs several times slower. Fully unrolled 2x2 tiles spill too: V8 hoists all their loads.)
 
@@ -1086,6 +1088,20 @@ export function fastGemmT(
   src: usize, koff: usize, KP: i32, wpk: usize, scale: usize, bias: usize, nF: i32,
   dst: usize, plane: i32, rowLen: i32, srcRowStride: usize, tileStride: usize, act: i32, tail: usize, r0: i32, r1: i32, b0: i32, b1: i32,
 ): void {
+  fastGemmTPre(src, koff, KP, wpk, scale, bias, nF, dst, plane, rowLen, srcRowStride, tileStride, act, tail, r0, r1, b0, b1, 0, 0);
+}
+
+/**
+ * fastGemmT that, when preEnd is not 0, touches [pre, preEnd) spread evenly over its tiles instead
+ * of each next filter block's weights (an empty range touches nothing): the int16 3x3 weights that
+ * Winograd's next filter chunk transforms (winoWeights), read while this chunk's GEMMs run instead
+ * of in a burst of misses after them (winoWeights on layer 14: ~0.34 -> ~0.15 ms a frame).
+ */
+export function fastGemmTPre(
+  src: usize, koff: usize, KP: i32, wpk: usize, scale: usize, bias: usize, nF: i32,
+  dst: usize, plane: i32, rowLen: i32, srcRowStride: usize, tileStride: usize, act: i32, tail: usize, r0: i32, r1: i32, b0: i32, b1: i32,
+  pre: usize, preEnd: usize,
+): void {
   if (rowLen <= 0) return;
   const planeBytes = <usize>plane << 2;
   const bEnd = min(b1, (nF + 3) >> 2);
@@ -1094,6 +1110,10 @@ export function fastGemmT(
   const tiles = <usize>((rowLen + 7) >> 3);
   const touchShare = ((((<usize>KP << 4) + tiles - 1) / tiles + 63) >> 6) << 6;
   const kStride = linearStride(koff, KP);
+  // bytes of [pre, preEnd) per row and block, and per tile of those (whole cache lines)
+  const calls = <usize>max(1, (r1 - r0) * (min(b1, (nF + 3) >> 2) - b0));
+  const preShare = ((((preEnd - pre) + calls - 1) / calls + 63) >> 6) << 6;
+  const preTile = (((preShare + tiles - 1) / tiles + 63) >> 6) << 6;
   for (let r = r0; r < r1; r++) {
     const sRow = src + <usize>r * srcRowStride;
     const dRow = dst + (<usize>(r * rowLen) << 2);
@@ -1103,14 +1123,21 @@ export function fastGemmT(
       const wp = wpk + <usize>b * (<usize>KP << 4);
       const d0 = dRow + <usize>f0 * planeBytes;
       // the next block's weights, a share of them before each tile (never past its end)
-      const nextEnd = wp + (<usize>KP << 5);
-      const next = b + 1 < bEnd ? wp + (<usize>KP << 4) : nextEnd;
+      let nextEnd = wp + (<usize>KP << 5);
+      let next = b + 1 < bEnd ? wp + (<usize>KP << 4) : nextEnd;
+      let share = touchShare;
+      if (preEnd) {
+        next = min(preEnd, pre);
+        nextEnd = min(preEnd, pre + preShare);
+        pre = nextEnd;
+        share = preTile;
+      }
       if (kStride) {
         fastRowS(sRow, tileStride, koff, kEnd, kStride, wp, d0, planeBytes, rowLen, nvf,
-          scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail, next, nextEnd, touchShare);
+          scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail, next, nextEnd, share);
       } else {
         fastRow(sRow, tileStride, koff, kEnd, wp, d0, planeBytes, rowLen, nvf, scale + (<usize>f0 << 2), bias + (<usize>f0 << 2), act, tail,
-          next, nextEnd, touchShare);
+          next, nextEnd, share);
       }
     }
   }
@@ -1441,7 +1468,10 @@ export function binBits(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n
 /** binConvBits keeps counts as i16 (binBits16) for rows of up to this many words: no count exceeds 64 * 511. */
 const I16_MAX_KW: i32 = 511;
 
-/** binConv with bit output: GEMM blocks as binConv, then binBits16 (or binBits) into the [P][Cb] bit image. */
+/**
+ * binConv with bit output: GEMM blocks as binConv, then binBits16 (or binBits) into the [P][Cb] bit
+ * image. (Layers with large im2col matrices take binConvBitsRows, which does the im2col block by block.)
+ */
 export function binConvBits(
   wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, Kw: i32, cnt: usize, block: i32,
   outC: i32, P: i32, lo: usize, hi: usize, dst: usize, Cb: i32,
@@ -1460,34 +1490,171 @@ export function binConvBits(
 }
 
 /**
- * binBits for i16 counts (rows of cntStride i16): 16 pixels a vector pair, and the 8 filters of a
- * byte folded in from the highest bit down (acc = 2 acc + bit), so no per-filter bit constants.
+ * binConvBits with its im2col done block by block (see binConvBitsLastTapRows): output rows [y0, y1)
+ * `rows` at a time (rows * outW <= block, `block` a multiple of 4), im2colBitsDense (dense != 0) or
+ * im2colBits into cols, then binConvBits's counts and bits for filters [0, nF). Scratch per share:
+ * cols (block / 2 pixel pairs of Kw words), cnt (nF rows of block i32).
  */
-export function binBits16(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32): void {
-  const cbStride = <usize>Cb;
-  const rowBytes = <usize>cntStride << 1;
-  for (let f = f0; f < f1; f += 8) {
-    const nc = min(8, f1 - f);
-    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
-    const last = cnt + <usize>(f + nc - 1) * rowBytes;
-    for (let i = 0; i < n; i += 16) {
-      let acc = i8x16.splat(0);
-      let c = last + (<usize>i << 1);
-      for (let j = nc - 1; j >= 0; j--) {
-        // hi[f] and lo[f] are i32 in 0..32767: their low halves, splat straight from memory
-        const h = v128.load16_splat(hi + (<usize>(f + j) << 2));
-        const c0 = v128.load(c), c1 = v128.load(c, 16);
-        let m = i8x16.narrow_i16x8_s(i16x8.gt_s(h, c0), i16x8.gt_s(h, c1));
-        if (lo) {
-          const l = v128.load16_splat(lo + (<usize>(f + j) << 2));
-          m = v128.and(m, i8x16.narrow_i16x8_s(i16x8.ge_s(c0, l), i16x8.ge_s(c1, l)));
-        }
-        acc = i8x16.sub(i8x16.add(acc, acc), m); // m is -1 where the bit is set
-        c -= rowBytes;
-      }
-      storePixelBytes(d0 + <usize>i * cbStride, acc, n - i, cbStride);
+export function binConvBitsRows(
+  wpk: usize, nF: i32, src: usize, Cb: i32, Wp: i32, size: i32, stride: i32, outW: i32, y0: i32, y1: i32, rows: i32,
+  cols: usize, cnt: usize, block: i32, Kw: i32, chunk: i32, dense: i32, outC: i32, lo: usize, hi: usize, dst: usize, CbOut: i32,
+): void {
+  const rowStride = <usize>(Wp * Cb) * <usize>stride;
+  for (let y = y0; y < y1; y += rows) {
+    const r = min(rows, y1 - y);
+    const n = r * outW;
+    const s = src + <usize>y * rowStride;
+    if (dense) im2colBitsDense(s, Cb, Wp, size, stride, r, outW, cols, Kw);
+    else im2colBits(s, Cb, Wp, size, stride, r, outW, cols, Kw, chunk);
+    // an odd n counts its last pixel's pair partner too (stale words, never stored)
+    const nP = (n + 1) & ~1;
+    const d = dst + <usize>(y * outW) * <usize>CbOut;
+    if (Kw <= I16_MAX_KW) {
+      binBlockCounts<i16>(wpk, 0, nF, cols, nP, Kw, cnt, block, 0);
+      binBits16(cnt, block, 0, outC, 0, n, lo, hi, d, CbOut);
+    } else {
+      binBlockCounts<i32>(wpk, 0, nF, cols, nP, Kw, cnt, block, 0);
+      binBits(cnt, block, 0, outC, 0, n, lo, hi, d, CbOut);
     }
   }
+}
+
+/**
+ * binBits for i16 counts (rows of cntStride i16): 16 pixels a vector pair, and the 8 filters of a
+ * byte folded in from the highest bit down (acc = 2 acc + bit), so no per-filter bit constants.
+ * Four filter bytes (32 filters) at a time are transposed to pixel order by shuffles and stored
+ * 4 bytes a pixel (a whole vector for 4 pixels when Cb is 4) rather than byte by byte; then pairs
+ * of bytes 2 a pixel; the rest, and the last pixels (n % 16), byte by byte.
+ */
+export function binBits16(cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32): void {
+  bits16(cnt, cntStride, f0, f1, p0, n, lo, hi, dst, Cb, 0, 0);
+}
+
+/**
+ * binBits16 for last-tap layers whose counts lack the last tap (binLastTapCounts without its pass):
+ * the last taps' mismatches (taps[i], u16 per pixel) added to the counts in registers, 16 pixels a
+ * vector pair, instead of a pass that loads and stores every count.
+ */
+function binBits16Taps(cnt: usize, cntStride: i32, f1: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32, taps: usize, wLast: usize): void {
+  bits16(cnt, cntStride, 0, f1, 0, n, lo, hi, dst, Cb, taps, wLast);
+}
+
+/** binBits16, and binBits16Taps where wLast != 0 (a constant 0 drops that code). */
+@inline function bits16(
+  cnt: usize, cntStride: i32, f0: i32, f1: i32, p0: i32, n: i32, lo: usize, hi: usize, dst: usize, Cb: i32, taps: usize, wLast: usize,
+): void {
+  const cbStride = <usize>Cb;
+  const rowBytes = <usize>cntStride << 1;
+  const whole = n & ~15;
+  let f = f0;
+  for (; f + 32 <= f1; f += 32) {
+    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
+    for (let i = 0; i < whole; i += 16) {
+      const c = cnt + (<usize>i << 1);
+      const t = taps + (<usize>i << 1);
+      const a0 = bitByte16(c, rowBytes, f, 8, lo, hi, t, wLast);
+      const a1 = bitByte16(c, rowBytes, f + 8, 8, lo, hi, t, wLast);
+      const a2 = bitByte16(c, rowBytes, f + 16, 8, lo, hi, t, wLast);
+      const a3 = bitByte16(c, rowBytes, f + 24, 8, lo, hi, t, wLast);
+      // bytes (a0, a1) and (a2, a3) of pixels 0..7 and 8..15, then 4 bytes a pixel
+      const l01 = i8x16.shuffle(a0, a1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const h01 = i8x16.shuffle(a0, a1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const l23 = i8x16.shuffle(a2, a3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const h23 = i8x16.shuffle(a2, a3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const d = d0 + <usize>i * cbStride;
+      storePixels4(d, i8x16.shuffle(l01, l23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), cbStride);
+      storePixels4(d + (cbStride << 2), i8x16.shuffle(l01, l23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), cbStride);
+      storePixels4(d + (cbStride << 3), i8x16.shuffle(h01, h23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), cbStride);
+      storePixels4(d + cbStride * 12, i8x16.shuffle(h01, h23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), cbStride);
+    }
+    for (let g = 0; g < 32 && whole < n; g += 8) bitBytesTail16(cnt, rowBytes, f + g, 8, p0, whole, n, lo, hi, dst, cbStride, taps, wLast);
+  }
+  for (; f + 16 <= f1; f += 16) {
+    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
+    for (let i = 0; i < whole; i += 16) {
+      const c = cnt + (<usize>i << 1);
+      const t = taps + (<usize>i << 1);
+      const a0 = bitByte16(c, rowBytes, f, 8, lo, hi, t, wLast);
+      const a1 = bitByte16(c, rowBytes, f + 8, 8, lo, hi, t, wLast);
+      const d = d0 + <usize>i * cbStride;
+      storePixels2(d, i8x16.shuffle(a0, a1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), cbStride);
+      storePixels2(d + (cbStride << 3), i8x16.shuffle(a0, a1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), cbStride);
+    }
+    for (let g = 0; g < 16 && whole < n; g += 8) bitBytesTail16(cnt, rowBytes, f + g, 8, p0, whole, n, lo, hi, dst, cbStride, taps, wLast);
+  }
+  for (; f < f1; f += 8) {
+    const nc = min(8, f1 - f);
+    const d0 = dst + <usize>p0 * cbStride + <usize>(f >> 3);
+    for (let i = 0; i < whole; i += 16) {
+      storePixelBytes(d0 + <usize>i * cbStride, bitByte16(cnt + (<usize>i << 1), rowBytes, f, nc, lo, hi, taps + (<usize>i << 1), wLast), 16, cbStride);
+    }
+    if (whole < n) bitBytesTail16(cnt, rowBytes, f, nc, p0, whole, n, lo, hi, dst, cbStride, taps, wLast);
+  }
+}
+
+/**
+ * The bit bytes of filters [f, f + nc) (nc <= 8) for the 16 pixels whose counts start at c (row f
+ * at c + f * rowBytes); wLast != 0: plus the mismatches of their last taps at t with wLast[f].
+ */
+@inline function bitByte16(c: usize, rowBytes: usize, f: i32, nc: i32, lo: usize, hi: usize, t: usize, wLast: usize): v128 {
+  let acc = i8x16.splat(0);
+  let r = c + <usize>(f + nc - 1) * rowBytes;
+  const t0 = wLast ? v128.load(t) : i8x16.splat(0);
+  const t1 = wLast ? v128.load(t, 16) : i8x16.splat(0);
+  for (let j = nc - 1; j >= 0; j--) {
+    // hi[f] and lo[f] are i32 in 0..32767: their low halves, splat straight from memory
+    const h = v128.load16_splat(hi + (<usize>(f + j) << 2));
+    let c0 = v128.load(r), c1 = v128.load(r, 16);
+    if (wLast) {
+      const w = v128.load16_splat(wLast + (<usize>(f + j) << 1));
+      c0 = i16x8.add(c0, i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.xor(t0, w))));
+      c1 = i16x8.add(c1, i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.xor(t1, w))));
+    }
+    let m = i8x16.narrow_i16x8_s(i16x8.gt_s(h, c0), i16x8.gt_s(h, c1));
+    if (lo) {
+      const l = v128.load16_splat(lo + (<usize>(f + j) << 2));
+      m = v128.and(m, i8x16.narrow_i16x8_s(i16x8.ge_s(c0, l), i16x8.ge_s(c1, l)));
+    }
+    acc = i8x16.sub(i8x16.add(acc, acc), m); // m is -1 where the bit is set
+    r -= rowBytes;
+  }
+  return acc;
+}
+
+/** Pixels [whole, n) (fewer than 16) of filters [f, f + nc): their byte f >> 3, one by one. */
+function bitBytesTail16(
+  cnt: usize, rowBytes: usize, f: i32, nc: i32, p0: i32, whole: i32, n: i32, lo: usize, hi: usize, dst: usize, cbStride: usize, taps: usize, wLast: usize,
+): void {
+  const acc = bitByte16(cnt + (<usize>whole << 1), rowBytes, f, nc, lo, hi, taps + (<usize>whole << 1), wLast);
+  storeBytesTail(dst + <usize>(p0 + whole) * cbStride + <usize>(f >> 3), acc, n - whole, cbStride);
+}
+
+/** 4 pixels' 4 bytes each (v's 4 lanes) at d, d + s, d + 2s, d + 3s. */
+@inline function storePixels4(d: usize, v: v128, s: usize): void {
+  if (s == 4) {
+    v128.store(d, v);
+    return;
+  }
+  v128.store32_lane(d, v, 0);
+  v128.store32_lane(d + s, v, 1);
+  v128.store32_lane(d + 2 * s, v, 2);
+  v128.store32_lane(d + 3 * s, v, 3);
+}
+
+/** 8 pixels' 2 bytes each (v's 8 lanes) at d, d + s, ..., d + 7s. */
+@inline function storePixels2(d: usize, v: v128, s: usize): void {
+  if (s == 2) {
+    v128.store(d, v);
+    return;
+  }
+  v128.store16_lane(d, v, 0);
+  v128.store16_lane(d + s, v, 1);
+  v128.store16_lane(d + 2 * s, v, 2);
+  v128.store16_lane(d + 3 * s, v, 3);
+  v128.store16_lane(d + 4 * s, v, 4);
+  v128.store16_lane(d + 5 * s, v, 5);
+  v128.store16_lane(d + 6 * s, v, 6);
+  v128.store16_lane(d + 7 * s, v, 7);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1522,10 +1689,13 @@ export function im2colBitsLastTap(src: usize, Wp: i32, stride: i32, outH: i32, o
 
 /**
  * Mismatch counts (T: i32 or i16) of filters [f0, f1) for pixels [p0, p1) of a last-tap layer:
- * 2 words per filter and pixel in registers as binGemmRegs, then the last taps added 8 pixels a vector
- * (up to p0 + roundUp(p1 - p0, 8): the caller's rows hold a multiple of 8 counts).
+ * 2 words per filter and pixel in registers as binGemmRegs, then (lastPass) the last taps added 8
+ * pixels a vector (up to p0 + roundUp(p1 - p0, 8): the caller's rows hold a multiple of 8 counts);
+ * without lastPass the counts lack the last taps (binBits16Taps adds them).
  */
-function binLastTapCounts<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, cnt: usize, cntStride: i32, lastTaps: usize, wLast: usize): void {
+function binLastTapCounts<T>(
+  wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1: i32, cnt: usize, cntStride: i32, lastTaps: usize, wLast: usize, lastPass: bool,
+): void {
   const sz = <usize>sizeof<T>();
   const rowBytes = <usize>cntStride * sz;
   const xStart = X + (<usize>(p0 >> 1) << 5);
@@ -1542,6 +1712,7 @@ function binLastTapCounts<T>(wpk: usize, f0: i32, f1: i32, X: usize, p0: i32, p1
       store<T>(c + sz, <T>(popcnt<u64>(w0 ^ load<u64>(x, 8)) + popcnt<u64>(w1 ^ load<u64>(x, 24))));
       c += sz << 1;
     }
+    if (!lastPass) continue;
     const wt = i16x8.splat(load<i16>(wLast + (<usize>f << 1)));
     for (let i = 0; i < n; i += 8) {
       const m = i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.xor(v128.load(tp + (<usize>i << 1)), wt)));
@@ -1564,24 +1735,33 @@ export function binConvLastTap(
   const fOut = min(f1, outC);
   for (let p0 = 0; p0 < P; p0 += block) {
     const p1 = min(nP, p0 + block);
-    binLastTapCounts<i32>(wpk, f0, f1, X, p0, p1, cnt, block, lastTaps, wLast);
+    binLastTapCounts<i32>(wpk, f0, f1, X, p0, p1, cnt, block, lastTaps, wLast, true);
     binFinish(cnt, block, f0, fOut, p0, min(P, p1) - p0, P, K, scale, bias, dst, act, tail);
   }
 }
 
-/** binConvBits for last-tap layers (im2colBitsLastTap input; `block` a multiple of 8). */
-export function binConvBitsLastTap(
-  wpk: usize, f0: i32, f1: i32, X: usize, nP: i32, cnt: usize, block: i32,
-  outC: i32, P: i32, lo: usize, hi: usize, dst: usize, Cb: i32, lastTaps: usize, wLast: usize,
+/**
+ * Bit output of a last-tap layer, its im2col done block by block: output rows [y0, y1), `rows` at a
+ * time (rows * outW <= block, `block` a multiple of 8), so the block's im2col words (cols, lastTaps)
+ * stay in L1 from im2colBitsLastTap to the counts instead of a whole layer's going out to memory
+ * and back; the last taps are counted in the bit epilogue (binBits16Taps). Filters [0, nF), all of
+ * them: threads take row ranges, each with scratch of its own (cols: block / 2 pixel pairs,
+ * lastTaps: block u16, cnt: nF rows of block i16).
+ */
+export function binConvBitsLastTapRows(
+  wpk: usize, nF: i32, src: usize, Wp: i32, stride: i32, outW: i32, y0: i32, y1: i32, rows: i32,
+  cols: usize, lastTaps: usize, cnt: usize, block: i32, outC: i32, lo: usize, hi: usize, dst: usize, Cb: i32, wLast: usize,
 ): void {
-  const fOut = min(f1, outC);
-  for (let p0 = 0; p0 < P; p0 += block) {
-    const p1 = min(nP, p0 + block);
-    binLastTapCounts<i16>(wpk, f0, f1, X, p0, p1, cnt, block, lastTaps, wLast);
-    binBits16(cnt, block, f0, fOut, p0, min(P, p1) - p0, lo, hi, dst, Cb);
+  const rowStride = <usize>(Wp << 1) * <usize>stride;
+  for (let y = y0; y < y1; y += rows) {
+    const r = min(rows, y1 - y);
+    const n = r * outW;
+    im2colBitsLastTap(src + <usize>y * rowStride, Wp, stride, r, outW, cols, lastTaps);
+    // an odd n counts its last pixel's pair partner too (stale words, never stored)
+    binLastTapCounts<i16>(wpk, 0, nF, cols, 0, (n + 1) & ~1, cnt, block, lastTaps, wLast, false);
+    binBits16Taps(cnt, block, outC, n, lo, hi, dst + <usize>(y * outW) * <usize>Cb, Cb, lastTaps, wLast);
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // 'fast' 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) in int16: Y = A^T [U . V] A with the
@@ -1615,6 +1795,40 @@ export function winoInput(src: usize, pairs: i32, Hp: i32, Wp: i32, TH: i32, TW:
       }
     }
   }
+}
+
+/**
+ * Weight transform U = G' g G'^T (G' = 2G, integer) of filter blocks [b0, b1) from the int16 3x3
+ * weights g [block][cp][tap = 3ky + kx][4 filters][2 channels] (144 bytes per block and pair) into
+ * U[xi][b - b0][cp][4 filters][2 channels], xi planes xiStride bytes apart: the [block][pair]
+ * layout fastGemmT reads. The loader proves every |U| <= 32767, so the wrapping i16x8 arithmetic
+ * gives the exact values (only intermediates may wrap, and they are exact mod 2^16).
+ */
+export function winoWeights(g: usize, pairs: i32, b0: i32, b1: i32, dst: usize, xiStride: usize): void {
+  let s = g + <usize>b0 * <usize>pairs * 144;
+  const end = g + <usize>b1 * <usize>pairs * 144;
+  let d = dst;
+  for (; s < end; s += 144) {
+    // G' g: rows (2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2) per column kx
+    const g00 = v128.load(s), g01 = v128.load(s, 16), g02 = v128.load(s, 32);
+    const g10 = v128.load(s, 48), g11 = v128.load(s, 64), g12 = v128.load(s, 80);
+    const g20 = v128.load(s, 96), g21 = v128.load(s, 112), g22 = v128.load(s, 128);
+    const e0 = i16x8.add(g00, g20), e1 = i16x8.add(g01, g21), e2 = i16x8.add(g02, g22);
+    winoWeightRow(i16x8.add(g00, g00), i16x8.add(g01, g01), i16x8.add(g02, g02), d, xiStride);
+    winoWeightRow(i16x8.add(e0, g10), i16x8.add(e1, g11), i16x8.add(e2, g12), d + 4 * xiStride, xiStride);
+    winoWeightRow(i16x8.sub(e0, g10), i16x8.sub(e1, g11), i16x8.sub(e2, g12), d + 8 * xiStride, xiStride);
+    winoWeightRow(i16x8.add(g20, g20), i16x8.add(g21, g21), i16x8.add(g22, g22), d + 12 * xiStride, xiStride);
+    d += 16;
+  }
+}
+
+/** One row i of (G' g) G'^T: U[i][0..3] = (2 t0, t0 + t1 + t2, t0 - t1 + t2, 2 t2) to 4 xi planes. */
+@inline function winoWeightRow(t0: v128, t1: v128, t2: v128, d: usize, xiStride: usize): void {
+  const e = i16x8.add(t0, t2);
+  v128.store(d, i16x8.add(t0, t0));
+  v128.store(d + xiStride, i16x8.add(e, t1));
+  v128.store(d + 2 * xiStride, i16x8.sub(e, t1));
+  v128.store(d + 3 * xiStride, i16x8.add(t2, t2));
 }
 
 /** The column half of B^T d B for one row t (4 columns): (c0 - c2, c1 + c2, c2 - c1, c1 - c3), stored to 4 xi planes. */

@@ -67,8 +67,8 @@ export function seQuantOdd(
 const MAGIC: f32 = 12582912.0;
 const MAGIC_BITS: i32 = 0x4b400000;
 
-@inline function qm4(p: usize, iv: v128): v128 {
-  return i32x4.sub(f32x4.add(f32x4.mul(v128.load(p), iv), f32x4.splat(MAGIC)), i32x4.splat(MAGIC_BITS));
+@inline function qmv(x: v128, iv: v128): v128 {
+  return i32x4.sub(f32x4.add(f32x4.mul(x, iv), f32x4.splat(MAGIC)), i32x4.splat(MAGIC_BITS));
 }
 
 /**
@@ -78,9 +78,16 @@ const MAGIC_BITS: i32 = 0x4b400000;
  * rows outside the input are zeros, and so are the columns outside it (never written). The vertical
  * pairs of the last row are not written (they would need the row after). q: channel 2's int16 rows
  * scratch, n rows of Wq (>= Wp + 8 rounded up to 8) int16, borders never written.
+ * Returns max |x| over the input rows read (their whole width, all three channels): +inf if one is
+ * infinite, NaN if one is NaN (the caller then discards the quantised rows: they are garbage). The
+ * max is taken on the bit patterns of |x| (sign cleared), whose integer order is the float order,
+ * NaN patterns above +inf's: one and + one max per vector.
  */
-export function se33Quant(src: usize, H: i32, W: i32, pad: i32, inv: f32, img: usize, q: usize, Wq: i32, yp0: i32, n: i32): void {
+export function se33Quant(src: usize, H: i32, W: i32, pad: i32, inv: f32, img: usize, q: usize, Wq: i32, yp0: i32, n: i32): f32 {
   const iv = f32x4.splat(inv);
+  const absMask = i32x4.splat(0x7fffffff);
+  let mv = i32x4.splat(0);
+  let ms: i32 = 0;
   const plane = <usize>(H * W) << 2;
   const qRow = <usize>Wq << 1;
   const rowBytes = <usize>(3 * SE33_ROW) << 2;
@@ -100,14 +107,22 @@ export function se33Quant(src: usize, H: i32, W: i32, pad: i32, inv: f32, img: u
     let x = 0;
     for (; x + 8 <= W; x += 8) {
       const o = <usize>x << 2;
-      const c0 = i16x8.narrow_i32x4_s(qm4(s0 + o, iv), qm4(s0 + o + 16, iv));
-      const c1 = i16x8.narrow_i32x4_s(qm4(s1 + o, iv), qm4(s1 + o + 16, iv));
+      const x00 = v128.load(s0 + o), x01 = v128.load(s0 + o, 16);
+      const x10 = v128.load(s1 + o), x11 = v128.load(s1 + o, 16);
+      const x20 = v128.load(s2 + o), x21 = v128.load(s2 + o, 16);
+      const m0 = i32x4.max_s(v128.and(x00, absMask), v128.and(x01, absMask));
+      const m1 = i32x4.max_s(v128.and(x10, absMask), v128.and(x11, absMask));
+      const m2 = i32x4.max_s(v128.and(x20, absMask), v128.and(x21, absMask));
+      mv = i32x4.max_s(mv, i32x4.max_s(m0, i32x4.max_s(m1, m2)));
+      const c0 = i16x8.narrow_i32x4_s(qmv(x00, iv), qmv(x01, iv));
+      const c1 = i16x8.narrow_i32x4_s(qmv(x10, iv), qmv(x11, iv));
       v128.store(d + o, i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11));
       v128.store(d + o, i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-      v128.store(dq + (<usize>x << 1), i16x8.narrow_i32x4_s(qm4(s2 + o, iv), qm4(s2 + o + 16, iv)));
+      v128.store(dq + (<usize>x << 1), i16x8.narrow_i32x4_s(qmv(x20, iv), qmv(x21, iv)));
     }
     for (; x < W; x++) {
       const o = <usize>x << 2;
+      ms = max(ms, max(load<i32>(s0 + o) & 0x7fffffff, max(load<i32>(s1 + o) & 0x7fffffff, load<i32>(s2 + o) & 0x7fffffff)));
       store<i32>(d + o, (q1(s0 + o, inv) & 0xffff) | (q1(s1 + o, inv) << 16));
       store<i16>(dq + (<usize>x << 1), <i16>q1(s2 + o, inv));
     }
@@ -132,6 +147,9 @@ export function se33Quant(src: usize, H: i32, W: i32, pad: i32, inv: f32, img: u
       }
     }
   }
+  mv = i32x4.max_s(mv, i32x4.shuffle(mv, mv, 2, 3, 0, 1));
+  mv = i32x4.max_s(mv, i32x4.shuffle(mv, mv, 1, 0, 3, 2));
+  return reinterpret<f32>(max(ms, i32x4.extract_lane(mv, 0)));
 }
 
 /** Exact output (f, oy, ox) of a stride-1 float conv from the unpadded input, as floatTile sums it (weights: floatGemm's blocks of 4). */
@@ -224,6 +242,7 @@ export function seSigns33(
 /**
  * seSigns33 with a 2x2 stride-2 maxpool fused in (pooledIn): output rows [r0, r1) (r0 even) as
  * pooled rows r0 / 2 .. into the consumer's zero-bordered bit image dst (Wp columns, border pad).
+ * For rows too wide for sewSigns (the Winograd kernel below, which the loader prefers).
  */
 export function seSigns33Pooled(
   img: usize, rowBytes: usize, koff: usize, KP: i32, wpk: usize, nF: i32, r0: i32, r1: i32, W: i32,
@@ -463,6 +482,354 @@ class Taps33 {}
         v = v128.or(v, i32x4.shr_u(v, 16));
         v = i8x16.shuffle(v, v, 0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13);
         storeWords(dRow + <usize>((x0 >> 1) + dpad) * cb + (<usize>g << 1), v, 4, cb, g);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pooled first layer in Winograd F(2, 3) along rows, in integers (seSigns33's pooled case):
+// an output pair (x, x + 1) = 2t, 2t + 1 (a maxpool window's columns) from the inputs d0..d3 at
+// padded columns 2t .. 2t + 3 of each kernel row, per channel
+//   U0 = d0 - d2, U1 = d1 + d2, U2 = d2 - d1, U3 = d1 - d3            (input transform, exact)
+//   V0 = 2 g0, V1 = g0 + g1 + g2, V2 = g0 - g1 + g2, V3 = 2 g2          (2x the weight transform: integers)
+//   m_j = sum over channels and kernel rows of U_j V_j
+//   2 S(x) = m0 + m1 + m2, 2 S(x + 1) = m1 - m2 - m3                    (exactly: integer algebra)
+// so the sums are twice seSigns33's S, bit for bit (the bounds are doubled), from 20 int16 pair dots
+// per output pair instead of 28. Pairs: channels (0, 1) at each kernel row (3), channel 2's rows
+// (0, 1) (1) and its row 2 alone (1), for each j. |U| <= 2 max|xq| and |V| <= 3 max|wq| must fit
+// int16 (the loader halves the input range and checks the weights); the int32 sums may wrap on the
+// way, the final 2 S fits (the same budget as S's).
+//
+// Image row (padded row): [A_0 .. A_3][V_0 .. V_3], SEW_T int32 each: A_j[t] = (U_j of channel 0,
+// of channel 1) at tile t, V_j[t] = (U_j of channel 2 at this row, at the next row).
+
+/** Tiles (int32) per plane row of the Winograd image: pooled widths up to 2 * 264. */
+export const SEW_T: i32 = 272;
+const WJ: usize = <usize>SEW_T << 2;
+const WROW: usize = 8 * WJ;
+
+@inline function evens(a: v128, b: v128): v128 {
+  return i16x8.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+}
+@inline function odds(a: v128, b: v128): v128 {
+  return i16x8.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/**
+ * Rows [yp0, yp0 + n) of sewSigns's image (padded numbering; the image's row 0 = padded row yp0)
+ * from a 3-channel H x W input: quantised (round(x * inv), as se33Quant; |x * inv| <= 16383 by the
+ * caller's scale) into the three int16 planes q (qPlane bytes apart, rows of Wq int16, the image at
+ * (pad, pad), borders never written: 0), then transformed for tiles 0 .. nT - 1 (a multiple of 8).
+ * u2: channel 2's U rows ([row][j][SEW_T] int16, n + 1 rows, the last one only read against zero
+ * weights). Returns max |x| of the input rows read, as se33Quant (NaN / inf: the rows are garbage).
+ */
+export function sewQuant(
+  src: usize, H: i32, W: i32, pad: i32, inv: f32, img: usize, q: usize, Wq: i32, qPlane: usize, u2: usize, yp0: i32, n: i32, nT: i32,
+): f32 {
+  const iv = f32x4.splat(inv);
+  const absMask = i32x4.splat(0x7fffffff);
+  let mv = i32x4.splat(0);
+  let ms: i32 = 0;
+  const plane = <usize>(H * W) << 2;
+  const qRow = <usize>Wq << 1;
+  for (let i = 0; i < n; i++) {
+    const y = yp0 + i - pad;
+    const d0 = q + <usize>i * qRow + (<usize>pad << 1);
+    const d1 = d0 + qPlane;
+    const d2 = d1 + qPlane;
+    if (y < 0 || y >= H) {
+      memory.fill(d0, 0, <usize>W << 1);
+      memory.fill(d1, 0, <usize>W << 1);
+      memory.fill(d2, 0, <usize>W << 1);
+      continue;
+    }
+    const s0 = src + (<usize>(y * W) << 2);
+    const s1 = s0 + plane;
+    const s2 = s1 + plane;
+    let x = 0;
+    for (; x + 8 <= W; x += 8) {
+      const o = <usize>x << 2;
+      const x00 = v128.load(s0 + o), x01 = v128.load(s0 + o, 16);
+      const x10 = v128.load(s1 + o), x11 = v128.load(s1 + o, 16);
+      const x20 = v128.load(s2 + o), x21 = v128.load(s2 + o, 16);
+      const m0 = i32x4.max_s(v128.and(x00, absMask), v128.and(x01, absMask));
+      const m1 = i32x4.max_s(v128.and(x10, absMask), v128.and(x11, absMask));
+      const m2 = i32x4.max_s(v128.and(x20, absMask), v128.and(x21, absMask));
+      mv = i32x4.max_s(mv, i32x4.max_s(m0, i32x4.max_s(m1, m2)));
+      const h = <usize>x << 1;
+      v128.store(d0 + h, i16x8.narrow_i32x4_s(qmv(x00, iv), qmv(x01, iv)));
+      v128.store(d1 + h, i16x8.narrow_i32x4_s(qmv(x10, iv), qmv(x11, iv)));
+      v128.store(d2 + h, i16x8.narrow_i32x4_s(qmv(x20, iv), qmv(x21, iv)));
+    }
+    for (; x < W; x++) {
+      const o = <usize>x << 2;
+      ms = max(ms, max(load<i32>(s0 + o) & 0x7fffffff, max(load<i32>(s1 + o) & 0x7fffffff, load<i32>(s2 + o) & 0x7fffffff)));
+      const h = <usize>x << 1;
+      store<i16>(d0 + h, <i16>q1(s0 + o, inv));
+      store<i16>(d1 + h, <i16>q1(s1 + o, inv));
+      store<i16>(d2 + h, <i16>q1(s2 + o, inv));
+    }
+  }
+  const uRow = <usize>SEW_T << 3; // 4 planes of SEW_T int16
+  for (let i = 0; i < n; i++) {
+    const r0 = q + <usize>i * qRow;
+    const r1 = r0 + qPlane;
+    const r2 = r1 + qPlane;
+    const a = img + <usize>i * WROW;
+    const u = u2 + <usize>i * uRow;
+    for (let t = 0; t < nT; t += 8) {
+      const p = <usize>t << 2; // input column 2t, int16
+      // channel 0
+      let l0 = v128.load(r0 + p), l1 = v128.load(r0 + p, 16), l2 = v128.load(r0 + p, 4), l3 = v128.load(r0 + p, 20);
+      let e = evens(l0, l1), o = odds(l0, l1), e2 = evens(l2, l3), o2 = odds(l2, l3);
+      const a0 = i16x8.sub(e, e2), a1 = i16x8.add(o, e2), a2 = i16x8.sub(e2, o), a3 = i16x8.sub(o, o2);
+      // channel 1
+      l0 = v128.load(r1 + p); l1 = v128.load(r1 + p, 16); l2 = v128.load(r1 + p, 4); l3 = v128.load(r1 + p, 20);
+      e = evens(l0, l1); o = odds(l0, l1); e2 = evens(l2, l3); o2 = odds(l2, l3);
+      const b0 = i16x8.sub(e, e2), b1 = i16x8.add(o, e2), b2 = i16x8.sub(e2, o), b3 = i16x8.sub(o, o2);
+      const at = a + p;
+      v128.store(at, i16x8.shuffle(a0, b0, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(at, i16x8.shuffle(a0, b0, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      v128.store(at, i16x8.shuffle(a1, b1, 0, 8, 1, 9, 2, 10, 3, 11), WJ);
+      v128.store(at, i16x8.shuffle(a1, b1, 4, 12, 5, 13, 6, 14, 7, 15), WJ + 16);
+      v128.store(at, i16x8.shuffle(a2, b2, 0, 8, 1, 9, 2, 10, 3, 11), 2 * WJ);
+      v128.store(at, i16x8.shuffle(a2, b2, 4, 12, 5, 13, 6, 14, 7, 15), 2 * WJ + 16);
+      v128.store(at, i16x8.shuffle(a3, b3, 0, 8, 1, 9, 2, 10, 3, 11), 3 * WJ);
+      v128.store(at, i16x8.shuffle(a3, b3, 4, 12, 5, 13, 6, 14, 7, 15), 3 * WJ + 16);
+      // channel 2: its U rows, paired vertically below
+      l0 = v128.load(r2 + p); l1 = v128.load(r2 + p, 16); l2 = v128.load(r2 + p, 4); l3 = v128.load(r2 + p, 20);
+      e = evens(l0, l1); o = odds(l0, l1); e2 = evens(l2, l3); o2 = odds(l2, l3);
+      const ut = u + (<usize>t << 1);
+      v128.store(ut, i16x8.sub(e, e2));
+      v128.store(ut, i16x8.add(o, e2), <usize>SEW_T << 1);
+      v128.store(ut, i16x8.sub(e2, o), <usize>SEW_T << 2);
+      v128.store(ut, i16x8.sub(o, o2), 3 * (<usize>SEW_T << 1));
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const u = u2 + <usize>i * uRow;
+    const v = img + <usize>i * WROW + 4 * WJ;
+    for (let j = 0; j < 4; j++) {
+      const uj = u + (<usize>j * <usize>SEW_T << 1);
+      const vj = v + <usize>j * WJ;
+      for (let t = 0; t < nT; t += 8) {
+        const c0 = v128.load(uj + (<usize>t << 1));
+        const c1 = v128.load(uj + uRow + (<usize>t << 1));
+        v128.store(vj + (<usize>t << 2), i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(vj + (<usize>t << 2), i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      }
+    }
+  }
+  mv = i32x4.max_s(mv, i32x4.shuffle(mv, mv, 2, 3, 0, 1));
+  mv = i32x4.max_s(mv, i32x4.shuffle(mv, mv, 1, 0, 3, 2));
+  return reinterpret<f32>(max(ms, i32x4.extract_lane(mv, 0)));
+}
+
+/**
+ * Whether one of the 4 outputs of filter f at (y0 + pad, x0 + pad) .. (+1, +1) is > 0, each exactly
+ * as seExact sums it (the same products and sums, in the same order, one f32 lane each: wasm's
+ * f32x4 mul and add round as the scalar ones do), for a window whose inputs lie inside the image.
+ */
+function seExactWin(inPtr: usize, H: i32, W: i32, wpk: usize, K: i32, bias: usize, f: i32, y0: i32, x0: i32): bool {
+  let wp = wpk + <usize>(f >> 2) * (<usize>K << 4) + (<usize>(f & 3) << 2);
+  let acc = f32x4.splat(0);
+  const rowBytes = <usize>W << 2;
+  for (let c = 0; c < 3; c++) {
+    let row = inPtr + (<usize>((c * H + y0) * W + x0) << 2);
+    for (let ky = 0; ky < 3; ky++) {
+      for (let kx = 0; kx < 3; kx++) {
+        const p = row + (<usize>kx << 2);
+        // lanes: (y, x), (y, x + 1), (y + 1, x), (y + 1, x + 1)
+        const x = v128.load64_lane(p + rowBytes, v128.load64_zero(p), 1);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(wp)), x));
+        wp += 16;
+      }
+      row += rowBytes;
+    }
+  }
+  acc = f32x4.add(acc, f32x4.splat(load<f32>(bias + (<usize>f << 2))));
+  return v128.any_true(f32x4.gt(acc, f32x4.splat(0)));
+}
+
+/** Settles the undecided (window, filter) pairs of 4 windows (tmp: i32 lanes of words, 16 bytes on the undecided bits): a window is positive if one of its 4 exact outputs is. */
+function sewSettle(
+  tmp: usize, f0: i32, oy: i32, t0: i32,
+  inPtr: usize, H: i32, inW: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  for (let q = 0; q < 4; q++) {
+    let u = load<i32>(tmp + 16 + (<usize>q << 2)) & 0xffff;
+    if (!u) continue;
+    let word = load<i32>(tmp + (<usize>q << 2));
+    const ox = (t0 + q) << 1;
+    while (u) {
+      const j = ctz(u);
+      u &= u - 1;
+      const f = f0 + j;
+      const y0 = oy - pad;
+      const x0 = ox - pad;
+      if (y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 4 <= inW) {
+        if (seExactWin(inPtr, H, inW, exactWpk, K, bias, f, y0, x0)) word |= 1 << j;
+      } else if (
+        seExact(inPtr, 3, H, inW, 3, pad, exactWpk, K, bias, f, oy, ox) > 0 ||
+        seExact(inPtr, 3, H, inW, 3, pad, exactWpk, K, bias, f, oy, ox + 1) > 0 ||
+        seExact(inPtr, 3, H, inW, 3, pad, exactWpk, K, bias, f, oy + 1, ox) > 0 ||
+        seExact(inPtr, 3, H, inW, 3, pad, exactWpk, K, bias, f, oy + 1, ox + 1) > 0
+      ) word |= 1 << j;
+    }
+    store<i32>(tmp + (<usize>q << 2), word);
+  }
+}
+
+/**
+ * seSigns33Pooled from sewQuant's image (row y at img + y * WROW): output rows [r0, r1) (r0 even)
+ * 2x2-maxpooled into pooled rows r0 / 2 .. of dst (Wp columns of Cb bytes, border dpad), nWin
+ * (>= 4) windows a row. wpk: per filter, [j][pair] 20 int16 pairs stored 4 times (320 bytes).
+ * hi, lom1: per filter, in units of 2 S. The window's max of the 4 sums is compared: > hi: a certain
+ * positive (bit set), <= lom1: all certainly not positive, else its 4 outputs are computed exactly.
+ */
+export function sewSigns(
+  img: usize, wpk: usize, nF: i32, r0: i32, r1: i32, nWin: i32,
+  hi: usize, lom1: usize, bitTab: usize, dst: usize, Cb: i32, tmp: usize, Wp: i32, dpad: i32,
+  inPtr: usize, H: i32, inW: i32, pad: i32, exactWpk: usize, K: i32, bias: usize,
+): void {
+  const groups = (nF + 15) >> 4;
+  const cb = <usize>Cb;
+  for (let y = r0; y + 1 < r1; y += 2) {
+    const sRow = img + <usize>y * WROW;
+    const dRow = dst + <usize>((y >> 1) + dpad) * <usize>Wp * cb;
+    for (let ts = 0; ts < nWin; ts += 4) {
+      const t0 = min(ts, nWin - 4);
+      const sx0 = sRow + (<usize>t0 << 2);
+      for (let g = 0; g < groups; g++) {
+        let word = i32x4.splat(0);
+        let ge = i32x4.splat(0);
+        const fEnd = min(16, nF - (g << 4));
+        for (let jf = 0; jf < fEnd; jf++) {
+          const f = (g << 4) + jf;
+          const wp = wpk + <usize>f * 320;
+          // + 0, but not provably: the input loads stay in this loop (hoisted out of it, 40 vectors
+          // would live across it in 15 registers: V8 spilled nearly all of them)
+          const sx = sx0 + <usize>(f >> 31);
+          let w: v128;
+          let m: v128;
+          let y0a: v128, y1a: v128, y0b: v128, y1b: v128;
+          w = v128.load(wp, 0);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 0 * WJ), w);
+          w = v128.load(wp, 16);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 0 * WJ), w));
+          w = v128.load(wp, 32);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 0 * WJ), w));
+          w = v128.load(wp, 48);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 4 * WJ), w));
+          w = v128.load(wp, 64);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 4 * WJ), w));
+          y0a = m;
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 0);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 0 * WJ), w);
+          w = v128.load(wp, 16);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 0 * WJ), w));
+          w = v128.load(wp, 32);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 0 * WJ), w));
+          w = v128.load(wp, 48);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 4 * WJ), w));
+          w = v128.load(wp, 64);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 4 * WJ), w));
+          y0b = m;
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 80);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 1 * WJ), w);
+          w = v128.load(wp, 96);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 1 * WJ), w));
+          w = v128.load(wp, 112);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 1 * WJ), w));
+          w = v128.load(wp, 128);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 5 * WJ), w));
+          w = v128.load(wp, 144);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 5 * WJ), w));
+          y0a = i32x4.add(y0a, m);
+          y1a = m;
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 80);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 1 * WJ), w);
+          w = v128.load(wp, 96);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 1 * WJ), w));
+          w = v128.load(wp, 112);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 1 * WJ), w));
+          w = v128.load(wp, 128);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 5 * WJ), w));
+          w = v128.load(wp, 144);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 5 * WJ), w));
+          y0b = i32x4.add(y0b, m);
+          y1b = m;
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 160);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 2 * WJ), w);
+          w = v128.load(wp, 176);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 2 * WJ), w));
+          w = v128.load(wp, 192);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 2 * WJ), w));
+          w = v128.load(wp, 208);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 6 * WJ), w));
+          w = v128.load(wp, 224);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 6 * WJ), w));
+          y0a = i32x4.add(y0a, m);
+          y1a = i32x4.sub(y1a, m);
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 160);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 2 * WJ), w);
+          w = v128.load(wp, 176);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 2 * WJ), w));
+          w = v128.load(wp, 192);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 2 * WJ), w));
+          w = v128.load(wp, 208);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 6 * WJ), w));
+          w = v128.load(wp, 224);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 6 * WJ), w));
+          y0b = i32x4.add(y0b, m);
+          y1b = i32x4.sub(y1b, m);
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 240);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 3 * WJ), w);
+          w = v128.load(wp, 256);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 3 * WJ), w));
+          w = v128.load(wp, 272);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 3 * WJ), w));
+          w = v128.load(wp, 288);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 7 * WJ), w));
+          w = v128.load(wp, 304);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 7 * WJ), w));
+          y1a = i32x4.sub(y1a, m);
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          w = v128.load(wp, 240);
+          m = i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 3 * WJ), w);
+          w = v128.load(wp, 256);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 2 * WROW + 3 * WJ), w));
+          w = v128.load(wp, 272);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 3 * WJ), w));
+          w = v128.load(wp, 288);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 1 * WROW + 7 * WJ), w));
+          w = v128.load(wp, 304);
+          m = i32x4.add(m, i32x4.dot_i16x8_s(v128.load(sx, 3 * WROW + 7 * WJ), w));
+          y1b = i32x4.sub(y1b, m);
+          v128.store(tmp, m, 64); // a fence: V8 keeps loads after it, so not all 40 hoisted to the top (and spilled)
+          const mx = i32x4.max_s(i32x4.max_s(y0a, y1a), i32x4.max_s(y0b, y1b));
+          const bit = v128.load(bitTab + (<usize>jf << 4));
+          word = v128.or(word, v128.and(bit, i32x4.gt_s(mx, v128.load32_splat(hi + (<usize>f << 2)))));
+          ge = v128.or(ge, v128.and(bit, i32x4.gt_s(mx, v128.load32_splat(lom1 + (<usize>f << 2)))));
+        }
+        // undecided windows (rare): their 4 outputs exactly
+        const und = v128.andnot(ge, word);
+        if (v128.any_true(und)) {
+          v128.store(tmp, word);
+          v128.store(tmp, und, 16);
+          sewSettle(tmp, g << 4, y, t0, inPtr, H, inW, pad, exactWpk, K, bias);
+          word = v128.load(tmp);
+        }
+        // the low 16 bits of each lane: the 4 windows' words
+        const v = i8x16.shuffle(word, word, 0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13);
+        storeWords(dRow + <usize>(t0 + dpad) * cb + (<usize>g << 1), v, 4, cb, g);
       }
     }
   }

@@ -2,12 +2,15 @@
 // the tap width (assembly/kernels.ts): the last tap apart (9..16 channels, 3x3), one masked word per
 // kernel row (<= 8 channels, 3x3), dense 4-byte taps (25..32), registers-resident filters (Kw 3, 5,
 // 9, 18), the flat loop (other Kw <= 12) and the 2x2 tile (longer rows); bit output keeps i16
-// counts. Each path, float and bit output, 1 and 2 threads, against the TypeScript reference, bit
-// for bit; shapes with odd sizes, channels and filter counts, and more pixels than one GEMM block.
+// counts, and for last-tap layers and big im2col matrices does its im2col in blocks of rows
+// (binConvBitsLastTapRows, binConvBitsRows). Each path, float and bit output, 1 and 2 threads,
+// against the TypeScript reference, bit for bit; shapes with odd sizes, channels and filter
+// counts, and more pixels than one GEMM block.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BinaryConvParams, KernelActivation } from '../../src/engine/kernels/backend.js';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import { create, type WasmBackend } from '../../src/engine/kernels/wasm/index.js';
+import { ROWS_MIN_COLS_BYTES } from '../../src/engine/kernels/wasm/binary-conv.js';
 import { MIN_PARALLEL_MACS } from '../../src/engine/kernels/wasm/ops.js';
 import { binaryParams, describe as describeShape, ensureWasmBuilt, fillRandom, firstBitDifference, outSize, rng, runConv, type Shape } from '../kernels/helpers.js';
 import { runPlainAndLinked, spreadCountRanges } from '../helpers/bit-links.js';
@@ -67,6 +70,18 @@ function shapes(): { s: Shape; what: string }[] {
       out.push({ s: { inC, inH, inW, outC, size, stride, pad, groups: 1, activation: ACTS[out.length % 3] }, what });
     }
   }
+  // the last-tap bit output's row blocks (binConvBitsLastTapRows, 2048 pixels: 41 rows of 49, an odd
+  // count) over several blocks per thread, 1 and 2 threads, stride 1 and 2; 32 and 16 filters: bit
+  // bytes stored 4 and 2 a pixel as whole vectors (binBits16; 37 filters above: lane by lane)
+  const rowBlocks = 'last tap apart, im2col in row blocks';
+  out.push({ s: { inC: 16, inH: 191, inW: 97, outC: 32, size: 3, stride: 2, pad: 1, groups: 1, activation: 'leaky' }, what: rowBlocks });
+  out.push({ s: { inC: 11, inH: 90, inW: 49, outC: 16, size: 3, stride: 1, pad: 1, groups: 1, activation: 'linear' }, what: rowBlocks });
+  // other layers' bit output takes row blocks past ROWS_MIN_COLS_BYTES of im2col words (binConvBitsRows):
+  // dense 4-byte taps (Kw 5, blocks of 13 rows of 59: odd), Kw 9 in registers, the flat loop at stride 2
+  const big = 'im2col in row blocks';
+  out.push({ s: { inC: 32, inH: 61, inW: 59, outC: 37, size: 3, stride: 1, pad: 1, groups: 1, activation: 'relu' }, what: `${big}, Kw 5` });
+  out.push({ s: { inC: 64, inH: 45, inW: 43, outC: 24, size: 3, stride: 1, pad: 1, groups: 1, activation: 'leaky' }, what: `${big}, Kw 9` });
+  out.push({ s: { inC: 20, inH: 111, inW: 105, outC: 13, size: 3, stride: 2, pad: 1, groups: 1, activation: 'linear' }, what: `${big}, Kw 6` });
   return out;
 }
 
@@ -80,6 +95,21 @@ function params(s: Shape, seed: number): { p: BinaryConvParams; x: Float32Array 
 
 describe('wasm binary conv paths', () => {
   const list = shapes();
+
+  it('takes each bit-output kernel: row blocks for the big im2col shapes, filter ranges for the others', () => {
+    // im2col bytes as WasmBinaryConv lays them out (3x3: rows of 8-byte chunks, or dense 4-byte taps)
+    const colsBytes = (s: Shape): number => {
+      const Cb = Math.ceil(s.inC / 8);
+      const dense = Cb % 4 === 0 && (s.size * Cb) % 8 !== 0;
+      const chunk = dense ? s.size * Cb : Math.ceil((s.size * Cb) / 8) * 8;
+      const P = outSize(s.inH, s.size, s.stride, s.pad) * outSize(s.inW, s.size, s.stride, s.pad);
+      return Math.ceil(P / 2) * Math.ceil((s.size * chunk) / 8) * 16;
+    };
+    const rows = list.filter(({ what }) => what.startsWith('im2col in row blocks'));
+    expect(rows.length).toBe(3);
+    for (const { s } of rows) expect(colsBytes(s)).toBeGreaterThan(ROWS_MIN_COLS_BYTES);
+    expect(list.filter(({ s, what }) => !what.startsWith('last tap') && colsBytes(s) <= ROWS_MIN_COLS_BYTES).length).toBeGreaterThan(30);
+  });
 
   it('splits most big shapes over 2 threads', () => {
     const split = list.filter(({ s }) => s.outC * s.size * s.size * s.inC * outSize(s.inH, s.size, s.stride, s.pad) * outSize(s.inW, s.size, s.stride, s.pad) >= MIN_PARALLEL_MACS);

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BinaryConvParams, KernelBackend } from '../../src/engine/kernels/backend.js';
 import { setSignEstimate } from '../../src/engine/kernels/wasm/float-conv.js';
 import { create } from '../../src/engine/kernels/wasm/index.js';
-import { int16Ranges } from '../../src/engine/kernels/wasm/fast-conv.js';
+import { int16Ranges } from '../../src/engine/kernels/wasm/int16-scales.js';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import { binaryParams, ensureWasmBuilt, fillRandom, floatParams, outSize, rng, type Shape } from '../kernels/helpers.js';
 import { bitLinkCases, firstBitDifference, pooledSize, prepareProducer, runPlainAndLinked, spreadCountRanges, type BitLinkCase } from '../helpers/bit-links.js';

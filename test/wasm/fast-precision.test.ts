@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/engine/kernels/select.js';
 import { create, setWinograd } from '../../src/engine/kernels/wasm/index.js';
 import { winogradRanges } from '../../src/engine/kernels/wasm/winograd.js';
-import { int16Ranges } from '../../src/engine/kernels/wasm/fast-conv.js';
+import { int16Ranges } from '../../src/engine/kernels/wasm/int16-scales.js';
 import { loadDarknetModel } from '../../src/engine/load.js';
 import type { Model } from '../../src/engine/model.js';
 import { firstDiffs, fixtures } from '../engine/helpers.js';

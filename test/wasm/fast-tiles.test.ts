@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FloatConvParams, KernelActivation, KernelBackend } from '../../src/engine/kernels/backend.js';
 import { create, setWinograd } from '../../src/engine/kernels/wasm/index.js';
-import { ensureWasmBuilt, rng } from '../kernels/helpers.js';
+import { packWinogradWeights, winogradRanges } from '../../src/engine/kernels/wasm/winograd.js';
+import { wasmApi } from '../../src/engine/kernels/wasm/wasm-api.js';
+import { ensureWasmBuilt, repoRoot, rng } from '../kernels/helpers.js';
 
 /**
  * The 'fast' int16 GEMM (assembly/kernels.ts fastGemmT) runs a row's last pixels in narrower tiles
@@ -103,6 +107,68 @@ describe('wasm fast precision: narrow GEMM tiles', () => {
       short.run(inShort, outShort);
       for (let f = 0; f < 9; f++)
         expectSameColumns(outShort.subarray(f * H * W), W, outTall.subarray(f * (H + 1) * W), W, H, W, `H ${H}, filter ${f}`);
+    }
+  });
+});
+
+describe('wasm fast precision: Winograd weights built per chunk', () => {
+  it("winoWeights, a chunk of filter blocks at a time, gives the loader's transformed weights U bit for bit", async () => {
+    const bytes = readFileSync(path.join(repoRoot, 'build', 'xnorcam-kernels.wasm'));
+    const memory = new wasmApi.Memory({ initial: 64, maximum: 65536, shared: true });
+    const instance = await wasmApi.instantiate(await wasmApi.compile(bytes), { env: { memory, abort: () => {} } });
+    const k = instance.exports as unknown as {
+      heapBase(): number;
+      winoWeights(g: number, pairs: number, b0: number, b1: number, dst: number, xiStride: number): void;
+    };
+    // odd channels (a zero second channel in the last pair), filters not a multiple of 4, and the
+    // largest weights (|U| up to 32767) that the loader lets through
+    for (const [outC, inC, scale] of [[7, 5, 1], [22, 33, 0.1], [9, 64, 1000]]) {
+      const r = rng(outC * 100 + inC);
+      const w = Float32Array.from({ length: outC * inC * 9 }, () => (r() * 2 - 1) * scale);
+      const { U, g } = winogradRanges(w, outC, inC);
+      const pairs = Math.ceil(inC / 2);
+      const blocks = Math.ceil(outC / 4);
+      const gPtr = Math.ceil(k.heapBase() / 64) * 64;
+      packWinogradWeights(new Int16Array(memory.buffer, gPtr, blocks * pairs * 72), g, outC, inC);
+      for (const chunk of [1, 2, blocks]) {
+        const stride = chunk * pairs * 16 + 320;
+        const dst = gPtr + blocks * pairs * 144 + 64;
+        for (let b0 = 0; b0 < blocks; b0 += chunk) {
+          const b1 = Math.min(blocks, b0 + chunk);
+          k.winoWeights(gPtr, pairs, b0, b1, dst, stride);
+          const got = new Int16Array(memory.buffer, dst, (16 * stride) / 2);
+          for (let xi = 0; xi < 16; xi++)
+            for (let f = b0 * 4; f < Math.min(outC, b1 * 4); f++)
+              for (let c = 0; c < 2 * pairs; c++) {
+                const v = got[(xi * stride) / 2 + ((((f >> 2) - b0) * pairs + (c >> 1)) * 4 + (f & 3)) * 2 + (c & 1)];
+                const want = c < inC ? U[(xi * outC + f) * inC + c] : 0;
+                if (v !== want) expect.fail(`${outC}x${inC}, chunk ${chunk}: U[${xi}][${f}][${c}] = ${v}, want ${want}`);
+              }
+        }
+      }
+    }
+  });
+
+  it('one thread (U a chunk at a time, the next chunk touched ahead) and two threads (all of U at once) give the same bits', async () => {
+    const p = params(63, 16, 16, 70, 3, 'leaky', 11);
+    const r = rng(12);
+    const x = Float32Array.from({ length: 63 * 16 * 16 }, () => r() * 2 - 1);
+    const b = await create({ precision: 'fast' });
+    try {
+      setWinograd(true);
+      const op = b.prepareFloatConv(p);
+      expect(op.constructor.name).toBe('WasmWinogradConv');
+      const input = b.allocFloat32(x.length);
+      input.set(x);
+      const one = b.allocFloat32(70 * 16 * 16);
+      op.run(input, one);
+      b.setThreads?.(2);
+      const two = b.allocFloat32(70 * 16 * 16);
+      op.run(input, two);
+      expectSameColumns(two, 16, one, 16, 70 * 16, 16, 'two threads vs one');
+      expect(one.some((v) => v !== 0)).toBe(true);
+    } finally {
+      b.dispose?.();
     }
   });
 });

@@ -85,7 +85,8 @@ function expectedBits(p: FloatConvParams, pool: PoolSpec | undefined, x: Float32
         for (let dx = 0; dx < pool.size; dx++) {
           const iy = y * pool.stride + off + dy;
           const ix = xx * pool.stride + off + dx;
-          if (iy >= 0 && iy < p.outH && ix >= 0 && ix < p.outW) m = Math.max(m, at(c, iy, ix));
+          // darknet's running max: a value only when greater, so a NaN never wins
+          if (iy >= 0 && iy < p.outH && ix >= 0 && ix < p.outW && at(c, iy, ix) > m) m = at(c, iy, ix);
         }
       return m > 0;
     },
@@ -133,6 +134,8 @@ for (const inC of [1, 3]) cases.push({ inC, inH: 8, inW: 39, outC: 16, size: 5, 
 cases.push({ inC: 3, inH: 5, inW: 36, outC: 20, size: 2, gridWeights: true });
 // unusual padding: none (a narrower output) and more than the kernel needs (an extra ring of outputs)
 for (const pad of [0, 2]) for (const inC of [3, 4]) cases.push({ inC, inH: 9, inW: 35, outC: 16, size: 3, pad, pool: POOL, gridWeights: true });
+// pooled rows wider than the Winograd image's (2 x 264 columns): the direct pooled kernel (seSigns33Pooled)
+cases.push({ inC: 3, inH: 6, inW: 560, outC: 16, size: 3, pool: POOL1, gridWeights: true });
 
 const describeCase = (c: Case) => `${c.inC}x${c.inH}x${c.inW} -> ${c.outC} ${c.size}x${c.size}${c.pad !== undefined ? ` pad ${c.pad}` : ''}${c.pool ? ` +pool 2/2/${c.pool.padding}` : ''}${c.gridWeights ? ' grid weights' : ''}`;
 
@@ -143,8 +146,14 @@ describe('wasm sign estimate (bit-linked float conv)', () => {
       cases.forEach((c, i) => {
         const p = params(c, 10 + i);
         const { producer, consumer } = linkedPair(be, p, c.pool, 500 + i);
-        // one thread: the estimate is in use (otherwise this test would not test it)
-        if (threads === 1) expect((producer as unknown as { estimate: unknown }).estimate, describeCase(c)).not.toBeNull();
+        // one thread: the estimate is in use (otherwise this test would not test it), and the
+        // pooled 3-channel 3x3 case in Winograd F(2, 3) (sewSigns)
+        if (threads === 1) {
+          const est = (producer as unknown as { estimate: { wino: unknown } | null }).estimate;
+          expect(est, describeCase(c)).not.toBeNull();
+          const winograd = c.inC === 3 && c.size === 3 && !!c.pool && (c.pool.padding === 0 || (p.outH % 2 === 0 && p.outW % 2 === 0)) && p.outW <= 2 * 264;
+          expect(!!est!.wino, describeCase(c)).toBe(winograd);
+        }
         for (let round = 0; round < 3; round++) {
           const x = frame(p.inC * p.inH * p.inW, 100 * i + round, round === 2);
           producer.run(x, new Float32Array(0));
@@ -154,7 +163,7 @@ describe('wasm sign estimate (bit-linked float conv)', () => {
       });
     });
 
-  it('a full-width first layer (3 x 24 x 416 -> 16, pooled) on a camera-like frame', () => {
+  it('a full-width first layer (3 x 24 x 416 -> 16, pooled, Winograd) on a camera-like frame', () => {
     const c: Case = { inC: 3, inH: 24, inW: 416, outC: 16, size: 3, pool: POOL1, gridWeights: false };
     const p = params(c, 7);
     const { producer, consumer } = linkedPair(single, p, c.pool, 8);
@@ -220,4 +229,63 @@ describe('wasm sign estimate (bit-linked float conv)', () => {
       }
     }
   });
+});
+
+describe('wasm sign estimate: the per-band scale hint (no max |x| pass)', () => {
+  // Each band of 12 output rows is quantised with last frame's scale for it, re-quantised only when
+  // its max |x| passes that scale's range or falls below a quarter of it; a band with a NaN or an
+  // infinity is computed exactly. Frames whose max moves up and down, per band too, must still give
+  // darknet's bits, and the scales must follow the frames.
+  const c: Case = { inC: 3, inH: 30, inW: 44, outC: 16, size: 3, pool: POOL1, gridWeights: false };
+  const p = params(c, 91);
+  const unpooled: Case = { ...c, pool: undefined };
+  const n = p.inC * p.inH * p.inW;
+  const base = frame(n, 5, true);
+  /** base scaled by `top` in input rows < 14 and by `bottom` below (bands 0 and 1 overlap in rows 11-13) */
+  const scaled = (top: number, bottom: number): Float32Array => {
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = base[i] * ((i % (p.inH * p.inW)) / p.inW < 14 ? top : bottom);
+    return x;
+  };
+  const withValue = (v: number, at: number): Float32Array => {
+    const x = scaled(1, 1);
+    x[at] = v;
+    return x;
+  };
+  const frames: [string, Float32Array][] = [
+    ['first frame', scaled(1, 1)],
+    ['same max', scaled(1, 1)],
+    ['10x brighter (past the hint: would clamp)', scaled(10, 10)],
+    ['back to 1x (below a quarter)', scaled(1, 1)],
+    ['half (inside the range: the hint kept)', scaled(0.5, 0.5)],
+    ['top bright, bottom dark', scaled(1000, 0.001)],
+    ['top dark, bottom bright', scaled(0.001, 1000)],
+    ['all zeros', new Float32Array(n)],
+    ['zeros on top', scaled(0, 1)],
+    ['subnormal', scaled(1e-40, 1e-40)],
+    ['a NaN in band 1', withValue(NaN, 20 * p.inW + 7)],
+    ['+inf in band 0', withValue(Infinity, p.inH * p.inW + 3 * p.inW + 40)],
+    ['-inf and NaN', (() => { const x = withValue(-Infinity, 2 * p.inH * p.inW + 29 * p.inW + 43); x[0] = NaN; return x; })()],
+    ['finite again', scaled(2, 2)],
+  ];
+
+  for (const cc of [c, unpooled]) {
+    it(`gives darknet bits on every frame, in the network and with the estimate in use (${cc.pool ? 'pooled, Winograd' : 'not pooled'})`, () => {
+      const { producer, consumer } = linkedPair(single, p, cc.pool, 92);
+      const est = (producer as unknown as { estimate: SignEstimate | null }).estimate;
+      expect(est).not.toBeNull();
+      const bandInv = (est as unknown as { bandInv: Float64Array }).bandInv;
+      expect(bandInv.length).toBe(3);
+      let before = Float64Array.from(bandInv);
+      for (const [name, x] of frames) {
+        producer.run(x, new Float32Array(0));
+        expect(firstWrongBit(single, consumer, expectedBits(p, cc.pool, x), p.outC), name).toBeNull();
+        // the scales follow the frames: up 10x -> a 10x smaller scale; a kept hint -> the same
+        if (name.startsWith('10x')) for (let b = 0; b < 3; b++) expect(bandInv[b]).toBeCloseTo(before[b] / 10, 0);
+        if (name.startsWith('half')) expect(Array.from(bandInv)).toEqual(Array.from(before));
+        if (name.startsWith('top bright')) expect(bandInv[2] / bandInv[0]).toBeGreaterThan(1e5);
+        before = Float64Array.from(bandInv);
+      }
+    });
+  }
 });

@@ -8,10 +8,22 @@ interface LastTapExports {
   im2colBitsLastTap(src: number, Wp: number, stride: number, outH: number, outW: number, dst: number, lastTaps: number): void;
   binConvLastTap(wpk: number, f0: number, f1: number, X: number, nP: number, cnt: number, block: number, outC: number, P: number, K: number,
     scale: number, bias: number, dst: number, act: number, tail: number, lastTaps: number, wLast: number): void;
-  binConvBitsLastTap(wpk: number, f0: number, f1: number, X: number, nP: number, cnt: number, block: number, outC: number, P: number,
-    lo: number, hi: number, dst: number, Cb: number, lastTaps: number, wLast: number): void;
+  binConvBitsLastTapRows(wpk: number, nF: number, src: number, Wp: number, stride: number, outW: number, y0: number, y1: number,
+    rows: number, cols: number, lastTaps: number, cnt: number, block: number, outC: number, lo: number, hi: number, dst: number,
+    Cb: number, wLast: number): void;
 }
-type BinaryKernel = 'binConv' | 'binConvBits' | 'binConvLastTap' | 'binConvBitsLastTap';
+type BinaryKernel = 'binConv' | 'binConvBits' | 'binConvLastTap' | 'binConvBitsLastTapRows' | 'binConvBitsRows';
+
+/**
+ * Bit output does its im2col block by block (rowsInto) for lastTap layers and where the whole
+ * layer's im2col words would take more than this: yolov3-tiny's layers 2, 4 and 6 @416 (690, 430
+ * and 190 KiB) gain 0.04-0.15 ms; below, filter ranges over one im2col (binConvBits) measured as
+ * fast or ~1 % faster (layers 8-12, cause not found).
+ */
+export const ROWS_MIN_COLS_BYTES = 128 * 1024;
+
+/** Pixels of im2col words a GEMM block keeps in L1 (32 KiB) at Kw words each. */
+const l1Pixels = (Kw: number): number => Math.floor(32768 / (Kw * 8));
 
 /**
  * The counts m for which fround(fround((K - 2m) * scale) + bias) > 0, as an interval [lo, hi) of
@@ -58,10 +70,15 @@ export class WasmBinaryConv extends PoolableConv {
   private readonly act: number;
   private shares: number[][] = [];
   private sharesThreads = 0;
+  /** Row-block bit output (rowsInto): the kernel's arguments per share, and each share's scratch (cols, cnt, lastTaps). */
+  private rowShares: number[][] = [];
+  private rowSharesParts = 0;
+  private readonly rowScratch: number[][] = [];
+  /** binConvBits's arguments for all filters (small layers' bit output), built once. */
+  private bitArgs: number[] | null = null;
   private bitShares: number[][] = [];
   private bitSharesThreads = 0;
-  /** The kernels' arguments for all filters (binConvBits / binConv or their lastTap forms), built once. */
-  private bitArgs: number[] | null = null;
+  /** binConv's (or binConvLastTap's) arguments for all filters, built once. */
   private convArgs: number[] | null = null;
   private lo = 0;
   private hi = 0;
@@ -96,7 +113,7 @@ export class WasmBinaryConv extends PoolableConv {
     // Pixels per GEMM block: its im2col rows fit in L1 (32 KiB); a multiple of 4 for binFinish, of
     // 8 for the lastTap pass (it adds 8 counts a vector).
     const unit = this.lastTap ? 8 : 4;
-    this.block = Math.max(unit, Math.min(roundUp(this.nP, unit), Math.floor(32768 / (this.Kw * 8)) & -unit));
+    this.block = Math.max(unit, Math.min(roundUp(this.nP, unit), l1Pixels(this.Kw) & -unit));
     if (this.lastTap) {
       this.lastTaps = heap.alloc(roundUp(this.nP, 8) * 2);
       this.wLast = heap.alloc(this.nF * 2);
@@ -196,8 +213,8 @@ export class WasmBinaryConv extends PoolableConv {
     return this.counts;
   }
 
-  /** Sign pack (unless bit-linked), pad and im2col of the input. */
-  private prepareInput(inPtr: number): void {
+  /** Sign pack (unless bit-linked), pad and (unless `im2col` is false) im2col of the input. */
+  private prepareInput(inPtr: number, im2col = true): void {
     const { inC, inH, inW, outH, outW, size, stride, pad } = this.p;
     const k = this.k;
     if (!this.inputLinked) {
@@ -206,24 +223,27 @@ export class WasmBinaryConv extends PoolableConv {
       if (this.linkedCount) k.padRowsMasked(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp, this.unlinkedMask);
       else k.padRows(this.packed, this.Cb, inH, inW, pad, this.padded, this.Wp);
     }
+    if (!im2col) return;
     if (this.lastTap) (k as unknown as LastTapExports).im2colBitsLastTap(this.padded, this.Wp, stride, outH, outW, this.cols, this.lastTaps);
     else if (this.dense) k.im2colBitsDense(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw);
     else k.im2colBits(this.padded, this.Cb, this.Wp, size, stride, outH, outW, this.cols, this.Kw, this.chunk);
   }
 
   protected bitsInto(inPtr: number): void {
+    if (this.lastTap || (this.nP / 2) * this.Kw * 16 > ROWS_MIN_COLS_BYTES) {
+      this.rowsInto(inPtr);
+      return;
+    }
     this.prepareInput(inPtr);
     const { inC, outC, outH, outW, size } = this.p;
     const P = outH * outW;
     const CbOut = Math.ceil(outC / 8);
-    const fn: BinaryKernel = this.lastTap ? 'binConvBitsLastTap' : 'binConvBits';
     // all filters; built on the first run (the link has set lo, hi and bitImg by then)
-    const args = (this.bitArgs ??= this.lastTap
-      ? [this.wpk, 0, this.nF, this.cols, this.nP, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut, this.lastTaps, this.wLast]
-      : [this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi, this.bitImg, CbOut]);
+    const args = (this.bitArgs ??= [this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi,
+      this.bitImg, CbOut]);
     const pool = this.threads.pool;
     if (!pool || outC * P * size * size * inC < MIN_PARALLEL_MACS) {
-      this.kernels()[fn].apply(null, args);
+      this.kernels().binConvBits.apply(null, args);
       return;
     }
     // threads take ranges of 8 filters: each writes whole bytes of the bit image
@@ -236,7 +256,41 @@ export class WasmBinaryConv extends PoolableConv {
       });
       this.bitSharesThreads = pool.threads;
     }
-    pool.run(fn, this.bitShares, this.kernels());
+    pool.run('binConvBits', this.bitShares, this.kernels());
+  }
+
+  /**
+   * Bit output block by block of output rows, im2col inside the kernel (binConvBitsRows,
+   * binConvBitsLastTapRows), so a block's words stay in L1 from im2col to the counts; threads take
+   * ranges of rows (all filters), each share with scratch of its own.
+   */
+  private rowsInto(inPtr: number): void {
+    this.prepareInput(inPtr, false);
+    const { inC, outC, outH, outW, size, stride } = this.p;
+    const pool = this.threads.pool;
+    const parts = !pool || outC * outH * outW * size * size * inC < MIN_PARALLEL_MACS ? 1 : pool.threads;
+    const fn: BinaryKernel = this.lastTap ? 'binConvBitsLastTapRows' : 'binConvBitsRows';
+    if (this.rowSharesParts !== parts) {
+      const rows = Math.min(outH, Math.max(1, Math.floor(l1Pixels(this.Kw) / outW)));
+      const block = roundUp(rows * outW, 8);
+      const CbOut = Math.ceil(outC / 8);
+      // scratch is kept across thread counts: share i always uses scratch i (cols, cnt, lastTaps)
+      while (this.rowScratch.length < parts) {
+        const h = this.heap;
+        this.rowScratch.push([h.alloc(block * this.Kw * 8), h.alloc(this.nF * block * 4), this.lastTap ? h.alloc(block * 2) : 0]);
+      }
+      this.rowShares = splitRange(outH, parts).map(([y0, y1], i) => {
+        const [cols, cnt, lastTaps] = this.rowScratch[i];
+        return this.lastTap
+          ? [this.wpk, this.nF, this.padded, this.Wp, stride, outW, y0, y1, rows, cols, lastTaps, cnt, block, outC, this.lo, this.hi,
+            this.bitImg, CbOut, this.wLast]
+          : [this.wpk, this.nF, this.padded, this.Cb, this.Wp, size, stride, outW, y0, y1, rows, cols, cnt, block, this.Kw, this.chunk,
+            this.dense ? 1 : 0, outC, this.lo, this.hi, this.bitImg, CbOut];
+      });
+      this.rowSharesParts = parts;
+    }
+    if (parts === 1 || !pool) this.kernels()[fn].apply(null, this.rowShares[0]);
+    else pool.run(fn, this.rowShares, this.kernels());
   }
 
   protected convInto(inPtr: number, outPtr: number): void {

@@ -2,47 +2,7 @@ import type { FloatConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
 import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
-import { I16_MAX, I32_BUDGET, Int16Scales } from './int16-scales.js';
-
-/**
- * The int16 ranges of one layer: weights of filter f become round(w / wScale[f]) with |q| <= qW,
- * activations round(x * qA / max|x|) with |q| <= qA, so that qA * sum_k |wq[f][k]| < 2^31 for every
- * filter (no int32 sum can overflow). The budget is split evenly (in bits) between the two.
- */
-export function int16Ranges(weights: Float32Array, outC: number, K: number): { qA: number; wq: Int16Array; wScale: Float32Array } {
-  // "effective K": sum |w| / max |w| of the worst filter
-  let effK = 1;
-  const maxAbs = new Float64Array(outC);
-  for (let f = 0; f < outC; f++) {
-    let m = 0;
-    let s = 0;
-    for (let k = 0; k < K; k++) {
-      const a = Math.abs(weights[f * K + k]);
-      if (a > m) m = a;
-      s += a;
-    }
-    maxAbs[f] = m;
-    if (m > 0) effK = Math.max(effK, s / m);
-  }
-  const budget = I32_BUDGET / effK;
-  const qW = Math.max(1, Math.min(I16_MAX, Math.floor(Math.sqrt(budget))));
-  const wq = new Int16Array(outC * K);
-  const wScale = new Float32Array(outC);
-  let worst = 1;
-  for (let f = 0; f < outC; f++) {
-    const s = maxAbs[f] > 0 ? maxAbs[f] / qW : 0;
-    wScale[f] = s;
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      const q = s > 0 ? Math.max(-qW, Math.min(qW, Math.round(weights[f * K + k] / s))) : 0;
-      wq[f * K + k] = q;
-      sum += Math.abs(q);
-    }
-    worst = Math.max(worst, sum);
-  }
-  const qA = Math.max(1, Math.min(I16_MAX, Math.floor(I32_BUDGET / worst)));
-  return { qA, wq, wScale };
-}
+import { int16Ranges, Int16Scales } from './int16-scales.js';
 
 /**
  * A float convolution in 'fast' precision (opt-in; src/engine/kernels/precision.ts): int16 weights

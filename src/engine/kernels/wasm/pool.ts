@@ -10,7 +10,8 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
  */
 
 /** Kernel functions a worker may run (index = function id in the control block). */
-export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits', 'binConvLastTap', 'binConvBitsLastTap'] as const;
+export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits', 'binConvLastTap', 'binConvBitsLastTapRows',
+  'binConvBitsRows'] as const;
 export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
 
 // control block, per worker (int32 slots)

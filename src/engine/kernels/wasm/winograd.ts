@@ -4,6 +4,25 @@ import { ACT_CODE, MIN_PARALLEL_MACS, NO_TAIL, PoolableConv, roundUp, type Expor
 import { splitRange } from './pool.js';
 import { I16_MAX, I32_BUDGET, Int16Scales } from './int16-scales.js';
 
+/** The kernels this file calls beyond ops.ts's Exports. */
+type WinoExports = Exports & {
+  winoWeights(g: number, pairs: number, b0: number, b1: number, dst: number, xiStride: number): void;
+  fastGemmTPre(
+    src: number, koff: number, KP: number, wpk: number, scale: number, bias: number, nF: number, dst: number, plane: number, rowLen: number,
+    srcRowStride: number, tileStride: number, act: number, tail: number, r0: number, r1: number, b0: number, b1: number, pre: number, preEnd: number,
+  ): void;
+};
+/** Filter blocks (of 4) per chunk when U is built per chunk: U 16 x 8 x 2 KiB and sums M 114 KiB on yolov3-tiny's layer 14. */
+const CHUNK_BLOCKS = 8;
+/**
+ * Fewest tiles for which one thread builds U per chunk: winoWeights costs the same whatever the
+ * image size, the stalls of streaming all of U grow with the tiles that each block's U is read
+ * for. yolov3-tiny's layer 14: 49 tiles (@416) 3.6 -> 3.1 ms, 25 tiles (@320) 1.85 -> 1.95 ms.
+ */
+const CHUNKED_MIN_TILES = 40;
+/** Bytes of int16 3x3 weights per filter block and channel pair: [tap][4 filters][2 channels]. */
+const G_BYTES = 144;
+
 /** fastGemmT's `act` for "store the int32 sums". */
 const RAW_SUMS = -1;
 /** G' = 2G of Winograd F(2, 3): integer, so U = G' g G'^T is 4 times the usual transform. */
@@ -26,7 +45,7 @@ export function winogradFits(p: FloatConvParams): boolean {
  * (4 qA * sum_c |U[xi][f][c]| < 2^31). The weight range is chosen so that the two come out about
  * equal (each ~10 bits on yolov3-tiny's 3x3 head layer).
  */
-export function winogradRanges(weights: Float32Array, outC: number, inC: number): { qA: number; qW: number; U: Int16Array; wScale: Float32Array } {
+export function winogradRanges(weights: Float32Array, outC: number, inC: number): { qA: number; qW: number; U: Int16Array; g: Int16Array; wScale: Float32Array } {
   const maxAbs = new Float64Array(outC);
   for (let f = 0; f < outC; f++) for (let i = 0; i < inC * 9; i++) maxAbs[f] = Math.max(maxAbs[f], Math.abs(weights[f * inC * 9 + i]));
   // sum_c |U| grows about linearly with qW: from the unquantised transform (weights / max|w|) pick
@@ -37,17 +56,19 @@ export function winogradRanges(weights: Float32Array, outC: number, inC: number)
     const wScale = new Float32Array(outC);
     for (let f = 0; f < outC; f++) wScale[f] = maxAbs[f] > 0 ? maxAbs[f] / qW : 0;
     const U = new Int16Array(16 * outC * inC);
+    const g = new Int16Array(outC * inC * 9);
     const quant = (f: number, i: number): number => {
       const s = maxAbs[f] / qW;
       return s > 0 ? Math.max(-qW, Math.min(qW, Math.round(weights[f * inC * 9 + i] / s))) : 0;
     };
+    for (let f = 0; f < outC; f++) for (let i = 0; i < inC * 9; i++) g[f * inC * 9 + i] = quant(f, i);
     let fits = true;
     const worst = transformSums(outC, inC, quant, (xi, f, c, v) => {
       if (Math.abs(v) > I16_MAX) fits = false;
       U[(xi * outC + f) * inC + c] = v;
     });
     const qA = Math.min(8191, Math.floor(I32_BUDGET / (4 * Math.max(worst, 1))));
-    if (fits && qA >= 1) return { qA, qW, U, wScale };
+    if (fits && qA >= 1) return { qA, qW, U, g, wScale };
     if (qW <= 15) throw new Error('wasm winograd: no int16 range fits these weights');
     qW = Math.floor(qW * 0.8);
   }
@@ -85,6 +106,10 @@ function transformSums(outC: number, inC: number, w: (f: number, i: number) => n
  * (fast-conv.ts's numerics: per-filter weight scale, per-tensor input scale from this frame's
  * max |x|): the input transform, 16 int16 GEMMs over the channels (i32x4.dot_i16x8_s, exact int32
  * sums) and the output transform in f32, ~2x fewer multiply-adds than the direct int16 conv.
+ * The weights stay int16 3x3 (g) and winoWeights transforms them (exact: the loader proves
+ * |U| <= 32767). On one thread with enough tiles (CHUNKED_MIN_TILES) it does so a filter chunk at a
+ * time: a frame reads g's 2.3 MB instead of U's 4 MiB (yolov3-tiny's layer 14), and the GEMMs read
+ * U from L2 instead of stalling on its stream; otherwise all of U is built once, on first use.
  */
 export class WasmWinogradConv extends PoolableConv {
   private readonly pairs: number;
@@ -103,7 +128,15 @@ export class WasmWinogradConv extends PoolableConv {
   private readonly chunkBlocks: number;
   private mAll = 0;
   private readonly koff: number;
-  private readonly U: number;
+  /** int16 3x3 weights [block][pair][tap][4 filters][2 channels] (winoWeights' input). */
+  private readonly g3: number;
+  /** One thread: whether U is built a chunk at a time (else all of U is read, as with threads). */
+  private readonly chunked: boolean;
+  /** One thread, chunked: the current chunk's U, [xi][block][pair][filter], planes uChunkStride apart. */
+  private readonly uChunk: number;
+  private readonly uChunkStride: number;
+  /** Not chunked or threads: all of U, planes uStride apart (built on first use). */
+  private uAll = 0;
   private readonly uStride: number;
   private readonly tileOff: number;
   private readonly tileEdge: number;
@@ -134,21 +167,23 @@ export class WasmWinogradConv extends PoolableConv {
     // +320 bytes: xi planes a multiple of 4 KiB apart would make every tile's 16 stores alias
     this.xiStride = (this.Tpad / 8) * this.pairs * 32 + 320;
     this.V = heap.alloc(16 * this.xiStride);
-    // one thread: filter chunks of ~256 KiB of sums (M); threads: all filters at once (Mall, on first use)
-    this.chunkBlocks = Math.max(1, Math.min(Math.ceil(outC / 4), Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
+    // one thread: filter chunks of at most ~256 KiB of sums (M), which stay in L2 for the output
+    // transform, and whose U (when built per chunk) does too; threads: all filters at once (Mall, on first use)
+    this.chunked = this.T >= CHUNKED_MIN_TILES;
+    this.chunkBlocks = Math.max(1, Math.min(Math.ceil(outC / 4), this.chunked ? CHUNK_BLOCKS : Infinity, Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
     this.M = heap.alloc(16 * this.chunkBlocks * 4 * this.Tpad * 4);
     this.koff = heap.alloc(this.pairs * 4);
     heap.i32(this.koff, this.pairs).set(Array.from({ length: this.pairs }, (_, kp) => kp * 32));
 
-    const { qA, U, wScale } = winogradRanges(p.weights, outC, inC);
-    // U per xi: [block of 4 filters][channel pair][filter] int16 pairs (channel 2cp, 2cp + 1)
+    const { qA, g, wScale } = winogradRanges(p.weights, outC, inC);
     const blocks = Math.ceil(outC / 4);
+    this.g3 = heap.alloc(blocks * this.pairs * G_BYTES);
+    packWinogradWeights(new Int16Array(heap.u8(this.g3, 0).buffer, this.g3, (blocks * this.pairs * G_BYTES) / 2), g, outC, inC);
+    // U per xi: [block of 4 filters][channel pair][filter] int16 pairs (channel 2cp, 2cp + 1); the
+    // chunk's planes +320 bytes apart: a multiple of 4 KiB would make winoWeights' 16 stores alias
     this.uStride = blocks * this.pairs * 16;
-    this.U = heap.alloc(16 * this.uStride);
-    const u16 = new Int16Array(heap.u8(this.U, 0).buffer, this.U, 16 * this.uStride / 2);
-    for (let xi = 0; xi < 16; xi++)
-      for (let f = 0; f < outC; f++)
-        for (let c = 0; c < inC; c++) u16[xi * (this.uStride / 2) + (((f >> 2) * this.pairs + (c >> 1)) * 4 + (f & 3)) * 2 + (c & 1)] = U[(xi * outC + f) * inC + c];
+    this.uChunkStride = this.chunkBlocks * this.pairs * 16 + 320;
+    this.uChunk = this.chunked ? heap.alloc(16 * this.uChunkStride) : 0;
     this.tileOff = heap.alloc(this.T * 4);
     this.tileEdge = heap.alloc(this.T * 4);
     const off = heap.i32(this.tileOff, this.T);
@@ -160,6 +195,18 @@ export class WasmWinogradConv extends PoolableConv {
       }
     // Y = 4 * the int16 convolution (G' = 2G)
     this.scales = new Int16Scales(heap, k, qA, wScale, p.bias, outC, 4);
+  }
+
+  private get k2(): WinoExports {
+    return this.k as WinoExports;
+  }
+
+  private get U(): number {
+    if (!this.uAll) {
+      this.uAll = this.heap.alloc(16 * this.uStride);
+      this.k2.winoWeights(this.g3, this.pairs, 0, Math.ceil(this.p.outC / 4), this.uAll, this.uStride);
+    }
+    return this.uAll;
   }
 
   private get Mall(): number {
@@ -182,17 +229,37 @@ export class WasmWinogradConv extends PoolableConv {
     const planeBytes = outC * this.Tpad * 4;
     const pool = this.threads.pool;
     if (!pool || outC * this.T * inC * 16 < MIN_PARALLEL_MACS) {
-      // chunks of filters whose 16 sum planes stay in L2 between the GEMMs and the output transform:
-      // M holds the chunk's filters only (addresses below are shifted by the chunk's first filter)
+      // chunks of filters: winoWeights builds the chunk's U, the 16 GEMMs read it from L2 (each
+      // touching a 16th of the next chunk's g, so winoWeights finds it in cache), and the chunk's
+      // 16 sum planes stay in L2 for the output transform. uChunk and M hold the chunk's filters
+      // only (addresses below are shifted by the chunk's first block / filter)
+      const k2 = this.k2;
       const mRow = this.Tpad * 4;
+      const gBlock = this.pairs * G_BYTES;
       for (let b0 = 0; b0 < blocks; b0 += this.chunkBlocks) {
         const b1 = Math.min(blocks, b0 + this.chunkBlocks);
         const f0 = b0 * 4;
         const fn = this.chunkBlocks * 4;
         const m = this.M - f0 * mRow; // filter f's row of plane xi at m + xi * fn * mRow + f * mRow
-        for (let xi = 0; xi < 16; xi++) {
-          k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
-            this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
+        if (this.chunked) {
+          k2.winoWeights(this.g3, this.pairs, b0, b1, this.uChunk, this.uChunkStride);
+          const u = this.uChunk - b0 * this.pairs * 16; // block b's U of plane xi at u + xi * uChunkStride + b * pairs * 16
+          // the next chunk's g (empty after the last chunk: a non-zero empty range touches nothing)
+          const g0 = this.g3 + b1 * gBlock;
+          const gn = this.g3 + Math.min(blocks, b1 + this.chunkBlocks) * gBlock;
+          const share = Math.ceil((gn - g0) / 16 / 64) * 64;
+          for (let xi = 0; xi < 16; xi++) {
+            const pre = Math.min(gn, g0 + xi * share);
+            k2.fastGemmTPre(this.V + xi * this.xiStride, this.koff, this.pairs, u + xi * this.uChunkStride, 0, 0, outC, m + xi * fn * mRow,
+              this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1, pre, Math.min(gn, pre + share));
+          }
+        } else {
+          // all of U, each GEMM touching its next filter block's U ahead (fastGemmT)
+          const U = this.U;
+          for (let xi = 0; xi < 16; xi++) {
+            k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
+              this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
+          }
         }
         k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
       }
@@ -210,4 +277,16 @@ export class WasmWinogradConv extends PoolableConv {
     }
     k.winoOutput(this.Mall, outC, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, 0, outC);
   }
+}
+
+/**
+ * The int16 3x3 weights g[f][c][tap] in winoWeights' layout: [block of 4 filters][channel pair]
+ * [tap][filter][channel & 1] (G_BYTES per block and pair; missing filters and channels 0).
+ */
+export function packWinogradWeights(dst: Int16Array, g: Int16Array, outC: number, inC: number): void {
+  const pairs = Math.ceil(inC / 2);
+  dst.fill(0);
+  for (let f = 0; f < outC; f++)
+    for (let c = 0; c < inC; c++)
+      for (let t = 0; t < 9; t++) dst[((((f >> 2) * pairs + (c >> 1)) * 9 + t) * 4 + (f & 3)) * 2 + (c & 1)] = g[(f * inC + c) * 9 + t];
 }
