@@ -42,7 +42,9 @@ export class Network {
   /**
    * Output tensor of every layer (a [dropout] shares its input's tensor). A conv fused with the
    * maxpool after it (see `fusedLayers`) has an empty array here: its output is never computed;
-   * so has a tensor passed to the next conv as packed bits (see `bitLinkedTensors`).
+   * so has a tensor passed to the next conv as packed bits (see `bitLinkedTensors`). With
+   * lazyYoloClasses a [yolo] may share its conv's tensor (that conv's entry then holds the yolo's
+   * output). keepLayerOutputs gives every layer its own output, as darknet defines it.
    */
   readonly outputs: Float32Array[];
   /** Indices of the conv layers that run fused with their following maxpool (empty with keepLayerOutputs). */
