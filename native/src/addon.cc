@@ -3,6 +3,7 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include "kernels.h"
 #include "pool.h"
 
@@ -87,16 +88,36 @@ napi_value throw_msg(napi_env env, const char* msg) {
   return nullptr;
 }
 
-bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+// The elements and length of a typed array argument of the given type; false when v is not one
+// (an empty array is one: its data pointer may be null).
+bool typed_data(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
   napi_typedarray_type type;
-  void* ptr;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
-  *data = (float*)ptr;
+  return napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) == napi_ok && type == want;
+}
+
+bool get_f32(napi_env env, napi_value v, float** data, size_t* len) { return typed_data(env, v, napi_float32_array, (void**)data, len); }
+
+// An Int32Array argument's ints and length; null when v is not one (or is empty).
+const int32_t* get_i32(napi_env env, napi_value v, size_t* len) {
+  void* p = nullptr;
+  return typed_data(env, v, napi_int32_array, &p, len) ? (const int32_t*)p : nullptr;
+}
+
+// Copies a geometry argument of exactly n ints into out; false (and a thrown error naming fn) when v is not one.
+bool get_geometry(napi_env env, napi_value v, void* out, size_t n, const char* fn) {
+  size_t len = 0;
+  const int32_t* p = get_i32(env, v, &len);
+  if (!p || len != n) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: geometry must be an Int32Array(%zu)", fn, n);
+    throw_msg(env, msg);
+    return false;
+  }
+  memcpy(out, p, n * 4);
   return true;
 }
 
@@ -121,6 +142,18 @@ void finalize_handle(napi_env, void* data, void*) {
   drop_peer(h);
   if (h->op) h->t->destroy(h->op);
   delete h;
+}
+
+// The JS handle owning h (h is freed here if that fails, and an error naming fn is thrown).
+napi_value wrap_handle(napi_env env, Handle* h, const char* fn) {
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
+    finalize_handle(env, h, nullptr);
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: cannot create handle", fn);
+    return throw_msg(env, msg);
+  }
+  return ext;
 }
 
 Handle* get_handle(napi_env env, napi_value v) {
@@ -170,17 +203,9 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
     CHECK(napi_typeof(env, argv[5], &ft));
     if (ft == napi_number) CHECK(napi_get_value_int32(env, argv[5], &fast));
   }
-  bool is;
-  napi_typedarray_type type;
-  size_t glen;
-  void* gptr;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepare: geometry must be an Int32Array");
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
-  if (type != napi_int32_array || glen != 15) return throw_msg(env, "prepare: geometry must be an Int32Array(15)");
   XkGeom g;
-  memcpy(&g, gptr, sizeof g);
+  static_assert(sizeof g == 15 * 4, "XkGeom is the 15 ints of the geometry argument");
+  if (!get_geometry(env, argv[1], &g, 15, "prepare")) return nullptr;
   float *w, *scale = nullptr, *bias;
   size_t wlen, slen = 0, blen;
   if (!get_f32(env, argv[2], &w, &wlen)) return throw_msg(env, "prepare: weights must be a Float32Array");
@@ -219,12 +244,7 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
   h->inW = inW0;
   h->outH = outH0;
   h->outW = outW0;
-  napi_value ext;
-  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
-    finalize_handle(env, h, nullptr);
-    return throw_msg(env, "prepare: cannot create handle");
-  }
-  return ext;
+  return wrap_handle(env, h, "prepare");
 }
 
 // prepareMaxPool(isa, Int32Array [c, h, w, outH, outW, size, stride, padding]) -> handle.
@@ -235,28 +255,14 @@ napi_value PrepareMaxPool(napi_env env, napi_callback_info info) {
   if (argc < 2) return throw_msg(env, "prepareMaxPool: expected 2 arguments");
   const XkTable* t = find_isa(env, argv[0]);
   if (!t) return throw_msg(env, "prepareMaxPool: ISA not available on this CPU");
-  bool is;
-  napi_typedarray_type type;
-  size_t glen;
-  void* gptr;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareMaxPool: geometry must be an Int32Array");
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
-  if (type != napi_int32_array || glen != 8) return throw_msg(env, "prepareMaxPool: geometry must be an Int32Array(8)");
   int g[8];
-  memcpy(g, gptr, sizeof g);
+  if (!get_geometry(env, argv[1], g, 8, "prepareMaxPool")) return nullptr;
   if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1 || g[4] < 1 || g[5] < 1 || g[6] < 1 || g[7] < 0)
     return throw_msg(env, "prepareMaxPool: bad geometry");
   void* op = t->prepare_maxpool(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
   if (!op) return throw_msg(env, "prepareMaxPool: out of memory");
   Handle* h = new Handle{t, op, (size_t)g[0] * g[1] * g[2], (size_t)g[0] * g[3] * g[4], 1};
-  napi_value ext;
-  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
-    finalize_handle(env, h, nullptr);
-    return throw_msg(env, "prepareMaxPool: cannot create handle");
-  }
-  return ext;
+  return wrap_handle(env, h, "prepareMaxPool");
 }
 
 // prepareYolo(isa, Int32Array [c, hw, classes, anchors], alpha, beta, fast?) -> handle.
@@ -275,17 +281,8 @@ napi_value PrepareYolo(napi_env env, napi_callback_info info) {
     CHECK(napi_typeof(env, argv[4], &ft));
     if (ft == napi_boolean) CHECK(napi_get_value_bool(env, argv[4], &fast));
   }
-  bool is;
-  napi_typedarray_type type;
-  size_t glen;
-  void* gptr;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareYolo: geometry must be an Int32Array");
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
-  if (type != napi_int32_array || glen != 4) return throw_msg(env, "prepareYolo: geometry must be an Int32Array(4)");
   int g[4];
-  memcpy(g, gptr, sizeof g);
+  if (!get_geometry(env, argv[1], g, 4, "prepareYolo")) return nullptr;
   double alpha, beta;
   if (napi_get_value_double(env, argv[2], &alpha) != napi_ok || napi_get_value_double(env, argv[3], &beta) != napi_ok)
     return throw_msg(env, "prepareYolo: alpha and beta must be numbers");
@@ -293,12 +290,7 @@ napi_value PrepareYolo(napi_env env, napi_callback_info info) {
   void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], (float)alpha, (float)beta, fast && entry_fast(entry) ? 1 : 0);
   if (!op) return throw_msg(env, "prepareYolo: out of memory");
   Handle* h = new Handle{t, op, (size_t)g[0] * g[1], (size_t)g[0] * g[1], 1};
-  napi_value ext;
-  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
-    finalize_handle(env, h, nullptr);
-    return throw_msg(env, "prepareYolo: cannot create handle");
-  }
-  return ext;
+  return wrap_handle(env, h, "prepareYolo");
 }
 
 // prepareUpsample(isa, Int32Array [c, h, w, stride], scale) -> handle.
@@ -309,17 +301,8 @@ napi_value PrepareUpsample(napi_env env, napi_callback_info info) {
   if (argc < 3) return throw_msg(env, "prepareUpsample: expected 3 arguments");
   const XkTable* t = find_isa(env, argv[0]);
   if (!t) return throw_msg(env, "prepareUpsample: ISA not available on this CPU");
-  bool is;
-  napi_typedarray_type type;
-  size_t glen;
-  void* gptr;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throw_msg(env, "prepareUpsample: geometry must be an Int32Array");
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &glen, &gptr, &ab, &off));
-  if (type != napi_int32_array || glen != 4) return throw_msg(env, "prepareUpsample: geometry must be an Int32Array(4)");
   int g[4];
-  memcpy(g, gptr, sizeof g);
+  if (!get_geometry(env, argv[1], g, 4, "prepareUpsample")) return nullptr;
   double scale;
   if (napi_get_value_double(env, argv[2], &scale) != napi_ok) return throw_msg(env, "prepareUpsample: scale must be a number");
   if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1) return throw_msg(env, "prepareUpsample: bad geometry");
@@ -327,12 +310,7 @@ napi_value PrepareUpsample(napi_env env, napi_callback_info info) {
   if (!op) return throw_msg(env, "prepareUpsample: out of memory");
   const size_t n = (size_t)g[0] * g[1] * g[2];
   Handle* h = new Handle{t, op, n, n * g[3] * g[3], 1};
-  napi_value ext;
-  if (napi_create_external(env, h, finalize_handle, nullptr, &ext) != napi_ok) {
-    finalize_handle(env, h, nullptr);
-    return throw_msg(env, "prepareUpsample: cannot create handle");
-  }
-  return ext;
+  return wrap_handle(env, h, "prepareUpsample");
 }
 
 // run(handle, input, output, threads)
@@ -372,16 +350,9 @@ napi_value Link(napi_env env, napi_callback_info info) {
     napi_valuetype pt;
     CHECK(napi_typeof(env, argv[2], &pt));
     if (pt != napi_undefined && pt != napi_null) {
-      bool is;
-      napi_typedarray_type type;
-      size_t len;
-      void* ptr;
-      napi_value ab;
-      size_t off;
-      if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is) return throw_msg(env, "link: path must be an Int32Array");
-      CHECK(napi_get_typedarray_info(env, argv[2], &type, &len, &ptr, &ab, &off));
-      const int32_t* v = (const int32_t*)ptr;
-      if (type != napi_int32_array || len < 2 || v[1] < 0 || v[1] > XK_MAX_BIT_STEPS || len != 2 + 6 * (size_t)v[1])
+      size_t len = 0;
+      const int32_t* v = get_i32(env, argv[2], &len);
+      if (!v || len < 2 || v[1] < 0 || v[1] > XK_MAX_BIT_STEPS || len != 2 + 6 * (size_t)v[1])
         return throw_msg(env, "link: path must be an Int32Array [chOff, nsteps, 6 per step]");
       path.chOff = v[0];
       path.nsteps = v[1];

@@ -152,4 +152,21 @@ describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${una
     const p = floatLayer({ inC: 3, inH: 8, inW: 8, outC: 4, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 1);
     expect(() => b.prepareFloatConv({ ...p, outW: 9 })).toThrow(/does not match/);
   });
+
+  it('the addon names the call and the argument it rejects', () => {
+    const addon = loadAddon();
+    const isa = supportedIsas()[0];
+    const f32 = new Float32Array(4);
+    expect(() => addon.prepare(isa, new Int32Array(14), f32, null, f32)).toThrow('prepare: geometry must be an Int32Array(15)');
+    expect(() => addon.prepareMaxPool(isa, new Float32Array(8) as unknown as Int32Array)).toThrow('prepareMaxPool: geometry must be an Int32Array(8)');
+    expect(() => addon.prepareYolo(isa, new Int32Array(5), 1, 0)).toThrow('prepareYolo: geometry must be an Int32Array(4)');
+    expect(() => addon.prepareUpsample(isa, [1, 2, 2, 2] as unknown as Int32Array, 1)).toThrow('prepareUpsample: geometry must be an Int32Array(4)');
+    const up = addon.prepareUpsample(isa, Int32Array.from([1, 2, 2, 2]), 1);
+    expect(() => addon.run(up, new Float32Array(3), new Float32Array(16), 1)).toThrow('run: input must be a Float32Array of inC*inH*inW');
+    const out = new Float32Array(16);
+    addon.run(up, Float32Array.from([1, 2, 3, 4]), out, 1);
+    expect(Array.from(out.subarray(0, 4))).toEqual([1, 1, 2, 2]);
+    expect(() => addon.link(up, up, new Float32Array(2) as unknown as Int32Array)).toThrow(/^link: /);
+    addon.dispose(up);
+  });
 });
