@@ -474,26 +474,52 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
 
 // ---- kernels: filters in lanes -----------------------------------------------------------------
 
-template <int NP, int NFV, bool FUSED = false>
-static void float_fil_tile(const Op* op, const Block& b, const float* src, int p0, float* out) {
-  const float* w = (const float*)op->wpk + b.wofs;
+// The tap loop every filters-in-lanes tile shares: per step k, NFV vectors of weights (filters in
+// lanes) against one input element per pixel, acc[p][j] = Kind::step(acc[p][j], weights j, input
+// of pixel p). The kinds (float, binary, int8) differ only in that step; their epilogues differ.
+template <class Kind, int NP, int NFV>
+static inline void fil_accumulate(const Op* op, const Block& b, const typename Kind::Elem* src, int p0, typename Kind::Acc (&acc)[NP][NFV]) {
+  typedef typename Kind::Elem Elem;
+  const Elem* w = (const Elem*)op->wpk + b.wofs;
   const int32_t* base = op->pixbase + p0;
-  vf acc[NP][NFV];
   _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (vf){};
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (typename Kind::Acc){};
   const int32_t* off = op->off;
   const int kw = op->kw;
-  const float* sp[NP];
+  const Elem* sp[NP];
   _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) sp[p] = src + base[p];
   for (int k = 0; k < kw; k++) {
     const int o = off[k];
-    vf wv[NFV];
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = loadf(w + ((size_t)k * NFV + j) * XK_V);
+    typename Kind::W wv[NFV];
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = Kind::load(w + ((size_t)k * NFV + j) * XK_V);
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
-      const float xs = sp[p][o];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = madd<FUSED>(acc[p][j], wv[j], xs);
+      const Elem xs = sp[p][o];
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = Kind::step(acc[p][j], wv[j], xs);
     }
   }
+}
+
+template <bool FUSED>
+struct FloatTaps {
+  typedef float Elem;
+  typedef vf Acc;
+  typedef vf W;
+  static vf load(const float* p) { return loadf(p); }
+  static vf step(vf acc, vf w, float x) { return madd<FUSED>(acc, w, x); }
+};
+
+struct BinaryTaps {  // mismatches: popcount(w ^ x)
+  typedef uint32_t Elem;
+  typedef vu Acc;
+  typedef vu W;
+  static vu load(const uint32_t* p) { return loadu(p); }
+  static vu step(vu acc, vu w, uint32_t x) { return acc + popcnt_lanes(w ^ x); }
+};
+
+template <int NP, int NFV, bool FUSED = false>
+static void float_fil_tile(const Op* op, const Block& b, const float* src, int p0, float* out) {
+  vf acc[NP][NFV];
+  fil_accumulate<FloatTaps<FUSED>, NP, NFV>(op, b, src, p0, acc);
   const float* fb = op->fbias + (size_t)(b.f0) ;
   if (op->bitsOut) {
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
@@ -524,24 +550,8 @@ static void float_fil_tile(const Op* op, const Block& b, const float* src, int p
 
 template <int NP, int NFV>
 static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
-  const uint32_t* w = (const uint32_t*)op->wpk + b.wofs;
-  const int32_t* base = op->pixbase + p0;
   vu acc[NP][NFV];
-  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (vu){};
-  const int32_t* off = op->off;
-  const int kw = op->kw;
-  const uint32_t* sp[NP];
-  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) sp[p] = src + base[p];
-  for (int k = 0; k < kw; k++) {
-    const int o = off[k];
-    vu wv[NFV];
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = loadu(w + ((size_t)k * NFV + j) * XK_V);
-    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
-      const uint32_t xs = sp[p][o];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] += popcnt_lanes(wv[j] ^ xs);
-    }
-  }
+  fil_accumulate<BinaryTaps, NP, NFV>(op, b, src, p0, acc);
   if (op->bitsOut && op->thrLo) {
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
       uint64_t m = 0;
@@ -593,6 +603,14 @@ static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, i
 #if XK_INT8
 static inline vi dot4_lanes(vi acc, vu u8, vu s8);  // defined by the ISA unit
 
+struct Q8Taps {  // 4 u8 inputs x 4 s8 weights per 32-bit lane
+  typedef uint32_t Elem;
+  typedef vi Acc;
+  typedef vu W;
+  static vu load(const uint32_t* p) { return loadu(p); }
+  static vi step(vi acc, vu w, uint32_t x) { return dot4_lanes(acc, (vu){} + x, w); }
+};
+
 static inline vf q8_value(vi acc, vi zs, vf sc, vf bias) { return __builtin_convertvector(acc - zs, vf) * sc + bias; }
 
 template <int NF, int NV>
@@ -631,24 +649,8 @@ static void q8_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w, fl
 
 template <int NP, int NFV>
 static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
-  const uint32_t* w = (const uint32_t*)op->wpk + b.wofs;
-  const int32_t* base = op->pixbase + p0;
   vi acc[NP][NFV];
-  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (vi){};
-  const int32_t* off = op->off;
-  const int kw = op->kw;
-  const uint32_t* sp[NP];
-  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) sp[p] = src + base[p];
-  for (int k = 0; k < kw; k++) {
-    const int o = off[k];
-    vu wv[NFV];
-    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) wv[j] = loadu(w + ((size_t)k * NFV + j) * XK_V);
-    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
-      const vu xs = (vu){} + sp[p][o];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = dot4_lanes(acc[p][j], xs, wv[j]);
-    }
-  }
+  fil_accumulate<Q8Taps, NP, NFV>(op, b, src, p0, acc);
 #if XK_RUNS
   if constexpr (NP == 8) {
     vf r[16];
