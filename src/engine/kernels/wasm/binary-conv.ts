@@ -248,12 +248,7 @@ export class WasmBinaryConv extends PoolableConv {
     }
     // threads take ranges of 8 filters: each writes whole bytes of the bit image
     if (this.bitSharesThreads !== pool.threads) {
-      this.bitShares = splitRange(this.nF, pool.threads, 8).map(([a, b]) => {
-        const s = [...args];
-        s[1] = a;
-        s[2] = b;
-        return s;
-      });
+      this.bitShares = filterShares(args, this.nF, pool.threads, 8);
       this.bitSharesThreads = pool.threads;
     }
     pool.run('binConvBits', this.bitShares, this.kernels());
@@ -316,12 +311,7 @@ export class WasmBinaryConv extends PoolableConv {
     }
     // Threads take ranges of filter pairs; the sign packing and im2col above stay on this thread.
     if (this.sharesThreads !== pool.threads) {
-      this.shares = splitRange(this.nF, pool.threads, 2).map(([a, b]) => {
-        const s = [...args];
-        s[1] = a;
-        s[2] = b;
-        return s;
-      });
+      this.shares = filterShares(args, this.nF, pool.threads, 2);
       this.sharesThreads = pool.threads;
     }
     const shares = this.shares;
@@ -335,4 +325,14 @@ export class WasmBinaryConv extends PoolableConv {
   private kernels(): Record<BinaryKernel, (...args: number[]) => void> {
     return this.k as unknown as Record<BinaryKernel, (...args: number[]) => void>;
   }
+}
+
+/** One argument list per thread, each with its own range of filters [args[1], args[2]) in units of `unit`. */
+function filterShares(args: number[], nF: number, threads: number, unit: number): number[][] {
+  return splitRange(nF, threads, unit).map(([a, b]) => {
+    const share = [...args];
+    share[1] = a;
+    share[2] = b;
+    return share;
+  });
 }
