@@ -1157,16 +1157,19 @@ function linearStride(koff: usize, KP: i32): usize {
 }
 
 /**
- * fastRow for taps kStride bytes apart (koff linear): a pointer step instead of the tap table in
- * the 8-pixel tiles, two scalar instructions fewer per k step, which are what that loop is short
- * of (V8's x64 code issues ~35 instructions a step; 6 a cycle at most).
+ * One filter block's row of rowLen pixels: 8-pixel tiles inline (a call per tile cost ~5% on
+ * yolov3-tiny's 1x1 head layers), the last 1..7 pixels through fastTile. Before each tile, the
+ * next share of [next, nextEnd) is touched (see touchLines). With taps kStride bytes apart (koff
+ * linear, fastRowS) the 8-pixel tiles step a pointer instead of reading the tap table: two scalar
+ * instructions fewer per k step, which are what that loop is short of (V8's x64 code issues ~35
+ * instructions a step; 6 a cycle at most). `strided` is a constant at both call sites, so the
+ * inlined copies keep only their own branch.
  */
-export function fastRowS(
-  sRow: usize, tileStride: usize, koff: usize, kEnd: usize, kStride: usize, wp: usize, d0: usize, planeBytes: usize, rowLen: i32, nvf: i32,
-  sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
+@inline function fastRowOf(
+  strided: bool, sRow: usize, tileStride: usize, koff: usize, kEnd: usize, kStride: usize, wp: usize, d0: usize, planeBytes: usize,
+  rowLen: i32, nvf: i32, sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
 ): void {
-  const s0 = sRow + <usize>load<i32>(koff);
-  const wEnd = wp + ((kEnd - koff) << 2);
+  const s0 = strided ? sRow + <usize>load<i32>(koff) : sRow;
   let x = 0;
   for (; x + 8 <= rowLen; x += 8) {
     if (next < nextEnd) {
@@ -1174,7 +1177,7 @@ export function fastRowS(
       touchSink ^= touchLines(next, n);
       next += n;
     }
-    fastTile8S(s0 + <usize>(x >> 3) * tileStride, kStride, wp, wEnd, d0 + (<usize>x << 2), planeBytes, nvf, sp, bp, act, tail);
+    fastTile8(strided, s0 + <usize>(x >> 3) * tileStride, koff, kEnd, kStride, wp, d0 + (<usize>x << 2), planeBytes, 8, nvf, sp, bp, act, tail);
   }
   if (x < rowLen) {
     if (next < nextEnd) touchSink ^= touchLines(next, nextEnd - next);
@@ -1182,28 +1185,20 @@ export function fastRowS(
   }
 }
 
-/**
- * One filter block's row of rowLen pixels: 8-pixel tiles inline (a call per tile cost ~5% on
- * yolov3-tiny's 1x1 head layers), the last 1..7 pixels through fastTile. Before each tile, the
- * next share of [next, nextEnd) is touched (see touchLines). Exported to stay a separate function.
- */
+/** fastRowOf with taps kStride bytes apart. Exported to stay a separate function. */
+export function fastRowS(
+  sRow: usize, tileStride: usize, koff: usize, kEnd: usize, kStride: usize, wp: usize, d0: usize, planeBytes: usize, rowLen: i32, nvf: i32,
+  sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
+): void {
+  fastRowOf(true, sRow, tileStride, koff, kEnd, kStride, wp, d0, planeBytes, rowLen, nvf, sp, bp, act, tail, next, nextEnd, touchShare);
+}
+
+/** fastRowOf with the taps of the table [koff, kEnd). Exported to stay a separate function. */
 export function fastRow(
   sRow: usize, tileStride: usize, koff: usize, kEnd: usize, wp: usize, d0: usize, planeBytes: usize, rowLen: i32, nvf: i32,
   sp: usize, bp: usize, act: i32, tail: usize, next: usize, nextEnd: usize, touchShare: usize,
 ): void {
-  let x = 0;
-  for (; x + 8 <= rowLen; x += 8) {
-    if (next < nextEnd) {
-      const n = min(touchShare, nextEnd - next);
-      touchSink ^= touchLines(next, n);
-      next += n;
-    }
-    fastTile8(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, 8, nvf, sp, bp, act, tail);
-  }
-  if (x < rowLen) {
-    if (next < nextEnd) touchSink ^= touchLines(next, nextEnd - next);
-    fastTile(sRow + <usize>(x >> 3) * tileStride, koff, kEnd, wp, d0 + (<usize>x << 2), planeBytes, rowLen - x, nvf, sp, bp, act, tail);
-  }
+  fastRowOf(false, sRow, tileStride, koff, kEnd, 0, wp, d0, planeBytes, rowLen, nvf, sp, bp, act, tail, next, nextEnd, touchShare);
 }
 
 /**
@@ -1245,7 +1240,7 @@ export function fastTile(
   s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
   sp: usize, bp: usize, act: i32, tail: usize,
 ): void {
-  if (n > 4) fastTile8(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, sp, bp, act, tail);
+  if (n > 4) fastTile8(false, s, kBegin, kEnd, 0, wp, d, planeBytes, n, nvf, sp, bp, act, tail);
   else if (n > 2) fastTile4(s, kBegin, kEnd, wp, d, planeBytes, n, nvf, sp, bp, act, tail);
   else if (n == 2) fastTileCols(s, kBegin, kEnd, wp, d, planeBytes, true, nvf, sp, bp, act, tail);
   else fastTileCols(s, kBegin, kEnd, wp, d, planeBytes, false, nvf, sp, bp, act, tail);
@@ -1262,15 +1257,26 @@ export function fastTile(
 // and every accumulator needs a register at once: 4 x 8 (8 accumulators, 6 loads) is the largest
 // tile that fits 15 registers; 5 x 8 or a k loop unrolled twice spill and run slower.
 
-/** 4 filters x 8 pixels (two pixel vectors, weights broadcast): 8 accumulators. */
+/**
+ * 4 filters x 8 pixels (two pixel vectors, weights broadcast): 8 accumulators. The taps are the
+ * table [kBegin, kEnd) of offsets from s, or (strided, a constant at every call site) kStride
+ * bytes apart from s, as many as the table has.
+ */
 @inline function fastTile8(
-  s: usize, kBegin: usize, kEnd: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
+  strided: bool, s: usize, kBegin: usize, kEnd: usize, kStride: usize, wp: usize, d: usize, planeBytes: usize, n: i32, nvf: i32,
   sp: usize, bp: usize, act: i32, tail: usize,
 ): void {
   let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
   let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
-  for (let kp = kBegin; kp < kEnd; kp += 4) {
-    const p = s + <usize>load<i32>(kp);
+  const wEnd = wp + ((kEnd - kBegin) << 2);
+  let kp = kBegin;
+  for (; wp < wEnd; wp += 16) {
+    let p = s;
+    if (strided) s += kStride;
+    else {
+      p = s + <usize>load<i32>(kp);
+      kp += 4;
+    }
     const x0 = v128.load(p), x1 = v128.load(p, 16);
     let w = v128.load32_splat(wp);
     a00 = dotAdd(a00, x0, w);
@@ -1284,37 +1290,9 @@ export function fastTile(
     w = v128.load32_splat(wp, 12);
     a30 = dotAdd(a30, x0, w);
     a31 = dotAdd(a31, x1, w);
-    wp += 16;
   }
   if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
   else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, n, sp, bp, act, tail);
-}
-
-/** fastTile8 for 8 pixels with taps kStride bytes apart from s (weights [wp, wEnd)). */
-@inline function fastTile8S(
-  s: usize, kStride: usize, wp: usize, wEnd: usize, d: usize, planeBytes: usize, nvf: i32,
-  sp: usize, bp: usize, act: i32, tail: usize,
-): void {
-  let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a10 = i32x4.splat(0), a11 = i32x4.splat(0);
-  let a20 = i32x4.splat(0), a21 = i32x4.splat(0), a30 = i32x4.splat(0), a31 = i32x4.splat(0);
-  for (; wp < wEnd; wp += 16) {
-    const x0 = v128.load(s), x1 = v128.load(s, 16);
-    let w = v128.load32_splat(wp);
-    a00 = dotAdd(a00, x0, w);
-    a01 = dotAdd(a01, x1, w);
-    w = v128.load32_splat(wp, 4);
-    a10 = dotAdd(a10, x0, w);
-    a11 = dotAdd(a11, x1, w);
-    w = v128.load32_splat(wp, 8);
-    a20 = dotAdd(a20, x0, w);
-    a21 = dotAdd(a21, x1, w);
-    w = v128.load32_splat(wp, 12);
-    a30 = dotAdd(a30, x0, w);
-    a31 = dotAdd(a31, x1, w);
-    s += kStride;
-  }
-  if (act < 0) tileRows<TileRaw>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, 8, sp, bp, act, tail);
-  else tileRows<TileScaled>(d, planeBytes, nvf, a00, a01, a10, a11, a20, a21, a30, a31, 8, sp, bp, act, tail);
 }
 
 /** 4 filters x 3..4 pixels (one pixel vector): 4 accumulators. */
