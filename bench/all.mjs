@@ -1,8 +1,9 @@
 // `npm run bench`: every suite in one JSON document, each run as its own process (so one suite's
 // threads and memory do not disturb the next), in this order: kernels (every backend beside
-// onnxruntime float, same run), pipeline (batch throughput, live latency), tracker (cost per frame).
-//   node bench/all.mjs [--only kernels,pipeline,tracker] [-- args passed to every suite]
-// Suites alone: npm run bench:kernels | bench:pipeline | bench:tracker | bench:soak.
+// onnxruntime float, same run), model (the bundled model beside its float twin), pipeline (batch
+// throughput, live latency), tracker (cost per frame).
+//   node bench/all.mjs [--only kernels,model,pipeline,tracker]
+// Suites alone: npm run bench:kernels | bench:model | bench:pipeline | bench:tracker | bench:soak.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import { helpIfAsked } from './help.mjs';
 helpIfAsked(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
-const suites = { kernels: 'run.mjs', pipeline: 'pipeline.mjs', tracker: 'tracker.mjs' };
+const suites = { kernels: 'run.mjs', model: 'model.mjs', pipeline: 'pipeline.mjs', tracker: 'tracker.mjs' };
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? argv[onlyAt + 1].split(',') : Object.keys(suites);

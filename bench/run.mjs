@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { yolov3TinyCfg } from './yolov3-tiny.mjs';
 import { yolov3TinyOnnx } from './onnx-yolov3-tiny.mjs';
 import { helpIfAsked } from './help.mjs';
+import { backendIn } from './backend-in.mjs';
 
 helpIfAsked(import.meta.url);
 
@@ -78,18 +79,6 @@ function randomInput(a, seed) {
 
 // One core's AVX-512 VPOPCNTDQ peak in binary ops/s (1 binary MAC = 2 ops), as bench/gemm-peak.mjs.
 const POPCNT_PEAK = 2.49e12;
-
-/** Creates a backend in the given precision (XNORCAM_PRECISION is how select.ts passes it on). */
-async function backendIn(createBackend, name, precision) {
-  const saved = process.env.XNORCAM_PRECISION;
-  process.env.XNORCAM_PRECISION = precision;
-  try {
-    return await createBackend(name);
-  } finally {
-    if (saved === undefined) delete process.env.XNORCAM_PRECISION;
-    else process.env.XNORCAM_PRECISION = saved;
-  }
-}
 
 /**
  * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
