@@ -4,7 +4,7 @@ import type { Box } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { kernelOptions, precisionFlag } from './kernel-options.js';
-import { evaluate, type ImageResult } from '../eval/ap.js';
+import { evaluate, evaluateClassAgnostic, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
 import { describeModel, modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
@@ -17,6 +17,11 @@ const options = {
   thresh: { type: 'string', value: 'P', description: 'Score threshold for candidate detections', default: '0.001' },
   nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
   limit: { type: 'string', value: 'N', description: 'Evaluate only the first N images' },
+  'min-height': {
+    type: 'string', value: 'PX',
+    description: 'Ground truth shorter than PX image pixels is ignored, as PASCAL VOC\'s "difficult" objects (0: every box counts)',
+    default: '0',
+  },
 } satisfies Record<string, OptionSpec>;
 
 export const spec: CommandSpec<typeof options> = {
@@ -26,7 +31,10 @@ export const spec: CommandSpec<typeof options> = {
   details: `Runs the detector on every image (darknet \`detector test\` preprocessing) and prints one JSON
 object: mAP@0.5, mAP@0.75, mAP@0.5:0.95 and per-class AP, COCO definitions (101-point
 interpolation, greedy matching by score, at most 100 detections per image). Dataset classes are
-matched to the model's class names by name; classes without ground truth are left out of the means.`,
+matched to the model's class names by name; classes without ground truth are left out of the means.
+"classAgnostic" scores every class as one (is each object found and boxed, whatever its class).
+--min-height PX leaves objects too small to matter out (a detection on one neither counts nor
+costs; missing one costs no recall), as PASCAL VOC does with its "difficult" objects.`,
   options,
   positionals: { max: 0 },
 };
@@ -42,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.001, (n) => n >= 0 && n < 1);
   const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
   const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
+  const minHeight = numberOption('min-height', v['min-height'], 0, (n) => n >= 0);
   const precision = precisionFlag(v.precision);
   const data = readYoloDataset(v.data);
   const source = parseModelFlags(v, {
@@ -71,12 +80,17 @@ export async function run(argv: string[]): Promise<number> {
       detections: dets.slice(0, MAX_DETS).map((d) => ({ classId: d.classId, score: d.score, box: d.box })),
       truths: item.labels
         .filter((l) => modelIds[l.classId] >= 0)
-        .map((l) => ({ classId: modelIds[l.classId], box: toBox(l.cx, l.cy, l.w, l.h, img.width, img.height) })),
+        .map((l) => ({
+          classId: modelIds[l.classId],
+          box: toBox(l.cx, l.cy, l.w, l.h, img.width, img.height),
+          ...(l.h * img.height < minHeight ? { difficult: true } : {}),
+        })),
     });
     progress.update(i + 1);
   }
   progress.finish();
   const s = evaluate(results, detector.classNames.length);
+  const agnostic = evaluateClassAgnostic(results);
   const perClass: Record<string, { ap50: number; ap75: number; ap5095: number; truths: number; detections: number }> = {};
   for (const c of s.perClass) perClass[detector.classNames[c.classId]] = { ap50: r4(c.ap50), ap75: r4(c.ap75), ap5095: r4(c.ap5095), truths: c.truths, detections: c.detections };
   const out = {
@@ -85,10 +99,12 @@ export async function run(argv: string[]): Promise<number> {
     images: items.length,
     thresh,
     nms,
+    ...(minHeight > 0 ? { minHeight, ignoredTruths: results.reduce((n, r) => n + r.truths.filter((t) => t.difficult).length, 0) } : {}),
     'mAP@0.5': r4(s.map50),
     'mAP@0.75': r4(s.map75),
     'mAP@0.5:0.95': r4(s.map5095),
     perClass,
+    classAgnostic: { 'AP@0.5': r4(agnostic.map50), 'AP@0.75': r4(agnostic.map75), 'AP@0.5:0.95': r4(agnostic.map5095) },
     missingClasses: data.classes.filter((_, i) => modelIds[i] < 0),
     backend: detector.backend,
     precision: detector.precision,

@@ -4,6 +4,8 @@
  * the highest IoU ≥ the threshold; precision made monotone (running max from the right) and read
  * at 101 recall points 0, 0.01, …, 1 (0 beyond the last recall reached). mAP@0.5:0.95 averages
  * the thresholds 0.50, 0.55, …, 0.95. Classes without ground truth are left out of the means.
+ * Truths marked `difficult` follow PASCAL VOC's rule: a detection matched to one is neither a true
+ * nor a false positive, and missing one costs no recall (e.g. objects too small to matter).
  */
 import { boxIou } from '../core/box-geometry.js';
 import type { Box } from '../core/types.js';
@@ -17,6 +19,8 @@ export interface ScoredBox {
 export interface TruthBox {
   classId: number;
   box: Box;
+  /** Ignored by AP (VOC's 'difficult'): matching it neither helps nor hurts. */
+  difficult?: boolean;
 }
 
 export interface ImageResult {
@@ -61,8 +65,8 @@ export function interpolatedAp(precision: number[], recall: number[]): number {
 /** AP of one class at several IoU thresholds. */
 export function classAp(images: ImageResult[], classId: number, thresholds: number[]): { truths: number; detections: number; aps: number[] } {
   const dets: { score: number; image: number; box: Box; order: number }[] = [];
-  const truths: Box[][] = images.map((im) => im.truths.filter((t) => t.classId === classId).map((t) => t.box));
-  const nTruth = truths.reduce((n, t) => n + t.length, 0);
+  const truths: TruthBox[][] = images.map((im) => im.truths.filter((t) => t.classId === classId));
+  const nTruth = truths.reduce((n, t) => n + t.filter((x) => !x.difficult).length, 0);
   images.forEach((im, image) => {
     for (const d of im.detections) if (d.classId === classId) dets.push({ score: d.score, image, box: d.box, order: dets.length });
   });
@@ -73,13 +77,14 @@ export function classAp(images: ImageResult[], classId: number, thresholds: numb
     const precision: number[] = [];
     const recall: number[] = [];
     let tp = 0;
-    dets.forEach((d, k) => {
+    let counted = 0;
+    dets.forEach((d) => {
       const gts = truths[d.image];
       let best = -1;
       let bestIou = thr;
       for (let g = 0; g < gts.length; g++) {
         if (used[d.image][g]) continue;
-        const v = boxIou(d.box, gts[g]);
+        const v = boxIou(d.box, gts[g].box);
         if (v >= bestIou) {
           bestIou = v;
           best = g;
@@ -87,9 +92,11 @@ export function classAp(images: ImageResult[], classId: number, thresholds: numb
       }
       if (best >= 0) {
         used[d.image][best] = 1;
+        if (gts[best].difficult) return;
         tp++;
       }
-      precision.push(tp / (k + 1));
+      counted++;
+      precision.push(tp / counted);
       recall.push(tp / nTruth);
     });
     return interpolatedAp(precision, recall);
@@ -111,6 +118,17 @@ export function evaluate(images: ImageResult[], numClasses: number): EvalSummary
     images: images.length,
     perClass,
   };
+}
+
+/** AP with every class as one: whether objects are found and boxed at all, whatever their class. */
+export function evaluateClassAgnostic(images: ImageResult[]): EvalSummary {
+  return evaluate(
+    images.map((im) => ({
+      detections: im.detections.map((d) => ({ ...d, classId: 0 })),
+      truths: im.truths.map((t) => ({ ...t, classId: 0 })),
+    })),
+    1,
+  );
 }
 
 function mean(v: number[]): number {

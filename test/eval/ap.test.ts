@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classAp, evaluate, interpolatedAp, type ImageResult } from '../../src/eval/ap.js';
+import { classAp, evaluate, evaluateClassAgnostic, interpolatedAp, type ImageResult } from '../../src/eval/ap.js';
 import { parseLabels } from '../../src/eval/dataset.js';
 import type { Box } from '../../src/core/types.js';
 
@@ -27,6 +27,34 @@ describe('COCO average precision', () => {
     expect(truths).toBe(2);
     expect(detections).toBe(3);
     expect(aps[0]).toBeCloseTo((51 + 50 * (2 / 3)) / 101, 12);
+  });
+
+  it('ignores difficult truths as PASCAL VOC does: a hit on one neither counts nor costs, a miss costs no recall', () => {
+    const hard = (box: Box) => ({ classId: 0, box, difficult: true });
+    const images: ImageResult[] = [
+      {
+        truths: [gt(0, [0, 0, 10, 10]), hard([20, 20, 24, 24]), hard([40, 40, 44, 44])],
+        // the top detection sits on a difficult truth, the second on nothing, the third on the real one
+        detections: [det(0, 0.9, [20, 20, 24, 24]), det(0, 0.8, [60, 60, 70, 70]), det(0, 0.7, [0, 0, 10, 10])],
+      },
+    ];
+    const { aps, truths } = classAp(images, 0, [0.5]);
+    expect(truths).toBe(1);
+    // counted: a false positive, then the hit at precision 1/2 (the difficult hit is neither)
+    expect(aps[0]).toBeCloseTo(interpolatedAp([0, 0.5], [0, 1]), 12);
+    expect(aps[0]).toBeCloseTo(0.5, 12);
+    // the same without the flag: the first detection is a hit, and the real truth is one of three
+    const plain = images.map((im) => ({ ...im, truths: im.truths.map((t) => ({ classId: t.classId, box: t.box })) }));
+    expect(classAp(plain, 0, [0.5]).aps[0]).toBeCloseTo(interpolatedAp([1, 0.5, 2 / 3], [1 / 3, 1 / 3, 2 / 3]), 12);
+    // a class whose every truth is difficult has no AP and stays out of the mean
+    expect(evaluate([{ truths: [hard([0, 0, 5, 5])], detections: [] }], 1).perClass).toEqual([]);
+  });
+
+  it('scores every class as one in the class-agnostic AP', () => {
+    // a car boxed as a truck: a miss per class, a hit class-agnostic
+    const images: ImageResult[] = [{ truths: [gt(0, [0, 0, 10, 10])], detections: [det(1, 0.9, [0, 0, 10, 10])] }];
+    expect(evaluate(images, 2).map50).toBe(0);
+    expect(evaluateClassAgnostic(images).map50).toBeCloseTo(1, 12);
   });
 
   it('averages over IoU thresholds 0.50..0.95 for mAP@0.5:0.95', () => {

@@ -59,12 +59,29 @@ describe('xnorcam eval', () => {
       expect(out[k]).toBeLessThanOrEqual(1);
     }
     expect(out['mAP@0.5']).toBeGreaterThanOrEqual(out['mAP@0.5:0.95']);
-    // The bundled model is weak (mAP@0.5 ≈ 0.11 on 500 held-out scenes, models/README.md) but
+    // The bundled model is weak (mAP@0.5 ≈ 0.37 on 500 held-out scenes, models/README.md) but
     // far above the same network after 200 training steps (≈ 0.003 on such scenes).
     expect(out['mAP@0.5']).toBeGreaterThan(0.03);
     const classes = Object.keys(out.perClass);
     expect(classes.length).toBeGreaterThan(0);
     for (const c of classes) expect(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']).toContain(c);
     expect(out.perClass.car.truths).toBeGreaterThan(0);
+  });
+
+  it('leaves ground truth under --min-height out, and scores classes as one in classAgnostic', () => {
+    const all = JSON.parse(xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '4').stdout);
+    const r = xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '4', '--min-height', '24');
+    expect(r.status, r.stderr).toBe(0);
+    const big = JSON.parse(r.stdout);
+    expect(big.minHeight).toBe(24);
+    expect(big.ignoredTruths).toBeGreaterThan(0);
+    const truths = (o: { perClass: Record<string, { truths: number }> }) => Object.values(o.perClass).reduce((n, c) => n + c.truths, 0);
+    expect(truths(big) + big.ignoredTruths).toBe(truths(all));
+    expect(all.ignoredTruths).toBeUndefined();
+    for (const o of [all, big]) expect(o.classAgnostic['AP@0.5']).toBeGreaterThan(0);
+    const bad = xnorcam('eval', '--data', path.join(dir, 'data'), '--min-height', '-3');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--min-height/);
   });
 });
