@@ -93,6 +93,20 @@ export function im2colFloat(
             continue;
           }
           const srow = plane + (<usize>(iy * W) << 2);
+          if (stride == 1) {
+            // the taps inside the row [x0, x1) are one contiguous span of the input row: copied 4
+            // at a time (no read or write outside it), zeros on either side
+            const x0 = max(0, pad - kx);
+            const x1 = min(outW, W + pad - kx);
+            const s0 = srow + (<usize>(kx - pad) << 2); // + ox * 4: the tap of output column ox
+            let ox = 0;
+            for (; ox < x0 && ox < outW; ox++) store<f32>(d + (<usize>ox << 2), 0);
+            for (; ox + 4 <= x1; ox += 4) v128.store(d + (<usize>ox << 2), v128.load(s0 + (<usize>ox << 2)));
+            for (; ox < x1; ox++) store<f32>(d + (<usize>ox << 2), load<f32>(s0 + (<usize>ox << 2)));
+            for (; ox < outW; ox++) store<f32>(d + (<usize>ox << 2), 0);
+            d += <usize>outW << 2;
+            continue;
+          }
           for (let ox = 0; ox < outW; ox++) {
             const ix = ox * stride + kx - pad;
             store<f32>(d, ix >= 0 && ix < W ? load<f32>(srow + (<usize>ix << 2)) : <f32>0);
@@ -1883,6 +1897,83 @@ export function winoOutput(
   return actVec(f32x4.add(f32x4.mul(y, s), b), act);
 }
 
+
+// ---- Winograd's filter chunks (winoChunks): one call runs a range of chunks, so threads can split them.
+
+// winoChunks' context block: int32 slots (addresses are byte addresses)
+const WC_V = 0; // the input transform V[xi] (shared, read only)
+const WC_XISTRIDE = 1;
+const WC_KOFF = 2;
+const WC_PAIRS = 3;
+const WC_G = 4; // int16 3x3 weights, winoWeights' input
+const WC_NF = 5;
+const WC_TPAD = 6;
+const WC_T = 7;
+const WC_TROW3 = 8;
+const WC_U = 9; // chunked: this thread's chunk of U; else all of U (shared)
+const WC_USTRIDE = 10;
+const WC_CHUNKED = 11;
+const WC_CHUNK_BLOCKS = 12;
+const WC_M = 13; // this thread's sums of one chunk
+const WC_TILEOFF = 14;
+const WC_TILEEDGE = 15;
+const WC_OUTPLANE = 16;
+const WC_OUTW = 17;
+const WC_SCALE = 18;
+const WC_BIAS = 19;
+const WC_ACT = 20;
+/** Int32 slots of winoChunks' context block. */
+export const WC_CTX_INTS: i32 = 21;
+
+@inline function wc(ctx: usize, slot: i32): i32 {
+  return load<i32>(ctx + (<usize>slot << 2));
+}
+
+/**
+ * Filter blocks [b0, b1) of a Winograd conv (src/engine/kernels/wasm/winograd.ts) into dst: per
+ * chunk of (at most) chunkBlocks filter blocks from b0, (chunked) winoWeights builds its U into the context's uChunk,
+ * the 16 int16 GEMMs write its sums into the context's M (each GEMM touching a 16th of the next
+ * chunk's int16 weights, in this range: a thread's next chunk is its own), and winoOutput
+ * transforms them while they are still in L2. Not chunked: the GEMMs read all of U. Chunks write
+ * disjoint filters of dst and each thread's context names its own U chunk and M, so threads run
+ * disjoint ranges in one call each; the sums are exact integers, the same whoever computes them.
+ */
+export function winoChunks(ctx: usize, dst: usize, bFrom: i32, bTo: i32): void {
+  const V = <usize>wc(ctx, WC_V), xiStride = <usize>wc(ctx, WC_XISTRIDE), koff = <usize>wc(ctx, WC_KOFF), pairs = wc(ctx, WC_PAIRS);
+  const g = <usize>wc(ctx, WC_G), nF = wc(ctx, WC_NF), Tpad = wc(ctx, WC_TPAD), T = wc(ctx, WC_T), Trow3 = wc(ctx, WC_TROW3);
+  const U = <usize>wc(ctx, WC_U), uStride = <usize>wc(ctx, WC_USTRIDE), chunked = wc(ctx, WC_CHUNKED) != 0;
+  const chunkBlocks = wc(ctx, WC_CHUNK_BLOCKS), M = <usize>wc(ctx, WC_M);
+  const tileOff = <usize>wc(ctx, WC_TILEOFF), tileEdge = <usize>wc(ctx, WC_TILEEDGE), outPlane = wc(ctx, WC_OUTPLANE), outW = wc(ctx, WC_OUTW);
+  const scale = <usize>wc(ctx, WC_SCALE), bias = <usize>wc(ctx, WC_BIAS), act = wc(ctx, WC_ACT);
+  const mRow = <usize>Tpad << 2;
+  const gBlock = <usize>pairs * 144;
+  const fn = chunkBlocks << 2;
+  const tileStride = <usize>pairs << 5;
+  for (let b0 = bFrom; b0 < bTo; b0 += chunkBlocks) {
+    const b1 = min(bTo, b0 + chunkBlocks);
+    const f0 = b0 << 2;
+    const m = M - <usize>f0 * mRow; // filter f's row of plane xi at m + xi * fn * mRow + f * mRow
+    if (chunked) {
+      winoWeights(g, pairs, b0, b1, U, uStride);
+      const u = U - <usize>b0 * <usize>pairs * 16; // block b's U of plane xi at u + xi * uStride + b * pairs * 16
+      // the next chunk's g (none after this range's last chunk: an empty, non-zero range touches nothing)
+      const g0 = g + <usize>b1 * gBlock;
+      const gn = g + <usize>min(bTo, b1 + chunkBlocks) * gBlock;
+      const share = ((gn - g0 + 1023) >> 10) << 6;
+      for (let xi = 0; xi < 16; xi++) {
+        const pre = min(gn, g0 + <usize>xi * share);
+        fastGemmTPre(V + <usize>xi * xiStride, koff, pairs, u + <usize>xi * uStride, 0, 0, nF, m + <usize>(xi * fn) * mRow,
+          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, -1, 0xffffffff, 0, 1, b0, b1, pre, min(gn, pre + share));
+      }
+    } else {
+      for (let xi = 0; xi < 16; xi++) {
+        fastGemmT(V + <usize>xi * xiStride, koff, pairs, U + <usize>xi * uStride, 0, 0, nF, m + <usize>(xi * fn) * mRow,
+          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, -1, 0xffffffff, 0, 1, b0, b1);
+      }
+    }
+    winoOutput(m, fn, T, Tpad, tileOff, tileEdge, outPlane, outW, scale, bias, act, dst, f0, min(nF, b1 << 2));
+  }
+}
 
 // The fused sign estimate of a bit-linked float conv (src/engine/kernels/wasm/sign-estimate.ts).
 export * from './sign-estimate';

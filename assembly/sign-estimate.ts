@@ -834,3 +834,215 @@ export function sewSigns(
     }
   }
 }
+
+// ---- The per-band orchestration (seBands, seBandsClaim): one call runs many bands, so threads can share them.
+//
+// Each band of SE_BAND output rows is quantised with its scale hint, re-quantised where the hint
+// does not fit, given its own bounds and then its signs, as the loader's quantBand + band did one
+// JS call at a time. Bands share nothing but read-only weights and their own scale hint slot, so
+// threads run disjoint bands, each thread with its own scratch (image, int16 rows, bounds, tmp)
+// named by its context block. The bounds are computed here in f64 with the same
+// operations, in the same order, as the loader's former setBounds (IEEE doubles, no contraction),
+// so they are the same integers whichever thread or call computes them.
+
+/** Output rows per band (the loader's SE33_BAND). */
+export const SE_BAND: i32 = 12;
+
+// seBands' context block: int32 slots (addresses are byte addresses)
+const C_MODE = 0; // 0: sewQuant + sewSigns (pooled Winograd), 1: se33Quant + seSigns33Pooled, 2: se33Quant + seSigns33
+const C_H = 1;
+const C_W = 2;
+const C_PAD = 3;
+const C_OUTH = 4;
+const C_OUTW = 5;
+const C_NF = 6;
+const C_QA = 7;
+const C_K = 8;
+const C_IMG = 9; // this thread's image (sewSigns's or seSigns33's)
+const C_Q = 10; // this thread's int16 rows
+const C_WQ = 11;
+const C_QPLANE = 12;
+const C_U2 = 13; // this thread's channel-2 U rows (mode 0)
+const C_NT = 14;
+const C_WPK = 15;
+const C_NWIN = 16;
+const C_HI = 17; // this thread's bounds (padded to 16 filters with I32_MAX)
+const C_LOM1 = 18;
+const C_BITTAB = 19;
+const C_DST = 20;
+const C_CB = 21;
+const C_TMP = 22; // this thread's 128 bytes of scratch
+const C_DWP = 23;
+const C_DPAD = 24;
+const C_EXACT = 25;
+const C_BIAS = 26;
+const C_KOFF = 27;
+const C_KP = 28;
+const C_ROWBYTES = 29;
+const C_W1 = 30; // f64 per filter: sum |w| (rounded up)
+const C_EW = 31; // f64 per filter: the weights' quantisation error
+const C_BIASF = 32; // f64 per filter
+const C_WSCALE = 33; // f64 per filter
+const C_BANDINV = 34; // f64 per band: the scale hints (shared; each band is run by one thread)
+const C_IMGBYTES = 35; // bytes of the image a non-finite band zeroes
+/** Int32 slots of a context block. */
+export const SE_CTX_INTS: i32 = 36;
+
+const SE_U: f64 = 5.9604644775390625e-8; // 2^-24, float32 unit roundoff
+const SE_TINY: f64 = 1.401298464324817e-45; // 2^-149
+const SE_MAX_INV: f64 = 1.2676506002282294e30; // 2^100
+const I32_MAX_F: f64 = 2147483647;
+const I32_MIN_F: f64 = -2147483648;
+
+@inline function ci(ctx: usize, slot: i32): i32 {
+  return load<i32>(ctx + (<usize>slot << 2));
+}
+@inline function cp(ctx: usize, slot: i32): usize {
+  return <usize>load<u32>(ctx + (<usize>slot << 2));
+}
+
+/** The largest float32 <= inv with amax * inv <= qA (the loader's scaleFor). */
+function seScaleFor(qA: f64, amax: f64): f64 {
+  let inv = min(<f64><f32>(qA / amax), SE_MAX_INV);
+  while (amax * inv > qA) inv = <f64>reinterpret<f32>(reinterpret<i32>(<f32>inv) - 1);
+  return inv;
+}
+
+@inline function seWiden(x: f64, dir: f64): f64 {
+  return x + dir * (abs(x) * 1e-12 + 1e-9);
+}
+
+@inline function seClampI32(x: f64): i32 {
+  if (x != x) return 0; // never (finite operands), but a trap-free conversion either way
+  return <i32>(x > I32_MAX_F ? I32_MAX_F : x < I32_MIN_F ? I32_MIN_F : x);
+}
+
+/**
+ * The bounds hi, lo - 1 per filter (into this thread's hi, lom1) for a band quantised as
+ * round(x * inv) without clamping (amax * inv <= qA) whose largest |x| is amax; the error bound is
+ * documented in src/engine/kernels/wasm/sign-estimate.ts. twice: the sums are 2 S (Winograd).
+ */
+function seBounds(ctx: usize, inv: f64, amax: f64, twice: bool): void {
+  seBoundsOf(cp(ctx, C_W1), cp(ctx, C_EW), cp(ctx, C_BIASF), cp(ctx, C_WSCALE), ci(ctx, C_NF), ci(ctx, C_K), cp(ctx, C_HI), cp(ctx, C_LOM1), inv, amax, twice);
+}
+
+/**
+ * seBounds with its inputs named one by one (f64 per filter: sum |w|, the weights' quantisation
+ * error, bias, weight scale; i32 bounds out): the one place the bounds are computed, for the banded
+ * kernels and for the loader's other shapes (SignEstimate.setBounds) alike.
+ */
+export function seBoundsOf(
+  w1p: usize, ewp: usize, bp: usize, sp: usize, nF: i32, Ki: i32, hi: usize, lom1: usize, inv: f64, amax: f64, twice: bool,
+): void {
+  const K = <f64>Ki;
+  const sigma = 1 / inv;
+  const gamma = ((K + 1) * SE_U) / (1 - (K + 1) * SE_U);
+  const ex = sigma / 2 + SE_U * amax;
+  for (let f = 0; f < nF; f++) {
+    const o = <usize>f << 3;
+    const w1 = load<f64>(w1p + o);
+    const ew = load<f64>(ewp + o);
+    const b = load<f64>(bp + o);
+    const darknet = gamma * (w1 * amax + abs(b)) + (2 * K + 2) * SE_TINY;
+    const quant = w1 * ex + (amax + ex) * ew;
+    const e = 1.01 * (darknet + quant) + 1e-30;
+    const step = sigma * load<f64>(sp + o); // value of one unit of S
+    let h: f64;
+    let l: f64;
+    if (!(step > 0)) {
+      // an all-zero filter: v = b exactly (and every sum is 0)
+      h = b > 0 ? I32_MIN_F : I32_MAX_F;
+      l = h;
+    } else {
+      h = Math.ceil(seWiden((e - b) / step, 1));
+      l = Math.floor(seWiden((-e - b) / step, -1));
+    }
+    // Winograd's sums are 2 S: 2 S > 2 hi, 2 S > 2 lo - 1 (clamped alike: |2 S| < 2^31 too)
+    store<i32>(hi + (<usize>f << 2), seClampI32(twice ? 2 * h : h));
+    store<i32>(lom1 + (<usize>f << 2), seClampI32(twice ? 2 * l - 1 : l - 1));
+  }
+}
+
+/** The band's quantisation (mode 0: sewQuant, else se33Quant) with scale inv into this thread's scratch; returns its max |x|. */
+function seQuant(ctx: usize, inPtr: usize, inv: f64, y0: i32, n: i32): f64 {
+  const H = ci(ctx, C_H), W = ci(ctx, C_W), pad = ci(ctx, C_PAD);
+  if (ci(ctx, C_MODE) == 0) {
+    return <f64>sewQuant(inPtr, H, W, pad, <f32>inv, cp(ctx, C_IMG), cp(ctx, C_Q), ci(ctx, C_WQ), cp(ctx, C_QPLANE), cp(ctx, C_U2), y0, n + 2,
+      ci(ctx, C_NT));
+  }
+  return <f64>se33Quant(inPtr, H, W, pad, <f32>inv, cp(ctx, C_IMG), cp(ctx, C_Q), ci(ctx, C_WQ), y0, n + 2);
+}
+
+/**
+ * Quantises band bi (output rows y0 .. y0 + n, image rows y0 .. y0 + n + 1) and sets its bounds:
+ * the scale hint is kept unless the band's max m would clamp (m * inv > qA) or leave a coarse
+ * step (m * inv < qA / 4); a band of zeros keeps its scale; a NaN or an infinity gives a zero image
+ * and bounds that decide nothing (every output exact). See the loader's SignEstimate for why.
+ */
+function seQuantBand(ctx: usize, inPtr: usize, bi: i32, y0: i32, n: i32): void {
+  const qA = <f64>ci(ctx, C_QA);
+  const hint = cp(ctx, C_BANDINV) + (<usize>bi << 3);
+  let inv = load<f64>(hint);
+  let m = seQuant(ctx, inPtr, inv, y0, n);
+  if (!isFinite(m)) {
+    memory.fill(cp(ctx, C_IMG), 0, cp(ctx, C_IMGBYTES));
+    const nF = ci(ctx, C_NF);
+    const hi = cp(ctx, C_HI), lom1 = cp(ctx, C_LOM1);
+    for (let f = 0; f < nF; f++) {
+      store<i32>(hi + (<usize>f << 2), i32.MAX_VALUE);
+      store<i32>(lom1 + (<usize>f << 2), i32.MIN_VALUE);
+    }
+    return;
+  }
+  if (m > 0 && !(m * inv <= qA && m * inv >= qA / 4)) {
+    inv = seScaleFor(qA, m);
+    m = seQuant(ctx, inPtr, inv, y0, n);
+  } else if (!(inv > 0)) {
+    inv = qA; // zeros, no hint yet: the scale of |x| <= 1
+  }
+  store<f64>(hint, inv);
+  seBounds(ctx, inv, m, ci(ctx, C_MODE) == 0);
+}
+
+/**
+ * Bands [b0, b1) of a 3-channel 3x3 sign estimate (each SE_BAND output rows, the last one shorter):
+ * quantised, bounded and signed in turn with the context's scratch. The bands write disjoint rows
+ * of the destination (pooled: row pairs, SE_BAND is even), so threads may run disjoint bands.
+ */
+export function seBands(ctx: usize, inPtr: usize, b0: i32, b1: i32): void {
+  for (let bi = b0; bi < b1; bi++) seBand(ctx, inPtr, bi);
+}
+
+/**
+ * seBands with the bands claimed one at a time from a shared counter (int32 at `next`, 0 at the
+ * start of a frame) until nBands are claimed: each thread runs whichever bands are left when it
+ * gets to them, so a worker that wakes late, or a thread slowed by other load, takes fewer bands
+ * instead of holding the others up. Which thread runs a band changes nothing in its bits.
+ */
+export function seBandsClaim(ctx: usize, inPtr: usize, next: usize, nBands: i32): void {
+  for (let bi = atomic.add<i32>(next, 1); bi < nBands; bi = atomic.add<i32>(next, 1)) seBand(ctx, inPtr, bi);
+}
+
+/** Band bi: quantised, bounded and signed with the context's scratch. */
+function seBand(ctx: usize, inPtr: usize, bi: i32): void {
+  const mode = ci(ctx, C_MODE);
+  const outH = ci(ctx, C_OUTH), nF = ci(ctx, C_NF);
+  const H = ci(ctx, C_H), W = ci(ctx, C_W), pad = ci(ctx, C_PAD), K = ci(ctx, C_K);
+  const img = cp(ctx, C_IMG), wpk = cp(ctx, C_WPK), hi = cp(ctx, C_HI), lom1 = cp(ctx, C_LOM1), bitTab = cp(ctx, C_BITTAB);
+  const dst = cp(ctx, C_DST), Cb = ci(ctx, C_CB), tmp = cp(ctx, C_TMP), dWp = ci(ctx, C_DWP), dpad = ci(ctx, C_DPAD);
+  const exact = cp(ctx, C_EXACT), bias = cp(ctx, C_BIAS), koff = cp(ctx, C_KOFF), KP = ci(ctx, C_KP), rowBytes = cp(ctx, C_ROWBYTES);
+  const outW = ci(ctx, C_OUTW);
+  const y0 = bi * SE_BAND;
+  const n = min(SE_BAND, outH - y0);
+  if (n <= 0) return;
+  seQuantBand(ctx, inPtr, bi, y0, n);
+  if (mode == 0) {
+    sewSigns(img - <usize>y0 * WROW, wpk, nF, y0, y0 + n, ci(ctx, C_NWIN), hi, lom1, bitTab, dst, Cb, tmp, dWp, dpad, inPtr, H, W, pad, exact, K, bias);
+  } else if (mode == 1) {
+    seSigns33Pooled(img - <usize>y0 * rowBytes, rowBytes, koff, KP, wpk, nF, y0, y0 + n, outW, hi, lom1, bitTab, dst, Cb, tmp, dWp, dpad,
+      inPtr, 3, H, W, 3, pad, exact, K, bias);
+  } else {
+    seSigns33(img - <usize>y0 * rowBytes, rowBytes, koff, KP, wpk, nF, y0, y0 + n, outW, hi, lom1, bitTab, dst, Cb, tmp,
+      inPtr, 3, H, W, 3, pad, exact, K, bias);
+  }
+}

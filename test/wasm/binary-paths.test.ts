@@ -112,8 +112,13 @@ describe('wasm binary conv paths', () => {
   });
 
   it('splits most big shapes over 2 threads', () => {
-    const split = list.filter(({ s }) => s.outC * s.size * s.size * s.inC * outSize(s.inH, s.size, s.stride, s.pad) * outSize(s.inW, s.size, s.stride, s.pad) >= MIN_PARALLEL_MACS);
+    // the op's own choice (binaryParallel: enough MACs and enough popcount words)
+    const split = list.filter(({ s }) => (two.prepareBinaryConv(binaryParams(s, rng(1))) as unknown as { parallel: boolean }).parallel);
     expect(split.length).toBeGreaterThanOrEqual(PATHS.length - 2);
+    for (const { s } of split) {
+      const macs = s.outC * s.size * s.size * s.inC * outSize(s.inH, s.size, s.stride, s.pad) * outSize(s.inW, s.size, s.stride, s.pad);
+      expect(macs).toBeGreaterThanOrEqual(MIN_PARALLEL_MACS);
+    }
   });
 
   it(`float output, ${list.length} shapes, 1 and 2 threads`, () => {

@@ -149,26 +149,50 @@ describe('wasm fast precision: Winograd weights built per chunk', () => {
     }
   });
 
-  it('one thread (U a chunk at a time, the next chunk touched ahead) and two threads (all of U at once) give the same bits', async () => {
-    const p = params(63, 16, 16, 70, 3, 'leaky', 11);
-    const r = rng(12);
-    const x = Float32Array.from({ length: 63 * 16 * 16 }, () => r() * 2 - 1);
-    const b = await create({ precision: 'fast' });
-    try {
-      setWinograd(true);
-      const op = b.prepareFloatConv(p);
-      expect(op.constructor.name).toBe('WasmWinogradConv');
-      const input = b.allocFloat32(x.length);
-      input.set(x);
-      const one = b.allocFloat32(70 * 16 * 16);
-      op.run(input, one);
-      b.setThreads?.(2);
-      const two = b.allocFloat32(70 * 16 * 16);
-      op.run(input, two);
-      expectSameColumns(two, 16, one, 16, 70 * 16, 16, 'two threads vs one');
-      expect(one.some((v) => v !== 0)).toBe(true);
-    } finally {
-      b.dispose?.();
-    }
-  });
+  // Threads run ranges of filter blocks chunk by chunk (winoChunks: U per chunk, 16 GEMMs, output
+  // transform), each with its own U chunk and sums: chunked and not (fewer than 40 tiles), whole
+  // chunks split 1 + 2 and 4 + 5, fewer chunks than threads (block ranges cut inside the chunk),
+  // odd heights and widths, several frames in a row (scratch reused).
+  const threadCases: [inC: number, H: number, W: number, outC: number, chunked: boolean, chunks: number][] = [
+    [63, 16, 16, 70, true, 3],
+    [63, 15, 17, 70, true, 3],
+    [256, 9, 9, 70, false, 1],
+    [256, 16, 15, 20, true, 1],
+    [64, 13, 13, 260, true, 9],
+  ];
+  for (const [inC, H, W, outC, chunked, chunks] of threadCases)
+    it(`${inC}x${H}x${W} -> ${outC}: one thread and two threads (${chunks} chunk${chunks > 1 ? 's' : ''}${chunked ? ', U per chunk' : ', all of U'}) give the same bits`, async () => {
+      const p = params(inC, H, W, outC, 3, 'leaky', 11 + outC + H);
+      const r = rng(12 + W);
+      const b = await create({ precision: 'fast' });
+      const b2 = await create({ precision: 'fast' });
+      try {
+        setWinograd(true);
+        b2.setThreads?.(2);
+        const op = b.prepareFloatConv(p);
+        const op2 = b2.prepareFloatConv(p);
+        expect(op2.constructor.name).toBe('WasmWinogradConv');
+        const shape = op2 as unknown as { chunked: boolean; chunks: number; sharesThreads: number; shares: number[][] };
+        expect([shape.chunked, shape.chunks]).toEqual([chunked, chunks]);
+        for (let frame = 0; frame < 3; frame++) {
+          const x = Float32Array.from({ length: inC * H * W }, () => (r() * 2 - 1) * (frame + 1));
+          const input = b.allocFloat32(x.length);
+          input.set(x);
+          const input2 = b2.allocFloat32(x.length);
+          input2.set(x);
+          const one = b.allocFloat32(outC * H * W);
+          op.run(input, one);
+          const two = b2.allocFloat32(outC * H * W);
+          op2.run(input2, two);
+          expectSameColumns(two, W, one, W, outC * H, W, `frame ${frame}, two threads vs one`);
+          expect(one.some((v) => v !== 0)).toBe(true);
+        }
+        // the threaded path ran (not the one-thread fallback for small layers)
+        expect(shape.sharesThreads).toBe(2);
+        expect(shape.shares.length).toBe(2);
+      } finally {
+        b.dispose?.();
+        b2.dispose?.();
+      }
+    });
 });

@@ -139,6 +139,22 @@ cases.push({ inC: 3, inH: 6, inW: 560, outC: 16, size: 3, pool: POOL1, gridWeigh
 
 const describeCase = (c: Case) => `${c.inC}x${c.inH}x${c.inW} -> ${c.outC} ${c.size}x${c.size}${c.pad !== undefined ? ` pad ${c.pad}` : ''}${c.pool ? ` +pool 2/2/${c.pool.padding}` : ''}${c.gridWeights ? ' grid weights' : ''}`;
 
+
+/**
+ * Frames made from `base`: scaled(top, bottom) multiplies input rows < splitRow by `top` and the
+ * rest by `bottom`; withValue(v, at) is base with element `at` set to v.
+ */
+function rowScaled(base: Float32Array, p: { inH: number; inW: number }, splitRow: number) {
+  const scaled = (top: number, bottom: number): Float32Array =>
+    Float32Array.from(base, (v, i) => v * ((i % (p.inH * p.inW)) / p.inW < splitRow ? top : bottom));
+  const withValue = (v: number, at: number): Float32Array => {
+    const x = scaled(1, 1);
+    x[at] = v;
+    return x;
+  };
+  return { scaled, withValue };
+}
+
 describe('wasm sign estimate (bit-linked float conv)', () => {
   for (const threads of [1, 2])
     it(`writes darknet's sign bits, ${cases.length} shapes x 3 frames, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
@@ -241,17 +257,8 @@ describe('wasm sign estimate: the per-band scale hint (no max |x| pass)', () => 
   const unpooled: Case = { ...c, pool: undefined };
   const n = p.inC * p.inH * p.inW;
   const base = frame(n, 5, true);
-  /** base scaled by `top` in input rows < 14 and by `bottom` below (bands 0 and 1 overlap in rows 11-13) */
-  const scaled = (top: number, bottom: number): Float32Array => {
-    const x = new Float32Array(n);
-    for (let i = 0; i < n; i++) x[i] = base[i] * ((i % (p.inH * p.inW)) / p.inW < 14 ? top : bottom);
-    return x;
-  };
-  const withValue = (v: number, at: number): Float32Array => {
-    const x = scaled(1, 1);
-    x[at] = v;
-    return x;
-  };
+  // input rows < 14 scaled apart from the rest (bands 0 and 1 overlap in rows 11-13)
+  const { scaled, withValue } = rowScaled(base, p, 14);
   const frames: [string, Float32Array][] = [
     ['first frame', scaled(1, 1)],
     ['same max', scaled(1, 1)],
@@ -286,6 +293,99 @@ describe('wasm sign estimate: the per-band scale hint (no max |x| pass)', () => 
         if (name.startsWith('top bright')) expect(bandInv[2] / bandInv[0]).toBeGreaterThan(1e5);
         before = Float64Array.from(bandInv);
       }
+    });
+  }
+});
+
+describe('wasm sign estimate on threads (seBandsClaim: bands shared out over the pool)', () => {
+  // Layers of >= 4M MACs share their bands of 12 rows out over the threads (each takes the next
+  // band left), each thread quantising, bounding and signing its bands with its own scratch (the
+  // scale hints shared per band). The
+  // consumer's input image must be darknet's bits and byte for byte the one-thread image: the three
+  // kernels (Winograd pooled, direct pooled for wide rows, unpooled), odd heights and widths, a
+  // last band of fewer rows, 1 to 3 bytes of bits per pixel.
+  const big: Case[] = [
+    { inC: 3, inH: 119, inW: 99, outC: 16, size: 3, pool: POOL, gridWeights: true },
+    { inC: 3, inH: 96, inW: 104, outC: 24, size: 3, pool: POOL1, gridWeights: false },
+    { inC: 3, inH: 97, inW: 101, outC: 16, size: 3, gridWeights: true },
+    { inC: 3, inH: 161, inW: 150, outC: 8, size: 3, pool: POOL, gridWeights: false },
+    { inC: 3, inH: 40, inW: 560, outC: 16, size: 3, pool: POOL1, gridWeights: true },
+  ];
+
+  /** The consumer's whole zero-bordered input image, as bytes. */
+  const imageOf = (be: KernelBackend, consumer: WasmBinaryConv): Uint8Array => {
+    const t = consumer.bitInput();
+    const mem = new Uint8Array(be.allocFloat32(1).buffer);
+    return mem.slice(t.padded, t.padded + (t.h + 2 * t.pad) * t.Wp * t.Cb);
+  };
+  const estimateOf = (producer: ConvOp) =>
+    (producer as unknown as { estimate: { wino: unknown; sharesThreads: number; shares: number[][]; bandInv: Float64Array } | null }).estimate!;
+
+  /** Runs frames through one- and two-thread producers; checks darknet's bits and equal images, returns the hints after each frame. */
+  function runBoth(c: Case, p: FloatConvParams, frames: [string, Float32Array][], seed: number): { one: number[][]; two: number[][] } {
+    const a = linkedPair(single, p, c.pool, seed);
+    const b = linkedPair(threaded, p, c.pool, seed);
+    const hints = { one: [] as number[][], two: [] as number[][] };
+    for (const [name, x] of frames) {
+      a.producer.run(x, new Float32Array(0));
+      b.producer.run(x, new Float32Array(0));
+      const what = `${describeCase(c)}, ${name}`;
+      expect(firstWrongBit(threaded, b.consumer, expectedBits(p, c.pool, x), p.outC), what).toBeNull();
+      const ia = imageOf(single, a.consumer);
+      const ib = imageOf(threaded, b.consumer);
+      const at = ia.findIndex((v, i) => v !== ib[i]);
+      expect(at, `${what}: first differing byte of the images`).toBe(-1);
+      hints.one.push(Array.from(estimateOf(a.producer).bandInv));
+      hints.two.push(Array.from(estimateOf(b.producer).bandInv));
+    }
+    // the bands did run on both threads
+    const est = estimateOf(b.producer);
+    expect(est.sharesThreads, describeCase(c)).toBe(2);
+    expect(est.shares.length, describeCase(c)).toBe(2);
+    return hints;
+  }
+
+  it(`writes darknet's bits, the same as one thread, ${big.length} shapes x 3 frames`, () => {
+    big.forEach((c, i) => {
+      const p = params(c, 200 + i);
+      // the pooled kernel: Winograd F(2, 3) up to 2 x 264 columns, the direct one beyond
+      const probe = linkedPair(threaded, p, c.pool, 1);
+      expect(!!estimateOf(probe.producer).wino, describeCase(c)).toBe(!!c.pool && c.inW <= 2 * 264);
+      const frames: [string, Float32Array][] = [0, 1, 2].map((round) => [`frame ${round}`, frame(p.inC * p.inH * p.inW, 300 + 10 * i + round, round === 2)]);
+      runBoth(c, p, frames, 600 + i);
+    });
+  });
+
+  for (const pool of [POOL, undefined]) {
+    it(`re-quantises a band whose scale hint is off, on either thread (${pool ? 'pooled, Winograd' : 'not pooled'})`, () => {
+      // 111 output rows: 10 bands, shared out over the threads as they come; rows < 60 (bands 0-4) and the rest scaled apart
+      const c: Case = { inC: 3, inH: 111, inW: 101, outC: 16, size: 3, pool, gridWeights: false };
+      const p = params(c, 93);
+      const n = p.inC * p.inH * p.inW;
+      const base = frame(n, 6, true);
+      const { scaled, withValue } = rowScaled(base, p, 60);
+      const frames: [string, Float32Array][] = [
+        ['first frame', scaled(1, 1)],
+        ['10x brighter (every hint would clamp)', scaled(10, 10)],
+        ['top 10x brighter again, bottom back (re-quantised both ways)', scaled(100, 1)],
+        ['half (hints kept)', scaled(50, 0.5)],
+        ['top dark, bottom bright', scaled(0.001, 1000)],
+        ['zeros on top', scaled(0, 1)],
+        ['a NaN in a bottom band', withValue(NaN, p.inH * p.inW + 90 * p.inW + 7)],
+        ['+inf in a top band', withValue(Infinity, 20 * p.inW + 3)],
+        ['finite again', scaled(2, 2)],
+      ];
+      const { one, two } = runBoth(c, p, frames, 94);
+      // the same hints on one thread and two, frame by frame (each band's own re-quantisation)
+      expect(two).toEqual(one);
+      const bands = one[0].length;
+      expect(bands).toBe(10);
+      // 10x brighter: every band's scale 10x smaller; then the top 10x smaller again, the bottom back
+      for (let b = 0; b < bands; b++) expect(one[1][b]).toBeCloseTo(one[0][b] / 10, 0);
+      for (let b = 0; b < 4; b++) expect(one[2][b] / one[1][b]).toBeCloseTo(0.1, 1);
+      for (let b = 6; b < bands; b++) expect(one[2][b] / one[1][b]).toBeCloseTo(10, 0);
+      expect(one[3]).toEqual(one[2]);
+      expect(one[4][0] / one[4][bands - 1]).toBeGreaterThan(1e5);
     });
   }
 });

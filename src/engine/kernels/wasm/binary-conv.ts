@@ -1,4 +1,4 @@
-import type { BinaryConvParams, PoolSpec } from '../backend.js';
+import type { BinaryConvParams, ConvGeometry, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
 import { ACT_CODE, checkGeometry, MIN_PARALLEL_MACS, PoolableConv, roundUp, type BitTarget, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
@@ -70,6 +70,8 @@ export class WasmBinaryConv extends PoolableConv {
   private readonly act: number;
   private shares: number[][] = [];
   private sharesThreads = 0;
+  /** Whether threads split this layer (binaryParallel). */
+  private readonly parallel: boolean;
   /** Row-block bit output (rowsInto): the kernel's arguments per share, and each share's scratch (cols, cnt, lastTaps). */
   private rowShares: number[][] = [];
   private rowSharesParts = 0;
@@ -119,6 +121,7 @@ export class WasmBinaryConv extends PoolableConv {
       this.wLast = heap.alloc(this.nF * 2);
     }
     this.cnt = heap.alloc(this.nF * this.block * 4);
+    this.parallel = binaryParallel(p, this.Kw + (this.lastTap ? 1 : 0));
     this.wpk = heap.alloc((this.nF / 2) * this.Kw * 16);
     // Weight rows in the im2col order (chunk ky, tap kx, channel byte); filter pairs interleaved.
     const bytes = heap.u8(this.wpk, (this.nF / 2) * this.Kw * 16);
@@ -235,14 +238,14 @@ export class WasmBinaryConv extends PoolableConv {
       return;
     }
     this.prepareInput(inPtr);
-    const { inC, outC, outH, outW, size } = this.p;
+    const { outC, outH, outW } = this.p;
     const P = outH * outW;
     const CbOut = Math.ceil(outC / 8);
     // all filters; built on the first run (the link has set lo, hi and bitImg by then)
     const args = (this.bitArgs ??= [this.wpk, 0, this.nF, this.cols, this.nP, this.Kw, this.cnt, this.block, outC, P, this.lo, this.hi,
       this.bitImg, CbOut]);
     const pool = this.threads.pool;
-    if (!pool || outC * P * size * size * inC < MIN_PARALLEL_MACS) {
+    if (!pool || !this.parallel) {
       this.kernels().binConvBits.apply(null, args);
       return;
     }
@@ -261,9 +264,9 @@ export class WasmBinaryConv extends PoolableConv {
    */
   private rowsInto(inPtr: number): void {
     this.prepareInput(inPtr, false);
-    const { inC, outC, outH, outW, size, stride } = this.p;
+    const { outC, outH, outW, size, stride } = this.p;
     const pool = this.threads.pool;
-    const parts = !pool || outC * outH * outW * size * size * inC < MIN_PARALLEL_MACS ? 1 : pool.threads;
+    const parts = !pool || !this.parallel ? 1 : pool.threads;
     const fn: BinaryKernel = this.lastTap ? 'binConvBitsLastTapRows' : 'binConvBitsRows';
     if (this.rowSharesParts !== parts) {
       const rows = Math.min(outH, Math.max(1, Math.floor(l1Pixels(this.Kw) / outW)));
@@ -305,7 +308,7 @@ export class WasmBinaryConv extends PoolableConv {
     args[dstAt] = outPtr;
     args[dstAt + 2] = tail;
     const pool = this.threads.pool;
-    if (!pool || outC * P * K < MIN_PARALLEL_MACS) {
+    if (!pool || !this.parallel) {
       this.kernels()[fn].apply(null, args);
       return;
     }
@@ -325,6 +328,20 @@ export class WasmBinaryConv extends PoolableConv {
   private kernels(): Record<BinaryKernel, (...args: number[]) => void> {
     return this.k as unknown as Record<BinaryKernel, (...args: number[]) => void>;
   }
+}
+
+/**
+ * Below this many 64-bit words of popcounts (filters x pixels x words per pixel) a binary conv
+ * runs on the calling thread alone, however many MACs: a word is 64 MACs at ~0.3 ns, so a
+ * waking worker (~50 us on this 2-core machine) costs more than it takes off. yolov3-tiny's layer
+ * 18 (1x1, 256 -> 128 at 13x13: 5.5 M MACs, 87 k words) took 0.10 ms on one thread, 0.15-0.18 on two.
+ */
+export const MIN_PARALLEL_WORDS = 150_000;
+
+/** Whether threads split a binary conv with `words` 64-bit words of taps per pixel: enough MACs and words. */
+export function binaryParallel(g: ConvGeometry, words: number): boolean {
+  const P = g.outH * g.outW;
+  return g.outC * P * g.size * g.size * g.inC >= MIN_PARALLEL_MACS && g.outC * P * words >= MIN_PARALLEL_WORDS;
 }
 
 /** One argument list per thread, each with its own range of filters [args[1], args[2]) in units of `unit`. */

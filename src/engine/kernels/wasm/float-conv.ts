@@ -41,7 +41,10 @@ export class WasmFloatConv extends PoolableConv {
   private bandRows = 0;
   private band = 0;
   private bandShares: number[][] = [];
-  /** Bit-linked, band mode, one thread: signs from an int16 estimate, uncertain ones exact (sign-estimate.ts). */
+  /**
+   * Bit-linked, band mode: signs from an int16 estimate, uncertain ones exact (sign-estimate.ts);
+   * with threads only where its bands split over them (the 3-channel 3x3 kernels, signs()).
+   */
   private estimate: SignEstimate | null = null;
   /** The estimate ORs the fused 2x2 pool in registers, straight into the consumer (SignEstimate.poolInto). */
   private estimatePools = false;
@@ -145,10 +148,12 @@ export class WasmFloatConv extends PoolableConv {
       return;
     }
     const pool = this.threads.pool;
-    if (!pool && this.estimate?.begin(inPtr)) {
-      for (let r0 = 0; r0 < outH; r0 += this.bandRows) {
-        const rows = Math.min(this.bandRows, outH - r0);
-        this.estimate.band(r0, rows, this.band, this.bitImg, Cb);
+    const est = this.estimate;
+    if (est && (!pool || est.banded) && est.begin(inPtr)) {
+      if (est.banded) {
+        est.signs(this.bitImg, pool);
+      } else {
+        for (let r0 = 0; r0 < outH; r0 += this.bandRows) est.band(r0, Math.min(this.bandRows, outH - r0), this.band, this.bitImg, Cb);
       }
       this.bitsPooled = this.estimatePools;
       return;

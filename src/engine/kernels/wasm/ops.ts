@@ -39,6 +39,15 @@ export interface Threads {
   pool: WasmPool | null;
 }
 
+/**
+ * Checks a constant the kernels export (a wasm global) against the loader's copy: the context
+ * blocks that pool jobs read (seBands, winoChunks) are laid out by both sides.
+ */
+export function checkKernelConstant(k: Exports, name: string, want: number): void {
+  const g = (k as unknown as Record<string, { value?: unknown } | undefined>)[name];
+  if (g?.value !== want) throw new Error(`wasm kernels: ${name} is ${String(g?.value)}, the loader expects ${want} (rebuild: npm run build)`);
+}
+
 /** Below this many MACs a layer runs on the calling thread alone (a wake-up costs ~10-50 us). */
 export const MIN_PARALLEL_MACS = 4_000_000;
 

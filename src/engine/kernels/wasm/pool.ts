@@ -11,7 +11,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 /** Kernel functions a worker may run (index = function id in the control block). */
 export const POOL_FUNCTIONS = ['floatGemm', 'binConv', 'fastGemmT', 'binConvBits', 'binConvLastTap', 'binConvBitsLastTapRows',
-  'binConvBitsRows'] as const;
+  'binConvBitsRows', 'seBandsClaim', 'winoChunks'] as const;
 export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
 
 // control block, per worker (int32 slots)
@@ -25,6 +25,15 @@ const CTRL_INTS = 32;
 const MAX_ARGS = FAILED - ARGS;
 /** A worker that has not finished a layer's share in this long is considered dead. */
 const STALL_MS = 60_000;
+/**
+ * How long a worker polls for its next job, and the calling thread for a worker's end, before
+ * sleeping in Atomics.wait. A futex sleep and wake-up costs ~40-60 us each way on this VM (a job
+ * round trip measured 84 us back to back, 116 us after a gap), more than many layers' shares take;
+ * jobs of one frame come within a few hundred microseconds of each other, so a short poll finds
+ * them awake. Idle longer (between frames), the worker sleeps and costs nothing.
+ */
+const WORKER_SPIN_MS = 0.5;
+const CALLER_SPIN_MS = 2;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -34,9 +43,16 @@ const fns = names.map((n) => instance.exports[n]);
 const c = new Int32Array(memory.buffer, ctrlPtr, ${CTRL_INTS});
 let seen = 0;
 for (;;) {
-  Atomics.wait(c, ${JOB}, seen);
-  const job = Atomics.load(c, ${JOB});
-  if (job === seen) continue;
+  let job = Atomics.load(c, ${JOB});
+  if (job === seen) {
+    // poll a while (the next job of a frame is usually near), then sleep
+    const end = performance.now() + ${WORKER_SPIN_MS};
+    for (let i = 0; (job = Atomics.load(c, ${JOB})) === seen; i++) if ((i & 63) === 0 && performance.now() > end) break;
+    if (job === seen) {
+      Atomics.wait(c, ${JOB}, seen);
+      continue;
+    }
+  }
   if (job < 0) break;
   seen = job;
   try {
@@ -97,6 +113,9 @@ export class WasmPool {
   private waitFor(fn: PoolFunction, seq: number, used: number): void {
     for (let i = 0; i < used; i++) {
       const c = this.ctrl[i];
+      // poll first: the worker's share usually ends about when ours does
+      const spinEnd = performance.now() + CALLER_SPIN_MS;
+      for (let n = 0; Atomics.load(c, DONE) !== seq; n++) if ((n & 63) === 0 && performance.now() > spinEnd) break;
       const deadline = Date.now() + STALL_MS;
       for (let done = Atomics.load(c, DONE); done !== seq; done = Atomics.load(c, DONE)) {
         if (Date.now() > deadline) throw new Error(`wasm pool: worker ${i} stopped responding`);

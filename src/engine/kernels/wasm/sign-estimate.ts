@@ -1,15 +1,10 @@
 import type { FloatConvParams, PoolSpec } from '../backend.js';
 import { I32_BUDGET, int16Ranges } from './int16-scales.js';
 import type { WasmHeap } from './heap.js';
-import type { BitTarget, Exports } from './ops.js';
+import { checkKernelConstant, MIN_PARALLEL_MACS, type BitTarget, type Exports } from './ops.js';
+import type { WasmPool } from './pool.js';
 
-const U = 2 ** -24; // float32 unit roundoff
-const TINY = 2 ** -149; // smallest subnormal: the absolute error of a rounding near zero
-const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
-const clampI32 = (x: number): number => (x > I32_MAX ? I32_MAX : x < I32_MIN ? I32_MIN : x);
-/** x moved away from its double rounding error, towards `dir` (+1 up, -1 down). */
-const widen = (x: number, dir: number): number => x + dir * (Math.abs(x) * 1e-12 + 1e-9);
 
 /** The kernels of assembly/sign-estimate.ts. */
 interface SignExports extends Exports {
@@ -19,6 +14,10 @@ interface SignExports extends Exports {
     nT: number): number;
   sewSigns(img: number, wpk: number, nF: number, r0: number, r1: number, nWin: number, hi: number, lom1: number, bitTab: number, dst: number, Cb: number,
     tmp: number, Wp: number, dpad: number, inPtr: number, H: number, inW: number, pad: number, exactWpk: number, K: number, bias: number): void;
+  seBands(ctx: number, inPtr: number, b0: number, b1: number): void;
+  seBandsClaim(ctx: number, inPtr: number, next: number, nBands: number): void;
+  seBoundsOf(w1: number, ew: number, biasF: number, wScale: number, nF: number, K: number, hi: number, lom1: number, inv: number, amax: number,
+    twice: number): void;
   seSigns: SignsKernel;
   seSigns33: SignsKernel;
   seSigns33Pooled(img: number, rowBytes: number, koff: number, KP: number, wpk: number, nF: number, r0: number, r1: number, W: number,
@@ -38,6 +37,16 @@ const SE33_ROW = 1040;
 const SE33_BAND = 12;
 /** assembly/sign-estimate.ts's SEW_T: tiles (int32) per plane row of sewSigns's image, 8 planes a row. */
 const SEW_T = 272;
+/**
+ * seBands' context block (assembly/sign-estimate.ts, C_*): int32 slots, one block per thread
+ * (its own scratch; the weights, bounds inputs and scale hints shared).
+ */
+const CTX = {
+  MODE: 0, H: 1, W: 2, PAD: 3, OUTH: 4, OUTW: 5, NF: 6, QA: 7, K: 8, IMG: 9, Q: 10, WQ: 11, QPLANE: 12, U2: 13, NT: 14, WPK: 15,
+  NWIN: 16, HI: 17, LOM1: 18, BITTAB: 19, DST: 20, CB: 21, TMP: 22, DWP: 23, DPAD: 24, EXACT: 25, BIAS: 26, KOFF: 27, KP: 28,
+  ROWBYTES: 29, W1: 30, EW: 31, BIASF: 32, WSCALE: 33, BANDINV: 34, IMGBYTES: 35,
+} as const;
+const CTX_INTS = 36;
 /** The Winograd transforms' int16 limits: |U| <= 2 max|xq|, |V| <= 3 max|wq|. */
 const WINO_QA = 16383;
 const WINO_QW = 10922;
@@ -68,7 +77,7 @@ function scaleFor(qA: number, amax: number): number {
  * So S > hi[f] = ceil((E - b) / (sigma sw)) means v > 0 and S < lo[f] = floor((-E - b) / (sigma sw))
  * means v < 0; the outputs in between are recomputed exactly (about 1 in 10^3 on an image), so the
  * bits are darknet's bit for bit. The other shapes take the float path for a frame with a NaN, an
- * infinity or only zeros in its input; seSigns33 has a scale and bounds per band (quantBand).
+ * infinity or only zeros in its input; seSigns33 has a scale and bounds per band (seBands).
  *
  * One fused kernel per band (seSigns): 4 filters x 8 pixels of int32 sums in registers, compared
  * there and packed into the bit image, no int32 band in memory. S is summed over int16 pairs: channel
@@ -99,8 +108,6 @@ export class SignEstimate {
   private readonly wpk: number;
   private readonly hi: number;
   private readonly lom1: number;
-  private readonly hiView: Int32Array;
-  private readonly lom1View: Int32Array;
   private readonly bitTab: number;
   private readonly tmp: number;
   private readonly qA: number;
@@ -119,11 +126,22 @@ export class SignEstimate {
   private inPtr = 0;
   /**
    * seSigns33's per-band input scale, the scale hint: band i (output rows 12i ..) is quantised with
-   * last frame's scale for it (0: none yet), see quantBand.
+   * last frame's scale for it (0: none yet), see seBands. In wasm memory (f64): threads update
+   * the hints of the bands they run.
    */
   private readonly bandInv: Float64Array;
+  private readonly bandInvPtr: number;
   /** Output rows [0, done) of this frame have their bits (seSigns33 runs whole bands). */
   private done = 0;
+  /** seBands' context blocks, one per thread (index 0: the calling thread's, with the buffers above). */
+  private ctxs: number[] = [];
+  /** seBandsClaim's arguments per thread for sharesThreads threads (inPtr filled in per frame). */
+  private shares: number[][] = [];
+  private sharesThreads = 0;
+  /** seBandsClaim's band counter (its own cache line), reset each frame. */
+  private claim: Int32Array | null = null;
+  /** Not pooled: the caller's bit image, which the contexts name (signs() keeps them current). */
+  private bitsDst = 0;
   /** poolInto's consumer image: band() writes the 2x2-pooled bits there. */
   private pooled: BitTarget | null = null;
 
@@ -216,16 +234,16 @@ export class SignEstimate {
     // bounds per filter, in groups of 16: the padding (I32_MAX) is neither positive nor undecided
     const padded = Math.ceil(outC / 16) * 16;
     this.hi = heap.alloc(padded * 4);
-    this.hiView = heap.i32(this.hi, padded);
-    this.hiView.fill(I32_MAX);
+    heap.i32(this.hi, padded).fill(I32_MAX);
     this.lom1 = heap.alloc(padded * 4);
-    this.lom1View = heap.i32(this.lom1, padded);
-    this.lom1View.fill(I32_MAX);
+    heap.i32(this.lom1, padded).fill(I32_MAX);
     this.bitTab = heap.alloc(16 * 16);
     const bits = heap.i32(this.bitTab, 64);
     for (let j = 0; j < 16; j++) bits.fill((1 << j) * 0x10001, 4 * j, 4 * j + 4);
     this.tmp = heap.alloc(128);
-    this.bandInv = new Float64Array(this.interleaved ? Math.ceil(p.outH / SE33_BAND) : 0);
+    const nBands = this.interleaved ? Math.ceil(p.outH / SE33_BAND) : 0;
+    this.bandInvPtr = heap.alloc(nBands * 8);
+    this.bandInv = new Float64Array(heap.u8(this.bandInvPtr, 0).buffer, this.bandInvPtr, nBands);
   }
 
   /** The taps in kp order for seSigns: channel pairs at every tap, then an odd channel's pairs. */
@@ -248,7 +266,7 @@ export class SignEstimate {
 
   /**
    * Starts a frame: false where it must take the float path. seSigns33 quantises it band by band
-   * (quantBand), each with its own scale and bounds, so needs no pass over the input here; the
+   * (seQuantBand in assembly/sign-estimate.ts), each with its own scale and bounds, so needs no pass over the input here; the
    * other shapes quantise the whole input now, with one scale from its max |x|, and false for a
    * NaN, an infinity or only zeros.
    */
@@ -274,75 +292,173 @@ export class SignEstimate {
    * The bounds hi, lo - 1 per filter for inputs quantised as round(x * inv) (no clamping: amax * inv
    * <= qA, scaleFor) whose largest |x| is amax.
    */
-  private setBounds(inv: number, amax: number, twice = false): void {
-    const { outC } = this.p;
-    const ranges: { ew: Float64Array; wScale: Float32Array } = (twice && this.wino) || { ew: this.ew, wScale: this.wScale };
-    const sigma = 1 / inv;
-    const K = this.K;
-    const gamma = ((K + 1) * U) / (1 - (K + 1) * U);
-    const ex = sigma / 2 + U * amax;
-    for (let f = 0; f < outC; f++) {
-      const w1 = this.w1[f];
-      const ew = ranges.ew[f];
-      const b = this.biasF[f];
-      const darknet = gamma * (w1 * amax + Math.abs(b)) + (2 * K + 2) * TINY;
-      const quant = w1 * ex + (amax + ex) * ew;
-      const e = 1.01 * (darknet + quant) + 1e-30;
-      const step = sigma * ranges.wScale[f]; // value of one unit of S
-      let hi: number;
-      let lo: number;
-      if (!(step > 0)) {
-        // an all-zero filter: v = b exactly (and every sum is 0)
-        hi = b > 0 ? I32_MIN : I32_MAX;
-        lo = hi;
-      } else {
-        hi = Math.ceil(widen((e - b) / step, 1));
-        lo = Math.floor(widen((-e - b) / step, -1));
-      }
-      // S > lo - 1 is S >= lo; lo - 1 <= I32_MIN: every S (|S| < 2^31) is >= lo, as S > I32_MIN says.
-      // Winograd's sums are 2 S: 2 S > 2 hi, 2 S > 2 lo - 1 (clamped alike: |2 S| < 2^31 too)
-      this.hiView[f] = clampI32(twice ? 2 * hi : hi);
-      this.lom1View[f] = clampI32(twice ? 2 * lo - 1 : lo - 1);
+  private setBounds(inv: number, amax: number): void {
+    const b = (this.genericBounds ??= this.boundInputs(false));
+    this.k.seBoundsOf(b.w1, b.ew, b.biasF, b.wScale, this.p.outC, this.K, this.hi, this.lom1, inv, amax, 0);
+  }
+
+  /** setBounds' per-filter inputs in wasm memory (made on the first frame). */
+  private genericBounds: { w1: number; ew: number; biasF: number; wScale: number } | null = null;
+
+  /**
+   * How a band of seSigns33's output rows [y0, y0 + n) (image rows y0 .. y0 + n + 1) is quantised
+   * and bounded (seQuantBand in assembly/sign-estimate.ts): no separate max |x| pass over the
+   * (cache-cold) input: the band is quantised with the scale hint, last frame's scale for this
+   * band, while se33Quant / sewQuant finds the max |x| m of the rows it read. The bounds hold for
+   * any scale inv with m * inv <= qA (no input is clamped: the int32 sums cannot overflow, and
+   * |x - xq / inv| <= 1 / (2 inv) + u |x| for every x read), given sigma = 1 / inv and this band's
+   * own m, so the hint is kept unless m * inv > qA (it would clamp: re-quantised with m's scale) or
+   * m * inv < qA / 4 (a coarse step, more outputs left undecided: re-quantised too). A band of
+   * zeros keeps its scale (any works: every S is 0). A band with a NaN or an infinity gets a zero
+   * image and bounds that decide nothing: each of its outputs (the pooled path: each one a certain
+   * positive does not decide) is computed exactly, as darknet does. The bounds come from seBoundsOf,
+   * as setBounds' do.
+   *
+   * Context block `i` (thread i's): thread 0 uses the buffers made by the constructor and
+   * winograd(), the others their own copies of the per-band scratch (image, int16 rows, bounds,
+   * tmp). Made on first use, when poolInto has chosen the kernels.
+   */
+  private context(i: number): number {
+    while (this.ctxs.length <= i) this.ctxs.push(this.makeContext(this.ctxs.length));
+    return this.ctxs[i];
+  }
+
+  private makeContext(thread: number): number {
+    if (thread === 0) {
+      checkKernelConstant(this.k, 'SE_CTX_INTS', CTX_INTS);
+      checkKernelConstant(this.k, 'SE_BAND', SE33_BAND);
     }
+    const heap = this.heap;
+    const { inH, inW, pad, outC, outH, outW } = this.p;
+    const w = this.wino;
+    const t = this.pooled;
+    const mode = t && w ? 0 : t ? 1 : 2;
+    const imgRows = SE33_BAND + 2;
+    const imgBytes = mode === 0 ? imgRows * 8 * SEW_T * 4 : imgRows * this.rowInts * 4;
+    const own = thread > 0;
+    let img: number;
+    let q: number;
+    let u2 = 0;
+    if (mode === 0) {
+      img = own ? heap.alloc(imgBytes) : w!.img;
+      q = own ? heap.alloc(3 * w!.qPlane) : w!.q;
+      u2 = own ? heap.alloc((imgRows + 1) * 4 * SEW_T * 2) : w!.u2;
+    } else {
+      img = own ? heap.alloc(imgBytes) : this.pairImg;
+      q = own ? heap.alloc((imgRows + 1) * this.Wq * 2) : this.qPlane;
+    }
+    let hi = this.hi;
+    let lom1 = this.lom1;
+    let tmp = this.tmp;
+    if (own) {
+      // bounds padded to 16 filters with I32_MAX (neither positive nor undecided), as the constructor's
+      const padded = Math.ceil(outC / 16) * 16;
+      hi = heap.alloc(padded * 4);
+      heap.i32(hi, padded).fill(I32_MAX);
+      lom1 = heap.alloc(padded * 4);
+      heap.i32(lom1, padded).fill(I32_MAX);
+      tmp = heap.alloc(128);
+    }
+    const shared = this.ctxs[0];
+    const perFilter = shared ? null : this.boundInputs(mode === 0);
+    const ctx = heap.alloc(CTX_INTS * 4);
+    const c = heap.i32(ctx, CTX_INTS);
+    c[CTX.MODE] = mode;
+    c[CTX.H] = inH;
+    c[CTX.W] = inW;
+    c[CTX.PAD] = pad;
+    c[CTX.OUTH] = outH;
+    c[CTX.OUTW] = outW;
+    c[CTX.NF] = outC;
+    c[CTX.QA] = mode === 0 ? w!.qA : this.qA;
+    c[CTX.K] = this.K;
+    c[CTX.IMG] = img;
+    c[CTX.Q] = q;
+    c[CTX.WQ] = mode === 0 ? w!.Wq : this.Wq;
+    c[CTX.QPLANE] = mode === 0 ? w!.qPlane : 0;
+    c[CTX.U2] = u2;
+    c[CTX.NT] = mode === 0 ? w!.nT : 0;
+    c[CTX.WPK] = mode === 0 ? w!.wpk : this.wpk;
+    c[CTX.NWIN] = mode === 0 ? w!.nWin : 0;
+    c[CTX.HI] = hi;
+    c[CTX.LOM1] = lom1;
+    c[CTX.BITTAB] = this.bitTab;
+    c[CTX.DST] = t ? t.padded : this.bitsDst;
+    c[CTX.CB] = t ? t.Cb : Math.ceil(outC / 8);
+    c[CTX.TMP] = tmp;
+    c[CTX.DWP] = t ? t.Wp : 0;
+    c[CTX.DPAD] = t ? t.pad : 0;
+    c[CTX.EXACT] = this.exactWpk;
+    c[CTX.BIAS] = this.bias;
+    c[CTX.KOFF] = this.koff;
+    c[CTX.KP] = this.KP;
+    c[CTX.ROWBYTES] = this.rowInts * 4;
+    if (perFilter) {
+      c[CTX.W1] = perFilter.w1;
+      c[CTX.EW] = perFilter.ew;
+      c[CTX.BIASF] = perFilter.biasF;
+      c[CTX.WSCALE] = perFilter.wScale;
+    } else {
+      const c0 = heap.i32(shared, CTX_INTS);
+      for (const slot of [CTX.W1, CTX.EW, CTX.BIASF, CTX.WSCALE]) c[slot] = c0[slot];
+    }
+    c[CTX.BANDINV] = this.bandInvPtr;
+    c[CTX.IMGBYTES] = imgBytes;
+    return ctx;
+  }
+
+  /** seBounds' per-filter inputs in wasm memory (f64): sum |w|, the weights' error, bias and scale of the kernels' int16 ranges. */
+  private boundInputs(twice: boolean): { w1: number; ew: number; biasF: number; wScale: number } {
+    const { outC } = this.p;
+    const ranges = (twice && this.wino) || { ew: this.ew, wScale: this.wScale };
+    const f64 = (values: ArrayLike<number>): number => {
+      const ptr = this.heap.alloc(outC * 8);
+      new Float64Array(this.heap.u8(ptr, 0).buffer, ptr, outC).set(Array.from({ length: outC }, (_, f) => values[f]));
+      return ptr;
+    };
+    return { w1: f64(this.w1), ew: f64(ranges.ew), biasF: f64(this.biasF), wScale: f64(ranges.wScale) };
+  }
+
+  /** Not pooled, the bits go to the caller's image: the contexts name it (it does not change in practice). */
+  private setBitsDst(bits: number): void {
+    if (this.pooled || bits === this.bitsDst) return;
+    this.bitsDst = bits;
+    for (const ctx of this.ctxs) this.heap.i32(ctx, CTX_INTS)[CTX.DST] = bits;
+  }
+
+  /** Whether signs() can run (the 3-channel 3x3 kernels, whose bands are independent). */
+  get banded(): boolean {
+    return this.interleaved;
   }
 
   /**
-   * Quantises seSigns33's band of output rows [y0, y0 + n) (image rows y0 .. y0 + n + 1) and sets
-   * its bounds. No separate max |x| pass over the (cache-cold) input: the band is quantised with
-   * the scale hint, last frame's scale for this band, while se33Quant finds the max |x| m of the
-   * rows it read. The bounds hold for any scale inv with m * inv <= qA (no input is clamped: the
-   * int32 sums cannot overflow, and |x - xq / inv| <= 1 / (2 inv) + u |x| for every x read), given
-   * sigma = 1 / inv and this band's own m, so the hint is kept unless m * inv > qA (it would clamp:
-   * re-quantised with m's scale) or m * inv < qA / 4 (a coarse step, more outputs left undecided:
-   * re-quantised too). A band of zeros keeps its scale (any works: every S is 0). A band with a NaN
-   * or an infinity gets a zero image and bounds that decide nothing: each of its outputs (the pooled
-   * path: each one a certain positive does not decide) is computed exactly, as darknet does.
+   * Every output row's sign bits (banded only, after begin): into `bits` ([pixel][Cb] bytes), or
+   * pooled into poolInto's image. With a pool (and enough work) every thread runs seBandsClaim
+   * with its own scratch, taking bands from a shared counter until none is left (a worker that
+   * wakes late takes fewer); the bits are the same whoever runs a band.
    */
-  private quantBand(y0: number, n: number): void {
-    const { inH, inW, pad } = this.p;
-    const w = this.wino;
-    const qA = w ? w.qA : this.qA;
-    const bi = Math.floor(y0 / SE33_BAND);
-    let inv = this.bandInv[bi];
-    const quant = w
-      ? (s: number): number => this.k.sewQuant(this.inPtr, inH, inW, pad, s, w.img, w.q, w.Wq, w.qPlane, w.u2, y0, n + 2, w.nT)
-      : (s: number): number => this.k.se33Quant(this.inPtr, inH, inW, pad, s, this.pairImg, this.qPlane, this.Wq, y0, n + 2);
-    let m = quant(inv);
-    if (!Number.isFinite(m)) {
-      if (w) this.heap.u8(w.img, (SE33_BAND + 2) * 8 * SEW_T * 4).fill(0);
-      else this.heap.u8(this.pairImg, (SE33_BAND + 2) * this.rowInts * 4).fill(0);
-      this.hiView.fill(I32_MAX, 0, this.p.outC);
-      this.lom1View.fill(I32_MIN, 0, this.p.outC);
-      return;
+  signs(bits: number, pool: WasmPool | null): void {
+    const { inC, outC, outH, outW } = this.p;
+    const nBands = this.bandInv.length;
+    const macs = outC * outH * outW * inC * 9;
+    this.setBitsDst(bits);
+    if (!pool || macs < MIN_PARALLEL_MACS) {
+      this.k.seBands(this.context(0), this.inPtr, 0, nBands);
+    } else {
+      if (!this.claim) {
+        const at = this.heap.alloc(64);
+        this.claim = this.heap.i32(at, 1);
+      }
+      if (this.sharesThreads !== pool.threads) {
+        const at = this.claim.byteOffset;
+        this.shares = Array.from({ length: Math.min(pool.threads, nBands) }, (_, i) => [this.context(i), 0, at, nBands]);
+        this.sharesThreads = pool.threads;
+      }
+      for (const a of this.shares) a[1] = this.inPtr;
+      Atomics.store(this.claim, 0, 0);
+      pool.run('seBandsClaim', this.shares, this.k);
     }
-    if (m > 0 && !(m * inv <= qA && m * inv >= qA / 4)) {
-      inv = scaleFor(qA, m);
-      m = quant(inv);
-    } else if (!(inv > 0)) {
-      inv = qA; // zeros, no hint yet: the scale of |x| <= 1
-    }
-    this.bandInv[bi] = inv;
-    this.setBounds(inv, m, !!w);
+    this.done = outH;
   }
 
   /**
@@ -359,6 +475,9 @@ export class SignEstimate {
     if (outH < 2 || t.h !== Math.floor(outH / 2) || t.w !== Math.floor(outW / 2) || t.c !== outC || t.Cb !== Math.ceil(outC / 8)) return false;
     this.pooled = t;
     this.wino ??= this.winograd();
+    // the kernels changed: contexts made before (none in practice) are made again
+    this.ctxs = [];
+    this.sharesThreads = 0;
     return true;
   }
 
@@ -427,31 +546,12 @@ export class SignEstimate {
         bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
       return;
     }
-    const rowBytes = this.rowInts * 4;
-    const t = this.pooled;
-    // whole bands from the first row not done (an even one: SE33_BAND is even, and pooling takes row pairs)
-    for (let y0 = Math.max(r0 - (r0 & 1), this.done); y0 < end; ) {
-      const n = Math.min(SE33_BAND, outH - y0);
-      // output row y reads image rows y .. y + 2 (padded numbering)
-      this.quantBand(y0, n);
-      const w = this.wino;
-      if (t && w) {
-        this.k.sewSigns((w.img - y0 * 8 * SEW_T * 4) >>> 0, w.wpk, outC, y0, y0 + n, w.nWin, this.hi, this.lom1, this.bitTab, t.padded, t.Cb, this.tmp,
-          t.Wp, t.pad, this.inPtr, inH, inW, pad, this.exactWpk, this.K, this.bias);
-        y0 += n;
-        this.done = y0;
-        continue;
-      }
-      const img = (this.pairImg - y0 * rowBytes) >>> 0;
-      if (t) {
-        this.k.seSigns33Pooled(img, rowBytes, this.koff, this.KP, this.wpk, outC, y0, y0 + n, outW, this.hi, this.lom1, this.bitTab,
-          t.padded, t.Cb, this.tmp, t.Wp, t.pad, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
-      } else {
-        this.k.seSigns33(img, rowBytes, this.koff, this.KP, this.wpk, outC, y0, y0 + n, outW, this.hi, this.lom1, this.bitTab,
-          bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
-      }
-      y0 += n;
-      this.done = y0;
-    }
+    // whole bands, from the first one not done (callers go down the rows in order, as float-conv's did)
+    const b0 = Math.floor(this.done / SE33_BAND);
+    const b1 = Math.ceil(end / SE33_BAND);
+    if (b1 <= b0) return;
+    this.setBitsDst(bits);
+    this.k.seBands(this.context(0), this.inPtr, b0, b1);
+    this.done = Math.min(outH, b1 * SE33_BAND);
   }
 }

@@ -1,30 +1,34 @@
 import type { FloatConvParams, PoolSpec } from '../backend.js';
 import type { WasmHeap } from './heap.js';
-import { ACT_CODE, MIN_PARALLEL_MACS, NO_TAIL, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
+import { ACT_CODE, checkKernelConstant, MIN_PARALLEL_MACS, PoolableConv, roundUp, type Exports, type Threads } from './ops.js';
 import { splitRange } from './pool.js';
 import { I16_MAX, I32_BUDGET, Int16Scales } from './int16-scales.js';
 
 /** The kernels this file calls beyond ops.ts's Exports. */
 type WinoExports = Exports & {
   winoWeights(g: number, pairs: number, b0: number, b1: number, dst: number, xiStride: number): void;
-  fastGemmTPre(
-    src: number, koff: number, KP: number, wpk: number, scale: number, bias: number, nF: number, dst: number, plane: number, rowLen: number,
-    srcRowStride: number, tileStride: number, act: number, tail: number, r0: number, r1: number, b0: number, b1: number, pre: number, preEnd: number,
-  ): void;
+  winoChunks(ctx: number, dst: number, c0: number, c1: number): void;
 };
+/**
+ * winoChunks' context block (assembly/kernels.ts, WC_*): int32 slots, one block per thread (its
+ * own U chunk and sums M; the rest shared).
+ */
+const WC = {
+  V: 0, XISTRIDE: 1, KOFF: 2, PAIRS: 3, G: 4, NF: 5, TPAD: 6, T: 7, TROW3: 8, U: 9, USTRIDE: 10, CHUNKED: 11, CHUNK_BLOCKS: 12,
+  M: 13, TILEOFF: 14, TILEEDGE: 15, OUTPLANE: 16, OUTW: 17, SCALE: 18, BIAS: 19, ACT: 20,
+} as const;
+const WC_INTS = 21;
 /** Filter blocks (of 4) per chunk when U is built per chunk: U 16 x 8 x 2 KiB and sums M 114 KiB on yolov3-tiny's layer 14. */
 const CHUNK_BLOCKS = 8;
 /**
- * Fewest tiles for which one thread builds U per chunk: winoWeights costs the same whatever the
- * image size, the stalls of streaming all of U grow with the tiles that each block's U is read
- * for. yolov3-tiny's layer 14: 49 tiles (@416) 3.6 -> 3.1 ms, 25 tiles (@320) 1.85 -> 1.95 ms.
+ * Fewest tiles for which U is built per chunk: winoWeights costs the same whatever the image
+ * size, the stalls of streaming all of U grow with the tiles that each block's U is read for.
+ * yolov3-tiny's layer 14 on one thread: 49 tiles (@416) 3.6 -> 3.1 ms, 25 tiles (@320) 1.85 -> 1.95 ms.
  */
 const CHUNKED_MIN_TILES = 40;
 /** Bytes of int16 3x3 weights per filter block and channel pair: [tap][4 filters][2 channels]. */
 const G_BYTES = 144;
 
-/** fastGemmT's `act` for "store the int32 sums". */
-const RAW_SUMS = -1;
 /** G' = 2G of Winograd F(2, 3): integer, so U = G' g G'^T is 4 times the usual transform. */
 const G2 = [
   [2, 0, 0],
@@ -107,9 +111,11 @@ function transformSums(outC: number, inC: number, w: (f: number, i: number) => n
  * max |x|): the input transform, 16 int16 GEMMs over the channels (i32x4.dot_i16x8_s, exact int32
  * sums) and the output transform in f32, ~2x fewer multiply-adds than the direct int16 conv.
  * The weights stay int16 3x3 (g) and winoWeights transforms them (exact: the loader proves
- * |U| <= 32767). On one thread with enough tiles (CHUNKED_MIN_TILES) it does so a filter chunk at a
- * time: a frame reads g's 2.3 MB instead of U's 4 MiB (yolov3-tiny's layer 14), and the GEMMs read
- * U from L2 instead of stalling on its stream; otherwise all of U is built once, on first use.
+ * |U| <= 32767). With enough tiles (CHUNKED_MIN_TILES) it does so a filter chunk at a time: a
+ * frame reads g's 2.3 MB instead of U's 4 MiB (yolov3-tiny's layer 14), and the GEMMs read U from
+ * L2 instead of stalling on its stream; otherwise all of U is built once, on first use. The
+ * chunks (U, 16 GEMMs, output transform: winoChunks) run in one wasm call, on threads one call
+ * per thread over a range of chunks, each with its own U chunk and sums.
  */
 export class WasmWinogradConv extends PoolableConv {
   private readonly pairs: number;
@@ -126,23 +132,27 @@ export class WasmWinogradConv extends PoolableConv {
   private readonly xiStride: number;
   private readonly M: number;
   private readonly chunkBlocks: number;
-  private mAll = 0;
+  private readonly blocks: number;
+  private readonly chunks: number;
   private readonly koff: number;
   /** int16 3x3 weights [block][pair][tap][4 filters][2 channels] (winoWeights' input). */
   private readonly g3: number;
-  /** One thread: whether U is built a chunk at a time (else all of U is read, as with threads). */
+  /** Whether U is built a chunk at a time (else all of U is read). */
   private readonly chunked: boolean;
-  /** One thread, chunked: the current chunk's U, [xi][block][pair][filter], planes uChunkStride apart. */
+  /** Chunked: thread 0's chunk of U, [xi][block][pair][filter], planes uChunkStride apart. */
   private readonly uChunk: number;
   private readonly uChunkStride: number;
-  /** Not chunked or threads: all of U, planes uStride apart (built on first use). */
+  /** Not chunked: all of U, planes uStride apart (built on first use). */
   private uAll = 0;
   private readonly uStride: number;
   private readonly tileOff: number;
   private readonly tileEdge: number;
   private readonly scales: Int16Scales;
   private readonly act: number;
-  private shares: number[][][] | null = null;
+  /** winoChunks' context blocks, one per thread (0: the calling thread's, with uChunk and M above). */
+  private readonly ctxs: number[] = [];
+  /** winoChunks' arguments per thread for sharesThreads threads (dst filled in per frame). */
+  private shares: number[][] = [];
   private sharesThreads = 0;
 
   constructor(heap: WasmHeap, k: Exports, threads: Threads, private readonly p: FloatConvParams, pool?: PoolSpec) {
@@ -167,11 +177,13 @@ export class WasmWinogradConv extends PoolableConv {
     // +320 bytes: xi planes a multiple of 4 KiB apart would make every tile's 16 stores alias
     this.xiStride = (this.Tpad / 8) * this.pairs * 32 + 320;
     this.V = heap.alloc(16 * this.xiStride);
-    // one thread: filter chunks of at most ~256 KiB of sums (M), which stay in L2 for the output
-    // transform, and whose U (when built per chunk) does too; threads: all filters at once (Mall, on first use)
+    // filter chunks of at most ~256 KiB of sums (M), which stay in L2 for the output transform,
+    // and whose U (when built per chunk) does too
     this.chunked = this.T >= CHUNKED_MIN_TILES;
     this.chunkBlocks = Math.max(1, Math.min(Math.ceil(outC / 4), this.chunked ? CHUNK_BLOCKS : Infinity, Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
-    this.M = heap.alloc(16 * this.chunkBlocks * 4 * this.Tpad * 4);
+    this.blocks = Math.ceil(outC / 4);
+    this.chunks = Math.ceil(this.blocks / this.chunkBlocks);
+    this.M = heap.alloc(this.mBytes);
     this.koff = heap.alloc(this.pairs * 4);
     heap.i32(this.koff, this.pairs).set(Array.from({ length: this.pairs }, (_, kp) => kp * 32));
 
@@ -209,9 +221,42 @@ export class WasmWinogradConv extends PoolableConv {
     return this.uAll;
   }
 
-  private get Mall(): number {
-    if (!this.mAll) this.mAll = this.heap.alloc(16 * this.p.outC * this.Tpad * 4);
-    return this.mAll;
+  private get mBytes(): number {
+    return 16 * this.chunkBlocks * 4 * this.Tpad * 4;
+  }
+
+  /** Thread i's winoChunks context (made on first use; threads past 0 get their own U chunk and M). */
+  private context(i: number): number {
+    if (!this.ctxs.length) checkKernelConstant(this.k, 'WC_CTX_INTS', WC_INTS);
+    while (this.ctxs.length <= i) {
+      const own = this.ctxs.length > 0;
+      const { inH, inW, outC } = this.p;
+      const ctx = this.heap.alloc(WC_INTS * 4);
+      const c = this.heap.i32(ctx, WC_INTS);
+      c[WC.V] = this.V;
+      c[WC.XISTRIDE] = this.xiStride;
+      c[WC.KOFF] = this.koff;
+      c[WC.PAIRS] = this.pairs;
+      c[WC.G] = this.g3;
+      c[WC.NF] = outC;
+      c[WC.TPAD] = this.Tpad;
+      c[WC.T] = this.T;
+      c[WC.TROW3] = this.Trow3;
+      c[WC.U] = this.chunked ? (own ? this.heap.alloc(16 * this.uChunkStride) : this.uChunk) : this.U;
+      c[WC.USTRIDE] = this.chunked ? this.uChunkStride : this.uStride;
+      c[WC.CHUNKED] = this.chunked ? 1 : 0;
+      c[WC.CHUNK_BLOCKS] = this.chunkBlocks;
+      c[WC.M] = own ? this.heap.alloc(this.mBytes) : this.M;
+      c[WC.TILEOFF] = this.tileOff;
+      c[WC.TILEEDGE] = this.tileEdge;
+      c[WC.OUTPLANE] = inH * inW;
+      c[WC.OUTW] = inW;
+      c[WC.SCALE] = this.scales.scale;
+      c[WC.BIAS] = this.scales.bias;
+      c[WC.ACT] = this.act;
+      this.ctxs.push(ctx);
+    }
+    return this.ctxs[i];
   }
 
   /** Never bit-linked: reduced precision is only allowed where no binary conv reads the output. */
@@ -225,57 +270,20 @@ export class WasmWinogradConv extends PoolableConv {
     const inv = this.scales.frame(inPtr, inC * inH * inW);
     k.quantPairs(inPtr, inC, inH, inW, 1, this.pairImg, this.Wp, this.Hp * this.Wp, inv);
     k.winoInput(this.pairImg, this.pairs, this.Hp, this.Wp, this.TH, this.TW, this.V, this.pairs * 32, this.xiStride);
-    const blocks = Math.ceil(outC / 4);
-    const planeBytes = outC * this.Tpad * 4;
     const pool = this.threads.pool;
     if (!pool || outC * this.T * inC * 16 < MIN_PARALLEL_MACS) {
-      // chunks of filters: winoWeights builds the chunk's U, the 16 GEMMs read it from L2 (each
-      // touching a 16th of the next chunk's g, so winoWeights finds it in cache), and the chunk's
-      // 16 sum planes stay in L2 for the output transform. uChunk and M hold the chunk's filters
-      // only (addresses below are shifted by the chunk's first block / filter)
-      const k2 = this.k2;
-      const mRow = this.Tpad * 4;
-      const gBlock = this.pairs * G_BYTES;
-      for (let b0 = 0; b0 < blocks; b0 += this.chunkBlocks) {
-        const b1 = Math.min(blocks, b0 + this.chunkBlocks);
-        const f0 = b0 * 4;
-        const fn = this.chunkBlocks * 4;
-        const m = this.M - f0 * mRow; // filter f's row of plane xi at m + xi * fn * mRow + f * mRow
-        if (this.chunked) {
-          k2.winoWeights(this.g3, this.pairs, b0, b1, this.uChunk, this.uChunkStride);
-          const u = this.uChunk - b0 * this.pairs * 16; // block b's U of plane xi at u + xi * uChunkStride + b * pairs * 16
-          // the next chunk's g (empty after the last chunk: a non-zero empty range touches nothing)
-          const g0 = this.g3 + b1 * gBlock;
-          const gn = this.g3 + Math.min(blocks, b1 + this.chunkBlocks) * gBlock;
-          const share = Math.ceil((gn - g0) / 16 / 64) * 64;
-          for (let xi = 0; xi < 16; xi++) {
-            const pre = Math.min(gn, g0 + xi * share);
-            k2.fastGemmTPre(this.V + xi * this.xiStride, this.koff, this.pairs, u + xi * this.uChunkStride, 0, 0, outC, m + xi * fn * mRow,
-              this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1, pre, Math.min(gn, pre + share));
-          }
-        } else {
-          // all of U, each GEMM touching its next filter block's U ahead (fastGemmT)
-          const U = this.U;
-          for (let xi = 0; xi < 16; xi++) {
-            k.fastGemmT(this.V + xi * this.xiStride, this.koff, this.pairs, U + xi * this.uStride, 0, 0, outC, m + xi * fn * mRow,
-              this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
-          }
-        }
-        k.winoOutput(m, fn, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, f0, Math.min(outC, b1 * 4));
-      }
+      this.k2.winoChunks(this.context(0), outPtr, 0, this.blocks);
       return;
-    } else {
-      if (!this.shares || this.sharesThreads !== pool.threads) {
-        const ranges = splitRange(blocks, pool.threads);
-        this.shares = Array.from({ length: 16 }, (_, xi) =>
-          ranges.map(([a, b]) => [this.V + xi * this.xiStride, this.koff, this.pairs, this.U + xi * this.uStride, 0, 0, outC, this.Mall + xi * planeBytes,
-            this.Tpad, xi >= 12 ? this.Trow3 : this.T, 0, this.pairs * 32, RAW_SUMS, NO_TAIL, 0, 1, a, b]),
-        );
-        this.sharesThreads = pool.threads;
-      }
-      for (let xi = 0; xi < 16; xi++) pool.run('fastGemmT', this.shares[xi], k);
     }
-    k.winoOutput(this.Mall, outC, this.T, this.Tpad, this.tileOff, this.tileEdge, inH * inW, inW, this.scales.scale, this.scales.bias, this.act, outPtr, 0, outC);
+    // threads take ranges of filter blocks, whole chunks where there are enough, each running them
+    // chunk by chunk as one thread does (U built per chunk in its own scratch)
+    if (this.sharesThreads !== pool.threads) {
+      const unit = this.chunks >= pool.threads ? this.chunkBlocks : 1;
+      this.shares = splitRange(this.blocks, pool.threads, unit).map(([b0, b1], i) => [this.context(i), 0, b0, b1]);
+      this.sharesThreads = pool.threads;
+    }
+    for (const a of this.shares) a[1] = outPtr;
+    pool.run('winoChunks', this.shares, this.k2);
   }
 }
 
