@@ -331,6 +331,12 @@ export function floatGemm1(
 // output rows.
 // (Writing the floats straight from the popcount tile was tried: V8 then spills in the inner loop
 // and it runs several times slower. Fully unrolled 2x2 tiles spill too: V8 hoists all their loads.)
+// (Moving part of binGemm's words to SIMD, so vector ports would work beside the one POPCNT port,
+// was measured too: v128 xor + i8x16.popcnt + i8x16.add, or a Harley-Seal carry-save tree over 4
+// words with one popcount per group. All SIMD, layers 12 and 21 ran 1.45x (popcount) and 1.2x
+// (Harley-Seal) slower than scalar; the best mixes (1 + 1 words, 4 Harley-Seal + 2 scalar) tied or
+// lost 2-8%: on x64 the 128-bit ALU ops share port 1 with POPCNT, SIMD needs >= 4 of them per
+// 64-bit count where scalar needs 1 POPCNT + 2 integer ops, and V8 spills the mixed loop.)
 
 export function packSigns(src: usize, C: i32, HW: i32, dst: usize, Cb: i32): void {
   const zero = f32x4.splat(0);
