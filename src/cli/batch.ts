@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import type { FrameResult } from '../core/types.js';
-import { kernelOptions, precisionFlag } from './kernel-options.js';
+import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
@@ -29,6 +29,7 @@ cleanly with every written line valid, prints one line saying what happened and 
   options: {
     ...modelOptions,
     ...kernelOptions,
+    ...threadsPerFrameOption,
     out: { type: 'string', short: 'o', value: 'DIR', description: 'Output folder', default: 'out' },
     stride: { type: 'string', value: 'N', description: 'Detect every Nth frame (1 = every frame)', default: '1' },
     annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264)' },
@@ -59,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   const workers = v.workers ? numberOption('workers', v.workers, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
   const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), (n) => Number.isInteger(n) && n >= 1);
   const precision = precisionFlag(v.precision);
+  const threadsPerFrame = threadsPerFrameFlag(v['threads-per-frame']);
   const lines = (v.line ?? []).map(parseLineOption);
   const model = resolveModel(v);
   const outDir = v.out ?? 'out';
@@ -87,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     workers,
     backend: v.backend,
     precision,
+    threadsPerFrame,
     stride,
     detect: { thresh, nms },
     countIntervalMs: intervalSec * 1000,

@@ -1,4 +1,5 @@
 import { parsePrecision, type Precision } from '../engine/kernels/precision.js';
+import { numberOption } from './command.js';
 
 /** The kernel flags every detecting command takes (detect, eval, batch, run). */
 export const kernelOptions = {
@@ -9,6 +10,20 @@ export const kernelOptions = {
     description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)',
   },
 } as const;
+
+/** The pipeline commands' (run, batch) choice between frames in parallel and threads within a frame. */
+export const threadsPerFrameOption = {
+  'threads-per-frame': {
+    type: 'string',
+    value: 'N',
+    description: 'Threads splitting each frame, for lower latency with few cameras (default 1; --workers then defaults to cores / N)',
+  },
+} as const;
+
+/** --threads-per-frame, validated (one-line error, exit 2); undefined when not given. */
+export function threadsPerFrameFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : numberOption('threads-per-frame', value, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 64);
+}
 
 /** --precision, validated (one-line error, exit 2); undefined when not given. */
 export function precisionFlag(value: string | undefined): Precision | undefined {

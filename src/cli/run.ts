@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
-import { kernelOptions, precisionFlag } from './kernel-options.js';
+import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
@@ -30,6 +30,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
   options: {
     ...modelOptions,
     ...kernelOptions,
+    ...threadsPerFrameOption,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
     transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source (repeatable)' },
@@ -77,6 +78,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
   const precision = precisionFlag(str('precision'));
+  const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
@@ -89,6 +91,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         workers: workers ?? (cfg.workers === 'auto' ? undefined : cfg.workers),
         backend: str('backend') ?? (cfg.detector.backend === 'auto' ? undefined : cfg.detector.backend),
         precision: precision ?? cfg.detector.precision,
+        threadsPerFrame: threadsPerFrame ?? cfg.detector.threadsPerFrame,
         detect: { thresh: str('thresh') ? thresh : cfg.detector.thresh, nms: str('nms') ? nms : cfg.detector.nms },
         countIntervalMs: cfg.countIntervalSeconds * 1000,
         display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
@@ -128,6 +131,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       workers,
       backend: str('backend'),
       precision,
+      threadsPerFrame,
       detect: { thresh, nms },
       display: noDash ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
@@ -177,6 +181,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
     backend: info.backend,
     precision: info.precision,
     threads: info.workers,
+    threadsPerFrame: info.threadsPerFrame,
     cores: availableParallelism(),
   });
 

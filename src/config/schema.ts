@@ -131,9 +131,16 @@ export const pipelineSchema = z
           .enum(['exact', 'fast'])
           .default('exact')
           .describe('float-layer numerics: exact (darknet bit-exact) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance)'),
+        threadsPerFrame: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(1)
+          .describe('threads splitting each frame (lower latency for few cameras); workers: auto then means cores / threadsPerFrame'),
       })
       .strict()
-      .default({ thresh: 0.25, nms: 0.45, backend: 'auto', precision: 'exact' }),
+      .default({ thresh: 0.25, nms: 0.45, backend: 'auto', precision: 'exact', threadsPerFrame: 1 }),
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({

@@ -20,6 +20,8 @@ export class EngineDetector implements ObjectDetector {
   /** Float-layer numerics in use: 'fast' only when the backend reports it runs reduced precision. */
   readonly precision: Precision;
   readonly network: Network;
+  /** Threads splitting each frame's layers (loadDetector's `threads` where the backend can; else 1). */
+  threadsPerFrame = 1;
   private readonly classes: number;
 
   constructor(readonly model: Model, private readonly kernels: KernelBackend, opts: NetworkOptions = {}) {
@@ -90,9 +92,14 @@ export async function loadDetector(model: ModelSource, opts: LoadDetectorOptions
     throw new UserError(`threads: expected a whole number from 1 to 256, got ${threads}`, 2);
   const m = loadModel(model);
   const kernels = await createBackend(opts.backend, { precision: opts.precision });
+  let perFrame = 1;
   if (threads !== undefined) {
-    if (kernels.setThreads) kernels.setThreads(threads);
-    else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);
+    if (kernels.setThreads) {
+      kernels.setThreads(threads);
+      perFrame = threads;
+    } else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);
   }
-  return new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs });
+  const detector = new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs });
+  detector.threadsPerFrame = perFrame;
+  return detector;
 }

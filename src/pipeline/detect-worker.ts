@@ -10,10 +10,19 @@ import { cardOperatingThreshold } from '../engine/model-card.js';
  * as (buffer id, slot) pointing into SharedArrayBuffers the main thread filled: nothing is copied.
  */
 const port = parentPort!;
-const { model, backend, precision } = workerData as { model: ModelRef; backend?: string; precision?: 'exact' | 'fast' };
+const { model, backend, precision, threadsPerFrame } = workerData as {
+  model: ModelRef;
+  backend?: string;
+  precision?: 'exact' | 'fast';
+  threadsPerFrame?: number;
+};
 
 try {
-  const detector = await loadDetector(model, { ...(backend ? { backend } : {}), ...(precision ? { precision } : {}) });
+  const detector = await loadDetector(model, {
+    ...(backend ? { backend } : {}),
+    ...(precision ? { precision } : {}),
+    ...(threadsPerFrame ? { threads: threadsPerFrame } : {}),
+  });
   const views = new Map<number, Uint8Array[]>();
   port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'buffer') {
@@ -44,6 +53,7 @@ try {
     classNames: [...detector.classNames],
     backend: detector.backend,
     precision: detector.precision,
+    threadsPerFrame: detector.threadsPerFrame,
     operatingThresh: cardOperatingThreshold(detector.model),
   };
   port.postMessage(ready);

@@ -1,7 +1,7 @@
 import { logger } from '../core/log.js';
 import type { ModelRef } from './model-ref.js';
 import { modelIdentity, type ModelIdentity } from './model-identity.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type DetectorPoolOptions } from './worker-pool.js';
 
 /** A source's hold on the detector threads of its model. Give it back with `ModelPools.release`. */
 export interface ModelLease extends ModelIdentity {
@@ -23,7 +23,7 @@ export class ModelPools {
   private readonly entries = new Map<string, Entry>();
   onIdle: () => void = () => undefined;
 
-  constructor(private readonly opts: { workers?: number; backend?: string; precision?: 'exact' | 'fast' }) {}
+  constructor(private readonly opts: DetectorPoolOptions) {}
 
   /** Loads the model on first use (rejects, leaving nothing behind, when it cannot be loaded). */
   async acquire(model: ModelRef, identity: ModelIdentity = modelIdentity(model)): Promise<ModelLease> {

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { logger } from '../core/log.js';
 import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
 import type { Detection, FrameInfo, FrameResult, TrafficEvent } from '../core/types.js';
@@ -16,7 +15,7 @@ type AnalyticsCalibration = AnalyticsConfig['calibration'];
 import type { ModelRef } from './model-ref.js';
 import { modelIdentity, type ModelIdentity } from './model-identity.js';
 import { ModelPools, type ModelLease } from './model-pools.js';
-import type { WorkerPool } from './worker-pool.js';
+import { defaultWorkers, type WorkerPool } from './worker-pool.js';
 import { LatencyWindow, RateWindow } from './stats.js';
 
 type Point = [number, number];
@@ -55,6 +54,8 @@ export interface PipelineOptions {
   backend?: string;
   /** Float-layer numerics (default: XNORCAM_PRECISION, else 'exact'); see src/engine/kernels/precision.ts. */
   precision?: 'exact' | 'fast';
+  /** Threads splitting each frame's layers (default 1); `workers` then defaults to cores / this. */
+  threadsPerFrame?: number;
   detect?: DetectOptions;
   /** Batch: detect every Nth frame (seq % stride === 0). */
   stride?: number;
@@ -147,9 +148,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       opts.sources.map((s) => parseSource(s.url, { name: s.name, rtspTransport: s.transport, rtspTimeoutOption: bin.rtspTimeoutOption })),
     );
     this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
-    this.maxBusy = Math.max(1, opts.workers ?? availableParallelism());
+    this.maxBusy = Math.max(1, opts.workers ?? defaultWorkers(opts.threadsPerFrame));
     this.detectOptions = opts.detect ?? {};
-    this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend, precision: opts.precision });
+    this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend, precision: opts.precision, threadsPerFrame: opts.threadsPerFrame });
     this.pools.onIdle = () => this.pump();
   }
 
@@ -160,10 +161,23 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 
   /** The first source's model (or the default one of a source-less batch run). */
-  get detectorInfo(): { inputWidth: number; inputHeight: number; backend: string; precision: 'exact' | 'fast'; classNames: string[]; workers: number; model: string } | undefined {
+  get detectorInfo():
+    | { inputWidth: number; inputHeight: number; backend: string; precision: 'exact' | 'fast'; classNames: string[]; workers: number; threadsPerFrame: number; model: string }
+    | undefined {
     const lease = this.states[0]?.lease ?? this.pinned;
     const p = lease?.pool;
-    return p && { inputWidth: p.inputWidth, inputHeight: p.inputHeight, backend: p.backend, precision: p.precision, classNames: p.classNames, workers: p.size, model: lease.id };
+    return (
+      p && {
+        inputWidth: p.inputWidth,
+        inputHeight: p.inputHeight,
+        backend: p.backend,
+        precision: p.precision,
+        classNames: p.classNames,
+        workers: p.size,
+        threadsPerFrame: p.threadsPerFrameInUse,
+        model: lease.id,
+      }
+    );
   }
 
   /** Thresholds for the frames detected from now on (a reloaded pipeline file). */

@@ -10,6 +10,24 @@ import type { FrameSlots } from '../ingest/frame-slots.js';
 import type { ModelRef } from './model-ref.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
+/** How a model's detector threads run. */
+export interface DetectorPoolOptions {
+  /** Frames detected at once (detector threads); default: cores / threadsPerFrame. */
+  workers?: number;
+  backend?: string;
+  precision?: 'exact' | 'fast';
+  /**
+   * Threads that split each frame's layers (intra-frame threading, backend.setThreads): lower
+   * latency per frame for few cameras, where `workers` (one frame per thread) gives throughput.
+   */
+  threadsPerFrame?: number;
+}
+
+/** Detector threads when none are asked for: the cores, shared by each frame's threadsPerFrame. */
+export function defaultWorkers(threadsPerFrame = 1): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threadsPerFrame)));
+}
+
 export interface DetectJobResult {
   detections: Detection[];
   detectMs: number;
@@ -37,6 +55,8 @@ export class WorkerPool {
   backend = '';
   /** Float-layer numerics the detector threads actually run ('fast' only where the backend has it). */
   precision: 'exact' | 'fast' = 'exact';
+  /** Threads each detector thread splits a frame over (1: one frame, one thread). */
+  threadsPerFrameInUse = 1;
   onIdle: () => void = () => undefined;
   private readonly workers: PoolWorker[] = [];
   private readonly buffers = new Map<FrameSlots, number>();
@@ -48,11 +68,12 @@ export class WorkerPool {
     private readonly model: ModelRef,
     private readonly backendName: string | undefined,
     private readonly requestedPrecision: 'exact' | 'fast' | undefined,
+    private readonly threadsPerFrame: number | undefined,
   ) {}
 
-  static async create(model: ModelRef, opts: { workers?: number; backend?: string; precision?: 'exact' | 'fast' } = {}): Promise<WorkerPool> {
-    const pool = new WorkerPool(model, opts.backend, opts.precision);
-    const n = Math.max(1, opts.workers ?? availableParallelism());
+  static async create(model: ModelRef, opts: DetectorPoolOptions = {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(model, opts.backend, opts.precision, opts.threadsPerFrame);
+    const n = Math.max(1, opts.workers ?? defaultWorkers(opts.threadsPerFrame));
     try {
       await Promise.all(Array.from({ length: n }, () => pool.spawn()));
     } catch (e) {
@@ -108,7 +129,9 @@ export class WorkerPool {
 
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(workerScript(), { workerData: { model: this.model, backend: this.backendName, precision: this.requestedPrecision } });
+      const worker = new Worker(workerScript(), {
+        workerData: { model: this.model, backend: this.backendName, precision: this.requestedPrecision, threadsPerFrame: this.threadsPerFrame },
+      });
       const entry: PoolWorker = { worker, busy: true };
       let ready = false;
       worker.on('message', (msg: WorkerReply) => {
@@ -119,6 +142,7 @@ export class WorkerPool {
           this.classNames = msg.classNames;
           this.backend = msg.backend;
           this.precision = msg.precision ?? 'exact';
+          this.threadsPerFrameInUse = msg.threadsPerFrame;
           this.operatingThresh = msg.operatingThresh;
           entry.busy = false;
           this.workers.push(entry);

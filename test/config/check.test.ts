@@ -60,6 +60,18 @@ describe('pipeline config validation', () => {
     expect(cfg.sources[1].url).toBe('rtsp://h/x');
     expect(cfg.sources[0]).toMatchObject({ mode: 'live', transport: 'tcp', watchdogSeconds: 10, lines: [] });
     expect(cfg.outputs.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.detector.threadsPerFrame).toBe(1);
+  });
+
+  it('takes detector.threadsPerFrame as a whole number of threads, and names the key when it is not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-cfg-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'detector: { threadsPerFrame: 2 }\nsources:\n  - name: a\n    url: rtsp://h/x\n');
+    expect(loadPipelineConfig(file).detector.threadsPerFrame).toBe(2);
+    writeFileSync(file, 'detector:\n  threadsPerFrame: 0\nsources:\n  - name: a\n    url: rtsp://h/x\n');
+    const r = xnorcam('check', file);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^${file}:2: detector\\.threadsPerFrame: `));
   });
 });
 

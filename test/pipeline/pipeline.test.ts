@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { defaultWorkers } from '../../src/pipeline/worker-pool.js';
+import { availableParallelism } from 'node:os';
 import { loadDetector } from '../../src/detect/detector.js';
 import type { Detection, FrameResult } from '../../src/core/types.js';
 import type { DisplayFrame } from '../../src/core/feed.js';
@@ -51,6 +53,25 @@ describe('pipeline with the real XNOR detector', () => {
     const st = p.sources()[0];
     expect(st.state).toBe('finished');
     expect(st.droppedFrames).toBe(0);
+  });
+
+  it('batch with threads splitting each frame: the same detections, and workers default to cores / threadsPerFrame', async () => {
+    const frames = rawFrames(lossless).slice(0, 30);
+    const det = await loadDetector(testModel, { backend: 'wasm' });
+    const expected: Detection[][] = frames.map((f) => det.detectRgb(f, 160, 160, { thresh: 0.2 }));
+    const p = new Pipeline({
+      model: testModel, sources: [{ url: lossless }], mode: 'batch', backend: 'wasm', threadsPerFrame: 2, detect: { thresh: 0.2 }, batchQueue: 2,
+    });
+    const results = collect(p);
+    await p.start();
+    const info = p.detectorInfo!;
+    expect(info.threadsPerFrame).toBe(2);
+    expect(info.workers).toBe(defaultWorkers(2));
+    expect(info.workers).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
+    await p.finished;
+    await p.close();
+    expect(results.slice(0, 30).map((r) => r.detections)).toEqual(expected);
+    expect(expected.flat().length).toBeGreaterThan(30);
   });
 
   it('batch --stride keeps every Nth frame, in order', async () => {
