@@ -1,7 +1,7 @@
 // Pipeline benchmark: batch throughput end to end and live latency. Prints ONE JSON document on stdout
 // (progress on stderr). Needs `npm run build` first.
 //
-//   node bench/pipeline.mjs [--seconds 60] [--model FILE.xnor] [--size 416] [--workers N]
+//   node bench/pipeline.mjs [--seconds 60] [--model FILE.xnor] [--size 416] [--workers N] [--threads-per-frame N]
 //                           [--live-seconds 20] [--skip-live] [--skip-batch]
 //
 // Batch: `xnorcam batch` (the real CLI, as a user runs it) on a generated 1280x720 30 fps H.264 file
@@ -27,7 +27,7 @@ const log = (m) => process.stderr.write(`bench: ${m}\n`);
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 function parseArgs(argv) {
-  const o = { seconds: 60, model: undefined, size: 416, workers: undefined, liveSeconds: 20, live: true, batch: true };
+  const o = { seconds: 60, model: undefined, size: 416, workers: undefined, threadsPerFrame: undefined, liveSeconds: 20, live: true, batch: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
@@ -35,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--model') o.model = val();
     else if (a === '--size') o.size = Number(val());
     else if (a === '--workers') o.workers = Number(val());
+    else if (a === '--threads-per-frame') o.threadsPerFrame = Number(val());
     else if (a === '--live-seconds') o.liveSeconds = Number(val());
     else if (a === '--skip-live') o.live = false;
     else if (a === '--skip-batch') o.batch = false;
@@ -81,7 +82,8 @@ function benchVideo(seconds) {
 async function batch(o, model, tmp) {
   const video = benchVideo(o.seconds);
   const out = path.join(tmp, 'out');
-  const args = [path.join(root, 'bin/xnorcam.js'), 'batch', video, '--model', model.path, '--out', out, ...(o.workers ? ['--workers', String(o.workers)] : [])];
+  const args = [path.join(root, 'bin/xnorcam.js'), 'batch', video, '--model', model.path, '--out', out, ...(o.workers ? ['--workers', String(o.workers)] : []),
+    ...(o.threadsPerFrame ? ['--threads-per-frame', String(o.threadsPerFrame)] : [])];
   log(`batch: ${args.slice(1).join(' ')}`);
   const useTime = existsSync('/usr/bin/time');
   const t0 = Date.now();
@@ -126,7 +128,7 @@ async function live(o, model) {
   });
   const url = `rtsp://127.0.0.1:${port}/cam`;
   log(`live: ${url} for ${o.liveSeconds} s`);
-  const p = new Pipeline({ model: model.path, mode: 'live', workers: o.workers, sources: [{ url, name: 'cam' }] });
+  const p = new Pipeline({ model: model.path, mode: 'live', workers: o.workers, threadsPerFrame: o.threadsPerFrame, sources: [{ url, name: 'cam' }] });
   const lat = [];
   let first = 0;
   p.on('result', (r) => {
