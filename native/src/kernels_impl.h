@@ -472,6 +472,31 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
   }
 }
 
+// The float output of a filters-in-lanes tile, the same for the float, binary and int8 tiles but for
+// value(j, p): vector j (filters b.f0 + j * XK_V ..) of pixel p0 + p before activation. 8-pixel tiles
+// go through store_fil_runs where the ISA has its transpose; otherwise each vector j of the NP pixels
+// is computed before its stores (so value()'s loads are not redone after each store: out may alias
+// them as far as the compiler knows) and stored a pixel at a time.
+template <int NP, int NFV, class Value>
+static inline void store_fil_tile(const Op* op, const Block& b, int p0, float* out, Value value) {
+#if XK_RUNS
+  if constexpr (NP == 8) {
+    vf r[16];
+    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++)
+      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? value(j < NFV ? j : 0, p) : (vf){};
+    store_fil_runs(op, out, b.f0, b.nf, p0, r);
+    return;
+  }
+#endif
+  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
+    const int nvalid = imin(XK_V, b.nf - j * XK_V);
+    if (nvalid <= 0) break;
+    vf v[NP];
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) v[p] = value(j, p);
+    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) store_fil(op, out, b.f0 + j * XK_V, nvalid, p0 + p, v[p]);
+  }
+}
+
 // ---- kernels: filters in lanes -----------------------------------------------------------------
 
 // The tap loop every filters-in-lanes tile shares: per step k, NFV vectors of weights (filters in
@@ -520,38 +545,26 @@ template <int NP, int NFV, bool FUSED = false>
 static void float_fil_tile(const Op* op, const Block& b, const float* src, int p0, float* out) {
   vf acc[NP][NFV];
   fil_accumulate<FloatTaps<FUSED>, NP, NFV>(op, b, src, p0, acc);
-  const float* fb = op->fbias + (size_t)(b.f0) ;
+  const float* fb = op->fbias + (size_t)(b.f0);
+  const auto value = [&](int j, int p) { return acc[p][j] + loadf(fb + j * XK_V); };
   if (op->bitsOut) {
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
       vf v[NFV];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) v[j] = acc[p][j] + loadf(fb + j * XK_V);
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) v[j] = value(j, p);
       store_bits_fil<NFV>(op, v, b.f0, b.nf, p0 + p);
     }
     return;
   }
-#if XK_RUNS
-  if constexpr (NP == 8) {
-    vf r[16];
-    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
-      const vf bias = loadf(fb + j * XK_V);
-      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? acc[p][j < NFV ? j : 0] + bias : (vf){};
-    }
-    store_fil_runs(op, out, b.f0, b.nf, p0, r);
-    return;
-  }
-#endif
-  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
-    const int nvalid = imin(XK_V, b.nf - j * XK_V);
-    if (nvalid <= 0) break;
-    const vf bias = loadf(fb + j * XK_V);
-    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) store_fil(op, out, b.f0 + j * XK_V, nvalid, p0 + p, acc[p][j] + bias);
-  }
+  store_fil_tile<NP, NFV>(op, b, p0, out, value);
 }
 
 template <int NP, int NFV>
 static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
   vu acc[NP][NFV];
   fil_accumulate<BinaryTaps, NP, NFV>(op, b, src, p0, acc);
+  const auto value = [&](int j, int p) {
+    return binary_value(acc[p][j], op->K, loadf(op->fscale + b.f0 + j * XK_V), loadf(op->fbias + b.f0 + j * XK_V));
+  };
   if (op->bitsOut && op->thrLo) {
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
       uint64_t m = 0;
@@ -565,30 +578,12 @@ static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, i
   if (op->bitsOut) {
     _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
       vf v[NFV];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++)
-        v[j] = binary_value(acc[p][j], op->K, loadf(op->fscale + b.f0 + j * XK_V), loadf(op->fbias + b.f0 + j * XK_V));
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) v[j] = value(j, p);
       store_bits_fil<NFV>(op, v, b.f0, b.nf, p0 + p);
     }
     return;
   }
-#if XK_RUNS
-  if constexpr (NP == 8) {
-    vf r[16];
-    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
-      const vf sc = loadf(op->fscale + b.f0 + j * XK_V), bias = loadf(op->fbias + b.f0 + j * XK_V);
-      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? binary_value(acc[p][j < NFV ? j : 0], op->K, sc, bias) : (vf){};
-    }
-    store_fil_runs(op, out, b.f0, b.nf, p0, r);
-    return;
-  }
-#endif
-  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
-    const int nvalid = imin(XK_V, b.nf - j * XK_V);
-    if (nvalid <= 0) break;
-    const vf bias = loadf(op->fbias + b.f0 + j * XK_V);
-    const vf sc = loadf(op->fscale + b.f0 + j * XK_V);
-    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) store_fil(op, out, b.f0 + j * XK_V, nvalid, p0 + p, binary_value(acc[p][j], op->K, sc, bias));
-  }
+  store_fil_tile<NP, NFV>(op, b, p0, out, value);
 }
 
 // ---- fast precision: int8 kernels (only where the ISA unit defines XK_INT8 and dot4_lanes) --------
@@ -651,26 +646,10 @@ template <int NP, int NFV>
 static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
   vi acc[NP][NFV];
   fil_accumulate<Q8Taps, NP, NFV>(op, b, src, p0, acc);
-#if XK_RUNS
-  if constexpr (NP == 8) {
-    vf r[16];
-    _Pragma("GCC unroll 16") for (int j = 0; j < 2; j++) {
-      const vf bias = loadf(op->fbias + b.f0 + j * XK_V), sc = loadf(op->qscale + b.f0 + j * XK_V);
-      const vi zs = (vi)loadu((const uint32_t*)op->qzs + b.f0 + j * XK_V);
-      _Pragma("GCC unroll 16") for (int p = 0; p < 8; p++) r[8 * j + p] = j < NFV ? q8_value(acc[p][j < NFV ? j : 0], zs, sc, bias) : (vf){};
-    }
-    store_fil_runs(op, out, b.f0, b.nf, p0, r);
-    return;
-  }
-#endif
-  _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
-    const int nvalid = imin(XK_V, b.nf - j * XK_V);
-    if (nvalid <= 0) break;
-    const vf bias = loadf(op->fbias + b.f0 + j * XK_V);
-    const vf sc = loadf(op->qscale + b.f0 + j * XK_V);
-    const vi zs = (vi)loadu((const uint32_t*)op->qzs + b.f0 + j * XK_V);
-    _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) store_fil(op, out, b.f0 + j * XK_V, nvalid, p0 + p, q8_value(acc[p][j], zs, sc, bias));
-  }
+  store_fil_tile<NP, NFV>(op, b, p0, out, [&](int j, int p) {
+    return q8_value(acc[p][j], (vi)loadu((const uint32_t*)op->qzs + b.f0 + j * XK_V), loadf(op->qscale + b.f0 + j * XK_V),
+                    loadf(op->fbias + b.f0 + j * XK_V));
+  });
 }
 #endif
 
