@@ -1935,6 +1935,12 @@ export const WC_CTX_INTS: i32 = 21;
   return load<i32>(ctx + (<usize>slot << 2));
 }
 
+/** fastGemmT's `act` for "store the raw int32 sums", and its `tail` for "no leaky tail". */
+const RAW_SUMS: i32 = -1;
+const NO_TAIL: usize = 0xffffffff;
+/** Bytes of winoWeights' int16 3x3 weights per filter block and channel pair (the loader's G_BYTES). */
+const WINO_G_BYTES: usize = 144;
+
 /**
  * Filter blocks [b0, b1) of a Winograd conv (src/engine/kernels/wasm/winograd.ts) into dst: per
  * chunk of (at most) chunkBlocks filter blocks from b0, (chunked) winoWeights builds its U into the context's uChunk,
@@ -1952,7 +1958,7 @@ export function winoChunks(ctx: usize, dst: usize, bFrom: i32, bTo: i32): void {
   const tileOff = <usize>wc(ctx, WC_TILEOFF), tileEdge = <usize>wc(ctx, WC_TILEEDGE), outPlane = wc(ctx, WC_OUTPLANE), outW = wc(ctx, WC_OUTW);
   const scale = <usize>wc(ctx, WC_SCALE), bias = <usize>wc(ctx, WC_BIAS), act = wc(ctx, WC_ACT);
   const mRow = <usize>Tpad << 2;
-  const gBlock = <usize>pairs * 144;
+  const gBlock = <usize>pairs * WINO_G_BYTES;
   const fn = chunkBlocks << 2;
   const tileStride = <usize>pairs << 5;
   for (let b0 = bFrom; b0 < bTo; b0 += chunkBlocks) {
@@ -1969,12 +1975,12 @@ export function winoChunks(ctx: usize, dst: usize, bFrom: i32, bTo: i32): void {
       for (let xi = 0; xi < 16; xi++) {
         const pre = min(gn, g0 + <usize>xi * share);
         fastGemmTPre(V + <usize>xi * xiStride, koff, pairs, u + <usize>xi * uStride, 0, 0, nF, m + <usize>(xi * fn) * mRow,
-          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, -1, 0xffffffff, 0, 1, b0, b1, pre, min(gn, pre + share));
+          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, RAW_SUMS, NO_TAIL, 0, 1, b0, b1, pre, min(gn, pre + share));
       }
     } else {
       for (let xi = 0; xi < 16; xi++) {
         fastGemmT(V + <usize>xi * xiStride, koff, pairs, U + <usize>xi * uStride, 0, 0, nF, m + <usize>(xi * fn) * mRow,
-          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, -1, 0xffffffff, 0, 1, b0, b1);
+          Tpad, xi >= 12 ? Trow3 : T, 0, tileStride, RAW_SUMS, NO_TAIL, 0, 1, b0, b1);
       }
     }
     winoOutput(m, fn, T, Tpad, tileOff, tileEdge, outPlane, outW, scale, bias, act, dst, f0, min(nF, b1 << 2));

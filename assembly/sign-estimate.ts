@@ -901,8 +901,11 @@ const I32_MIN_F: f64 = -2147483648;
   return <usize>load<u32>(ctx + (<usize>slot << 2));
 }
 
-/** The largest float32 <= inv with amax * inv <= qA (the loader's scaleFor). */
-function seScaleFor(qA: f64, amax: f64): f64 {
+/**
+ * The largest float32 <= inv with amax * inv <= qA (the input scale of a quantisation that clamps
+ * nothing); the loader's whole-input path (SignEstimate.begin) calls it too.
+ */
+export function seScaleFor(qA: f64, amax: f64): f64 {
   let inv = min(<f64><f32>(qA / amax), SE_MAX_INV);
   while (amax * inv > qA) inv = <f64>reinterpret<f32>(reinterpret<i32>(<f32>inv) - 1);
   return inv;

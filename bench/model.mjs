@@ -71,8 +71,8 @@ async function trafficFrames(dir, w, h, count) {
   const imgDir = path.join(dir, 'images');
   const frames = [];
   for (const f of readdirSync(imgDir).sort()) {
-    const { data } = await sharp(path.join(imgDir, f)).resize(w, h, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    frames.push(new Uint8Array(data));
+    // rendered at w x h already (--size)
+    frames.push(new Uint8Array(await sharp(path.join(imgDir, f)).removeAlpha().raw().toBuffer()));
   }
   return frames;
 }

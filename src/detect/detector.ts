@@ -20,11 +20,10 @@ export class EngineDetector implements ObjectDetector {
   /** Float-layer numerics in use: 'fast' only when the backend reports it runs reduced precision. */
   readonly precision: Precision;
   readonly network: Network;
-  /** Threads splitting each frame's layers (loadDetector's `threads` where the backend can; else 1). */
-  threadsPerFrame = 1;
   private readonly classes: number;
 
-  constructor(readonly model: Model, private readonly kernels: KernelBackend, opts: NetworkOptions = {}) {
+  /** threadsPerFrame: the threads the backend splits each frame's layers over (loadDetector's `threads` where it can). */
+  constructor(readonly model: Model, private readonly kernels: KernelBackend, opts: NetworkOptions = {}, readonly threadsPerFrame = 1) {
     // class scores are activated only where a detection can come from, unless layer outputs are kept for inspection
     this.network = new Network(model, kernels, { ...opts, lazyYoloClasses: opts.lazyYoloClasses ?? !opts.keepLayerOutputs });
     this.inputWidth = model.spec.net.width;
@@ -99,7 +98,5 @@ export async function loadDetector(model: ModelSource, opts: LoadDetectorOptions
       perFrame = threads;
     } else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);
   }
-  const detector = new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs });
-  detector.threadsPerFrame = perFrame;
-  return detector;
+  return new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs }, perFrame);
 }

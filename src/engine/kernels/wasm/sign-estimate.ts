@@ -18,6 +18,7 @@ interface SignExports extends Exports {
   seBandsClaim(ctx: number, inPtr: number, next: number, nBands: number): void;
   seBoundsOf(w1: number, ew: number, biasF: number, wScale: number, nF: number, K: number, hi: number, lom1: number, inv: number, amax: number,
     twice: number): void;
+  seScaleFor(qA: number, amax: number): number;
   seSigns: SignsKernel;
   seSigns33: SignsKernel;
   seSigns33Pooled(img: number, rowBytes: number, koff: number, KP: number, wpk: number, nF: number, r0: number, r1: number, W: number,
@@ -50,20 +51,6 @@ const CTX_INTS = 36;
 /** The Winograd transforms' int16 limits: |U| <= 2 max|xq|, |V| <= 3 max|wq|. */
 const WINO_QA = 16383;
 const WINO_QW = 10922;
-/** The largest input scale (a float32 power of two): qA / max|x| may overflow float32 for subnormal inputs. */
-const MAX_INV = 2 ** 100;
-const f32Bits = new Float32Array(1);
-const i32Bits = new Int32Array(f32Bits.buffer);
-/** The largest float32 <= inv with amax * inv <= qA (both float32: the product is exact in a double). */
-function scaleFor(qA: number, amax: number): number {
-  let inv = Math.min(Math.fround(qA / amax), MAX_INV);
-  while (amax * inv > qA) {
-    f32Bits[0] = inv;
-    i32Bits[0]--;
-    inv = f32Bits[0];
-  }
-  return inv;
-}
 
 /**
  * Exact sign bits of a float convolution, mostly from int16 arithmetic: for a bit-linked float conv
@@ -112,7 +99,6 @@ export class SignEstimate {
   private readonly tmp: number;
   private readonly qA: number;
   private readonly wScale: Float32Array;
-  private readonly wq: Int16Array;
   /** The pooled 3x3 case in Winograd F(2, 3) (sewSigns), set up by poolInto where it fits. */
   private wino: {
     img: number; q: number; Wq: number; qPlane: number; u2: number; wpk: number; nWin: number; nT: number;
@@ -131,8 +117,6 @@ export class SignEstimate {
    */
   private readonly bandInv: Float64Array;
   private readonly bandInvPtr: number;
-  /** Output rows [0, done) of this frame have their bits (seSigns33 runs whole bands). */
-  private done = 0;
   /** seBands' context blocks, one per thread (index 0: the calling thread's, with the buffers above). */
   private ctxs: number[] = [];
   /** seBandsClaim's arguments per thread for sharesThreads threads (inPtr filled in per frame). */
@@ -208,7 +192,6 @@ export class SignEstimate {
     const { qA, wq, wScale, ew } = int16Ranges(p.weights, outC, K);
     this.qA = qA;
     this.wScale = wScale;
-    this.wq = wq;
     this.ew = ew;
     this.w1 = new Float64Array(outC);
     this.biasF = new Float64Array(outC);
@@ -231,12 +214,8 @@ export class SignEstimate {
           w16[o + 2 * lane + 1] = b < 0 ? 0 : wq[f * K + b];
         }
       });
-    // bounds per filter, in groups of 16: the padding (I32_MAX) is neither positive nor undecided
-    const padded = Math.ceil(outC / 16) * 16;
-    this.hi = heap.alloc(padded * 4);
-    heap.i32(this.hi, padded).fill(I32_MAX);
-    this.lom1 = heap.alloc(padded * 4);
-    heap.i32(this.lom1, padded).fill(I32_MAX);
+    this.hi = this.boundsArray();
+    this.lom1 = this.boundsArray();
     this.bitTab = heap.alloc(16 * 16);
     const bits = heap.i32(this.bitTab, 64);
     for (let j = 0; j < 16; j++) bits.fill((1 << j) * 0x10001, 4 * j, 4 * j + 4);
@@ -244,6 +223,17 @@ export class SignEstimate {
     const nBands = this.interleaved ? Math.ceil(p.outH / SE33_BAND) : 0;
     this.bandInvPtr = heap.alloc(nBands * 8);
     this.bandInv = new Float64Array(heap.u8(this.bandInvPtr, 0).buffer, this.bandInvPtr, nBands);
+  }
+
+  /**
+   * A bound per filter (hi or lo - 1), in groups of 16 filters: the padding (I32_MAX) is neither
+   * positive nor undecided.
+   */
+  private boundsArray(): number {
+    const padded = Math.ceil(this.p.outC / 16) * 16;
+    const at = this.heap.alloc(padded * 4);
+    this.heap.i32(at, padded).fill(I32_MAX);
+    return at;
   }
 
   /** The taps in kp order for seSigns: channel pairs at every tap, then an odd channel's pairs. */
@@ -272,12 +262,11 @@ export class SignEstimate {
    */
   begin(inPtr: number): boolean {
     this.inPtr = inPtr;
-    this.done = 0;
     if (this.interleaved) return true;
     const { inC, inH, inW, pad } = this.p;
     const amax = this.k.maxAbs(inPtr, inC * inH * inW);
     if (!(amax > 0 && Number.isFinite(amax))) return false;
-    const inv = scaleFor(this.qA, amax);
+    const inv = this.k.seScaleFor(this.qA, amax);
     this.setBounds(inv, amax);
     this.k.quantPairs(inPtr, 2 * this.pairs, inH, inW, pad, this.pairImg, this.rowInts, this.planeInts, inv);
     if (this.odd) {
@@ -290,7 +279,7 @@ export class SignEstimate {
 
   /**
    * The bounds hi, lo - 1 per filter for inputs quantised as round(x * inv) (no clamping: amax * inv
-   * <= qA, scaleFor) whose largest |x| is amax.
+   * <= qA, seScaleFor) whose largest |x| is amax.
    */
   private setBounds(inv: number, amax: number): void {
     const b = (this.genericBounds ??= this.boundInputs(false));
@@ -351,12 +340,8 @@ export class SignEstimate {
     let lom1 = this.lom1;
     let tmp = this.tmp;
     if (own) {
-      // bounds padded to 16 filters with I32_MAX (neither positive nor undecided), as the constructor's
-      const padded = Math.ceil(outC / 16) * 16;
-      hi = heap.alloc(padded * 4);
-      heap.i32(hi, padded).fill(I32_MAX);
-      lom1 = heap.alloc(padded * 4);
-      heap.i32(lom1, padded).fill(I32_MAX);
+      hi = this.boundsArray();
+      lom1 = this.boundsArray();
       tmp = heap.alloc(128);
     }
     const shared = this.ctxs[0];
@@ -458,7 +443,6 @@ export class SignEstimate {
       Atomics.store(this.claim, 0, 0);
       pool.run('seBandsClaim', this.shares, this.k);
     }
-    this.done = outH;
   }
 
   /**
@@ -534,24 +518,14 @@ export class SignEstimate {
   }
 
   /**
-   * Sign bits of output rows [r0, r0 + rows) into the bit image `bits` ([pixel][Cb] bytes); `_band`:
-   * unused (the sums stay in registers). With seSigns33 it may also do rows after them (a whole
-   * band, the same bits as their own call would write), which later calls then skip.
+   * Sign bits of output rows [r0, r0 + rows) into the bit image `bits` ([pixel][Cb] bytes), for the
+   * shapes that are not banded (the banded ones run signs()); `_band`: unused (the sums stay in
+   * registers).
    */
   band(r0: number, rows: number, _band: number, bits: number, Cb: number): void {
-    const { inC, inH, inW, outC, outH, outW, size, pad } = this.p;
-    const end = r0 + rows;
-    if (!this.interleaved) {
-      this.k.seSigns(this.pairImg, this.rowInts * 4, this.koff, this.KP, this.wpk, outC, r0, end, outW, this.hi, this.lom1, this.bitTab,
-        bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
-      return;
-    }
-    // whole bands, from the first one not done (callers go down the rows in order, as float-conv's did)
-    const b0 = Math.floor(this.done / SE33_BAND);
-    const b1 = Math.ceil(end / SE33_BAND);
-    if (b1 <= b0) return;
-    this.setBitsDst(bits);
-    this.k.seBands(this.context(0), this.inPtr, b0, b1);
-    this.done = Math.min(outH, b1 * SE33_BAND);
+    if (this.interleaved) throw new Error('sign estimate: the 3-channel 3x3 kernels run whole frames (signs())');
+    const { inC, inH, inW, outC, outW, size, pad } = this.p;
+    this.k.seSigns(this.pairImg, this.rowInts * 4, this.koff, this.KP, this.wpk, outC, r0, r0 + rows, outW, this.hi, this.lom1, this.bitTab,
+      bits, Cb, this.tmp, this.inPtr, inC, inH, inW, size, pad, this.exactWpk, this.K, this.bias);
   }
 }

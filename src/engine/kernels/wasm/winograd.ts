@@ -180,20 +180,19 @@ export class WasmWinogradConv extends PoolableConv {
     // filter chunks of at most ~256 KiB of sums (M), which stay in L2 for the output transform,
     // and whose U (when built per chunk) does too
     this.chunked = this.T >= CHUNKED_MIN_TILES;
-    this.chunkBlocks = Math.max(1, Math.min(Math.ceil(outC / 4), this.chunked ? CHUNK_BLOCKS : Infinity, Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
     this.blocks = Math.ceil(outC / 4);
+    this.chunkBlocks = Math.max(1, Math.min(this.blocks, this.chunked ? CHUNK_BLOCKS : Infinity, Math.floor(262144 / (16 * 4 * this.Tpad * 4))));
     this.chunks = Math.ceil(this.blocks / this.chunkBlocks);
     this.M = heap.alloc(this.mBytes);
     this.koff = heap.alloc(this.pairs * 4);
     heap.i32(this.koff, this.pairs).set(Array.from({ length: this.pairs }, (_, kp) => kp * 32));
 
     const { qA, g, wScale } = winogradRanges(p.weights, outC, inC);
-    const blocks = Math.ceil(outC / 4);
-    this.g3 = heap.alloc(blocks * this.pairs * G_BYTES);
-    packWinogradWeights(new Int16Array(heap.u8(this.g3, 0).buffer, this.g3, (blocks * this.pairs * G_BYTES) / 2), g, outC, inC);
+    this.g3 = heap.alloc(this.blocks * this.pairs * G_BYTES);
+    packWinogradWeights(new Int16Array(heap.u8(this.g3, 0).buffer, this.g3, (this.blocks * this.pairs * G_BYTES) / 2), g, outC, inC);
     // U per xi: [block of 4 filters][channel pair][filter] int16 pairs (channel 2cp, 2cp + 1); the
     // chunk's planes +320 bytes apart: a multiple of 4 KiB would make winoWeights' 16 stores alias
-    this.uStride = blocks * this.pairs * 16;
+    this.uStride = this.blocks * this.pairs * 16;
     this.uChunkStride = this.chunkBlocks * this.pairs * 16 + 320;
     this.uChunk = this.chunked ? heap.alloc(16 * this.uChunkStride) : 0;
     this.tileOff = heap.alloc(this.T * 4);
@@ -216,7 +215,7 @@ export class WasmWinogradConv extends PoolableConv {
   private get U(): number {
     if (!this.uAll) {
       this.uAll = this.heap.alloc(16 * this.uStride);
-      this.k2.winoWeights(this.g3, this.pairs, 0, Math.ceil(this.p.outC / 4), this.uAll, this.uStride);
+      this.k2.winoWeights(this.g3, this.pairs, 0, this.blocks, this.uAll, this.uStride);
     }
     return this.uAll;
   }
