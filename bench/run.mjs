@@ -3,11 +3,16 @@
 //
 //   node bench/run.mjs [--frames 30] [--warmup 5] [--sizes 416,320] [--backends wasm,...] [--reference]
 //                      [--precision exact,fast] [--threads 1,2] [--bit-links on,off]
-//                      [--sign-estimate on,off] [--no-gemm-peak]
+//                      [--sign-estimate on,off] [--class-gate 0.25,off] [--no-gemm-peak]
 //   --no-gemm-peak skips bench/gemm-peak.mjs's GEMM rows; --bit-links on,off adds rows with the
 //   bit links between convs turned off (NetworkOptions.bitLinks), to measure them in the same run;
 //   --sign-estimate on,off the same for the native backend's int16 sign estimate of a bit-linked
 //   float conv (XNORCAM_SIGN_ESTIMATE=off, native/src/sign_estimate_impl.h).
+//   --class-gate: the objectness threshold the [yolo] heads compute class scores above, as a
+//   detector at that threshold runs them (default 0.25, darknet's and the detector's default; `off`:
+//   every cell's class scores, as darknet and onnxruntime compute them; see
+//   src/engine/runtime/gated-heads.ts). Rows report the fraction of head cells computed: with random
+//   weights and a noise input it is data, not a constant.
 //
 // Every backend runs in 'exact' precision (darknet's float32, bit for bit); a backend that has a
 // 'fast' precision (int8 float layers, src/engine/kernels/precision.ts) also runs in that, as its
@@ -30,7 +35,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 
 function parseArgs(argv) {
-  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'], threads: [1, 2], bitLinks: [true], signEstimate: [true] };
+  const o = { frames: 30, warmup: 5, sizes: [416, 320], backends: null, reference: false, gemmPeak: true, precisions: ['exact', 'fast'], threads: [1, 2], bitLinks: [true], signEstimate: [true], classGates: [0.25] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -47,6 +52,7 @@ function parseArgs(argv) {
     else if (a === '--precision') o.precisions = val().split(',');
     else if (a === '--threads') o.threads = val().split(',').map(Number);
     else if (a === '--sign-estimate') o.signEstimate = val().split(',').map((v) => (v === 'on' ? true : v === 'off' ? false : fail('--sign-estimate takes on, off or on,off')));
+    else if (a === '--class-gate') o.classGates = val().split(',').map((v) => (v === 'off' ? null : Number(v) > 0 && Number(v) < 1 ? Number(v) : fail('--class-gate takes thresholds in (0, 1) or off, e.g. 0.25,off')));
     else if (a === '--bit-links') o.bitLinks = val().split(',').map((v) => (v === 'on' ? true : v === 'off' ? false : fail('--bit-links takes on, off or on,off')));
     else fail(`unknown option ${a}`);
   }
@@ -84,7 +90,7 @@ const POPCNT_PEAK = 2.49e12;
  * One XNOR network on one backend, ready to time; null for a 2-thread request on a backend without
  * intra-frame threading, or for 'fast' on a backend without that precision.
  */
-async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate) {
+async function xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate, classGate) {
   if (!signEstimate && !name.startsWith('native')) return null; // only the native backend has one
   const backend = await backendIn(createBackend, name, precision);
   if (precision === 'fast' && backend.precision !== 'fast') {
@@ -118,13 +124,17 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
   randomInput(net.input, 42);
   const timings = new Float64Array(net.spec.layers.length);
   const perLayer = net.spec.layers.map(() => []);
+  const gateCells = [];
   return {
-    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision, ...(bitLinks ? {} : { bitLinks: false }), ...(signEstimate ? {} : { signEstimate: false }), bitLinkedTensors: [...net.bitLinkedTensors] },
+    row: { model: 'yolov3-tiny_xnor', size, threads, backend: backend.name, precision, ...(bitLinks ? {} : { bitLinks: false }), ...(signEstimate ? {} : { signEstimate: false }), classGate, bitLinkedTensors: [...net.bitLinkedTensors] },
     times: [],
     frame: (record) => {
       timings.fill(0);
-      net.forward(timings);
-      if (record) timings.forEach((t, i) => perLayer[i].push(t));
+      net.forward(timings, classGate ?? undefined);
+      if (record) {
+        timings.forEach((t, i) => perLayer[i].push(t));
+        for (const [conv, head] of net.gatedHeads) gateCells.push(head.computedCells / (net.spec.layers[conv].output.h * net.spec.layers[conv].output.w));
+      }
     },
     finish: (row) => {
       const names = net.describeLayers();
@@ -145,6 +155,8 @@ async function xnorEngine({ Network, createBackend }, model, name, size, threads
         split[key] += median(perLayer[i]);
       });
       row.split = Object.fromEntries(Object.entries(split).map(([k, v]) => [k, round(v)]));
+      // the share of the heads' cells whose class scores were computed, over all frames and heads
+      if (gateCells.length) row.classScoreCells = round(gateCells.reduce((a, b) => a + b, 0) / gateCells.length, 4);
       backend.dispose?.();
     },
   };
@@ -178,10 +190,11 @@ async function main() {
         for (const precision of opts.precisions)
           for (const threads of opts.threads)
             for (const bitLinks of opts.bitLinks)
-              for (const signEstimate of opts.signEstimate) {
-                const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate);
-                if (engine) engines.push(engine);
-              }
+              for (const signEstimate of opts.signEstimate)
+                for (const classGate of opts.classGates) {
+                  const engine = await xnorEngine({ Network, createBackend }, model, name, size, threads, precision, bitLinks, signEstimate, classGate);
+                  if (engine) engines.push(engine);
+                }
       }
       const { bytes } = yolov3TinyOnnx(size);
       for (const threads of opts.threads) {
@@ -202,7 +215,7 @@ async function main() {
         });
       }
 
-      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}${e.row.bitLinks === false ? '(no bit links)' : ''}${e.row.signEstimate === false ? '(no sign estimate)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
+      log(`size ${size}: ${engines.map((e) => `${e.row.backend}${e.row.precision === 'fast' ? '(fast)' : ''}${e.row.bitLinks === false ? '(no bit links)' : ''}${e.row.signEstimate === false ? '(no sign estimate)' : ''}${e.row.classGate === null ? '(whole heads)' : ''}/${e.row.threads}t`).join(', ')}; ${opts.warmup} warm-up + ${opts.frames} frames each, interleaved`);
       for (let f = 0; f < opts.warmup + opts.frames; f++) {
         for (const e of engines) {
           const t0 = performance.now();
@@ -214,7 +227,7 @@ async function main() {
         const row = { ...e.row, msPerFrame: round(median(e.times)), minMs: round(Math.min(...e.times)), frames: e.times.length };
         e.finish(row);
         results.push(row);
-        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''}${row.bitLinks === false ? ' no-bit-links' : ''}${row.signEstimate === false ? ' no-sign-estimate' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
+        log(`  ${row.backend}${row.precision === 'fast' ? ' fast' : ''}${row.bitLinks === false ? ' no-bit-links' : ''}${row.signEstimate === false ? ' no-sign-estimate' : ''}${row.classGate === null ? ' whole-heads' : ''} ${row.threads}t @${size}: ${row.msPerFrame} ms/frame (best ${row.minMs})`);
       }
       // Side-by-side ratios: onnxruntime float time / XNOR time (> 1 means the XNOR engine is faster).
       const ort1 = results.find((r) => r.size === size && r.backend === 'onnxruntime-float' && r.threads === 1);
@@ -240,7 +253,7 @@ async function main() {
 
     const ratios = results
       .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
-      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), ...(r.signEstimate === false ? { signEstimate: false } : {}), msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), ...(r.signEstimate === false ? { signEstimate: false } : {}), classGate: r.classGate, msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
     const doc = {
       bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
       date: new Date().toISOString(),

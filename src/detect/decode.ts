@@ -108,6 +108,9 @@ function correctBoxes(dets: Candidate[], imageW: number, imageH: number, netW: n
  */
 export function collectCandidates(net: Network, thresh: number, imageW: number, imageH: number, letterboxed: boolean): Candidate[] {
   const { net: info, layers } = net.spec;
+  const gate = net.classGate;
+  if (gate !== undefined && !(thresh >= gate))
+    throw new Error(`collectCandidates: the network computed class scores only where objectness > ${gate}; decoding at ${thresh} needs forward(timings, ${thresh})`);
   const dets: Candidate[] = [];
   layers.forEach((l, i) => {
     if (l.type === 'yolo') yoloCandidates(l, net.outputs[i], info.width, info.height, thresh, net.lazyYoloClasses, dets);

@@ -56,7 +56,7 @@ export class EngineDetector implements ObjectDetector {
   private run(width: number, height: number, letterboxed: boolean, opts: DetectOptions): Detection[] {
     const thresh = opts.thresh ?? 0.25;
     const nms = opts.nms ?? 0.45;
-    this.network.forward();
+    this.network.forward(undefined, thresh);
     let dets = collectCandidates(this.network, thresh, width, height, letterboxed);
     if (nms > 0) dets = nmsSort(dets, this.classes, nms);
     return toDetections(dets, thresh, this.classNames, width, height);

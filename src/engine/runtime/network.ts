@@ -3,6 +3,7 @@ import { convWeightCount, type ConvSpec, type LayerSpec, type MaxpoolSpec, type 
 import { unpackSigns } from '../darknet/prepare.js';
 import { applyActivationTs, applyExtraActivation, kernelActivation } from './activations.js';
 import { maxpool, region, route, shortcut, upsample, yolo } from './layers.js';
+import { GatedHead, gateable } from './gated-heads.js';
 
 export interface NetworkOptions {
   /**
@@ -68,6 +69,9 @@ export class Network {
   private readonly fastOk: ReadonlySet<number>;
   /** [yolo] outputs hold raw class scores (NetworkOptions.lazyYoloClasses). */
   readonly lazyYoloClasses: boolean;
+  /** The [yolo] heads whose class scores are computed only where objectness passes (see GatedHead), by their conv's index. */
+  readonly gatedHeads: ReadonlyMap<number, GatedHead>;
+  private gate: number | undefined;
 
   constructor(model: Model, backend: KernelBackend, opts: NetworkOptions = {}) {
     this.spec = model.spec;
@@ -87,6 +91,7 @@ export class Network {
     const readers = layerReaders(layers);
     const yoloInPlace = (l: (typeof layers)[number], i: number) =>
       l.type === 'yolo' && this.lazyYoloClasses && !opts.keepLayerOutputs && i > 0 && readers[i - 1].length === 1 && !fused.has(i - 1);
+    this.gatedHeads = this.planGatedHeads(model, readers, (i) => yoloInPlace(layers[i], i));
     for (const j of plan.hosts) hosts.set(j, backend.allocFloat32(layers[j].output.c * layers[j].output.h * layers[j].output.w));
     layers.forEach((l, i) => {
       const input = i === 0 ? this.input : this.outputs[i - 1];
@@ -153,6 +158,31 @@ export class Network {
     return plan.tensors;
   }
 
+  /**
+   * The head convs a GatedHead can split: lazy class scores, a float 1x1 conv with a kernel
+   * activation read only by the [yolo] after it, which runs in place on its tensor.
+   */
+  private planGatedHeads(model: Model, readers: number[][], yoloInPlace: (i: number) => boolean): Map<number, GatedHead> {
+    const heads = new Map<number, GatedHead>();
+    if (!this.lazyYoloClasses) return heads;
+    model.spec.layers.forEach((l, i) => {
+      const conv = model.spec.layers[i - 1];
+      if (l.type !== 'yolo' || conv?.type !== 'convolutional' || !yoloInPlace(i) || readers[i - 1].length !== 1) return;
+      if (kernelActivation(conv.activation) !== conv.activation) return;
+      const p = convParams(model, conv, i - 1, this.fastOk.has(i - 1)).float;
+      if (p && gateable(p, l)) heads.set(i - 1, new GatedHead(this.backend, p, l, this.backend.prepareFloatConv(p)));
+    });
+    return heads;
+  }
+
+  /**
+   * Class scores in the [yolo] outputs are valid where objectness > classGate (undefined: everywhere),
+   * as the last forward() computed them.
+   */
+  get classGate(): number | undefined {
+    return this.gatedHeads.size > 0 ? this.gate : undefined;
+  }
+
   /** Conv layer i and the maxpool i+1 as one backend op writing the pooled tensor. */
   private makeFusedConvPool(model: Model, i: number, input: Float32Array, pooled: Float32Array): () => void {
     const l = model.spec.layers[i] as ConvSpec;
@@ -168,6 +198,13 @@ export class Network {
   private makeStep(model: Model, l: LayerSpec, i: number, input: Float32Array, out: Float32Array): () => void {
     switch (l.type) {
       case 'convolutional': {
+        const head = this.gatedHeads.get(i);
+        if (head) {
+          // its op lives in the GatedHead, which runs it whole or in parts
+          const io = { op: head.wholeConv, input, out };
+          this.convIo.set(i, io);
+          return () => head.runConv(io.input, io.out, this.gate);
+        }
         const p = convParams(model, l, i, this.fastOk.has(i));
         const op: ConvOp = p.binary ? this.backend.prepareBinaryConv(p.binary) : this.backend.prepareFloatConv(p.float!);
         const n = out.length;
@@ -210,6 +247,14 @@ export class Network {
       case 'dropout':
         return () => {};
       case 'yolo': {
+        const head = this.gatedHeads.get(i - 1);
+        if (head) {
+          const conv = this.convIo.get(i - 1)!;
+          return () => {
+            yolo(l, input, out, false);
+            head.runClasses(conv.input, out, this.gate);
+          };
+        }
         if (this.lazyYoloClasses) return () => yolo(l, input, out, false);
         const op = this.backend.prepareYolo?.({ c: l.input.c, h: l.input.h, w: l.input.w, classes: l.classes, anchors: l.mask.length, scaleXY: l.scaleXY });
         return op ? () => op.run(input, out) : () => yolo(l, input, out);
@@ -221,9 +266,13 @@ export class Network {
 
   /**
    * Runs the network on `this.input`. With `timings`, adds each layer's milliseconds to it (a fused
-   * conv+maxpool counts under the conv; its maxpool gets ~0).
+   * conv+maxpool counts under the conv; its maxpool gets ~0; a gated head's class scores count
+   * under its [yolo]). With `classGate` (lazy class scores only), the [yolo] heads compute class
+   * scores only for the cells where some anchor's objectness is above it: decode at a threshold of
+   * at least classGate (a detector passes its threshold).
    */
-  forward(timings?: Float64Array): void {
+  forward(timings?: Float64Array, classGate?: number): void {
+    this.gate = classGate;
     const steps = this.steps;
     if (!timings) {
       for (let i = 0; i < steps.length; i++) steps[i]();
