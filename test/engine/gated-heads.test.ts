@@ -93,6 +93,29 @@ describe('gated yolo heads', () => {
       }
     }, 120_000);
 
+  it('two threads per frame: the same detections gated as whole, on every backend that splits frames', async () => {
+    let ran = 0;
+    for (const backend of backends) {
+      const kernels = [await createBackend(backend, { precision: 'exact' }), await createBackend(backend, { precision: 'exact' })];
+      if (!kernels[0].setThreads) continue;
+      kernels.forEach((k) => k.setThreads!(2));
+      for (const c of cases.slice(0, 2)) {
+        const [whole, gated] = kernels.map((k) => new Network(c.model, k, { lazyYoloClasses: true }));
+        whole.input.set(c.input);
+        gated.input.set(c.input);
+        whole.forward();
+        for (const thresh of [0.25, 0.5]) {
+          gated.forward(undefined, thresh);
+          gated.forward(undefined, thresh);
+          expect(candidatesOf(gated, thresh), `${backend} ${c.name} @${thresh}`).toEqual(candidatesOf(whole, thresh));
+        }
+        ran++;
+      }
+      kernels.forEach((k) => k.dispose?.());
+    }
+    expect(ran).toBeGreaterThan(0);
+  }, 120_000);
+
   it('decoding below the gate is refused (class scores there were never computed)', async () => {
     const c = cases[0];
     const net = new Network(c.model, await createBackend('wasm'), { lazyYoloClasses: true });
