@@ -929,15 +929,16 @@ export function fdlibmExp(x: f64): f64 {
 
 /**
  * forward_yolo_layer at inference, as src/engine/runtime/layers.ts: every value copied, then per
- * anchor tx, ty -> f(f(logistic * alpha) + beta), objectness and classes -> logistic.
+ * anchor tx, ty -> f(f(logistic * alpha) + beta), objectness and classes -> logistic; with
+ * rawClasses != 0 the class scores stay as they are (the runner's lazy yolo).
  */
-export function yolo(src: usize, dst: usize, C: i32, HW: i32, per: i32, anchors: i32, alpha: f32, beta: f32): void {
+export function yolo(src: usize, dst: usize, C: i32, HW: i32, per: i32, anchors: i32, alpha: f32, beta: f32, rawClasses: i32): void {
   const planeBytes = <usize>HW << 2;
   if (dst != src) memory.copy(dst, src, <usize>C * planeBytes);
   for (let n = 0; n < anchors; n++) {
     const base = dst + <usize>(n * per) * planeBytes;
     logisticRange(base, base + 2 * planeBytes, true, alpha, beta);
-    logisticRange(base + 4 * planeBytes, base + <usize>per * planeBytes, false, alpha, beta);
+    logisticRange(base + 4 * planeBytes, base + <usize>(rawClasses ? 5 : per) * planeBytes, false, alpha, beta);
   }
 }
 

@@ -265,7 +265,7 @@ napi_value PrepareMaxPool(napi_env env, napi_callback_info info) {
   return wrap_handle(env, h, "prepareMaxPool");
 }
 
-// prepareYolo(isa, Int32Array [c, hw, classes, anchors], alpha, beta, fast?) -> handle.
+// prepareYolo(isa, Int32Array [c, hw, classes, anchors, rawClasses], alpha, beta, fast?) -> handle.
 // fast === true (where the ISA has the fast precision): float32 logistic, not bit-identical.
 napi_value PrepareYolo(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -281,13 +281,13 @@ napi_value PrepareYolo(napi_env env, napi_callback_info info) {
     CHECK(napi_typeof(env, argv[4], &ft));
     if (ft == napi_boolean) CHECK(napi_get_value_bool(env, argv[4], &fast));
   }
-  int g[4];
-  if (!get_geometry(env, argv[1], g, 4, "prepareYolo")) return nullptr;
+  int g[5];
+  if (!get_geometry(env, argv[1], g, 5, "prepareYolo")) return nullptr;
   double alpha, beta;
   if (napi_get_value_double(env, argv[2], &alpha) != napi_ok || napi_get_value_double(env, argv[3], &beta) != napi_ok)
     return throw_msg(env, "prepareYolo: alpha and beta must be numbers");
   if (g[0] < 1 || g[1] < 1 || g[2] < 0 || g[3] < 0 || (long)g[3] * (g[2] + 5) > g[0]) return throw_msg(env, "prepareYolo: bad geometry");
-  void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], (float)alpha, (float)beta, fast && entry_fast(entry) ? 1 : 0);
+  void* op = t->prepare_yolo(g[0], g[1], g[2], g[3], g[4] != 0, (float)alpha, (float)beta, fast && entry_fast(entry) ? 1 : 0);
   if (!op) return throw_msg(env, "prepareYolo: out of memory");
   Handle* h = new Handle{t, op, (size_t)g[0] * g[1], (size_t)g[0] * g[1], 1};
   return wrap_handle(env, h, "prepareYolo");

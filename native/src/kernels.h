@@ -35,8 +35,9 @@ struct XkTable {
   void* (*prepare_float)(const XkGeom* g, const float* w, const float* bias);
   void* (*prepare_binary)(const XkGeom* g, const float* w, const float* scale, const float* bias);
   void* (*prepare_maxpool)(int c, int h, int w, int oh, int ow, int size, int stride, int padding);
-  // fast != 0 (fast precision only): the logistic in float32 instead of V8's double exp
-  void* (*prepare_yolo)(int c, int hw, int classes, int anchors, float alpha, float beta, int fast);
+  // fast != 0 (fast precision only): the logistic in float32 instead of V8's double exp;
+  // raw_classes != 0: class scores copied, not activated (the runner's lazy yolo)
+  void* (*prepare_yolo)(int c, int hw, int classes, int anchors, int raw_classes, float alpha, float beta, int fast);
   void* (*prepare_upsample)(int c, int h, int w, int stride, float scale);
   int (*items)(void* op);
   void (*pack)(void* op, const float* in, int part, int parts);

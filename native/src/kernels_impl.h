@@ -1861,16 +1861,18 @@ static inline vfh logistic_v(vfh xf) {
 struct YoloOp {
   int kind;  // 2
   int c, hw, per, anchors;
+  int active;  // channels of an anchor's block that are activated (from tx): per, or 5 with raw class scores
   float alpha, beta;
   int fast;  // fast precision: float32 exp (logistic within a few ulp, not V8's bits)
   char desc[48];
 };
 
-static void* prepare_yolo(int c, int hw, int classes, int anchors, float alpha, float beta, int fast) {
+static void* prepare_yolo(int c, int hw, int classes, int anchors, int raw_classes, float alpha, float beta, int fast) {
   YoloOp* op = (YoloOp*)zalloc(sizeof(YoloOp));
   if (!op) return nullptr;
   op->kind = 2;
   op->c = c; op->hw = hw; op->per = classes + 5; op->anchors = anchors; op->alpha = alpha; op->beta = beta;
+  op->active = raw_classes ? 5 : op->per;
   op->fast = fast;
   snprintf(op->desc, sizeof op->desc, fast ? "yolo V=%d float exp (fast precision)" : "yolo V=%d", fast ? XK_V : XK_V / 2);
   return op;
@@ -1898,14 +1900,14 @@ static inline vf logistic_fast(vf x) {
 }
 
 // Channel planes [begin, end): tx, ty -> f(f(logistic * alpha) + beta); tw, th copied;
-// objectness and classes -> logistic; channels past the anchors copied.
+// objectness and classes -> logistic (classes copied when raw); channels past the anchors copied.
 static void yolo_planes(const YoloOp* op, const float* in, float* out, int begin, int end) {
   const int hw = op->hw, H = XK_V / 2;
   for (int ch = begin; ch < end; ch++) {
     const float* src = in + (size_t)ch * hw;
     float* dst = out + (size_t)ch * hw;
     const int j = ch % op->per;
-    if (ch >= op->anchors * op->per || j == 2 || j == 3) {
+    if (ch >= op->anchors * op->per || j == 2 || j == 3 || j >= op->active) {
       if (dst != src) memmove(dst, src, (size_t)hw * 4);
       continue;
     }

@@ -76,6 +76,13 @@ it('wasm yolo is bit-identical to the runtime yolo (vector and scalar exp paths,
     op.run(x, y);
     const i = sameBits(want, Float32Array.from(y));
     if (i >= 0) expect.fail(`yolo ${c}x${h}x${w} element ${i} (input ${input[i]}): ${y[i]}, runtime ${want[i]}`);
+    // rawClasses (the lazy yolo), in place: class scores untouched, the rest as the runtime's
+    const wantRaw = new Float32Array(n);
+    yolo(l, input, wantRaw, false);
+    x.set(input);
+    wasm.prepareYolo!({ c, h, w, classes, anchors, scaleXY, rawClasses: true }).run(x, x);
+    const j = sameBits(wantRaw, Float32Array.from(x));
+    if (j >= 0) expect.fail(`raw-class yolo ${c}x${h}x${w} element ${j} (input ${input[j]}): ${x[j]}, runtime ${wantRaw[j]}`);
   }
 });
 

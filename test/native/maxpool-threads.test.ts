@@ -159,7 +159,7 @@ describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${una
     const f32 = new Float32Array(4);
     expect(() => addon.prepare(isa, new Int32Array(14), f32, null, f32)).toThrow('prepare: geometry must be an Int32Array(15)');
     expect(() => addon.prepareMaxPool(isa, new Float32Array(8) as unknown as Int32Array)).toThrow('prepareMaxPool: geometry must be an Int32Array(8)');
-    expect(() => addon.prepareYolo(isa, new Int32Array(5), 1, 0)).toThrow('prepareYolo: geometry must be an Int32Array(4)');
+    expect(() => addon.prepareYolo(isa, new Int32Array(4), 1, 0)).toThrow('prepareYolo: geometry must be an Int32Array(5)');
     expect(() => addon.prepareUpsample(isa, [1, 2, 2, 2] as unknown as Int32Array, 1)).toThrow('prepareUpsample: geometry must be an Int32Array(4)');
     const up = addon.prepareUpsample(isa, Int32Array.from([1, 2, 2, 2]), 1);
     expect(() => addon.run(up, new Float32Array(3), new Float32Array(16), 1)).toThrow('run: input must be a Float32Array of inC*inH*inW');

@@ -34,11 +34,18 @@ describe.skipIf(unavailable !== '')(`native yolo and upsample layers${unavailabl
         yolo(spec, input, want);
         const got = new Float32Array(input.length).fill(Number.NaN);
         b.prepareYolo!({ c, h, w, classes, anchors, scaleXY }).run(input, got);
-        const gw = bits(got);
-        const ww = bits(want);
-        let first = -1;
-        for (let i = 0; i < gw.length && first < 0; i++) if (gw[i] !== ww[i]) first = i;
-        expect(first, first < 0 ? '' : `${isa} c=${c} element ${first}: input ${input[first]} got ${got[first]} want ${want[first]}`).toBe(-1);
+        // rawClasses (the lazy yolo), in place: class scores untouched, the rest as the runner's
+        const wantRaw = new Float32Array(input.length);
+        yolo(spec, input, wantRaw, false);
+        const gotRaw = input.slice();
+        b.prepareYolo!({ c, h, w, classes, anchors, scaleXY, rawClasses: true }).run(gotRaw, gotRaw);
+        for (const [g, wv, what] of [[got, want, ''], [gotRaw, wantRaw, ' raw classes']] as const) {
+          const gw = bits(g);
+          const ww = bits(wv);
+          let first = -1;
+          for (let i = 0; i < gw.length && first < 0; i++) if (gw[i] !== ww[i]) first = i;
+          expect(first, first < 0 ? '' : `${isa} c=${c}${what} element ${first}: input ${input[first]} got ${g[first]} want ${wv[first]}`).toBe(-1);
+        }
       }
     });
 

@@ -96,6 +96,11 @@ export interface YoloParams {
   classes: number;
   anchors: number;
   scaleXY: number;
+  /**
+   * Optional (additive): leave the class scores raw, activating only tx, ty and objectness
+   * (NetworkOptions.lazyYoloClasses: the decoder applies the logistic where objectness passes).
+   */
+  rawClasses?: boolean;
 }
 
 /** darknet's [upsample] (nearest neighbour, output h*stride x w*stride); values times f(scale) unless it is 1. */

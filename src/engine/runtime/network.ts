@@ -247,17 +247,19 @@ export class Network {
       case 'dropout':
         return () => {};
       case 'yolo': {
+        // lazy: tx, ty and objectness only (rawClasses), the class scores where the decoder reads them
+        const lazy = this.lazyYoloClasses;
+        const op = this.backend.prepareYolo?.({ c: l.input.c, h: l.input.h, w: l.input.w, classes: l.classes, anchors: l.mask.length, scaleXY: l.scaleXY, rawClasses: lazy });
+        const activate = op ? () => op.run(input, out) : () => yolo(l, input, out, !lazy);
         const head = this.gatedHeads.get(i - 1);
         if (head) {
           const conv = this.convIo.get(i - 1)!;
           return () => {
-            yolo(l, input, out, false);
+            activate();
             head.runClasses(conv.input, out, this.gate);
           };
         }
-        if (this.lazyYoloClasses) return () => yolo(l, input, out, false);
-        const op = this.backend.prepareYolo?.({ c: l.input.c, h: l.input.h, w: l.input.w, classes: l.classes, anchors: l.mask.length, scaleXY: l.scaleXY });
-        return op ? () => op.run(input, out) : () => yolo(l, input, out);
+        return activate;
       }
       case 'region':
         return () => region(l, input, out);

@@ -190,7 +190,7 @@ export class NativeBackend implements KernelBackend {
     const beta = Math.fround(-0.5 * (scaleXY - 1));
     // fast precision: float32 logistic (a few ulp from V8's Math.exp path; detections unchanged)
     const fast = this.precision === 'fast';
-    return new NativeConvOp(this.addon, this.addon.prepareYolo(this.isa, Int32Array.from([c, h * w, classes, anchors]), alpha, beta, fast), this);
+    return new NativeConvOp(this.addon, this.addon.prepareYolo(this.isa, Int32Array.from([c, h * w, classes, anchors, p.rawClasses ? 1 : 0]), alpha, beta, fast), this);
   }
   prepareUpsample(p: UpsampleParams): NativeConvOp {
     const { c, h, w, stride, scale } = p;

@@ -34,7 +34,7 @@ export class WasmYolo extends WasmConv {
   }
   protected compute(inPtr: number, outPtr: number): void {
     const { c, h, w, classes, anchors } = this.p;
-    this.k.yolo(inPtr, outPtr, c, h * w, classes + 5, anchors, this.alpha, this.beta);
+    this.k.yolo(inPtr, outPtr, c, h * w, classes + 5, anchors, this.alpha, this.beta, this.p.rawClasses ? 1 : 0);
   }
 }
 

@@ -16,7 +16,7 @@ export interface Exports {
   im2colBitsDense(src: number, Cb: number, Wp: number, size: number, stride: number, outH: number, outW: number, dst: number, Kw: number): void;
   binConv(wpk: number, f0: number, f1: number, X: number, nP: number, Kw: number, cnt: number, block: number, outC: number, P: number, K: number, scale: number, bias: number, dst: number, act: number, tail: number): void;
   maxpool(src: number, C: number, H: number, W: number, dst: number, outH: number, outW: number, size: number, stride: number, padding: number): void;
-  yolo(src: number, dst: number, C: number, HW: number, per: number, anchors: number, alpha: number, beta: number): void;
+  yolo(src: number, dst: number, C: number, HW: number, per: number, anchors: number, alpha: number, beta: number, rawClasses: number): void;
   upsample(src: number, dst: number, C: number, H: number, W: number, stride: number, scale: number): void;
   // 'fast' precision (fast-conv.ts)
   maxAbs(src: number, n: number): number;
