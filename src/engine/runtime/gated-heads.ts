@@ -51,15 +51,17 @@ export class GatedHead {
   private ranWhole = true;
   /** Cells whose class scores the last run computed (all of them when it ran whole). */
   computedCells = 0;
+  /** The head conv itself, for frames without a gate or with most cells passing. */
+  readonly wholeConv: ConvOp;
 
-  /** wholeConv: the head conv itself, for frames without a gate or with most cells passing. */
-  constructor(backend: KernelBackend, p: FloatConvParams, yolo: YoloSpec, readonly wholeConv: ConvOp) {
+  constructor(backend: KernelBackend, p: FloatConvParams, yolo: YoloSpec) {
     this.anchors = yolo.mask.length;
     this.classes = yolo.classes;
     this.per = yolo.classes + 5;
     this.hw = p.outH * p.outW;
     this.inC = p.inC;
     if (!gateable(p, yolo)) throw new Error(`gated head: a ${p.size}x${p.size} conv of ${p.outC} filters is not a [yolo] head's 1x1 conv`);
+    this.wholeConv = backend.prepareFloatConv(p);
     const boxFilters: number[] = [];
     const classFilters: number[] = [];
     for (let a = 0; a < this.anchors; a++)
@@ -118,7 +120,9 @@ export class GatedHead {
     if (this.ranWhole) return;
     this.computedCells = n;
     if (n === 0) return;
-    const c = this.classOps.find((op) => op.n >= n)!;
+    // the smallest op that takes n cells (the last one takes the whole map); no closure per frame
+    let c = this.classOps[0];
+    for (let i = 1; c.n < n; i++) c = this.classOps[i];
     const cols = c.n;
     // unused columns repeat the first cell: no value outside the gathered ones enters a quantisation range
     for (let k = 0; k < this.inC; k++) {

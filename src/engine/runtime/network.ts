@@ -170,7 +170,7 @@ export class Network {
       if (l.type !== 'yolo' || conv?.type !== 'convolutional' || !yoloInPlace(i) || readers[i - 1].length !== 1) return;
       if (kernelActivation(conv.activation) !== conv.activation) return;
       const p = convParams(model, conv, i - 1, this.fastOk.has(i - 1)).float;
-      if (p && gateable(p, l)) heads.set(i - 1, new GatedHead(this.backend, p, l, this.backend.prepareFloatConv(p)));
+      if (p && gateable(p, l)) heads.set(i - 1, new GatedHead(this.backend, p, l));
     });
     return heads;
   }
