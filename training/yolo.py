@@ -111,7 +111,7 @@ class YoloLoss:
             total['obj'] = total['obj'] + obj_l / B
             total['cls'] = total['cls'] + cls_l / B
         loss = total['box'] + total['obj'] + total['cls']
-        return loss, {k: float(v) for k, v in total.items()}
+        return loss, {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in total.items()}
 
 
 def decode(outputs: list[torch.Tensor], heads: list[dict], net_w: int, net_h: int, thresh: float, nms: float = 0.45,
