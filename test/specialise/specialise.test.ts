@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelFile } from '../../src/engine/model-file/format.js';
+import { THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = resolve(root, '..', 'shared', 'fixtures', 'yolo-fastest');
@@ -47,8 +48,8 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(lenient.truePositives).toBe(strict.truePositives);
     expect(lenient.falsePositives).toBeLessThanOrEqual(strict.falsePositives);
     // Each model is judged at its own operating point, picked on training frames from a fixed grid.
-    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.student.thresh);
-    expect([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8]).toContain(report.baseline.thresh);
+    expect(THRESHOLD_CANDIDATES).toContain(report.student.thresh);
+    expect(THRESHOLD_CANDIDATES).toContain(report.baseline.thresh);
     // The held-out frames never reach the trainer: it validates on the last training frames.
     const trainerLog = readFileSync(join(`${out}.work`, 'run', 'log.jsonl'), 'utf8');
     expect(trainerLog).toMatch(/on 11 images \(0 for validation\)/);
