@@ -99,7 +99,7 @@ function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): {
  * Operating points tried, 0.05 to 0.95 in steps of 0.05. A coarser grid that stopped at 0.8 cut students off
  * while their agreement on the training frames was still rising (intersection clip: 0.838 at 0.8, 0.841 at 0.85).
  */
-export const THRESHOLD_CANDIDATES: readonly number[] = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100);
+export const THRESHOLD_CANDIDATES: readonly number[] = Array.from({ length: 19 }, (_, i) => ((i + 1) * 5) / 100);
 
 /**
  * A model's scores are not calibrated like the teacher's, so each model is judged at its own operating

@@ -91,7 +91,7 @@ export class Network {
     const readers = layerReaders(layers);
     const yoloInPlace = (l: (typeof layers)[number], i: number) =>
       l.type === 'yolo' && this.lazyYoloClasses && !opts.keepLayerOutputs && i > 0 && readers[i - 1].length === 1 && !fused.has(i - 1);
-    this.gatedHeads = this.planGatedHeads(model, readers, (i) => yoloInPlace(layers[i], i));
+    this.gatedHeads = this.planGatedHeads(model, (i) => yoloInPlace(layers[i], i));
     for (const j of plan.hosts) hosts.set(j, backend.allocFloat32(layers[j].output.c * layers[j].output.h * layers[j].output.w));
     layers.forEach((l, i) => {
       const input = i === 0 ? this.input : this.outputs[i - 1];
@@ -159,15 +159,14 @@ export class Network {
   }
 
   /**
-   * The head convs a GatedHead can split: lazy class scores, a float 1x1 conv with a kernel
-   * activation read only by the [yolo] after it, which runs in place on its tensor.
+   * The head convs a GatedHead can split: a float 1x1 conv with a kernel activation under a [yolo]
+   * that runs in place on its tensor (yoloInPlace: lazy class scores, the conv read by that [yolo] only).
    */
-  private planGatedHeads(model: Model, readers: number[][], yoloInPlace: (i: number) => boolean): Map<number, GatedHead> {
+  private planGatedHeads(model: Model, yoloInPlace: (i: number) => boolean): Map<number, GatedHead> {
     const heads = new Map<number, GatedHead>();
-    if (!this.lazyYoloClasses) return heads;
     model.spec.layers.forEach((l, i) => {
       const conv = model.spec.layers[i - 1];
-      if (l.type !== 'yolo' || conv?.type !== 'convolutional' || !yoloInPlace(i) || readers[i - 1].length !== 1) return;
+      if (l.type !== 'yolo' || conv?.type !== 'convolutional' || !yoloInPlace(i)) return;
       if (kernelActivation(conv.activation) !== conv.activation) return;
       const p = convParams(model, conv, i - 1, this.fastOk.has(i - 1)).float;
       if (p && gateable(p, l)) heads.set(i - 1, new GatedHead(this.backend, p, l));
