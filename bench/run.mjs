@@ -20,6 +20,8 @@
 //
 // Frames of all engines of a size are interleaved (one frame of each in turn), so load from other
 // processes hits every engine alike and the ratios stay meaningful on a shared machine.
+// Ratios are against onnxruntime on 1 thread (`speedup`); a row on more threads also gets
+// `speedupVsSameThreads`, against onnxruntime given as many threads in the same run.
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -235,6 +237,9 @@ async function main() {
         r.speedupVsOnnxruntime1t = round(ort1.msPerFrame / r.msPerFrame, 2);
         // the same from each engine's fastest frame: steadier when other processes share the CPU
         r.speedupAtMinVsOnnxruntime1t = round(ort1.minMs / r.minMs, 2);
+        // and against onnxruntime given as many threads, where that row was measured
+        const ortN = results.find((o) => o.size === size && o.backend === 'onnxruntime-float' && o.threads === r.threads);
+        if (ortN && r.threads !== 1) r.speedupVsOnnxruntimeSameThreads = round(ortN.msPerFrame / r.msPerFrame, 2);
       }
     }
 
@@ -253,7 +258,7 @@ async function main() {
 
     const ratios = results
       .filter((r) => r.model === 'yolov3-tiny_xnor' && r.msPerFrame)
-      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), ...(r.signEstimate === false ? { signEstimate: false } : {}), classGate: r.classGate, msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t }));
+      .map((r) => ({ size: r.size, backend: r.backend, precision: r.precision, threads: r.threads, ...(r.bitLinks === false ? { bitLinks: false } : {}), ...(r.signEstimate === false ? { signEstimate: false } : {}), classGate: r.classGate, msPerFrame: r.msPerFrame, minMs: r.minMs, vs: 'onnxruntime-float 1 thread', speedup: r.speedupVsOnnxruntime1t, speedupAtMin: r.speedupAtMinVsOnnxruntime1t, ...(r.speedupVsOnnxruntimeSameThreads ? { speedupVsSameThreads: r.speedupVsOnnxruntimeSameThreads } : {}) }));
     const doc = {
       bench: 'xnorcam yolov3-tiny_xnor vs onnxruntime float yolov3-tiny',
       date: new Date().toISOString(),

@@ -1,8 +1,11 @@
 """YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
-`class cx cy w h` (relative to the image), DIR/classes.txt with one class name per line.
+`class cx cy w h [score]` (relative to the image), DIR/classes.txt with one class name per line.
 Class -1 marks an ignore region: an object the labeller was unsure of (e.g. a teacher model's
 low-score box). It is neither a positive nor a negative: predictions overlapping it are not pushed
 towards background, and it never counts as a missed object.
+The optional score (0 < score <= 1, default 1) is a soft label: the objectness the network is taught
+for that box. A teacher model's own scores there make a student rank objects as its teacher does
+(distillation); evaluation counts every labelled box as an object.
 
 Images are decoded once, resized to the network size as darknet's `detector test` does (plain
 two-pass bilinear, no letterbox) and kept in memory as uint8."""
@@ -50,14 +53,17 @@ def read_labels(root: str, image_path: str, num_classes: int) -> np.ndarray:
             parts = line.split()
             if not parts:
                 continue
-            if len(parts) != 5:
-                raise DataError(f'{path}:{n}: expected "class cx cy w h"')
-            c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
+            if len(parts) not in (5, 6):
+                raise DataError(f'{path}:{n}: expected "class cx cy w h" or "class cx cy w h score"')
+            c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:5])
+            score = float(parts[5]) if len(parts) == 6 else 1.0
             if not (0 <= c < num_classes or c == -1):
                 raise DataError(f'{path}:{n}: class {c} is not in classes.txt (or -1, an ignore region)')
+            if not 0 < score <= 1:
+                raise DataError(f'{path}:{n}: score {parts[5]} is not in (0, 1]')
             if w > 0 and h > 0:
-                rows.append((c, cx, cy, w, h))
-    return np.array(rows, dtype=np.float32).reshape(-1, 5)
+                rows.append((c, cx, cy, w, h, score))
+    return np.array(rows, dtype=np.float32).reshape(-1, 6)
 
 
 def objects(labels: np.ndarray) -> np.ndarray:
@@ -97,7 +103,7 @@ def load_image(path: str, width: int, height: int) -> np.ndarray:
 
 
 class Dataset:
-    """All images (N, H, W, 3 uint8) and labels (list of (n, 5) arrays: class, cx, cy, w, h)."""
+    """All images (N, H, W, 3 uint8) and labels (list of (n, 6) arrays: class, cx, cy, w, h, score)."""
 
     def __init__(self, root: str, width: int, height: int, cache_dir: str | None = None, log=print, limit: int = 0):
         self.root = root
@@ -126,7 +132,7 @@ class Dataset:
         return len(self.paths)
 
     def batch(self, idx, augment: bool, rng: np.random.Generator):
-        """Returns (images float (B,3,H,W) in [0,1], targets (n,6): batch index, class, cx, cy, w, h)."""
+        """Returns (images float (B,3,H,W) in [0,1], targets (n,7): batch index, class, cx, cy, w, h, score)."""
         imgs = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
         targets = []
         for b, i in enumerate(idx):
@@ -135,7 +141,7 @@ class Dataset:
                 imgs[b], lab = augment_one(imgs[b], lab, rng)
             if len(lab):
                 targets.append(np.concatenate([np.full((len(lab), 1), b, np.float32), lab], 1))
-        t = torch.from_numpy(np.concatenate(targets, 0)) if targets else torch.zeros((0, 6))
+        t = torch.from_numpy(np.concatenate(targets, 0)) if targets else torch.zeros((0, 7))
         return imgs, t
 
 
@@ -158,7 +164,7 @@ def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator):
             area = (x2 - x1) * (y2 - y1)
             x1, x2, y1, y2 = x1.clip(0, 1), x2.clip(0, 1), y1.clip(0, 1), y2.clip(0, 1)
             keep = ((x2 - x1) * (y2 - y1) > 0.4 * area) & (x2 - x1 > 1.5 / w) & (y2 - y1 > 1.5 / h)
-            lab = np.stack([lab[:, 0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], 1)[keep].astype(np.float32)
+            lab = np.stack([lab[:, 0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, lab[:, 5]], 1)[keep].astype(np.float32)
     if rng.random() < 0.5:
         img = img.flip(2)
         if len(lab):
@@ -182,8 +188,8 @@ class DeviceBatcher:
         self.device = device
         self.images = torch.from_numpy(ds.images).to(device)  # (N, H, W, 3) uint8
         rows = [np.concatenate([np.full((len(l), 1), i, np.float32), l], 1) for i, l in enumerate(ds.labels) if len(l)]
-        table = np.concatenate(rows, 0) if rows else np.zeros((0, 6), np.float32)
-        self.labels = torch.from_numpy(table).to(device)  # (M, 6): image index, class, cx, cy, w, h
+        table = np.concatenate(rows, 0) if rows else np.zeros((0, 7), np.float32)
+        self.labels = torch.from_numpy(table).to(device)  # (M, 7): image index, class, cx, cy, w, h, score
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(seed)
 
@@ -191,7 +197,7 @@ class DeviceBatcher:
         return torch.rand(n, device=self.device, generator=self.gen) * (hi - lo) + lo
 
     def batch(self, idx, augment: bool = True):
-        """Same contract as Dataset.batch: (images (B,3,H,W) in [0,1], targets (n,6))."""
+        """Same contract as Dataset.batch: (images (B,3,H,W) in [0,1], targets (n,7))."""
         idx_t = torch.as_tensor(np.asarray(idx), device=self.device, dtype=torch.long)
         B = len(idx_t)
         imgs = self.images[idx_t].permute(0, 3, 1, 2).float().div_(255.0)
@@ -230,7 +236,7 @@ class DeviceBatcher:
             ok = ((x2 - x1) * (y2 - y1) > 0.4 * area) & (x2 - x1 > 1.5 / W) & (y2 - y1 > 1.5 / H)
             cx = (x1 + x2) / 2
             cx = torch.where(flip[b], 1 - cx, cx)
-            lab = torch.stack([lab[:, 0], lab[:, 1], cx, (y1 + y2) / 2, x2 - x1, y2 - y1], 1)[ok]
+            lab = torch.stack([lab[:, 0], lab[:, 1], cx, (y1 + y2) / 2, x2 - x1, y2 - y1, lab[:, 6]], 1)[ok]
         # Photometric, per image: channel gain, brightness, contrast, saturation (as augment_one).
         gain = self._uniform(B * 3, 0.9, 1.1).view(B, 3, 1, 1) * self._uniform(B, 0.7, 1.3).view(B, 1, 1, 1)
         imgs = imgs * gain

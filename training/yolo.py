@@ -94,7 +94,8 @@ class YoloLoss:
             cls_l = torch.zeros((), device=device)
             for t, k, gi, gj in pos_list:
                 b = t[:, 0].long()
-                obj_t[b, k, gj, gi] = 1.0
+                # a soft label (7th column, a teacher's score) is the objectness taught; else 1
+                obj_t[b, k, gj, gi] = t[:, 6] if t.shape[1] > 6 else 1.0
                 obj_w[b, k, gj, gi] = 1.0
                 pp = p[b, k, gj, gi]
                 scale = 2.0 - t[:, 4] * t[:, 5]

@@ -31,6 +31,22 @@ describe('bench/run.mjs', () => {
     expect(doc.ratios.map((x: { classGate: number | null }) => x.classGate)).toEqual([0.25, null]);
   });
 
+  it('compares a 2-thread row with onnxruntime given 2 threads too', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['bench/run.mjs', '--frames', '2', '--warmup', '1', '--sizes', '96', '--backends', 'wasm', '--precision', 'exact', '--threads', '1,2', '--no-gemm-peak'],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const ratio = (t: number) => doc.ratios.find((x: { threads: number }) => x.threads === t);
+    expect(ratio(1).speedupVsSameThreads).toBeUndefined();
+    expect(ratio(2).speedupVsSameThreads).toBeGreaterThan(0);
+    const ort2 = doc.results.find((x: { backend: string; threads: number }) => x.backend === 'onnxruntime-float' && x.threads === 2);
+    const wasm2 = doc.results.find((x: { model: string; threads: number }) => x.model === 'yolov3-tiny_xnor' && x.threads === 2);
+    expect(ratio(2).speedupVsSameThreads).toBeCloseTo(ort2.msPerFrame / wasm2.msPerFrame, 1);
+  });
+
   it('names a bad class gate in one line', () => {
     const r = spawnSync(process.execPath, ['bench/run.mjs', '--class-gate', '2'], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(2);

@@ -143,6 +143,46 @@ describe('python trainer', () => {
     expect(check.stdout).toMatch(/^ok /);
   }, SLOW);
 
+  it('teaches a soft label\'s score as the objectness, and carries it through augmentation on both batchers', () => {
+    const data = path.join(dir, 'data-soft');
+    cpSync(path.join(dir, 'data'), data, { recursive: true });
+    const first = path.join(data, 'labels', '000000.txt');
+    const lines = readFileSync(first, 'utf8').trim().split('\n');
+    // a score on the first object only: the other lines keep the default 1
+    writeFileSync(first, [`${lines[0]} 0.3`, ...lines.slice(1)].join('\n') + '\n');
+    const check = py('-c', [
+      'import math, numpy as np, torch',
+      'from training.data import Dataset, DeviceBatcher',
+      'from training.yolo import YoloLoss',
+      `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
+      'lab = ds.labels[0]',
+      'assert lab.shape[1] == 6 and abs(lab[0, 5] - 0.3) < 1e-6 and bool((lab[1:, 5] == 1).all()), lab',
+      'b = DeviceBatcher(ds, torch.device("cpu"), 3)',
+      'for k in range(30):',
+      '    _, ht = ds.batch(np.array([0]), augment=True, rng=np.random.default_rng(k))',
+      '    _, dt = b.batch(np.array([0]))',
+      '    for t in (ht, dt): assert t.shape[1] == 7 and all(min(abs(v - 0.3), abs(v - 1)) < 1e-5 for v in t[:, 6].tolist()), t',
+      // the objectness loss of a positive is smallest where the prediction equals its score
+      'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
+      'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
+      'def obj(logit, score):',
+      '    out = torch.full((1, 3 * 7, 2, 2), -20.0)',
+      '    p = out.view(1, 3, 7, 2, 2); p[0, 0, 0:4, 0, 0] = 0; p[0, 0, 4, 0, 0] = logit',
+      '    return loss([out], torch.tensor([[0, 1, 0.25, 0.25, 10 / 64, 14 / 64, score]]))[1]["obj"]',
+      'at = math.log(0.3 / 0.7)',
+      'assert obj(at, 0.3) < min(obj(at - 1, 0.3), obj(at + 1, 0.3)), [obj(at + d, 0.3) for d in (-1, 0, 1)]',
+      'assert obj(at + 1, 1.0) < obj(at, 1.0)',
+      'print("ok")',
+    ].join('\n'));
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toMatch(/^ok/);
+    writeFileSync(first, `${lines[0]} 1.5\n`);
+    const bad = py('-m', 'training.train', '--data', data, '--out', path.join(dir, 'soft-bad'), '--max-steps', '1');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/000000\.txt:1: score 1\.5 is not in \(0, 1\]/);
+  }, SLOW);
+
   it('moves a trained network to another input size (--size), anchors scaled, ignore-region labels accepted', () => {
     const data = path.join(dir, 'data-ignore');
     cpSync(path.join(dir, 'data'), data, { recursive: true });
