@@ -4,8 +4,8 @@ Class -1 marks an ignore region: an object the labeller was unsure of (e.g. a te
 low-score box). It is neither a positive nor a negative: predictions overlapping it are not pushed
 towards background, and it never counts as a missed object.
 The optional score (0 < score <= 1, default 1) is a soft label: the objectness the network is taught
-for that box. A teacher model's own scores there make a student rank objects as its teacher does
-(distillation); evaluation counts every labelled box as an object.
+for that box (e.g. a teacher model's own score, for distillation); evaluation counts every labelled
+box as an object.
 
 Images are decoded once, resized to the network size as darknet's `detector test` does (plain
 two-pass bilinear, no letterbox) and kept in memory as uint8."""
