@@ -13,6 +13,7 @@ import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
 import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
 import { teacherStability } from './teacher-stability.js';
+import { checkWorkOptions, workOptions } from './work-options.js';
 
 export interface SpecialiseOptions {
   teacherCfg: string;
@@ -126,6 +127,7 @@ async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]):
  */
 export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport> {
   mkdirSync(o.work, { recursive: true });
+  checkWorkOptions(o.work, workOptions(o));
   const teacher = await loadDetector({ cfg: o.teacherCfg, weights: o.teacherWeights, names: o.teacherNames }, { backend: o.backend });
   const classMap = teacherClassMap(teacher.classNames, o.classes);
   // The student always has the six traffic classes (so it can start from the bundled model);

@@ -87,6 +87,13 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(again.stderr).not.toMatch(/training xnor/);
     expect(JSON.parse(again.stdout.trim().split('\n').pop()!).frames).toEqual(report.frames);
     expect(existsSync(join(work, 'report.json'))).toBe(true);
+
+    // Other options over the same work folder would re-score a student made another way: refused, in one line.
+    const other = args.map((a, i) => (args[i - 1] === '--teacher-thresh' ? '0.25' : a));
+    const refused = xnorcam(...other);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
   }, 180_000);
 
   it('refuses a live source without --minutes, in one line', () => {

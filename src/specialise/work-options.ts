@@ -1,0 +1,46 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { SpecialiseOptions } from './specialise.js';
+
+/** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
+export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
+  const file = (p: string | null | undefined) => (p ? resolve(p) : null);
+  return {
+    '--source': /^[a-z][a-z0-9+.-]*:\/\//i.test(o.source) ? o.source : resolve(o.source),
+    '--frames': o.frames,
+    '--minutes': o.minutes ?? null,
+    '--classes': o.classes.join(','),
+    '--teacher': file(o.teacherCfg),
+    '--teacher-weights': file(o.teacherWeights),
+    '--names': file(o.teacherNames),
+    '--teacher-thresh': o.teacherThresh,
+    '--teacher-ignore': o.teacherIgnore,
+    '--holdout': o.holdout,
+    '--base': file(o.init),
+    '--input': o.studentInput,
+    '--train-minutes': o.trainMinutes,
+    'trainer arguments': (o.trainerArgs ?? []).join(' '),
+  };
+}
+
+/**
+ * Resuming is only sound with the options the folder's steps were made with: with others, the run
+ * would quietly re-score (or train on) a student made another way. The first run records them.
+ */
+export function checkWorkOptions(work: string, options: Record<string, unknown>): void {
+  const file = join(work, 'options.json');
+  if (existsSync(file)) {
+    const before = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
+    const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
+    if (changed.length > 0) {
+      const list = changed.map((k) => `${k} ${shown(before[k])} -> ${shown(options[k])}`).join(', ');
+      throw new UserError(`${work}: this work folder was made with other options (${list}); give another --work folder or -o, or delete it to start over`, 2);
+    }
+    // keys new since the folder was made are recorded from now on
+    if (Object.keys(options).every((k) => k in before)) return;
+  }
+  writeFileSync(`${file}.tmp`, JSON.stringify(options, null, 2));
+  renameSync(`${file}.tmp`, file);
+}
