@@ -13,7 +13,7 @@ import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
 import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
 import { teacherStability } from './teacher-stability.js';
-import { checkWorkOptions, workOptions } from './work-options.js';
+import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
 
 export interface SpecialiseOptions {
   teacherCfg: string;
@@ -127,7 +127,8 @@ async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]):
  */
 export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport> {
   mkdirSync(o.work, { recursive: true });
-  checkWorkOptions(o.work, workOptions(o));
+  const options = workOptions(o);
+  checkWorkOptions(o.work, options);
   const teacher = await loadDetector({ cfg: o.teacherCfg, weights: o.teacherWeights, names: o.teacherNames }, { backend: o.backend });
   const classMap = teacherClassMap(teacher.classNames, o.classes);
   // The student always has the six traffic classes (so it can start from the bundled model);
@@ -139,6 +140,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const frames = await step<SampledFrame[]>(join(o.work, 'frames.json'), () =>
     sampleFrames(o.source, join(o.work, 'frames'), { count: o.frames, minutes: o.minutes, onProgress: (n) => sampleBar.update(n) }),
   );
+  recordWorkOptions(o.work, options);
   sampleBar.finish(`sampled ${frames.length} frames over ${(frames[frames.length - 1].timeSec + frames[0].timeSec).toFixed(0)} s`);
 
   const labelBar = createProgress('teacher labelling', frames.length, { unit: 'frames' });

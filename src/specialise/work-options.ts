@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -5,7 +6,8 @@ import type { SpecialiseOptions } from './specialise.js';
 
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
-  const file = (p: string | null | undefined) => (p ? resolve(p) : null);
+  // Model files by content, so a moved or copied teacher is still the same teacher.
+  const file = (p: string | null | undefined) => (p ? `sha256 ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}` : null);
   return {
     '--source': /^[a-z][a-z0-9+.-]*:\/\//i.test(o.source) ? o.source : resolve(o.source),
     '--frames': o.frames,
@@ -26,21 +28,32 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
 
 /**
  * Resuming is only sound with the options the folder's steps were made with: with others, the run
- * would quietly re-score (or train on) a student made another way. The first run records them.
+ * would quietly re-score (or train on) a student made another way.
  */
 export function checkWorkOptions(work: string, options: Record<string, unknown>): void {
-  const file = join(work, 'options.json');
-  if (existsSync(file)) {
-    const before = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
-    const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
-    if (changed.length > 0) {
-      const list = changed.map((k) => `${k} ${shown(before[k])} -> ${shown(options[k])}`).join(', ');
-      throw new UserError(`${work}: this work folder was made with other options (${list}); give another --work folder or -o, or delete it to start over`, 2);
-    }
-    // keys new since the folder was made are recorded from now on
-    if (Object.keys(options).every((k) => k in before)) return;
+  const before = recorded(work);
+  if (!before) return;
+  const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
+  const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
+  if (changed.length > 0) {
+    const list = changed.map((k) => `${k} ${shown(before[k])} -> ${shown(options[k])}`).join(', ');
+    throw new UserError(`${work}: this work folder was made with other options (${list}); give another --work folder or -o, or delete it to start over`, 2);
   }
-  writeFileSync(`${file}.tmp`, JSON.stringify(options, null, 2));
+}
+
+/**
+ * Records the options once the folder holds a step's result: a run refused before that (a bad source,
+ * a missing flag) leaves nothing that would refuse the corrected command.
+ */
+export function recordWorkOptions(work: string, options: Record<string, unknown>): void {
+  const before = recorded(work);
+  if (before && Object.keys(options).every((k) => k in before)) return;
+  const file = join(work, 'options.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify({ ...before, ...options }, null, 2));
   renameSync(`${file}.tmp`, file);
+}
+
+function recorded(work: string): Record<string, unknown> | null {
+  const file = join(work, 'options.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
 }

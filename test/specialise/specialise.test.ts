@@ -97,9 +97,12 @@ describe('xnorcam specialise (toy scale)', () => {
   }, 180_000);
 
   it('refuses a live source without --minutes, in one line', () => {
-    const r = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--names', join(fixture, 'coco.names'), '--source', 'rtsp://127.0.0.1:1/none', '-o', join(tmpdir(), 'never.xnor'));
+    const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
+    const r = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--names', join(fixture, 'coco.names'), '--source', 'rtsp://127.0.0.1:1/none', '-o', out);
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/needs --minutes/);
+    // nothing was made, so nothing binds the corrected command to this run's options
+    expect(existsSync(join(`${out}.work`, 'options.json'))).toBe(false);
   });
 });
