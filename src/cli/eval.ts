@@ -4,7 +4,7 @@ import type { Box } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { kernelOptions, precisionFlag } from './kernel-options.js';
-import { evaluate, evaluateClassAgnostic, type ImageResult } from '../eval/ap.js';
+import { evaluate, evaluateClassAgnostic, IGNORE_REGION, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
 import { describeModel, modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
@@ -34,7 +34,9 @@ interpolation, greedy matching by score, at most 100 detections per image). Data
 matched to the model's class names by name; classes without ground truth are left out of the means.
 "classAgnostic" scores every class as one (is each object found and boxed, whatever its class).
 --min-height PX leaves objects too small to matter out (a detection on one neither counts nor
-costs; missing one costs no recall), as PASCAL VOC does with its "difficult" objects.`,
+costs; missing one costs no recall), as PASCAL VOC does with its "difficult" objects. Labels of
+class -1 (ignore regions, as \`xnorcam specialise\` writes) are that for every class; a sixth
+column (a soft label's score) is read and not used.`,
   options,
   positionals: { max: 0 },
 };
@@ -79,16 +81,17 @@ export async function run(argv: string[]): Promise<number> {
     results.push({
       detections: dets.slice(0, MAX_DETS).map((d) => ({ classId: d.classId, score: d.score, box: d.box })),
       truths: item.labels
-        .filter((l) => modelIds[l.classId] >= 0)
+        .filter((l) => l.classId === IGNORE_REGION || modelIds[l.classId] >= 0)
         .map((l) => ({
-          classId: modelIds[l.classId],
+          classId: l.classId === IGNORE_REGION ? IGNORE_REGION : modelIds[l.classId],
           box: toBox(l.cx, l.cy, l.w, l.h, img.width, img.height),
-          ...(l.h * img.height < minHeight ? { difficult: true } : {}),
+          ...(l.classId === IGNORE_REGION || l.h * img.height < minHeight ? { difficult: true } : {}),
         })),
     });
     progress.update(i + 1);
   }
   progress.finish();
+  const ignoreRegions = results.reduce((n, r) => n + r.truths.filter((t) => t.classId === IGNORE_REGION).length, 0);
   const s = evaluate(results, detector.classNames.length);
   const agnostic = evaluateClassAgnostic(results);
   const perClass: Record<string, { ap50: number; ap75: number; ap5095: number; truths: number; detections: number }> = {};
@@ -99,7 +102,8 @@ export async function run(argv: string[]): Promise<number> {
     images: items.length,
     thresh,
     nms,
-    ...(minHeight > 0 ? { minHeight, ignoredTruths: results.reduce((n, r) => n + r.truths.filter((t) => t.difficult).length, 0) } : {}),
+    ...(minHeight > 0 ? { minHeight, ignoredTruths: results.reduce((n, r) => n + r.truths.filter((t) => t.difficult && t.classId !== IGNORE_REGION).length, 0) } : {}),
+    ...(ignoreRegions > 0 ? { ignoreRegions } : {}),
     'mAP@0.5': r4(s.map50),
     'mAP@0.75': r4(s.map75),
     'mAP@0.5:0.95': r4(s.map5095),

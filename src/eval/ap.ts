@@ -6,6 +6,7 @@
  * the thresholds 0.50, 0.55, …, 0.95. Classes without ground truth are left out of the means.
  * Truths marked `difficult` follow PASCAL VOC's rule: a detection matched to one is neither a true
  * nor a false positive, and missing one costs no recall (e.g. objects too small to matter).
+ * A difficult truth of class IGNORE_REGION (-1) is that for every class: an ignore region.
  */
 import { boxIou } from '../core/box-geometry.js';
 import type { Box } from '../core/types.js';
@@ -16,7 +17,11 @@ export interface ScoredBox {
   box: Box;
 }
 
+/** The class of a truth that is an ignore region for every class (class -1 in YOLO label files). */
+export const IGNORE_REGION = -1;
+
 export interface TruthBox {
+  /** A class, or IGNORE_REGION (then `difficult` must be set). */
   classId: number;
   box: Box;
   /** Ignored by AP (VOC's 'difficult'): matching it neither helps nor hurts. */
@@ -65,7 +70,7 @@ export function interpolatedAp(precision: number[], recall: number[]): number {
 /** AP of one class at several IoU thresholds. */
 export function classAp(images: ImageResult[], classId: number, thresholds: number[]): { truths: number; detections: number; aps: number[] } {
   const dets: { score: number; image: number; box: Box; order: number }[] = [];
-  const truths: TruthBox[][] = images.map((im) => im.truths.filter((t) => t.classId === classId));
+  const truths: TruthBox[][] = images.map((im) => im.truths.filter((t) => t.classId === classId || (t.classId === IGNORE_REGION && t.difficult)));
   const nTruth = truths.reduce((n, t) => n + t.filter((x) => !x.difficult).length, 0);
   images.forEach((im, image) => {
     for (const d of im.detections) if (d.classId === classId) dets.push({ score: d.score, image, box: d.box, order: dets.length });
@@ -125,7 +130,7 @@ export function evaluateClassAgnostic(images: ImageResult[]): EvalSummary {
   return evaluate(
     images.map((im) => ({
       detections: im.detections.map((d) => ({ ...d, classId: 0 })),
-      truths: im.truths.map((t) => ({ ...t, classId: 0 })),
+      truths: im.truths.map((t) => (t.classId === IGNORE_REGION ? t : { ...t, classId: 0 })),
     })),
     1,
   );

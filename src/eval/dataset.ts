@@ -1,7 +1,9 @@
 /**
  * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
- * `class cx cy w h` relative to the image, DIR/classes.txt with one class name per line.
- * An image without a label file has no objects.
+ * `class cx cy w h [score]` relative to the image, DIR/classes.txt with one class name per line.
+ * An image without a label file has no objects. Class -1 is an ignore region (an object the labeller
+ * was unsure of, as `xnorcam specialise` writes them); a score (the trainer's soft label) is read
+ * and not used: every labelled box is an object here.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -53,9 +55,10 @@ export function parseLabels(text: string, file: string, numClasses: number): Yol
     if (!line) return;
     const parts = line.split(/\s+/);
     const nums = parts.map(Number);
-    if (parts.length !== 5 || nums.some((n) => !Number.isFinite(n))) throw inputError(file, i + 1, 'expected "class cx cy w h"');
+    if ((parts.length !== 5 && parts.length !== 6) || nums.some((n) => !Number.isFinite(n))) throw inputError(file, i + 1, 'expected "class cx cy w h" or "class cx cy w h score"');
     const [c, cx, cy, w, h] = nums;
-    if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw inputError(file, i + 1, `class ${parts[0]} is not in classes.txt (${numClasses} classes)`);
+    if (!Number.isInteger(c) || c < -1 || c >= numClasses) throw inputError(file, i + 1, `class ${parts[0]} is not in classes.txt (${numClasses} classes) nor -1 (an ignore region)`);
+    if (parts.length === 6 && !(nums[5] > 0 && nums[5] <= 1)) throw inputError(file, i + 1, `score ${parts[5]} is not in (0, 1]`);
     if (w > 0 && h > 0) out.push({ classId: c, cx, cy, w, h });
   });
   return out;

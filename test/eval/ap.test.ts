@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classAp, evaluate, evaluateClassAgnostic, interpolatedAp, type ImageResult } from '../../src/eval/ap.js';
+import { classAp, evaluate, evaluateClassAgnostic, IGNORE_REGION, interpolatedAp, type ImageResult } from '../../src/eval/ap.js';
 import { parseLabels } from '../../src/eval/dataset.js';
 import type { Box } from '../../src/core/types.js';
 
@@ -50,6 +50,27 @@ describe('COCO average precision', () => {
     expect(evaluate([{ truths: [hard([0, 0, 5, 5])], detections: [] }], 1).perClass).toEqual([]);
   });
 
+  it('treats an ignore region (class -1, difficult) as a difficult truth of every class, class-agnostic too', () => {
+    const region = { classId: IGNORE_REGION, box: [20, 20, 24, 24] as Box, difficult: true };
+    // class 0 and class 1 each have one real object; a detection of each class sits on the region
+    const images: ImageResult[] = [
+      {
+        truths: [gt(0, [0, 0, 10, 10]), gt(1, [50, 50, 60, 60]), region],
+        detections: [det(0, 0.9, [20, 20, 24, 24]), det(1, 0.85, [20, 20, 24, 24]), det(0, 0.8, [0, 0, 10, 10]), det(1, 0.7, [50, 50, 60, 60])],
+      },
+    ];
+    const s = evaluate(images, 2);
+    expect(s.perClass.map((c) => [c.classId, c.truths, c.ap50])).toEqual([
+      [0, 1, 1],
+      [1, 1, 1],
+    ]);
+    // without the region both top detections would be false positives
+    const without = evaluate([{ ...images[0], truths: images[0].truths.slice(0, 2) }], 2);
+    expect(without.map50).toBeCloseTo(0.5, 12);
+    // class-agnostic, the region still absorbs one detection (the other one on it is a false positive)
+    expect(evaluateClassAgnostic(images).perClass[0].truths).toBe(2);
+  });
+
   it('scores every class as one in the class-agnostic AP', () => {
     // a car boxed as a truck: a miss per class, a hit class-agnostic
     const images: ImageResult[] = [{ truths: [gt(0, [0, 0, 10, 10])], detections: [det(1, 0.9, [0, 0, 10, 10])] }];
@@ -94,7 +115,14 @@ describe('YOLO labels', () => {
       { classId: 1, cx: 0.5, cy: 0.5, w: 0.2, h: 0.1 },
       { classId: 0, cx: 0.1, cy: 0.2, w: 0.3, h: 0.4 },
     ]);
-    expect(() => parseLabels('0 0.5 0.5 0.2\n', 'a.txt', 2)).toThrow(/^a\.txt:1: expected "class cx cy w h"$/);
+    expect(() => parseLabels('0 0.5 0.5 0.2\n', 'a.txt', 2)).toThrow(/^a\.txt:1: expected "class cx cy w h" or "class cx cy w h score"$/);
     expect(() => parseLabels('0 0.5 0.5 0.2 0.1\n7 0.5 0.5 0.2 0.1', 'b.txt', 2)).toThrow(/^b\.txt:2: class 7 is not in classes\.txt/);
+    // the trainer's extensions: ignore regions (class -1) and a soft label's score, read and not used
+    expect(parseLabels('-1 0.5 0.5 0.2 0.1\n1 0.1 0.2 0.3 0.4 0.25\n', 'c.txt', 2)).toEqual([
+      { classId: -1, cx: 0.5, cy: 0.5, w: 0.2, h: 0.1 },
+      { classId: 1, cx: 0.1, cy: 0.2, w: 0.3, h: 0.4 },
+    ]);
+    expect(() => parseLabels('1 0.1 0.2 0.3 0.4 1.5\n', 'd.txt', 2)).toThrow(/^d\.txt:1: score 1\.5 is not in \(0, 1\]$/);
+    expect(() => parseLabels('-2 0.1 0.2 0.3 0.4\n', 'e.txt', 2)).toThrow(/^e\.txt:1: class -2 is not in classes\.txt/);
   });
 });

@@ -1,6 +1,6 @@
 /** `xnorcam eval` end to end: the bundled model on a few freshly generated images. */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ describe('xnorcam eval', () => {
     writeFileSync(path.join(bad, 'labels', 'a.txt'), '0 0.5 0.5 0.1\n');
     const c = xnorcam('eval', '--data', bad);
     expect(c.status).toBe(1);
-    expect(c.stderr).toBe(`error: ${path.join(bad, 'labels', 'a.txt')}:1: expected "class cx cy w h"\n`);
+    expect(c.stderr).toBe(`error: ${path.join(bad, 'labels', 'a.txt')}:1: expected "class cx cy w h" or "class cx cy w h score"\n`);
   });
 
   it('prints mAP@0.5, mAP@0.5:0.95 and per-class AP of the bundled model as JSON', () => {
@@ -66,6 +66,23 @@ describe('xnorcam eval', () => {
     expect(classes.length).toBeGreaterThan(0);
     for (const c of classes) expect(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']).toContain(c);
     expect(out.perClass.car.truths).toBeGreaterThan(0);
+  });
+
+  it('reads the trainer\'s label extensions: class -1 ignore regions and a sixth (score) column', () => {
+    const data = path.join(dir, 'data-ext');
+    cpSync(path.join(dir, 'data'), data, { recursive: true });
+    const file = path.join(data, 'labels', '000000.txt');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    writeFileSync(file, [`${lines[0]} 0.5`, ...lines.slice(1), '-1 0.5 0.5 0.1 0.1'].join('\n') + '\n');
+    const plain = JSON.parse(xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '2').stdout);
+    const r = xnorcam('eval', '--data', data, '--limit', '2');
+    expect(r.status, r.stderr).toBe(0);
+    const ext = JSON.parse(r.stdout);
+    expect(ext.ignoreRegions).toBe(1);
+    expect(plain.ignoreRegions).toBeUndefined();
+    // the region is no object of any class: the truth counts are the plain dataset's
+    const truths = (o: { perClass: Record<string, { truths: number }> }) => Object.values(o.perClass).map((c) => c.truths);
+    expect(truths(ext)).toEqual(truths(plain));
   });
 
   it('leaves ground truth under --min-height out, and scores classes as one in classAgnostic', () => {
