@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import { logger } from '../core/log.js';
+import { writeAtomically } from '../core/write-atomically.js';
 import { loadDetector, type EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
@@ -64,8 +65,7 @@ export interface SpecialiseReport {
 function step<T>(file: string, make: () => Promise<T>): Promise<T> {
   if (existsSync(file)) return Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as T);
   return make().then((value) => {
-    writeFileSync(`${file}.tmp`, JSON.stringify(value));
-    renameSync(`${file}.tmp`, file);
+    writeAtomically(file, JSON.stringify(value));
     return value;
   });
 }
@@ -128,7 +128,7 @@ async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]):
 export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport> {
   mkdirSync(o.work, { recursive: true });
   const options = workOptions(o);
-  checkWorkOptions(o.work, options);
+  const recorded = checkWorkOptions(o.work, options);
   const teacher = await loadDetector({ cfg: o.teacherCfg, weights: o.teacherWeights, names: o.teacherNames }, { backend: o.backend });
   const classMap = teacherClassMap(teacher.classNames, o.classes);
   // The student always has the six traffic classes (so it can start from the bundled model);
@@ -140,7 +140,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   const frames = await step<SampledFrame[]>(join(o.work, 'frames.json'), () =>
     sampleFrames(o.source, join(o.work, 'frames'), { count: o.frames, minutes: o.minutes, onProgress: (n) => sampleBar.update(n) }),
   );
-  recordWorkOptions(o.work, options);
+  recordWorkOptions(o.work, options, recorded);
   sampleBar.finish(`sampled ${frames.length} frames over ${(frames[frames.length - 1].timeSec + frames[0].timeSec).toFixed(0)} s`);
 
   const labelBar = createProgress('teacher labelling', frames.length, { unit: 'frames' });
@@ -199,8 +199,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // The card travels inside the model file, so a pipeline using it can always say where it came from.
   const card = { kind: 'specialised', createdAt: new Date().toISOString(), ...report, classes: o.classes, teacherThreshold: o.teacherThresh, teacherIgnoreBelow: o.teacherIgnore, holdout: o.holdout };
   mkdirSync(dirname(resolve(o.out)), { recursive: true });
-  writeFileSync(`${o.out}.tmp`, encodeModel(studentModel, { producer: 'xnorcam specialise', card }));
-  renameSync(`${o.out}.tmp`, o.out);
+  writeAtomically(o.out, encodeModel(studentModel, { producer: 'xnorcam specialise', card }));
   writeFileSync(join(o.work, 'report.json'), JSON.stringify(report, null, 2));
   logger.info('specialised model written', { model: basename(o.out), f1Vehicles: report.agreement.vehicles.f1.toFixed(3) });
   student.dispose();

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { writeAtomically } from '../core/write-atomically.js';
 import type { SpecialiseOptions } from './specialise.js';
+
+const OPTIONS_FILE = 'options.json';
 
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
@@ -28,32 +31,27 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
 
 /**
  * Resuming is only sound with the options the folder's steps were made with: with others, the run
- * would quietly re-score (or train on) a student made another way.
+ * would quietly re-score (or train on) a student made another way. Returns the recorded options.
  */
-export function checkWorkOptions(work: string, options: Record<string, unknown>): void {
-  const before = recorded(work);
-  if (!before) return;
+export function checkWorkOptions(work: string, options: Record<string, unknown>): Record<string, unknown> | null {
+  const file = join(work, OPTIONS_FILE);
+  const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
+  if (!before) return null;
   const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
   const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
   if (changed.length > 0) {
     const list = changed.map((k) => `${k} ${shown(before[k])} -> ${shown(options[k])}`).join(', ');
     throw new UserError(`${work}: this work folder was made with other options (${list}); give another --work folder or -o, or delete it to start over`, 2);
   }
+  return before;
 }
 
 /**
  * Records the options once the folder holds a step's result: a run refused before that (a bad source,
- * a missing flag) leaves nothing that would refuse the corrected command.
+ * a missing flag) leaves nothing that would refuse the corrected command. `before`: what
+ * checkWorkOptions found (options added since are recorded too).
  */
-export function recordWorkOptions(work: string, options: Record<string, unknown>): void {
-  const before = recorded(work);
+export function recordWorkOptions(work: string, options: Record<string, unknown>, before: Record<string, unknown> | null): void {
   if (before && Object.keys(options).every((k) => k in before)) return;
-  const file = join(work, 'options.json');
-  writeFileSync(`${file}.tmp`, JSON.stringify({ ...before, ...options }, null, 2));
-  renameSync(`${file}.tmp`, file);
-}
-
-function recorded(work: string): Record<string, unknown> | null {
-  const file = join(work, 'options.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
+  writeAtomically(join(work, OPTIONS_FILE), JSON.stringify({ ...before, ...options }, null, 2));
 }

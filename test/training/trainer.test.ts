@@ -20,6 +20,13 @@ const py = (...args: string[]) =>
   spawnSync(python, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PYTHONPATH: repoRoot }, maxBuffer: 1 << 28 });
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
 
+// Python lines: a YoloLoss over one head of three anchors, two classes, a 64x64 input (a 2x2 map).
+const TINY_YOLO_LOSS = [
+  'from training.yolo import YoloLoss',
+  'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
+  'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
+];
+
 // Each spawn imports PyTorch; on a busy 2-core machine a few seconds become a minute.
 const SLOW = 240_000;
 let dir: string;
@@ -120,9 +127,7 @@ describe('python trainer', () => {
   it('treats class -1 labels as ignore regions: no positives, no background push where a prediction overlaps one', () => {
     const check = py('-c', [
       'import torch',
-      'from training.yolo import YoloLoss',
-      'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
-      'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
+      ...TINY_YOLO_LOSS,
       'torch.manual_seed(0)',
       'out = torch.randn(1, 3 * 7, 2, 2)',
       'p = out.view(1, 3, 7, 2, 2)',
@@ -153,7 +158,6 @@ describe('python trainer', () => {
     const check = py('-c', [
       'import math, numpy as np, torch',
       'from training.data import Dataset, DeviceBatcher',
-      'from training.yolo import YoloLoss',
       `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
       'lab = ds.labels[0]',
       'assert lab.shape[1] == 6 and abs(lab[0, 5] - 0.3) < 1e-6 and bool((lab[1:, 5] == 1).all()), lab',
@@ -163,8 +167,7 @@ describe('python trainer', () => {
       '    _, dt = b.batch(np.array([0]))',
       '    for t in (ht, dt): assert t.shape[1] == 7 and all(min(abs(v - 0.3), abs(v - 1)) < 1e-5 for v in t[:, 6].tolist()), t',
       // the objectness loss of a positive is smallest where the prediction equals its score
-      'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
-      'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
+      ...TINY_YOLO_LOSS,
       'def obj(logit, score):',
       '    out = torch.full((1, 3 * 7, 2, 2), -20.0)',
       '    p = out.view(1, 3, 7, 2, 2); p[0, 0, 0:4, 0, 0] = 0; p[0, 0, 4, 0, 0] = logit',
