@@ -39,9 +39,20 @@ export interface SpecialiseOptions {
   studentInput: string | null;
   holdout: number;
   backend?: string;
+  /**
+   * The student's training arithmetic: bf16 = bfloat16 autocast (the trainer's --bf16), auto = bf16
+   * where the CPU computes it natively (1.7-1.85x the steps per minute on an AMX Xeon), else fp32.
+   */
+  trainPrecision: TrainPrecision;
   /** Extra trainer arguments (tests: --max-steps). */
   trainerArgs?: string[];
 }
+
+export const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
+export type TrainPrecision = (typeof TRAIN_PRECISIONS)[number];
+
+/** The trainer's --bf16 value for a student precision. */
+const BF16_ARG: Record<TrainPrecision, string> = { auto: 'auto', fp32: 'off', bf16: 'on' };
 
 export interface SpecialiseReport {
   source: string;
@@ -161,7 +172,8 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // frames, so the held-out frames that judge the student never choose it. Fine-tuning from a trained
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
-    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []), ...(o.trainerArgs ?? [])];
+    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
+    '--bf16', BF16_ARG[o.trainPrecision], ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

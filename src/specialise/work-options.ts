@@ -25,6 +25,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--base': file(o.init),
     '--input': o.studentInput,
     '--train-minutes': o.trainMinutes,
+    '--train-precision': o.trainPrecision,
     'trainer arguments': (o.trainerArgs ?? []).join(' '),
   };
 }

@@ -53,6 +53,9 @@ describe('xnorcam specialise (toy scale)', () => {
     // The held-out frames never reach the trainer: it validates on the last training frames.
     const trainerLog = readFileSync(join(`${out}.work`, 'run', 'log.jsonl'), 'utf8');
     expect(trainerLog).toMatch(/on 11 images \(0 for validation\)/);
+    // --train-precision auto (the default): bfloat16 exactly where this CPU computes it natively.
+    const nativeBf16 = /^flags\s*:.*\b(avx512_bf16|amx_bf16)\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
+    expect(trainerLog).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
@@ -95,6 +98,13 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
   }, 180_000);
+
+  it('refuses an unknown --train-precision in one line', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
+    const r = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('error: --train-precision fp16: expected one of auto, fp32, bf16');
+  });
 
   it('refuses a live source without --minutes, in one line', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');

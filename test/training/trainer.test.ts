@@ -47,6 +47,27 @@ describe('python trainer', () => {
     for (const flag of ['--data', '--out', '--cfg', '--float', '--epochs', '--time-limit']) expect(r.stdout).toContain(flag);
   });
 
+  it('decides bfloat16 autocast from the CPU for --bf16 auto, and is told by on/off', () => {
+    const r = py('-c', [
+      'import json',
+      'from training.train import resolve_bf16, parse_args',
+      "amx = 'processor : 0\\nflags : fpu sse2 avx512f amx_tile amx_bf16 avx512_bf16\\n'",
+      "old = 'processor : 0\\nflags : fpu sse2 avx2 avx512f\\n'",
+      'print(json.dumps([resolve_bf16("auto", "cpu", amx), resolve_bf16("auto", "cpu", old), resolve_bf16("auto", "cuda", amx),',
+      '  resolve_bf16("on", "cpu", old), resolve_bf16("off", "cpu", amx),',
+      '  parse_args(["--data", "d", "--out", "o", "--bf16"]).bf16, parse_args(["--data", "d", "--out", "o"]).bf16]))',
+    ].join('\n'));
+    expect(r.stderr).toBe('');
+    const [amx, old, cuda, on, off, bare, unset] = JSON.parse(r.stdout) as [boolean, string][];
+    expect(amx).toEqual([true, 'bfloat16 autocast: on (--bf16 auto: this CPU has avx512_bf16 and amx_bf16)']);
+    expect(old).toEqual([false, 'bfloat16 autocast: off (--bf16 auto: this CPU has no native bfloat16)']);
+    expect(cuda[0]).toBe(false);
+    expect(on[0]).toBe(true);
+    expect(off).toEqual([false, '']);
+    // `--bf16` alone keeps meaning on; nothing given stays fp32
+    expect([bare, unset]).toEqual(['on', 'off']);
+  }, SLOW);
+
   it('rejects a directory that is not a YOLO dataset in one line', () => {
     const r = py('-m', 'training.train', '--data', path.join(dir, 'nope'), '--out', path.join(dir, 'bad'));
     expect(r.status).not.toBe(0);

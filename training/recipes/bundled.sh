@@ -8,6 +8,7 @@
 #
 # DATA holds train/ and val/ (xnorcam synth dataset, see models/README.md). Minutes are training
 # wall time per stage (FLOAT_MIN for the float baseline = PRE_MIN + XNOR_MIN for the XNOR model).
+# BF16=auto|on|off is the trainer's --bf16 (default off; auto = bfloat16 autocast on CPUs with AVX-512 BF16/AMX).
 set -u
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-data} RUNS=${RUNS:-runs} DEVICE=${DEVICE:-cuda} PY=${PYTHON:-python3}
@@ -15,7 +16,7 @@ PRE_MIN=${PRE_MIN:-2.5} XNOR_MIN=${XNOR_MIN:-4.5}
 FLOAT_MIN=${FLOAT_MIN:-$(awk "BEGIN{print $PRE_MIN + $XNOR_MIN}")}
 BATCH=${BATCH:-128} NETS=${NETS:-tiny wide} LR_FLOAT=${LR_FLOAT:-0.002} LR_XNOR=${LR_XNOR:-0.001} EVAL_EVERY=${EVAL_EVERY:-400}
 mkdir -p "$RUNS"
-common=(--data "$DATA/train" --val "$DATA/val" --device "$DEVICE" --batch "$BATCH" --eval-every "$EVAL_EVERY" --ckpt-every 2000 --threads 2)
+common=(--data "$DATA/train" --val "$DATA/val" --device "$DEVICE" --batch "$BATCH" --eval-every "$EVAL_EVERY" --ckpt-every 2000 --threads 2 --bf16 "${BF16:-off}")
 for net in $NETS; do
   cfg=training/cfg/xnorcam-$net.cfg
   "$PY" -m training.train "${common[@]}" --out "$RUNS/$net-float" --float --cfg "$cfg" --lr "$LR_FLOAT" \
