@@ -44,8 +44,8 @@ def parse_args(argv):
     p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
-                   help='bfloat16 autocast for the forward pass on the CPU (faster, slightly less exact; `--bf16` alone = on); '
-                        'auto: on where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), off elsewhere and on GPUs')
+                   help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
+                        'where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), off on other CPUs and on GPUs')
     p.add_argument('--ckpt-every', type=int, default=200, help='save a resumable checkpoint every N steps')
     p.add_argument('--eval-every', type=int, default=0, help='validate every N steps (default: once per epoch)')
     p.add_argument('--max-steps', type=int, default=0, help='stop after N steps (quick runs, tests)')
