@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
-import { specialise, TRAIN_PRECISIONS, type TrainPrecision } from '../specialise/specialise.js';
+import { specialise } from '../specialise/specialise.js';
+import { parseTrainPrecision } from '../train/precision.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
 
 export const spec = defineCommand({
@@ -55,12 +56,6 @@ function studentInput(text: string): string {
   return `${m[1]}x${m[2]}`;
 }
 
-function trainPrecision(text: string): TrainPrecision {
-  const p = TRAIN_PRECISIONS.find((x) => x === text.trim().toLowerCase());
-  if (!p) throw new UserError(`--train-precision ${text}: expected one of ${TRAIN_PRECISIONS.join(', ')}`, 2);
-  return p;
-}
-
 /** The bundled model's training checkpoint, shipped beside it, is the default starting point. */
 function bundledCheckpoint(): string | null {
   const pt = defaultModelPath().replace(/\.xnor$/, '.pt');
@@ -97,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     teacherThresh: numberOption('teacher-thresh', v['teacher-thresh'], 0.3, (n) => n > 0 && n < 1),
     teacherIgnore: numberOption('teacher-ignore', v['teacher-ignore'], 0.1, (n) => n >= 0 && n < 1),
     studentInput: v.input ? studentInput(v.input) : null,
-    trainPrecision: trainPrecision(v['train-precision']!),
+    trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],

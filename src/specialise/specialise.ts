@@ -9,6 +9,7 @@ import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { runTrainer } from '../train/trainer-process.js';
+import { BF16_ARG, type TrainPrecision } from '../train/precision.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
@@ -47,12 +48,6 @@ export interface SpecialiseOptions {
   /** Extra trainer arguments (tests: --max-steps). */
   trainerArgs?: string[];
 }
-
-export const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
-export type TrainPrecision = (typeof TRAIN_PRECISIONS)[number];
-
-/** The trainer's --bf16 value for a student precision. */
-const BF16_ARG: Record<TrainPrecision, string> = { auto: 'auto', fp32: 'off', bf16: 'on' };
 
 export interface SpecialiseReport {
   source: string;

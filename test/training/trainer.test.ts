@@ -236,9 +236,21 @@ describe('python trainer', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/done: 1 steps/);
     expect(existsSync(path.join(out, 'cli.xnor'))).toBe(true);
+    // --precision auto (the default): bfloat16 exactly where this CPU computes it natively
+    const nativeBf16 = /^flags\s*:.*\b(avx512_bf16|amx_bf16)\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
+    expect(r.stdout + r.stderr).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
+    const fp32 = xnorcam('train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'run-fp32'), '--max-steps', '1', '--batch', '4', '--precision', 'fp32');
+    expect(fp32.status).toBe(0);
+    expect(fp32.stdout + fp32.stderr).not.toContain('bfloat16 autocast: on');
     const bad = xnorcam('train', '--out', out);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('error: xnorcam train: --data <dir> is required\n');
+    const badPrecision = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--precision', 'fp16');
+    expect(badPrecision.status).toBe(2);
+    expect(badPrecision.stderr).toBe('error: --precision fp16: expected one of auto, fp32, bf16\n');
+    const both = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--precision', 'fp32', '--bf16');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toBe('error: --bf16 contradicts --precision fp32\n');
   }, SLOW);
 
   it('PyTorch and the engine compute the same layer outputs on the exported model', async () => {
