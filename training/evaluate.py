@@ -11,13 +11,12 @@ import json
 import sys
 
 import numpy as np
-import torch
 
 from .darknet_cfg import CfgError, parse_cfg
 from .darknet_weights import load_weights
 from .data import DataError, Dataset
 from .model import Network
-from .train import evaluate
+from .train import evaluate, resolve_device
 
 
 def main(argv=None) -> int:
@@ -35,7 +34,7 @@ def main(argv=None) -> int:
     except (CfgError, DataError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     net.to(device)
     m50, aps = evaluate(net, ds, np.arange(len(ds)), args.batch, device)
     print(json.dumps({'map50': round(m50, 4), 'perClass': {ds.classes[c]: round(a, 4) for c, a in aps.items()},

@@ -75,6 +75,27 @@ def cpu_bf16_flags(cpuinfo: str) -> list[str]:
     return [f for f in ('avx512_bf16', 'amx_bf16') if f in flags]
 
 
+def resolve_device(text: str) -> torch.device:
+    """--device as a device this PyTorch can train on; otherwise SystemExit with a one-line error
+    (torch's own errors are stack traces, and an unusable GPU would only fail at the first step)."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise SystemExit(f'error: --device {text}: not a PyTorch device (cpu, cuda, cuda:1, mps, ...)') from None
+    if device.type == 'cuda':
+        if not torch.backends.cuda.is_built():
+            raise SystemExit(f'error: --device {text}: this PyTorch ({torch.__version__}) is built without CUDA; install a CUDA build or use --device cpu')
+        if not torch.cuda.is_available():
+            raise SystemExit(f'error: --device {text}: no CUDA GPU is visible to PyTorch')
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise SystemExit(f'error: --device {text}: there are only {torch.cuda.device_count()} CUDA GPUs')
+    elif device.type == 'mps' and not torch.backends.mps.is_available():
+        raise SystemExit(f'error: --device {text}: Metal (MPS) is not available to this PyTorch')
+    elif device.type not in ('cpu', 'cuda', 'mps'):
+        raise SystemExit(f'error: --device {text}: the trainer runs on cpu, cuda or mps devices')
+    return device
+
+
 def resolve_bf16(choice: str, device_type: str, cpuinfo: str | None = None) -> tuple[bool, str]:
     """Whether to autocast to bfloat16, and why. auto turns it on only where the CPU has bfloat16
     instructions, the case measured (docs/training.md: 1.7-1.85x the images/s on a 2-core AMX Xeon);
@@ -175,10 +196,10 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
-    if args.device.startswith('cuda'):
+    device = resolve_device(args.device)
+    if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest conv algorithms once
     torch.manual_seed(args.seed)
-    device = torch.device(args.device)
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, 'last.pt')
     log_f = open(os.path.join(args.out, 'log.jsonl'), 'a')

@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { specialise } from '../specialise/specialise.js';
+import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision } from '../train/precision.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
 
@@ -40,6 +41,12 @@ it resumes from the work folder. See docs/specialise.md.`,
       value: 'auto|fp32|bf16',
       description: "the student's training arithmetic; auto: bfloat16 where the CPU has it natively (AVX-512 BF16, AMX: ~1.8x the steps), else fp32",
       default: 'auto',
+    },
+    device: {
+      type: 'string',
+      value: 'DEV',
+      description: 'PyTorch device the student trains on: cpu, cuda, cuda:N, mps (a GPU fits many more steps into --train-minutes)',
+      default: 'cpu',
     },
     holdout: { type: 'string', value: 'FRACTION', description: 'last part of the time range held out for validation', default: '0.3' },
     backend: { type: 'string', value: 'NAME', description: 'kernel backend for teacher and student (auto, native, wasm, reference)' },
@@ -93,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     teacherIgnore: numberOption('teacher-ignore', v['teacher-ignore'], 0.1, (n) => n >= 0 && n < 1),
     studentInput: v.input ? studentInput(v.input) : null,
     trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
+    trainDevice: parseTrainDevice('--device', v.device!),
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],

@@ -1,6 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { parseTrainDevice } from '../train/device.js';
 import { BF16_ARG, parseTrainPrecision, type TrainPrecision } from '../train/precision.js';
 import { runTrainer } from '../train/trainer-process.js';
 import { loadDarknetModel } from '../engine/load.js';
@@ -17,7 +18,7 @@ const options = {
   batch: { type: 'string', value: 'N', description: 'Batch size', default: '16' },
   lr: { type: 'string', value: 'LR', description: 'Peak learning rate (AdamW, warm-up then cosine)', default: '0.002' },
   threads: { type: 'string', value: 'N', description: 'CPU threads for PyTorch', default: '2' },
-  device: { type: 'string', value: 'DEV', description: 'PyTorch device, e.g. cuda', default: 'cpu' },
+  device: { type: 'string', value: 'DEV', description: 'PyTorch device: cpu, cuda, cuda:N, mps', default: 'cpu' },
   precision: {
     type: 'string',
     value: 'auto|fp32|bf16',
@@ -61,12 +62,13 @@ export async function run(argv: string[]): Promise<number> {
   const py: string[] = ['--data', path.resolve(v.data), '--out', path.resolve(v.out)];
   const pass: [keyof typeof options, string][] = [
     ['val', '--val'], ['cfg', '--cfg'], ['epochs', '--epochs'], ['batch', '--batch'], ['lr', '--lr'], ['threads', '--threads'],
-    ['device', '--device'], ['time-limit', '--time-limit'], ['max-steps', '--max-steps'], ['limit', '--limit'],
+    ['time-limit', '--time-limit'], ['max-steps', '--max-steps'], ['limit', '--limit'],
   ];
   for (const [k, flag] of pass) {
     const val = v[k];
     if (typeof val === 'string') py.push(flag, k === 'val' || k === 'cfg' ? path.resolve(val) : val);
   }
+  py.push('--device', parseTrainDevice('--device', v.device ?? 'cpu'));
   if (v.float) py.push('--float');
   py.push('--bf16', BF16_ARG[precisionOf(v.precision ?? 'auto', v.bf16 === true)]);
   if (v.fresh) py.push('--fresh');

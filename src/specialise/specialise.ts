@@ -45,6 +45,11 @@ export interface SpecialiseOptions {
    * where the CPU computes it natively (1.7-1.85x the steps per minute on an AMX Xeon), else fp32.
    */
   trainPrecision: TrainPrecision;
+  /**
+   * PyTorch device the student trains on (the trainer's --device; default cpu). Not among the work
+   * folder's options: an interrupted run may resume on another device.
+   */
+  trainDevice?: string;
   /** Extra trainer arguments (tests: --max-steps). */
   trainerArgs?: string[];
 }
@@ -168,7 +173,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
     ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
-    '--bf16', BF16_ARG[o.trainPrecision], ...(o.trainerArgs ?? [])];
+    '--bf16', BF16_ARG[o.trainPrecision], ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

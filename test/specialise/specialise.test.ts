@@ -99,11 +99,16 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
   }, 180_000);
 
-  it('refuses an unknown --train-precision in one line', () => {
+  it('refuses an unknown --train-precision or --device in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
-    const r = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
+    const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
+    const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('error: --train-precision fp16: expected one of auto, fp32, bf16');
+    const d = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--device', 'tpu', '-o', out);
+    expect(d.status).toBe(2);
+    expect(d.stderr.trim()).toBe('error: --device tpu: expected cpu, cuda, cuda:N or mps');
+    expect(existsSync(`${out}.work`)).toBe(false);
   });
 
   it('refuses a live source without --minutes, in one line', () => {

@@ -75,6 +75,21 @@ describe('python trainer', () => {
     expect(r.stderr).toMatch(/^error: .*nope.*classes\.txt/);
   });
 
+  it('rejects a device it cannot train on in one line, not a PyTorch stack trace', () => {
+    const data = path.join(dir, 'data');
+    const bad = py('-m', 'training.train', '--data', data, '--out', path.join(dir, 'bad-device'), '--device', 'tpu', '--max-steps', '1');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('error: --device tpu: not a PyTorch device (cpu, cuda, cuda:1, mps, ...)\n');
+    expect(existsSync(path.join(dir, 'bad-device'))).toBe(false);
+    // a GPU this PyTorch cannot use: said before the run starts (CUDA builds with a GPU go on to train)
+    const probe = py('-c', 'import torch; print(int(torch.backends.cuda.is_built() and torch.cuda.is_available()))');
+    if (probe.stdout.trim() === '0') {
+      const cuda = py('-m', 'training.train', '--data', data, '--out', path.join(dir, 'bad-cuda'), '--device', 'cuda', '--max-steps', '1');
+      expect(cuda.status).toBe(1);
+      expect(cuda.stderr).toMatch(/^error: --device cuda: (this PyTorch .* is built without CUDA|no CUDA GPU is visible)[^\n]*\n$/);
+    }
+  });
+
   it('trains a few steps, exports darknet cfg/weights that convert and load, and resumes', () => {
     const data = path.join(dir, 'data');
     const r = py('-m', 'training.train', '--data', data, '--val', data, '--out', run, '--max-steps', '3', '--batch', '4', '--eval-every', '3', '--warmup', '2');
@@ -248,6 +263,9 @@ describe('python trainer', () => {
     const badPrecision = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--precision', 'fp16');
     expect(badPrecision.status).toBe(2);
     expect(badPrecision.stderr).toBe('error: --precision fp16: expected one of auto, fp32, bf16\n');
+    const badDevice = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--device', 'gpu');
+    expect(badDevice.status).toBe(2);
+    expect(badDevice.stderr).toBe('error: --device gpu: expected cpu, cuda, cuda:N or mps\n');
     const both = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--precision', 'fp32', '--bf16');
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('error: --bf16 contradicts --precision fp32\n');
