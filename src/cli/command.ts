@@ -67,7 +67,11 @@ export function parseCommandArgs<O extends Record<string, OptionSpec>>(spec: Com
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
+    // node's "argument is ambiguous" (a value starting with '-') says its remedy on a later line
+    const dash = /^Option '(--?[\w-]+)[^']*' argument is ambiguous/.exec((e as Error).message);
+    const msg = dash
+      ? `${dash[1]} takes a value; one starting with '-' is written ${dash[1]}=-VALUE`
+      : (e as Error).message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
     throw new UserError(`xnorcam ${spec.name}: ${msg} (see xnorcam ${spec.name} --help)`, 2);
   }
   const n = parsed.positionals.length;
