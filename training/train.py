@@ -42,6 +42,8 @@ def parse_args(argv):
     p.add_argument('--lr', type=float, default=2e-3, help='peak Adam learning rate')
     p.add_argument('--warmup', type=int, default=300, help='warm-up steps')
     p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
+    p.add_argument('--box-loss', choices=['yolov3', 'ciou'], default='yolov3',
+                   help="box regression loss: darknet YOLOv3's (offsets and log sizes) or 1 - CIoU of the decoded box")
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
                    help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
@@ -271,7 +273,7 @@ def main(argv=None) -> int:
     decay = [p for p in net.parameters() if p.ndim == 4 and id(p) not in binary]
     rest = [p for p in net.parameters() if p.ndim != 4 or id(p) in binary]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}], lr=args.lr)
-    loss_fn = YoloLoss(net.yolo, all_anchors(sections), W, H, len(classes))
+    loss_fn = YoloLoss(net.yolo, all_anchors(sections), W, H, len(classes), box_loss=args.box_loss)
     step, best, trained_s = 0, -1.0, 0.0
     rng = np.random.default_rng(args.seed)
     if init is not None:

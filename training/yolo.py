@@ -1,6 +1,8 @@
 """YOLOv3 loss, darknet-style decoding and NMS, and a small mAP for validation during training."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -23,9 +25,38 @@ def box_iou_cxcywh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (area_a + area_b - inter + 1e-9)
 
 
+def ciou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Complete IoU (Zheng et al. 2020) of matching rows of two (n, 4) cx, cy, w, h tensors in units
+    equal on both axes: IoU, less the squared centre distance over the enclosing box's squared
+    diagonal, less alpha * v for the difference in aspect ratio. 1 for identical boxes."""
+    eps = 1e-9
+    a1, a2 = a[:, :2] - a[:, 2:] / 2, a[:, :2] + a[:, 2:] / 2
+    b1, b2 = b[:, :2] - b[:, 2:] / 2, b[:, :2] + b[:, 2:] / 2
+    inter = (torch.min(a2, b2) - torch.max(a1, b1)).clamp(min=0).prod(-1)
+    union = a[:, 2:].prod(-1) + b[:, 2:].prod(-1) - inter + eps
+    iou = inter / union
+    diag2 = ((torch.max(a2, b2) - torch.min(a1, b1)) ** 2).sum(-1) + eps
+    dist2 = ((a[:, :2] - b[:, :2]) ** 2).sum(-1)
+    v = (4 / math.pi ** 2) * (torch.atan(b[:, 2] / (b[:, 3] + eps)) - torch.atan(a[:, 2] / (a[:, 3] + eps))) ** 2
+    with torch.no_grad():
+        alpha = v / (1 - iou + v + eps)
+    return iou - dist2 / diag2 - alpha * v
+
+
+# The CIoU term's weight against the per-cell objectness sums: YOLOv5's balance (box gain 0.05 on a mean
+# over positives against objectness means over every cell) restated for this loss's sums, roughly.
+CIOU_GAIN = 5.0
+
+
 class YoloLoss:
     def __init__(self, heads: list[dict], all_anchors: list[tuple[int, int]], net_w: int, net_h: int,
-                 num_classes: int, ignore_thresh: float = 0.7, iou_thresh: float = 0.4, uncertain_thresh: float = 0.3):
+                 num_classes: int, ignore_thresh: float = 0.7, iou_thresh: float = 0.4, uncertain_thresh: float = 0.3,
+                 box_loss: str = 'yolov3'):
+        """box_loss: 'yolov3' (darknet's: BCE on the cell offsets, squared error on log size) or 'ciou'
+        (1 - CIoU of the decoded box, in grid cells, which rewards overlap directly)."""
+        if box_loss not in ('yolov3', 'ciou'):
+            raise ValueError(f'box loss {box_loss!r}: expected yolov3 or ciou')
+        self.box_loss = box_loss
         self.heads = heads
         self.anchors = torch.tensor(all_anchors, dtype=torch.float32) / torch.tensor([net_w, net_h])
         self.C = num_classes
@@ -102,9 +133,18 @@ class YoloLoss:
                 tx, ty = t[:, 2] * W - gi, t[:, 3] * H - gj
                 tw = torch.log(t[:, 4] / anc[k, 0])
                 th = torch.log(t[:, 5] / anc[k, 1])
-                box_l = box_l + (scale * (F.binary_cross_entropy_with_logits(pp[:, 0], tx, reduction='none')
-                                          + F.binary_cross_entropy_with_logits(pp[:, 1], ty, reduction='none')
-                                          + 0.5 * (pp[:, 2] - tw) ** 2 + 0.5 * (pp[:, 3] - th) ** 2)).sum()
+                if self.box_loss == 'ciou':
+                    # grid cells are square in input pixels (one stride on both axes), so CIoU's
+                    # aspect and distance terms mean the same as in pixels
+                    pred = torch.stack([gi + torch.sigmoid(pp[:, 0]), gj + torch.sigmoid(pp[:, 1]),
+                                        torch.exp(pp[:, 2].clamp(max=8)) * anc[k, 0] * W,
+                                        torch.exp(pp[:, 3].clamp(max=8)) * anc[k, 1] * H], -1)
+                    truth = torch.stack([t[:, 2] * W, t[:, 3] * H, t[:, 4] * W, t[:, 5] * H], -1)
+                    box_l = box_l + CIOU_GAIN * (scale * (1.0 - ciou(pred, truth))).sum()
+                else:
+                    box_l = box_l + (scale * (F.binary_cross_entropy_with_logits(pp[:, 0], tx, reduction='none')
+                                              + F.binary_cross_entropy_with_logits(pp[:, 1], ty, reduction='none')
+                                              + 0.5 * (pp[:, 2] - tw) ** 2 + 0.5 * (pp[:, 3] - th) ** 2)).sum()
                 cls_t = F.one_hot(t[:, 1].long(), self.C).float()
                 cls_l = cls_l + F.binary_cross_entropy_with_logits(pp[:, 5:], cls_t, reduction='sum')
             obj_l = (F.binary_cross_entropy_with_logits(p[..., 4], obj_t, reduction='none') * obj_w).sum()

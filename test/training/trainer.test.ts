@@ -160,6 +160,45 @@ describe('python trainer', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   }, SLOW);
 
+  it('scores boxes by CIoU with --box-loss ciou: no loss for a box on its truth, a pull towards it otherwise', () => {
+    const check = py('-c', [
+      'import json, math, torch',
+      'from training.yolo import YoloLoss, ciou',
+      'from training.train import parse_args',
+      'heads = [{"mask": [0, 1, 2], "anchors": [(10, 14), (23, 27), (37, 58)], "classes": 2, "layer": 1}]',
+      'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2, box_loss="ciou")',
+      // CIoU by hand: the same box; unit boxes 1 apart (IoU 0, enclosing diagonal^2 5); 2x1 against 1x2 on one centre
+      'a = torch.tensor([[1., 1., 2., 2.], [0., 0., 1., 1.], [0., 0., 2., 1.]])',
+      'b = torch.tensor([[1., 1., 2., 2.], [1., 0., 1., 1.], [0., 0., 1., 2.]])',
+      'v = 4 / math.pi ** 2 * (math.atan(0.5) - math.atan(2)) ** 2',
+      'want = [1.0, -0.2, 1 / 3 - v / (2 / 3 + v) * v]',
+      // anchor 0 of cell (1, 1) predicts exactly the truth's box (offsets 0.5, its anchor's size)
+      'out = torch.zeros(1, 3 * 7, 2, 2)',
+      'truth = torch.tensor([[0, 1, 0.75, 0.75, 10 / 64, 14 / 64]])',
+      '_, on = loss([out], truth)',
+      'moved = torch.zeros(1, 3 * 7, 2, 2); moved.view(1, 3, 7, 2, 2)[0, 0, 0, 1, 1] = 1.5; moved.requires_grad_(True)',
+      'l, off = loss([moved], truth)',
+      'l.backward()',
+      'gx = float(moved.grad.view(1, 3, 7, 2, 2)[0, 0, 0, 1, 1])',
+      'bad = None',
+      'try:',
+      '    YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2, box_loss="giou")',
+      'except ValueError as e:',
+      '    bad = str(e)',
+      'print(json.dumps({"ciou": ciou(a, b).tolist(), "want": want, "on": on["box"], "off": off["box"], "gx": gx, "bad": bad,',
+      '  "flag": parse_args(["--data", "d", "--out", "o", "--box-loss", "ciou"]).box_loss, "default": parse_args(["--data", "d", "--out", "o"]).box_loss}))',
+    ].join('\n'));
+    expect(check.stderr).toBe('');
+    const r = JSON.parse(check.stdout) as { ciou: number[]; want: number[]; on: number; off: number; gx: number; bad: string; flag: string; default: string };
+    r.ciou.forEach((v, i) => expect(v).toBeCloseTo(r.want[i], 5));
+    expect(r.on).toBeCloseTo(0, 5);
+    expect(r.off).toBeGreaterThan(0.1);
+    // x offset too far right: the gradient lowers it
+    expect(r.gx).toBeGreaterThan(0);
+    expect(r.bad).toBe("box loss 'giou': expected yolov3 or ciou");
+    expect([r.flag, r.default]).toEqual(['ciou', 'yolov3']);
+  }, SLOW);
+
   it('treats class -1 labels as ignore regions: no positives, no background push where a prediction overlaps one', () => {
     const check = py('-c', [
       'import torch',
