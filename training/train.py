@@ -214,6 +214,7 @@ def main(argv=None) -> int:
     use_bf16, why = resolve_bf16(args.bf16, device.type)
     if why:
         say(why)
+    say(f'box loss: {args.box_loss}')
 
     ckpt = None
     if os.path.isfile(ckpt_path) and not args.fresh:

@@ -3,6 +3,8 @@ import { UserError } from '../core/errors.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { specialise } from '../specialise/specialise.js';
+import { parseChoice } from '../core/parse-choice.js';
+import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision } from '../train/precision.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
@@ -41,6 +43,12 @@ it resumes from the work folder. See docs/specialise.md.`,
       value: 'auto|fp32|bf16',
       description: "the student's training arithmetic; auto: bfloat16 where the CPU has it natively (AVX-512 BF16, AMX: ~1.8x the steps), else fp32",
       default: 'auto',
+    },
+    'box-loss': {
+      type: 'string',
+      value: 'yolov3|ciou',
+      description: "the student's box regression: darknet YOLOv3's, or 1 - CIoU of the decoded box (docs/specialise.md: measured alike)",
+      default: 'yolov3',
     },
     device: {
       type: 'string',
@@ -101,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     studentInput: v.input ? studentInput(v.input) : null,
     trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
     trainDevice: parseTrainDevice('--device', v.device!),
+    boxLoss: parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES),
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],

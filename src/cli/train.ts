@@ -1,6 +1,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { parseChoice } from '../core/parse-choice.js';
+import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { BF16_ARG, parseTrainPrecision, type TrainPrecision } from '../train/precision.js';
 import { runTrainer } from '../train/trainer-process.js';
@@ -26,6 +28,7 @@ const options = {
     default: 'auto',
   },
   bf16: { type: 'boolean', description: 'Same as --precision bf16' },
+  'box-loss': { type: 'string', value: 'yolov3|ciou', description: "Box regression: darknet YOLOv3's, or 1 - CIoU of the decoded box", default: 'yolov3' },
   'time-limit': { type: 'string', value: 'MIN', description: 'Stop and export after this many minutes' },
   'max-steps': { type: 'string', value: 'N', description: 'Stop after N steps' },
   limit: { type: 'string', value: 'N', description: 'Use only the first N images' },
@@ -71,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   py.push('--device', parseTrainDevice('--device', v.device ?? 'cpu'));
   if (v.float) py.push('--float');
   py.push('--bf16', BF16_ARG[precisionOf(v.precision ?? 'auto', v.bf16 === true)]);
+  py.push('--box-loss', parseChoice('--box-loss', v['box-loss'] ?? 'yolov3', BOX_LOSSES));
   if (v.fresh) py.push('--fresh');
 
   const end = await runTrainer(py);

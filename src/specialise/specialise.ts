@@ -9,6 +9,7 @@ import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { runTrainer } from '../train/trainer-process.js';
+import type { BoxLoss } from '../train/box-loss.js';
 import { BF16_ARG, type TrainPrecision } from '../train/precision.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
@@ -45,6 +46,8 @@ export interface SpecialiseOptions {
    * where the CPU computes it natively (1.7-1.85x the steps per minute on an AMX Xeon), else fp32.
    */
   trainPrecision: TrainPrecision;
+  /** The student's box regression term (the trainer's --box-loss). */
+  boxLoss: BoxLoss;
   /**
    * PyTorch device the student trains on (the trainer's --device; default cpu). Not among the work
    * folder's options: an interrupted run may resume on another device.
@@ -173,7 +176,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
     ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
-    '--bf16', BF16_ARG[o.trainPrecision], ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
+    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

@@ -26,6 +26,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--input': o.studentInput,
     '--train-minutes': o.trainMinutes,
     '--train-precision': o.trainPrecision,
+    '--box-loss': o.boxLoss,
     'trainer arguments': (o.trainerArgs ?? []).join(' '),
   };
 }

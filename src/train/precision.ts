@@ -1,4 +1,4 @@
-import { UserError } from '../core/errors.js';
+import { parseChoice } from '../core/parse-choice.js';
 
 /**
  * The arithmetic a user picks for training (`xnorcam train --precision`, `xnorcam specialise
@@ -12,8 +12,4 @@ export type TrainPrecision = (typeof TRAIN_PRECISIONS)[number];
 export const BF16_ARG: Record<TrainPrecision, 'auto' | 'off' | 'on'> = { auto: 'auto', fp32: 'off', bf16: 'on' };
 
 /** `text` as a precision, or a one-line error naming `flag` (e.g. `--precision fp16: expected one of auto, fp32, bf16`). */
-export function parseTrainPrecision(flag: string, text: string): TrainPrecision {
-  const p = TRAIN_PRECISIONS.find((x) => x === text.trim().toLowerCase());
-  if (!p) throw new UserError(`${flag} ${text}: expected one of ${TRAIN_PRECISIONS.join(', ')}`, 2);
-  return p;
-}
+export const parseTrainPrecision = (flag: string, text: string): TrainPrecision => parseChoice(flag, text, TRAIN_PRECISIONS);

@@ -56,6 +56,8 @@ describe('xnorcam specialise (toy scale)', () => {
     // --train-precision auto (the default): bfloat16 exactly where this CPU computes it natively.
     const nativeBf16 = /^flags\s*:.*\b(avx512_bf16|amx_bf16)\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
     expect(trainerLog).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
+    // --box-loss reaches the trainer (default: YOLOv3's)
+    expect(trainerLog).toContain('"msg": "box loss: yolov3"');
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
@@ -99,7 +101,7 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
   }, 180_000);
 
-  it('refuses an unknown --train-precision or --device in one line, before it samples a frame', () => {
+  it('refuses an unknown --train-precision, --device or --box-loss in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
     const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
@@ -108,6 +110,9 @@ describe('xnorcam specialise (toy scale)', () => {
     const d = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--device', 'tpu', '-o', out);
     expect(d.status).toBe(2);
     expect(d.stderr.trim()).toBe('error: --device tpu: expected cpu, cuda, cuda:N or mps');
+    const b = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--box-loss', 'giou', '-o', out);
+    expect(b.status).toBe(2);
+    expect(b.stderr.trim()).toBe('error: --box-loss giou: expected one of yolov3, ciou');
     expect(existsSync(`${out}.work`)).toBe(false);
   });
 

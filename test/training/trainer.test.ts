@@ -296,6 +296,11 @@ describe('python trainer', () => {
     const fp32 = xnorcam('train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'run-fp32'), '--max-steps', '1', '--batch', '4', '--precision', 'fp32');
     expect(fp32.status).toBe(0);
     expect(fp32.stdout + fp32.stderr).not.toContain('bfloat16 autocast: on');
+    // the trainer's own box loss unless asked
+    expect(r.stdout).toContain('box loss: yolov3');
+    const ciouRun = xnorcam('train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'run-ciou'), '--max-steps', '1', '--batch', '4', '--box-loss', 'ciou');
+    expect(ciouRun.status).toBe(0);
+    expect(ciouRun.stdout).toContain('box loss: ciou');
     const bad = xnorcam('train', '--out', out);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('error: xnorcam train: --data <dir> is required\n');
