@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { specialise } from '../specialise/specialise.js';
-import { parseChoice } from '../core/parse-choice.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision } from '../train/precision.js';
