@@ -24,7 +24,7 @@ from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
 from .data import DataError, Dataset, DeviceBatcher, objects
 from .model import ConvLayer, Network
-from .yolo import YoloLoss, average_precision, decode
+from .yolo import BOX_LOSSES, YoloLoss, average_precision, decode
 
 DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
 
@@ -42,7 +42,7 @@ def parse_args(argv):
     p.add_argument('--lr', type=float, default=2e-3, help='peak Adam learning rate')
     p.add_argument('--warmup', type=int, default=300, help='warm-up steps')
     p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
-    p.add_argument('--box-loss', choices=['yolov3', 'ciou'], default='yolov3',
+    p.add_argument('--box-loss', choices=BOX_LOSSES, default='yolov3',
                    help="box regression loss: darknet YOLOv3's (offsets and log sizes) or 1 - CIoU of the decoded box")
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],

@@ -43,6 +43,8 @@ def ciou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return iou - dist2 / diag2 - alpha * v
 
 
+BOX_LOSSES = ('yolov3', 'ciou')
+
 # The CIoU term's weight against the per-cell objectness sums: YOLOv5's balance (box gain 0.05 on a mean
 # over positives against objectness means over every cell) restated for this loss's sums, roughly.
 CIOU_GAIN = 5.0
@@ -54,7 +56,7 @@ class YoloLoss:
                  box_loss: str = 'yolov3'):
         """box_loss: 'yolov3' (darknet's: BCE on the cell offsets, squared error on log size) or 'ciou'
         (1 - CIoU of the decoded box, in grid cells, which rewards overlap directly)."""
-        if box_loss not in ('yolov3', 'ciou'):
+        if box_loss not in BOX_LOSSES:
             raise ValueError(f'box loss {box_loss!r}: expected yolov3 or ciou')
         self.box_loss = box_loss
         self.heads = heads
@@ -130,9 +132,6 @@ class YoloLoss:
                 obj_w[b, k, gj, gi] = 1.0
                 pp = p[b, k, gj, gi]
                 scale = 2.0 - t[:, 4] * t[:, 5]
-                tx, ty = t[:, 2] * W - gi, t[:, 3] * H - gj
-                tw = torch.log(t[:, 4] / anc[k, 0])
-                th = torch.log(t[:, 5] / anc[k, 1])
                 if self.box_loss == 'ciou':
                     # grid cells are square in input pixels (one stride on both axes), so CIoU's
                     # aspect and distance terms mean the same as in pixels
@@ -142,6 +141,9 @@ class YoloLoss:
                     truth = torch.stack([t[:, 2] * W, t[:, 3] * H, t[:, 4] * W, t[:, 5] * H], -1)
                     box_l = box_l + CIOU_GAIN * (scale * (1.0 - ciou(pred, truth))).sum()
                 else:
+                    tx, ty = t[:, 2] * W - gi, t[:, 3] * H - gj
+                    tw = torch.log(t[:, 4] / anc[k, 0])
+                    th = torch.log(t[:, 5] / anc[k, 1])
                     box_l = box_l + (scale * (F.binary_cross_entropy_with_logits(pp[:, 0], tx, reduction='none')
                                               + F.binary_cross_entropy_with_logits(pp[:, 1], ty, reduction='none')
                                               + 0.5 * (pp[:, 2] - tw) ** 2 + 0.5 * (pp[:, 3] - th) ** 2)).sum()

@@ -71,10 +71,10 @@ export async function run(argv: string[]): Promise<number> {
     const val = v[k];
     if (typeof val === 'string') py.push(flag, k === 'val' || k === 'cfg' ? path.resolve(val) : val);
   }
-  py.push('--device', parseTrainDevice('--device', v.device ?? 'cpu'));
+  py.push('--device', parseTrainDevice('--device', v.device!));
   if (v.float) py.push('--float');
-  py.push('--bf16', BF16_ARG[precisionOf(v.precision ?? 'auto', v.bf16 === true)]);
-  py.push('--box-loss', parseChoice('--box-loss', v['box-loss'] ?? 'yolov3', BOX_LOSSES));
+  py.push('--bf16', BF16_ARG[precisionOf(v.precision!, v.bf16 === true)]);
+  py.push('--box-loss', parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES));
   if (v.fresh) py.push('--fresh');
 
   const end = await runTrainer(py);
