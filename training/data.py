@@ -1,4 +1,4 @@
-"""YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
+"""YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp|webp), DIR/labels/<name>.txt with lines
 `class cx cy w h [score]` (relative to the image), DIR/classes.txt with one class name per line.
 Class -1 marks an ignore region: an object the labeller was unsure of (e.g. a teacher model's
 low-score box). It is neither a positive nor a negative: predictions overlapping it are not pushed
@@ -17,7 +17,7 @@ import os
 import numpy as np
 import torch
 
-IMAGE_EXT = ('.png', '.jpg', '.jpeg', '.bmp')
+IMAGE_EXT = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
 
 class DataError(ValueError):

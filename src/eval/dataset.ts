@@ -1,5 +1,5 @@
 /**
- * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp), DIR/labels/<name>.txt with lines
+ * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp|webp), DIR/labels/<name>.txt with lines
  * `class cx cy w h [score]` relative to the image, DIR/classes.txt with one class name per line.
  * An image without a label file has no objects. Class -1 is an ignore region (an object the labeller
  * was unsure of, as `xnorcam specialise` writes them); a score (the trainer's soft label) is read
@@ -29,7 +29,7 @@ export interface YoloDataset {
   items: YoloItem[];
 }
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.webp']);
 
 export function readYoloDataset(dir: string): YoloDataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${dir}: no such dataset directory`);
