@@ -106,6 +106,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
             transport: s.transport,
             fpsCap: s.fpsCap,
             watchdogSeconds: s.watchdogSeconds,
+            reconnectMaxSeconds: s.reconnectMaxSeconds,
             lines: s.lines as PipelineSource['lines'],
             zones: s.zones as PipelineSource['zones'],
             calibration: s.calibration as PipelineSource['calibration'],

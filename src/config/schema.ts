@@ -62,6 +62,12 @@ export const sourceSchema = z
     fpsCap: z.number().positive().max(120).optional().describe('decode at most this many frames per second'),
     transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport'),
     watchdogSeconds: z.number().positive().max(600).default(10).describe('restart the source when no frame arrives for this long'),
+    reconnectMaxSeconds: z
+      .number()
+      .min(0.25)
+      .max(600)
+      .default(1)
+      .describe('longest pause between attempts to reach a source that stays down (doubling from 0.25 s; the first frame resets it)'),
     lines: z.array(lineSchema).default([]),
     zones: z.array(zoneSchema).default([]),
     calibration: calibrationSchema.optional(),

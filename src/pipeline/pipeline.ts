@@ -36,6 +36,8 @@ export interface PipelineSource {
   fpsCap?: number;
   /** Restart when no frame arrives for this long (live sources). */
   watchdogSeconds?: number;
+  /** Longest pause between reconnect attempts while the source stays down. */
+  reconnectMaxSeconds?: number;
   lines?: { name: string; points: [Point, Point] }[];
   zones?: { name: string; polygon: Point[] }[];
   calibration?: { image: Point[]; world: Point[] };
@@ -314,7 +316,11 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       loop: Boolean(cfg.loop),
       fpsCap: cfg.fpsCap,
       display: this.opts.display,
-      policy: { ...this.opts.reconnect, ...(cfg.watchdogSeconds ? { stallMs: cfg.watchdogSeconds * 1000 } : {}) },
+      policy: {
+        ...this.opts.reconnect,
+        ...(cfg.watchdogSeconds ? { stallMs: cfg.watchdogSeconds * 1000 } : {}),
+        ...(cfg.reconnectMaxSeconds ? { backoffMaxMs: cfg.reconnectMaxSeconds * 1000 } : {}),
+      },
     });
     const analytics = await loadAnalytics({
       source: spec.name,

@@ -58,7 +58,7 @@ describe('pipeline config validation', () => {
     expect(cfg.model).toBe(join(dir, 'm.xnor'));
     expect(cfg.sources[0].url).toBe(join(dir, 'clips/a.mp4'));
     expect(cfg.sources[1].url).toBe('rtsp://h/x');
-    expect(cfg.sources[0]).toMatchObject({ mode: 'live', transport: 'tcp', watchdogSeconds: 10, lines: [] });
+    expect(cfg.sources[0]).toMatchObject({ mode: 'live', transport: 'tcp', watchdogSeconds: 10, reconnectMaxSeconds: 1, lines: [] });
     expect(cfg.outputs.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(cfg.detector.threadsPerFrame).toBe(1);
   });

@@ -1,4 +1,6 @@
+import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { validatePipelineText } from '../../src/config/load.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult } from '../../src/core/types.js';
@@ -69,6 +71,33 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
       expect(cams[i].frame.ptsMs).toBeGreaterThan(cams[i - 1].frame.ptsMs);
     }
     console.log(`camera back → detections in ${recoveredMs} ms`);
+  }, 60_000);
+
+  it('paces the attempts at a camera that stays down: the pause doubles from 0.25 s up to its reconnectMaxSeconds', async () => {
+    const { config, problems } = validatePipelineText('sources:\n  - name: a\n    url: rtsp://h/x\n    reconnectMaxSeconds: 0.1\n');
+    expect(config).toBeUndefined();
+    expect(problems).toMatchObject([{ path: 'sources[0].reconnectMaxSeconds', line: 4 }]);
+    // A port nothing listens on: every attempt is refused at once.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: `rtsp://127.0.0.1:${port}/cam`, name: 'dead', reconnectMaxSeconds: 2 }] });
+    pipelines.push(p);
+    await p.start();
+    const failedAt: number[] = [];
+    await until('six refused attempts', () => {
+      const n = p.sources()[0].reconnects;
+      while (failedAt.length < n) failedAt.push(Date.now());
+      return n >= 6;
+    }, 30_000);
+    expect(p.sources()[0].state).toBe('reconnecting');
+    // Between two failures: the pause, then ffmpeg's own refused attempt. Pauses 0.25, 0.5, 1, 2, 2 s; a timer
+    // never fires early, so each gap is at least its pause (less the 20 ms polling), and the default ceiling (1 s)
+    // would have made the fourth one 1 s.
+    const gaps = failedAt.slice(1).map((t, i) => t - failedAt[i]);
+    [250, 500, 1000, 2000, 2000].forEach((pause, i) => expect(gaps[i], `gap ${i}: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(pause - 25));
+    expect(gaps[4], `capped, not doubled to 4 s: ${gaps.join(', ')} ms`).toBeLessThan(3500);
   }, 60_000);
 
   it('a camera that hangs (connection open, no data) is caught by the frame watchdog and recovers', async () => {
