@@ -47,8 +47,8 @@ it resumes from the work folder. See docs/specialise.md.`,
     'box-loss': {
       type: 'string',
       value: 'yolov3|ciou',
-      description: "the student's box regression: darknet YOLOv3's, or 1 - CIoU of the decoded box (docs/specialise.md: measured alike)",
-      default: 'yolov3',
+      description: "the student's box regression: 1 - CIoU of the decoded box (what the bundled model was last trained with), or darknet YOLOv3's",
+      default: 'ciou',
     },
     device: {
       type: 'string',

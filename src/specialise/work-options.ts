@@ -39,6 +39,8 @@ export function checkWorkOptions(work: string, options: Record<string, unknown>)
   const file = join(work, OPTIONS_FILE);
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
   if (!before) return null;
+  // Folders from before --box-loss existed trained with YOLOv3's terms, which is no longer the default.
+  if (!('--box-loss' in before)) before['--box-loss'] = 'yolov3';
   const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
   const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
   if (changed.length > 0) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,8 +56,8 @@ describe('xnorcam specialise (toy scale)', () => {
     // --train-precision auto (the default): bfloat16 exactly where this CPU computes it natively.
     const nativeBf16 = /^flags\s*:.*\b(avx512_bf16|amx_bf16)\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
     expect(trainerLog).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
-    // --box-loss reaches the trainer (default: YOLOv3's)
-    expect(trainerLog).toContain('"msg": "box loss: yolov3"');
+    // --box-loss reaches the trainer (default: CIoU, the bundled model's own)
+    expect(trainerLog).toContain('"msg": "box loss: ciou"');
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
@@ -99,6 +99,15 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
+
+    // A folder from before --box-loss was recorded trained with YOLOv3's terms, not today's default.
+    const optionsFile = join(work, 'options.json');
+    const { ['--box-loss']: recorded, ...older } = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
+    expect(recorded).toBe('ciou');
+    writeFileSync(optionsFile, JSON.stringify(older));
+    const legacy = xnorcam(...args);
+    expect(legacy.status).toBe(2);
+    expect(legacy.stderr).toContain('(--box-loss yolov3 -> ciou)');
   }, 180_000);
 
   it('refuses an unknown --train-precision, --device or --box-loss in one line, before it samples a frame', () => {
