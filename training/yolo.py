@@ -57,7 +57,7 @@ class YoloLoss:
         """box_loss: 'yolov3' (darknet's: BCE on the cell offsets, squared error on log size) or 'ciou'
         (1 - CIoU of the decoded box, in grid cells, which rewards overlap directly)."""
         if box_loss not in BOX_LOSSES:
-            raise ValueError(f'box loss {box_loss!r}: expected yolov3 or ciou')
+            raise ValueError(f'box loss {box_loss!r}: expected {" or ".join(BOX_LOSSES)}')
         self.box_loss = box_loss
         self.heads = heads
         self.anchors = torch.tensor(all_anchors, dtype=torch.float32) / torch.tensor([net_w, net_h])

@@ -6,7 +6,7 @@ import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { specialise } from '../specialise/specialise.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
-import { parseTrainPrecision } from '../train/precision.js';
+import { parseTrainPrecision, TRAIN_PRECISIONS } from '../train/precision.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
 
 export const spec = defineCommand({
@@ -40,13 +40,13 @@ it resumes from the work folder. See docs/specialise.md.`,
     input: { type: 'string', value: 'WxH', description: "student input size, multiples of 32 (e.g. 320x320, the teacher's view for small objects; costs time per frame)" },
     'train-precision': {
       type: 'string',
-      value: 'auto|fp32|bf16',
+      value: TRAIN_PRECISIONS.join('|'),
       description: "the student's training arithmetic; auto: bfloat16 where the CPU has it natively (AVX-512 BF16, AMX: ~1.8x the steps), else fp32",
       default: 'auto',
     },
     'box-loss': {
       type: 'string',
-      value: 'yolov3|ciou',
+      value: BOX_LOSSES.join('|'),
       description: "the student's box regression: 1 - CIoU of the decoded box (what the bundled model was last trained with), or darknet YOLOv3's",
       default: 'ciou',
     },

@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import { parseChoice } from '../core/parse-choice.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
-import { BF16_ARG, parseTrainPrecision, type TrainPrecision } from '../train/precision.js';
+import { BF16_ARG, parseTrainPrecision, TRAIN_PRECISIONS, type TrainPrecision } from '../train/precision.js';
 import { runTrainer } from '../train/trainer-process.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
@@ -23,12 +23,12 @@ const options = {
   device: { type: 'string', value: 'DEV', description: 'PyTorch device: cpu, cuda, cuda:N, mps', default: 'cpu' },
   precision: {
     type: 'string',
-    value: 'auto|fp32|bf16',
+    value: TRAIN_PRECISIONS.join('|'),
     description: 'Training arithmetic; auto: bfloat16 autocast where the CPU computes it natively (AVX-512 BF16, AMX: ~1.8x the images/s), else fp32',
     default: 'auto',
   },
   bf16: { type: 'boolean', description: 'Same as --precision bf16' },
-  'box-loss': { type: 'string', value: 'yolov3|ciou', description: "Box regression: darknet YOLOv3's, or 1 - CIoU of the decoded box", default: 'yolov3' },
+  'box-loss': { type: 'string', value: BOX_LOSSES.join('|'), description: "Box regression: darknet YOLOv3's, or 1 - CIoU of the decoded box", default: 'yolov3' },
   'time-limit': { type: 'string', value: 'MIN', description: 'Stop and export after this many minutes' },
   'max-steps': { type: 'string', value: 'N', description: 'Stop after N steps' },
   limit: { type: 'string', value: 'N', description: 'Use only the first N images' },

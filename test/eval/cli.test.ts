@@ -1,18 +1,19 @@
 /** `xnorcam eval` end to end: the bundled model on a few freshly generated images. */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../src/synth/dataset.js';
+import { py } from '../helpers/python.js';
 
 const bin = fileURLToPath(new URL('../../bin/xnorcam.js', import.meta.url));
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 type Truths = { perClass: Record<string, { truths: number }> };
 const truthsPerClass = (o: Truths) => Object.values(o.perClass).map((c) => c.truths);
+const totalTruths = (o: Truths) => truthsPerClass(o).reduce((n, t) => n + t, 0);
 
 let dir: string;
 
@@ -85,8 +86,7 @@ describe('xnorcam eval', () => {
     expect(ext.ignoreRegions).toBe(1);
     expect(plain.ignoreRegions).toBeUndefined();
     // the region is no object of any class: the truth counts are the plain dataset's
-    const truths = (o: { perClass: Record<string, { truths: number }> }) => Object.values(o.perClass).map((c) => c.truths);
-    expect(truths(ext)).toEqual(truths(plain));
+    expect(truthsPerClass(ext)).toEqual(truthsPerClass(plain));
   });
 
   it('reads WebP images as training/recipes/webp.mjs writes them, and so does the trainer', () => {
@@ -103,16 +103,16 @@ describe('xnorcam eval', () => {
     expect(truthsPerClass(out)).toEqual(truthsPerClass(jpg));
     expect(out.classAgnostic['AP@0.5']).toBeGreaterThan(0.2); // decoded images the model finds vehicles in
     // The trainer decodes the same pixels, give or take the re-encoding (mean |difference| in 0-255 levels).
-    const trainer = spawnSync(python, ['-c', 'import sys; from training.data import Dataset; '
+    const trainer = py('-c', 'import sys; from training.data import Dataset; '
       + 'w = Dataset(sys.argv[1], 320, 192); j = Dataset(sys.argv[2], 320, 192, limit=4); '
       + 'print(len(w), abs(w.images.astype(int) - j.images).mean(), w.images.std(), sum(len(l) for l in w.labels))',
-    webp, path.join(dir, 'data')], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PYTHONPATH: repoRoot } });
+    webp, path.join(dir, 'data'));
     expect(trainer.status, trainer.stderr).toBe(0);
     const [n, diff, spread, boxes] = trainer.stdout.trim().split(' ').map(Number);
     expect(n).toBe(4);
     expect(spread).toBeGreaterThan(10); // real pictures, not a blank buffer
     expect(diff).toBeLessThan(4);
-    expect(boxes).toBe(truthsPerClass(jpg).reduce((a, b) => a + b, 0));
+    expect(boxes).toBe(totalTruths(jpg));
   });
 
   it('leaves ground truth under --min-height out, and scores classes as one in classAgnostic', () => {
@@ -122,8 +122,7 @@ describe('xnorcam eval', () => {
     const big = JSON.parse(r.stdout);
     expect(big.minHeight).toBe(24);
     expect(big.ignoredTruths).toBeGreaterThan(0);
-    const truths = (o: { perClass: Record<string, { truths: number }> }) => Object.values(o.perClass).reduce((n, c) => n + c.truths, 0);
-    expect(truths(big) + big.ignoredTruths).toBe(truths(all));
+    expect(totalTruths(big) + big.ignoredTruths).toBe(totalTruths(all));
     expect(all.ignoredTruths).toBeUndefined();
     for (const o of [all, big]) expect(o.classAgnostic['AP@0.5']).toBeGreaterThan(0);
     const bad = xnorcam('eval', '--data', path.join(dir, 'data'), '--min-height', '-3');

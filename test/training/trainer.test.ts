@@ -12,12 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detect/detector.js';
 import { decodeImageFile } from '../../src/detect/preprocess.js';
 import { writeDataset } from '../../src/synth/dataset.js';
+import { py } from '../helpers/python.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(repoRoot, 'bin', 'xnorcam.js');
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const py = (...args: string[]) =>
-  spawnSync(python, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PYTHONPATH: repoRoot }, maxBuffer: 1 << 28 });
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
 
 // Python lines: a YoloLoss over one head of three anchors, two classes, a 64x64 input (a 2x2 map).
