@@ -131,21 +131,22 @@ class Dataset:
     def __len__(self):
         return len(self.paths)
 
-    def batch(self, idx, augment: bool, rng: np.random.Generator):
-        """Returns (images float (B,3,H,W) in [0,1], targets (n,7): batch index, class, cx, cy, w, h, score)."""
+    def batch(self, idx, augment: bool, rng: np.random.Generator, flip: bool = True):
+        """Returns (images float (B,3,H,W) in [0,1], targets (n,7): batch index, class, cx, cy, w, h, score).
+        flip: mirror half of the augmented images left-right."""
         imgs = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
         targets = []
         for b, i in enumerate(idx):
             lab = self.labels[i].copy()
             if augment:
-                imgs[b], lab = augment_one(imgs[b], lab, rng)
+                imgs[b], lab = augment_one(imgs[b], lab, rng, flip)
             if len(lab):
                 targets.append(np.concatenate([np.full((len(lab), 1), b, np.float32), lab], 1))
         t = torch.from_numpy(np.concatenate(targets, 0)) if targets else torch.zeros((0, 7))
         return imgs, t
 
 
-def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator):
+def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator, flip: bool = True):
     _, h, w = img.shape
     # Zoom in on a random window (scale 1..1.35): objects get larger and move; boxes are clipped.
     s = rng.uniform(1.0, 1.35)
@@ -165,7 +166,8 @@ def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator):
             x1, x2, y1, y2 = x1.clip(0, 1), x2.clip(0, 1), y1.clip(0, 1), y2.clip(0, 1)
             keep = ((x2 - x1) * (y2 - y1) > 0.4 * area) & (x2 - x1 > 1.5 / w) & (y2 - y1 > 1.5 / h)
             lab = np.stack([lab[:, 0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, lab[:, 5]], 1)[keep].astype(np.float32)
-    if rng.random() < 0.5:
+    # Drawn either way, so turning mirroring off leaves every other draw of the run as it was.
+    if rng.random() < 0.5 and flip:
         img = img.flip(2)
         if len(lab):
             lab[:, 1] = 1 - lab[:, 1]
@@ -196,7 +198,7 @@ class DeviceBatcher:
     def _uniform(self, n: int, lo: float, hi: float) -> torch.Tensor:
         return torch.rand(n, device=self.device, generator=self.gen) * (hi - lo) + lo
 
-    def batch(self, idx, augment: bool = True):
+    def batch(self, idx, augment: bool = True, flip: bool = True):
         """Same contract as Dataset.batch: (images (B,3,H,W) in [0,1], targets (n,7))."""
         idx_t = torch.as_tensor(np.asarray(idx), device=self.device, dtype=torch.long)
         B = len(idx_t)
@@ -216,7 +218,7 @@ class DeviceBatcher:
         fw = 1.0 / s  # window size relative to the image
         fx0 = self._uniform(B, 0.0, 1.0) * (1 - fw)
         fy0 = self._uniform(B, 0.0, 1.0) * (1 - fw)
-        flip = torch.rand(B, device=self.device, generator=self.gen) < 0.5
+        flip = (torch.rand(B, device=self.device, generator=self.gen) < 0.5) & flip
         sign = torch.where(flip, -torch.ones_like(s), torch.ones_like(s))
         theta = torch.zeros(B, 2, 3, device=self.device)
         theta[:, 0, 0] = fw * sign

@@ -44,6 +44,9 @@ def parse_args(argv):
     p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
     p.add_argument('--box-loss', choices=BOX_LOSSES, default='yolov3',
                    help="box regression loss: darknet YOLOv3's (offsets and log sizes) or 1 - CIoU of the decoded box")
+    p.add_argument('--flip', choices=['on', 'off'], default='on',
+                   help='mirror half of the training images left-right (off: for one fixed camera view, where the '
+                        'mirrored scene never occurs and a teacher\'s labels need not be mirror-symmetric)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
                    help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
@@ -214,7 +217,7 @@ def main(argv=None) -> int:
     use_bf16, why = resolve_bf16(args.bf16, device.type)
     if why:
         say(why)
-    say(f'box loss: {args.box_loss}')
+    say(f'box loss: {args.box_loss}; mirrored images: {args.flip}')
 
     ckpt = None
     if os.path.isfile(ckpt_path) and not args.fresh:
@@ -339,9 +342,9 @@ def main(argv=None) -> int:
         idx = order[pos:pos + args.batch]
         pos += args.batch
         if batcher is not None:
-            imgs, targets = batcher.batch(idx)
+            imgs, targets = batcher.batch(idx, flip=args.flip == 'on')
         else:
-            imgs, targets = train_ds.batch(idx, augment=True, rng=rng)
+            imgs, targets = train_ds.batch(idx, augment=True, rng=rng, flip=args.flip == 'on')
             imgs, targets = imgs.to(device), targets.to(device)
         for g in opt.param_groups:
             g['lr'] = lr_at(step)

@@ -48,6 +48,8 @@ export interface SpecialiseOptions {
   trainPrecision: TrainPrecision;
   /** The student's box regression term (the trainer's --box-loss). */
   boxLoss: BoxLoss;
+  /** Mirror half of the training frames (the trainer's --flip); off: only the camera's own view. */
+  flip: 'on' | 'off';
   /**
    * PyTorch device the student trains on (the trainer's --device; default cpu). Not among the work
    * folder's options: an interrupted run may resume on another device.
@@ -176,7 +178,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
     ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
-    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
+    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

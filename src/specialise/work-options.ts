@@ -7,6 +7,13 @@ import type { SpecialiseOptions } from './specialise.js';
 
 const OPTIONS_FILE = 'options.json';
 
+/**
+ * What a folder made before an option was recorded did: such a folder is compared with this value,
+ * not with today's default. fp32: bfloat16 training came with the option; yolov3: the box loss
+ * before CIoU; on: the trainer always mirrored half of the frames.
+ */
+const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on' };
+
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
   // Model files by content, so a moved or copied teacher is still the same teacher.
@@ -27,6 +34,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--train-minutes': o.trainMinutes,
     '--train-precision': o.trainPrecision,
     '--box-loss': o.boxLoss,
+    '--flip': o.flip,
     'trainer arguments': (o.trainerArgs ?? []).join(' '),
   };
 }
@@ -39,8 +47,7 @@ export function checkWorkOptions(work: string, options: Record<string, unknown>)
   const file = join(work, OPTIONS_FILE);
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
   if (!before) return null;
-  // Folders from before --box-loss existed trained with YOLOv3's terms, which is no longer the default.
-  if (!('--box-loss' in before)) before['--box-loss'] = 'yolov3';
+  for (const [flag, value] of Object.entries(BEFORE_RECORDED)) if (!(flag in before)) before[flag] = value;
   const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
   const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));
   if (changed.length > 0) {

@@ -56,8 +56,8 @@ describe('xnorcam specialise (toy scale)', () => {
     // --train-precision auto (the default): bfloat16 exactly where this CPU computes it natively.
     const nativeBf16 = /^flags\s*:.*\b(avx512_bf16|amx_bf16)\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
     expect(trainerLog).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
-    // --box-loss reaches the trainer (default: CIoU, the bundled model's own)
-    expect(trainerLog).toContain('"msg": "box loss: ciou"');
+    // --box-loss and --flip reach the trainer (defaults: CIoU, the bundled model's own; mirroring on)
+    expect(trainerLog).toContain('"msg": "box loss: ciou; mirrored images: on"');
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
@@ -100,17 +100,21 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
 
-    // A folder from before --box-loss was recorded trained with YOLOv3's terms, not today's default.
+    // A folder from before an option was recorded is compared with what it did then, not with today's
+    // default: fp32 before --train-precision, YOLOv3's terms before --box-loss, mirroring before --flip.
     const optionsFile = join(work, 'options.json');
-    const { ['--box-loss']: recorded, ...older } = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
-    expect(recorded).toBe('ciou');
+    const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ...older } = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
+    expect([loss, precision, flip]).toEqual(['ciou', 'auto', 'on']);
     writeFileSync(optionsFile, JSON.stringify(older));
     const legacy = xnorcam(...args);
     expect(legacy.status).toBe(2);
-    expect(legacy.stderr).toContain('(--box-loss yolov3 -> ciou)');
+    expect(legacy.stderr).toContain('(--train-precision fp32 -> auto, --box-loss yolov3 -> ciou)');
+    const legacyFlipOff = xnorcam(...args, '--flip', 'off', '--train-precision', 'fp32', '--box-loss', 'yolov3');
+    expect(legacyFlipOff.status).toBe(2);
+    expect(legacyFlipOff.stderr).toContain('(--flip on -> off)');
   }, 180_000);
 
-  it('refuses an unknown --train-precision, --device or --box-loss in one line, before it samples a frame', () => {
+  it('refuses an unknown --train-precision, --device, --box-loss or --flip in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
     const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
@@ -122,6 +126,9 @@ describe('xnorcam specialise (toy scale)', () => {
     const b = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--box-loss', 'giou', '-o', out);
     expect(b.status).toBe(2);
     expect(b.stderr.trim()).toBe('error: --box-loss giou: expected one of yolov3, ciou');
+    const f = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--flip', 'maybe', '-o', out);
+    expect(f.status).toBe(2);
+    expect(f.stderr.trim()).toBe('error: --flip maybe: expected one of on, off');
     expect(existsSync(`${out}.work`)).toBe(false);
   });
 

@@ -25,6 +25,13 @@ const TINY_YOLO_LOSS = [
   'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
 ];
 
+/** Runs Python lines that print 'ok …' when every assert holds; a failed assert fails the test with its message. */
+function expectPythonOk(lines: string[], ok: RegExp = /^ok/): void {
+  const check = py('-c', lines.join('\n'));
+  expect(check.stderr).toBe('');
+  expect(check.stdout).toMatch(ok);
+}
+
 // Each spawn imports PyTorch; on a busy 2-core machine a few seconds become a minute.
 const SLOW = 240_000;
 let dir: string;
@@ -115,7 +122,7 @@ describe('python trainer', () => {
     const data = path.join(dir, 'data');
     // Without augmentation the device batcher returns exactly the host batch; with it every box stays
     // inside the image and no image gains boxes.
-    const check = py('-c', [
+    expectPythonOk([
       'import numpy as np, torch',
       'from training.data import Dataset, DeviceBatcher',
       `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
@@ -133,9 +140,7 @@ describe('python trainer', () => {
       '    assert bool(((x1 >= -1e-5) & (x2 <= 1 + 1e-5)).all()), "box outside the image"',
       '    for k in range(3): assert int((at[:, 0] == k).sum()) <= int((ht[:, 0] == k).sum())',
       'print("ok", len(ht))',
-    ].join('\n'));
-    expect(check.stderr).toBe('');
-    expect(check.stdout).toMatch(/^ok [1-9]/);
+    ], /^ok [1-9]/);
 
     const pt = path.join(dir, 'from-weights.pt');
     const ck = py('-m', 'training.checkpoint', '--cfg', path.join(run, 'best.cfg'), '--weights', path.join(run, 'best.weights'), '--classes', path.join(run, 'classes.txt'), '-o', pt, '--half');
@@ -198,7 +203,7 @@ describe('python trainer', () => {
   }, SLOW);
 
   it('treats class -1 labels as ignore regions: no positives, no background push where a prediction overlaps one', () => {
-    const check = py('-c', [
+    expectPythonOk([
       'import torch',
       ...TINY_YOLO_LOSS,
       'torch.manual_seed(0)',
@@ -216,9 +221,7 @@ describe('python trainer', () => {
       'l2, p2 = loss([out], ign)',
       'assert p2["box"] == 0 and p2["cls"] == 0, p2',
       'print("ok", round(p0["obj"], 3), round(p1["obj"], 3))',
-    ].join('\n'));
-    expect(check.stderr).toBe('');
-    expect(check.stdout).toMatch(/^ok /);
+    ], /^ok /);
   }, SLOW);
 
   it('teaches a soft label\'s score as the objectness, and carries it through augmentation on both batchers', () => {
@@ -228,7 +231,7 @@ describe('python trainer', () => {
     const lines = readFileSync(first, 'utf8').trim().split('\n');
     // a score on the first object only: the other lines keep the default 1
     writeFileSync(first, [`${lines[0]} 0.3`, ...lines.slice(1)].join('\n') + '\n');
-    const check = py('-c', [
+    expectPythonOk([
       'import math, numpy as np, torch',
       'from training.data import Dataset, DeviceBatcher',
       `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
@@ -249,14 +252,48 @@ describe('python trainer', () => {
       'assert obj(at, 0.3) < min(obj(at - 1, 0.3), obj(at + 1, 0.3)), [obj(at + d, 0.3) for d in (-1, 0, 1)]',
       'assert obj(at + 1, 1.0) < obj(at, 1.0)',
       'print("ok")',
-    ].join('\n'));
-    expect(check.stderr).toBe('');
-    expect(check.stdout).toMatch(/^ok/);
+    ]);
     writeFileSync(first, `${lines[0]} 1.5\n`);
     const bad = py('-m', 'training.train', '--data', data, '--out', path.join(dir, 'soft-bad'), '--max-steps', '1');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/000000\.txt:1: score 1\.5 is not in \(0, 1\]/);
+  }, SLOW);
+
+  it('mirrors half of the training images, and none with --flip off, leaving every other augmentation draw as it was', () => {
+    expectPythonOk([
+      'import numpy as np, torch',
+      'from training.data import Dataset, DeviceBatcher',
+      `ds = Dataset(${JSON.stringify(path.join(dir, 'data'))}, 320, 192, None, lambda *a: None)`,
+      'idx = np.arange(len(ds))',
+      // host: the same seed with and without mirroring gives the same images, or exact mirrors (boxes too)
+      'mirrored = 0',
+      'for k in range(4):',
+      '    on_i, on_t = ds.batch(idx, augment=True, rng=np.random.default_rng(k))',
+      '    off_i, off_t = ds.batch(idx, augment=True, rng=np.random.default_rng(k), flip=False)',
+      '    for b in idx:',
+      '        same = torch.equal(on_i[b], off_i[b])',
+      '        mirror = torch.allclose(on_i[b], off_i[b].flip(2), atol=1e-6)',
+      '        assert same or mirror, (k, b)',
+      '        a, o = on_t[on_t[:, 0] == b], off_t[off_t[:, 0] == b]',
+      '        if not same:',
+      '            mirrored += 1',
+      '            a = a.clone(); a[:, 2] = 1 - a[:, 2]',
+      '        assert torch.allclose(a, o, atol=1e-6), (k, b)',
+      'assert 0.3 * 4 * len(idx) < mirrored < 0.7 * 4 * len(idx), mirrored',
+      // device batcher: with the same generator seed, likewise
+      'on, off = DeviceBatcher(ds, torch.device("cpu"), 5), DeviceBatcher(ds, torch.device("cpu"), 5)',
+      'dm = 0',
+      'for k in range(4):',
+      '    oi, _ = on.batch(idx)',
+      '    fi, _ = off.batch(idx, flip=False)',
+      '    for b in idx:',
+      '        same = torch.allclose(oi[b], fi[b], atol=1e-5)',
+      '        assert same or torch.allclose(oi[b], fi[b].flip(2), atol=1e-5), (k, b)',
+      '        dm += not same',
+      'assert dm > 0, dm',
+      'print("ok", mirrored, dm)',
+    ]);
   }, SLOW);
 
   it('moves a trained network to another input size (--size), anchors scaled, ignore-region labels accepted', () => {
