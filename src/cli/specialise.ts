@@ -53,8 +53,8 @@ it resumes from the work folder. See docs/specialise.md.`,
     flip: {
       type: 'string',
       value: 'on|off',
-      description: "mirror half of the student's training frames left-right (off: the view is fixed, so the mirrored scene never occurs)",
-      default: 'on',
+      description: "mirror half of the student's training frames left-right (off: the camera's view is fixed, so the mirrored scene never occurs)",
+      default: 'off',
     },
     device: {
       type: 'string',

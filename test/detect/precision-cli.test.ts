@@ -75,9 +75,10 @@ describe.skipIf(skipReason !== '')(`--precision fast on the bundled model${skipR
       const firm = (d: Det) => d.score >= THRESH + SCORE_TOL;
       const want = exact.stdout[i];
       const got = fast.stdout[i];
-      // Same count and classes, leaving out only boxes that sit within the score tolerance of the threshold.
-      const classes = (ds: Det[]) => ds.filter(firm).map((d) => d.className).sort();
-      expect(classes(got), `${image}: classes`).toEqual(classes(want));
+      // Same objects and classes: every exact box clear of the threshold (by the score tolerance) has a fast box
+      // of its class, and no fast box clear of it is left over. A box within the tolerance may be reported on one
+      // side only, or on both (seen: a car at 0.275 exact, 0.268 fast), so counts of "firm" boxes on each side
+      // need not agree.
       const unused = new Set(got);
       for (const e of want) {
         const best = [...unused]

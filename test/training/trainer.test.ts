@@ -296,6 +296,58 @@ describe('python trainer', () => {
     ]);
   }, SLOW);
 
+  it('re-estimates batch norm statistics from unaugmented training images before validating and exporting (--bn-recalibrate)', () => {
+    expectPythonOk([
+      'import numpy as np, torch',
+      'from training.data import Dataset',
+      'from training.darknet_cfg import parse_cfg',
+      'from training.model import Network',
+      'from training.train import recalibrate_bn, parse_args',
+      `ck = torch.load(${JSON.stringify(path.join(repoRoot, 'models', 'xnorcam-traffic.pt'))}, map_location="cpu", weights_only=False)`,
+      'net = Network(parse_cfg(ck["cfg"], "ckpt")); net.load_state_dict(ck["model"], strict=False)',
+      `ds = Dataset(${JSON.stringify(path.join(dir, 'data'))}, net.width, net.height, None, lambda *a: None)`,
+      'bn = net.layers[0].norm',
+      'bn.running_mean.fill_(100.0); bn.running_var.fill_(1e-3)',  // stale statistics, far off
+      'net.eval()',
+      'recalibrate_bn(net, ds, np.arange(8), 4, "cpu", 8)',
+      'assert not net.training and bn.momentum == 0.03, (net.training, bn.momentum)',
+      // layer 0's statistics are now its conv output's over the 8 plain images (two equal batches of 4)
+      'x = torch.from_numpy(ds.images[:8]).permute(0, 3, 1, 2).float() / 255',
+      'y = net.layers[0].conv(x)',
+      'want_mean = y.mean(dim=(0, 2, 3))',
+      'want_var = torch.stack([y[k:k + 4].var(dim=(0, 2, 3), unbiased=True) for k in (0, 4)]).mean(0)',
+      'assert torch.allclose(bn.running_mean, want_mean, rtol=1e-4, atol=1e-4), (bn.running_mean[:4], want_mean[:4])',
+      'assert torch.allclose(bn.running_var, want_var, rtol=1e-3, atol=1e-4), (bn.running_var[:4], want_var[:4])',
+      // a limit below the image count takes that many, spread evenly; 0 leaves the statistics alone
+      'bn.running_mean.fill_(100.0)',
+      'recalibrate_bn(net, ds, np.arange(8), 4, "cpu", 0)',
+      'assert bool((bn.running_mean == 100).all())',
+      'recalibrate_bn(net, ds, np.arange(len(ds)), 4, "cpu", 4)',
+      'four = net.layers[0].conv(torch.from_numpy(ds.images[np.linspace(0, len(ds) - 1, 4).round().astype(int)]).permute(0, 3, 1, 2).float() / 255)',
+      'assert torch.allclose(bn.running_mean, four.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-4)',
+      'assert parse_args(["--data", "d", "--out", "o"]).bn_recalibrate == 512',
+      'print("ok")',
+    ]);
+    // models trained before it: training.recalibrate re-estimates a checkpoint's statistics and exports cfg/weights
+    const fixed = path.join(dir, 'recalibrated');
+    const rc = py('-m', 'training.recalibrate', '--init', path.join(repoRoot, 'models', 'xnorcam-traffic.pt'), '--data', path.join(dir, 'data'), '--images', '8', '--out', fixed);
+    expect(rc.status, rc.stderr).toBe(0);
+    expect(rc.stdout).toContain('statistics from 8 images of');
+    const same = py('-m', 'training.recalibrate', '--init', path.join(repoRoot, 'models', 'xnorcam-traffic.pt'), '--images', '0', '--out', path.join(dir, 'unchanged'));
+    expect(same.status, same.stderr).toBe(0);
+    expect(readFileSync(path.join(fixed, 'model.weights')).equals(readFileSync(path.join(dir, 'unchanged', 'model.weights')))).toBe(false);
+    expect(readFileSync(path.join(fixed, 'model.cfg'), 'utf8')).toBe(readFileSync(path.join(dir, 'unchanged', 'model.cfg'), 'utf8'));
+    const packed = xnorcam('convert', path.join(fixed, 'model.cfg'), path.join(fixed, 'model.weights'), '--names', path.join(fixed, 'classes.txt'), '-o', path.join(dir, 'recalibrated.xnor'));
+    expect(packed.status, packed.stderr).toBe(0);
+    const noData = py('-m', 'training.recalibrate', '--init', path.join(repoRoot, 'models', 'xnorcam-traffic.pt'), '--out', path.join(dir, 'never'));
+    expect(noData.status).toBe(2);
+    expect(noData.stderr.trim()).toBe('error: --data is needed to re-estimate the statistics (or --images 0 to export unchanged)');
+    const run2 = path.join(dir, 'run-bn');
+    const r = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', run2, '--max-steps', '2', '--batch', '4', '--eval-every', '2', '--warmup', '1', '--bn-recalibrate', '8');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('batch norm statistics re-estimated from 8 training images before each validation and export');
+  }, SLOW);
+
   it('moves a trained network to another input size (--size), anchors scaled, ignore-region labels accepted', () => {
     const data = path.join(dir, 'data-ignore');
     cpSync(path.join(dir, 'data'), data, { recursive: true });
