@@ -50,7 +50,7 @@ def parse_args(argv):
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
                    help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
-                        'where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), off on other CPUs and on GPUs')
+                        'where the CPU computes bfloat16 on AMX tiles, off on other CPUs (AVX-512 BF16 alone trained worse) and on GPUs')
     p.add_argument('--bn-recalibrate', type=int, default=512, metavar='N',
                    help='before each validation and export, re-estimate every batch norm\'s running mean and variance '
                         'from N training images (unaugmented; 0: keep the running averages of training, as before)')
@@ -105,9 +105,9 @@ def resolve_device(text: str) -> torch.device:
 
 
 def resolve_bf16(choice: str, device_type: str, cpuinfo: str | None = None) -> tuple[bool, str]:
-    """Whether to autocast to bfloat16, and why. auto turns it on only where the CPU has bfloat16
-    instructions, the case measured (docs/training.md: 1.7-1.85x the images/s on a 2-core AMX Xeon);
-    elsewhere oneDNN would emulate it, with nothing measured to gain."""
+    """Whether to autocast to bfloat16, and why. auto turns it on only where the CPU has AMX, the case
+    measured to train as well as fp32 at 1.7-1.85x the images/s (docs/training.md, a 2-core AMX Xeon); with
+    AVX-512 BF16 alone (Zen 4) students trained worse, and without either oneDNN would emulate it."""
     if choice == 'on':
         return True, 'bfloat16 autocast: on (--bf16)'
     if choice == 'off':
@@ -121,8 +121,12 @@ def resolve_bf16(choice: str, device_type: str, cpuinfo: str | None = None) -> t
         except OSError:
             cpuinfo = ''
     found = cpu_bf16_flags(cpuinfo)
-    if found:
+    if 'amx_bf16' in found:
         return True, f'bfloat16 autocast: on (--bf16 auto: this CPU has {" and ".join(found)})'
+    if found:
+        # Measured on a 2-core Zen 4 (AVX-512 BF16, no AMX): a specialised student's training loss stayed ~50 % above
+        # fp32's and its held-out F1 fell 0.631 -> 0.544 (docs/specialise.md), so bfloat16 there is opt-in.
+        return False, f'bfloat16 autocast: off (--bf16 auto: this CPU has {" and ".join(found)} but no AMX, where bfloat16 trained worse)'
     return False, 'bfloat16 autocast: off (--bf16 auto: this CPU has no native bfloat16)'
 
 

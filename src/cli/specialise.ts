@@ -41,7 +41,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     'train-precision': {
       type: 'string',
       value: TRAIN_PRECISIONS.join('|'),
-      description: "the student's training arithmetic; auto: bfloat16 where the CPU has it natively (AVX-512 BF16, AMX: ~1.8x the steps), else fp32",
+      description: "the student's training arithmetic; auto: bfloat16 where the CPU has AMX (~1.8x the steps; AVX-512 BF16 alone trained worse), else fp32",
       default: 'auto',
     },
     'box-loss': {

@@ -3,7 +3,7 @@ import { parseChoice } from '../core/parse-choice.js';
 /**
  * The arithmetic a user picks for training (`xnorcam train --precision`, `xnorcam specialise
  * --train-precision`). auto leaves the choice to the trainer, which autocasts the forward pass to
- * bfloat16 only where the CPU computes it natively (AVX-512 BF16 or AMX) and says so in its log.
+ * bfloat16 only where the CPU has AMX (AVX-512 BF16 alone trained worse) and says so in its log.
  */
 export const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
 export type TrainPrecision = (typeof TRAIN_PRECISIONS)[number];

@@ -8,7 +8,7 @@
 #
 # DATA holds train/ and val/ (xnorcam synth dataset, see models/README.md). Minutes are training
 # wall time per stage (FLOAT_MIN for the float baseline = PRE_MIN + XNOR_MIN for the XNOR model).
-# BF16=auto|on|off is the trainer's --bf16 (default off; auto = bfloat16 autocast on CPUs with AVX-512 BF16/AMX).
+# BF16=auto|on|off is the trainer's --bf16 (default off; auto = bfloat16 autocast on CPUs with AMX).
 set -u
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-data} RUNS=${RUNS:-runs} DEVICE=${DEVICE:-cuda} PY=${PYTHON:-python3}

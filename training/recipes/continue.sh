@@ -7,7 +7,7 @@
 #
 # Writes RUNS/wide-cont/ (the trainer's run) and RUNS/wide-cont.xnor + RUNS/wide-cont.pt; copy those
 # over models/xnorcam-traffic.{xnor,pt} once `xnorcam eval` says they are better. BF16=auto|on|off is the
-# trainer's --bf16 (default off; auto = bfloat16 autocast on CPUs with AVX-512 BF16/AMX); BOX_LOSS=yolov3|ciou
+# trainer's --bf16 (default off; auto = bfloat16 autocast on CPUs with AMX); BOX_LOSS=yolov3|ciou
 # its --box-loss (default yolov3; stage 3 of the bundled model used ciou), EVAL_EVERY its --eval-every (500).
 set -eu
 cd "$(dirname "$0")/../.."
