@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         ck = torch.load(args.init, map_location='cpu', weights_only=False)
         sections = parse_cfg(ck['cfg'], args.init)
         net = Network(sections, force_float=bool(ck.get('float')))
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['model'].items()}, strict=False)
+        net.load_state_dict(ck['model'], strict=False)  # float16 checkpoints are copied into the float32 parameters
         if args.images > 0:
             ds = Dataset(args.data, net.width, net.height, None, lambda *a, **k: None)
             recalibrate_bn(net, ds, np.arange(len(ds)), args.batch, torch.device('cpu'), args.images)

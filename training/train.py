@@ -403,8 +403,10 @@ def main(argv=None) -> int:
         if args.time_limit and progress_at(step) >= 1.0:
             say(f'time limit of {args.time_limit} min reached')
             stop['flag'] = True
-        validating = (step % eval_every == 0 or step == total or stop['flag']) and len(val_idx)
-        if validating or step % args.ckpt_every == 0 or step == total or stop['flag']:
+        last = step == total or stop['flag']
+        validating = (step % eval_every == 0 or last) and len(val_idx)
+        saving = step % args.ckpt_every == 0 or last
+        if validating or saving:
             recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
         if validating:
             m50, aps = evaluate(net, val_ds, val_idx, args.batch, device)
@@ -413,7 +415,7 @@ def main(argv=None) -> int:
             if m50 > best:
                 best = m50
                 export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
-        if step % args.ckpt_every == 0 or step == total or stop['flag']:
+        if saving:
             export(net, sections, classes, args.out, 'model', step * args.batch, args.float)
             save_ckpt()
     if not len(val_idx):

@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
-import { specialise } from '../specialise/specialise.js';
+import { FLIP_CHOICES, specialise } from '../specialise/specialise.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision, TRAIN_PRECISIONS } from '../train/precision.js';
@@ -52,7 +52,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     },
     flip: {
       type: 'string',
-      value: 'on|off',
+      value: FLIP_CHOICES.join('|'),
       description: "mirror half of the student's training frames left-right (off: the camera's view is fixed, so the mirrored scene never occurs)",
       default: 'off',
     },
@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
     trainDevice: parseTrainDevice('--device', v.device!),
     boxLoss: parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES),
-    flip: parseChoice('--flip', v.flip!, ['on', 'off'] as const),
+    flip: parseChoice('--flip', v.flip!, FLIP_CHOICES),
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],

@@ -18,6 +18,10 @@ import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js
 import { teacherStability } from './teacher-stability.js';
 import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
 
+/** The trainer's --flip values. */
+export const FLIP_CHOICES = ['on', 'off'] as const;
+export type Flip = (typeof FLIP_CHOICES)[number];
+
 export interface SpecialiseOptions {
   teacherCfg: string;
   teacherWeights: string;
@@ -49,7 +53,7 @@ export interface SpecialiseOptions {
   /** The student's box regression term (the trainer's --box-loss). */
   boxLoss: BoxLoss;
   /** Mirror half of the training frames (the trainer's --flip); off: only the camera's own view. */
-  flip: 'on' | 'off';
+  flip: Flip;
   /**
    * PyTorch device the student trains on (the trainer's --device; default cpu). Not among the work
    * folder's options: an interrupted run may resume on another device.
