@@ -1,4 +1,5 @@
-// The bundled model's speed (the model card's table): models/xnorcam-traffic.xnor on every kernel
+// The bundled model's speed (the model card's table): models/xnorcam-traffic.xnor (or --model, e.g. the
+// 320x192 models/xnorcam-traffic-320.xnor with --cfg models/xnorcam-traffic-320.cfg) on every kernel
 // backend and precision, beside its float twin (the same cfg with every conv in float, deterministic
 // random weights: the same compute as a trained float twin) in the same run, on generated traffic
 // frames at the model's input size. Prints ONE JSON document on stdout (progress on stderr).

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { parseChoice } from '../core/parse-choice.js';
-import { defaultModelPath } from '../detect/default-model.js';
+import { defaultModelPath, specialiseBasePath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { FLIP_CHOICES, specialise } from '../specialise/specialise.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
@@ -26,7 +26,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     frames: { type: 'string', value: 'N', description: 'frames to sample over the time range', default: '600' },
     minutes: { type: 'string', value: 'M', description: 'minutes of a live camera to watch (or of a recording to use)' },
     classes: { type: 'string', value: 'LIST', description: 'classes the student learns', default: TRAFFIC_CLASSES.join(',') },
-    base: { type: 'string', value: 'CHECKPOINT', description: "trainer checkpoint (RUN/last.pt) to start from (default: the bundled model's, if shipped)" },
+    base: { type: 'string', value: 'CHECKPOINT', description: "trainer checkpoint (RUN/last.pt) to start from (default: the bundled 320x192 model's, models/xnorcam-traffic-320.pt; models/xnorcam-traffic.pt is the 640x384 one)" },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'the specialised .xnor model to write' },
     work: { type: 'string', value: 'DIR', description: 'work folder (frames, labels, training run)', default: '<output>.work' },
     'train-minutes': { type: 'string', value: 'M', description: 'training time budget (docs/specialise.md: what more minutes buy)', default: '15' },
@@ -77,9 +77,9 @@ function studentInput(text: string): string {
   return `${m[1]}x${m[2]}`;
 }
 
-/** The bundled model's training checkpoint, shipped beside it, is the default starting point. */
+/** The bundled 320×192 model's training checkpoint, if shipped, is the default starting point. */
 function bundledCheckpoint(): string | null {
-  const pt = defaultModelPath().replace(/\.xnor$/, '.pt');
+  const pt = specialiseBasePath();
   return existsSync(pt) ? pt : null;
 }
 

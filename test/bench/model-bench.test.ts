@@ -17,7 +17,7 @@ describe('bench/model.mjs', () => {
     const kinds = doc.results.map((x: { kind: string }) => x.kind).sort();
     expect(kinds).toEqual(['float-twin', 'xnor']);
     const xnor = doc.results.find((x: { kind: string }) => x.kind === 'xnor');
-    expect(xnor.size).toBe('320x192');
+    expect(xnor.size).toBe('640x384'); // the bundled default's input (models/README.md)
     expect(xnor.forwardMs).toBeGreaterThan(0);
     expect(xnor.detectMs).toBeGreaterThan(0);
     expect(doc.ratios).toHaveLength(1);

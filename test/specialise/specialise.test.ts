@@ -32,9 +32,10 @@ describe('xnorcam specialise (toy scale)', () => {
     for (const k of ['precision', 'recall', 'f1']) expect(report.agreement.vehicles[k]).toBeGreaterThanOrEqual(0);
     expect(report.teacher.msPerFrame).toBeGreaterThan(0);
     expect(report.student.msPerFrame).toBeGreaterThan(0);
-    // Without --base the student starts from the bundled model's shipped checkpoint.
-    expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic.pt'));
-    // ...and the bundled model is scored on the same held-out frames for comparison.
+    // Without --base the student starts from the bundled 320x192 model's shipped checkpoint (a CPU trains it in
+    // far more steps than the 640x384 default detector's)...
+    expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic-320.pt'));
+    // ...and the bundled default model is scored on the same held-out frames for comparison.
     expect(report.baseline.model).toBe(join(root, 'models', 'xnorcam-traffic.xnor'));
     expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
     expect(first.stdout).toMatch(/bundled model alone, same frames \(threshold [0-9.]+\): vehicles F1/);

@@ -121,6 +121,20 @@ describe('python trainer', () => {
     expect(c.stdout).toMatch(/XNOR/);
   }, SLOW);
 
+  it('decodes a dataset on several threads into the same images, in path order, as one at a time', () => {
+    // At the network size (no resize) and at another size (darknet's resize); 12 images over 4 threads.
+    expectPythonOk([
+      'import numpy as np, training.data as d',
+      'd.decode_workers = lambda: 4',
+      'for w, h in ((320, 192), (160, 96)):',
+      `    ds = d.Dataset(${JSON.stringify(path.join(dir, 'data'))}, w, h, None, lambda *a: None)`,
+      '    one = np.stack([d.load_image(p, w, h) for p in ds.paths])',
+      '    assert one.dtype == ds.images.dtype == np.uint8 and np.array_equal(one, ds.images), (w, h)',
+      '    assert len(set(map(bytes, ds.images))) == len(ds), "images repeated"',
+      'print("ok")',
+    ]);
+  }, SLOW);
+
   it('batches on the training device like the host path, and makes checkpoints and evaluations from exported weights', () => {
     const data = path.join(dir, 'data');
     // Without augmentation the device batcher returns exactly the host batch; with it every box stays
