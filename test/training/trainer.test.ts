@@ -359,6 +359,22 @@ describe('python trainer', () => {
     const noData = py('-m', 'training.recalibrate', '--init', path.join(repoRoot, 'models', 'xnorcam-traffic.pt'), '--out', path.join(dir, 'never'));
     expect(noData.status).toBe(2);
     expect(noData.stderr.trim()).toBe('error: --data is needed to re-estimate the statistics (or --images 0 to export unchanged)');
+    // A checkpoint whose weights do not fit its cfg is refused in one line, never exported half-loaded.
+    for (const [name, damage] of [['missing', 'del m[k]'], ['reshaped', 'm[k] = m[k][:1]']]) {
+      const broken = path.join(dir, `${name}.pt`);
+      const made = py('-c', [
+        'import torch',
+        `c = torch.load(${JSON.stringify(path.join(repoRoot, 'models', 'xnorcam-traffic-320.pt'))}, weights_only=False)`,
+        'm = c["model"]; k = "layers.2.norm.weight"',
+        damage,
+        `torch.save(c, ${JSON.stringify(broken)})`,
+      ].join('\n'));
+      expect(made.status, made.stderr).toBe(0);
+      const refused = py('-m', 'training.recalibrate', '--init', broken, '--images', '0', '--out', path.join(dir, `never-${name}`));
+      expect(refused.status).toBe(1);
+      expect(refused.stderr.trim()).toMatch(new RegExp(`^error: .*${name}\\.pt: its weights do not fit its own cfg.*layers\\.2\\.norm\\.weight[^\\n]*$`));
+      expect(existsSync(path.join(dir, `never-${name}`))).toBe(false);
+    }
     const run2 = path.join(dir, 'run-bn');
     const r = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', run2, '--max-steps', '2', '--batch', '4', '--eval-every', '2', '--warmup', '1', '--bn-recalibrate', '8');
     expect(r.status, r.stderr).toBe(0);
