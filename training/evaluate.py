@@ -36,9 +36,9 @@ def main(argv=None) -> int:
         return 1
     device = resolve_device(args.device)
     net.to(device)
-    m50, aps = evaluate(net, ds, np.arange(len(ds)), args.batch, device)
+    m50, aps, agnostic = evaluate(net, ds, np.arange(len(ds)), args.batch, device)
     print(json.dumps({'map50': round(m50, 4), 'perClass': {ds.classes[c]: round(a, 4) for c, a in aps.items()},
-                      'images': len(ds)}))
+                      'classAgnostic50': round(agnostic, 4), 'images': len(ds)}))
     return 0
 
 

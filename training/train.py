@@ -24,9 +24,12 @@ from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
 from .data import DataError, Dataset, DeviceBatcher, objects
 from .model import ConvLayer, Network
-from .yolo import BOX_LOSSES, YoloLoss, average_precision, decode
+from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode
 
 DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
+
+
+SELECT_FIGURE = {'map': 'mAP@0.5', 'agnostic': 'class-agnostic AP@0.5'}
 
 
 def parse_args(argv):
@@ -55,6 +58,10 @@ def parse_args(argv):
                    help='before each validation and export, re-estimate every batch norm\'s running mean and variance '
                         'from N training images (unaugmented; 0: keep the running averages of training, as before)')
     p.add_argument('--ckpt-every', type=int, default=200, help='save a resumable checkpoint every N steps')
+    p.add_argument('--select', choices=list(SELECT_FIGURE), default='map',
+                   help='the validation figure that picks the exported best checkpoint: mAP@0.5 (the mean over classes), '
+                        'or class-agnostic AP@0.5, steadier when a class has only a few validation objects '
+                        '(xnorcam specialise: a camera\'s few buses)')
     p.add_argument('--eval-every', type=int, default=0, help='validate every N steps (default: once per epoch)')
     p.add_argument('--max-steps', type=int, default=0, help='stop after N steps (quick runs, tests)')
     p.add_argument('--time-limit', type=float, default=0,
@@ -217,7 +224,9 @@ def recalibrate_bn(net: Network, ds: Dataset, idx, batch: int, device, limit: in
 
 
 @torch.no_grad()
-def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float, dict]:
+def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float, dict, float]:
+    """mAP@0.5, AP@0.5 per class, and class-agnostic AP@0.5 (every class as one: is each object found and
+    boxed, whatever its class) on the images idx of ds."""
     net.eval()
     dets, gts = [], []
     for k in range(0, len(idx), batch):
@@ -228,7 +237,7 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
         gts += [objects(ds.labels[i]) for i in b]
     net.train()
     aps = average_precision(dets, gts, net.num_classes, 0.5)
-    return (float(np.mean(list(aps.values()))) if aps else 0.0), aps
+    return (float(np.mean(list(aps.values()))) if aps else 0.0), aps, class_agnostic_ap(dets, gts, 0.5)
 
 
 def main(argv=None) -> int:
@@ -251,7 +260,8 @@ def main(argv=None) -> int:
     if why:
         say(why)
     say(f'box loss: {args.box_loss}; mirrored images: {args.flip}; batch norm statistics re-estimated from '
-        + (f'{args.bn_recalibrate} training images before each validation and export' if args.bn_recalibrate > 0 else 'none (running averages)'))
+        + (f'{args.bn_recalibrate} training images before each validation and export' if args.bn_recalibrate > 0 else 'none (running averages)')
+        + f'; best checkpoint by validation {SELECT_FIGURE[args.select]}')
 
     ckpt = None
     if os.path.isfile(ckpt_path) and not args.fresh:
@@ -329,6 +339,10 @@ def main(argv=None) -> int:
         net.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['opt'])
         step, best, trained_s = ckpt['step'], ckpt['best'], ckpt.get('trained_s', 0.0)
+        if ckpt.get('select', 'map') != args.select:  # its best was another figure: not comparable
+            say(f'the best checkpoint so far was chosen by {SELECT_FIGURE[ckpt.get("select", "map")]}; from here by '
+                f'{SELECT_FIGURE[args.select]}, starting afresh at the next validation')
+            best = -1.0
         rng = np.random.default_rng(args.seed + step)
 
     def progress_at(s):
@@ -345,7 +359,7 @@ def main(argv=None) -> int:
     def save_ckpt():
         tmp = ckpt_path + '.tmp'
         torch.save({'model': net.state_dict(), 'opt': opt.state_dict(), 'step': step, 'best': best, 'trained_s': trained_s + time.time() - t0,
-                    'cfg': resolved_cfg, 'float': args.float, 'classes': classes}, tmp)
+                    'select': args.select, 'cfg': resolved_cfg, 'float': args.float, 'classes': classes}, tmp)
         os.replace(tmp, ckpt_path)
 
     stop = {'flag': False}
@@ -409,11 +423,12 @@ def main(argv=None) -> int:
         if validating or saving:
             recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
         if validating:
-            m50, aps = evaluate(net, val_ds, val_idx, args.batch, device)
-            say(f'{kind} step {step} validation mAP@0.5 {m50:.4f} ' +
-                ' '.join(f'{classes[c]}={a:.3f}' for c, a in aps.items()), step=step, map50=m50)
-            if m50 > best:
-                best = m50
+            m50, aps, agnostic = evaluate(net, val_ds, val_idx, args.batch, device)
+            say(f'{kind} step {step} validation mAP@0.5 {m50:.4f} class-agnostic {agnostic:.4f} ' +
+                ' '.join(f'{classes[c]}={a:.3f}' for c, a in aps.items()), step=step, map50=m50, agnostic50=agnostic)
+            chosen = agnostic if args.select == 'agnostic' else m50
+            if chosen > best:
+                best = chosen
                 export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
         if saving:
             export(net, sections, classes, args.out, 'model', step * args.batch, args.float)
@@ -421,7 +436,7 @@ def main(argv=None) -> int:
     if not len(val_idx):
         recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
         export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
-    say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation mAP@0.5 {best:.4f}; '
+    say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation {SELECT_FIGURE[args.select]} {best:.4f}; '
         f'exported {os.path.join(args.out, "best.cfg")} + best.weights + classes.txt', step=step, best=best)
     return 0
 

@@ -258,3 +258,13 @@ def average_precision(dets_per_image, gts_per_image, num_classes: int, iou_thr: 
             ap += prec[i] if i < len(prec) else 0.0
         aps[c] = ap / 101
     return aps
+
+
+def class_agnostic_ap(dets_per_image, gts_per_image, iou_thr: float = 0.5) -> float:
+    """AP with every class as one (is each object found and boxed, whatever its class), as `xnorcam eval`'s
+    classAgnostic: detections keep their per-class NMS, so two classes' boxes on one object are one hit and one
+    false positive. 0 when there is no ground truth."""
+    dets = [[(0, *d[1:]) for d in image] for image in dets_per_image]
+    gts = [np.concatenate([np.zeros((len(g), 1), np.float32), np.asarray(g, np.float32)[:, 1:5]], 1)
+           for g in gts_per_image]
+    return float(average_precision(dets, gts, 1, iou_thr).get(0, 0.0))

@@ -17,6 +17,7 @@ import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo
 import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
 import { teacherStability } from './teacher-stability.js';
 import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
+import { STUDENT_CHECKPOINT_CHOICE } from './student-checkpoint.js';
 
 /** The trainer's --flip values. */
 export const FLIP_CHOICES = ['on', 'off'] as const;
@@ -182,7 +183,7 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
     ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
-    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
+    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, '--select', STUDENT_CHECKPOINT_CHOICE, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

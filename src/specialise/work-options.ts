@@ -4,15 +4,17 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { writeAtomically } from '../core/write-atomically.js';
 import type { SpecialiseOptions } from './specialise.js';
+import { STUDENT_CHECKPOINT_CHOICE } from './student-checkpoint.js';
 
 const OPTIONS_FILE = 'options.json';
 
 /**
  * What a folder made before an option was recorded did: such a folder is compared with this value,
  * not with today's default. fp32: bfloat16 training came with the option; yolov3: the box loss
- * before CIoU; on: the trainer always mirrored half of the frames.
+ * before CIoU; on: the trainer always mirrored half of the frames; map: its best checkpoint was the one of the
+ * highest mAP@0.5.
  */
-const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on' };
+const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map' };
 
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
@@ -35,6 +37,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--train-precision': o.trainPrecision,
     '--box-loss': o.boxLoss,
     '--flip': o.flip,
+    'checkpoint chosen by': STUDENT_CHECKPOINT_CHOICE,
     'trainer arguments': (o.trainerArgs ?? []).join(' '),
   };
 }

@@ -32,6 +32,8 @@ describe('xnorcam specialise (toy scale)', () => {
     for (const k of ['precision', 'recall', 'f1']) expect(report.agreement.vehicles[k]).toBeGreaterThanOrEqual(0);
     expect(report.teacher.msPerFrame).toBeGreaterThan(0);
     expect(report.student.msPerFrame).toBeGreaterThan(0);
+    // The student's checkpoint is chosen as the report judges it: any vehicle class as one.
+    expect(first.stdout + first.stderr).toContain('best checkpoint by validation class-agnostic AP@0.5');
     // Without --base the student starts from the bundled 320x192 model's shipped checkpoint (a CPU trains it in
     // far more steps than the 640x384 default detector's)...
     expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic-320.pt'));
@@ -102,14 +104,16 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
 
     // A folder from before an option was recorded is compared with what it did then, not with today's
-    // default: fp32 before --train-precision, YOLOv3's terms before --box-loss, mirroring before --flip.
+    // default: fp32 before --train-precision, YOLOv3's terms before --box-loss, mirroring before --flip, the
+    // best checkpoint by mAP@0.5 before the class-agnostic choice.
     const optionsFile = join(work, 'options.json');
-    const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ...older } = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
-    expect([loss, precision, flip]).toEqual(['ciou', 'auto', 'off']);
+    const recorded = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
+    const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ['checkpoint chosen by']: choice, ...older } = recorded;
+    expect([loss, precision, flip, choice]).toEqual(['ciou', 'auto', 'off', 'agnostic']);
     writeFileSync(optionsFile, JSON.stringify(older));
     const legacy = xnorcam(...args);
     expect(legacy.status).toBe(2);
-    expect(legacy.stderr).toContain('(--train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off)');
+    expect(legacy.stderr).toContain('(--train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
   }, 180_000);
 
   it('refuses an unknown --train-precision, --device, --box-loss or --flip in one line, before it samples a frame', () => {

@@ -121,6 +121,40 @@ describe('python trainer', () => {
     expect(c.stdout).toMatch(/XNOR/);
   }, SLOW);
 
+  it('picks its best checkpoint by class-agnostic AP@0.5 with --select agnostic', () => {
+    // The figure itself: a box of the wrong class on its object scores 0 for the class and 1 as any class.
+    expectPythonOk([
+      'import numpy as np',
+      'from training.yolo import average_precision, class_agnostic_ap',
+      'dets = [[(1, 0.9, .5, .5, .2, .2)], []]',
+      'gts = [np.array([[0, .5, .5, .2, .2]], np.float32), np.zeros((0, 5), np.float32)]',
+      'assert average_precision(dets, gts, 2, 0.5) == {0: 0.0}',
+      'assert class_agnostic_ap(dets, gts) == 1.0',
+      'assert class_agnostic_ap([[(0, 0.9, .1, .1, .1, .1)], []], gts) == 0.0, "a box elsewhere is no hit"',
+      'print("ok")',
+    ]);
+    const data = path.join(dir, 'data');
+    const out = path.join(dir, 'run-select');
+    const r = py('-m', 'training.train', '--data', data, '--val', data, '--out', out, '--max-steps', '3', '--batch', '4', '--eval-every', '1',
+      '--warmup', '1', '--bn-recalibrate', '0', '--select', 'agnostic');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('best checkpoint by validation class-agnostic AP@0.5');
+    const figures = [...r.stdout.matchAll(/validation mAP@0\.5 [0-9.]+ class-agnostic ([0-9.]+)/g)].map((m) => Number(m[1]));
+    expect(figures.length).toBe(3);
+    const best = Number(/best validation class-agnostic AP@0\.5 ([0-9.]+)/.exec(r.stdout)?.[1]);
+    expect(best).toBe(Math.max(...figures));
+    // Resumed with the other figure, the old best is not compared with the new one.
+    const resumed = py('-m', 'training.train', '--data', data, '--val', data, '--out', out, '--max-steps', '4', '--batch', '4', '--eval-every', '1',
+      '--warmup', '1', '--bn-recalibrate', '0', '--select', 'map');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('the best checkpoint so far was chosen by class-agnostic AP@0.5; from here by mAP@0.5');
+    const map4 = Number(/step 4 validation mAP@0\.5 ([0-9.]+)/.exec(resumed.stdout)?.[1]);
+    expect(Number(/best validation mAP@0\.5 ([0-9.]+)/.exec(resumed.stdout)?.[1])).toBe(map4);
+    const bad = py('-m', 'training.train', '--data', data, '--out', out, '--select', 'f1');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--select: invalid choice: 'f1'/);
+  }, SLOW);
+
   it('decodes a dataset on several threads into the same images, in path order, as one at a time', () => {
     // At the network size (no resize) and at another size (darknet's resize); 12 images over 4 threads.
     expectPythonOk([
