@@ -11,7 +11,7 @@ export function defaultModelPath(): string {
 /**
  * The training checkpoint `xnorcam specialise` starts a student from when given no `--base`: the bundled
  * 320×192 model's (`models/xnorcam-traffic-320.pt`), not the 640×384 default detector's. A student trains on the
- * camera host's CPU within minutes, and a 640×384 step costs about five times a 320×192 one there (3–4 against
+ * camera host's CPU within minutes, and a 640×384 step costs about seven times a 320×192 one there (3.7 against
  * 27 images/s on the 2-core reference machine), so the small input learns the one view in far more steps.
  */
 export function specialiseBasePath(): string {
