@@ -197,3 +197,15 @@ class Network(nn.Module):
                 x = layer(x)
             outs.append(x)
         return (heads, outs) if keep_all else heads
+
+
+def load_weights(net: Network, state: dict) -> None:
+    """Copies a checkpoint's tensors into net (float16 ones converted to the parameters' float32). ValueError,
+    in one line, when they do not fit: the tensors missing or left over, or the first of another shape."""
+    try:
+        fit = net.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a tensor of another shape: PyTorch names it on the message's second line
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        raise ValueError(lines[1] if len(lines) > 1 else lines[0]) from None
+    if fit.missing_keys or fit.unexpected_keys:
+        raise ValueError(f'missing {fit.missing_keys[:3]}, unexpected {fit.unexpected_keys[:3]}')

@@ -17,7 +17,7 @@ import torch
 
 from .darknet_cfg import CfgError, parse_cfg
 from .data import DataError, Dataset
-from .model import Network
+from .model import Network, load_weights
 from .train import export, recalibrate_bn
 
 
@@ -40,15 +40,10 @@ def main(argv=None) -> int:
         ck = torch.load(args.init, map_location='cpu', weights_only=False)
         sections = parse_cfg(ck['cfg'], args.init)
         net = Network(sections, force_float=bool(ck.get('float')))
-        # float16 checkpoints are copied into the float32 parameters; batch norm step counters may be absent.
         try:
-            fit = net.load_state_dict(ck['model'], strict=False)
-        except RuntimeError as e:  # a tensor of another shape: PyTorch names it on the message's second line
-            lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-            raise ValueError(f'its weights do not fit its own cfg: {lines[1] if len(lines) > 1 else lines[0]}') from None
-        missing = [k for k in fit.missing_keys if not k.endswith('num_batches_tracked')]
-        if missing or fit.unexpected_keys:
-            raise ValueError(f'its weights do not fit its own cfg (missing {missing[:3]}, unexpected {fit.unexpected_keys[:3]})')
+            load_weights(net, ck['model'])
+        except ValueError as e:
+            raise ValueError(f'its weights do not fit its own cfg: {e}') from None
         if args.images > 0:
             ds = Dataset(args.data, net.width, net.height, None, lambda *a, **k: None)
             recalibrate_bn(net, ds, np.arange(len(ds)), args.batch, torch.device('cpu'), args.images)

@@ -23,7 +23,7 @@ from .anchors import kmeans_anchors
 from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
 from .data import DataError, Dataset, DeviceBatcher, objects
-from .model import ConvLayer, Network
+from .model import ConvLayer, Network, load_weights
 from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode
 
 DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
@@ -325,9 +325,10 @@ def main(argv=None) -> int:
     step, best, trained_s = 0, -1.0, 0.0
     rng = np.random.default_rng(args.seed)
     if init is not None:
-        missing = net.load_state_dict(init['model'], strict=False)
-        if missing.missing_keys or missing.unexpected_keys:
-            raise SystemExit(f'error: {args.init} does not fit the network: {missing}')
+        try:
+            load_weights(net, init['model'])
+        except ValueError as e:
+            raise SystemExit(f'error: {args.init} does not fit the network: {e}') from None
     elif ckpt is None:
         # Objectness starts near 1%: the first steps otherwise spend themselves on the empty cells.
         for head in net.yolo:
@@ -339,8 +340,9 @@ def main(argv=None) -> int:
         net.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['opt'])
         step, best, trained_s = ckpt['step'], ckpt['best'], ckpt.get('trained_s', 0.0)
-        if ckpt.get('select', 'map') != args.select:  # its best was another figure: not comparable
-            say(f'the best checkpoint so far was chosen by {SELECT_FIGURE[ckpt.get("select", "map")]}; from here by '
+        picked_by = ckpt.get('select', 'map')
+        if picked_by != args.select:  # its best was another figure: not comparable
+            say(f'the best checkpoint so far was chosen by {SELECT_FIGURE[picked_by]}; from here by '
                 f'{SELECT_FIGURE[args.select]}, starting afresh at the next validation')
             best = -1.0
         rng = np.random.default_rng(args.seed + step)
@@ -384,6 +386,7 @@ def main(argv=None) -> int:
     order = rng.permutation(train_idx)
     pos = (step % steps_per_epoch) * args.batch
     running = None
+    stats_step = None  # the step whose weights the batch norm statistics were last re-estimated for
     while step < total and not stop['flag']:
         if pos >= len(order):
             order, pos = rng.permutation(train_idx), 0
@@ -422,6 +425,7 @@ def main(argv=None) -> int:
         saving = step % args.ckpt_every == 0 or last
         if validating or saving:
             recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
+            stats_step = step
         if validating:
             m50, aps, agnostic = evaluate(net, val_ds, val_idx, args.batch, device)
             say(f'{kind} step {step} validation mAP@0.5 {m50:.4f} class-agnostic {agnostic:.4f} ' +
@@ -434,7 +438,8 @@ def main(argv=None) -> int:
             export(net, sections, classes, args.out, 'model', step * args.batch, args.float)
             save_ckpt()
     if not len(val_idx):
-        recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
+        if stats_step != step:  # the loop's last step re-estimated them already, unless it never ran
+            recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
         export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
     say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation {SELECT_FIGURE[args.select]} {best:.4f}; '
         f'exported {os.path.join(args.out, "best.cfg")} + best.weights + classes.txt', step=step, best=best)
