@@ -4,6 +4,7 @@ import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath, specialiseBasePath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { FLIP_CHOICES, specialise } from '../specialise/specialise.js';
+import { AUTO_LONG_SIDE, parseStudentInput } from '../specialise/student-input.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision, TRAIN_PRECISIONS } from '../train/precision.js';
@@ -26,7 +27,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     frames: { type: 'string', value: 'N', description: 'frames to sample over the time range', default: '600' },
     minutes: { type: 'string', value: 'M', description: 'minutes of a live camera to watch (or of a recording to use)' },
     classes: { type: 'string', value: 'LIST', description: 'classes the student learns', default: TRAFFIC_CLASSES.join(',') },
-    base: { type: 'string', value: 'CHECKPOINT', description: "trainer checkpoint (RUN/last.pt) to start from (default: the bundled 320x192 model's, models/xnorcam-traffic-320.pt; models/xnorcam-traffic.pt is the 640x384 one)" },
+    base: { type: 'string', value: 'CHECKPOINT', description: "trainer checkpoint (RUN/last.pt) to start from (default: the bundled model's, models/xnorcam-traffic.pt)" },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'the specialised .xnor model to write' },
     work: { type: 'string', value: 'DIR', description: 'work folder (frames, labels, training run)', default: '<output>.work' },
     'train-minutes': { type: 'string', value: 'M', description: 'training time budget (docs/specialise.md: what more minutes buy)', default: '15' },
@@ -37,7 +38,12 @@ it resumes from the work folder. See docs/specialise.md.`,
       description: 'teacher boxes scored from P up to --teacher-thresh are objects it is unsure of: ignore regions in training, reported apart (0: none)',
       default: '0.1',
     },
-    input: { type: 'string', value: 'WxH', description: "student input size, multiples of 32 (e.g. 320x320, the teacher's view for small objects; costs time per frame)" },
+    input: {
+      type: 'string',
+      value: 'auto|base|WxH',
+      description: `student input size: auto = the camera's aspect at ${AUTO_LONG_SIDE} px on the long side (e.g. 512x288 for 16:9), base = the base checkpoint's, or WxH in multiples of 32`,
+      default: 'auto',
+    },
     'train-precision': {
       type: 'string',
       value: TRAIN_PRECISIONS.join('|'),
@@ -69,15 +75,7 @@ it resumes from the work folder. See docs/specialise.md.`,
   positionals: { max: 0 },
 });
 
-function studentInput(text: string): string {
-  const m = /^(\d+)x(\d+)$/i.exec(text.trim());
-  if (!m || Number(m[1]) % 32 || Number(m[2]) % 32 || Number(m[1]) === 0 || Number(m[2]) === 0) {
-    throw new UserError(`--input ${text}: expected WxH in positive multiples of 32, e.g. 320x320`, 2);
-  }
-  return `${m[1]}x${m[2]}`;
-}
-
-/** The bundled 320×192 model's training checkpoint, if shipped, is the default starting point. */
+/** The bundled model's training checkpoint, if shipped, is the default starting point. */
 function bundledCheckpoint(): string | null {
   const pt = specialiseBasePath();
   return existsSync(pt) ? pt : null;
@@ -112,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     trainMinutes: numberOption('train-minutes', v['train-minutes'], 15, (n) => n > 0),
     teacherThresh: numberOption('teacher-thresh', v['teacher-thresh'], 0.3, (n) => n > 0 && n < 1),
     teacherIgnore: numberOption('teacher-ignore', v['teacher-ignore'], 0.1, (n) => n >= 0 && n < 1),
-    studentInput: v.input ? studentInput(v.input) : null,
+    studentInput: parseStudentInput(v.input!),
     trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
     trainDevice: parseTrainDevice('--device', v.device!),
     boxLoss: parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES),
@@ -127,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     [
       `specialised model: ${report.student.model}`,
       `frames: ${report.frames.train} train, ${report.frames.validation} held out (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
-      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student at its operating threshold ${report.student.thresh}, chosen on training frames; pipelines and \`xnorcam detect\` apply it from the model card):`,
+      `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student ${report.student.input} at its operating threshold ${report.student.thresh}, chosen on training frames; pipelines and \`xnorcam detect\` apply it from the model card):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
       `  vehicles, student boxes on objects the teacher was unsure of not counted against it: precision ${pct(a.vehiclesIgnoringUncertain.precision)}%  F1 ${pct(a.vehiclesIgnoringUncertain.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,

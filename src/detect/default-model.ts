@@ -10,10 +10,10 @@ export function defaultModelPath(): string {
 
 /**
  * The training checkpoint `xnorcam specialise` starts a student from when given no `--base`: the bundled
- * 320×192 model's (`models/xnorcam-traffic-320.pt`), not the 640×384 default detector's. A student trains on the
- * camera host's CPU within minutes, and a 640×384 step costs about seven times a 320×192 one there (3.7 against
- * 27 images/s on the 2-core reference machine), so the small input learns the one view in far more steps.
+ * 640×384 model's (`models/xnorcam-traffic.pt`). Students from it at a 512-wide input agreed with their teacher
+ * better than 320×192 students from `models/xnorcam-traffic-320.pt` given the same or more CPU minutes
+ * (docs/specialise.md): the larger model needs far fewer steps to learn one view.
  */
 export function specialiseBasePath(): string {
-  return bundled('xnorcam-traffic-320.pt');
+  return bundled('xnorcam-traffic.pt');
 }

@@ -18,6 +18,7 @@ import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js
 import { teacherStability } from './teacher-stability.js';
 import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
 import { STUDENT_CHECKPOINT_CHOICE } from './student-checkpoint.js';
+import { trainerSize, type StudentInput } from './student-input.js';
 
 /** The trainer's --flip values. */
 export const FLIP_CHOICES = ['on', 'off'] as const;
@@ -42,8 +43,8 @@ export interface SpecialiseOptions {
   teacherThresh: number;
   /** Teacher boxes scored in [teacherIgnore, teacherThresh) are ignore regions in training (0: none). */
   teacherIgnore: number;
-  /** Student input WxH (multiples of 32); null: the base model's. */
-  studentInput: string | null;
+  /** The student's input size: auto (from the camera's frames), base (the base checkpoint's) or WxH. */
+  studentInput: StudentInput;
   holdout: number;
   backend?: string;
   /**
@@ -67,8 +68,11 @@ export interface SpecialiseOptions {
 export interface SpecialiseReport {
   source: string;
   teacher: { cfg: string; weights: string; msPerFrame: number };
-  /** thresh: the student's operating point, chosen on training frames (pipelines and `xnorcam detect` apply it from the model card). */
-  student: { model: string; msPerFrame: number; base: string | null; thresh: number };
+  /**
+   * thresh: the student's operating point, chosen on training frames (pipelines and `xnorcam detect` apply it from the
+   * model card); input: its network input, WxH.
+   */
+  student: { model: string; msPerFrame: number; base: string | null; thresh: number; input: string };
   frames: { train: number; validation: number; teacherBoxes: number };
   /**
    * vehicles: the headline figure; vehiclesIgnoringUncertain: the same, but a student box on an object the
@@ -146,7 +150,10 @@ async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]):
  * time, labelled by the teacher through xnorcam's engine, split by time (the last part judges),
  * a student trained from the base model, packed, and scored against the teacher on held-out frames.
  */
-export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport> {
+export async function specialise(given: SpecialiseOptions): Promise<SpecialiseReport> {
+  // The trainer runs from the repository's folder (it is a Python package there), so the paths handed to it
+  // must not depend on the folder this command was started in.
+  const o: SpecialiseOptions = { ...given, work: resolve(given.work), init: given.init ? resolve(given.init) : null };
   mkdirSync(o.work, { recursive: true });
   const options = workOptions(o);
   const recorded = checkWorkOptions(o.work, options);
@@ -178,11 +185,12 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
 
   if (!o.init) process.stderr.write('note: no base checkpoint given or shipped; the student is trained from scratch\n');
   const runDir = join(o.work, 'run');
+  const size = trainerSize(o.studentInput, labelled[0].width, labelled[0].height);
   // No --val: the trainer validates (and picks its best checkpoint) on the last 5% of the training
   // frames, so the held-out frames that judge the student never choose it. Fine-tuning from a trained
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
-    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(o.studentInput ? ['--size', o.studentInput] : []),
+    ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(size ? ['--size', size] : []),
     '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, '--select', STUDENT_CHECKPOINT_CHOICE, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
@@ -209,9 +217,16 @@ export async function specialise(o: SpecialiseOptions): Promise<SpecialiseReport
     base.dispose();
   }
   const report: SpecialiseReport = {
-    source: o.source,
+    // A recording is named by its full path in the report and the card, wherever the command was started.
+    source: existsSync(o.source) ? resolve(o.source) : o.source,
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
-    student: { model: resolve(o.out), msPerFrame: studentRun.msPerFrame, base: o.baseModel, thresh: studentThresh },
+    student: {
+      model: resolve(o.out),
+      msPerFrame: studentRun.msPerFrame,
+      base: o.baseModel,
+      thresh: studentThresh,
+      input: `${studentModel.spec.net.width}x${studentModel.spec.net.height}`,
+    },
     frames: { train: train.length, validation: validation.length, teacherBoxes },
     agreement: { ...heldOutFigures(validation, studentRun.labels), iou: 0.5 },
     teacherStability: await teacherStability(teacher, validation, toStudent, studentClasses, o.teacherThresh),

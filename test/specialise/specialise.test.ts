@@ -9,7 +9,8 @@ import { THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = resolve(root, '..', 'shared', 'fixtures', 'yolo-fastest');
-const xnorcam = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'xnorcam.js'), ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+const run = (cwd: string | undefined, args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'xnorcam.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+const xnorcam = (...args: string[]) => run(undefined, args);
 
 describe('xnorcam specialise (toy scale)', () => {
   it('samples, pseudo-labels with a real teacher, trains, packs with a model card, and resumes', () => {
@@ -19,11 +20,13 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(synth.status, synth.stderr).toBe(0);
 
     const out = join(dir, 'cam.xnor');
+    // Started from the camera's folder with relative paths, as a user would: the trainer runs elsewhere.
     const args = [
       'specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'),
-      '--names', join(fixture, 'coco.names'), '--source', video, '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '--input', '320x256', '-o', out,
+      '--names', join(fixture, 'coco.names'), '--source', 'cam.mp4', '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '--input', '320x256', '-o', 'cam.xnor',
     ];
-    const first = xnorcam(...args);
+    const inDir = (a: string[]) => run(dir, a);
+    const first = inDir(args);
     expect(first.status, first.stderr).toBe(0);
     const report = JSON.parse(first.stdout.trim().split('\n').pop()!);
     expect(report.frames.train + report.frames.validation).toBe(16);
@@ -34,9 +37,10 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.student.msPerFrame).toBeGreaterThan(0);
     // The student's checkpoint is chosen as the report judges it: any vehicle class as one.
     expect(first.stdout + first.stderr).toContain('best checkpoint by validation class-agnostic AP@0.5');
-    // Without --base the student starts from the bundled 320x192 model's shipped checkpoint (a CPU trains it in
-    // far more steps than the 640x384 default detector's)...
-    expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic-320.pt'));
+    // Without --base the student starts from the bundled model's shipped checkpoint, at the input asked for...
+    expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic.pt'));
+    expect(report.student.input).toBe('320x256');
+    expect(first.stdout).toContain('student 320x256 at its operating threshold');
     // ...and the bundled default model is scored on the same held-out frames for comparison.
     expect(report.baseline.model).toBe(join(root, 'models', 'xnorcam-traffic.xnor'));
     expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
@@ -90,7 +94,7 @@ describe('xnorcam specialise (toy scale)', () => {
     expect((model.card as { agreement: { vehicles: { f1: number } } }).agreement.vehicles.f1).toBe(report.agreement.vehicles.f1);
 
     // A second run finds every step done and only re-scores.
-    const again = xnorcam(...args);
+    const again = inDir(args);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/training xnor/);
     expect(JSON.parse(again.stdout.trim().split('\n').pop()!).frames).toEqual(report.frames);
@@ -98,7 +102,7 @@ describe('xnorcam specialise (toy scale)', () => {
 
     // Other options over the same work folder would re-score a student made another way: refused, in one line.
     const other = args.map((a, i) => (args[i - 1] === '--teacher-thresh' ? '0.25' : a));
-    const refused = xnorcam(...other);
+    const refused = inDir(other);
     expect(refused.status).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toContain(`${work}: this work folder was made with other options (--teacher-thresh 0.2 -> 0.25)`);
@@ -111,12 +115,12 @@ describe('xnorcam specialise (toy scale)', () => {
     const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ['checkpoint chosen by']: choice, ...older } = recorded;
     expect([loss, precision, flip, choice]).toEqual(['ciou', 'auto', 'off', 'agnostic']);
     writeFileSync(optionsFile, JSON.stringify(older));
-    const legacy = xnorcam(...args);
+    const legacy = inDir(args);
     expect(legacy.status).toBe(2);
     expect(legacy.stderr).toContain('(--train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
   }, 180_000);
 
-  it('refuses an unknown --train-precision, --device, --box-loss or --flip in one line, before it samples a frame', () => {
+  it('refuses an unknown --train-precision, --device, --box-loss, --flip or --input in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
     const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
@@ -131,6 +135,9 @@ describe('xnorcam specialise (toy scale)', () => {
     const f = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--flip', 'maybe', '-o', out);
     expect(f.status).toBe(2);
     expect(f.stderr.trim()).toBe('error: --flip maybe: expected one of on, off');
+    const i = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--input', '500x280', '-o', out);
+    expect(i.status).toBe(2);
+    expect(i.stderr.trim()).toBe('error: --input 500x280: expected auto, base, or WxH in positive multiples of 32, e.g. 512x288');
     expect(existsSync(`${out}.work`)).toBe(false);
   });
 

@@ -1,0 +1,38 @@
+import { UserError } from '../core/errors.js';
+
+/**
+ * `--input` values: `auto` sizes the student to the camera's frames, `base` keeps the base checkpoint's
+ * input size, `WxH` asks for one.
+ */
+export type StudentInput = 'auto' | 'base' | `${number}x${number}`;
+
+/**
+ * The long side of an `auto` student input. From the 640×384 base, a 512-wide student agreed with its
+ * teacher far better than 320×192 ones (small, distant vehicles keep enough pixels) at 2.4× their
+ * cost per frame and per training step, which a 2-core CPU still trains in minutes (docs/specialise.md).
+ */
+export const AUTO_LONG_SIDE = 512;
+
+/** Parses `--input`: auto, base, or WxH in positive multiples of 32 (the network's stride). */
+export function parseStudentInput(text: string): StudentInput {
+  const t = text.trim().toLowerCase();
+  if (t === 'auto' || t === 'base') return t;
+  const m = /^(\d+)x(\d+)$/.exec(t);
+  if (!m || Number(m[1]) % 32 || Number(m[2]) % 32 || Number(m[1]) === 0 || Number(m[2]) === 0) {
+    throw new UserError(`--input ${text}: expected auto, base, or WxH in positive multiples of 32, e.g. 512x288`, 2);
+  }
+  return `${Number(m[1])}x${Number(m[2])}`;
+}
+
+/** The frame's aspect ratio at a long side of AUTO_LONG_SIDE, both sides rounded to multiples of 32. */
+export function autoStudentInput(frameWidth: number, frameHeight: number): `${number}x${number}` {
+  const scale = AUTO_LONG_SIDE / Math.max(frameWidth, frameHeight);
+  const side = (v: number) => Math.max(32, Math.round((v * scale) / 32) * 32);
+  return `${side(frameWidth)}x${side(frameHeight)}`;
+}
+
+/** The trainer's `--size` for a student input: null keeps the base checkpoint's. */
+export function trainerSize(input: StudentInput, frameWidth: number, frameHeight: number): string | null {
+  if (input === 'base') return null;
+  return input === 'auto' ? autoStudentInput(frameWidth, frameHeight) : input;
+}
