@@ -153,7 +153,8 @@ async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]):
 export async function specialise(given: SpecialiseOptions): Promise<SpecialiseReport> {
   // The trainer runs from the repository's folder (it is a Python package there), so the paths handed to it
   // must not depend on the folder this command was started in.
-  const o: SpecialiseOptions = { ...given, work: resolve(given.work), init: given.init ? resolve(given.init) : null };
+  const absolute = (p: string | null) => (p ? resolve(p) : null);
+  const o: SpecialiseOptions = { ...given, work: resolve(given.work), init: absolute(given.init), baseModel: absolute(given.baseModel) };
   mkdirSync(o.work, { recursive: true });
   const options = workOptions(o);
   const recorded = checkWorkOptions(o.work, options);
