@@ -28,6 +28,23 @@ export interface SourceSpecOptions {
   rtspTimeoutOption?: string;
 }
 
+/** What kind of source a user-supplied string names (anything not recognised as a URL or device is a file path). */
+export function sourceKind(url: string): SourceKind {
+  if (/^rtsps?:\/\//i.test(url)) return 'rtsp';
+  if (/^https?:\/\//i.test(url)) return 'http';
+  if (/^v4l2:/i.test(url) || /^\/dev\/video\d+$/.test(url)) return 'v4l2';
+  if (/^lavfi:/i.test(url)) return 'lavfi';
+  return 'file';
+}
+
+/**
+ * The source as it should be recorded where the current folder must not matter (work folders, model cards): a
+ * file by its absolute path, anything else as given.
+ */
+export function absoluteSource(url: string): string {
+  return sourceKind(url) === 'file' ? resolve(url) : url;
+}
+
 /**
  * Turns a user-supplied source string into ffmpeg input arguments:
  * `rtsp://…`, `http(s)://…` (incl. HLS .m3u8), `/dev/videoN` or `v4l2:/dev/videoN`,
@@ -35,7 +52,8 @@ export interface SourceSpecOptions {
  */
 export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSpec {
   const timeoutUs = String(Math.round((opts.timeoutMs ?? 5000) * 1000));
-  if (/^rtsps?:\/\//i.test(url)) {
+  const kind = sourceKind(url);
+  if (kind === 'rtsp') {
     return {
       name: opts.name ?? nameFromUrl(url),
       url,
@@ -45,14 +63,14 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
       naturallyLive: true,
     };
   }
-  if (/^https?:\/\//i.test(url)) {
+  if (kind === 'http') {
     return { name: opts.name ?? nameFromUrl(url), url, kind: 'http', input: url, inputOptions: ['-rw_timeout', timeoutUs], naturallyLive: true };
   }
-  if (/^v4l2:/i.test(url) || /^\/dev\/video\d+$/.test(url)) {
+  if (kind === 'v4l2') {
     const dev = url.replace(/^v4l2:/i, '');
     return { name: opts.name ?? basename(dev), url, kind: 'v4l2', input: dev, inputOptions: ['-f', 'v4l2'], naturallyLive: true };
   }
-  if (/^lavfi:/i.test(url)) {
+  if (kind === 'lavfi') {
     const graph = url.slice('lavfi:'.length);
     if (!graph) throw new UserError(`${url}: empty lavfi filtergraph (e.g. lavfi:testsrc2=size=640x360:rate=25)`);
     return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };

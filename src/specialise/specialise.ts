@@ -7,6 +7,7 @@ import { writeAtomically } from '../core/write-atomically.js';
 import { loadDetector, type EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
+import { absoluteSource } from '../ingest/source-spec.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { runTrainer } from '../train/trainer-process.js';
 import type { BoxLoss } from '../train/box-loss.js';
@@ -218,8 +219,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
     base.dispose();
   }
   const report: SpecialiseReport = {
-    // A recording is named by its full path in the report and the card, wherever the command was started.
-    source: existsSync(o.source) ? resolve(o.source) : o.source,
+    source: absoluteSource(o.source),
     teacher: { cfg: resolve(o.teacherCfg), weights: resolve(o.teacherWeights), msPerFrame: teacherRun.msPerFrame },
     student: {
       model: resolve(o.out),

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { absoluteSource } from '../ingest/source-spec.js';
 import { writeAtomically } from '../core/write-atomically.js';
 import type { SpecialiseOptions } from './specialise.js';
 import { STUDENT_CHECKPOINT_CHOICE } from './student-checkpoint.js';
@@ -21,7 +22,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
   // Model files by content, so a moved or copied teacher is still the same teacher.
   const file = (p: string | null | undefined) => (p ? `sha256 ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}` : null);
   return {
-    '--source': /^[a-z][a-z0-9+.-]*:\/\//i.test(o.source) ? o.source : resolve(o.source),
+    '--source': absoluteSource(o.source),
     '--frames': o.frames,
     '--minutes': o.minutes ?? null,
     '--classes': o.classes.join(','),
