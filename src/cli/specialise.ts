@@ -4,6 +4,7 @@ import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath, specialiseBasePath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
 import { FLIP_CHOICES, specialise } from '../specialise/specialise.js';
+import { UNSURE_CHOICES } from '../specialise/pseudo-label.js';
 import { AUTO_LONG_SIDE, parseStudentInput } from '../specialise/student-input.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
@@ -35,8 +36,14 @@ it resumes from the work folder. See docs/specialise.md.`,
     'teacher-ignore': {
       type: 'string',
       value: 'P',
-      description: 'teacher boxes scored from P up to --teacher-thresh are objects it is unsure of: ignore regions in training, reported apart (0: none)',
+      description: 'teacher boxes scored from P up to --teacher-thresh are objects it is unsure of: taught as --unsure says, reported apart (0: none)',
       default: '0.1',
+    },
+    unsure: {
+      type: 'string',
+      value: UNSURE_CHOICES.join('|'),
+      description: 'what the student learns of boxes the teacher was unsure of: neighbours = ignore regions where the previous or next frame has the object confidently, background elsewhere; or all ignore regions, or all background',
+      default: 'neighbours',
     },
     input: {
       type: 'string',
@@ -110,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     trainMinutes: numberOption('train-minutes', v['train-minutes'], 15, (n) => n > 0),
     teacherThresh: numberOption('teacher-thresh', v['teacher-thresh'], 0.3, (n) => n > 0 && n < 1),
     teacherIgnore: numberOption('teacher-ignore', v['teacher-ignore'], 0.1, (n) => n >= 0 && n < 1),
+    unsure: parseChoice('--unsure', v.unsure!, UNSURE_CHOICES),
     studentInput: parseStudentInput(v.input!),
     trainPrecision: parseTrainPrecision('--train-precision', v['train-precision']!),
     trainDevice: parseTrainDevice('--device', v.device!),

@@ -4,6 +4,7 @@ import type { Detection } from '../core/types.js';
 import type { ObjectDetector } from '../detect/types.js';
 import type { EngineDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
+import { boxIou } from '../core/box-geometry.js';
 import type { LabelledBox } from './agreement.js';
 import type { SampledFrame } from './sample-frames.js';
 
@@ -14,8 +15,8 @@ export interface LabelledFrame extends SampledFrame {
   labels: LabelledBox[];
   /**
    * Boxes the teacher scored below its threshold but above the ignore score: objects it was unsure of.
-   * The student is trained to neither find nor suppress them (ignore regions), and a student box on one
-   * is reported apart from the strict agreement figure.
+   * Never taught as objects (ignore regions or background: see UnsureChoice), and a student box on one is
+   * reported apart from the strict agreement figure.
    */
   uncertain?: LabelledBox[];
 }
@@ -61,17 +62,43 @@ export async function labelWithTeacher(
 }
 
 /**
- * Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads;
- * the teacher's uncertain boxes become class -1 lines, the trainer's ignore regions.
+ * What the student is taught about the boxes the teacher was unsure of (scored between --teacher-ignore and
+ * --teacher-thresh). ignore: ignore regions (class -1 lines), neither objects nor background; background: not
+ * labelled, so background; neighbours: an ignore region where the teacher saw the same object confidently in the
+ * previous or next sampled frame (it wavered on a real object), background elsewhere (it hesitated on something
+ * it never confirms, such as road markings).
  */
-export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[]): void {
+export const UNSURE_CHOICES = ['ignore', 'background', 'neighbours'] as const;
+export type UnsureChoice = (typeof UNSURE_CHOICES)[number];
+
+/** IoU at which an unsure box is the same object as a confident box in a neighbouring frame. */
+const SAME_OBJECT_IOU = 0.5;
+
+/** Per frame, the unsure boxes that become ignore regions (the rest are background). */
+export function ignoreRegions(frames: readonly LabelledFrame[], unsure: UnsureChoice): LabelledBox[][] {
+  if (unsure !== 'neighbours') return frames.map((f) => (unsure === 'ignore' ? (f.uncertain ?? []) : []));
+  const byTime = frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.timeSec - b.f.timeSec);
+  const out: LabelledBox[][] = frames.map(() => []);
+  byTime.forEach(({ f, i }, k) => {
+    const near = [byTime[k - 1], byTime[k + 1]].filter(Boolean).flatMap((n) => n.f.labels);
+    out[i] = (f.uncertain ?? []).filter((u) => near.some((c) => boxIou(u.box, c.box) >= SAME_OBJECT_IOU));
+  });
+  return out;
+}
+
+/**
+ * Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads: the teacher's
+ * confident boxes as objects, its unsure ones as `unsure` says (ignore regions are class -1 lines).
+ */
+export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[], unsure: UnsureChoice = 'ignore'): void {
   mkdirSync(join(dir, 'images'), { recursive: true });
   mkdirSync(join(dir, 'labels'), { recursive: true });
   writeFileSync(join(dir, 'classes.txt'), classes.join('\n') + '\n');
-  for (const f of frames) {
+  const ignored = ignoreRegions(frames, unsure);
+  frames.forEach((f, n) => {
     const stem = basename(f.file).replace(/\.[^.]+$/, '');
     copyFileSync(f.file, join(dir, 'images', `${stem}.jpg`));
-    const rows = [...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className) })), ...(f.uncertain ?? []).map((l) => ({ l, cls: -1 }))];
+    const rows = [...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className) })), ...ignored[n].map((l) => ({ l, cls: -1 }))];
     const lines = rows.flatMap(({ l, cls }) => {
       const [x1, y1, x2, y2] = l.box.map((v, i) => Math.min(Math.max(v, 0), i % 2 === 0 ? f.width : f.height));
       if (x2 - x1 < 1 || y2 - y1 < 1) return []; // entirely outside the frame
@@ -80,5 +107,5 @@ export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: 
       return [`${cls} ${cx.toFixed(6)} ${cy.toFixed(6)} ${((x2 - x1) / f.width).toFixed(6)} ${((y2 - y1) / f.height).toFixed(6)}`];
     });
     writeFileSync(join(dir, 'labels', `${stem}.txt`), lines.length ? lines.join('\n') + '\n' : '');
-  }
+  });
 }

@@ -14,7 +14,7 @@ import type { BoxLoss } from '../train/box-loss.js';
 import { BF16_ARG, type TrainPrecision } from '../train/precision.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
-import { labelWithTeacher, writeYoloDataset, type LabelledFrame } from './pseudo-label.js';
+import { labelWithTeacher, writeYoloDataset, type LabelledFrame, type UnsureChoice } from './pseudo-label.js';
 import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
 import { teacherStability } from './teacher-stability.js';
 import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
@@ -42,8 +42,10 @@ export interface SpecialiseOptions {
   work: string;
   trainMinutes: number;
   teacherThresh: number;
-  /** Teacher boxes scored in [teacherIgnore, teacherThresh) are ignore regions in training (0: none). */
+  /** Teacher boxes scored in [teacherIgnore, teacherThresh) are the ones it was unsure of (0: none). */
   teacherIgnore: number;
+  /** What the student is taught about the teacher's unsure boxes (ignore regions, background, or by neighbouring frames). */
+  unsure: UnsureChoice;
   /** The student's input size: auto (from the camera's frames), base (the base checkpoint's) or WxH. */
   studentInput: StudentInput;
   holdout: number;
@@ -182,8 +184,8 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
   if (teacherBoxes === 0) throw new UserError(`${o.source}: the teacher found none of ${o.classes.join(', ')} in ${labelled.length} frames; check the teacher model and --classes`);
 
   const { train, validation } = splitByTime(labelled, o.holdout);
-  writeYoloDataset(join(o.work, 'train'), train, studentClasses);
-  writeYoloDataset(join(o.work, 'val'), validation, studentClasses);
+  writeYoloDataset(join(o.work, 'train'), train, studentClasses, o.unsure);
+  writeYoloDataset(join(o.work, 'val'), validation, studentClasses, o.unsure);
 
   if (!o.init) process.stderr.write('note: no base checkpoint given or shipped; the student is trained from scratch\n');
   const runDir = join(o.work, 'run');

@@ -12,10 +12,10 @@ const OPTIONS_FILE = 'options.json';
 /**
  * What a folder made before an option was recorded did: such a folder is compared with this value,
  * not with today's default. fp32: bfloat16 training came with the option; yolov3: the box loss
- * before CIoU; on: the trainer always mirrored half of the frames; map: its best checkpoint was the one of the
+ * before CIoU; on: the trainer always mirrored half of the frames; ignore: unsure teacher boxes were ignore regions; map: its best checkpoint was the one of the
  * highest mAP@0.5.
  */
-const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map' };
+const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map', '--unsure': 'ignore' };
 
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
@@ -31,6 +31,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--names': file(o.teacherNames),
     '--teacher-thresh': o.teacherThresh,
     '--teacher-ignore': o.teacherIgnore,
+    '--unsure': o.unsure,
     '--holdout': o.holdout,
     '--base': file(o.init),
     '--input': o.studentInput,

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelFile } from '../../src/engine/model-file/format.js';
 import { THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
+import { ignoreRegions, UNSURE_CHOICES, type LabelledFrame, type UnsureChoice } from '../../src/specialise/pseudo-label.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = resolve(root, '..', 'shared', 'fixtures', 'yolo-fastest');
@@ -74,17 +75,18 @@ describe('xnorcam specialise (toy scale)', () => {
     const valTimes = frames.filter((f) => valNames.has(f.file.split('/').pop()!)).map((f) => f.timeSec);
     expect(Math.min(...valTimes)).toBeGreaterThan(Math.max(...trainTimes));
 
-    // The teacher's unsure boxes (scores from --teacher-ignore 0.1 up to --teacher-thresh 0.2) are the
-    // trainer's ignore regions (class -1), never positives.
-    const labelled = JSON.parse(readFileSync(join(work, 'labels.json'), 'utf8')) as { file: string; uncertain: { score: number }[] }[];
-    for (const f of labelled) for (const u of f.uncertain) expect(u.score >= 0.1 && u.score < 0.2).toBe(true);
-    const trainUnsure = labelled.filter((f) => !valNames.has(f.file.split('/').pop()!)).reduce((n, f) => n + f.uncertain.length, 0);
+    // The teacher's unsure boxes (scores from --teacher-ignore 0.1 up to --teacher-thresh 0.2) are never positives:
+    // the training labels hold exactly the ignore regions (class -1) that --unsure (recorded in the work folder) makes of them.
+    const labelled = JSON.parse(readFileSync(join(work, 'labels.json'), 'utf8')) as LabelledFrame[];
+    for (const f of labelled) for (const u of f.uncertain!) expect(u.score >= 0.1 && u.score < 0.2).toBe(true);
+    const unsure = (JSON.parse(readFileSync(join(work, 'options.json'), 'utf8')) as Record<string, UnsureChoice>)['--unsure'];
+    expect(UNSURE_CHOICES).toContain(unsure);
+    const trainFrames = labelled.filter((f) => !valNames.has(f.file.split('/').pop()!));
     const ignoreLines = readdirSync(join(work, 'train', 'labels')).reduce(
       (n, f) => n + readFileSync(join(work, 'train', 'labels', f), 'utf8').split('\n').filter((l) => l.startsWith('-1 ')).length,
       0,
     );
-    expect(ignoreLines > 0).toBe(trainUnsure > 0);
-    expect(ignoreLines).toBeLessThanOrEqual(trainUnsure);
+    expect(ignoreLines).toBe(ignoreRegions(trainFrames, unsure).flat().length);
 
     // The model loads at the asked input size, and its card says where it came from.
     const model = readModelFile(out);
@@ -109,18 +111,18 @@ describe('xnorcam specialise (toy scale)', () => {
 
     // A folder from before an option was recorded is compared with what it did then, not with today's
     // default: fp32 before --train-precision, YOLOv3's terms before --box-loss, mirroring before --flip, the
-    // best checkpoint by mAP@0.5 before the class-agnostic choice.
+    // best checkpoint by mAP@0.5 before the class-agnostic choice, every unsure box an ignore region before --unsure.
     const optionsFile = join(work, 'options.json');
     const recorded = JSON.parse(readFileSync(optionsFile, 'utf8')) as Record<string, unknown>;
-    const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ['checkpoint chosen by']: choice, ...older } = recorded;
-    expect([loss, precision, flip, choice]).toEqual(['ciou', 'auto', 'off', 'agnostic']);
+    const { ['--box-loss']: loss, ['--train-precision']: precision, ['--flip']: flip, ['checkpoint chosen by']: choice, ['--unsure']: unsureRecorded, ...older } = recorded;
+    expect([loss, precision, flip, choice, unsureRecorded]).toEqual(['ciou', 'auto', 'off', 'agnostic', 'neighbours']);
     writeFileSync(optionsFile, JSON.stringify(older));
     const legacy = inDir(args);
     expect(legacy.status).toBe(2);
-    expect(legacy.stderr).toContain('(--train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
+    expect(legacy.stderr).toContain('(--unsure ignore -> neighbours, --train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
   }, 180_000);
 
-  it('refuses an unknown --train-precision, --device, --box-loss, --flip or --input in one line, before it samples a frame', () => {
+  it('refuses an unknown --train-precision, --device, --box-loss, --flip, --unsure or --input in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
     const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
@@ -135,6 +137,9 @@ describe('xnorcam specialise (toy scale)', () => {
     const f = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--flip', 'maybe', '-o', out);
     expect(f.status).toBe(2);
     expect(f.stderr.trim()).toBe('error: --flip maybe: expected one of on, off');
+    const u = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--unsure', 'maybe', '-o', out);
+    expect(u.status).toBe(2);
+    expect(u.stderr.trim()).toBe('error: --unsure maybe: expected one of ignore, background, neighbours');
     const i = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--input', '500x280', '-o', out);
     expect(i.status).toBe(2);
     expect(i.stderr.trim()).toBe('error: --input 500x280: expected auto, base, or WxH in positive multiples of 32, e.g. 512x288');
