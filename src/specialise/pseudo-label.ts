@@ -74,7 +74,10 @@ export type UnsureChoice = (typeof UNSURE_CHOICES)[number];
 /** IoU at which an unsure box is the same object as a confident box in a neighbouring frame. */
 const SAME_OBJECT_IOU = 0.5;
 
-/** Per frame, the unsure boxes that become ignore regions (the rest are background). */
+/**
+ * Per frame, the unsure boxes that become ignore regions (the rest are background). The neighbour's confident box may
+ * be of any class: teachers flip between car and truck from frame to frame.
+ */
 export function ignoreRegions(frames: readonly LabelledFrame[], unsure: UnsureChoice): LabelledBox[][] {
   if (unsure !== 'neighbours') return frames.map((f) => (unsure === 'ignore' ? (f.uncertain ?? []) : []));
   const byTime = frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.timeSec - b.f.timeSec);
@@ -90,7 +93,7 @@ export function ignoreRegions(frames: readonly LabelledFrame[], unsure: UnsureCh
  * Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads: the teacher's
  * confident boxes as objects, its unsure ones as `unsure` says (ignore regions are class -1 lines).
  */
-export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[], unsure: UnsureChoice = 'ignore'): void {
+export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[], unsure: UnsureChoice): void {
   mkdirSync(join(dir, 'images'), { recursive: true });
   mkdirSync(join(dir, 'labels'), { recursive: true });
   writeFileSync(join(dir, 'classes.txt'), classes.join('\n') + '\n');

@@ -24,7 +24,7 @@ const lines = (out: string) => readFileSync(join(out, 'labels', 'frame-000001.tx
 describe('writeYoloDataset', () => {
   it("writes the teacher's confident boxes as objects and its unsure ones as ignore regions (class -1)", () => {
     const out = join(dir, 'ignore');
-    writeYoloDataset(out, [frame], classes);
+    writeYoloDataset(out, [frame], classes, 'ignore');
     expect(lines(out)).toEqual(['1 0.200000 0.300000 0.200000 0.400000', '-1 0.950000 0.800000 0.100000 0.400000']);
     expect(readFileSync(join(out, 'classes.txt'), 'utf8')).toBe(classes.join('\n') + '\n');
   });
