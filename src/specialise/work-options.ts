@@ -12,8 +12,8 @@ const OPTIONS_FILE = 'options.json';
 /**
  * What a folder made before an option was recorded did: such a folder is compared with this value,
  * not with today's default. fp32: bfloat16 training came with the option; yolov3: the box loss
- * before CIoU; on: the trainer always mirrored half of the frames; ignore: unsure teacher boxes were ignore regions; map: its best checkpoint was the one of the
- * highest mAP@0.5.
+ * before CIoU; on: the trainer always mirrored half of the frames; map: its best checkpoint was the one of the
+ * highest mAP@0.5; ignore: every unsure teacher box was an ignore region.
  */
 const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map', '--unsure': 'ignore' };
 

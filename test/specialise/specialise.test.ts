@@ -125,24 +125,19 @@ describe('xnorcam specialise (toy scale)', () => {
   it('refuses an unknown --train-precision, --device, --box-loss, --flip, --unsure or --input in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
-    const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--train-precision', 'fp16', '-o', out);
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('error: --train-precision fp16: expected one of auto, fp32, bf16');
-    const d = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--device', 'tpu', '-o', out);
-    expect(d.status).toBe(2);
-    expect(d.stderr.trim()).toBe('error: --device tpu: expected cpu, cuda, cuda:N or mps');
-    const b = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--box-loss', 'giou', '-o', out);
-    expect(b.status).toBe(2);
-    expect(b.stderr.trim()).toBe('error: --box-loss giou: expected one of yolov3, ciou');
-    const f = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--flip', 'maybe', '-o', out);
-    expect(f.status).toBe(2);
-    expect(f.stderr.trim()).toBe('error: --flip maybe: expected one of on, off');
-    const u = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--unsure', 'maybe', '-o', out);
-    expect(u.status).toBe(2);
-    expect(u.stderr.trim()).toBe('error: --unsure maybe: expected one of ignore, background, neighbours');
-    const i = xnorcam('specialise', ...teacher, '--source', 'x.mp4', '--input', '500x280', '-o', out);
-    expect(i.status).toBe(2);
-    expect(i.stderr.trim()).toBe('error: --input 500x280: expected auto, base, or WxH in positive multiples of 32, e.g. 512x288');
+    const refusals: [flag: string, value: string, error: string][] = [
+      ['--train-precision', 'fp16', 'expected one of auto, fp32, bf16'],
+      ['--device', 'tpu', 'expected cpu, cuda, cuda:N or mps'],
+      ['--box-loss', 'giou', 'expected one of yolov3, ciou'],
+      ['--flip', 'maybe', 'expected one of on, off'],
+      ['--unsure', 'maybe', 'expected one of ignore, background, neighbours'],
+      ['--input', '500x280', 'expected auto, base, or WxH in positive multiples of 32, e.g. 512x288'],
+    ];
+    for (const [flag, value, error] of refusals) {
+      const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', flag, value, '-o', out);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`error: ${flag} ${value}: ${error}`);
+    }
     expect(existsSync(`${out}.work`)).toBe(false);
   });
 
