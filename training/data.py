@@ -142,25 +142,25 @@ class Dataset:
     def __len__(self):
         return len(self.paths)
 
-    def batch(self, idx, augment: bool, rng: np.random.Generator, flip: bool = True):
+    def batch(self, idx, augment: bool, rng: np.random.Generator, flip: bool = True, zoom: float = 1.35):
         """Returns (images float (B,3,H,W) in [0,1], targets (n,7): batch index, class, cx, cy, w, h, score).
-        flip: mirror half of the augmented images left-right."""
+        flip: mirror half of the augmented images left-right; zoom: the largest random zoom-in (1: none)."""
         imgs = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
         targets = []
         for b, i in enumerate(idx):
             lab = self.labels[i].copy()
             if augment:
-                imgs[b], lab = augment_one(imgs[b], lab, rng, flip)
+                imgs[b], lab = augment_one(imgs[b], lab, rng, flip, zoom)
             if len(lab):
                 targets.append(np.concatenate([np.full((len(lab), 1), b, np.float32), lab], 1))
         t = torch.from_numpy(np.concatenate(targets, 0)) if targets else torch.zeros((0, 7))
         return imgs, t
 
 
-def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator, flip: bool = True):
+def augment_one(img: torch.Tensor, lab: np.ndarray, rng: np.random.Generator, flip: bool = True, zoom: float = 1.35):
     _, h, w = img.shape
-    # Zoom in on a random window (scale 1..1.35): objects get larger and move; boxes are clipped.
-    s = rng.uniform(1.0, 1.35)
+    # Zoom in on a random window (scale 1..zoom): objects get larger and move; boxes are clipped.
+    s = rng.uniform(1.0, zoom)
     if s > 1.02:
         cw, ch = w / s, h / s
         x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
@@ -209,7 +209,7 @@ class DeviceBatcher:
     def _uniform(self, n: int, lo: float, hi: float) -> torch.Tensor:
         return torch.rand(n, device=self.device, generator=self.gen) * (hi - lo) + lo
 
-    def batch(self, idx, augment: bool = True, flip: bool = True):
+    def batch(self, idx, augment: bool = True, flip: bool = True, zoom: float = 1.35):
         """Same contract as Dataset.batch: (images (B,3,H,W) in [0,1], targets (n,7))."""
         idx_t = torch.as_tensor(np.asarray(idx), device=self.device, dtype=torch.long)
         B = len(idx_t)
@@ -223,8 +223,8 @@ class DeviceBatcher:
         if not augment:
             return imgs, lab
         _, _, H, W = imgs.shape
-        # Zoom into a random window (scale 1..1.35, none below 1.02) and flip half of the images.
-        s = self._uniform(B, 1.0, 1.35)
+        # Zoom into a random window (scale 1..zoom, none below 1.02) and flip half of the images.
+        s = self._uniform(B, 1.0, zoom)
         s = torch.where(s > 1.02, s, torch.ones_like(s))
         fw = 1.0 / s  # window size relative to the image
         fx0 = self._uniform(B, 0.0, 1.0) * (1 - fw)

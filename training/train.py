@@ -32,6 +32,17 @@ DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')
 SELECT_FIGURE = {'map': 'mAP@0.5', 'agnostic': 'class-agnostic AP@0.5'}
 
 
+def zoom_factor(text: str) -> float:
+    """argparse type for --zoom: a scale from 1 (no zoom) to 3."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1.0 <= value <= 3.0:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a zoom between 1 and 3')
+    return value
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='python3 -m training.train', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -50,6 +61,9 @@ def parse_args(argv):
     p.add_argument('--flip', choices=['on', 'off'], default='on',
                    help='mirror half of the training images left-right (off: for one fixed camera view, where the '
                         'mirrored scene never occurs and a teacher\'s labels need not be mirror-symmetric)')
+    p.add_argument('--zoom', type=zoom_factor, default=1.35,
+                   help='largest random zoom-in of a training image (1: none; for one fixed camera view, where '
+                        'vehicles keep the sizes and places they have in its frames)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
                    help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
@@ -259,7 +273,7 @@ def main(argv=None) -> int:
     use_bf16, why = resolve_bf16(args.bf16, device.type)
     if why:
         say(why)
-    say(f'box loss: {args.box_loss}; mirrored images: {args.flip}; batch norm statistics re-estimated from '
+    say(f'box loss: {args.box_loss}; mirrored images: {args.flip}; zoom up to {args.zoom:g}x; batch norm statistics re-estimated from '
         + (f'{args.bn_recalibrate} training images before each validation and export' if args.bn_recalibrate > 0 else 'none (running averages)')
         + f'; best checkpoint by validation {SELECT_FIGURE[args.select]}')
 
@@ -393,9 +407,9 @@ def main(argv=None) -> int:
         idx = order[pos:pos + args.batch]
         pos += args.batch
         if batcher is not None:
-            imgs, targets = batcher.batch(idx, flip=args.flip == 'on')
+            imgs, targets = batcher.batch(idx, flip=args.flip == 'on', zoom=args.zoom)
         else:
-            imgs, targets = train_ds.batch(idx, augment=True, rng=rng, flip=args.flip == 'on')
+            imgs, targets = train_ds.batch(idx, augment=True, rng=rng, flip=args.flip == 'on', zoom=args.zoom)
             imgs, targets = imgs.to(device), targets.to(device)
         for g in opt.param_groups:
             g['lr'] = lr_at(step)

@@ -9,6 +9,7 @@ import { AUTO_LONG_SIDE, parseStudentInput } from '../specialise/student-input.j
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision, TRAIN_PRECISIONS } from '../train/precision.js';
+import { parseZoom } from '../train/zoom.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
 
 export const spec = defineCommand({
@@ -69,6 +70,12 @@ it resumes from the work folder. See docs/specialise.md.`,
       description: "mirror half of the student's training frames left-right (off: the camera's view is fixed, so the mirrored scene never occurs)",
       default: 'off',
     },
+    zoom: {
+      type: 'string',
+      value: 'X',
+      description: "largest random zoom-in of the student's training frames (1: none; zooming moves and enlarges vehicles, which a fixed camera never does)",
+      default: '1.35',
+    },
     device: {
       type: 'string',
       value: 'DEV',
@@ -123,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     trainDevice: parseTrainDevice('--device', v.device!),
     boxLoss: parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES),
     flip: parseChoice('--flip', v.flip!, FLIP_CHOICES),
+    zoom: parseZoom('--zoom', v.zoom!),
     holdout: numberOption('holdout', v.holdout, 0.3, (n) => n > 0 && n < 0.9),
     backend: v.backend,
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, (n) => Number.isInteger(n) && n > 0))] : [],

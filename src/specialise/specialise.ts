@@ -59,6 +59,8 @@ export interface SpecialiseOptions {
   boxLoss: BoxLoss;
   /** Mirror half of the training frames (the trainer's --flip); off: only the camera's own view. */
   flip: Flip;
+  /** Largest random zoom-in of a training frame (the trainer's --zoom; 1: none). */
+  zoom: number;
   /**
    * PyTorch device the student trains on (the trainer's --device; default cpu). Not among the work
    * folder's options: an interrupted run may resume on another device.
@@ -195,7 +197,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
   // base wants a gentler learning rate than training from scratch.
   const trainerArgs = ['--data', join(o.work, 'train'), '--out', runDir, '--time-limit', String(o.trainMinutes), '--anchors', 'cfg',
     ...(o.init ? ['--lr', '0.001', '--warmup', '50'] : []), '--eval-every', '100', ...(size ? ['--size', size] : []),
-    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, '--select', STUDENT_CHECKPOINT_CHOICE, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
+    '--bf16', BF16_ARG[o.trainPrecision], '--box-loss', o.boxLoss, '--flip', o.flip, '--zoom', String(o.zoom), '--select', STUDENT_CHECKPOINT_CHOICE, ...(o.trainDevice ? ['--device', o.trainDevice] : []), ...(o.trainerArgs ?? [])];
   if (o.init && !existsSync(join(runDir, 'last.pt'))) trainerArgs.push('--init', o.init);
   const t0 = Date.now();
   await step(join(o.work, 'trained.json'), async () => {

@@ -13,9 +13,9 @@ const OPTIONS_FILE = 'options.json';
  * What a folder made before an option was recorded did: such a folder is compared with this value,
  * not with today's default. fp32: bfloat16 training came with the option; yolov3: the box loss
  * before CIoU; on: the trainer always mirrored half of the frames; map: its best checkpoint was the one of the
- * highest mAP@0.5; ignore: every unsure teacher box was an ignore region.
+ * highest mAP@0.5; ignore: every unsure teacher box was an ignore region; 1.35: the trainer's zoom before it was an option.
  */
-const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map', '--unsure': 'ignore' };
+const BEFORE_RECORDED: Record<string, unknown> = { '--train-precision': 'fp32', '--box-loss': 'yolov3', '--flip': 'on', 'checkpoint chosen by': 'map', '--unsure': 'ignore', '--zoom': 1.35 };
 
 /** What a work folder's steps depend on, keyed by the command-line flag that sets it. */
 export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
@@ -39,6 +39,7 @@ export function workOptions(o: SpecialiseOptions): Record<string, unknown> {
     '--train-precision': o.trainPrecision,
     '--box-loss': o.boxLoss,
     '--flip': o.flip,
+    '--zoom': o.zoom,
     'checkpoint chosen by': STUDENT_CHECKPOINT_CHOICE,
     'trainer arguments': (o.trainerArgs ?? []).join(' '),
   };

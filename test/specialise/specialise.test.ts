@@ -64,8 +64,8 @@ describe('xnorcam specialise (toy scale)', () => {
     // --train-precision auto (the default): bfloat16 exactly where this CPU has AMX.
     const nativeBf16 = /^flags\s*:.*\bamx_bf16\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
     expect(trainerLog).toContain(nativeBf16 ? 'bfloat16 autocast: on (--bf16 auto: this CPU has' : 'bfloat16 autocast: off (--bf16 auto');
-    // --box-loss and --flip reach the trainer (defaults: CIoU, the bundled model's own; no mirrored frames of a fixed view)
-    expect(trainerLog).toContain('"msg": "box loss: ciou; mirrored images: off; batch norm statistics re-estimated from 512 training images');
+    // --box-loss, --flip and --zoom reach the trainer (defaults: CIoU, the bundled model's own; no mirrored frames of a fixed view; zoom up to 1.35x)
+    expect(trainerLog).toContain('"msg": "box loss: ciou; mirrored images: off; zoom up to 1.35x; batch norm statistics re-estimated from 512 training images');
 
     // The held-out frames are the last part of the time range: every one later than every training frame.
     const work = `${out}.work`;
@@ -122,7 +122,7 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(legacy.stderr).toContain('(--unsure ignore -> neighbours, --train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
   }, 180_000);
 
-  it('refuses an unknown --train-precision, --device, --box-loss, --flip, --unsure or --input in one line, before it samples a frame', () => {
+  it('refuses an unknown --train-precision, --device, --box-loss, --flip, --unsure, --zoom or --input in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
     const teacher = ['--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights')];
     const refusals: [flag: string, value: string, error: string][] = [
@@ -131,6 +131,7 @@ describe('xnorcam specialise (toy scale)', () => {
       ['--box-loss', 'giou', 'expected one of yolov3, ciou'],
       ['--flip', 'maybe', 'expected one of on, off'],
       ['--unsure', 'maybe', 'expected one of ignore, background, neighbours'],
+      ['--zoom', '0.9', 'expected a number from 1 (no zoom) to 3'],
       ['--input', '500x280', 'expected auto, base, or WxH in positive multiples of 32, e.g. 512x288'],
     ];
     for (const [flag, value, error] of refusals) {

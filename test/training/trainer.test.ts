@@ -347,6 +347,31 @@ describe('python trainer', () => {
     ]);
   }, SLOW);
 
+  it('zooms into training images up to --zoom, and not at all with --zoom 1 (boxes stay where the camera put them)', () => {
+    expectPythonOk([
+      'import numpy as np, torch',
+      'from training.data import Dataset, DeviceBatcher',
+      `ds = Dataset(${JSON.stringify(path.join(dir, 'data'))}, 320, 192, None, lambda *a: None)`,
+      'idx = np.arange(len(ds))',
+      '_, plain = ds.batch(idx, augment=False, rng=np.random.default_rng(0))',
+      'dev = DeviceBatcher(ds, torch.device("cpu"), 3)',
+      'moved = {"host": 0, "device": 0}',
+      'for k in range(4):',
+      '    for zoom in (1.0, 1.35):',
+      '        _, host = ds.batch(idx, augment=True, rng=np.random.default_rng(k), flip=False, zoom=zoom)',
+      '        _, device = dev.batch(idx, flip=False, zoom=zoom)',
+      '        for name, t in (("host", host), ("device", device)):',
+      '            same = t.shape == plain.shape and torch.allclose(t, plain, atol=1e-5)',
+      '            if zoom == 1.0: assert same, (name, k)',
+      '            else: moved[name] += not same',
+      'assert moved["host"] > 0 and moved["device"] > 0, moved',
+      'print("ok", moved)',
+    ]);
+    const bad = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'zoom-bad'), '--zoom', '0.9');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n').pop()).toBe("python3 -m training.train: error: argument --zoom: '0.9' is not a zoom between 1 and 3");
+  }, SLOW);
+
   it('re-estimates batch norm statistics from unaugmented training images before validating and exporting (--bn-recalibrate)', () => {
     expectPythonOk([
       'import numpy as np, torch',
