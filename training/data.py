@@ -72,6 +72,13 @@ def objects(labels: np.ndarray) -> np.ndarray:
     return labels[labels[:, 0] >= 0]
 
 
+def scored_objects(labels: np.ndarray) -> np.ndarray:
+    """The objects validation scores against: soft labels below even odds (a teacher's unsure boxes, taught at
+    their low score) are not objects a detector must find, and a detection on one is a false positive."""
+    found = objects(labels)
+    return found[found[:, 5] >= 0.5]
+
+
 def darknet_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
     """darknet's resize_image (two-pass bilinear, no antialiasing) on an (h, w, 3) float array, so
     training sees what `xnorcam detect`/`eval` (darknet's `detector test` preprocessing) feed the net."""

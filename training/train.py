@@ -22,7 +22,7 @@ import torch
 from .anchors import kmeans_anchors
 from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
-from .data import DataError, Dataset, DeviceBatcher, objects
+from .data import DataError, Dataset, DeviceBatcher, objects, scored_objects
 from .model import ConvLayer, Network, load_weights
 from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode
 
@@ -248,7 +248,7 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
         imgs = torch.from_numpy(ds.images[b]).permute(0, 3, 1, 2).float().div_(255.0).to(device)
         outs = net(imgs)
         dets += decode([o.cpu() for o in outs], net.yolo, net.width, net.height, thresh=0.005, max_candidates=300)
-        gts += [objects(ds.labels[i]) for i in b]
+        gts += [scored_objects(ds.labels[i]) for i in b]
     net.train()
     aps = average_precision(dets, gts, net.num_classes, 0.5)
     return (float(np.mean(list(aps.values()))) if aps else 0.0), aps, class_agnostic_ap(dets, gts, 0.5)

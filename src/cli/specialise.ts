@@ -43,7 +43,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     unsure: {
       type: 'string',
       value: UNSURE_CHOICES.join('|'),
-      description: 'what the student learns of boxes the teacher was unsure of: neighbours = ignore regions where the previous or next frame has the object confidently, background elsewhere; ignore = all ignore regions; background = all background',
+      description: "what the student learns of boxes the teacher was unsure of: neighbours = ignore regions where the previous or next frame has the object confidently, background elsewhere; ignore = all ignore regions; background = all background; soft = objects at the teacher's own low score",
       default: 'neighbours',
     },
     input: {

@@ -66,9 +66,10 @@ export async function labelWithTeacher(
  * --teacher-thresh). ignore: ignore regions (class -1 lines), neither objects nor background; background: not
  * labelled, so background; neighbours: an ignore region where the teacher saw the same object confidently in the
  * previous or next sampled frame (it wavered on a real object), background elsewhere (it hesitated on something
- * it never confirms, such as road markings).
+ * it never confirms, such as road markings); soft: objects whose objectness is the teacher's own low score (the
+ * trainer's score column), so the student learns to score them as low, below its operating threshold.
  */
-export const UNSURE_CHOICES = ['ignore', 'background', 'neighbours'] as const;
+export const UNSURE_CHOICES = ['ignore', 'background', 'neighbours', 'soft'] as const;
 export type UnsureChoice = (typeof UNSURE_CHOICES)[number];
 
 /** IoU at which an unsure box is the same object as a confident box in a neighbouring frame. */
@@ -91,7 +92,8 @@ export function ignoreRegions(frames: readonly LabelledFrame[], unsure: UnsureCh
 
 /**
  * Writes frames + labels as a YOLO-format dataset (images/, labels/, classes.txt) the trainer reads: the teacher's
- * confident boxes as objects, its unsure ones as `unsure` says (ignore regions are class -1 lines).
+ * confident boxes as objects, its unsure ones as `unsure` says (ignore regions are class -1 lines, soft labels
+ * carry the teacher's score as a sixth column).
  */
 export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: readonly string[], unsure: UnsureChoice): void {
   mkdirSync(join(dir, 'images'), { recursive: true });
@@ -101,13 +103,18 @@ export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: 
   frames.forEach((f, n) => {
     const stem = basename(f.file).replace(/\.[^.]+$/, '');
     copyFileSync(f.file, join(dir, 'images', `${stem}.jpg`));
-    const rows = [...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className) })), ...ignored[n].map((l) => ({ l, cls: -1 }))];
-    const lines = rows.flatMap(({ l, cls }) => {
+    const soft = unsure === 'soft' ? (f.uncertain ?? []) : [];
+    const rows = [
+      ...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className), score: '' })),
+      ...ignored[n].map((l) => ({ l, cls: -1, score: '' })),
+      ...soft.map((l) => ({ l, cls: classes.indexOf(l.className), score: ` ${l.score.toFixed(4)}` })),
+    ];
+    const lines = rows.flatMap(({ l, cls, score }) => {
       const [x1, y1, x2, y2] = l.box.map((v, i) => Math.min(Math.max(v, 0), i % 2 === 0 ? f.width : f.height));
       if (x2 - x1 < 1 || y2 - y1 < 1) return []; // entirely outside the frame
       const cx = (x1 + x2) / 2 / f.width;
       const cy = (y1 + y2) / 2 / f.height;
-      return [`${cls} ${cx.toFixed(6)} ${cy.toFixed(6)} ${((x2 - x1) / f.width).toFixed(6)} ${((y2 - y1) / f.height).toFixed(6)}`];
+      return [`${cls} ${cx.toFixed(6)} ${cy.toFixed(6)} ${((x2 - x1) / f.width).toFixed(6)} ${((y2 - y1) / f.height).toFixed(6)}${score}`];
     });
     writeFileSync(join(dir, 'labels', `${stem}.txt`), lines.length ? lines.join('\n') + '\n' : '');
   });

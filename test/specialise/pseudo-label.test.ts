@@ -34,6 +34,13 @@ describe('writeYoloDataset', () => {
     writeYoloDataset(out, [frame], classes, 'background');
     expect(lines(out)).toEqual(['1 0.200000 0.300000 0.200000 0.400000']);
   });
+
+  it("soft: unsure boxes are objects of their class with the teacher's score as a sixth column, no ignore regions", () => {
+    const out = join(dir, 'soft');
+    writeYoloDataset(out, [frame], classes, 'soft');
+    expect(lines(out)).toEqual(['1 0.200000 0.300000 0.200000 0.400000', '5 0.950000 0.800000 0.100000 0.400000 0.1500']);
+    expect(ignoreRegions([frame], 'soft').flat()).toEqual([]);
+  });
 });
 
 describe('ignoreRegions', () => {

@@ -130,7 +130,7 @@ describe('xnorcam specialise (toy scale)', () => {
       ['--device', 'tpu', 'expected cpu, cuda, cuda:N or mps'],
       ['--box-loss', 'giou', 'expected one of yolov3, ciou'],
       ['--flip', 'maybe', 'expected one of on, off'],
-      ['--unsure', 'maybe', 'expected one of ignore, background, neighbours'],
+      ['--unsure', 'maybe', 'expected one of ignore, background, neighbours, soft'],
       ['--zoom', '0.9', 'expected a number from 1 (no zoom) to 3'],
       ['--input', '500x280', 'expected auto, base, or WxH in positive multiples of 32, e.g. 512x288'],
     ];

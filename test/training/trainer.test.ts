@@ -275,7 +275,7 @@ describe('python trainer', () => {
     ], /^ok /);
   }, SLOW);
 
-  it('teaches a soft label\'s score as the objectness, and carries it through augmentation on both batchers', () => {
+  it('teaches a soft label\'s score as the objectness, carries it through augmentation on both batchers, and validates without those below 0.5', () => {
     const data = path.join(dir, 'data-soft');
     cpSync(path.join(dir, 'data'), data, { recursive: true });
     const first = path.join(data, 'labels', '000000.txt');
@@ -288,6 +288,9 @@ describe('python trainer', () => {
       `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
       'lab = ds.labels[0]',
       'assert lab.shape[1] == 6 and abs(lab[0, 5] - 0.3) < 1e-6 and bool((lab[1:, 5] == 1).all()), lab',
+      // validation scores against objects of even odds or better: the 0.3 object is not one a detector must find
+      'from training.data import scored_objects',
+      'assert len(lab) > 1 and np.array_equal(scored_objects(lab), lab[1:]), scored_objects(lab)',
       'b = DeviceBatcher(ds, torch.device("cpu"), 3)',
       'for k in range(30):',
       '    _, ht = ds.batch(np.array([0]), augment=True, rng=np.random.default_rng(k))',
