@@ -103,7 +103,10 @@ export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: 
   frames.forEach((f, n) => {
     const stem = basename(f.file).replace(/\.[^.]+$/, '');
     copyFileSync(f.file, join(dir, 'images', `${stem}.jpg`));
-    const soft = unsure === 'soft' ? (f.uncertain ?? []) : [];
+    // An unsure box on an object the teacher also boxed confidently is its hesitation over the class (a car at 0.8,
+    // a truck at 0.15: NMS is per class), not over the object: taught at its low score in the same cell, it would
+    // override the confident box's objectness.
+    const soft = unsure === 'soft' ? (f.uncertain ?? []).filter((u) => !f.labels.some((l) => boxIou(u.box, l.box) >= SAME_OBJECT_IOU)) : [];
     const rows = [
       ...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className), score: '' })),
       ...ignored[n].map((l) => ({ l, cls: -1, score: '' })),

@@ -37,7 +37,9 @@ describe('writeYoloDataset', () => {
 
   it("soft: unsure boxes are objects of their class with the teacher's score as a sixth column, no ignore regions", () => {
     const out = join(dir, 'soft');
-    writeYoloDataset(out, [frame], classes, 'soft');
+    // a car at 0.2 on the confident truck is the teacher hesitating over its class, not over the object: left out
+    const hesitant = { ...frame, uncertain: [...frame.uncertain!, { className: 'car', score: 0.2, box: [22, 12, 60, 50] as [number, number, number, number] }] };
+    writeYoloDataset(out, [hesitant], classes, 'soft');
     expect(lines(out)).toEqual(['1 0.200000 0.300000 0.200000 0.400000', '5 0.950000 0.800000 0.100000 0.400000 0.1500']);
     expect(ignoreRegions([frame], 'soft').flat()).toEqual([]);
   });
