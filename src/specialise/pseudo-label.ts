@@ -72,8 +72,11 @@ export async function labelWithTeacher(
 export const UNSURE_CHOICES = ['ignore', 'background', 'neighbours', 'soft'] as const;
 export type UnsureChoice = (typeof UNSURE_CHOICES)[number];
 
-/** IoU at which an unsure box is the same object as a confident box in a neighbouring frame. */
+/** IoU at which an unsure box is the same object as a confident box (in its own frame or a neighbouring one). */
 const SAME_OBJECT_IOU = 0.5;
+
+/** Whether any of `boxes` covers the same object as `box`, of whatever class. */
+const sameObjectAsAny = (box: LabelledBox, boxes: readonly LabelledBox[]) => boxes.some((b) => boxIou(box.box, b.box) >= SAME_OBJECT_IOU);
 
 /**
  * Per frame, the unsure boxes that become ignore regions (the rest are background). The neighbour's confident box may
@@ -85,7 +88,7 @@ export function ignoreRegions(frames: readonly LabelledFrame[], unsure: UnsureCh
   const out: LabelledBox[][] = frames.map(() => []);
   byTime.forEach(({ f, i }, k) => {
     const near = [byTime[k - 1], byTime[k + 1]].filter(Boolean).flatMap((n) => n.f.labels);
-    out[i] = (f.uncertain ?? []).filter((u) => near.some((c) => boxIou(u.box, c.box) >= SAME_OBJECT_IOU));
+    out[i] = (f.uncertain ?? []).filter((u) => sameObjectAsAny(u, near));
   });
   return out;
 }
@@ -106,7 +109,7 @@ export function writeYoloDataset(dir: string, frames: LabelledFrame[], classes: 
     // An unsure box on an object the teacher also boxed confidently is its hesitation over the class (a car at 0.8,
     // a truck at 0.15: NMS is per class), not over the object: taught at its low score in the same cell, it would
     // override the confident box's objectness.
-    const soft = unsure === 'soft' ? (f.uncertain ?? []).filter((u) => !f.labels.some((l) => boxIou(u.box, l.box) >= SAME_OBJECT_IOU)) : [];
+    const soft = unsure === 'soft' ? (f.uncertain ?? []).filter((u) => !sameObjectAsAny(u, f.labels)) : [];
     const rows = [
       ...f.labels.map((l) => ({ l, cls: classes.indexOf(l.className), score: '' })),
       ...ignored[n].map((l) => ({ l, cls: -1, score: '' })),

@@ -44,7 +44,7 @@ export interface SpecialiseOptions {
   teacherThresh: number;
   /** Teacher boxes scored in [teacherIgnore, teacherThresh) are the ones it was unsure of (0: none). */
   teacherIgnore: number;
-  /** What the student is taught about the teacher's unsure boxes (ignore regions, background, or by neighbouring frames). */
+  /** What the student is taught about the teacher's unsure boxes (ignore regions, background, by neighbouring frames, or soft labels). */
   unsure: UnsureChoice;
   /** The student's input size: auto (from the camera's frames), base (the base checkpoint's) or WxH. */
   studentInput: StudentInput;

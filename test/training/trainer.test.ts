@@ -32,6 +32,9 @@ function expectPythonOk(lines: string[], ok: RegExp = /^ok/): void {
   expect(check.stdout).toMatch(ok);
 }
 
+/** Python lines that open a YOLO dataset folder at 320x192 as `ds`, with DeviceBatcher imported beside it. */
+const openDataset = (root: string) => ['from training.data import Dataset, DeviceBatcher', `ds = Dataset(${JSON.stringify(root)}, 320, 192, None, lambda *a: None)`];
+
 // Each spawn imports PyTorch; on a busy 2-core machine a few seconds become a minute.
 const SLOW = 240_000;
 let dir: string;
@@ -175,8 +178,7 @@ describe('python trainer', () => {
     // inside the image and no image gains boxes.
     expectPythonOk([
       'import numpy as np, torch',
-      'from training.data import Dataset, DeviceBatcher',
-      `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
+      ...openDataset(data),
       'b = DeviceBatcher(ds, torch.device("cpu"), 5)',
       'idx = np.array([3, 0, 7])',
       'hi, ht = ds.batch(idx, augment=False, rng=np.random.default_rng(0))',
@@ -284,8 +286,7 @@ describe('python trainer', () => {
     writeFileSync(first, [`${lines[0]} 0.3`, ...lines.slice(1)].join('\n') + '\n');
     expectPythonOk([
       'import math, numpy as np, torch',
-      'from training.data import Dataset, DeviceBatcher',
-      `ds = Dataset(${JSON.stringify(data)}, 320, 192, None, lambda *a: None)`,
+      ...openDataset(data),
       'lab = ds.labels[0]',
       'assert lab.shape[1] == 6 and abs(lab[0, 5] - 0.3) < 1e-6 and bool((lab[1:, 5] == 1).all()), lab',
       // validation scores against objects of even odds or better: the 0.3 object is not one a detector must find
@@ -317,8 +318,7 @@ describe('python trainer', () => {
   it('mirrors half of the training images, and none with --flip off, leaving every other augmentation draw as it was', () => {
     expectPythonOk([
       'import numpy as np, torch',
-      'from training.data import Dataset, DeviceBatcher',
-      `ds = Dataset(${JSON.stringify(path.join(dir, 'data'))}, 320, 192, None, lambda *a: None)`,
+      ...openDataset(path.join(dir, 'data')),
       'idx = np.arange(len(ds))',
       // host: the same seed with and without mirroring gives the same images, or exact mirrors (boxes too)
       'mirrored = 0',
@@ -353,8 +353,7 @@ describe('python trainer', () => {
   it('zooms into training images up to --zoom, and not at all with --zoom 1 (boxes stay where the camera put them)', () => {
     expectPythonOk([
       'import numpy as np, torch',
-      'from training.data import Dataset, DeviceBatcher',
-      `ds = Dataset(${JSON.stringify(path.join(dir, 'data'))}, 320, 192, None, lambda *a: None)`,
+      ...openDataset(path.join(dir, 'data')),
       'idx = np.arange(len(ds))',
       '_, plain = ds.batch(idx, augment=False, rng=np.random.default_rng(0))',
       'dev = DeviceBatcher(ds, torch.device("cpu"), 3)',
