@@ -78,7 +78,11 @@ export interface SpecialiseReport {
    * model card); input: its network input, WxH.
    */
   student: { model: string; msPerFrame: number; base: string | null; thresh: number; input: string };
-  frames: { train: number; validation: number; teacherBoxes: number };
+  /**
+   * trainSec / heldOutSec: the seconds of the source's time range the training and the held-out frames cover (from the
+   * first training frame to the first held-out one, and from there to the last): what the student saw, and what judged it.
+   */
+  frames: { train: number; validation: number; teacherBoxes: number; trainSec: number; heldOutSec: number };
   /**
    * vehicles: the headline figure; vehiclesIgnoringUncertain: the same, but a student box on an object the
    * teacher saw below its threshold is not a false positive; exactClass: classes must match too.
@@ -124,6 +128,12 @@ function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: nu
 function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): { vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement } {
   const pairs = validation.map((f, i) => ({ teacher: f.labels, student: labels[i], uncertain: f.uncertain }));
   return { vehicles: vehicleAgreement(pairs), vehiclesIgnoringUncertain: vehicleAgreement(pairs, 0.5, true), exactClass: agreement(pairs) };
+}
+
+/** The seconds of footage the training frames and the held-out frames cover (see SpecialiseReport.frames). */
+function footageSpans(train: readonly { timeSec: number }[], validation: readonly { timeSec: number }[]): { trainSec: number; heldOutSec: number } {
+  const heldOutStart = validation.length ? validation[0].timeSec : train[train.length - 1].timeSec;
+  return { trainSec: heldOutStart - train[0].timeSec, heldOutSec: validation.length ? validation[validation.length - 1].timeSec - heldOutStart : 0 };
 }
 
 /**
@@ -232,7 +242,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
       thresh: studentThresh,
       input: `${studentModel.spec.net.width}x${studentModel.spec.net.height}`,
     },
-    frames: { train: train.length, validation: validation.length, teacherBoxes },
+    frames: { train: train.length, validation: validation.length, teacherBoxes, ...footageSpans(train, validation) },
     agreement: { ...heldOutFigures(validation, studentRun.labels), iou: 0.5 },
     teacherStability: await teacherStability(teacher, validation, toStudent, studentClasses, o.teacherThresh),
     ...(baseline ? { baseline } : {}),
