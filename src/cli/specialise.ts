@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { formatSeconds } from '../core/progress.js';
 import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath, specialiseBasePath } from '../detect/default-model.js';
 import { TRAFFIC_CLASSES } from '../specialise/class-map.js';
@@ -13,16 +14,11 @@ import { parseZoom } from '../train/zoom.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
 
 /**
- * Below this much training footage the report reminds the user what the student has not seen: on the clips measured,
- * students agreed with the teacher best on frames like the footage they learned from (docs/specialise.md, Measured),
- * and ten minutes hardly cover a road's traffic states, let alone its light over a day.
+ * Below this much training footage the report reminds the user what the student has not seen: docs/specialise.md asks
+ * for an hour around a busy period at least, and on the clips measured there students agreed with the teacher best on
+ * frames like the footage they learned from.
  */
-const SHORT_FOOTAGE_SEC = 600;
-
-/** "33 s", or "12.5 min" from two minutes up. */
-function duration(sec: number): string {
-  return sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`;
-}
+const SHORT_FOOTAGE_SEC = 3600;
 
 export const spec = defineCommand({
   name: 'specialise',
@@ -152,9 +148,9 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(
     [
       `specialised model: ${report.student.model}`,
-      `frames: ${report.frames.train} train over ${duration(report.frames.trainSec)} of footage, ${report.frames.validation} held out over the ${duration(report.frames.heldOutSec)} after it (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
+      `frames: ${report.frames.train} train over ${formatSeconds(report.frames.trainSec)} of footage, ${report.frames.validation} held out over the following ${formatSeconds(report.frames.heldOutSec)} (the last part of the time range), ${report.frames.teacherBoxes} teacher boxes`,
       ...(report.frames.trainSec < SHORT_FOOTAGE_SEC
-        ? [`  note: the student learned from ${duration(report.frames.trainSec)} of footage; it agrees best with the teacher on scenes like those it saw, so give it footage that covers what the camera will see (docs/specialise.md, How much footage)`]
+        ? [`  note: the student learned from ${formatSeconds(report.frames.trainSec)} of footage; it agrees best with the teacher on scenes like those it saw, so give it footage that covers what the camera will see (docs/specialise.md, How much footage)`]
         : []),
       `agreement with the teacher on held-out frames (IoU ≥ ${a.iou}; student ${report.student.input} at its operating threshold ${report.student.thresh}, chosen on training frames; pipelines and \`xnorcam detect\` apply it from the model card):`,
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,

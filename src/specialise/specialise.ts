@@ -79,8 +79,8 @@ export interface SpecialiseReport {
    */
   student: { model: string; msPerFrame: number; base: string | null; thresh: number; input: string };
   /**
-   * trainSec / heldOutSec: the seconds of the source's time range the training and the held-out frames cover (from the
-   * first training frame to the first held-out one, and from there to the last): what the student saw, and what judged it.
+   * trainSec / heldOutSec: the seconds of the source's time range the training and the held-out frames cover (a sampling
+   * interval per frame): what the student saw, and what judged it.
    */
   frames: { train: number; validation: number; teacherBoxes: number; trainSec: number; heldOutSec: number };
   /**
@@ -130,10 +130,14 @@ function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): {
   return { vehicles: vehicleAgreement(pairs), vehiclesIgnoringUncertain: vehicleAgreement(pairs, 0.5, true), exactClass: agreement(pairs) };
 }
 
-/** The seconds of footage the training frames and the held-out frames cover (see SpecialiseReport.frames). */
+/**
+ * The seconds of footage the training frames and the held-out frames cover (see SpecialiseReport.frames): each frame
+ * stands for one sampling interval, as frames are spread evenly over the time range.
+ */
 function footageSpans(train: readonly { timeSec: number }[], validation: readonly { timeSec: number }[]): { trainSec: number; heldOutSec: number } {
-  const heldOutStart = validation.length ? validation[0].timeSec : train[train.length - 1].timeSec;
-  return { trainSec: heldOutStart - train[0].timeSec, heldOutSec: validation.length ? validation[validation.length - 1].timeSec - heldOutStart : 0 };
+  const all = [...train, ...validation];
+  const interval = (all[all.length - 1].timeSec - all[0].timeSec) / Math.max(1, all.length - 1);
+  return { trainSec: train.length * interval, heldOutSec: validation.length * interval };
 }
 
 /**
