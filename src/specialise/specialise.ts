@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { createProgress } from '../core/progress.js';
+import { createProgress, formatSeconds } from '../core/progress.js';
 import { logger } from '../core/log.js';
 import { writeAtomically } from '../core/write-atomically.js';
 import { loadDetector, type EngineDetector } from '../detect/detector.js';
@@ -70,6 +70,16 @@ export interface SpecialiseOptions {
   trainerArgs?: string[];
 }
 
+/**
+ * The student against the teacher on (up to 150 of) the frames it trained on, at its operating threshold: what it
+ * learned. Far above the held-out figure, the footage did not show what the camera showed next; not far above it,
+ * the student does not reproduce the teacher even where it has seen the scene (docs/specialise.md, Measured).
+ */
+export interface TrainingFramesAgreement {
+  frames: number;
+  vehicles: Agreement;
+}
+
 export interface SpecialiseReport {
   source: string;
   teacher: { cfg: string; weights: string; msPerFrame: number };
@@ -87,7 +97,7 @@ export interface SpecialiseReport {
    * vehicles: the headline figure; vehiclesIgnoringUncertain: the same, but a student box on an object the
    * teacher saw below its threshold is not a false positive; exactClass: classes must match too.
    */
-  agreement: { vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement; iou: number };
+  agreement: { vehicles: Agreement; vehiclesIgnoringUncertain: Agreement; exactClass: Agreement; iou: number; onTrainingFrames: TrainingFramesAgreement };
   /** The teacher against itself on the same held-out frames mirrored: the ceiling for the student's agreement. */
   teacherStability: Agreement;
   /** The comparison model (the bundled one) on the same held-out frames, untrained for this view. */
@@ -135,9 +145,13 @@ function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): {
  * stands for one sampling interval, as frames are spread evenly over the time range.
  */
 function footageSpans(train: readonly { timeSec: number }[], validation: readonly { timeSec: number }[]): { trainSec: number; heldOutSec: number } {
-  const all = [...train, ...validation];
-  const interval = (all[all.length - 1].timeSec - all[0].timeSec) / Math.max(1, all.length - 1);
+  const interval = samplingInterval([...train, ...validation]);
   return { trainSec: train.length * interval, heldOutSec: validation.length * interval };
+}
+
+/** The seconds between consecutive frames of an evenly spread sample. */
+function samplingInterval(frames: readonly { timeSec: number }[]): number {
+  return (frames[frames.length - 1].timeSec - frames[0].timeSec) / Math.max(1, frames.length - 1);
 }
 
 /**
@@ -151,17 +165,17 @@ export const THRESHOLD_CANDIDATES: readonly number[] = Array.from({ length: 19 }
  * point: the score threshold with the best vehicle agreement on (up to 150 of) the TRAINING frames.
  * The held-out frames never influence it.
  */
-async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]): Promise<number> {
+async function pickThreshold(det: EngineDetector, trainFrames: LabelledFrame[]): Promise<{ thresh: number; onTrainingFrames: TrainingFramesAgreement }> {
   const stride = Math.max(1, Math.ceil(trainFrames.length / 150));
   const frames = trainFrames.filter((_, i) => i % stride === 0);
   const run = await timeDetections(det, frames, THRESHOLD_CANDIDATES[0]);
-  let best = { thresh: THRESHOLD_CANDIDATES[0], f1: -1 };
+  let best: { thresh: number; vehicles: Agreement } | null = null;
   for (const thresh of THRESHOLD_CANDIDATES) {
     const pairs = frames.map((f, i) => ({ teacher: f.labels, student: run.labels[i].filter((b) => b.score >= thresh) }));
-    const f1 = vehicleAgreement(pairs).f1;
-    if (f1 > best.f1) best = { thresh, f1 };
+    const vehicles = vehicleAgreement(pairs);
+    if (!best || vehicles.f1 > best.vehicles.f1) best = { thresh, vehicles };
   }
-  return best.thresh;
+  return { thresh: best!.thresh, onTrainingFrames: { frames: frames.length, vehicles: best!.vehicles } };
 }
 
 /**
@@ -189,7 +203,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
     sampleFrames(o.source, join(o.work, 'frames'), { count: o.frames, minutes: o.minutes, onProgress: (n) => sampleBar.update(n) }),
   );
   recordWorkOptions(o.work, options, recorded);
-  sampleBar.finish(`sampled ${frames.length} frames over ${(frames[frames.length - 1].timeSec + frames[0].timeSec).toFixed(0)} s`);
+  sampleBar.finish(`sampled ${frames.length} frames over ${formatSeconds(frames.length * samplingInterval(frames))} of footage`);
 
   const labelBar = createProgress('teacher labelling', frames.length, { unit: 'frames' });
   const labelled = await step<LabelledFrame[]>(join(o.work, 'labels.json'), () =>
@@ -226,12 +240,12 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
   const student = await loadDetector(tmpModel, { backend: o.backend });
 
   const teacherRun = await timeDetections(teacher, validation, o.teacherThresh);
-  const studentThresh = await pickThreshold(student, train);
+  const { thresh: studentThresh, onTrainingFrames } = await pickThreshold(student, train);
   const studentRun = await timeDetections(student, validation, studentThresh);
   let baseline: SpecialiseReport['baseline'];
   if (o.compareWith && existsSync(o.compareWith)) {
     const base = await loadDetector(o.compareWith, { backend: o.backend });
-    const baseThresh = await pickThreshold(base, train);
+    const { thresh: baseThresh } = await pickThreshold(base, train);
     const baseRun = await timeDetections(base, validation, baseThresh);
     baseline = { model: resolve(o.compareWith), msPerFrame: baseRun.msPerFrame, thresh: baseThresh, ...heldOutFigures(validation, baseRun.labels) };
     base.dispose();
@@ -247,7 +261,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
       input: `${studentModel.spec.net.width}x${studentModel.spec.net.height}`,
     },
     frames: { train: train.length, validation: validation.length, teacherBoxes, ...footageSpans(train, validation) },
-    agreement: { ...heldOutFigures(validation, studentRun.labels), iou: 0.5 },
+    agreement: { ...heldOutFigures(validation, studentRun.labels), iou: 0.5, onTrainingFrames },
     teacherStability: await teacherStability(teacher, validation, toStudent, studentClasses, o.teacherThresh),
     ...(baseline ? { baseline } : {}),
     trainingSeconds,

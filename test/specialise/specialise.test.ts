@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelFile } from '../../src/engine/model-file/format.js';
+import { vehicleAgreement } from '../../src/specialise/agreement.js';
 import { THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
 import { ignoreRegions, UNSURE_CHOICES, type LabelledFrame, type UnsureChoice } from '../../src/specialise/pseudo-label.js';
 
@@ -39,6 +40,7 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.frames.heldOutSec).toBeCloseTo((6 * 5) / 16, 1);
     expect(first.stdout).toMatch(/frames: 11 train over 4s of footage, 5 held out over the following 2s \(the last part/);
     expect(first.stdout).toContain('note: the student learned from 4s of footage;');
+    expect(first.stderr).toContain('sampled 16 frames over 6s of footage');
     for (const k of ['precision', 'recall', 'f1']) expect(report.agreement.vehicles[k]).toBeGreaterThanOrEqual(0);
     expect(report.teacher.msPerFrame).toBeGreaterThan(0);
     expect(report.student.msPerFrame).toBeGreaterThan(0);
@@ -93,6 +95,14 @@ describe('xnorcam specialise (toy scale)', () => {
       0,
     );
     expect(ignoreLines).toBe(ignoreRegions(trainFrames, unsure).flat().length);
+
+    // Beside the held-out figure, the student's agreement on the training frames (all 11 here) at the same threshold:
+    // the teacher's vehicles there, found or missed, are its recall's denominator.
+    const onTraining = report.agreement.onTrainingFrames;
+    expect(onTraining.frames).toBe(11);
+    const teacherVehicles = vehicleAgreement(trainFrames.map((f) => ({ teacher: f.labels, student: [] }))).falseNegatives;
+    expect(onTraining.vehicles.truePositives + onTraining.vehicles.falseNegatives).toBe(teacherVehicles);
+    expect(first.stdout).toContain(`on 11 of its training frames, for comparison: vehicles F1 ${(100 * onTraining.vehicles.f1).toFixed(1)}%`);
 
     // The model loads at the asked input size, and its card says where it came from.
     const model = readModelFile(out);
