@@ -156,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
       `  vehicles     precision ${pct(a.vehicles.precision)}%  recall ${pct(a.vehicles.recall)}%  F1 ${pct(a.vehicles.f1)}%`,
       `  vehicles, student boxes on objects the teacher was unsure of not counted against it: precision ${pct(a.vehiclesIgnoringUncertain.precision)}%  F1 ${pct(a.vehiclesIgnoringUncertain.f1)}%`,
       `  exact class  precision ${pct(a.exactClass.precision)}%  recall ${pct(a.exactClass.recall)}%  F1 ${pct(a.exactClass.f1)}%`,
-      `  on ${a.onTrainingFrames.frames} of its training frames, for comparison: vehicles F1 ${pct(a.onTrainingFrames.vehicles.f1)}% (what it learned; the held-out figure falls short of it by what the footage did not show)`,
+      `  on ${a.onTrainingFrames.frames} of its training frames, for comparison: vehicles F1 ${pct(a.onTrainingFrames.vehicles.f1)}% (frames it learned from: read the held-out figure against it)`,
       ...(report.baseline
         ? [`  bundled model alone, same frames (threshold ${report.baseline.thresh}): vehicles F1 ${pct(report.baseline.vehicles.f1)}% (P ${pct(report.baseline.vehicles.precision)}%, R ${pct(report.baseline.vehicles.recall)}%), exact class F1 ${pct(report.baseline.exactClass.f1)}%`]
         : []),

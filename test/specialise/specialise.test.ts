@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelFile } from '../../src/engine/model-file/format.js';
 import { vehicleAgreement } from '../../src/specialise/agreement.js';
-import { THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
+import { operatingPointFrames, THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
 import { ignoreRegions, UNSURE_CHOICES, type LabelledFrame, type UnsureChoice } from '../../src/specialise/pseudo-label.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -101,6 +101,7 @@ describe('xnorcam specialise (toy scale)', () => {
     const onTraining = report.agreement.onTrainingFrames;
     expect(onTraining.frames).toBe(11);
     const teacherVehicles = vehicleAgreement(trainFrames.map((f) => ({ teacher: f.labels, student: [] }))).falseNegatives;
+    expect(teacherVehicles).toBeGreaterThan(0);
     expect(onTraining.vehicles.truePositives + onTraining.vehicles.falseNegatives).toBe(teacherVehicles);
     expect(first.stdout).toContain(`on 11 of its training frames, for comparison: vehicles F1 ${(100 * onTraining.vehicles.f1).toFixed(1)}%`);
 
@@ -137,6 +138,16 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(legacy.status).toBe(2);
     expect(legacy.stderr).toContain('(--unsure ignore -> neighbours, --train-precision fp32 -> auto, --box-loss yolov3 -> ciou, --flip on -> off, checkpoint chosen by map -> agnostic)');
   }, 180_000);
+
+  it('chooses operating points on every k-th training frame, at most 150 of them', () => {
+    const frames = (n: number) => Array.from({ length: n }, (_, i) => i);
+    expect(operatingPointFrames(frames(11))).toEqual(frames(11));
+    expect(operatingPointFrames(frames(150))).toHaveLength(150);
+    const of420 = operatingPointFrames(frames(420));
+    expect(of420).toHaveLength(140);
+    expect(of420.slice(0, 3)).toEqual([0, 3, 6]);
+    expect(operatingPointFrames(frames(151))).toHaveLength(76);
+  });
 
   it('refuses an unknown --train-precision, --device, --box-loss, --flip, --unsure, --zoom or --input in one line, before it samples a frame', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'xnorcam-spec-')), 'never.xnor');
