@@ -46,7 +46,7 @@ export interface SpecialiseOptions {
   teacherIgnore: number;
   /** What the student is taught about the teacher's unsure boxes (ignore regions, background, by neighbouring frames, or soft labels). */
   unsure: UnsureChoice;
-  /** The student's input size: auto (from the camera's frames), base (the base checkpoint's) or WxH. */
+  /** The student's input size: auto (from the camera's frames), base (the base checkpoint's), teacher (the teacher's) or WxH. */
   studentInput: StudentInput;
   holdout: number;
   backend?: string;
@@ -227,7 +227,7 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
 
   if (!o.init) process.stderr.write('note: no base checkpoint given or shipped; the student is trained from scratch\n');
   const runDir = join(o.work, 'run');
-  const size = trainerSize(o.studentInput, labelled[0].width, labelled[0].height);
+  const size = trainerSize(o.studentInput, labelled[0], { width: teacher.inputWidth, height: teacher.inputHeight });
   // No --val: the trainer validates (and picks its best checkpoint) on the last 5% of the training
   // frames, so the held-out frames that judge the student never choose it. Fine-tuning from a trained
   // base wants a gentler learning rate than training from scratch.

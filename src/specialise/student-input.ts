@@ -2,9 +2,9 @@ import { UserError } from '../core/errors.js';
 
 /**
  * `--input` values: `auto` sizes the student to the camera's frames, `base` keeps the base checkpoint's
- * input size, `WxH` asks for one.
+ * input size, `teacher` takes the teacher's own network input, `WxH` asks for one.
  */
-export type StudentInput = 'auto' | 'base' | `${number}x${number}`;
+export type StudentInput = 'auto' | 'base' | 'teacher' | `${number}x${number}`;
 
 /**
  * The long side of an `auto` student input. From the 640×384 base, a 512-wide student agreed with its
@@ -13,13 +13,13 @@ export type StudentInput = 'auto' | 'base' | `${number}x${number}`;
  */
 export const AUTO_LONG_SIDE = 512;
 
-/** Parses `--input`: auto, base, or WxH in positive multiples of 32 (the network's stride). */
+/** Parses `--input`: auto, base, teacher, or WxH in positive multiples of 32 (the network's stride). */
 export function parseStudentInput(text: string): StudentInput {
   const t = text.trim().toLowerCase();
-  if (t === 'auto' || t === 'base') return t;
+  if (t === 'auto' || t === 'base' || t === 'teacher') return t;
   const m = /^(\d+)x(\d+)$/.exec(t);
   if (!m || Number(m[1]) % 32 || Number(m[2]) % 32 || Number(m[1]) === 0 || Number(m[2]) === 0) {
-    throw new UserError(`--input ${text}: expected auto, base, or WxH in positive multiples of 32, e.g. 512x288`, 2);
+    throw new UserError(`--input ${text}: expected auto, base, teacher, or WxH in positive multiples of 32, e.g. 512x288`, 2);
   }
   return `${Number(m[1])}x${Number(m[2])}`;
 }
@@ -27,12 +27,18 @@ export function parseStudentInput(text: string): StudentInput {
 /** The frame's aspect ratio at a long side of AUTO_LONG_SIDE, both sides rounded to multiples of 32. */
 export function autoStudentInput(frameWidth: number, frameHeight: number): `${number}x${number}` {
   const scale = AUTO_LONG_SIDE / Math.max(frameWidth, frameHeight);
-  const side = (v: number) => Math.max(32, Math.round((v * scale) / 32) * 32);
-  return `${side(frameWidth)}x${side(frameHeight)}`;
+  return `${toStride(frameWidth * scale)}x${toStride(frameHeight * scale)}`;
 }
 
-/** The trainer's `--size` for a student input: null keeps the base checkpoint's. */
-export function trainerSize(input: StudentInput, frameWidth: number, frameHeight: number): string | null {
+/** A side rounded to the nearest multiple of the network's stride, never below one stride. */
+const toStride = (v: number) => Math.max(32, Math.round(v / 32) * 32);
+
+/**
+ * The trainer's `--size` for a student input: null keeps the base checkpoint's. `teacher` is the teacher's network
+ * input (in multiples of 32): the student then sees each frame at the scale its labels were made at.
+ */
+export function trainerSize(input: StudentInput, frame: { width: number; height: number }, teacher: { width: number; height: number }): string | null {
   if (input === 'base') return null;
-  return input === 'auto' ? autoStudentInput(frameWidth, frameHeight) : input;
+  if (input === 'teacher') return `${toStride(teacher.width)}x${toStride(teacher.height)}`;
+  return input === 'auto' ? autoStudentInput(frame.width, frame.height) : input;
 }

@@ -25,7 +25,7 @@ describe('xnorcam specialise (toy scale)', () => {
     // Started from the camera's folder with relative paths, as a user would: the trainer runs elsewhere.
     const args = [
       'specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'),
-      '--names', join(fixture, 'coco.names'), '--source', 'cam.mp4', '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '--input', '320x256', '-o', 'cam.xnor',
+      '--names', join(fixture, 'coco.names'), '--source', 'cam.mp4', '--frames', '16', '--teacher-thresh', '0.2', '--max-steps', '2', '--input', 'teacher', '-o', 'cam.xnor',
     ];
     const inDir = (a: string[]) => run(dir, a);
     const first = inDir(args);
@@ -46,10 +46,11 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(report.student.msPerFrame).toBeGreaterThan(0);
     // The student's checkpoint is chosen as the report judges it: any vehicle class as one.
     expect(first.stdout + first.stderr).toContain('best checkpoint by validation class-agnostic AP@0.5');
-    // Without --base the student starts from the bundled model's shipped checkpoint, at the input asked for...
+    // Without --base the student starts from the bundled model's shipped checkpoint, at the input asked for (the
+    // teacher's own, 320x320)...
     expect(report.student.base).toBe(join(root, 'models', 'xnorcam-traffic.pt'));
-    expect(report.student.input).toBe('320x256');
-    expect(first.stdout).toContain('student 320x256 at its operating threshold');
+    expect(report.student.input).toBe('320x320');
+    expect(first.stdout).toContain('student 320x320 at its operating threshold');
     // ...and the bundled default model is scored on the same held-out frames for comparison.
     expect(report.baseline.model).toBe(join(root, 'models', 'xnorcam-traffic.xnor'));
     expect(report.baseline.vehicles.f1).toBeGreaterThanOrEqual(0);
@@ -107,7 +108,7 @@ describe('xnorcam specialise (toy scale)', () => {
 
     // The model loads at the asked input size, and its card says where it came from.
     const model = readModelFile(out);
-    expect([model.spec.net.width, model.spec.net.height]).toEqual([320, 256]);
+    expect([model.spec.net.width, model.spec.net.height]).toEqual([320, 320]);
     expect(model.classNames).toEqual(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']);
     expect(model.card).toMatchObject({ kind: 'specialised', source: video, teacher: { weights: join(fixture, 'yolo-fastest-1.1.weights') } });
     expect((model.card as { agreement: { vehicles: { f1: number } } }).agreement.vehicles.f1).toBe(report.agreement.vehicles.f1);
@@ -159,7 +160,7 @@ describe('xnorcam specialise (toy scale)', () => {
       ['--flip', 'maybe', 'expected one of on, off'],
       ['--unsure', 'maybe', 'expected one of ignore, background, neighbours, soft'],
       ['--zoom', '0.9', 'expected a number from 1 (no zoom) to 3'],
-      ['--input', '500x280', 'expected auto, base, or WxH in positive multiples of 32, e.g. 512x288'],
+      ['--input', '500x280', 'expected auto, base, teacher, or WxH in positive multiples of 32, e.g. 512x288'],
     ];
     for (const [flag, value, error] of refusals) {
       const r = xnorcam('specialise', ...teacher, '--source', 'x.mp4', flag, value, '-o', out);

@@ -12,16 +12,21 @@ describe("specialise's student input size", () => {
     expect(autoStudentInput(4000, 100)).toBe('512x32'); // never below one stride
   });
 
-  it('parses auto, base and WxH, and refuses anything else in one line naming the flag', () => {
+  it('parses auto, base, teacher and WxH, and refuses anything else in one line naming the flag', () => {
     expect(parseStudentInput('auto')).toBe('auto');
+    expect(parseStudentInput('Teacher')).toBe('teacher');
     expect(parseStudentInput(' Base ')).toBe('base');
     expect(parseStudentInput('320X256')).toBe('320x256');
-    for (const bad of ['320x250', '0x32', 'big', '320']) expect(() => parseStudentInput(bad)).toThrow(`--input ${bad}: expected auto, base, or WxH`);
+    for (const bad of ['320x250', '0x32', 'big', '320']) expect(() => parseStudentInput(bad)).toThrow(`--input ${bad}: expected auto, base, teacher, or WxH`);
   });
 
-  it("gives the trainer a size for auto and WxH, none for base (the checkpoint's own)", () => {
-    expect(trainerSize('auto', 640, 360)).toBe('512x288');
-    expect(trainerSize('320x256', 640, 360)).toBe('320x256');
-    expect(trainerSize('base', 640, 360)).toBeNull();
+  it("gives the trainer a size for auto, teacher and WxH, none for base (the checkpoint's own)", () => {
+    const frame = { width: 640, height: 360 };
+    const teacher = { width: 320, height: 320 };
+    expect(trainerSize('auto', frame, teacher)).toBe('512x288');
+    expect(trainerSize('teacher', frame, teacher)).toBe('320x320');
+    expect(trainerSize('teacher', frame, { width: 416, height: 250 })).toBe('416x256'); // rounded to the stride
+    expect(trainerSize('320x256', frame, teacher)).toBe('320x256');
+    expect(trainerSize('base', frame, teacher)).toBeNull();
   });
 });
