@@ -57,7 +57,7 @@ it resumes from the work folder. See docs/specialise.md.`,
     input: {
       type: 'string',
       value: 'auto|base|teacher|WxH',
-      description: `student input size: auto = the camera's aspect at ${AUTO_LONG_SIDE} px on the long side (e.g. 512x288 for 16:9), base = the base checkpoint's, teacher = the teacher's own (e.g. 320x320: as accurate on the clips measured, 1.4-1.7x faster), or WxH in multiples of 32`,
+      description: `student input size: auto = the camera's aspect at ${AUTO_LONG_SIDE} px on the long side (e.g. 512x288 for 16:9), base = the base checkpoint's, teacher = the teacher network's own (e.g. 320x320: faster), or WxH in multiples of 32`,
       default: 'auto',
     },
     'train-precision': {
