@@ -24,14 +24,14 @@ export function parseStudentInput(text: string): StudentInput {
   return `${Number(m[1])}x${Number(m[2])}`;
 }
 
+/** A side rounded to the nearest multiple of the network's stride, never below one stride. */
+const toStride = (v: number) => Math.max(32, Math.round(v / 32) * 32);
+
 /** The frame's aspect ratio at a long side of AUTO_LONG_SIDE, both sides rounded to multiples of 32. */
 export function autoStudentInput(frameWidth: number, frameHeight: number): `${number}x${number}` {
   const scale = AUTO_LONG_SIDE / Math.max(frameWidth, frameHeight);
   return `${toStride(frameWidth * scale)}x${toStride(frameHeight * scale)}`;
 }
-
-/** A side rounded to the nearest multiple of the network's stride, never below one stride. */
-const toStride = (v: number) => Math.max(32, Math.round(v / 32) * 32);
 
 /**
  * The trainer's `--size` for a student input: null keeps the base checkpoint's. `teacher` is the teacher's network
