@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SUPPORTED = {'net', 'convolutional', 'maxpool', 'route', 'shortcut', 'upsample', 'yolo'}
+SUPPORTED = {'net', 'convolutional', 'maxpool', 'route', 'shortcut', 'upsample', 'yolo', 'dropout'}
 
 
 class CfgError(ValueError):

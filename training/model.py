@@ -79,16 +79,20 @@ class ConvLayer(nn.Module):
         size = s.int('size', 1)
         stride = s.int('stride', 1)
         pad = size // 2 if s.int('pad', 0) else s.int('padding', 0)
-        if s.int('groups', 1) != 1:
-            raise CfgError(f'line {s.line}: grouped convolutions are not supported by the trainer')
+        groups = s.int('groups', 1)
+        if groups < 1 or cin % groups or s.int('filters', 1) % groups:
+            raise CfgError(f'line {s.line}: groups={groups} does not divide {cin} input and {s.int("filters", 1)} output channels')
         self.xnor = bool(s.int('xnor', 0)) and not force_float
+        if self.xnor and groups != 1:
+            # A depthwise filter sees a handful of values; binarised it keeps almost nothing of them.
+            raise CfgError(f'line {s.line}: a grouped convolution cannot be xnor=1')
         self.bn = bool(s.int('batch_normalize', 0))
         self.activation = s.get('activation', 'logistic')
         self.cin, self.size = cin, size
         if self.xnor:
             self.conv = XnorConv2d(cin, self.filters, size, stride, pad)
         else:
-            self.conv = nn.Conv2d(cin, self.filters, size, stride, pad, bias=not self.bn)
+            self.conv = nn.Conv2d(cin, self.filters, size, stride, pad, bias=not self.bn, groups=groups)
         self.norm = nn.BatchNorm2d(self.filters, eps=BN_EPS, momentum=0.03) if self.bn else None
 
     def forward(self, x):
@@ -146,6 +150,9 @@ class Network(nn.Module):
             elif s.kind == 'maxpool':
                 layer = MaxPool(s)
                 h, w = layer.out_hw(h, w)
+            elif s.kind == 'dropout':
+                # Dropout on darknet's terms: scaled up while training, the identity at inference.
+                layer = nn.Dropout(float(s.get('probability', '0.5')))
             elif s.kind == 'upsample':
                 layer = nn.Upsample(scale_factor=s.int('stride', 2), mode='nearest')
                 h, w = h * s.int('stride', 2), w * s.int('stride', 2)

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDetector } from '../../src/detect/detector.js';
+import sharp from 'sharp';
+import { type EngineDetector, loadDetector } from '../../src/detect/detector.js';
 import { decodeImageFile } from '../../src/detect/preprocess.js';
 import { writeDataset } from '../../src/synth/dataset.js';
+import { fixtures } from '../engine/helpers.js';
 import { py } from '../helpers/python.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,6 +36,46 @@ function expectPythonOk(lines: string[], ok: RegExp = /^ok/): void {
 
 /** Python lines that open a YOLO dataset folder at 320x192 as `ds`, with DeviceBatcher imported beside it. */
 const openDataset = (root: string) => ['from training.data import Dataset, DeviceBatcher', `ds = Dataset(${JSON.stringify(root)}, 320, 192, None, lambda *a: None)`];
+
+/**
+ * Runs `rgb` (network size) through the engine and, from cfg/weights, through the trainer's PyTorch network
+ * (training.infer), and expects every layer's output to agree but for float32 rounding.
+ */
+function expectSameLayerOutputs(det: EngineDetector, rgb: Uint8Array, cfg: string, weights: string, name: string): void {
+  const W = det.inputWidth;
+  const H = det.inputHeight;
+  const rgbFile = path.join(dir, `${name}.rgb`);
+  writeFileSync(rgbFile, rgb);
+  det.detectRgb(rgb, W, H, { thresh: 0.5 });
+  const r = py('-m', 'training.infer', '--cfg', cfg, '--weights', weights, '--rgb', rgbFile, '--layers', 'all', '--out', path.join(dir, name));
+  expect(r.stderr).toBe('');
+  const layers = JSON.parse(r.stdout).layers as Record<string, number[]>;
+  const report: string[] = [];
+  let compared = 0;
+  for (const [k, shape] of Object.entries(layers)) {
+    const i = Number(k);
+    if (det.network.spec.layers[i].type === 'yolo') continue; // the engine applies the logistic in place
+    const torchOut = new Float32Array(readFileSync(path.join(dir, `${name}.${k}.f32`)).buffer.slice(0));
+    const engineOut = det.network.outputs[i];
+    expect(torchOut.length).toBe(shape.reduce((a, b) => a * b, 1));
+    expect(engineOut.length).toBe(torchOut.length);
+    let maxAbs = 0;
+    let off = 0;
+    for (let j = 0; j < torchOut.length; j++) {
+      const d = Math.abs(torchOut[j] - engineOut[j]);
+      maxAbs = Math.max(maxAbs, Math.abs(torchOut[j]));
+      // float32 rounding differs (summation order, folded vs unfolded batch norm); a value near 0
+      // can flip the sign of a binary input downstream, which changes a few outputs by more.
+      if (d > 1e-4 * Math.max(1, Math.abs(torchOut[j]))) off++;
+    }
+    compared++;
+    report.push(`${i}:${off}/${torchOut.length}`);
+    expect(off / torchOut.length, `${name}: layer ${i} (${det.network.spec.layers[i].type}) values off: ${off}`).toBeLessThan(0.002);
+    expect(maxAbs).toBeGreaterThan(0);
+  }
+  expect(compared).toBeGreaterThan(10);
+  console.log(`${name} layers (index: values differing by more than 1e-4 relative / total): ${report.join(' ')}`);
+}
 
 // Each spawn imports PyTorch; on a busy 2-core machine a few seconds become a minute.
 const SLOW = 240_000;
@@ -499,41 +541,36 @@ describe('python trainer', () => {
   it('PyTorch and the engine compute the same layer outputs on the exported model', async () => {
     // every layer's own output, as darknet defines it (no fused, bit-linked or in-place yolo tensors)
     const det = await loadDetector(path.join(run, 'm.xnor'), { backend: 'reference', keepLayerOutputs: true });
-    const W = det.inputWidth;
-    const H = det.inputHeight;
     const img = await decodeImageFile(path.join(dir, 'data', 'images', '000000.jpg'));
-    expect([img.width, img.height]).toEqual([W, H]);
-    const rgbFile = path.join(dir, 'in.rgb');
-    writeFileSync(rgbFile, img.rgb);
-    det.detectRgb(img.rgb, W, H, { thresh: 0.5 });
+    expect([img.width, img.height]).toEqual([det.inputWidth, det.inputHeight]);
+    expectSameLayerOutputs(det, img.rgb, path.join(run, 'best.cfg'), path.join(run, 'best.weights'), 'trained');
+  }, SLOW);
 
-    const r = py('-m', 'training.infer', '--cfg', path.join(run, 'best.cfg'), '--weights', path.join(run, 'best.weights'), '--rgb', rgbFile, '--layers', 'all', '--out', path.join(dir, 'layer'));
-    expect(r.stderr).toBe('');
-    const layers = JSON.parse(r.stdout).layers as Record<string, number[]>;
-    const report: string[] = [];
-    let compared = 0;
-    for (const [k, shape] of Object.entries(layers)) {
-      const i = Number(k);
-      if (det.network.spec.layers[i].type === 'yolo') continue; // the engine applies the logistic in place
-      const torchOut = new Float32Array(readFileSync(path.join(dir, `layer.${k}.f32`)).buffer.slice(0));
-      const engineOut = det.network.outputs[i];
-      expect(torchOut.length).toBe(shape.reduce((a, b) => a * b, 1));
-      expect(engineOut.length).toBe(torchOut.length);
-      let maxAbs = 0;
-      let off = 0;
-      for (let j = 0; j < torchOut.length; j++) {
-        const d = Math.abs(torchOut[j] - engineOut[j]);
-        maxAbs = Math.max(maxAbs, Math.abs(torchOut[j]));
-        // float32 rounding differs (summation order, folded vs unfolded batch norm); a value near 0
-        // can flip the sign of a binary input downstream, which changes a few outputs by more.
-        if (d > 1e-4 * Math.max(1, Math.abs(torchOut[j]))) off++;
-      }
-      compared++;
-      report.push(`${i}:${off}/${torchOut.length}`);
-      expect(off / torchOut.length, `layer ${i} (${det.network.spec.layers[i].type}) values off: ${off}`).toBeLessThan(0.002);
-      expect(maxAbs).toBeGreaterThan(0);
-    }
-    expect(compared).toBeGreaterThan(10);
-    console.log(`layers (index: values differing by more than 1e-4 relative / total): ${report.join(' ')}`);
+  it('PyTorch and the engine compute the same layer outputs on Yolo-Fastest (grouped convolutions, dropout)', async () => {
+    // A real float model of the family users bring as teachers: the trainer builds and loads it as darknet runs it.
+    const yf = path.join(fixtures, 'yolo-fastest');
+    const cfg = path.join(yf, 'yolo-fastest-1.1.cfg');
+    const weights = path.join(yf, 'yolo-fastest-1.1.weights');
+    const det = await loadDetector({ cfg, weights, names: path.join(yf, 'coco.names') }, { backend: 'reference', keepLayerOutputs: true });
+    const rgb = await sharp(path.join(yf, 'dog.jpg')).resize(det.inputWidth, det.inputHeight, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+    expect(det.network.spec.layers.some((l) => l.type === 'dropout')).toBe(true);
+    expectSameLayerOutputs(det, new Uint8Array(rgb), cfg, weights, 'yolo-fastest');
+  }, SLOW);
+
+  it('refuses a binarised grouped convolution, and groups that do not divide the channels, naming the cfg line', () => {
+    const cfg = (conv: string) => `[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[convolutional]\n${conv}\nsize=3\npad=1\nactivation=leaky\n[convolutional]\nfilters=21\nsize=1\nactivation=linear\n[yolo]\nmask=0,1,2\nanchors=10,14,23,27,37,58\nclasses=2\n`;
+    expectPythonOk([
+      'from training.darknet_cfg import CfgError, parse_cfg',
+      'from training.model import Network',
+      'def refusal(text):',
+      '    try:',
+      '        Network(parse_cfg(text))',
+      '    except CfgError as e:',
+      '        return str(e)',
+      `assert Network(parse_cfg(${JSON.stringify(cfg('filters=8\ngroups=8'))})).layers[1].conv.groups == 8`,
+      `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=8\nxnor=1'))}); assert e == 'line 10: a grouped convolution cannot be xnor=1', e`,
+      `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=3'))}); assert e == 'line 10: groups=3 does not divide 8 input and 8 output channels', e`,
+      'print("ok")',
+    ]);
   }, SLOW);
 });
