@@ -80,11 +80,12 @@ class ConvLayer(nn.Module):
         stride = s.int('stride', 1)
         pad = size // 2 if s.int('pad', 0) else s.int('padding', 0)
         groups = s.int('groups', 1)
-        if groups < 1 or cin % groups or s.int('filters', 1) % groups:
-            raise CfgError(f'line {s.line}: groups={groups} does not divide {cin} input and {s.int("filters", 1)} output channels')
+        if groups < 1 or cin % groups or self.filters % groups:
+            raise CfgError(f'line {s.line}: groups={groups} does not divide {cin} input and {self.filters} output channels')
         self.xnor = bool(s.int('xnor', 0)) and not force_float
         if self.xnor and groups != 1:
-            # A depthwise filter sees a handful of values; binarised it keeps almost nothing of them.
+            # darknet (and the engine after it) forces groups=1 on XNOR layers: what trained here as a grouped
+            # binary conv would run there as a full one.
             raise CfgError(f'line {s.line}: a grouped convolution cannot be xnor=1')
         self.bn = bool(s.int('batch_normalize', 0))
         self.activation = s.get('activation', 'logistic')
@@ -152,7 +153,13 @@ class Network(nn.Module):
                 h, w = layer.out_hw(h, w)
             elif s.kind == 'dropout':
                 # Dropout on darknet's terms: scaled up while training, the identity at inference.
-                layer = nn.Dropout(float(s.get('probability', '0.5')))
+                try:
+                    p = float(s.get('probability', '0.5'))
+                except ValueError:
+                    p = -1.0
+                if not 0 <= p < 1:
+                    raise CfgError(f'line {s.line}: [dropout] probability={s.get("probability")} is not a number in [0, 1)')
+                layer = nn.Dropout(p)
             elif s.kind == 'upsample':
                 layer = nn.Upsample(scale_factor=s.int('stride', 2), mode='nearest')
                 h, w = h * s.int('stride', 2), w * s.int('stride', 2)

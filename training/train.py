@@ -229,7 +229,9 @@ def recalibrate_bn(net: Network, ds: Dataset, idx, batch: int, device, limit: in
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the batches
     training = net.training
-    net.train()
+    net.eval()  # the statistics are for inference: dropout off
+    for m in norms:
+        m.train()
     for k in range(0, len(idx), batch):
         net(torch.from_numpy(ds.images[idx[k:k + batch]]).permute(0, 3, 1, 2).float().div_(255.0).to(device))
     for m, momentum in zip(norms, momenta):

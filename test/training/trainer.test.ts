@@ -20,6 +20,16 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(repoRoot, 'bin', 'xnorcam.js');
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
 
+// A 64x64 network with a [dropout] between two batch-normalised convs, one head of three anchors and two classes.
+const TINY_DROPOUT_CFG = [
+  '[net]', 'width=64', 'height=64', 'channels=3',
+  '[convolutional]', 'batch_normalize=1', 'filters=8', 'size=3', 'pad=1', 'activation=leaky',
+  '[dropout]', 'probability=0.5',
+  '[convolutional]', 'batch_normalize=1', 'filters=8', 'size=3', 'pad=1', 'activation=leaky',
+  '[convolutional]', 'filters=21', 'size=1', 'activation=linear',
+  '[yolo]', 'mask=0,1,2', 'anchors=10,14,23,27,37,58', 'classes=2',
+].join('\n');
+
 // Python lines: a YoloLoss over one head of three anchors, two classes, a 64x64 input (a 2x2 map).
 const TINY_YOLO_LOSS = [
   'from training.yolo import YoloLoss',
@@ -446,6 +456,13 @@ describe('python trainer', () => {
       'four = net.layers[0].conv(torch.from_numpy(ds.images[np.linspace(0, len(ds) - 1, 4).round().astype(int)]).permute(0, 3, 1, 2).float() / 255)',
       'assert torch.allclose(bn.running_mean, four.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-4)',
       'assert parse_args(["--data", "d", "--out", "o"]).bn_recalibrate == 512',
+      // statistics for inference: a [dropout] before a batch norm stays off while they are gathered (else they vary by draw)
+      `small = Dataset(${JSON.stringify(path.join(dir, 'data'))}, 64, 64, None, lambda *a: None)`,
+      `dnet = Network(parse_cfg(${JSON.stringify(TINY_DROPOUT_CFG)}))`,
+      'stats = []',
+      'for seed in (1, 2):',
+      '    torch.manual_seed(seed); recalibrate_bn(dnet, small, np.arange(8), 4, "cpu", 8); stats.append(dnet.layers[2].norm.running_var.clone())',
+      'assert torch.equal(stats[0], stats[1]), (stats[0][:4], stats[1][:4])',
       'print("ok")',
     ]);
     // models trained before it: training.recalibrate re-estimates a checkpoint's statistics and exports cfg/weights
@@ -557,7 +574,7 @@ describe('python trainer', () => {
     expectSameLayerOutputs(det, new Uint8Array(rgb), cfg, weights, 'yolo-fastest');
   }, SLOW);
 
-  it('refuses a binarised grouped convolution, and groups that do not divide the channels, naming the cfg line', () => {
+  it('refuses a binarised grouped convolution, groups that do not divide the channels and a bad dropout probability, naming the cfg line', () => {
     const cfg = (conv: string) => `[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[convolutional]\n${conv}\nsize=3\npad=1\nactivation=leaky\n[convolutional]\nfilters=21\nsize=1\nactivation=linear\n[yolo]\nmask=0,1,2\nanchors=10,14,23,27,37,58\nclasses=2\n`;
     expectPythonOk([
       'from training.darknet_cfg import CfgError, parse_cfg',
@@ -570,6 +587,10 @@ describe('python trainer', () => {
       `assert Network(parse_cfg(${JSON.stringify(cfg('filters=8\ngroups=8'))})).layers[1].conv.groups == 8`,
       `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=8\nxnor=1'))}); assert e == 'line 10: a grouped convolution cannot be xnor=1', e`,
       `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=3'))}); assert e == 'line 10: groups=3 does not divide 8 input and 8 output channels', e`,
+      `e = refusal(${JSON.stringify(cfg('filters=6\ngroups=4'))}); assert e == 'line 10: groups=4 does not divide 8 input and 6 output channels', e`,
+      `e = refusal(${JSON.stringify(TINY_DROPOUT_CFG.replace('probability=0.5', 'probability=high'))}); assert e == 'line 11: [dropout] probability=high is not a number in [0, 1)', e`,
+      // the float twin (--float) trains every xnor=1 layer as a float one, grouped ones included
+      `assert Network(parse_cfg(${JSON.stringify(cfg('filters=8\ngroups=8\nxnor=1'))}), force_float=True).layers[1].conv.groups == 8`,
       'print("ok")',
     ]);
   }, SLOW);
