@@ -23,7 +23,7 @@ from .anchors import kmeans_anchors
 from .darknet_cfg import CfgError, parse_cfg, write_cfg
 from .darknet_weights import save_weights
 from .data import DataError, Dataset, DeviceBatcher, objects, scored_objects
-from .model import ConvLayer, Network, load_weights
+from .model import ConvLayer, Network, XnorConv2d, load_weights
 from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode
 
 DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
@@ -333,7 +333,7 @@ def main(argv=None) -> int:
     if args.time_limit and not args.max_steps:
         total = 10 ** 9  # the time limit ends the run
     # Weight decay on float conv weights only: binary weights only matter through their sign.
-    binary = {id(m.weight) for m in net.modules() if type(m).__name__ == 'XnorConv2d'}
+    binary = {id(m.weight) for m in net.modules() if isinstance(m, XnorConv2d)}
     decay = [p for p in net.parameters() if p.ndim == 4 and id(p) not in binary]
     rest = [p for p in net.parameters() if p.ndim != 4 or id(p) in binary]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}], lr=args.lr)
@@ -388,7 +388,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    kind = 'float' if args.float else 'xnor'
+    kind = 'xnor' if binary else 'float'  # --float builds no binary layer, nor does a cfg without xnor=1
     params = sum(p.numel() for p in net.parameters())
     say(f'training {kind} {W}x{H} on {len(train_idx)} images ({len(val_idx)} for validation), '
         f'{len(classes)} classes, {params} parameters, {total} steps of {args.batch}',

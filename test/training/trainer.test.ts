@@ -574,6 +574,18 @@ describe('python trainer', () => {
     expectSameLayerOutputs(det, new Uint8Array(rgb), cfg, weights, 'yolo-fastest');
   }, SLOW);
 
+  it("trains Yolo-Fastest's float network (grouped convolutions, dropout) into a model the engine runs", async () => {
+    const out = path.join(dir, 'run-yolo-fastest');
+    const r = xnorcam('train', '--data', path.join(dir, 'data'), '--out', out, '--cfg', path.join(fixtures, 'yolo-fastest', 'yolo-fastest-1.1.cfg'),
+      '--max-steps', '1', '--batch', '4', '--model', path.join(out, 'yf.xnor'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/training float 320x320 on \d+ images/); // no xnor=1 layer: said so, not called an XNOR run
+    const det = await loadDetector(path.join(out, 'yf.xnor'), { backend: 'reference' });
+    expect(det.network.spec.layers.some((l) => l.type === 'convolutional' && l.groups > 1)).toBe(true);
+    expect(det.classNames).toEqual(['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person']);
+    det.dispose();
+  }, SLOW);
+
   it('refuses a binarised grouped convolution, groups that do not divide the channels and a bad dropout probability, naming the cfg line', () => {
     const cfg = (conv: string) => `[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[convolutional]\n${conv}\nsize=3\npad=1\nactivation=leaky\n[convolutional]\nfilters=21\nsize=1\nactivation=linear\n[yolo]\nmask=0,1,2\nanchors=10,14,23,27,37,58\nclasses=2\n`;
     expectPythonOk([
