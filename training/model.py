@@ -155,10 +155,10 @@ class Network(nn.Module):
                 # Dropout on darknet's terms: scaled up while training, the identity at inference.
                 try:
                     p = float(s.get('probability', '0.5'))
+                    if not 0 <= p < 1:
+                        raise ValueError
                 except ValueError:
-                    p = -1.0
-                if not 0 <= p < 1:
-                    raise CfgError(f'line {s.line}: [dropout] probability={s.get("probability")} is not a number in [0, 1)')
+                    raise CfgError(f'line {s.line}: [dropout] probability={s.get("probability")} is not a number in [0, 1)') from None
                 layer = nn.Dropout(p)
             elif s.kind == 'upsample':
                 layer = nn.Upsample(scale_factor=s.int('stride', 2), mode='nearest')
