@@ -20,15 +20,20 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(repoRoot, 'bin', 'xnorcam.js');
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
 
-// A 64x64 network with a [dropout] between two batch-normalised convs, one head of three anchors and two classes.
-const TINY_DROPOUT_CFG = [
+/**
+ * A 64x64 cfg: a 3x3 conv of 8 filters (cfg lines 5-9), the `between` sections (from line 10), a second 3x3 conv with
+ * the `second` options, and one head of three anchors and two classes.
+ */
+const tinyCfg = (second: string[], between: string[] = []) => [
   '[net]', 'width=64', 'height=64', 'channels=3',
-  '[convolutional]', 'batch_normalize=1', 'filters=8', 'size=3', 'pad=1', 'activation=leaky',
-  '[dropout]', 'probability=0.5',
-  '[convolutional]', 'batch_normalize=1', 'filters=8', 'size=3', 'pad=1', 'activation=leaky',
+  '[convolutional]', 'filters=8', 'size=3', 'pad=1', 'activation=leaky',
+  ...between,
+  '[convolutional]', ...second, 'size=3', 'pad=1', 'activation=leaky',
   '[convolutional]', 'filters=21', 'size=1', 'activation=linear',
   '[yolo]', 'mask=0,1,2', 'anchors=10,14,23,27,37,58', 'classes=2',
 ].join('\n');
+// A [dropout] right before a batch-normalised conv (layer 2).
+const TINY_DROPOUT_CFG = tinyCfg(['batch_normalize=1', 'filters=8'], ['[dropout]', 'probability=0.5']);
 
 // Python lines: a YoloLoss over one head of three anchors, two classes, a 64x64 input (a 2x2 map).
 const TINY_YOLO_LOSS = [
@@ -587,7 +592,6 @@ describe('python trainer', () => {
   }, SLOW);
 
   it('refuses a binarised grouped convolution, groups that do not divide the channels and a bad dropout probability, naming the cfg line', () => {
-    const cfg = (conv: string) => `[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[convolutional]\n${conv}\nsize=3\npad=1\nactivation=leaky\n[convolutional]\nfilters=21\nsize=1\nactivation=linear\n[yolo]\nmask=0,1,2\nanchors=10,14,23,27,37,58\nclasses=2\n`;
     expectPythonOk([
       'from training.darknet_cfg import CfgError, parse_cfg',
       'from training.model import Network',
@@ -596,13 +600,13 @@ describe('python trainer', () => {
       '        Network(parse_cfg(text))',
       '    except CfgError as e:',
       '        return str(e)',
-      `assert Network(parse_cfg(${JSON.stringify(cfg('filters=8\ngroups=8'))})).layers[1].conv.groups == 8`,
-      `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=8\nxnor=1'))}); assert e == 'line 10: a grouped convolution cannot be xnor=1', e`,
-      `e = refusal(${JSON.stringify(cfg('filters=8\ngroups=3'))}); assert e == 'line 10: groups=3 does not divide 8 input and 8 output channels', e`,
-      `e = refusal(${JSON.stringify(cfg('filters=6\ngroups=4'))}); assert e == 'line 10: groups=4 does not divide 8 input and 6 output channels', e`,
-      `e = refusal(${JSON.stringify(TINY_DROPOUT_CFG.replace('probability=0.5', 'probability=high'))}); assert e == 'line 11: [dropout] probability=high is not a number in [0, 1)', e`,
+      `assert Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8', 'groups=8']))})).layers[1].conv.groups == 8`,
+      `e = refusal(${JSON.stringify(tinyCfg(['filters=8', 'groups=8', 'xnor=1']))}); assert e == 'line 10: a grouped convolution cannot be xnor=1', e`,
+      `e = refusal(${JSON.stringify(tinyCfg(['filters=8', 'groups=3']))}); assert e == 'line 10: groups=3 does not divide 8 input and 8 output channels', e`,
+      `e = refusal(${JSON.stringify(tinyCfg(['filters=6', 'groups=4']))}); assert e == 'line 10: groups=4 does not divide 8 input and 6 output channels', e`,
+      `e = refusal(${JSON.stringify(tinyCfg(['filters=8'], ['[dropout]', 'probability=high']))}); assert e == 'line 10: [dropout] probability=high is not a number in [0, 1)', e`,
       // the float twin (--float) trains every xnor=1 layer as a float one, grouped ones included
-      `assert Network(parse_cfg(${JSON.stringify(cfg('filters=8\ngroups=8\nxnor=1'))}), force_float=True).layers[1].conv.groups == 8`,
+      `assert Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8', 'groups=8', 'xnor=1']))}), force_float=True).layers[1].conv.groups == 8`,
       'print("ok")',
     ]);
   }, SLOW);
