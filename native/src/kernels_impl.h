@@ -1550,13 +1550,15 @@ static void pack_pm1(Op* op, const float* in) {
   }
 }
 
-static const AmxCfg kAmxCfg = [] {
-  AmxCfg c;
-  memset(&c, 0, sizeof c);
+// Built at compile time: a run-time initialiser here would be compiled with this unit's AVX-512 flags and run when
+// the addon loads, before CPUID picks a kernel set, killing it with SIGILL on CPUs without AVX-512.
+static constexpr AmxCfg amxConfig() {
+  AmxCfg c{};
   c.palette = 1;
   for (int i = 0; i < 8; i++) { c.rows[i] = 16; c.colsb[i] = 64; }
   return c;
-}();
+}
+static constexpr AmxCfg kAmxCfg = amxConfig();
 
 // Items [begin, end): 32 filters x 32 virtual pixels each (4 accumulator tiles).
 __attribute__((target("amx-tile,amx-int8"))) static void amx_items(const Op* op, float* out, int begin, int end) {

@@ -49,7 +49,8 @@ describe.skipIf(unavailable !== '')(`native bit links${skipNote}`, () => {
     });
 
   it('refuses pairs it cannot link, and a linked op stops once its partner is disposed', async () => {
-    const be = await create({ precision: 'exact' });
+    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks link only on AVX-512.
+    const be = await create({ precision: 'exact', shape: 'filters' });
     const base: Shape = { inC: 16, inH: 12, inW: 12, outC: 32, size: 3, stride: 1, pad: 1, activation: 'leaky' };
     const producer = () => be.prepareBinaryConv(binaryLayer(base, 1));
     const strided = be.prepareBinaryConv(binaryLayer({ ...base, inC: 32, stride: 2 }, 2));
