@@ -13,12 +13,13 @@ export interface VideoProbe {
 }
 
 /**
- * Reads a file's stream header with ffmpeg itself (no ffprobe needed: the @ffmpeg-installer build ships
- * without it). Rejects with ffmpeg's one-line reason when the file is not a readable video.
+ * Reads a file's (or a stream's) header with ffmpeg itself (no ffprobe needed: the @ffmpeg-installer build ships
+ * without it). Rejects with ffmpeg's one-line reason when it is not a readable video. `inputOptions`: a
+ * source's own (an RTSP camera's transport and timeout).
  */
-export function probeVideo(path: string): Promise<VideoProbe> {
+export function probeVideo(path: string, inputOptions: readonly string[] = []): Promise<VideoProbe> {
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegBinary().path, ['-hide_banner', '-nostdin', '-i', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(ffmpegBinary().path, ['-hide_banner', '-nostdin', ...inputOptions, '-i', path], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (d: string) => (err += d));

@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
+import { sampleLiveFrames } from './sample-live.js';
 
 export interface SampledFrame {
   file: string;
@@ -15,7 +16,8 @@ export interface SampledFrame {
 /**
  * Spreads `count` frames evenly over the whole time range (a recording's duration, or `minutes`
  * of a live camera), not a burst of near-copies of one second: a specialised model must see the
- * scene's variety (traffic density, light). Writes full-resolution JPEGs into `dir`.
+ * scene's variety (traffic density, light). Writes full-resolution JPEGs into `dir`. A live camera is
+ * watched through the ingest's reconnecting runner, resumably (sample-live.ts).
  */
 export async function sampleFrames(
   url: string,
@@ -33,6 +35,7 @@ export async function sampleFrames(
   } else {
     if (!opts.minutes) throw new UserError(`${url}: a live source needs --minutes (how long to watch it)`, 2);
     rangeSec = opts.minutes * 60;
+    if (spec.naturallyLive) return sampleLiveFrames(spec, dir, { count: opts.count, rangeSec, onProgress: opts.onProgress });
   }
   mkdirSync(dir, { recursive: true });
   const rate = opts.count / rangeSec;
