@@ -16,13 +16,13 @@ export interface SampledFrame {
 /**
  * Spreads `count` frames evenly over the whole time range (a recording's duration, or `minutes`
  * of a live camera), not a burst of near-copies of one second: a specialised model must see the
- * scene's variety (traffic density, light). Writes full-resolution JPEGs into `dir`. A live camera is
- * watched through the ingest's reconnecting runner, resumably (sample-live.ts).
+ * scene's variety (traffic density, light). Writes full-resolution JPEGs into `dir`. A camera (RTSP, a
+ * video device) is watched through the ingest's reconnecting runner, resumably (sample-live.ts).
  */
 export async function sampleFrames(
   url: string,
   dir: string,
-  opts: { count: number; minutes?: number; onProgress?: (done: number) => void },
+  opts: { count: number; minutes?: number; onProgress?: (done: number) => void; beforeFirstFrame?: () => void },
 ): Promise<SampledFrame[]> {
   const spec = parseSource(url, { rtspTimeoutOption: ffmpegBinary().rtspTimeoutOption });
   let rangeSec: number;
@@ -35,7 +35,8 @@ export async function sampleFrames(
   } else {
     if (!opts.minutes) throw new UserError(`${url}: a live source needs --minutes (how long to watch it)`, 2);
     rangeSec = opts.minutes * 60;
-    if (spec.naturallyLive) return sampleLiveFrames(spec, dir, { count: opts.count, rangeSec, onProgress: opts.onProgress });
+    // HTTP(S) is left to the single ffmpeg run below: often a finished recording, whose end is the end, not a drop-out.
+    if (spec.kind === 'rtsp' || spec.kind === 'v4l2') return sampleLiveFrames(spec, dir, { count: opts.count, rangeSec, onProgress: opts.onProgress, beforeFirstFrame: opts.beforeFirstFrame });
   }
   mkdirSync(dir, { recursive: true });
   const rate = opts.count / rangeSec;

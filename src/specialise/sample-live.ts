@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { writeAtomically } from '../core/write-atomically.js';
 import { FrameSlots } from '../ingest/frame-slots.js';
 import { probeVideo } from '../ingest/probe.js';
 import { SourceRunner } from '../ingest/source-runner.js';
@@ -15,7 +16,10 @@ import type { SampledFrame } from './sample-frames.js';
  */
 export const SAMPLED_LOG = 'sampled.jsonl';
 
-/** A camera that sends nothing this long after a watch starts is off, or the URL is wrong: say so rather than wait out --minutes. */
+/**
+ * A camera that answers but sends no frame this long after a watch starts is not going to: say so rather than wait out
+ * --minutes (a wrong URL, or a camera that is off, fails sooner, in the probe, with ffmpeg's reason).
+ */
 const FIRST_FRAME_MS = 30_000;
 
 export interface LiveSampleOptions {
@@ -23,6 +27,8 @@ export interface LiveSampleOptions {
   /** How long to watch, seconds. */
   rangeSec: number;
   onProgress?: (done: number) => void;
+  /** Called once, before the first frame of this watch is logged: a log must never exist without the options it was made with. */
+  beforeFirstFrame?: () => void;
   firstFrameMs?: number;
 }
 
@@ -35,11 +41,13 @@ export interface LiveSampleOptions {
 export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: LiveSampleOptions): Promise<SampledFrame[]> {
   mkdirSync(dir, { recursive: true });
   const interval = opts.rangeSec / opts.count;
-  const taken = readSampledLog(dir);
+  const taken = resumeSampledLog(dir);
   opts.onProgress?.(taken.length);
-  // A resumed watch carries on the clock where the last one stopped, one interval on.
+  // The time watched after the last kept frame was not recorded: a resumed watch carries on one interval after it.
   const offsetSec = taken.length ? taken[taken.length - 1].timeSec + interval : 0;
   if (taken.length >= opts.count || offsetSec >= opts.rangeSec) return taken;
+  // Past the highest number on disk, so a frame kept earlier is never overwritten (one may have been deleted by hand).
+  let nextIndex = 1 + Math.max(0, ...readdirSync(dir).map((f) => Number(/^frame-(\d{6})\.jpg/.exec(f)?.[1] ?? 0)));
 
   const probe = await probeVideo(spec.input, spec.inputOptions).catch((e: Error) => {
     throw new UserError(`${spec.url}: ${e.message}`);
@@ -47,26 +55,28 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
   if (!probe.width || !probe.height) throw new UserError(`${spec.url}: the stream does not say its frame size`);
   const { width, height } = probe;
   // Up to two decoded frames an interval put a frame within half an interval of every tick; at least one a second
-  // keeps the ingest's stall watchdog (4 s without a frame) from taking a sparse sampling rate for a hung camera.
+  // keeps the ingest's stall watchdog (defaultReconnectPolicy.stallMs) from taking a sparse sampling rate for a hung camera.
   const fpsCap = Math.min(probe.fps > 0 ? probe.fps : Infinity, Math.max(1, 2 / interval));
   const slots = new FrameSlots(width * height * 3, 3);
   const runner = new SourceRunner({ spec, width, height, slots, reconnect: true, realtime: false, loop: false, fpsCap });
 
   const started = Date.now();
+  const watchedSec = () => offsetSec + (Date.now() - started) / 1000;
   let nextTick = offsetSec;
   let writes = Promise.resolve();
-  let writeError: Error | undefined;
+  let writeError: UserError | undefined;
+  let firstLogged = false;
   let gotFrame = false;
   let drops = 0;
   let downSince: number | null = null;
   let downMs = 0;
 
-  const watched = new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     let done = false;
     const finish = (error?: Error) => {
       if (done) return;
       done = true;
-      clearTimeout(rangeTimer);
+      clearInterval(rangeCheck);
       clearTimeout(firstFrameTimer);
       runner.once('end', () => (error ? reject(error) : resolve()));
       runner.stop();
@@ -83,11 +93,21 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
       slots.release(slot);
       // After an outage the missed ticks are gone: the next one is an interval on from this frame.
       nextTick = nextTick + interval > t ? nextTick + interval : t + interval;
-      const frame = { file: join(dir, `frame-${String(taken.length + 1).padStart(6, '0')}.jpg`), timeSec: t };
+      const frame = { file: join(dir, `frame-${String(nextIndex++).padStart(6, '0')}.jpg`), timeSec: t };
       const n = taken.push(frame);
-      writes = writes.then(() => writeFrame(dir, frame, rgb, width, height).then(() => opts.onProgress?.(n))).catch((e: Error) => {
-        writeError ??= e;
-      });
+      writes = writes
+        .then(async () => {
+          await writeJpeg(frame.file, rgb, width, height);
+          if (!firstLogged) opts.beforeFirstFrame?.();
+          firstLogged = true;
+          appendFileSync(join(dir, SAMPLED_LOG), logLine(dir, frame));
+          opts.onProgress?.(n);
+        })
+        // A full disk ends the watch now, not at the end of --minutes.
+        .catch((e: Error) => {
+          writeError ??= new UserError(`${dir}: could not save a sampled frame (${e.message})`);
+          finish(writeError);
+        });
       if (taken.length >= opts.count) finish();
     });
     runner.on('state', (state: string) => {
@@ -99,33 +119,38 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
         downSince = null;
       }
     });
-    const rangeTimer = setTimeout(() => finish(), (opts.rangeSec - offsetSec) * 1000);
+    // Polled rather than one timer for the whole watch: setTimeout fires at once past 2^31 ms (24.8 days).
+    const rangeCheck = setInterval(() => watchedSec() >= opts.rangeSec && finish(), 250);
+    const firstFrameMs = opts.firstFrameMs ?? FIRST_FRAME_MS;
     const firstFrameTimer = setTimeout(() => {
-      if (!gotFrame) finish(new UserError(`${spec.url}: no frame within ${Math.round((opts.firstFrameMs ?? FIRST_FRAME_MS) / 1000)} s (${runner.lastError ?? 'the camera sent nothing'})`));
-    }, opts.firstFrameMs ?? FIRST_FRAME_MS);
+      if (!gotFrame) finish(new UserError(`${spec.url}: no frame within ${Math.round(firstFrameMs / 1000)} s (${runner.lastError ?? 'the camera sent nothing'})`));
+    }, firstFrameMs);
     runner.start();
   });
-  await watched;
   await writes;
-  if (writeError) throw new UserError(`${dir}: could not write a sampled frame (${writeError.message})`);
+  if (writeError) throw writeError;
   if (taken.length === 0) throw new UserError(`${spec.url}: no frames could be sampled (${runner.lastError ?? 'the camera sent none'})`);
   if (downSince !== null) downMs += Date.now() - downSince;
   if (taken.length < opts.count) {
-    logger.warn('fewer frames than asked: the camera was down', { source: spec.name, frames: taken.length, asked: opts.count, drops, downSeconds: Math.round(downMs / 100) / 10 });
+    const why = drops > 0 ? 'the camera was down' : "the camera's frames came further apart than the sampling interval";
+    logger.warn(`fewer frames than asked: ${why}`, { source: spec.name, frames: taken.length, asked: opts.count, drops, downSeconds: Math.round(downMs / 100) / 10 });
   }
   return taken;
 }
 
-/** JPEG first under a temporary name, then the log line: a frame in the log is always a whole file. */
-async function writeFrame(dir: string, frame: SampledFrame, rgb: Buffer, width: number, height: number): Promise<void> {
-  const partial = `${frame.file}.partial`;
-  await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toFile(partial);
-  renameSync(partial, frame.file);
-  appendFileSync(join(dir, SAMPLED_LOG), JSON.stringify({ file: basename(frame.file), timeSec: frame.timeSec }) + '\n');
+/** Under a temporary name first: a frame in the log is always a whole file. */
+async function writeJpeg(file: string, rgb: Buffer, width: number, height: number): Promise<void> {
+  await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toFile(`${file}.partial`);
+  renameSync(`${file}.partial`, file);
 }
 
-/** The frames of an interrupted watch: whole lines naming files that exist (an interrupted append leaves a partial last line). */
-function readSampledLog(dir: string): SampledFrame[] {
+const logLine = (dir: string, frame: SampledFrame) => JSON.stringify({ file: relative(dir, frame.file), timeSec: frame.timeSec }) + '\n';
+
+/**
+ * The frames of an interrupted watch, the log rewritten to hold only them: lines naming files that exist. A line cut
+ * short by the interruption would otherwise swallow the next one appended after it.
+ */
+function resumeSampledLog(dir: string): SampledFrame[] {
   const log = join(dir, SAMPLED_LOG);
   if (!existsSync(log)) return [];
   const frames: SampledFrame[] = [];
@@ -134,8 +159,9 @@ function readSampledLog(dir: string): SampledFrame[] {
       const { file, timeSec } = JSON.parse(line) as { file: string; timeSec: number };
       if (existsSync(join(dir, file))) frames.push({ file: join(dir, file), timeSec });
     } catch {
-      // the torn last line of an interrupted append
+      // a cut line, or the empty string after the last newline
     }
   }
+  writeAtomically(log, frames.map((f) => logLine(dir, f)).join(''));
   return frames;
 }

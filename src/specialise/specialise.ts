@@ -207,21 +207,10 @@ export async function specialise(given: SpecialiseOptions): Promise<SpecialiseRe
   const toStudent = Int32Array.from(classMap, (k) => (k < 0 ? -1 : studentClasses.indexOf(o.classes[k] as (typeof TRAFFIC_CLASSES)[number])));
 
   const sampleBar = createProgress('sampling frames', o.frames, { unit: 'frames' });
-  // Recorded with the first frame: an interrupted watch of a live camera resumes from the frames it kept.
-  let optionsRecorded = false;
-  const recordOptions = () => {
-    if (!optionsRecorded) recordWorkOptions(o.work, options, recorded);
-    optionsRecorded = true;
-  };
+  // A camera's watch records them with its first frame: an interrupted watch resumes from the frames it kept.
+  const recordOptions = () => recordWorkOptions(o.work, options, recorded);
   const frames = await step<SampledFrame[]>(join(o.work, 'frames.json'), () =>
-    sampleFrames(o.source, join(o.work, 'frames'), {
-      count: o.frames,
-      minutes: o.minutes,
-      onProgress: (n) => {
-        if (n > 0) recordOptions();
-        sampleBar.update(n);
-      },
-    }),
+    sampleFrames(o.source, join(o.work, 'frames'), { count: o.frames, minutes: o.minutes, onProgress: (n) => sampleBar.update(n), beforeFirstFrame: recordOptions }),
   );
   recordOptions();
   sampleBar.finish(`sampled ${frames.length} frames over ${formatSeconds(frames.length * samplingInterval(frames))} of footage`);

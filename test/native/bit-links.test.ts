@@ -49,7 +49,7 @@ describe.skipIf(unavailable !== '')(`native bit links${skipNote}`, () => {
     });
 
   it('refuses pairs it cannot link, and a linked op stops once its partner is disposed', async () => {
-    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks link only on AVX-512.
+    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks do not on AVX2 (their 4-filter blocks share bytes between threads).
     const be = await create({ precision: 'exact', shape: 'filters' });
     const base: Shape = { inC: 16, inH: 12, inW: 12, outC: 32, size: 3, stride: 1, pad: 1, activation: 'leaky' };
     const producer = () => be.prepareBinaryConv(binaryLayer(base, 1));

@@ -20,7 +20,7 @@ describe.skipIf(unavailable !== '')(`native bit links through route / upsample /
     });
 
   it('describes the layers that run inside the links', async () => {
-    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks link only on AVX-512.
+    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks do not on AVX2 (their 4-filter blocks share bytes between threads).
     const be = await create({ precision: 'exact', shape: 'filters' });
     const n = new Network(build(cases[0].cfg, 1), be);
     const names = n.describeLayers();
@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== '')(`native bit links through route / upsample /
   });
 
   it('linkBinaryInputVia: dry runs change nothing; slices, shapes and steps are checked', async () => {
-    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks link only on AVX-512.
+    // Filters-in-lanes blocks link on every ISA; the auto shape's pixel blocks do not on AVX2 (their 4-filter blocks share bytes between threads).
     const be = await create({ precision: 'exact', shape: 'filters' });
     const m = build(cases[0].cfg, 2);
     // the raw API on this model's ops: 2 (16x20x32), 5 (1x1, 8x10x32), 4 (input 8x10x32), 8 (input 16x20x64)

@@ -10,11 +10,16 @@ import { addonPath } from '../../src/engine/kernels/native/index.js';
 // Read from the file, not by loading it: with such an initialiser, loading it here would kill the test run.
 const hasNm = spawnSync('nm', ['--version']).status === 0;
 const built = existsSync(addonPath);
+const x64 = process.arch === 'x64';
 
-describe.skipIf(!built || !hasNm)(`native addon load time${built ? '' : ' (skipped: the addon is not built)'}${hasNm ? '' : ' (skipped: no nm)'}`, () => {
+describe.skipIf(!built || !hasNm || !x64)(`native addon load time${built ? '' : ' (skipped: the addon is not built)'}${hasNm ? '' : ' (skipped: no nm)'}${x64 ? '' : ' (skipped: x64 only)'}`, () => {
   it('runs no code from an ISA-specific unit when it loads', () => {
     const r = spawnSync('nm', [addonPath], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.split('\n').filter((l) => /_GLOBAL__sub_I_isa_/.test(l))).toEqual([]);
+    // The symbols are there to read (a stripped addon would show no initialisers either way).
+    expect(r.stdout).toMatch(/\bxk_table_avx512\b/);
+    // GCC and Clang name a unit's static initialiser _GLOBAL__sub_I_<file>; addon.cc and pool.cc run on every CPU.
+    const initialisers = r.stdout.split('\n').filter((l) => /_GLOBAL__sub_I_/.test(l) && !/_GLOBAL__sub_I_(addon|pool)\.cc/.test(l));
+    expect(initialisers).toEqual([]);
   });
 });
