@@ -36,7 +36,7 @@ export async function sampleFrames(
     if (!opts.minutes) throw new UserError(`${url}: a live source needs --minutes (how long to watch it)`, 2);
     rangeSec = opts.minutes * 60;
     // HTTP(S) is left to the single ffmpeg run below: often a finished recording, whose end is the end, not a drop-out.
-    if (spec.kind === 'rtsp' || spec.kind === 'v4l2') return sampleLiveFrames(spec, dir, { count: opts.count, rangeSec, onProgress: opts.onProgress, beforeFirstFrame: opts.beforeFirstFrame });
+    if (spec.kind === 'rtsp' || spec.kind === 'v4l2') return sampleLiveFrames(spec, dir, { ...opts, rangeSec });
   }
   mkdirSync(dir, { recursive: true });
   const rate = opts.count / rangeSec;

@@ -29,7 +29,6 @@ export interface LiveSampleOptions {
   onProgress?: (done: number) => void;
   /** Called once, before the first frame of this watch is logged: a log must never exist without the options it was made with. */
   beforeFirstFrame?: () => void;
-  firstFrameMs?: number;
 }
 
 /**
@@ -121,10 +120,9 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
     });
     // Polled rather than one timer for the whole watch: setTimeout fires at once past 2^31 ms (24.8 days).
     const rangeCheck = setInterval(() => watchedSec() >= opts.rangeSec && finish(), 250);
-    const firstFrameMs = opts.firstFrameMs ?? FIRST_FRAME_MS;
     const firstFrameTimer = setTimeout(() => {
-      if (!gotFrame) finish(new UserError(`${spec.url}: no frame within ${Math.round(firstFrameMs / 1000)} s (${runner.lastError ?? 'the camera sent nothing'})`));
-    }, firstFrameMs);
+      if (!gotFrame) finish(new UserError(`${spec.url}: no frame within ${FIRST_FRAME_MS / 1000} s (${runner.lastError ?? 'the camera sent nothing'})`));
+    }, FIRST_FRAME_MS);
     runner.start();
   });
   await writes;
