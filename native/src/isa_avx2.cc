@@ -1,4 +1,5 @@
-// AVX2 kernels: 8 lanes, popcount by nibble lookup (vpshufb), as darknet does, widened to 32 bits.
+// AVX2 kernels: 8 lanes, popcount by nibble lookup (vpshufb), as darknet does, widened to 16-bit halves per word
+// and to 32 bits once per tile.
 #include <immintrin.h>
 #define XK_NS xk_avx2
 #define XK_NAME "avx2"
@@ -17,9 +18,11 @@ static inline vu popcnt_lanes(vu x) {
   const __m256i lo = _mm256_and_si256(v, nib);
   const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
   const __m256i c8 = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-  const __m256i c16 = _mm256_maddubs_epi16(c8, _mm256_set1_epi8(1));
-  return (vu)_mm256_madd_epi16(c16, _mm256_set1_epi16(1));
+  return (vu)_mm256_maddubs_epi16(c8, _mm256_set1_epi8(1));
 }
+// popcnt_lanes leaves each lane's count in its two 16-bit halves; summed over at most 4,095 words neither half
+// overflows (addon.cc refuses larger binary convolutions), so the halves are added once per tile.
+static inline vu popcnt_total(vu acc) { return (acc & 0xffff) + (acc >> 16); }
 }  // namespace xk_avx2
 
 extern "C" const XkTable* xk_table_avx2() { return &xk_avx2::table; }

@@ -17,8 +17,11 @@ static inline vu popcnt_lanes(vu x) {
   const __m128i nib = _mm_set1_epi8(0x0f);
   const __m128i c8 = _mm_add_epi8(_mm_shuffle_epi8(lut, _mm_and_si128(v, nib)),
                                   _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
-  return (vu)_mm_madd_epi16(_mm_maddubs_epi16(c8, _mm_set1_epi8(1)), _mm_set1_epi16(1));
+  return (vu)_mm_maddubs_epi16(c8, _mm_set1_epi8(1));
 }
+// popcnt_lanes leaves each lane's count in its two 16-bit halves; summed over at most 4,095 words neither half
+// overflows (addon.cc refuses larger binary convolutions), so the halves are added once per tile.
+static inline vu popcnt_total(vu acc) { return (acc & 0xffff) + (acc >> 16); }
 }  // namespace xk_popcnt
 
 extern "C" const XkTable* xk_table_popcnt() { return &xk_popcnt::table; }

@@ -1,6 +1,6 @@
 // The convolution kernels, written once with GCC vector extensions and compiled once per ISA:
 // each isa_*.cc defines XK_NS (its namespace), XK_V (float lanes per vector), the register-tile
-// sizes and popcnt_lanes(), then includes this file. Nothing here may use C++ library templates:
+// sizes, popcnt_lanes() and popcnt_total(), then includes this file. Nothing here may use C++ library templates:
 // an inline template instantiated in two ISA units could be merged by the linker into the AVX-512
 // copy and run on a CPU without it.
 //
@@ -32,6 +32,8 @@ typedef float vf_u __attribute__((vector_size(XK_V * 4), aligned(4)));
 typedef uint32_t vu_u __attribute__((vector_size(XK_V * 4), aligned(4)));
 
 static inline vu popcnt_lanes(vu x);  // defined by the ISA unit
+// Defined by the ISA unit: the lane totals of summed popcnt_lanes results (those may hold a lane's count in parts).
+static inline vu popcnt_total(vu acc);
 
 static inline vf loadf(const float* p) { return *(const vf_u*)p; }
 
@@ -452,6 +454,8 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
       _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] += popcnt_lanes(x[v] ^ s);
     }
   }
+  _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = popcnt_total(acc[f][v]);
   const int outW = op->g.outW;
   const size_t hw = (size_t)op->g.outH * outW;
   _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
@@ -562,6 +566,8 @@ template <int NP, int NFV>
 static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
   vu acc[NP][NFV];
   fil_accumulate<BinaryTaps, NP, NFV>(op, b, src, p0, acc);
+  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = popcnt_total(acc[p][j]);
   const auto value = [&](int j, int p) {
     return binary_value(acc[p][j], op->K, loadf(op->fscale + b.f0 + j * XK_V), loadf(op->fbias + b.f0 + j * XK_V));
   };

@@ -84,5 +84,21 @@ describe.skipIf(unavailable !== '')(`native kernels bit-exact vs reference${skip
         binaryShapes.forEach((s, i) => check(b, ref, 'binary', s, 200 + i));
       });
     }
+    it(`${isa}: the largest binary convolution accepted, every input a mismatch (AVX2/SSE count halves at their limit)`, async () => {
+      const s: Shape = { inC: 455 * 32, inH: 3, inW: 3, outC: 2, size: 3, stride: 1, pad: 0, activation: 'linear' };
+      const p = binaryLayer(s, 7);
+      p.weights.fill(1);
+      const input = new Float32Array(s.inC * 9).fill(-1);
+      const want = new Float32Array(2);
+      ref.prepareBinaryConv(p).run(input, want);
+      for (const shape of kernelShapes) {
+        const b = await create({ isa, shape });
+        const got = b.allocFloat32(2);
+        b.prepareBinaryConv(p).run(input, got);
+        expect(firstDifference(got, want), `${shape}`).toBeNull();
+      }
+      // K - 2 * mismatches = -131040, scaled and biased
+      expect(want[0]).toBeCloseTo(-131040 * p.scale[0] + p.bias[0], 0);
+    });
   }
 });

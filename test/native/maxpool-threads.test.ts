@@ -151,6 +151,10 @@ describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${una
     const b = await create();
     const p = floatLayer({ inC: 3, inH: 8, inW: 8, outC: 4, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 1);
     expect(() => b.prepareFloatConv({ ...p, outW: 9 })).toThrow(/does not match/);
+    // The AVX2/SSE kernels count bits in 16-bit halves: exact up to 4,095 words (131,040 inputs) per output, refused above.
+    const edge = { inH: 3, inW: 3, outC: 1, size: 3, stride: 1, pad: 1, activation: 'linear' } as const;
+    expect(() => b.prepareBinaryConv(binaryLayer({ ...edge, inC: 455 * 32 }, 2))).not.toThrow();
+    expect(() => b.prepareBinaryConv(binaryLayer({ ...edge, inC: 455 * 32 + 1 }, 3))).toThrow(/more than 131040 inputs per output/);
   });
 
   it('the addon names the call and the argument it rejects', () => {
