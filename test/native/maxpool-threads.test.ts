@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import type { MaxPoolParams } from '../../src/engine/kernels/backend.js';
 import { create, loadAddon, supportedIsas } from '../../src/engine/kernels/native/index.js';
+import { UserError } from '../../src/core/errors.js';
 import { binaryLayer, floatLayer, randomFloats, rng } from './layers.js';
 
 let unavailable = '';
@@ -151,10 +152,15 @@ describe.skipIf(unavailable !== '')(`native maxpool and intra-frame threads${una
     const b = await create();
     const p = floatLayer({ inC: 3, inH: 8, inW: 8, outC: 4, size: 3, stride: 1, pad: 1, activation: 'leaky' }, 1);
     expect(() => b.prepareFloatConv({ ...p, outW: 9 })).toThrow(/does not match/);
-    // The AVX2/SSE kernels count bits in 16-bit halves: exact up to 4,095 words (131,040 inputs) per output, refused above.
-    const edge = { inH: 3, inW: 3, outC: 1, size: 3, stride: 1, pad: 1, activation: 'linear' } as const;
-    expect(() => b.prepareBinaryConv(binaryLayer({ ...edge, inC: 455 * 32 }, 2))).not.toThrow();
-    expect(() => b.prepareBinaryConv(binaryLayer({ ...edge, inC: 455 * 32 + 1 }, 3))).toThrow(/more than 131040 inputs per output/);
+    // The AVX2/SSE kernels count bits in 16-bit halves: exact up to 4,095 32-channel words per output, one more refused
+    // (as a user error naming the layer; the addon itself refuses it too).
+    const edge = { inH: 2, inW: 2, outC: 1, size: 1, stride: 1, pad: 0, activation: 'linear' } as const;
+    expect(() => b.prepareBinaryConv(binaryLayer({ ...edge, inC: 4095 * 32 }, 2))).not.toThrow();
+    const over = binaryLayer({ ...edge, inC: 4095 * 32 + 1 }, 3);
+    expect(() => b.prepareBinaryConv(over)).toThrow(new UserError('binary convolution of 131041 channels, 1x1: 4096 words per output, over the native kernels\' 4095 (use --backend wasm)'));
+    expect(() => b.prepareBinaryConvPool!(over, { size: 2, stride: 2, padding: 0 })).toThrow(UserError);
+    const g = Int32Array.from([over.inC, 2, 2, 1, 2, 2, 1, 1, 0, 1, 0, 0, 0, 0, 0]);
+    expect(() => loadAddon().prepare(supportedIsas()[0], g, over.weights, over.scale, over.bias)).toThrow('prepare: a binary convolution of 4096 32-channel words per output (inC 131041, 1x1); at most 4095');
   });
 
   it('the addon names the call and the argument it rejects', () => {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { UserError } from '../../../core/errors.js';
 import { logger } from '../../../core/log.js';
 import { requestedPrecision, type Precision } from '../precision.js';
 import type { BinaryConvParams, BitLinkPath, ConvGeometry, ConvOp, FloatConvParams, KernelActivation, KernelBackend, MaxPoolParams, PoolSpec, UpsampleParams, YoloParams } from '../backend.js';
@@ -83,6 +84,18 @@ function geometry(kind: string, p: ConvGeometry & { groups: number; activation: 
 
 /** kernels.h XK_MAX_BIT_STEPS. */
 const MAX_BIT_STEPS = 8;
+
+/**
+ * The native kernels count a binary convolution's mismatches in 16-bit halves (addon.cc): at most 4,095 32-channel
+ * words per output, ceil(inC / 32) x kernel area. Said here as a user error naming the layer's size and the way out;
+ * the addon refuses the same, as its last line of defence.
+ */
+const MAX_BINARY_WORDS = 4095;
+function checkBinaryWords(p: BinaryConvParams): void {
+  const words = Math.ceil(p.inC / 32) * p.size * p.size;
+  if (words > MAX_BINARY_WORDS)
+    throw new UserError(`binary convolution of ${p.inC} channels, ${p.size}x${p.size}: ${words} words per output, over the native kernels' ${MAX_BINARY_WORDS} (use --backend wasm)`);
+}
 
 /** The addon's path array: [chOff, nsteps, then kind, size, stride, offset, oh, ow per step] (kernels.h XkBitPath). */
 function encodePath(path: BitLinkPath): Int32Array {
@@ -170,6 +183,7 @@ export class NativeBackend implements KernelBackend {
     return p.fastOk === true ? 2 : 1;
   }
   prepareBinaryConv(p: BinaryConvParams): NativeConvOp {
+    checkBinaryWords(p);
     const g = geometry('binary', { ...p, groups: 1 }, this.shape);
     return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, p.scale, p.bias), this);
   }
@@ -178,6 +192,7 @@ export class NativeBackend implements KernelBackend {
     return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias, this.fastMode(p)), this);
   }
   prepareBinaryConvPool(p: BinaryConvParams, pool: PoolSpec): NativeConvOp {
+    checkBinaryWords(p);
     const g = geometry('binary', { ...p, groups: 1 }, this.shape, pool);
     return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, p.scale, p.bias), this);
   }
