@@ -234,15 +234,15 @@ napi_value Prepare(napi_env env, napi_callback_info info) {
     g.inW = g.outW = g.inH * g.inW;
     g.inH = g.outH = 1;
   }
-  // The AVX2 and SSE kernels sum bit counts in the two 16-bit halves of each lane and add the halves once per tile
-  // (one multiply fewer per word: binary convolutions 9-10 % faster on an AVX2 EPYC); at most 4,095 words per output,
-  // ceil(inC / 32) x kernel area, of at most 16 per half keep that exact. Refused on every ISA, so a model runs alike on
-  // every CPU (the TypeScript side says so first, as a user error); no detector's layer comes near it.
-  const size_t words = (size_t)((g.inC + 31) / 32) * g.size * g.size;
-  if (binary && words > 4095) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "prepare: a binary convolution of %zu 32-channel words per output (inC %d, %dx%d); at most 4095", words, g.inC, g.size, g.size);
-    return throw_msg(env, msg);
+  // Refused on every ISA, not only where the kernels count in 16-bit halves (kernels.h), so a model runs alike on every
+  // CPU; the TypeScript side says so first, as a user error. No detector's layer comes near it.
+  if (binary) {
+    const size_t words = (size_t)((g.inC + 31) / 32) * g.size * g.size;
+    if (words > XK_MAX_BINARY_WORDS) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "prepare: a binary convolution of %zu 32-channel words per output (inC %d, %dx%d); at most %d", words, g.inC, g.size, g.size, XK_MAX_BINARY_WORDS);
+      return throw_msg(env, msg);
+    }
   }
   void* op = nullptr;
   if (binary) op = t->prepare_binary(&g, w, scale, bias);

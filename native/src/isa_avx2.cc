@@ -1,5 +1,5 @@
 // AVX2 kernels: 8 lanes, popcount by nibble lookup (vpshufb), as darknet does, widened to 16-bit halves per word
-// and to 32 bits once per tile.
+// and to 32 bits once per tile (XK_COUNT_HALVES).
 #include <immintrin.h>
 #define XK_NS xk_avx2
 #define XK_NAME "avx2"
@@ -7,6 +7,7 @@
 #define XK_PNF 4   // 16 ymm registers: 4 filters x 2 vectors = 8 accumulators
 #define XK_FNP 4
 #define XK_FNFV 2
+#define XK_COUNT_HALVES 1  // popcnt_lanes below leaves 16-bit halves
 #include "kernels_impl.h"
 
 namespace xk_avx2 {
@@ -20,9 +21,6 @@ static inline vu popcnt_lanes(vu x) {
   const __m256i c8 = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
   return (vu)_mm256_maddubs_epi16(c8, _mm256_set1_epi8(1));
 }
-// popcnt_lanes leaves each lane's count in its two 16-bit halves; summed over at most 4,095 words neither half
-// overflows (addon.cc refuses larger binary convolutions), so the halves are added once per tile.
-static inline vu popcnt_total(vu acc) { return (acc & 0xffff) + (acc >> 16); }
 }  // namespace xk_avx2
 
 extern "C" const XkTable* xk_table_avx2() { return &xk_avx2::table; }

@@ -18,7 +18,6 @@
 #include "kernels_impl.h"
 
 namespace xk_avx512 {
-static inline vu popcnt_total(vu acc) { return acc; }
 static inline vu popcnt_lanes(vu x) { return (vu)_mm512_popcnt_epi32((__m512i)x); }
 static inline vf fma_lanes(vf a, vf b, vf c) { return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c); }
 static inline vi dot4_lanes(vi acc, vu u8, vu s8) { return (vi)_mm512_dpbusd_epi32((__m512i)acc, (__m512i)u8, (__m512i)s8); }

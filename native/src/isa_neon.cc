@@ -9,7 +9,6 @@
 #include "kernels_impl.h"
 
 namespace xk_neon {
-static inline vu popcnt_total(vu acc) { return acc; }
 static inline vu popcnt_lanes(vu x) { return (vu)vpaddlq_u16(vpaddlq_u8(vcntq_u8((uint8x16_t)x))); }
 }  // namespace xk_neon
 

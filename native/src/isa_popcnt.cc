@@ -8,6 +8,7 @@
 #define XK_PNF 4
 #define XK_FNP 4
 #define XK_FNFV 2
+#define XK_COUNT_HALVES 1  // popcnt_lanes below leaves 16-bit halves
 #include "kernels_impl.h"
 
 namespace xk_popcnt {
@@ -19,9 +20,6 @@ static inline vu popcnt_lanes(vu x) {
                                   _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
   return (vu)_mm_maddubs_epi16(c8, _mm_set1_epi8(1));
 }
-// popcnt_lanes leaves each lane's count in its two 16-bit halves; summed over at most 4,095 words neither half
-// overflows (addon.cc refuses larger binary convolutions), so the halves are added once per tile.
-static inline vu popcnt_total(vu acc) { return (acc & 0xffff) + (acc >> 16); }
 }  // namespace xk_popcnt
 
 extern "C" const XkTable* xk_table_popcnt() { return &xk_popcnt::table; }

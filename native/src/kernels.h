@@ -20,6 +20,9 @@ struct XkBitStep {
   int kind, size, stride, offset, oh, ow;  // pool: window offset (trunc(-padding/2)) and output size; upsample: stride only
 };
 #define XK_MAX_BIT_STEPS 8
+// Binary convolutions take at most this many 32-channel words per output, ceil(inC / 32) x kernel area: the AVX2 and
+// SSE kernels count mismatches in the two 16-bit halves of each lane (XK_COUNT_HALVES), at most 16 per word and half.
+#define XK_MAX_BINARY_WORDS 4095
 struct XkBitPath {
   int chOff;        // the producer's channel 0 is the consumer's input channel chOff (multiple of 32)
   int srcH, srcW;   // the producer's convolution output (before any fused pool), not flattened

@@ -28,6 +28,9 @@ export interface SourceSpecOptions {
   rtspTimeoutOption?: string;
 }
 
+/** A camera (RTSP, a video device): it never ends, so an end or an error is a drop-out to reconnect from. */
+export const isCamera = (spec: Pick<SourceSpec, 'kind'>): boolean => spec.kind === 'rtsp' || spec.kind === 'v4l2';
+
 /** What kind of source a user-supplied string names (anything not recognised as a URL or device is a file path). */
 export function sourceKind(url: string): SourceKind {
   if (/^rtsps?:\/\//i.test(url)) return 'rtsp';

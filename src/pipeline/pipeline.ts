@@ -6,7 +6,7 @@ import type { DetectOptions } from '../detect/types.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { FrameSlots } from '../ingest/frame-slots.js';
 import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/source-runner.js';
-import { parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
+import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import type { AnalyticsConfig } from '../track/analytics.js';
@@ -311,7 +311,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       slots,
       // Live: cameras and streams come back, a file only when looping. Batch: an HTTP(S)/HLS URL is a
       // finite recording (its end is the end), while an RTSP camera or a device never ends.
-      reconnect: live ? spec.naturallyLive || spec.kind === 'lavfi' || Boolean(cfg.loop) : spec.kind === 'rtsp' || spec.kind === 'v4l2',
+      reconnect: live ? spec.naturallyLive || spec.kind === 'lavfi' || Boolean(cfg.loop) : isCamera(spec),
       realtime: live && (this.opts.realtime ?? true),
       loop: Boolean(cfg.loop),
       fpsCap: cfg.fpsCap,

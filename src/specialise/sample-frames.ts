@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { probeVideo } from '../ingest/probe.js';
-import { parseSource } from '../ingest/source-spec.js';
+import { isCamera, parseSource } from '../ingest/source-spec.js';
 import { sampleLiveFrames } from './sample-live.js';
 
 export interface SampledFrame {
@@ -36,7 +36,7 @@ export async function sampleFrames(
     if (!opts.minutes) throw new UserError(`${url}: a live source needs --minutes (how long to watch it)`, 2);
     rangeSec = opts.minutes * 60;
     // HTTP(S) is left to the single ffmpeg run below: often a finished recording, whose end is the end, not a drop-out.
-    if (spec.kind === 'rtsp' || spec.kind === 'v4l2') return sampleLiveFrames(spec, dir, { ...opts, rangeSec });
+    if (isCamera(spec)) return sampleLiveFrames(spec, dir, { ...opts, rangeSec });
   }
   mkdirSync(dir, { recursive: true });
   const rate = opts.count / rangeSec;

@@ -60,7 +60,7 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
   const runner = new SourceRunner({ spec, width, height, slots, reconnect: true, realtime: false, loop: false, fpsCap });
 
   const started = Date.now();
-  const watchedSec = () => offsetSec + (Date.now() - started) / 1000;
+  const watchedSec = (at = Date.now()) => offsetSec + (at - started) / 1000;
   let nextTick = offsetSec;
   let writes = Promise.resolve();
   let writeError: UserError | undefined;
@@ -81,7 +81,7 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
       runner.stop();
     };
     runner.on('frame', (slot: number, info: { capturedAt: number }) => {
-      const t = offsetSec + (info.capturedAt - started) / 1000;
+      const t = watchedSec(info.capturedAt);
       gotFrame = true;
       if (done || t < nextTick || t >= opts.rangeSec) {
         slots.release(slot);

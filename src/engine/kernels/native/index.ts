@@ -86,9 +86,9 @@ function geometry(kind: string, p: ConvGeometry & { groups: number; activation: 
 const MAX_BIT_STEPS = 8;
 
 /**
- * The native kernels count a binary convolution's mismatches in 16-bit halves (addon.cc): at most 4,095 32-channel
- * words per output, ceil(inC / 32) x kernel area. Said here as a user error naming the layer's size and the way out;
- * the addon refuses the same, as its last line of defence.
+ * kernels.h XK_MAX_BINARY_WORDS: 32-channel words per output of a binary convolution, ceil(inC / 32) x kernel area.
+ * Said here as a user error naming the layer's size and the way out; the addon refuses the same, as its last line of
+ * defence.
  */
 const MAX_BINARY_WORDS = 4095;
 function checkBinaryWords(p: BinaryConvParams): void {
