@@ -155,4 +155,9 @@ async function main() {
   }
 }
 
-await main();
+// A user error (an unknown backend, a missing file) is one line, as the product's commands give it.
+main().catch((e) => {
+  if (e?.name !== 'UserError') throw e;
+  console.error(`error: bench/model: ${e.message}`);
+  process.exit(e.exitCode ?? 1);
+});

@@ -15,7 +15,7 @@
 //   weights and a noise input it is data, not a constant.
 //
 // Every backend runs in 'exact' precision (darknet's float32, bit for bit); a backend that has a
-// 'fast' precision (int8 float layers, src/engine/kernels/precision.ts) also runs in that, as its
+// 'fast' precision (int8 or FMA float layers, src/engine/kernels/precision.ts) also runs in that, as its
 // own rows. Binary conv layers report their throughput as a fraction of one core's VPOPCNTDQ peak.
 //
 // Frames of all engines of a size are interleaved (one frame of each in turn), so load from other
@@ -279,4 +279,9 @@ async function main() {
   }
 }
 
-await main();
+// A user error (an unknown backend, a missing file) is one line, as the product's commands give it.
+main().catch((e) => {
+  if (e?.name !== 'UserError') throw e;
+  console.error(`error: bench: ${e.message}`);
+  process.exit(e.exitCode ?? 1);
+});

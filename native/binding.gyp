@@ -29,7 +29,7 @@
           "target_name": "xk_avx2",
           "type": "static_library",
           "sources": ["src/isa_avx2.cc"],
-          "cflags": ["-mavx2", "-mpopcnt"],
+          "cflags": ["-mavx2", "-mfma", "-mpopcnt"],
         },
         {
           "target_name": "xk_popcnt",

@@ -16,6 +16,7 @@ struct IsaEntry {
   const XkTable* (*table)();
   bool (*supported)();
   bool (*fast)();  // the table's prepare_float_fast may run here (null: never)
+  const char* fast_kind;  // what fast precision does to a float convolution the runner marks int8-safe: "int8" or "fma"
 };
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -25,9 +26,10 @@ bool has_avx512() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
          __builtin_cpu_supports("avx512vpopcntdq");
 }
+// FMA too: the AVX2 unit is compiled with it (fast precision's float convolutions). Every AVX2 CPU has it.
 bool has_avx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
 }
 // The fast-precision (int8) path of the AVX-512 unit needs VNNI on top of its base features.
 bool has_fast_avx512() {
@@ -39,13 +41,13 @@ bool has_popcnt() {
   return __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("ssse3");
 }
 const IsaEntry kIsas[] = {
-    {"avx512", xk_table_avx512, has_avx512, has_fast_avx512},
-    {"avx2", xk_table_avx2, has_avx2, nullptr},
-    {"popcnt", xk_table_popcnt, has_popcnt, nullptr},
+    {"avx512", xk_table_avx512, has_avx512, has_fast_avx512, "int8"},
+    {"avx2", xk_table_avx2, has_avx2, has_avx2, "fma"},
+    {"popcnt", xk_table_popcnt, has_popcnt, nullptr, ""},
 };
 #elif defined(__aarch64__)
 bool has_neon() { return true; }
-const IsaEntry kIsas[] = {{"neon", xk_table_neon, has_neon, nullptr}};
+const IsaEntry kIsas[] = {{"neon", xk_table_neon, has_neon, nullptr, ""}};
 #else
 const IsaEntry kIsas[] = {};
 #endif
@@ -176,19 +178,22 @@ napi_value Isas(napi_env env, napi_callback_info) {
   return arr;
 }
 
-// fastIsa(isa) -> whether the ISA path has the fast-precision (int8) float convolution on this CPU.
-napi_value FastIsa(napi_env env, napi_callback_info info) {
+// fastKind(isa) -> what the ISA path's fast precision is on this CPU: "int8" (int8 where the runner allows it, FMA
+// elsewhere), "fma" (every float convolution with FMA), or "" (none: float convolutions stay exact).
+napi_value FastKind(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  const IsaEntry* e = argc >= 1 ? find_entry(env, argv[0]) : nullptr;
   napi_value r;
-  CHECK(napi_get_boolean(env, argc >= 1 && entry_fast(find_entry(env, argv[0])), &r));
+  CHECK(napi_create_string_utf8(env, entry_fast(e) ? e->fast_kind : "", NAPI_AUTO_LENGTH, &r));
   return r;
 }
 
 // prepare(isa, geom: Int32Array(15), weights, scale | null, bias, fast?) -> handle.
 // scale === null means a float conv, otherwise a binary conv. fast (float convs only): 0 or absent
-// = exact; 1 = with FMA; 2 = int8 (groups 1), where the ISA has them, else exact.
+// = exact; 1 = with FMA; 2 = int8 (groups 1; with FMA on an ISA without int8 kernels), where the ISA has them, else
+// exact.
 napi_value Prepare(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -428,7 +433,7 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"isas", nullptr, Isas, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepare", nullptr, Prepare, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"fastIsa", nullptr, FastIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fastKind", nullptr, FastKind, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareMaxPool", nullptr, PrepareMaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareYolo", nullptr, PrepareYolo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareUpsample", nullptr, PrepareUpsample, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1321,26 +1321,31 @@ static void* prepare_binary(const XkGeom* g, const float* w, const float* scale,
   return op;
 }
 
+#if XK_FMA
+// Fast precision's float convolution: the float kernels with FMA (any groups).
+static void* prepare_float_fma(const XkGeom* g, const float* w, const float* bias) {
+  Op* op = new_float_op(g, w, bias);
+  if (!op) return nullptr;
+  op->fma = 1;
+  size_t l = strlen(op->desc);
+  snprintf(op->desc + l, sizeof op->desc - l, " FMA (fast precision)");
+#if XK_EST
+  // Bit output still comes from the int16 sign estimate: darknet's exact bits, and on the 2-core
+  // Zen 4 reference machine faster than the FMA tiles (layer 0 @416: 1.51 against 1.72 ms).
+  op->est = prepare_est(op, w);
+  l = strlen(op->desc);
+  if (op->est) snprintf(op->desc + l, sizeof op->desc - l, " +int16 sign estimate for bit output");
+#endif
+  return op;
+}
+#endif
+
 #if XK_INT8
 
 // mode 1: the float kernels with FMA (any groups). mode 2: int8 (groups 1), symmetric per-filter
 // weights: sw = max|w| / 127, wq = round(w / sw).
 static void* prepare_float_fast(const XkGeom* g, const float* w, const float* bias, int mode) {
-  if (mode == 1) {
-    Op* op = new_float_op(g, w, bias);
-    if (!op) return nullptr;
-    op->fma = 1;
-    size_t l = strlen(op->desc);
-    snprintf(op->desc + l, sizeof op->desc - l, " FMA (fast precision)");
-#if XK_EST
-    // Bit output still comes from the int16 sign estimate: darknet's exact bits, and on the 2-core
-    // Zen 4 reference machine faster than the FMA tiles (layer 0 @416: 1.51 against 1.72 ms).
-    op->est = prepare_est(op, w);
-    l = strlen(op->desc);
-    if (op->est) snprintf(op->desc + l, sizeof op->desc - l, " +int16 sign estimate for bit output");
-#endif
-    return op;
-  }
+  if (mode == 1) return prepare_float_fma(g, w, bias);
   if (g->groups != 1) return nullptr;
 #if XK_AMX
   Op* op = amx_wanted(g, false) ? amx_op(g, 0) : new_op(g, 0, 1);
@@ -1665,6 +1670,11 @@ static Op* amx_op(const XkGeom* g, int binary) {
   return op;
 }
 #endif
+#define XK_PREPARE_FAST prepare_float_fast
+#elif XK_FMA
+// A unit without int8 kernels (AVX2): fast precision runs every float convolution with FMA, the int8 candidates
+// (mode 2) included.
+static void* prepare_float_fast(const XkGeom* g, const float* w, const float* bias, int) { return prepare_float_fma(g, w, bias); }
 #define XK_PREPARE_FAST prepare_float_fast
 #else
 #define XK_PREPARE_FAST nullptr

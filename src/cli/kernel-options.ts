@@ -7,7 +7,7 @@ export const kernelOptions = {
   precision: {
     type: 'string',
     value: 'exact|fast',
-    description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance; see docs/kernels.md)',
+    description: 'Float-layer numerics: exact (darknet bit-exact, default) or fast (int8/FMA on AVX-512 VNNI CPUs, FMA on AVX2 ones, detections within tolerance; see docs/kernels.md)',
   },
 } as const;
 

@@ -136,7 +136,7 @@ export const pipelineSchema = z
         precision: z
           .enum(['exact', 'fast'])
           .default('exact')
-          .describe('float-layer numerics: exact (darknet bit-exact) or fast (int8/FMA on AVX-512 VNNI CPUs, detections within tolerance)'),
+          .describe('float-layer numerics: exact (darknet bit-exact) or fast (int8/FMA on AVX-512 VNNI CPUs, FMA on AVX2 ones, detections within tolerance)'),
         threadsPerFrame: z
           .number()
           .int()

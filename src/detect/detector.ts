@@ -78,7 +78,7 @@ export interface LoadDetectorOptions extends NetworkOptions {
   threads?: number;
   /**
    * Float-layer numerics (default: XNORCAM_PRECISION, else 'exact'): 'fast' = int8/FMA on AVX-512 VNNI
-   * CPUs, detections within a measured tolerance of darknet (docs/kernels.md); backends or CPUs
+   * CPUs, FMA on AVX2 ones, detections within a measured tolerance of darknet (docs/kernels.md); backends or CPUs
    * without it warn once and run exact (see `EngineDetector.precision`).
    */
   precision?: Precision;

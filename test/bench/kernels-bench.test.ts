@@ -52,4 +52,12 @@ describe('bench/run.mjs', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('error: bench: --class-gate takes thresholds in (0, 1) or off, e.g. 0.25,off');
   });
+
+  it('names an unknown backend in one line, no stack trace', () => {
+    const r = spawnSync(process.execPath, ['bench/run.mjs', '--frames', '1', '--sizes', '320', '--backends', 'native-avx2', '--no-gemm-peak'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('bench: '))).toEqual([
+      "error: bench: unknown kernel backend 'native-avx2' (known: auto, native, wasm, reference)",
+    ]);
+  });
 });

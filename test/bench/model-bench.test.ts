@@ -29,4 +29,12 @@ describe('bench/model.mjs', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('error: bench/model: --precision takes exact, fast or exact,fast');
   });
+
+  it('names an unknown backend in one line, no stack trace', () => {
+    const r = spawnSync(process.execPath, ['bench/model.mjs', '--frames', '1', '--backends', 'native-avx2', '--precision', 'exact'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('bench: '))).toEqual([
+      "error: bench/model: unknown kernel backend 'native-avx2' (known: auto, native, wasm, reference)",
+    ]);
+  });
 });

@@ -9,7 +9,7 @@ import { iou } from './opencv-resize.js';
 
 /**
  * `--precision exact|fast` as a user runs it (bin/xnorcam.js → dist/, so build first). 'fast' needs
- * the native addon on a CPU with AVX-512 VNNI (test/helpers/native-fast.ts decides, for every such test);
+ * the native addon on a CPU with AVX-512 VNNI or AVX2 (test/helpers/native-fast.ts decides, for every such test);
  * elsewhere the comparison is skipped with the reason in its name.
  */
 const model = defaultModelPath();

@@ -9,7 +9,8 @@ import { firstDiffs, fixtures } from './helpers.js';
 import { expectDarknetDetections, expectFastMatchesExact, expectFixtureLayers, forwardFixture } from '../helpers/fast-precision.js';
 
 /**
- * 'fast' precision (int8 float convs, opt-in) against darknet and OpenCV on the real fixtures.
+ * 'fast' precision (int8 float convs with AVX-512 VNNI, FMA with AVX2; opt-in) against darknet and OpenCV on the
+ * real fixtures (the tolerances are int8's; FMA stays far inside them).
  * Tolerances are the measured differences with some headroom (docs/kernels.md):
  *  - darknet-xnor-a: every darknet detection found with the same class, probability within 0.01
  *    (measured 0.0053), each box edge within 1.5 px + 2% of the box side at the 160 px input

@@ -8,13 +8,15 @@ import { yolo } from '../../src/engine/runtime/layers.js';
 import { nativeFastUnavailable } from '../helpers/native-fast.js';
 
 /**
- * The opt-in 'fast' precision of the native backend (int8 float convolutions with AVX-512 VNNI):
- * every output within the worst-case rounding bound of the quantisation it does, on every kernel
- * shape; and 'exact' stays the default. The network-level tolerance is in
+ * The opt-in 'fast' precision of the native backend (int8 float convolutions with AVX-512 VNNI, FMA
+ * ones with AVX2): every output within the worst-case rounding bound of the quantisation it does, on
+ * every kernel shape; and 'exact' stays the default. The network-level tolerance is in
  * test/engine/fast-precision.test.ts.
  */
 const fastUnavailable = nativeFastUnavailable();
 const fastHere = fastUnavailable === '';
+const int8Unavailable = nativeFastUnavailable('int8');
+const fmaOnlyUnavailable = nativeFastUnavailable('fma');
 const ref = new ReferenceBackend();
 
 function conv(p: FloatConvParams, weights: Float32Array, input: Float32Array): Float32Array {
@@ -77,7 +79,7 @@ describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped:
   // AMX tiles where the CPU has them (the default for int8), and the AVX-512 VNNI kernels in both shapes
   const variants = [{ amx: 'default', shape: 'auto' as const }, ...shapes.map((shape) => ({ amx: '0', shape }))];
   for (const { amx, shape } of variants) {
-    it(`XNORCAM_NATIVE_AMX=${amx}, ${shape} kernel shape: int8 convolutions stay within the quantisation bound, plain and +maxpool`, async () => {
+    it.skipIf(int8Unavailable !== '')(`XNORCAM_NATIVE_AMX=${amx}, ${shape} kernel shape: int8 convolutions stay within the quantisation bound, plain and +maxpool${int8Unavailable ? ` (skipped: ${int8Unavailable})` : ''}`, async () => {
       if (amx !== 'default') process.env.XNORCAM_NATIVE_AMX = amx;
       try {
         checkInt8((await create({ precision: 'fast', shape })) as NativeBackend, amx === '0');
@@ -145,9 +147,19 @@ describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped:
   });
 
   it('a layer not marked fastOk (a binary conv reads it) runs in float with FMA: within rounding of exact', async () => {
-    const b = (await create({ precision: 'fast' })) as NativeBackend;
+    checkFma((await create({ precision: 'fast' })) as NativeBackend, false);
+  });
+
+  for (const shape of shapes)
+    it.skipIf(fmaOnlyUnavailable !== '')(`${shape} kernel shape, an ISA without int8 kernels (AVX2): layers marked fastOk run with FMA too, within rounding of exact${fmaOnlyUnavailable ? ` (skipped: ${fmaOnlyUnavailable})` : ''}`, async () => {
+      const b = (await create({ precision: 'fast', shape })) as NativeBackend;
+      expect(b.fastKind).toBe('fma');
+      checkFma(b, true);
+    });
+
+  function checkFma(b: NativeBackend, fastOk: boolean): void {
     floatShapes.forEach((s, i) => {
-      const p = floatLayer(s, 500 + i);
+      const p = { ...floatLayer(s, 500 + i), fastOk };
       const op = b.prepareFloatConv(p);
       expect(op.kernel).toMatch(/^float .*FMA/);
       const input = randomFloats(p.inC * p.inH * p.inW, rng(600 + i));
@@ -166,5 +178,5 @@ describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped:
       }
       if (i === 6) expect(changed, 'FMA does change some roundings').toBeGreaterThan(0);
     });
-  });
+  }
 });

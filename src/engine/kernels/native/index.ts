@@ -22,7 +22,8 @@ export interface NativeOptions {
   shape?: 'auto' | 'pixels' | 'filters';
   /**
    * Float-convolution numerics (default: XNORCAM_PRECISION, else 'exact'). 'fast' = int8 with AVX-512
-   * VNNI where the CPU has it (groups-1 convolutions); elsewhere it logs once and stays exact.
+   * VNNI where the CPU has it (groups-1 convolutions the runner marks safe, FMA for the others), FMA for every float
+   * convolution on AVX2; elsewhere it logs once and stays exact.
    */
   precision?: Precision;
 }
@@ -30,7 +31,7 @@ export interface NativeOptions {
 interface Addon {
   isas(): string[];
   prepare(isa: string, geom: Int32Array, weights: Float32Array, scale: Float32Array | null, bias: Float32Array, fast?: number): object;
-  fastIsa(isa: string): boolean;
+  fastKind(isa: string): '' | FastKind;
   prepareMaxPool(isa: string, geom: Int32Array): object;
   prepareYolo(isa: string, geom: Int32Array, alpha: number, beta: number, fast?: boolean): object;
   prepareUpsample(isa: string, geom: Int32Array, scale: number): object;
@@ -139,9 +140,14 @@ export class NativeConvOp implements ConvOp {
   }
 }
 
+/** What the native fast precision does where the runner allows int8: 'int8' (AVX-512 VNNI) or 'fma' (AVX2: FMA only). */
+export type FastKind = 'int8' | 'fma';
+
 export class NativeBackend implements KernelBackend {
   readonly name: string;
   readonly precision: Precision;
+  /** With precision 'fast': how the float convolutions run (null with 'exact'). */
+  readonly fastKind: FastKind | null;
   threads: number;
   private readonly shape: number;
   constructor(
@@ -152,7 +158,9 @@ export class NativeBackend implements KernelBackend {
     this.name = `native-${isa}`;
     this.threads = Math.max(1, Math.floor(opts.threads ?? 1));
     this.shape = SHAPE[opts.shape ?? 'auto'];
-    this.precision = opts.precision === 'fast' && addon.fastIsa(isa) ? 'fast' : 'exact';
+    const kind = addon.fastKind(isa);
+    this.fastKind = opts.precision === 'fast' && kind !== '' ? kind : null;
+    this.precision = this.fastKind ? 'fast' : 'exact';
   }
   allocFloat32(count: number): Float32Array {
     return new Float32Array(count);
@@ -177,7 +185,7 @@ export class NativeBackend implements KernelBackend {
     const g = geometry('float', p, this.shape);
     return new NativeConvOp(this.addon, this.addon.prepare(this.isa, g, p.weights, null, p.bias, this.fastMode(p)), this);
   }
-  /** 0: exact; 1: FMA (float convs that feed binary ones: rounding-level differences); 2: int8. */
+  /** 0: exact; 1: FMA (float convs that feed binary ones: rounding-level differences); 2: int8 (FMA where fastKind is 'fma'). */
   private fastMode(p: FloatConvParams): number {
     if (this.precision !== 'fast') return 0;
     return p.fastOk === true ? 2 : 1;
@@ -249,5 +257,5 @@ const warned = new Set<string>();
 function warnOnce(name: string): void {
   if (warned.has(name)) return;
   warned.add(name);
-  logger.warn(`precision 'fast' is not available on kernel backend ${name} (needs AVX-512 VNNI); float layers run exact`);
+  logger.warn(`precision 'fast' is not available on kernel backend ${name} (needs AVX2 with FMA, or AVX-512 VNNI); float layers run exact`);
 }
