@@ -16,17 +16,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { helpIfAsked } from './help.mjs';
+import { runMain } from './main.mjs';
+import { median, round } from './stats.mjs';
 import { yolov3TinyCfg } from './yolov3-tiny.mjs';
 
 helpIfAsked(import.meta.url);
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function fail(msg) {
   console.error(`error: bench/builds: ${msg}`);
@@ -127,9 +123,4 @@ async function main() {
   process.stdout.write(JSON.stringify({ bench: 'two builds side by side', model, frames: o.frames, warmup: o.warmup, results, ratios }, null, 2) + '\n');
 }
 
-// A user error (an unknown backend, a missing file) is one line, as the product's commands give it.
-main().catch((e) => {
-  if (e?.name !== 'UserError') throw e;
-  console.error(`error: bench/builds: ${e.message}`);
-  process.exit(e.exitCode ?? 1);
-});
+runMain(main, 'bench/builds');

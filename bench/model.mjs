@@ -17,6 +17,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { helpIfAsked } from './help.mjs';
+import { runMain } from './main.mjs';
+import { median, round } from './stats.mjs';
 import { backendIn } from './backend-in.mjs';
 
 helpIfAsked(import.meta.url);
@@ -24,12 +26,6 @@ helpIfAsked(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
-const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function fail(msg) {
   console.error(`error: bench/model: ${msg}`);
@@ -155,9 +151,4 @@ async function main() {
   }
 }
 
-// A user error (an unknown backend, a missing file) is one line, as the product's commands give it.
-main().catch((e) => {
-  if (e?.name !== 'UserError') throw e;
-  console.error(`error: bench/model: ${e.message}`);
-  process.exit(e.exitCode ?? 1);
-});
+runMain(main, 'bench/model');

@@ -29,6 +29,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { yolov3TinyCfg } from './yolov3-tiny.mjs';
 import { yolov3TinyOnnx } from './onnx-yolov3-tiny.mjs';
 import { helpIfAsked } from './help.mjs';
+import { runMain } from './main.mjs';
+import { median, round } from './stats.mjs';
 import { backendIn } from './backend-in.mjs';
 
 helpIfAsked(import.meta.url);
@@ -69,12 +71,6 @@ function fail(msg) {
   process.exit(2);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
 function randomInput(a, seed) {
@@ -279,9 +275,4 @@ async function main() {
   }
 }
 
-// A user error (an unknown backend, a missing file) is one line, as the product's commands give it.
-main().catch((e) => {
-  if (e?.name !== 'UserError') throw e;
-  console.error(`error: bench: ${e.message}`);
-  process.exit(e.exitCode ?? 1);
-});
+runMain(main, 'bench');
