@@ -5,12 +5,15 @@
 //
 //   node bench/builds.mjs --base ../base [--model models/xnorcam-traffic.xnor | --cfg FILE.cfg [--weights FILE]
 //                         | --yolov3-tiny 416] [--precision exact,fast] [--threads 1] [--frames 40] [--warmup 5] [--layers]
+//                         [--this-first]
 //
 // --model is a packed model, read from each checkout (a relative path is taken in each); --cfg without --weights
 // builds deterministic random weights (`randomModelFromCfg`, seed 1); --yolov3-tiny SIZE is bench/run.mjs's
 // yolov3-tiny_xnor at that input, random weights.
 // Rows: forward ms (median, best) per build and precision; `ratios`: this checkout / base, exact against the base's
-// exact (its fast too, where the base has one). `--layers` adds each layer's median ms in both.
+// exact (its fast too, where the base has one). `--layers` adds each layer's median ms in both. Each frame runs the
+// base first unless --this-first: an engine can pay for the other's cache footprint at a layer or two, so a
+// per-layer difference that flips with the order is the order's, not the build's.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +33,7 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { base: null, model: 'models/xnorcam-traffic.xnor', cfg: null, weights: null, precisions: ['exact', 'fast'], threads: 1, frames: 40, warmup: 5, layers: false };
+  const o = { base: null, model: 'models/xnorcam-traffic.xnor', cfg: null, weights: null, precisions: ['exact', 'fast'], threads: 1, frames: 40, warmup: 5, layers: false, thisFirst: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? fail(`${a} needs a value`);
@@ -44,6 +47,7 @@ function parseArgs(argv) {
     else if (a === '--frames') o.frames = Number(val());
     else if (a === '--warmup') o.warmup = Number(val());
     else if (a === '--layers') o.layers = true;
+    else if (a === '--this-first') o.thisFirst = true;
     else fail(`unknown option ${a}`);
   }
   if (!o.base) fail('--base DIR is required: the other checkout, built');
@@ -82,7 +86,9 @@ function modelFor(engine, o) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const runs = [];
-  for (const [build, root] of [['base', o.base], ['this', here]]) {
+  const builds = [['base', o.base], ['this', here]];
+  if (o.thisFirst) builds.reverse();
+  for (const [build, root] of builds) {
     const engine = await engineOf(root);
     for (const precision of o.precisions) {
       const backend = await engine.createBackend('native', { precision });

@@ -8,6 +8,7 @@
 // lanes) keep 12 accumulators, 2 weight or input vectors and 1 broadcast in registers (fewer loads per multiply-add
 // than 4 x 2 tiles): float convolutions 10-20 % faster on a Zen 3 EPYC, binary ones within +-4 % (docs/kernels.md).
 #define XK_PNF 6
+#define XK_PNF_VARIANTS 6, 4, 2, 1  // 8 filters as 6 + 2, not 6 + 1 + 1 (one pass over the input more)
 #define XK_FNP 6
 #define XK_FNFV 2
 #define XK_COUNT_HALVES 1  // popcnt_lanes below leaves 16-bit halves

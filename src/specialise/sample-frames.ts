@@ -69,3 +69,13 @@ export function splitByTime<T extends { timeSec: number }>(frames: T[], holdout:
   const cut = Math.round(sorted.length * (1 - holdout));
   return { train: sorted.slice(0, cut), validation: sorted.slice(cut) };
 }
+
+/**
+ * The seconds between consecutive frames of an evenly spread sample: the median gap, so that a live camera's outage
+ * (one long gap with no frames in it) does not stretch it, and the frames x the interval stay the footage they show.
+ */
+export function samplingInterval(frames: readonly { timeSec: number }[]): number {
+  if (frames.length < 2) return 0;
+  const gaps = frames.slice(1).map((f, i) => f.timeSec - frames[i].timeSec).sort((a, b) => a - b);
+  return gaps[gaps.length >> 1];
+}

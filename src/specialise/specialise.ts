@@ -15,7 +15,7 @@ import { BF16_ARG, type TrainPrecision } from '../train/precision.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
 import { TRAFFIC_CLASSES, teacherClassMap } from './class-map.js';
 import { labelWithTeacher, writeYoloDataset, type LabelledFrame, type UnsureChoice } from './pseudo-label.js';
-import { sampleFrames, splitByTime, type SampledFrame } from './sample-frames.js';
+import { sampleFrames, samplingInterval, splitByTime, type SampledFrame } from './sample-frames.js';
 import { teacherStability } from './teacher-stability.js';
 import { checkWorkOptions, recordWorkOptions, workOptions } from './work-options.js';
 import { STUDENT_CHECKPOINT_CHOICE } from './student-checkpoint.js';
@@ -142,16 +142,12 @@ function heldOutFigures(validation: LabelledFrame[], labels: LabelledBox[][]): {
 
 /**
  * The seconds of footage the training frames and the held-out frames cover (see SpecialiseReport.frames): each frame
- * stands for one sampling interval, as frames are spread evenly over the time range.
+ * stands for one sampling interval, as frames are spread evenly over the time range (a live camera's outages, which
+ * sampled nothing, not counted).
  */
 function footageSpans(train: readonly { timeSec: number }[], validation: readonly { timeSec: number }[]): { trainSec: number; heldOutSec: number } {
   const interval = samplingInterval([...train, ...validation]);
   return { trainSec: train.length * interval, heldOutSec: validation.length * interval };
-}
-
-/** The seconds between consecutive frames of an evenly spread sample. */
-function samplingInterval(frames: readonly { timeSec: number }[]): number {
-  return (frames[frames.length - 1].timeSec - frames[0].timeSec) / Math.max(1, frames.length - 1);
 }
 
 /**

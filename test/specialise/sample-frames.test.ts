@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { sampleFrames, splitByTime } from '../../src/specialise/sample-frames.js';
+import { sampleFrames, samplingInterval, splitByTime } from '../../src/specialise/sample-frames.js';
 import { ffmpegBinary } from '../../src/ingest/ffmpeg-binary.js';
 
 describe('frame sampling', () => {
@@ -36,5 +36,14 @@ describe('frame sampling', () => {
     const { train, validation } = splitByTime(frames, 0.3);
     expect(train.map((f) => f.timeSec)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(validation.map((f) => f.timeSec)).toEqual([7, 8, 9]);
+  });
+
+  it("takes the sampling interval from the typical gap, so a live camera's outage is not footage", () => {
+    const every = (n: number, from: number, step: number) => Array.from({ length: n }, (_, i) => ({ timeSec: from + i * step }));
+    expect(samplingInterval(every(30, 0.5, 2))).toBe(2);
+    // 20 frames 2 s apart, the camera down for 60 s, 10 more: 30 frames show 60 s, not the 118 s they span
+    const outage = [...every(20, 0, 2), ...every(10, 38 + 60, 2)];
+    expect(samplingInterval(outage) * outage.length).toBe(60);
+    expect(samplingInterval([{ timeSec: 4 }])).toBe(0);
   });
 });
