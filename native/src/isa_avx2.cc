@@ -12,6 +12,7 @@
 #define XK_FNP 6
 #define XK_FNFV 2
 #define XK_COUNT_HALVES 1  // popcnt_lanes below leaves 16-bit halves
+#define XK_NIBBLE 1        // and binary pixel tiles count nibbles (nib_split, nib_count, widen_bytes below)
 // Fast precision (opt-in): float convolutions with FMA (no int8 kernels in this unit). The addon only runs this
 // unit on CPUs with FMA, which every AVX2 CPU has.
 #define XK_FMA 1
@@ -29,6 +30,17 @@ static inline vu popcnt_lanes(vu x) {
   return (vu)_mm256_maddubs_epi16(c8, _mm256_set1_epi8(1));
 }
 static inline vf fma_lanes(vf a, vf b, vf c) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+static inline void nib_split(vu x, vu& lo, vu& hi) {
+  const __m256i nib = _mm256_set1_epi8(0x0f);
+  lo = (vu)_mm256_and_si256((__m256i)x, nib);
+  hi = (vu)_mm256_and_si256(_mm256_srli_epi16((__m256i)x, 4), nib);
+}
+static inline vu nib_count(vu nibbles) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  return (vu)_mm256_shuffle_epi8(lut, (__m256i)nibbles);
+}
+static inline vu widen_bytes(vu counts) { return (vu)_mm256_maddubs_epi16((__m256i)counts, _mm256_set1_epi8(1)); }
 }  // namespace xk_avx2
 
 extern "C" const XkTable* xk_table_avx2() { return &xk_avx2::table; }

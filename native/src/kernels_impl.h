@@ -49,6 +49,9 @@ static inline vf loadf(const float* p) { return *(const vf_u*)p; }
 #ifndef XK_FMA
 #define XK_FMA 0
 #endif
+#ifndef XK_NIBBLE
+#define XK_NIBBLE 0  // the ISA unit counts bits by nibble lookup and gives nib_split / nib_count / widen_bytes
+#endif
 #if XK_FMA
 static inline vf fma_lanes(vf a, vf b, vf c);  // a*b + c, one rounding; defined by the ISA unit
 #endif
@@ -444,11 +447,61 @@ static void float_pix_tile(const Op* op, const float* src, const float* w, float
   }
 }
 
+#if XK_NIBBLE
+// Binary pixels-in-lanes counts where the ISA counts bits by nibble lookup (AVX2). The nibbles of x ^ w are those of x
+// xor those of w, so an input vector is split once per tap for all the tile's filters and the weights were split when
+// packed ([k][f] pairs: low nibbles, high nibbles, a byte each); the two lookups of a filter and vector add into
+// 8-bit counts (at most 8 a tap), widened to the 16-bit halves popcnt_total expects every kNibbleTaps taps. Six vector
+// instructions per filter, vector and tap against nine, and 4 x 2 tiles keep it all in the 16 registers.
+static constexpr int kNibbleTaps = 31;  // 31 taps x 8 = 248: a byte holds it
+static inline void nib_split(vu x, vu& lo, vu& hi);  // the low and the high nibble of each byte (ISA unit)
+static inline vu nib_count(vu nibbles);               // each byte's bit count, from a nibble per byte (ISA unit)
+static inline vu widen_bytes(vu counts);              // each 16-bit half: the sum of its two bytes (ISA unit)
+static constexpr int kBinaryPixMaxNF = 4;
+static constexpr int kBinaryPixWords = 2;  // words a (tap, filter) weight takes: nibble-split
+
 template <int NF, int NV>
-static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w, float* out, int f0, int oy, int ox0, float* stash) {
-  vu acc[NF][NV];
-  _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = (vu){};
+static inline void binary_pix_counts(const Op* op, const uint32_t* src, const uint32_t* w, vu (&acc)[NF][NV]) {
+  static_assert(NF <= kBinaryPixMaxNF, "binary pixel tiles take at most kBinaryPixMaxNF filters here");
+  const int32_t* off = op->off;
+  const int kw = op->kw;
+  for (int k0 = 0; k0 < kw; k0 += kNibbleTaps) {
+    const int k1 = imin(kw, k0 + kNibbleTaps);
+    vu c8[NF][NV];
+    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) c8[f][v] = (vu){};
+    for (int k = k0; k < k1; k++) {
+      const uint32_t* p = src + off[k];
+      vu lo[NV], hi[NV];
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) nib_split(loadu(p + v * XK_V), lo[v], hi[v]);
+      const uint32_t* wk = w + (size_t)k * NF * 2;
+      _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+        const vu wl = (vu){} + wk[2 * f], wh = (vu){} + wk[2 * f + 1];
+        // bytes stay below 256, so 32-bit lane adds are byte adds
+        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) c8[f][v] += nib_count(lo[v] ^ wl) + nib_count(hi[v] ^ wh);
+      }
+    }
+    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] += widen_bytes(c8[f][v]);
+  }
+}
+
+// A packed binary weight of a pixels-in-lanes block: its low nibbles, then its high ones.
+static inline void put_binary_pix_w(uint32_t* at, uint32_t word) {
+  at[0] = word & 0x0f0f0f0fu;
+  at[1] = (word >> 4) & 0x0f0f0f0fu;
+}
+// The same in a filters-in-lanes block: the high nibbles one tap-row of `width` words after the low ones.
+static inline void put_binary_fil_w(uint32_t* at, int width, uint32_t word) {
+  at[0] = word & 0x0f0f0f0fu;
+  at[width] = (word >> 4) & 0x0f0f0f0fu;
+}
+#else
+static constexpr int kBinaryPixMaxNF = XK_PNF;
+static constexpr int kBinaryPixWords = 1;
+
+template <int NF, int NV>
+static inline void binary_pix_counts(const Op* op, const uint32_t* src, const uint32_t* w, vu (&acc)[NF][NV]) {
   const int32_t* off = op->off;
   const int kw = op->kw;
   for (int k = 0; k < kw; k++) {
@@ -461,6 +514,18 @@ static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w
       _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] += popcnt_lanes(x[v] ^ s);
     }
   }
+}
+
+static inline void put_binary_pix_w(uint32_t* at, uint32_t word) { at[0] = word; }
+static inline void put_binary_fil_w(uint32_t* at, int, uint32_t word) { at[0] = word; }
+#endif
+
+template <int NF, int NV>
+static void binary_pix_tile(const Op* op, const uint32_t* src, const uint32_t* w, float* out, int f0, int oy, int ox0, float* stash) {
+  vu acc[NF][NV];
+  _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = (vu){};
+  binary_pix_counts<NF, NV>(op, src, w, acc);
   _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] = popcnt_total(acc[f][v]);
   const int outW = op->g.outW;
@@ -569,10 +634,64 @@ static void float_fil_tile(const Op* op, const Block& b, const float* src, int p
   store_fil_tile<NP, NFV>(op, b, p0, out, value);
 }
 
+#if XK_NIBBLE
+static constexpr int kBinaryFilWords = 2;  // a filters-in-lanes block's weights per tap: low-nibble vectors, high ones
+
+// R pixels of a binary filters-in-lanes tile by nibble (as binary_pix_counts): each pixel's input word broadcast and
+// split, the block's weights split when packed ([k][low | high][NFV vectors]).
+template <int R, int NFV>
+static inline void binary_fil_run(const Op* op, const uint32_t* w, const uint32_t* const* sp, vu (*acc)[NFV]) {
+  const int32_t* off = op->off;
+  const int kw = op->kw;
+  for (int k0 = 0; k0 < kw; k0 += kNibbleTaps) {
+    const int k1 = imin(kw, k0 + kNibbleTaps);
+    vu c8[R][NFV];
+    _Pragma("GCC unroll 16") for (int p = 0; p < R; p++)
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) c8[p][j] = (vu){};
+    for (int k = k0; k < k1; k++) {
+      const int o = off[k];
+      vu wl[NFV], wh[NFV];
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
+        wl[j] = loadu(w + ((size_t)k * 2 * NFV + j) * XK_V);
+        wh[j] = loadu(w + ((size_t)k * 2 * NFV + NFV + j) * XK_V);
+      }
+      _Pragma("GCC unroll 16") for (int p = 0; p < R; p++) {
+        vu lo, hi;
+        nib_split((vu){} + sp[p][o], lo, hi);
+        _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) c8[p][j] += nib_count(lo ^ wl[j]) + nib_count(hi ^ wh[j]);
+      }
+    }
+    _Pragma("GCC unroll 16") for (int p = 0; p < R; p++)
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] += widen_bytes(c8[p][j]);
+  }
+}
+
+// The tile's pixels in runs of 3 (or 2, 1), so counts, weights and the split input stay in the 16 registers; a run
+// loads the weights again.
+template <int NP, int NFV>
+static inline void binary_fil_counts(const Op* op, const Block& b, const uint32_t* src, int p0, vu (&acc)[NP][NFV]) {
+  const uint32_t* w = (const uint32_t*)op->wpk + b.wofs;
+  const uint32_t* sp[NP];
+  _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++) {
+    sp[p] = src + op->pixbase[p0 + p];
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = (vu){};
+  }
+  constexpr int RUN = NP % 3 == 0 ? 3 : NP % 2 == 0 ? 2 : 1;
+  _Pragma("GCC unroll 16") for (int r = 0; r < NP; r += RUN) binary_fil_run<RUN, NFV>(op, w, sp + r, acc + r);
+}
+#else
+static constexpr int kBinaryFilWords = 1;
+
+template <int NP, int NFV>
+static inline void binary_fil_counts(const Op* op, const Block& b, const uint32_t* src, int p0, vu (&acc)[NP][NFV]) {
+  fil_accumulate<BinaryTaps, NP, NFV>(op, b, src, p0, acc);
+}
+#endif
+
 template <int NP, int NFV>
 static void binary_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p0, float* out) {
   vu acc[NP][NFV];
-  fil_accumulate<BinaryTaps, NP, NFV>(op, b, src, p0, acc);
+  binary_fil_counts<NP, NFV>(op, b, src, p0, acc);
   _Pragma("GCC unroll 16") for (int p = 0; p < NP; p++)
     _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] = popcnt_total(acc[p][j]);
   const auto value = [&](int j, int p) {
@@ -707,9 +826,11 @@ static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out
   }
 #endif
   if (op->binary) {
-    if (op->nv == 2 && NF <= 8) binary_pix_tile<NF, 2>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
-    else if (op->nv == 2) { binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); binary_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
-    else binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+    if constexpr (NF <= kBinaryPixMaxNF) {  // build_blocks makes no wider binary block
+      if (op->nv == 2 && NF <= 8) binary_pix_tile<NF, 2>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+      else if (op->nv == 2) { binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); binary_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
+      else binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+    }
   } else {
     if (op->direct) {
 #if XK_FMA
@@ -1190,10 +1311,10 @@ static bool build_blocks(Op* op, const float* w) {
         // Float tiles two vectors wide take at most 8 filters (16 accumulators): with 16 filters x 1
         // vector every multiply-add needs its own weight broadcast load, and loads become the limit.
         int v = !op->binary && !op->q8 && op->nv == 2 && kPixNF[0] > 8 && kPixNF[1] == 8 ? 1 : 0;
-        while (kPixNF[v] > op->opg - f) v++;
+        while (kPixNF[v] > op->opg - f || (op->binary && kPixNF[v] > kBinaryPixMaxNF)) v++;
         Block& b = op->blocks[nb++];
         b.g = gi; b.f0 = gi * op->opg + f; b.nf = kPixNF[v]; b.variant = v; b.wofs = wtotal;
-        wtotal += (size_t)b.nf * op->kw;
+        wtotal += (size_t)b.nf * op->kw * (op->binary ? kBinaryPixWords : 1);
         f += b.nf;
       }
     }
@@ -1206,7 +1327,7 @@ static bool build_blocks(Op* op, const float* w) {
         b.g = gi; b.f0 = gi * op->opg + f; b.nf = imin(big, op->opg - f);
         b.variant = b.nf > XK_V * (XK_FNFV - 1) || XK_FNFV == 1 ? 0 : 1;
         b.wofs = wtotal;
-        wtotal += (size_t)(b.variant == 0 ? XK_FNFV : 1) * XK_V * op->kw;
+        wtotal += (size_t)(b.variant == 0 ? XK_FNFV : 1) * XK_V * op->kw * (op->binary ? kBinaryFilWords : 1);
       }
     }
     const int hw = g.outH * g.outW;
@@ -1231,7 +1352,8 @@ static bool build_blocks(Op* op, const float* w) {
         const size_t at = b.wofs + (size_t)k * width + j;
         if (j >= b.nf) continue;
         if (op->q8) ((uint32_t*)op->wpk)[at] = q8_w(op, b.f0 + j, k);
-        else if (op->binary) ((uint32_t*)op->wpk)[at] = binary_w(op, w, b.f0 + j, k);
+        else if (op->binary && op->shape == PIX) put_binary_pix_w((uint32_t*)op->wpk + b.wofs + ((size_t)k * width + j) * kBinaryPixWords, binary_w(op, w, b.f0 + j, k));
+        else if (op->binary) put_binary_fil_w((uint32_t*)op->wpk + b.wofs + (size_t)k * kBinaryFilWords * width + j, width, binary_w(op, w, b.f0 + j, k));
         else ((float*)op->wpk)[at] = float_w(op, w, b.f0 + j, k);
       }
   }
