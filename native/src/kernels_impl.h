@@ -31,7 +31,7 @@ typedef int32_t vi __attribute__((vector_size(XK_V * 4)));
 typedef float vf_u __attribute__((vector_size(XK_V * 4), aligned(4)));
 typedef uint32_t vu_u __attribute__((vector_size(XK_V * 4), aligned(4)));
 
-static inline vu popcnt_lanes(vu x);  // defined by the ISA unit
+static inline vu popcnt_lanes(vu x);  // defined by the ISA unit (not by one that counts nibbles, XK_NIBBLE)
 
 // The lane totals of summed popcnt_lanes results. With XK_COUNT_HALVES the ISA unit leaves each lane's count in its two
 // 16-bit halves (one multiply fewer per word than widening to 32 bits: binary convolutions 9-10 % faster on an AVX2

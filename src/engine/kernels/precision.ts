@@ -6,7 +6,7 @@ import { UserError } from '../../core/errors.js';
  * weights with a per-filter scale, exact int32 sums): several times faster on CPUs with AVX-512 VNNI,
  * within a measured tolerance of darknet's detections (docs/kernels.md), never bit-identical. On AVX2
  * CPUs (no int8 kernels) the native backend's 'fast' is FMA for every float convolution: one rounding
- * per tap instead of two (float layers 7-19 % faster than exact on a Zen 3 EPYC).
+ * per tap instead of two (float layers up to a fifth faster than exact on a Zen 3 EPYC).
  * The WebAssembly backend's 'fast' uses int16 instead (per-tensor input scale, per-filter weight
  * scale, i32x4.dot_i16x8_s; docs/wasm.md), for the same layers the runner allows (`fastOk`).
  * Binary (XNOR) convolutions and every other layer stay exact in both modes.
