@@ -1,6 +1,6 @@
 // The convolution kernels, written once with GCC vector extensions and compiled once per ISA:
 // each isa_*.cc defines XK_NS (its namespace), XK_V (float lanes per vector), the register-tile
-// sizes and popcnt_lanes(), then includes this file. Nothing here may use C++ library templates:
+// sizes and popcnt_lanes() (or, with XK_NIBBLE, nib_split / nib_count / widen_bytes), then includes this file. Nothing here may use C++ library templates:
 // an inline template instantiated in two ISA units could be merged by the linker into the AVX-512
 // copy and run on a CPU without it.
 //
@@ -452,7 +452,8 @@ static void float_pix_tile(const Op* op, const float* src, const float* w, float
 // xor those of w, so an input vector is split once per tap for all the tile's filters and the weights were split when
 // packed ([k][f] pairs: low nibbles, high nibbles, a byte each); the two lookups of a filter and vector add into
 // 8-bit counts (at most 8 a tap), widened to the 16-bit halves popcnt_total expects every kNibbleTaps taps. Six vector
-// instructions per filter, vector and tap against nine, and 4 x 2 tiles keep it all in the 16 registers.
+// instructions per filter, vector and tap against nine. With 4 x 2 tiles the per-tap state nearly fits the 16
+// registers (GCC 12 keeps two byte counters on the stack); the totals, touched once per kNibbleTaps, live in memory.
 static constexpr int kNibbleTaps = 31;  // 31 taps x 8 = 248: a byte holds it
 static inline void nib_split(vu x, vu& lo, vu& hi);  // the low and the high nibble of each byte (ISA unit)
 static inline vu nib_count(vu nibbles);               // each byte's bit count, from a nibble per byte (ISA unit)
@@ -609,6 +610,7 @@ struct FloatTaps {
   static vf step(vf acc, vf w, float x) { return madd<FUSED>(acc, w, x); }
 };
 
+#if !XK_NIBBLE  // a unit that counts nibbles defines no popcnt_lanes
 struct BinaryTaps {  // mismatches: popcount(w ^ x)
   typedef uint32_t Elem;
   typedef vu Acc;
@@ -616,6 +618,7 @@ struct BinaryTaps {  // mismatches: popcount(w ^ x)
   static vu load(const uint32_t* p) { return loadu(p); }
   static vu step(vu acc, vu w, uint32_t x) { return acc + popcnt_lanes(w ^ x); }
 };
+#endif
 
 template <int NP, int NFV, bool FUSED = false>
 static void float_fil_tile(const Op* op, const Block& b, const float* src, int p0, float* out) {
@@ -792,6 +795,7 @@ static void q8_fil_tile(const Op* op, const Block& b, const uint32_t* src, int p
 #ifdef XK_PNF_VARIANTS
 static constexpr int kPixNF[] = {XK_PNF_VARIANTS};
 static_assert(kPixNF[0] == XK_PNF && sizeof kPixNF / sizeof kPixNF[0] == 4 && kPixNF[3] == 1, "XK_PNF first, four variants, 1 last");
+static_assert(kPixNF[0] >= kPixNF[1] && kPixNF[1] >= kPixNF[2] && kPixNF[2] >= kPixNF[3], "largest first: blocks take the first that fits");
 #else
 static constexpr int kPixNF[] = {XK_PNF, XK_PNF / 2 > 0 ? XK_PNF / 2 : 1, XK_PNF / 4 > 0 ? XK_PNF / 4 : 1, 1};
 #endif
@@ -826,10 +830,12 @@ static void pix_tile_nf(const Op* op, const void* src, const void* w, float* out
   }
 #endif
   if (op->binary) {
-    if constexpr (NF <= kBinaryPixMaxNF) {  // build_blocks makes no wider binary block
+    if constexpr (NF <= kBinaryPixMaxNF) {
       if (op->nv == 2 && NF <= 8) binary_pix_tile<NF, 2>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
       else if (op->nv == 2) { binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash); binary_pix_tile<NF, 1>(op, (const uint32_t*)src + XK_V, (const uint32_t*)w, out, f0, oy, ox0 + XK_V, stash ? stash + XK_V : stash); }
       else binary_pix_tile<NF, 1>(op, (const uint32_t*)src, (const uint32_t*)w, out, f0, oy, ox0, stash);
+    } else {
+      __builtin_trap();  // build_blocks makes no binary block wider than kBinaryPixMaxNF: never leave one uncomputed
     }
   } else {
     if (op->direct) {
@@ -2174,7 +2180,7 @@ static void pack(void* p, const float* in, int part, int parts) {
       }
       // Input column ix goes to phase (ix + pad) % s, position (ix + pad) / s: counted along, not divided out per
       // element, and for stride 2 (a first layer: 640x384x3 floats) split into even and odd columns a vector pair
-      // at a time. Both together took a stride-2 first layer from 2.91 to 1.86 ms on a Zen 3 EPYC.
+      // at a time (docs/native.md, Layout, has the time it saves).
       int ix = 0;
       if (s == 2) {
         float* even = dst + (size_t)(pad % 2) * op->Lph + pad / 2;

@@ -5,7 +5,7 @@ import { ReferenceBackend } from '../../src/engine/kernels/reference.js';
 import { floatLayer, floatShapes, randomFloats, rng } from './layers.js';
 import type { YoloSpec } from '../../src/engine/model.js';
 import { yolo } from '../../src/engine/runtime/layers.js';
-import { nativeFastUnavailable } from '../helpers/native-fast.js';
+import { nativeFastIsa, nativeFastUnavailable } from '../helpers/native-fast.js';
 
 /**
  * The opt-in 'fast' precision of the native backend (int8 float convolutions with AVX-512 VNNI, FMA
@@ -82,7 +82,7 @@ describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped:
     it.skipIf(int8Unavailable !== '')(`XNORCAM_NATIVE_AMX=${amx}, ${shape} kernel shape: int8 convolutions stay within the quantisation bound, plain and +maxpool${int8Unavailable ? ` (skipped: ${int8Unavailable})` : ''}`, async () => {
       if (amx !== 'default') process.env.XNORCAM_NATIVE_AMX = amx;
       try {
-        checkInt8((await create({ precision: 'fast', shape })) as NativeBackend, amx === '0');
+        checkInt8((await create({ isa: nativeFastIsa('int8'), precision: 'fast', shape })) as NativeBackend, amx === '0');
       } finally {
         delete process.env.XNORCAM_NATIVE_AMX;
       }
@@ -152,7 +152,8 @@ describe.skipIf(!fastHere)(`native 'fast' precision${fastHere ? '' : ` (skipped:
 
   for (const shape of shapes)
     it.skipIf(fmaOnlyUnavailable !== '')(`${shape} kernel shape, an ISA without int8 kernels (AVX2): layers marked fastOk run with FMA too, within rounding of exact${fmaOnlyUnavailable ? ` (skipped: ${fmaOnlyUnavailable})` : ''}`, async () => {
-      const b = (await create({ precision: 'fast', shape })) as NativeBackend;
+      // the AVX2 kernels, also where AVX-512 would be the default
+      const b = (await create({ isa: nativeFastIsa('fma'), precision: 'fast', shape })) as NativeBackend;
       expect(b.fastKind).toBe('fma');
       checkFma(b, true);
     });

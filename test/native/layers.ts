@@ -65,8 +65,8 @@ export const floatShapes: Shape[] = [
   { inC: 2, inH: 7, inW: 193, outC: 9, size: 5, stride: 1, pad: 2, activation: 'linear' },
   { inC: 4, inH: 5, inW: 161, outC: 8, size: 3, stride: 1, pad: 0, activation: 'relu' },
   { inC: 1, inH: 4, inW: 240, outC: 24, size: 2, stride: 1, pad: 1, activation: 'leaky' },
-  // stride 2 over wide rows: the padded copy splits even and odd columns a vector pair at a time (pad 1 above, even
-  // pads here: the phases swap), then column by column for the rest
+  // stride 2 over wide rows: the padded copy splits even and odd columns a vector pair at a time, then column by column
+  // for the rest; an odd pad (1, above) sends even columns to phase 1, an even one (0, 2 here) to phase 0
   { inC: 3, inH: 8, inW: 67, outC: 16, size: 3, stride: 2, pad: 0, activation: 'leaky' },
   { inC: 2, inH: 9, inW: 70, outC: 8, size: 5, stride: 2, pad: 2, activation: 'linear' },
 ];

@@ -55,11 +55,15 @@ export function loadAddon(): Addon {
     if (existsSync(failed)) throw new Error(`native addon failed to build: ${readFileSync(failed, 'utf8').trim().split('\n')[0]}`);
     throw new Error('native addon is not built (npm rebuild, or node scripts/build-native.mjs)');
   }
+  let addon: Addon;
   try {
-    cached = createRequire(import.meta.url)(addonPath) as Addon;
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (e) {
     throw new Error(`native addon does not load: ${(e as Error).message.split('\n')[0]}`);
   }
+  // An addon built from older sources (npm run build without the native rebuild) lacks newer functions.
+  if (typeof addon.fastKind !== 'function') throw new Error('native addon is out of date (rebuild it: node scripts/build-native.mjs)');
+  cached = addon;
   return cached;
 }
 
@@ -257,5 +261,5 @@ const warned = new Set<string>();
 function warnOnce(name: string): void {
   if (warned.has(name)) return;
   warned.add(name);
-  logger.warn(`precision 'fast' is not available on kernel backend ${name} (needs AVX2 with FMA, or AVX-512 VNNI); float layers run exact`);
+  logger.warn(`precision 'fast' is not available on kernel backend ${name} (the native-avx2 kernels have it, with FMA, and native-avx512 with VNNI); float layers run exact`);
 }
