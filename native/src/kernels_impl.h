@@ -1,8 +1,9 @@
 // The convolution kernels, written once with GCC vector extensions and compiled once per ISA:
 // each isa_*.cc defines XK_NS (its namespace), XK_V (float lanes per vector), the register-tile
-// sizes and popcnt_lanes() (or, with XK_NIBBLE, nib_split / nib_count / widen_bytes), then includes this file. Nothing here may use C++ library templates:
-// an inline template instantiated in two ISA units could be merged by the linker into the AVX-512
-// copy and run on a CPU without it.
+// sizes and popcnt_lanes() (or, with XK_NIBBLE, nib_split / nib_count / widen_bytes), then
+// includes this file. Nothing here may use C++ library templates: an inline template
+// instantiated in two ISA units could be merged by the linker into the AVX-512 copy and run on
+// a CPU without it.
 //
 // Numerics (see src/engine/kernels/backend.ts): float sums run over k = (c, ky, kx) in order,
 // product and sum rounded separately (built with -ffp-contract=off); vectors span output pixels
