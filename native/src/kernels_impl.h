@@ -462,30 +462,37 @@ static inline vu widen_bytes(vu counts);              // each 16-bit half: the s
 static constexpr int kBinaryPixMaxNF = 4;
 static constexpr int kBinaryPixWords = 2;  // words a (tap, filter) weight takes: nibble-split
 
+// Taps [0, kw) of an A x B block of counts, kNibbleTaps at a time: tap(k, c8) adds tap k's byte counts (at most 8 a
+// byte) into c8, which is widened into acc's 16-bit halves after each run of taps, before a byte can overflow. The
+// one place that bound is kept, for the pixel and the filter tiles alike.
+template <int A, int B, class Tap>
+static inline __attribute__((always_inline)) void nibble_taps(int kw, vu (*acc)[B], Tap tap) {
+  for (int k0 = 0; k0 < kw; k0 += kNibbleTaps) {
+    const int k1 = imin(kw, k0 + kNibbleTaps);
+    vu c8[A][B];
+    _Pragma("GCC unroll 16") for (int a = 0; a < A; a++)
+      _Pragma("GCC unroll 16") for (int b = 0; b < B; b++) c8[a][b] = (vu){};
+    for (int k = k0; k < k1; k++) tap(k, c8);
+    _Pragma("GCC unroll 16") for (int a = 0; a < A; a++)
+      _Pragma("GCC unroll 16") for (int b = 0; b < B; b++) acc[a][b] += widen_bytes(c8[a][b]);
+  }
+}
+
 template <int NF, int NV>
 static inline void binary_pix_counts(const Op* op, const uint32_t* src, const uint32_t* w, vu (&acc)[NF][NV]) {
   static_assert(NF <= kBinaryPixMaxNF, "binary pixel tiles take at most kBinaryPixMaxNF filters here");
   const int32_t* off = op->off;
-  const int kw = op->kw;
-  for (int k0 = 0; k0 < kw; k0 += kNibbleTaps) {
-    const int k1 = imin(kw, k0 + kNibbleTaps);
-    vu c8[NF][NV];
-    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) c8[f][v] = (vu){};
-    for (int k = k0; k < k1; k++) {
-      const uint32_t* p = src + off[k];
-      vu lo[NV], hi[NV];
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) nib_split(loadu(p + v * XK_V), lo[v], hi[v]);
-      const uint32_t* wk = w + (size_t)k * NF * 2;
-      _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
-        const vu wl = (vu){} + wk[2 * f], wh = (vu){} + wk[2 * f + 1];
-        // bytes stay below 256, so 32-bit lane adds are byte adds
-        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) c8[f][v] += nib_count(lo[v] ^ wl) + nib_count(hi[v] ^ wh);
-      }
+  nibble_taps<NF, NV>(op->kw, acc, [&](int k, vu (&c8)[NF][NV]) __attribute__((always_inline)) {
+    const uint32_t* p = src + off[k];
+    vu lo[NV], hi[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) nib_split(loadu(p + v * XK_V), lo[v], hi[v]);
+    const uint32_t* wk = w + (size_t)k * NF * 2;
+    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++) {
+      const vu wl = (vu){} + wk[2 * f], wh = (vu){} + wk[2 * f + 1];
+      // bytes stay below 256, so 32-bit lane adds are byte adds
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) c8[f][v] += nib_count(lo[v] ^ wl) + nib_count(hi[v] ^ wh);
     }
-    _Pragma("GCC unroll 16") for (int f = 0; f < NF; f++)
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[f][v] += widen_bytes(c8[f][v]);
-  }
+  });
 }
 
 // A packed binary weight of a pixels-in-lanes block: its low nibbles, then its high ones.
@@ -646,28 +653,19 @@ static constexpr int kBinaryFilWords = 2;  // a filters-in-lanes block's weights
 template <int R, int NFV>
 static inline void binary_fil_run(const Op* op, const uint32_t* w, const uint32_t* const* sp, vu (*acc)[NFV]) {
   const int32_t* off = op->off;
-  const int kw = op->kw;
-  for (int k0 = 0; k0 < kw; k0 += kNibbleTaps) {
-    const int k1 = imin(kw, k0 + kNibbleTaps);
-    vu c8[R][NFV];
-    _Pragma("GCC unroll 16") for (int p = 0; p < R; p++)
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) c8[p][j] = (vu){};
-    for (int k = k0; k < k1; k++) {
-      const int o = off[k];
-      vu wl[NFV], wh[NFV];
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
-        wl[j] = loadu(w + ((size_t)k * 2 * NFV + j) * XK_V);
-        wh[j] = loadu(w + ((size_t)k * 2 * NFV + NFV + j) * XK_V);
-      }
-      _Pragma("GCC unroll 16") for (int p = 0; p < R; p++) {
-        vu lo, hi;
-        nib_split((vu){} + sp[p][o], lo, hi);
-        _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) c8[p][j] += nib_count(lo ^ wl[j]) + nib_count(hi ^ wh[j]);
-      }
+  nibble_taps<R, NFV>(op->kw, acc, [&](int k, vu (&c8)[R][NFV]) __attribute__((always_inline)) {
+    const int o = off[k];
+    vu wl[NFV], wh[NFV];
+    _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) {
+      wl[j] = loadu(w + ((size_t)k * 2 * NFV + j) * XK_V);
+      wh[j] = loadu(w + ((size_t)k * 2 * NFV + NFV + j) * XK_V);
     }
-    _Pragma("GCC unroll 16") for (int p = 0; p < R; p++)
-      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) acc[p][j] += widen_bytes(c8[p][j]);
-  }
+    _Pragma("GCC unroll 16") for (int p = 0; p < R; p++) {
+      vu lo, hi;
+      nib_split((vu){} + sp[p][o], lo, hi);
+      _Pragma("GCC unroll 16") for (int j = 0; j < NFV; j++) c8[p][j] += nib_count(lo ^ wl[j]) + nib_count(hi ^ wh[j]);
+    }
+  });
 }
 
 // The tile's pixels in runs of 3 (or 2, 1), so counts, weights and the split input stay in the 16 registers; a run
