@@ -53,12 +53,12 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
-  const stride = numberOption('stride', v.stride, 1, (n) => Number.isInteger(n) && n >= 1);
-  const thresh = numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n <= 1);
-  const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
-  const intervalSec = numberOption('count-interval', v['count-interval'], 60, (n) => n > 0);
-  const workers = v.workers ? numberOption('workers', v.workers, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
-  const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), (n) => Number.isInteger(n) && n >= 1);
+  const stride = numberOption('stride', v.stride, 1, { integer: true, min: 1 });
+  const thresh = numberOption('thresh', v.thresh, 0.25, { min: 0, max: 1 });
+  const nms = numberOption('nms', v.nms, 0.45, { min: 0, max: 1 });
+  const intervalSec = numberOption('count-interval', v['count-interval'], 60, { min: 0, above: true });
+  const workers = v.workers ? numberOption('workers', v.workers, 1, { integer: true, min: 1, max: 256 }) : undefined;
+  const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), { integer: true, min: 1 });
   const precision = precisionFlag(v.precision);
   const threadsPerFrame = threadsPerFrameFlag(v['threads-per-frame']);
   const lines = (v.line ?? []).map(parseLineOption);

@@ -81,11 +81,38 @@ export function parseCommandArgs<O extends Record<string, OptionSpec>>(spec: Com
   return parsed as unknown as ParsedArgs<O>;
 }
 
-/** Parses a numeric option, naming the flag in the error. */
-export function numberOption(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
+/**
+ * The values a numeric option takes. `above`/`below` make `min`/`max` exclusive. Declared rather than
+ * written as a predicate so that the error can say what would have been accepted.
+ */
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  above?: boolean;
+  below?: boolean;
+  integer?: boolean;
+}
+
+export function inRange(n: number, r: NumberRange): boolean {
+  if (!Number.isFinite(n) || (r.integer && !Number.isInteger(n))) return false;
+  if (r.min !== undefined && (r.above ? n <= r.min : n < r.min)) return false;
+  return r.max === undefined || (r.below ? n < r.max : n <= r.max);
+}
+
+/** "an integer from 1 to 256", "a number above 0", "a number from 0 to below 1"... */
+export function describeRange(r: NumberRange): string {
+  const kind = r.integer ? 'an integer' : 'a number';
+  if (r.min !== undefined && r.max !== undefined && !r.above) return `${kind} from ${r.min} to ${r.below ? 'below ' : ''}${r.max}`;
+  const lo = r.min === undefined ? '' : r.above ? `above ${r.min}` : `of ${r.min} or more`;
+  const hi = r.max === undefined ? '' : r.below ? `below ${r.max}` : `up to ${r.max}`;
+  return [kind, lo, lo && hi ? 'and' : '', hi].filter(Boolean).join(' ');
+}
+
+/** Parses a numeric option, naming the flag and what it takes in the error. */
+export function numberOption(name: string, raw: string | undefined, fallback: number, range: NumberRange = {}): number {
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || !check(n)) throw new UserError(`--${name}: '${raw}' is not a valid value`, 2);
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  if (!inRange(n, range)) throw new UserError(`--${name}: '${raw}' is not ${describeRange(range)}`, 2);
   return n;
 }
 

@@ -40,8 +40,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`the bundled model ${relative(process.cwd(), model) || model} is missing, so the demo cannot run (build it with the model pipeline, see docs)`);
   }
   if (v.regenerate || !existsSync(demoVideo)) ensureDemoVideo();
-  const statsSec = numberOption('stats', v.stats, 10, (n) => n >= 0);
-  const durationSec = v.duration ? numberOption('duration', v.duration, 0, (n) => n > 0) : undefined;
+  const statsSec = numberOption('stats', v.stats, 10, { min: 0 });
+  const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
   const setup = setupFromArgs([demoPipeline], { host: v.host, port: v.port });
   return runLive(setup, { statsSec, durationSec, banner: 'xnorcam demo: open the dashboard at' });
 }

@@ -42,8 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
-  const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
-  const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256);
+  const nms = numberOption('nms', v.nms, 0.45, { min: 0, max: 1 });
+  const threads = v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, { integer: true, min: 1, max: 256 });
   const precision = precisionFlag(v.precision);
   const source = parseModelFlags(v, {
     command: 'detect',
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`,
   });
   const detector = await loadDetector(source, { backend: v.backend, threads, precision });
-  const thresh = v.thresh === undefined ? (cardOperatingThreshold(detector.model) ?? 0.25) : numberOption('thresh', v.thresh, 0.25, (n) => n >= 0 && n < 1);
+  const thresh = v.thresh === undefined ? (cardOperatingThreshold(detector.model) ?? 0.25) : numberOption('thresh', v.thresh, 0.25, { min: 0, max: 1 });
   let failed = 0;
   try {
     for (const image of args.positionals) {

@@ -49,10 +49,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values;
   if (!v.data) throw new UserError('xnorcam eval: --data <dir> is required (a YOLO-format dataset)', 2);
-  const thresh = numberOption('thresh', v.thresh, 0.001, (n) => n >= 0 && n < 1);
-  const nms = numberOption('nms', v.nms, 0.45, (n) => n >= 0 && n <= 1);
-  const limit = numberOption('limit', v.limit, 0, (n) => Number.isInteger(n) && n >= 0);
-  const minHeight = numberOption('min-height', v['min-height'], 0, (n) => n >= 0);
+  const thresh = numberOption('thresh', v.thresh, 0.001, { min: 0, max: 1 });
+  const nms = numberOption('nms', v.nms, 0.45, { min: 0, max: 1 });
+  const limit = numberOption('limit', v.limit, 0, { integer: true, min: 1 });
+  const minHeight = numberOption('min-height', v['min-height'], 0, { min: 0 });
   const precision = precisionFlag(v.precision);
   const data = readYoloDataset(v.data);
   const source = parseModelFlags(v, {
@@ -91,6 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     progress.update(i + 1);
   }
   progress.finish();
+  const unlabelled = items.filter((item) => !item.labelled).length;
   const ignoreRegions = results.reduce((n, r) => n + r.truths.filter((t) => t.classId === IGNORE_REGION).length, 0);
   const s = evaluate(results, detector.classNames.length);
   const agnostic = evaluateClassAgnostic(results);
@@ -104,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     nms,
     ...(minHeight > 0 ? { minHeight, ignoredTruths: results.reduce((n, r) => n + r.truths.filter((t) => t.difficult && t.classId !== IGNORE_REGION).length, 0) } : {}),
     ...(ignoreRegions > 0 ? { ignoreRegions } : {}),
+    ...(unlabelled > 0 ? { imagesWithoutLabels: unlabelled } : {}),
     'mAP@0.5': r4(s.map50),
     'mAP@0.75': r4(s.map75),
     'mAP@0.5:0.95': r4(s.map5095),

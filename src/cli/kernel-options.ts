@@ -22,7 +22,7 @@ export const threadsPerFrameOption = {
 
 /** --threads-per-frame, validated (one-line error, exit 2); undefined when not given. */
 export function threadsPerFrameFlag(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : numberOption('threads-per-frame', value, 1, (n) => Number.isInteger(n) && n >= 1 && n <= 64);
+  return value === undefined ? undefined : numberOption('threads-per-frame', value, 1, { integer: true, min: 1, max: 64 });
 }
 
 /** --precision, validated (one-line error, exit 2); undefined when not given. */

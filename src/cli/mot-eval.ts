@@ -19,7 +19,7 @@ are ignored; a match needs IoU ≥ --iou).`,
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
-  const iouThreshold = numberOption('iou', args.values.iou as string | undefined, 0.5, (n) => n > 0 && n <= 1);
+  const iouThreshold = numberOption('iou', args.values.iou as string | undefined, 0.5, { min: 0, above: true, max: 1 });
   const [gtFile, trackFile] = args.positionals;
   const m = evaluateMot(readMotFile(gtFile), readMotFile(trackFile), { iouThreshold });
   // Headline figures first, then the rest of the counts.

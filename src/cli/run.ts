@@ -69,11 +69,11 @@ function sourceModel(path: string, where: string): string {
 /** Turns command-line values (and a pipeline file when given) into pipeline options. */
 export function setupFromArgs(positionals: string[], v: Record<string, string | string[] | boolean | undefined>): RunSetup {
   const str = (k: string) => v[k] as string | undefined;
-  const thresh = numberOption('thresh', str('thresh'), 0.25, (n) => n >= 0 && n <= 1);
-  const nms = numberOption('nms', str('nms'), 0.45, (n) => n >= 0 && n <= 1);
-  const workers = str('workers') ? numberOption('workers', str('workers'), 1, (n) => Number.isInteger(n) && n >= 1 && n <= 256) : undefined;
-  const displayWidth = numberOption('display-width', str('display-width'), 640, (n) => Number.isInteger(n) && n >= 64 && n <= 3840);
-  const port = numberOption('port', str('port'), 8080, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
+  const thresh = numberOption('thresh', str('thresh'), 0.25, { min: 0, max: 1 });
+  const nms = numberOption('nms', str('nms'), 0.45, { min: 0, max: 1 });
+  const workers = str('workers') ? numberOption('workers', str('workers'), 1, { integer: true, min: 1, max: 256 }) : undefined;
+  const displayWidth = numberOption('display-width', str('display-width'), 640, { integer: true, min: 64, max: 3840 });
+  const port = numberOption('port', str('port'), 8080, { integer: true, min: 0, max: 65535 });
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
@@ -159,8 +159,8 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
-  const statsSec = numberOption('stats', v.stats, 5, (n) => n >= 0);
-  const durationSec = v.duration ? numberOption('duration', v.duration, 0, (n) => n > 0) : undefined;
+  const statsSec = numberOption('stats', v.stats, 5, { min: 0 });
+  const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
   const setup = setupFromArgs(args.positionals, v);
   return runLive(setup, { statsSec, durationSec, json: Boolean(v.json) });
 }

@@ -63,9 +63,8 @@ in km/h and a ground calibration (four image points ↔ metres).`,
   positionals: { max: 0 },
 });
 
-function intOption(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = numberOption(name, raw, fallback, (v) => Number.isInteger(v) && v >= min && v <= max);
-  return n;
+function intOption(name: string, raw: string | undefined, fallback: number, min: number, max?: number): number {
+  return numberOption(name, raw, fallback, { integer: true, min, max });
 }
 
 /** Width and height from --size WxH or --width/--height. */
@@ -95,8 +94,8 @@ async function runDataset(argv: string[]): Promise<number> {
   const qm = /^(\d+)-(\d+)$/.exec(v.quality ?? '40-95');
   const quality: [number, number] = qm ? [Number(qm[1]), Number(qm[2])] : [0, 0];
   if (!qm || quality[0] < 1 || quality[1] > 100 || quality[0] > quality[1]) throw new UserError(`--quality: '${v.quality}' is not a range LO-HI within 1-100`, 2);
-  const minVisibility = numberOption('min-visibility', v['min-visibility'], 0.3, (n) => n >= 0 && n <= 1);
-  const minSize = numberOption('min-size', v['min-size'], 10, (n) => n >= 0 && n <= 1000);
+  const minVisibility = numberOption('min-visibility', v['min-visibility'], 0.3, { min: 0, max: 1 });
+  const minSize = numberOption('min-size', v['min-size'], 10, { min: 0, max: 1000 });
   const { statSync } = await import('node:fs');
   const existing = statSync(v.out, { throwIfNoEntry: false });
   if (existing && !existing.isDirectory()) throw new UserError(`--out: '${v.out}' exists and is not a folder`, 2);
@@ -139,7 +138,7 @@ async function runVideo(argv: string[]): Promise<number> {
   const v = args.values;
   if (!v.out) throw new UserError('xnorcam synth video: --out FILE.mp4 is required', 2);
   if (!/\.(mp4|mkv|mov)$/i.test(v.out)) throw new UserError(`--out: '${v.out}' must end in .mp4 (or .mkv/.mov)`, 2);
-  const seconds = numberOption('seconds', v.seconds, 20, (n) => n > 0 && n <= 3600);
+  const seconds = numberOption('seconds', v.seconds, 20, { min: 0, above: true, max: 3600 });
   const fps = intOption('fps', v.fps, 25, 1, 120);
   const seed = intOption('seed', v.seed, 1, 0);
   const [width, height] = sizeOptions(v, [1280, 720]);
@@ -147,7 +146,7 @@ async function runVideo(argv: string[]): Promise<number> {
   const conditions = v.conditions ?? 'clear';
   if (conditions !== 'clear' && conditions !== 'any') throw new UserError(`--conditions: '${conditions}' is not clear or any`, 2);
   const crf = intOption('crf', v.crf, 23, 0, 51);
-  const minHeight = numberOption('min-height', v['min-height'], 10, (n) => n >= 0);
+  const minHeight = numberOption('min-height', v['min-height'], 10, { min: 0 });
   const { writeVideo, truthPaths } = await import('../synth/video.js');
   const frames = Math.max(1, Math.round(seconds * fps));
   const progress = createProgress('synth video', frames, { unit: 'frames' });

@@ -36,19 +36,17 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values;
   if (v.fps === undefined) throw new UserError('xnorcam track: --fps is required (the frame rate of the detection file)', 2);
-  const fps = numberOption('fps', v.fps as string, 0, (n) => n > 0);
-  const score = (n: number) => n >= 0 && n <= 1;
-  const nonNeg = (n: number) => n >= 0;
+  const fps = numberOption('fps', v.fps as string, 0, { min: 0, above: true });
   const tracker = {
-    highScore: numberOption('high', v.high as string, d.highScore, score),
-    lowScore: numberOption('low', v.low as string, d.lowScore, score),
-    newTrackScore: numberOption('new', v.new as string, d.newTrackScore, score),
-    lostBufferSec: numberOption('lost-buffer', v['lost-buffer'] as string, d.lostBufferSec, nonNeg),
-    minHits: numberOption('min-hits', v['min-hits'] as string, d.minHits, (n) => Number.isInteger(n) && n >= 1),
-    minConfirmSec: numberOption('min-confirm', v['min-confirm'] as string, d.minConfirmSec, nonNeg),
+    highScore: numberOption('high', v.high as string, d.highScore, { min: 0, max: 1 }),
+    lowScore: numberOption('low', v.low as string, d.lowScore, { min: 0, max: 1 }),
+    newTrackScore: numberOption('new', v.new as string, d.newTrackScore, { min: 0, max: 1 }),
+    lostBufferSec: numberOption('lost-buffer', v['lost-buffer'] as string, d.lostBufferSec, { min: 0 }),
+    minHits: numberOption('min-hits', v['min-hits'] as string, d.minHits, { integer: true, min: 1 }),
+    minConfirmSec: numberOption('min-confirm', v['min-confirm'] as string, d.minConfirmSec, { min: 0 }),
     tentativeLowScore: Boolean(v['tentative-low']),
   };
-  const interpolateSec = numberOption('interpolate', v.interpolate as string, 0.2, nonNeg);
+  const interpolateSec = numberOption('interpolate', v.interpolate as string, 0.2, { min: 0 });
   const dets = readMotFile(args.positionals[0]);
   const progress = createProgress('track', undefined, { unit: 'frames' });
   const rows = trackMotDetections(dets, { fps, tracker, interpolateSec, filteredBoxes: !v['raw-boxes'], onFrame: (n) => progress.update(n) });

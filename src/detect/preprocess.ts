@@ -1,11 +1,13 @@
-import { stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
+import { decodeBmp, isBmp } from './bmp.js';
 
 /**
  * darknet `detector test` preprocessing without OpenCV: RGB planar floats byte/255, then either
  * darknet's own two-pass bilinear resize_image or letterbox_image. Image files are decoded with
- * sharp (stb_image in darknet; identical for PNG, within JPEG decoder rounding for JPEG).
+ * sharp (stb_image in darknet; identical for PNG, within JPEG decoder rounding for JPEG), BMP by
+ * bmp.ts (the libvips sharp bundles has no BMP loader).
  */
 const f = Math.fround;
 const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
@@ -34,12 +36,25 @@ export async function decodeImageFile(file: string): Promise<RgbImage> {
     throw new UserError(`${file}: no such file`);
   }
   try {
+    const head = await readHead(file);
+    if (isBmp(head)) return decodeBmp(await readFile(file));
     const { data, info } = await sharp(file, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (e) {
     const reason = (e as Error).message.split('\n')[0].replace(/^Input file /, '');
     throw new UserError(`${file}: cannot decode image (${reason})`);
+  }
+}
+
+async function readHead(file: string): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = new Uint8Array(2);
+    await fh.read(buf, 0, 2, 0);
+    return buf;
+  } finally {
+    await fh.close();
   }
 }
 

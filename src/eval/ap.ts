@@ -5,7 +5,9 @@
  * at 101 recall points 0, 0.01, …, 1 (0 beyond the last recall reached). mAP@0.5:0.95 averages
  * the thresholds 0.50, 0.55, …, 0.95. Classes without ground truth are left out of the means.
  * Truths marked `difficult` follow PASCAL VOC's rule: a detection matched to one is neither a true
- * nor a false positive, and missing one costs no recall (e.g. objects too small to matter).
+ * nor a false positive, and missing one costs no recall (e.g. objects too small to matter). A
+ * detection is matched to a real truth whenever one is within the threshold, and falls to a
+ * difficult one only otherwise (COCO's order for crowd regions).
  * A difficult truth of class IGNORE_REGION (-1) is that for every class: an ignore region.
  */
 import { boxIou } from '../core/box-geometry.js';
@@ -85,19 +87,25 @@ export function classAp(images: ImageResult[], classId: number, thresholds: numb
     let counted = 0;
     dets.forEach((d) => {
       const gts = truths[d.image];
+      // A real truth first (the unmatched one of highest IoU); only a detection that matches none may fall
+      // into a difficult truth or ignore region, which absorbs any number of detections (COCO's crowd
+      // regions, VOC's difficult objects). Otherwise an ignore region drawn on a real object would take
+      // the detection of that object and leave the object missed.
       let best = -1;
       let bestIou = thr;
+      let ignored = false;
       for (let g = 0; g < gts.length; g++) {
-        if (used[d.image][g]) continue;
+        if (gts[g].difficult || used[d.image][g]) continue;
         const v = boxIou(d.box, gts[g].box);
         if (v >= bestIou) {
           bestIou = v;
           best = g;
         }
       }
+      if (best < 0) for (let g = 0; g < gts.length && !ignored; g++) ignored = gts[g].difficult === true && boxIou(d.box, gts[g].box) >= thr;
+      if (ignored) return;
       if (best >= 0) {
         used[d.image][best] = 1;
-        if (gts[best].difficult) return;
         tp++;
       }
       counted++;

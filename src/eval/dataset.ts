@@ -1,7 +1,8 @@
 /**
- * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp|webp), DIR/labels/<name>.txt with lines
+ * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|webp), DIR/labels/<name>.txt with lines
  * `class cx cy w h [score]` relative to the image, DIR/classes.txt with one class name per line.
- * An image without a label file has no objects. Class -1 is an ignore region (an object the labeller
+ * An image without a label file has no objects (counted in `xnorcam eval`'s output); a box
+ * value outside [0, 1] is an error naming the file and line. Class -1 is an ignore region (an object the labeller
  * was unsure of, as `xnorcam specialise` writes them); a score (the trainer's soft label) is read
  * and not used: every labelled box is an object here.
  */
@@ -21,6 +22,8 @@ export interface YoloLabel {
 export interface YoloItem {
   image: string;
   labels: YoloLabel[];
+  /** Whether the image has a label file (one without has no objects, as YOLO tools read it). */
+  labelled: boolean;
 }
 
 export interface YoloDataset {
@@ -39,11 +42,15 @@ export function readYoloDataset(dir: string): YoloDataset {
   if (classes.length === 0) throw new UserError(`${classesFile}: no class names`);
   const imgDir = path.join(dir, 'images');
   if (!existsSync(imgDir)) throw new UserError(`${imgDir}: missing (a YOLO dataset needs images/ and labels/)`);
+  const labelDir = path.join(dir, 'labels');
+  // Without it every image would read as empty of objects: a score of 0 for the wrong reason.
+  if (!existsSync(labelDir) || !statSync(labelDir).isDirectory()) throw new UserError(`${labelDir}: missing (a YOLO dataset needs images/ and labels/)`);
   const files = readdirSync(imgDir).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort();
   if (files.length === 0) throw new UserError(`${imgDir}: no images`);
   const items = files.map((f) => {
-    const labelFile = path.join(dir, 'labels', path.basename(f, path.extname(f)) + '.txt');
-    return { image: path.join(imgDir, f), labels: existsSync(labelFile) ? parseLabels(readFileSync(labelFile, 'utf8'), labelFile, classes.length) : [] };
+    const labelFile = path.join(labelDir, path.basename(f, path.extname(f)) + '.txt');
+    const labelled = existsSync(labelFile);
+    return { image: path.join(imgDir, f), labels: labelled ? parseLabels(readFileSync(labelFile, 'utf8'), labelFile, classes.length) : [], labelled };
   });
   return { dir, classes, items };
 }
@@ -59,6 +66,8 @@ export function parseLabels(text: string, file: string, numClasses: number): Yol
     const [c, cx, cy, w, h] = nums;
     if (!Number.isInteger(c) || c < -1 || c >= numClasses) throw inputError(file, i + 1, `class ${parts[0]} is not in classes.txt (${numClasses} classes) nor -1 (an ignore region)`);
     if (parts.length === 6 && !(nums[5] > 0 && nums[5] <= 1)) throw inputError(file, i + 1, `score ${parts[5]} is not in (0, 1]`);
+    const outside = ([['cx', cx], ['cy', cy], ['w', w], ['h', h]] as const).find(([, value]) => !(value >= 0 && value <= 1));
+    if (outside) throw inputError(file, i + 1, `${outside[0]} ${outside[1]} is not in [0, 1] (YOLO labels are relative to the image)`);
     if (w > 0 && h > 0) out.push({ classId: c, cx, cy, w, h });
   });
   return out;

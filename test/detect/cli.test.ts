@@ -111,7 +111,7 @@ describe('xnorcam detect / convert', () => {
   it('rejects inconsistent flags with exit code 2', () => {
     fails(['detect', imageA, '--cfg', cfgA], /--cfg needs --weights too/, 2);
     fails(['detect', imageA, '--model', modelA, '--cfg', cfgA, '--weights', weightsA], /either --model or --cfg/, 2);
-    fails(['detect', imageA, '--model', modelA, '--thresh', 'high'], /--thresh: 'high' is not a valid value/, 2);
+    fails(['detect', imageA, '--model', modelA, '--thresh', 'high'], /--thresh: 'high' is not a number from 0 to 1/, 2);
     // a value starting with '-': node's parser words it as a question; the one line gives the remedy
     fails(['detect', imageA, '--model', modelA, '--thresh', '-0.5'], /--thresh takes a value; one starting with '-' is written --thresh=-VALUE/, 2);
     fails(['convert', cfgA, weightsA], /missing -o/, 2);

@@ -67,8 +67,30 @@ describe('COCO average precision', () => {
     // without the region both top detections would be false positives
     const without = evaluate([{ ...images[0], truths: images[0].truths.slice(0, 2) }], 2);
     expect(without.map50).toBeCloseTo(0.5, 12);
-    // class-agnostic, the region still absorbs one detection (the other one on it is a false positive)
-    expect(evaluateClassAgnostic(images).perClass[0].truths).toBe(2);
+    // class-agnostic, the region absorbs both detections on it, as a crowd region does
+    const agnostic = evaluateClassAgnostic(images).perClass[0];
+    expect(agnostic.truths).toBe(2);
+    expect(agnostic.ap50).toBeCloseTo(1, 12);
+  });
+
+  it('matches a detection to a real truth before an ignore region or difficult truth on the same object', () => {
+    // xnorcam specialise writes an ignore region where the teacher was unsure of a second class on an object it
+    // also boxed confidently: the same box twice, the region after the object or before it
+    for (const order of ['object first', 'region first']) {
+      const object = gt(0, [0, 0, 10, 10]);
+      const region = { classId: IGNORE_REGION, box: [0, 0, 10, 10] as Box, difficult: true };
+      const truths = order === 'object first' ? [object, region] : [region, object];
+      const hard = { classId: 0, box: [0, 0, 10, 10] as Box, difficult: true };
+      const withHard = order === 'object first' ? [object, hard] : [hard, object];
+      // one detection, on the object: found
+      const one = [det(0, 0.9, [0, 0, 10, 10])];
+      expect(classAp([{ truths, detections: one }], 0, [0.5]).aps[0], order).toBeCloseTo(1, 12);
+      expect(classAp([{ truths: withHard, detections: one }], 0, [0.5]).aps[0], order).toBeCloseTo(1, 12);
+      // a duplicate below it falls into the region: neither a hit nor a false positive
+      const two = [...one, det(0, 0.8, [0, 1, 10, 11])];
+      expect(classAp([{ truths, detections: two }], 0, [0.5]).aps[0], order).toBeCloseTo(1, 12);
+      expect(classAp([{ truths: withHard, detections: two }], 0, [0.5]).aps[0], order).toBeCloseTo(1, 12);
+    }
   });
 
   it('scores every class as one in the class-agnostic AP', () => {

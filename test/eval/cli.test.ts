@@ -51,6 +51,32 @@ describe('xnorcam eval', () => {
     const c = xnorcam('eval', '--data', bad);
     expect(c.status).toBe(1);
     expect(c.stderr).toBe(`error: ${path.join(bad, 'labels', 'a.txt')}:1: expected "class cx cy w h" or "class cx cy w h score"\n`);
+    // values outside the image are an error, not an object that no detection can match or a silently dropped line
+    for (const [line, what] of [['0 1.5 0.5 0.1 0.1', 'cx 1.5'], ['0 0.5 0.5 -0.1 0.1', 'w -0.1']]) {
+      writeFileSync(path.join(bad, 'labels', 'a.txt'), `0 0.5 0.5 0.1 0.1\n${line}\n`);
+      const d = xnorcam('eval', '--data', bad);
+      expect(d.status).toBe(1);
+      expect(d.stderr).toBe(`error: ${path.join(bad, 'labels', 'a.txt')}:2: ${what} is not in [0, 1] (YOLO labels are relative to the image)\n`);
+    }
+    // no labels/ folder: every image would score as empty of objects
+    rmSync(path.join(bad, 'labels'), { recursive: true });
+    const e = xnorcam('eval', '--data', bad);
+    expect(e.status).toBe(1);
+    expect(e.stderr).toBe(`error: ${path.join(bad, 'labels')}: missing (a YOLO dataset needs images/ and labels/)\n`);
+    // an explicit --limit 0 is not "all images"
+    const f = xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '0');
+    expect(f.status).toBe(2);
+    expect(f.stderr).toBe("error: --limit: '0' is not an integer of 1 or more\n");
+  });
+
+  it('counts images without a label file (images of no objects, as YOLO tools read them)', () => {
+    const data = path.join(dir, 'data-unlabelled');
+    cpSync(path.join(dir, 'data'), data, { recursive: true });
+    rmSync(path.join(data, 'labels', '000001.txt'));
+    const r = xnorcam('eval', '--data', data, '--limit', '2');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).imagesWithoutLabels).toBe(1);
+    expect(JSON.parse(xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '2').stdout).imagesWithoutLabels).toBeUndefined();
   });
 
   it('prints mAP@0.5, mAP@0.5:0.95 and per-class AP of the bundled model as JSON', () => {

@@ -45,11 +45,11 @@ describe('xnorcam batch', () => {
   it('rejects bad flags with one line', () => {
     const r = xnorcam(['batch', 'x.mp4', '--stride', '0', ...testModelArgs]);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("error: --stride: '0' is not a valid value");
+    expect(r.stderr.trim()).toBe("error: --stride: '0' is not an integer of 1 or more");
     for (const cmd of ['batch', 'run']) {
       const t = xnorcam([cmd, 'x.mp4', '--threads-per-frame', '1.5', ...testModelArgs]);
       expect(t.status).toBe(2);
-      expect(t.stderr.trim()).toBe("error: --threads-per-frame: '1.5' is not a valid value");
+      expect(t.stderr.trim()).toBe("error: --threads-per-frame: '1.5' is not an integer from 1 to 64");
     }
   });
 });

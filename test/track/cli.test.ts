@@ -48,7 +48,7 @@ describe('xnorcam track and mot-eval input errors', () => {
 
   const cases: [string[], RegExp][] = [
     [['track', bad], /^error: xnorcam track: --fps is required/],
-    [['track', bad, '--fps', 'fast'], /^error: --fps: 'fast' is not a valid value$/],
+    [['track', bad, '--fps', 'fast'], /^error: --fps: 'fast' is not a number above 0$/],
     [['track', bad, '--fps', '10'], /^error: .*bad\.txt:2: field 3 \('ten'\) is not a number$/],
     [['track', path.join(dir, 'missing.txt'), '--fps', '10'], /^error: .*missing\.txt: no such file$/],
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
