@@ -57,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   const data = readYoloDataset(v.data);
   const source = parseModelFlags(v, {
     command: 'eval',
+    namesNeedCfg: true,
     defaultNames: `${data.dir}/classes.txt`,
     bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor>`,
   });

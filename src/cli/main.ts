@@ -52,6 +52,16 @@ async function main(argv: string[]): Promise<number> {
   return typeof code === 'number' ? code : 0;
 }
 
+// `xnorcam detect ... | head`: the reader has gone. Stop as Ctrl-C would (live commands flush their files on
+// SIGINT; the others have nothing to lose), once, instead of dying on an unhandled write error.
+let readerGone = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  if (readerGone) return;
+  readerGone = true;
+  process.kill(process.pid, 'SIGINT');
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -28,8 +28,8 @@ so --start extends a dataset and different seeds give disjoint data (train on so
     count: { type: 'string', short: 'n', value: 'N', description: 'number of images', default: '1000' },
     seed: { type: 'string', value: 'S', description: 'dataset seed (non-negative integer)', default: '1' },
     start: { type: 'string', value: 'I', description: 'index of the first image (to extend a dataset)', default: '0' },
-    width: { type: 'string', value: 'W', description: 'image width in pixels', default: '416' },
-    height: { type: 'string', value: 'H', description: 'image height in pixels', default: '416' },
+    width: { type: 'string', value: 'W', description: 'image width in pixels (default: 416; or --size)' },
+    height: { type: 'string', value: 'H', description: 'image height in pixels (default: 416; or --size)' },
     size: { type: 'string', value: 'WxH', description: 'image size, e.g. 416x416 (instead of --width/--height)' },
     format: { type: 'string', value: 'jpg|png', description: 'image format', default: 'jpg' },
     quality: { type: 'string', value: 'LO-HI', description: 'JPEG quality range; each image draws one', default: '40-95' },
@@ -52,8 +52,8 @@ in km/h and a ground calibration (four image points ↔ metres).`,
     seconds: { type: 'string', short: 't', value: 'T', description: 'duration in seconds', default: '20' },
     seed: { type: 'string', value: 'S', description: 'scene and traffic seed (non-negative integer)', default: '1' },
     fps: { type: 'string', value: 'F', description: 'frames per second', default: '25' },
-    width: { type: 'string', value: 'W', description: 'frame width in pixels', default: '1280' },
-    height: { type: 'string', value: 'H', description: 'frame height in pixels', default: '720' },
+    width: { type: 'string', value: 'W', description: 'frame width in pixels (default: 1280; or --size)' },
+    height: { type: 'string', value: 'H', description: 'frame height in pixels (default: 720; or --size)' },
     size: { type: 'string', value: 'WxH', description: 'frame size, e.g. 1280x720 (instead of --width/--height)' },
     conditions: { type: 'string', value: 'clear|any', description: 'clear = daylight and dry; any = also dusk, night, rain and fog', default: 'clear' },
     crf: { type: 'string', value: 'N', description: 'H.264 quality (x264 CRF, 0-51, higher = more compression)', default: '23' },
@@ -70,6 +70,7 @@ function intOption(name: string, raw: string | undefined, fallback: number, min:
 /** Width and height from --size WxH or --width/--height. */
 export function sizeOptions(v: { size?: string; width?: string; height?: string }, defaults: [number, number]): [number, number] {
   if (v.size !== undefined) {
+    if (v.width !== undefined || v.height !== undefined) throw new UserError(`--size ${v.size} and --${v.width !== undefined ? 'width' : 'height'} both give the size: give one`, 2);
     const m = /^(\d+)x(\d+)$/.exec(v.size);
     if (!m) throw new UserError(`--size: '${v.size}' is not WIDTHxHEIGHT (e.g. 416x416)`, 2);
     const w = Number(m[1]);

@@ -47,15 +47,23 @@ export async function run(argv: string[]): Promise<number> {
     tentativeLowScore: Boolean(v['tentative-low']),
   };
   const interpolateSec = numberOption('interpolate', v.interpolate as string, 0.2, { min: 0 });
+  if (tracker.lowScore > tracker.highScore) throw new UserError(`--low ${tracker.lowScore} is above --high ${tracker.highScore}: low-score boxes are those below --high`, 2);
   const dets = readMotFile(args.positionals[0]);
-  const progress = createProgress('track', undefined, { unit: 'frames' });
-  const rows = trackMotDetections(dets, { fps, tracker, interpolateSec, filteredBoxes: !v['raw-boxes'], onFrame: (n) => progress.update(n) });
+  // Created at the first frame, when the tracker knows how many frames the file spans.
+  let progress: ReturnType<typeof createProgress> | undefined;
+  const onFrame = (n: number, total: number) => {
+    progress ??= createProgress('track', total, { unit: 'frames' });
+    progress.update(n);
+  };
+  const rows = trackMotDetections(dets, { fps, tracker, interpolateSec, filteredBoxes: !v['raw-boxes'], onFrame });
   const ids = new Set(rows.map((r) => r.id)).size;
+  const summary = `track: ${dets.length} detections → ${ids} tracks, ${rows.length} boxes`;
   if (v.output) {
     writeMotFile(v.output as string, rows);
-    progress.finish(`track: ${dets.length} detections → ${ids} tracks, ${rows.length} boxes → ${v.output}`);
+    progress?.finish(`${summary} → ${v.output}`);
   } else {
     process.stdout.write(formatMotTracks(rows));
+    progress?.finish(summary);
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress, formatSeconds } from '../core/progress.js';
@@ -188,6 +188,22 @@ export function operatingPointFrames<T>(trainFrames: readonly T[]): T[] {
  * a student trained from the base model, packed, and scored against the teacher on held-out frames.
  */
 export async function specialise(given: SpecialiseOptions): Promise<SpecialiseReport> {
+  const fresh = !existsSync(given.work);
+  try {
+    return await specialiseIn(given);
+  } catch (e) {
+    // A bad source or option found before anything was kept: leave no empty work folder behind.
+    if (fresh && holdsNoFiles(given.work)) rmSync(given.work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function holdsNoFiles(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { withFileTypes: true }).every((d) => d.isDirectory() && holdsNoFiles(join(dir, d.name)));
+}
+
+async function specialiseIn(given: SpecialiseOptions): Promise<SpecialiseReport> {
   // The trainer runs from the repository's folder (it is a Python package there), so the paths handed to it
   // must not depend on the folder this command was started in.
   const absolute = (p: string | null) => (p ? resolve(p) : null);

@@ -11,6 +11,8 @@ export interface MotRow {
   w: number;
   h: number;
   score: number;
+  /** The row's line in the file it was read from. */
+  line?: number;
 }
 
 /** Parses MOTChallenge text (comma or whitespace separated); errors name the file and line. */
@@ -28,9 +30,25 @@ export function parseMot(text: string, file: string): MotRow[] {
     const [frame, id, x, y, w, h] = nums;
     if (!Number.isInteger(frame) || frame < 0) throw inputError(file, i + 1, `frame '${f[0]}' is not a non-negative integer`);
     if (w < 0 || h < 0) throw inputError(file, i + 1, `negative box size ${w}x${h}`);
-    rows.push({ frame, id, x, y, w, h, score: nums.length > 6 ? nums[6] : 1 });
+    rows.push({ frame, id, x, y, w, h, score: nums.length > 6 ? nums[6] : 1, line: i + 1 });
   }
   return rows;
+}
+
+/**
+ * Track files (ground truth or a tracker's output) give each object one integer id, once per frame;
+ * a detection file (id -1) or a file with an id repeated in a frame would be scored as nonsense.
+ */
+export function checkTrackIds(rows: MotRow[], file: string): void {
+  const seen = new Map<string, number | undefined>();
+  for (const r of rows) {
+    if (!Number.isInteger(r.id) || r.id < 0) {
+      throw inputError(file, r.line ?? 0, `track id ${r.id} is not a non-negative integer${r.id === -1 ? ' (id -1: a detection file, not tracks?)' : ''}`);
+    }
+    const key = `${r.frame}:${r.id}`;
+    if (seen.has(key)) throw inputError(file, r.line ?? 0, `track id ${r.id} appears twice in frame ${r.frame} (also line ${seen.get(key)})`);
+    seen.set(key, r.line);
+  }
 }
 
 export function readMotFile(file: string): MotRow[] {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 
 const bin = fileURLToPath(new URL('../../bin/xnorcam.js', import.meta.url));
 const xnorcam = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -17,5 +21,19 @@ describe('xnorcam CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('stops quietly when the reader of its output goes away (| head), without a stack trace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-epipe-'));
+    try {
+      const image = path.join(dir, 'noise.png');
+      const raw = Buffer.alloc(64 * 48 * 3, 0).map((_, i) => (i * 2654435761) >>> 24);
+      await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(image);
+      // `true` exits without reading: detect's first write, after loading the model, finds the pipe closed
+      const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" detect "${image}" "${image}" "${image}" --json --thresh 0 | true`], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -63,6 +63,10 @@ describe('xnorcam eval', () => {
     const e = xnorcam('eval', '--data', bad);
     expect(e.status).toBe(1);
     expect(e.stderr).toBe(`error: ${path.join(bad, 'labels')}: missing (a YOLO dataset needs images/ and labels/)\n`);
+    // a packed model carries its class names: --names beside it would be silently unused
+    const names = xnorcam('eval', '--data', path.join(dir, 'data'), '--model', path.join(repoRoot, 'models', 'xnorcam-traffic.xnor'), '--names', path.join(dir, 'data', 'classes.txt'));
+    expect(names.status).toBe(2);
+    expect(names.stderr).toMatch(/^error: .*--names only applies with --cfg\/--weights \(a \.xnor model carries its names\)\n$/);
     // an explicit --limit 0 is not "all images"
     const f = xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '0');
     expect(f.status).toBe(2);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelFile } from '../../src/engine/model-file/format.js';
 import { vehicleAgreement } from '../../src/specialise/agreement.js';
@@ -176,7 +176,14 @@ describe('xnorcam specialise (toy scale)', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/needs --minutes/);
-    // nothing was made, so nothing binds the corrected command to this run's options
-    expect(existsSync(join(`${out}.work`, 'options.json'))).toBe(false);
+    // nothing was made, so nothing binds the corrected command to this run's options, and no empty folder is left
+    expect(existsSync(`${out}.work`)).toBe(false);
+    // nor for an unknown class name or a missing file
+    for (const [args, error] of [[['--source', 'x.mp4', '--classes', 'car,lorry'], /lorry/], [['--source', join(dirname(out), 'missing.mp4')], /missing\.mp4/]] as const) {
+      const bad = xnorcam('specialise', '--teacher', join(fixture, 'yolo-fastest-1.1.cfg'), '--teacher-weights', join(fixture, 'yolo-fastest-1.1.weights'), '--names', join(fixture, 'coco.names'), ...args, '-o', out);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(error);
+      expect(existsSync(`${out}.work`)).toBe(false);
+    }
   });
 });

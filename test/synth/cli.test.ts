@@ -46,6 +46,18 @@ describe('xnorcam synth dataset', () => {
     const d = path.join(work, 'd');
     expect(xnorcam('synth', 'dataset', '--out', d, '--count', '2', '--start', '3', '--seed', '5', '--size', '256x256').status).toBe(0);
     expect(readFileSync(path.join(d, 'images', '000003.jpg')).equals(fa.get('images/000003.jpg')!)).toBe(true);
+    // dataset.json describes the folder: extending images 0..1 with 3..4 counts all four images' boxes
+    const e = path.join(work, 'e');
+    expect(xnorcam('synth', 'dataset', '--out', e, '--count', '2', '--seed', '5', '--size', '256x256').status).toBe(0);
+    expect(xnorcam('synth', 'dataset', '--out', e, '--count', '2', '--start', '3', '--seed', '5', '--size', '256x256').status).toBe(0);
+    const boxes = (i: number) => fa.get(`labels/00000${i}.txt`)!.toString().split('\n').filter(Boolean).length;
+    const manifest = JSON.parse(readFileSync(path.join(e, 'dataset.json'), 'utf8'));
+    expect(manifest).toMatchObject({ seed: 5, width: 256, height: 256, images: 4, indices: [[0, 1], [3, 4]], labels: boxes(0) + boxes(1) + boxes(3) + boxes(4) });
+    // extending it with another seed would mix two datasets under one manifest
+    const other = xnorcam('synth', 'dataset', '--out', e, '--count', '2', '--start', '5', '--seed', '6', '--size', '256x256');
+    expect(other.status).toBe(2);
+    expect(other.stderr).toBe(`error: --out ${e}: holds a dataset made differently (seed 5 there, 6 now); extend it with the same options or give a new --out folder\n`);
+    expect(readdirSync(path.join(e, 'images'))).toHaveLength(4);
   });
 
   it('writes PNG when asked, with valid YOLO labels', () => {
@@ -82,6 +94,7 @@ describe('xnorcam synth help and errors', () => {
     [['synth', 'dataset', '--out', 'x', '--count', '2.5'], /--count: '2.5'/],
     [['synth', 'dataset', '--out', 'x', '--size', '416'], /--size: '416' is not WIDTHxHEIGHT/],
     [['synth', 'dataset', '--out', 'x', '--format', 'gif'], /--format: 'gif'/],
+    [['synth', 'dataset', '--out', 'x', '--width', '100', '--size', '200x200'], /--size 200x200 and --width both give the size: give one/],
     [['synth', 'dataset', '--out', 'x', '--quality', '90-20'], /--quality: '90-20'/],
     [['synth', 'dataset', '--out', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['synth', 'dataset', '--out', 'package.json'], /--out: 'package.json' exists and is not a folder/],

@@ -44,6 +44,16 @@ describe('xnorcam track and mot-eval input errors', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-track-bad-'));
   const bad = path.join(dir, 'bad.txt');
   writeFileSync(bad, '1,-1,10,10,20,20,0.9\n2,-1,ten,10,20,20,0.9\n');
+  const gt = path.join(dir, 'gt.txt');
+  writeFileSync(gt, '1,1,10,10,20,20,1,-1,-1,-1\n1,2,50,10,20,20,1,-1,-1,-1\n');
+  const dets = path.join(dir, 'det.txt');
+  writeFileSync(dets, '1,-1,10,10,20,20,0.9\n1,-1,50,10,20,20,0.8\n');
+  const twice = path.join(dir, 'twice.txt');
+  writeFileSync(twice, '# tracks\n1,1,10,10,20,20,0.9\n1,1,50,10,20,20,0.8\n');
+  const fractional = path.join(dir, 'fractional.txt');
+  writeFileSync(fractional, '1,2.5,10,10,20,20,0.9\n');
+  const scored = path.join(dir, 'scored.txt');
+  writeFileSync(scored, '1,1,10,10,20,20,0.93,-1,-1,-1\n1,2,50,10,20,20,0.71,-1,-1,-1\n');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases: [string[], RegExp][] = [
@@ -53,6 +63,11 @@ describe('xnorcam track and mot-eval input errors', () => {
     [['track', path.join(dir, 'missing.txt'), '--fps', '10'], /^error: .*missing\.txt: no such file$/],
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
     [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: Unknown option '--bogus'/],
+    [['track', bad, '--fps', '10', '--high', '0.2', '--low', '0.5'], /^error: --low 0\.5 is above --high 0\.2: low-score boxes are those below --high$/],
+    [['mot-eval', gt, dets], /^error: .*det\.txt:1: track id -1 is not a non-negative integer \(id -1: a detection file, not tracks\?\)$/],
+    [['mot-eval', gt, twice], /^error: .*twice\.txt:3: track id 1 appears twice in frame 1 \(also line 2\)$/],
+    [['mot-eval', gt, fractional], /^error: .*fractional\.txt:1: track id 2\.5 is not a non-negative integer$/],
+    [['mot-eval', scored, gt], /^error: .*scored\.txt: no ground-truth row has column 7 \(MOTChallenge's "consider" flag\) at 1: a tracker's output rather than ground truth\?$/],
   ];
   for (const [args, msg] of cases) {
     it(`${args.join(' ').replace(dir, '<tmp>')} → one-line error`, () => {
