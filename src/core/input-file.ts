@@ -3,17 +3,24 @@ import { UserError } from './errors.js';
 
 /**
  * Reads a file the user named, turning the usual failures into one line that names the file:
- * "no such file", "is a directory, expected <what>", or "cannot read (<code>)".
+ * "no such file", "is a directory, expected <what>", "a binary file, expected <what>" (text
+ * only), or "cannot read (<code>)".
  */
 export function readInputFile(file: string, expected: string): Buffer;
 export function readInputFile(file: string, expected: string, encoding: 'utf8'): string;
 export function readInputFile(file: string, expected: string, encoding?: 'utf8'): Buffer | string {
+  let data: Buffer;
   try {
-    return encoding ? readFileSync(file, encoding) : readFileSync(file);
+    data = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError(`${file}: no such file`);
     if (code === 'EISDIR') throw new UserError(`${file}: is a directory, expected ${expected}`);
     throw new UserError(`${file}: cannot read (${code ?? (e as Error).message})`);
   }
+  if (!encoding) return data;
+  // A binary file where text is expected (the .weights given as the .cfg) would otherwise be quoted back,
+  // control bytes and all, in a parse error about its first line.
+  if (data.subarray(0, 4096).includes(0)) throw new UserError(`${file}: a binary file, expected ${expected}`);
+  return data.toString('utf8');
 }

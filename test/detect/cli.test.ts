@@ -97,6 +97,9 @@ describe('xnorcam detect / convert', () => {
     fails(['detect', path.join(tmp, 'nope.jpg'), '--model', modelA], /nope\.jpg: no such file$/);
     fails(['detect', imageA, '--model', path.join(tmp, 'nope.xnor')], /nope\.xnor: no such file$/);
     fails(['convert', path.join(tmp, 'nope.cfg'), weightsA, '-o', path.join(tmp, 'x.xnor')], /nope\.cfg: no such file$/);
+    // the .weights given as the .cfg: named as binary, not quoted back byte by byte in a parse error
+    fails(['convert', weightsA, weightsA, '-o', path.join(tmp, 'x.xnor')], /weights_a\.weights: a binary file, expected a darknet \.cfg file$/);
+    fails(['detect', imageA, '--cfg', weightsA, '--weights', weightsA], /weights_a\.weights: a binary file, expected a darknet \.cfg file$/);
   });
 
   it('rejects a corrupt or foreign .xnor', () => {
