@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       failed++;
       continue;
     }
-    const { config, problems } = validatePipelineText(text);
+    const { config, problems } = validatePipelineText(text, { file });
     if (!config) {
       failed++;
       for (const p of problems) process.stderr.write(formatProblem(file, p) + '\n');

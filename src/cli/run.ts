@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
@@ -44,7 +43,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
     stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never)', default: '5' },
     duration: { type: 'string', value: 'SECONDS', description: 'Stop after this long (default: until Ctrl-C)' },
-    json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout' },
+    json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout (stats and the dashboard URL then go to stderr)' },
   },
   positionals: { min: 1 },
 } satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -57,13 +56,6 @@ export interface RunSetup {
   /** The pipeline file, and how to read it again (live reload). */
   file?: string;
   reload?: () => RunSetup;
-}
-
-/** A source's own `model:`, checked to be a file, with the file and key path in the error. */
-function sourceModel(path: string, where: string): string {
-  if (!existsSync(path)) throw new UserError(`${where}: ${path}: no such file`);
-  if (statSync(path).isDirectory()) throw new UserError(`${where}: ${path}: is a folder, not a .xnor model`);
-  return path;
 }
 
 /** Turns command-line values (and a pipeline file when given) into pipeline options. */
@@ -79,11 +71,16 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
+  const token = str('token');
+  // The same rule as outputs.dashboard.token: a short token is guessed, an empty one turns auth off.
+  if (token !== undefined && token.length < 8) throw new UserError(`--token: use a token of at least 8 characters (got ${token.length})`, 2);
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
-    const cfg = loadPipelineConfig(file);
-    const model: ModelRef = cfg.model && !v.model && !v.cfg ? resolveModel({ model: cfg.model }) : resolveModel(v as Record<string, string | undefined>);
+    const modelFlag = Boolean(v.model || v.cfg);
+    // Model files are checked here, with the file's line, not later as if they were --model flags.
+    const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag });
+    const model: ModelRef = cfg.model && !modelFlag ? resolveModel({ model: cfg.model }) : resolveModel(v as Record<string, string | undefined>);
     const dash = cfg.outputs.dashboard;
     return {
       options: {
@@ -96,10 +93,10 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         countIntervalMs: cfg.countIntervalSeconds * 1000,
         display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
         sources: cfg.sources.map(
-          (s, i): PipelineSource => ({
+          (s): PipelineSource => ({
             url: s.url,
             name: s.name,
-            ...(s.model ? { model: sourceModel(s.model, `${file}: sources[${i}].model`) } : {}),
+            ...(s.model ? { model: s.model } : {}),
             ...(s.thresh !== undefined ? { thresh: s.thresh } : {}),
             mode: s.mode,
             loop: s.loop || Boolean(v.loop),
@@ -118,7 +115,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         enabled: dash.enabled && !v['no-dashboard'],
         host: str('host') ?? dash.host,
         port: str('port') ? port : dash.port,
-        token: str('token') ?? dash.token,
+        token: token ?? dash.token,
       },
       outputs: { outputs: cfg.outputs, retention: cfg.retention },
       file,
@@ -137,7 +134,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       display: noDash ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
     },
-    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token: str('token') },
+    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token },
   };
 }
 
@@ -186,6 +183,8 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
     cores: availableParallelism(),
   });
 
+  // With --json, stdout carries only the JSON lines (a consumer parses every line); the rest goes to stderr.
+  const human = opts.json ? process.stderr : process.stdout;
   let dashboard: { url: string; close(): Promise<void> } | undefined;
   if (setup.dashboard.enabled) {
     try {
@@ -195,7 +194,8 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
       websocketClients = () => server.clients().length;
       if (metrics) server.addRoute('/metrics', (req, res) => metrics.handle(req, res));
       const token = setup.dashboard.token;
-      process.stdout.write(`${opts.banner ?? 'dashboard'}: ${token ? `${server.url}/?token=${encodeURIComponent(token)}` : server.url}\n`);
+      // server.url ends in '/': the page itself, which swaps ?token= for a cookie.
+      human.write(`${opts.banner ?? 'dashboard'}: ${token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url}\n`);
     } catch (e) {
       await pipeline.close();
       metrics?.close();
@@ -215,7 +215,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   const statsTimer =
     opts.statsSec > 0
       ? setInterval(() => {
-          for (const s of pipeline.sources()) process.stdout.write(formatStatus(s) + '\n');
+          for (const s of pipeline.sources()) human.write(formatStatus(s) + '\n');
         }, opts.statsSec * 1000)
       : undefined;
 
@@ -239,7 +239,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   metrics?.close();
   await dashboard?.close();
   const ends = pipeline.sources();
-  for (const s of ends) process.stdout.write(formatStatus(s) + '\n');
+  for (const s of ends) human.write(formatStatus(s) + '\n');
   const failed = ends.filter((s) => s.state === 'failed');
   if (failed.length) {
     process.stderr.write(`error: ${failed[0].url}: ${failed[0].lastError ?? 'failed'}\n`);

@@ -1,8 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
+import { modelFileProblem } from '../pipeline/model-ref.js';
 import { pipelineSchema, type PipelineConfig } from './schema.js';
 
 /** `sources[2].lines[0].points` — the key path as a user reads it. */
@@ -15,13 +16,25 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-/** Line of the deepest node that exists along `path`, so an error points at the right place. */
+/**
+ * Line of the deepest key or item that exists along `path`. A key's own line, not its value's: a
+ * block value (`lines:` then its items) starts on the next line, and the user looks for the key.
+ */
 function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as (string | number)[], true);
-    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  const line = (n: unknown) => (isNode(n) && n.range ? counter.linePos(n.range[0]).line : undefined);
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1) as (string | number)[], true);
+    const key = path[n - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key);
+      const at = pair && (line(pair.key) ?? line(pair.value));
+      if (at !== undefined) return at;
+    } else if (isSeq(parent) && typeof key === 'number') {
+      const at = line(parent.items[key]);
+      if (at !== undefined) return at;
+    }
   }
-  return undefined;
+  return line(doc.contents);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -36,24 +49,65 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** Validates parsed YAML text; returns every problem (file-relative lines), or the config. */
-export function validatePipelineText(text: string): { config?: PipelineConfig; problems: ConfigProblem[] } {
+/**
+ * Validates parsed YAML text; returns every problem (file-relative lines, in line order), or the
+ * config. Given the file's path, the model files it names are checked too (relative to its folder);
+ * `skipPipelineModel` leaves the top-level `model:` alone (run --model replaces it).
+ */
+export function validatePipelineText(
+  text: string,
+  opts: { file?: string; skipPipelineModel?: boolean } = {},
+): { config?: PipelineConfig; problems: ConfigProblem[] } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => ({ path: '(yaml)', line: counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '') })),
+      problems: byLine(doc.errors.map((e) => ({ path: '(yaml)', line: counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '') }))),
     };
   }
-  const result = pipelineSchema.safeParse(doc.toJS() ?? {});
-  if (result.success) return { config: result.data, problems: [] };
-  return {
-    problems: result.error.issues.map((issue) => {
-      // For unknown keys point at the key itself rather than its parent object.
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-      return { path: formatPath(issue.path), line: lineOf(doc, counter, path), message: describeIssue(issue) };
-    }),
-  };
+  const raw: unknown = doc.toJS() ?? {};
+  const result = pipelineSchema.safeParse(raw);
+  const problems: ConfigProblem[] = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        // For unknown keys point at the key itself rather than its parent object.
+        const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+        return { path: formatPath(issue.path), line: lineOf(doc, counter, path), message: describeIssue(issue) };
+      });
+  // Model files are checked even when other keys are wrong, so one `check` lists everything.
+  if (opts.file) {
+    const base = dirname(resolve(opts.file));
+    for (const { path, value } of modelPaths(raw, opts.skipPipelineModel)) {
+      const problem = modelFileProblem(isAbsolute(value) ? value : resolve(base, value));
+      if (problem) problems.push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${value}: ${problem}` });
+    }
+  }
+  if (result.success && problems.length === 0) return { config: result.data, problems };
+  return { problems: byLine(problems) };
+}
+
+/** The `model:` values (top level and per source) that are non-empty strings; the schema reports the rest. */
+function modelPaths(raw: unknown, skipPipelineModel = false): { path: (string | number)[]; value: string }[] {
+  const out: { path: (string | number)[]; value: string }[] = [];
+  const obj = (x: unknown): Record<string, unknown> | undefined => (x && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined);
+  const top = obj(raw);
+  if (!top) return out;
+  if (!skipPipelineModel && typeof top.model === 'string' && top.model) out.push({ path: ['model'], value: top.model });
+  if (Array.isArray(top.sources)) {
+    top.sources.forEach((s, i) => {
+      const m = obj(s)?.model;
+      if (typeof m === 'string' && m) out.push({ path: ['sources', i, 'model'], value: m });
+    });
+  }
+  return out;
+}
+
+/** Stable sort by line; problems without a line go last. */
+function byLine(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i)
+    .map(({ p }) => p);
 }
 
 export function formatProblem(file: string, p: ConfigProblem): string {
@@ -63,11 +117,13 @@ export function formatProblem(file: string, p: ConfigProblem): string {
 /**
  * Loads and validates a pipeline file. Relative model/source paths are resolved against the
  * file's folder so a pipeline works from any working directory. Throws a UserError naming the file,
- * line and key path of the first problem (`xnorcam check` lists them all).
+ * line and key path of the first problem (`xnorcam check` lists them all). With `checkModels`, the
+ * model files it names must exist and be .xnor models (run: fail before threads start, with the
+ * line); `skipPipelineModel` when a --model flag replaces the top-level one.
  */
-export function loadPipelineConfig(file: string): PipelineConfig {
+export function loadPipelineConfig(file: string, opts: { checkModels?: boolean; skipPipelineModel?: boolean } = {}): PipelineConfig {
   const text = readInputFile(file, 'a pipeline file', 'utf8');
-  const { config, problems } = validatePipelineText(text);
+  const { config, problems } = validatePipelineText(text, opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel } : {});
   if (!config) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run xnorcam check)` : '';
     throw new UserError(formatProblem(file, problems[0]) + more);

@@ -7,6 +7,18 @@ import { z } from 'zod';
  */
 const point = z.tuple([z.number(), z.number()]).describe('[x, y] in source pixels');
 
+/**
+ * True when every point lies on one straight line (or on one spot): such a polygon has no inside.
+ * Not a signed-area test, which would also refuse a figure-eight whose two halves cancel out.
+ */
+function collinear(pts: readonly (readonly [number, number])[]): boolean {
+  const [x0, y0] = pts[0];
+  const other = pts.find(([x, y]) => x !== x0 || y !== y0);
+  if (!other) return true;
+  const [dx, dy] = [other[0] - x0, other[1] - y0];
+  return pts.every(([x, y]) => dx * (y - y0) - dy * (x - x0) === 0);
+}
+
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . - (up to 64 characters)');
@@ -14,14 +26,21 @@ const name = z
 export const lineSchema = z
   .object({
     name,
-    points: z.tuple([point, point]).describe('segment p0 → p1; "forward" is crossing from the left of p0→p1 to its right'),
+    points: z
+      .tuple([point, point])
+      .refine(([a, b]) => a[0] !== b[0] || a[1] !== b[1], 'the two points are the same: a line of zero length never counts')
+      .describe('segment p0 → p1; "forward" is crossing from the left of p0→p1 to its right'),
   })
   .strict();
 
 export const zoneSchema = z
   .object({
     name,
-    polygon: z.array(point).min(3, 'a zone needs at least 3 points'),
+    polygon: z
+      .array(point)
+      .min(3, 'a zone needs at least 3 points')
+      // Only a polygon with 3+ points has an area worth judging; fewer is the message above.
+      .refine((pts) => pts.length < 3 || !collinear(pts), 'the points enclose no area (all on one line): a zone of zero area never holds anything'),
   })
   .strict();
 
@@ -123,11 +142,16 @@ export const outputsSchema = z
   })
   .strict();
 
+const WORKERS = "expected 'auto' or an integer from 1 to 64";
+
 export const pipelineSchema = z
   .object({
     $schema: z.string().optional(),
     model: z.string().optional().describe('packed .xnor model; default: the bundled model'),
-    workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+    workers: z
+      .union([z.literal('auto'), z.number().int(WORKERS).min(1, WORKERS).max(64, WORKERS)], { error: WORKERS })
+      .default('auto')
+      .describe('detector threads: auto (one per core, or cores / detector.threadsPerFrame) or 1 to 64'),
     detector: z
       .object({
         thresh: z.number().min(0).max(1).default(0.25),

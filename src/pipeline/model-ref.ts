@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { defaultModelPath } from '../detect/default-model.js';
+import { FORMAT_VERSION, isModelFile } from '../engine/model-file/format.js';
 
 /** A model as loadDetector takes it: a packed `.xnor` path, or darknet cfg + weights (+ class names). */
 export type ModelRef = string | { cfg: string; weights: string; names?: string };
@@ -80,4 +81,35 @@ function bundledMissing(bundled: string): string {
 /** The video commands' rules (run, batch, pipeline files): every file checked before threads start. */
 export function resolveModel(v: ModelFlags): ModelRef {
   return parseModelFlags(v, { checkFiles: true });
+}
+
+/**
+ * Why `path` cannot be a packed .xnor model, judged from its first bytes (magic and format version)
+ * so a check stays cheap; undefined when it looks like one. The loader still verifies the rest.
+ */
+export function modelFileProblem(path: string): string | undefined {
+  let fd: number;
+  try {
+    if (statSync(path).isDirectory()) return 'is a folder, not a .xnor model';
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied)';
+    return `cannot be read (${code ?? (e as Error).message})`;
+  }
+  try {
+    const head = Buffer.alloc(12);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (!isModelFile(head.subarray(0, n))) return 'not an xnorcam model (bad magic; convert darknet files with `xnorcam convert`)';
+    if (n < head.length) return 'truncated xnorcam model (header incomplete)';
+    const version = head.readUInt32LE(8);
+    if (version > FORMAT_VERSION) return `model format ${version} is newer than this xnorcam supports (${FORMAT_VERSION}); upgrade xnorcam`;
+    if (version !== FORMAT_VERSION) return `unsupported model format ${version}`;
+    return undefined;
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { logger } from '../core/log.js';
 import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
-import type { Detection, FrameInfo, FrameResult, TrafficEvent } from '../core/types.js';
+import type { Detection, FrameInfo, FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { DetectOptions } from '../detect/types.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { FrameSlots } from '../ingest/frame-slots.js';
@@ -86,6 +86,11 @@ interface SourceState {
   slots: FrameSlots;
   runner: SourceRunner;
   analytics?: AnalyticsLike;
+  /**
+   * What this source counted before a restart (reload): a restart must not lose the crossings of
+   * the still-open interval, which the counts CSV only writes once that interval closes.
+   */
+  carried?: SourceCounts;
   pending: Queued | null;
   queue: Queued[];
   inFlight: number;
@@ -258,8 +263,12 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const spec = parseSource(cfg.url, { name, rtspTransport: cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
     const lease = await this.leaseFor(cfg.model);
     try {
+      const old = this.byName.get(name);
       await this.removeSource(name);
+      // Read after the removal: the old source's in-flight frames have been counted by then.
+      const carried = old && countsOf(old);
       const st = await this.setupSource(spec, cfg, lease);
+      if (carried) st.carried = carried;
       st.runner.start();
     } catch (e) {
       this.pools.release(lease);
@@ -403,8 +412,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     return { lines: st?.cfg.lines ?? [], zones: st?.cfg.zones ?? [] };
   }
 
+  /** A source's counts, including those of its configurations before a restart. */
   counts(source: string): SourceCounts | undefined {
-    return this.byName.get(source)?.analytics?.counts();
+    const st = this.byName.get(source);
+    return st && countsOf(st);
   }
 
   /** Frames decoded and waiting for a free detector thread, over all sources (the pool's queue). */
@@ -554,6 +565,34 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     if (st.cfg.watchdogSeconds) s.watchdogMs = st.cfg.watchdogSeconds * 1000;
     return s;
   }
+}
+
+/** As many intervals as SourceAnalytics keeps by default (a day of minutes). */
+const KEPT_INTERVALS = 1440;
+
+function countsOf(st: SourceState): SourceCounts | undefined {
+  const now = st.analytics?.counts();
+  const before = st.carried;
+  if (!before || !now) return now ?? before;
+  const byStart = new Map<number, LineCounts>();
+  for (const iv of [...before.intervals, ...now.intervals]) byStart.set(iv.start, addCounts(byStart.get(iv.start), iv.counts));
+  const intervals = [...byStart]
+    .sort((a, b) => a[0] - b[0])
+    .slice(-KEPT_INTERVALS)
+    .map(([start, counts]) => ({ start, counts }));
+  return { ...now, total: addCounts(before.total, now.total), intervals };
+}
+
+/** a + b, as a new object; lines, directions and classes of either are kept (a renamed line keeps its old counts). */
+function addCounts(a: LineCounts | undefined, b: LineCounts): LineCounts {
+  const out: LineCounts = {};
+  for (const c of a ? [a, b] : [b]) {
+    for (const [line, dirs] of Object.entries(c)) {
+      const o = (out[line] ??= { forward: {}, backward: {} });
+      for (const dir of ['forward', 'backward'] as const) for (const [cls, n] of Object.entries(dirs[dir])) o[dir][cls] = (o[dir][cls] ?? 0) + n;
+    }
+  }
+  return out;
 }
 
 function round1(x: number): number {

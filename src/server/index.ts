@@ -59,9 +59,10 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    const url = requestUrl(req.url);
+    if (!url) return sendJson(res, 400, { error: 'bad request target' });
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `method ${req.method} not allowed` });
@@ -107,10 +108,11 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const hub = new WsHub(feed, wss, opts.hub);
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
     };
+    const url = requestUrl(req.url);
+    if (!url) return reject(400, 'bad request target');
     if (url.pathname !== '/ws') return reject(404, 'no WebSocket here; use /ws');
     if (!auth.allows(req, url)) return reject(401, 'access token required');
     // A page on another site must not open our socket with the user's cookie (cross-site WebSocket hijacking).
@@ -164,6 +166,21 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
 }
 
 const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * The request target as a URL. A path is appended to a fixed origin rather than resolved against
+ * it: resolved, `//x/…` would be read as host x (or throw when empty), and `//localhost/api/…` would
+ * reach the API under another path. Absolute-form targets (proxies) are parsed as they are.
+ * Null when the target cannot be parsed at all.
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  const t = target || '/';
+  try {
+    return new URL(t.startsWith('/') ? `http://localhost${t}` : t);
+  } catch {
+    return null;
+  }
+}
 
 function sameHost(origin: string, host: string | undefined): boolean {
   try {

@@ -30,8 +30,15 @@ const broken: { what: string; yaml: string; path: string; line: number; message:
   { what: 'port out of range', yaml: valid + 'outputs:\n  dashboard:\n    port: 70000\n', path: 'outputs.dashboard.port', line: 7, message: /65535/ },
   { what: 'webhook url not http', yaml: valid + 'outputs:\n  webhooks:\n    - url: ftp://example.invalid/x\n', path: 'outputs.webhooks[0].url', line: 7, message: /./ },
   { what: 'duplicate source names', yaml: 'sources:\n  - name: a\n    url: x.mp4\n  - name: a\n    url: y.mp4\n', path: 'sources[1].name', line: 4, message: /duplicate source name 'a'/ },
-  { what: 'workers zero', yaml: 'workers: 0\n' + valid, path: 'workers', line: 1, message: /./ },
+  { what: 'workers zero', yaml: 'workers: 0\n' + valid, path: 'workers', line: 1, message: /^expected 'auto' or an integer from 1 to 64$/ },
   { what: 'bad source name', yaml: 'sources:\n  - name: "my camera!"\n    url: x.mp4\n', path: 'sources[0].name', line: 2, message: /letters, digits/ },
+  { what: 'line of zero length', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      - name: l1\n        points: [[100, 200], [100, 200]]\n', path: 'sources[0].lines[0].points', line: 6, message: /same.*zero length/ },
+  { what: 'zone of collinear points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: [[0, 0], [10, 10], [20, 20]]\n', path: 'sources[0].zones[0].polygon', line: 6, message: /no area/ },
+  { what: 'workers not a number', yaml: 'workers: two\n' + valid, path: 'workers', line: 1, message: /^expected 'auto' or an integer from 1 to 64$/ },
+  { what: 'workers too many', yaml: 'workers: 65\n' + valid, path: 'workers', line: 1, message: /^expected 'auto' or an integer from 1 to 64$/ },
+  // The key's own line, not that of its value on the next line.
+  { what: 'unknown key with a block value', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    line:\n      - name: l1\n', path: 'sources[0]', line: 4, message: /unknown key 'line'/ },
+  { what: 'block value of the wrong type', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      name: l1\n', path: 'sources[0].lines', line: 4, message: /expected array/ },
 ];
 
 describe('pipeline config validation', () => {
@@ -42,6 +49,23 @@ describe('pipeline config validation', () => {
     expect(p, `problems: ${JSON.stringify(problems)}`).toBeDefined();
     expect(p!.line).toBe(line);
     expect(p!.message).toMatch(message);
+  });
+
+  it('lists problems in line order', () => {
+    const { problems } = validatePipelineText('sources:\n  - name: a\n    url: 42\nworkers: two\ncountIntervalSeconds: -1\n');
+    expect(problems.map((p) => [p.line, p.path])).toEqual([
+      [3, 'sources[0].url'],
+      [4, 'workers'],
+      [5, 'countIntervalSeconds'],
+    ]);
+  });
+
+  it('refuses only zones without an inside: points on one line, not a figure eight', () => {
+    const zone = (polygon: string) => validatePipelineText(`sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: ${polygon}\n`).problems;
+    expect(zone('[[0, 0], [10, 10], [20, 20], [5, 5]]')).toMatchObject([{ path: 'sources[0].zones[0].polygon', line: 6, message: expect.stringMatching(/no area/) }]);
+    expect(zone('[[3, 4], [3, 4], [3, 4]]')).toHaveLength(1);
+    // Its two halves' signed areas cancel out, but it does enclose ground.
+    expect(zone('[[0, 0], [10, 10], [10, 0], [0, 10]]')).toEqual([]);
   });
 
   it('reports YAML syntax errors with their line', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
@@ -18,11 +18,53 @@ describe('xnorcam run / demo', () => {
   it('runs a live test source, prints results as JSON lines and per-source stats, stops after --duration', () => {
     const r = xnorcam(['run', 'lavfi:testsrc2=size=320x240:rate=10', ...testModelArgs, '--no-dashboard', '--json', '--duration', '4', '--stats', '1']);
     expect(r.status).toBe(0);
-    const results = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    // With --json, stdout is only JSON lines; the stats go to stderr.
+    const out = r.stdout.trim().split('\n');
+    expect(out.filter((l) => !l.startsWith('{'))).toEqual([]);
+    const results = out.map((l) => JSON.parse(l));
     expect(results.length).toBeGreaterThan(15);
     expect(results[0].frame).toMatchObject({ source: 'testsrc2', width: 320, height: 240 });
     expect(results.map((x) => x.frame.seq)).toEqual([...results.map((x) => x.frame.seq)].sort((a, b) => a - b));
-    expect(r.stdout).toMatch(/testsrc2\s+running\s+decoded [\d.]+ fps\s+detected [\d.]+ fps\s+latency \d+ ms\s+dropped \d+\s+reconnects 0/);
+    expect(r.stderr).toMatch(/testsrc2\s+running\s+decoded [\d.]+ fps\s+detected [\d.]+ fps\s+latency \d+ ms\s+dropped \d+\s+reconnects 0/);
+    expect(r.stderr).toMatch(/testsrc2\s+stopped/);
+  });
+
+  it('with --token, prints a dashboard URL that opens the page (303 + cookie); with --json it goes to stderr', async () => {
+    const token = 's3cret Token/+';
+    const child = spawn(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--json', '--token', token, '--port', '0', '--stats', '1', '--duration', '8'], {
+      env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const t0 = Date.now();
+      while (!/^dashboard: \S+$/m.test(err)) {
+        if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no dashboard line; stderr: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const url = /^dashboard: (\S+)$/m.exec(err)![1];
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+      const page = await fetch(url, { redirect: 'manual' });
+      expect(page.status).toBe(303);
+      const cookie = page.headers.get('set-cookie')!;
+      expect(cookie).toContain(`xnorcam_token=${encodeURIComponent(token)}`);
+      expect((await fetch(new URL('/api/sources', url), { headers: { cookie: cookie.split(';')[0] } })).status).toBe(200);
+    } finally {
+      expect(await exited).toBe(0);
+    }
+    expect(out.trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([]);
+    expect(err).toMatch(/testsrc2\s+running\s+decoded/);
+  }, 60_000);
+
+  it('refuses a --token shorter than 8 characters in one line, as the pipeline file does', () => {
+    for (const token of ['short', '']) {
+      const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: --token: use a token of at least 8 characters (got ${token.length})`]);
+    }
   });
 
   it('runs a pipeline file (sources, lines, dashboard on a free port)', () => {

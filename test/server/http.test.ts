@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
 import { healthOf, type WatchedSourceStatus } from '../../src/server/health.js';
 import type { PipelineFeed, SourceStatus } from '../../src/core/feed.js';
 import { TestFeed } from '../helpers/dashboard-feed.js';
@@ -190,6 +191,24 @@ describe('dashboard access token', () => {
     expect((await fetch(srv.url, { headers: { cookie: cookie.split(';')[0] } })).status).toBe(200);
     expect((await fetch(srv.url + `app/main.js?token=${token}`)).status).toBe(200);
     expect((await fetch(srv.url + 'api/sources', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('answers paths starting with // with 404 (never 500, never read as a host and another path)', async () => {
+    // Raw requests: a client library might normalise the path.
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const { port } = new URL(srv.url);
+        http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    const bearer = { authorization: `Bearer ${token}` };
+    for (const p of ['//', `//?token=${token}`, '//x', '//healthz', '//localhost/api/sources', '///api/sources']) {
+      expect(await get(p, bearer), p).toBe(404);
+    }
+    expect(await get('//')).toBe(401);
+    expect(await get(`/?token=${token}`)).toBe(303);
   });
 
   it('keeps /healthz open but says only ok/not ok without the token', async () => {
