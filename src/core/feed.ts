@@ -51,7 +51,9 @@ export interface PipelineFeed {
   on(event: 'result', listener: (r: FrameResult) => void): this;
   on(event: 'display', listener: (d: DisplayFrame) => void): this;
   on(event: 'status', listener: (s: SourceStatus) => void): this;
-  off(event: 'result' | 'display' | 'status', listener: (...args: never[]) => void): this;
+  /** A source stopped for good (a reload removed it), with what it counted: its open interval included. */
+  on(event: 'removed', listener: (r: { source: string; counts?: SourceCounts }) => void): this;
+  off(event: 'result' | 'display' | 'status' | 'removed', listener: (...args: never[]) => void): this;
   sources(): SourceStatus[];
   overlay(source: string): SourceOverlay;
   counts(source: string): SourceCounts | undefined;

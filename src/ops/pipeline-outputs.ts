@@ -1,6 +1,6 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PipelineFeed, SourceStatus } from '../core/feed.js';
+import type { PipelineFeed, SourceCounts, SourceStatus } from '../core/feed.js';
 import { logger } from '../core/log.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
@@ -23,6 +23,7 @@ export class PipelineOutputs {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onResult = (r: FrameResult) => this.result(r);
   private readonly onStatus = (s: SourceStatus) => this.status(s);
+  private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
 
   constructor(
     private readonly feed: PipelineFeed,
@@ -31,6 +32,7 @@ export class PipelineOutputs {
     this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
     feed.on('result', this.onResult);
     feed.on('status', this.onStatus);
+    feed.on('removed', this.onRemoved);
     const files = cfg.outputs.files;
     if (files) {
       this.applyRetention();
@@ -83,17 +85,24 @@ export class PipelineOutputs {
 
   /** Appends the rows of every interval that has closed since the last flush (all of them at the end). */
   private flushCounts(final: boolean): void {
-    for (const s of this.feed.sources()) {
-      const counts = this.feed.counts(s.name);
-      if (!counts) continue;
-      const done = this.countsWritten.get(s.name) ?? -Infinity;
-      const closed = final ? counts.intervals : counts.intervals.slice(0, -1);
-      const fresh = closed.filter((iv) => iv.start > done);
-      if (fresh.length === 0) continue;
-      const f = this.file(`${s.name}.counts.csv`, COUNTS_HEADER);
-      for (const iv of fresh) for (const row of countRows(iv.start, iv.counts)) f.writeLine(row);
-      this.countsWritten.set(s.name, fresh[fresh.length - 1].start);
-    }
+    for (const s of this.feed.sources()) this.writeCounts(s.name, this.feed.counts(s.name), final);
+  }
+
+  private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
+    if (!counts) return;
+    const done = this.countsWritten.get(source) ?? -Infinity;
+    const closed = final ? counts.intervals : counts.intervals.slice(0, -1);
+    const fresh = closed.filter((iv) => iv.start > done);
+    if (fresh.length === 0) return;
+    const f = this.file(`${source}.counts.csv`, COUNTS_HEADER);
+    for (const iv of fresh) for (const row of countRows(iv.start, iv.counts)) f.writeLine(row);
+    this.countsWritten.set(source, fresh[fresh.length - 1].start);
+  }
+
+  /** A source a reload removed: its open interval is as final as it will get. A source of that name added later counts afresh. */
+  private removed(r: { source: string; counts?: SourceCounts }): void {
+    if (this.cfg.outputs.files?.counts) this.writeCounts(r.source, r.counts, true);
+    this.countsWritten.delete(r.source);
   }
 
   private applyRetention(): void {
@@ -118,6 +127,7 @@ export class PipelineOutputs {
   async close(): Promise<void> {
     this.feed.off('result', this.onResult as (...args: never[]) => void);
     this.feed.off('status', this.onStatus as (...args: never[]) => void);
+    this.feed.off('removed', this.onRemoved as (...args: never[]) => void);
     for (const t of this.timers) clearInterval(t);
     if (this.cfg.outputs.files?.counts) this.flushCounts(true);
     await Promise.all(this.sinks.map((s) => s.close()));

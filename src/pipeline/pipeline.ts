@@ -244,7 +244,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
    * Stops one source and forgets it (reload): its in-flight frames finish and are emitted first.
    * Other sources are not touched. Its model's threads go away when no other source uses them.
    */
-  async removeSource(name: string): Promise<void> {
+  async removeSource(name: string, opts: { replacing?: boolean } = {}): Promise<void> {
     const st = this.byName.get(name);
     if (!st || st.retiring) return;
     const gone = new Promise<void>((resolve) => (st.retiring = resolve));
@@ -252,6 +252,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     if (st.done) this.forget(st);
     else this.stopSource(st);
     await gone;
+    // A replaced source's counts carry over to its successor; a removed one's are final.
+    if (!opts.replacing) this.emit('removed', { source: name, counts: countsOf(st) });
   }
 
   /**
@@ -264,7 +266,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const lease = await this.leaseFor(cfg.model);
     try {
       const old = this.byName.get(name);
-      await this.removeSource(name);
+      await this.removeSource(name, { replacing: true });
       // Read after the removal: the old source's in-flight frames have been counted by then.
       const carried = old && countsOf(old);
       const st = await this.setupSource(spec, cfg, lease);

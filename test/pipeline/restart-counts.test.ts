@@ -75,4 +75,25 @@ describe('a source restarted by a reload keeps what it counted', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/,stop,forward,car,2$/);
   }, 60_000);
+
+  it('a source removed by a reload leaves the crossings of its open interval in counts.csv', async () => {
+    const dir = join(tmp.dir, 'removed');
+    const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
+    const cam: PipelineSource = { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: 'stop', points: [[0, 60], [160, 60]] }] };
+    const p = new Pipeline({ model: testModel, sources: [cam], workers: 1, countIntervalMs: 3_600_000 });
+    const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
+    let crossed = 0;
+    p.on('result', (r) => (crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
+    await p.start();
+    try {
+      await until('the crossing', () => crossed === 1);
+      await p.removeSource('cam'); // the source was deleted from the pipeline file
+    } finally {
+      await p.close();
+      await outputs.close();
+    }
+    const rows = readFileSync(join(dir, 'cam.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/,stop,forward,car,1$/);
+  }, 60_000);
 });
