@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
 import type { FrameResult } from '../core/types.js';
@@ -8,7 +8,7 @@ import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOptio
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
-import { writeCountsCsv } from '../outputs/counts-csv.js';
+import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { DetectionsJsonl } from '../outputs/detections-jsonl.js';
 import { MotTracksWriter } from '../outputs/mot-tracks.js';
 import { modelOptions, resolveModel } from '../pipeline/model-ref.js';
@@ -22,9 +22,11 @@ export const spec = {
   usage: '<video...> [--model FILE] [--out DIR] [--stride N] [--annotate]',
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.tracks.txt
-(MOTChallenge), <name>.counts.csv (line counts per interval) and, with --annotate, <name>.annotated.mp4.
-Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run stops
-cleanly with every written line valid, prints one line saying what happened and exits non-zero
+(MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, each interval
+written when it closes) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
+timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
+stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
+that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
 (1 input problem, 130 SIGINT, 143 SIGTERM).`,
   options: {
     ...modelOptions,
@@ -36,7 +38,7 @@ cleanly with every written line valid, prints one line saying what happened and 
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score', default: '0.25' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable)' },
-    'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval', default: '60' },
+    'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval, video time from the start of the file', default: '60' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
   },
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const precision = precisionFlag(v.precision);
   const threadsPerFrame = threadsPerFrameFlag(v['threads-per-frame']);
   const lines = (v.line ?? []).map(parseLineOption);
+  const lineNames = lines.map((l) => l.name);
   const model = resolveModel(v);
   const outDir = v.out ?? 'out';
 
@@ -80,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       inputs.push({ url, estimatedFrames: 0, fps: 0 });
     }
   }
-  mkdirSync(outDir, { recursive: true });
+  makeOutDir(outDir);
 
   const pipeline = new Pipeline({
     model,
@@ -96,7 +99,15 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   let signal: NodeJS.Signals | undefined;
+  /** Set while annotated videos are drawn (after the inputs, or after an interrupt). */
+  let annotating: AbortController | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (annotating && !annotating.signal.aborted) {
+      // The video being drawn is finished with the frames so far (valid), the others are skipped.
+      signal ??= sig;
+      annotating.abort();
+      return;
+    }
     if (signal) process.exit(sig === 'SIGINT' ? 130 : 143); // second Ctrl-C: leave now
     signal = sig;
     void pipeline.stop();
@@ -113,7 +124,10 @@ export async function run(argv: string[]): Promise<number> {
     url: string;
     jsonl: DetectionsJsonl;
     mot: MotTracksWriter;
+    counts: CountsCsvWriter;
     base: string;
+    /** Last frame with a result, -1 before the first. */
+    lastFrame: number;
   }
   const outputs = new Map<string, Outputs>();
   pipeline.on('result', (r: FrameResult) => {
@@ -121,11 +135,13 @@ export async function run(argv: string[]): Promise<number> {
     if (!o) return;
     o.jsonl.write(r);
     o.mot.write(r);
+    o.counts.write(r);
+    o.lastFrame = r.frame.seq;
     processed++;
     progress.update(processed);
   });
 
-  const ends: (SourceEnd & { url: string; base: string })[] = [];
+  const ends: (SourceEnd & { url: string; base: string; lastFrame: number })[] = [];
   const queue = [...inputs];
   let active = 0;
   const allDone = new Promise<void>((resolveAll) => {
@@ -135,7 +151,14 @@ export async function run(argv: string[]): Promise<number> {
         active++;
         await pipeline.addSource({ url: job.url, mode: 'batch', lines }, (name) => {
           const base = join(outDir, name);
-          outputs.set(name, { url: job.url, base, jsonl: new DetectionsJsonl(`${base}.detections.jsonl`), mot: new MotTracksWriter(`${base}.tracks.txt`) });
+          outputs.set(name, {
+            url: job.url,
+            base,
+            jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
+            mot: new MotTracksWriter(`${base}.tracks.txt`),
+            counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
+            lastFrame: -1,
+          });
         });
       }
       if (active === 0) resolveAll();
@@ -145,9 +168,8 @@ export async function run(argv: string[]): Promise<number> {
       if (!o) return;
       o.jsonl.close();
       o.mot.close();
-      const counts = pipeline.counts(end.source);
-      if (counts) writeCountsCsv(`${o.base}.counts.csv`, counts);
-      ends.push({ ...end, url: o.url, base: o.base });
+      o.counts.close();
+      ends.push({ ...end, url: o.url, base: o.base, lastFrame: o.lastFrame });
       active--;
       void next();
     });
@@ -155,18 +177,33 @@ export async function run(argv: string[]): Promise<number> {
   });
   await allDone;
   await pipeline.close();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'} → ${relative(process.cwd(), outDir) || '.'}`);
 
-  if (v.annotate && !signal) {
+  let annotateError: string | undefined;
+  if (v.annotate) {
+    annotating = new AbortController();
     for (const e of ends) {
       if (e.state === 'failed') continue;
-      const src = parseSource(e.url);
-      process.stderr.write(`batch: drawing boxes → ${e.base}.annotated.mp4\n`);
-      await annotateVideo(src.input, `${e.base}.detections.jsonl`, `${e.base}.annotated.mp4`);
+      const path = `${e.base}.annotated.mp4`;
+      // A stopped input is drawn up to its last result, not on through frames it never reached.
+      const lastFrame = e.state === 'stopped' ? e.lastFrame : undefined;
+      if (annotating.signal.aborted || lastFrame === -1) {
+        process.stderr.write(`batch: ${path} not written (${annotating.signal.aborted ? `stopped by ${signal}` : 'no frame done'})\n`);
+        continue;
+      }
+      process.stderr.write(
+        lastFrame === undefined ? `batch: drawing boxes → ${path}\n` : `batch: drawing boxes on the ${lastFrame + 1} frames done → ${path} (Ctrl-C to stop)\n`,
+      );
+      try {
+        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal });
+        if (!r.complete) process.stderr.write(`batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames\n`);
+      } catch (err) {
+        annotateError ??= (err as Error).message;
+      }
     }
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 
   if (signal) {
     process.stderr.write(`error: interrupted by ${signal}: stopped after ${processed} frames; outputs in ${outDir} are valid but partial\n`);
@@ -179,5 +216,37 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${e.url}: ${what}${bad.length > 1 ? ` (and ${bad.length - 1} more input${bad.length > 2 ? 's' : ''} with problems)` : ''}\n`);
     return 1;
   }
+  if (annotateError) {
+    process.stderr.write(`error: ${annotateError}\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** Creates --out, or says in one line why it cannot be the output folder. */
+function makeOutDir(dir: string): void {
+  const fail = (why: string) => new UserError(`-o ${dir}: ${why}`, 2);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw fail('exists and is not a folder');
+    if (code === 'ENOTDIR') {
+      let p = resolve(dir);
+      while (p !== dirname(p) && !isFile(p)) p = dirname(p);
+      throw fail(`${p === dirname(p) ? 'a parent' : isAbsolute(dir) ? p : relative(process.cwd(), p)} is not a folder`);
+    }
+    if (code === 'EACCES' || code === 'EPERM') throw fail('permission denied');
+    if (code === 'EROFS') throw fail('read-only file system');
+    throw fail((e as Error).message.replace(/^\w+: /, ''));
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return !statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -26,6 +26,12 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
     p.on('error', reject);
     p.on('close', () => {
       const video = /Stream #0:\d+.*?: Video: (.*)/.exec(err);
+      // ffmpeg's text-art demuxers (tty for .txt, .nfo …; bin, xbin, adf, idf) render any text file as a "video".
+      const demuxer = /^Input #0, ([^ ]+), from/m.exec(err)?.[1].replace(/,$/, '');
+      if (video && (/^(tty|bin|xbin|adf|idf)$/.test(demuxer ?? '') || /^(ansi|bintext|xbin|idf)\b/.test(video[1]))) {
+        return reject(new Error('not a video (ffmpeg reads it as a text file)'));
+      }
+      if (!video && /Stream #0:\d+/.test(err)) return reject(new Error('no video stream'));
       if (!video) {
         const reason = err
           .split('\n')

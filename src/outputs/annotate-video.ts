@@ -2,19 +2,17 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
-import { probeVideo } from '../ingest/probe.js';
 
 type Rgb = [number, number, number];
-/** One colour per traffic class (car, truck, bus, motorcycle, bicycle, person), then a fallback. */
-const palette: Rgb[] = [
-  [230, 50, 50],
-  [255, 150, 0],
-  [255, 230, 0],
-  [220, 60, 220],
-  [0, 210, 230],
-  [60, 220, 60],
-];
-const fallback: Rgb = [255, 255, 255];
+
+/**
+ * Class colours by class id (car, truck, bus, motorcycle, bicycle, person): the dashboard's
+ * (web/src/colors.ts, docs/dashboard.md), so a box has the same colour in both; a test holds them equal.
+ */
+export const ANNOTATE_CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff', '#7cff00', '#ffee00', '#ff3b3b'];
+export const ANNOTATE_FALLBACK_COLOR = '#ffffff';
+const palette: Rgb[] = ANNOTATE_CLASS_COLORS.map(hexRgb);
+const fallback = hexRgb(ANNOTATE_FALLBACK_COLOR);
 
 interface Rec {
   frame: number;
@@ -22,25 +20,80 @@ interface Rec {
   tracks: { classId: number; box: number[]; confirmed: boolean }[];
 }
 
+export interface AnnotateOptions {
+  /** Stop after this decoded frame (an interrupted run: the frames its JSONL covers). */
+  lastFrame?: number;
+  /** Aborted: stop at the next frame and finish the file with the frames drawn so far. */
+  signal?: AbortSignal;
+}
+
+export interface AnnotateResult {
+  /** Input frames drawn (each once, however many output frames it spans). */
+  frames: number;
+  /** False when stopped by `signal` before the input or `lastFrame` was reached. */
+  complete: boolean;
+}
+
+/** Above this a "nominal" rate is a timestamp resolution (e.g. 1000/1 for a VFR MKV), not a frame rate. */
+const MAX_OUTPUT_FPS = 120;
+const frameInfoRe = /\] n:\s*\d+ pts:\s*(-?\d+|NOPTS)\b.*? s:(\d+)x(\d+)/;
+const configRe = /config in time_base: (\d+)\/(\d+), frame_rate: (\d+)\/(\d+)/;
+
 /**
  * Writes an H.264 MP4 of `input` with the boxes of `jsonlPath` drawn in: confirmed tracks when the
  * file has tracks, detections otherwise; frames between strided results reuse the latest result.
  * Decoded at full size by one ffmpeg, drawn here, encoded by a second ffmpeg.
+ *
+ * Timing follows the input: raw frames piped to the encoder carry no timestamps, so the output runs
+ * at the input's exact nominal rate (its `r_frame_rate`, a rational such as 24000/1001), starts at
+ * the input's first timestamp, and each frame fills as many output frame periods as it lasts in the
+ * input (its time rounded to the nearest period). A constant-rate input gives one output frame per
+ * input frame; a variable-rate one shows every frame within half a period of its input time.
  */
-export async function annotateVideo(input: string, jsonlPath: string, output: string): Promise<void> {
-  const probe = await probeVideo(input);
-  const { width: w, height: h } = probe;
-  const frameBytes = w * h * 3;
+export async function annotateVideo(input: string, jsonlPath: string, output: string, opts: AnnotateOptions = {}): Promise<AnnotateResult> {
   const bin = ffmpegBinary();
-  const dec = spawn(bin.path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-map', '0:v:0', ...bin.passthroughArgs, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const enc = spawn(
+  const showinfo = bin.major === 0 || bin.major >= 5 ? 'showinfo=checksum=0' : 'showinfo';
+  // Own process groups: a Ctrl-C on the terminal must not cut the encoder off mid-file (the
+  // caller decides what a signal means), and if this process dies the encoder still sees the end
+  // of its input and finishes a valid file.
+  const dec = spawn(
     bin.path,
-    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-r', String(probe.fps || 25), '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', output],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
+    // -copyts: showinfo reports the file's own timestamps (as ffprobe does), not ones shifted to start at 0.
+    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-copyts', '-i', input, '-map', '0:v:0', '-vf', showinfo, ...bin.passthroughArgs, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  let encErr = '';
-  enc.stderr.on('data', (d: Buffer) => (encErr += d.toString()));
-  dec.stderr.resume();
+  let decDone = false;
+  const decClosed = new Promise<number | null>((resolve) => dec.on('close', (code) => ((decDone = true), resolve(code))));
+  dec.on('error', () => undefined);
+
+  // showinfo's lines on stderr, paired with stdout frames by order (passthrough: one line per frame).
+  // stderr can lag stdout, so a complete frame waits for its line.
+  let timeBase: [number, number] | undefined;
+  let nominal: [number, number] | undefined;
+  const infos: { pts: number | undefined; w: number; h: number }[] = [];
+  let decErr = '';
+  let wake: (() => void) | undefined;
+  let stderrDone = false;
+  const stderr = createInterface({ input: dec.stderr, crlfDelay: Infinity });
+  stderr.on('line', (line) => {
+    const f = frameInfoRe.exec(line);
+    if (f) infos.push({ pts: f[1] === 'NOPTS' ? undefined : Number(f[1]), w: Number(f[2]), h: Number(f[3]) });
+    else if (!timeBase && configRe.test(line)) {
+      const c = configRe.exec(line)!;
+      timeBase = [Number(c[1]), Number(c[2])];
+      nominal = [Number(c[3]), Number(c[4])];
+    } else if (!line.includes('Parsed_showinfo')) decErr = line.trim() || decErr;
+    wake?.();
+  });
+  stderr.on('close', () => {
+    stderrDone = true;
+    wake?.();
+  });
+  const nextInfo = async () => {
+    while (!infos.length && !stderrDone) await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+    return infos.shift();
+  };
 
   const records = createInterface({ input: createReadStream(jsonlPath), crlfDelay: Infinity })[Symbol.asyncIterator]();
   let current: Rec | undefined;
@@ -63,34 +116,139 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
     }
   };
 
-  // A few frame buffers cycle between decoder, drawing and the encoder's pipe (write() keeps a reference).
-  const free: Buffer[] = [Buffer.alloc(frameBytes), Buffer.alloc(frameBytes), Buffer.alloc(frameBytes)];
-  let seq = 0;
-  let frame = free.pop()!;
+  let enc: ReturnType<typeof spawn> | undefined;
+  let encErr = '';
+  let encClosed: Promise<number | null> | undefined;
+  const write = (buf: Buffer) => new Promise<void>((resolve, reject) => enc!.stdin!.write(buf, (err) => (err ? reject(err) : resolve())));
+
+  let w = 0;
+  let h = 0;
+  let frameBytes = 0;
+  let frame: Buffer | undefined;
+  let prev: Buffer | undefined;
+  let spare: Buffer | undefined;
   let filled = 0;
-  for await (const chunk of dec.stdout as AsyncIterable<Buffer>) {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(frameBytes - filled, chunk.length - off);
-      chunk.copy(frame, filled, off, off + n);
-      filled += n;
-      off += n;
-      if (filled < frameBytes) continue;
-      const rec = await resultFor(seq++);
-      if (rec) {
-        const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
-        for (const b of boxes) drawBox(frame, w, h, b.box, palette[b.classId] ?? fallback);
+  let seq = 0;
+  let firstPts = 0;
+  let ticksPerSlot = 1;
+  /** Output frame index of the last frame written, and of the frame being read. */
+  let slot = -1;
+  let frameSlot = 0;
+  let complete = true;
+  let failure: Error | undefined;
+  try {
+    read: for await (const chunk of dec.stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        if (!frame) {
+          const info = await nextInfo();
+          if (!info) throw new Error(`${input}: the decoder's frame information is missing`);
+          if (!frameBytes) {
+            w = info.w;
+            h = info.h;
+            frameBytes = w * h * 3;
+            const [tbN, tbD] = timeBase && timeBase[0] > 0 && timeBase[1] > 0 ? timeBase : [1, 90_000];
+            const [rN, rD] = outputRate(nominal);
+            firstPts = info.pts ?? 0;
+            ticksPerSlot = (rD * tbD) / (rN * tbN);
+            const startSec = (firstPts * tbN) / tbD;
+            // The input's own clock (1/90000 …) when it has one fine enough: then the output's times are
+            // the input's, where the default (1/rate-based) one would round the start by up to a millisecond.
+            const timescale = tbN === 1 && tbD >= rN / rD ? tbD : undefined;
+            ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale }, output, (d) => (encErr += d)));
+          }
+          const at = info.pts === undefined ? slot + 1 : Math.round((info.pts - firstPts) / ticksPerSlot);
+          frame = spare ?? Buffer.alloc(frameBytes);
+          spare = undefined;
+          filled = 0;
+          // Never two frames in one period: a frame is shown, even if a little late.
+          frameSlot = Math.max(slot + 1, at);
+        }
+        const n = Math.min(frameBytes - filled, chunk.length - off);
+        chunk.copy(frame, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled < frameBytes) continue;
+        const rec = await resultFor(seq);
+        if (rec) {
+          const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
+          for (const b of boxes) drawBox(frame, w, h, b.box, palette[b.classId] ?? fallback);
+        }
+        // The previous frame stays on screen until this one's time.
+        while (prev && slot + 1 < frameSlot) {
+          await write(prev);
+          slot++;
+        }
+        await write(frame);
+        slot = frameSlot;
+        spare = prev;
+        prev = frame;
+        frame = undefined;
+        seq++;
+        if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
+        if (opts.signal?.aborted) {
+          complete = false;
+          break read;
+        }
       }
-      const out = frame;
-      await new Promise<void>((resolve, reject) => enc.stdin.write(out, (err) => (err ? reject(err) : resolve())));
-      free.push(out);
-      frame = free.pop()!;
-      filled = 0;
     }
+  } catch (e) {
+    failure = e as Error;
   }
-  enc.stdin.end();
-  const code = await new Promise<number | null>((resolve) => enc.on('close', resolve));
-  if (code !== 0) throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
+  if (!decDone) dec.kill('SIGTERM');
+  const decCode = await decClosed;
+  stderr.close();
+  await records.return?.();
+  if (enc) {
+    enc.stdin!.end();
+    const code = await encClosed!;
+    if (code !== 0) throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
+  }
+  if (failure) throw failure;
+  if (!seq) throw new Error(`${input}: no frame decoded${decCode ? ` (${decErr})` : ''}`);
+  return { frames: seq, complete };
+}
+
+interface EncoderTiming {
+  w: number;
+  h: number;
+  /** Frames per second, a rational "num/den". */
+  rate: string;
+  startSec: number;
+  timescale?: number;
+}
+
+function startEncoder(path: string, t: EncoderTiming, output: string, onErr: (d: string) => void) {
+  const enc = spawn(
+    path,
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${t.w}x${t.h}`, '-framerate', t.rate, '-i', 'pipe:0'],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'],
+      // -itsoffset does not survive on a raw input; this shifts the written timestamps.
+      ...(t.startSec > 0 ? ['-output_ts_offset', t.startSec.toFixed(6)] : []),
+      ...(t.timescale ? ['-video_track_timescale', String(t.timescale)] : []),
+      ...['-movflags', '+faststart', output],
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
+  );
+  enc.stderr!.setEncoding('utf8');
+  enc.stderr!.on('data', onErr);
+  enc.on('error', (e) => onErr(e.message));
+  // A failed encoder turns writes into EPIPE: reported by the exit code and stderr instead.
+  enc.stdin!.on('error', () => undefined);
+  const closed = new Promise<number | null>((resolve) => enc.on('close', resolve));
+  return { enc, closed };
+}
+
+/** The input's nominal rate when it is one; otherwise a fine grid that still places every frame. */
+function outputRate(nominal: [number, number] | undefined): [number, number] {
+  if (!nominal || !(nominal[0] > 0) || !(nominal[1] > 0)) return [25, 1];
+  return nominal[0] / nominal[1] > MAX_OUTPUT_FPS ? [MAX_OUTPUT_FPS, 1] : nominal;
+}
+
+function hexRgb(hex: string): Rgb {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
 /** A 2-pixel rectangle outline, clipped to the frame. */

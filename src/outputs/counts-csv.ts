@@ -1,34 +1,94 @@
-import { writeFileSync } from 'node:fs';
-import type { SourceCounts } from '../core/feed.js';
-import type { LineCounts } from '../core/types.js';
+import type { FrameResult } from '../core/types.js';
+import { LineFile } from './line-file.js';
+
+export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
 
 /**
- * Counts per interval as CSV: `interval_start,interval_start_ms,line,direction,class,count`, one row per
- * non-zero (interval, line, direction, class), then `total` rows. Rewritten whole each time (small).
+ * A batch input's line crossings per `--count-interval` of video time, as CSV:
+ * `interval_start_s,interval_end_s,line,direction,class,count`, seconds on the timeline of `ptsMs` in
+ * detections.jsonl (0 = start of the file), intervals [0, I), [I, 2I) …, one row per non-zero (line,
+ * direction, class). Each interval's rows are appended and flushed as soon as no later frame can add
+ * to it, so a killed run keeps every closed interval; `close()` writes the rest, then `total` rows.
+ * Video time rather than the wall clock, so the same file always gives the same rows.
  */
-export function countsCsv(c: SourceCounts): string {
-  const rows = ['interval_start,interval_start_ms,line,direction,class,count'];
-  const emit = (label: string, ms: string, counts: LineCounts) => {
-    for (const [line, dirs] of Object.entries(counts)) {
-      for (const dir of ['forward', 'backward'] as const) {
-        for (const [cls, n] of Object.entries(dirs[dir])) if (n > 0) rows.push(`${label},${ms},${csv(line)},${dir},${csv(cls)},${n}`);
-      }
+export class CountsCsvWriter {
+  private readonly file: LineFile;
+  /** Open intervals by index (start = index × interval): "line\0direction\0class" → count. */
+  private readonly open = new Map<number, Map<string, number>>();
+  private readonly total = new Map<string, number>();
+  /** Every interval below this index has been written. */
+  private written = 0;
+
+  constructor(
+    path: string,
+    private readonly intervalMs: number,
+    /** --line names, in order: rows follow it. */
+    private readonly lines: readonly string[] = [],
+  ) {
+    this.file = new LineFile(path);
+    // Header on disk at once: a run killed before its first interval closes still leaves a valid CSV.
+    this.file.writeLine(COUNTS_CSV_HEADER);
+    this.file.flush();
+  }
+
+  write(r: FrameResult): void {
+    for (const e of r.events) {
+      if (e.type !== 'line-crossing') continue;
+      const key = `${e.line}\0${e.direction}\0${e.className}`;
+      // A crossing older than a written interval (only with timestamps that go backwards) joins the oldest open one.
+      const idx = Math.max(Math.floor(e.ptsMs / this.intervalMs), this.written);
+      let bucket = this.open.get(idx);
+      if (!bucket) this.open.set(idx, (bucket = new Map()));
+      bucket.set(key, (bucket.get(key) ?? 0) + 1);
+      this.total.set(key, (this.total.get(key) ?? 0) + 1);
     }
-  };
-  for (const iv of c.intervals) emit(iso(iv.start), String(iv.start), iv.counts);
-  emit('total', '', c.total);
-  return rows.join('\n') + '\n';
+    // A crossing by a tentative track is reported when the track is confirmed, dated when it
+    // crossed: no earlier than the track's first frame. So an interval is final once both this
+    // frame and the birth of every tentative track lie past its end. (Batch runs the default
+    // tracker, where an unmatched tentative track dies at once, so every one is in r.tracks.)
+    let settled = r.frame.ptsMs;
+    for (const t of r.tracks) if (!t.confirmed) settled = Math.min(settled, r.frame.ptsMs - t.ageMs);
+    this.writeBefore(Math.floor(settled / this.intervalMs));
+  }
+
+  /** Writes the intervals still open and the totals: the input has ended (or was stopped). */
+  close(): void {
+    this.writeBefore(Infinity);
+    this.rows('total', '', this.total);
+    this.file.close();
+  }
+
+  private writeBefore(idx: number): void {
+    if (idx <= this.written) return;
+    const due = [...this.open.keys()].filter((k) => k < idx).sort((a, b) => a - b);
+    for (const k of due) {
+      this.rows(seconds(k * this.intervalMs), seconds((k + 1) * this.intervalMs), this.open.get(k)!);
+      this.open.delete(k);
+    }
+    this.written = idx;
+    if (due.length) this.file.flush();
+  }
+
+  private rows(start: string, end: string, counts: Map<string, number>): void {
+    const order = (line: string) => {
+      const i = this.lines.indexOf(line);
+      return i < 0 ? this.lines.length : i;
+    };
+    const rows = [...counts].map(([k, n]) => [...k.split('\0'), n] as [string, string, string, number]);
+    rows.sort((a, b) => order(a[0]) - order(b[0]) || cmp(a[0], b[0]) || cmp(b[1], a[1]) || cmp(a[2], b[2]));
+    for (const [line, dir, cls, n] of rows) this.file.writeLine(`${start},${end},${csv(line)},${dir},${csv(cls)},${n}`);
+  }
 }
 
-export function writeCountsCsv(path: string, c: SourceCounts): void {
-  writeFileSync(path, countsCsv(c));
+/** Seconds with at most millisecond digits: 0, 60, 0.5. */
+function seconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
 }
 
-function iso(ms: number): string {
-  // Batch analytics may count in media time (ms from the start of the video) rather than epoch ms.
-  return ms > 1e11 ? new Date(ms).toISOString() : `+${(ms / 1000).toFixed(3)}s`;
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function csv(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

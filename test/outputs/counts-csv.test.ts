@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
+import { COUNTS_CSV_HEADER, CountsCsvWriter } from '../../src/outputs/counts-csv.js';
+import { tempDir } from '../helpers/videos.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+let seq = 0;
+/** The wall clock of a run: it must not matter. */
+let wall = 1.7e12;
+function result(ptsMs: number, opts: { crossings?: [ptsMs: number, line: string, direction: 'forward' | 'backward', cls: string][]; tentative?: number[] } = {}): FrameResult {
+  const events: TrafficEvent[] = (opts.crossings ?? []).map(([t, line, direction, className]) => ({ type: 'line-crossing', source: 's', ptsMs: t, at: wall + t, line, direction, trackId: 1, className }));
+  // A tentative track of age `a` ms was born at ptsMs - a.
+  const tracks = (opts.tentative ?? []).map((age, i) => ({ id: 100 + i, classId: 0, className: 'car', score: 0.9, box: [0, 0, 1, 1], velocity: [0, 0], confirmed: false, ageMs: age }) as Track);
+  return { frame: { source: 's', seq: seq++, ptsMs, capturedAt: wall + ptsMs, width: 4, height: 4 }, detections: [], tracks, events, detectedAt: 0, detectMs: 0 } as FrameResult;
+}
+
+const read = (p: string) => readFileSync(p, 'utf8');
+
+describe('CountsCsvWriter (batch counts CSV)', () => {
+  it('buckets by video time and appends each interval once it is closed, header first', () => {
+    const path = join(tmp.dir, 'a.counts.csv');
+    const w = new CountsCsvWriter(path, 1000, ['north', 'south']);
+    // On disk before any frame: a run killed now still leaves a valid CSV.
+    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
+    w.write(result(400, { crossings: [[400, 'south', 'forward', 'car']] }));
+    w.write(result(900, { crossings: [[900, 'north', 'backward', 'truck'], [900, 'north', 'forward', 'car']] }));
+    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
+    // The first frame past 1 s closes [0, 1): written and flushed, in --line order, forward first.
+    w.write(result(1000, { crossings: [[1000, 'north', 'forward', 'car']] }));
+    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n0,1,north,forward,car,1\n0,1,north,backward,truck,1\n0,1,south,forward,car,1\n`);
+    // [1, 2) stays open while a tentative track born in it (at 1.9 s) may still report a crossing dated then.
+    w.write(result(2100, { tentative: [200] }));
+    w.write(result(2200, { crossings: [[1950, 'south', 'backward', 'bus']], tentative: [] }));
+    w.write(result(5500));
+    w.close();
+    expect(read(path).split('\n')).toEqual([
+      COUNTS_CSV_HEADER,
+      '0,1,north,forward,car,1',
+      '0,1,north,backward,truck,1',
+      '0,1,south,forward,car,1',
+      '1,2,north,forward,car,1',
+      '1,2,south,backward,bus,1',
+      'total,,north,forward,car,2',
+      'total,,north,backward,truck,1',
+      'total,,south,forward,car,1',
+      'total,,south,backward,bus,1',
+      '',
+    ]);
+  });
+
+  it('does not depend on when it runs, and a tentative track holds an interval open only while it lives', () => {
+    const once = (name: string, clock: number) => {
+      wall = clock;
+      const path = join(tmp.dir, name);
+      const w = new CountsCsvWriter(path, 60_000);
+      w.write(result(59_000, { tentative: [500] }));
+      w.write(result(60_040, { tentative: [1540] }));
+      const before = read(path);
+      w.write(result(60_080, { crossings: [[59_900, 'l', 'forward', 'car']] }));
+      const after = read(path);
+      w.close();
+      return { before, after, all: read(path) };
+    };
+    const a = once('b1.csv', 1.7e12);
+    expect(a.before).toBe(`${COUNTS_CSV_HEADER}\n`);
+    expect(a.after).toBe(`${COUNTS_CSV_HEADER}\n0,60,l,forward,car,1\n`);
+    expect(once('b2.csv', 1.9e12 + 12_345).all).toBe(a.all);
+  });
+});

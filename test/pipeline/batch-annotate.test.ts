@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
+import { bin, shared, testModelArgs } from '../helpers/model.js';
+import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
+
+const real = resolve(shared, 'fixtures/real-traffic/video');
+
+/** A stream's nominal rate as ffprobe gives it, e.g. "24000/1001". */
+function rFrameRate(path: string): string {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate', '-of', 'csv=p=0', path], { encoding: 'utf8' });
+  return r.stdout.trim();
+}
+
+function cut(src: string, dst: string, seconds: number): string {
+  // Stream copy keeps the file's own timestamps (variable gaps, first frame not at 0).
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', src, '-t', String(seconds), '-c', 'copy', dst], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return dst;
+}
+
+function runBatch(args: string[]) {
+  const child = spawn(process.execPath, [bin, 'batch', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // 'close', not 'exit': stderr is read to its end.
+  const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  return { child, stderr: () => stderr, closed };
+}
+
+async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('xnorcam batch --annotate', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("keeps the input's timing: exact nominal rate, first timestamp, variable frame rate", () => {
+    // 25.25 fps nominal (101/4), ~10 fps actual with 79/119 ms gaps, first frame at 1.86 s.
+    const vfr = cut(join(real, 'residential_street_window_highangle.mp4'), join(tmp.dir, 'vfr.mp4'), 10);
+    const cfr = makeVideo(join(tmp.dir, 'ntsc.mp4'), { fps: '24000/1001', seconds: 3 });
+    const out = join(tmp.dir, 'timing');
+    const r = xnorcam(['batch', vfr, cfr, ...testModelArgs, '--stride', '5', '--annotate', '-o', out]);
+    expect(r.stderr).not.toMatch(/^error:/m);
+    expect(r.status).toBe(0);
+
+    const inV = probeFramePts(vfr);
+    const outV = probeFramePts(join(out, 'vfr.annotated.mp4'));
+    expect(rFrameRate(join(out, 'vfr.annotated.mp4'))).toBe('101/4');
+    expect(inV[0]).toBeCloseTo(1860, 0);
+    const period = (4 / 101) * 1000;
+    expect(Math.abs(outV[0] - inV[0])).toBeLessThan(1);
+    // One output frame per period from the first input frame to the last, no more.
+    expect(outV.length).toBe(Math.round((inV[inV.length - 1] - inV[0]) / period) + 1);
+    for (const t of inV) {
+      const nearest = Math.min(...outV.map((o) => Math.abs(o - t)));
+      expect(nearest, `input frame at ${t} ms`).toBeLessThanOrEqual(period / 2 + 0.01);
+    }
+
+    // Constant rate: one output frame per input frame, at the input's times, at exactly 24000/1001.
+    const inC = probeFramePts(cfr);
+    const outC = probeFramePts(join(out, 'ntsc.annotated.mp4'));
+    expect(rFrameRate(join(out, 'ntsc.annotated.mp4'))).toBe('24000/1001');
+    expect(outC.length).toBe(inC.length);
+    outC.forEach((t, i) => expect(Math.abs(t - inC[i])).toBeLessThan(0.5));
+  });
+
+  it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
+    const video = makeVideo(join(tmp.dir, 'long.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const out = join(tmp.dir, 'sigint');
+    const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
+    const jsonl = join(out, 'long.detections.jsonl');
+    await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000);
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    const stderr = run.stderr();
+    expect(code).toBe(130);
+    expect(errorLines(stderr)).toHaveLength(1);
+    const lines = readJsonl(jsonl);
+    expect(lines.length).toBeLessThan(1000);
+    expect(stderr).toContain(`batch: drawing boxes on the ${lines.length} frames done → ${join(out, 'long.annotated.mp4')}`);
+    expect(probeFramePts(join(out, 'long.annotated.mp4'))).toEqual(lines.map((l) => l.ptsMs));
+  });
+
+  it('a signal while drawing finishes the video with the frames drawn so far', async () => {
+    const video = makeVideo(join(tmp.dir, 'big.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
+    const out = join(tmp.dir, 'drawing');
+    const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
+    await until('the drawing step', () => run.stderr().includes('drawing boxes'), 60_000);
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    const stderr = run.stderr();
+    expect(code).toBe(130);
+    expect(errorLines(stderr)).toHaveLength(1);
+    const m = /annotated\.mp4 stopped by SIGINT: it shows the first (\d+) frames/.exec(stderr);
+    expect(m).not.toBeNull();
+    const pts = probeFramePts(join(out, 'big.annotated.mp4'));
+    expect(pts.length).toBe(Number(m![1]));
+    expect(pts.length).toBeLessThan(500);
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tempDir } from '../helpers/videos.js';
+import { bin, shared } from '../helpers/model.js';
+import { readJsonl, xnorcam } from '../helpers/cli.js';
+
+const video = resolve(shared, 'fixtures/real-traffic/video/urban_arterial_cn_cctv.mp4');
+const line = ['--line', 'mid:0,170,640,170'];
+const HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
+
+/** `start,end,line,direction,class` → count, from the crossing events of a detections JSONL (the truth). */
+function crossingsByInterval(jsonl: string, intervalSec: number, upToMs = Infinity): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const rec of readJsonl(jsonl)) {
+    for (const e of rec.events as { type: string; ptsMs: number; line: string; direction: string; className: string }[]) {
+      if (e.type !== 'line-crossing' || e.ptsMs >= upToMs) continue;
+      const k = Math.floor(e.ptsMs / 1000 / intervalSec);
+      const key = `${k * intervalSec},${(k + 1) * intervalSec},${e.line},${e.direction},${e.className}`;
+      m.set(key, (m.get(key) ?? 0) + 1);
+    }
+  }
+  return m;
+}
+
+/** Interval rows of a counts CSV, checking it is well formed: header first, whole lines of 6 fields. */
+function intervalRows(csv: string): Map<string, number> {
+  expect(csv.endsWith('\n')).toBe(true);
+  const lines = csv.trimEnd().split('\n');
+  expect(lines[0]).toBe(HEADER);
+  const m = new Map<string, number>();
+  for (const l of lines.slice(1)) {
+    const f = l.split(',');
+    expect(f).toHaveLength(6);
+    if (f[0] === 'total') continue;
+    expect(Number(f[1]) - Number(f[0])).toBeGreaterThan(0);
+    m.set(f.slice(0, 5).join(','), Number(f[5]));
+  }
+  return m;
+}
+
+describe('xnorcam batch: counts CSV', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let clip: string;
+  beforeAll(() => {
+    tmp = tempDir();
+    clip = join(tmp.dir, 'urban.mp4');
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', video, '-t', '4', '-c', 'copy', clip]);
+    expect(r.status).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('is bucketed by video time from the start of the file, and the same on every run', () => {
+    const run = (out: string) => {
+      const r = xnorcam(['batch', clip, ...line, '--count-interval', '1', '-o', join(tmp.dir, out)]);
+      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.status).toBe(0);
+      return readFileSync(join(tmp.dir, out, 'urban.counts.csv'), 'utf8');
+    };
+    const csv = run('a');
+    const truth = crossingsByInterval(join(tmp.dir, 'a', 'urban.detections.jsonl'), 1);
+    expect(truth.size).toBeGreaterThan(1);
+    expect(intervalRows(csv)).toEqual(truth);
+    const totals = csv.split('\n').filter((l) => l.startsWith('total,'));
+    expect(totals.reduce((a, l) => a + Number(l.split(',')[5]), 0)).toBe([...truth.values()].reduce((a, n) => a + n, 0));
+    expect(run('b')).toBe(csv);
+  });
+
+  it('SIGKILL keeps every closed interval, in a valid CSV', async () => {
+    const out = join(tmp.dir, 'killed');
+    const child = spawn(process.execPath, [bin, 'batch', video, ...line, '--count-interval', '1', '-o', out], { stdio: 'ignore' });
+    const csvPath = join(out, 'urban_arterial_cn_cctv.counts.csv');
+    const jsonlPath = join(out, 'urban_arterial_cn_cctv.detections.jsonl');
+    const lastPts = () => (existsSync(jsonlPath) ? (readJsonl(jsonlPath).pop()?.ptsMs ?? 0) : 0);
+    const t0 = Date.now();
+    // The first crossings are under 1 s into the clip: their interval closes within seconds of the start.
+    while (!(existsSync(csvPath) && readFileSync(csvPath, 'utf8').split('\n').length > 2 && lastPts() > 3000)) {
+      if (Date.now() - t0 > 30_000) {
+        child.kill('SIGKILL');
+        throw new Error('no counts row written while the batch ran');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const rows = intervalRows(readFileSync(csvPath, 'utf8'));
+    expect(rows.size).toBeGreaterThan(0);
+    // Rows agree with the crossings in the JSONL (flushed every 0.5 s, so it may end a little
+    // before the CSV's last interval: compare the intervals it covers).
+    const covered = Math.floor((lastPts() - 1000) / 1000) * 1000;
+    const truth = crossingsByInterval(jsonlPath, 1, covered);
+    const compared = [...rows].filter(([k]) => Number(k.split(',')[1]) * 1000 <= covered);
+    expect(compared.length).toBeGreaterThan(0);
+    for (const [k, n] of compared) expect([k, n]).toEqual([k, truth.get(k)]);
+  });
+});

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { repoRoot, testModelArgs } from '../helpers/model.js';
+import { xnorcam } from '../helpers/cli.js';
+
+describe('xnorcam batch: bad inputs and output folders get one clear line', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let video: string;
+  beforeAll(() => {
+    tmp = tempDir();
+    video = makeVideo(join(tmp.dir, 'v.mp4'), { seconds: 1 });
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('-o naming a file, or a path through a file: exit 2, the path and the problem', () => {
+    const file = join(tmp.dir, 'afile');
+    writeFileSync(file, 'x');
+    const r = xnorcam(['batch', video, ...testModelArgs, '-o', 'afile'], tmp.dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('error: -o afile: exists and is not a folder\n');
+    const n = xnorcam(['batch', video, ...testModelArgs, '-o', '/dev/null/x']);
+    expect(n.status).toBe(2);
+    expect(n.stderr).toBe('error: -o /dev/null/x: /dev/null is not a folder\n');
+    const s = xnorcam(['batch', video, ...testModelArgs, '-o', 'afile/sub'], tmp.dir);
+    expect(s.status).toBe(2);
+    expect(s.stderr).toBe('error: -o afile/sub: afile is not a folder\n');
+  });
+
+  it('an audio-only file: "no video stream"', () => {
+    const wav = join(tmp.dir, 'audio.wav');
+    const f = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=2', wav]);
+    expect(f.status).toBe(0);
+    const r = xnorcam(['batch', 'audio.wav', ...testModelArgs, '-o', 'o'], tmp.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: audio.wav: no video stream\n');
+  });
+
+  it('a text file is not taken for a video (ffmpeg would render it as one)', () => {
+    copyFileSync(resolve(repoRoot, 'README.md'), join(tmp.dir, 'readme.txt'));
+    const r = xnorcam(['batch', 'readme.txt', ...testModelArgs, '-o', 'o'], tmp.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: readme\.txt: not a video \([^\n]*\)\n$/);
+    expect(existsSync(join(tmp.dir, 'o', 'readme.detections.jsonl'))).toBe(false);
+  });
+});
