@@ -11,6 +11,8 @@ import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref
 import { parseLineOption } from '../pipeline/line-option.js';
 import { PipelineReloader } from '../pipeline/live-reload.js';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
+import { parseSource } from '../ingest/source-spec.js';
+import { probeVideo } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 
 export const spec = {
@@ -159,7 +161,22 @@ export async function run(argv: string[]): Promise<number> {
   const statsSec = numberOption('stats', v.stats, 5, { min: 0 });
   const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
   const setup = setupFromArgs(args.positionals, v);
+  await checkFileSources(setup.options.sources.map((s) => s.url));
   return runLive(setup, { statsSec, durationSec, json: Boolean(v.json) });
+}
+
+/**
+ * A recording that is no video (audio only, a text file ffmpeg would render as one) is refused in one
+ * line before anything starts, as batch does; cameras are left to the reconnecting ingest.
+ */
+async function checkFileSources(urls: string[]): Promise<void> {
+  for (const url of urls) {
+    const s = parseSource(url);
+    if (s.kind !== 'file') continue;
+    await probeVideo(s.input).catch((e: Error) => {
+      throw new UserError(`${url}: ${e.message}`);
+    });
+  }
 }
 
 /** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */

@@ -86,6 +86,19 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr.trim().split('\n')).toEqual([`error: ${join(tmp.dir, 'missing.mp4')}: no such file`]);
   });
 
+  it('a file source that is no video (audio only, text): one line before anything starts, as batch says it', () => {
+    const audio = join(tmp.dir, 'tone.wav');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', audio]);
+    expect(made.status).toBe(0);
+    const text = join(tmp.dir, 'notes.txt');
+    writeFileSync(text, 'camera 4 faces north\n'.repeat(40));
+    for (const [file, why] of [[audio, 'no video stream'], [text, 'not a video (ffmpeg reads it as a text file)']]) {
+      const r = xnorcam(['run', file, ...testModelArgs, '--no-dashboard', '--duration', '3']);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: ${file}: ${why}`]);
+    }
+  });
+
   const demoVideo = join(repoRoot, '.cache/demo/traffic-demo.mp4');
   // What `npm start` does on a fresh clone: render the demo clip on first use (~20–40 s here), then play it.
   it.skipIf(!existsSync(defaultModelPath()))('demo renders its video on first use, plays it as a live camera with the bundled model and prints the dashboard URL', () => {
