@@ -56,8 +56,14 @@ def read_labels(root: str, image_path: str, num_classes: int) -> np.ndarray:
                 continue
             if len(parts) not in (5, 6):
                 raise DataError(f'{path}:{n}: expected "class cx cy w h" or "class cx cy w h score"')
-            c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:5])
-            score = float(parts[5]) if len(parts) == 6 else 1.0
+            try:
+                c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:5])
+                score = float(parts[5]) if len(parts) == 6 else 1.0
+            except ValueError:
+                raise DataError(f'{path}:{n}: expected "class cx cy w h" or "class cx cy w h score" (numbers; class an integer)') from None
+            for name, value in (('cx', cx), ('cy', cy), ('w', w), ('h', h)):
+                if not 0 <= value <= 1:
+                    raise DataError(f'{path}:{n}: {name} {parts[1 + "cx cy w h".split().index(name)]} is not in [0, 1] (YOLO labels are relative to the image)')
             if not (0 <= c < num_classes or c == -1):
                 raise DataError(f'{path}:{n}: class {c} is not in classes.txt (or -1, an ignore region)')
             if not 0 < score <= 1:

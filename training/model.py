@@ -88,7 +88,7 @@ class ConvLayer(nn.Module):
             # binary conv would run there as a full one.
             raise CfgError(f'line {s.line}: a grouped convolution cannot be xnor=1')
         self.bn = bool(s.int('batch_normalize', 0))
-        self.activation = s.get('activation', 'logistic')
+        self.activation = s.get('activation', 'logistic').lower()
         self.cin, self.size = cin, size
         if self.xnor:
             self.conv = XnorConv2d(cin, self.filters, size, stride, pad)
@@ -109,7 +109,7 @@ class MaxPool(nn.Module):
     def __init__(self, s: Section):
         super().__init__()
         self.size = s.int('size', 1)
-        self.stride = s.int('stride', self.size)
+        self.stride = s.int('stride', 1)  # darknet's (and the engine's) default, not the size
         self.padding = s.int('padding', self.size - 1)
 
     def out_hw(self, h: int, w: int):
@@ -177,7 +177,7 @@ class Network(nn.Module):
                     raise CfgError(f'line {s.line}: [shortcut] from={s.get("from")} has a different shape')
                 layer = nn.Identity()
                 layer.refs = [j]
-                layer.activation = s.get('activation', 'linear')
+                layer.activation = s.get('activation', 'linear').lower()
             elif s.kind == 'yolo':
                 mask = s.ints('mask')
                 anchors = s.ints('anchors') if s.get('anchors') else []
@@ -193,9 +193,24 @@ class Network(nn.Module):
             self.specs.append(s)
             shapes.append((c, h, w))
         self.shapes = shapes
+        self._apply_bin_output()
         if not self.yolo:
             raise CfgError('the cfg has no [yolo] layer')
         self.num_classes = self.yolo[0]['classes']
+
+    def _apply_bin_output(self) -> None:
+        """darknet (and the engine) run an xnor=1 layer with bin_output=1 as linear unless a [route] or [shortcut] reads
+        its output (darknet's AlexeyAB XNOR cfgs set it with activation=leaky): trained the same way, so PyTorch and
+        the engine compute the same network."""
+        read_as_float = set()
+        for i, (s, layer) in enumerate(zip(self.specs, self.layers)):
+            if s.kind == 'route':
+                read_as_float.update(layer.refs)
+            elif s.kind == 'shortcut':
+                read_as_float.update((layer.refs[0], i - 1))
+        for i, (s, layer) in enumerate(zip(self.specs, self.layers)):
+            if isinstance(layer, ConvLayer) and layer.xnor and s.int('bin_output', 0) and i not in read_as_float:
+                layer.activation = 'linear'
 
     def forward(self, x, keep_all: bool = False):
         outs = []

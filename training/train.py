@@ -8,23 +8,39 @@ RUN/log.jsonl. `xnorcam convert RUN/best.cfg RUN/best.weights --names RUN/classe
 packs the result for the engine."""
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
 import signal
 import sys
-import time
 
-import numpy as np
-import torch
+INTERRUPTED = 130  # the shell's code for Ctrl-C: `xnorcam train` and `xnorcam specialise` then pack nothing
 
-from .anchors import kmeans_anchors
-from .darknet_cfg import CfgError, parse_cfg, write_cfg
-from .darknet_weights import save_weights
-from .data import DataError, Dataset, DeviceBatcher, objects, scored_objects
-from .model import ConvLayer, Network, XnorConv2d, load_weights
-from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode
+
+def _interrupted_before_training(_signum, _frame):
+    # Until the training loop takes over there is nothing to save. os._exit, not an exception: one raised inside
+    # `import torch` comes out as a RuntimeError traceback; a dataset cache being written is only a .tmp file then.
+    os.write(2, b'interrupted before training began\n')
+    os._exit(INTERRUPTED)
+
+
+if __name__ == '__main__':  # not when training.evaluate or training.recalibrate import this module
+    signal.signal(signal.SIGINT, _interrupted_before_training)
+    signal.signal(signal.SIGTERM, _interrupted_before_training)
+
+# The handlers above must be in place before these slow imports.
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .anchors import kmeans_anchors  # noqa: E402
+from .darknet_cfg import CfgError, parse_cfg, read_cfg_file, write_cfg  # noqa: E402
+from .darknet_weights import save_weights  # noqa: E402
+from .data import DataError, Dataset, DeviceBatcher, objects, read_classes, scored_objects  # noqa: E402
+from .model import ConvLayer, Network, XnorConv2d, load_weights  # noqa: E402
+from .yolo import BOX_LOSSES, YoloLoss, average_precision, class_agnostic_ap, decode  # noqa: E402
 
 DEFAULT_CFG = os.path.join(os.path.dirname(__file__), 'cfg', 'xnorcam-wide.cfg')  # the bundled model's network
 
@@ -43,6 +59,32 @@ def zoom_factor(text: str) -> float:
     return value
 
 
+def int_at_least(low: int):
+    """argparse type: an integer >= low."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f'{text!r} is not an integer >= {low}')
+        return value
+    return parse
+
+
+def finite_float(positive: bool):
+    """argparse type: a finite number > 0 (positive) or >= 0."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f'{text!r} is not a number {">" if positive else ">="} 0')
+        return value
+    return parse
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='python3 -m training.train', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -51,10 +93,10 @@ def parse_args(argv):
     p.add_argument('--out', required=True, help='run directory (checkpoints, exports, log)')
     p.add_argument('--cfg', help=f'darknet cfg describing the network (default: {os.path.relpath(DEFAULT_CFG)}, or the --init run\'s)')
     p.add_argument('--float', action='store_true', help='train every xnor=1 layer as a float layer (the float baseline)')
-    p.add_argument('--epochs', type=int, default=30)
-    p.add_argument('--batch', type=int, default=16)
-    p.add_argument('--lr', type=float, default=2e-3, help='peak Adam learning rate')
-    p.add_argument('--warmup', type=int, default=300, help='warm-up steps')
+    p.add_argument('--epochs', type=int_at_least(1), default=30)
+    p.add_argument('--batch', type=int_at_least(1), default=16)
+    p.add_argument('--lr', type=finite_float(positive=True), default=2e-3, help='peak Adam learning rate')
+    p.add_argument('--warmup', type=int_at_least(0), default=300, help='warm-up steps')
     p.add_argument('--anchors', choices=['auto', 'cfg'], default='auto', help='k-means anchors from the labels, or keep the cfg\'s')
     p.add_argument('--box-loss', choices=BOX_LOSSES, default='yolov3',
                    help="box regression loss: darknet YOLOv3's (offsets and log sizes) or 1 - CIoU of the decoded box")
@@ -64,24 +106,24 @@ def parse_args(argv):
     p.add_argument('--zoom', type=zoom_factor, default=1.35,
                    help='largest random zoom-in of a training image (1: none; for one fixed camera view, where '
                         'vehicles keep the sizes and places they have in its frames)')
-    p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    p.add_argument('--threads', type=int_at_least(1), default=2, help='torch CPU threads')
     p.add_argument('--bf16', nargs='?', const='on', default='off', choices=['on', 'off', 'auto'],
                    help='bfloat16 autocast of the forward pass (faster, slightly less exact; `--bf16` alone = on); auto: on '
                         'where the CPU computes bfloat16 on AMX tiles, off on other CPUs (AVX-512 BF16 alone trained worse) and on GPUs')
-    p.add_argument('--bn-recalibrate', type=int, default=512, metavar='N',
+    p.add_argument('--bn-recalibrate', type=int_at_least(0), default=512, metavar='N',
                    help='before each validation and export, re-estimate every batch norm\'s running mean and variance '
                         'from N training images (unaugmented; 0: keep the running averages of training, as before)')
-    p.add_argument('--ckpt-every', type=int, default=200, help='save a resumable checkpoint every N steps')
+    p.add_argument('--ckpt-every', type=int_at_least(1), default=200, help='save a resumable checkpoint every N steps')
     p.add_argument('--select', choices=list(SELECT_FIGURE), default='map',
                    help='the validation figure that picks the exported best checkpoint: mAP@0.5 (the mean over classes), '
                         'or class-agnostic AP@0.5, steadier when a class has only a few validation objects '
                         '(xnorcam specialise: a camera\'s few buses)')
-    p.add_argument('--eval-every', type=int, default=0, help='validate every N steps (default: once per epoch)')
-    p.add_argument('--max-steps', type=int, default=0, help='stop after N steps (quick runs, tests)')
-    p.add_argument('--time-limit', type=float, default=0,
+    p.add_argument('--eval-every', type=int_at_least(0), default=0, help='validate every N steps (default: once per epoch)')
+    p.add_argument('--max-steps', type=int_at_least(0), default=0, help='stop after N steps (quick runs, tests; 0: no limit)')
+    p.add_argument('--time-limit', type=finite_float(positive=False), default=0,
                    help='train for this many minutes of wall time (resumes count); the learning-rate schedule then '
-                        'follows elapsed time instead of steps, so it anneals fully however fast the machine is')
-    p.add_argument('--limit', type=int, default=0, help='use only the first N images (quick runs, tests)')
+                        'follows elapsed time instead of steps, so it anneals fully however fast the machine is (0: none)')
+    p.add_argument('--limit', type=int_at_least(0), default=0, help='use only the first N images (quick runs, tests; 0: all)')
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--fresh', action='store_true', help='ignore an existing checkpoint in --out')
     p.add_argument('--init', help='start from the weights of another run\'s checkpoint (RUN/last.pt) of the same '
@@ -167,6 +209,17 @@ def resolve_cfg(text: str, source: str, classes: int, anchors: list[tuple[int, i
             raise CfgError(f'{source}:{s.line}: [yolo] must follow a [convolutional]')
         prev.opts['filters'] = str(len(mask) * (classes + 5))
     return sections
+
+
+def check_same_classes(val: str, data: str) -> None:
+    """DataError, naming both files, unless --val's classes.txt lists --data's classes in the same order."""
+    theirs, ours = read_classes(val), read_classes(data)
+    if theirs == ours:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(theirs, ours)) if a != b), None)
+    how = (f'class {at} is {theirs[at]!r} there, {ours[at]!r} here' if at is not None
+           else f'{len(theirs)} classes there, {len(ours)} here')
+    raise DataError(f'{os.path.join(val, "classes.txt")} does not match {os.path.join(data, "classes.txt")}: {how}')
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -258,6 +311,9 @@ def evaluate(net: Network, ds: Dataset, idx, batch: int, device) -> tuple[float,
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    for flag, folder in (('--data', args.data), ('--val', args.val)):
+        if folder is not None and not os.path.isdir(folder):
+            raise SystemExit(f'error: {flag} {folder}: ' + ('not a directory' if os.path.exists(folder) else 'no such directory'))
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     if device.type == 'cuda':
@@ -290,14 +346,17 @@ def main(argv=None) -> int:
         say(f'initialising from {args.init} (step {init["step"]}, {"float" if init.get("float") else "xnor"})')
     try:
         if ckpt is not None:
-            base = ckpt['cfg']
+            base, source = ckpt['cfg'], f'{ckpt_path} (its cfg)'
         elif init is not None and not args.cfg:
-            base = init['cfg']
+            base, source = init['cfg'], f'{args.init} (its cfg)'
         else:
-            base = open(args.cfg or DEFAULT_CFG, encoding='utf8').read()
-        net_sec = parse_cfg(base, args.cfg or 'cfg')[0]
+            source = args.cfg or DEFAULT_CFG
+            base = read_cfg_file(source)
+        net_sec = parse_cfg(base, source)[0]
         W0, H0 = net_sec.int('width'), net_sec.int('height')
         W, H = (W0, H0) if ckpt is not None or not args.size else parse_size(args.size)
+        if args.val:  # before decoding anything: validation would score each class as another
+            check_same_classes(args.val, args.data)
         cache = os.path.join(args.out, 'cache')
         train_ds = Dataset(args.data, W, H, cache, say, args.limit)
         classes = train_ds.classes
@@ -312,12 +371,12 @@ def main(argv=None) -> int:
         anchors = None  # k-means anchors fitted at the (possibly resized) input, or the cfg's
         if ckpt is None and (init is None or args.cfg):
             if args.anchors == 'auto':
-                k = len(all_anchors(parse_cfg(base, 'cfg')))
+                k = len(all_anchors(parse_cfg(base, source)))
                 wh = np.concatenate([objects(train_ds.labels[i])[:, 3:5] for i in train_idx]) * np.array([W, H])
                 anchors = kmeans_anchors(wh, k, args.seed)
-            sections = resolve_cfg(base, args.cfg or 'cfg', len(classes), anchors)
+            sections = resolve_cfg(base, source, len(classes), anchors)
         else:
-            sections = parse_cfg(base, 'checkpoint')
+            sections = parse_cfg(base, source)
         if (W, H) != (W0, H0):
             resize_network(sections, W, H, W0, H0, scale_anchors=anchors is None)
         net = Network(sections, force_float=args.float).to(device)
@@ -380,10 +439,10 @@ def main(argv=None) -> int:
                     'select': args.select, 'cfg': resolved_cfg, 'float': args.float, 'classes': classes}, tmp)
         os.replace(tmp, ckpt_path)
 
-    stop = {'flag': False}
+    interrupted = {'flag': False}
 
     def on_signal(signum, _frame):
-        stop['flag'] = True
+        interrupted['flag'] = True  # the loop ends after this step, with a checkpoint
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -403,7 +462,9 @@ def main(argv=None) -> int:
     pos = (step % steps_per_epoch) * args.batch
     running = None
     stats_step = None  # the step whose weights the batch norm statistics were last re-estimated for
-    while step < total and not stop['flag']:
+    saved_step = ckpt['step'] if ckpt is not None else None
+    out_of_time = False
+    while step < total and not interrupted['flag'] and not out_of_time:
         if pos >= len(order):
             order, pos = rng.permutation(train_idx), 0
         idx = order[pos:pos + args.batch]
@@ -435,8 +496,8 @@ def main(argv=None) -> int:
             t_last, step_last = now, step
         if args.time_limit and progress_at(step) >= 1.0:
             say(f'time limit of {args.time_limit} min reached')
-            stop['flag'] = True
-        last = step == total or stop['flag']
+            out_of_time = True
+        last = step == total or out_of_time or interrupted['flag']
         validating = (step % eval_every == 0 or last) and len(val_idx)
         saving = step % args.ckpt_every == 0 or last
         if validating or saving:
@@ -453,10 +514,21 @@ def main(argv=None) -> int:
         if saving:
             export(net, sections, classes, args.out, 'model', step * args.batch, args.float)
             save_ckpt()
+            saved_step = step
     if not len(val_idx):
         if stats_step != step:  # the loop's last step re-estimated them already, unless it never ran
             recalibrate_bn(net, train_ds, train_idx, args.batch, device, args.bn_recalibrate)
         export(net, sections, classes, args.out, 'best', step * args.batch, args.float)
+    if interrupted['flag'] and step < total and not out_of_time:  # a signal during the last step changes nothing
+        if saved_step != step:  # interrupted before this run's first step
+            save_ckpt()
+        at = (f'{step} ({(trained_s + time.time() - t0) / 60:.1f} of {args.time_limit:g} min trained)'
+              if args.time_limit and not args.max_steps else f'{step} of {total}')
+        msg = f'interrupted at step {at}: {ckpt_path} saved; run the same command again to continue'
+        print(msg, file=sys.stderr, flush=True)
+        log_f.write(json.dumps({'time': time.time(), 'msg': msg, 'step': step}) + '\n')
+        log_f.flush()
+        return INTERRUPTED
     say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation {SELECT_FIGURE[args.select]} {best:.4f}; '
         f'exported {os.path.join(args.out, "best.cfg")} + best.weights + classes.txt', step=step, best=best)
     return 0

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { parseChoice } from '../core/parse-choice.js';
@@ -42,8 +42,9 @@ export const spec: CommandSpec<typeof options> = {
   usage: '--data <dir> --out <run-dir> [--model <model.xnor>] [options]',
   details: `Runs the Python trainer (training/, PyTorch; python from XNORCAM_PYTHON, else /usr/bin/python3,
 else python3) and, with --model, packs the best exported checkpoint (RUN/best.cfg + best.weights
-+ classes.txt) into an .xnor model. Progress goes to stderr and RUN/log.jsonl; a killed run
-continues from RUN/last.pt when the same command is run again. See docs/training.md.`,
++ classes.txt) into an .xnor model. Progress goes to stderr and RUN/log.jsonl. An interrupted run
+(Ctrl-C, SIGTERM) saves RUN/last.pt, packs no model and exits with code 130; the same command
+continues from RUN/last.pt. See docs/training.md.`,
   options,
   positionals: { max: 0 },
 };
@@ -56,12 +57,35 @@ function precisionOf(text: string, bf16: boolean): TrainPrecision {
   return 'bf16';
 }
 
+/** --model's folder must take the file: found out after training, the run would end in a failed write. */
+function checkModelPath(model: string, out: string): void {
+  const folder = path.dirname(path.resolve(model));
+  // The trainer makes --out and the folders above it first, so --model may name a file in a run folder not made yet.
+  const rel = path.relative(folder, path.resolve(out));
+  let existing = folder;
+  if (!rel.startsWith('..') && !path.isAbsolute(rel)) while (!existsSync(existing)) existing = path.dirname(existing);
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(existing).isDirectory();
+  } catch {
+    throw new UserError(`--model ${model}: folder ${folder} does not exist`, 2);
+  }
+  if (!isFolder) throw new UserError(`--model ${model}: ${existing} is not a folder`, 2);
+  if (existsSync(model) && statSync(model).isDirectory()) throw new UserError(`--model ${model}: is a directory, expected an .xnor file name`, 2);
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    throw new UserError(`--model ${model}: folder ${existing} is not writable`, 2);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
   if (!v.data) throw new UserError('xnorcam train: --data <dir> is required', 2);
   if (!v.out) throw new UserError('xnorcam train: --out <run-dir> is required', 2);
+  if (v.model) checkModelPath(v.model, v.out);
   const py: string[] = ['--data', path.resolve(v.data), '--out', path.resolve(v.out)];
   const pass: [keyof typeof options, string][] = [
     ['val', '--val'], ['cfg', '--cfg'], ['epochs', '--epochs'], ['batch', '--batch'], ['lr', '--lr'], ['threads', '--threads'],
@@ -78,8 +102,13 @@ export async function run(argv: string[]): Promise<number> {
   if (v.fresh) py.push('--fresh');
 
   const end = await runTrainer(py);
-  const code = end.code ?? (end.signal ? 128 : 1);
-  if (code !== 0) throw new UserError(`xnorcam train: the trainer exited with code ${code}`, code);
+  // 130: the trainer stopped on Ctrl-C/SIGTERM (after saving a checkpoint); its best.* is then a partial run's.
+  if (end.code === 130 || end.signal) {
+    const last = path.join(path.resolve(v.out), 'last.pt');
+    const then = existsSync(last) ? `continue from ${last}` : 'start it';
+    throw new UserError(`xnorcam train: the run was interrupted${v.model ? `, so ${v.model} was not written` : ''}; run the same command again to ${then}`, 130);
+  }
+  if (end.code !== 0) throw new UserError(`xnorcam train: the trainer exited with code ${end.code ?? 1}`, end.code ?? 1);
   if (v.model) {
     const run = path.resolve(v.out);
     const model = loadDarknetModel(path.join(run, 'best.cfg'), path.join(run, 'best.weights'), path.join(run, 'classes.txt'));

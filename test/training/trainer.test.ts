@@ -3,8 +3,8 @@
  * cfg/weights, `xnorcam convert`, then PyTorch's forward and the engine's forward on the exported
  * model compared layer by layer (same RGB bytes in). CI runs only this quick version.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { type EngineDetector, loadDetector } from '../../src/detect/detector.js';
 import { decodeImageFile } from '../../src/detect/preprocess.js';
+import { TRAINING_KEYS, USED_KEYS } from '../../src/engine/darknet/cfg.js';
 import { writeDataset } from '../../src/synth/dataset.js';
 import { fixtures } from '../engine/helpers.js';
 import { py } from '../helpers/python.js';
@@ -42,6 +43,33 @@ const TINY_YOLO_LOSS = [
   'loss = YoloLoss(heads, [(10, 14), (23, 27), (37, 58)], 64, 64, 2)',
 ];
 
+/**
+ * Runs a command from the repository root and sends it SIGINT once its stdout matches `when` (or after `when`
+ * milliseconds); resolves with how it ended and what it printed.
+ */
+function interrupted(command: string, args: string[], when: RegExp | number): Promise<{ status: number | null; stdout: string; stderr: string; stdoutAtSignal: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, PYTHONPATH: repoRoot } });
+    let stdout = '';
+    let stderr = '';
+    let stdoutAtSignal: string | undefined;
+    const signal = () => {
+      if (stdoutAtSignal !== undefined) return;
+      stdoutAtSignal = stdout;
+      child.kill('SIGINT');
+    };
+    if (typeof when === 'number') setTimeout(signal, when);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (when instanceof RegExp && when.test(stdout)) signal();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr, stdoutAtSignal: stdoutAtSignal ?? '(never signalled)' }));
+  });
+}
+
+const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 /** Runs Python lines that print 'ok …' when every assert holds; a failed assert fails the test with its message. */
 function expectPythonOk(lines: string[], ok: RegExp = /^ok/): void {
   const check = py('-c', lines.join('\n'));
@@ -70,7 +98,9 @@ function expectSameLayerOutputs(det: EngineDetector, rgb: Uint8Array, cfg: strin
   for (const [k, shape] of Object.entries(layers)) {
     const i = Number(k);
     if (det.network.spec.layers[i].type === 'yolo') continue; // the engine applies the logistic in place
-    const torchOut = new Float32Array(readFileSync(path.join(dir, `${name}.${k}.f32`)).buffer.slice(0));
+    // a small file's Buffer is a view into node's shared pool: copy its own bytes only
+    const bytes = readFileSync(path.join(dir, `${name}.${k}.f32`));
+    const torchOut = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     const engineOut = det.network.outputs[i];
     expect(torchOut.length).toBe(shape.reduce((a, b) => a * b, 1));
     expect(engineOut.length).toBe(torchOut.length);
@@ -136,11 +166,122 @@ describe('python trainer', () => {
     expect([bare, unset]).toEqual(['on', 'off']);
   }, SLOW);
 
-  it('rejects a directory that is not a YOLO dataset in one line', () => {
-    const r = py('-m', 'training.train', '--data', path.join(dir, 'nope'), '--out', path.join(dir, 'bad'));
-    expect(r.status).not.toBe(0);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^error: .*nope.*classes\.txt/);
+  it('rejects a directory that is not a YOLO dataset, and a --cfg that is not text, in one line naming it', () => {
+    const nope = path.join(dir, 'nope');
+    const r = py('-m', 'training.train', '--data', nope, '--out', path.join(dir, 'bad'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`error: --data ${nope}: no such directory\n`);
+    expect(existsSync(path.join(dir, 'bad'))).toBe(false);
+    const empty = path.join(dir, 'not-a-dataset');
+    cpSync(path.join(dir, 'data', 'images'), path.join(empty, 'images'), { recursive: true });
+    const noClasses = py('-m', 'training.train', '--data', empty, '--out', path.join(dir, 'bad'));
+    expect(noClasses.status).toBe(1);
+    expect(noClasses.stderr).toBe(`error: ${path.join(empty, 'classes.txt')}: missing (a YOLO dataset needs classes.txt)\n`);
+    // a .weights file given as --cfg: named, not a codec error
+    const weights = path.join(dir, 'given-as.cfg');
+    writeFileSync(weights, Buffer.from([0, 0, 0, 0, 2, 0, 0, 0, 0xf4, 0x8f, 0xff, 0x01]));
+    const binary = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'bad'), '--cfg', weights);
+    expect(binary.status).toBe(1);
+    expect(binary.stderr).toBe(`error: ${weights}: not a text darknet .cfg file\n`);
+  }, SLOW);
+
+  it('refuses out-of-range numeric arguments in one argparse line (exit 2)', () => {
+    const r = py('-c', [
+      'import contextlib, io, json',
+      'from training.train import parse_args',
+      'def refusal(*extra):',
+      '    err = io.StringIO()',
+      '    try:',
+      '        with contextlib.redirect_stderr(err):',
+      '            parse_args(["--data", "d", "--out", "o", *extra])',
+      '    except SystemExit as e:',
+      '        return [e.code, err.getvalue().strip().split("\\n")[-1]]',
+      '    return None',
+      'bad = [["--batch", "0"], ["--threads", "0"], ["--epochs", "0"], ["--ckpt-every", "0"], ["--lr", "-1"], ["--lr", "0"], ["--lr", "nan"],',
+      '       ["--max-steps", "-1"], ["--limit", "-1"], ["--warmup", "-1"], ["--eval-every", "-1"], ["--bn-recalibrate", "-1"],',
+      '       ["--time-limit", "-0.5"], ["--batch", "x"]]',
+      'ok = [["--max-steps", "0"], ["--time-limit", "0"], ["--warmup", "0"], ["--limit", "0"], ["--lr", "1e-4"]]',
+      'print(json.dumps({"bad": [refusal(*a) for a in bad], "ok": [refusal(*a) for a in ok]}))',
+    ].join('\n'));
+    expect(r.stderr).toBe('');
+    const { bad, ok } = JSON.parse(r.stdout) as { bad: [number, string][]; ok: null[] };
+    const e = (arg: string, problem: string) => [2, `python3 -m training.train: error: argument ${arg}: ${problem}`];
+    expect(bad).toEqual([
+      e('--batch', "'0' is not an integer >= 1"), e('--threads', "'0' is not an integer >= 1"), e('--epochs', "'0' is not an integer >= 1"),
+      e('--ckpt-every', "'0' is not an integer >= 1"), e('--lr', "'-1' is not a number > 0"), e('--lr', "'0' is not a number > 0"),
+      e('--lr', "'nan' is not a number > 0"), e('--max-steps', "'-1' is not an integer >= 0"), e('--limit', "'-1' is not an integer >= 0"),
+      e('--warmup', "'-1' is not an integer >= 0"), e('--eval-every', "'-1' is not an integer >= 0"),
+      e('--bn-recalibrate', "'-1' is not an integer >= 0"), e('--time-limit', "'-0.5' is not a number >= 0"), e('--batch', "'x' is not an integer"),
+    ]);
+    // --max-steps 0 is the documented "no limit"
+    expect(ok).toEqual([null, null, null, null, null]);
+    const batch0 = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'bad-batch'), '--batch', '0');
+    expect(batch0.status).toBe(2);
+    expect(batch0.stderr.trim().split('\n').pop()).toBe("python3 -m training.train: error: argument --batch: '0' is not an integer >= 1");
+    expect(existsSync(path.join(dir, 'bad-batch'))).toBe(false);
+  }, SLOW);
+
+  it('refuses a --val dataset whose classes.txt differs from --data\'s, naming both', () => {
+    const data = path.join(dir, 'data');
+    const other = path.join(dir, 'data-other-classes');
+    cpSync(data, other, { recursive: true });
+    const names = readFileSync(path.join(data, 'classes.txt'), 'utf8').trim().split('\n');
+    writeFileSync(path.join(other, 'classes.txt'), [names[1], names[0], ...names.slice(2)].join('\n') + '\n');
+    const r = py('-m', 'training.train', '--data', data, '--val', other, '--out', path.join(dir, 'bad-val'), '--max-steps', '1', '--batch', '4');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`error: ${path.join(other, 'classes.txt')} does not match ${path.join(data, 'classes.txt')}: class 0 is '${names[1]}' there, '${names[0]}' here\n`);
+    expect(existsSync(path.join(dir, 'bad-val', 'last.pt'))).toBe(false);
+  }, SLOW);
+
+  it('stops on Ctrl-C with a checkpoint and exit 130, says so, and the same command continues from it', async () => {
+    const cfg = path.join(dir, 'tiny-interrupted.cfg');
+    writeFileSync(cfg, tinyCfg(['filters=8']));
+    const out = path.join(dir, 'run-interrupted');
+    const last = path.join(out, 'last.pt');
+    const args = ['-m', 'training.train', '--data', path.join(dir, 'data'), '--out', out, '--cfg', cfg, '--epochs', '100000', '--batch', '4'];
+    // before the training loop (at 500 ms, during `import torch`): one line, no traceback, nothing saved
+    const early = await interrupted(python, args, 500);
+    expect(early.stderr, `stdout when signalled: ${early.stdoutAtSignal}`).toBe('interrupted before training began\n');
+    expect(early.status).toBe(130);
+    expect(existsSync(last)).toBe(false);
+    // after its first steps: a checkpoint, and a non-zero exit so that nothing packs a half-trained model
+    const first = await interrupted(python, args, /step \d+\/300000/);
+    expect(first.status, first.stderr).toBe(130);
+    const stopped = /^interrupted at step (\d+) of 300000: (.*) saved; run the same command again to continue\n$/.exec(first.stderr);
+    expect(stopped?.[2], first.stderr).toBe(last);
+    const at = Number(stopped![1]);
+    expect(at).toBeGreaterThan(0);
+    expect(existsSync(last)).toBe(true);
+    expect(first.stdout).not.toMatch(/^done:/m);
+    const again = await interrupted(python, args, /step \d+\/300000/);
+    expect(again.stdout).toContain(`resuming from ${last} at step ${at}\n`);
+    expect(again.status, again.stderr).toBe(130);
+    expect(Number(/^interrupted at step (\d+)/.exec(again.stderr)?.[1])).toBeGreaterThan(at);
+  }, SLOW);
+
+  it('refuses label values outside [0, 1] and non-numbers naming the file and line, as xnorcam eval does', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'xnorcam-labels-'));
+    try {
+      mkdirSync(path.join(root, 'labels'));
+      const cases: [string, string][] = [
+        ['0 1.5 0.5 0.1 0.1', 'cx 1.5 is not in [0, 1] (YOLO labels are relative to the image)'],
+        ['0 0.5 0.5 -0.1 0.1', 'w -0.1 is not in [0, 1] (YOLO labels are relative to the image)'],
+        ['0.5 0.5 0.5 0.1 0.1', 'expected "class cx cy w h" or "class cx cy w h score" (numbers; class an integer)'],
+      ];
+      const lines = ['from training.data import DataError, read_labels'];
+      for (const [i, [line, want]] of cases.entries()) {
+        writeFileSync(path.join(root, 'labels', `${i}.txt`), `0 0.5 0.5 0.2 0.2\n${line}\n`);
+        lines.push(
+          'try:',
+          `    read_labels(${JSON.stringify(root)}, "images/${i}.jpg", 6); raise SystemExit("accepted: ${line}")`,
+          'except DataError as e:',
+          `    assert str(e) == ${JSON.stringify(`${path.join(root, 'labels', `${i}.txt`)}:2: ${want}`)}, str(e)`,
+        );
+      }
+      expectPythonOk([...lines, 'print("ok")']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('rejects a device it cannot train on in one line, not a PyTorch stack trace', () => {
@@ -560,12 +701,43 @@ describe('python trainer', () => {
     expect(both.stderr).toBe('error: --bf16 contradicts --precision fp32\n');
   }, SLOW);
 
+  it('`xnorcam train` packs no model from an interrupted run, and checks --model\'s folder before training', async () => {
+    const cfg = path.join(dir, 'tiny-cli-interrupted.cfg');
+    writeFileSync(cfg, tinyCfg(['filters=8']));
+    const out = path.join(dir, 'run-cli-interrupted');
+    const model = path.join(dir, 'interrupted.xnor');
+    const r = await interrupted(process.execPath, [bin, 'train', '--data', path.join(dir, 'data'), '--out', out, '--cfg', cfg, '--epochs', '100000',
+      '--batch', '4', '--model', model], /step \d+\/300000/);
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/^interrupted at step \d+ of 300000: /m);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`error: xnorcam train: the run was interrupted, so ${model} was not written; run the same command again to continue from ${path.join(out, 'last.pt')}`);
+    expect(existsSync(model)).toBe(false);
+    expect(existsSync(path.join(out, 'best.weights'))).toBe(true);
+    const nowhere = path.join(dir, 'no-such-folder', 'x.xnor');
+    const bad = xnorcam('train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'run-nowhere'), '--model', nowhere);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(`error: --model ${nowhere}: folder ${path.dirname(nowhere)} does not exist\n`);
+    expect(existsSync(path.join(dir, 'run-nowhere'))).toBe(false);
+  }, SLOW);
+
   it('PyTorch and the engine compute the same layer outputs on the exported model', async () => {
     // every layer's own output, as darknet defines it (no fused, bit-linked or in-place yolo tensors)
     const det = await loadDetector(path.join(run, 'm.xnor'), { backend: 'reference', keepLayerOutputs: true });
     const img = await decodeImageFile(path.join(dir, 'data', 'images', '000000.jpg'));
     expect([img.width, img.height]).toEqual([det.inputWidth, det.inputHeight]);
     expectSameLayerOutputs(det, img.rgb, path.join(run, 'best.cfg'), path.join(run, 'best.weights'), 'trained');
+  }, SLOW);
+
+  it("PyTorch and the engine compute the same layer outputs on darknet's own XNOR Tiny-YOLO (bin_output layers)", async () => {
+    // AlexeyAB's XNOR cfgs mark layers bin_output=1 with activation=leaky; darknet runs those not read by a
+    // [route] or [shortcut] linear, and so must a network trained from such a cfg.
+    const xa = path.join(fixtures, 'darknet-xnor-a');
+    const cfg = path.join(xa, 'yolov3-tiny_xnor_160_slim.cfg');
+    const weights = path.join(xa, 'weights_a.weights');
+    expect(readFileSync(cfg, 'utf8')).toMatch(/bin_output\s*=\s*1/);
+    const det = await loadDetector({ cfg, weights, names: path.join(xa, 'classes.names') }, { backend: 'reference', keepLayerOutputs: true });
+    const rgb = await sharp(path.join(xa, 'image_a.png')).resize(det.inputWidth, det.inputHeight, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+    expectSameLayerOutputs(det, new Uint8Array(rgb), cfg, weights, 'darknet-xnor-a');
   }, SLOW);
 
   it('PyTorch and the engine compute the same layer outputs on Yolo-Fastest (grouped convolutions, dropout)', async () => {
@@ -609,5 +781,51 @@ describe('python trainer', () => {
       `assert Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8', 'groups=8', 'xnor=1']))}), force_float=True).layers[1].conv.groups == 8`,
       'print("ok")',
     ]);
+  }, SLOW);
+
+  it('refuses cfg keys the engine does not know, and values it runs differently, naming the file and line', () => {
+    // the engine's own lists, so that what trains here is what `xnorcam convert` accepts
+    const lists = py('-c', 'import json; from training.darknet_cfg import USED_KEYS, TRAINING_KEYS; print(json.dumps([USED_KEYS, TRAINING_KEYS]))');
+    expect(lists.stderr).toBe('');
+    expect(JSON.parse(lists.stdout)).toEqual([USED_KEYS, TRAINING_KEYS]);
+    // the second conv's options start at line 11, a section `between` at line 10; the [yolo] ends at line 22
+    const yolo = (extra: string) => `${tinyCfg(['filters=8'])}\n${extra}`;
+    const refused: [string, string][] = [
+      [tinyCfg(['filtrs=16']), "tiny.cfg:11: unknown key 'filtrs' in [convolutional]"],
+      [tinyCfg(['filters=8', 'filters=16']), "tiny.cfg:12: duplicate key 'filters' in [convolutional] (first at line 11)"],
+      [tinyCfg(['filters=8', 'dilation=2']), 'tiny.cfg:12: dilation=2 in [convolutional] is not supported by the trainer (only 1)'],
+      [tinyCfg(['filters=8', 'stride_x=2', 'stride_y=2']), "tiny.cfg:12: stride_x=2 in [convolutional] is not supported by the trainer (only the layer's stride, 1)"],
+      [tinyCfg(['filters=8'], ['[convolutional]', 'filters=8', 'activation=mish']), 'tiny.cfg:12: activation=mish in [convolutional] is not supported by the trainer (leaky, linear, relu, logistic)'],
+      [tinyCfg(['filters=8'], ['[route]', 'layers=-1', 'groups=2', 'group_id=1']), 'tiny.cfg:12: groups=2 in [route] is not supported by the trainer (only 1)'],
+      [tinyCfg(['filters=8'], ['[upsample]', 'stride=1', 'scale=2']), 'tiny.cfg:12: scale=2 in [upsample] is not supported by the trainer (only 1)'],
+      [yolo('scale_x_y=1.05'), 'tiny.cfg:23: scale_x_y=1.05 in [yolo] is not supported by the trainer (only 1)'],
+    ];
+    expectPythonOk([
+      'from training.darknet_cfg import CfgError, parse_cfg',
+      'from training.model import Network',
+      'def refusal(text):',
+      '    try:',
+      '        Network(parse_cfg(text, "tiny.cfg"))',
+      '    except CfgError as e:',
+      '        return str(e)',
+      `for text, want in ${JSON.stringify(refused)}:`,
+      '    got = refusal(text); assert got == want, (got, want)',
+      // accepted: keys in any case (as the engine reads them), a scale_x_y of 1 written otherwise, the float twin of a bin_output layer
+      `assert refusal(${JSON.stringify(tinyCfg(['Filters=8', 'stride_x=1']))}) is None`,
+      `assert refusal(${JSON.stringify(yolo('scale_x_y = 1.00'))}) is None`,
+      `Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8', 'xnor=1', 'bin_output=1']))}), force_float=True)`,
+      // a bin_output xnor layer that no [route] or [shortcut] reads runs linear in darknet and the engine: trained so
+      `net = Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8', 'xnor=1', 'bin_output=1']))}))`,
+      'assert [l.activation for l in net.layers if getattr(l, "xnor", False)] == ["linear"], [l.activation for l in net.layers]',
+      // a [maxpool] without stride strides 1, as darknet's and the engine's
+      `net = Network(parse_cfg(${JSON.stringify(tinyCfg(['filters=8'], ['[maxpool]', 'size=2']))}))`,
+      'assert net.shapes[1] == (8, 64, 64), net.shapes[1]',
+      'print("ok")',
+    ]);
+    const cfg = path.join(dir, 'typo.cfg');
+    writeFileSync(cfg, tinyCfg(['filtrs=16']));
+    const r = py('-m', 'training.train', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'run-typo'), '--cfg', cfg, '--max-steps', '1', '--batch', '4');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`error: ${cfg}:11: unknown key 'filtrs' in [convolutional]\n`);
   }, SLOW);
 });

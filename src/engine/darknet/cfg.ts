@@ -42,7 +42,7 @@ const UNSUPPORTED_SECTIONS = new Set([
 ]);
 
 /** Keys read by the engine, per section type. */
-const USED_KEYS: Record<string, string[]> = {
+export const USED_KEYS: Record<string, string[]> = {
   net: ['width', 'height', 'channels', 'letter_box', 'inputs'],
   convolutional: ['filters', 'size', 'stride', 'stride_x', 'stride_y', 'pad', 'padding', 'activation', 'batch_normalize', 'groups', 'xnor', 'bin_output', 'dilation'],
   maxpool: ['size', 'stride', 'stride_x', 'stride_y', 'padding'],
@@ -55,7 +55,7 @@ const USED_KEYS: Record<string, string[]> = {
 };
 
 /** Keys that only affect training (or darknet's own bookkeeping): accepted, ignored. */
-const TRAINING_KEYS: Record<string, string[]> = {
+export const TRAINING_KEYS: Record<string, string[]> = {
   net: [
     'batch', 'subdivisions', 'momentum', 'decay', 'angle', 'saturation', 'exposure', 'hue', 'learning_rate', 'burn_in',
     'max_batches', 'policy', 'steps', 'scales', 'step', 'gamma', 'power', 'mosaic', 'mosaic_bound', 'mixup', 'cutmix',
