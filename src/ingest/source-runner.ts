@@ -81,6 +81,11 @@ export class SourceRunner extends EventEmitter {
     return this.opts.spec;
   }
 
+  /** The frame watchdog in force, ms: how long a running source may deliver nothing before it is restarted. */
+  get stallMs(): number {
+    return this.policy.stallMs;
+  }
+
   start(): void {
     void this.startRun();
   }
@@ -126,6 +131,10 @@ export class SourceRunner extends EventEmitter {
       if (this.lastPts > -Infinity && rawPts + this.ptsOffset <= this.lastPts) this.ptsOffset = this.lastPts + this.frameIntervalMs - rawPts;
       if (this.state !== 'running') {
         if (this.state === 'reconnecting') logger.info('source reconnected', { source: this.opts.spec.name, reconnects: this.reconnects });
+        // lastError says why the source is down; frames again mean it is not, and a stale reason
+        // would read as a current fault (status, tooltips, the final stats line). The outage stays
+        // on record in the log and the source-down event.
+        this.lastError = undefined;
         this.setState('running');
       }
     }

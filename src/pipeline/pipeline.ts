@@ -564,7 +564,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       model: st.lease.id,
     };
     if (r.lastError) s.lastError = r.lastError;
-    if (st.cfg.watchdogSeconds) s.watchdogMs = st.cfg.watchdogSeconds * 1000;
+    // The watchdog the runner really applies (a file's watchdogSeconds, else the pipeline's or the
+    // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.
+    s.watchdogMs = r.stallMs;
     return s;
   }
 }

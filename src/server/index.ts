@@ -76,6 +76,17 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     if (!authorized) {
       return sendText(res, 401, 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)\n');
     }
+    if (path === '/ws') {
+      // A browser cannot read the status of a refused WebSocket upgrade (it only sees the socket
+      // close), so the page asks here, with the same cookie and through the same proxy, why it was
+      // refused. The token was checked above (401); this answers the origin check the upgrade makes.
+      const pageOrigin = url.searchParams.get('origin');
+      if (pageOrigin !== null && !originAllowed(pageOrigin, req)) {
+        return sendJson(res, 403, { error: 'cross-origin', message: CROSS_ORIGIN_HELP, origin: pageOrigin, hosts: addressedHosts(req) });
+      }
+      res.setHeader('Upgrade', 'websocket');
+      return sendJson(res, 426, { error: 'this is the dashboard WebSocket: connect with an Upgrade: websocket request' });
+    }
     const added = routes.get(path);
     if (added) return added(req, res);
     if (path === '/api/sources') {
@@ -117,7 +128,7 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     if (!auth.allows(req, url)) return reject(401, 'access token required');
     // A page on another site must not open our socket with the user's cookie (cross-site WebSocket hijacking).
     const origin = req.headers.origin;
-    if (origin && !sameHost(origin, req.headers.host)) return reject(403, 'cross-origin WebSocket refused');
+    if (origin && !originAllowed(origin, req)) return reject(403, `cross-origin WebSocket refused: ${CROSS_ORIGIN_HELP}`);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -182,12 +193,58 @@ export function requestUrl(target: string | undefined): URL | null {
   }
 }
 
-function sameHost(origin: string, host: string | undefined): boolean {
+const CROSS_ORIGIN_HELP =
+  "the page's origin is not the host this request was addressed to; behind a reverse proxy, forward the browser's Host (nginx: proxy_set_header Host $http_host, or X-Forwarded-Host $http_host)";
+
+/**
+ * Whether a WebSocket handshake's Origin names a host this request was addressed to: its Host, or a
+ * host that a reverse proxy in front of us reports the browser addressed (X-Forwarded-Host, the
+ * host= of Forwarded), since a proxy may rewrite Host to its upstream's (nginx's default).
+ *
+ * Trusting the forwarded headers does not reopen cross-site hijacking: the attack is a page on
+ * another site opening our socket in a victim's browser, and a page cannot set request headers on a
+ * WebSocket handshake (the WebSocket API takes none), so in a browser's handshake these headers
+ * come only from proxies, which set them from the Host the browser sent: the attacker's page
+ * addressed our host, and its Origin is its own. Forging them takes a non-browser client, which
+ * can forge Origin just as well and has no victim's cookie to abuse.
+ */
+export function originAllowed(origin: string, req: http.IncomingMessage): boolean {
+  let host: string;
   try {
-    return new URL(origin).host === host;
+    host = new URL(origin).host;
   } catch {
     return false;
   }
+  return host !== '' && addressedHosts(req).includes(host);
+}
+
+/** The hosts (host[:port], normalised as URL.host) this request was addressed to, Host first. */
+export function addressedHosts(req: http.IncomingMessage): string[] {
+  const raw: string[] = [];
+  const h = req.headers;
+  if (h.host) raw.push(h.host);
+  for (const v of headerValues(h['x-forwarded-host'])) raw.push(...v.split(','));
+  // Forwarded: for=…;host=…;proto=…, one element per proxy, comma-separated; host may be quoted.
+  for (const v of headerValues(h.forwarded)) {
+    for (const m of v.matchAll(/(?:^|[;,])\s*host\s*=\s*("[^"]*"|[^;,\s]*)/gi)) raw.push(m[1].replace(/^"|"$/g, ''));
+  }
+  const hosts: string[] = [];
+  for (const r of raw) {
+    const t = r.trim();
+    if (!t) continue;
+    try {
+      // Compared as URL writes an Origin's host: lower case, without the default port.
+      const u = new URL(`http://${t}`);
+      if (u.host && !hosts.includes(u.host)) hosts.push(u.host);
+    } catch {
+      // not a host name: ignore it
+    }
+  }
+  return hosts;
+}
+
+function headerValues(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -77,6 +77,17 @@ describe('dashboard resilience in chromium', () => {
     const notice = page.locator('section.camera[data-source="cam1"] .video-notice');
     expect(await notice.textContent()).toBe('OFFLINE');
     expect(await notice.isVisible()).toBe(true);
+    // Over the picture, not under it: the notice is what the middle of the picture shows.
+    const canvas = page.locator('section.camera[data-source="cam1"] canvas.video');
+    const onTop = await canvas.evaluate((c: any) => {
+      const r = c.getBoundingClientRect();
+      return (globalThis as any).document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.className;
+    });
+    expect(onTop).toBe('video-notice');
+    // Nobody can say the camera is running while the server is away.
+    const badge = page.locator('section.camera[data-source="cam1"] .badge');
+    expect(await badge.textContent()).toBe('unknown');
+    expect(await badge.getAttribute('data-state')).toBe('unknown');
     await sleep(1500); // down for a while: the page keeps retrying
     srv = await startDashboardServer(feed, { port });
     await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.connects > n, before.connects, { timeout: 10_000 });
@@ -84,6 +95,8 @@ describe('dashboard resilience in chromium', () => {
     await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.framesDrawn > n + 15, f0, { timeout: 10_000 });
     expect(await page.locator('#connection').textContent()).toBe('live');
     expect(await notice.isVisible()).toBe(false);
+    expect(await badge.textContent()).toBe('running');
+    expect(await page.locator('#alert').isHidden()).toBe(true);
   });
 
   it('says so over the picture when a source stops delivering', async () => {

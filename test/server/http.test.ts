@@ -234,4 +234,45 @@ describe('dashboard access token', () => {
     expect(await status(base + `?token=${token}`, { origin: 'http://evil.example' })).toBe(403);
     expect(await status(srv.url.replace('http', 'ws') + 'other')).toBe(404);
   });
+
+  it('accepts the origin a reverse proxy says the browser addressed (X-Forwarded-Host, Forwarded), and no other', async () => {
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        // A proxy that rewrote Host to its upstream's, as nginx does unless told otherwise.
+        const ws = new WebSocket(srv.url.replace('http', 'ws') + `ws?token=${token}`, { headers: { host: '127.0.0.1:1', ...headers } });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => {});
+      });
+    const origin = 'https://cams.example.org';
+    expect(await status({ origin })).toBe(403);
+    expect(await status({ origin, 'x-forwarded-host': 'cams.example.org' })).toBe(101);
+    expect(await status({ origin, 'x-forwarded-host': 'CAMS.example.org, 10.0.0.5:8080' })).toBe(101);
+    expect(await status({ origin: 'https://cams.example.org:8443', 'x-forwarded-host': 'cams.example.org:8443' })).toBe(101);
+    expect(await status({ origin, forwarded: 'for=192.0.2.1;host=cams.example.org;proto=https' })).toBe(101);
+    expect(await status({ origin, forwarded: 'for=192.0.2.1;host="cams.example.org";proto=https' })).toBe(101);
+    // Another site's page, even behind the same proxy: its Origin is its own, the forwarded host ours.
+    expect(await status({ origin: 'https://evil.example', 'x-forwarded-host': 'cams.example.org' })).toBe(403);
+    expect(await status({ origin: 'https://evil.example', forwarded: 'host=cams.example.org' })).toBe(403);
+    // Another port of the same host is another origin.
+    expect(await status({ origin: 'https://cams.example.org:9443', 'x-forwarded-host': 'cams.example.org' })).toBe(403);
+    expect(await status({ origin: 'null', 'x-forwarded-host': 'null' })).toBe(403);
+  });
+
+  it('says, on a plain GET of /ws, why the page’s socket would be refused (a browser cannot see it)', async () => {
+    const get = (query: string, headers: Record<string, string> = {}) => fetch(srv.url + 'ws' + query, { headers });
+    const cookie = { cookie: `xnorcam_token=${token}` };
+    expect((await get('')).status).toBe(401);
+    expect((await get('?origin=' + encodeURIComponent(new URL(srv.url).origin))).status).toBe(401);
+    const ok = await get('?origin=' + encodeURIComponent(new URL(srv.url).origin), cookie);
+    expect(ok.status).toBe(426);
+    const refused = await get('?origin=' + encodeURIComponent('http://cams.example.org'), cookie);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: 'cross-origin', message: expect.stringContaining('Host'), origin: 'http://cams.example.org' });
+    const forwarded = await get('?origin=' + encodeURIComponent('http://cams.example.org'), { ...cookie, 'x-forwarded-host': 'cams.example.org' });
+    expect(forwarded.status).toBe(426);
+  });
 });

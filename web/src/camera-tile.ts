@@ -81,9 +81,7 @@ export class CameraTile {
     this.info = info;
     this.overlay = info.overlay;
     if (droppedForClient !== undefined) this.droppedForClient = droppedForClient;
-    this.stateEl.textContent = info.state;
-    this.stateEl.dataset.state = info.state;
-    this.stateEl.title = info.lastError ?? '';
+    this.renderBadge();
     this.modelEl.textContent = info.model ?? '';
     this.modelEl.title = info.model ? `model: ${info.model}` : '';
     this.modelEl.hidden = !info.model;
@@ -94,7 +92,21 @@ export class CameraTile {
   /** The page lost its connection to the server: the picture is no longer live. */
   setOffline(offline: boolean): void {
     this.offline = offline;
+    this.renderBadge();
     this.renderNotice();
+  }
+
+  private renderBadge(): void {
+    // Without the server, the last state it sent is not news: a green RUNNING would claim a camera
+    // nobody is watching is fine.
+    const state = this.offline ? 'unknown' : (this.info?.state ?? 'unknown');
+    this.stateEl.textContent = state;
+    this.stateEl.dataset.state = state;
+    this.stateEl.title = this.offline
+      ? 'no connection to the server: state unknown'
+      : state !== 'running' && this.info?.lastError
+        ? this.info.lastError
+        : '';
   }
 
   private renderNotice(): void {
@@ -117,6 +129,11 @@ export class CameraTile {
     this.counts = c;
     this.renderCounts();
     drawCountsChart(this.chart, c);
+  }
+
+  /** Width / height of the picture (of the frames drawn so far; 16:9 before the first). */
+  aspect(): number {
+    return this.canvas.width / this.canvas.height;
   }
 
   /** Redraws what depends on the tile's size (after enlarging or a window resize). */
@@ -181,6 +198,8 @@ export class CameraTile {
     if (this.canvas.width !== w || this.canvas.height !== hh) {
       this.canvas.width = w;
       this.canvas.height = hh;
+      // The stylesheet fits the picture in the tile at this shape (style.css, .video-wrap).
+      this.root.style.setProperty('--aspect', String(w / hh));
     }
     const g = this.g;
     g.drawImage(f.bitmap, 0, 0);

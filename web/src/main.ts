@@ -1,5 +1,5 @@
 import { CameraTile } from './camera-tile.js';
-import { Connection } from './connection.js';
+import { Connection, type Refusal } from './connection.js';
 import type { ServerMessage, SourceInfo } from './protocol.js';
 import { PageStats } from './stats.js';
 
@@ -23,6 +23,7 @@ const latencyEl = document.getElementById('latency')!;
 const clockEl = document.getElementById('clock')!;
 const pauseBtn = document.getElementById('pause') as HTMLButtonElement;
 const emptyEl = document.getElementById('empty')!;
+const alertEl = document.getElementById('alert')!;
 const tiles = new Map<string, CameraTile>();
 let paused = false;
 let showDetections = false;
@@ -31,7 +32,22 @@ let showDetections = false;
 const wsUrl = new URL('ws', location.href);
 wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 wsUrl.search = '';
-const conn = new Connection(wsUrl.href, {
+// The same path as a plain GET, naming the origin the browser sends on the upgrade (see Connection).
+const diagnoseUrl = new URL('ws', location.href);
+diagnoseUrl.search = new URLSearchParams({ origin: location.origin }).toString();
+const REFUSALS: Record<Refusal, { badge: string; text: string }> = {
+  token: {
+    badge: 'token not valid',
+    text:
+      'The access token is no longer valid (the server was probably restarted with a new --token). ' +
+      'To get in again, open the dashboard address the server prints, the one ending in ?token=<token>.',
+  },
+  'cross-origin': {
+    badge: 'refused',
+    text: "Live view refused by the server: cross-origin; check the proxy's Host header (it must forward the host the browser asked for, see docs/dashboard.md).",
+  },
+};
+const conn = new Connection(wsUrl.href, diagnoseUrl.href, {
   onFrame(header, jpeg) {
     stats.framesReceived++;
     tile(header.source).onFrame(header, jpeg);
@@ -58,6 +74,17 @@ const conn = new Connection(wsUrl.href, {
     connEl.dataset.state = connected ? 'running' : 'reconnecting';
     for (const t of tiles.values()) t.setOffline(!connected);
   },
+  onRefused(why, detail) {
+    stats.refused = why;
+    const r = REFUSALS[why];
+    connEl.textContent = r.badge;
+    connEl.dataset.state = 'failed';
+    alertEl.textContent = r.text;
+    alertEl.title = detail;
+    alertEl.hidden = false;
+    emptyEl.hidden = true;
+    for (const t of tiles.values()) t.setOffline(true);
+  },
 });
 
 function clock(): number {
@@ -73,8 +100,52 @@ function tile(name: string): CameraTile {
     tiles.set(name, t);
     grid.appendChild(t.root);
     emptyEl.hidden = true;
+    layoutGrid();
   }
   return t;
+}
+
+/**
+ * Room, in rem, that a tile gives to other things than its picture (style.css): stacked, the head,
+ * figures, counts and chart under it, less what the @container rules drop from short tiles; side
+ * by side (.side), the head above and an 18rem column beside it. Approximate, and used only to
+ * choose the layout: the stylesheet fits whatever is chosen into the window by itself.
+ */
+const TILE_PAD_REM = 1.45;
+const SIDE_COLUMN_REM = 18.8;
+function stackedOverheadRem(heightRem: number): number {
+  return heightRem > 30 ? 16.5 : heightRem > 16 ? 7 : 4.5;
+}
+
+/** Picks the columns, and figures under or beside the pictures, that show the pictures largest with every tile in the window. */
+function layoutGrid(): void {
+  const n = tiles.size;
+  const first = tiles.values().next().value;
+  const aspect = first ? first.aspect() : 16 / 9;
+  const cs = getComputedStyle(grid);
+  const px = (v: string) => parseFloat(v) || 0;
+  const gap = px(cs.columnGap);
+  const width = grid.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight);
+  const height = grid.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom);
+  const rem = px(getComputedStyle(document.documentElement).fontSize) || 16;
+  let best = { cols: 1, rows: Math.max(1, n), side: false, picture: -1 };
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const w = (width - gap * (cols - 1)) / cols - TILE_PAD_REM * rem;
+    const h = (height - gap * (rows - 1)) / rows;
+    const stacked = Math.min(w, Math.max(0, h - stackedOverheadRem(h / rem) * rem) * aspect);
+    const side = Math.min(w - SIDE_COLUMN_REM * rem, Math.max(0, h - stackedOverheadRem(0) * rem) * aspect);
+    // Ties (a pixel) go to fewer columns and to figures under the picture.
+    if (stacked > best.picture + 1) best = { cols, rows, side: false, picture: stacked };
+    if (side > best.picture + 1) best = { cols, rows, side: true, picture: side };
+  }
+  const cols = String(best.cols), rows = String(best.rows);
+  const same = grid.style.getPropertyValue('--cols') === cols && grid.style.getPropertyValue('--rows') === rows && grid.classList.contains('side') === best.side;
+  if (same) return;
+  grid.style.setProperty('--cols', cols);
+  grid.style.setProperty('--rows', rows);
+  grid.classList.toggle('side', best.side);
+  requestAnimationFrame(() => tiles.forEach((t) => t.relayout()));
 }
 
 function syncSources(sources: SourceInfo[], dropped: Record<string, number>): void {
@@ -87,7 +158,9 @@ function syncSources(sources: SourceInfo[], dropped: Record<string, number>): vo
       tiles.delete(name);
     }
   }
-  emptyEl.hidden = tiles.size > 0;
+  emptyEl.hidden = tiles.size > 0 || conn.refused !== null;
+  // Also every second: the first frames may have changed the pictures' shape.
+  layoutGrid();
 }
 
 function toggleEnlarged(t: CameraTile | null): void {
@@ -113,7 +186,10 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'p' || e.key === 'P') setPaused(!paused);
   if (e.key === 'd' || e.key === 'D') showDetections = !showDetections;
 });
-window.addEventListener('resize', () => tiles.forEach((t) => t.relayout()));
+window.addEventListener('resize', () => {
+  layoutGrid();
+  tiles.forEach((t) => t.relayout());
+});
 window.__xnorcam = {
   pause: () => setPaused(true),
   resume: () => setPaused(false),

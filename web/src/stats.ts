@@ -27,6 +27,8 @@ const KEEP = 2000;
 export class PageStats {
   connected = false;
   connects = 0;
+  /** Why the server refused the socket for good ('token', 'cross-origin'), once it has. */
+  refused: string | null = null;
   framesReceived = 0;
   framesDrawn = 0;
   clockOffsetMs = 0;

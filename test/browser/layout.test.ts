@@ -1,0 +1,147 @@
+import { EventEmitter } from 'node:events';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../../src/core/feed.js';
+import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
+import { MultiFeed, TestFeed } from '../helpers/dashboard-feed.js';
+import { launchChromium } from '../helpers/browser.js';
+import { buildWeb } from '../helpers/build-web.js';
+
+/**
+ * docs/dashboard.md promises "a grid that fills the window", and wall displays rely on it: every
+ * tile must be inside the viewport, however many cameras there are, with its picture at its own
+ * aspect ratio, and the page must not scroll.
+ */
+
+/** Sources that report a status and never send a frame: enough for the page to lay out their tiles. */
+class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
+  constructor(private readonly names: string[]) {
+    super();
+  }
+  override off(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+  sources(): SourceStatus[] {
+    return this.names.map((name) => ({
+      name, url: `rtsp://cam/${name}`, state: 'running', decodedFps: 10, detectedFps: 10, latencyMs: 30,
+      droppedFrames: 0, reconnects: 0, lastFrameAt: Date.now(), width: 1280, height: 720,
+    }));
+  }
+  overlay(): SourceOverlay {
+    return { lines: [], zones: [] };
+  }
+  counts(): SourceCounts | undefined {
+    return undefined;
+  }
+}
+
+interface Fit {
+  innerWidth: number; innerHeight: number; scrollWidth: number; scrollHeight: number;
+  tiles: { name: string; top: number; left: number; bottom: number; right: number; cw: number; ch: number; w: number; h: number }[];
+}
+
+// Page-side code reaches the page's globals through `globalThis as any` (test code compiles without the DOM library).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const measure = (page: Page) =>
+  page.evaluate(() => {
+    const d = (globalThis as any).document;
+    const w = globalThis as any;
+    return {
+      innerWidth: w.innerWidth, innerHeight: w.innerHeight,
+      scrollWidth: d.scrollingElement.scrollWidth, scrollHeight: d.scrollingElement.scrollHeight,
+      tiles: [...d.querySelectorAll('section.camera')].map((t: any) => {
+        const r = t.getBoundingClientRect();
+        const c = t.querySelector('canvas.video');
+        const cr = c.getBoundingClientRect();
+        return { name: t.dataset.source, top: r.top, left: r.left, bottom: r.bottom, right: r.right, cw: c.width, ch: c.height, w: cr.width, h: cr.height };
+      }),
+    };
+  }) as Promise<Fit>;
+
+function expectFits(f: Fit, n: number, what: string): void {
+  expect(f.tiles, what).toHaveLength(n);
+  expect(f.scrollHeight, `${what}: page height`).toBeLessThanOrEqual(f.innerHeight);
+  expect(f.scrollWidth, `${what}: page width`).toBeLessThanOrEqual(f.innerWidth);
+  for (const t of f.tiles) {
+    const where = `${what}: tile ${t.name} at ${Math.round(t.left)},${Math.round(t.top)}–${Math.round(t.right)},${Math.round(t.bottom)}`;
+    expect(t.top, where).toBeGreaterThanOrEqual(0);
+    expect(t.left, where).toBeGreaterThanOrEqual(0);
+    expect(t.bottom, where).toBeLessThanOrEqual(f.innerHeight + 0.5);
+    expect(t.right, where).toBeLessThanOrEqual(f.innerWidth + 0.5);
+    // The picture is shown at the frames' own shape, neither stretched nor squeezed, and inside its tile.
+    expect(t.w / t.h, `${where}: picture ${t.w}×${t.h} for frames ${t.cw}×${t.ch}`).toBeCloseTo(t.cw / t.ch, 1);
+    expect(t.w, where).toBeGreaterThan(0);
+  }
+}
+
+describe('dashboard grid fits the window', () => {
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  beforeAll(async () => {
+    buildWeb();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('three live cameras in a 1400×1000 window: all on screen, pictures at their aspect ratio', async () => {
+    // Different shapes on purpose: 16:9, 4:3 and a portrait camera.
+    const sizes: Record<string, [number, number]> = { arterial: [320, 180], highway: [320, 240], intersection: [180, 320] };
+    const cams = new MultiFeed(Object.entries(sizes).map(([source, [width, height]]) => new TestFeed({ source, width, height, fps: 5, step: 4 }).start()));
+    const srv = await startDashboardServer(cams, { port: 0 });
+    const page = await browser.newPage();
+    try {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+      await page.goto(srv.url);
+      await page.waitForFunction(
+        () => ['arterial', 'highway', 'intersection'].every((n) => ((globalThis as any).__xnorcamStats?.sources[n]?.framesDrawn ?? 0) > 3),
+        undefined,
+        { timeout: 15_000 },
+      );
+      const f = await measure(page);
+      expectFits(f, 3, '3 cameras, 1400×1000');
+      for (const t of f.tiles) expect([t.cw, t.ch], t.name).toEqual(sizes[t.name]);
+      // Fitting must not mean postage stamps: a 16:9 picture gets at least a third of the width.
+      const arterial = f.tiles.find((t) => t.name === 'arterial')!;
+      expect(arterial.w).toBeGreaterThan(1400 / 3 - 60);
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-live-3.png` });
+      // The window grows or shrinks: the grid follows.
+      await page.setViewportSize({ width: 1000, height: 700 });
+      await expect.poll(async () => (await measure(page)).tiles.every((t) => t.bottom <= 700.5 && t.right <= 1000.5), { timeout: 5000 }).toBe(true);
+      expectFits(await measure(page), 3, '3 cameras, 1000×700');
+    } finally {
+      await page.context().close();
+      await srv.close();
+      await Promise.all(cams.feeds.map((f) => f.stop()));
+    }
+  });
+
+  it.each([
+    [1, 1280, 900],
+    [2, 1024, 768],
+    [4, 1920, 1080],
+    [5, 1400, 1000],
+    [9, 1920, 1080],
+    [16, 1400, 1000],
+    [6, 800, 1200],
+  ])('%i cameras in a %i×%i window', async (n, width, height) => {
+    const feed = new StatusOnlyFeed(Array.from({ length: n }, (_, i) => `cam${i + 1}`));
+    const srv = await startDashboardServer(feed, { port: 0 });
+    const page = await browser.newPage();
+    try {
+      await page.setViewportSize({ width, height });
+      await page.goto(srv.url);
+      await page.waitForFunction((k) => (globalThis as any).document.querySelectorAll('section.camera').length === k, n, { timeout: 10_000 });
+      const f = await measure(page);
+      expectFits(f, n, `${n} cameras, ${width}×${height}`);
+      const share = f.tiles.reduce((a, t) => a + t.w * t.h, 0) / (width * height);
+      console.log(`${n} cameras in ${width}×${height}: pictures ${Math.round(f.tiles[0].w)}×${Math.round(f.tiles[0].h)}, ${(share * 100).toFixed(0)} % of the window`);
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-${n}-${width}x${height}.png` });
+      // Fitting must not mean postage stamps: the pictures fill a fair part of the window.
+      expect(share).toBeGreaterThan(0.3);
+    } finally {
+      await page.context().close();
+      await srv.close();
+    }
+  });
+});
