@@ -6,9 +6,10 @@
  *  2. confident boxes are matched to confirmed tracks (tracked or lost) by IoU;
  *  3. tracks still tracked but unmatched take low-score boxes (occluded objects score low);
  *  4. leftover confident boxes are matched to tentative tracks;
- *  5. what is left is matched by Mahalanobis distance, which copes with boxes that no longer
- *     overlap their prediction (low frame rates, long occlusions, a brand-new track whose
- *     velocity is still unknown);
+ *  5. what is left is matched by Mahalanobis distance, for young tracks seen in the previous
+ *     frame whose velocity is still unknown (at low frame rates their next box may not overlap
+ *     the prediction); confirmed tracks that are still unmatched, lost ones included, may then
+ *     be recovered along their direction of travel;
  *  6. new tracks come only from confident boxes; tracks are confirmed after `minHits` matches;
  *     lost tracks are kept for `lostBufferSec` seconds.
  * Matching can ignore classes (default): a car briefly detected as a truck keeps its ID, and the
@@ -45,6 +46,12 @@ export interface TrackerConfig {
    * The motion stage is for tracks whose velocity is still poorly known (fewer hits than this):
    * at low frame rates a new object's second box often does not overlap its first. Older tracks
    * predict well enough for IoU, and loose motion gates on them cause ID switches in crowds.
+   * It only takes tracks matched in the previous update: a lost track's position variance grows
+   * with the square of the gap times its (still large) velocity variance, so after a second the
+   * gate accepts boxes hundreds of pixels and several sizes away (a near car that drove off the
+   * bottom edge took the ID of a distant car 190 px away, σ ≈ 120 px), and the jump is then
+   * counted as a line crossing. Lost tracks come back by IoU with the prediction or along their
+   * direction of travel (`recoverLost`), both bounded by the track's own speed and size.
    */
   motionMaxHits: number;
   /**
@@ -165,6 +172,8 @@ export class ByteTracker {
   private trackUsed = new Uint8Array(64);
   private rows: number[] = [];
   private cols: number[] = [];
+  /** Time of the previous update: a track with `lastMs` at it was matched in the previous frame. */
+  private prevMs = -Infinity;
   /** Tracks matched in the last update (tentative and confirmed), reused between calls. */
   readonly active: TrackedObject[] = [];
   /** Tracks dropped in the last update. */
@@ -205,12 +214,15 @@ export class ByteTracker {
 
     const high = (d: number) => dets[d].score >= cfg.highScore;
     const confirmed = (t: TrackedObject) => t.confirmed && (t.state === 'tracked' || t.state === 'lost');
+    const prevMs = this.prevMs;
+    this.prevMs = tMs;
+    const fresh = (t: TrackedObject) => t.lastMs >= prevMs;
     this.matchStage(dets, tMs, confirmed, high, 'iou', cfg.matchIou, cfg.fuseScore);
     this.matchStage(dets, tMs, (t) => t.confirmed && t.state === 'tracked', (d) => !high(d), 'iou', cfg.lowMatchIou, false);
     this.matchStage(dets, tMs, (t) => !t.confirmed, high, 'iou', cfg.tentativeMatchIou, false);
     if (cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed, (d) => !high(d), 'iou', cfg.lowMatchIou, false);
-    if (cfg.motionGate > 0) this.matchStage(dets, tMs, (t) => t.hits < cfg.motionMaxHits, high, 'motion', cfg.motionGate, false);
-    if (cfg.motionGate > 0 && cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed, (d) => !high(d), 'motion', cfg.motionGate, false);
+    if (cfg.motionGate > 0) this.matchStage(dets, tMs, (t) => t.hits < cfg.motionMaxHits && fresh(t), high, 'motion', cfg.motionGate, false);
+    if (cfg.motionGate > 0 && cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed && fresh(t), (d) => !high(d), 'motion', cfg.motionGate, false);
     if (cfg.recoverLost) this.matchStage(dets, tMs, (t) => t.confirmed && t.state !== 'tentative', high, 'recover', 0, false);
 
     // Unmatched tracks age; expired ones go.

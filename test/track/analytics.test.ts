@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fixtures } from '../engine/helpers.js';
+import { bin } from '../helpers/model.js';
 import { SourceAnalytics, type AnalyticsConfig } from '../../src/track/analytics.js';
-import type { Track, TrafficEvent } from '../../src/core/types.js';
-import { camera, groundObjects, project, renderScene, straight, type ImageObject, type SceneOptions, type Vehicle } from './synth.js';
+import type { Detection, Track, TrafficEvent } from '../../src/core/types.js';
+import { camera, groundObjects, leaveAndFarArrival, project, renderScene, rng, straight, type ImageObject, type SceneOptions, type Vehicle } from './synth.js';
 
 // A counting line across the road where it is 20 m from the camera (image y = 440), x 300…980.
 const LINE_Y = project(0, 20)[1];
@@ -110,6 +116,52 @@ describe('line counting on generated traffic', () => {
     expect(c.intervals[1].start - c.intervals[0].start).toBe(10_000);
     expect(c.intervals[0].start % 10_000).toBe(0);
   });
+});
+
+describe('a lost ID is not handed to another vehicle far away (QA: a backward count on a one-way road)', () => {
+  // The QA line on highway_overpass_us.mp4: traffic drives down the image across it, i.e. forward.
+  const overpass = { name: 'stop', points: [[100, 200], [420, 200]] as [[number, number], [number, number]] };
+
+  it('a car leaves at the bottom edge, another appears 190 px away 1.1 s later: one forward count, no backward', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const { near, far } = leaveAndFarArrival(0.08, rng(seed));
+      const objects: ImageObject[] = [{ classId: 0, at: near }, { classId: 0, at: far }];
+      const { a } = analyse(objects, { fps: 10, seconds: 6, noise: 0, seed }, { lines: [overpass] });
+      expect(a.counts().total.stop, `seed ${seed}`).toEqual({ forward: { car: 1 }, backward: {} });
+    }
+  });
+
+  // The bundled model's boxes in every frame of the real clip, made here (test data is not committed).
+  const clip = path.join(fixtures, 'real-traffic', 'video', 'highway_overpass_us.mp4');
+  it.skipIf(!existsSync(clip))('on the real detections of the QA clip, at every detection stride from 1 to 6, counts nothing backward', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'xnorcam-overpass-'));
+    const byFrame: Detection[][] = [];
+    try {
+      const r = spawnSync(process.execPath, [bin, 'batch', clip, '-o', out], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+      expect(r.status, r.stderr).toBe(0);
+      for (const line of readFileSync(path.join(out, 'highway_overpass_us.detections.jsonl'), 'utf8').split('\n')) {
+        if (!line) continue;
+        const f = JSON.parse(line) as { frame: number; detections: Detection[] };
+        byFrame[f.frame] = f.detections;
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(byFrame.length).toBe(480);
+    for (let stride = 1; stride <= 6; stride++) {
+      const a = new SourceAnalytics({ source: 'overpass', lines: [overpass], clock: 'media' });
+      for (let f = 0; f < byFrame.length; f += stride) {
+        const ptsMs = (f * 1001) / 30;
+        a.update({ source: 'overpass', seq: f, ptsMs, capturedAt: 1_700_000_000_000 + ptsMs, width: 640, height: 360 }, byFrame[f] ?? []);
+      }
+      const c = a.counts().total.stop;
+      const forward = Object.values(c.forward).reduce((x, y) => x + y, 0);
+      expect(c.backward, `stride ${stride}`).toEqual({});
+      // 28 vehicles cross at stride 1; sparser detections may lose one or two, never gain any.
+      expect(forward, `stride ${stride}`).toBeGreaterThanOrEqual(26);
+      expect(forward, `stride ${stride}`).toBeLessThanOrEqual(29);
+    }
+  }, 120_000);
 });
 
 describe('zones', () => {

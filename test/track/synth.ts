@@ -109,3 +109,32 @@ export function renderScene(objects: ImageObject[], opts: SceneOptions, flip: nu
 export function straight(X: number, Y0: number, speedMs: number, tStart = 0): (t: number) => [number, number] | undefined {
   return (t) => (t < tStart ? undefined : [X, Y0 + speedMs * (t - tStart)]);
 }
+
+/**
+ * The QA case from highway_overpass_us.mp4 at 10 fps, in its 640×360 image: a near car (a young
+ * confirmed track, one missed frame) drives down below a line at y = 200 and off the bottom edge;
+ * 1.1 s later a distant car appears ~190 px away, above the line, and drives down across it.
+ * Boxes jitter by `jitter` × their height, as a small detector's do on a near vehicle.
+ */
+export function leaveAndFarArrival(jitter: number, r: () => number): { near: (t: number) => Box | undefined; far: (t: number) => Box | undefined } {
+  const noisy = (b: Box): Box => {
+    const s = jitter * (b[3] - b[1]);
+    return [b[0] + s * gauss(r), b[1] + s * gauss(r), b[2] + s * gauss(r), Math.min(360, b[3] + s * gauss(r))];
+  };
+  return {
+    near: (t) => {
+      if (t > 0.95 || Math.abs(t - 0.8) < 0.01) return undefined;
+      const cx = 205 - 40 * t;
+      const h = 32 + 130 * t;
+      const bottom = Math.min(360, 235 + 130 * t);
+      return noisy([cx - 0.45 * h, bottom - h, cx + 0.45 * h, bottom]);
+    },
+    far: (t) => {
+      if (t < 2) return undefined;
+      const cx = 250 - 8 * (t - 2);
+      const h = 24 + 6 * (t - 2);
+      const bottom = 160 + 20 * (t - 2);
+      return noisy([cx - 0.65 * h, bottom - h, cx + 0.65 * h, bottom]);
+    },
+  };
+}

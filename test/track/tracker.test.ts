@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteTracker, type TrackerDetection } from '../../src/track/tracker.js';
-import { gauss, rng } from './synth.js';
+import { gauss, leaveAndFarArrival, rng } from './synth.js';
 
 /** A box of size w×h centred at (x, y). */
 const box = (x: number, y: number, w = 60, h = 40): [number, number, number, number] => [x - w / 2, y - h / 2, x + w / 2, y + h / 2];
@@ -38,6 +38,20 @@ describe('ByteTracker', () => {
     // 400 px/s at 5 fps = 80 px per frame, wider than the 60 px box.
     const { idsPerObject } = run(5, 3, [(t) => ({ box: box(50 + 400 * t, 300), score: 0.9, classId: 0 })]);
     expect(idsPerObject[0].size).toBe(1);
+  });
+
+  it('does not give the ID of a vehicle that left the image to one that appears far away', () => {
+    // A young track lost for 1.1 s: its covariance has grown so much that a χ² gate on it
+    // accepts a box 190 px and five sizes away.
+    for (let seed = 1; seed <= 10; seed++) {
+      const { near, far } = leaveAndFarArrival(0.08, rng(seed));
+      const { idsPerObject } = run(10, 5, [
+        (t) => { const b = near(t); return b && { box: b, score: 0.95, classId: 0 }; },
+        (t) => { const b = far(t); return b && { box: b, score: 0.9, classId: 0 }; },
+      ]);
+      expect(idsPerObject[0].size, `seed ${seed}`).toBe(1);
+      expect([...idsPerObject[1]].filter((id) => idsPerObject[0].has(id)), `seed ${seed}`).toEqual([]);
+    }
   });
 
   it('keeps the ID when the class flickers and reports the majority class', () => {
