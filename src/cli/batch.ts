@@ -187,8 +187,9 @@ export async function run(argv: string[]): Promise<number> {
       const path = `${e.base}.annotated.mp4`;
       // A stopped input is drawn up to its last result, not on through frames it never reached.
       const lastFrame = e.state === 'stopped' ? e.lastFrame : undefined;
-      if (annotating.signal.aborted || lastFrame === -1) {
-        process.stderr.write(`batch: ${path} not written (${annotating.signal.aborted ? `stopped by ${signal}` : 'no frame done'})\n`);
+      // SIGTERM is a supervisor stopping the job (docker stop allows 10 s): no second decode and encode then.
+      if (annotating.signal.aborted || signal === 'SIGTERM' || lastFrame === -1) {
+        process.stderr.write(`batch: ${path} not written (${lastFrame === -1 && !signal ? 'no frame done' : `stopped by ${signal}`})\n`);
         continue;
       }
       process.stderr.write(

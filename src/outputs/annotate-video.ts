@@ -16,6 +16,7 @@ const fallback = hexRgb(ANNOTATE_FALLBACK_COLOR);
 
 interface Rec {
   frame: number;
+  ptsMs?: number;
   detections: { classId: number; box: number[] }[];
   tracks: { classId: number; box: number[]; confirmed: boolean }[];
 }
@@ -45,8 +46,8 @@ const configRe = /config in time_base: (\d+)\/(\d+), frame_rate: (\d+)\/(\d+)/;
  * Decoded at full size by one ffmpeg, drawn here, encoded by a second ffmpeg.
  *
  * Timing follows the input: raw frames piped to the encoder carry no timestamps, so the output runs
- * at the input's exact nominal rate (its `r_frame_rate`, a rational such as 24000/1001), starts at
- * the input's first timestamp, and each frame fills as many output frame periods as it lasts in the
+ * at the input's exact nominal rate (its `r_frame_rate`, a rational such as 24000/1001), on the clock
+ * of the detections' ptsMs (from the start of the file), and each frame fills as many output frame periods as it lasts in the
  * input (its time rounded to the nearest period). A constant-rate input gives one output frame per
  * input frame; a variable-rate one shows every frame within half a period of its input time.
  */
@@ -151,7 +152,11 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
             const [rN, rD] = outputRate(nominal);
             firstPts = info.pts ?? 0;
             ticksPerSlot = (rD * tbD) / (rN * tbN);
-            const startSec = (firstPts * tbN) / tbD;
+            // On the detections' clock (ptsMs: the input's time from the start of the file), so that the
+            // annotated video lines up with detections.jsonl and the counts CSV: an MPEG-TS file's own clock
+            // may start an hour in, which would open the MP4 with an hour of nothing.
+            const first = await resultFor(0);
+            const startSec = first?.frame === 0 && first.ptsMs !== undefined ? first.ptsMs / 1000 : 0;
             // The input's own clock (1/90000 …) when it has one fine enough: then the output's times are
             // the input's, where the default (1/rate-based) one would round the start by up to a millisecond.
             const timescale = tbN === 1 && tbD >= rN / rD ? tbD : undefined;

@@ -45,7 +45,7 @@ describe('xnorcam batch --annotate', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it("keeps the input's timing: exact nominal rate, first timestamp, variable frame rate", () => {
+  it("keeps the input's timing: exact nominal rate, variable frame rate, the detections' clock", () => {
     // 25.25 fps nominal (101/4), ~10 fps actual with 79/119 ms gaps, first frame at 1.86 s.
     const vfr = cut(join(real, 'residential_street_window_highangle.mp4'), join(tmp.dir, 'vfr.mp4'), 10);
     const cfr = makeVideo(join(tmp.dir, 'ntsc.mp4'), { fps: '24000/1001', seconds: 3 });
@@ -59,11 +59,15 @@ describe('xnorcam batch --annotate', () => {
     expect(rFrameRate(join(out, 'vfr.annotated.mp4'))).toBe('101/4');
     expect(inV[0]).toBeCloseTo(1860, 0);
     const period = (4 / 101) * 1000;
-    expect(Math.abs(outV[0] - inV[0])).toBeLessThan(1);
+    // On the detections' clock: ptsMs counts from the start of the file (its first frame here), not the
+    // container's 1.86 s.
+    const first = readJsonl(join(out, 'vfr.detections.jsonl'))[0];
+    expect(first.frame).toBe(0);
+    expect(Math.abs(outV[0] - first.ptsMs)).toBeLessThan(1);
     // One output frame per period from the first input frame to the last, no more.
     expect(outV.length).toBe(Math.round((inV[inV.length - 1] - inV[0]) / period) + 1);
     for (const t of inV) {
-      const nearest = Math.min(...outV.map((o) => Math.abs(o - t)));
+      const nearest = Math.min(...outV.map((o) => Math.abs(o - (t - inV[0] + outV[0]))));
       expect(nearest, `input frame at ${t} ms`).toBeLessThanOrEqual(period / 2 + 0.01);
     }
 
@@ -73,6 +77,21 @@ describe('xnorcam batch --annotate', () => {
     expect(rFrameRate(join(out, 'ntsc.annotated.mp4'))).toBe('24000/1001');
     expect(outC.length).toBe(inC.length);
     outC.forEach((t, i) => expect(Math.abs(t - inC[i])).toBeLessThan(0.5));
+  });
+
+  it("lines up with detections.jsonl when the file's clock starts late (MPEG-TS an hour in)", () => {
+    const mp4 = makeVideo(join(tmp.dir, 'late.mp4'), { width: 320, height: 240, fps: 25, seconds: 2 });
+    const ts = join(tmp.dir, 'late.ts');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', mp4, '-c', 'copy', '-output_ts_offset', '3600', ts], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    expect(probeFramePts(ts)[0]).toBeGreaterThan(3_600_000);
+    const out = join(tmp.dir, 'late');
+    const r = xnorcam(['batch', ts, ...testModelArgs, '--annotate', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = readJsonl(join(out, 'late.detections.jsonl'));
+    const annotated = probeFramePts(join(out, 'late.annotated.mp4'));
+    expect(annotated).toHaveLength(lines.length);
+    annotated.forEach((t, i) => expect(Math.abs(t - lines[i].ptsMs), `frame ${i}`).toBeLessThan(1));
   });
 
   it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
@@ -90,6 +109,18 @@ describe('xnorcam batch --annotate', () => {
     expect(lines.length).toBeLessThan(1000);
     expect(stderr).toContain(`batch: drawing boxes on the ${lines.length} frames done → ${join(out, 'long.annotated.mp4')}`);
     expect(probeFramePts(join(out, 'long.annotated.mp4'))).toEqual(lines.map((l) => l.ptsMs));
+  });
+
+  it('after SIGTERM (a supervisor stopping the job), draws nothing and exits at once', async () => {
+    const video = makeVideo(join(tmp.dir, 'term.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const out = join(tmp.dir, 'sigterm');
+    const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
+    const jsonl = join(out, 'term.detections.jsonl');
+    await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000);
+    run.child.kill('SIGTERM');
+    expect(await run.closed).toBe(143);
+    expect(run.stderr()).toContain(`batch: ${join(out, 'term.annotated.mp4')} not written (stopped by SIGTERM)`);
+    expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);
   });
 
   it('a signal while drawing finishes the video with the frames drawn so far', async () => {
