@@ -128,13 +128,10 @@ def read_cfg_file(path: str) -> str:
             data = f.read()
     except OSError as e:
         raise CfgError(f'{path}: {e.strerror or e}') from None
-    try:
-        text = data.decode('utf8')
-    except UnicodeDecodeError:
-        text = '\0'
-    if '\0' in text:
+    # As the engine reads it: a stray Latin-1 byte in a comment is no reason to refuse a cfg, a NUL byte is.
+    if b'\0' in data[:4096]:
         raise CfgError(f'{path}: not a text darknet .cfg file')
-    return text
+    return data.decode('utf8', errors='replace')
 
 
 def parse_cfg(text: str, source: str = 'cfg') -> list[Section]:

@@ -100,7 +100,9 @@ export function inRange(n: number, r: NumberRange): boolean {
 }
 
 /** "an integer from 1 to 256", "a number above 0", "a number from 0 to below 1"... */
-export function describeRange(r: NumberRange): string {
+export function describeRange(given: NumberRange): string {
+  // A bound that only keeps integers exact (Number.MAX_SAFE_INTEGER) is not worth reading out.
+  const r = given.max !== undefined && given.max >= Number.MAX_SAFE_INTEGER ? { ...given, max: undefined } : given;
   const kind = r.integer ? 'an integer' : 'a number';
   if (r.min !== undefined && r.max !== undefined && !r.above) return `${kind} from ${r.min} to ${r.below ? 'below ' : ''}${r.max}`;
   const lo = r.min === undefined ? '' : r.above ? `above ${r.min}` : `of ${r.min} or more`;

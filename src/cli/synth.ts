@@ -63,7 +63,7 @@ in km/h and a ground calibration (four image points ↔ metres).`,
   positionals: { max: 0 },
 });
 
-function intOption(name: string, raw: string | undefined, fallback: number, min: number, max?: number): number {
+function intOption(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   return numberOption(name, raw, fallback, { integer: true, min, max });
 }
 

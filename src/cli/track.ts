@@ -47,7 +47,10 @@ export async function run(argv: string[]): Promise<number> {
     tentativeLowScore: Boolean(v['tentative-low']),
   };
   const interpolateSec = numberOption('interpolate', v.interpolate as string, 0.2, { min: 0 });
-  if (tracker.lowScore > tracker.highScore) throw new UserError(`--low ${tracker.lowScore} is above --high ${tracker.highScore}: low-score boxes are those below --high`, 2);
+  if (tracker.lowScore > tracker.highScore) {
+    const given = (flag: 'low' | 'high') => (v[flag] === String(flag === 'low' ? d.lowScore : d.highScore) ? ' (the default)' : '');
+    throw new UserError(`--low ${tracker.lowScore}${given('low')} is above --high ${tracker.highScore}${given('high')}: low-score boxes are those below --high`, 2);
+  }
   const dets = readMotFile(args.positionals[0]);
   // Created at the first frame, when the tracker knows how many frames the file spans.
   let progress: ReturnType<typeof createProgress> | undefined;

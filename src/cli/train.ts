@@ -5,7 +5,7 @@ import { parseChoice } from '../core/parse-choice.js';
 import { BOX_LOSSES } from '../train/box-loss.js';
 import { parseTrainDevice } from '../train/device.js';
 import { BF16_ARG, parseTrainPrecision, TRAIN_PRECISIONS, type TrainPrecision } from '../train/precision.js';
-import { runTrainer } from '../train/trainer-process.js';
+import { runTrainer, trainerOutcome, trainerOutcomeError } from '../train/trainer-process.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
@@ -101,14 +101,12 @@ export async function run(argv: string[]): Promise<number> {
   py.push('--box-loss', parseChoice('--box-loss', v['box-loss']!, BOX_LOSSES));
   if (v.fresh) py.push('--fresh');
 
-  const end = await runTrainer(py);
-  // 130: the trainer stopped on Ctrl-C/SIGTERM (after saving a checkpoint); its best.* is then a partial run's.
-  if (end.code === 130 || end.signal) {
+  const outcome = trainerOutcome(await runTrainer(py));
+  if (outcome.kind !== 'done') {
     const last = path.join(path.resolve(v.out), 'last.pt');
-    const then = existsSync(last) ? `continue from ${last}` : 'start it';
-    throw new UserError(`xnorcam train: the run was interrupted${v.model ? `, so ${v.model} was not written` : ''}; run the same command again to ${then}`, 130);
+    const resume = `run the same command again to ${existsSync(last) ? `continue from ${last}` : 'start it'}`;
+    throw trainerOutcomeError(outcome, 'xnorcam train: the run', resume, v.model ? `, so ${v.model} was not written` : '');
   }
-  if (end.code !== 0) throw new UserError(`xnorcam train: the trainer exited with code ${end.code ?? 1}`, end.code ?? 1);
   if (v.model) {
     const run = path.resolve(v.out);
     const model = loadDarknetModel(path.join(run, 'best.cfg'), path.join(run, 'best.weights'), path.join(run, 'classes.txt'));

@@ -1,7 +1,7 @@
 /**
  * Windows bitmaps (.bmp), which YOLO datasets sometimes hold and sharp's bundled libvips does not read:
- * uncompressed 8-bit paletted, 24-bit and 32-bit images (and 16/32-bit BI_BITFIELDS with 8-bit masks),
- * bottom-up or top-down. RLE and other compressions are refused by name.
+ * uncompressed 8-bit paletted, 16-bit (5-5-5, or any bit fields), 24-bit and 32-bit images, bottom-up
+ * or top-down. RLE and other compressions are refused by name.
  */
 import type { RgbImage } from './preprocess.js';
 
@@ -33,11 +33,12 @@ export function decodeBmp(bytes: Uint8Array): RgbImage {
   }
   if (![8, 16, 24, 32].includes(bpp)) throw new Error(`${bpp}-bit BMP is not supported (8, 16, 24 or 32 bits per pixel)`);
   if ((bpp === 8 || bpp === 24) && compression !== BI_RGB) throw new Error(`${bpp}-bit BMP with bit fields is not valid`);
-  if (bpp === 16 && compression === BI_RGB) throw new Error('16-bit BMP without bit fields (5-5-5) is not supported');
 
-  // Bit fields: the masks follow a 40-byte header, or sit inside a larger (V4/V5) one.
-  let masks = [0x00ff0000, 0x0000ff00, 0x000000ff];
+  // Bit fields: the masks follow a 40-byte header, or sit inside a larger (V4/V5) one. Without them a
+  // 16-bit image is 5-5-5.
+  let masks = bpp === 16 ? [0x7c00, 0x03e0, 0x001f] : [0x00ff0000, 0x0000ff00, 0x000000ff];
   if (compression !== BI_RGB) {
+    if (bytes.length < 66) throw new Error('truncated BMP header (bit fields)');
     masks = [0, 1, 2].map((k) => view.getUint32(54 + 4 * k, true));
   }
   const fields = masks.map((m) => {

@@ -1,5 +1,5 @@
 /**
- * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|webp), DIR/labels/<name>.txt with lines
+ * YOLO-format datasets: DIR/images/<name>.(png|jpg|jpeg|bmp|webp), DIR/labels/<name>.txt with lines
  * `class cx cy w h [score]` relative to the image, DIR/classes.txt with one class name per line.
  * An image without a label file has no objects (counted in `xnorcam eval`'s output); a box
  * value outside [0, 1] is an error naming the file and line. Class -1 is an ignore region (an object the labeller

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { defaultModelPath } from '../detect/default-model.js';
-import { FORMAT_VERSION, isModelFile } from '../engine/model-file/format.js';
+import { MODEL_ID_BYTES, modelHeaderProblem } from '../engine/model-file/format.js';
 
 /** A model as loadDetector takes it: a packed `.xnor` path, or darknet cfg + weights (+ class names). */
 export type ModelRef = string | { cfg: string; weights: string; names?: string };
@@ -99,14 +99,9 @@ export function modelFileProblem(path: string): string | undefined {
     return `cannot be read (${code ?? (e as Error).message})`;
   }
   try {
-    const head = Buffer.alloc(12);
+    const head = Buffer.alloc(MODEL_ID_BYTES);
     const n = readSync(fd, head, 0, head.length, 0);
-    if (!isModelFile(head.subarray(0, n))) return 'not an xnorcam model (bad magic; convert darknet files with `xnorcam convert`)';
-    if (n < head.length) return 'truncated xnorcam model (header incomplete)';
-    const version = head.readUInt32LE(8);
-    if (version > FORMAT_VERSION) return `model format ${version} is newer than this xnorcam supports (${FORMAT_VERSION}); upgrade xnorcam`;
-    if (version !== FORMAT_VERSION) return `unsupported model format ${version}`;
-    return undefined;
+    return modelHeaderProblem(head.subarray(0, n));
   } catch (e) {
     return `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   } finally {

@@ -9,7 +9,7 @@ import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/
 import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
-import type { AnalyticsConfig } from '../track/analytics.js';
+import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
 import type { ModelRef } from './model-ref.js';
@@ -264,16 +264,21 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const bin = ffmpegBinary();
     const spec = parseSource(cfg.url, { name, rtspTransport: cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
     const lease = await this.leaseFor(cfg.model);
+    let removed = false;
+    let carried: SourceCounts | undefined;
     try {
       const old = this.byName.get(name);
       await this.removeSource(name, { replacing: true });
+      removed = old !== undefined;
       // Read after the removal: the old source's in-flight frames have been counted by then.
-      const carried = old && countsOf(old);
+      carried = old && countsOf(old);
       const st = await this.setupSource(spec, cfg, lease);
       if (carried) st.carried = carried;
       st.runner.start();
     } catch (e) {
       this.pools.release(lease);
+      // The old source is gone and nothing carries its counts on: they are final, as for a removal.
+      if (removed) this.emit('removed', { source: name, counts: carried });
       throw e;
     }
   }
@@ -571,8 +576,6 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 }
 
-/** As many intervals as SourceAnalytics keeps by default (a day of minutes). */
-const KEPT_INTERVALS = 1440;
 
 function countsOf(st: SourceState): SourceCounts | undefined {
   const now = st.analytics?.counts();
@@ -582,7 +585,7 @@ function countsOf(st: SourceState): SourceCounts | undefined {
   for (const iv of [...before.intervals, ...now.intervals]) byStart.set(iv.start, addCounts(byStart.get(iv.start), iv.counts));
   const intervals = [...byStart]
     .sort((a, b) => a[0] - b[0])
-    .slice(-KEPT_INTERVALS)
+    .slice(-DEFAULT_KEPT_INTERVALS)
     .map(([start, counts]) => ({ start, counts }));
   return { ...now, total: addCounts(before.total, now.total), intervals };
 }

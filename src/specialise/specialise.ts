@@ -9,7 +9,7 @@ import { decodeImageFile } from '../detect/preprocess.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { absoluteSource } from '../ingest/source-spec.js';
 import { encodeModel } from '../engine/model-file/format.js';
-import { runTrainer } from '../train/trainer-process.js';
+import { runTrainer, trainerOutcome, trainerOutcomeError } from '../train/trainer-process.js';
 import type { BoxLoss } from '../train/box-loss.js';
 import { BF16_ARG, type TrainPrecision } from '../train/precision.js';
 import { agreement, vehicleAgreement, type Agreement, type LabelledBox } from './agreement.js';
@@ -115,8 +115,8 @@ function step<T>(file: string, make: () => Promise<T>): Promise<T> {
 }
 
 async function trainStudent(args: string[]): Promise<void> {
-  const { code, signal } = await runTrainer(args);
-  if (code !== 0) throw new UserError(`training stopped (${signal ?? `exit ${code}`}); run the same command again to resume`, code ?? 130);
+  const outcome = trainerOutcome(await runTrainer(args));
+  if (outcome.kind !== 'done') throw trainerOutcomeError(outcome, "the student's training", 'run the same command again to resume');
 }
 
 function timeDetections(det: EngineDetector, frames: LabelledFrame[], thresh: number): Promise<{ labels: LabelledBox[][]; msPerFrame: number }> {

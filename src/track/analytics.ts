@@ -18,6 +18,9 @@ import { ByteTracker, type TrackedObject, type TrackerConfig } from './tracker.j
 import { pointInPolygon } from './geometry.js';
 import { PolygonZone, type ZoneState } from './zones.js';
 
+/** Interval buckets a source keeps unless told otherwise: a day of minutes. */
+export const DEFAULT_KEPT_INTERVALS = 1440;
+
 export interface AnalyticsConfig {
   source: string;
   lines?: { name: string; points: [[number, number], [number, number]] }[];
@@ -35,7 +38,7 @@ export interface AnalyticsConfig {
    * presentation time, so a file processed faster than real time is bucketed by video time.
    */
   clock?: 'capture' | 'media';
-  /** Additive: number of interval buckets kept (default 1440, a day of minutes). */
+  /** Additive: number of interval buckets kept (default DEFAULT_KEPT_INTERVALS, a day of minutes). */
   maxIntervals?: number;
 }
 
@@ -112,7 +115,7 @@ export class SourceAnalytics {
     }
     this.intervalMs = cfg.countIntervalMs ?? 60_000;
     if (!(this.intervalMs > 0)) throw new UserError(`${src}: countIntervalMs must be positive, got ${cfg.countIntervalMs}`);
-    this.maxIntervals = cfg.maxIntervals ?? 1440;
+    this.maxIntervals = cfg.maxIntervals ?? DEFAULT_KEPT_INTERVALS;
     this.speedCfg = { ...defaultSpeedConfig, ...cfg.speed };
     this.total = this.emptyCounts();
   }

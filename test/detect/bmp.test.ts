@@ -68,6 +68,10 @@ describe('BMP images (datasets the trainer reads; libvips in sharp has no BMP lo
     expectPixels(await decodeWritten('rgba32.bmp', writeBmp(6, 4, 32, { compression: 3, masks: [0xff, 0xff00, 0xff0000], pixel: rgba })), 6, 4, colour);
     const r565 = (x: number, y: number) => [((x & 31) << 11) | ((y * 9) % 64 << 5) | ((x + y) & 31)];
     const expect565 = (x: number, y: number) => [Math.round(((x & 31) * 255) / 31), Math.round((((y * 9) % 64) * 255) / 63), Math.round((((x + y) & 31) * 255) / 31)];
+    // without bit fields a 16-bit image is 5-5-5 (what most writers produce)
+    const r555 = (x: number, y: number) => [((x & 31) << 10) | (((y * 9) & 31) << 5) | ((x + y) & 31)];
+    const expect555 = (x: number, y: number) => [x & 31, (y * 9) & 31, (x + y) & 31].map((v) => Math.round((v * 255) / 31));
+    expectPixels(await decodeWritten('rgb555.bmp', writeBmp(5, 3, 16, { pixel: r555 })), 5, 3, expect555);
     expectPixels(await decodeWritten('rgb565.bmp', writeBmp(5, 3, 16, { compression: 3, masks: [0xf800, 0x07e0, 0x001f], pixel: r565 })), 5, 3, expect565);
     const palette = [[0, 0, 0], [255, 0, 0], [10, 200, 30], [255, 255, 255]];
     const index = (x: number, y: number) => [(x + 2 * y) % 4];
@@ -82,5 +86,8 @@ describe('BMP images (datasets the trainer reads; libvips in sharp has no BMP lo
     const mono = writeBmp(8, 2, 24, { pixel: colour });
     Buffer.from(mono.buffer, mono.byteOffset).writeUInt16LE(1, 28);
     await expect(decodeWritten('mono.bmp', mono)).rejects.toThrow(/mono\.bmp: cannot decode image \(1-bit BMP is not supported/);
+    // bit fields promised, file ended: a clear reason, not a DataView range error
+    const fields = writeBmp(2, 2, 32, { compression: 3, masks: [0xff, 0xff00, 0xff0000], pixel: () => [0] });
+    await expect(decodeWritten('short.bmp', fields.subarray(0, 60))).rejects.toThrow(/short\.bmp: cannot decode image \(truncated BMP header \(bit fields\)\)/);
   });
 });

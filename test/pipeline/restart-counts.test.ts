@@ -18,6 +18,8 @@ import { testModel } from '../helpers/model.js';
 vi.mock('../../src/pipeline/analytics-loader.js', () => ({
   loadAnalytics: async (cfg: AnalyticsConfig) => {
     const line = cfg.lines?.[0]?.name ?? 'none';
+    // what a calibration the analytics refuse does to a restart
+    if (line === 'refused') throw new Error('the calibration is refused');
     const intervalMs = cfg.countIntervalMs ?? 60_000;
     const counts: SourceCounts = { source: cfg.source, intervalMs, total: {}, intervals: [] };
     const one = (): LineCounts => ({ [line]: { forward: { car: 1 }, backward: {} } });
@@ -95,5 +97,25 @@ describe('a source restarted by a reload keeps what it counted', () => {
     const rows = readFileSync(join(dir, 'cam.counts.csv'), 'utf8').trim().split('\n').slice(1);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/,stop,forward,car,1$/);
+  }, 60_000);
+
+  it('a restart that fails after the old source stopped still writes what the old source counted', async () => {
+    const dir = join(tmp.dir, 'failed-restart');
+    const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
+    const cam = (line: string): PipelineSource => ({ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: line, points: [[0, 60], [160, 60]] }] });
+    const p = new Pipeline({ model: testModel, sources: [cam('stop')], workers: 1, countIntervalMs: 3_600_000 });
+    const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
+    let crossed = 0;
+    p.on('result', (r) => (crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
+    await p.start();
+    try {
+      await until('the crossing', () => crossed === 1);
+      await expect(p.replaceSource('cam', cam('refused'))).rejects.toThrow(/calibration is refused/);
+    } finally {
+      await p.close();
+      await outputs.close();
+    }
+    const rows = readFileSync(join(dir, 'cam.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toEqual([expect.stringMatching(/,stop,forward,car,1$/)]);
   }, 60_000);
 });

@@ -64,6 +64,7 @@ describe('xnorcam track and mot-eval input errors', () => {
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
     [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: Unknown option '--bogus'/],
     [['track', bad, '--fps', '10', '--high', '0.2', '--low', '0.5'], /^error: --low 0\.5 is above --high 0\.2: low-score boxes are those below --high$/],
+    [['track', bad, '--fps', '10', '--high', '0.05'], /^error: --low 0\.1 \(the default\) is above --high 0\.05: low-score boxes are those below --high$/],
     [['mot-eval', gt, dets], /^error: .*det\.txt:1: track id -1 is not a non-negative integer \(id -1: a detection file, not tracks\?\)$/],
     [['mot-eval', gt, twice], /^error: .*twice\.txt:3: track id 1 appears twice in frame 1 \(also line 2\)$/],
     [['mot-eval', gt, fractional], /^error: .*fractional\.txt:1: track id 2\.5 is not a non-negative integer$/],

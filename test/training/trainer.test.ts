@@ -239,8 +239,9 @@ describe('python trainer', () => {
     const out = path.join(dir, 'run-interrupted');
     const last = path.join(out, 'last.pt');
     const args = ['-m', 'training.train', '--data', path.join(dir, 'data'), '--out', out, '--cfg', cfg, '--epochs', '100000', '--batch', '4'];
-    // before the training loop (at 500 ms, during `import torch`): one line, no traceback, nothing saved
-    const early = await interrupted(python, args, 500);
+    // before the training loop (at its first log line, after `import torch`, while the images are read): one
+    // line, no traceback, nothing saved
+    const early = await interrupted(python, args, /box loss:/);
     expect(early.stderr, `stdout when signalled: ${early.stdoutAtSignal}`).toBe('interrupted before training began\n');
     expect(early.status).toBe(130);
     expect(existsSync(last)).toBe(false);

@@ -91,7 +91,8 @@ export class Connection {
     }
     if (r.status !== 401 && r.status !== 403) return false;
     const text = await r.text().catch(() => '');
-    let why: Refusal | null = r.status === 401 ? 'token' : null;
+    // Ours starts "xnorcam:"; a proxy's own login (basic auth) also answers 401, and is no stale token.
+    let why: Refusal | null = r.status === 401 && text.startsWith('xnorcam:') ? 'token' : null;
     let detail = text.trim();
     if (r.status === 403) {
       // Only our own answer counts: a proxy's 403 page may mean something else entirely.

@@ -115,14 +115,23 @@ export function isModelFile(buf: Buffer): boolean {
   return buf.length >= MAGIC.length && buf.subarray(0, MAGIC.length).equals(MAGIC);
 }
 
+/** Bytes that identify a model file: magic and format version (what `xnorcam check` reads). */
+export const MODEL_ID_BYTES = 12;
+
+/** What is wrong with the start of a model file, if anything: its magic, its length (`needed` bytes), its format version. */
+export function modelHeaderProblem(buf: Buffer, needed: number = MODEL_ID_BYTES): string | undefined {
+  if (!isModelFile(buf)) return 'not an xnorcam model (bad magic; convert darknet files with `xnorcam convert`)';
+  if (buf.length < needed) return 'truncated xnorcam model (header incomplete)';
+  const version = buf.readUInt32LE(8);
+  if (version > FORMAT_VERSION) return `model format ${version} is newer than this xnorcam supports (${FORMAT_VERSION}); upgrade xnorcam`;
+  if (version !== FORMAT_VERSION) return `unsupported model format ${version}`;
+  return undefined;
+}
+
 export function decodeModel(buf: Buffer, file: string): Model {
   const bad = (problem: string) => new UserError(`${file}: ${problem}`);
-  if (!isModelFile(buf)) throw bad('not an xnorcam model (bad magic; convert darknet files with `xnorcam convert`)');
-  if (buf.length < FIXED) throw bad('truncated xnorcam model (header incomplete)');
-  const version = buf.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) {
-    throw bad(version > FORMAT_VERSION ? `model format ${version} is newer than this xnorcam supports (${FORMAT_VERSION}); upgrade xnorcam` : `unsupported model format ${version}`);
-  }
+  const problem = modelHeaderProblem(buf, FIXED);
+  if (problem) throw bad(problem);
   const jsonLength = buf.readUInt32LE(12);
   const payloadLength = Number(buf.readBigUInt64LE(16));
   const jsonEnd = FIXED + jsonLength;
