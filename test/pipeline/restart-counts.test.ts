@@ -45,6 +45,21 @@ const until = async (what: string, cond: () => boolean, ms = 20_000) => {
   }
 };
 
+/** A one-camera pipeline writing counts.csv into `dir`, started, with its crossings counted as they come. */
+async function startCamera(dir: string, line = 'stop') {
+  const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
+  const p = new Pipeline({ model: testModel, sources: [camera(line)], workers: 1, countIntervalMs: 3_600_000 });
+  const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
+  const seen = { crossed: 0 };
+  p.on('result', (r) => (seen.crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
+  await p.start();
+  return { p, outputs, seen };
+}
+
+function camera(line: string): PipelineSource {
+  return { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: line, points: [[0, 60], [160, 60]] }] };
+}
+
 describe('a source restarted by a reload keeps what it counted', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => (tmp = tempDir()));
@@ -80,15 +95,9 @@ describe('a source restarted by a reload keeps what it counted', () => {
 
   it('a source removed by a reload leaves the crossings of its open interval in counts.csv', async () => {
     const dir = join(tmp.dir, 'removed');
-    const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
-    const cam: PipelineSource = { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: 'stop', points: [[0, 60], [160, 60]] }] };
-    const p = new Pipeline({ model: testModel, sources: [cam], workers: 1, countIntervalMs: 3_600_000 });
-    const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
-    let crossed = 0;
-    p.on('result', (r) => (crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
-    await p.start();
+    const { p, outputs, seen } = await startCamera(dir);
     try {
-      await until('the crossing', () => crossed === 1);
+      await until('the crossing', () => seen.crossed === 1);
       await p.removeSource('cam'); // the source was deleted from the pipeline file
     } finally {
       await p.close();
@@ -101,16 +110,10 @@ describe('a source restarted by a reload keeps what it counted', () => {
 
   it('a restart that fails after the old source stopped still writes what the old source counted', async () => {
     const dir = join(tmp.dir, 'failed-restart');
-    const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
-    const cam = (line: string): PipelineSource => ({ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: line, points: [[0, 60], [160, 60]] }] });
-    const p = new Pipeline({ model: testModel, sources: [cam('stop')], workers: 1, countIntervalMs: 3_600_000 });
-    const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
-    let crossed = 0;
-    p.on('result', (r) => (crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
-    await p.start();
+    const { p, outputs, seen } = await startCamera(dir);
     try {
-      await until('the crossing', () => crossed === 1);
-      await expect(p.replaceSource('cam', cam('refused'))).rejects.toThrow(/calibration is refused/);
+      await until('the crossing', () => seen.crossed === 1);
+      await expect(p.replaceSource('cam', camera('refused'))).rejects.toThrow(/calibration is refused/);
     } finally {
       await p.close();
       await outputs.close();
