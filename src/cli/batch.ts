@@ -130,12 +130,25 @@ export async function run(argv: string[]): Promise<number> {
     lastFrame: number;
   }
   const outputs = new Map<string, Outputs>();
+  // An output that cannot be written (a full disk, a folder where a file should go) stops the run and is
+  // reported in one line once the pipeline has stopped, not thrown from inside an event handler.
+  let writeFailure: unknown;
+  const failWrites = (e: unknown) => {
+    if (writeFailure !== undefined) return;
+    writeFailure = e;
+    void pipeline.stop();
+  };
   pipeline.on('result', (r: FrameResult) => {
     const o = outputs.get(r.frame.source);
-    if (!o) return;
-    o.jsonl.write(r);
-    o.mot.write(r);
-    o.counts.write(r);
+    if (!o || writeFailure !== undefined) return;
+    try {
+      o.jsonl.write(r);
+      o.mot.write(r);
+      o.counts.write(r);
+    } catch (e) {
+      failWrites(e);
+      return;
+    }
     o.lastFrame = r.frame.seq;
     processed++;
     progress.update(processed);
@@ -146,29 +159,38 @@ export async function run(argv: string[]): Promise<number> {
   let active = 0;
   const allDone = new Promise<void>((resolveAll) => {
     const next = async (): Promise<void> => {
-      while (!signal && active < jobs && queue.length) {
+      while (!signal && writeFailure === undefined && active < jobs && queue.length) {
         const job = queue.shift()!;
         active++;
-        await pipeline.addSource({ url: job.url, mode: 'batch', lines }, (name) => {
-          const base = join(outDir, name);
-          outputs.set(name, {
-            url: job.url,
-            base,
-            jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
-            mot: new MotTracksWriter(`${base}.tracks.txt`),
-            counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
-            lastFrame: -1,
+        try {
+          await pipeline.addSource({ url: job.url, mode: 'batch', lines }, (name) => {
+            const base = join(outDir, name);
+            outputs.set(name, {
+              url: job.url,
+              base,
+              jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
+              mot: new MotTracksWriter(`${base}.tracks.txt`),
+              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
+              lastFrame: -1,
+            });
           });
-        });
+        } catch (e) {
+          active--;
+          failWrites(e);
+        }
       }
       if (active === 0) resolveAll();
     };
     pipeline.on('source-end', (end: SourceEnd) => {
       const o = outputs.get(end.source);
       if (!o) return;
-      o.jsonl.close();
-      o.mot.close();
-      o.counts.close();
+      try {
+        o.jsonl.close();
+        o.mot.close();
+        o.counts.close();
+      } catch (e) {
+        failWrites(e);
+      }
       ends.push({ ...end, url: o.url, base: o.base, lastFrame: o.lastFrame });
       active--;
       void next();
@@ -177,6 +199,11 @@ export async function run(argv: string[]): Promise<number> {
   });
   await allDone;
   await pipeline.close();
+  if (writeFailure !== undefined) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw writeFailure;
+  }
   progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'} → ${relative(process.cwd(), outDir) || '.'}`);
 
   let annotateError: string | undefined;

@@ -70,8 +70,8 @@ main(process.argv.slice(2)).then(
     if (err instanceof UserError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = err.exitCode;
-    } else if (err && typeof err === 'object' && 'code' in err && (err as NodeJS.ErrnoException).code === 'ENOENT' && 'path' in err) {
-      process.stderr.write(`error: ${(err as NodeJS.ErrnoException).path}: no such file\n`);
+    } else if (fileProblem(err)) {
+      process.stderr.write(`error: ${(err as NodeJS.ErrnoException).path}: ${fileProblem(err)}\n`);
       process.exitCode = 1;
     } else {
       // A bug, not bad input: keep one line for the user, the stack only when asked for.
@@ -82,3 +82,23 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/**
+ * A file system error on a path the user chose (an output folder, a disk that filled up): their
+ * problem to fix, worded as such, not an internal error.
+ */
+function fileProblem(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object' || !('path' in err) || !('code' in err)) return undefined;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file',
+    ENOTDIR: 'a part of this path is not a folder',
+    EISDIR: 'is a folder, where a file is written or read',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EEXIST: 'already exists',
+  };
+  return reasons[(err as NodeJS.ErrnoException).code ?? ''];
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { repoRoot, testModelArgs } from '../helpers/model.js';
@@ -27,6 +27,15 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     const s = xnorcam(['batch', video, ...testModelArgs, '-o', 'afile/sub'], tmp.dir);
     expect(s.status).toBe(2);
     expect(s.stderr).toBe('error: -o afile/sub: afile is not a folder\n');
+  });
+
+  it('an output file that cannot be written (a folder in its place) stops the run in one line, exit 1', () => {
+    const out = join(tmp.dir, 'blocked');
+    mkdirSync(join(out, 'v.detections.jsonl'), { recursive: true });
+    const r = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.detections.jsonl')}: is a folder, where a file is written or read`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
   it('an audio-only file: "no video stream"', () => {
