@@ -15,6 +15,7 @@ import { modelOptions, resolveModel } from '../pipeline/model-ref.js';
 import { Pipeline, type SourceEnd } from '../pipeline/pipeline.js';
 import { numberOption, parseCommandArgs, type CommandSpec } from './command.js';
 import { parseLineOption } from '../pipeline/line-option.js';
+import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
 
 export const spec = {
   name: 'batch',
@@ -38,6 +39,12 @@ that too, leaving a valid shorter video), prints one line saying what happened a
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score', default: '0.25' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable)' },
+    zone: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2,X3,Y3[,...]', description: 'Zone polygon in source pixels: enter/exit events with dwell time (repeatable)' },
+    calibration: {
+      type: 'string',
+      value: '"X,Y=E,N X,Y=E,N X,Y=E,N X,Y=E,N"',
+      description: 'Four road-surface points in source pixels = the same points on the ground in metres: speeds (km/h) on tracks and crossings',
+    },
     'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval, video time from the start of the file', default: '60' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
@@ -64,6 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   const precision = precisionFlag(v.precision);
   const threadsPerFrame = threadsPerFrameFlag(v['threads-per-frame']);
   const lines = (v.line ?? []).map(parseLineOption);
+  const zones = (v.zone ?? []).map(parseZoneOption);
+  const calibration = v.calibration === undefined ? undefined : parseCalibrationOption(v.calibration);
   const lineNames = lines.map((l) => l.name);
   const model = resolveModel(v);
   const outDir = v.out ?? 'out';
@@ -163,7 +172,7 @@ export async function run(argv: string[]): Promise<number> {
         const job = queue.shift()!;
         active++;
         try {
-          await pipeline.addSource({ url: job.url, mode: 'batch', lines }, (name) => {
+          await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration }, (name) => {
             const base = join(outDir, name);
             outputs.set(name, {
               url: job.url,

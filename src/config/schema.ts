@@ -11,7 +11,7 @@ const point = z.tuple([z.number(), z.number()]).describe('[x, y] in source pixel
  * True when every point lies on one straight line (or on one spot): such a polygon has no inside.
  * Not a signed-area test, which would also refuse a figure-eight whose two halves cancel out.
  */
-function collinear(pts: readonly (readonly [number, number])[]): boolean {
+export function collinear(pts: readonly (readonly [number, number])[]): boolean {
   const [x0, y0] = pts[0];
   const other = pts.find(([x, y]) => x !== x0 || y !== y0);
   if (!other) return true;

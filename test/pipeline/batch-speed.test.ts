@@ -1,0 +1,71 @@
+/** `xnorcam batch --calibration/--zone`: speeds and zone events from a recording, against a generated video's exact truth. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/videos.js';
+import { readJsonl, xnorcam } from '../helpers/cli.js';
+
+interface Truth {
+  line: { points: [[number, number], [number, number]] };
+  calibration: { image: [number, number][]; world: [number, number][] };
+  crossings: { direction: string; className: string; speedKmh: number; ptsMs: number }[];
+}
+
+describe('xnorcam batch with a ground calibration and a zone', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let video: string;
+  let truth: Truth;
+  beforeAll(() => {
+    tmp = tempDir();
+    video = join(tmp.dir, 'traffic.mp4');
+    const r = xnorcam(['synth', 'video', '--out', video, '--seconds', '10', '--seed', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    truth = JSON.parse(readFileSync(join(tmp.dir, 'traffic.truth.json'), 'utf8')) as Truth;
+  }, 120_000);
+  afterAll(() => tmp.cleanup());
+
+  it('gives crossings speeds close to the true ones (median error under 6 %), and zone events, from the command line alone', () => {
+    const line = `count:${truth.line.points.flat().join(',')}`;
+    const calibration = truth.calibration.image.map((p, i) => `${p.join(',')}=${truth.calibration.world[i].join(',')}`).join(' ');
+    const zone = `road:${truth.calibration.image.flat().join(',')}`;
+    const out = join(tmp.dir, 'out');
+    // the bundled model: speeds need real detections to track
+    const r = xnorcam(['batch', video, '--line', line, '--calibration', calibration, '--zone', zone, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const events = readJsonl(join(out, 'traffic.detections.jsonl')).flatMap((f) => f.events as { type: string; direction?: string; className?: string; ptsMs: number; speedKmh?: number }[]);
+    const crossings = events.filter((e) => e.type === 'line-crossing');
+    const timed = crossings.filter((e) => e.speedKmh !== undefined);
+    expect(truth.crossings.length).toBeGreaterThan(3);
+    expect(timed.length).toBeGreaterThan(crossings.length / 3);
+    const errors = timed.map((c) => {
+      // the same vehicle's true crossing: same direction and class, up to half a second before (the product's
+      // anchor, the bottom of a detected box, crosses a few frames after the true one)
+      const t = truth.crossings
+        .filter((x) => x.direction === c.direction && x.className === c.className && x.ptsMs <= c.ptsMs + 50 && x.ptsMs >= c.ptsMs - 500)
+        .sort((a, b) => Math.abs(a.ptsMs - c.ptsMs) - Math.abs(b.ptsMs - c.ptsMs))[0];
+      expect(t, `a true ${c.direction} ${c.className} crossing before ${c.ptsMs} ms`).toBeDefined();
+      const error = Math.abs(c.speedKmh! - t.speedKmh) / t.speedKmh;
+      // a long bus's box moves its anchor as it turns towards the camera: the worst case measured is 21 %
+      expect(error, `crossing at ${c.ptsMs} ms: ${c.speedKmh} km/h, truth ${t.speedKmh}`).toBeLessThan(0.25);
+      return error;
+    });
+    errors.sort((a, b) => a - b);
+    expect(errors[Math.floor(errors.length / 2)], `errors ${errors.map((e) => e.toFixed(3)).join(' ')}`).toBeLessThan(0.06);
+    expect(events.some((e) => e.type === 'zone-enter')).toBe(true);
+    expect(events.some((e) => e.type === 'zone-exit')).toBe(true);
+  }, 120_000);
+
+  it('refuses a calibration or zone it could not use, in one line, before any work', () => {
+    const cases: [string[], string][] = [
+      [['--calibration', '1,2=3,4'], "error: --calibration '1,2=3,4': 1 point pair; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. \"410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40\""],
+      [['--calibration', '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5'], "error: --calibration '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5': points 1, 2 and 3 are on one line"],
+      [['--zone', 'z:0,0,1,1,2,2'], "error: --zone 'z:0,0,1,1,2,2': the points enclose no area (all on one line)"],
+      [['--zone', 'z:0,0,1,1'], "error: --zone 'z:0,0,1,1': expected NAME:X1,Y1,X2,Y2,X3,Y3[,...] (three or more points, source pixels)"],
+    ];
+    for (const [args, message] of cases) {
+      const r = xnorcam(['batch', video, ...args, '-o', join(tmp.dir, 'never')]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
+  });
+});
