@@ -323,8 +323,8 @@ def main(argv=None) -> int:
     ckpt_path = os.path.join(args.out, 'last.pt')
     log_f = open(os.path.join(args.out, 'log.jsonl'), 'a')
 
-    def say(msg: str, **fields):
-        print(msg, flush=True)
+    def say(msg: str, *, to=sys.stdout, **fields):
+        print(msg, file=to, flush=True)
         log_f.write(json.dumps({'time': time.time(), 'msg': msg, **fields}) + '\n')
         log_f.flush()
 
@@ -524,10 +524,7 @@ def main(argv=None) -> int:
             save_ckpt()
         at = (f'{step} ({(trained_s + time.time() - t0) / 60:.1f} of {args.time_limit:g} min trained)'
               if args.time_limit and not args.max_steps else f'{step} of {total}')
-        msg = f'interrupted at step {at}: {ckpt_path} saved; run the same command again to continue'
-        print(msg, file=sys.stderr, flush=True)
-        log_f.write(json.dumps({'time': time.time(), 'msg': msg, 'step': step}) + '\n')
-        log_f.flush()
+        say(f'interrupted at step {at}: {ckpt_path} saved; run the same command again to continue', to=sys.stderr, step=step)
         return INTERRUPTED
     say(f'done: {step} steps in {(time.time() - t0) / 60:.1f} min, best validation {SELECT_FIGURE[args.select]} {best:.4f}; '
         f'exported {os.path.join(args.out, "best.cfg")} + best.weights + classes.txt', step=step, best=best)

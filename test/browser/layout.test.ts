@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../../src/core/feed.js';
-import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
+import { startDashboardServer } from '../../src/server/index.js';
 import { MultiFeed, TestFeed } from '../helpers/dashboard-feed.js';
 import { launchChromium } from '../helpers/browser.js';
 import { buildWeb } from '../helpers/build-web.js';

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
 import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const real = resolve(shared, 'fixtures/real-traffic/video');
 
@@ -30,20 +31,23 @@ function runBatch(args: string[]) {
   return { child, stderr: () => stderr, closed };
 }
 
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('xnorcam batch --annotate', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
     tmp = tempDir();
   });
   afterAll(() => tmp.cleanup());
+
+  /** `batch --annotate` on a 40 s video, sent `sig` once its detections file has some results. */
+  async function signalledMidRun(name: string, outName: string, sig: NodeJS.Signals) {
+    const video = makeVideo(join(tmp.dir, `${name}.mp4`), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const out = join(tmp.dir, outName);
+    const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
+    const jsonl = join(out, `${name}.detections.jsonl`);
+    await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000, 30_000);
+    run.child.kill(sig);
+    return { run, out, jsonl };
+  }
 
   it("keeps the input's timing: exact nominal rate, variable frame rate, the detections' clock", () => {
     // 25.25 fps nominal (101/4), ~10 fps actual with 79/119 ms gaps, first frame at 1.86 s.
@@ -95,12 +99,7 @@ describe('xnorcam batch --annotate', () => {
   });
 
   it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
-    const video = makeVideo(join(tmp.dir, 'long.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
-    const out = join(tmp.dir, 'sigint');
-    const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
-    const jsonl = join(out, 'long.detections.jsonl');
-    await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000);
-    run.child.kill('SIGINT');
+    const { run, out, jsonl } = await signalledMidRun('long', 'sigint', 'SIGINT');
     const code = await run.closed;
     const stderr = run.stderr();
     expect(code).toBe(130);
@@ -112,12 +111,7 @@ describe('xnorcam batch --annotate', () => {
   });
 
   it('after SIGTERM (a supervisor stopping the job), draws nothing and exits at once', async () => {
-    const video = makeVideo(join(tmp.dir, 'term.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
-    const out = join(tmp.dir, 'sigterm');
-    const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
-    const jsonl = join(out, 'term.detections.jsonl');
-    await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000);
-    run.child.kill('SIGTERM');
+    const { run, out } = await signalledMidRun('term', 'sigterm', 'SIGTERM');
     expect(await run.closed).toBe(143);
     expect(run.stderr()).toContain(`batch: ${join(out, 'term.annotated.mp4')} not written (stopped by SIGTERM)`);
     expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);

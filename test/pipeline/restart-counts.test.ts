@@ -8,6 +8,7 @@ import { validatePipelineText } from '../../src/config/load.js';
 import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
 import { Pipeline, type PipelineSource } from '../../src/pipeline/pipeline.js';
 import { tempDir } from '../helpers/videos.js';
+import { until } from '../helpers/wait.js';
 import { testModel } from '../helpers/model.js';
 
 /**
@@ -37,18 +38,13 @@ vi.mock('../../src/pipeline/analytics-loader.js', () => ({
   },
 }));
 
-const until = async (what: string, cond: () => boolean, ms = 20_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
-/** A one-camera pipeline writing counts.csv into `dir`, started, with its crossings counted as they come. */
-async function startCamera(dir: string, line = 'stop') {
-  const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, counts: true }\n`);
-  const p = new Pipeline({ model: testModel, sources: [camera(line)], workers: 1, countIntervalMs: 3_600_000 });
+/**
+ * A one-camera pipeline writing events.jsonl and counts.csv into `dir`, started, with its crossings
+ * counted as they come. One long interval: every crossing falls into the interval still open at the end.
+ */
+async function startCamera(dir: string) {
+  const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, events: true, counts: true }\n`);
+  const p = new Pipeline({ model: testModel, sources: [camera('stop')], workers: 1, countIntervalMs: 3_600_000 });
   const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
   const seen = { crossed: 0 };
   p.on('result', (r) => (seen.crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
@@ -56,8 +52,8 @@ async function startCamera(dir: string, line = 'stop') {
   return { p, outputs, seen };
 }
 
-function camera(line: string): PipelineSource {
-  return { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: line, points: [[0, 60], [160, 60]] }] };
+function camera(line: string, y = 60): PipelineSource {
+  return { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: line, points: [[0, y], [160, y]] }] };
 }
 
 describe('a source restarted by a reload keeps what it counted', () => {
@@ -66,18 +62,11 @@ describe('a source restarted by a reload keeps what it counted', () => {
   afterAll(() => tmp.cleanup());
 
   it('crossings of the still-open interval stay in the counts and in counts.csv', async () => {
-    const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(tmp.dir)}, events: true, counts: true }\n`);
-    const cam = (y: number): PipelineSource => ({ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', lines: [{ name: 'stop', points: [[0, y], [160, y]] }] });
-    // One long interval: both crossings fall into the interval that is still open at the end.
-    const p = new Pipeline({ model: testModel, sources: [cam(60)], workers: 1, countIntervalMs: 3_600_000 });
-    const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
-    const crossings: TrafficEvent[] = [];
-    p.on('result', (r) => crossings.push(...r.events.filter((e: TrafficEvent) => e.type === 'line-crossing')));
-    await p.start();
+    const { p, outputs, seen } = await startCamera(tmp.dir);
     try {
-      await until('the first crossing', () => crossings.length === 1);
-      await p.replaceSource('cam', cam(80)); // the line moved: what a reload does
-      await until('the crossing after the restart', () => crossings.length === 2);
+      await until('the first crossing', () => seen.crossed === 1, 20_000);
+      await p.replaceSource('cam', camera('stop', 80)); // the line moved: what a reload does
+      await until('the crossing after the restart', () => seen.crossed === 2, 20_000);
       const c = p.counts('cam')!;
       expect(c.total.stop.forward.car).toBe(2);
       expect(c.intervals).toHaveLength(1);
@@ -97,7 +86,7 @@ describe('a source restarted by a reload keeps what it counted', () => {
     const dir = join(tmp.dir, 'removed');
     const { p, outputs, seen } = await startCamera(dir);
     try {
-      await until('the crossing', () => seen.crossed === 1);
+      await until('the crossing', () => seen.crossed === 1, 20_000);
       await p.removeSource('cam'); // the source was deleted from the pipeline file
     } finally {
       await p.close();
@@ -112,7 +101,7 @@ describe('a source restarted by a reload keeps what it counted', () => {
     const dir = join(tmp.dir, 'failed-restart');
     const { p, outputs, seen } = await startCamera(dir);
     try {
-      await until('the crossing', () => seen.crossed === 1);
+      await until('the crossing', () => seen.crossed === 1, 20_000);
       await expect(p.replaceSource('cam', camera('refused'))).rejects.toThrow(/calibration is refused/);
     } finally {
       await p.close();
