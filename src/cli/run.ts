@@ -14,6 +14,7 @@ import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline
 import { parseSource } from '../ingest/source-spec.js';
 import { probeVideo } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+import { allowedHostProblem } from '../server/host-check.js';
 
 export const spec = {
   name: 'run',
@@ -41,6 +42,12 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
     token: { type: 'string', value: 'TOKEN', description: 'Require this token for the dashboard and API' },
+    'allowed-host': {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      description: 'Without --token, a host name the dashboard may be addressed by besides IP addresses, localhost and single-label names (DNS rebinding protection; .example.org: every name under it; repeatable)',
+    },
     'no-dashboard': { type: 'boolean', description: 'Do not start the dashboard server' },
     'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
     stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never)', default: '5' },
@@ -52,7 +59,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
 
 export interface RunSetup {
   options: PipelineOptions;
-  dashboard: { enabled: boolean; host: string; port: number; token?: string };
+  dashboard: { enabled: boolean; host: string; port: number; token?: string; allowedHosts: string[] };
   /** Event log, counts CSV, webhooks and retention from a pipeline file. */
   outputs?: Pick<PipelineConfig, 'outputs' | 'retention'>;
   /** The pipeline file, and how to read it again (live reload). */
@@ -76,6 +83,11 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const token = str('token');
   // The same rule as outputs.dashboard.token: a short token is guessed, an empty one turns auth off.
   if (token !== undefined && token.length < 8) throw new UserError(`--token: use a token of at least 8 characters (got ${token.length})`, 2);
+  const allowedHosts = (v['allowed-host'] as string[] | undefined) ?? [];
+  for (const entry of allowedHosts) {
+    const problem = allowedHostProblem(entry);
+    if (problem) throw new UserError(`--allowed-host: ${problem}`, 2);
+  }
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
@@ -118,6 +130,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         host: str('host') ?? dash.host,
         port: str('port') ? port : dash.port,
         token: token ?? dash.token,
+        // Names given on the command line add to the file's: both are names the operator uses.
+        allowedHosts: [...dash.allowedHosts, ...allowedHosts],
       },
       outputs: { outputs: cfg.outputs, retention: cfg.retention },
       file,
@@ -136,7 +150,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       display: noDash ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
     },
-    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token },
+    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token, allowedHosts },
   };
 }
 
@@ -206,7 +220,12 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
   if (setup.dashboard.enabled) {
     try {
       const { startDashboardServer } = await import('../server/index.js');
-      const server = await startDashboardServer(pipeline, { host: setup.dashboard.host, port: setup.dashboard.port, token: setup.dashboard.token });
+      const server = await startDashboardServer(pipeline, {
+        host: setup.dashboard.host,
+        port: setup.dashboard.port,
+        token: setup.dashboard.token,
+        allowedHosts: setup.dashboard.allowedHosts,
+      });
       dashboard = server;
       websocketClients = () => server.clients().length;
       if (metrics) server.addRoute('/metrics', (req, res) => metrics.handle(req, res));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowedHostProblem } from '../server/host-check.js';
 
 /**
  * The pipeline file schema (YAML). One schema is the single source of truth: runtime validation,
@@ -123,10 +124,21 @@ export const outputsSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
         token: z.string().min(8, 'use a token of at least 8 characters').optional(),
+        allowedHosts: z
+          .array(
+            z.string().superRefine((entry, ctx) => {
+              const problem = allowedHostProblem(entry);
+              if (problem) ctx.addIssue({ code: 'custom', message: problem });
+            }),
+          )
+          .default([])
+          .describe(
+            'without a token, host names besides IP addresses, localhost and single-label names that the dashboard may be addressed by (DNS rebinding protection); .example.org allows every name under it',
+          ),
         displayWidth: z.number().int().min(160).max(3840).default(640),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8080, displayWidth: 640 }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640 }),
     files: z
       .object({
         dir: z.string().default('out'),
@@ -174,7 +186,7 @@ export const pipelineSchema = z
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({
-      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, displayWidth: 640 },
+      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640 },
       webhooks: [],
       metrics: { enabled: true },
     }),

@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { TokenAuth } from './auth.js';
 import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
+import { hostAllowed, hostName } from './host-check.js';
 import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
 import { serveStatic, staticFileFor } from './static-files.js';
 import { WsHub, type WsHubOptions, type ClientStats } from './ws-hub.js';
@@ -19,6 +20,11 @@ export interface DashboardServerOptions {
   port?: number;
   /** When set, the page, /api/*, added routes and /ws need it (see auth.ts). /healthz stays open. */
   token?: string;
+  /**
+   * Without a token, the host names (besides IP addresses, localhost and single-label names) the
+   * dashboard may be addressed by; '.example.org' allows every name under it (host-check.ts).
+   */
+  allowedHosts?: readonly string[];
   /**
    * /healthz reports 503 when a live source has delivered no frame for longer than its own
    * watchdog (`watchdogMs` in its status: a pipeline file's `watchdogSeconds`), or than this
@@ -49,6 +55,22 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;
   const startedAt = Date.now();
   const routes = new Map<string, RouteHandler>();
+  const allowedHosts = opts.allowedHosts ?? [];
+  const refusedNames = new Set<string>();
+  /** Null when the request's Host is acceptable, else why not (logged once per name for the operator). */
+  const hostRefusal = (req: http.IncomingMessage): string | null => {
+    if (auth.enabled || hostAllowed(req.headers.host, host, allowedHosts)) return null;
+    const name = hostName(req.headers.host ?? '') ?? req.headers.host ?? '';
+    if (refusedNames.size < 100 && !refusedNames.has(name)) {
+      refusedNames.add(name);
+      logger.warn('dashboard request refused: addressed by a host name not allowed without a token', { host: name });
+    }
+    return (
+      `xnorcam: this dashboard was addressed as '${name}', a name it does not accept without a token ` +
+      `(protection against DNS rebinding). Open it by IP address or localhost, allow the name with ` +
+      `--allowed-host ${name} (outputs.dashboard.allowedHosts in a pipeline file), or set a token.`
+    );
+  };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -73,6 +95,8 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
       // Without the token, only the verdict: source names stay private.
       return sendJson(res, h.ok ? 200 : 503, authorized ? h : { ok: h.ok });
     }
+    const refusal = hostRefusal(req);
+    if (refusal) return sendText(res, 403, `${refusal}\n`);
     if (!authorized) {
       return sendText(res, 401, 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)\n');
     }
@@ -126,6 +150,8 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     if (!url) return reject(400, 'bad request target');
     if (url.pathname !== '/ws') return reject(404, 'no WebSocket here; use /ws');
     if (!auth.allows(req, url)) return reject(401, 'access token required');
+    const refusal = hostRefusal(req);
+    if (refusal) return reject(403, refusal);
     // A page on another site must not open our socket with the user's cookie (cross-site WebSocket hijacking).
     const origin = req.headers.origin;
     if (origin && !originAllowed(origin, req)) return reject(403, `cross-origin WebSocket refused: ${CROSS_ORIGIN_HELP}`);

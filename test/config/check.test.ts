@@ -28,6 +28,7 @@ const broken: { what: string; yaml: string; path: string; line: number; message:
   { what: 'zone with two points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: [[0, 0], [1, 1]]\n', path: 'sources[0].zones[0].polygon', line: 6, message: /at least 3 points/ },
   { what: 'calibration with 3 points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[1,0],[1,1]]\n      world: [[0,0],[1,0],[1,1],[0,1]]\n', path: 'sources[0].calibration.image', line: 5, message: /exactly 4/ },
   { what: 'port out of range', yaml: valid + 'outputs:\n  dashboard:\n    port: 70000\n', path: 'outputs.dashboard.port', line: 7, message: /65535/ },
+  { what: 'allowed host with a port', yaml: valid + 'outputs:\n  dashboard:\n    allowedHosts:\n      - cams.example.org\n      - "cams.example.org:8080"\n', path: 'outputs.dashboard.allowedHosts[1]', line: 9, message: /'cams.example.org:8080' is not a host name/ },
   { what: 'webhook url not http', yaml: valid + 'outputs:\n  webhooks:\n    - url: ftp://example.invalid/x\n', path: 'outputs.webhooks[0].url', line: 7, message: /./ },
   { what: 'duplicate source names', yaml: 'sources:\n  - name: a\n    url: x.mp4\n  - name: a\n    url: y.mp4\n', path: 'sources[1].name', line: 4, message: /duplicate source name 'a'/ },
   { what: 'workers zero', yaml: 'workers: 0\n' + valid, path: 'workers', line: 1, message: /^expected 'auto' or an integer from 1 to 64$/ },

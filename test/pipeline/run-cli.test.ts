@@ -67,6 +67,14 @@ describe('xnorcam run / demo', () => {
     }
   });
 
+  it('refuses an --allowed-host that is not a host name in one line', () => {
+    const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--allowed-host', 'https://cams.example.org', '--port', '0', '--duration', '1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "error: --allowed-host: 'https://cams.example.org' is not a host name (give a name like cams.example.org, or .example.org for every name under it)",
+    ]);
+  });
+
   it('runs a pipeline file (sources, lines, dashboard on a free port)', () => {
     const yaml = join(tmp.dir, 'p.yaml');
     writeFileSync(
