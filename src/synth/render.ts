@@ -5,6 +5,7 @@ import { FrameBuffer, Mode, fillPolygon } from './raster.js';
 import type { Rng } from './rng.js';
 import type { Road, Scene } from './scene.js';
 import { noiseTexture, type NoiseTexture } from './texture.js';
+import { convexHull } from '../core/convex-hull.js';
 
 /** Ground truth of one labelled object in one rendered frame. */
 export interface ObjectTruth {
@@ -180,26 +181,6 @@ function shadowOf(fb: FrameBuffer, scene: Scene, corners: Vec3[], sun: Vec3): vo
   const pts: number[] = [];
   for (const [x, y] of hull) pts.push(x, y, 0.002);
   fillPolygon(fb, scene.camera, pts, 1, 0, 0, 0, Mode.GroundMask);
-}
-
-function convexHull(points: [number, number][]): [number, number][] {
-  const p = points.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  if (p.length < 3) return p;
-  const crossZ = (o: [number, number], a: [number, number], b: [number, number]): number => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const lower: [number, number][] = [];
-  for (const q of p) {
-    while (lower.length >= 2 && crossZ(lower[lower.length - 2], lower[lower.length - 1], q) <= 0) lower.pop();
-    lower.push(q);
-  }
-  const upper: [number, number][] = [];
-  for (let i = p.length - 1; i >= 0; i--) {
-    const q = p[i];
-    while (upper.length >= 2 && crossZ(upper[upper.length - 2], upper[upper.length - 1], q) <= 0) upper.pop();
-    upper.push(q);
-  }
-  lower.pop();
-  upper.pop();
-  return lower.concat(upper);
 }
 
 /**

@@ -15,6 +15,7 @@ import { Homography } from './homography.js';
 import { CountingLine, newLineSideState, type LineSideState } from './lines.js';
 import { defaultSpeedConfig, SpeedEstimator, type SpeedConfig } from './speed.js';
 import { ByteTracker, type TrackedObject, type TrackerConfig } from './tracker.js';
+import { convexHull } from '../core/convex-hull.js';
 import { pointInPolygon } from './geometry.js';
 import { PolygonZone, type ZoneState } from './zones.js';
 
@@ -65,13 +66,15 @@ interface TrackInfo {
   /** Per line: bit 1 forward counted, bit 2 backward counted. */
   counted: Uint8Array;
   zoneState: ZoneState[];
-  /** Per zone, media time (ms) the track entered. */
-  enteredMs: number[];
+  /** Per zone, when the track entered, on the forward-only clock (tMs). */
+  enteredT: number[];
   /** Events seen while the track was tentative. */
   pending: PendingEvent[];
   speed?: SpeedEstimator;
   speedKmh?: number;
   lastSeenMs: number;
+  /** lastSeenMs on the forward-only clock, for dwell times. */
+  lastSeenT: number;
   lastSeenAt: number;
 }
 
@@ -89,6 +92,10 @@ export class SourceAnalytics {
   private total: LineCounts = {};
   private readonly buckets = new Map<number, LineCounts>();
   private lastT = -Infinity;
+  /** The last presentation time as given (plus tOffset), and the frame period seen between distinct ones. */
+  private lastRaw = -Infinity;
+  private framesSinceRaw = 0;
+  private periodSamples = 0;
   private lastDt = 100;
   private tOffset = 0;
   private clockOrigin: number | undefined;
@@ -111,7 +118,8 @@ export class SourceAnalytics {
     if (dup) throw new UserError(`${src}: line/zone name '${dup}' is used twice`);
     if (cfg.calibration) {
       this.homography = Homography.fromPoints(cfg.calibration.image, cfg.calibration.world, `${src}: calibration`);
-      this.calibQuad = cfg.calibration.image.map((p) => [p[0], p[1]] as [number, number]);
+      // The area the four points span, whatever order they were listed in (pairs, not a path).
+      this.calibQuad = convexHull(cfg.calibration.image);
     }
     this.intervalMs = cfg.countIntervalMs ?? 60_000;
     if (!(this.intervalMs > 0)) throw new UserError(`${src}: countIntervalMs must be positive, got ${cfg.countIntervalMs}`);
@@ -123,8 +131,10 @@ export class SourceAnalytics {
   update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
     for (const d of detections) if (!this.classNames.has(d.classId)) this.classNames.set(d.classId, d.className);
     const tMs = this.mediaTime(frame.ptsMs);
-    if (this.clockOrigin === undefined) this.clockOrigin = frame.capturedAt - frame.ptsMs;
-    const at = this.cfg.clock === 'media' ? this.clockOrigin + frame.ptsMs : frame.capturedAt;
+    if (this.clockOrigin === undefined) this.clockOrigin = frame.capturedAt - tMs;
+    // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
+    // into intervals already closed.
+    const at = this.cfg.clock === 'media' ? this.clockOrigin + tMs : frame.capturedAt;
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);
     const tracks: Track[] = [];
@@ -133,6 +143,7 @@ export class SourceAnalytics {
       let info = this.info.get(t.id);
       if (!info) this.info.set(t.id, (info = this.newInfo()));
       info.lastSeenMs = frame.ptsMs;
+      info.lastSeenT = tMs;
       info.lastSeenAt = at;
       const b = t.box;
       const ax = (b[0] + b[2]) / 2;
@@ -154,10 +165,10 @@ export class SourceAnalytics {
       for (let z = 0; z < this.zones.length; z++) {
         if (!this.zones[z].observe(info.zoneState[z], ax, ay, h)) continue;
         if (info.zoneState[z].inside) {
-          info.enteredMs[z] = frame.ptsMs;
+          info.enteredT[z] = tMs;
           info.pending.push({ event: { type: 'zone-enter', source: this.cfg.source, ptsMs: frame.ptsMs, at, zone: this.zones[z].name, trackId: t.id, className: cls } });
         } else {
-          info.pending.push({ event: this.exitEvent(z, t.id, cls, frame.ptsMs, at, info) });
+          info.pending.push({ event: this.exitEvent(z, t.id, cls, frame.ptsMs, tMs, at, info) });
         }
       }
       if (t.confirmed) this.flush(info, t, events);
@@ -182,7 +193,7 @@ export class SourceAnalytics {
       if (t.confirmed) {
         // A confirmed track that vanishes inside a zone leaves it at the time it was last seen.
         for (let z = 0; z < this.zones.length; z++) {
-          if (info.zoneState[z].inside) events.push(this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenAt, info));
+          if (info.zoneState[z].inside) events.push(this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info));
         }
       }
       this.info.delete(t.id);
@@ -222,16 +233,17 @@ export class SourceAnalytics {
       lineState: this.lines.map(() => newLineSideState()),
       counted: new Uint8Array(this.lines.length),
       zoneState: this.zones.map(() => ({ inside: false, pending: 0 })),
-      enteredMs: this.zones.map(() => 0),
+      enteredT: this.zones.map(() => 0),
       pending: [],
       speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
       lastSeenMs: 0,
+      lastSeenT: 0,
       lastSeenAt: 0,
     };
   }
 
-  private exitEvent(z: number, trackId: number, className: string, ptsMs: number, at: number, info: TrackInfo): TrafficEvent {
-    return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className, dwellMs: Math.max(0, ptsMs - info.enteredMs[z]) };
+  private exitEvent(z: number, trackId: number, className: string, ptsMs: number, tMs: number, at: number, info: TrackInfo): TrafficEvent {
+    return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className, dwellMs: Math.max(0, tMs - info.enteredT[z]) };
   }
 
   /** Reports events held while the track was tentative, now with the track's current class. */
@@ -288,14 +300,34 @@ export class SourceAnalytics {
     return c;
   }
 
-  /** Monotonic media time for the tracker: presentation times that jump back (a reconnect) continue from the last. */
+  /**
+   * Forward-only media time for the tracker, speeds and dwell times. Presentation times that jump back
+   * (a reconnected stream restarting its clock) continue one frame period after the last. A repeated
+   * one (a coarse clock: 15 fps stamped to 100 ms gives pairs of equal times) or a missing one is not a
+   * restart: that frame is placed a frame period after the previous, without shifting the frames after
+   * it, whose own times are right (shifting them slowed every speed by a third, at 15 fps).
+   */
   private mediaTime(ptsMs: number): number {
-    let t = ptsMs + this.tOffset;
-    if (t <= this.lastT) {
-      this.tOffset += this.lastT + this.lastDt - t;
+    const raw = ptsMs + this.tOffset;
+    let t: number;
+    if (!Number.isFinite(raw) || raw === this.lastRaw) {
+      t = Number.isFinite(this.lastT) ? this.lastT + this.lastDt : 0;
+      this.framesSinceRaw++;
+    } else if (raw < this.lastRaw) {
+      this.tOffset += this.lastT + this.lastDt - raw;
       t = this.lastT + this.lastDt;
-    } else if (Number.isFinite(this.lastT)) {
-      this.lastDt = Math.min(t - this.lastT, 1000);
+      this.lastRaw = t;
+      this.framesSinceRaw = 1;
+    } else {
+      if (Number.isFinite(this.lastRaw)) {
+        // Averaged: with a coarse clock each step spans one or two frames (50 and 100 ms for 66.7).
+        const period = Math.min((raw - this.lastRaw) / Math.max(1, this.framesSinceRaw), 1000);
+        this.lastDt = this.periodSamples++ === 0 ? period : 0.8 * this.lastDt + 0.2 * period;
+      }
+      // Never at or before the frame placed last (a repeated time's guess may have run ahead).
+      t = Number.isFinite(this.lastT) ? Math.max(raw, this.lastT + 1) : raw;
+      this.lastRaw = raw;
+      this.framesSinceRaw = 1;
     }
     this.lastT = t;
     return t;

@@ -39,7 +39,18 @@ export class Homography {
     const h = new Float64Array(9);
     h.set(sol);
     h[8] = 1;
-    return new Homography(h);
+    const H = new Homography(h);
+    // Four pairs always give a homography, even when a world point is typed beside the wrong image
+    // point; then the map folds the road over itself (its horizon runs through the calibrated area,
+    // and half the road maps behind the camera). A true calibration keeps all four on one side.
+    const sides = src.map((p) => H.side(p[0], p[1]));
+    if (sides.some((v) => v !== sides[0])) {
+      throw new UserError(
+        `${what}: the world points are not in the same order as the image points (as paired, the map folds the road over): ` +
+          'give each image point the ground coordinates of that same spot',
+      );
+    }
+    return H;
   }
 
   /** Maps a point; returns false when it lies on or beyond the horizon of the plane. */

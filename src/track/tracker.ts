@@ -201,7 +201,7 @@ export class ByteTracker {
     for (let d = 0; d < nd; d++) {
       const b = dets[d].box;
       // Unusable boxes (too low a score, empty, or not numbers) take no part in matching.
-      if (!(dets[d].score >= cfg.lowScore) || !(b[2] > b[0]) || !(b[3] > b[1])) this.detUsed[d] = 1;
+      if (!(dets[d].score >= cfg.lowScore) || !(b[2] > b[0]) || !(b[3] > b[1]) || !Number.isFinite(b[2] - b[0] + b[3] - b[1])) this.detUsed[d] = 1;
     }
 
     for (let i = 0; i < nt; i++) {
@@ -231,10 +231,11 @@ export class ByteTracker {
       const t = this.tracks[i];
       if (!this.trackUsed[i]) {
         const idle = (tMs - t.lastMs) / 1000;
+        // Written as !(idle <= buffer): a track with a time that is not a number must go, not stay forever.
         if (!t.confirmed) {
-          if (idle > cfg.tentativeBufferSec) t.state = 'removed';
+          if (!(idle <= cfg.tentativeBufferSec)) t.state = 'removed';
         } else {
-          t.state = idle > cfg.lostBufferSec ? 'removed' : 'lost';
+          t.state = !(idle <= cfg.lostBufferSec) ? 'removed' : 'lost';
         }
       }
       if (t.state === 'removed') this.removed.push(t);

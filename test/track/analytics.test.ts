@@ -249,6 +249,45 @@ describe('speed from a four-point calibration', () => {
     expect(tracks.flat().filter((t) => t.speedKmh !== undefined)).toEqual([]);
   });
 
+  /** Speeds reported per track (confirmed tracks only), for one calibration and a frame-time rewrite. */
+  function speedsOf(cal: { image: [number, number][]; world: [number, number][] }, fps: number, ptsOf: (ptsMs: number) => number = (t) => t) {
+    const a = new SourceAnalytics({ source: 'synth', calibration: cal });
+    const out: number[] = [];
+    for (const f of renderScene(groundObjects([car(-1.75, 11, 20)]), { fps, seconds: 2, noise: 0.5, seed: 4 })) {
+      for (const t of a.update({ ...f.frame, ptsMs: ptsOf(f.frame.ptsMs) }, f.detections).tracks) if (t.confirmed && t.speedKmh !== undefined) out.push(t.speedKmh);
+    }
+    return out;
+  }
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+
+  it('measures the same speeds whatever order the four point pairs are listed in', () => {
+    // Near pair, then far pair left to right: as a path through the image that is a bow-tie, which
+    // was tested as the calibrated area and left most of the road without a speed.
+    const order = [0, 1, 3, 2];
+    const listed = { image: order.map((i) => calibration.image[i]), world: order.map((i) => calibration.world[i]) };
+    const asGiven = speedsOf(calibration, 10);
+    const reordered = speedsOf(listed, 10);
+    expect(asGiven.length).toBeGreaterThan(5);
+    expect(reordered).toEqual(asGiven);
+    expect(Math.abs(median(asGiven) - 72) / 72).toBeLessThan(0.05);
+  });
+
+  it('refuses world points paired with the wrong image points (the map would fold the road over)', () => {
+    const swapped = { image: calibration.image, world: [world[0], world[1], world[3], world[2]] };
+    expect(() => new SourceAnalytics({ source: 'cam1', calibration: swapped })).toThrow(
+      /^cam1: calibration: the world points are not in the same order as the image points \(as paired, the map folds the road over\): give each image point the ground coordinates of that same spot$/,
+    );
+  });
+
+  it('keeps speeds right when a coarse clock stamps two frames with one time', () => {
+    // 15 fps stamped to 100 ms (0, 0, 100, 200, 200, 300 ...): each repeated time used to be taken for a
+    // restarted stream, pushing every later frame a period on; speeds read a third low.
+    const exact = median(speedsOf(calibration, 15));
+    const coarse = speedsOf(calibration, 15, (t) => Math.floor(t / 100) * 100);
+    expect(coarse.length).toBeGreaterThan(5);
+    expect(Math.abs(median(coarse) - exact) / exact).toBeLessThan(0.05);
+  });
+
   it('rejects a calibration with three points on one line', () => {
     expect(() => new SourceAnalytics({ source: 'cam1', calibration: { image: [[0, 0], [1, 1], [2, 2], [0, 5]], world } })).toThrow(/^cam1: calibration: points 1, 2 and 3 are on one line$/);
   });
@@ -266,6 +305,42 @@ describe('SourceAnalytics contract', () => {
     });
     expect(ids.size).toBe(1);
     expect(a.counts().total.stop.backward).toEqual({ car: 1 });
+  });
+
+  it('measures dwell and dates video-time counts on a clock that goes on when presentation times restart', () => {
+    const zone = { name: 'box', polygon: [project(-4, 15), project(4, 15), project(4, 25), project(-4, 25)] };
+    // A car at 2 m/s: in the zone for 5 s (Y 15 → 25), crossing the line (20 m) at 6 s; the stream's
+    // clock restarts at 0 after 5 s, mid-stay.
+    const run = (restart: boolean) => {
+      const a = new SourceAnalytics({ source: 's', lines: [line], zones: [zone], clock: 'media', countIntervalMs: 10_000 });
+      const events: TrafficEvent[] = [];
+      for (const f of renderScene(groundObjects([car(-1.75, 11, 2)]), { fps: 10, seconds: 12, noise: 0.5, seed: 8 })) {
+        const ptsMs = restart && f.frame.ptsMs >= 5000 ? f.frame.ptsMs - 5000 : f.frame.ptsMs;
+        events.push(...a.update({ ...f.frame, ptsMs }, f.detections).events);
+      }
+      const exit = events.find((e) => e.type === 'zone-exit');
+      return { dwell: exit?.type === 'zone-exit' ? exit.dwellMs : undefined, starts: a.counts().intervals.map((iv) => iv.start) };
+    };
+    const steady = run(false);
+    const restarted = run(true);
+    expect(steady.dwell).toBeGreaterThan(4500);
+    // One frame period is lost at the restart, no more (it was the 2 s after the restart alone).
+    expect(Math.abs(restarted.dwell! - steady.dwell!)).toBeLessThanOrEqual(100);
+    expect(restarted.starts).toEqual(steady.starts);
+  });
+
+  it('skips boxes that are not finite and frames without a time, without keeping tracks forever', () => {
+    const a = new SourceAnalytics({ source: 's', lines: [line] });
+    const frames = renderScene(groundObjects([car(-1.75, 8, 12)]), { fps: 10, seconds: 2, noise: 1, seed: 3 });
+    frames.forEach((f, i) => {
+      const detections = [...f.detections, { classId: 0, className: 'car', score: 0.9, box: [100, 100, Infinity, 150] as [number, number, number, number] }];
+      const r = a.update({ ...f.frame, ptsMs: i === 5 ? NaN : f.frame.ptsMs }, detections);
+      for (const t of r.tracks) expect(t.box.every(Number.isFinite), JSON.stringify(t)).toBe(true);
+    });
+    // A minute without detections: every track is gone.
+    let last: Track[] = [];
+    for (let k = 0; k < 600; k++) last = a.update({ ...frames[0].frame, seq: 100 + k, ptsMs: 2000 + k * 100 }, []).tracks;
+    expect(last).toEqual([]);
   });
 
   it('returns the configured geometry as overlay and empty counts per line before any traffic', () => {
