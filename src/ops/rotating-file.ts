@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { appendLinesSync } from '../core/append-lines.js';
 
 /**
  * An append-only line file that rotates by size: `events.jsonl` → `events.jsonl.1` → … up to
@@ -28,8 +29,7 @@ export class RotatingLineFile {
   }
 
   private writeRaw(data: string): void {
-    writeSync(this.fd, data);
-    this.size += Buffer.byteLength(data);
+    this.size = appendLinesSync(this.fd, this.size, data);
   }
 
   private rotate(): void {

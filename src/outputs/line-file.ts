@@ -1,14 +1,20 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { appendLinesSync } from '../core/append-lines.js';
 
 /**
  * An append-only text file written in whole lines. Lines are buffered and flushed with one write per
  * flush, so the file on disk always ends at a line boundary: a stop at any moment leaves it valid.
+ * A write that fails (a full disk) leaves the file at its last whole line and is thrown by the call that
+ * made it, or, when the periodic flush made it, by the next writeLine() or close(): never from a timer,
+ * where nobody could report it in a line.
  */
 export class LineFile {
   private fd: number;
+  private size = 0;
   private buf: string[] = [];
   private bytes = 0;
   private timer?: NodeJS.Timeout;
+  private failure: unknown;
 
   constructor(
     readonly path: string,
@@ -16,29 +22,41 @@ export class LineFile {
     flushMs = 500,
   ) {
     this.fd = openSync(path, 'w');
-    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+      } catch (e) {
+        this.failure = e;
+        clearInterval(this.timer);
+      }
+    }, flushMs);
     this.timer.unref();
   }
 
   writeLine(line: string): void {
+    if (this.failure !== undefined) throw this.failure;
     this.buf.push(line, '\n');
     this.bytes += line.length + 1;
     if (this.bytes >= this.flushBytes) this.flush();
   }
 
   flush(): void {
+    if (this.failure !== undefined) throw this.failure;
     if (!this.buf.length || this.fd < 0) return;
     const data = this.buf.join('');
     this.buf = [];
     this.bytes = 0;
-    writeSync(this.fd, data);
+    this.size = appendLinesSync(this.fd, this.size, data);
   }
 
   close(): void {
     if (this.fd < 0) return;
     clearInterval(this.timer);
-    this.flush();
-    closeSync(this.fd);
-    this.fd = -1;
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
   }
 }
