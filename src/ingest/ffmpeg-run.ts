@@ -113,6 +113,11 @@ export class FfmpegRun extends EventEmitter {
       cmd.output(displayUrl).outputOptions(['-map', '[d]', ...bin.passthroughArgs, '-c:v', 'mjpeg', '-q:v', String(display!.quality ?? 7), '-f', 'mjpeg']);
     }
     cmd.on('stderr', (line: string) => this.onStderr(line));
+    // fluent-ffmpeg spawns ffmpeg a few event-loop turns after run(): a stop() in between found no
+    // process to kill, and the ffmpeg started later ran on forever (keeping xnorcam from exiting).
+    cmd.on('start', () => {
+      if (this.stopped) killQuietly(cmd);
+    });
     cmd.on('error', (err: Error) => {
       // fluent-ffmpeg reports 'Output stream closed' when our stdout stream closes before ffmpeg's exit is
       // seen (a race under load); everything was delivered by then, so it is not a failure.
@@ -143,11 +148,7 @@ export class FfmpegRun extends EventEmitter {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    try {
-      this.command?.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (this.command) killQuietly(this.command);
     this.stdoutDone = true;
     this.ffmpegDone = true;
     this.maybeEnd();
@@ -275,5 +276,13 @@ export class FfmpegRun extends EventEmitter {
         resolveUrl(`tcp://127.0.0.1:${addr.port}`);
       });
     });
+  }
+}
+
+function killQuietly(cmd: ffmpeg.FfmpegCommand): void {
+  try {
+    cmd.kill('SIGKILL');
+  } catch {
+    // already gone
   }
 }

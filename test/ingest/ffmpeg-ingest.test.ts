@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, openSync, closeSync, ftruncateSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FrameSlots } from '../../src/ingest/frame-slots.js';
 import { SourceRunner } from '../../src/ingest/source-runner.js';
 import { parseSource } from '../../src/ingest/source-spec.js';
-import type { FfmpegRunEnd } from '../../src/ingest/ffmpeg-run.js';
+import { FfmpegRun, type FfmpegRunEnd } from '../../src/ingest/ffmpeg-run.js';
 import type { FrameInfo } from '../../src/core/types.js';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 
@@ -130,4 +131,21 @@ describe('ffmpeg ingest', () => {
     expect(infos.map((i) => i.ptsMs)).toEqual(Array.from({ length: 10 }, (_, i) => i * 100));
     expect(infos[0].width).toBe(64);
   });
+
+  it('stopped before ffmpeg has started, leaves no ffmpeg running (it kept xnorcam from exiting)', async () => {
+    // fluent-ffmpeg spawns a few event-loop turns after run(): a reload's stop can land in between.
+    const children = () => spawnSync('pgrep', ['-P', String(process.pid), '-c', 'ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+    for (const when of ['same tick', 'next turn'] as const) {
+      const run = new FfmpegRun({ spec: parseSource('lavfi:testsrc2=size=64x48:rate=10'), width: 32, height: 32, slots: new FrameSlots(32 * 32 * 3, 3), realtime: true });
+      const ended = new Promise<FfmpegRunEnd>((r) => run.once('end', r));
+      await run.start();
+      if (when === 'next turn') await new Promise((r) => setImmediate(r));
+      run.stop();
+      expect((await ended).stopped).toBe(true);
+      // Long enough for a late spawn to show, and for a killed one to be reaped.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(children(), when).toBe('0');
+    }
+  });
 });
+
