@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { allowedHostProblem } from '../server/host-check.js';
+import { Homography } from '../track/homography.js';
 
 /**
  * The pipeline file schema (YAML). One schema is the single source of truth: runtime validation,
@@ -50,7 +51,17 @@ export const calibrationSchema = z
     image: z.array(point).length(4, 'exactly 4 image points').describe('four points on the road surface, in source pixels'),
     world: z.array(point).length(4, 'exactly 4 ground points').describe('the same four points on the ground, in metres'),
   })
-  .strict();
+  .strict()
+  // The geometry the analytics would refuse at start (three points on one line, pairs that fold the
+  // map), refused here: `xnorcam check` and a live reload then reject the file before anything stops.
+  .superRefine((c, ctx) => {
+    if (c.image.length !== 4 || c.world.length !== 4) return;
+    try {
+      Homography.fromPoints(c.image, c.world, 'calibration');
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^calibration: /, '') });
+    }
+  });
 
 /** Tracker overrides (src/track/tracker.ts TrackerConfig); defaults suit small darknet-style detectors. */
 export const trackerSchema = z

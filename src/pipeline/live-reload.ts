@@ -190,7 +190,13 @@ export class PipelineReloader {
         this.applied.set(name, a);
         logger.info('source restarted', { source: name, changed: changed.join(','), model: this.pipeline.modelOf(name) ?? a.modelId });
       } catch (e) {
-        logger.error('source not restarted; it keeps its previous configuration', { source: name, error: (e as Error).message });
+        if (this.pipeline.modelOf(name) !== undefined) {
+          logger.error('source not restarted; it keeps its previous configuration', { source: name, error: (e as Error).message });
+        } else {
+          // It failed after the old source had stopped: forgotten here, so the next reload adds it again.
+          this.applied.delete(name);
+          logger.error('source stopped: its new configuration could not be started; fix the file to add it again', { source: name, error: (e as Error).message });
+        }
       }
     }
     for (const name of plan.add) {

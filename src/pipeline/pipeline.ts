@@ -267,12 +267,14 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     let removed = false;
     let carried: SourceCounts | undefined;
     try {
+      // Its lines, zones and calibration are checked before the old source stops, as its model is.
+      const analytics = await loadAnalytics(this.analyticsConfig(spec.name, cfg));
       const old = this.byName.get(name);
       await this.removeSource(name, { replacing: true });
       removed = old !== undefined;
       // Read after the removal: the old source's in-flight frames have been counted by then.
       carried = old && countsOf(old);
-      const st = await this.setupSource(spec, cfg, lease);
+      const st = await this.setupSource(spec, cfg, lease, analytics);
       if (carried) st.carried = carried;
       st.runner.start();
     } catch (e) {
@@ -309,7 +311,21 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.checkDone(st);
   }
 
-  private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease): Promise<SourceState> {
+  private analyticsConfig(source: string, cfg: PipelineSource): AnalyticsConfig {
+    const live = (cfg.mode ?? this.opts.mode ?? 'live') === 'live';
+    return {
+      source,
+      lines: cfg.lines,
+      zones: cfg.zones,
+      calibration: cfg.calibration as AnalyticsCalibration | undefined,
+      countIntervalMs: this.opts.countIntervalMs,
+      ...(cfg.tracker ? { tracker: cfg.tracker } : {}),
+      // Files in batch are bucketed by video time (they run faster than real time); live by arrival.
+      clock: live ? 'capture' : 'media',
+    };
+  }
+
+  private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease, prepared?: AnalyticsLike): Promise<SourceState> {
     const pool = lease.pool;
     const own = sourceThreshold(cfg, pool);
     if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });
@@ -338,16 +354,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
         ...(cfg.reconnectMaxSeconds ? { backoffMaxMs: cfg.reconnectMaxSeconds * 1000 } : {}),
       },
     });
-    const analytics = await loadAnalytics({
-      source: spec.name,
-      lines: cfg.lines,
-      zones: cfg.zones,
-      calibration: cfg.calibration as AnalyticsCalibration | undefined,
-      countIntervalMs: this.opts.countIntervalMs,
-      ...(cfg.tracker ? { tracker: cfg.tracker } : {}),
-      // Files in batch are bucketed by video time (they run faster than real time); live by arrival.
-      clock: live ? 'capture' : 'media',
-    });
+    const analytics = prepared ?? (await loadAnalytics(this.analyticsConfig(spec.name, cfg)));
     const st: SourceState = {
       spec,
       cfg,

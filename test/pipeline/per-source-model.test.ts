@@ -41,6 +41,13 @@ describe('per-source models on one pipeline', () => {
       await until(() => results.some((r) => r.frame.source === 'x' && r.frame.seq > seqBefore + 3));
       expect(p.modelOf('x')).toBe(models.x);
 
+      // Likewise a calibration the analytics refuse (three points on one line): checked before the
+      // old source stops, which used to stop it for good.
+      const collinear = { image: [[0, 0], [10, 10], [20, 20], [0, 30]] as [number, number][], world: [[0, 0], [3, 0], [3, 10], [0, 10]] as [number, number][] };
+      await expect(p.replaceSource('x', { ...src('x'), calibration: collinear })).rejects.toThrow(/points 1, 2 and 3 are on one line/);
+      const seqThen = results.filter((r) => r.frame.source === 'x').at(-1)!.frame.seq;
+      await until(() => results.some((r) => r.frame.source === 'x' && r.frame.seq > seqThen + 3));
+
       // x moves to y's model (shared threads); z is removed; nothing ends the pipeline.
       await p.replaceSource('x', src('x', testModel));
       await p.removeSource('z');
