@@ -8,6 +8,10 @@ import { RotatingLineFile } from './rotating-file.js';
 import { WebhookSink } from './webhook-sink.js';
 
 const COUNTS_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
+/** How long after an interval's end a crossing in it may still be counted (a track confirmed late). */
+const COUNT_GRACE_MS = 10_000;
+/** The names of the files below (source names are letters, digits, '.', '_' and '-'), rotated copies included. */
+const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|counts\.csv))(?:\.\d+)?$/;
 
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
@@ -91,7 +95,13 @@ export class PipelineOutputs {
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
     if (!counts) return;
     const done = this.countsWritten.get(source) ?? -Infinity;
-    const closed = final ? counts.intervals : counts.intervals.slice(0, -1);
+    // An interval is written once it has ended, by the clock or by a later interval, plus the time a
+    // crossing can take to be counted (its track's confirmation dates it back). Waiting for a later
+    // interval alone held the evening's last busy minute back until the next morning's first car.
+    const now = Date.now();
+    const latest = counts.intervals.at(-1)?.start ?? -Infinity;
+    const ended = (start: number) => start + counts.intervalMs + COUNT_GRACE_MS <= Math.max(now, latest);
+    const closed = final ? counts.intervals : counts.intervals.filter((iv) => ended(iv.start));
     const fresh = closed.filter((iv) => iv.start > done);
     if (fresh.length === 0) return;
     const f = this.file(`${source}.counts.csv`, COUNTS_HEADER);
@@ -109,17 +119,25 @@ export class PipelineOutputs {
     const { dir } = this.cfg.outputs.files!;
     const cutoff = Date.now() - this.cfg.retention.days * 86_400_000;
     let removed = 0;
+    let names: string[];
     try {
-      for (const name of readdirSync(dir)) {
-        if (!/\.(jsonl|csv)(\.\d+)?$/.test(name)) continue; // only files xnorcam writes
-        const path = join(dir, name);
+      names = readdirSync(dir);
+    } catch {
+      return; // the folder does not exist yet
+    }
+    for (const name of names) {
+      // Only files this class writes (a user's survey.csv in the same folder is theirs), and never one it
+      // holds open: a camera down for longer than the retention still appends to its counts file later.
+      if (!OUTPUT_FILE.test(name) || this.files.has(name)) continue;
+      const path = join(dir, name);
+      try {
         if (statSync(path).mtimeMs < cutoff) {
           rmSync(path);
           removed++;
         }
+      } catch {
+        // gone meanwhile, or not ours to remove: the next pass tries again
       }
-    } catch {
-      return; // the folder does not exist yet
     }
     if (removed) logger.info('retention: removed old output files', { dir, removed, days: this.cfg.retention.days });
   }

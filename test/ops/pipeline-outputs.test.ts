@@ -34,10 +34,11 @@ describe('pipeline outputs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     // A stale file from an earlier run, older than the retention period, and one that is not ours.
     writeFileSync(join(dir, 'old.counts.csv'), 'x\n');
+    writeFileSync(join(dir, 'events.jsonl.3'), '{}\n');
     writeFileSync(join(dir, 'notes.txt'), 'keep\n');
+    writeFileSync(join(dir, 'site survey.csv'), 'keep\n');
     const old = (Date.now() - 40 * 86_400_000) / 1000;
-    utimesSync(join(dir, 'old.counts.csv'), old, old);
-    utimesSync(join(dir, 'notes.txt'), old, old);
+    for (const f of ['old.counts.csv', 'events.jsonl.3', 'notes.txt', 'site survey.csv']) utimesSync(join(dir, f), old, old);
 
     const cfg = pipelineSchema.parse({
       sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }],
@@ -58,7 +59,10 @@ describe('pipeline outputs', () => {
     const feed = feedFor(status, counts);
     const outputs = new PipelineOutputs(feed, cfg);
     expect(existsSync(join(dir, 'old.counts.csv'))).toBe(false);
+    expect(existsSync(join(dir, 'events.jsonl.3'))).toBe(false);
+    // A user's own files in the same folder are theirs, whatever their extension.
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
+    expect(existsSync(join(dir, 'site survey.csv'))).toBe(true);
 
     feed.emit('status', { ...status, state: 'running' });
     const crossing: TrafficEvent = { type: 'line-crossing', source: 'cam1', ptsMs: 40, at: t0 + 1000, line: 'stop', direction: 'forward', trackId: 7, className: 'car' };
@@ -95,5 +99,44 @@ describe('pipeline outputs', () => {
     await outputs.close();
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.type)).toEqual(['source-up']);
+  });
+
+  it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
+    const outputs = new PipelineOutputs(feed, cfg);
+    feed.emit('status', { ...status, state: 'running' });
+    const old = (Date.now() - 3 * 86_400_000) / 1000;
+    utimesSync(join(dir, 'events.jsonl'), old, old);
+    // What the hourly timer runs.
+    (outputs as unknown as { applyRetention(): void }).applyRetention();
+    feed.emit('status', { ...status, state: 'reconnecting', lastError: 'gone' });
+    await outputs.close();
+    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrafficEvent);
+    expect(events.map((e) => e.type)).toEqual(['source-up', 'source-down']);
+  });
+
+  it('writes the counts of an interval once it has ended, without waiting for traffic in a later one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    // The evening's last busy minute ended 20 minutes ago; the current one is still open.
+    const minute = 60_000;
+    const ended = Math.floor(Date.now() / minute) * minute - 20 * minute;
+    const counts: SourceCounts = { source: 'cam1', intervalMs: minute, total: {}, intervals: [{ start: ended, counts: { stop: { forward: { car: 4 }, backward: {} } } }] };
+    const feed = feedFor(status, counts);
+    const outputs = new PipelineOutputs(feed, cfg);
+    // What the 5-second timer runs.
+    (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
+    const csv = () => readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
+    expect(csv()).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${new Date(ended).toISOString()},${ended},stop,forward,car,4`]);
+    // An interval that is still open (or ended less than 10 s ago) waits.
+    counts.intervals.push({ start: Math.floor(Date.now() / minute) * minute, counts: { stop: { forward: { bus: 1 }, backward: {} } } });
+    (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
+    expect(csv()).toHaveLength(2);
+    await outputs.close();
+    expect(csv()).toHaveLength(3);
   });
 });
