@@ -19,6 +19,13 @@ export class FrameSlots {
     this.free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
   }
 
+  /** Every slot free again, for another source (its previous one has ended: nothing reads them any more). */
+  reset(): void {
+    this.free.length = 0;
+    for (let i = this.capacity - 1; i >= 0; i--) this.free.push(i);
+    this.waiters.length = 0;
+  }
+
   /** A free slot index, or -1 when all are in use. */
   acquire(): number {
     return this.free.length ? this.free.pop()! : -1;

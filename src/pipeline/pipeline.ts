@@ -4,7 +4,7 @@ import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceSta
 import type { Detection, FrameInfo, FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { DetectOptions } from '../detect/types.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
-import { FrameSlots } from '../ingest/frame-slots.js';
+import type { FrameSlots } from '../ingest/frame-slots.js';
 import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/source-runner.js';
 import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
@@ -334,8 +334,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const live = mode === 'live';
     // Live: one being written + one waiting + one per thread. Batch: plus the read-ahead queue.
     const capacity = live ? pool.size + 2 : pool.size + 1 + (this.opts.batchQueue ?? Math.max(4, pool.size * 2));
-    const slots = new FrameSlots(frameBytes, capacity);
-    pool.register(slots);
+    const slots = pool.slotsFor(frameBytes, capacity);
     const runner = new SourceRunner({
       spec,
       width: pool.inputWidth,
@@ -525,7 +524,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private checkDone(st: SourceState): void {
     if (st.done || !st.runnerEnded || st.inFlight > 0 || st.queue.length || st.pending) return;
     st.done = true;
-    st.lease.pool.unregister(st.slots);
+    st.lease.pool.giveBack(st.slots);
     const end = st.runnerEnded;
     const info: SourceEnd = {
       source: st.spec.name,

@@ -6,9 +6,12 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { Detection } from '../core/types.js';
 import type { DetectOptions } from '../detect/types.js';
-import type { FrameSlots } from '../ingest/frame-slots.js';
+import { FrameSlots } from '../ingest/frame-slots.js';
 import type { ModelRef } from './model-ref.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+/** Frame slots of ended sources kept for the next ones (see slotsFor). */
+const MAX_SPARE_SLOTS = 4;
 
 /** How a model's detector threads run. */
 export interface DetectorPoolOptions {
@@ -60,6 +63,7 @@ export class WorkerPool {
   onIdle: () => void = () => undefined;
   private readonly workers: PoolWorker[] = [];
   private readonly buffers = new Map<FrameSlots, number>();
+  private readonly spareSlots: FrameSlots[] = [];
   private nextBuffer = 1;
   private nextJob = 1;
   private closing = false;
@@ -93,15 +97,38 @@ export class WorkerPool {
     return n;
   }
 
+  /**
+   * Frame slots for a new source, visible to every thread: those an ended source gave back when they
+   * fit, else new ones. A batch of hundreds of files then reuses a few SharedArrayBuffers instead of
+   * making one per file: the threads let go of a forgotten one only when their own garbage collector
+   * runs, which they seldom need, so memory grew by the slots of every input (600 MB after 250 inputs).
+   */
+  slotsFor(frameBytes: number, capacity: number): FrameSlots {
+    const i = this.spareSlots.findIndex((s) => s.frameBytes === frameBytes && s.capacity === capacity);
+    if (i >= 0) return this.spareSlots.splice(i, 1)[0];
+    const slots = new FrameSlots(frameBytes, capacity);
+    this.register(slots);
+    return slots;
+  }
+
+  /** Takes back the slots of a source that has ended (no frame of it in flight), for the next source. */
+  giveBack(slots: FrameSlots): void {
+    if (!this.buffers.has(slots)) return;
+    slots.reset();
+    this.spareSlots.push(slots);
+    // A few kept (sources of several sizes may alternate); older ones are let go.
+    while (this.spareSlots.length > MAX_SPARE_SLOTS) this.unregister(this.spareSlots.shift()!);
+  }
+
   /** Makes a source's frame slots visible to every thread. */
-  register(slots: FrameSlots): void {
+  private register(slots: FrameSlots): void {
     const id = this.nextBuffer++;
     this.buffers.set(slots, id);
     const msg: WorkerRequest = { type: 'buffer', id, buffer: slots.buffer, frameBytes: slots.frameBytes, capacity: slots.capacity };
     for (const w of this.workers) w.worker.postMessage(msg);
   }
 
-  unregister(slots: FrameSlots): void {
+  private unregister(slots: FrameSlots): void {
     const id = this.buffers.get(slots);
     if (id === undefined) return;
     this.buffers.delete(slots);

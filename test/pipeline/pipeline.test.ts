@@ -9,6 +9,7 @@ import type { Detection, FrameResult } from '../../src/core/types.js';
 import type { DisplayFrame } from '../../src/core/feed.js';
 import { tempDir } from '../helpers/videos.js';
 import { imageA, testModel } from '../helpers/model.js';
+import { defaultModelPath } from '../../src/detect/default-model.js';
 
 /** Every frame of a file as the model sees it (160×160 rgb24), decoded by ffmpeg here in the test. */
 function rawFrames(path: string): Buffer[] {
@@ -98,6 +99,29 @@ describe('pipeline with the real XNOR detector', () => {
     expect(firstC).toBeLessThan(lastA);
     expect(results.find((r) => r.frame.source === 'c')!.frame.width).toBe(320);
   });
+
+  it('batch: input after input reuses the frame memory of ended ones (it grew by every input\'s slots)', async () => {
+    // The bundled model's 640×384 frames: each source's slots are a few MB, which threads used to hold
+    // until their own garbage collection, seldom, so memory grew with the number of inputs.
+    const p = new Pipeline({ model: defaultModelPath(), sources: [], mode: 'batch', workers: 1 });
+    await p.start();
+    const arrayBuffersAfter = async (inputs: number) => {
+      for (let i = 0; i < inputs; i++) {
+        const ended = new Promise((r) => p.once('source-end', r));
+        await p.addSource({ url: 'lavfi:testsrc2=size=64x64:rate=10:duration=0.2', mode: 'batch' });
+        await ended;
+      }
+      return process.memoryUsage().arrayBuffers;
+    };
+    try {
+      const first = await arrayBuffersAfter(2);
+      const later = await arrayBuffersAfter(16);
+      const slotBytes = 640 * 384 * 3 * 6;
+      expect(later - first, `grew by ${((later - first) / 2 ** 20).toFixed(1)} MiB over 16 inputs`).toBeLessThan(2 * slotBytes);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 
   it('live: a source faster than the detector drops old frames, counts them and keeps latency bounded', async () => {
     // Decoding as fast as ffmpeg can (no -re) outruns one detector thread, like a camera outrunning a slow CPU.
