@@ -10,7 +10,7 @@ export type RunnerState = 'starting' | 'running' | 'reconnecting' | 'stopped' | 
 export interface ReconnectPolicy {
   /** No new frame for this long while running → ffmpeg is considered hung and restarted. */
   stallMs: number;
-  /** No first frame this long after (re)starting ffmpeg → restart. */
+  /** No first frame this long after (re)starting ffmpeg → restart (never less than stallMs). */
   startMs: number;
   /** Backoff between attempts: doubles from min up to max, reset by a frame. */
   backoffMinMs: number;
@@ -68,7 +68,10 @@ export class SourceRunner extends EventEmitter {
 
   constructor(private readonly opts: SourceRunnerOptions) {
     super();
-    this.policy = { ...defaultReconnectPolicy, ...opts.policy };
+    const policy = { ...defaultReconnectPolicy, ...opts.policy };
+    // A source is never given less time for its first frame than between frames: a pipeline file's
+    // watchdogSeconds of 60 (a long GOP, a slow link) must not be cut short by the 10 s start limit.
+    this.policy = { ...policy, startMs: Math.max(policy.startMs, policy.stallMs) };
     this.backoffMs = this.policy.backoffMinMs;
   }
 

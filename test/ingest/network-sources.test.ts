@@ -4,6 +4,9 @@ import { createReadStream, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { FrameSlots } from '../../src/ingest/frame-slots.js';
+import { SourceRunner } from '../../src/ingest/source-runner.js';
+import { parseSource } from '../../src/ingest/source-spec.js';
 import type { FrameResult } from '../../src/core/types.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
@@ -16,13 +19,16 @@ describe('network sources', () => {
   beforeAll(async () => {
     tmp = tempDir();
     http = createServer((req, res) => {
-      const file = join(tmp.dir, (req.url ?? '/').split('?')[0]);
+      // /slow/<file>: the stream's first bytes come 1.5 s after the request (a slow link, a long GOP).
+      const slow = (req.url ?? '').startsWith('/slow/');
+      const file = join(tmp.dir, (req.url ?? '/').split('?')[0].replace(/^\/slow\//, '/'));
       if (!existsSync(file)) {
         res.writeHead(404).end();
         return;
       }
       res.writeHead(200, { 'Content-Type': file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' });
-      createReadStream(file).pipe(res);
+      const timer = setTimeout(() => createReadStream(file).pipe(res), slow ? 1500 : 0);
+      req.on('close', () => clearTimeout(timer));
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
@@ -61,6 +67,28 @@ describe('network sources', () => {
       expect(results.filter((x) => x.detections.length > 0).length).toBeGreaterThanOrEqual(10);
     } finally {
       await cam.stop();
+    }
+  });
+
+  it('waits for a slow first frame as long as the source\'s watchdog (it was cut at a fixed start limit, forever)', async () => {
+    const src = makeVideo(join(tmp.dir, 'slow.mp4'), { fps: 10, seconds: 1 });
+    expect(spawnSync('ffmpeg', ['-v', 'error', '-i', src, '-c', 'copy', '-f', 'mpegts', join(tmp.dir, 'slow.ts')]).status).toBe(0);
+    const slots = new FrameSlots(32 * 32 * 3, 3);
+    // A start limit shorter than the stream's first frame, a watchdog longer: the watchdog decides.
+    const runner = new SourceRunner({ spec: parseSource(`${base}/slow/slow.ts`), width: 32, height: 32, slots, reconnect: true, realtime: false, loop: false, policy: { startMs: 500, stallMs: 4000 } });
+    const first = new Promise<number>((resolve) => {
+      runner.once('frame', (slot: number) => {
+        slots.release(slot);
+        resolve(runner.reconnects);
+      });
+    });
+    runner.on('frame', (slot: number) => slots.release(slot));
+    runner.start();
+    try {
+      const reconnects = await Promise.race([first, new Promise<string>((r) => setTimeout(() => r('no frame in 8 s'), 8000))]);
+      expect(reconnects).toBe(0);
+    } finally {
+      runner.stop();
     }
   });
 });
