@@ -195,6 +195,43 @@ async function checkFileSources(urls: string[]): Promise<void> {
 
 /** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */
 export async function runLive(setup: RunSetup, opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string }): Promise<number> {
+  // Signals are taken from the start: loading models and starting the dashboard take a while, and a
+  // SIGHUP then (a deploy script's reload) killed the process, a SIGTERM left it to die mid-start.
+  let signal: NodeJS.Signals | undefined;
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStop = resolve));
+  const onSignal = (sig: NodeJS.Signals) => {
+    // A second Ctrl-C (or SIGTERM) while stopping: stop at once.
+    if (signal) process.exit(sig === 'SIGTERM' ? 143 : 130);
+    signal = sig;
+    resolveStop();
+  };
+  let hupWhileStarting = false;
+  const onEarlyHup = () => (hupWhileStarting = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (setup.file) process.on('SIGHUP', onEarlyHup);
+  logger.info('starting', { sources: setup.options.sources.length, ...(setup.file ? { file: setup.file } : {}) });
+  try {
+    return await runStarted(setup, opts, stopped, resolveStop, () => signal, () => {
+      process.off('SIGHUP', onEarlyHup);
+      return hupWhileStarting;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onEarlyHup);
+  }
+}
+
+async function runStarted(
+  setup: RunSetup,
+  opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string },
+  stopped: Promise<void>,
+  stop: () => void,
+  signalled: () => NodeJS.Signals | undefined,
+  reloaderTakesOver: () => boolean,
+): Promise<number> {
   const pipeline = new Pipeline(setup.options);
   // Attached before start so the first source-up events are not missed.
   const outputs = setup.outputs ? new PipelineOutputs(pipeline, setup.outputs) : undefined;
@@ -244,6 +281,8 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
       ? new PipelineReloader(pipeline, setup.file, () => reloadable(setup.reload!()), reloadable(setup))
       : undefined;
   reloader?.start();
+  // A reload asked for while starting: the file may have changed since it was read.
+  if (reloaderTakesOver() && reloader && !signalled()) void reloader.reload('signal');
 
   if (opts.json) {
     pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
@@ -255,18 +294,8 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
         }, opts.statsSec * 1000)
       : undefined;
 
-  let signal: NodeJS.Signals | undefined;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signal) process.exit(130);
-      signal = sig;
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    if (opts.durationSec) setTimeout(resolve, opts.durationSec * 1000).unref();
-    void pipeline.finished.then(resolve);
-  });
+  if (opts.durationSec) setTimeout(stop, opts.durationSec * 1000).unref();
+  void pipeline.finished.then(stop);
   await stopped;
   await reloader?.close();
   clearInterval(statsTimer);

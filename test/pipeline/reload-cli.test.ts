@@ -180,4 +180,25 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     expect(cli.stats.filter((l) => l.startsWith('A ')).at(-1)).toMatch(/reconnects 0/);
     expect(cli.logs.filter((l) => l.msg === 'source restarted').map((l) => l.source)).toEqual(['B', 'B']);
   }, 90_000);
+
+  it('takes a SIGHUP while still starting as a reload (it killed the process), and a SIGTERM then as a stop', async () => {
+    writeFileSync(join(tmp.dir, 'h.yaml'), pipelineYaml({}));
+    const cli = new RunningCli(['run', 'h.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    try {
+      // Signals are taken from the 'starting' line on; the pipeline starts (models load) after it.
+      await waitFor('the starting line', () => cli.logs.some((l) => l.msg === 'starting'), cli);
+      cli.kill('SIGHUP');
+      await waitFor('the reload asked for while starting', () => cli.logs.some((l) => l.msg === 'pipeline reloaded'), cli, 30_000);
+      await waitFor('frames after it', () => cli.of('A').length >= 3, cli, 30_000);
+      expect(cli.logs.some((l) => l.msg === 'pipeline started')).toBe(true);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+
+    const early = new RunningCli(['run', 'h.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    await waitFor('the starting line', () => early.logs.some((l) => l.msg === 'starting'), early);
+    early.kill('SIGTERM');
+    expect(await early.exited).toBe(0);
+  }, 60_000);
 });
