@@ -41,6 +41,8 @@ export interface SourceCounts {
   total: LineCounts;
   /** Oldest first; each bucket starts at `start` (epoch ms). */
   intervals: { start: number; counts: LineCounts }[];
+  /** Per zone, the confirmed tracks in it now, per class (zones without any: {}); absent without zones. */
+  occupancy?: Record<string, Record<string, number>>;
 }
 
 /**

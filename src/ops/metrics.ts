@@ -55,6 +55,38 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     'gauge',
   );
 
+  // Counts and occupancy as the dashboard shows them, read at scrape time.
+  new Counter({
+    name: 'xnorcam_line_crossings_total',
+    help: 'Vehicles and people counted crossing a line, by direction and class',
+    labelNames: ['source', 'line', 'direction', 'class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of feed.sources()) {
+        for (const [line, dirs] of Object.entries(feed.counts(s.name)?.total ?? {})) {
+          for (const direction of ['forward', 'backward'] as const) {
+            for (const [cls, n] of Object.entries(dirs[direction])) this.inc({ source: s.name, line, direction, class: cls }, n);
+          }
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'xnorcam_zone_occupancy',
+    help: 'Confirmed tracks in a zone now, by class',
+    labelNames: ['source', 'zone', 'class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of feed.sources()) {
+        for (const [zone, byClass] of Object.entries(feed.counts(s.name)?.occupancy ?? {})) {
+          for (const [cls, n] of Object.entries(byClass)) this.set({ source: s.name, zone, class: cls }, n);
+        }
+      }
+    },
+  });
+
   const framesDetected = new Counter({ name: 'xnorcam_frames_detected_total', help: 'Frames processed by the detector', labelNames: ['source'], registers: [registry] });
   const events = new Counter({ name: 'xnorcam_events_total', help: 'Traffic events emitted', labelNames: ['source', 'type'], registers: [registry] });
   const latency = new Histogram({ name: 'xnorcam_detection_latency_seconds', help: 'Capture to detections latency', labelNames: ['source'], buckets: latencyBuckets, registers: [registry] });

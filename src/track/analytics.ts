@@ -203,7 +203,9 @@ export class SourceAnalytics {
 
   counts(): SourceCounts {
     const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
-    return { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
+    const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
+    if (this.zones.length) counts.occupancy = this.occupancy();
+    return counts;
   }
 
   overlay(): SourceOverlay {

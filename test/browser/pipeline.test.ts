@@ -71,6 +71,12 @@ describe('dashboard on a real pipeline', () => {
     await sleep(2500); // the page's fps is over the last 2 s, and the previous test paused it
     await page.waitForSelector('section.camera[data-source="street"] .count-table caption', { timeout: 10_000 });
     expect(await page.locator('section.camera[data-source="street"] .count-table caption').first().textContent()).toBe('mid');
+    // The zone's occupancy, beside the line counts: what stands in it now, per class (or empty).
+    const zone = page.locator('section.camera[data-source="street"] table.occupancy[data-zone="kerb"]');
+    expect(await zone.locator('caption').textContent()).toBe('kerb: in the zone now');
+    const sent = recorder.messages.filter((m) => m.type === 'counts').at(-1) as { counts: { occupancy?: Record<string, Record<string, number>> } };
+    expect(Object.keys(sent.counts.occupancy ?? {})).toEqual(['kerb']);
+    expect(await zone.locator('td').first().textContent()).toMatch(/^(empty|car|truck|bus|motorcycle|bicycle|person)$/);
     const api = (await (await fetch(srv.url + 'api/sources')).json()) as { sources: { name: string; state: string; detectedFps: number; overlay: { lines: { name: string }[] } }[] };
     expect(api.sources[0]).toMatchObject({ name: 'street', state: 'running' });
     expect(api.sources[0].overlay.lines[0].name).toBe('mid');

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebhookSink } from '../../src/ops/webhook-sink.js';
 import { RotatingLineFile } from '../../src/ops/rotating-file.js';
 import { createPipelineMetrics } from '../../src/ops/metrics.js';
-import type { PipelineFeed, SourceStatus } from '../../src/core/feed.js';
+import type { PipelineFeed, SourceCounts, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
 
 const crossing = (trackId: number): TrafficEvent => ({ type: 'line-crossing', source: 'cam1', ptsMs: trackId * 40, at: Date.now(), line: 'l1', direction: 'forward', trackId, className: 'car' });
@@ -136,6 +136,30 @@ describe('pipeline metrics', () => {
     const again = await metrics.render();
     expect(again).toMatch(/xnorcam_source_reconnects_total\{source="cam1"\} 2/);
     expect(again).toMatch(/xnorcam_worker_queue_depth 0/);
+    metrics.close();
+  });
+
+  it('exports line counts and zone occupancy as the dashboard shows them', async () => {
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 25, detectedFps: 25, latencyMs: 80, droppedFrames: 0, reconnects: 0, lastFrameAt: Date.now(), width: 640, height: 360 };
+    const counts: SourceCounts = {
+      source: 'cam1',
+      intervalMs: 60_000,
+      total: { stop: { forward: { car: 12, bus: 1 }, backward: { car: 3 } } },
+      intervals: [],
+      occupancy: { junction: { car: 2, truck: 1 }, bay: {} },
+    };
+    const emitter = new EventEmitter();
+    const feed = Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed;
+    const metrics = createPipelineMetrics(feed);
+    const text = await metrics.render();
+    expect(text).toMatch(/xnorcam_line_crossings_total\{source="cam1",line="stop",direction="forward",class="car"\} 12/);
+    expect(text).toMatch(/xnorcam_line_crossings_total\{source="cam1",line="stop",direction="backward",class="car"\} 3/);
+    expect(text).toMatch(/xnorcam_zone_occupancy\{source="cam1",zone="junction",class="truck"\} 1/);
+    counts.occupancy = { junction: { car: 1 }, bay: {} };
+    const again = await metrics.render();
+    expect(again).toMatch(/xnorcam_zone_occupancy\{source="cam1",zone="junction",class="car"\} 1/);
+    // A class that left the zone is not reported at its old value.
+    expect(again).not.toMatch(/zone="junction",class="truck"/);
     metrics.close();
   });
 

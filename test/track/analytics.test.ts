@@ -180,6 +180,8 @@ describe('zones', () => {
     }
     expect(occupiedMid).toEqual({ car: 1, truck: 1 });
     expect(a.occupancy().box).toEqual({ truck: 1 });
+    // Published with the counts (the dashboard, /api/counts and /metrics read them there).
+    expect(a.counts().occupancy).toEqual({ box: { truck: 1 } });
     const enters = events.filter((e) => e.type === 'zone-enter');
     const exits = events.filter((e) => e.type === 'zone-exit');
     expect(enters.map((e) => (e.type === 'zone-enter' ? e.className : ''))).toEqual(['truck', 'car']);
@@ -347,7 +349,7 @@ describe('SourceAnalytics contract', () => {
     const zone = { name: 'z', polygon: [[0, 0], [10, 0], [10, 10]] as [number, number][] };
     const a = new SourceAnalytics({ source: 's', lines: [line], zones: [zone] });
     expect(a.overlay()).toEqual({ lines: [line], zones: [zone] });
-    expect(a.counts()).toEqual({ source: 's', intervalMs: 60_000, total: { stop: { forward: {}, backward: {} } }, intervals: [] });
+    expect(a.counts()).toEqual({ source: 's', intervalMs: 60_000, total: { stop: { forward: {}, backward: {} } }, intervals: [], occupancy: { z: {} } });
     expect(camera.width).toBe(1280);
   });
 

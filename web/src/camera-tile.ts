@@ -315,6 +315,23 @@ export class CameraTile {
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'no crossings yet';
       rows.push(table);
     }
+    // What stands in each zone now (a queue at the lights, a bay in use), per class.
+    for (const [zone, byClass] of Object.entries(c.occupancy ?? {})) {
+      const table = el('table', 'count-table occupancy');
+      table.dataset.zone = zone;
+      el('caption', '', table).textContent = `${zone}: in the zone now`;
+      const classes = Object.keys(byClass).sort((a, b) => (CLASS_NAMES.indexOf(a) + 99) % 99 - (CLASS_NAMES.indexOf(b) + 99) % 99);
+      for (const cls of classes) {
+        const tr = el('tr', '', table);
+        tr.dataset.cls = cls;
+        const name = el('td', 'cls', tr);
+        name.textContent = cls;
+        name.style.color = classColor(CLASS_NAMES.indexOf(cls));
+        el('td', 'n', tr).textContent = String(byClass[cls]);
+      }
+      if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'empty';
+      rows.push(table);
+    }
     this.countsEl.replaceChildren(...rows);
     this.totalEl.textContent = String(total);
     this.totalEl.title = 'crossings counted on all lines';

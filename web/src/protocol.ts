@@ -19,7 +19,10 @@ export type TrafficEvent =
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
-export interface SourceCounts { source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[] }
+export interface SourceCounts {
+  source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[];
+  occupancy?: Record<string, Record<string, number>>;
+}
 export interface SourceOverlay {
   lines: { name: string; points: [[number, number], [number, number]] }[];
   zones: { name: string; polygon: [number, number][] }[];
