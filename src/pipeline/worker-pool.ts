@@ -154,6 +154,20 @@ export class WorkerPool {
     this.workers.length = 0;
   }
 
+  /**
+   * Replaces a thread that died, trying again (1 s, 2 s, ... up to a minute apart) while it fails: a
+   * model file being rewritten in place fails to load for a moment, and a pool that gave up after one
+   * try stayed a thread short for good (with one thread, its sources ran on with no detections).
+   */
+  private respawn(attempt: number): void {
+    if (this.closing) return;
+    this.spawn().catch((e: Error) => {
+      const waitMs = Math.min(60_000, 1000 * 2 ** attempt);
+      logger.error('could not restart detector thread; trying again', { error: e.message, inSeconds: waitMs / 1000, threads: this.workers.length });
+      setTimeout(() => this.respawn(attempt + 1), waitMs).unref();
+    });
+  }
+
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(workerScript(), {
@@ -164,6 +178,11 @@ export class WorkerPool {
       worker.on('message', (msg: WorkerReply) => {
         if (msg.type === 'ready') {
           ready = true;
+          // Closed while this thread was loading (a restart racing a shutdown): it must not keep the process alive.
+          if (this.closing) {
+            void worker.terminate();
+            return resolve();
+          }
           this.inputWidth = msg.inputWidth;
           this.inputHeight = msg.inputHeight;
           this.classNames = msg.classNames;
@@ -202,7 +221,7 @@ export class WorkerPool {
         const job = entry.job;
         entry.job = undefined;
         job?.done({ detections: [], detectMs: 0, error: 'detector thread exited' });
-        this.spawn().catch((e: Error) => logger.error('could not restart detector thread', { error: e.message }));
+        this.respawn(0);
       });
     });
   }
