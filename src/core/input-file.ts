@@ -1,18 +1,24 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { UserError } from './errors.js';
 
 /**
  * Reads a file the user named, turning the usual failures into one line that names the file:
- * "no such file", "is a directory, expected <what>", "a binary file, expected <what>" (text
- * only), or "cannot read (<code>)".
+ * "no such file", "is a directory, expected <what>", "a device, not a file" (a pipe too, for binary
+ * files), "a binary file, expected <what>" (text only), or "cannot read (<code>)".
  */
 export function readInputFile(file: string, expected: string): Buffer;
 export function readInputFile(file: string, expected: string, encoding: 'utf8'): string;
 export function readInputFile(file: string, expected: string, encoding?: 'utf8'): Buffer | string {
   let data: Buffer;
   try {
+    // A device (/dev/zero, /dev/urandom) would be read until memory runs out. A pipe is read to its end:
+    // fine for text (a pipeline file through process substitution), not for a model, which is never piped.
+    const st = statSync(file);
+    if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) throw new UserError(`${file}: a device, not a file; expected ${expected}`);
+    if (st.isFIFO() && !encoding) throw new UserError(`${file}: a pipe, not a file; expected ${expected}`);
     data = readFileSync(file);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError(`${file}: no such file`);
     if (code === 'EISDIR') throw new UserError(`${file}: is a directory, expected ${expected}`);

@@ -4,6 +4,7 @@
  * or top-down. RLE and other compressions are refused by name.
  */
 import type { RgbImage } from './preprocess.js';
+import { MAX_IMAGE_PIXELS, tooLarge } from './image-limits.js';
 
 export function isBmp(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d;
@@ -28,6 +29,9 @@ export function decodeBmp(bytes: Uint8Array): RgbImage {
   const height = Math.abs(rawHeight);
   const topDown = rawHeight < 0;
   if (width <= 0 || height === 0) throw new Error(`BMP of ${width}x${rawHeight} pixels`);
+  if (width * height > MAX_IMAGE_PIXELS) throw new Error(tooLarge(width, height));
+  // The pixels come after the headers (and the palette): an offset inside them would read header bytes as pixels.
+  if (pixelOffset < 14 + headerSize) throw new Error(`BMP pixel data at byte ${pixelOffset}, inside its ${14 + headerSize}-byte header`);
   if (compression !== BI_RGB && compression !== BI_BITFIELDS && compression !== BI_ALPHABITFIELDS) {
     throw new Error(`${COMPRESSION_NAMES[compression] ?? `compression ${compression}`} BMP is not supported (uncompressed only)`);
   }

@@ -98,5 +98,12 @@ export async function loadDetector(model: ModelSource, opts: LoadDetectorOptions
       perFrame = threads;
     } else if (threads > 1) logger.warn(`kernel backend ${kernels.name} has no intra-frame threading; running on one thread`);
   }
-  return new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs }, perFrame);
+  try {
+    return new EngineDetector(m, kernels, { keepLayerOutputs: opts.keepLayerOutputs }, perFrame);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    // Files the converter wrote always build; one that does not was edited or damaged past its checksum.
+    const file = typeof model === 'string' ? model : model.cfg;
+    throw new UserError(`${file}: its network cannot be built (${(e as Error).message}): a damaged or hand-edited model?`);
+  }
 }

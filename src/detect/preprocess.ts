@@ -2,6 +2,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
 import { decodeBmp, isBmp } from './bmp.js';
+import { MAX_IMAGE_PIXELS, tooLarge } from './image-limits.js';
 
 /**
  * darknet `detector test` preprocessing without OpenCV: RGB planar floats byte/255, then either
@@ -38,7 +39,9 @@ export async function decodeImageFile(file: string): Promise<RgbImage> {
   try {
     const head = await readHead(file);
     if (isBmp(head)) return decodeBmp(await readFile(file));
-    const { data, info } = await sharp(file, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const meta = await sharp(file, { failOn: 'error' }).metadata();
+    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_IMAGE_PIXELS) throw new Error(tooLarge(meta.width!, meta.height!));
+    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (e) {

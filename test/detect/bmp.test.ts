@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImageFile } from '../../src/detect/preprocess.js';
@@ -89,5 +90,46 @@ describe('BMP images (datasets the trainer reads; libvips in sharp has no BMP lo
     // bit fields promised, file ended: a clear reason, not a DataView range error
     const fields = writeBmp(2, 2, 32, { compression: 3, masks: [0xff, 0xff00, 0xff0000], pixel: () => [0] });
     await expect(decodeWritten('short.bmp', fields.subarray(0, 60))).rejects.toThrow(/short\.bmp: cannot decode image \(truncated BMP header \(bit fields\)\)/);
+    // Pixels said to start inside the header: header bytes would be read as pixels.
+    const inside = writeBmp(4, 4, 24, { pixel: colour });
+    Buffer.from(inside.buffer, inside.byteOffset).writeUInt32LE(0, 10);
+    await expect(decodeWritten('inside.bmp', inside)).rejects.toThrow(/inside\.bmp: cannot decode image \(BMP pixel data at byte 0, inside its 54-byte header\)/);
+  });
+
+  it('refuses pictures past 50 megapixels before decoding them (a small file can promise gigabytes)', async () => {
+    const huge = writeBmp(4, 4, 24, { pixel: colour });
+    Buffer.from(huge.buffer, huge.byteOffset).writeInt32LE(20000, 18);
+    Buffer.from(huge.buffer, huge.byteOffset).writeInt32LE(20000, 22);
+    await expect(decodeWritten('huge.bmp', huge)).rejects.toThrow(/huge\.bmp: cannot decode image \(20000x20000 pixels is more than xnorcam decodes \(50 megapixels\)\)/);
+    // A PNG of 7100x7100 grey pixels: 83 KB on disk, 150 MB decoded, 600 MB as floats.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'xnorcam-bmp-'));
+    const png = path.join(dir, 'bomb.png');
+    const W = 7100;
+    const row = Buffer.alloc(1 + 3 * W, 0x80);
+    row[0] = 0;
+    const idat = zlib.deflateSync(Buffer.concat(Array.from({ length: W }, () => row)), { level: 9 });
+    const chunk = (type: string, data: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+      return Buffer.concat([len, Buffer.from(type), data, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(W, 0);
+    ihdr.writeUInt32BE(W, 4);
+    ihdr.set([8, 2, 0, 0, 0], 8);
+    writeFileSync(png, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]));
+    await expect(decodeImageFile(png)).rejects.toThrow(/bomb\.png: cannot decode image \(7100x7100 pixels is more than xnorcam decodes \(50 megapixels\)\)/);
   });
 });
+
+/** PNG's CRC-32 (zlib.crc32 needs Node 20.15). */
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -85,6 +85,13 @@ describe('darknet cfg parser', () => {
     expect(errorOf(xnorText.replace('[upsample]\nstride=2', '[reorg]'), 'x.cfg')).toBe('x.cfg:166: layer [reorg] is not supported by xnorcam');
   });
 
+  it('refuses an input size past what the engine takes, and reads lines ended by CR alone', () => {
+    const huge = xnorText.replace(/^width=\d+/m, 'width=99999999999');
+    expect(errorOf(huge)).toMatch(/^net\.cfg:\d+: 'width=99999999999' in \[net\] is not a size from 1 to 8192$/);
+    const cr = parseCfg(xnorText.replace(/\r?\n/g, '\r'), 'cr.cfg');
+    expect(cr.layers.length).toBe(parseCfg(xnorText, 'lf.cfg').layers.length);
+  });
+
   it('names the cfg line of shape errors', () => {
     expect(errorOf(xnorText.replace('layers = -1, 8', 'layers = -1, 9'), 'x.cfg')).toMatch(/^x\.cfg:170: \[route\] joins layer 19 \(26x26\) and layer 9 \(13x13\)/);
     expect(errorOf(xnorText.replace('layers = -4', 'layers = 40'), 'x.cfg')).toMatch(/^x\.cfg:155: \[route\] layers=40 refers to layer 40, which is not an earlier layer/);

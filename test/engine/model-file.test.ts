@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { parseCfgFile } from '../../src/engine/darknet/cfg.js';
 import { encodeWeights } from '../../src/engine/darknet/weights.js';
 import { loadDarknetModel } from '../../src/engine/load.js';
 import { fromHalf, toHalf } from '../../src/engine/model-file/float16.js';
-import { decodeModel, encodeModel, FORMAT_VERSION } from '../../src/engine/model-file/format.js';
+import { decodeModel, encodeModel, FORMAT_VERSION, readModelFile } from '../../src/engine/model-file/format.js';
 import { randomModelFromCfg, randomRawWeights } from '../../src/engine/random-model.js';
 import { fixtures, xnorcam } from './helpers.js';
 
@@ -45,6 +46,31 @@ describe('.xnor model file', () => {
     const newer = Buffer.from(bytes);
     newer.writeUInt32LE(FORMAT_VERSION + 1, 8);
     expect(() => decodeModel(newer, 'm.xnor')).toThrow(`m.xnor: model format ${FORMAT_VERSION + 1} is newer than this xnorcam supports (${FORMAT_VERSION}); upgrade xnorcam`);
+  });
+
+  it('refuses in one line a header that passes its checksum but does not describe a model (edited, re-signed)', () => {
+    /** The model with its JSON header changed and the checksum made right again, as a hand edit would. */
+    const edited = (change: (h: Record<string, any>) => void) => {
+      const jsonLength = bytes.readUInt32LE(12);
+      const header = JSON.parse(bytes.subarray(56, 56 + jsonLength).toString('utf8')) as Record<string, any>;
+      const payload = bytes.subarray(56 + jsonLength + ((8 - ((56 + jsonLength) % 8)) % 8));
+      change(header);
+      const json = Buffer.from(JSON.stringify(header));
+      const body = Buffer.concat([json, Buffer.alloc((8 - ((56 + json.length) % 8)) % 8), payload]);
+      const fixed = Buffer.alloc(56);
+      bytes.copy(fixed, 0, 0, 12);
+      fixed.writeUInt32LE(json.length, 12);
+      fixed.writeBigUInt64LE(BigInt(payload.length), 16);
+      createHash('sha256').update(body).digest().copy(fixed, 24);
+      const file = path.join(tmp, 'edited.xnor');
+      writeFileSync(file, Buffer.concat([fixed, body]));
+      return file;
+    };
+    const noTensors = edited((h) => delete h.tensors);
+    expect(() => readModelFile(noTensors)).toThrow(new RegExp(`^${noTensors}: corrupt model header \\(`));
+    const r = xnorcam('detect', path.join(dirA, 'image_a.png'), '--model', edited((h) => (h.net.width = h.net.height = 10 ** 6)));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: .*edited\.xnor: its network cannot be built \(.*\): a damaged or hand-edited model\?$/)]);
   });
 
   it('float16 conversion rounds to nearest even, including subnormals and overflow', () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,5 +45,21 @@ describe('darknet weights reader', () => {
     writeFileSync(tiny, Buffer.alloc(7));
     expect(() => readWeightsFile(tiny, spec)).toThrow(`${tiny}: too short for a darknet weights file (7 bytes, the header alone needs 16)`);
     expect(() => readWeightsFile(path.join(tmp, 'missing.weights'), spec)).toThrow(/missing\.weights: no such file$/);
+  });
+
+  it('refuses weights that are not numbers (a diverged training), naming the layer', () => {
+    const nan = Buffer.from(original);
+    // A float of layer 2 (layer 0: 16 filters of 3x3x3 with batch norm, 496 floats; layer 1 a maxpool).
+    nan.writeFloatLE(Number.NaN, 20 + 4 * 600);
+    const file = path.join(tmp, 'nan.weights');
+    writeFileSync(file, nan);
+    expect(() => readWeightsFile(file, spec)).toThrow(`${file}: weights that are not numbers (NaN or infinite) in layer 2 (a training that diverged?)`);
+  });
+
+  it('refuses a device or a pipe instead of reading it forever', () => {
+    expect(() => readWeightsFile('/dev/zero', spec)).toThrow('/dev/zero: a device, not a file; expected a darknet .weights file');
+    const fifo = path.join(tmp, 'pipe.weights');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => readWeightsFile(fifo, spec)).toThrow(`${fifo}: a pipe, not a file; expected a darknet .weights file`);
   });
 });

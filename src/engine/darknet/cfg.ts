@@ -89,7 +89,8 @@ const ACTIVATIONS: readonly Activation[] = ['linear', 'leaky', 'relu', 'logistic
 /** Splits cfg text into sections the way darknet's read_cfg does (all whitespace stripped). */
 export function splitSections(text: string, file: string): Section[] {
   const sections: Section[] = [];
-  const lines = text.split(/\r?\n/);
+  // CR alone too: old Mac editors end lines so, and the whole file would read as one [net] line.
+  const lines = text.split(/\r\n|\r|\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = lines[i].replace(/\s+/g, '');
@@ -188,6 +189,9 @@ function checkKeys(file: string, type: string, s: Section): void {
 }
 
 const positive = (n: number) => n > 0;
+/** The largest input side the engine takes: 8192² RGB is 800 MB as floats, and no detector is trained larger. */
+const MAX_INPUT_SIDE = 8192;
+const inputSide = (n: number) => n > 0 && n <= MAX_INPUT_SIDE;
 const flag = (n: number) => n === 0 || n === 1;
 
 /** Parses a cfg file into a NetworkSpec with every layer's input and output shape. */
@@ -204,8 +208,8 @@ export function parseCfg(text: string, file: string): NetworkSpec {
   const netOpts = new Options(file, first);
   checkKeys(file, 'net', first);
   const net: NetInfo = {
-    width: netOpts.int('width', 0, positive, 'a positive size'),
-    height: netOpts.int('height', 0, positive, 'a positive size'),
+    width: netOpts.int('width', 0, inputSide, `a size from 1 to ${MAX_INPUT_SIDE}`),
+    height: netOpts.int('height', 0, inputSide, `a size from 1 to ${MAX_INPUT_SIDE}`),
     channels: netOpts.int('channels', 0, positive, 'a positive channel count'),
     letterbox: netOpts.int('letter_box', 0, flag, '0 or 1') === 1,
   };

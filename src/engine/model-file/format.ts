@@ -108,7 +108,13 @@ export function encodeModel(model: Model, opts: EncodeOptions = {}): Buffer {
 
 export function readModelFile(file: string): Model {
   const buf = readInputFile(file, 'a .xnor model');
-  return decodeModel(buf, file);
+  try {
+    return decodeModel(buf, file);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    // A header that passed the checksum yet does not describe a model: written by something else.
+    throw new UserError(`${file}: corrupt model header (${(e as Error).message})`);
+  }
 }
 
 export function isModelFile(buf: Buffer): boolean {
