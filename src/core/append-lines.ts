@@ -11,7 +11,9 @@ export function appendLinesSync(fd: number, size: number, text: string): number 
   let done = 0;
   try {
     while (done < data.length) {
-      const n = writeSync(fd, data, done, data.length - done);
+      // At an explicit position: after a failed write cut the file back, the file offset of a file not
+      // opened for appending would still point past its end, and the next write would leave a gap of NULs.
+      const n = writeSync(fd, data, done, data.length - done, size + done);
       if (n <= 0) throw Object.assign(new Error(`write took no bytes (${n})`), { code: 'EIO' });
       done += n;
     }

@@ -43,6 +43,11 @@ export interface SourceCounts {
   intervals: { start: number; counts: LineCounts }[];
   /** Per zone, the confirmed tracks in it now, per class (zones without any: {}); absent without zones. */
   occupancy?: Record<string, Record<string, number>>;
+  /**
+   * Counts dated by video time (a file in batch mode): the time, on that clock, of the last frame
+   * analysed. Absent for counts dated by arrival, whose clock is the wall clock.
+   */
+  asOf?: number;
 }
 
 /**

@@ -14,7 +14,8 @@ export function readInputFile(file: string, expected: string, encoding?: 'utf8')
     // A device (/dev/zero, /dev/urandom) would be read until memory runs out. A pipe is read to its end:
     // fine for text (a pipeline file through process substitution), not for a model, which is never piped.
     const st = statSync(file);
-    if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) throw new UserError(`${file}: a device, not a file; expected ${expected}`);
+    if (st.isSocket()) throw new UserError(`${file}: a socket, not a file; expected ${expected}`);
+    if (st.isCharacterDevice() || st.isBlockDevice()) throw new UserError(`${file}: a device, not a file; expected ${expected}`);
     if (st.isFIFO() && !encoding) throw new UserError(`${file}: a pipe, not a file; expected ${expected}`);
     data = readFileSync(file);
   } catch (e) {

@@ -72,6 +72,9 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
       }
     },
   });
+  // Every class once seen in a zone stays a series, at 0 when none is there: a graph shows the zone
+  // emptying, not a gap.
+  const seenInZone = new Map<string, Set<string>>();
   new Gauge({
     name: 'xnorcam_zone_occupancy',
     help: 'Confirmed tracks in a zone now, by class',
@@ -81,7 +84,11 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
       this.reset();
       for (const s of feed.sources()) {
         for (const [zone, byClass] of Object.entries(feed.counts(s.name)?.occupancy ?? {})) {
-          for (const [cls, n] of Object.entries(byClass)) this.set({ source: s.name, zone, class: cls }, n);
+          const key = JSON.stringify([s.name, zone]);
+          const seen = seenInZone.get(key) ?? new Set<string>();
+          seenInZone.set(key, seen);
+          for (const cls of Object.keys(byClass)) seen.add(cls);
+          for (const cls of seen) this.set({ source: s.name, zone, class: cls }, byClass[cls] ?? 0);
         }
       }
     },

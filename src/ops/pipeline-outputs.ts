@@ -95,10 +95,12 @@ export class PipelineOutputs {
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
     if (!counts) return;
     const done = this.countsWritten.get(source) ?? -Infinity;
-    // An interval is written once it has ended, by the clock or by a later interval, plus the time a
+    // An interval is written once it has ended, by its clock or by a later interval, plus the time a
     // crossing can take to be counted (its track's confirmation dates it back). Waiting for a later
-    // interval alone held the evening's last busy minute back until the next morning's first car.
-    const now = Date.now();
+    // interval alone held the evening's last busy minute back until the next morning's first car. The
+    // clock is the wall clock for counts dated by arrival, the video's (asOf) for a file in batch mode,
+    // which may run slower than real time.
+    const now = counts.asOf ?? Date.now();
     const latest = counts.intervals.at(-1)?.start ?? -Infinity;
     const ended = (start: number) => start + counts.intervalMs + COUNT_GRACE_MS <= Math.max(now, latest);
     const closed = final ? counts.intervals : counts.intervals.filter((iv) => ended(iv.start));

@@ -25,9 +25,8 @@ export class LineFile {
     this.timer = setInterval(() => {
       try {
         this.flush();
-      } catch (e) {
-        this.failure = e;
-        clearInterval(this.timer);
+      } catch {
+        // Kept by flush(), for the next writeLine() or close() to throw.
       }
     }, flushMs);
     this.timer.unref();
@@ -46,7 +45,14 @@ export class LineFile {
     const data = this.buf.join('');
     this.buf = [];
     this.bytes = 0;
-    this.size = appendLinesSync(this.fd, this.size, data);
+    try {
+      this.size = appendLinesSync(this.fd, this.size, data);
+    } catch (e) {
+      // Its lines are lost: every later write fails too, rather than carry on past the gap.
+      this.failure = e;
+      clearInterval(this.timer);
+      throw e;
+    }
   }
 
   close(): void {

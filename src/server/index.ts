@@ -59,8 +59,11 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const refusedNames = new Set<string>();
   /** Null when the request's Host is acceptable, else why not (logged once per name for the operator). */
   const hostRefusal = (req: http.IncomingMessage): string | null => {
-    if (auth.enabled || hostAllowed(req.headers.host, host, allowedHosts)) return null;
-    const name = hostName(req.headers.host ?? '') ?? req.headers.host ?? '';
+    if (auth.enabled) return null;
+    // The hosts a proxy says the browser addressed count as much as Host: the origin check trusts them.
+    const refused = [req.headers.host, ...addressedHosts(req)].find((h) => !hostAllowed(h, host, allowedHosts));
+    if (refused === undefined) return null;
+    const name = hostName(refused) ?? refused;
     if (refusedNames.size < 100 && !refusedNames.has(name)) {
       refusedNames.add(name);
       logger.warn('dashboard request refused: addressed by a host name not allowed without a token', { host: name });

@@ -205,6 +205,7 @@ export class SourceAnalytics {
     const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
     const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
     if (this.zones.length) counts.occupancy = this.occupancy();
+    if (this.cfg.clock === 'media' && this.clockOrigin !== undefined && Number.isFinite(this.lastT)) counts.asOf = this.clockOrigin + this.lastT;
     return counts;
   }
 

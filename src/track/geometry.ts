@@ -33,4 +33,3 @@ export function distanceToSegment(x: number, y: number, x0: number, y0: number, 
   t = Math.max(0, Math.min(1, t));
   return Math.hypot(x - (x0 + t * dx), y - (y0 + t * dy));
 }
-

@@ -76,12 +76,7 @@ describe('network sources', () => {
     const slots = new FrameSlots(32 * 32 * 3, 3);
     // A start limit shorter than the stream's first frame, a watchdog longer: the watchdog decides.
     const runner = new SourceRunner({ spec: parseSource(`${base}/slow/slow.ts`), width: 32, height: 32, slots, reconnect: true, realtime: false, loop: false, policy: { startMs: 500, stallMs: 4000 } });
-    const first = new Promise<number>((resolve) => {
-      runner.once('frame', (slot: number) => {
-        slots.release(slot);
-        resolve(runner.reconnects);
-      });
-    });
+    const first = new Promise<number>((resolve) => runner.once('frame', () => resolve(runner.reconnects)));
     runner.on('frame', (slot: number) => slots.release(slot));
     runner.start();
     try {

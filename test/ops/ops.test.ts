@@ -158,8 +158,8 @@ describe('pipeline metrics', () => {
     counts.occupancy = { junction: { car: 1 }, bay: {} };
     const again = await metrics.render();
     expect(again).toMatch(/xnorcam_zone_occupancy\{source="cam1",zone="junction",class="car"\} 1/);
-    // A class that left the zone is not reported at its old value.
-    expect(again).not.toMatch(/zone="junction",class="truck"/);
+    // A class that left the zone reads 0, not its old value nor a gap.
+    expect(again).toMatch(/xnorcam_zone_occupancy\{source="cam1",zone="junction",class="truck"\} 0/);
     metrics.close();
   });
 

@@ -139,4 +139,26 @@ describe('pipeline outputs', () => {
     await outputs.close();
     expect(csv()).toHaveLength(3);
   });
+
+  it('judges a file in batch mode by its video time, which may run slower than the wall clock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rec.mp4', mode: 'batch' }], outputs: { files: { dir } } });
+    const status: SourceStatus = { name: 'rec', url: 'rec.mp4', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const minute = 60_000;
+    // The video's first minute, dated from an hour ago, half analysed: the wall clock is long past its end.
+    const start = Math.floor(Date.now() / minute) * minute - 60 * minute;
+    const counts: SourceCounts = { source: 'rec', intervalMs: minute, total: {}, intervals: [{ start, counts: { stop: { forward: { car: 2 }, backward: {} } } }], asOf: start + 30_000 };
+    const outputs = new PipelineOutputs(feedFor(status, counts), cfg);
+    const flush = () => (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
+    const rows = () => (existsSync(join(dir, 'rec.counts.csv')) ? readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').length - 1 : 0);
+    flush();
+    expect(rows()).toBe(0);
+    // More crossings in that minute; then the video passes its end (and the grace).
+    counts.intervals[0].counts.stop.forward.car = 5;
+    counts.asOf = start + minute + 11_000;
+    flush();
+    expect(readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').at(-1)).toBe(`${new Date(start).toISOString()},${start},stop,forward,car,5`);
+    await outputs.close();
+    expect(rows()).toBe(1);
+  });
 });

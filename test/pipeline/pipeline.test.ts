@@ -102,22 +102,19 @@ describe('pipeline with the real XNOR detector', () => {
 
   it('batch: input after input reuses the frame memory of ended ones (it grew by every input\'s slots)', async () => {
     // The bundled model's 640×384 frames: each source's slots are a few MB, which threads used to hold
-    // until their own garbage collection, seldom, so memory grew with the number of inputs.
+    // until their own garbage collection, seldom, so memory grew with the number of inputs. Counted as
+    // the slot sets the inputs ran on (memory figures would depend on when the collector runs).
     const p = new Pipeline({ model: defaultModelPath(), sources: [], mode: 'batch', workers: 1 });
     await p.start();
-    const arrayBuffersAfter = async (inputs: number) => {
-      for (let i = 0; i < inputs; i++) {
+    const sets = new Set<unknown>();
+    try {
+      for (let i = 0; i < 12; i++) {
         const ended = new Promise((r) => p.once('source-end', r));
-        await p.addSource({ url: 'lavfi:testsrc2=size=64x64:rate=10:duration=0.2', mode: 'batch' });
+        const name = await p.addSource({ url: 'lavfi:testsrc2=size=64x64:rate=10:duration=0.2', mode: 'batch' });
+        sets.add((p as unknown as { byName: Map<string, { slots: unknown }> }).byName.get(name)!.slots);
         await ended;
       }
-      return process.memoryUsage().arrayBuffers;
-    };
-    try {
-      const first = await arrayBuffersAfter(2);
-      const later = await arrayBuffersAfter(16);
-      const slotBytes = 640 * 384 * 3 * 6;
-      expect(later - first, `grew by ${((later - first) / 2 ** 20).toFixed(1)} MiB over 16 inputs`).toBeLessThan(2 * slotBytes);
+      expect(sets.size).toBe(1);
     } finally {
       await p.close();
     }

@@ -197,8 +197,11 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     expect(await cli.exited).toBe(0);
 
     const early = new RunningCli(['run', 'h.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
-    await waitFor('the starting line', () => early.logs.some((l) => l.msg === 'starting'), early);
-    early.kill('SIGTERM');
+    try {
+      await waitFor('the starting line', () => early.logs.some((l) => l.msg === 'starting'), early);
+    } finally {
+      early.kill('SIGTERM');
+    }
     expect(await early.exited).toBe(0);
   }, 60_000);
 });

@@ -7,13 +7,13 @@ import { TestFeed } from '../helpers/dashboard-feed.js';
 
 describe('Host check (DNS rebinding)', () => {
   it('accepts names an attacker cannot put in DNS: IP addresses, localhost, single-label names', () => {
-    for (const h of ['127.0.0.1:8080', '10.0.0.5', '[::1]:8080', '[fe80::1]', 'localhost:8080', 'LOCALHOST', 'cams.localhost:80', 'localhost.', 'trafficpc:8080', undefined, '']) {
+    for (const h of ['127.0.0.1:8080', '10.0.0.5', '[::1]:8080', '[fe80::1]', '[0:0:0:0:0:0:0:1]', '127.1', 'localhost:8080', 'LOCALHOST', 'cams.localhost:80', 'localhost.', 'trafficpc:8080', 'trafficpc.local:8080', 'cams.home.arpa', 'nvr.internal', undefined, '']) {
       expect(hostAllowed(h, '127.0.0.1', []), String(h)).toBe(true);
     }
   });
 
   it('refuses other names unless listed or listened on', () => {
-    for (const h of ['evil.example:8080', 'rebind.127.0.0.1.nip.io', 'localhost.evil.example', 'cams.example.org']) {
+    for (const h of ['evil.example:8080', 'rebind.127.0.0.1.nip.io', 'localhost.evil.example', 'cams.example.org', 'local.evil.example', 'evil.internal.example']) {
       expect(hostAllowed(h, '127.0.0.1', []), h).toBe(false);
     }
     expect(hostAllowed('cams.example.org:8080', '127.0.0.1', ['cams.example.org'])).toBe(true);
@@ -87,6 +87,11 @@ describe('dashboard without a token, addressed by a name', () => {
     expect(await upgrade(open, host)).toBe(403);
     // Health stays answerable, as it is without a token: a verdict, no names.
     expect((await get(open, '/healthz', host)).status).toBe(200);
+    // Behind a proxy that keeps its own Host and forwards the browser's: the forwarded name counts too.
+    const proxied = `127.0.0.1:${port}`;
+    expect((await get(open, '/api/sources', proxied, { 'x-forwarded-host': host })).status).toBe(403);
+    expect((await get(open, '/api/sources', proxied, { forwarded: 'for=192.0.2.1;host=rebind.example;proto=http' })).status).toBe(403);
+    expect((await get(open, '/api/sources', proxied, { 'x-forwarded-host': `localhost:${port}` })).status).toBe(200);
   });
 
   it('serves the same requests by IP address, localhost and a machine name', async () => {

@@ -292,9 +292,7 @@ export class CameraTile {
     let total = 0;
     const rows: HTMLElement[] = [];
     for (const [line, dirs] of Object.entries(c.total)) {
-      const classes = [...new Set([...Object.keys(dirs.forward), ...Object.keys(dirs.backward)])].sort(
-        (a, b) => (CLASS_NAMES.indexOf(a) + 99) % 99 - (CLASS_NAMES.indexOf(b) + 99) % 99,
-      );
+      const classes = [...new Set([...Object.keys(dirs.forward), ...Object.keys(dirs.backward)])].sort(byClassOrder);
       const table = el('table', 'count-table');
       const cap = el('caption', '', table);
       cap.textContent = line;
@@ -303,12 +301,8 @@ export class CameraTile {
       for (const cls of classes) {
         const f = dirs.forward[cls] ?? 0, b = dirs.backward[cls] ?? 0;
         total += f + b;
-        const tr = el('tr', '', table);
+        const tr = classRow(table, cls);
         tr.dataset.line = line;
-        tr.dataset.cls = cls;
-        const name = el('td', 'cls', tr);
-        name.textContent = cls;
-        name.style.color = classColor(CLASS_NAMES.indexOf(cls));
         el('td', 'n fwd', tr).textContent = String(f);
         el('td', 'n back', tr).textContent = String(b);
       }
@@ -320,15 +314,8 @@ export class CameraTile {
       const table = el('table', 'count-table occupancy');
       table.dataset.zone = zone;
       el('caption', '', table).textContent = `${zone}: in the zone now`;
-      const classes = Object.keys(byClass).sort((a, b) => (CLASS_NAMES.indexOf(a) + 99) % 99 - (CLASS_NAMES.indexOf(b) + 99) % 99);
-      for (const cls of classes) {
-        const tr = el('tr', '', table);
-        tr.dataset.cls = cls;
-        const name = el('td', 'cls', tr);
-        name.textContent = cls;
-        name.style.color = classColor(CLASS_NAMES.indexOf(cls));
-        el('td', 'n', tr).textContent = String(byClass[cls]);
-      }
+      const classes = Object.keys(byClass).sort(byClassOrder);
+      for (const cls of classes) el('td', 'n', classRow(table, cls)).textContent = String(byClass[cls]);
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'empty';
       rows.push(table);
     }
@@ -336,4 +323,19 @@ export class CameraTile {
     this.totalEl.textContent = String(total);
     this.totalEl.title = 'crossings counted on all lines';
   }
+}
+
+/** The traffic classes in their usual order (car, truck, bus, ...), others after them. */
+function byClassOrder(a: string, b: string): number {
+  return ((CLASS_NAMES.indexOf(a) + 99) % 99) - ((CLASS_NAMES.indexOf(b) + 99) % 99);
+}
+
+/** A table row starting with the class name in its colour. */
+function classRow(table: HTMLElement, cls: string): HTMLElement {
+  const tr = el('tr', '', table);
+  tr.dataset.cls = cls;
+  const name = el('td', 'cls', tr);
+  name.textContent = cls;
+  name.style.color = classColor(CLASS_NAMES.indexOf(cls));
+  return tr;
 }

@@ -22,6 +22,7 @@ export type LineCounts = Record<string, { forward: Record<string, number>; backw
 export interface SourceCounts {
   source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[];
   occupancy?: Record<string, Record<string, number>>;
+  asOf?: number;
 }
 export interface SourceOverlay {
   lines: { name: string; points: [[number, number], [number, number]] }[];
