@@ -69,7 +69,8 @@ describe('WebhookSink', () => {
     const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 5, queueSize: 10, baseDelayMs: 5 });
     sink.push(crossing(1));
     sink.push(crossing(2));
-    await until(() => ep.received.length === 1);
+    // The endpoint records the event before it answers; the sink counts it once the answer is back.
+    await until(() => ep.received.length === 1 && sink.stats.sent === 1);
     expect((ep.received[0] as { trackId: number }).trackId).toBe(2);
     expect(sink.stats).toMatchObject({ sent: 1, failed: 1 });
     await sink.close();
