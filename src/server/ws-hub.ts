@@ -1,5 +1,5 @@
 import type { WebSocket, WebSocketServer, RawData } from 'ws';
-import type { DisplayFrame, PipelineFeed } from '../core/feed.js';
+import type { DisplayFrame, PipelineFeed, SourceCounts } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
 import { logger } from '../core/log.js';
 import { FramePairer } from './frame-pairer.js';
@@ -145,7 +145,7 @@ export class WsHub {
         for (const s of this.feed.sources()) {
           if (!this.subscribed(c, s.name)) continue;
           const counts = this.feed.counts(s.name);
-          if (counts) this.sendJson(c, { type: 'counts', counts });
+          if (counts) this.sendJson(c, { type: 'counts', counts: forPage(counts) });
         }
         return;
       }
@@ -200,7 +200,7 @@ export class WsHub {
     for (const source of this.dirtyCounts) {
       const counts = this.feed.counts(source);
       if (!counts) continue;
-      const text = JSON.stringify({ type: 'counts', counts } satisfies ServerMessage);
+      const text = JSON.stringify({ type: 'counts', counts: forPage(counts) } satisfies ServerMessage);
       for (const c of this.clients.values()) if (this.subscribed(c, source)) this.sendText(c, text, true);
     }
     this.dirtyCounts.clear();
@@ -237,4 +237,15 @@ export class WsHub {
     }
     c.ws.send(text);
   }
+}
+
+/** Intervals the page is sent: its chart shows the last 30; /api/counts keeps the whole day. */
+const PAGE_INTERVALS = 60;
+
+/**
+ * Counts as the page needs them: the recent intervals only. A day of them (1,440 at 1 min) made each
+ * counts message 117 KB, sent about once a second per busy source beside the frames.
+ */
+function forPage(counts: SourceCounts): SourceCounts {
+  return counts.intervals.length <= PAGE_INTERVALS ? counts : { ...counts, intervals: counts.intervals.slice(-PAGE_INTERVALS) };
 }

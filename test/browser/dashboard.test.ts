@@ -214,6 +214,18 @@ describe('dashboard in chromium', () => {
       // A feed that reports no model shows no empty label.
       expect(await page.locator('section.camera[data-source="cam1"] .camera-model').isHidden()).toBe(true);
       if (process.env.XNORCAM_SCREENSHOT_GRID) await p.screenshot({ path: process.env.XNORCAM_SCREENSHOT_GRID });
+
+      // The enlarged camera removed (a reload took it out): the others come back and keep drawing. The
+      // page used to stay subscribed to the gone camera alone, every other tile frozen on 'running'.
+      await p.locator('section.camera[data-source="east"]').click();
+      await expect.poll(() => p.locator('section.camera.enlarged').count()).toBe(1);
+      const [east] = cams.feeds.splice(2, 1);
+      await east.stop();
+      await expect.poll(() => p.locator('section.camera').count(), { timeout: 5000 }).toBe(2);
+      expect(await p.locator('section.camera.enlarged').count()).toBe(0);
+      const drawn = () => p.evaluate(() => ['north', 'south'].map((n) => (globalThis as any).__xnorcamStats.sources[n].framesDrawn as number));
+      const before = await drawn();
+      await p.waitForFunction((b) => ['north', 'south'].every((n, i) => (globalThis as any).__xnorcamStats.sources[n].framesDrawn > b[i] + 4), before, { timeout: 5000 });
     } finally {
       await p.context().close();
       await multi.close();

@@ -41,6 +41,14 @@ export class CameraTile {
   private queued: { header: FrameHeader; jpeg: Uint8Array } | null = null;
   private ready: { header: FrameHeader; bitmap: ImageBitmap } | null = null;
   private rafPending = false;
+  private disposed = false;
+  /** A hidden page draws nothing: decoding every frame meanwhile was wasted, and counted each as dropped. */
+  private readonly onVisible = () => {
+    if (document.hidden || this.decoding || !this.queued) return;
+    const q = this.queued;
+    this.queued = null;
+    this.decode(q.header, q.jpeg);
+  };
   private lastSeq = -1;
   private lastCapturedAt = -Infinity;
   private trackerSeen = false;
@@ -56,6 +64,7 @@ export class CameraTile {
   ) {
     this.root = el('section', 'camera');
     this.root.dataset.source = name;
+    document.addEventListener('visibilitychange', this.onVisible);
     const head = el('header', 'camera-head', this.root);
     el('h2', 'camera-name', head).textContent = name;
     this.modelEl = el('span', 'camera-model', head);
@@ -128,7 +137,7 @@ export class CameraTile {
   setCounts(c: SourceCounts): void {
     this.counts = c;
     this.renderCounts();
-    drawCountsChart(this.chart, c);
+    drawCountsChart(this.chart, c, this.clock());
   }
 
   /** Width / height of the picture (of the frames drawn so far; 16:9 before the first). */
@@ -138,10 +147,16 @@ export class CameraTile {
 
   /** Redraws what depends on the tile's size (after enlarging or a window resize). */
   relayout(): void {
-    drawCountsChart(this.chart, this.counts);
+    drawCountsChart(this.chart, this.counts, this.clock());
   }
 
   onFrame(header: FrameHeader, jpeg: Uint8Array): void {
+    if (this.disposed) return;
+    if (document.hidden) {
+      // Only the newest is kept, decoded when the page is shown again; none of these was missed by anyone.
+      this.queued = { header, jpeg };
+      return;
+    }
     if (this.decoding) {
       if (this.queued) this.stats.source(this.name).framesSkipped++;
       this.queued = { header, jpeg };
@@ -150,14 +165,24 @@ export class CameraTile {
     this.decode(header, jpeg);
   }
 
+  /** The source is gone: stop its timers and let go of its picture. */
+  dispose(): void {
+    this.disposed = true;
+    document.removeEventListener('visibilitychange', this.onVisible);
+    this.ready?.bitmap.close();
+    this.ready = null;
+    this.queued = null;
+  }
+
   private decode(header: FrameHeader, jpeg: Uint8Array): void {
     this.decoding = true;
     createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }))
       .then((bitmap) => {
+        if (this.disposed) return bitmap.close();
         if (this.ready) {
           this.ready.bitmap.close();
-          // Frames replaced while paused were not missed: the operator froze the picture.
-          if (!this.options.paused()) this.stats.source(this.name).framesSkipped++;
+          // Frames replaced while paused or hidden were not missed: nobody was looking at them.
+          if (!this.options.paused() && !document.hidden) this.stats.source(this.name).framesSkipped++;
         }
         this.ready = { header, bitmap };
         if (!this.rafPending) {
@@ -168,6 +193,7 @@ export class CameraTile {
       .catch(() => this.stats.errors.push({ code: 'bad-jpeg', message: `${this.name} seq ${header.seq}: image did not decode` }))
       .finally(() => {
         this.decoding = false;
+        if (document.hidden || this.disposed) return;
         const q = this.queued;
         this.queued = null;
         if (q) this.decode(q.header, q.jpeg);
@@ -177,7 +203,7 @@ export class CameraTile {
   private draw(): void {
     this.rafPending = false;
     const f = this.ready;
-    if (!f) return;
+    if (!f || this.disposed) return;
     if (this.options.paused()) {
       // Keep the frozen picture; look again later so resuming shows the newest frame.
       this.rafPending = true;

@@ -15,8 +15,11 @@ function perClass(c: LineCounts): Map<string, number> {
 /**
  * Stacked bars of crossings per interval (oldest left), one colour per class, on a plain 2D canvas.
  * Redrawn only when counts arrive, at the canvas' on-screen size × devicePixelRatio for sharp text.
+ * Bars sit on a time axis ending at the current interval (`nowMs`, the server's clock): the server
+ * keeps only intervals that saw a crossing, and placed side by side a quiet night would vanish, an
+ * evening's bar standing next to the morning's.
  */
-export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts | null, maxBars = 30): void {
+export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts | null, nowMs: number, maxBars = 30): void {
   const dpr = window.devicePixelRatio || 1;
   const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
   const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
@@ -31,19 +34,23 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   g.fillStyle = '#9aa4b2';
   g.textBaseline = 'top';
   g.textAlign = 'left';
-  const intervals = counts?.intervals.slice(-maxBars) ?? [];
   const minutes = counts ? Math.round(counts.intervalMs / 60000) : 1;
   const title = `crossings per ${minutes >= 1 ? `${minutes} min` : `${Math.round((counts?.intervalMs ?? 0) / 1000)} s`}`;
   g.fillText(title, 4 * dpr, 2 * dpr);
-  if (intervals.length === 0) return;
-  const stacks = intervals.map((iv) => perClass(iv.counts));
+  if (!counts || counts.intervals.length === 0) return;
+  const step = counts.intervalMs;
+  // The latest slot: now's, or a later one when counts run ahead of the wall clock (a file in batch mode).
+  const lastStart = Math.max(Math.floor(nowMs / step) * step, counts.intervals[counts.intervals.length - 1].start);
+  const byStart = new Map(counts.intervals.map((iv) => [iv.start, iv.counts]));
+  const slots = Array.from({ length: maxBars }, (_, i) => lastStart - (maxBars - 1 - i) * step);
+  const stacks = slots.map((start) => perClass(byStart.get(start) ?? {}));
   const max = Math.max(1, ...stacks.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
   const top = font * 1.6, bottom = h - font * 1.5, plotH = Math.max(1, bottom - top);
   const barW = (w - 8 * dpr) / maxBars;
   g.textAlign = 'right';
   g.fillText(String(max), w - 4 * dpr, 2 * dpr);
   stacks.forEach((m, i) => {
-    const x = 4 * dpr + (maxBars - stacks.length + i) * barW;
+    const x = 4 * dpr + i * barW;
     let y = bottom;
     const classes = [...CLASS_NAMES, ...[...m.keys()].filter((c) => !CLASS_NAMES.includes(c))];
     classes.forEach((cls) => {
@@ -55,8 +62,7 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
       y -= bh;
     });
   });
-  const last = intervals[intervals.length - 1];
   g.fillStyle = '#9aa4b2';
   g.textBaseline = 'bottom';
-  g.fillText(new Date(last.start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), w - 4 * dpr, h);
+  g.fillText(new Date(lastStart).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), w - 4 * dpr, h);
 }

@@ -1,5 +1,12 @@
 import { decodeFrame, type ClientMessage, type FrameHeader, type ServerMessage } from './protocol.js';
 
+/** How long an opening handshake, or the refusal check after it, may take. */
+const OPEN_TIMEOUT_MS = 5000;
+/** Silence (no frame, state or pong; pings go every 5 s) after which the socket is taken as dead. */
+const SILENT_MS = 15_000;
+/** Pongs the clock estimate is taken from. */
+const CLOCK_SAMPLES = 16;
+
 /** Why the server refuses the page's socket, when retrying cannot help. */
 export type Refusal = 'token' | 'cross-origin';
 
@@ -22,7 +29,10 @@ export class Connection {
   private ws: WebSocket | null = null;
   private backoffMs = 500;
   private pingTimer: number | undefined;
-  private bestRtt = Infinity;
+  /** Recent pongs' round trips and clock offsets: the estimate takes the best of these, not of all time. */
+  private readonly samples: { rtt: number; offset: number }[] = [];
+  /** When anything last came from the server (frames, state, pongs). */
+  private lastHeardAt = 0;
   /** serverTime − browserTime, ms. */
   clockOffsetMs = 0;
   connects = 0;
@@ -45,12 +55,18 @@ export class Connection {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     let opened = false;
+    // A handshake that gets no answer (a network that drops packets) would wait for the browser's own
+    // limit, four minutes in Chromium: give it up sooner and try again.
+    const openTimer = window.setTimeout(() => {
+      if (!opened) this.abandon(ws, onClosed);
+    }, OPEN_TIMEOUT_MS);
     ws.onopen = () => {
       opened = true;
+      window.clearTimeout(openTimer);
       this.connected = true;
       this.connects++;
       this.backoffMs = 500;
-      this.bestRtt = Infinity;
+      this.lastHeardAt = Date.now();
       this.send(ws, { type: 'subscribe', sources: this.subscription });
       // A burst of pings first (the smallest round trip gives the best clock estimate), then a slow beat.
       for (let i = 0; i < 5; i++) window.setTimeout(() => this.ping(), i * 300);
@@ -58,6 +74,7 @@ export class Connection {
       this.handlers.onState(true);
     };
     ws.onmessage = (ev: MessageEvent) => {
+      this.lastHeardAt = Date.now();
       if (ev.data instanceof ArrayBuffer) {
         const { header, jpeg } = decodeFrame(ev.data);
         this.handlers.onFrame(header, jpeg);
@@ -67,7 +84,8 @@ export class Connection {
       if (m.type === 'pong') this.onPong(m.t, m.serverTime);
       this.handlers.onMessage(m);
     };
-    ws.onclose = () => {
+    const onClosed = () => {
+      window.clearTimeout(openTimer);
       window.clearInterval(this.pingTimer);
       if (this.connected) this.handlers.onState(false);
       this.connected = false;
@@ -79,13 +97,28 @@ export class Connection {
       if (opened) window.setTimeout(() => this.start(), wait);
       else void this.diagnose().then((refused) => (refused ? undefined : window.setTimeout(() => this.start(), wait)));
     };
+    ws.onclose = onClosed;
+    this.abandonCurrent = () => this.abandon(ws, onClosed);
+  }
+
+  /** Closes the current socket as dead: set by start(), used when the server has gone silent. */
+  private abandonCurrent: () => void = () => undefined;
+
+  /**
+   * Drops a socket without waiting for its close to be confirmed (a dead network never confirms it)
+   * and carries on as if it had closed.
+   */
+  private abandon(ws: WebSocket, onClosed: () => void): void {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    ws.close();
+    onClosed();
   }
 
   /** Asks the server whether it refuses this page's socket; true when it does, for good. */
   private async diagnose(): Promise<boolean> {
     let r: Response;
     try {
-      r = await fetch(this.diagnoseUrl, { cache: 'no-store', credentials: 'same-origin' });
+      r = await fetch(this.diagnoseUrl, { cache: 'no-store', credentials: 'same-origin', signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) });
     } catch {
       return false; // the server (or the proxy's upstream) is down: keep trying
     }
@@ -115,7 +148,11 @@ export class Connection {
   }
 
   private ping(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.send(this.ws, { type: 'ping', t: Date.now() });
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    // Nothing at all for a while, not even a pong: a hung server or a network that silently drops
+    // packets. The socket still looks open, so the page would say 'live' over a frozen picture.
+    if (Date.now() - this.lastHeardAt > SILENT_MS) return this.abandonCurrent();
+    this.send(this.ws, { type: 'ping', t: Date.now() });
   }
 
   private send(ws: WebSocket, m: ClientMessage): void {
@@ -130,10 +167,13 @@ export class Connection {
   private onPong(t: number, serverTime: number): void {
     const now = Date.now();
     const rtt = now - t;
-    if (rtt <= this.bestRtt) {
-      this.bestRtt = rtt;
-      const offset = serverTime - (t + now) / 2;
-      this.clockOffsetMs = Math.abs(offset) <= rtt / 2 + 1 ? 0 : offset;
-    }
+    const offset = serverTime - (t + now) / 2;
+    // Over the last samples only (a minute and a half at the slow beat): a path that became slower, or
+    // a clock that was stepped, would otherwise never produce a sample better than an old one.
+    this.samples.push({ rtt, offset: Math.abs(offset) <= rtt / 2 + 1 ? 0 : offset });
+    if (this.samples.length > CLOCK_SAMPLES) this.samples.shift();
+    let best = this.samples[0];
+    for (const x of this.samples) if (x.rtt <= best.rtt) best = x;
+    this.clockOffsetMs = best.offset;
   }
 }

@@ -154,6 +154,10 @@ function syncSources(sources: SourceInfo[], dropped: Record<string, number>): vo
   const names = new Set(sources.map((s) => s.name));
   for (const [name, t] of tiles) {
     if (!names.has(name)) {
+      // The enlarged camera gone (a reload removed it): back to all of them, or the page would stay
+      // subscribed to it alone and every other tile would freeze, still showing 'running'.
+      if (t.root.classList.contains('enlarged')) toggleEnlarged(null);
+      t.dispose();
       t.root.remove();
       tiles.delete(name);
     }
