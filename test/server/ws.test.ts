@@ -67,6 +67,26 @@ describe('dashboard WebSocket', () => {
     expect(c.frames.length).toBe(n);
   });
 
+  it('sends the page only the recent count intervals; /api/counts keeps them all', async () => {
+    // A day of minutes: each counts message carried all 1,440 (117 KB), about once a second per source.
+    const day = Array.from({ length: 1440 }, (_, i) => ({ start: i * 60_000, counts: { stop: { forward: { car: i }, backward: {} } } }));
+    const many = new TestFeed({ source: 'busy' });
+    many.counts = (source: string) => (source === 'busy' ? { source, intervalMs: 60_000, total: {}, intervals: day } : undefined);
+    const server = await startDashboardServer(many, { port: 0 });
+    const c = new RecordingClient(wsUrl(server.url));
+    try {
+      await c.subscribeAll();
+      await waitFor(() => c.messages.some((m) => m.type === 'counts'), 10_000, 'a counts message');
+      const sent = c.messages.find((m) => m.type === 'counts') as { counts: { intervals: { start: number }[] } };
+      expect(sent.counts.intervals.map((iv) => iv.start)).toEqual(day.slice(-60).map((iv) => iv.start));
+      const api = (await (await fetch(server.url + 'api/counts?source=busy')).json()) as { intervals: unknown[] };
+      expect(api.intervals).toHaveLength(1440);
+    } finally {
+      c.close();
+      await server.close();
+    }
+  });
+
   it('answers pings with the server clock', async () => {
     const c = client();
     await c.opened;
