@@ -195,42 +195,56 @@ async function checkFileSources(urls: string[]): Promise<void> {
 
 /** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */
 export async function runLive(setup: RunSetup, opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string }): Promise<number> {
-  // Signals are taken from the start: loading models and starting the dashboard take a while, and a
-  // SIGHUP then (a deploy script's reload) killed the process, a SIGTERM left it to die mid-start.
-  let signal: NodeJS.Signals | undefined;
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((resolve) => (resolveStop = resolve));
-  const onSignal = (sig: NodeJS.Signals) => {
-    // A second Ctrl-C (or SIGTERM) while stopping: stop at once.
-    if (signal) process.exit(sig === 'SIGTERM' ? 143 : 130);
-    signal = sig;
-    resolveStop();
-  };
-  let hupWhileStarting = false;
-  const onEarlyHup = () => (hupWhileStarting = true);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  if (setup.file) process.on('SIGHUP', onEarlyHup);
+  const signals = watchSignals(Boolean(setup.file));
   logger.info('starting', { sources: setup.options.sources.length, ...(setup.file ? { file: setup.file } : {}) });
   try {
-    return await runStarted(setup, opts, stopped, resolveStop, () => signal, () => {
-      process.off('SIGHUP', onEarlyHup);
-      return hupWhileStarting;
-    });
+    return await runStarted(setup, opts, signals);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onEarlyHup);
+    signals.dispose();
   }
+}
+
+/**
+ * Signals, taken from the start: loading models and starting the dashboard take a while, and a SIGHUP
+ * then (a deploy script's reload) killed the process, a SIGTERM left it to die mid-start. SIGINT and
+ * SIGTERM stop the run (a second one exits at once); a SIGHUP that comes before the reloader listens
+ * is kept for it.
+ */
+function watchSignals(reloadable: boolean) {
+  let signal: NodeJS.Signals | undefined;
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) process.exit(sig === 'SIGTERM' ? 143 : 130);
+    signal = sig;
+    stop();
+  };
+  let earlyHup = false;
+  const onEarlyHup = () => (earlyHup = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (reloadable) process.on('SIGHUP', onEarlyHup);
+  return {
+    stopped,
+    stop,
+    signalled: () => signal !== undefined,
+    /** The reloader listens from now on: whether a reload was asked for before. */
+    takeEarlyHup(): boolean {
+      process.off('SIGHUP', onEarlyHup);
+      return earlyHup;
+    },
+    dispose(): void {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onEarlyHup);
+    },
+  };
 }
 
 async function runStarted(
   setup: RunSetup,
   opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string },
-  stopped: Promise<void>,
-  stop: () => void,
-  signalled: () => NodeJS.Signals | undefined,
-  reloaderTakesOver: () => boolean,
+  signals: ReturnType<typeof watchSignals>,
 ): Promise<number> {
   const pipeline = new Pipeline(setup.options);
   // Attached before start so the first source-up events are not missed.
@@ -282,7 +296,7 @@ async function runStarted(
       : undefined;
   reloader?.start();
   // A reload asked for while starting: the file may have changed since it was read.
-  if (reloaderTakesOver() && reloader && !signalled()) void reloader.reload('signal');
+  if (signals.takeEarlyHup() && reloader && !signals.signalled()) void reloader.reload('signal');
 
   if (opts.json) {
     pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
@@ -294,9 +308,9 @@ async function runStarted(
         }, opts.statsSec * 1000)
       : undefined;
 
-  if (opts.durationSec) setTimeout(stop, opts.durationSec * 1000).unref();
-  void pipeline.finished.then(stop);
-  await stopped;
+  if (opts.durationSec) setTimeout(signals.stop, opts.durationSec * 1000).unref();
+  void pipeline.finished.then(signals.stop);
+  await signals.stopped;
   await reloader?.close();
   clearInterval(statsTimer);
   await pipeline.close();

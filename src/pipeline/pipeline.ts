@@ -311,8 +311,12 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.checkDone(st);
   }
 
+  private modeOf(cfg: PipelineSource): 'live' | 'batch' {
+    return cfg.mode ?? this.opts.mode ?? 'live';
+  }
+
   private analyticsConfig(source: string, cfg: PipelineSource): AnalyticsConfig {
-    const live = (cfg.mode ?? this.opts.mode ?? 'live') === 'live';
+    const live = this.modeOf(cfg) === 'live';
     return {
       source,
       lines: cfg.lines,
@@ -330,7 +334,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const own = sourceThreshold(cfg, pool);
     if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
-    const mode = cfg.mode ?? this.opts.mode ?? 'live';
+    const mode = this.modeOf(cfg);
     const live = mode === 'live';
     // Live: one being written + one waiting + one per thread. Batch: plus the read-ahead queue.
     const capacity = live ? pool.size + 2 : pool.size + 1 + (this.opts.batchQueue ?? Math.max(4, pool.size * 2));
@@ -581,7 +585,6 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     return s;
   }
 }
-
 
 function countsOf(st: SourceState): SourceCounts | undefined {
   const now = st.analytics?.counts();

@@ -61,6 +61,7 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const hostRefusal = (req: http.IncomingMessage): string | null => {
     if (auth.enabled) return null;
     // The hosts a proxy says the browser addressed count as much as Host: the origin check trusts them.
+    // Host itself is also checked as sent, since addressedHosts leaves out what does not parse as a host.
     const refused = [req.headers.host, ...addressedHosts(req)].find((h) => !hostAllowed(h, host, allowedHosts));
     if (refused === undefined) return null;
     const name = hostName(refused) ?? refused;

@@ -97,12 +97,15 @@ describe('a source restarted by a reload keeps what it counted', () => {
     expect(rows[0]).toMatch(/,stop,forward,car,1$/);
   }, 60_000);
 
-  it('a restart that fails after the old source stopped still writes what the old source counted', async () => {
+  it('a restart whose analytics are refused leaves the old source running, and its counts are written', async () => {
+    // The new analytics are built before the old source stops (they were built after, and a refusal
+    // then left the source gone).
     const dir = join(tmp.dir, 'failed-restart');
     const { p, outputs, seen } = await startCamera(dir);
     try {
       await until('the crossing', () => seen.crossed === 1, 20_000);
       await expect(p.replaceSource('cam', camera('refused'))).rejects.toThrow(/calibration is refused/);
+      expect(p.sourceNames()).toEqual(['cam']);
     } finally {
       await p.close();
       await outputs.close();
