@@ -43,12 +43,7 @@ export class CameraTile {
   private rafPending = false;
   private disposed = false;
   /** A hidden page draws nothing: decoding every frame meanwhile was wasted, and counted each as dropped. */
-  private readonly onVisible = () => {
-    if (document.hidden || this.decoding || !this.queued) return;
-    const q = this.queued;
-    this.queued = null;
-    this.decode(q.header, q.jpeg);
-  };
+  private readonly onVisible = () => this.decodeQueued();
   private lastSeq = -1;
   private lastCapturedAt = -Infinity;
   private trackerSeen = false;
@@ -193,11 +188,16 @@ export class CameraTile {
       .catch(() => this.stats.errors.push({ code: 'bad-jpeg', message: `${this.name} seq ${header.seq}: image did not decode` }))
       .finally(() => {
         this.decoding = false;
-        if (document.hidden || this.disposed) return;
-        const q = this.queued;
-        this.queued = null;
-        if (q) this.decode(q.header, q.jpeg);
+        this.decodeQueued();
       });
+  }
+
+  /** Decodes the frame that waited, unless the page is hidden (then it waits on) or the tile is gone. */
+  private decodeQueued(): void {
+    if (document.hidden || this.disposed || this.decoding || !this.queued) return;
+    const q = this.queued;
+    this.queued = null;
+    this.decode(q.header, q.jpeg);
   }
 
   private draw(): void {
