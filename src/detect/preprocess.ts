@@ -39,9 +39,17 @@ export async function decodeImageFile(file: string): Promise<RgbImage> {
   try {
     const head = await readHead(file);
     if (isBmp(head)) return decodeBmp(await readFile(file));
-    const meta = await sharp(file, { failOn: 'error' }).metadata();
-    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_IMAGE_PIXELS) throw new Error(tooLarge(meta.width!, meta.height!));
-    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true })
+      .catch(async (e: Error) => {
+        // sharp refuses it before decoding; its size, for the message, only then (one read per image otherwise).
+        if (!/pixel limit/i.test(e.message)) throw e;
+        const meta = await sharp(file).metadata();
+        throw new Error(tooLarge(meta.width ?? 0, meta.height ?? 0));
+      });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (e) {

@@ -60,37 +60,24 @@ export function parseWeights(buf: Buffer, file: string, spec: NetworkSpec): (Raw
   // Copy into an aligned buffer so Float32Array views work regardless of the Buffer's offset.
   const floats = new Float32Array(expected);
   new Uint8Array(floats.buffer).set(buf.subarray(header.bytes, header.bytes + expected * 4));
-  // A training that diverged exports NaN or infinite weights; such a network detects nothing, silently.
-  const bad = floats.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    const layer = layerOfFloat(spec, bad);
-    throw new UserError(`${file}: weights that are not numbers (NaN or infinite) in layer ${layer} (a training that diverged?)`);
-  }
   let at = 0;
   const take = (n: number) => {
     const v = floats.subarray(at, at + n);
     at += n;
     return v;
   };
-  return spec.layers.map((l) => {
+  return spec.layers.map((l, i) => {
     if (l.type !== 'convolutional') return null;
+    const start = at;
     const biases = take(l.filters);
     const bn = l.batchNormalize ? { scales: take(l.filters), mean: take(l.filters), variance: take(l.filters) } : undefined;
     const weights = take(convWeightCount(l));
+    // A training that diverged exports NaN or infinite weights; such a network detects nothing, silently.
+    if (!floats.subarray(start, at).every(Number.isFinite)) {
+      throw new UserError(`${file}: weights that are not numbers (NaN or infinite) in layer ${i} (a training that diverged?)`);
+    }
     return { biases, bn, weights };
   });
-}
-
-/** The index of the layer holding the i-th float of a .weights file's payload. */
-function layerOfFloat(spec: NetworkSpec, i: number): number {
-  let at = 0;
-  for (let k = 0; k < spec.layers.length; k++) {
-    const l = spec.layers[k];
-    if (l.type !== 'convolutional') continue;
-    at += convFloatCount(l);
-    if (i < at) return k;
-  }
-  return spec.layers.length - 1;
 }
 
 /** Serialises raw conv parameters as a darknet .weights file (header 0.2.5, seen = 0). */
