@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { tempDir } from '../helpers/videos.js';
 import { bin, shared } from '../helpers/model.js';
 import { readJsonl, xnorcam } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const video = resolve(shared, 'fixtures/real-traffic/video/urban_arterial_cn_cctv.mp4');
 const line = ['--line', 'mid:0,170,640,170'];
@@ -73,16 +74,12 @@ describe('xnorcam batch: counts CSV', () => {
     const csvPath = join(out, 'urban_arterial_cn_cctv.counts.csv');
     const jsonlPath = join(out, 'urban_arterial_cn_cctv.detections.jsonl');
     const lastPts = () => (existsSync(jsonlPath) ? (readJsonl(jsonlPath).pop()?.ptsMs ?? 0) : 0);
-    const t0 = Date.now();
     // The first crossings are under 1 s into the clip: their interval closes within seconds of the start.
-    while (!(existsSync(csvPath) && readFileSync(csvPath, 'utf8').split('\n').length > 2 && lastPts() > 3000)) {
-      if (Date.now() - t0 > 30_000) {
-        child.kill('SIGKILL');
-        throw new Error('no counts row written while the batch ran');
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      await until('a counts row written while the batch ran', () => existsSync(csvPath) && readFileSync(csvPath, 'utf8').split('\n').length > 2 && lastPts() > 3000, 30_000);
+    } finally {
+      child.kill('SIGKILL');
     }
-    child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     const rows = intervalRows(readFileSync(csvPath, 'utf8'));
     expect(rows.size).toBeGreaterThan(0);
