@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { createProgress } from '../core/progress.js';
+import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
 import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import { probeVideo } from '../ingest/probe.js';
@@ -10,6 +11,7 @@ import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { DetectionsJsonl } from '../outputs/detections-jsonl.js';
+import { EventsJsonl } from '../outputs/events-jsonl.js';
 import { MotTracksWriter } from '../outputs/mot-tracks.js';
 import { modelOptions, resolveModel } from '../pipeline/model-ref.js';
 import { Pipeline, type SourceEnd } from '../pipeline/pipeline.js';
@@ -22,7 +24,8 @@ export const spec = {
   summary: 'Detect, track and count on video files, every frame, as fast as the cores allow',
   usage: '<video...> [--model FILE] [--out DIR] [--stride N] [--annotate]',
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
-{"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.tracks.txt
+{"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
+(every event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
 (MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, each interval
 written when it closes) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
@@ -132,6 +135,7 @@ export async function run(argv: string[]): Promise<number> {
   interface Outputs {
     url: string;
     jsonl: DetectionsJsonl;
+    events: EventsJsonl;
     mot: MotTracksWriter;
     counts: CountsCsvWriter;
     base: string;
@@ -152,6 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!o || writeFailure !== undefined) return;
     try {
       o.jsonl.write(r);
+      o.events.write(r.events);
       o.mot.write(r);
       o.counts.write(r);
     } catch (e) {
@@ -178,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
               url: job.url,
               base,
               jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
+              events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
               lastFrame: -1,
@@ -190,11 +196,22 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (active === 0) resolveAll();
     };
+    // Emitted just before the input's 'source-end': vehicles still in a zone when it ended.
+    pipeline.on('events', (e: SourceEvents) => {
+      const o = outputs.get(e.source);
+      if (!o || writeFailure !== undefined) return;
+      try {
+        o.events.write(e.events);
+      } catch (err) {
+        failWrites(err);
+      }
+    });
     pipeline.on('source-end', (end: SourceEnd) => {
       const o = outputs.get(end.source);
       if (!o) return;
       try {
         o.jsonl.close();
+        o.events.close();
         o.mot.close();
         o.counts.close();
       } catch (e) {

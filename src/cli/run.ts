@@ -300,6 +300,8 @@ async function runStarted(
 
   if (opts.json) {
     pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
+    // A source's last events ({"source","events"}, no "frame"): zone exits of vehicles still inside when it ended.
+    pipeline.on('events', (e) => process.stdout.write(JSON.stringify(e) + '\n'));
   }
   const statsTimer =
     opts.statsSec > 0

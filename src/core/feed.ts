@@ -1,4 +1,4 @@
-import type { FrameInfo, FrameResult, LineCounts } from './types.js';
+import type { FrameInfo, FrameResult, LineCounts, TrafficEvent } from './types.js';
 
 /** State of one source as the dashboard, REST API and metrics show it. */
 export interface SourceStatus {
@@ -50,6 +50,12 @@ export interface SourceCounts {
   asOf?: number;
 }
 
+/** Events of a source that come after its last result (zone exits of vehicles still inside when it ended). */
+export interface SourceEvents {
+  source: string;
+  events: TrafficEvent[];
+}
+
 /**
  * What a running pipeline offers to its consumers (dashboard server, metrics, event sinks).
  * The pipeline implements it; consumers never reach into the pipeline otherwise.
@@ -60,7 +66,9 @@ export interface PipelineFeed {
   on(event: 'status', listener: (s: SourceStatus) => void): this;
   /** A source stopped for good (a reload removed it), with what it counted: its open interval included. */
   on(event: 'removed', listener: (r: { source: string; counts?: SourceCounts }) => void): this;
-  off(event: 'result' | 'display' | 'status' | 'removed', listener: (...args: never[]) => void): this;
+  /** Events after a source's last result, emitted as it ends (before its 'status' and 'removed'). */
+  on(event: 'events', listener: (e: SourceEvents) => void): this;
+  off(event: 'result' | 'display' | 'status' | 'removed' | 'events', listener: (...args: never[]) => void): this;
   sources(): SourceStatus[];
   overlay(source: string): SourceOverlay;
   counts(source: string): SourceCounts | undefined;

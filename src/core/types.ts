@@ -44,7 +44,18 @@ export interface Track {
 export type TrafficEvent =
   | { type: 'line-crossing'; source: string; ptsMs: number; at: number; line: string; direction: 'forward' | 'backward'; trackId: number; className: string; speedKmh?: number }
   | { type: 'zone-enter'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string }
-  | { type: 'zone-exit'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string; dwellMs: number }
+  | {
+      type: 'zone-exit';
+      source: string;
+      ptsMs: number;
+      at: number;
+      zone: string;
+      trackId: number;
+      className: string;
+      dwellMs: number;
+      /** Still in the zone when its source ended (a recording's end, a stop, a reload): dwellMs is up to its last sighting, a lower bound. */
+      stillInside?: true;
+    }
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PipelineFeed, SourceStatus } from '../core/feed.js';
+import type { PipelineFeed, SourceEvents, SourceStatus } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
 
 /** Gauges the pipeline cannot see itself (the pool's queue, the dashboard's sockets). */
@@ -126,7 +126,11 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     detectorTime.observe(r.detectMs / 1000);
     for (const e of r.events) events.inc({ source, type: e.type });
   };
+  const onEvents = (e: SourceEvents) => {
+    for (const ev of e.events) events.inc({ source: e.source, type: ev.type });
+  };
   feed.on('result', onResult);
+  feed.on('events', onEvents);
 
   return {
     registry,
@@ -145,6 +149,7 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     },
     close() {
       feed.off('result', onResult as (...args: never[]) => void);
+      feed.off('events', onEvents as (...args: never[]) => void);
       registry.clear();
     },
   };

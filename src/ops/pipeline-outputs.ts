@@ -1,6 +1,6 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PipelineFeed, SourceCounts, SourceStatus } from '../core/feed.js';
+import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../core/feed.js';
 import { logger } from '../core/log.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
@@ -28,6 +28,7 @@ export class PipelineOutputs {
   private readonly onResult = (r: FrameResult) => this.result(r);
   private readonly onStatus = (s: SourceStatus) => this.status(s);
   private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
+  private readonly onEvents = (e: SourceEvents) => this.events(e.events);
 
   constructor(
     private readonly feed: PipelineFeed,
@@ -37,6 +38,7 @@ export class PipelineOutputs {
     feed.on('result', this.onResult);
     feed.on('status', this.onStatus);
     feed.on('removed', this.onRemoved);
+    feed.on('events', this.onEvents);
     const files = cfg.outputs.files;
     if (files) {
       this.applyRetention();
@@ -68,12 +70,16 @@ export class PipelineOutputs {
   private result(r: FrameResult): void {
     // Source up/down are derived from status changes (below), which also works for a source that
     // never delivers another result; the copies the pipeline puts in results would be duplicates.
-    for (const e of r.events) if (e.type !== 'source-up' && e.type !== 'source-down') this.event(e);
+    this.events(r.events);
     if (this.cfg.outputs.files?.detections) {
       this.file(`${r.frame.source}.detections.jsonl`).writeLine(
         JSON.stringify({ frame: r.frame.seq, ptsMs: r.frame.ptsMs, capturedAt: r.frame.capturedAt, detections: r.detections, tracks: r.tracks, events: r.events }),
       );
     }
+  }
+
+  private events(events: TrafficEvent[]): void {
+    for (const e of events) if (e.type !== 'source-up' && e.type !== 'source-down') this.event(e);
   }
 
   private status(s: SourceStatus): void {
@@ -148,6 +154,7 @@ export class PipelineOutputs {
     this.feed.off('result', this.onResult as (...args: never[]) => void);
     this.feed.off('status', this.onStatus as (...args: never[]) => void);
     this.feed.off('removed', this.onRemoved as (...args: never[]) => void);
+    this.feed.off('events', this.onEvents as (...args: never[]) => void);
     for (const t of this.timers) clearInterval(t);
     if (this.cfg.outputs.files?.counts) this.flushCounts(true);
     await Promise.all(this.sinks.map((s) => s.close()));

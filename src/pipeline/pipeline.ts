@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { logger } from '../core/log.js';
-import type { DisplayFrame, PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../core/feed.js';
+import type { DisplayFrame, PipelineFeed, SourceCounts, SourceEvents, SourceOverlay, SourceStatus } from '../core/feed.js';
 import type { Detection, FrameInfo, FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { DetectOptions } from '../detect/types.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
@@ -127,6 +127,7 @@ export interface SourceEnd {
  * Implements PipelineFeed for the dashboard server and metrics.
  *
  * Events: 'result' (FrameResult), 'display' (DisplayFrame), 'status' (SourceStatus),
+ * 'events' (SourceEvents: events of a source that end with it, after its last result),
  * 'source-end' (SourceEnd), 'done' () when every source has ended.
  */
 export class Pipeline extends EventEmitter implements PipelineFeed {
@@ -539,6 +540,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       ...(end.error ? { error: end.error } : {}),
       ...(end.damaged ? { damaged: end.damaged } : {}),
     };
+    // What no later frame will carry: vehicles still in a zone leave it with the source, and a
+    // source-down after the last frame is still told.
+    const tail = [...st.events.splice(0), ...(st.analytics?.finish() ?? [])];
+    if (tail.length) this.emit('events', { source: st.spec.name, events: tail } satisfies SourceEvents);
     this.emit('status', this.status(st));
     this.emit('source-end', info);
     if (st.retiring) return this.forget(st);

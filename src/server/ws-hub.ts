@@ -1,5 +1,5 @@
 import type { WebSocket, WebSocketServer, RawData } from 'ws';
-import type { DisplayFrame, PipelineFeed, SourceCounts } from '../core/feed.js';
+import type { DisplayFrame, PipelineFeed, SourceCounts, SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
 import { logger } from '../core/log.js';
 import { FramePairer } from './frame-pairer.js';
@@ -61,6 +61,8 @@ export class WsHub {
     if (r.events.length > 0) this.dirtyCounts.add(r.frame.source);
   };
   private readonly onDisplay = (d: DisplayFrame): void => this.pairer.addDisplay(d);
+  // A source that ends with vehicles in a zone: its occupancy tile empties.
+  private readonly onEvents = (e: SourceEvents): void => void this.dirtyCounts.add(e.source);
 
   constructor(
     private readonly feed: PipelineFeed,
@@ -73,6 +75,7 @@ export class WsHub {
     this.pairer = new FramePairer({ emit: (d, r) => this.broadcastFrame(d, r) });
     feed.on('result', this.onResult);
     feed.on('display', this.onDisplay);
+    feed.on('events', this.onEvents);
     wss.on('connection', (ws) => this.add(ws));
     this.timers.push(setInterval(() => this.broadcastSources(), opts.statusIntervalMs ?? 1000));
     this.timers.push(setInterval(() => this.flushCounts(), opts.countsIntervalMs ?? 500));
@@ -94,6 +97,7 @@ export class WsHub {
     for (const t of this.timers) clearInterval(t);
     this.feed.off('result', this.onResult);
     this.feed.off('display', this.onDisplay);
+    this.feed.off('events', this.onEvents);
     for (const c of this.clients.values()) c.ws.terminate();
     this.clients.clear();
   }

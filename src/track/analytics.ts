@@ -201,6 +201,26 @@ export class SourceAnalytics {
     return { tracks, events };
   }
 
+  /**
+   * The source has ended (a recording's end, a stop, a reload): every confirmed track still in a zone
+   * leaves it at its last sighting, marked stillInside, so a dwell study sees every vehicle that
+   * entered, and occupancy reads empty. Tentative tracks leave nothing, as when they die unconfirmed.
+   */
+  finish(): TrafficEvent[] {
+    const events: TrafficEvent[] = [];
+    for (const t of this.tracker.all()) {
+      const info = this.info.get(t.id);
+      if (!info || !t.confirmed) continue;
+      for (let z = 0; z < this.zones.length; z++) {
+        if (!info.zoneState[z].inside) continue;
+        const e = this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info);
+        events.push({ ...e, stillInside: true });
+      }
+    }
+    this.info.clear();
+    return events;
+  }
+
   counts(): SourceCounts {
     const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
     const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
@@ -245,7 +265,7 @@ export class SourceAnalytics {
     };
   }
 
-  private exitEvent(z: number, trackId: number, className: string, ptsMs: number, tMs: number, at: number, info: TrackInfo): TrafficEvent {
+  private exitEvent(z: number, trackId: number, className: string, ptsMs: number, tMs: number, at: number, info: TrackInfo): TrafficEvent & { type: 'zone-exit' } {
     return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className, dwellMs: Math.max(0, tMs - info.enteredT[z]) };
   }
 

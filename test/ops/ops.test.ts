@@ -56,9 +56,9 @@ describe('WebhookSink', () => {
 
   it('keeps a bounded queue while the endpoint is down, dropping the oldest', async () => {
     const sink = new WebhookSink({ url: 'http://127.0.0.1:9/unreachable', events: ['line-crossing'], timeoutMs: 200, maxRetries: 100, queueSize: 3, baseDelayMs: 1000 });
-    const t0 = performance.now();
-    for (let i = 1; i <= 10; i++) sink.push(crossing(i));
-    expect(performance.now() - t0).toBeLessThan(50); // push never waits for the network
+    // push never waits for the network: the queue is settled before anything is awaited (no timing
+    // assertion: a loaded machine made one flaky).
+    for (let i = 1; i <= 10; i++) expect(sink.push(crossing(i))).toBeUndefined();
     expect(sink.stats.dropped).toBe(7);
     expect(sink.stats.queued).toBe(3);
     await sink.close(0);

@@ -101,6 +101,21 @@ describe('pipeline outputs', () => {
     expect(events.map((e) => e.type)).toEqual(['source-up']);
   });
 
+  it('logs the zone exits a source emits as it ends (vehicles still inside), after its last result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
+    const outputs = new PipelineOutputs(feed, cfg);
+    const exit: TrafficEvent = { type: 'zone-exit', source: 'cam1', ptsMs: 5950, at: 7, zone: 'bay', trackId: 4, className: 'truck', dwellMs: 4900, stillInside: true };
+    const down: TrafficEvent = { type: 'source-down', source: 'cam1', at: 8, reason: 'ended' };
+    feed.emit('events', { source: 'cam1', events: [exit, down] });
+    await outputs.close();
+    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // source-down comes from status changes, as for results
+    expect(events).toEqual([exit]);
+  });
+
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });

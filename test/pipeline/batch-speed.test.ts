@@ -53,6 +53,16 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
     expect(errors[Math.floor(errors.length / 2)], `errors ${errors.map((e) => e.toFixed(3)).join(' ')}`).toBeLessThan(0.06);
     expect(events.some((e) => e.type === 'zone-enter')).toBe(true);
     expect(events.some((e) => e.type === 'zone-exit')).toBe(true);
+
+    // The events file: the frames' events in order, then the vehicles still on the road when the video
+    // ended, leaving with it: every stay that began has an end, so a dwell study sees every vehicle.
+    const logged = readJsonl(join(out, 'traffic.events.jsonl')) as unknown as { type: string; trackId?: number; zone?: string; stillInside?: boolean; dwellMs?: number }[];
+    const atEnd = logged.filter((e) => e.stillInside);
+    expect(logged.slice(0, logged.length - atEnd.length)).toEqual(events);
+    expect(atEnd.length).toBeGreaterThan(0);
+    for (const e of atEnd) expect(e.type).toBe('zone-exit');
+    const stays = (type: string) => logged.filter((e) => e.type === type).map((e) => `${e.zone}#${e.trackId}`).sort();
+    expect(stays('zone-exit')).toEqual(stays('zone-enter'));
   }, 120_000);
 
   it('refuses a calibration or zone it could not use, in one line, before any work', () => {

@@ -191,6 +191,29 @@ describe('zones', () => {
     expect(exit.className).toBe('car');
     expect(exit.dwellMs).toBeGreaterThan(2000 - 250);
     expect(exit.dwellMs).toBeLessThan(2000 + 250);
+
+    // The recording ends with the truck parked inside: it leaves with it, marked, its stay up to its
+    // last sighting (from about 1.0 s to 5.95 s), and the zone reads empty.
+    const last = a.finish();
+    expect(last).toHaveLength(1);
+    const parked = last[0];
+    if (parked.type !== 'zone-exit') throw new Error(`expected a zone-exit, got ${parked.type}`);
+    expect(parked).toMatchObject({ zone: 'box', className: 'truck', stillInside: true, ptsMs: 5950 });
+    expect(parked.trackId).toBe(enters[0].type === 'zone-enter' ? enters[0].trackId : -1);
+    expect(parked.dwellMs).toBeGreaterThan(4700);
+    expect(parked.dwellMs).toBeLessThan(5000);
+    expect(a.occupancy().box).toEqual({});
+    expect(a.finish()).toEqual([]);
+  });
+
+  it('lets no unconfirmed track leave a zone at the end', () => {
+    // A car a second inside, on a tracker that confirms only after 100 matches: tentative when the recording ends.
+    const a = new SourceAnalytics({ source: 'synth', zones: [zone], tracker: { minHits: 100 } });
+    const parked: Vehicle = { classId: 0, widthM: 1.8, heightM: 1.5, at: () => [0, 20] };
+    const events: TrafficEvent[] = [];
+    for (const f of renderScene(groundObjects([parked]), { fps: 20, seconds: 1, noise: 0, seed: 1 })) events.push(...a.update(f.frame, f.detections).events);
+    expect(events.filter((e) => e.type === 'zone-enter')).toEqual([]);
+    expect(a.finish()).toEqual([]);
   });
 
   it('does not flap on the border and closes the stay of a vehicle that disappears inside', () => {
