@@ -14,6 +14,7 @@ import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline
 import { parseSource } from '../ingest/source-spec.js';
 import { probeVideo } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
+import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
 
 export const spec = {
@@ -299,9 +300,10 @@ async function runStarted(
   if (signals.takeEarlyHup() && reloader && !signals.signalled()) void reloader.reload('signal');
 
   if (opts.json) {
-    pipeline.on('result', (r) => process.stdout.write(JSON.stringify(r) + '\n'));
+    const out = new JsonLinesOut(process.stdout, (message) => logger.warn(message));
+    pipeline.on('result', (r) => out.frame(r));
     // A source's last events ({"source","events"}, no "frame"): zone exits of vehicles still inside when it ended.
-    pipeline.on('events', (e) => process.stdout.write(JSON.stringify(e) + '\n'));
+    pipeline.on('events', (e) => out.events(e));
   }
   const statsTimer =
     opts.statsSec > 0
