@@ -88,6 +88,9 @@ describe('dashboard resilience in chromium', () => {
     const badge = page.locator('section.camera[data-source="cam1"] .badge');
     expect(await badge.textContent()).toBe('unknown');
     expect(await badge.getAttribute('data-state')).toBe('unknown');
+    // Nor quote the frame rates and latency it last heard as if they were current.
+    const figure = (k: string) => page.locator(`section.camera[data-source="cam1"] [data-figure="${k}"] .figure-value`).textContent();
+    for (const k of ['fps', 'latency', 'detect']) expect(await figure(k), k).toBe('–');
     await sleep(1500); // down for a while: the page keeps retrying
     srv = await startDashboardServer(feed, { port });
     await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.connects > n, before.connects, { timeout: 10_000 });
@@ -96,6 +99,8 @@ describe('dashboard resilience in chromium', () => {
     expect(await page.locator('#connection').textContent()).toBe('live');
     expect(await notice.isVisible()).toBe(false);
     expect(await badge.textContent()).toBe('running');
+    await expect.poll(() => figure('detect'), { timeout: 5000 }).toMatch(/^\d+\.\d fps$/);
+    await expect.poll(() => figure('fps'), { timeout: 5000 }).toMatch(/^\d+\.\d$/);
     expect(await page.locator('#alert').isHidden()).toBe(true);
   });
 

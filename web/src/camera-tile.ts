@@ -98,6 +98,7 @@ export class CameraTile {
     this.offline = offline;
     this.renderBadge();
     this.renderNotice();
+    this.renderFigures();
   }
 
   private renderBadge(): void {
@@ -295,11 +296,13 @@ export class CameraTile {
     st.fps = this.fps();
     const dropped = (this.info?.droppedFrames ?? 0) + this.droppedForClient + st.framesSkipped;
     const lat = st.latencyP50;
+    // Offline, the rates and latency last heard are not what the camera does now: no figure, not a stale one.
+    const live = !this.offline;
     const parts = [
-      ['fps', st.fps ? st.fps.toFixed(1) : '–'],
-      ['latency', Number.isFinite(lat) && lat ? `${Math.max(0, Math.round(lat))} ms` : '–'],
+      ['fps', live && st.fps ? st.fps.toFixed(1) : '–'],
+      ['latency', live && Number.isFinite(lat) && lat ? `${Math.max(0, Math.round(lat))} ms` : '–'],
       ['dropped', String(dropped)],
-      ['detect', this.info ? `${this.info.detectedFps.toFixed(1)} fps` : '–'],
+      ['detect', live && this.info ? `${this.info.detectedFps.toFixed(1)} fps` : '–'],
     ];
     this.figuresEl.replaceChildren(
       ...parts.map(([k, v]) => {
