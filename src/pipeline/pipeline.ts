@@ -143,6 +143,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private readonly states: SourceState[] = [];
   private readonly byName = new Map<string, SourceState>();
   private rr = 0;
+  /** Replacements under way: their source is briefly neither old nor new, which is not every source having ended. */
+  private replacing = 0;
+  /** Every other source ended while one was being replaced: decided once the replacement is done. */
+  private endedWhileReplacing = false;
   private statusTimer?: NodeJS.Timeout;
   private readonly specs: SourceSpec[];
   private finishedPromise: Promise<void>;
@@ -164,7 +168,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   /** Resolves when every source has ended (files finished, or stop()). */
   get finished(): Promise<void> {
-    if (this.started && this.active().every((s) => s.done)) return Promise.resolve();
+    if (this.started && this.replacing === 0 && this.active().every((s) => s.done)) return Promise.resolve();
     return this.finishedPromise;
   }
 
@@ -267,6 +271,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const lease = await this.leaseFor(cfg.model);
     let removed = false;
     let carried: SourceCounts | undefined;
+    this.replacing++;
     try {
       // Its lines, zones and calibration are checked before the old source stops, as its model is.
       const analytics = await loadAnalytics(this.analyticsConfig(spec.name, cfg));
@@ -283,6 +288,12 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       // The old source is gone and nothing carries its counts on: they are final, as for a removal.
       if (removed) this.emit('removed', { source: name, counts: carried });
       throw e;
+    } finally {
+      this.replacing--;
+      if (this.replacing === 0 && this.endedWhileReplacing) {
+        this.endedWhileReplacing = false;
+        if (this.active().every((s) => s.done)) this.markAllDone();
+      }
     }
   }
 
@@ -547,7 +558,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.emit('status', this.status(st));
     this.emit('source-end', info);
     if (st.retiring) return this.forget(st);
-    if (this.active().every((s) => s.done)) this.markAllDone();
+    if (!this.active().every((s) => s.done)) return;
+    if (this.replacing > 0) this.endedWhileReplacing = true;
+    else this.markAllDone();
   }
 
   /** Drops a retired source that has ended, and its hold on its model's threads. */

@@ -1,0 +1,46 @@
+/** A reload restarting one source while another (a file played once) ends must not end the pipeline. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { Pipeline, type PipelineSource } from '../../src/pipeline/pipeline.js';
+import type { FrameResult } from '../../src/core/types.js';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { testModel } from '../helpers/model.js';
+import { until } from '../helpers/wait.js';
+
+describe('replacing a source while the others end', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => (tmp = tempDir()));
+  afterAll(() => tmp.cleanup());
+
+  it('keeps the pipeline running: the replacement is a source that has not ended', async () => {
+    const clip = makeVideo(join(tmp.dir, 'short.mp4'), { seconds: 1, fps: 10 });
+    const camera: PipelineSource = { name: 'cam', url: 'lavfi:testsrc2=size=320x240:rate=8', mode: 'live' };
+    const p = new Pipeline({ model: testModel, sources: [{ name: 'once', url: clip, mode: 'live' }, camera], workers: 1 });
+    const results: FrameResult[] = [];
+    p.on('result', (r: FrameResult) => results.push(r));
+    let done = false;
+    p.on('done', () => (done = true));
+    await p.start();
+    try {
+      let clipEnded!: () => void;
+      const ended = new Promise<void>((r) => (clipEnded = r));
+      p.on('source-end', (e: { source: string }) => e.source === 'once' && clipEnded());
+      // The moment of the race, made certain: the old camera has stopped and its successor is not set up
+      // yet when the file ends (it took a model load or an ffmpeg start before).
+      const setup = (p as unknown as { setupSource: (...a: unknown[]) => Promise<unknown> }).setupSource.bind(p);
+      (p as unknown as { setupSource: (...a: unknown[]) => Promise<unknown> }).setupSource = async (...a: unknown[]) => {
+        await ended;
+        return setup(...a);
+      };
+      await p.replaceSource('cam', { ...camera, url: 'lavfi:testsrc2=size=320x240:rate=9' });
+      expect(done).toBe(false);
+      const n = results.length;
+      await until('five frames of the new camera', () => results.slice(n).filter((r) => r.frame.source === 'cam').length >= 5, 15_000);
+      expect(done).toBe(false);
+      expect(p.sources().find((s) => s.name === 'cam')?.state).toBe('running');
+    } finally {
+      await p.close();
+    }
+    expect(done).toBe(true);
+  }, 60_000);
+});
