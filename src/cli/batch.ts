@@ -1,7 +1,7 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { makeOutputDir } from '../core/output-dir.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       inputs.push({ url, estimatedFrames: 0, fps: 0 });
     }
   }
-  makeOutDir(outDir);
+  makeOutputDir(outDir, `-o ${outDir}`, 2);
 
   const pipeline = new Pipeline({
     model,
@@ -277,30 +277,3 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Creates --out, or says in one line why it cannot be the output folder. */
-function makeOutDir(dir: string): void {
-  const fail = (why: string) => new UserError(`-o ${dir}: ${why}`, 2);
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw fail('exists and is not a folder');
-    if (code === 'ENOTDIR') {
-      let p = resolve(dir);
-      while (p !== dirname(p) && !isFile(p)) p = dirname(p);
-      throw fail(`${p === dirname(p) ? 'a parent' : isAbsolute(dir) ? p : relative(process.cwd(), p)} is not a folder`);
-    }
-    if (code === 'EACCES' || code === 'EPERM') throw fail('permission denied');
-    if (code === 'EROFS') throw fail('read-only file system');
-    throw fail((e as Error).message.replace(/^\w+: /, ''));
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return !statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}

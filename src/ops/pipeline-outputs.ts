@@ -2,9 +2,10 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../core/feed.js';
 import { logger } from '../core/log.js';
+import { makeOutputDir } from '../core/output-dir.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { RotatingLineFile } from './rotating-file.js';
+import { LiveLineFile } from './rotating-file.js';
 import { WebhookSink } from './webhook-sink.js';
 
 const COUNTS_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
@@ -20,7 +21,7 @@ const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|cou
  * Everything is written line by line as it happens, so an interrupted run leaves valid files.
  */
 export class PipelineOutputs {
-  private readonly files = new Map<string, RotatingLineFile>();
+  private readonly files = new Map<string, LiveLineFile>();
   private readonly sinks: WebhookSink[];
   private readonly lastState = new Map<string, SourceStatus['state']>();
   private readonly countsWritten = new Map<string, number>();
@@ -40,6 +41,8 @@ export class PipelineOutputs {
     feed.on('removed', this.onRemoved);
     feed.on('events', this.onEvents);
     const files = cfg.outputs.files;
+    // A folder that cannot be one is the file's mistake, told before the cameras start, not a stack trace at the first event.
+    if (files) makeOutputDir(files.dir, `outputs.files.dir: ${files.dir}`);
     if (files) {
       this.applyRetention();
       this.timers.push(setInterval(() => this.applyRetention(), 3600_000).unref());
@@ -52,11 +55,11 @@ export class PipelineOutputs {
     return this.sinks.map((s) => ({ ...s.stats }));
   }
 
-  private file(name: string, header?: string): RotatingLineFile {
+  private file(name: string, header?: string): LiveLineFile {
     let f = this.files.get(name);
     if (!f) {
       const { dir, rotate } = this.cfg.outputs.files!;
-      f = new RotatingLineFile(join(dir, name), { ...rotate, header });
+      f = new LiveLineFile(join(dir, name), { ...rotate, header }, logger);
       this.files.set(name, f);
     }
     return f;

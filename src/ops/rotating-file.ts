@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendLinesSync } from '../core/append-lines.js';
 
@@ -34,21 +34,104 @@ export class RotatingLineFile {
 
   private rotate(): void {
     closeSync(this.fd);
+    this.fd = -1;
     const { maxFiles } = this.opts;
-    const oldest = `${this.path}.${maxFiles}`;
-    if (existsSync(oldest)) rmSync(oldest);
-    for (let i = maxFiles - 1; i >= 1; i--) {
-      const from = `${this.path}.${i}`;
-      if (existsSync(from)) renameSync(from, `${this.path}.${i + 1}`);
-    }
-    if (maxFiles >= 1) renameSync(this.path, `${this.path}.1`);
-    else rmSync(this.path);
+    // A file an archive job moved or deleted meanwhile is simply not there to move on.
+    ifPresent(() => rmSync(`${this.path}.${maxFiles}`));
+    for (let i = maxFiles - 1; i >= 1; i--) ifPresent(() => renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`));
+    ifPresent(() => (maxFiles >= 1 ? renameSync(this.path, `${this.path}.1`) : rmSync(this.path)));
     this.fd = openSync(this.path, 'a');
     this.size = 0;
     if (this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
   }
 
   close(): void {
+    if (this.fd < 0) return;
     closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+function ifPresent(op: () => void): void {
+  try {
+    op();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** How often a live output file that could not be written is tried again. */
+export const OUTPUT_RETRY_MS = 10_000;
+
+/**
+ * A live output file that outlives what a service meets over weeks: a full disk, a file moved away
+ * mid-rotation, a folder made unwritable. A write that fails drops its line (counted), the file is
+ * reopened at most every OUTPUT_RETRY_MS, and each failure and recovery is one log line, instead of
+ * an exception that would stop every camera and the dashboard with it.
+ */
+export class LiveLineFile {
+  private file?: RotatingLineFile;
+  private failedAt = -Infinity;
+  /** Lines dropped since the last failure began. */
+  lost = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: { maxBytes: number; maxFiles: number; header?: string },
+    private readonly log: { error(msg: string, f: Record<string, unknown>): void; info(msg: string, f: Record<string, unknown>): void },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  writeLine(line: string): void {
+    if (!this.file) {
+      if (this.now() - this.failedAt < OUTPUT_RETRY_MS) {
+        this.lost++;
+        return;
+      }
+      try {
+        this.file = new RotatingLineFile(this.path, this.opts);
+      } catch (e) {
+        this.fail(e);
+        this.lost++;
+        return;
+      }
+    }
+    try {
+      this.file.writeLine(line);
+    } catch (e) {
+      this.fail(e);
+      this.lost++;
+      return;
+    }
+    // Told once a line is really written: an open that works (on a full disk) is no recovery.
+    if (this.lost) this.log.info('output file writable again', { file: this.path, linesLost: this.lost });
+    this.lost = 0;
+  }
+
+  private fail(e: unknown): void {
+    const first = this.lost === 0;
+    try {
+      this.file?.close();
+    } catch {
+      // already unusable
+    }
+    this.file = undefined;
+    this.failedAt = this.now();
+    if (first) {
+      this.log.error(`output file cannot be written; its lines are dropped until it can (tried again every ${OUTPUT_RETRY_MS / 1000} s)`, {
+        file: this.path,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  close(): void {
+    try {
+      this.file?.close();
+    } catch {
+      // nothing more to lose
+    }
+    this.file = undefined;
+    if (this.lost) this.log.error('output file closed with lines dropped', { file: this.path, linesLost: this.lost });
   }
 }

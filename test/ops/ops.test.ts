@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebhookSink } from '../../src/ops/webhook-sink.js';
-import { RotatingLineFile } from '../../src/ops/rotating-file.js';
+import { LiveLineFile, OUTPUT_RETRY_MS, RotatingLineFile } from '../../src/ops/rotating-file.js';
 import { createPipelineMetrics } from '../../src/ops/metrics.js';
 import type { PipelineFeed, SourceCounts, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
@@ -103,6 +103,63 @@ describe('RotatingLineFile', () => {
     }
     const last = readFileSync(join(dir, 'counts.csv'), 'utf8').trim().split('\n').pop();
     expect(last).toMatch(/,99$/);
+  });
+});
+
+describe('LiveLineFile (a live output that must outlive the disk)', () => {
+  const logged = () => {
+    const lines: { level: string; msg: string; f: Record<string, unknown> }[] = [];
+    return { lines, error: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'error', msg, f }), info: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'info', msg, f }) };
+  };
+
+  it('goes on when the file was moved away before it rotates (an archive job)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-rot-'));
+    const log = logged();
+    const f = new LiveLineFile(join(dir, 'cam.detections.jsonl'), { maxBytes: 100, maxFiles: 2 }, log);
+    for (let i = 0; i < 3; i++) f.writeLine(`{"n":${i}}`);
+    mkdirSync(join(dir, 'archive'));
+    renameSync(join(dir, 'cam.detections.jsonl'), join(dir, 'archive', 'cam.jsonl'));
+    for (let i = 3; i < 40; i++) f.writeLine(`{"n":${i}}`);
+    f.close();
+    expect(log.lines).toEqual([]);
+    const current = readFileSync(join(dir, 'cam.detections.jsonl'), 'utf8').trim().split('\n');
+    expect(current.at(-1)).toBe('{"n":39}');
+  });
+
+  it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-full-'));
+    const path = join(dir, 'events.jsonl');
+    symlinkSync('/dev/full', path);
+    const log = logged();
+    let now = 0;
+    const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2 }, log, () => now);
+    for (let i = 0; i < 5; i++) f.writeLine(`{"n":${i}}`);
+    now += OUTPUT_RETRY_MS; // tried again: still full, not logged again
+    f.writeLine('{"n":5}');
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatchObject({ level: 'error', f: { file: path } });
+    expect(log.lines[0].msg).toMatch(/^output file cannot be written; its lines are dropped until it can/);
+    expect(String(log.lines[0].f.error)).toMatch(/ENOSPC/);
+    // Space again (the link replaced by a real file): the next try after the pause writes.
+    rmSync(path);
+    now += 1000;
+    f.writeLine('{"n":6}'); // within the pause: dropped
+    now += OUTPUT_RETRY_MS;
+    f.writeLine('{"n":7}');
+    f.close();
+    expect(readFileSync(path, 'utf8')).toBe('{"n":7}\n');
+    expect(log.lines[1]).toEqual({ level: 'info', msg: 'output file writable again', f: { file: path, linesLost: 7 } });
+  });
+
+  it('survives a folder that cannot be made', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-nodir-'));
+    writeFileSync(join(dir, 'out'), 'a file where the folder should be\n');
+    const log = logged();
+    const f = new LiveLineFile(join(dir, 'out', 'events.jsonl'), { maxBytes: 1000, maxFiles: 1 }, log);
+    f.writeLine('{}');
+    f.close();
+    expect(log.lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^output file cannot be written/), 'output file closed with lines dropped']);
+    expect(String(log.lines[0].f.error)).toMatch(/EEXIST|ENOTDIR/);
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
@@ -114,6 +114,23 @@ describe('pipeline outputs', () => {
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     // source-down comes from status changes, as for results
     expect(events).toEqual([exit]);
+  });
+
+  it('refuses a files.dir that cannot be a folder before any camera starts, and outlives a full disk after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    writeFileSync(join(dir, 'blocker'), 'a file\n');
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
+    const under = join(dir, 'blocker', 'out');
+    const bad = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir: under } } });
+    expect(() => new PipelineOutputs(feed, bad)).toThrow(`outputs.files.dir: ${under}: ${join(dir, 'blocker')} is not a folder`);
+
+    // The disk fills up while running: the event is dropped and logged, nothing is thrown at the pipeline.
+    symlinkSync('/dev/full', join(dir, 'events.jsonl'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
+    const outputs = new PipelineOutputs(feed, cfg);
+    expect(() => feed.emit('status', { ...status, state: 'running' })).not.toThrow();
+    await outputs.close();
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {

@@ -1,0 +1,34 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { UserError } from './errors.js';
+
+/**
+ * Makes an output folder the user named, or says in one line why it cannot be one, before any work:
+ * `label` names where it was given (`-o out`, `outputs.files.dir: /data/out`).
+ */
+export function makeOutputDir(dir: string, label: string, exitCode?: number): void {
+  const fail = (why: string) => new UserError(`${label}: ${why}`, exitCode);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw fail('exists and is not a folder');
+    if (code === 'ENOTDIR') {
+      let p = resolve(dir);
+      while (p !== dirname(p) && !isFile(p)) p = dirname(p);
+      throw fail(`${p === dirname(p) ? 'a parent' : isAbsolute(dir) ? p : relative(process.cwd(), p)} is not a folder`);
+    }
+    if (code === 'EACCES' || code === 'EPERM') throw fail('permission denied');
+    if (code === 'EROFS') throw fail('read-only file system');
+    throw fail((e as Error).message.replace(/^\w+: /, ''));
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return !statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
