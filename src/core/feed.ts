@@ -20,6 +20,8 @@ export interface SourceStatus {
   model?: string;
   /** This source's own frame watchdog, ms (watchdogSeconds); unset = the consumer's default. */
   watchdogMs?: number;
+  /** When this source, in its current configuration, was started (epoch ms): a reload's new source is judged from then. */
+  startedAt?: number;
 }
 
 /** A display image for the dashboard, matching FrameResult by (source, seq); width × height is the

@@ -104,6 +104,8 @@ interface SourceState {
   latency: LatencyWindow;
   runnerEnded?: FfmpegRunEnd;
   done: boolean;
+  /** When this source (this configuration of it) was set up: the start of its health's first-frame grace. */
+  startedAt: number;
   events: TrafficEvent[];
   detectErrorLogged: boolean;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
@@ -391,6 +393,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       detected: new RateWindow(),
       latency: new LatencyWindow(),
       done: false,
+      startedAt: Date.now(),
       events: [],
       detectErrorLogged: false,
     };
@@ -600,6 +603,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     // The watchdog the runner really applies (a file's watchdogSeconds, else the pipeline's or the
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.
     s.watchdogMs = r.stallMs;
+    s.startedAt = st.startedAt;
     return s;
   }
 }

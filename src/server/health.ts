@@ -17,7 +17,7 @@ export interface HealthReport {
 /**
  * A source is unhealthy when it failed, or when it should be delivering (starting, running,
  * reconnecting) but its last frame is older than its watchdog — or it has delivered none at all
- * since the server started longer ago than that. Sources that stopped or finished on purpose
+ * since the server, or the source itself (added or restarted by a reload), started longer ago than that. Sources that stopped or finished on purpose
  * (a file that ended) are not a fault. The watchdog is each source's own (a camera that sends a
  * frame every 15 s must not be reported down after 10), read from its status on every request, so
  * sources added or changed while running are judged on their current settings.
@@ -26,10 +26,12 @@ export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt:
   const rows = sources.map((s) => {
     const limit = s.watchdogMs !== undefined && s.watchdogMs > 0 ? s.watchdogMs : defaultWatchdogMs;
     const age = s.lastFrameAt === null ? null : now - s.lastFrameAt;
+    // A source a reload added or restarted is as old as it is, not as old as the server.
+    const since = Math.max(startedAt, s.startedAt ?? startedAt);
     let reason: string | undefined;
     if (s.state === 'failed') reason = s.lastError ? `failed: ${s.lastError}` : 'failed';
     else if (s.state === 'starting' || s.state === 'running' || s.state === 'reconnecting') {
-      if (age === null && now - startedAt > limit) reason = `no frame in ${Math.round((now - startedAt) / 1000)} s (watchdog ${limit / 1000} s)`;
+      if (age === null && now - since > limit) reason = `no frame in ${Math.round((now - since) / 1000)} s (watchdog ${limit / 1000} s)`;
       else if (age !== null && age > limit) reason = `no frame for ${Math.round(age / 1000)} s (watchdog ${limit / 1000} s)`;
     }
     return { name: s.name, state: s.state, lastFrameAgeMs: age, watchdogMs: limit, healthy: reason === undefined, ...(reason ? { reason } : {}) };

@@ -32,8 +32,11 @@ describe('replacing a source while the others end', () => {
         await ended;
         return setup(...a);
       };
+      const replacedAt = Date.now();
       await p.replaceSource('cam', { ...camera, url: 'lavfi:testsrc2=size=320x240:rate=9' });
       expect(done).toBe(false);
+      // Its status dates it from the replacement: /healthz gives it its first-frame grace from then.
+      expect(p.sources().find((s) => s.name === 'cam')!.startedAt).toBeGreaterThanOrEqual(replacedAt);
       const n = results.length;
       await until('five frames of the new camera', () => results.slice(n).filter((r) => r.frame.source === 'cam').length >= 5, 15_000);
       expect(done).toBe(false);

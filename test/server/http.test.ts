@@ -122,6 +122,11 @@ describe('dashboard health', () => {
     const never = { ...base, name: 'slow', lastFrameAt: null };
     expect(healthOf([{ ...never, watchdogMs: 20_000 }], now, now - 15_000).ok).toBe(true);
     expect(healthOf([never], now, now - 15_000).ok).toBe(false);
+    // A source a reload added (or restarted) 3 s ago, on a server up for an hour: not yet due.
+    const added = healthOf([{ ...never, state: 'starting', startedAt: now - 3_000 }], now, now - 3600_000);
+    expect(added.ok).toBe(true);
+    // ...and judged from its own start once it is.
+    expect(healthOf([{ ...never, state: 'starting', startedAt: now - 12_000 }], now, now - 3600_000).sources[0].reason).toBe('no frame in 12 s (watchdog 10 s)');
   });
 
   it('serves /healthz with each source’s own watchdog, read afresh on every request', async () => {
