@@ -37,7 +37,7 @@ export class JsonLinesOut {
     this.out.write(JSON.stringify(r) + '\n');
   }
 
-  /** A source's last events ({"source","events"}, no "frame"): never skipped. */
+  /** Events not tied to a frame ({"source","events"}, no "frame"): source up/down, zone exits as a source ends. Never skipped. */
   events(e: SourceEvents): void {
     this.out.write(JSON.stringify(e) + '\n');
   }

@@ -302,7 +302,7 @@ async function runStarted(
   if (opts.json) {
     const out = new JsonLinesOut(process.stdout, (message) => logger.warn(message));
     pipeline.on('result', (r) => out.frame(r));
-    // A source's last events ({"source","events"}, no "frame"): zone exits of vehicles still inside when it ended.
+    // Events not tied to a frame ({"source","events"}, no "frame"): source up/down, zone exits as a source ends.
     pipeline.on('events', (e) => out.events(e));
   }
   const statsTimer =

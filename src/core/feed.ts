@@ -52,7 +52,10 @@ export interface SourceCounts {
   asOf?: number;
 }
 
-/** Events of a source that come after its last result (zone exits of vehicles still inside when it ended). */
+/**
+ * Events of a source not tied to a frame: source-up/down when they happen (a stalled camera delivers
+ * no frame to carry them), and, as it ends, the zone exits of vehicles still inside.
+ */
 export interface SourceEvents {
   source: string;
   events: TrafficEvent[];
@@ -68,7 +71,7 @@ export interface PipelineFeed {
   on(event: 'status', listener: (s: SourceStatus) => void): this;
   /** A source stopped for good (a reload removed it), with what it counted: its open interval included. */
   on(event: 'removed', listener: (r: { source: string; counts?: SourceCounts }) => void): this;
-  /** Events after a source's last result, emitted as it ends (before its 'status' and 'removed'). */
+  /** Events not tied to a frame (SourceEvents); a source's last ones before its final 'status' and 'removed'. */
   on(event: 'events', listener: (e: SourceEvents) => void): this;
   off(event: 'result' | 'display' | 'status' | 'removed' | 'events', listener: (...args: never[]) => void): this;
   sources(): SourceStatus[];

@@ -1,6 +1,6 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../core/feed.js';
+import type { PipelineFeed, SourceCounts, SourceEvents } from '../core/feed.js';
 import { logger } from '../core/log.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
@@ -17,17 +17,15 @@ const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|cou
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
  * rows each time a count interval closes), optional per-source detections JSONL, webhooks, and
- * retention. Source up/down events are derived here from status changes, so every sink sees them.
+ * retention.
  * Everything is written line by line as it happens, so an interrupted run leaves valid files.
  */
 export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
   private readonly sinks: WebhookSink[];
-  private readonly lastState = new Map<string, SourceStatus['state']>();
   private readonly countsWritten = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onResult = (r: FrameResult) => this.result(r);
-  private readonly onStatus = (s: SourceStatus) => this.status(s);
   private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
   private readonly onEvents = (e: SourceEvents) => this.events(e.events);
 
@@ -37,7 +35,6 @@ export class PipelineOutputs {
   ) {
     this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
     feed.on('result', this.onResult);
-    feed.on('status', this.onStatus);
     feed.on('removed', this.onRemoved);
     feed.on('events', this.onEvents);
     const files = cfg.outputs.files;
@@ -71,8 +68,6 @@ export class PipelineOutputs {
   }
 
   private result(r: FrameResult): void {
-    // Source up/down are derived from status changes (below), which also works for a source that
-    // never delivers another result; the copies the pipeline puts in results would be duplicates.
     this.events(r.events);
     if (this.cfg.outputs.files?.detections) {
       this.file(`${r.frame.source}.detections.jsonl`).writeLine(
@@ -82,18 +77,7 @@ export class PipelineOutputs {
   }
 
   private events(events: TrafficEvent[]): void {
-    for (const e of events) if (e.type !== 'source-up' && e.type !== 'source-down') this.event(e);
-  }
-
-  private status(s: SourceStatus): void {
-    const before = this.lastState.get(s.name);
-    this.lastState.set(s.name, s.state);
-    if (before === s.state) return;
-    const at = Date.now();
-    if (s.state === 'running') this.event({ type: 'source-up', source: s.name, at });
-    else if (before === 'running' && (s.state === 'reconnecting' || s.state === 'failed')) {
-      this.event({ type: 'source-down', source: s.name, at, reason: s.lastError ?? s.state });
-    }
+    for (const e of events) this.event(e);
   }
 
   /** Appends the rows of every interval that has closed since the last flush (all of them at the end). */
@@ -155,7 +139,6 @@ export class PipelineOutputs {
 
   async close(): Promise<void> {
     this.feed.off('result', this.onResult as (...args: never[]) => void);
-    this.feed.off('status', this.onStatus as (...args: never[]) => void);
     this.feed.off('removed', this.onRemoved as (...args: never[]) => void);
     this.feed.off('events', this.onEvents as (...args: never[]) => void);
     for (const t of this.timers) clearInterval(t);

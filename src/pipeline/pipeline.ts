@@ -106,7 +106,8 @@ interface SourceState {
   done: boolean;
   /** When this source (this configuration of it) was set up: the start of its health's first-frame grace. */
   startedAt: number;
-  events: TrafficEvent[];
+  /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
+  up: boolean;
   detectErrorLogged: boolean;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
@@ -129,7 +130,8 @@ export interface SourceEnd {
  * Implements PipelineFeed for the dashboard server and metrics.
  *
  * Events: 'result' (FrameResult), 'display' (DisplayFrame), 'status' (SourceStatus),
- * 'events' (SourceEvents: events of a source that end with it, after its last result),
+ * 'events' (SourceEvents: events not tied to a frame: source-up/down as they happen, and the zone
+ * exits of vehicles still inside when a source ends, after its last result),
  * 'source-end' (SourceEnd), 'done' () when every source has ended.
  */
 export class Pipeline extends EventEmitter implements PipelineFeed {
@@ -394,7 +396,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       latency: new LatencyWindow(),
       done: false,
       startedAt: Date.now(),
-      events: [],
+      up: false,
       detectErrorLogged: false,
     };
     this.states.push(st);
@@ -405,9 +407,13 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       this.emit('display', d);
     });
     runner.on('state', (state: RunnerState, reason?: string) => {
+      // Told when it happens, not with the next frame: a camera that stalls delivers none until it is back.
       const at = Date.now();
-      if (state === 'running') st.events.push({ type: 'source-up', source: spec.name, at });
-      if (state === 'reconnecting') st.events.push({ type: 'source-down', source: spec.name, at, reason: reason ?? 'unknown' });
+      let event: TrafficEvent | undefined;
+      if (state === 'running') event = { type: 'source-up', source: spec.name, at };
+      else if (state === 'reconnecting' || (state === 'failed' && st.up)) event = { type: 'source-down', source: spec.name, at, reason: reason ?? state };
+      st.up = state === 'running';
+      if (event) this.emit('events', { source: spec.name, events: [event] } satisfies SourceEvents);
       this.emit('status', this.status(st));
     });
     runner.on('end', (end: FfmpegRunEnd) => {
@@ -531,8 +537,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       st.reorder.delete(st.nextEmit);
       st.nextEmit++;
       const analysed = st.analytics ? st.analytics.update(r.info, r.detections) : { tracks: [], events: [] };
-      const events = st.events.length ? [...st.events.splice(0), ...analysed.events] : analysed.events;
-      const result: FrameResult = { frame: r.info, detections: r.detections, tracks: analysed.tracks, events, detectedAt: r.detectedAt, detectMs: r.detectMs };
+      const result: FrameResult = { frame: r.info, detections: r.detections, tracks: analysed.tracks, events: analysed.events, detectedAt: r.detectedAt, detectMs: r.detectMs };
       st.processed++;
       st.detected.mark(r.detectedAt);
       st.latency.add(r.detectedAt - r.info.capturedAt, r.detectedAt);
@@ -554,9 +559,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       ...(end.error ? { error: end.error } : {}),
       ...(end.damaged ? { damaged: end.damaged } : {}),
     };
-    // What no later frame will carry: vehicles still in a zone leave it with the source, and a
-    // source-down after the last frame is still told.
-    const tail = [...st.events.splice(0), ...(st.analytics?.finish() ?? [])];
+    // What no later frame will carry: vehicles still in a zone leave it with the source.
+    const tail = st.analytics?.finish() ?? [];
     if (tail.length) this.emit('events', { source: st.spec.name, events: tail } satisfies SourceEvents);
     this.emit('status', this.status(st));
     this.emit('source-end', info);

@@ -64,12 +64,11 @@ describe('pipeline outputs', () => {
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
     expect(existsSync(join(dir, 'site survey.csv'))).toBe(true);
 
-    feed.emit('status', { ...status, state: 'running' });
+    feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: t0 }] });
     const crossing: TrafficEvent = { type: 'line-crossing', source: 'cam1', ptsMs: 40, at: t0 + 1000, line: 'stop', direction: 'forward', trackId: 7, className: 'car' };
     const result: FrameResult = { frame: { source: 'cam1', seq: 1, ptsMs: 40, capturedAt: t0, width: 640, height: 360 }, detections: [], tracks: [], events: [crossing], detectedAt: t0 + 20, detectMs: 9 };
     feed.emit('result', result);
-    feed.emit('status', { ...status, state: 'reconnecting', lastError: 'no frames for 10 s' });
-    feed.emit('status', { ...status, state: 'reconnecting' }); // no change, no event
+    feed.emit('events', { source: 'cam1', events: [{ type: 'source-down', source: 'cam1', at: t0 + 2000, reason: 'no frames for 10 s' }] });
     await outputs.close();
 
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -87,21 +86,7 @@ describe('pipeline outputs', () => {
     expect(det).toMatchObject({ frame: 1, ptsMs: 40, events: [{ trackId: 7 }] });
   });
 
-  it('logs each source up/down once, though the pipeline also puts them in results', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
-    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
-    const outputs = new PipelineOutputs(feed, cfg);
-    feed.emit('status', { ...status, state: 'running' });
-    const up: TrafficEvent = { type: 'source-up', source: 'cam1', at: 1 };
-    feed.emit('result', { frame: { source: 'cam1', seq: 0, ptsMs: 0, capturedAt: 1, width: 640, height: 360 }, detections: [], tracks: [], events: [up], detectedAt: 2, detectMs: 1 } satisfies FrameResult);
-    await outputs.close();
-    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(events.map((e) => e.type)).toEqual(['source-up']);
-  });
-
-  it('logs the zone exits a source emits as it ends (vehicles still inside), after its last result', async () => {
+  it('logs the events not tied to a frame: source down as it happens, zone exits of vehicles still inside as a source ends', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
     const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
@@ -112,8 +97,7 @@ describe('pipeline outputs', () => {
     feed.emit('events', { source: 'cam1', events: [exit, down] });
     await outputs.close();
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    // source-down comes from status changes, as for results
-    expect(events).toEqual([exit]);
+    expect(events).toEqual([exit, down]);
   });
 
   it('refuses a files.dir that cannot be a folder before any camera starts, and outlives a full disk after', async () => {
@@ -129,7 +113,7 @@ describe('pipeline outputs', () => {
     symlinkSync('/dev/full', join(dir, 'events.jsonl'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
     const outputs = new PipelineOutputs(feed, cfg);
-    expect(() => feed.emit('status', { ...status, state: 'running' })).not.toThrow();
+    expect(() => feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: 1 }] })).not.toThrow();
     await outputs.close();
   });
 
@@ -139,12 +123,12 @@ describe('pipeline outputs', () => {
     const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
     const outputs = new PipelineOutputs(feed, cfg);
-    feed.emit('status', { ...status, state: 'running' });
+    feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: 1 }] });
     const old = (Date.now() - 3 * 86_400_000) / 1000;
     utimesSync(join(dir, 'events.jsonl'), old, old);
     // What the hourly timer runs.
     (outputs as unknown as { applyRetention(): void }).applyRetention();
-    feed.emit('status', { ...status, state: 'reconnecting', lastError: 'gone' });
+    feed.emit('events', { source: 'cam1', events: [{ type: 'source-down', source: 'cam1', at: 2, reason: 'gone' }] });
     await outputs.close();
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrafficEvent);
     expect(events.map((e) => e.type)).toEqual(['source-up', 'source-down']);

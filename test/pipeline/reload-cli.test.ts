@@ -49,6 +49,7 @@ function pipelineYaml(opts: { modelB?: string; extra?: string; badMode?: boolean
 
 class RunningCli {
   readonly results: Result[] = [];
+  readonly sourceEvents: { source: string; events: Result['events'] }[] = [];
   readonly stats: string[] = [];
   readonly logs: LogLine[] = [];
   readonly exited: Promise<number | null>;
@@ -57,7 +58,12 @@ class RunningCli {
   constructor(args: string[], cwd: string) {
     this.child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' } });
     // --json: stdout holds only the results; the stats lines go to stderr with the (JSON) log.
-    lines(this.child.stdout!, (l) => this.results.push(JSON.parse(l)));
+    // Frame results, and a source's events not tied to a frame ({"source","events"}: up/down as they happen).
+    lines(this.child.stdout!, (l) => {
+      const o = JSON.parse(l) as Result | { source: string; events: Result['events'] };
+      if ('frame' in o) this.results.push(o);
+      else this.sourceEvents.push(o);
+    });
     lines(this.child.stderr!, (l) => (l.startsWith('{') ? this.logs.push(JSON.parse(l)) : this.stats.push(l)));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
   }
@@ -173,7 +179,7 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     const seqA = cli.of('A').map((r) => r.frame.seq);
     expect(seqA.length).toBeGreaterThan(20);
     expect(seqA.every((s, i) => i === 0 || s > seqA[i - 1])).toBe(true);
-    const eventsA = cli.of('A').flatMap((r) => r.events);
+    const eventsA = cli.sourceEvents.filter((e) => e.source === 'A').flatMap((e) => e.events);
     expect(eventsA.filter((e) => e.type === 'source-up')).toHaveLength(1);
     expect(eventsA.filter((e) => e.type === 'source-down')).toHaveLength(0);
     expect(cli.logs.filter((l) => l.source === 'A')).toEqual([]);

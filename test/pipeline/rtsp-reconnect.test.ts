@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validatePipelineText } from '../../src/config/load.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import type { SourceStatus } from '../../src/core/feed.js';
+import type { SourceEvents, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult } from '../../src/core/types.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
 import { imageA, testModel } from '../helpers/model.js';
@@ -41,6 +41,8 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     const statuses: SourceStatus[] = [];
     p.on('result', (r: FrameResult) => results.push(r));
     p.on('status', (s: SourceStatus) => statuses.push(s));
+    const told: { type: string; at: number; reason?: string; heardAt: number }[] = [];
+    p.on('events', (e: SourceEvents) => e.source === 'cam' && told.push(...e.events.map((ev) => ({ ...ev, heardAt: Date.now() }))));
     await p.start();
     const camDetections = () => results.filter((r) => r.frame.source === 'cam' && r.detections.length > 0).length;
     await until('first detections from the camera', () => camDetections() > 10, 15_000);
@@ -51,6 +53,11 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     const otherDuringOutage = results.filter((r) => r.frame.source === 'other' && r.detectedAt > downAt + 1000).length;
     expect(otherDuringOutage).toBeGreaterThan(50); // ~10 fps for 9 s: the dead camera stalls nobody
     expect(p.sources().find((s) => s.name === 'cam')!.state).toBe('reconnecting');
+    // Told while the camera is down, not with its next frame after it is back.
+    const down = told.find((e) => e.type === 'source-down');
+    expect(down, 'source-down during the outage').toBeDefined();
+    expect(down!.reason).toMatch(/./);
+    expect(down!.reason).not.toBe('reconnecting');
 
     await cam.start();
     const backAt = Date.now();
@@ -60,8 +67,8 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     const st = p.sources().find((s) => s.name === 'cam')!;
     expect(st.state).toBe('running');
     expect(st.reconnects).toBeGreaterThan(0);
-    const camEvents = results.filter((r) => r.frame.source === 'cam').flatMap((r) => r.events.map((e) => e.type));
-    expect(camEvents).toContain('source-down');
+    const camEvents = told.map((e) => e.type);
+    expect(camEvents.filter((e) => e === 'source-down')).toHaveLength(1);
     expect(camEvents.filter((e) => e === 'source-up').length).toBeGreaterThanOrEqual(2);
     expect(statuses.some((s) => s.name === 'cam' && s.state === 'reconnecting')).toBe(true);
     // Frame numbering and media time keep increasing across the reconnect (trackers depend on it).
@@ -110,6 +117,8 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     const statuses: SourceStatus[] = [];
     p.on('result', (r: FrameResult) => results.push(r));
     p.on('status', (s: SourceStatus) => statuses.push(s));
+    const told: { type: string; at: number; reason?: string; heardAt: number }[] = [];
+    p.on('events', (e: SourceEvents) => e.source === 'cam' && told.push(...e.events.map((ev) => ({ ...ev, heardAt: Date.now() }))));
     await p.start();
     await until('first frames', () => results.length > 5, 15_000);
     // Freeze the server process: TCP stays up, nothing flows — ffmpeg would wait forever.

@@ -36,6 +36,7 @@ export interface SourceInfo {
   /** Model the source is detected with: file name @ first 8 hex of its content hash. */
   model?: string;
   watchdogMs?: number;
+  startedAt?: number;
   overlay: SourceOverlay;
 }
 
