@@ -209,7 +209,7 @@ export async function runLive(setup: RunSetup, opts: { statsSec: number; duratio
  * Signals, taken from the start: loading models and starting the dashboard take a while, and a SIGHUP
  * then (a deploy script's reload) killed the process, a SIGTERM left it to die mid-start. SIGINT and
  * SIGTERM stop the run (a second one exits at once); a SIGHUP that comes before the reloader listens
- * is kept for it.
+ * is kept for it, and one without a pipeline file to reload is logged and ignored.
  */
 function watchSignals(reloadable: boolean) {
   let signal: NodeJS.Signals | undefined;
@@ -222,9 +222,11 @@ function watchSignals(reloadable: boolean) {
   };
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
+  // Without a pipeline file there is nothing to reload; a systemd ExecReload or a closed terminal must not kill the cameras.
+  const onNoReload = () => logger.warn('SIGHUP ignored: the sources were given on the command line, there is no pipeline file to reload');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  if (reloadable) process.on('SIGHUP', onEarlyHup);
+  process.on('SIGHUP', reloadable ? onEarlyHup : onNoReload);
   return {
     stopped,
     stop,
@@ -238,6 +240,7 @@ function watchSignals(reloadable: boolean) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onEarlyHup);
+      process.off('SIGHUP', onNoReload);
     },
   };
 }
@@ -252,7 +255,8 @@ async function runStarted(
   const outputs = setup.outputs ? new PipelineOutputs(pipeline, setup.outputs) : undefined;
   // Metrics too, so the frame counters include the first frames; /metrics is served by the dashboard.
   let websocketClients = () => 0;
-  const metrics = setup.dashboard.enabled ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients() }) : undefined;
+  const metricsWanted = setup.outputs?.outputs.metrics.enabled ?? true;
+  const metrics = setup.dashboard.enabled && metricsWanted ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients() }) : undefined;
   await pipeline.start();
   const info = pipeline.detectorInfo!;
   logger.info('pipeline started', {

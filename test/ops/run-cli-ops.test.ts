@@ -1,0 +1,69 @@
+/** `xnorcam run` as a service: what its pipeline file turns off stays off, and signals it has no use for do not kill it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, testModelArgs } from '../helpers/model.js';
+import { tempDir } from '../helpers/videos.js';
+import { until } from '../helpers/wait.js';
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(args: string[], cwd: string): Promise<Started> {
+  const child = spawn(process.execPath, [bin, 'run', ...args, '--stats', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XNORCAM_LOG_FORMAT: 'json', XNORCAM_LOG_LEVEL: 'info' } });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('the dashboard URL', () => /dashboard: (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000);
+  const m = /dashboard: (http:\/\/\S+)/.exec(out);
+  if (!m) throw new Error(`xnorcam run did not start: ${out.slice(-500)}`);
+  return { child, url: m[1], output: () => out, exited };
+}
+
+describe('xnorcam run, operated', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  const running: ChildProcess[] = [];
+  beforeAll(() => (tmp = tempDir()));
+  afterAll(() => {
+    for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+    tmp.cleanup();
+  });
+
+  it('serves /metrics unless the pipeline file says outputs.metrics.enabled: false', async () => {
+    const yaml = (metrics: boolean) =>
+      ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', '  dashboard: { port: 0 }', `  metrics: { enabled: ${metrics} }`, ''].join('\n');
+    for (const enabled of [true, false]) {
+      const file = join(tmp.dir, `metrics-${enabled}.yaml`);
+      writeFileSync(file, yaml(enabled));
+      const run = await start([file], tmp.dir);
+      running.push(run.child);
+      try {
+        const r = await fetch(run.url + 'metrics');
+        expect(r.status, `metrics enabled: ${enabled}`).toBe(enabled ? 200 : 404);
+        if (enabled) expect(await r.text()).toMatch(/^# HELP xnorcam_/m);
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect(await run.exited).toBe(0);
+    }
+  }, 90_000);
+
+  it('logs and ignores SIGHUP when its sources were given on the command line (nothing to reload)', async () => {
+    const run = await start(['lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--port', '0'], tmp.dir);
+    running.push(run.child);
+    run.child.kill('SIGHUP');
+    await until('the SIGHUP warning', () => run.output().includes('SIGHUP ignored'), 10_000);
+    // Still serving, still detecting.
+    const r = await fetch(run.url + 'api/sources');
+    expect(r.status).toBe(200);
+    expect(run.child.exitCode).toBeNull();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+});
