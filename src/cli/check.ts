@@ -8,7 +8,7 @@ export const spec = defineCommand({
   name: 'check',
   summary: 'validate pipeline files without running them',
   usage: '<pipeline.yaml...> | --schema',
-  details: 'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem.',
+  details: 'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem. A recording a source names that is not there (yet) is a warning: run refuses it until it is.',
   options: {
     schema: { type: 'boolean', description: 'print the JSON Schema of pipeline files (for editor completion) and exit' },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing for valid files' },
@@ -33,7 +33,8 @@ export async function run(argv: string[]): Promise<number> {
       failed++;
       continue;
     }
-    const { config, problems } = validatePipelineText(text, { file });
+    const { config, problems, warnings } = validatePipelineText(text, { file, missingSourceFiles: 'warning' });
+    for (const p of warnings) process.stderr.write(`warning: ${formatProblem(file, p)} (run refuses it until it is there)\n`);
     if (!config) {
       failed++;
       for (const p of problems) process.stderr.write(formatProblem(file, p) + '\n');

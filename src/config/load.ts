@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../core/errors.js';
@@ -56,13 +57,14 @@ export interface ConfigProblem {
  */
 export function validatePipelineText(
   text: string,
-  opts: { file?: string; skipPipelineModel?: boolean } = {},
-): { config?: PipelineConfig; problems: ConfigProblem[] } {
+  opts: { file?: string; skipPipelineModel?: boolean; missingSourceFiles?: 'error' | 'warning' } = {},
+): { config?: PipelineConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       problems: byLine(doc.errors.map((e) => ({ path: '(yaml)', line: counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '') }))),
+      warnings: [],
     };
   }
   const raw: unknown = doc.toJS() ?? {};
@@ -74,6 +76,7 @@ export function validatePipelineText(
         const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
         return { path: formatPath(issue.path), line: lineOf(doc, counter, path), message: describeIssue(issue) };
       });
+  const warnings: ConfigProblem[] = [];
   // Model files are checked even when other keys are wrong, so one `check` lists everything.
   if (opts.file) {
     const base = dirname(resolve(opts.file));
@@ -81,9 +84,15 @@ export function validatePipelineText(
       const problem = modelFileProblem(isAbsolute(value) ? value : resolve(base, value));
       if (problem) problems.push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${value}: ${problem}` });
     }
+    // Recorded files likewise, with the line: `run` cannot start without them; `check` warns, as a
+    // recording may only be made later (the demo's video is rendered by its first run).
+    for (const { path, value } of sourceFilePaths(raw)) {
+      const problem = videoFileProblem(isAbsolute(value) ? value : resolve(base, value));
+      if (problem) (opts.missingSourceFiles === 'error' ? problems : warnings).push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${value}: ${problem}` });
+    }
   }
-  if (result.success && problems.length === 0) return { config: result.data, problems };
-  return { problems: byLine(problems) };
+  if (result.success && problems.length === 0) return { config: result.data, problems, warnings };
+  return { problems: byLine(problems), warnings };
 }
 
 /** The `model:` values (top level and per source) that are non-empty strings; the schema reports the rest. */
@@ -100,6 +109,24 @@ function modelPaths(raw: unknown, skipPipelineModel = false): { path: (string | 
     });
   }
   return out;
+}
+
+/** The sources' `url:` values that name local files (not cameras, streams, devices or test sources). */
+function sourceFilePaths(raw: unknown): { path: (string | number)[]; value: string }[] {
+  const top = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  if (!top || !Array.isArray(top.sources)) return [];
+  return top.sources.flatMap((s, i) => {
+    const url = s && typeof s === 'object' ? (s as Record<string, unknown>).url : undefined;
+    return typeof url === 'string' && url && isLocalPath(url) ? [{ path: ['sources', i, 'url'], value: url }] : [];
+  });
+}
+
+function videoFileProblem(path: string): string | undefined {
+  try {
+    return statSync(path).isFile() ? undefined : 'not a video file';
+  } catch {
+    return 'no such file';
+  }
 }
 
 /** Stable sort by line; problems without a line go last. */
@@ -123,7 +150,7 @@ export function formatProblem(file: string, p: ConfigProblem): string {
  */
 export function loadPipelineConfig(file: string, opts: { checkModels?: boolean; skipPipelineModel?: boolean } = {}): PipelineConfig {
   const text = readInputFile(file, 'a pipeline file', 'utf8');
-  const { config, problems } = validatePipelineText(text, opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel } : {});
+  const { config, problems } = validatePipelineText(text, opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel, missingSourceFiles: 'error' } : {});
   if (!config) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run xnorcam check)` : '';
     throw new UserError(formatProblem(file, problems[0]) + more);

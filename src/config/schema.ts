@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { Homography } from '../track/homography.js';
 
@@ -179,7 +180,7 @@ export const pipelineSchema = z
       .object({
         thresh: z.number().min(0).max(1).default(0.25),
         nms: z.number().min(0).max(1).default(0.45),
-        backend: z.string().default('auto').describe('kernel backend: auto, native, wasm, reference'),
+        backend: z.enum(['auto', ...KERNEL_BACKENDS]).default('auto').describe(`kernel backend: auto, ${KERNEL_BACKENDS.join(', ')}`),
         precision: z
           .enum(['exact', 'fast'])
           .default('exact')

@@ -3,6 +3,7 @@ import { UserError } from '../../core/errors.js';
 import type { KernelBackend } from './backend.js';
 import { requestedPrecision, type Precision } from './precision.js';
 import { ReferenceBackend } from './reference.js';
+import { KERNEL_BACKENDS, type KernelBackendName } from './names.js';
 
 /**
  * Kernel backends, fastest first. A backend module lives in its own folder and exports
@@ -11,12 +12,8 @@ import { ReferenceBackend } from './reference.js';
  * (addon not built, CPU lacks the instructions, ...). `auto` takes the first that loads and logs
  * once why the faster ones were skipped. XNORCAM_BACKEND (or --backend) forces one.
  */
-const registry: { name: string; module: string | null }[] = [
-  // BACKENDS: the native and wasm helpers add their entries here, fastest first.
-  { name: 'native', module: './native/index.js' },
-  { name: 'wasm', module: './wasm/index.js' },
-  { name: 'reference', module: null },
-];
+const modules: Record<KernelBackendName, string | null> = { native: './native/index.js', wasm: './wasm/index.js', reference: null };
+const registry: { name: string; module: string | null }[] = KERNEL_BACKENDS.map((name) => ({ name, module: modules[name] }));
 
 /** Options every backend's `create` accepts. */
 export interface BackendOptions {
