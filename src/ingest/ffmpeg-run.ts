@@ -6,6 +6,7 @@ import { ffmpegBinary } from './ffmpeg-binary.js';
 import type { FrameSlots } from './frame-slots.js';
 import type { SourceSpec } from './source-spec.js';
 import { JpegSplitter } from './jpeg-splitter.js';
+import { InputSizeReader } from './input-size.js';
 
 export interface FfmpegRunOptions {
   spec: SourceSpec;
@@ -33,7 +34,6 @@ export interface FfmpegRunEnd {
 }
 
 const showinfoRe = /\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-?[\d.]+(?:e[+-]?\d+)?)/;
-const inputVideoRe = /Stream #0:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})[\s,[]/;
 const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
 const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
 
@@ -59,6 +59,7 @@ export class FfmpegRun extends EventEmitter {
   private readonly ptsQueue: number[] = [];
   private frames = 0;
   private sourceSize?: [number, number];
+  private readonly sizeReader = new InputSizeReader();
   private lastLines: string[] = [];
   private damage?: string;
   private stopped = false;
@@ -201,10 +202,10 @@ export class FfmpegRun extends EventEmitter {
     }
     if (line.includes('Parsed_showinfo')) return;
     if (!this.sourceSize) {
-      const v = inputVideoRe.exec(line);
-      if (v) {
-        this.sourceSize = [Number(v[1]), Number(v[2])];
-        this.emit('size', this.sourceSize[0], this.sourceSize[1]);
+      const size = this.sizeReader.line(line);
+      if (size) {
+        this.sourceSize = size;
+        this.emit('size', size[0], size[1]);
         this.flushFrames();
         return;
       }
@@ -221,8 +222,8 @@ export class FfmpegRun extends EventEmitter {
       // ffmpeg always prints the input stream before frames flow; if its format ever defeats the
       // parser, do not hold frames forever: boxes then come back in model pixels.
       if (this.waitingSlots.length < 3 || !this.ptsQueue.length) return;
-      this.sourceSize = [this.opts.width, this.opts.height];
-      this.emit('size', this.opts.width, this.opts.height);
+      this.sourceSize = this.sizeReader.sofar ?? [this.opts.width, this.opts.height];
+      this.emit('size', this.sourceSize[0], this.sourceSize[1]);
     }
     while (this.waitingSlots.length && this.ptsQueue.length) {
       const f = this.waitingSlots.shift()!;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { ffmpegBinary } from './ffmpeg-binary.js';
+import { InputSizeReader } from './input-size.js';
 
 export interface VideoProbe {
   width: number;
@@ -42,14 +43,18 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
         if (/moov atom not found/i.test(err)) return reject(new Error('not a readable video (moov atom not found: the MP4 is incomplete or truncated)'));
         return reject(new Error(/Invalid data/i.test(err) ? `not a readable video (${why})` : why.includes('At least one output') ? 'no video stream' : why));
       }
-      const size = /, (\d{2,5})x(\d{2,5})[\s,[]/.exec(video[1]);
+      const reader = new InputSizeReader();
+      let size: [number, number] | undefined;
+      for (const line of err.split('\n')) size ??= reader.line(line);
+      size ??= reader.sofar;
       const fps = /, ([\d.]+)(k?) fps/.exec(video[1]) ?? /, ([\d.]+)(k?) tbr/.exec(video[1]);
       const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(err);
       const durationSec = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : 0;
       const rate = fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0;
       resolve({
-        width: size ? Number(size[1]) : 0,
-        height: size ? Number(size[2]) : 0,
+        // As decoded: upright for a video recorded on its side.
+        width: size ? size[0] : 0,
+        height: size ? size[1] : 0,
         fps: rate,
         durationSec,
         estimatedFrames: Math.round(durationSec * rate),

@@ -7,6 +7,7 @@ import { FrameSlots } from '../../src/ingest/frame-slots.js';
 import { SourceRunner } from '../../src/ingest/source-runner.js';
 import { parseSource } from '../../src/ingest/source-spec.js';
 import { FfmpegRun, type FfmpegRunEnd } from '../../src/ingest/ffmpeg-run.js';
+import { probeVideo } from '../../src/ingest/probe.js';
 import type { FrameInfo } from '../../src/core/types.js';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 
@@ -114,6 +115,22 @@ describe('ffmpeg ingest', () => {
     expect(end.error).toBeUndefined();
     expect(infos.map((i) => i.seq)).toEqual(truth.map((_, i) => i));
     expect(Date.now() - t0).toBeGreaterThan(1200); // frames waited for free slots
+  });
+
+  it('gives a video recorded on its side (a rotation tag) its upright size, as ffmpeg decodes it', async () => {
+    const stored = makeVideo(join(tmp.dir, 'upright.mp4'), { codec: 'libx264', width: 320, height: 240, fps: 10, seconds: 1 });
+    const tagged = join(tmp.dir, 'on-its-side.mp4');
+    // ffmpeg 5 writes the tag from -metadata; 6 and later from -display_rotation.
+    let r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', stored, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', tagged]);
+    const decoded = () => /, 240x320[ ,]/.test(spawnSync('ffmpeg', ['-hide_banner', '-i', tagged, '-frames:v', '1', '-f', 'null', '-'], { encoding: 'utf8' }).stderr.split('Output #0')[1] ?? '');
+    if (r.status !== 0 || !decoded()) r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-display_rotation', '90', '-i', stored, '-c', 'copy', tagged]);
+    expect(decoded(), 'ffmpeg decodes the tagged file upright').toBe(true);
+    expect(await probeVideo(tagged)).toMatchObject({ width: 240, height: 320 });
+    const { infos } = await ingest(tagged);
+    expect(infos.length).toBe(10);
+    for (const i of infos) expect([i.width, i.height]).toEqual([240, 320]);
+    // Untagged, nothing changes.
+    expect((await ingest(stored)).infos[0]).toMatchObject({ width: 320, height: 240 });
   });
 
   it('reads an ffmpeg test source', async () => {
