@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 
@@ -207,7 +207,11 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   if (enc) {
     enc.stdin!.end();
     const code = await encClosed!;
-    if (code !== 0) throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
+    if (code !== 0) {
+      // What it left is no video (no moov atom): a file there would pass for one.
+      rmSync(output, { force: true });
+      throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
+    }
   }
   if (failure) throw failure;
   if (!seq) throw new Error(`${input}: no frame decoded${decCode ? ` (${decErr})` : ''}`);
@@ -228,6 +232,8 @@ function startEncoder(path: string, t: EncoderTiming, output: string, onErr: (d:
     path,
     [
       ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${t.w}x${t.h}`, '-framerate', t.rate, '-i', 'pipe:0'],
+      // 4:2:0 needs even sides: an odd one (321x241) gets a black column or row, the boxes stay where they are.
+      ...(t.w % 2 || t.h % 2 ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
       ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'],
       // -itsoffset does not survive on a raw input; this shifts the written timestamps.
       ...(t.startSec > 0 ? ['-output_ts_offset', t.startSec.toFixed(6)] : []),

@@ -98,6 +98,17 @@ describe('xnorcam batch --annotate', () => {
     annotated.forEach((t, i) => expect(Math.abs(t - lines[i].ptsMs), `frame ${i}`).toBeLessThan(1));
   });
 
+  it('draws a picture of odd width and height (the encoder needs even ones) without moving the boxes', () => {
+    const odd = join(tmp.dir, 'odd.avi');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'mpeg4', odd], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const out = join(tmp.dir, 'odd');
+    const r = xnorcam(['batch', odd, ...testModelArgs, '--annotate', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const size = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_frames', '-of', 'csv=p=0', join(out, 'odd.annotated.mp4')], { encoding: 'utf8' });
+    expect(size.stdout.trim()).toBe('322,242,10');
+  });
+
   it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
     const { run, out, jsonl } = await signalledMidRun('long', 'sigint', 'SIGINT');
     const code = await run.closed;
