@@ -36,7 +36,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     ...threadsPerFrameOption,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
     transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
-    line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source (repeatable)' },
+    line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source given on the command line (repeatable; a pipeline file gives each source its lines:)' },
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score (default: 0.25, or the pipeline file\'s)' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (default: 0.45, or the pipeline file\'s)' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
@@ -92,6 +92,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
 
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
+    // Which of the file's sources it would be for is not for a flag to guess: silently dropping it lost a day's counts.
+    if (lines.length) throw new UserError(`--line: not with a pipeline file (${file}): give each source its lines: there`, 2);
     const modelFlag = Boolean(v.model || v.cfg);
     // Model files are checked here, with the file's line, not later as if they were --model flags.
     const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag });

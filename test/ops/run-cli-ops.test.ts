@@ -1,5 +1,5 @@
 /** `xnorcam run` as a service: what its pipeline file turns off stays off, and signals it has no use for do not kill it. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,14 @@ describe('xnorcam run, operated', () => {
       expect(await run.exited).toBe(0);
     }
   }, 90_000);
+
+  it('refuses --line with a pipeline file in one line, rather than drop it', () => {
+    const file = join(tmp.dir, 'lines.yaml');
+    writeFileSync(file, 'sources:\n  - name: cam\n    url: lavfi:testsrc2=size=160x120:rate=5\n');
+    const r = spawnSync(process.execPath, [bin, 'run', file, '--line', 'extra:0,200,640,200', '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`error: --line: not with a pipeline file (${file}): give each source its lines: there`);
+  });
 
   it('logs and ignores SIGHUP when its sources were given on the command line (nothing to reload)', async () => {
     const run = await start(['lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--port', '0'], tmp.dir);
