@@ -75,6 +75,12 @@ export const trackerSchema = z
     minHits: z.number().int().min(1).max(100).optional().describe('matches before a track is confirmed (counted and shown)'),
     minConfirmSec: z.number().min(0).max(10).optional().describe('time those matches must span, seconds'),
     classAgnostic: z.boolean().optional().describe('match regardless of class; the track class is the majority vote'),
+    crossClassDuplicateIou: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('a box of another class over a matched box at this IoU is a second label, not a new object (0 = off)'),
   })
   .strict();
 

@@ -77,6 +77,12 @@ export interface TrackerConfig {
   classAgnostic: boolean;
   /** Multiply IoU by the detection score in the first stage (ByteTrack's fuse_score). */
   fuseScore: boolean;
+  /**
+   * A box of another class covering, at IoU ≥ this, a box already matched in this update starts no
+   * track: it is the detector's second label for the same object (car 0.76 and motorcycle 0.85 on one
+   * car; NMS is per class), which would be counted twice. Its vote goes to that track. 0 disables.
+   */
+  crossClassDuplicateIou: number;
   noise: KalmanNoise;
 }
 
@@ -97,6 +103,7 @@ export const defaultTrackerConfig: TrackerConfig = {
   minConfirmSec: 0.15,
   classAgnostic: true,
   fuseScore: false,
+  crossClassDuplicateIou: 0.7,
   noise: defaultNoise,
 };
 
@@ -245,6 +252,11 @@ export class ByteTracker {
 
     for (let d = 0; d < nd; d++) {
       if (this.detUsed[d] || dets[d].score < cfg.newTrackScore) continue;
+      const twin = cfg.crossClassDuplicateIou > 0 ? this.crossClassTwin(dets, d, cfg.crossClassDuplicateIou) : undefined;
+      if (twin) {
+        twin.vote(dets[d].classId, dets[d].score);
+        continue;
+      }
       const t = new TrackedObject(this.nextId++);
       const b = dets[d].box;
       kalmanInit(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
@@ -257,6 +269,18 @@ export class ByteTracker {
       this.active.push(t);
     }
     return this.active;
+  }
+
+  /** The track whose box of this update is this box under another class label, if any. */
+  private crossClassTwin(dets: ArrayLike<TrackerDetection>, d: number, minIou: number): TrackedObject | undefined {
+    const b = dets[d].box;
+    for (const t of this.active) {
+      if (t.detIndex < 0) continue;
+      const o = dets[t.detIndex];
+      if (o.classId === dets[d].classId) continue;
+      if (iou(b[0], b[1], b[2], b[3], o.box[0], o.box[1], o.box[2], o.box[3]) >= minIou) return t;
+    }
+    return undefined;
   }
 
   private record(t: TrackedObject, det: TrackerDetection, d: number): void {

@@ -34,6 +34,36 @@ describe('ByteTracker', () => {
     });
   }
 
+  it('gives one track to a vehicle the detector labels twice (car and motorcycle on one box), two to a rider and bicycle', () => {
+    const tracker = new ByteTracker();
+    const seen = new Set<number>();
+    let riderTracks = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const x = 100 + 10 * i;
+      const dets: TrackerDetection[] = [
+        // The same car, boxed as a car and, a few pixels off, as a motorcycle: IoU about 0.8.
+        { box: box(x, 200, 60, 40), score: 0.76, classId: 2 },
+        { box: box(x + 3, 202, 58, 40), score: 0.85, classId: 3 },
+        // A cyclist: the person and the bicycle overlap (IoU about 0.4), two objects.
+        { box: box(x, 400, 30, 60), score: 0.9, classId: 0 },
+        { box: box(x, 420, 40, 40), score: 0.9, classId: 1 },
+      ];
+      const active = tracker.update(dets, i * 100);
+      for (const t of active) if (t.confirmed && t.detIndex <= 1) seen.add(t.id);
+      riderTracks = new Set(active.filter((t) => t.confirmed && t.detIndex >= 2).map((t) => t.id));
+    }
+    expect(seen.size).toBe(1);
+    expect(riderTracks.size).toBe(2);
+    // Off: the second label starts a second track, as before.
+    const off = new ByteTracker({ crossClassDuplicateIou: 0 });
+    const ids = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const x = 100 + 10 * i;
+      for (const t of off.update([{ box: box(x, 200, 60, 40), score: 0.76, classId: 2 }, { box: box(x + 3, 202, 58, 40), score: 0.85, classId: 3 }], i * 100)) if (t.confirmed) ids.add(t.id);
+    }
+    expect(ids.size).toBe(2);
+  });
+
   it('tracks a fast vehicle at 5 fps whose boxes never overlap from frame to frame', () => {
     // 400 px/s at 5 fps = 80 px per frame, wider than the 60 px box.
     const { idsPerObject } = run(5, 3, [(t) => ({ box: box(50 + 400 * t, 300), score: 0.9, classId: 0 })]);
