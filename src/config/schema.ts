@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TRAFFIC_EVENT_TYPES } from '../core/types.js';
 import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { Homography } from '../track/homography.js';
@@ -124,9 +125,9 @@ export const webhookSchema = z
   .object({
     url: z.url({ protocol: /^https?$/ }).describe('HTTP(S) endpoint receiving JSON POSTs'),
     events: z
-      .array(z.enum(['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down']))
+      .array(z.enum(TRAFFIC_EVENT_TYPES))
       .min(1)
-      .default(['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down']),
+      .default([...TRAFFIC_EVENT_TYPES]),
     timeoutMs: z.number().int().positive().max(60_000).default(5000),
     maxRetries: z.number().int().min(0).max(20).default(5),
     queueSize: z.number().int().positive().max(100_000).default(1000).describe('events kept while the endpoint is down; oldest dropped beyond'),

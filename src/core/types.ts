@@ -59,6 +59,9 @@ export type TrafficEvent =
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 
+/** Every TrafficEvent type, for what lists them (webhook filters, metric series). */
+export const TRAFFIC_EVENT_TYPES = ['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down'] as const satisfies readonly TrafficEvent['type'][];
+
 /** Counts per line → direction → class. */
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
 

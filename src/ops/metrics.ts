@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineFeed, SourceEvents, SourceStatus } from '../core/feed.js';
-import type { FrameResult } from '../core/types.js';
+import { TRAFFIC_EVENT_TYPES, type FrameResult } from '../core/types.js';
 
 /** Gauges the pipeline cannot see itself (the pool's queue, the dashboard's sockets). */
 export interface MetricProbes {
@@ -129,8 +129,16 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   const onEvents = (e: SourceEvents) => {
     for (const ev of e.events) events.inc({ source: e.source, type: ev.type });
   };
+  // A source a reload removed is no series any more: days of edits must not pile them up.
+  const onRemoved = ({ source }: { source: string }) => {
+    framesDetected.remove({ source });
+    latency.remove({ source });
+    for (const type of TRAFFIC_EVENT_TYPES) events.remove({ source, type });
+    for (const key of [...seenInZone.keys()]) if ((JSON.parse(key) as string[])[0] === source) seenInZone.delete(key);
+  };
   feed.on('result', onResult);
   feed.on('events', onEvents);
+  feed.on('removed', onRemoved);
 
   return {
     registry,
@@ -150,6 +158,7 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     close() {
       feed.off('result', onResult as (...args: never[]) => void);
       feed.off('events', onEvents as (...args: never[]) => void);
+      feed.off('removed', onRemoved as (...args: never[]) => void);
       registry.clear();
     },
   };

@@ -108,6 +108,11 @@ export class PipelineOutputs {
   private removed(r: { source: string; counts?: SourceCounts }): void {
     if (this.cfg.outputs.files?.counts) this.writeCounts(r.source, r.counts, true);
     this.countsWritten.delete(r.source);
+    // Its files are closed: held open, retention could never remove them (a source of that name added later opens them again).
+    for (const name of [`${r.source}.detections.jsonl`, `${r.source}.counts.csv`]) {
+      this.files.get(name)?.close();
+      this.files.delete(name);
+    }
   }
 
   private applyRetention(): void {

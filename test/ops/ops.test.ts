@@ -194,6 +194,15 @@ describe('pipeline metrics', () => {
     const again = await metrics.render();
     expect(again).toMatch(/xnorcam_source_reconnects_total\{source="cam1"\} 2/);
     expect(again).toMatch(/xnorcam_worker_queue_depth 0/);
+    // A down event told as it happens (no frame carries it) counts too.
+    emitter.emit('events', { source: 'cam1', events: [{ type: 'source-down', source: 'cam1', at: 1, reason: 'stream ended' }] });
+    expect(await metrics.render()).toMatch(/xnorcam_events_total\{source="cam1",type="source-down"\} 1/);
+    // A reload removes the source: its series go with it, where they piled up for the life of the process.
+    emitter.emit('removed', { source: 'cam1' });
+    const after = await metrics.render();
+    expect(after).not.toMatch(/xnorcam_frames_detected_total\{source="cam1"\}/);
+    expect(after).not.toMatch(/xnorcam_events_total\{source="cam1"/);
+    expect(after).not.toMatch(/xnorcam_detection_latency_seconds_bucket\{le="0.2",source="cam1"\}/);
     metrics.close();
   });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
@@ -114,6 +114,28 @@ describe('pipeline outputs', () => {
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
     const outputs = new PipelineOutputs(feed, cfg);
     expect(() => feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: 1 }] })).not.toThrow();
+    await outputs.close();
+  });
+
+  it('closes the files of a source a reload removed (held open, retention could never remove them)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam2', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, detections: true } } });
+    const status: SourceStatus = { name: 'cam2', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const feed = feedFor(status, { source: 'cam2', intervalMs: 60_000, total: {}, intervals: [] });
+    const outputs = new PipelineOutputs(feed, cfg);
+    feed.emit('result', { frame: { source: 'cam2', seq: 0, ptsMs: 0, capturedAt: 1, width: 640, height: 360 }, detections: [], tracks: [], events: [], detectedAt: 2, detectMs: 1 } satisfies FrameResult);
+    const path = join(dir, 'cam2.detections.jsonl');
+    const open = () => readdirSync('/proc/self/fd').some((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+    expect(open()).toBe(true);
+    feed.emit('removed', { source: 'cam2', counts: { source: 'cam2', intervalMs: 60_000, total: {}, intervals: [] } });
+    expect(open()).toBe(false);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(1);
     await outputs.close();
   });
 
