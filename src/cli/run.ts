@@ -258,7 +258,10 @@ async function runStarted(
   // Metrics too, so the frame counters include the first frames; /metrics is served by the dashboard.
   let websocketClients = () => 0;
   const metricsWanted = setup.outputs?.outputs.metrics.enabled ?? true;
-  const metrics = setup.dashboard.enabled && metricsWanted ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients() }) : undefined;
+  const metrics =
+    setup.dashboard.enabled && metricsWanted
+      ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients(), webhooks: () => outputs?.webhookStats() ?? [] })
+      : undefined;
   await pipeline.start();
   const info = pipeline.detectorInfo!;
   logger.info('pipeline started', {

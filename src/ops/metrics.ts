@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineFeed, SourceEvents, SourceStatus } from '../core/feed.js';
+import type { WebhookStats } from './webhook-sink.js';
 import { TRAFFIC_EVENT_TYPES, type FrameResult } from '../core/types.js';
 
 /** Gauges the pipeline cannot see itself (the pool's queue, the dashboard's sockets). */
 export interface MetricProbes {
   workerQueueDepth?: () => number;
   websocketClients?: () => number;
+  /** Each webhook's delivery figures (its URL without credentials or query). */
+  webhooks?: () => ({ url: string } & WebhookStats)[];
 }
 
 export interface PipelineMetrics {
@@ -102,6 +105,26 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   // The pipeline knows its own queue; a probe given by the caller wins (tests, other feeds).
   const ownDepth = (feed as Partial<{ queueDepth(): number }>).queueDepth;
   const queueDepth = probes.workerQueueDepth ?? (typeof ownDepth === 'function' ? () => ownDepth.call(feed) : undefined);
+  new Counter({
+    name: 'xnorcam_webhook_events_total',
+    help: 'Events per webhook by outcome: sent, failed (refused or given up after retries), dropped (queue full, or queued at shutdown)',
+    labelNames: ['webhook', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of probes.webhooks?.() ?? []) for (const outcome of ['sent', 'failed', 'dropped'] as const) this.inc({ webhook: w.url, outcome }, w[outcome]);
+    },
+  });
+  new Gauge({
+    name: 'xnorcam_webhook_queue',
+    help: 'Events waiting for a webhook',
+    labelNames: ['webhook'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of probes.webhooks?.() ?? []) this.set({ webhook: w.url }, w.queued);
+    },
+  });
   new Gauge({
     name: 'xnorcam_worker_queue_depth',
     help: 'Frames waiting for a detector worker',

@@ -47,9 +47,12 @@ export class PipelineOutputs {
     }
   }
 
-  /** Per-sink delivery figures, for logs and tests. */
+  /** Per-sink delivery figures (for /metrics): the URL without credentials or query, which may hold a key. */
   webhookStats() {
-    return this.sinks.map((s) => ({ ...s.stats }));
+    return this.sinks.map((s, i) => {
+      const u = new URL(this.cfg.outputs.webhooks[i].url);
+      return { url: `${u.protocol}//${u.host}${u.pathname}`, ...s.stats };
+    });
   }
 
   private file(name: string, header?: string): LiveLineFile {

@@ -14,16 +14,23 @@ export interface WebhookOptions {
 
 export interface WebhookStats {
   sent: number;
+  /** Given up: refused (4xx) or still failing after maxRetries. */
   failed: number;
+  /** Pushed out of a full queue, oldest first. */
   dropped: number;
   queued: number;
 }
+
+/** How often events lost while a webhook keeps failing are summed up in the log. */
+const LOSS_REPORT_MS = 60_000;
 
 /**
  * Delivers events to an HTTP endpoint as JSON POSTs, one request per event, in order. Never blocks
  * the pipeline: `push` only enqueues. While the endpoint is down, events wait in a bounded queue
  * (oldest dropped and counted beyond `queueSize`) and the head is retried with capped exponential
- * backoff; after `maxRetries` it is given up and counted as failed. State changes are logged once.
+ * backoff; after `maxRetries` it is given up and counted as failed. State changes are logged once,
+ * with the reason (HTTP status or network error); events lost (given up, refused, dropped from the
+ * full queue, or still queued at shutdown) are summed up in one error line at most once a minute.
  */
 export class WebhookSink {
   private readonly queue: TrafficEvent[] = [];
@@ -34,6 +41,9 @@ export class WebhookSink {
   private timer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   readonly stats: WebhookStats = { sent: 0, failed: 0, dropped: 0, queued: 0 };
+  /** Lost since the last report: a day of a dead endpoint is a line a minute, not one per event nor none. */
+  private unreported = { failed: 0, dropped: 0, reason: '' };
+  private reportedAt = -Infinity;
 
   constructor(private readonly opts: WebhookOptions) {
     this.wanted = new Set(opts.events);
@@ -44,6 +54,8 @@ export class WebhookSink {
     if (this.queue.length >= this.opts.queueSize) {
       this.queue.shift();
       this.stats.dropped++;
+      this.unreported.dropped++;
+      this.reportLoss();
     }
     this.queue.push(event);
     this.stats.queued = this.queue.length;
@@ -54,11 +66,11 @@ export class WebhookSink {
     this.running = true;
     let attempt = 0;
     while (this.queue.length > 0 && !this.closed) {
-      const outcome = await this.post(this.queue[0]);
+      const { outcome, reason } = await this.post(this.queue[0]);
       if (outcome === 'retry' && attempt < this.opts.maxRetries) {
         if (!this.down) {
           this.down = true;
-          logger.warn('webhook unreachable, retrying with backoff', { url: this.opts.url });
+          logger.warn('webhook unreachable, retrying with backoff', { url: this.opts.url, reason });
         }
         await this.sleep(Math.min(30_000, (this.opts.baseDelayMs ?? 500) * 2 ** attempt));
         attempt++;
@@ -72,8 +84,12 @@ export class WebhookSink {
           this.down = false;
           logger.info('webhook reachable again', { url: this.opts.url });
         }
+        this.reportLoss(true);
       } else {
         this.stats.failed++;
+        this.unreported.failed++;
+        this.unreported.reason = reason;
+        this.reportLoss();
       }
       this.stats.queued = this.queue.length;
     }
@@ -90,8 +106,19 @@ export class WebhookSink {
     });
   }
 
-  /** 'refused': a 4xx other than 408/429, which retrying will not fix. */
-  private async post(event: TrafficEvent): Promise<'ok' | 'refused' | 'retry'> {
+  /** Logs the events lost since the last report, at most once a minute (or now, `flush`). */
+  private reportLoss(flush = false): void {
+    const { failed, dropped, reason } = this.unreported;
+    if (failed + dropped === 0) return;
+    const now = Date.now();
+    if (!flush && now - this.reportedAt < LOSS_REPORT_MS && this.reportedAt !== -Infinity) return;
+    this.reportedAt = now;
+    logger.error('webhook events lost', { url: this.opts.url, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
+    this.unreported = { failed: 0, dropped: 0, reason: '' };
+  }
+
+  /** 'refused': a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
+  private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry'; reason: string }> {
     try {
       const res = await fetch(this.opts.url, {
         method: 'POST',
@@ -100,14 +127,14 @@ export class WebhookSink {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return 'ok';
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-        logger.warn('webhook refused an event', { url: this.opts.url, status: res.status });
-        return 'refused';
-      }
-      return 'retry';
-    } catch {
-      return 'retry';
+      const reason = `HTTP ${res.status}`;
+      if (res.ok) return { outcome: 'ok', reason };
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { outcome: 'refused', reason };
+      return { outcome: 'retry', reason };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const reason = err.name === 'TimeoutError' ? `no answer in ${this.opts.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      return { outcome: 'retry', reason };
     }
   }
 
@@ -118,5 +145,12 @@ export class WebhookSink {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
+    if (this.queue.length) {
+      this.stats.dropped += this.queue.length;
+      this.unreported.dropped += this.queue.length;
+      this.queue.length = 0;
+      this.stats.queued = 0;
+    }
+    this.reportLoss(true);
   }
 }

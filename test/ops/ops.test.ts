@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { configureLog } from '../../src/core/log.js';
 import { createServer, type Server } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -74,6 +75,35 @@ describe('WebhookSink', () => {
     expect((ep.received[0] as { trackId: number }).trackId).toBe(2);
     expect(sink.stats).toMatchObject({ sent: 1, failed: 1 });
     await sink.close();
+  });
+
+  it('says why it cannot deliver, and sums up the events it lost (at most a line a minute), at shutdown too', async () => {
+    configureLog({ json: true });
+    const lines: { msg: string; [k: string]: unknown }[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.startsWith('{')) lines.push(JSON.parse(text));
+      return true;
+    });
+    try {
+      const ep = await endpoint(Array(100).fill(500));
+      const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 1, queueSize: 2, baseDelayMs: 5 });
+      for (let i = 1; i <= 4; i++) sink.push(crossing(i)); // the queue holds 2: two dropped at once
+      await until(() => sink.stats.failed === 2);
+      sink.push(crossing(5));
+      await sink.close(0);
+      const unreachable = lines.filter((l) => l.msg === 'webhook unreachable, retrying with backoff');
+      expect(unreachable).toHaveLength(1);
+      expect(unreachable[0].reason).toBe('HTTP 500');
+      const lost = lines.filter((l) => l.msg === 'webhook events lost');
+      // The first loss at once, the rest within the minute held back, then told at shutdown: nothing unaccounted.
+      expect(lost.length).toBe(2);
+      expect(lost.reduce((n, l) => n + (l.failed as number) + (l.dropped as number), 0)).toBe(5);
+      expect(lost.at(-1)).toMatchObject({ totalFailed: 2, totalDropped: 3 });
+      expect(sink.stats).toMatchObject({ sent: 0, failed: 2, dropped: 3, queued: 0 });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('sends only the event types it is configured for', async () => {
@@ -169,7 +199,11 @@ describe('pipeline metrics', () => {
     const emitter = new EventEmitter();
     const feed = Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
     let depth = 2;
-    const metrics = createPipelineMetrics(feed, { workerQueueDepth: () => depth, websocketClients: () => 4 });
+    const metrics = createPipelineMetrics(feed, {
+      workerQueueDepth: () => depth,
+      websocketClients: () => 4,
+      webhooks: () => [{ url: 'https://hooks.example.org/traffic', sent: 7, failed: 2, dropped: 1, queued: 3 }],
+    });
     const result = (seq: number): FrameResult => ({
       frame: { source: 'cam1', seq, ptsMs: seq * 40, capturedAt: 1000, width: 640, height: 360 },
       detections: [], tracks: [], events: [crossing(seq)], detectedAt: 1120, detectMs: 9,
@@ -187,6 +221,8 @@ describe('pipeline metrics', () => {
     expect(text).toMatch(/xnorcam_detector_seconds_sum 0.018/);
     expect(text).toMatch(/xnorcam_worker_queue_depth 2/);
     expect(text).toMatch(/xnorcam_websocket_clients 4/);
+    expect(text).toMatch(/xnorcam_webhook_events_total\{webhook="https:\/\/hooks.example.org\/traffic",outcome="failed"\} 2/);
+    expect(text).toMatch(/xnorcam_webhook_queue\{webhook="https:\/\/hooks.example.org\/traffic"\} 3/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
     expect(text).toMatch(/nodejs_eventloop_lag_seconds /);
     status.reconnects = 2;
