@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PipelineFeed, SourceCounts, SourceEvents } from '../core/feed.js';
 import { logger } from '../core/log.js';
 import { makeOutputDir } from '../core/output-dir.js';
+import { mergeCounts } from '../core/source-counts.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { LiveLineFile } from './rotating-file.js';
@@ -24,6 +25,12 @@ export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
+  /**
+   * What a source a reload removed counted in intervals not yet written: written when they end, and
+   * added to the source's own if a reload brings it back meanwhile, so an interval is one block of
+   * rows (removed and re-added within a minute, it was two: 7 cars, then 5).
+   */
+  private readonly held = new Map<string, SourceCounts>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onResult = (r: FrameResult) => this.result(r);
   private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
@@ -85,7 +92,16 @@ export class PipelineOutputs {
 
   /** Appends the rows of every interval that has closed since the last flush (all of them at the end). */
   private flushCounts(final: boolean): void {
-    for (const s of this.feed.sources()) this.writeCounts(s.name, this.feed.counts(s.name), final);
+    const active = new Set<string>();
+    for (const s of this.feed.sources()) {
+      active.add(s.name);
+      this.writeCounts(s.name, mergeCounts(this.held.get(s.name), this.feed.counts(s.name)), final);
+    }
+    for (const [source, counts] of this.held) if (!active.has(source)) this.writeCounts(source, counts, final);
+    // A hold is done with once every interval in it is written.
+    for (const [source, counts] of this.held) {
+      if ((counts.intervals.at(-1)?.start ?? -Infinity) <= (this.countsWritten.get(source) ?? -Infinity)) this.held.delete(source);
+    }
   }
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
@@ -107,10 +123,13 @@ export class PipelineOutputs {
     this.countsWritten.set(source, fresh[fresh.length - 1].start);
   }
 
-  /** A source a reload removed: its open interval is as final as it will get. A source of that name added later counts afresh. */
+  /** A source a reload removed: its ended intervals are written now, the one in progress when it ends (or with the source's, if it comes back). */
   private removed(r: { source: string; counts?: SourceCounts }): void {
-    if (this.cfg.outputs.files?.counts) this.writeCounts(r.source, r.counts, true);
-    this.countsWritten.delete(r.source);
+    if (this.cfg.outputs.files?.counts && r.counts) {
+      const counts = mergeCounts(this.held.get(r.source), r.counts)!;
+      this.held.set(r.source, counts);
+      this.flushCounts(false);
+    }
     // Its files are closed: held open, retention could never remove them (a source of that name added later opens them again).
     for (const name of [`${r.source}.detections.jsonl`, `${r.source}.counts.csv`]) {
       this.files.get(name)?.close();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { logger } from '../core/log.js';
 import type { DisplayFrame, PipelineFeed, SourceCounts, SourceEvents, SourceOverlay, SourceStatus } from '../core/feed.js';
-import type { Detection, FrameInfo, FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
+import type { Detection, FrameInfo, FrameResult, TrafficEvent } from '../core/types.js';
 import type { DetectOptions } from '../detect/types.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import type { FrameSlots } from '../ingest/frame-slots.js';
@@ -9,6 +9,7 @@ import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/
 import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
+import { mergeCounts } from '../core/source-counts.js';
 import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
@@ -613,28 +614,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 }
 
 function countsOf(st: SourceState): SourceCounts | undefined {
-  const now = st.analytics?.counts();
-  const before = st.carried;
-  if (!before || !now) return now ?? before;
-  const byStart = new Map<number, LineCounts>();
-  for (const iv of [...before.intervals, ...now.intervals]) byStart.set(iv.start, addCounts(byStart.get(iv.start), iv.counts));
-  const intervals = [...byStart]
-    .sort((a, b) => a[0] - b[0])
-    .slice(-DEFAULT_KEPT_INTERVALS)
-    .map(([start, counts]) => ({ start, counts }));
-  return { ...now, total: addCounts(before.total, now.total), intervals };
-}
-
-/** a + b, as a new object; lines, directions and classes of either are kept (a renamed line keeps its old counts). */
-function addCounts(a: LineCounts | undefined, b: LineCounts): LineCounts {
-  const out: LineCounts = {};
-  for (const c of a ? [a, b] : [b]) {
-    for (const [line, dirs] of Object.entries(c)) {
-      const o = (out[line] ??= { forward: {}, backward: {} });
-      for (const dir of ['forward', 'backward'] as const) for (const [cls, n] of Object.entries(dirs[dir])) o[dir][cls] = (o[dir][cls] ?? 0) + n;
-    }
-  }
-  return out;
+  return mergeCounts(st.carried, st.analytics?.counts(), DEFAULT_KEPT_INTERVALS);
 }
 
 function round1(x: number): number {

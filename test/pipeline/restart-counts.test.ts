@@ -34,6 +34,7 @@ vi.mock('../../src/pipeline/analytics-loader.js', () => ({
       },
       counts: () => structuredClone(counts),
       overlay: () => ({ lines: cfg.lines ?? [], zones: cfg.zones ?? [] }),
+      finish: () => [],
     };
   },
 }));
@@ -95,6 +96,23 @@ describe('a source restarted by a reload keeps what it counted', () => {
     const rows = readFileSync(join(dir, 'cam.counts.csv'), 'utf8').trim().split('\n').slice(1);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/,stop,forward,car,1$/);
+  }, 60_000);
+
+  it('a source removed and added back within one interval writes that interval once, with both lives\' crossings', async () => {
+    const dir = join(tmp.dir, 'removed-and-back');
+    const { p, outputs, seen } = await startCamera(dir);
+    try {
+      await until('the crossing', () => seen.crossed === 1, 20_000);
+      await p.removeSource('cam'); // taken out of the pipeline file…
+      await p.addSource(camera('stop')); // …and put back a few seconds later
+      await until('the crossing after its return', () => seen.crossed === 2, 20_000);
+    } finally {
+      await p.close();
+      await outputs.close();
+    }
+    // One block of rows per interval (it was two: car,1 and car,1 for the same interval).
+    const rows = readFileSync(join(dir, 'cam.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toEqual([expect.stringMatching(/,stop,forward,car,2$/)]);
   }, 60_000);
 
   it('a restart whose analytics are refused leaves the old source running, and its counts are written', async () => {
