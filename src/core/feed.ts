@@ -41,13 +41,13 @@ export interface SourceCounts {
   source: string;
   intervalMs: number;
   total: LineCounts;
-  /** Oldest first; each bucket starts at `start` (epoch ms). */
+  /** Oldest first; each bucket starts at `start`: epoch ms, or ms of video time when `asOf` is set. */
   intervals: { start: number; counts: LineCounts }[];
   /** Per zone, the confirmed tracks in it now, per class (zones without any: {}); absent without zones. */
   occupancy?: Record<string, Record<string, number>>;
   /**
-   * Counts dated by video time (a file in batch mode): the time, on that clock, of the last frame
-   * analysed. Absent for counts dated by arrival, whose clock is the wall clock.
+   * Counts dated by video time (a file in batch mode: ms from the start of the recording): the video
+   * time of the last frame analysed. Absent for counts dated by arrival, whose clock is the wall clock.
    */
   asOf?: number;
 }

@@ -35,8 +35,9 @@ export interface AnalyticsConfig {
   speed?: Partial<SpeedConfig>;
   /**
    * Additive: which clock dates events and count intervals. 'capture' (default): the wall-clock time
-   * the frame arrived (live sources). 'media': the first frame's arrival time plus the frame's
-   * presentation time, so a file processed faster than real time is bucketed by video time.
+   * the frame arrived (live sources). 'media': the recording's own time, ms from its start (a file in
+   * batch mode, processed faster or slower than real time): intervals are its minutes, as in `xnorcam
+   * batch`, not minutes of the afternoon it happened to be processed in.
    */
   clock?: 'capture' | 'media';
   /** Additive: number of interval buckets kept (default DEFAULT_KEPT_INTERVALS, a day of minutes). */
@@ -98,7 +99,6 @@ export class SourceAnalytics {
   private periodSamples = 0;
   private lastDt = 100;
   private tOffset = 0;
-  private clockOrigin: number | undefined;
   private readonly ground: [number, number] = [0, 0];
 
   constructor(private readonly cfg: AnalyticsConfig) {
@@ -131,10 +131,9 @@ export class SourceAnalytics {
   update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
     for (const d of detections) if (!this.classNames.has(d.classId)) this.classNames.set(d.classId, d.className);
     const tMs = this.mediaTime(frame.ptsMs);
-    if (this.clockOrigin === undefined) this.clockOrigin = frame.capturedAt - tMs;
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
     // into intervals already closed.
-    const at = this.cfg.clock === 'media' ? this.clockOrigin + tMs : frame.capturedAt;
+    const at = this.cfg.clock === 'media' ? tMs : frame.capturedAt;
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);
     const tracks: Track[] = [];
@@ -225,7 +224,7 @@ export class SourceAnalytics {
     const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
     const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
     if (this.zones.length) counts.occupancy = this.occupancy();
-    if (this.cfg.clock === 'media' && this.clockOrigin !== undefined && Number.isFinite(this.lastT)) counts.asOf = this.clockOrigin + this.lastT;
+    if (this.cfg.clock === 'media' && Number.isFinite(this.lastT)) counts.asOf = this.lastT;
     return counts;
   }
 

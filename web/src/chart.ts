@@ -39,8 +39,10 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   g.fillText(title, 4 * dpr, 2 * dpr);
   if (!counts || counts.intervals.length === 0) return;
   const step = counts.intervalMs;
-  // The latest slot: now's, or a later one when counts run ahead of the wall clock (a file in batch mode).
-  const lastStart = Math.max(Math.floor(nowMs / step) * step, counts.intervals[counts.intervals.length - 1].start);
+  // The latest slot: now's, or, for a recording counted by its own time (a file in batch mode), the one of
+  // the video time reached.
+  const clock = counts.asOf ?? nowMs;
+  const lastStart = Math.max(Math.floor(clock / step) * step, counts.intervals[counts.intervals.length - 1].start);
   const byStart = new Map(counts.intervals.map((iv) => [iv.start, iv.counts]));
   const slots = Array.from({ length: maxBars }, (_, i) => lastStart - (maxBars - 1 - i) * step);
   const stacks = slots.map((start) => perClass(byStart.get(start) ?? {}));
@@ -64,5 +66,13 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   });
   g.fillStyle = '#9aa4b2';
   g.textBaseline = 'bottom';
-  g.fillText(new Date(lastStart).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), w - 4 * dpr, h);
+  g.fillText(counts.asOf === undefined ? new Date(lastStart).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : videoTime(lastStart), w - 4 * dpr, h);
+}
+
+/** A time into a recording, as a player shows it: 1:05 or 1:02:05. */
+function videoTime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
