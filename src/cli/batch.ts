@@ -84,9 +84,10 @@ export async function run(argv: string[]): Promise<number> {
   const inputs: InputJob[] = [];
   for (const url of args.positionals) {
     const s = parseSource(url);
-    if (s.kind === 'file') {
+    // Recordings, local or over HTTP (a 404 was found only after starting, leaving empty outputs); cameras are not probed.
+    if (s.kind === 'file' || s.kind === 'http') {
       try {
-        const p = await probeVideo(s.input);
+        const p = await probeVideo(s.input, s.inputOptions);
         inputs.push({ url, estimatedFrames: p.estimatedFrames, fps: p.fps });
       } catch (e) {
         throw new UserError(`${url}: ${(e as Error).message}`);

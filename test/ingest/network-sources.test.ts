@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createReadStream, existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { FrameSlots } from '../../src/ingest/frame-slots.js';
@@ -10,7 +10,7 @@ import { parseSource } from '../../src/ingest/source-spec.js';
 import type { FrameResult } from '../../src/core/types.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
-import { imageA, testModel } from '../helpers/model.js';
+import { bin, imageA, testModel } from '../helpers/model.js';
 
 describe('network sources', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -51,6 +51,19 @@ describe('network sources', () => {
     await p.close();
     expect(results.map((x) => x.frame.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(p.sources()[0].state).toBe('finished');
+  });
+
+  it('xnorcam batch refuses a recording URL the server does not have, in one line, before any work', async () => {
+    const out = join(tmp.dir, 'out-404');
+    // Not spawnSync: the server answering it runs in this process.
+    const child = spawn(process.execPath, [bin, 'batch', `${base}/nope.mp4`, '-o', out], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const r = { status, stderr };
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^error: ${base.replace(/[.]/g, '\\.')}/nope\\.mp4: .*404`));
+    expect(existsSync(out)).toBe(false);
   });
 
   it('RTSP over UDP (--transport udp)', async () => {
