@@ -181,8 +181,12 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   });
   const addr = server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`;
-  logger.info('dashboard listening', { url, token: auth.enabled });
+  // Listening on every address (0.0.0.0, ::), the page is opened by one of them: this machine's own is
+  // one that always works (http://0.0.0.0/ does not, in most browsers).
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const shown = wildcard ? '127.0.0.1' : host;
+  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${boundPort}/`;
+  logger.info('dashboard listening', { url, ...(wildcard ? { on: `every address (${host || '0.0.0.0'})` } : {}), token: auth.enabled });
 
   let closing: Promise<void> | undefined;
   return {

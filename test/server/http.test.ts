@@ -81,6 +81,18 @@ describe('dashboard HTTP', () => {
   });
 });
 
+describe('dashboard address', () => {
+  it('listening on every address (a container), gives a URL that opens: this machine\'s, not http://0.0.0.0/', async () => {
+    const srv = await startDashboardServer(new TestFeed({ source: 'cam' }), { host: '0.0.0.0', port: 0 });
+    try {
+      expect(srv.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      expect((await fetch(srv.url + 'healthz')).status).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('dashboard health', () => {
   it('reports 503 when a source delivers nothing for longer than the watchdog', async () => {
     const idle = new TestFeed({ source: 'idle' }); // never started: no frame will come
