@@ -21,7 +21,10 @@ describe('xnorcam run / demo', () => {
     // With --json, stdout is only JSON lines; the stats go to stderr.
     const out = r.stdout.trim().split('\n');
     expect(out.filter((l) => !l.startsWith('{'))).toEqual([]);
-    const results = out.map((l) => JSON.parse(l));
+    const lines = out.map((l) => JSON.parse(l));
+    // Frame results, and events not tied to a frame ({"source","events"}): the source coming up, told as it happened.
+    const results = lines.filter((l) => 'frame' in l);
+    expect(lines.filter((l) => !('frame' in l))).toEqual([{ source: 'testsrc2', events: [{ type: 'source-up', source: 'testsrc2', at: expect.any(Number) }] }]);
     expect(results.length).toBeGreaterThan(15);
     expect(results[0].frame).toMatchObject({ source: 'testsrc2', width: 320, height: 240 });
     expect(results.map((x) => x.frame.seq)).toEqual([...results.map((x) => x.frame.seq)].sort((a, b) => a - b));

@@ -50,7 +50,9 @@ describe('sampling a live RTSP camera (real GStreamer RTSP server on 127.0.0.1)'
     await outage;
     const times = frames.map((f) => f.timeSec);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    const outageAt = gaps.findIndex((g) => g > 3);
+    // The outage is the longest gap (under load a tick may be missed without one: frames 3 s apart on a 2 s grid).
+    const outageAt = gaps.indexOf(Math.max(...gaps));
+    expect(gaps[outageAt], times.join(' ')).toBeGreaterThan(3);
     // Two frames before the outage, frames again after the camera came back, none for the ticks it was off.
     expect(outageAt, times.join(' ')).toBeGreaterThanOrEqual(1);
     expect(frames.length - (outageAt + 1), times.join(' ')).toBeGreaterThanOrEqual(1);
