@@ -9,6 +9,7 @@ export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction
  * detections.jsonl (0 = start of the file), intervals [0, I), [I, 2I) …, one row per non-zero (line,
  * direction, class). Each interval's rows are appended and flushed as soon as no later frame can add
  * to it, so a killed run keeps every closed interval; `close()` writes the rest, then `total` rows.
+ * The last interval ends where the frames did (the end of the file, or of a stopped run).
  * Video time rather than the wall clock, so the same file always gives the same rows.
  */
 export class CountsCsvWriter {
@@ -18,6 +19,9 @@ export class CountsCsvWriter {
   private readonly total = new Map<string, number>();
   /** Every interval below this index has been written. */
   private written = 0;
+  /** The latest frame time seen, and the gap to the one before: where the video (or the run) stops. */
+  private lastMs = -Infinity;
+  private periodMs = 0;
 
   constructor(
     path: string,
@@ -32,6 +36,10 @@ export class CountsCsvWriter {
   }
 
   write(r: FrameResult): void {
+    if (r.frame.ptsMs > this.lastMs) {
+      if (Number.isFinite(this.lastMs)) this.periodMs = r.frame.ptsMs - this.lastMs;
+      this.lastMs = r.frame.ptsMs;
+    }
     for (const e of r.events) {
       if (e.type !== 'line-crossing') continue;
       const key = `${e.line}\0${e.direction}\0${e.className}`;
@@ -61,8 +69,12 @@ export class CountsCsvWriter {
   private writeBefore(idx: number): void {
     if (idx <= this.written) return;
     const due = [...this.open.keys()].filter((k) => k < idx).sort((a, b) => a - b);
+    // The last interval ends where the video (or the run) did, its last frame's time plus its duration: a
+    // 33 s clip's last minute is 0,33.4, not 0,60, so a rate per hour is not read off half the time.
+    const coveredMs = this.lastMs + this.periodMs;
     for (const k of due) {
-      this.rows(seconds(k * this.intervalMs), seconds((k + 1) * this.intervalMs), this.open.get(k)!);
+      const end = Math.max(k * this.intervalMs, Math.min((k + 1) * this.intervalMs, coveredMs));
+      this.rows(seconds(k * this.intervalMs), seconds(end), this.open.get(k)!);
       this.open.delete(k);
     }
     this.written = idx;

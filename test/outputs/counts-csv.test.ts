@@ -52,6 +52,20 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     ]);
   });
 
+  it('ends the last interval where the video ends, not at the full interval', () => {
+    const path = join(tmp.dir, 'short.csv');
+    const w = new CountsCsvWriter(path, 60_000);
+    // A 33.4 s clip at 10 fps with a crossing at 12 s and one at 31 s; and, for a second check, one 20 s interval.
+    for (let t = 0; t <= 33_300; t += 100) w.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
+    w.close();
+    expect(read(path).split('\n').slice(1, 2)).toEqual(['0,33.4,l,forward,car,2']);
+    const path2 = join(tmp.dir, 'short20.csv');
+    const w2 = new CountsCsvWriter(path2, 20_000);
+    for (let t = 0; t <= 33_300; t += 100) w2.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
+    w2.close();
+    expect(read(path2).split('\n').slice(1, 3)).toEqual(['0,20,l,forward,car,1', '20,33.4,l,forward,car,1']);
+  });
+
   it('does not depend on when it runs, and a tentative track holds an interval open only while it lives', () => {
     const once = (name: string, clock: number) => {
       wall = clock;
