@@ -66,7 +66,8 @@ describe('pipeline outputs', () => {
 
     feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: t0 }] });
     const crossing: TrafficEvent = { type: 'line-crossing', source: 'cam1', ptsMs: 40, at: t0 + 1000, line: 'stop', direction: 'forward', trackId: 7, className: 'car' };
-    const result: FrameResult = { frame: { source: 'cam1', seq: 1, ptsMs: 40, capturedAt: t0, width: 640, height: 360 }, detections: [], tracks: [], events: [crossing], detectedAt: t0 + 20, detectMs: 9 };
+    const detection = { classId: 2, className: 'car', score: 0.3964037299156189, box: [10.123456, 20.98765, 110.5, 80.04] as [number, number, number, number] };
+    const result: FrameResult = { frame: { source: 'cam1', seq: 1, ptsMs: 40, capturedAt: t0, width: 640, height: 360 }, detections: [detection], tracks: [], events: [crossing], detectedAt: t0 + 20, detectMs: 9 };
     feed.emit('result', result);
     feed.emit('events', { source: 'cam1', events: [{ type: 'source-down', source: 'cam1', at: t0 + 2000, reason: 'no frames for 10 s' }] });
     await outputs.close();
@@ -83,7 +84,8 @@ describe('pipeline outputs', () => {
       `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,bus,1`,
     ]);
     const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
-    expect(det).toMatchObject({ frame: 1, ptsMs: 40, events: [{ trackId: 7 }] });
+    // As batch writes it (rounded), with the camera's arrival time.
+    expect(det).toEqual({ frame: 1, ptsMs: 40, capturedAt: t0, detections: [{ classId: 2, className: 'car', score: 0.3964, box: [10.1, 21, 110.5, 80] }], tracks: [], events: [crossing] });
   });
 
   it('logs the events not tied to a frame: source down as it happens, zone exits of vehicles still inside as a source ends', async () => {
