@@ -9,6 +9,7 @@
  * detections at the time it is counted.
  */
 import { UserError } from '../core/errors.js';
+import { logger } from '../core/log.js';
 import type { SourceCounts, SourceOverlay } from '../core/feed.js';
 import type { Detection, FrameInfo, LineCounts, Track, TrafficEvent } from '../core/types.js';
 import { Homography } from './homography.js';
@@ -100,6 +101,7 @@ export class SourceAnalytics {
   private lastDt = 100;
   private tOffset = 0;
   private readonly ground: [number, number] = [0, 0];
+  private geometryChecked = false;
 
   constructor(private readonly cfg: AnalyticsConfig) {
     const src = cfg.source;
@@ -129,6 +131,7 @@ export class SourceAnalytics {
   }
 
   update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
+    if (!this.geometryChecked && frame.width > 0 && frame.height > 0) this.checkGeometry(frame.width, frame.height);
     for (const d of detections) if (!this.classNames.has(d.classId)) this.classNames.set(d.classId, d.className);
     const tMs = this.mediaTime(frame.ptsMs);
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
@@ -218,6 +221,24 @@ export class SourceAnalytics {
     }
     this.info.clear();
     return events;
+  }
+
+  /**
+   * Lines and zones are in source pixels, typed by hand: one drawn for another camera, or for 1280×720
+   * on a 640×360 stream, counts nothing and says nothing. Told once, when the picture's size is known.
+   */
+  private checkGeometry(w: number, h: number): void {
+    this.geometryChecked = true;
+    const outside = (pts: readonly (readonly [number, number])[]) => pts.filter(([x, y]) => x < -1 || y < -1 || x > w + 1 || y > h + 1).length;
+    const shapes = [
+      ...(this.cfg.lines ?? []).map((l) => ({ what: `line '${l.name}'`, pts: l.points })),
+      ...(this.cfg.zones ?? []).map((z) => ({ what: `zone '${z.name}'`, pts: z.polygon })),
+      ...(this.cfg.calibration ? [{ what: 'calibration', pts: this.cfg.calibration.image }] : []),
+    ];
+    for (const { what, pts } of shapes) {
+      const n = outside(pts);
+      if (n) logger.warn(`${what} has ${n === pts.length ? 'every point' : `${n} of its ${pts.length} points`} outside the ${w}x${h} picture (source pixels)`, { source: this.cfg.source });
+    }
   }
 
   counts(): SourceCounts {

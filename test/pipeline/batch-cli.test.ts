@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spec as batchSpec } from '../../src/cli/batch.js';
 import { spec as runSpec } from '../../src/cli/run.js';
-import { probeFramePts, tempDir } from '../helpers/videos.js';
+import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { shared, testModelArgs } from '../helpers/model.js';
 import { readJsonl, xnorcam } from '../helpers/cli.js';
 
@@ -32,6 +32,16 @@ describe('xnorcam batch', () => {
       expect(probeFramePts(join(out, `${name}.annotated.mp4`)).length).toBe(expected);
     }
     expect(r.stderr).toMatch(/batch: 912 frames from 2 inputs/);
+  });
+
+  it('warns of a line or zone drawn outside the picture (for another camera, another resolution), once', () => {
+    const clip = makeVideo(join(tmp.dir, 'small.mp4'), { width: 320, height: 240, fps: 10, seconds: 1 });
+    const r = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'geometry'), '--line', 'far:0,400,1280,400', '--line', 'ok:0,120,320,120', '--zone', 'half:0,0,640,0,640,120,0,120']);
+    expect(r.status, r.stderr).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('outside the 320x240 picture'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain("line 'far' has every point outside the 320x240 picture");
+    expect(warnings[1]).toContain("zone 'half' has 2 of its 4 points outside the 320x240 picture");
   });
 
   it('--help documents every option of batch and run', () => {
