@@ -99,9 +99,11 @@ export class PipelineOutputs {
       this.writeCounts(s.name, mergeCounts(this.held.get(s.name), this.feed.counts(s.name)), final);
     }
     for (const [source, counts] of this.held) if (!active.has(source)) this.writeCounts(source, counts, final);
-    // A hold is done with once every interval in it is written.
+    // A hold is done with once every interval in it is written; a source not back by then lets go of its file.
     for (const [source, counts] of this.held) {
-      if ((counts.intervals.at(-1)?.start ?? -Infinity) <= (this.countsWritten.get(source) ?? -Infinity)) this.held.delete(source);
+      if ((counts.intervals.at(-1)?.start ?? -Infinity) > (this.countsWritten.get(source) ?? -Infinity)) continue;
+      this.held.delete(source);
+      if (!active.has(source)) this.closeFile(`${source}.counts.csv`);
     }
   }
 
@@ -126,16 +128,23 @@ export class PipelineOutputs {
 
   /** A source a reload removed: its ended intervals are written now, the one in progress when it ends (or with the source's, if it comes back). */
   private removed(r: { source: string; counts?: SourceCounts }): void {
-    if (this.cfg.outputs.files?.counts && r.counts) {
+    if (this.cfg.outputs.files?.counts && r.counts?.asOf !== undefined) {
+      // A recording (counted on its own clock): this pass is complete as it is, and one of that name
+      // added again is a new pass over the recording, from its first minute.
+      this.writeCounts(r.source, r.counts, true);
+      this.countsWritten.delete(r.source);
+    } else if (this.cfg.outputs.files?.counts && r.counts) {
       const counts = mergeCounts(this.held.get(r.source), r.counts)!;
       this.held.set(r.source, counts);
       this.flushCounts(false);
     }
     // Its files are closed: held open, retention could never remove them (a source of that name added later opens them again).
-    for (const name of [`${r.source}.detections.jsonl`, `${r.source}.counts.csv`]) {
-      this.files.get(name)?.close();
-      this.files.delete(name);
-    }
+    for (const name of [`${r.source}.detections.jsonl`, `${r.source}.counts.csv`]) this.closeFile(name);
+  }
+
+  private closeFile(name: string): void {
+    this.files.get(name)?.close();
+    this.files.delete(name);
   }
 
   private applyRetention(): void {

@@ -285,6 +285,13 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       removed = old !== undefined;
       // Read after the removal: the old source's in-flight frames have been counted by then.
       carried = old && countsOf(old);
+      if (old?.mode === 'batch' && carried) {
+        // A recording restarts from its beginning, on its own clock from 0 again: a new count of it, not
+        // more of the same minutes (added, the replay's minutes were counted twice). The old pass is final.
+        this.emit('removed', { source: name, counts: carried });
+        carried = undefined;
+        removed = false;
+      }
       const st = await this.setupSource(spec, cfg, lease, analytics);
       if (carried) st.carried = carried;
       st.runner.start();

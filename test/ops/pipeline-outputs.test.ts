@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,17 @@ import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+/** The files this process holds open. */
+function openFds(): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
+}
 
 function feedFor(status: SourceStatus, counts: SourceCounts) {
   const emitter = new EventEmitter();
@@ -127,18 +138,46 @@ describe('pipeline outputs', () => {
     const outputs = new PipelineOutputs(feed, cfg);
     feed.emit('result', { frame: { source: 'cam2', seq: 0, ptsMs: 0, capturedAt: 1, width: 640, height: 360 }, detections: [], tracks: [], events: [], detectedAt: 2, detectMs: 1 } satisfies FrameResult);
     const path = join(dir, 'cam2.detections.jsonl');
-    const open = () => readdirSync('/proc/self/fd').some((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`) === path;
-      } catch {
-        return false;
-      }
-    });
-    expect(open()).toBe(true);
+    expect(openFds().includes(path)).toBe(true);
     feed.emit('removed', { source: 'cam2', counts: { source: 'cam2', intervalMs: 60_000, total: {}, intervals: [] } });
-    expect(open()).toBe(false);
+    expect(openFds().includes(path)).toBe(false);
     expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(1);
     await outputs.close();
+  });
+
+  it('writes a removed camera\'s interval in progress when it ends, then lets go of the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam3', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const feed = Object.assign(new EventEmitter(), { sources: () => [], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed & EventEmitter;
+    const outputs = new PipelineOutputs(feed, cfg);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const counts = { source: 'cam3', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stop: { forward: { car: 4 }, backward: {} } } }] };
+    feed.emit('removed', { source: 'cam3', counts });
+    const path = join(dir, 'cam3.counts.csv');
+    expect(existsSync(path)).toBe(false); // the minute is not over
+    const now = vi.spyOn(Date, 'now').mockReturnValue(minute + 2 * 60_000);
+    try {
+      (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
+    } finally {
+      now.mockRestore();
+    }
+    expect(readFileSync(path, 'utf8').trim().split('\n').slice(1)).toEqual([`${new Date(minute).toISOString()},${minute},stop,forward,car,4`]);
+    expect(openFds().includes(path)).toBe(false);
+    await outputs.close();
+  });
+
+  it('counts a recording removed and added again as a new pass (its own clock starts at 0 again), never adds the passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const pass = (cars: number[]): SourceCounts => ({ source: 'rec', intervalMs: 60_000, total: {}, asOf: cars.length * 60_000 - 1, intervals: cars.map((car, i) => ({ start: i * 60_000, counts: { stop: { forward: { car }, backward: {} } } })) });
+    let current: SourceCounts | undefined;
+    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'rec' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const outputs = new PipelineOutputs(feed, cfg);
+    feed.emit('removed', { source: 'rec', counts: pass([2, 3]) });
+    current = pass([2, 3]); // the second pass, from the start of the recording
+    await outputs.close();
+    const rows = readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toEqual(['+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3', '+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3']);
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {

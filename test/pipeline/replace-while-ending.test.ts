@@ -46,4 +46,25 @@ describe('replacing a source while the others end', () => {
     }
     expect(done).toBe(true);
   }, 60_000);
+
+  it('restarting a recording (mode: batch) makes its last pass final and counts the replay afresh, on its own clock', async () => {
+    const clip = makeVideo(join(tmp.dir, 'rec.mp4'), { seconds: 2, fps: 10 });
+    const rec: PipelineSource = { name: 'rec', url: clip, mode: 'batch', lines: [{ name: 'l', points: [[0, 100], [320, 100]] }] };
+    const p = new Pipeline({ model: testModel, sources: [rec], workers: 1 });
+    const removed: { source: string; counts?: { asOf?: number } }[] = [];
+    p.on('removed', (r: { source: string; counts?: { asOf?: number } }) => removed.push(r));
+    await p.start();
+    try {
+      await p.finished;
+      await p.replaceSource('rec', { ...rec, lines: [{ name: 'l', points: [[0, 120], [320, 120]] }] });
+      expect(removed).toHaveLength(1);
+      expect(removed[0].source).toBe('rec');
+      expect(removed[0].counts?.asOf).toBeGreaterThan(1800);
+      await p.finished;
+      // The replay's counts are its own: its clock went from 0 to the end once, not on from the first pass.
+      expect(p.counts('rec')?.asOf).toBeLessThan(2000);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });
