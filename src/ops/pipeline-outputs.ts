@@ -57,9 +57,14 @@ export class PipelineOutputs {
 
   /** Per-sink delivery figures (for /metrics): the URL without credentials or query, which may hold a key. */
   webhookStats() {
+    const seen = new Map<string, number>();
     return this.sinks.map((s, i) => {
       const u = new URL(this.cfg.outputs.webhooks[i].url);
-      return { url: `${u.protocol}//${u.host}${u.pathname}`, ...s.stats };
+      const bare = `${u.protocol}//${u.host}${u.pathname}`;
+      // Two hooks differing only in their query (?key=…) are two series: #2 on the second.
+      const n = (seen.get(bare) ?? 0) + 1;
+      seen.set(bare, n);
+      return { url: n === 1 ? bare : `${bare}#${n}`, ...s.stats };
     });
   }
 

@@ -36,6 +36,8 @@ export class WebhookSink {
   private readonly queue: TrafficEvent[] = [];
   private readonly wanted: Set<string>;
   private running = false;
+  /** The queue's head is being sent: at shutdown it is still in flight, not lost. */
+  private posting = false;
   private closed = false;
   private down = false;
   private timer: NodeJS.Timeout | null = null;
@@ -66,8 +68,11 @@ export class WebhookSink {
     this.running = true;
     let attempt = 0;
     while (this.queue.length > 0 && !this.closed) {
+      this.posting = true;
       const { outcome, reason } = await this.post(this.queue[0]);
-      if (outcome === 'retry' && attempt < this.opts.maxRetries) {
+      this.posting = false;
+      // Shut down while it was in flight: its answer decides, no retry.
+      if (outcome === 'retry' && attempt < this.opts.maxRetries && !this.closed) {
         if (!this.down) {
           this.down = true;
           logger.warn('webhook unreachable, retrying with backoff', { url: this.opts.url, reason });
@@ -84,12 +89,13 @@ export class WebhookSink {
           this.down = false;
           logger.info('webhook reachable again', { url: this.opts.url });
         }
-        this.reportLoss(true);
+        this.reportLoss(this.closed);
       } else {
         this.stats.failed++;
         this.unreported.failed++;
         this.unreported.reason = reason;
-        this.reportLoss();
+        // After shutdown's report, the last word on an event that was in flight.
+        this.reportLoss(this.closed);
       }
       this.stats.queued = this.queue.length;
     }
@@ -145,11 +151,12 @@ export class WebhookSink {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
-    if (this.queue.length) {
-      this.stats.dropped += this.queue.length;
-      this.unreported.dropped += this.queue.length;
-      this.queue.length = 0;
-      this.stats.queued = 0;
+    // What never left is lost; the head in flight is counted by its answer.
+    const unsent = this.queue.splice(this.posting ? 1 : 0).length;
+    if (unsent) {
+      this.stats.dropped += unsent;
+      this.unreported.dropped += unsent;
+      this.stats.queued = this.queue.length;
     }
     this.reportLoss(true);
   }
