@@ -25,7 +25,7 @@ export const spec = {
   usage: '<video...> [--model FILE] [--out DIR] [--stride N] [--annotate]',
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
-(every event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
+(every traffic event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
 (MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, each interval
 written when it closes) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
@@ -202,7 +202,9 @@ export async function run(argv: string[]): Promise<number> {
       const o = outputs.get(e.source);
       if (!o || writeFailure !== undefined) return;
       try {
-        o.events.write(e.events);
+        // Traffic only: source up/down are the run's own state, dated by the wall clock where these are
+        // dated by the video (an input that fails says so in the run's last line).
+        o.events.write(e.events.filter((ev) => ev.type !== 'source-up' && ev.type !== 'source-down'));
       } catch (err) {
         failWrites(err);
       }
