@@ -109,6 +109,11 @@ interface SourceState {
   startedAt: number;
   /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
   up: boolean;
+  /** Frames received from the runner, and frames done with (emitted, dropped, skipped or let go). */
+  framesIn: number;
+  framesOut: number;
+  /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
+  told: { event: TrafficEvent; after: number }[];
   detectErrorLogged: boolean;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
@@ -327,11 +332,17 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private stopSource(st: SourceState): void {
     st.runner.stop();
     // Frames decoded but not yet detected are let go: a stop is a stop.
+    let letGo = 0;
     if (st.pending) {
       st.slots.release(st.pending.slot);
       st.pending = null;
+      letGo++;
     }
-    for (const q of st.queue.splice(0)) st.slots.release(q.slot);
+    for (const q of st.queue.splice(0)) {
+      st.slots.release(q.slot);
+      letGo++;
+    }
+    if (letGo) this.frameDone(st, letGo);
     this.checkDone(st);
   }
 
@@ -405,6 +416,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       done: false,
       startedAt: Date.now(),
       up: false,
+      framesIn: 0,
+      framesOut: 0,
+      told: [],
       detectErrorLogged: false,
     };
     this.states.push(st);
@@ -421,7 +435,11 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       if (state === 'running') event = { type: 'source-up', source: spec.name, at };
       else if (state === 'reconnecting' || (state === 'failed' && st.up)) event = { type: 'source-down', source: spec.name, at, reason: reason ?? state };
       st.up = state === 'running';
-      if (event) this.emit('events', { source: spec.name, events: [event] } satisfies SourceEvents);
+      if (event) {
+        // After the frames that came before it: a camera's last crossings before its source-down.
+        st.told.push({ event, after: st.framesIn });
+        this.flushTold(st);
+      }
       this.emit('status', this.status(st));
     });
     runner.on('end', (end: FfmpegRunEnd) => {
@@ -477,21 +495,36 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   private onFrame(st: SourceState, slot: number, info: FrameInfo): void {
     st.decoded.mark(info.capturedAt);
+    st.framesIn++;
     if (st.mode === 'live') {
       if (st.pending) {
         st.slots.release(st.pending.slot);
         st.dropped++;
+        this.frameDone(st);
       }
       st.pending = { slot, info };
     } else {
       const stride = this.opts.stride ?? 1;
       if (info.seq % stride !== 0) {
         st.slots.release(slot);
+        this.frameDone(st);
         return;
       }
       st.queue.push({ slot, info });
     }
     this.pump();
+  }
+
+  private frameDone(st: SourceState, n = 1): void {
+    st.framesOut += n;
+    this.flushTold(st);
+  }
+
+  /** Emits the events not tied to a frame whose earlier frames are all done with (all of them once the source has ended). */
+  private flushTold(st: SourceState): void {
+    let n = 0;
+    while (n < st.told.length && (st.done || st.told[n].after <= st.framesOut)) n++;
+    if (n) this.emit('events', { source: st.spec.name, events: st.told.splice(0, n).map((t) => t.event) } satisfies SourceEvents);
   }
 
   /**
@@ -550,6 +583,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       st.detected.mark(r.detectedAt);
       st.latency.add(r.detectedAt - r.info.capturedAt, r.detectedAt);
       this.emit('result', result);
+      this.frameDone(st);
     }
   }
 
@@ -567,7 +601,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       ...(end.error ? { error: end.error } : {}),
       ...(end.damaged ? { damaged: end.damaged } : {}),
     };
-    // What no later frame will carry: vehicles still in a zone leave it with the source.
+    // What no later frame will carry: what was told and is still waiting, then vehicles still in a zone
+    // leave it with the source.
+    this.flushTold(st);
     const tail = st.analytics?.finish() ?? [];
     if (tail.length) this.emit('events', { source: st.spec.name, events: tail } satisfies SourceEvents);
     this.emit('status', this.status(st));

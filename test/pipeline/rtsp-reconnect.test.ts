@@ -43,6 +43,12 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     p.on('status', (s: SourceStatus) => statuses.push(s));
     const told: { type: string; at: number; reason?: string; heardAt: number }[] = [];
     p.on('events', (e: SourceEvents) => e.source === 'cam' && told.push(...e.events.map((ev) => ({ ...ev, heardAt: Date.now() }))));
+    // Every camera frame received before the source-down is out before it (its last crossings first).
+    const lateFrames: number[] = [];
+    p.on('result', (r: FrameResult) => {
+      const down = told.find((e) => e.type === 'source-down');
+      if (r.frame.source === 'cam' && down && !told.some((e) => e.type === 'source-up' && e.at > down.at) && r.frame.capturedAt < down.at) lateFrames.push(r.frame.seq);
+    });
     await p.start();
     const camDetections = () => results.filter((r) => r.frame.source === 'cam' && r.detections.length > 0).length;
     await until('first detections from the camera', () => camDetections() > 10, 15_000);
@@ -67,6 +73,7 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     const st = p.sources().find((s) => s.name === 'cam')!;
     expect(st.state).toBe('running');
     expect(st.reconnects).toBeGreaterThan(0);
+    expect(lateFrames).toEqual([]);
     const camEvents = told.map((e) => e.type);
     expect(camEvents.filter((e) => e === 'source-down')).toHaveLength(1);
     expect(camEvents.filter((e) => e === 'source-up').length).toBeGreaterThanOrEqual(2);
@@ -119,6 +126,12 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
     p.on('status', (s: SourceStatus) => statuses.push(s));
     const told: { type: string; at: number; reason?: string; heardAt: number }[] = [];
     p.on('events', (e: SourceEvents) => e.source === 'cam' && told.push(...e.events.map((ev) => ({ ...ev, heardAt: Date.now() }))));
+    // Every camera frame received before the source-down is out before it (its last crossings first).
+    const lateFrames: number[] = [];
+    p.on('result', (r: FrameResult) => {
+      const down = told.find((e) => e.type === 'source-down');
+      if (r.frame.source === 'cam' && down && !told.some((e) => e.type === 'source-up' && e.at > down.at) && r.frame.capturedAt < down.at) lateFrames.push(r.frame.seq);
+    });
     await p.start();
     await until('first frames', () => results.length > 5, 15_000);
     // Freeze the server process: TCP stays up, nothing flows — ffmpeg would wait forever.
