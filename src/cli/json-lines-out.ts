@@ -42,9 +42,14 @@ export class JsonLinesOut {
     this.out.write(JSON.stringify(e) + '\n');
   }
 
-  private tell(): void {
+  /** The run is over: skips not told yet are told now. */
+  finish(): void {
+    if (this.skipped > this.toldSkipped) this.tell(true);
+  }
+
+  private tell(now = false): void {
     const t = this.now();
-    if (t - this.toldAt < WARN_EVERY_MS) return;
+    if (!now && t - this.toldAt < WARN_EVERY_MS) return;
     this.toldAt = t;
     this.warn(
       `--json: the reader of stdout is behind by over ${Math.round(this.backlogBytes / 1048576)} MB; ` +

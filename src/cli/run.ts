@@ -69,7 +69,7 @@ export interface RunSetup {
 }
 
 /** Turns command-line values (and a pipeline file when given) into pipeline options. */
-export function setupFromArgs(positionals: string[], v: Record<string, string | string[] | boolean | undefined>): RunSetup {
+export function setupFromArgs(positionals: string[], v: Record<string, string | string[] | boolean | undefined>, reloading = false): RunSetup {
   const str = (k: string) => v[k] as string | undefined;
   const thresh = numberOption('thresh', str('thresh'), 0.25, { min: 0, max: 1 });
   const nms = numberOption('nms', str('nms'), 0.45, { min: 0, max: 1 });
@@ -96,7 +96,9 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     if (lines.length) throw new UserError(`--line: not with a pipeline file (${file}): give each source its lines: there`, 2);
     const modelFlag = Boolean(v.model || v.cfg);
     // Model files are checked here, with the file's line, not later as if they were --model flags.
-    const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag });
+    // On a reload a recording no longer there (archived once processed) is no reason to refuse the whole
+    // file: only a source added or changed needs it, and says so when it starts.
+    const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag, sourceFiles: reloading ? 'skip' : 'check' });
     const model: ModelRef = cfg.model && !modelFlag ? resolveModel({ model: cfg.model }) : resolveModel(v as Record<string, string | undefined>);
     const dash = cfg.outputs.dashboard;
     return {
@@ -138,7 +140,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       },
       outputs: { outputs: cfg.outputs, retention: cfg.retention },
       file,
-      reload: () => setupFromArgs(positionals, v),
+      reload: () => setupFromArgs(positionals, v, true),
     };
   }
   const noDash = Boolean(v['no-dashboard']);
@@ -258,6 +260,13 @@ async function runStarted(
   // Metrics too, so the frame counters include the first frames; /metrics is served by the dashboard.
   let websocketClients = () => 0;
   const metricsWanted = setup.outputs?.outputs.metrics.enabled ?? true;
+  // Attached before start too: the first frames and source-up come while the dashboard is still starting.
+  const json = opts.json ? new JsonLinesOut(process.stdout, (message) => logger.warn(message)) : undefined;
+  if (json) {
+    pipeline.on('result', (r) => json.frame(r));
+    // Events not tied to a frame ({"source","events"}, no "frame"): source up/down, zone exits as a source ends.
+    pipeline.on('events', (e) => json.events(e));
+  }
   const metrics =
     setup.dashboard.enabled && metricsWanted
       ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients(), webhooks: () => outputs?.webhookStats() ?? [] })
@@ -308,12 +317,6 @@ async function runStarted(
   // A reload asked for while starting: the file may have changed since it was read.
   if (signals.takeEarlyHup() && reloader && !signals.signalled()) void reloader.reload('signal');
 
-  if (opts.json) {
-    const out = new JsonLinesOut(process.stdout, (message) => logger.warn(message));
-    pipeline.on('result', (r) => out.frame(r));
-    // Events not tied to a frame ({"source","events"}, no "frame"): source up/down, zone exits as a source ends.
-    pipeline.on('events', (e) => out.events(e));
-  }
   const statsTimer =
     opts.statsSec > 0
       ? setInterval(() => {
@@ -327,6 +330,7 @@ async function runStarted(
   await reloader?.close();
   clearInterval(statsTimer);
   await pipeline.close();
+  json?.finish();
   await outputs?.close();
   metrics?.close();
   await dashboard?.close();

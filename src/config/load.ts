@@ -146,11 +146,15 @@ export function formatProblem(file: string, p: ConfigProblem): string {
  * file's folder so a pipeline works from any working directory. Throws a UserError naming the file,
  * line and key path of the first problem (`xnorcam check` lists them all). With `checkModels`, the
  * model files it names must exist and be .xnor models (run: fail before threads start, with the
- * line); `skipPipelineModel` when a --model flag replaces the top-level one.
+ * line), and so must the recordings its sources name unless `sourceFiles: 'skip'` (a reload);
+ * `skipPipelineModel` when a --model flag replaces the top-level one.
  */
-export function loadPipelineConfig(file: string, opts: { checkModels?: boolean; skipPipelineModel?: boolean } = {}): PipelineConfig {
+export function loadPipelineConfig(file: string, opts: { checkModels?: boolean; skipPipelineModel?: boolean; sourceFiles?: 'check' | 'skip' } = {}): PipelineConfig {
   const text = readInputFile(file, 'a pipeline file', 'utf8');
-  const { config, problems } = validatePipelineText(text, opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel, missingSourceFiles: 'error' } : {});
+  const { config, problems } = validatePipelineText(
+    text,
+    opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel, missingSourceFiles: opts.sourceFiles === 'skip' ? 'warning' : 'error' } : {},
+  );
   if (!config) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run xnorcam check)` : '';
     throw new UserError(formatProblem(file, problems[0]) + more);

@@ -73,5 +73,13 @@ describe('run --json output', () => {
     expect(written.filter((w) => w.frame && w.events.length).map((w) => w.frame!.seq)).toEqual([49, 99, 149, 199]);
     expect(written.at(-2)).toEqual({ source: 'cam', events: [crossing] });
     expect(written.at(-1)!.frame!.seq).toBe(200);
+    // What was skipped since the last warning is told when the run ends, so the counts add up.
+    const told = warnings.length;
+    json.finish();
+    expect(warnings.length).toBe(told + 1);
+    const sum = warnings.reduce((n, w) => n + Number(/; (\d+) frame results/.exec(w)![1]), 0);
+    expect(sum).toBe(json.skipped);
+    json.finish();
+    expect(warnings.length).toBe(told + 1);
   });
 });

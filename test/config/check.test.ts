@@ -138,6 +138,8 @@ describe('xnorcam check', () => {
       `warning: ${file}:7: sources[2].url: .: not a video file (run refuses it until it is there)`,
     ]);
     expect(() => loadPipelineConfig(file, { checkModels: true })).toThrow(`${file}:5: sources[1].url: clips/missing.mp4: no such file (and 1 more problem; run xnorcam check)`);
+    // A reload reads it all the same (a recording archived once processed must not block every later edit).
+    expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
   });
 
   it('names a missing file in one line', () => {
