@@ -5,7 +5,8 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
-import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotateVideo } from '../outputs/annotate-video.js';
@@ -36,6 +37,7 @@ that too, leaving a valid shorter video), prints one line saying what happened a
     ...modelOptions,
     ...kernelOptions,
     ...threadsPerFrameOption,
+    ...classesOption,
     out: { type: 'string', short: 'o', value: 'DIR', description: 'Output folder', default: 'out' },
     stride: { type: 'string', value: 'N', description: 'Detect every Nth frame (1 = every frame)', default: '1' },
     annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264)' },
@@ -108,6 +110,8 @@ export async function run(argv: string[]): Promise<number> {
     threadsPerFrame,
     stride,
     detect: { thresh, nms },
+    classes: parseClassesOption(v.classes),
+    classesLabel: '--classes',
     countIntervalMs: intervalSec * 1000,
   });
 

@@ -20,6 +20,16 @@ export const threadsPerFrameOption = {
   },
 } as const;
 
+/** The pipeline commands' (run, batch) classes to work with. */
+export const classesOption = {
+  classes: {
+    type: 'string',
+    value: 'traffic|all|LIST',
+    description:
+      "Classes to detect, track and count: traffic (default: car, truck, bus, motorcycle, bicycle, person, those the model has), all, or names (car,bus)",
+  },
+} as const;
+
 /** --threads-per-frame, validated (one-line error, exit 2); undefined when not given. */
 export function threadsPerFrameFlag(value: string | undefined): number | undefined {
   return value === undefined ? undefined : numberOption('threads-per-frame', value, 1, { integer: true, min: 1, max: 64 });

@@ -3,7 +3,8 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
-import { kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { parseClassesOption } from '../pipeline/class-filter.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
@@ -34,6 +35,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     ...modelOptions,
     ...kernelOptions,
     ...threadsPerFrameOption,
+    ...classesOption,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
     transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source given on the command line (repeatable; a pipeline file gives each source its lines:)' },
@@ -79,6 +81,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
+  const classes = parseClassesOption(str('classes'));
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
   const token = str('token');
@@ -109,6 +112,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
         precision: precision ?? cfg.detector.precision,
         threadsPerFrame: threadsPerFrame ?? cfg.detector.threadsPerFrame,
         detect: { thresh: str('thresh') ? thresh : cfg.detector.thresh, nms: str('nms') ? nms : cfg.detector.nms },
+        classes: classes ?? cfg.detector.classes,
+        classesLabel: classes ? '--classes' : `${file}: detector.classes`,
         countIntervalMs: cfg.countIntervalSeconds * 1000,
         display: dash.enabled && !v['no-dashboard'] ? { width: dash.displayWidth } : undefined,
         sources: cfg.sources.map(
@@ -152,6 +157,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       precision,
       threadsPerFrame,
       detect: { thresh, nms },
+      classes,
+      classesLabel: '--classes',
       display: noDash ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
     },

@@ -188,6 +188,10 @@ export const pipelineSchema = z
         thresh: z.number().min(0).max(1).default(0.25),
         nms: z.number().min(0).max(1).default(0.45),
         backend: z.enum(['auto', ...KERNEL_BACKENDS]).default('auto').describe(`kernel backend: auto, ${KERNEL_BACKENDS.join(', ')}`),
+        classes: z
+          .union([z.enum(['traffic', 'all']), z.array(z.string().min(1)).min(1)])
+          .default('traffic')
+          .describe('classes to detect, track and count: traffic (car, truck, bus, motorcycle, bicycle, person, those the model has), all, or a list of names'),
         precision: z
           .enum(['exact', 'fast'])
           .default('exact')
@@ -201,7 +205,7 @@ export const pipelineSchema = z
           .describe('threads splitting each frame (lower latency for few cameras); workers: auto then means cores / threadsPerFrame'),
       })
       .strict()
-      .default({ thresh: 0.25, nms: 0.45, backend: 'auto', precision: 'exact', threadsPerFrame: 1 }),
+      .default({ thresh: 0.25, nms: 0.45, backend: 'auto', classes: 'traffic', precision: 'exact', threadsPerFrame: 1 }),
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({

@@ -76,7 +76,7 @@ function appliedSources(options: PipelineOptions, file: string): Map<string, App
 }
 
 const restartOnly = (o: PipelineOptions, fixed: unknown) =>
-  JSON.stringify({ workers: o.workers, backend: o.backend, precision: o.precision, threadsPerFrame: o.threadsPerFrame, countIntervalMs: o.countIntervalMs, display: o.display, fixed });
+  JSON.stringify({ workers: o.workers, backend: o.backend, precision: o.precision, threadsPerFrame: o.threadsPerFrame, countIntervalMs: o.countIntervalMs, display: o.display, classes: o.classes, fixed });
 
 /**
  * Applies edits of the pipeline file to a running pipeline: on SIGHUP, and (debounced) when the file
@@ -176,7 +176,7 @@ export class PipelineReloader {
       logger.info('detector thresholds changed', { detect });
     }
     const fixed = restartOnly(setup.options, setup.fixed);
-    if (fixed !== this.fixed) logger.warn('workers, backend, precision, threadsPerFrame, countIntervalSeconds, dashboard and outputs changes take effect when xnorcam run restarts');
+    if (fixed !== this.fixed) logger.warn('workers, backend, precision, threadsPerFrame, classes, countIntervalSeconds, dashboard and outputs changes take effect when xnorcam run restarts');
 
     for (const name of plan.remove) {
       await this.pipeline.removeSource(name);

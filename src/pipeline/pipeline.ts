@@ -10,6 +10,7 @@ import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/s
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import { mergeCounts } from '../core/source-counts.js';
+import { classFilter, type ClassChoice } from './class-filter.js';
 import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
@@ -60,6 +61,10 @@ export interface PipelineOptions {
   /** Threads splitting each frame's layers (default 1); `workers` then defaults to cores / this. */
   threadsPerFrame?: number;
   detect?: DetectOptions;
+  /** The classes detections are kept of (default 'traffic'); checked against each source's model. */
+  classes?: ClassChoice;
+  /** Where `classes` was given, for its errors (`--classes`, `detector.classes`). */
+  classesLabel?: string;
   /** Batch: detect every Nth frame (seq % stride === 0). */
   stride?: number;
   /** MJPEG display output for dashboards. */
@@ -107,6 +112,8 @@ interface SourceState {
   done: boolean;
   /** When this source (this configuration of it) was set up: the start of its health's first-frame grace. */
   startedAt: number;
+  /** Class ids its detections are kept of; undefined: all. */
+  keep?: Set<number>;
   /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
   up: boolean;
   /** Frames received from the runner, and frames done with (emitted, dropped, skipped or let go). */
@@ -366,6 +373,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease, prepared?: AnalyticsLike): Promise<SourceState> {
     const pool = lease.pool;
+    // Before anything is set up for it: a class its model lacks is the configuration's mistake.
+    const keep = classFilter(this.opts.classes ?? 'traffic', pool.classNames, this.opts.classesLabel ?? 'classes');
     const own = sourceThreshold(cfg, pool);
     if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
@@ -399,6 +408,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       mode,
       lease,
       detect: this.sourceDetect(cfg, pool),
+      keep,
       slots,
       runner,
       analytics,
@@ -564,7 +574,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
           st.detectErrorLogged = true;
           logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
         }
-        st.reorder.set(order, { info, detections: r.detections, detectMs: r.detectMs, detectedAt: Date.now() });
+        const keep = st.keep;
+        const detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
+        st.reorder.set(order, { info, detections, detectMs: r.detectMs, detectedAt: Date.now() });
         this.emitInOrder(st);
         this.checkDone(st);
       });

@@ -1,21 +1,8 @@
 import { UserError } from '../core/errors.js';
+import { TRAFFIC_CLASSES, trafficClassOf, type TrafficClass } from '../core/traffic-classes.js';
 
-/** The traffic classes of xnorcam's models, in id order. */
-export const TRAFFIC_CLASSES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person'] as const;
-export type TrafficClass = (typeof TRAFFIC_CLASSES)[number];
+export { TRAFFIC_CLASSES, type TrafficClass };
 export const VEHICLE_CLASSES: ReadonlySet<string> = new Set(['car', 'truck', 'bus', 'motorcycle']);
-
-/** Teacher label names that mean a traffic class (COCO says "motorbike" in darknet's coco.names). */
-const synonyms: Record<string, TrafficClass> = {
-  car: 'car',
-  truck: 'truck',
-  bus: 'bus',
-  motorbike: 'motorcycle',
-  motorcycle: 'motorcycle',
-  bicycle: 'bicycle',
-  person: 'person',
-  pedestrian: 'person',
-};
 
 /**
  * Maps a teacher's class ids to student class ids (index into `wanted`), or -1 for classes the
@@ -28,7 +15,7 @@ export function teacherClassMap(teacherNames: readonly string[], wanted: readonl
   }
   const map = new Int32Array(teacherNames.length).fill(-1);
   teacherNames.forEach((name, i) => {
-    const traffic = synonyms[name.trim().toLowerCase()];
+    const traffic = trafficClassOf(name);
     if (traffic) map[i] = wanted.indexOf(traffic);
   });
   for (let k = 0; k < wanted.length; k++) {

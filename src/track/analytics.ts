@@ -10,6 +10,7 @@
  */
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
 import type { SourceCounts, SourceOverlay } from '../core/feed.js';
 import type { Detection, FrameInfo, LineCounts, Track, TrafficEvent } from '../core/types.js';
 import { Homography } from './homography.js';
@@ -45,7 +46,6 @@ export interface AnalyticsConfig {
   maxIntervals?: number;
 }
 
-const TRAFFIC_CLASSES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person'];
 
 /**
  * Score thresholds for darknet-style detectors (objectness × class probability, reported from
@@ -334,7 +334,7 @@ export class SourceAnalytics {
   }
 
   private className(id: number): string {
-    return this.classNames.get(id) ?? TRAFFIC_CLASSES[id] ?? `class${id}`;
+    return this.classNames.get(id) ?? (TRAFFIC_CLASSES as readonly string[])[id] ?? `class${id}`;
   }
 
   private emptyCounts(): LineCounts {

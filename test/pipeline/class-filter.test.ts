@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { classFilter, parseClassesOption } from '../../src/pipeline/class-filter.js';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { imageA, shared, testModelArgs } from '../helpers/model.js';
+import { readJsonl, xnorcam } from '../helpers/cli.js';
+
+const coco = readFileSync(resolve(shared, 'fixtures/real-models/yolo-fastest/1.1_coco/coco.names'), 'utf8').trim().split('\n');
+const bundled = ['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person'];
+
+describe('the classes a pipeline works with', () => {
+  it('takes, by default, the traffic classes a model has, by meaning (COCO says motorbike)', () => {
+    const keep = classFilter('traffic', coco, '--classes')!;
+    expect([...keep].map((id) => coco[id]).sort()).toEqual(['bicycle', 'bus', 'car', 'motorbike', 'person', 'truck']);
+    // The bundled model is all traffic: nothing to filter. A custom model without any keeps its own.
+    expect(classFilter('traffic', bundled, '--classes')).toBeUndefined();
+    expect(classFilter('traffic', ['class0', 'class1', 'class2'], '--classes')).toBeUndefined();
+    expect(classFilter('all', coco, '--classes')).toBeUndefined();
+    expect([...classFilter(['car', 'bus'], coco, '--classes')!]).toEqual([2, 5]);
+  });
+
+  it('refuses a class the model does not have, in one line naming where it was given', () => {
+    expect(() => classFilter(['car', 'lorry'], coco, 'p.yaml: detector.classes')).toThrow(
+      "p.yaml: detector.classes: 'lorry' is not a class of the model (its classes: person, bicycle, car, motorbike, aeroplane, bus, train, truck, boat, traffic light, fire hydrant, stop sign … (80))",
+    );
+    expect(parseClassesOption('car, bus')).toEqual(['car', 'bus']);
+    expect(() => parseClassesOption('car,,bus')).toThrow("--classes: 'car,,bus' is not traffic, all, or a comma-separated list of class names");
+  });
+
+  it('xnorcam batch --classes keeps only those classes in every output', () => {
+    const tmp = tempDir();
+    try {
+      const clip = makeVideo(join(tmp.dir, 'clip.mp4'), { width: 320, height: 240, fps: 10, seconds: 2, image: imageA });
+      const all = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'all')]);
+      expect(all.status, all.stderr).toBe(0);
+      const seen = (dir: string) => new Set(readJsonl(join(tmp.dir, dir, 'clip.detections.jsonl')).flatMap((f) => (f.detections as { className: string }[]).map((d) => d.className)));
+      const classes = [...seen('all')].sort();
+      expect(classes.length).toBeGreaterThan(1);
+      const one = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'one'), '--classes', classes[0]]);
+      expect(one.status, one.stderr).toBe(0);
+      expect([...seen('one')]).toEqual([classes[0]]);
+      const bad = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'bad'), '--classes', 'lorry']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.trim()).toMatch(/^error: --classes: 'lorry' is not a class of the model \(its classes: /);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 60_000);
+});
