@@ -26,6 +26,8 @@ export interface SourceSpecOptions {
   /** Socket timeout for network sources, ms. */
   timeoutMs?: number;
   rtspTimeoutOption?: string;
+  /** A file must exist (default); false: only its name and kind are wanted. */
+  checkFile?: boolean;
 }
 
 /** A camera (RTSP, a video device): it never ends, so an end or an error is a drop-out to reconnect from. */
@@ -79,8 +81,10 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
     return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
   }
   const path = resolve(url);
-  if (!existsSync(path)) throw new UserError(`${url}: no such file`);
-  if (!statSync(path).isFile()) throw new UserError(`${url}: not a video file`);
+  if (opts.checkFile !== false) {
+    if (!existsSync(path)) throw new UserError(`${url}: no such file`);
+    if (!statSync(path).isFile()) throw new UserError(`${url}: not a video file`);
+  }
   return { name: opts.name ?? basename(path, extname(path)), url, kind: 'file', input: path, inputOptions: [], naturallyLive: false };
 }
 

@@ -69,7 +69,8 @@ function appliedSources(options: PipelineOptions, file: string): Map<string, App
   options.sources.forEach((s, i) => {
     const model: ModelRef = s.model ?? options.model;
     const { key, id } = modelIdentity(model, s.model ? `${file}: sources[${i}].model` : `${file}: model`);
-    const name = s.name ?? parseSource(s.url).name;
+    // Named in a pipeline file; a source given on the command line by its URL, without looking at the file.
+    const name = s.name ?? parseSource(s.url, { checkFile: false }).name;
     out.set(name, { cfg: { ...s, name, model }, modelKey: key, modelId: id });
   });
   return out;
@@ -158,17 +159,23 @@ export class PipelineReloader {
 
     let setup: ReloadableSetup;
     let next: Map<string, AppliedSource>;
+    let plan: ReturnType<typeof planReload>;
     try {
       setup = this.load();
       next = appliedSources(setup.options, this.file);
+      plan = planReload(this.applied, next);
+      // Only the sources that will start need their input now: a recording an unchanged source has
+      // finished with may have been archived, and that is no reason to refuse an edit elsewhere.
       const bin = ffmpegBinary();
-      for (const a of next.values()) parseSource(a.cfg.url, { name: a.cfg.name, rtspTransport: a.cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+      for (const name of [...plan.add, ...plan.restart.map((r) => r.name)]) {
+        const a = next.get(name)!;
+        parseSource(a.cfg.url, { name: a.cfg.name, rtspTransport: a.cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
+      }
     } catch (e) {
       logger.error('pipeline file rejected; the running pipeline is unchanged', { reason, error: (e as Error).message });
       return;
     }
 
-    const plan = planReload(this.applied, next);
     const detect = JSON.stringify(setup.options.detect ?? {});
     if (detect !== this.detect) {
       this.pipeline.setDetectOptions(setup.options.detect ?? {});
