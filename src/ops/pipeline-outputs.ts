@@ -101,7 +101,15 @@ export class PipelineOutputs {
     const active = new Set<string>();
     for (const s of this.feed.sources()) {
       active.add(s.name);
-      this.writeCounts(s.name, mergeCounts(this.held.get(s.name), this.feed.counts(s.name)), final);
+      const now = this.feed.counts(s.name);
+      const held = this.held.get(s.name);
+      if (held && now && (held.asOf === undefined) !== (now.asOf === undefined)) {
+        // Back under the same name on another clock (a camera's minutes, a recording's): not one series.
+        this.writeCounts(s.name, held, true);
+        this.held.delete(s.name);
+        this.countsWritten.delete(s.name);
+      }
+      this.writeCounts(s.name, mergeCounts(this.held.get(s.name), now), final);
     }
     for (const [source, counts] of this.held) if (!active.has(source)) this.writeCounts(source, counts, final);
     // A hold is done with once every interval in it is written; a source not back by then lets go of its file.

@@ -297,9 +297,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       removed = old !== undefined;
       // Read after the removal: the old source's in-flight frames have been counted by then.
       carried = old && countsOf(old);
-      if (old?.mode === 'batch' && carried) {
+      if (old && carried && (old.mode === 'batch' || this.modeOf(cfg) === 'batch')) {
         // A recording restarts from its beginning, on its own clock from 0 again: a new count of it, not
-        // more of the same minutes (added, the replay's minutes were counted twice). The old pass is final.
+        // more of the same minutes (added, the replay's minutes were counted twice); nor do a camera's
+        // wall-clock minutes and a recording's mix. The old counts are final.
         this.emit('removed', { source: name, counts: carried });
         carried = undefined;
         removed = false;

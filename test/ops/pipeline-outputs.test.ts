@@ -180,6 +180,20 @@ describe('pipeline outputs', () => {
     expect(rows).toEqual(['+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3', '+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3']);
   });
 
+  it('keeps a camera removed and a recording added under its name as two series (their clocks differ)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    let current: SourceCounts | undefined;
+    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'x' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const outputs = new PipelineOutputs(feed, cfg);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    feed.emit('removed', { source: 'x', counts: { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] } });
+    current = { source: 'x', intervalMs: 60_000, total: {}, asOf: 30_000, intervals: [{ start: 0, counts: { l: { forward: { car: 2 }, backward: {} } } }] };
+    await outputs.close();
+    const rows = readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+  });
+
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });

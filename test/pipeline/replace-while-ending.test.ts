@@ -67,4 +67,23 @@ describe('replacing a source while the others end', () => {
       await p.close();
     }
   }, 60_000);
+
+  it('a camera-like source switched to mode: batch by a reload does not mix its wall-clock minutes into the recording\'s', async () => {
+    const clip = makeVideo(join(tmp.dir, 'switch.mp4'), { seconds: 2, fps: 10 });
+    const live: PipelineSource = { name: 'sw', url: clip, mode: 'live', loop: true, lines: [{ name: 'l', points: [[0, 100], [320, 100]] }] };
+    const p = new Pipeline({ model: testModel, sources: [live], workers: 1 });
+    const removed: { source: string; counts?: { asOf?: number } }[] = [];
+    p.on('removed', (r: { source: string; counts?: { asOf?: number } }) => removed.push(r));
+    await p.start();
+    try {
+      await until('a frame or two', () => (p.sources()[0]?.lastFrameAt ?? null) !== null, 15_000);
+      await p.replaceSource('sw', { ...live, mode: 'batch', loop: false });
+      expect(removed.map((r) => [r.source, r.counts?.asOf])).toEqual([['sw', undefined]]);
+      await p.finished;
+      expect(p.counts('sw')?.asOf).toBeGreaterThan(1800);
+      for (const iv of p.counts('sw')!.intervals) expect(iv.start).toBeLessThan(2000);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });
