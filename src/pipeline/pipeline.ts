@@ -80,6 +80,8 @@ export interface PipelineOptions {
 interface Queued {
   slot: number;
   info: FrameInfo;
+  /** Its number in arrival order (SourceState.framesIn), to know when every frame before an event is out. */
+  n: number;
 }
 
 interface SourceState {
@@ -102,7 +104,7 @@ interface SourceState {
   inFlight: number;
   dispatched: number;
   nextEmit: number;
-  reorder: Map<number, { info: FrameInfo; detections: Detection[]; detectMs: number; detectedAt: number }>;
+  reorder: Map<number, { info: FrameInfo; n: number; detections: Detection[]; detectMs: number; detectedAt: number }>;
   dropped: number;
   processed: number;
   decoded: RateWindow;
@@ -116,9 +118,9 @@ interface SourceState {
   keep?: Set<number>;
   /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
   up: boolean;
-  /** Frames received from the runner, and frames done with (emitted, dropped, skipped or let go). */
+  /** Frames received from the runner, and the arrival numbers of those not yet done with (emitted, dropped or let go). */
   framesIn: number;
-  framesOut: number;
+  outstanding: Set<number>;
   /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
   told: { event: TrafficEvent; after: number }[];
   detectErrorLogged: boolean;
@@ -340,17 +342,15 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private stopSource(st: SourceState): void {
     st.runner.stop();
     // Frames decoded but not yet detected are let go: a stop is a stop.
-    let letGo = 0;
     if (st.pending) {
       st.slots.release(st.pending.slot);
+      this.frameDone(st, st.pending.n);
       st.pending = null;
-      letGo++;
     }
     for (const q of st.queue.splice(0)) {
       st.slots.release(q.slot);
-      letGo++;
+      this.frameDone(st, q.n);
     }
-    if (letGo) this.frameDone(st, letGo);
     this.checkDone(st);
   }
 
@@ -428,7 +428,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       startedAt: Date.now(),
       up: false,
       framesIn: 0,
-      framesOut: 0,
+      outstanding: new Set(),
       told: [],
       detectErrorLogged: false,
     };
@@ -506,36 +506,43 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
   private onFrame(st: SourceState, slot: number, info: FrameInfo): void {
     st.decoded.mark(info.capturedAt);
-    st.framesIn++;
+    const n = st.framesIn++;
     if (st.mode === 'live') {
       if (st.pending) {
         st.slots.release(st.pending.slot);
         st.dropped++;
-        this.frameDone(st);
+        this.frameDone(st, st.pending.n);
       }
-      st.pending = { slot, info };
+      st.outstanding.add(n);
+      st.pending = { slot, info, n };
     } else {
       const stride = this.opts.stride ?? 1;
       if (info.seq % stride !== 0) {
         st.slots.release(slot);
-        this.frameDone(st);
         return;
       }
-      st.queue.push({ slot, info });
+      st.outstanding.add(n);
+      st.queue.push({ slot, info, n });
     }
     this.pump();
   }
 
-  private frameDone(st: SourceState, n = 1): void {
-    st.framesOut += n;
-    this.flushTold(st);
+  private frameDone(st: SourceState, n: number): void {
+    st.outstanding.delete(n);
+    if (st.told.length) this.flushTold(st);
   }
 
-  /** Emits the events not tied to a frame whose earlier frames are all done with (all of them once the source has ended). */
+  /**
+   * Emits the events not tied to a frame whose earlier frames are all done with (all of them once the
+   * source has ended). By arrival number, not by a count: a later frame dropped (newest wins) or skipped
+   * while an earlier one is still detected must not let the event past it.
+   */
   private flushTold(st: SourceState): void {
-    let n = 0;
-    while (n < st.told.length && (st.done || st.told[n].after <= st.framesOut)) n++;
-    if (n) this.emit('events', { source: st.spec.name, events: st.told.splice(0, n).map((t) => t.event) } satisfies SourceEvents);
+    let oldest = Infinity;
+    for (const n of st.outstanding) if (n < oldest) oldest = n;
+    let k = 0;
+    while (k < st.told.length && (st.done || st.told[k].after <= oldest)) k++;
+    if (k) this.emit('events', { source: st.spec.name, events: st.told.splice(0, k).map((t) => t.event) } satisfies SourceEvents);
   }
 
   /**
@@ -566,7 +573,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       const order = st.dispatched++;
       st.inFlight++;
       this.busy++;
-      const { info, slot } = job;
+      const { info, slot, n: arrival } = job;
       st.lease.pool.detect(st.slots, slot, info.width, info.height, st.detect, (r) => {
         this.busy--;
         st.inFlight--;
@@ -577,7 +584,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
         }
         const keep = st.keep;
         const detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
-        st.reorder.set(order, { info, detections, detectMs: r.detectMs, detectedAt: Date.now() });
+        st.reorder.set(order, { info, n: arrival, detections, detectMs: r.detectMs, detectedAt: Date.now() });
         this.emitInOrder(st);
         this.checkDone(st);
       });
@@ -596,7 +603,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       st.detected.mark(r.detectedAt);
       st.latency.add(r.detectedAt - r.info.capturedAt, r.detectedAt);
       this.emit('result', result);
-      this.frameDone(st);
+      this.frameDone(st, r.n);
     }
   }
 
