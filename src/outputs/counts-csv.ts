@@ -19,8 +19,9 @@ export class CountsCsvWriter {
   private readonly total = new Map<string, number>();
   /** Every interval below this index has been written. */
   private written = 0;
-  /** The latest frame time seen, and the gap to the one before: where the video (or the run) stops. */
+  /** The latest frame's time and number, and one frame's duration: where the video (or the run) stops. */
   private lastMs = -Infinity;
+  private lastSeq = -1;
   private periodMs = 0;
 
   constructor(
@@ -37,8 +38,10 @@ export class CountsCsvWriter {
 
   write(r: FrameResult): void {
     if (r.frame.ptsMs > this.lastMs) {
-      if (Number.isFinite(this.lastMs)) this.periodMs = r.frame.ptsMs - this.lastMs;
+      // Per decoded frame: with --stride the frames written are several periods apart.
+      if (Number.isFinite(this.lastMs) && r.frame.seq > this.lastSeq) this.periodMs = (r.frame.ptsMs - this.lastMs) / (r.frame.seq - this.lastSeq);
       this.lastMs = r.frame.ptsMs;
+      this.lastSeq = r.frame.seq;
     }
     for (const e of r.events) {
       if (e.type !== 'line-crossing') continue;
@@ -71,7 +74,8 @@ export class CountsCsvWriter {
     const due = [...this.open.keys()].filter((k) => k < idx).sort((a, b) => a - b);
     // The last interval ends where the video (or the run) did, its last frame's time plus its duration: a
     // 33 s clip's last minute is 0,33.4, not 0,60, so a rate per hour is not read off half the time.
-    const coveredMs = this.lastMs + this.periodMs;
+    // One frame alone gives no duration: its interval is then written whole.
+    const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
     for (const k of due) {
       const end = Math.max(k * this.intervalMs, Math.min((k + 1) * this.intervalMs, coveredMs));
       this.rows(seconds(k * this.intervalMs), seconds(end), this.open.get(k)!);

@@ -19,6 +19,11 @@ function result(ptsMs: number, opts: { crossings?: [ptsMs: number, line: string,
 }
 
 const read = (p: string) => readFileSync(p, 'utf8');
+/** A result for decoded frame `seq` at `ptsMs` (strided runs skip numbers). */
+function resultAt(ptsMs: number, seq: number, crossings: [number, string, 'forward' | 'backward', string][]): FrameResult {
+  const r = result(ptsMs, { crossings });
+  return { ...r, frame: { ...r.frame, seq } };
+}
 
 describe('CountsCsvWriter (batch counts CSV)', () => {
   it('buckets by video time and appends each interval once it is closed, header first', () => {
@@ -64,6 +69,13 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     for (let t = 0; t <= 33_300; t += 100) w2.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
     w2.close();
     expect(read(path2).split('\n').slice(1, 3)).toEqual(['0,20,l,forward,car,1', '20,33.4,l,forward,car,1']);
+    // With --stride 7 the frames written are 0.7 s apart: the last looked at is frame 329 (32.9 s), and the
+    // count covers to its end, 33.0 s, not a stride past it (33.6 s, beyond the video's 33.4 s).
+    const path3 = join(tmp.dir, 'strided.csv');
+    const w3 = new CountsCsvWriter(path3, 60_000);
+    for (let i = 0; i <= 333; i += 7) w3.write(resultAt(i * 100, i, i === 315 ? [[31_500, 'l', 'forward', 'car']] : []));
+    w3.close();
+    expect(read(path3).split('\n')[1]).toBe('0,33,l,forward,car,1');
   });
 
   it('does not depend on when it runs, and a tentative track holds an interval open only while it lives', () => {
