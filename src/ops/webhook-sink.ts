@@ -10,6 +10,8 @@ export interface WebhookOptions {
   headers?: Record<string, string>;
   /** First retry delay; doubles per attempt, capped at 30 s. */
   baseDelayMs?: number;
+  /** Shortest time between two 'webhook events lost' lines (default a minute). */
+  lossReportMs?: number;
 }
 
 export interface WebhookStats {
@@ -46,6 +48,7 @@ export class WebhookSink {
   /** Lost since the last report: a day of a dead endpoint is a line a minute, not one per event nor none. */
   private unreported = { failed: 0, dropped: 0, reason: '' };
   private reportedAt = -Infinity;
+  private lossTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: WebhookOptions) {
     this.wanted = new Set(opts.events);
@@ -117,7 +120,17 @@ export class WebhookSink {
     const { failed, dropped, reason } = this.unreported;
     if (failed + dropped === 0) return;
     const now = Date.now();
-    if (!flush && now - this.reportedAt < LOSS_REPORT_MS && this.reportedAt !== -Infinity) return;
+    const every = this.opts.lossReportMs ?? LOSS_REPORT_MS;
+    if (!flush && now - this.reportedAt < every && this.reportedAt !== -Infinity) {
+      // Held back: told when the minute is up, even if nothing else happens by then (a dead endpoint, no traffic).
+      this.lossTimer ??= setTimeout(() => {
+        this.lossTimer = undefined;
+        this.reportLoss();
+      }, this.reportedAt + every - now).unref();
+      return;
+    }
+    clearTimeout(this.lossTimer);
+    this.lossTimer = undefined;
     this.reportedAt = now;
     logger.error('webhook events lost', { url: this.opts.url, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
     this.unreported = { failed: 0, dropped: 0, reason: '' };

@@ -146,6 +146,28 @@ describe('WebhookSink', () => {
     }
   });
 
+  it('tells a loss held back when its minute is up, though nothing else happens (a dead endpoint, no more traffic)', async () => {
+    configureLog({ json: true });
+    const lines: { msg: string; [k: string]: unknown }[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.startsWith('{')) lines.push(JSON.parse(text));
+      return true;
+    });
+    try {
+      const ep = await endpoint(Array(10).fill(500));
+      const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 0, queueSize: 10, lossReportMs: 300 });
+      sink.push(crossing(1));
+      sink.push(crossing(2));
+      await until(() => sink.stats.failed === 2);
+      await until(() => lines.filter((l) => l.msg === 'webhook events lost').length === 2, 2000);
+      expect(lines.filter((l) => l.msg === 'webhook events lost').map((l) => l.failed)).toEqual([1, 1]);
+      await sink.close(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('sends only the event types it is configured for', async () => {
     const ep = await endpoint([]);
     const sink = new WebhookSink({ url: ep.url, events: ['source-down'], timeoutMs: 1000, maxRetries: 1, queueSize: 10 });
