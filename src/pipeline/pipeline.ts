@@ -292,8 +292,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     let carried: SourceCounts | undefined;
     this.replacing++;
     try {
-      // Its lines, zones and calibration are checked before the old source stops, as its model is.
+      // Its lines, zones, calibration and classes are checked before the old source stops, as its model is.
       const analytics = await loadAnalytics(this.analyticsConfig(spec.name, cfg));
+      classFilter(this.opts.classes ?? 'traffic', lease.pool.classNames, this.opts.classesLabel ?? 'classes');
       const old = this.byName.get(name);
       await this.removeSource(name, { replacing: true });
       removed = old !== undefined;

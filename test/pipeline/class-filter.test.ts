@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classFilter, parseClassesOption } from '../../src/pipeline/class-filter.js';
 import { makeVideo, tempDir } from '../helpers/videos.js';
-import { imageA, shared, testModelArgs } from '../helpers/model.js';
+import { imageA, shared, testModel, testModelArgs } from '../helpers/model.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { defaultModelPath } from '../../src/detect/default-model.js';
 import { readJsonl, xnorcam } from '../helpers/cli.js';
 
 const coco = readFileSync(resolve(shared, 'fixtures/real-models/yolo-fastest/1.1_coco/coco.names'), 'utf8').trim().split('\n');
@@ -45,6 +47,18 @@ describe('the classes a pipeline works with', () => {
       expect(bad.stderr.trim()).toMatch(/^error: --classes: 'lorry' is not a class of the model \(its classes: /);
     } finally {
       tmp.cleanup();
+    }
+  }, 60_000);
+
+  it('a reload to a model without the chosen classes is refused before the running source stops', async () => {
+    const p = new Pipeline({ model: defaultModelPath(), sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live' }], workers: 1, classes: ['car'], classesLabel: '--classes' });
+    await p.start();
+    try {
+      await expect(p.replaceSource('cam', { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', model: testModel })).rejects.toThrow(/^--classes: 'car' is not a class of the model/);
+      expect(p.sourceNames()).toEqual(['cam']);
+      expect(p.modelOf('cam')).toMatch(/^xnorcam-traffic@/);
+    } finally {
+      await p.close();
     }
   }, 60_000);
 });
