@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -184,6 +185,11 @@ export async function run(argv: string[]): Promise<number> {
         try {
           await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration }, (name) => {
             const base = join(outDir, name);
+            // The other outputs of this input are written afresh; a video drawn by an earlier run would
+            // pass for this run's.
+            if (!v.annotate && existsSync(`${base}.annotated.mp4`)) {
+              process.stderr.write(`batch: ${relative(process.cwd(), base) || base}.annotated.mp4 is from an earlier run (this one draws none without --annotate)\n`);
+            }
             outputs.set(name, {
               url: job.url,
               base,

@@ -107,6 +107,10 @@ describe('xnorcam batch --annotate', () => {
     expect(r.status, r.stderr).toBe(0);
     const size = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_frames', '-of', 'csv=p=0', join(out, 'odd.annotated.mp4')], { encoding: 'utf8' });
     expect(size.stdout.trim()).toBe('322,242,10');
+    // Run again without --annotate: the video left from the first run is said to be from it.
+    const again = xnorcam(['batch', odd, ...testModelArgs, '-o', out]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain('odd.annotated.mp4 is from an earlier run (this one draws none without --annotate)');
   });
 
   it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
