@@ -26,6 +26,8 @@ export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
+  /** The clock of what was last written for each source: video time of a recording, or the wall clock. */
+  private readonly writtenClock = new Map<string, 'wall' | 'media'>();
   /**
    * What a source a reload removed counted in intervals not yet written: written when they end, and
    * added to the source's own if a reload brings it back meanwhile, so an interval is one block of
@@ -122,6 +124,11 @@ export class PipelineOutputs {
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
     if (!counts) return;
+    // A name now on the other clock (a camera's wall-clock minutes, a recording's own from 0) starts a new
+    // series: what was written on the old one says nothing about which of the new intervals are done.
+    const clock = counts.asOf === undefined ? 'wall' : 'media';
+    if (this.writtenClock.get(source) !== clock) this.countsWritten.delete(source);
+    this.writtenClock.set(source, clock);
     const done = this.countsWritten.get(source) ?? -Infinity;
     // An interval is written once it has ended, by its clock or by a later interval, plus the time a
     // crossing can take to be counted (its track's confirmation dates it back). Waiting for a later

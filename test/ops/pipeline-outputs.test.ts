@@ -194,6 +194,23 @@ describe('pipeline outputs', () => {
     expect(rows).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
   });
 
+  it('writes a recording\'s counts under the name of a camera whose last minute was already written (a quiet camera)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
+    let current: SourceCounts | undefined = { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] };
+    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'x' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const outputs = new PipelineOutputs(feed, cfg);
+    (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false); // the camera's minute is written
+    const camera = current;
+    current = undefined;
+    feed.emit('removed', { source: 'x', counts: camera });
+    current = { source: 'x', intervalMs: 60_000, total: {}, asOf: 30_000, intervals: [{ start: 0, counts: { l: { forward: { car: 2 }, backward: {} } } }] };
+    await outputs.close();
+    const rows = readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+  });
+
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });
