@@ -13,19 +13,40 @@ export type ClassChoice = 'traffic' | 'all' | readonly string[];
  */
 export function classFilter(choice: ClassChoice | undefined, classNames: readonly string[], label: string): Set<number> | undefined {
   if (choice === undefined || choice === 'all') return undefined;
-  if (choice !== 'traffic') {
-    for (const name of choice) {
-      if (classNames.includes(name)) continue;
-      const listed = classNames.length > 12 ? `${classNames.slice(0, 12).join(', ')} … (${classNames.length})` : classNames.join(', ');
-      throw new UserError(`${label}: '${name}' is not a class of the model (its classes: ${listed})`, 2);
+  const keep = new Set<number>();
+  if (choice === 'traffic') {
+    // By meaning: COCO's "motorbike" is a motorcycle.
+    classNames.forEach((name, id) => trafficClassOf(name) !== undefined && keep.add(id));
+    // A model with none of the traffic classes (a custom one) keeps its own.
+    if (keep.size === 0) return undefined;
+  } else {
+    for (const wanted of choice) {
+      const ids = classNames.flatMap((name, id) => (sameClass(name, wanted) ? [id] : []));
+      if (!ids.length) {
+        const listed = classNames.length > 12 ? `${classNames.slice(0, 12).join(', ')} … (${classNames.length})` : classNames.join(', ');
+        throw new UserError(`${label}: '${wanted}' is not a class of the model (its classes: ${listed})`, 2);
+      }
+      for (const id of ids) keep.add(id);
     }
   }
-  const keep = new Set<number>();
-  // 'traffic' by meaning (COCO's "motorbike" is a motorcycle), names as written.
-  classNames.forEach((name, id) => (choice === 'traffic' ? trafficClassOf(name) !== undefined : choice.includes(name)) && keep.add(id));
-  // A model with none of the traffic classes (a custom one) keeps its own.
-  if (choice === 'traffic' && keep.size === 0) return undefined;
   return keep.size === classNames.length ? undefined : keep;
+}
+
+/** A model's label and a name asked for are the same class: as written whatever the case, or by traffic meaning (motorbike, motorcycle). */
+function sameClass(label: string, wanted: string): boolean {
+  if (label.trim().toLowerCase() === wanted.trim().toLowerCase()) return true;
+  const t = trafficClassOf(label);
+  return t !== undefined && t === trafficClassOf(wanted);
+}
+
+/**
+ * The names the pipeline reports a model's classes by: a traffic class under its own name (COCO's
+ * "motorbike" as motorcycle, so counts, events and the dashboard's colours agree across models), others
+ * as the model has them; undefined when that changes nothing.
+ */
+export function reportedLabels(classNames: readonly string[]): string[] | undefined {
+  const labels = classNames.map((name) => trafficClassOf(name) ?? name);
+  return labels.some((l, i) => l !== classNames[i]) ? labels : undefined;
 }
 
 /** `--classes traffic|all|car,bus,…` */

@@ -10,7 +10,7 @@ import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/s
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import { mergeCounts } from '../core/source-counts.js';
-import { classFilter, type ClassChoice } from './class-filter.js';
+import { classFilter, reportedLabels, type ClassChoice } from './class-filter.js';
 import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
@@ -116,6 +116,8 @@ interface SourceState {
   startedAt: number;
   /** Class ids its detections are kept of; undefined: all. */
   keep?: Set<number>;
+  /** Class names to report its detections by, per class id; undefined: the model's own. */
+  labels?: string[];
   /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
   up: boolean;
   /** Frames received from the runner, and the arrival numbers of those not yet done with (emitted, dropped or let go). */
@@ -294,7 +296,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     try {
       // Its lines, zones, calibration and classes are checked before the old source stops, as its model is.
       const analytics = await loadAnalytics(this.analyticsConfig(spec.name, cfg));
-      classFilter(this.opts.classes ?? 'traffic', lease.pool.classNames, this.opts.classesLabel ?? 'classes');
+      classFilter(this.opts.classes ?? 'traffic', lease.pool.classNames, this.classesLabel(spec.name, lease));
       const old = this.byName.get(name);
       await this.removeSource(name, { replacing: true });
       removed = old !== undefined;
@@ -355,6 +357,11 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.checkDone(st);
   }
 
+  /** Where the classes were given, and for which source and model, for a class that model lacks. */
+  private classesLabel(source: string, lease: ModelLease): string {
+    return `${this.opts.classesLabel ?? 'classes'} (source ${source}, model ${lease.id})`;
+  }
+
   private modeOf(cfg: PipelineSource): 'live' | 'batch' {
     return cfg.mode ?? this.opts.mode ?? 'live';
   }
@@ -376,7 +383,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease, prepared?: AnalyticsLike): Promise<SourceState> {
     const pool = lease.pool;
     // Before anything is set up for it: a class its model lacks is the configuration's mistake.
-    const keep = classFilter(this.opts.classes ?? 'traffic', pool.classNames, this.opts.classesLabel ?? 'classes');
+    const keep = classFilter(this.opts.classes ?? 'traffic', pool.classNames, this.classesLabel(spec.name, lease));
+    const labels = reportedLabels(pool.classNames);
     const own = sourceThreshold(cfg, pool);
     if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });
     const frameBytes = pool.inputWidth * pool.inputHeight * 3;
@@ -411,6 +419,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       lease,
       detect: this.sourceDetect(cfg, pool),
       keep,
+      labels,
       slots,
       runner,
       analytics,
@@ -583,8 +592,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
           st.detectErrorLogged = true;
           logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
         }
-        const keep = st.keep;
-        const detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
+        const { keep, labels } = st;
+        let detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
+        if (labels) detections = detections.map((d) => ({ ...d, className: labels[d.classId] ?? d.className }));
         st.reorder.set(order, { info, n: arrival, detections, detectMs: r.detectMs, detectedAt: Date.now() });
         this.emitInOrder(st);
         this.checkDone(st);

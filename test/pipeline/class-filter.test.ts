@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { classFilter, parseClassesOption } from '../../src/pipeline/class-filter.js';
+import { classFilter, parseClassesOption, reportedLabels } from '../../src/pipeline/class-filter.js';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { imageA, shared, testModel, testModelArgs } from '../helpers/model.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -20,6 +20,12 @@ describe('the classes a pipeline works with', () => {
     expect(classFilter('traffic', ['class0', 'class1', 'class2'], '--classes')).toBeUndefined();
     expect(classFilter('all', coco, '--classes')).toBeUndefined();
     expect([...classFilter(['car', 'bus'], coco, '--classes')!]).toEqual([2, 5]);
+    // Names asked for by meaning and whatever the case: motorcycle is COCO's motorbike.
+    expect([...classFilter(['motorcycle', 'Car'], coco, '--classes')!].map((id) => coco[id])).toEqual(['motorbike', 'car']);
+    // And reported under the traffic name, so counts and colours agree across models.
+    expect(reportedLabels(coco)![coco.indexOf('motorbike')]).toBe('motorcycle');
+    expect(reportedLabels(coco)![coco.indexOf('train')]).toBe('train');
+    expect(reportedLabels(bundled)).toBeUndefined();
   });
 
   it('refuses a class the model does not have, in one line naming where it was given', () => {
@@ -44,7 +50,7 @@ describe('the classes a pipeline works with', () => {
       expect([...seen('one')]).toEqual([classes[0]]);
       const bad = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'bad'), '--classes', 'lorry']);
       expect(bad.status).toBe(2);
-      expect(bad.stderr.trim()).toMatch(/^error: --classes: 'lorry' is not a class of the model \(its classes: /);
+      expect(bad.stderr.trim()).toMatch(/^error: --classes \(source clip, model yolov3-tiny_xnor_160_slim@[0-9a-f]{8}\): 'lorry' is not a class of the model \(its classes: /);
     } finally {
       tmp.cleanup();
     }
@@ -54,7 +60,7 @@ describe('the classes a pipeline works with', () => {
     const p = new Pipeline({ model: defaultModelPath(), sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live' }], workers: 1, classes: ['car'], classesLabel: '--classes' });
     await p.start();
     try {
-      await expect(p.replaceSource('cam', { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', model: testModel })).rejects.toThrow(/^--classes: 'car' is not a class of the model/);
+      await expect(p.replaceSource('cam', { name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=5', mode: 'live', model: testModel })).rejects.toThrow(/^--classes \(source cam, model yolov3-tiny_xnor_160_slim@[0-9a-f]{8}\): 'car' is not a class of the model/);
       expect(p.sourceNames()).toEqual(['cam']);
       expect(p.modelOf('cam')).toMatch(/^xnorcam-traffic@/);
     } finally {
