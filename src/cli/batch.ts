@@ -207,7 +207,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (active === 0) resolveAll();
     };
-    // Emitted just before the input's 'source-end': vehicles still in a zone when it ended.
+    // Events not tied to a frame: source up/down (left out below) and, just before the input's 'source-end',
+    // the zone exits of vehicles still inside when it ended.
     pipeline.on('events', (e: SourceEvents) => {
       const o = outputs.get(e.source);
       if (!o || writeFailure !== undefined) return;

@@ -19,8 +19,7 @@ const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|cou
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
  * rows each time a count interval closes), optional per-source detections JSONL, webhooks, and
- * retention.
- * Everything is written line by line as it happens, so an interrupted run leaves valid files.
+ * retention. Everything is written line by line as it happens, so an interrupted run leaves valid files.
  */
 export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
@@ -43,13 +42,13 @@ export class PipelineOutputs {
     private readonly feed: PipelineFeed,
     private readonly cfg: Pick<PipelineConfig, 'outputs' | 'retention'>,
   ) {
+    const files = cfg.outputs.files;
+    // A folder that cannot be one is the file's mistake, told before the cameras start, not a stack trace at the first event.
+    if (files) makeOutputDir(files.dir, `outputs.files.dir: ${files.dir}`);
     this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
     feed.on('result', this.onResult);
     feed.on('removed', this.onRemoved);
     feed.on('events', this.onEvents);
-    const files = cfg.outputs.files;
-    // A folder that cannot be one is the file's mistake, told before the cameras start, not a stack trace at the first event.
-    if (files) makeOutputDir(files.dir, `outputs.files.dir: ${files.dir}`);
     if (files) {
       this.applyRetention();
       this.timers.push(setInterval(() => this.applyRetention(), 3600_000).unref());

@@ -121,7 +121,7 @@ export class WebhookSink {
     if (failed + dropped === 0) return;
     const now = Date.now();
     const every = this.opts.lossReportMs ?? LOSS_REPORT_MS;
-    if (!flush && now - this.reportedAt < every && this.reportedAt !== -Infinity) {
+    if (!flush && now - this.reportedAt < every) {
       // Held back: told when the minute is up, even if nothing else happens by then (a dead endpoint, no traffic).
       this.lossTimer ??= setTimeout(() => {
         this.lossTimer = undefined;
