@@ -46,7 +46,6 @@ export interface AnalyticsConfig {
   maxIntervals?: number;
 }
 
-
 /**
  * Score thresholds for darknet-style detectors (objectness × class probability, reported from
  * 0.25): small YOLO models give real vehicles scores spread evenly over 0.25–1, so the offline
