@@ -42,6 +42,18 @@ const until = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
+/** The JSON log lines written to stderr until `restore()` (nothing reaches the terminal meanwhile). */
+function captureLog(): { lines: { msg: string; [k: string]: unknown }[]; restore: () => void } {
+  configureLog({ json: true });
+  const lines: { msg: string; [k: string]: unknown }[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const text = String(chunk);
+    if (text.startsWith('{')) lines.push(JSON.parse(text));
+    return true;
+  });
+  return { lines, restore: () => spy.mockRestore() };
+}
+
 describe('WebhookSink', () => {
   it('retries with backoff through outages and delivers in order', async () => {
     const ep = await endpoint([503, 503, 500]);
@@ -78,13 +90,7 @@ describe('WebhookSink', () => {
   });
 
   it('says why it cannot deliver, and sums up the events it lost (at most a line a minute), at shutdown too', async () => {
-    configureLog({ json: true });
-    const lines: { msg: string; [k: string]: unknown }[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      const text = String(chunk);
-      if (text.startsWith('{')) lines.push(JSON.parse(text));
-      return true;
-    });
+    const { lines, restore } = captureLog();
     try {
       const ep = await endpoint(Array(100).fill(500));
       const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 1, queueSize: 2, baseDelayMs: 5 });
@@ -105,18 +111,12 @@ describe('WebhookSink', () => {
       expect(lost.at(-1)).toMatchObject({ totalFailed: 3, totalDropped: 2 });
       expect(sink.stats).toMatchObject({ sent: 0, failed: 3, dropped: 2, queued: 0 });
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 
   it('keeps to a loss line a minute when refusals and deliveries alternate, and counts an event in flight at shutdown once', async () => {
-    configureLog({ json: true });
-    const lines: { msg: string; [k: string]: unknown }[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      const text = String(chunk);
-      if (text.startsWith('{')) lines.push(JSON.parse(text));
-      return true;
-    });
+    const { lines, restore } = captureLog();
     try {
       const ep = await endpoint(Array.from({ length: 20 }, (_, i) => (i % 2 ? 200 : 422)));
       const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 1, queueSize: 100, baseDelayMs: 5 });
@@ -142,18 +142,12 @@ describe('WebhookSink', () => {
       await until(() => slow.stats.sent === 1);
       expect(slow.stats).toMatchObject({ sent: 1, dropped: 0, failed: 0 });
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 
   it('tells a loss held back when its minute is up, though nothing else happens (a dead endpoint, no more traffic)', async () => {
-    configureLog({ json: true });
-    const lines: { msg: string; [k: string]: unknown }[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      const text = String(chunk);
-      if (text.startsWith('{')) lines.push(JSON.parse(text));
-      return true;
-    });
+    const { lines, restore } = captureLog();
     try {
       const ep = await endpoint(Array(10).fill(500));
       const sink = new WebhookSink({ url: ep.url, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 0, queueSize: 10, lossReportMs: 300 });
@@ -164,7 +158,7 @@ describe('WebhookSink', () => {
       expect(lines.filter((l) => l.msg === 'webhook events lost').map((l) => l.failed)).toEqual([1, 1]);
       await sink.close(0);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 

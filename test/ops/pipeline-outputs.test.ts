@@ -24,6 +24,12 @@ function openFds(): string[] {
   });
 }
 
+/** A feed whose one source, `name`, is there while `counts()` gives its counts (a reload removes and adds it). */
+function feedOf(name: string, counts: () => SourceCounts | undefined) {
+  const emitter = new EventEmitter();
+  return Object.assign(emitter, { sources: () => (counts() ? [{ name }] : []), overlay: () => ({ lines: [], zones: [] }), counts }) as unknown as PipelineFeed & EventEmitter;
+}
+
 function feedFor(status: SourceStatus, counts: SourceCounts) {
   const emitter = new EventEmitter();
   return Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed & EventEmitter;
@@ -148,7 +154,7 @@ describe('pipeline outputs', () => {
   it('writes a removed camera\'s interval in progress when it ends, then lets go of the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam3', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const feed = Object.assign(new EventEmitter(), { sources: () => [], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed & EventEmitter;
+    const feed = feedOf('cam3', () => undefined);
     const outputs = new PipelineOutputs(feed, cfg);
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const counts = { source: 'cam3', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stop: { forward: { car: 4 }, backward: {} } } }] };
@@ -171,7 +177,7 @@ describe('pipeline outputs', () => {
     const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
     const pass = (cars: number[]): SourceCounts => ({ source: 'rec', intervalMs: 60_000, total: {}, asOf: cars.length * 60_000 - 1, intervals: cars.map((car, i) => ({ start: i * 60_000, counts: { stop: { forward: { car }, backward: {} } } })) });
     let current: SourceCounts | undefined;
-    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'rec' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const feed = feedOf('rec', () => current);
     const outputs = new PipelineOutputs(feed, cfg);
     feed.emit('removed', { source: 'rec', counts: pass([2, 3]) });
     current = pass([2, 3]); // the second pass, from the start of the recording
@@ -184,7 +190,7 @@ describe('pipeline outputs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
     let current: SourceCounts | undefined;
-    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'x' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const feed = feedOf('x', () => current);
     const outputs = new PipelineOutputs(feed, cfg);
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     feed.emit('removed', { source: 'x', counts: { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] } });
@@ -199,7 +205,7 @@ describe('pipeline outputs', () => {
     const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
     let current: SourceCounts | undefined = { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] };
-    const feed = Object.assign(new EventEmitter(), { sources: () => (current ? [{ name: 'x' }] : []), overlay: () => ({ lines: [], zones: [] }), counts: () => current }) as unknown as PipelineFeed & EventEmitter;
+    const feed = feedOf('x', () => current);
     const outputs = new PipelineOutputs(feed, cfg);
     (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false); // the camera's minute is written
     const camera = current;
