@@ -1,10 +1,10 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
 import { modelFileProblem } from '../pipeline/model-ref.js';
+import { videoFileProblem } from '../ingest/source-spec.js';
 import { pipelineSchema, type PipelineConfig } from './schema.js';
 
 /** `sources[2].lines[0].points` — the key path as a user reads it. */
@@ -119,14 +119,6 @@ function sourceFilePaths(raw: unknown): { path: (string | number)[]; value: stri
     const url = s && typeof s === 'object' ? (s as Record<string, unknown>).url : undefined;
     return typeof url === 'string' && url && isLocalPath(url) ? [{ path: ['sources', i, 'url'], value: url }] : [];
   });
-}
-
-function videoFileProblem(path: string): string | undefined {
-  try {
-    return statSync(path).isFile() ? undefined : 'not a video file';
-  } catch {
-    return 'no such file';
-  }
 }
 
 /** Stable sort by line; problems without a line go last. */

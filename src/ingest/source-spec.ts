@@ -81,11 +81,15 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
     return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
   }
   const path = resolve(url);
-  if (opts.checkFile !== false) {
-    if (!existsSync(path)) throw new UserError(`${url}: no such file`);
-    if (!statSync(path).isFile()) throw new UserError(`${url}: not a video file`);
-  }
+  const problem = opts.checkFile === false ? undefined : videoFileProblem(path);
+  if (problem) throw new UserError(`${url}: ${problem}`);
   return { name: opts.name ?? basename(path, extname(path)), url, kind: 'file', input: path, inputOptions: [], naturallyLive: false };
+}
+
+/** Why a recording's path cannot be read as one ('no such file', 'not a video file'), or undefined. */
+export function videoFileProblem(path: string): string | undefined {
+  if (!existsSync(path)) return 'no such file';
+  return statSync(path).isFile() ? undefined : 'not a video file';
 }
 
 function nameFromUrl(url: string): string {

@@ -106,9 +106,9 @@ export class PipelineOutputs {
       const held = this.held.get(s.name);
       if (held && now && (held.asOf === undefined) !== (now.asOf === undefined)) {
         // Back under the same name on another clock (a camera's minutes, a recording's): not one series.
+        // (writeCounts starts the new clock's series itself.)
         this.writeCounts(s.name, held, true);
         this.held.delete(s.name);
-        this.countsWritten.delete(s.name);
       }
       this.writeCounts(s.name, mergeCounts(this.held.get(s.name), now), final);
     }
