@@ -10,7 +10,7 @@
  */
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
-import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
+import { TRAFFIC_CLASSES, trafficClassOf } from '../core/traffic-classes.js';
 import type { SourceCounts, SourceOverlay } from '../core/feed.js';
 import type { Detection, FrameInfo, LineCounts, Track, TrafficEvent } from '../core/types.js';
 import { Homography } from './homography.js';
@@ -79,6 +79,14 @@ interface TrackInfo {
   lastSeenAt: number;
 }
 
+/** What a class is to the rider rule: a person over a bicycle or motorcycle is its rider, two objects. */
+type RiderRole = 'rider' | 'ridden' | 'other';
+
+function riderRoleOf(label: string): RiderRole {
+  const c = trafficClassOf(label);
+  return c === 'person' ? 'rider' : c === 'bicycle' || c === 'motorcycle' ? 'ridden' : 'other';
+}
+
 export class SourceAnalytics {
   private readonly tracker: ByteTracker;
   private readonly lines: CountingLine[];
@@ -90,6 +98,7 @@ export class SourceAnalytics {
   private readonly speedCfg: SpeedConfig;
   private readonly info = new Map<number, TrackInfo>();
   private readonly classNames = new Map<number, string>();
+  private readonly riderRoles = new Map<number, RiderRole>();
   private total: LineCounts = {};
   private readonly buckets = new Map<number, LineCounts>();
   private lastT = -Infinity;
@@ -104,7 +113,11 @@ export class SourceAnalytics {
 
   constructor(private readonly cfg: AnalyticsConfig) {
     const src = cfg.source;
-    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker });
+    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => {
+      const ra = this.riderRole(a);
+      const rb = this.riderRole(b);
+      return (ra === 'rider' && rb === 'ridden') || (ra === 'ridden' && rb === 'rider');
+    });
     this.lines = (cfg.lines ?? []).map((l) => {
       if (!l.points || l.points.length !== 2) throw new UserError(`${src}: line '${l.name}' needs exactly 2 points`);
       if (l.points[0][0] === l.points[1][0] && l.points[0][1] === l.points[1][1]) throw new UserError(`${src}: line '${l.name}' has two identical points`);
@@ -131,7 +144,11 @@ export class SourceAnalytics {
 
   update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
     if (!this.geometryChecked && frame.width > 0 && frame.height > 0) this.checkGeometry(frame.width, frame.height);
-    for (const d of detections) if (!this.classNames.has(d.classId)) this.classNames.set(d.classId, d.className);
+    for (const d of detections) {
+      if (this.classNames.has(d.classId)) continue;
+      this.classNames.set(d.classId, d.className);
+      this.riderRoles.set(d.classId, riderRoleOf(d.className));
+    }
     const tMs = this.mediaTime(frame.ptsMs);
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
     // into intervals already closed.
@@ -330,6 +347,10 @@ export class SourceAnalytics {
     } else {
       info.speedKmh = undefined;
     }
+  }
+
+  private riderRole(id: number): RiderRole {
+    return this.riderRoles.get(id) ?? riderRoleOf(this.className(id));
   }
 
   private className(id: number): string {

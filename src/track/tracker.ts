@@ -81,6 +81,8 @@ export interface TrackerConfig {
    * A box of another class covering, at IoU ≥ this, a box already matched in this update starts no
    * track: it is the detector's second label for the same object (car 0.76 and motorcycle 0.85 on one
    * car; NMS is per class), which would be counted twice. Its vote goes to that track. 0 disables.
+   * Pairs of classes the tracker's owner says are two objects at one place (a rider on a motorcycle
+   * seen from behind) are exempt: see ByteTracker's `twoObjects`.
    */
   crossClassDuplicateIou: number;
   noise: KalmanNoise;
@@ -186,7 +188,15 @@ export class ByteTracker {
   /** Tracks dropped in the last update. */
   readonly removed: TrackedObject[] = [];
 
-  constructor(config: Partial<TrackerConfig> = {}) {
+  /**
+   * `twoObjects(a, b)`: whether boxes of classes a and b over one another are two objects (a person
+   * riding a bicycle), so the cross-class duplicate rule must not merge them. Class ids alone do not
+   * say which class is a rider's; the analytics, which know the labels, do.
+   */
+  constructor(
+    config: Partial<TrackerConfig> = {},
+    private readonly twoObjects: (a: number, b: number) => boolean = () => false,
+  ) {
     this.config = { ...defaultTrackerConfig, ...config, noise: { ...defaultNoise, ...config.noise } };
   }
 
@@ -277,7 +287,7 @@ export class ByteTracker {
     for (const t of this.active) {
       if (t.detIndex < 0) continue;
       const o = dets[t.detIndex];
-      if (o.classId === dets[d].classId) continue;
+      if (o.classId === dets[d].classId || this.twoObjects(o.classId, dets[d].classId)) continue;
       if (iou(b[0], b[1], b[2], b[3], o.box[0], o.box[1], o.box[2], o.box[3]) >= minIou) return t;
     }
     return undefined;

@@ -107,6 +107,26 @@ describe('line counting on generated traffic', () => {
     expect(ids.size).toBe(1);
   });
 
+  it('counts a rider seen from behind as a person and a motorcycle, while a vehicle boxed under two labels counts once', () => {
+    // COCO's ids and labels. The rider's box covers the motorcycle's at IoU 0.77 (seen from behind),
+    // as much as a detector's second label for one car does.
+    const a = new SourceAnalytics({ source: 'cam', lines: [{ name: 'l', points: [[0, 300], [640, 300]] }] });
+    const det = (classId: number, className: string, x1: number, y1: number, w: number, h: number): Detection => ({ classId, className, score: 0.9, box: [x1, y1, x1 + w, y1 + h] });
+    for (let i = 0; i < 30; i++) {
+      const y = 460 - 12 * i;
+      a.update({ source: 'cam', seq: i, ptsMs: i * 100, capturedAt: 1e12 + i * 100, width: 640, height: 480 }, [
+        det(3, 'motorbike', 100, y, 40, 60),
+        det(0, 'person', 102, y - 5, 36, 60),
+        det(2, 'car', 400, y, 60, 40),
+        det(7, 'truck', 403, y + 2, 58, 40),
+      ]);
+    }
+    const counted = a.counts().total.l.backward;
+    expect(counted.person).toBe(1);
+    expect(counted.motorcycle ?? counted.motorbike).toBe(1);
+    expect((counted.car ?? 0) + (counted.truck ?? 0)).toBe(1);
+  });
+
   it('puts counts into intervals by time', () => {
     const vehicles = [car(-1.75, 8, 12), car(-1.75, 8, 12, 10), car(-1.75, 8, 12, 11)];
     const { a } = analyse(groundObjects(vehicles), { fps: 10, seconds: 14, noise: 1, seed: 8 }, { countIntervalMs: 10_000 });
