@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
-import { logger } from '../core/log.js';
+import { logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
 import { classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
@@ -53,7 +53,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     },
     'no-dashboard': { type: 'boolean', description: 'Do not start the dashboard server' },
     'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
-    stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never)', default: '5' },
+    stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never); JSON log records where the log is JSON and they would not reach a terminal', default: '5' },
     duration: { type: 'string', value: 'SECONDS', description: 'Stop after this long (default: until Ctrl-C)' },
     json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout (stats and the dashboard URL then go to stderr)' },
   },
@@ -178,6 +178,21 @@ export function formatStatus(s: SourceStatus): string {
     ...(s.model ? [`model ${s.model}`] : []),
     ...(s.state !== 'running' && s.lastError ? [`(${s.lastError})`] : []),
   ].join('  ');
+}
+
+/** The figures of formatStatus, as fields of a log record. */
+function statusFields(s: SourceStatus): Record<string, unknown> {
+  return {
+    source: s.name,
+    state: s.state,
+    decodedFps: Number(s.decodedFps.toFixed(1)),
+    detectedFps: Number(s.detectedFps.toFixed(1)),
+    latencyMs: s.latencyMs,
+    dropped: s.droppedFrames,
+    reconnects: s.reconnects,
+    ...(s.model ? { model: s.model } : {}),
+    ...(s.state !== 'running' && s.lastError ? { error: s.lastError } : {}),
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -324,10 +339,14 @@ async function runStarted(
   // A reload asked for while starting: the file may have changed since it was read.
   if (signals.takeEarlyHup() && reloader && !signals.signalled()) void reloader.reload('signal');
 
+  // Where the log is JSON and these lines would not reach a terminal (Docker, a service manager, `--json`'s
+  // stderr), they are log records too: a log shipper parses every line of the stream.
+  const statusAsRecords = logIsJson() && !(human as { isTTY?: boolean }).isTTY;
+  const tellStatus = (s: SourceStatus) => (statusAsRecords ? report('source status', statusFields(s)) : human.write(formatStatus(s) + '\n'));
   const statsTimer =
     opts.statsSec > 0
       ? setInterval(() => {
-          for (const s of pipeline.sources()) human.write(formatStatus(s) + '\n');
+          for (const s of pipeline.sources()) tellStatus(s);
         }, opts.statsSec * 1000)
       : undefined;
 
@@ -342,7 +361,7 @@ async function runStarted(
   metrics?.close();
   await dashboard?.close();
   const ends = pipeline.sources();
-  for (const s of ends) human.write(formatStatus(s) + '\n');
+  for (const s of ends) tellStatus(s);
   const failed = ends.filter((s) => s.state === 'failed');
   if (failed.length) {
     process.stderr.write(`error: ${failed[0].url}: ${failed[0].lastError ?? 'failed'}\n`);

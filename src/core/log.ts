@@ -15,6 +15,23 @@ export function configureLog(opts: { level?: Level; json?: boolean }): void {
 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (order[level] < order[minLevel]) return;
+  write(level, msg, fields);
+}
+
+/** Whether log lines are JSON (a log shipper reads stderr): other lines for humans should be records too. */
+export function logIsJson(): boolean {
+  return json;
+}
+
+/**
+ * A line the user asked for by name (e.g. `run --stats`), written whatever the log level: the level
+ * filters what the program volunteers, not what it was told to print.
+ */
+export function report(msg: string, fields: Record<string, unknown>): void {
+  write('info', msg, fields);
+}
+
+function write(level: Level, msg: string, fields: Record<string, unknown>): void {
   const time = new Date().toISOString();
   if (json) {
     process.stderr.write(JSON.stringify({ time, level, msg, ...fields }) + '\n');

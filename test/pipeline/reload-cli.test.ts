@@ -23,6 +23,7 @@ interface LogLine {
   model?: string;
   reason?: string;
   error?: string;
+  reconnects?: number;
 }
 
 const fixtureClasses = new Set(['class0', 'class1', 'class2']);
@@ -50,21 +51,26 @@ function pipelineYaml(opts: { modelB?: string; extra?: string; badMode?: boolean
 class RunningCli {
   readonly results: Result[] = [];
   readonly sourceEvents: { source: string; events: Result['events'] }[] = [];
-  readonly stats: string[] = [];
+  /** The stats lines: log records here, as the log is JSON. */
+  readonly stats: LogLine[] = [];
   readonly logs: LogLine[] = [];
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
   constructor(args: string[], cwd: string) {
     this.child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' } });
-    // --json: stdout holds only the results; the stats lines go to stderr with the (JSON) log.
+    // --json: stdout holds only the results; the stats go to stderr as records of the (JSON) log.
     // Frame results, and a source's events not tied to a frame ({"source","events"}: up/down as they happen).
     lines(this.child.stdout!, (l) => {
       const o = JSON.parse(l) as Result | { source: string; events: Result['events'] };
       if ('frame' in o) this.results.push(o);
       else this.sourceEvents.push(o);
     });
-    lines(this.child.stderr!, (l) => (l.startsWith('{') ? this.logs.push(JSON.parse(l)) : this.stats.push(l)));
+    lines(this.child.stderr!, (l) => {
+      const o = JSON.parse(l) as LogLine;
+      if (o.msg === 'source status') this.stats.push(o);
+      else this.logs.push(o);
+    });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
   }
 
@@ -74,8 +80,7 @@ class RunningCli {
 
   /** The model id the latest stats line shows for a source. */
   modelOf(source: string): string | undefined {
-    const line = this.stats.filter((l) => l.startsWith(source + ' ')).at(-1);
-    return line?.match(/ model (\S+)$/)?.[1];
+    return this.stats.filter((l) => l.source === source).at(-1)?.model as string | undefined;
   }
 
   kill(signal: NodeJS.Signals): void {
@@ -183,7 +188,7 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     expect(eventsA.filter((e) => e.type === 'source-up')).toHaveLength(1);
     expect(eventsA.filter((e) => e.type === 'source-down')).toHaveLength(0);
     expect(cli.logs.filter((l) => l.source === 'A')).toEqual([]);
-    expect(cli.stats.filter((l) => l.startsWith('A ')).at(-1)).toMatch(/reconnects 0/);
+    expect(cli.stats.filter((l) => l.source === 'A').at(-1)).toMatchObject({ reconnects: 0 });
     expect(cli.logs.filter((l) => l.msg === 'source restarted').map((l) => l.source)).toEqual(['B', 'B']);
   }, 90_000);
 
