@@ -22,6 +22,12 @@ export interface SourceStatus {
   watchdogMs?: number;
   /** When this source, in its current configuration, was started (epoch ms): a reload's new source is judged from then. */
   startedAt?: number;
+  /**
+   * When a frame of this source last came back from a detector thread with detections (epoch ms; null:
+   * none yet). Frames can arrive while no thread detects them (every thread of its model dead and
+   * unable to restart): /healthz needs both.
+   */
+  lastDetectedAt?: number | null;
 }
 
 /** A display image for the dashboard, matching FrameResult by (source, seq); width × height is the

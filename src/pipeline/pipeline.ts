@@ -126,6 +126,8 @@ interface SourceState {
   /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
   told: { event: TrafficEvent; after: number }[];
   detectErrorLogged: boolean;
+  /** When a frame last came back detected without error (epoch ms), for /healthz. */
+  lastDetectedAt: number | null;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
 }
@@ -441,6 +443,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       outstanding: new Set(),
       told: [],
       detectErrorLogged: false,
+      lastDetectedAt: null,
     };
     this.states.push(st);
     this.byName.set(spec.name, st);
@@ -592,6 +595,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
           st.detectErrorLogged = true;
           logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
         }
+        if (!r.error) st.lastDetectedAt = Date.now();
         const { keep, labels } = st;
         let detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
         if (labels) detections = detections.map((d) => ({ ...d, className: labels[d.classId] ?? d.className }));
@@ -683,6 +687,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.
     s.watchdogMs = r.stallMs;
     s.startedAt = st.startedAt;
+    s.lastDetectedAt = st.lastDetectedAt;
     return s;
   }
 }

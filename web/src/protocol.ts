@@ -37,6 +37,7 @@ export interface SourceInfo {
   model?: string;
   watchdogMs?: number;
   startedAt?: number;
+  lastDetectedAt?: number | null;
   overlay: SourceOverlay;
 }
 
