@@ -262,10 +262,14 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(
         lastFrame === undefined ? `batch: drawing boxes → ${path}\n` : `batch: drawing boxes on the ${lastFrame + 1} frames done → ${path} (Ctrl-C to stop)\n`,
       );
+      // A second decode and an encode: minutes for a long recording, so it gets a bar of its own. Its total is
+      // the frames up to the last result (with --stride the few after it make the bar end a little past 100 %).
+      const bar = createProgress('annotate', e.lastFrame + 1, { unit: 'frames' });
       try {
-        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal });
-        if (!r.complete) process.stderr.write(`batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames\n`);
+        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n) });
+        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn` : `batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames`);
       } catch (err) {
+        bar.finish(`batch: ${path} not written`);
         annotateError ??= (err as Error).message;
       }
     }

@@ -26,6 +26,8 @@ export interface AnnotateOptions {
   lastFrame?: number;
   /** Aborted: stop at the next frame and finish the file with the frames drawn so far. */
   signal?: AbortSignal;
+  /** Called after each input frame is drawn, with the number drawn so far (a progress bar). */
+  onFrame?: (drawn: number) => void;
 }
 
 export interface AnnotateResult {
@@ -190,6 +192,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
         prev = frame;
         frame = undefined;
         seq++;
+        opts.onFrame?.(seq);
         if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
         if (opts.signal?.aborted) {
           complete = false;

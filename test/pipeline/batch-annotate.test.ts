@@ -78,6 +78,9 @@ describe('xnorcam batch --annotate', () => {
     // Constant rate: one output frame per input frame, at the input's times, at exactly 24000/1001.
     const inC = probeFramePts(cfr);
     const outC = probeFramePts(join(out, 'ntsc.annotated.mp4'));
+    // The drawing step says when each video is done, with the input frames it drew.
+    expect(r.stderr).toContain(`batch: ${join(out, 'ntsc.annotated.mp4')}: ${inC.length} frames drawn`);
+    expect(r.stderr).toContain(`batch: ${join(out, 'vfr.annotated.mp4')}: ${inV.length} frames drawn`);
     expect(rFrameRate(join(out, 'ntsc.annotated.mp4'))).toBe('24000/1001');
     expect(outC.length).toBe(inC.length);
     outC.forEach((t, i) => expect(Math.abs(t - inC[i])).toBeLessThan(0.5));
