@@ -1,5 +1,6 @@
-import { renameSync, statSync, writeFileSync } from 'node:fs';
-import { UserError } from '../core/errors.js';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileErrorReason, UserError } from '../core/errors.js';
+import { refuseOutputOverInput } from '../core/input-file.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
 import { parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
@@ -28,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   const [cfg, weights] = args.positionals;
   const out = args.values.output;
   if (!out) throw new UserError('xnorcam convert: missing -o <model.xnor>', 2);
+  refuseOutputOverInput(out, [cfg, weights, args.values.names]);
   const model = loadDarknetModel(cfg, weights, args.values.names);
   const data = encodeModel(model, { half: Boolean(args.values.half), producer: 'xnorcam convert' });
   const tmp = `${out}.tmp-${process.pid}`;
@@ -35,7 +37,10 @@ export async function run(argv: string[]): Promise<number> {
     writeFileSync(tmp, data);
     renameSync(tmp, out);
   } catch (e) {
-    throw new UserError(`${out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    // A full disk leaves a partial temporary file: not left behind.
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${out}: ${fileErrorReason(code) ?? `cannot write (${code ?? (e as Error).message})`}`);
   }
   const layers = model.spec.layers;
   const convs = layers.filter((l) => l.type === 'convolutional');

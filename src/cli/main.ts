@@ -1,4 +1,4 @@
-import { UserError } from '../core/errors.js';
+import { fileErrorReason, UserError } from '../core/errors.js';
 
 /**
  * Every command lives in its own module exporting `run(argv): Promise<number | void>` and `spec`.
@@ -89,16 +89,5 @@ main(process.argv.slice(2)).then(
  */
 function fileProblem(err: unknown): string | undefined {
   if (!err || typeof err !== 'object' || !('path' in err) || !('code' in err)) return undefined;
-  const reasons: Record<string, string> = {
-    ENOENT: 'no such file',
-    ENOTDIR: 'a part of this path is not a folder',
-    EISDIR: 'is a folder, where a file is written or read',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded',
-    EEXIST: 'already exists',
-  };
-  return reasons[(err as NodeJS.ErrnoException).code ?? ''];
+  return fileErrorReason((err as NodeJS.ErrnoException).code);
 }

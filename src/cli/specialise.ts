@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { refuseOutputOverInput } from '../core/input-file.js';
 import { formatSeconds } from '../core/progress.js';
 import { parseChoice } from '../core/parse-choice.js';
 import { defaultModelPath, specialiseBasePath } from '../detect/default-model.js';
@@ -113,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const file of [v.teacher!, v['teacher-weights']!, ...(v.names ? [v.names] : []), ...(v.base ? [v.base] : [])]) {
     if (!existsSync(file)) throw new UserError(`${file}: no such file`);
   }
+  refuseOutputOverInput(v.output!, [v.teacher, v['teacher-weights'], v.names, v.base, v.source]);
   const classes = v.classes!.split(',').map((c) => c.trim()).filter(Boolean);
   if (classes.length === 0) throw new UserError('--classes: give at least one class', 2);
   const init = v.base ?? bundledCheckpoint();

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { UserError } from './errors.js';
 
 /**
@@ -30,4 +30,27 @@ export function readInputFile(file: string, expected: string, encoding?: 'utf8')
   // control bytes and all, in a parse error about its first line.
   if (data.subarray(0, 4096).includes(0)) throw new UserError(`${file}: a binary file, expected ${expected}`);
   return data.toString('utf8');
+}
+
+/**
+ * Refuses an output path that is one of the command's input files (the same file by device and inode,
+ * so another spelling or a link is caught too): writing it would destroy the input it was made from.
+ */
+export function refuseOutputOverInput(output: string, inputs: (string | undefined)[], flag = '-o'): void {
+  let out: Stats;
+  try {
+    out = statSync(output);
+  } catch {
+    return; // not there yet: nothing to destroy
+  }
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    let st: Stats;
+    try {
+      st = statSync(input);
+    } catch {
+      continue;
+    }
+    if (st.isFile() && st.ino === out.ino && st.dev === out.dev) throw new UserError(`${flag} ${output}: is the input file ${input}; writing it would destroy it`);
+  }
 }

@@ -29,7 +29,7 @@ export class RotatingLineFile {
   }
 
   private writeRaw(data: string): void {
-    this.size = appendLinesSync(this.fd, this.size, data);
+    this.size = appendLinesSync(this.fd, this.size, data, this.path);
   }
 
   private rotate(): void {

@@ -46,7 +46,7 @@ export class LineFile {
     this.buf = [];
     this.bytes = 0;
     try {
-      this.size = appendLinesSync(this.fd, this.size, data);
+      this.size = appendLinesSync(this.fd, this.size, data, this.path);
     } catch (e) {
       // Its lines are lost: every later write fails too, rather than carry on past the gap.
       this.failure = e;

@@ -15,6 +15,12 @@ export interface MotRow {
   line?: number;
 }
 
+/** A decimal number as MOTChallenge files write them; '' (an empty field) and '0x10' are not (Number() says 0 and 16). */
+const decimalRe = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+function decimal(s: string): number {
+  return decimalRe.test(s) ? Number(s) : NaN;
+}
+
 /** Parses MOTChallenge text (comma or whitespace separated); errors name the file and line. */
 export function parseMot(text: string, file: string): MotRow[] {
   const rows: MotRow[] = [];
@@ -24,7 +30,7 @@ export function parseMot(text: string, file: string): MotRow[] {
     if (!line || line.startsWith('#')) continue;
     const f = line.split(/\s*,\s*|\s+/);
     if (f.length < 6) throw inputError(file, i + 1, `expected at least 6 fields (frame,id,x,y,w,h,...), got ${f.length}`);
-    const nums = f.slice(0, 7).map(Number);
+    const nums = f.slice(0, 7).map(decimal);
     const bad = nums.findIndex((n) => !Number.isFinite(n));
     if (bad >= 0) throw inputError(file, i + 1, `field ${bad + 1} ('${f[bad]}') is not a number`);
     const [frame, id, x, y, w, h] = nums;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,20 @@ describe('xnorcam detect / convert', () => {
     // the .weights given as the .cfg: named as binary, not quoted back byte by byte in a parse error
     fails(['convert', weightsA, weightsA, '-o', path.join(tmp, 'x.xnor')], /weights_a\.weights: a binary file, expected a darknet \.cfg file$/);
     fails(['detect', imageA, '--cfg', weightsA, '--weights', weightsA], /weights_a\.weights: a binary file, expected a darknet \.cfg file$/);
+  });
+
+  it('refuses -o naming one of its inputs (it replaced the weights or the cfg with the model), through a link too', () => {
+    const weights = path.join(tmp, 'own.weights');
+    const cfg = path.join(tmp, 'own.cfg');
+    copyFileSync(weightsA, weights);
+    copyFileSync(cfgA, cfg);
+    const link = path.join(tmp, 'link.weights');
+    symlinkSync(weights, link);
+    fails(['convert', cfg, weights, '-o', weights], /^error: -o .*own\.weights: is the input file .*own\.weights; writing it would destroy it$/);
+    fails(['convert', cfg, weights, '-o', cfg], /^error: -o .*own\.cfg: is the input file .*own\.cfg; writing it would destroy it$/);
+    fails(['convert', cfg, weights, '-o', link], /^error: -o .*link\.weights: is the input file .*own\.weights; writing it would destroy it$/);
+    expect(readFileSync(weights).equals(readFileSync(weightsA))).toBe(true);
+    expect(readFileSync(cfg, 'utf8')).toBe(readFileSync(cfgA, 'utf8'));
   });
 
   it('rejects a corrupt or foreign .xnor', () => {

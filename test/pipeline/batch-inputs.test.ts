@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { repoRoot, testModelArgs } from '../helpers/model.js';
@@ -36,6 +36,16 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.detections.jsonl')}: is a folder, where a file is written or read`);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a full disk names the file it stopped (a write error carries no path of its own), exit 1', () => {
+    const out = join(tmp.dir, 'full');
+    mkdirSync(out);
+    // /dev/full: every write fails with ENOSPC, as on a disk that filled up. It was "internal error", exit 70.
+    symlinkSync('/dev/full', join(out, 'v.detections.jsonl'));
+    const r = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.detections.jsonl')}: no space left on the device`);
   });
 
   it('an audio-only file: "no video stream"', () => {

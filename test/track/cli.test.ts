@@ -52,6 +52,10 @@ describe('xnorcam track and mot-eval input errors', () => {
   writeFileSync(twice, '# tracks\n1,1,10,10,20,20,0.9\n1,1,50,10,20,20,0.8\n');
   const fractional = path.join(dir, 'fractional.txt');
   writeFileSync(fractional, '1,2.5,10,10,20,20,0.9\n');
+  const empty = path.join(dir, 'empty-fields.txt');
+  writeFileSync(empty, '1,1,10,10,20,20,1,-1,-1,-1\n2,1,,,,,,-1,-1,-1\n');
+  const hex = path.join(dir, 'hex.txt');
+  writeFileSync(hex, '1,-1,0x10,10,20,20,0.9\n');
   const scored = path.join(dir, 'scored.txt');
   writeFileSync(scored, '1,1,10,10,20,20,0.93,-1,-1,-1\n1,2,50,10,20,20,0.71,-1,-1,-1\n');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +65,11 @@ describe('xnorcam track and mot-eval input errors', () => {
     [['track', bad, '--fps', 'fast'], /^error: --fps: 'fast' is not a number above 0$/],
     [['track', bad, '--fps', '10'], /^error: .*bad\.txt:2: field 3 \('ten'\) is not a number$/],
     [['track', path.join(dir, 'missing.txt'), '--fps', '10'], /^error: .*missing\.txt: no such file$/],
+    // An empty field was read as 0: a box at (0, 0) scored as a false positive.
+    [['mot-eval', gt, empty], /^error: .*empty-fields\.txt:2: field 3 \(''\) is not a number$/],
+    [['track', hex, '--fps', '10'], /^error: .*hex\.txt:1: field 3 \('0x10'\) is not a number$/],
+    // -o naming the input would replace the detections with the tracks.
+    [['track', dets, '--fps', '10', '-o', dets], /^error: -o .*det\.txt: is the input file .*det\.txt; writing it would destroy it$/],
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
     [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: Unknown option '--bogus'/],
     [['track', bad, '--fps', '10', '--high', '0.2', '--low', '0.5'], /^error: --low 0\.5 is above --high 0\.2: low-score boxes are those below --high$/],
