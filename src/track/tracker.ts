@@ -78,9 +78,9 @@ export interface TrackerConfig {
   /** Multiply IoU by the detection score in the first stage (ByteTrack's fuse_score). */
   fuseScore: boolean;
   /**
-   * A box of another class covering, at IoU ≥ this, a box already matched in this update starts no
-   * track: it is the detector's second label for the same object (car 0.76 and motorcycle 0.85 on one
-   * car; NMS is per class), which would be counted twice. Its vote goes to that track. 0 disables.
+   * Two boxes of different classes in one frame at IoU ≥ this are the detector's two labels for one
+   * object (car 0.76 and motorcycle 0.85 on one car; NMS is per class), which would be counted twice:
+   * the lower-scored takes no part in matching and votes for the track that gets the other. 0 disables.
    * Pairs of classes the tracker's owner says are two objects at one place (a rider on a motorcycle
    * seen from behind) are exempt: see ByteTracker's `twoObjects`.
    */
@@ -179,6 +179,8 @@ export class ByteTracker {
   private rowToCol = new Int32Array(64);
   private detUsed = new Uint8Array(64);
   private trackUsed = new Uint8Array(64);
+  /** Per detection: the box of another class it duplicates (crossClassDuplicateIou), else -1. */
+  private twinOf = new Int32Array(64);
   private rows: number[] = [];
   private cols: number[] = [];
   /** Time of the previous update: a track with `lastMs` at it was matched in the previous frame. */
@@ -228,6 +230,7 @@ export class ByteTracker {
       t.predictedMs = tMs;
       t.syncBox();
     }
+    const twins = cfg.crossClassDuplicateIou > 0 && this.markTwins(dets, cfg.crossClassDuplicateIou);
 
     const high = (d: number) => dets[d].score >= cfg.highScore;
     const confirmed = (t: TrackedObject) => t.confirmed && (t.state === 'tracked' || t.state === 'lost');
@@ -262,11 +265,6 @@ export class ByteTracker {
 
     for (let d = 0; d < nd; d++) {
       if (this.detUsed[d] || dets[d].score < cfg.newTrackScore) continue;
-      const twin = cfg.crossClassDuplicateIou > 0 ? this.crossClassTwin(dets, d, cfg.crossClassDuplicateIou) : undefined;
-      if (twin) {
-        twin.vote(dets[d].classId, dets[d].score);
-        continue;
-      }
       const t = new TrackedObject(this.nextId++);
       const b = dets[d].box;
       kalmanInit(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
@@ -278,19 +276,69 @@ export class ByteTracker {
       this.tracks.push(t);
       this.active.push(t);
     }
+    if (twins) this.voteTwins(dets);
     return this.active;
   }
 
-  /** The track whose box of this update is this box under another class label, if any. */
-  private crossClassTwin(dets: ArrayLike<TrackerDetection>, d: number, minIou: number): TrackedObject | undefined {
-    const b = dets[d].box;
-    for (const t of this.active) {
-      if (t.detIndex < 0) continue;
-      const o = dets[t.detIndex];
-      if (o.classId === dets[d].classId || this.twoObjects(o.classId, dets[d].classId)) continue;
-      if (iou(b[0], b[1], b[2], b[3], o.box[0], o.box[1], o.box[2], o.box[3]) >= minIou) return t;
+  /**
+   * Takes out of this update every box that is another box of this frame under another class label
+   * (IoU ≥ minIou; NMS is per class, so a detector may box one car as a car and as a motorcycle).
+   * Left in, each could hold a track of its own, a lost neighbour taking one (a vehicle counted twice).
+   * Of the two, the one that fits a track's prediction better stays (the other, a little off, could
+   * leave that track unmatched for a frame as it crosses a line), else the higher-scored. Runs after
+   * the tracks' predictions. Returns whether any was found.
+   */
+  private markTwins(dets: ArrayLike<TrackerDetection>, minIou: number): boolean {
+    const nd = dets.length;
+    if (this.twinOf.length < nd) this.twinOf = new Int32Array(nd * 2);
+    this.twinOf.fill(-1, 0, nd);
+    let found = false;
+    for (let d = 0; d < nd; d++) {
+      if (this.detUsed[d]) continue;
+      const a = dets[d];
+      for (let e = d + 1; e < nd; e++) {
+        if (this.detUsed[e]) continue;
+        const b = dets[e];
+        if (b.classId === a.classId || b.box[0] >= a.box[2] || a.box[0] >= b.box[2] || this.twoObjects(a.classId, b.classId)) continue;
+        if (iou(a.box[0], a.box[1], a.box[2], a.box[3], b.box[0], b.box[1], b.box[2], b.box[3]) < minIou) continue;
+        const fitA = this.bestFit(a.box);
+        const fitB = this.bestFit(b.box);
+        const loser = fitA !== fitB ? (fitB > fitA ? d : e) : b.score > a.score ? d : e;
+        this.detUsed[loser] = 1;
+        this.twinOf[loser] = loser === d ? e : d;
+        found = true;
+        if (loser === d) break;
+      }
     }
-    return undefined;
+    return found;
+  }
+
+  /** The highest IoU of a box with a track's predicted box (0 with none). */
+  private bestFit(b: ArrayLike<number>): number {
+    let best = 0;
+    for (const t of this.tracks) {
+      const tb = t.box;
+      if (tb[0] >= b[2] || b[0] >= tb[2]) continue;
+      const o = iou(tb[0], tb[1], tb[2], tb[3], b[0], b[1], b[2], b[3]);
+      if (o > best) best = o;
+    }
+    return best;
+  }
+
+  /** A box taken out as a twin votes its class for the track that got the box it duplicates. */
+  private voteTwins(dets: ArrayLike<TrackerDetection>): void {
+    const nd = dets.length;
+    for (let d = 0; d < nd; d++) {
+      let w = this.twinOf[d];
+      if (w < 0) continue;
+      // The box it duplicates may itself have lost to a third label: follow to the one kept.
+      for (let hops = 0; this.twinOf[w] >= 0 && hops < nd; hops++) w = this.twinOf[w];
+      for (const t of this.active) {
+        if (t.detIndex !== w) continue;
+        t.vote(dets[d].classId, dets[d].score);
+        break;
+      }
+    }
   }
 
   private record(t: TrackedObject, det: TrackerDetection, d: number): void {

@@ -127,6 +127,23 @@ describe('line counting on generated traffic', () => {
     expect((counted.car ?? 0) + (counted.truck ?? 0)).toBe(1);
   });
 
+  it('counts a vehicle boxed under two labels once when a lost neighbour could take the second box', () => {
+    // B queues and is hidden from frame 20 (a lost track); A drives past it boxed twice, car 0.9 and
+    // truck 0.8 on one box. The lost B took the truck box at IoU ≥ 0.2 and A crossed as two tracks.
+    const a = new SourceAnalytics({ source: 'cam', lines: [{ name: 'l', points: [[0, 400], [640, 400]] }], clock: 'media' });
+    const crossings: string[] = [];
+    for (let f = 0; f < 60; f++) {
+      const y = 150 + f * 10;
+      const A: Detection['box'] = [120, y - 100, 220, y];
+      const dets: Detection[] = [{ classId: 0, className: 'car', score: 0.9, box: A }, { classId: 1, className: 'truck', score: 0.8, box: [...A] }];
+      if (f < 20) dets.push({ classId: 0, className: 'car', score: 0.9, box: [150, 250, 250, 350] });
+      const r = a.update({ source: 'cam', seq: f, ptsMs: f * 40, capturedAt: 0, width: 640, height: 720 }, dets);
+      for (const e of r.events) if (e.type === 'line-crossing') crossings.push(`${e.trackId} ${e.direction} ${e.className}`);
+    }
+    expect(crossings).toHaveLength(1);
+    expect(a.counts().total.l.forward).toEqual({ car: 1 });
+  });
+
   it('puts counts into intervals by time', () => {
     const vehicles = [car(-1.75, 8, 12), car(-1.75, 8, 12, 10), car(-1.75, 8, 12, 11)];
     const { a } = analyse(groundObjects(vehicles), { fps: 10, seconds: 14, noise: 1, seed: 8 }, { countIntervalMs: 10_000 });
