@@ -2,23 +2,25 @@ import { spawn } from 'node:child_process';
 import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
+import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
 
 type Rgb = [number, number, number];
 
 /**
- * Class colours by class id (car, truck, bus, motorcycle, bicycle, person): the dashboard's
+ * Class colours by class name (car, truck, bus, motorcycle, bicycle, person): the dashboard's
  * (web/src/colors.ts, docs/dashboard.md), so a box has the same colour in both; a test holds them equal.
+ * By name, not class number: a COCO model numbers car 2 and bus 5.
  */
 export const ANNOTATE_CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff', '#7cff00', '#ffee00', '#ff3b3b'];
 export const ANNOTATE_FALLBACK_COLOR = '#ffffff';
-const palette: Rgb[] = ANNOTATE_CLASS_COLORS.map(hexRgb);
+const palette = new Map<string, Rgb>(TRAFFIC_CLASSES.map((c, i) => [c, hexRgb(ANNOTATE_CLASS_COLORS[i])]));
 const fallback = hexRgb(ANNOTATE_FALLBACK_COLOR);
 
 interface Rec {
   frame: number;
   ptsMs?: number;
-  detections: { classId: number; box: number[] }[];
-  tracks: { classId: number; box: number[]; confirmed: boolean }[];
+  detections: { className: string; box: number[] }[];
+  tracks: { className: string; box: number[]; confirmed: boolean }[];
 }
 
 export interface AnnotateOptions {
@@ -179,7 +181,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
         const rec = await resultFor(seq);
         if (rec) {
           const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
-          for (const b of boxes) drawBox(frame, w, h, b.box, palette[b.classId] ?? fallback);
+          for (const b of boxes) drawBox(frame, w, h, b.box, palette.get(b.className) ?? fallback);
         }
         // The previous frame stays on screen until this one's time.
         while (prev && slot + 1 < frameSlot) {

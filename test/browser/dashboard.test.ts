@@ -14,7 +14,7 @@ import { sleep } from '../helpers/ws-client.js';
  * real ffmpeg frames whose ground truth is known: the video is grey, so every saturated pixel is
  * an overlay, and the white rectangle in each JPEG sits where that frame's detection says.
  */
-const CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff']; // car, truck, bus (web/src/colors.ts)
+const CLASS_COLORS: Record<string, string> = { car: '#00e5ff', truck: '#ffb000', bus: '#ff4dff' }; // web/src/colors.ts
 
 interface Drawn {
   seq: number; capturedAt: number; drawnAt: number; canvasWidth: number; canvasHeight: number; sourceWidth: number; sourceHeight: number;
@@ -93,7 +93,8 @@ describe('dashboard in chromium', () => {
     expect(d.boxes[0].label).toMatch(/^(car|truck|bus) #\d+$/);
 
     const sx = shot.width / d.sourceWidth, sy = shot.height / d.sourceHeight;
-    const color = CLASS_COLORS[d.boxes[0].classId];
+    // By the class's name: the feed numbers classes as COCO does (car 2, truck 7, bus 5).
+    const color = CLASS_COLORS[d.boxes[0].label.split(' ')[0]];
     // All four edges of the box are in the class colour…
     let onEdge = 0, total = 0;
     for (let k = 1; k < 10; k++) {
@@ -185,6 +186,20 @@ describe('dashboard in chromium', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(false);
     await expect.poll(() => srv.clients().every((c) => c.subscriptions === '*')).toBe(true);
+  });
+
+  it('enlarges a camera from the keyboard: Tab to its tile, Enter; Space goes back', async () => {
+    const tile = page.locator('section.camera[data-source="cam1"]');
+    let focused = false;
+    for (let i = 0; i < 10 && !focused; i++) {
+      await page.keyboard.press('Tab');
+      focused = await tile.evaluate((e) => e === (globalThis as any).document.activeElement);
+    }
+    expect(focused).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(true);
+    await page.keyboard.press(' ');
+    await expect.poll(() => tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(false);
   });
 
   it('shows every camera of the pipeline in the grid, each with its own frames', async () => {

@@ -32,7 +32,8 @@ export const BOX_W = 80;
 export const BOX_H = 50;
 export const BOX_Y = 150;
 const CLASSES = ['car', 'truck', 'bus'];
-const CLASS_IDS = [0, 1, 2];
+// COCO's numbers for them, as a darknet COCO model gives: the page must colour by name, not number.
+const CLASS_IDS = [2, 7, 5];
 
 export class TestFeed extends EventEmitter implements PipelineFeed {
   readonly source: string;

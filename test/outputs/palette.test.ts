@@ -4,11 +4,19 @@ import { resolve } from 'node:path';
 import { ANNOTATE_CLASS_COLORS, ANNOTATE_FALLBACK_COLOR } from '../../src/outputs/annotate-video.js';
 import { CLASS_COLORS, CLASS_NAMES, classColor } from '../../web/src/colors.js';
 import { repoRoot } from '../helpers/model.js';
+import { TRAFFIC_CLASSES } from '../../src/core/traffic-classes.js';
 
 describe('class colours', () => {
   it('the annotated video uses the dashboard palette, class for class', () => {
     expect(ANNOTATE_CLASS_COLORS).toEqual(CLASS_COLORS);
-    expect(ANNOTATE_FALLBACK_COLOR).toBe(classColor(CLASS_COLORS.length));
+    expect(CLASS_NAMES).toEqual([...TRAFFIC_CLASSES]);
+    expect(ANNOTATE_FALLBACK_COLOR).toBe(classColor('traffic light'));
+  });
+
+  it('colours by class name, not by the model\'s class number (a COCO model numbers car 2, bus 5)', () => {
+    expect(classColor('car')).toBe('#00e5ff');
+    expect(classColor('bus')).toBe('#ff4dff');
+    expect(classColor('person')).toBe('#ff3b3b');
   });
 
   it('docs/dashboard.md names the same colours in the same class order', () => {

@@ -47,7 +47,7 @@ export class CameraTile {
   private lastSeq = -1;
   private lastCapturedAt = -Infinity;
   private trackerSeen = false;
-  private readonly trails = new Map<number, { classId: number; points: [number, number][]; lastSeen: number }>();
+  private readonly trails = new Map<number, { className: string; points: [number, number][]; lastSeen: number }>();
   private readonly drawTimes: number[] = [];
   private readonly recentLatency: number[] = [];
 
@@ -240,13 +240,14 @@ export class CameraTile {
       for (const t of tracks) {
         const p: [number, number] = [(t.box[0] + t.box[2]) / 2, t.box[3]];
         let trail = this.trails.get(t.id);
-        if (!trail) this.trails.set(t.id, (trail = { classId: t.classId, points: [], lastSeen: now }));
+        if (!trail) this.trails.set(t.id, (trail = { className: t.className, points: [], lastSeen: now }));
         // A jump across the picture is not a path (an id reused after a restart): start afresh.
         const last = trail.points[trail.points.length - 1];
         if (last && Math.hypot(p[0] - last[0], p[1] - last[1]) > 0.2 * Math.hypot(h.sourceWidth, h.sourceHeight)) trail.points.length = 0;
         trail.points.push(p);
         if (trail.points.length > TRAIL_POINTS) trail.points.shift();
         trail.lastSeen = now;
+        trail.className = t.className;
       }
       for (const [id, t] of this.trails) if (now - t.lastSeen > TRAIL_FORGET_MS) this.trails.delete(id);
       drawTrails(g, this.trails, tracks.map((t) => t.id), s);
@@ -365,6 +366,6 @@ function classRow(table: HTMLElement, cls: string): HTMLElement {
   tr.dataset.cls = cls;
   const name = el('td', 'cls', tr);
   name.textContent = cls;
-  name.style.color = classColor(CLASS_NAMES.indexOf(cls));
+  name.style.color = classColor(cls);
   return tr;
 }

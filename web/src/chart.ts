@@ -1,5 +1,6 @@
 import { CLASS_NAMES, classColor } from './colors.js';
 import type { LineCounts, SourceCounts } from './protocol.js';
+import { intervalLabel } from './interval-label.js';
 
 /** Crossings per class in one interval, summed over lines and directions. */
 function perClass(c: LineCounts): Map<string, number> {
@@ -34,8 +35,7 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   g.fillStyle = '#9aa4b2';
   g.textBaseline = 'top';
   g.textAlign = 'left';
-  const minutes = counts ? Math.round(counts.intervalMs / 60000) : 1;
-  const title = `crossings per ${minutes >= 1 ? `${minutes} min` : `${Math.round((counts?.intervalMs ?? 0) / 1000)} s`}`;
+  const title = `crossings per ${intervalLabel(counts?.intervalMs ?? 60_000)}`;
   g.fillText(title, 4 * dpr, 2 * dpr);
   if (!counts || counts.intervals.length === 0) return;
   const step = counts.intervalMs;
@@ -59,7 +59,7 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
       const n = m.get(cls) ?? 0;
       if (!n) return;
       const bh = (n / max) * plotH;
-      g.fillStyle = classColor(CLASS_NAMES.indexOf(cls));
+      g.fillStyle = classColor(cls);
       g.fillRect(x + 1, y - bh, Math.max(1, barW - 2), bh);
       y -= bh;
     });

@@ -1,13 +1,17 @@
 /**
  * Saturated class colours, chosen to stand out on grey road scenes and to stay apart from each
- * other for the common kinds of colour blindness as far as six colours allow. Index = class id
- * (car, truck, bus, motorcycle, bicycle, person).
+ * other for the common kinds of colour blindness as far as six colours allow. Index = the class's
+ * place in CLASS_NAMES (car, truck, bus, motorcycle, bicycle, person).
  */
 export const CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff', '#7cff00', '#ffee00', '#ff3b3b'];
 export const CLASS_NAMES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle', 'person'];
 export const LINE_COLOR = '#4d7cff';
 export const ZONE_COLOR = '#b388ff';
 
-export function classColor(classId: number): string {
-  return CLASS_COLORS[classId] ?? '#ffffff';
+/**
+ * By name, not by the model's class number: a COCO model numbers person 0, car 2, bus 5, and the
+ * server reports its labels under the traffic names, so boxes, trails, tables and chart agree.
+ */
+export function classColor(className: string): string {
+  return CLASS_COLORS[CLASS_NAMES.indexOf(className)] ?? '#ffffff';
 }

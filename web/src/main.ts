@@ -5,7 +5,7 @@ import { PageStats } from './stats.js';
 
 /**
  * The xnorcam dashboard: one tile per camera, fed by one WebSocket (/ws on the page's own host).
- * Click a tile to enlarge it (click again or Esc to go back); P pauses the pictures; D shows the
+ * Click a tile (or Tab to it and press Enter) to enlarge it (again, or Esc, to go back); P pauses the pictures; D shows the
  * detector's raw boxes as well as the confirmed tracks.
  */
 declare global {
@@ -97,6 +97,15 @@ function tile(name: string): CameraTile {
     t = new CameraTile(name, stats, clock, { paused: () => paused, showDetections: () => showDetections });
     const tileRef = t;
     t.root.addEventListener('click', () => toggleEnlarged(tileRef));
+    // A wall screen is often driven from a keyboard: Tab to a camera, Enter or Space to enlarge it.
+    t.root.tabIndex = 0;
+    t.root.setAttribute('role', 'button');
+    t.root.setAttribute('aria-label', `camera ${name}: enlarge or back to all cameras`);
+    t.root.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter' && e.key !== ' ') return;
+      e.preventDefault();
+      toggleEnlarged(tileRef);
+    });
     tiles.set(name, t);
     grid.appendChild(t.root);
     emptyEl.hidden = true;

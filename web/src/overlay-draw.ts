@@ -64,14 +64,14 @@ export function drawZonesAndLines(g: CanvasRenderingContext2D, overlay: SourceOv
 }
 
 /** Trails of the tracks in this frame (ids), so a vehicle that left takes its trail with it. */
-export function drawTrails(g: CanvasRenderingContext2D, trails: Map<number, { classId: number; points: [number, number][] }>, ids: number[], s: Scale): void {
+export function drawTrails(g: CanvasRenderingContext2D, trails: Map<number, { className: string; points: [number, number][] }>, ids: number[], s: Scale): void {
   g.save();
   g.lineWidth = s.line;
   g.lineJoin = 'round';
   for (const id of ids) {
     const t = trails.get(id);
     if (!t || t.points.length < 2) continue;
-    g.strokeStyle = classColor(t.classId);
+    g.strokeStyle = classColor(t.className);
     g.globalAlpha = 0.8;
     g.beginPath();
     t.points.forEach(([x, y], i) => (i ? g.lineTo(x * s.sx, y * s.sy) : g.moveTo(x * s.sx, y * s.sy)));
@@ -88,7 +88,7 @@ export function drawTrails(g: CanvasRenderingContext2D, trails: Map<number, { cl
 export function drawBox(g: CanvasRenderingContext2D, item: Track | Detection, s: Scale, opts: { raw?: boolean; withScore?: boolean } = {}): string {
   const raw = opts.raw ?? false;
   const [x1, y1, x2, y2] = item.box;
-  const color = classColor(item.classId);
+  const color = classColor(item.className);
   const id = 'id' in item ? ` #${item.id}` : '';
   const speed = 'speedKmh' in item && item.speedKmh !== undefined ? ` ${Math.round(item.speedKmh)} km/h` : '';
   const score = opts.withScore ? ` ${Math.round(item.score * 100)}%` : '';
