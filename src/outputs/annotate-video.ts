@@ -12,9 +12,18 @@ type Rgb = [number, number, number];
  * By name, not class number: a COCO model numbers car 2 and bus 5.
  */
 export const ANNOTATE_CLASS_COLORS = ['#00e5ff', '#ffb000', '#ff4dff', '#7cff00', '#ffee00', '#ff3b3b'];
-export const ANNOTATE_FALLBACK_COLOR = '#ffffff';
+/** Other classes: a colour picked by the name, as the dashboard does (web/src/colors.ts classColor). */
+export const ANNOTATE_OTHER_COLORS = ['#ff6a00', '#00ff95', '#c800ff', '#00a2ff', '#ff0080', '#b4ff00'];
 const palette = new Map<string, Rgb>(TRAFFIC_CLASSES.map((c, i) => [c, hexRgb(ANNOTATE_CLASS_COLORS[i])]));
-const fallback = hexRgb(ANNOTATE_FALLBACK_COLOR);
+const others = ANNOTATE_OTHER_COLORS.map(hexRgb);
+
+export function annotateColor(className: string): Rgb {
+  const known = palette.get(className);
+  if (known) return known;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < className.length; i++) h = Math.imul(h ^ className.charCodeAt(i), 0x01000193) >>> 0;
+  return others[h % others.length];
+}
 
 interface Rec {
   frame: number;
@@ -181,7 +190,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
         const rec = await resultFor(seq);
         if (rec) {
           const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
-          for (const b of boxes) drawBox(frame, w, h, b.box, palette.get(b.className) ?? fallback);
+          for (const b of boxes) drawBox(frame, w, h, b.box, annotateColor(b.className));
         }
         // The previous frame stays on screen until this one's time.
         while (prev && slot + 1 < frameSlot) {

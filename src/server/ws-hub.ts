@@ -3,6 +3,7 @@ import type { DisplayFrame, PipelineFeed, SourceCounts, SourceEvents } from '../
 import type { FrameResult } from '../core/types.js';
 import { logger } from '../core/log.js';
 import { FramePairer } from './frame-pairer.js';
+import { AckWindow, type AckWindowOptions } from './ack-window.js';
 import { encodeFrame, parseClientMessage, PROTOCOL_VERSION, type ErrorCode, type ServerMessage, type SourceInfo } from './protocol.js';
 
 export interface WsHubOptions {
@@ -20,6 +21,13 @@ export interface WsHubOptions {
   heartbeatMs?: number;
   /** Client messages per second allowed (burst twice that); more get 'rate-limited' replies. */
   messagesPerSecond?: number;
+  /**
+   * For clients that acknowledge frames ('ack', see ack-window.ts): what is in flight is kept to what
+   * the link delivers in `targetLagMs` (default 500), and nothing goes while the oldest frame in flight
+   * has been unacknowledged for `maxUnackedMs` (default 1000).
+   */
+  targetLagMs?: number;
+  maxUnackedMs?: number;
 }
 
 interface Client {
@@ -30,6 +38,7 @@ interface Client {
   alive: boolean;
   tokens: number;
   tokensAt: number;
+  flow: AckWindow;
 }
 
 /** Per-client figures, for tests and diagnostics. */
@@ -38,6 +47,8 @@ export interface ClientStats {
   bufferedAmount: number;
   framesSent: number;
   framesDropped: number;
+  /** Frames sent and not yet acknowledged; null for a client that does not acknowledge. */
+  framesUnacked: number | null;
   subscriptions: string[] | '*';
 }
 
@@ -54,6 +65,7 @@ export class WsHub {
   private readonly frameBudget: number;
   private readonly hardLimit: number;
   private readonly rate: number;
+  private readonly flowOptions: AckWindowOptions;
   private countsTick = 0;
 
   private readonly onResult = (r: FrameResult): void => {
@@ -72,6 +84,7 @@ export class WsHub {
     this.frameBudget = opts.frameBudgetBytes ?? 256 * 1024;
     this.hardLimit = opts.hardLimitBytes ?? 4 * 1024 * 1024;
     this.rate = opts.messagesPerSecond ?? 20;
+    this.flowOptions = { targetLagMs: opts.targetLagMs ?? 500, maxUnackedMs: opts.maxUnackedMs ?? 1000, initialBytes: this.frameBudget };
     this.pairer = new FramePairer({ emit: (d, r) => this.broadcastFrame(d, r) });
     feed.on('result', this.onResult);
     feed.on('display', this.onDisplay);
@@ -89,6 +102,7 @@ export class WsHub {
       bufferedAmount: c.ws.bufferedAmount,
       framesSent: c.sent,
       framesDropped: [...c.dropped.values()].reduce((a, b) => a + b, 0),
+      framesUnacked: c.flow.unacked(),
       subscriptions: c.subs === '*' ? '*' : [...c.subs],
     }));
   }
@@ -104,7 +118,7 @@ export class WsHub {
 
   private add(ws: WebSocket): void {
     const id = this.nextId++;
-    const c: Client = { ws, subs: new Set(), dropped: new Map(), sent: 0, alive: true, tokens: this.rate * 2, tokensAt: Date.now() };
+    const c: Client = { ws, subs: new Set(), dropped: new Map(), sent: 0, alive: true, tokens: this.rate * 2, tokensAt: Date.now(), flow: new AckWindow(this.flowOptions) };
     this.clients.set(id, c);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(c, data, isBinary));
     ws.on('pong', () => (c.alive = true));
@@ -135,6 +149,9 @@ export class WsHub {
     switch (m.type) {
       case 'ping':
         this.sendJson(c, { type: 'pong', t: m.t, serverTime: Date.now() });
+        return;
+      case 'ack':
+        c.flow.acknowledged(m.frames, Date.now());
         return;
       case 'subscribe': {
         if (m.sources === '*') {
@@ -170,13 +187,15 @@ export class WsHub {
     let buf: Buffer | undefined;
     for (const c of this.clients.values()) {
       if (c.ws.readyState !== c.ws.OPEN || !this.subscribed(c, d.source)) continue;
-      if (c.ws.bufferedAmount >= this.frameBudget) {
+      const now = Date.now();
+      buf ??= encodeFrame(d, r, now);
+      if (c.ws.bufferedAmount >= this.frameBudget || !c.flow.allows(buf.length, now)) {
         c.dropped.set(d.source, (c.dropped.get(d.source) ?? 0) + 1);
         continue;
       }
-      buf ??= encodeFrame(d, r, Date.now());
       c.ws.send(buf, { binary: true });
       c.sent++;
+      c.flow.sentFrame(buf.length, now);
     }
   }
 

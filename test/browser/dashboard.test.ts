@@ -188,6 +188,13 @@ describe('dashboard in chromium', () => {
     await expect.poll(() => srv.clients().every((c) => c.subscriptions === '*')).toBe(true);
   });
 
+  it('acknowledges the frames it receives, so a slow link is sent fewer frames rather than older ones', async () => {
+    await expect.poll(() => srv.clients().some((c) => c.framesUnacked !== null && c.framesSent > 10), { timeout: 10_000 }).toBe(true);
+    // Acknowledged within a few frames at the source's rate (acks go every 200 ms).
+    const page = srv.clients().find((c) => c.framesUnacked !== null)!;
+    expect(page.framesUnacked).toBeLessThan(15);
+  });
+
   it('enlarges a camera from the keyboard: Tab to its tile, Enter; Space goes back', async () => {
     const tile = page.locator('section.camera[data-source="cam1"]');
     let focused = false;

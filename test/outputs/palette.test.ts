@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ANNOTATE_CLASS_COLORS, ANNOTATE_FALLBACK_COLOR } from '../../src/outputs/annotate-video.js';
-import { CLASS_COLORS, CLASS_NAMES, classColor } from '../../web/src/colors.js';
+import { ANNOTATE_CLASS_COLORS, ANNOTATE_OTHER_COLORS, annotateColor } from '../../src/outputs/annotate-video.js';
+import { CLASS_COLORS, CLASS_NAMES, classColor, OTHER_CLASS_COLORS } from '../../web/src/colors.js';
 import { repoRoot } from '../helpers/model.js';
 import { TRAFFIC_CLASSES } from '../../src/core/traffic-classes.js';
 
@@ -10,7 +10,10 @@ describe('class colours', () => {
   it('the annotated video uses the dashboard palette, class for class', () => {
     expect(ANNOTATE_CLASS_COLORS).toEqual(CLASS_COLORS);
     expect(CLASS_NAMES).toEqual([...TRAFFIC_CLASSES]);
-    expect(ANNOTATE_FALLBACK_COLOR).toBe(classColor('traffic light'));
+    expect(ANNOTATE_OTHER_COLORS).toEqual(OTHER_CLASS_COLORS);
+    // Another class gets the same colour, picked by its name, in both.
+    for (const name of ['traffic light', 'class0', 'class1', 'dog', 'ambulance']) expect(`#${annotateColor(name).map((v) => v.toString(16).padStart(2, '0')).join('')}`).toBe(classColor(name));
+    expect(new Set(['class0', 'class1', 'class2'].map(classColor)).size).toBeGreaterThan(1);
   });
 
   it('colours by class name, not by the model\'s class number (a COCO model numbers car 2, bus 5)', () => {

@@ -6,6 +6,8 @@ const OPEN_TIMEOUT_MS = 5000;
 const SILENT_MS = 15_000;
 /** Pongs the clock estimate is taken from. */
 const CLOCK_SAMPLES = 16;
+/** How often at most the page acknowledges frames: 5 messages a second, well inside the server's rate limit. */
+const ACK_EVERY_MS = 200;
 
 /** Why the server refuses the page's socket, when retrying cannot help. */
 export type Refusal = 'token' | 'cross-origin';
@@ -29,6 +31,10 @@ export class Connection {
   private ws: WebSocket | null = null;
   private backoffMs = 500;
   private pingTimer: number | undefined;
+  /** Frames received on the current socket, and the pending acknowledgement of them. */
+  private framesReceived = 0;
+  private ackTimer = 0;
+  private lastAckAt = 0;
   /** Recent pongs' round trips and clock offsets: the estimate takes the best of these, not of all time. */
   private readonly samples: { rtt: number; offset: number }[] = [];
   /** When anything last came from the server (frames, state, pongs). */
@@ -78,6 +84,7 @@ export class Connection {
       if (ev.data instanceof ArrayBuffer) {
         const { header, jpeg } = decodeFrame(ev.data);
         this.handlers.onFrame(header, jpeg);
+        this.acknowledge(ws);
         return;
       }
       const m = JSON.parse(ev.data as string) as ServerMessage;
@@ -86,6 +93,9 @@ export class Connection {
     };
     const onClosed = () => {
       window.clearTimeout(openTimer);
+      window.clearTimeout(this.ackTimer);
+      this.ackTimer = 0;
+      this.framesReceived = 0;
       window.clearInterval(this.pingTimer);
       if (this.connected) this.handlers.onState(false);
       this.connected = false;
@@ -153,6 +163,24 @@ export class Connection {
     // packets. The socket still looks open, so the page would say 'live' over a frozen picture.
     if (Date.now() - this.lastHeardAt > SILENT_MS) return this.abandonCurrent();
     this.send(this.ws, { type: 'ping', t: Date.now() });
+  }
+
+  /**
+   * Tells the server how many frames have arrived (at once, then at most every ACK_EVERY_MS): it keeps in
+   * flight only what the link delivers in half a second (src/server/ack-window.ts), so a slow link shows
+   * fewer pictures, never pictures tens of seconds old under a LIVE badge.
+   */
+  private acknowledge(ws: WebSocket): void {
+    this.framesReceived++;
+    if (this.ackTimer) return;
+    const send = () => {
+      this.ackTimer = 0;
+      this.lastAckAt = Date.now();
+      if (ws === this.ws && ws.readyState === WebSocket.OPEN) this.send(ws, { type: 'ack', frames: this.framesReceived });
+    };
+    const wait = this.lastAckAt + ACK_EVERY_MS - Date.now();
+    if (wait <= 0) send();
+    else this.ackTimer = window.setTimeout(send, wait);
   }
 
   private send(ws: WebSocket, m: ClientMessage): void {

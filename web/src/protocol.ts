@@ -60,7 +60,8 @@ export type ServerMessage =
 export type ClientMessage =
   | { type: 'subscribe'; sources: '*' | string[] }
   | { type: 'unsubscribe'; sources: string[] }
-  | { type: 'ping'; t: number };
+  | { type: 'ping'; t: number }
+  | { type: 'ack'; frames: number };
 
 const FRAME_MAGIC = 0x584e4631; // "XNF1"
 const utf8 = new TextDecoder();

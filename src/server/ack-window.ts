@@ -1,0 +1,88 @@
+/**
+ * Flow control for one dashboard client that acknowledges the frames it receives ('ack' messages).
+ *
+ * A socket's send buffer does not bound a slow link's lag: the kernel's buffers (megabytes) and any
+ * proxy's fill first, and pictures arrived tens of seconds late under a LIVE badge. So the hub keeps
+ * in flight only what the link delivers in `targetLagMs`, measured from the acknowledgements (bytes
+ * acknowledged over the time they took, the best of the last few seconds), and always at least one
+ * frame: a slow link gets fewer frames, each of them recent. Nothing is sent while the oldest frame in
+ * flight has gone unacknowledged for `maxUnackedMs` (a link that stalled).
+ *
+ * A client that never acknowledges is left to the send buffer alone (ws clients written before acks).
+ */
+export interface AckWindowOptions {
+  targetLagMs: number;
+  maxUnackedMs: number;
+  /** In flight before the first measurement. */
+  initialBytes: number;
+}
+
+/** How long a delivery-rate sample counts: the window follows a link that slows within seconds. */
+const RATE_MEMORY_MS = 3000;
+/** Frames remembered for a client that does not acknowledge (in case it starts to). */
+const UNACKED_KEPT = 64;
+
+export class AckWindow {
+  /** Whether the client has acknowledged anything: only then does the window apply. */
+  acking = false;
+  /** Frames sent on this socket. */
+  private sent = 0;
+  /** Number of the oldest frame in `inFlight` (frames are numbered from 0 on the socket). */
+  private first = 0;
+  private readonly inFlight: { at: number; bytes: number }[] = [];
+  private inFlightBytes = 0;
+  private lastAckAt = -Infinity;
+  private readonly rates: { at: number; bytesPerMs: number }[] = [];
+
+  constructor(private readonly opts: AckWindowOptions) {}
+
+  /** Whether a frame of `bytes` may go now. */
+  allows(bytes: number, now: number): boolean {
+    if (!this.acking || this.inFlight.length === 0) return true;
+    if (now - this.inFlight[0].at > this.opts.maxUnackedMs) return false;
+    return this.inFlightBytes + bytes <= this.windowBytes(now);
+  }
+
+  sentFrame(bytes: number, now: number): void {
+    this.sent++;
+    this.inFlight.push({ at: now, bytes });
+    this.inFlightBytes += bytes;
+    if (!this.acking && this.inFlight.length > UNACKED_KEPT) this.forget(1);
+  }
+
+  /** The client has received `frames` frames on this socket. */
+  acknowledged(frames: number, now: number): void {
+    this.acking = true;
+    // A count past what was sent (a client's bug) acknowledges what was sent, no more.
+    const n = Math.min(frames, this.sent) - this.first;
+    if (n <= 0) return;
+    // Delivered over the time since the later of the previous ack and the first of them going out: not
+    // counting time when nothing was in flight.
+    const since = Math.max(this.lastAckAt, this.inFlight[0].at);
+    const bytes = this.forget(n);
+    this.lastAckAt = now;
+    if (now > since) {
+      this.rates.push({ at: now, bytesPerMs: bytes / (now - since) });
+      while (this.rates.length > 1 && now - this.rates[0].at > RATE_MEMORY_MS) this.rates.shift();
+    }
+  }
+
+  /** Frames in flight; null for a client that does not acknowledge. */
+  unacked(): number | null {
+    return this.acking ? this.sent - this.first : null;
+  }
+
+  private windowBytes(now: number): number {
+    let best = 0;
+    for (const r of this.rates) if (now - r.at <= RATE_MEMORY_MS && r.bytesPerMs > best) best = r.bytesPerMs;
+    return best > 0 ? best * this.opts.targetLagMs : this.opts.initialBytes;
+  }
+
+  private forget(n: number): number {
+    let bytes = 0;
+    for (const f of this.inFlight.splice(0, n)) bytes += f.bytes;
+    this.first += n;
+    this.inFlightBytes -= bytes;
+    return bytes;
+  }
+}
