@@ -44,6 +44,22 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid input: /, '');
 }
 
+/** The largest pipeline file read, in characters. */
+const MAX_PIPELINE_CHARS = 4 * 2 ** 20;
+
+/** A YAML parse error in the words of this file's format: which key is duplicated, not the library's advice. */
+function yamlErrorMessage(e: { code: string; message: string; pos: [number, number] }, text: string): string {
+  if (e.code === 'DUPLICATE_KEY') {
+    // The error marks where the key starts: read it up to its colon (quoted or plain).
+    const m = /^(?:"([^"\n]*)"|'([^'\n]*)'|([^:\n]+?))\s*:/.exec(text.slice(e.pos[0]));
+    const key = m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+    return key ? `key '${key}' appears twice in the same map` : 'a key appears twice in the same map';
+  }
+  if (e.code === 'MULTIPLE_DOCS') return "a second YAML document starts here ('---'): a pipeline file is one document";
+  if (/call stack/i.test(e.message)) return 'nested too deeply to read';
+  return e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
+}
+
 export interface ConfigProblem {
   path: string;
   line?: number;
@@ -59,15 +75,33 @@ export function validatePipelineText(
   text: string,
   opts: { file?: string; skipPipelineModel?: boolean; missingSourceFiles?: 'error' | 'warning' } = {},
 ): { config?: PipelineConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
+  const yamlProblem = (message: string, line?: number) => ({ problems: [{ path: '(yaml)', line, message }], warnings: [] });
+  // Thousands of cameras fit in a few hundred KiB; a file of many MiB is the wrong file, and parsing it
+  // took minutes and gigabytes.
+  if (text.length > MAX_PIPELINE_CHARS) return yamlProblem(`${(text.length / 2 ** 20).toFixed(1)} MiB of text: a pipeline file is at most ${MAX_PIPELINE_CHARS / 2 ** 20} MiB (is this the right file?)`);
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: byLine(doc.errors.map((e) => ({ path: '(yaml)', line: counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '') }))),
-      warnings: [],
-    };
+  let doc: ReturnType<typeof parseDocument>;
+  let raw: unknown;
+  try {
+    // logLevel 'error': the library's own warnings (a key that is a list) would print as a multi-line
+    // Node warning; such a key is reported below as an unknown key instead.
+    doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+    if (doc.errors.length > 0) {
+      // One line per problem: a deep nesting fails once per level.
+      const seen = new Set<string>();
+      const problems = doc.errors
+        .map((e) => ({ path: '(yaml)', line: counter.linePos(e.pos[0]).line, message: yamlErrorMessage(e, text) }))
+        .filter((p) => !seen.has(`${p.line} ${p.message}`) && Boolean(seen.add(`${p.line} ${p.message}`)));
+      return { problems: byLine(problems), warnings: [] };
+    }
+    raw = doc.toJS() ?? {};
+  } catch (e) {
+    // The library refuses an alias bomb ("billion laughs") while building the value; a deep nesting overflows the stack.
+    const message = (e as Error).message;
+    if (/alias/i.test(message)) return yamlProblem('too many aliases (*name) to expand: a pipeline file needs few or none');
+    if (e instanceof RangeError) return yamlProblem('nested too deeply to read');
+    throw e;
   }
-  const raw: unknown = doc.toJS() ?? {};
   const result = pipelineSchema.safeParse(raw);
   const problems: ConfigProblem[] = result.success
     ? []

@@ -78,6 +78,23 @@ describe('pipeline config validation', () => {
     expect(problems[0].line).toBeGreaterThan(0);
   });
 
+  it('words the YAML problems a user meets: a key twice, a second document, an alias bomb, deep nesting, a huge file, a list as a key', () => {
+    const one = (text: string) => {
+      const { problems } = validatePipelineText(text);
+      expect(problems.length).toBeGreaterThan(0);
+      return problems.map((p) => `${p.line ?? '-'}: ${p.path === '(yaml)' ? '' : p.path + ': '}${p.message}`);
+    };
+    expect(one('sources:\n  - name: a\n    url: x.mp4\n    name: b\n')).toEqual(["4: key 'name' appears twice in the same map"]);
+    expect(one('sources:\n  - url: x.mp4\n---\nworkers: 2\n')).toEqual(["3: a second YAML document starts here ('---'): a pipeline file is one document"]);
+    // "Billion laughs": the library stops expanding; it was an internal error, exit 70.
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
+    expect(one(bomb)).toEqual(['-: too many aliases (*name) to expand: a pipeline file needs few or none']);
+    expect(one('['.repeat(100_000) + ']'.repeat(100_000))).toEqual(['1: nested too deeply to read']);
+    expect(one('#'.repeat(5 * 2 ** 20))).toEqual(['-: 5.0 MiB of text: a pipeline file is at most 4 MiB (is this the right file?)']);
+    // No multi-line Node warning on stderr: the key is reported as what it is.
+    expect(one('? [a, b]\n: 1\nsources:\n  - name: a\n    url: x.mp4\n')).toEqual(["1: (top level): unknown key '[ a, b ]'"]);
+  });
+
   it('fills defaults and resolves relative paths against the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-cfg-'));
     const file = join(dir, 'p.yaml');
