@@ -7,8 +7,9 @@ import { MAX_IMAGE_PIXELS, tooLarge } from './image-limits.js';
 /**
  * darknet `detector test` preprocessing without OpenCV: RGB planar floats byte/255, then either
  * darknet's own two-pass bilinear resize_image or letterbox_image. Image files are decoded with
- * sharp (stb_image in darknet; identical for PNG, within JPEG decoder rounding for JPEG), BMP by
- * bmp.ts (the libvips sharp bundles has no BMP loader).
+ * sharp (stb_image in darknet; identical for PNG, within JPEG decoder rounding for JPEG; embedded
+ * colour profiles ignored, as stb_image does), BMP by bmp.ts (the libvips sharp bundles has no BMP
+ * loader).
  */
 const f = Math.fround;
 const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
@@ -39,7 +40,9 @@ export async function decodeImageFile(file: string): Promise<RgbImage> {
   try {
     const head = await readHead(file);
     if (isBmp(head)) return decodeBmp(await readFile(file));
-    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS })
+    // ignoreIcc: stb_image (darknet) takes the stored values; libvips would convert a picture with an embedded
+    // colour profile (a phone's Display P3, a scanner's) to sRGB first, and the model would see other pixels.
+    const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS, ignoreIcc: true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
