@@ -15,7 +15,11 @@ import { buildWeb } from '../helpers/build-web.js';
 
 /** Sources that report a status and never send a frame: enough for the page to lay out their tiles. */
 class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
-  constructor(private readonly names: string[]) {
+  /** withCounts: each source has a counting line and counts, so its tile has a counts table and chart to show. */
+  constructor(
+    private readonly names: string[],
+    private readonly withCounts = false,
+  ) {
     super();
   }
   override off(event: string | symbol, listener: (...args: never[]) => void): this {
@@ -28,10 +32,13 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
     }));
   }
   overlay(): SourceOverlay {
-    return { lines: [], zones: [] };
+    return { lines: this.withCounts ? [{ name: 'stop', points: [[0, 400], [1280, 400]] }] : [], zones: [] };
   }
-  counts(): SourceCounts | undefined {
-    return undefined;
+  counts(name: string): SourceCounts | undefined {
+    if (!this.withCounts) return undefined;
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const c = { stop: { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } } };
+    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }] };
   }
 }
 
@@ -113,6 +120,36 @@ describe('dashboard grid fits the window', () => {
       await page.context().close();
       await srv.close();
       await Promise.all(cams.feeds.map((f) => f.stop()));
+    }
+  });
+
+  it('a wall screen of four cameras keeps each one\'s counts table and chart beside its picture', async () => {
+    const feed = new StatusOnlyFeed(['cam1', 'cam2', 'cam3', 'cam4'], true);
+    const srv = await startDashboardServer(feed, { port: 0 });
+    const page = await browser.newPage();
+    try {
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await page.goto(srv.url);
+      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('section.camera .count-table').length === 4, undefined, { timeout: 10_000 });
+      expectFits(await measure(page), 4, '4 cameras with counts, 1920×1080');
+      const lower = await page.evaluate(() =>
+        [...(globalThis as any).document.querySelectorAll('section.camera')].map((t: any) => {
+          const tile = t.getBoundingClientRect();
+          const table = t.querySelector('.count-table').getBoundingClientRect();
+          const chart = t.querySelector('canvas.chart').getBoundingClientRect();
+          return { shown: (globalThis as any).getComputedStyle(t.querySelector('.camera-lower')).display !== 'none', tableBottom: table.bottom, chartH: chart.height, tileBottom: tile.bottom };
+        }),
+      );
+      for (const l of lower) {
+        expect(l.shown).toBe(true);
+        // Inside the tile, not cut off by it.
+        expect(l.tableBottom).toBeLessThanOrEqual(l.tileBottom);
+        expect(l.chartH).toBeGreaterThan(0);
+      }
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-wall-counts.png` });
+    } finally {
+      await page.context().close();
+      await srv.close();
     }
   });
 
