@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -190,6 +190,10 @@ export async function run(argv: string[]): Promise<number> {
             if (!v.annotate && existsSync(`${base}.annotated.mp4`)) {
               process.stderr.write(`batch: ${relative(process.cwd(), base) || base}.annotated.mp4 is from an earlier run (this one draws none without --annotate)\n`);
             }
+            // With --annotate this run draws its own, after the input: until then, or if it is stopped
+            // before (SIGTERM, SIGKILL, an input that fails), the earlier one must not sit beside the new
+            // detections as if drawn from them.
+            if (v.annotate) rmSync(`${base}.annotated.mp4`, { force: true });
             outputs.set(name, {
               url: job.url,
               base,

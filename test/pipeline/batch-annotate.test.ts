@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
@@ -39,9 +39,13 @@ describe('xnorcam batch --annotate', () => {
   afterAll(() => tmp.cleanup());
 
   /** `batch --annotate` on a 40 s video, sent `sig` once its detections file has some results. */
-  async function signalledMidRun(name: string, outName: string, sig: NodeJS.Signals) {
+  async function signalledMidRun(name: string, outName: string, sig: NodeJS.Signals, opts: { earlierVideo?: boolean } = {}) {
     const video = makeVideo(join(tmp.dir, `${name}.mp4`), { width: 320, height: 240, fps: 25, seconds: 40 });
     const out = join(tmp.dir, outName);
+    if (opts.earlierVideo) {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, `${name}.annotated.mp4`), 'drawn by an earlier run');
+    }
     const run = runBatch([video, ...testModelArgs, '--out', out, '--workers', '1', '--annotate']);
     const jsonl = join(out, `${name}.detections.jsonl`);
     await until('some results', () => existsSync(jsonl) && statSync(jsonl).size > 2000, 30_000);
@@ -128,8 +132,8 @@ describe('xnorcam batch --annotate', () => {
     expect(probeFramePts(join(out, 'long.annotated.mp4'))).toEqual(lines.map((l) => l.ptsMs));
   });
 
-  it('after SIGTERM (a supervisor stopping the job), draws nothing and exits at once', async () => {
-    const { run, out } = await signalledMidRun('term', 'sigterm', 'SIGTERM');
+  it('after SIGTERM (a supervisor stopping the job), draws nothing and exits at once; an earlier run\'s video is not left beside the new detections', async () => {
+    const { run, out } = await signalledMidRun('term', 'sigterm', 'SIGTERM', { earlierVideo: true });
     expect(await run.closed).toBe(143);
     expect(run.stderr()).toContain(`batch: ${join(out, 'term.annotated.mp4')} not written (stopped by SIGTERM)`);
     expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);
