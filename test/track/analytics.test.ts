@@ -297,6 +297,20 @@ describe('speed from a four-point calibration', () => {
     });
   }
 
+  it('takes no speed from a box cut off by the picture\'s edge (its bottom is the edge, not the wheels)', () => {
+    // The calibrated road reaches below the picture (Y = 5 m is at image y 1160 of 720): a car driving
+    // away enters at the bottom, its box cut at y = 720 while its wheels are still below it.
+    const nearWorld: [number, number][] = [[-6, 5], [6, 5], [6, 60], [-6, 60]];
+    const near = { image: nearWorld.map(([X, Y]) => project(X, Y)), world: nearWorld };
+    const a = new SourceAnalytics({ source: 'synth', calibration: near });
+    const speeds: number[] = [];
+    for (const f of renderScene(groundObjects([car(-1.75, 4, 60 / 3.6)]), { fps: 20, seconds: 3, noise: 1, seed: 4, clipToFrame: true })) {
+      for (const t of a.update(f.frame, f.detections).tracks) if (t.confirmed && t.speedKmh !== undefined) speeds.push(t.speedKmh);
+    }
+    expect(speeds.length).toBeGreaterThan(10);
+    for (const v of speeds) expect(Math.abs(v - 60) / 60, `${v} km/h for 60`).toBeLessThan(0.1);
+  });
+
   it('refuses implausible speeds instead of reporting them', () => {
     // 400 km/h is not a road vehicle: the value is rejected, never reported.
     const { tracks } = analyse(groundObjects([car(0, 11, 400 / 3.6)]), { fps: 30, seconds: 1, noise: 1, seed: 2 }, { calibration });

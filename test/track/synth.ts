@@ -56,6 +56,8 @@ export interface SceneOptions {
   clutter?: number;
   /** Detector scores of real objects, uniform in this range (default 0.8–0.95). */
   scoreRange?: [number, number];
+  /** Cut boxes at the picture's edges, as a detector does for a vehicle partly out of view. */
+  clipToFrame?: boolean;
 }
 
 export interface SceneFrame {
@@ -91,6 +93,12 @@ export function renderScene(objects: ImageObject[], opts: SceneOptions, flip: nu
       const s = ((opts.noise ?? 1) * (b[3] - b[1])) / 100;
       const box: Box = [b[0] + s * gauss(r), b[1] + s * gauss(r), b[2] + s * gauss(r), b[3] + s * gauss(r)];
       if (box[2] < 0 || box[0] > camera.width || box[3] < 0 || box[1] > camera.height) return;
+      if (opts.clipToFrame) {
+        box[0] = Math.max(0, box[0]);
+        box[1] = Math.max(0, box[1]);
+        box[2] = Math.min(camera.width, box[2]);
+        box[3] = Math.min(camera.height, box[3]);
+      }
       let classId = o.classId;
       if (flip[k] && r() < flip[k]) classId = (classId + 1) % 3;
       detections.push({ classId, className: CLASS_NAMES[classId], score: o.score ?? (opts.scoreRange ? opts.scoreRange[0] + (opts.scoreRange[1] - opts.scoreRange[0]) * r() : 0.8 + 0.15 * r()), box });
