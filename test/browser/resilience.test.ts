@@ -91,6 +91,8 @@ describe('dashboard resilience in chromium', () => {
     // Nor quote the frame rates and latency it last heard as if they were current.
     const figure = (k: string) => page.locator(`section.camera[data-source="cam1"] [data-figure="${k}"] .figure-value`).textContent();
     for (const k of ['fps', 'latency', 'detect']) expect(await figure(k), k).toBe('–');
+    // The header's latency too: those were frames from before the server went.
+    await expect.poll(() => page.locator('#latency').textContent(), { timeout: 2000 }).toBe('');
     await sleep(1500); // down for a while: the page keeps retrying
     srv = await startDashboardServer(feed, { port });
     await page.waitForFunction((n) => (globalThis as any).__xnorcamStats.connects > n, before.connects, { timeout: 10_000 });
@@ -109,5 +111,9 @@ describe('dashboard resilience in chromium', () => {
     const notice = page.locator('section.camera[data-source="cam1"] .video-notice');
     await expect.poll(() => notice.textContent(), { timeout: 5000 }).toBe('STOPPED');
     expect(await notice.isVisible()).toBe(true);
+    // A stopped camera has no frame rate or latency now: not the last ones heard.
+    const figure = (k: string) => page.locator(`section.camera[data-source="cam1"] [data-figure="${k}"] .figure-value`).textContent();
+    await expect.poll(() => figure('latency'), { timeout: 3000 }).toBe('–');
+    expect(await figure('fps')).toBe('–');
   });
 });

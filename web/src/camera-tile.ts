@@ -68,6 +68,8 @@ export class CameraTile {
     this.totalEl = el('span', 'camera-total', head);
     const wrap = el('div', 'video-wrap', this.root);
     this.canvas = el('canvas', 'video', wrap);
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', `live picture of camera ${name} with boxes on the vehicles it tracks`);
     this.notice = el('div', 'video-notice', wrap);
     this.notice.hidden = true;
     this.canvas.width = 640;
@@ -297,8 +299,9 @@ export class CameraTile {
     st.fps = this.fps();
     const dropped = (this.info?.droppedFrames ?? 0) + this.droppedForClient + st.framesSkipped;
     const lat = st.latencyP50;
-    // Offline, the rates and latency last heard are not what the camera does now: no figure, not a stale one.
-    const live = !this.offline;
+    // Offline, or the camera not running (reconnecting, finished, failed), the rates and latency last heard
+    // are not what the camera does now: no figure, not a stale one.
+    const live = !this.offline && this.info?.state === 'running';
     const parts = [
       ['fps', live && st.fps ? st.fps.toFixed(1) : '–'],
       ['latency', live && Number.isFinite(lat) && lat ? `${Math.max(0, Math.round(lat))} ms` : '–'],

@@ -215,7 +215,8 @@ setInterval(() => {
   stats.clockOffsetMs = conn.clockOffsetMs;
   const recent = stats.latencies.slice(-300);
   const p50 = stats.percentile(50, recent), p95 = stats.percentile(95, recent);
-  latencyEl.textContent = Number.isFinite(p50) ? `latency p50 ${Math.round(p50)} ms · p95 ${Math.round(p95)} ms` : '';
+  // Not while the server is out of reach: those were the figures of frames before it went.
+  latencyEl.textContent = conn.connected && Number.isFinite(p50) ? `latency p50 ${Math.round(p50)} ms · p95 ${Math.round(p95)} ms` : '';
 }, 500);
 
 conn.start();
