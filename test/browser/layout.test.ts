@@ -153,6 +153,41 @@ describe('dashboard grid fits the window', () => {
     }
   });
 
+  it('on a phone (390×844): one column that scrolls, pictures the screen\'s width, names and header readable; enlarged, the picture stays large', async () => {
+    const cams = new MultiFeed(['junction-north', 'arterial-east', 'uk-m4', 'eu-motorway'].map((source) => new TestFeed({ source, width: 640, height: 360, fps: 5, step: 4 }).start()));
+    const srv = await startDashboardServer(cams, { port: 0 });
+    const page = await browser.newPage();
+    try {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(srv.url);
+      await page.waitForFunction(() => Object.values((globalThis as any).__xnorcamStats?.sources ?? {}).filter((s: any) => s.framesDrawn > 2).length === 4, undefined, { timeout: 15_000 });
+      const f = await measure(page);
+      expect(f.scrollWidth).toBeLessThanOrEqual(390);
+      for (const t of f.tiles) {
+        // The picture spans the tile (it was 54 px wide when every camera had to fit the window).
+        expect(t.w, t.name).toBeGreaterThan(300);
+        expect(t.w / t.h).toBeCloseTo(640 / 360, 1);
+      }
+      const head = await page.evaluate(() => {
+        const d = (globalThis as any).document;
+        const top = d.querySelector('header.top').getBoundingClientRect();
+        const right = Math.max(...[...d.querySelectorAll('header.top > *')].map((e: any) => e.getBoundingClientRect().right));
+        const names = [...d.querySelectorAll('.camera-name')].map((e: any) => e.getBoundingClientRect().width);
+        return { height: top.height, right, names };
+      });
+      expect(head.height).toBeLessThan(120);
+      expect(head.right).toBeLessThanOrEqual(390);
+      for (const w of head.names) expect(w).toBeGreaterThan(60);
+      await page.locator('section.camera[data-source="junction-north"]').click();
+      await expect.poll(async () => (await measure(page)).tiles.find((t) => t.name === 'junction-north')!.w, { timeout: 5000 }).toBeGreaterThan(300);
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-phone-enlarged.png` });
+    } finally {
+      await page.context().close();
+      await srv.close();
+      await Promise.all(cams.feeds.map((f) => f.stop()));
+    }
+  });
+
   it.each([
     [1, 1280, 900],
     [2, 1024, 768],

@@ -61,7 +61,10 @@ export class CameraTile {
     this.root.dataset.source = name;
     document.addEventListener('visibilitychange', this.onVisible);
     const head = el('header', 'camera-head', this.root);
-    el('h2', 'camera-name', head).textContent = name;
+    const nameEl = el('h2', 'camera-name', head);
+    nameEl.textContent = name;
+    // Cut short in a narrow tile: the whole name on hover.
+    nameEl.title = name;
     this.modelEl = el('span', 'camera-model', head);
     this.modelEl.hidden = true;
     this.stateEl = el('span', 'badge', head);
