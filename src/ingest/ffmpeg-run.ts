@@ -91,8 +91,12 @@ export class FfmpegRun extends EventEmitter {
     const model = `scale=${width}:${height}:flags=bilinear,format=rgb24,${showinfo}`;
     let displayUrl: string | undefined;
     if (display) displayUrl = await this.listenForDisplay();
+    // The display picture in square pixels: a camera with non-square ones (an anamorphic 960×720 at SAR 4:3,
+    // an analogue 704×576 encoder) is shown at its true shape (16:9), not squashed to its stored one. The
+    // page scales boxes from source pixels to the JPEG's size on each axis, so they stay on the vehicles.
+    const dw = display?.width ?? 0;
     const graph = displayUrl
-      ? `[0:v:0]${cap}split=2[a][b];[a]${model}[m];[b]scale=${display!.width}:-2:flags=bilinear,format=yuvj420p[d]`
+      ? `[0:v:0]${cap}split=2[a][b];[a]${model}[m];[b]scale=${dw}:trunc(${dw}*ih/(iw*sar)/2)*2:flags=bilinear,setsar=1,format=yuvj420p[d]`
       : `[0:v:0]${cap}${model}[m]`;
 
     const cmd = ffmpeg()

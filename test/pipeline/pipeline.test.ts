@@ -170,6 +170,23 @@ describe('pipeline with the real XNOR detector', () => {
     expect(displays[0].jpeg.readUInt16BE(sof + 7)).toBe(320);
   });
 
+  it('live: shows a camera with non-square pixels at its true shape (960×720 at SAR 4:3 is 16:9 on screen)', async () => {
+    const wide = join(tmp.dir, 'anamorphic.mkv');
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=960x720:rate=10', '-t', '1', '-vf', 'setsar=4/3', '-c:v', 'ffv1', wide], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const p = new Pipeline({ model: testModel, sources: [{ url: wide }], mode: 'live', workers: 1, display: { width: 320 } });
+    const displays: DisplayFrame[] = [];
+    p.on('display', (d: DisplayFrame) => displays.push(d));
+    await p.start();
+    await p.finished;
+    await p.close();
+    expect(displays.length).toBeGreaterThan(3);
+    // Boxes stay in the stored pixels (960×720); the picture is square-pixelled: 320×180, not 320×240.
+    expect([displays[0].width, displays[0].height]).toEqual([960, 720]);
+    const sof = displays[0].jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    expect([displays[0].jpeg.readUInt16BE(sof + 7), displays[0].jpeg.readUInt16BE(sof + 5)]).toEqual([320, 180]);
+  });
+
   it('rejects a missing file with one clear line before starting threads', () => {
     expect(() => new Pipeline({ model: testModel, sources: [{ url: join(tmp.dir, 'nope.mp4') }] })).toThrow(/nope\.mp4: no such file/);
   });
