@@ -149,14 +149,25 @@ describe('pipeline with the real XNOR detector', () => {
     expect(results.length).toBeGreaterThan(90);
   });
 
-  it('live: emits MJPEG display frames at the display size, paired with results by (source, seq)', async () => {
-    const p = new Pipeline({ model: testModel, sources: [{ url: lossless }], mode: 'live', workers: 1, display: { width: 320 } });
+  /** A file played live with 320-wide display frames: its results and display frames. */
+  async function playedWithDisplay(url: string): Promise<{ results: FrameResult[]; displays: DisplayFrame[] }> {
+    const p = new Pipeline({ model: testModel, sources: [{ url }], mode: 'live', workers: 1, display: { width: 320 } });
     const results = collect(p);
     const displays: DisplayFrame[] = [];
     p.on('display', (d: DisplayFrame) => displays.push(d));
     await p.start();
     await p.finished;
     await p.close();
+    return { results, displays };
+  }
+  /** A JPEG's [width, height], from its SOF0 marker. */
+  const jpegSize = (jpeg: Buffer) => {
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    return [jpeg.readUInt16BE(sof + 7), jpeg.readUInt16BE(sof + 5)];
+  };
+
+  it('live: emits MJPEG display frames at the display size, paired with results by (source, seq)', async () => {
+    const { results, displays } = await playedWithDisplay(lossless);
     expect(displays.length).toBeGreaterThan(90);
     expect(displays.map((d) => d.seq)).toEqual(displays.map((_, i) => i));
     for (const d of displays.slice(0, 5)) {
@@ -165,26 +176,19 @@ describe('pipeline with the real XNOR detector', () => {
     }
     const bySeq = new Map(displays.map((d) => [d.seq, d]));
     for (const r of results) expect(bySeq.get(r.frame.seq)?.ptsMs).toBe(r.frame.ptsMs);
-    // The JPEG really is display-sized (320 wide here, the source is 160): SOF0 holds height then width.
-    const sof = displays[0].jpeg.indexOf(Buffer.from([0xff, 0xc0]));
-    expect(displays[0].jpeg.readUInt16BE(sof + 7)).toBe(320);
+    // The JPEG really is display-sized (320 wide here, the source is 160).
+    expect(jpegSize(displays[0].jpeg)[0]).toBe(320);
   });
 
   it('live: shows a camera with non-square pixels at its true shape (960×720 at SAR 4:3 is 16:9 on screen)', async () => {
     const wide = join(tmp.dir, 'anamorphic.mkv');
     const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=960x720:rate=10', '-t', '1', '-vf', 'setsar=4/3', '-c:v', 'ffv1', wide], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const p = new Pipeline({ model: testModel, sources: [{ url: wide }], mode: 'live', workers: 1, display: { width: 320 } });
-    const displays: DisplayFrame[] = [];
-    p.on('display', (d: DisplayFrame) => displays.push(d));
-    await p.start();
-    await p.finished;
-    await p.close();
+    const { displays } = await playedWithDisplay(wide);
     expect(displays.length).toBeGreaterThan(3);
     // Boxes stay in the stored pixels (960×720); the picture is square-pixelled: 320×180, not 320×240.
     expect([displays[0].width, displays[0].height]).toEqual([960, 720]);
-    const sof = displays[0].jpeg.indexOf(Buffer.from([0xff, 0xc0]));
-    expect([displays[0].jpeg.readUInt16BE(sof + 7), displays[0].jpeg.readUInt16BE(sof + 5)]).toEqual([320, 180]);
+    expect(jpegSize(displays[0].jpeg)).toEqual([320, 180]);
   });
 
   it('rejects a missing file with one clear line before starting threads', () => {
