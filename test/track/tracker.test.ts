@@ -64,6 +64,27 @@ describe('ByteTracker', () => {
     expect(ids.size).toBe(2);
   });
 
+  it('does not give a lost truck\'s id to a vehicle entering at the picture\'s edge over a sliver of its prediction (IoU 0.23)', () => {
+    // generated traffic, seed 2: a big, far truck creeping up the picture is hidden for a second; a bus
+    // enters at the top edge, its box over the truck's prediction at IoU 0.23, and was taken as the truck.
+    const truckThenBus = (tracker: ByteTracker) => {
+      let truckId = -1;
+      for (let i = 0; i < 20; i++) {
+        const active = tracker.update([{ box: [587, 40 - i, 899, 272 - i], score: 0.9, classId: 1 }], i * 80);
+        if (active[0]?.confirmed) truckId = active[0].id;
+      }
+      for (let i = 20; i < 34; i++) tracker.update([], i * 80);
+      const busIds = tracker.update([{ box: [689, 0, 896, 86], score: 0.9, classId: 2 }], 34 * 80).map((t) => t.id);
+      return { truckId, busIds };
+    };
+    const now = truckThenBus(new ByteTracker());
+    expect(now.truckId).toBeGreaterThan(0);
+    expect(now.busIds).not.toContain(now.truckId);
+    // At the old threshold it was.
+    const old = truckThenBus(new ByteTracker({ lostMatchIou: 0.2 }));
+    expect(old.busIds).toContain(old.truckId);
+  });
+
   it('tracks a fast vehicle at 5 fps whose boxes never overlap from frame to frame', () => {
     // 400 px/s at 5 fps = 80 px per frame, wider than the 60 px box.
     const { idsPerObject } = run(5, 3, [(t) => ({ box: box(50 + 400 * t, 300), score: 0.9, classId: 0 })]);
