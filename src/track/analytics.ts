@@ -79,7 +79,11 @@ interface TrackInfo {
   lastSeenAt: number;
 }
 
-/** What a class is to the rider rule: a person over a bicycle or motorcycle is its rider, two objects. */
+/**
+ * What a class is to the cross-class duplicate rule: a person over a bicycle or motorcycle is its rider,
+ * and a person is never the detector's second label for a vehicle, so a person box is never merged
+ * into another class's (the motorcycle under a rider may be boxed as a car too).
+ */
 type RiderRole = 'rider' | 'ridden' | 'other';
 
 function riderRoleOf(label: string): RiderRole {
@@ -116,7 +120,7 @@ export class SourceAnalytics {
     this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => {
       const ra = this.riderRole(a);
       const rb = this.riderRole(b);
-      return (ra === 'rider' && rb === 'ridden') || (ra === 'ridden' && rb === 'rider');
+      return ra === 'rider' || rb === 'rider';
     });
     this.lines = (cfg.lines ?? []).map((l) => {
       if (!l.points || l.points.length !== 2) throw new UserError(`${src}: line '${l.name}' needs exactly 2 points`);

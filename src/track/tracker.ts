@@ -332,9 +332,7 @@ export class ByteTracker {
    * Takes out of this update every box that is another box of this frame under another class label
    * (IoU ≥ minIou; NMS is per class, so a detector may box one car as a car and as a motorcycle).
    * Left in, each could hold a track of its own, a lost neighbour taking one (a vehicle counted twice).
-   * Of the two, the one that fits a track's prediction better stays (the other, a little off, could
-   * leave that track unmatched for a frame as it crosses a line), else the higher-scored. Runs after
-   * the tracks' predictions. Returns whether any was found.
+   * Which one: twinToDrop. Runs after the tracks' predictions. Returns whether any was found.
    */
   private markTwins(dets: ArrayLike<TrackerDetection>, minIou: number): boolean {
     const nd = dets.length;
@@ -349,9 +347,7 @@ export class ByteTracker {
         const b = dets[e];
         if (b.classId === a.classId || b.box[0] >= a.box[2] || a.box[0] >= b.box[2] || this.twoObjects(a.classId, b.classId)) continue;
         if (iou(a.box[0], a.box[1], a.box[2], a.box[3], b.box[0], b.box[1], b.box[2], b.box[3]) < minIou) continue;
-        const fitA = this.bestFit(a.box);
-        const fitB = this.bestFit(b.box);
-        const loser = fitA !== fitB ? (fitB > fitA ? d : e) : b.score > a.score ? d : e;
+        const loser = this.twinToDrop(d, a, e, b);
         this.detUsed[loser] = 1;
         this.twinOf[loser] = loser === d ? e : d;
         found = true;
@@ -424,6 +420,25 @@ export class ByteTracker {
       t.syncBox();
       this.active.splice(i, 1);
     }
+  }
+
+  /**
+   * Which of two labels of one object to leave out. Never one the other cannot stand in for: a box only
+   * a lower score tier can start a track or bring a lost one back (a 0.9 car box is kept over a 0.3
+   * truck box whatever their fits). Within a tier, the one that fits a track's prediction clearly better
+   * stays (the other, a little off, could leave the track unmatched for a frame as it crosses a line),
+   * else the higher-scored.
+   */
+  private twinToDrop(d: number, a: TrackerDetection, e: number, b: TrackerDetection): number {
+    const cfg = this.config;
+    const tier = (s: number) => (s >= cfg.newTrackScore ? 2 : s >= cfg.highScore ? 1 : 0);
+    const ta = tier(a.score);
+    const tb = tier(b.score);
+    if (ta !== tb) return ta > tb ? e : d;
+    const fitA = this.bestFit(a.box);
+    const fitB = this.bestFit(b.box);
+    if (fitA !== fitB) return fitA > fitB ? e : d;
+    return b.score > a.score ? d : e;
   }
 
   /** The highest IoU of a box with a track's predicted box (0 with none). */

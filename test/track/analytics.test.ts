@@ -125,6 +125,33 @@ describe('line counting on generated traffic', () => {
     expect(counted.person).toBe(1);
     expect(counted.motorcycle ?? counted.motorbike).toBe(1);
     expect((counted.car ?? 0) + (counted.truck ?? 0)).toBe(1);
+    // The motorcycle under its rider boxed as a car as well: still the rider, and one vehicle.
+    const b = new SourceAnalytics({ source: 'cam', lines: [{ name: 'l', points: [[0, 300], [640, 300]] }] });
+    for (let i = 0; i < 30; i++) {
+      const y = 460 - 12 * i;
+      b.update({ source: 'cam', seq: i, ptsMs: i * 100, capturedAt: 1e12 + i * 100, width: 640, height: 480 }, [
+        det(3, 'motorbike', 100, y, 40, 60),
+        det(2, 'car', 101, y + 1, 40, 60),
+        det(0, 'person', 102, y - 5, 36, 60),
+      ]);
+    }
+    const both = b.counts().total.l.backward;
+    expect(both.person).toBe(1);
+    expect((both.motorcycle ?? 0) + (both.car ?? 0)).toBe(1);
+  });
+
+  it('keeps the confident label of a vehicle when a weak second label fits a neighbour\'s prediction better', () => {
+    // A parked car beside the lane; a car drives up past it boxed as car 0.9 and, 3 px towards the
+    // parked one, truck 0.3. Left out for its fit, the 0.9 box took the vehicle's only track-starting box.
+    const a = new SourceAnalytics({ source: 'cam', lines: [{ name: 'mid', points: [[0, 200], [640, 200]] }], clock: 'media' });
+    const crossings: string[] = [];
+    for (let f = 0; f < 50; f++) {
+      const y = 330 - (f - 10) * 6;
+      const parked: Detection = { classId: 0, className: 'car', score: 0.95, box: [100, 60, 165, 360] };
+      const dets: Detection[] = f < 10 ? [parked] : [parked, { classId: 0, className: 'car', score: 0.9, box: [160, y - 60, 230, y] }, { classId: 1, className: 'truck', score: 0.3, box: [157, y - 60, 227, y] }];
+      for (const e of a.update({ source: 'cam', seq: f, ptsMs: f * 40, capturedAt: 0, width: 640, height: 360 }, dets).events) if (e.type === 'line-crossing') crossings.push(`${e.className} ${e.direction}`);
+    }
+    expect(crossings).toEqual(['car backward']);
   });
 
   it('counts a vehicle boxed under two labels once when a lost neighbour could take the second box', () => {
