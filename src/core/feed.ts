@@ -23,11 +23,10 @@ export interface SourceStatus {
   /** When this source, in its current configuration, was started (epoch ms): a reload's new source is judged from then. */
   startedAt?: number;
   /**
-   * When a frame of this source last came back from a detector thread with detections (epoch ms; null:
-   * none yet). Frames can arrive while no thread detects them (every thread of its model dead and
-   * unable to restart): /healthz needs both.
+   * Since when its model has had no detector thread (epoch ms; null while it has one): every thread dead
+   * and unable to restart (its model file gone), frames arrive and nothing detects them, /healthz says so.
    */
-  lastDetectedAt?: number | null;
+  detectorDownSince?: number | null;
 }
 
 /** A display image for the dashboard, matching FrameResult by (source, seq); width × height is the

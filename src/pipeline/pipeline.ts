@@ -126,8 +126,6 @@ interface SourceState {
   /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
   told: { event: TrafficEvent; after: number }[];
   detectErrorLogged: boolean;
-  /** When a frame last came back detected without error (epoch ms), for /healthz. */
-  lastDetectedAt: number | null;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
 }
@@ -443,7 +441,6 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       outstanding: new Set(),
       told: [],
       detectErrorLogged: false,
-      lastDetectedAt: null,
     };
     this.states.push(st);
     this.byName.set(spec.name, st);
@@ -595,7 +592,6 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
           st.detectErrorLogged = true;
           logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
         }
-        if (!r.error) st.lastDetectedAt = Date.now();
         const { keep, labels } = st;
         let detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
         if (labels) detections = detections.map((d) => ({ ...d, className: labels[d.classId] ?? d.className }));
@@ -687,7 +683,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.
     s.watchdogMs = r.stallMs;
     s.startedAt = st.startedAt;
-    s.lastDetectedAt = st.lastDetectedAt;
+    s.detectorDownSince = st.lease.pool.emptySince;
     return s;
   }
 }

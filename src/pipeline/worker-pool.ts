@@ -62,6 +62,8 @@ export class WorkerPool {
   threadsPerFrameInUse = 1;
   onIdle: () => void = () => undefined;
   private readonly workers: PoolWorker[] = [];
+  /** When the last thread went (see emptySince). */
+  private emptyAt = 0;
   private readonly buffers = new Map<FrameSlots, number>();
   private readonly spareSlots: FrameSlots[] = [];
   private nextBuffer = 1;
@@ -89,6 +91,14 @@ export class WorkerPool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /**
+   * Since when the pool has had no thread at all (epoch ms), or null. Every thread dead and none able to
+   * restart (its model file gone): frames still arrive, nothing detects them.
+   */
+  get emptySince(): number | null {
+    return this.workers.length === 0 && !this.closing && this.emptyAt > 0 ? this.emptyAt : null;
   }
 
   idleCount(): number {
@@ -216,6 +226,7 @@ export class WorkerPool {
       worker.on('exit', () => {
         const i = this.workers.indexOf(entry);
         if (i >= 0) this.workers.splice(i, 1);
+        if (this.workers.length === 0) this.emptyAt = Date.now();
         if (!ready || this.closing) return;
         // The frame it held is lost (reported as an error result); the pool heals itself.
         const job = entry.job;

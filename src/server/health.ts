@@ -18,7 +18,7 @@ export interface HealthReport {
  * A source is unhealthy when it failed, or when it should be delivering (starting, running,
  * reconnecting) but its last frame is older than its watchdog — or it has delivered none at all
  * since the server, or the source itself (added or restarted by a reload), started longer ago than
- * that; or frames arrive but none has come back from a detector thread for that long. Sources that stopped or finished on purpose (a file that ended) are not a fault. The watchdog
+ * that; or its model has had no detector thread for that long. Sources that stopped or finished on purpose (a file that ended) are not a fault. The watchdog
  * is each source's own (a camera that sends a frame every 15 s must not be reported down after 10),
  * read from its status on every request, so sources added or changed while running are judged on
  * their current settings.
@@ -34,11 +34,12 @@ export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt:
     else if (s.state === 'starting' || s.state === 'running' || s.state === 'reconnecting') {
       if (age === null && now - since > limit) reason = `no frame in ${Math.round((now - since) / 1000)} s (watchdog ${limit / 1000} s)`;
       else if (age !== null && age > limit) reason = `no frame for ${Math.round(age / 1000)} s (watchdog ${limit / 1000} s)`;
-      else if (age !== null && s.lastDetectedAt !== undefined) {
-        // Frames arrive, but is anything detecting them? A model whose threads all died and cannot
-        // restart leaves a camera "running" at 0 detections a second.
-        const detectedAge = now - (s.lastDetectedAt ?? since);
-        if (detectedAge > limit) reason = `frames arriving but none detected for ${Math.round(detectedAge / 1000)} s (watchdog ${limit / 1000} s): detector threads down?`;
+      else if (s.detectorDownSince) {
+        // Frames arrive, but nothing can detect them: every thread of its model died and none could
+        // restart. Not judged by time since the last detection, which a slow model on many cameras
+        // stretches past the watchdog while all is well.
+        const down = now - s.detectorDownSince;
+        if (down > limit) reason = `no detector thread for ${Math.round(down / 1000)} s (watchdog ${limit / 1000} s): its model cannot be loaded`;
       }
     }
     return { name: s.name, state: s.state, lastFrameAgeMs: age, watchdogMs: limit, healthy: reason === undefined, ...(reason ? { reason } : {}) };

@@ -37,7 +37,7 @@ export interface SourceInfo {
   model?: string;
   watchdogMs?: number;
   startedAt?: number;
-  lastDetectedAt?: number | null;
+  detectorDownSince?: number | null;
   overlay: SourceOverlay;
 }
 
