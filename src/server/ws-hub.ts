@@ -23,11 +23,13 @@ export interface WsHubOptions {
   messagesPerSecond?: number;
   /**
    * For clients that acknowledge frames ('ack', see ack-window.ts): what is in flight is kept to what
-   * the link delivers in `targetLagMs` (default 500), and nothing goes while the oldest frame in flight
-   * has been unacknowledged for `maxUnackedMs` (default 1000).
+   * the link delivers in `targetLagMs` (default 500) plus its round trip, and nothing goes while the
+   * oldest frame in flight has been unacknowledged for `maxUnackedMs` (default 1000) or two round trips.
    */
   targetLagMs?: number;
   maxUnackedMs?: number;
+  /** After this long without an acknowledgement, what is in flight is written off (default 5000). */
+  ackResetMs?: number;
 }
 
 interface Client {
@@ -84,7 +86,7 @@ export class WsHub {
     this.frameBudget = opts.frameBudgetBytes ?? 256 * 1024;
     this.hardLimit = opts.hardLimitBytes ?? 4 * 1024 * 1024;
     this.rate = opts.messagesPerSecond ?? 20;
-    this.flowOptions = { targetLagMs: opts.targetLagMs ?? 500, maxUnackedMs: opts.maxUnackedMs ?? 1000, initialBytes: this.frameBudget };
+    this.flowOptions = { targetLagMs: opts.targetLagMs ?? 500, maxUnackedMs: opts.maxUnackedMs ?? 1000, resetMs: opts.ackResetMs ?? 5000, initialBytes: this.frameBudget };
     this.pairer = new FramePairer({ emit: (d, r) => this.broadcastFrame(d, r) });
     feed.on('result', this.onResult);
     feed.on('display', this.onDisplay);

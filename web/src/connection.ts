@@ -82,9 +82,13 @@ export class Connection {
     ws.onmessage = (ev: MessageEvent) => {
       this.lastHeardAt = Date.now();
       if (ev.data instanceof ArrayBuffer) {
-        const { header, jpeg } = decodeFrame(ev.data);
-        this.handlers.onFrame(header, jpeg);
-        this.acknowledge(ws);
+        // Acknowledged even if drawing it throws: an unacknowledged frame holds the next ones back.
+        try {
+          const { header, jpeg } = decodeFrame(ev.data);
+          this.handlers.onFrame(header, jpeg);
+        } finally {
+          this.acknowledge(ws);
+        }
         return;
       }
       const m = JSON.parse(ev.data as string) as ServerMessage;
