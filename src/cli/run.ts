@@ -55,7 +55,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
     stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never); JSON log records where the log is JSON and they would not reach a terminal', default: '5' },
     duration: { type: 'string', value: 'SECONDS', description: 'Stop after this long (default: until Ctrl-C)' },
-    json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout (stats and the dashboard URL then go to stderr)' },
+    json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout (stats and the dashboard URL then go to stderr, as JSON log records when the log is JSON)' },
   },
   positionals: { min: 1 },
 } satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -308,6 +308,9 @@ async function runStarted(
 
   // With --json, stdout carries only the JSON lines (a consumer parses every line); the rest goes to stderr.
   const human = opts.json ? process.stderr : process.stdout;
+  // Where the log is JSON and these lines would not reach a terminal (Docker, a service manager, `--json`'s
+  // stderr), they are log records too: a log shipper parses every line of the stream.
+  const statusAsRecords = logIsJson() && !(human as { isTTY?: boolean }).isTTY;
   let dashboard: { url: string; close(): Promise<void> } | undefined;
   if (setup.dashboard.enabled) {
     try {
@@ -323,7 +326,11 @@ async function runStarted(
       if (metrics) server.addRoute('/metrics', (req, res) => metrics.handle(req, res));
       const token = setup.dashboard.token;
       // server.url ends in '/': the page itself, which swaps ?token= for a cookie.
-      human.write(`${opts.banner ?? 'dashboard'}: ${token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url}\n`);
+      const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
+      // With --json and a JSON log, stderr is all records: the address is one too. Otherwise the line a
+      // person (or a script waiting for it) looks for on stdout.
+      if (opts.json && statusAsRecords) report('dashboard', { url });
+      else human.write(`${opts.banner ?? 'dashboard'}: ${url}\n`);
     } catch (e) {
       await pipeline.close();
       metrics?.close();
@@ -339,9 +346,6 @@ async function runStarted(
   // A reload asked for while starting: the file may have changed since it was read.
   if (signals.takeEarlyHup() && reloader && !signals.signalled()) void reloader.reload('signal');
 
-  // Where the log is JSON and these lines would not reach a terminal (Docker, a service manager, `--json`'s
-  // stderr), they are log records too: a log shipper parses every line of the stream.
-  const statusAsRecords = logIsJson() && !(human as { isTTY?: boolean }).isTTY;
   const tellStatus = (s: SourceStatus) => (statusAsRecords ? report('source status', statusFields(s)) : human.write(formatStatus(s) + '\n'));
   const statsTimer =
     opts.statsSec > 0

@@ -98,7 +98,13 @@ export function validatePipelineText(
   } catch (e) {
     // The library refuses an alias bomb ("billion laughs") while building the value; a deep nesting overflows the stack.
     const message = (e as Error).message;
-    if (/alias/i.test(message)) return yamlProblem('too many aliases (*name) to expand: a pipeline file needs few or none');
+    const unresolved = /^Unresolved alias.*: (.+)$/.exec(message);
+    if (unresolved) {
+      const name = unresolved[1];
+      const at = text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`));
+      return yamlProblem(`alias *${name} has no anchor &${name} before it`, at >= 0 ? counter.linePos(at).line : undefined);
+    }
+    if (/alias count/i.test(message)) return yamlProblem('too many aliases (*name) to expand: a pipeline file needs few or none');
     if (e instanceof RangeError) return yamlProblem('nested too deeply to read');
     throw e;
   }

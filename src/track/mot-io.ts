@@ -29,6 +29,8 @@ export function parseMot(text: string, file: string): MotRow[] {
     const line = lines[i].trim();
     if (!line || line.startsWith('#')) continue;
     const f = line.split(/\s*,\s*|\s+/);
+    // A trailing separator ("…,0.9,") ends the row; it is no empty field to read as a number.
+    while (f.length > 6 && f[f.length - 1] === '') f.pop();
     if (f.length < 6) throw inputError(file, i + 1, `expected at least 6 fields (frame,id,x,y,w,h,...), got ${f.length}`);
     const nums = f.slice(0, 7).map(decimal);
     const bad = nums.findIndex((n) => !Number.isFinite(n));

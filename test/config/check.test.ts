@@ -89,6 +89,7 @@ describe('pipeline config validation', () => {
     // "Billion laughs": the library stops expanding; it was an internal error, exit 70.
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
     expect(one(bomb)).toEqual(['-: too many aliases (*name) to expand: a pipeline file needs few or none']);
+    expect(one('a: &x 1\nsources:\n  - name: a\n    url: *y\n')).toEqual(['4: alias *y has no anchor &y before it']);
     expect(one('['.repeat(100_000) + ']'.repeat(100_000))).toEqual(['1: nested too deeply to read']);
     expect(one('#'.repeat(5 * 2 ** 20))).toEqual(['-: 5.0 MiB of text: a pipeline file is at most 4 MiB (is this the right file?)']);
     // No multi-line Node warning on stderr: the key is reported as what it is.

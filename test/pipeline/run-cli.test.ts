@@ -36,7 +36,7 @@ describe('xnorcam run / demo', () => {
     expect(status.at(-1)).toMatchObject({ source: 'testsrc2', state: 'stopped' });
   });
 
-  it('with --token, prints a dashboard URL that opens the page (303 + cookie); with --json it goes to stderr', async () => {
+  it('with --token, prints a dashboard URL that opens the page (303 + cookie); with --json it is a record on stderr with the log', async () => {
     const token = 's3cret Token/+';
     const child = spawn(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--json', '--token', token, '--port', '0', '--stats', '1', '--duration', '8'], {
       env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' },
@@ -48,11 +48,12 @@ describe('xnorcam run / demo', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       const t0 = Date.now();
-      while (!/^dashboard: \S+$/m.test(err)) {
-        if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no dashboard line; stderr: ${err}`);
+      const dashboardRecord = () => err.split('\n').find((l) => l.startsWith('{"') && l.includes('"msg":"dashboard"'));
+      while (!dashboardRecord()) {
+        if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no dashboard record; stderr: ${err}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const url = /^dashboard: (\S+)$/m.exec(err)![1];
+      const url = (JSON.parse(dashboardRecord()!) as { url: string }).url;
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
       const page = await fetch(url, { redirect: 'manual' });
       expect(page.status).toBe(303);
@@ -63,6 +64,8 @@ describe('xnorcam run / demo', () => {
       expect(await exited).toBe(0);
     }
     expect(out.trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([]);
+    // Stderr is all JSON records too: the log, the status lines and the dashboard's address.
+    expect(err.trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([]);
     expect(err).toMatch(/"msg":"source status","source":"testsrc2","state":"running","decodedFps"/);
   }, 60_000);
 

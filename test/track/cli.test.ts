@@ -54,6 +54,8 @@ describe('xnorcam track and mot-eval input errors', () => {
   writeFileSync(fractional, '1,2.5,10,10,20,20,0.9\n');
   const empty = path.join(dir, 'empty-fields.txt');
   writeFileSync(empty, '1,1,10,10,20,20,1,-1,-1,-1\n2,1,,,,,,-1,-1,-1\n');
+  const trailing = path.join(dir, 'trailing.txt');
+  writeFileSync(trailing, '1,-1,10,10,20,20,0.9,\n2,-1,12,10,20,20,0.9,\n');
   const hex = path.join(dir, 'hex.txt');
   writeFileSync(hex, '1,-1,0x10,10,20,20,0.9\n');
   const scored = path.join(dir, 'scored.txt');
@@ -79,6 +81,11 @@ describe('xnorcam track and mot-eval input errors', () => {
     [['mot-eval', gt, fractional], /^error: .*fractional\.txt:1: track id 2\.5 is not a non-negative integer$/],
     [['mot-eval', scored, gt], /^error: .*scored\.txt: no ground-truth row has column 7 \(MOTChallenge's "consider" flag\) at 1: a tracker's output rather than ground truth\?$/],
   ];
+  it('reads rows that end in a separator ("…,0.9,"), as it did before empty fields were refused', () => {
+    const r = xnorcam('track', trailing, '--fps', '10');
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   for (const [args, msg] of cases) {
     it(`${args.join(' ').replace(dir, '<tmp>')} → one-line error`, () => {
       const r = xnorcam(...args);

@@ -102,7 +102,8 @@ function tile(name: string): CameraTile {
     t.root.setAttribute('role', 'button');
     t.root.setAttribute('aria-label', `camera ${name}: enlarge or back to all cameras`);
     t.root.addEventListener('keydown', (e) => {
-      if (e.key !== 'Enter' && e.key !== ' ') return;
+      // A key held down repeats: one press, one toggle (each would also ask the server for other frames).
+      if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
       e.preventDefault();
       toggleEnlarged(tileRef);
     });
