@@ -124,33 +124,6 @@ export interface TrackerDetection {
 
 export type TrackState = 'tentative' | 'tracked' | 'lost' | 'removed';
 
-/**
- * A moving track that came back from lost, on trial: what it was before (to go back to) and where it
- * came back and which way it was going (to tell a vehicle going the other way that took its place).
- */
-interface Probation {
-  untilMs: number;
-  mean: Float64Array;
-  cov: Float64Array;
-  detBox: Box;
-  lastMs: number;
-  hits: number;
-  votes: Float64Array;
-  /** The time `mean` was predicted to (the frame it came back in). */
-  atMs: number;
-  /** Centre of the box it came back on, the direction it was moving before, and its size, pixels. */
-  x: number;
-  y: number;
-  ux: number;
-  uy: number;
-  size: number;
-}
-
-/** How long a track that came back from lost is watched for going the other way. */
-const PROBATION_MS = 1000;
-/** Shorter gaps are not watched. */
-const MIN_PROBATION_GAP_MS = 400;
-
 /** A track as the tracker keeps it. Objects are reused by the tracker; copy what you keep. */
 export class TrackedObject {
   readonly mean = new Float64Array(STATE_SIZE);
@@ -168,8 +141,6 @@ export class TrackedObject {
   predictedMs = 0;
   /** Index into this frame's detections, or -1 when not matched this frame. */
   detIndex = -1;
-  /** Set for a while after a moving track came back from lost: see ByteTracker.undoReversals. */
-  probation?: Probation;
   private votes = new Float64Array(8);
 
   constructor(readonly id: number) {}
@@ -187,16 +158,6 @@ export class TrackedObject {
       this.votes = v;
     }
     this.votes[classId] += Math.max(score, 1e-3);
-  }
-
-  /** The class votes, to save and restore (a probation undone). */
-  saveVotes(into?: Float64Array): Float64Array {
-    const v = into && into.length === this.votes.length ? into : new Float64Array(this.votes.length);
-    v.set(this.votes);
-    return v;
-  }
-  restoreVotes(v: Float64Array): void {
-    this.votes = Float64Array.from(v);
   }
 
   /** Velocity of the box centre, pixels per second. */
@@ -291,8 +252,6 @@ export class ByteTracker {
     if (cfg.motionGate > 0 && cfg.tentativeLowScore) this.matchStage(dets, tMs, (t) => !t.confirmed && fresh(t), (d) => !high(d), 'motion', cfg.motionGate, false);
     if (cfg.recoverLost) this.matchStage(dets, tMs, (t) => t.confirmed && t.state !== 'tentative', high, 'recover', 0, false);
 
-    this.undoReversals(tMs);
-
     // Unmatched tracks age; expired ones go.
     let keep = 0;
     for (let i = 0; i < nt; i++) {
@@ -355,71 +314,6 @@ export class ByteTracker {
       }
     }
     return found;
-  }
-
-  /**
-   * A moving track back from lost is watched for a second: a lost truck's prediction can fall on a bus
-   * coming the other way, which then carried the truck's id and class across the line (a crossing in
-   * the wrong direction and class). Slow tracks (a queue) are left alone: their direction means nothing.
-   */
-  private startProbation(t: TrackedObject, b: ArrayLike<number>, tMs: number): void {
-    const last = t.detBox;
-    const size = Math.max(Math.min(last[2] - last[0], last[3] - last[1]), 1);
-    const speed = Math.hypot(t.vx, t.vy);
-    // Moving: a quarter of its size a second or more (a queue creeps slower); and lost long enough for its
-    // prediction to have drifted onto another vehicle (a box missed for a frame or two is detector flicker).
-    if (!t.confirmed || speed < 0.25 * size || tMs - t.lastMs < MIN_PROBATION_GAP_MS) {
-      t.probation = undefined;
-      return;
-    }
-    const p = t.probation ?? ({ mean: new Float64Array(t.mean.length), cov: new Float64Array(t.cov.length), detBox: [0, 0, 0, 0] } as unknown as Probation);
-    p.mean.set(t.mean);
-    p.cov.set(t.cov);
-    for (let k = 0; k < 4; k++) p.detBox[k] = last[k];
-    p.lastMs = t.lastMs;
-    p.atMs = tMs;
-    p.hits = t.hits;
-    p.votes = t.saveVotes(p.votes);
-    p.untilMs = tMs + PROBATION_MS;
-    p.x = (b[0] + b[2]) / 2;
-    p.y = (b[1] + b[3]) / 2;
-    p.ux = t.vx / speed;
-    p.uy = t.vy / speed;
-    p.size = size;
-    t.probation = p;
-  }
-
-  /**
-   * A track on probation whose box has moved back against its old direction by more than half its size
-   * since it came back is another vehicle: the track returns to lost as it was, and the box starts a
-   * track of its own (below, with this frame's other unmatched boxes).
-   */
-  private undoReversals(tMs: number): void {
-    for (let i = this.active.length - 1; i >= 0; i--) {
-      const t = this.active[i];
-      const p = t.probation;
-      if (!p) continue;
-      if (tMs > p.untilMs) {
-        t.probation = undefined;
-        continue;
-      }
-      const b = t.detBox;
-      const along = ((b[0] + b[2]) / 2 - p.x) * p.ux + ((b[1] + b[3]) / 2 - p.y) * p.uy;
-      if (along > -0.5 * p.size) continue;
-      this.detUsed[t.detIndex] = 0;
-      t.mean.set(p.mean);
-      t.cov.set(p.cov);
-      for (let k = 0; k < 4; k++) t.detBox[k] = p.detBox[k];
-      t.lastMs = p.lastMs;
-      t.predictedMs = p.atMs;
-      t.hits = p.hits;
-      t.restoreVotes(p.votes);
-      t.state = 'lost';
-      t.detIndex = -1;
-      t.probation = undefined;
-      t.syncBox();
-      this.active.splice(i, 1);
-    }
   }
 
   /**
@@ -587,7 +481,6 @@ export class ByteTracker {
       const b = det.box;
       this.trackUsed[ti] = 1;
       this.detUsed[d] = 1;
-      if (t.state === 'lost') this.startProbation(t, b, tMs);
       if (kind === 'recover') {
         // The prediction is what failed: restart the filter at the box, with the mean velocity over the gap.
         const gap = (tMs - t.lastMs) / 1000;
