@@ -329,7 +329,8 @@ async function runStarted(
       const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
       // With --json and a JSON log, stderr is all records: the address is one too. Otherwise the line a
       // person (or a script waiting for it) looks for on stdout.
-      if (opts.json && statusAsRecords) report('dashboard', { url });
+      // The record goes to log collectors: the address without the token, which the page itself needs.
+      if (opts.json && statusAsRecords) report('dashboard', { url: server.url, ...(token ? { token: 'required (given with --token or outputs.dashboard.token)' } : {}) });
       else human.write(`${opts.banner ?? 'dashboard'}: ${url}\n`);
     } catch (e) {
       await pipeline.close();

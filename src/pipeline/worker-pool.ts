@@ -225,8 +225,12 @@ export class WorkerPool {
       });
       worker.on('exit', () => {
         const i = this.workers.indexOf(entry);
-        if (i >= 0) this.workers.splice(i, 1);
-        if (this.workers.length === 0) this.emptyAt = Date.now();
+        if (i >= 0) {
+          this.workers.splice(i, 1);
+          // The last thread going, not a failed restart (never in the list): restarts that keep failing
+          // must not restart the clock, or /healthz would alarm late and then flap.
+          if (this.workers.length === 0) this.emptyAt = Date.now();
+        }
         if (!ready || this.closing) return;
         // The frame it held is lost (reported as an error result); the pool heals itself.
         const job = entry.job;

@@ -25,6 +25,8 @@ export interface AckWindowOptions {
 const RATE_MEMORY_MS = 3000;
 /** How long a round-trip sample counts: its minimum is the link's own delay, without queueing. */
 const TRIP_MEMORY_MS = 10_000;
+/** The longest round trip allowed for: the lag's bound on a saturated link is then about targetLagMs + this. */
+const MAX_TRIP_MS = 1000;
 /** Frames remembered for a client that does not acknowledge (in case it starts to). */
 const UNACKED_KEPT = 64;
 
@@ -92,14 +94,21 @@ export class AckWindow {
   private windowBytes(now: number, trip: number): number {
     let best = 0;
     for (const r of this.rates) if (now - r.at <= RATE_MEMORY_MS && r.bytesPerMs > best) best = r.bytesPerMs;
+    // None recent (a link that stalled, frames written off): the last rate measured, not the first
+    // guess, which sent a burst of stale frames down a link that had only slowed.
+    if (best === 0 && this.rates.length > 0) best = this.rates[this.rates.length - 1].bytesPerMs;
     return best > 0 ? best * (this.opts.targetLagMs + trip) : this.opts.initialBytes;
   }
 
-  /** The shortest round trip of the last several seconds, ms (0 before any). */
+  /**
+   * The shortest round trip of the last several seconds, ms (0 before any), at most MAX_TRIP_MS. On a
+   * link slower than the camera the queue never drains, so every sample includes the queueing the
+   * window itself causes: uncapped, the window grew with it and the lag without limit.
+   */
   private roundTrip(now: number): number {
     let best = Infinity;
     for (const t of this.trips) if (now - t.at <= TRIP_MEMORY_MS && t.ms < best) best = t.ms;
-    return Number.isFinite(best) ? best : 0;
+    return Number.isFinite(best) ? Math.min(best, MAX_TRIP_MS) : 0;
   }
 
   private forget(n: number): number {

@@ -53,8 +53,12 @@ describe('xnorcam run / demo', () => {
         if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no dashboard record; stderr: ${err}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const url = (JSON.parse(dashboardRecord()!) as { url: string }).url;
-      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+      // The record goes to log collectors: the address without the token.
+      const record = JSON.parse(dashboardRecord()!) as { url: string; token?: string };
+      expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      expect(record.token).toMatch(/^required/);
+      expect(err).not.toContain(encodeURIComponent(token));
+      const url = `${record.url}?token=${encodeURIComponent(token)}`;
       const page = await fetch(url, { redirect: 'manual' });
       expect(page.status).toBe(303);
       const cookie = page.headers.get('set-cookie')!;

@@ -21,9 +21,17 @@ describe('detector thread pool', () => {
       await threads[0].worker.terminate();
       await new Promise((r) => setTimeout(r, 1500));
       expect(pool.size).toBe(0);
+      // No thread since it died, however many restarts have failed since (/healthz reads this; it was
+      // restarted by each failed try, so the alarm came late and then flapped).
+      const since = pool.emptySince;
+      expect(since).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 2500)); // tries at 1 s and 2 s fail meanwhile
+      expect(pool.size).toBe(0);
+      expect(pool.emptySince).toBe(since);
       // Back in place: the pool heals on a later try (it used to stay a thread short for good).
       renameSync(`${model}.away`, model);
       await until('the pool back at one thread', () => pool.size === 1, 10_000);
+      expect(pool.emptySince).toBeNull();
     } finally {
       await pool.close();
       tmp.cleanup();

@@ -53,8 +53,8 @@ function simulate(o: { rttMs: number; bytesPerMs: number; fps?: number; frameByt
     const e = queue.shift()!;
     e.run(e.t);
   }
-  ages.sort((a, b) => a - b);
-  return { fps: received / (durMs / 1000), medianAgeMs: ages[ages.length >> 1], arrivals };
+  const sorted = [...ages].sort((a, b) => a - b);
+  return { fps: received / (durMs / 1000), medianAgeMs: sorted[sorted.length >> 1], ages, arrivals };
 }
 
 describe('frame flow control on simulated links', () => {
@@ -70,6 +70,15 @@ describe('frame flow control on simulated links', () => {
     const r = simulate({ rttMs: 50, bytesPerMs: 64 });
     expect(r.fps).toBeGreaterThan(1);
     expect(r.medianAgeMs).toBeLessThan(1500);
+  });
+
+  it('keeps the lag bounded on a link slower than the camera for minutes (its queue never drains)', () => {
+    // 20 KB/s against 30 fps of 3 KB: the round trips measured include the window's own queueing, and an
+    // uncapped allowance for them let the median age grow to 27 s in 150 s.
+    const r = simulate({ rttMs: 50, bytesPerMs: 20, fps: 30, frameBytes: 3000, seconds: 150 });
+    const lateAges = r.ages.filter((_, i) => r.arrivals[i] > 120_000).sort((a, b) => a - b);
+    expect(lateAges.length).toBeGreaterThan(100);
+    expect(lateAges[lateAges.length >> 1]).toBeLessThan(3000);
   });
 
   it('writes off frames whose acknowledgements never come, instead of freezing the pictures for good', () => {
