@@ -4,7 +4,8 @@
  * A socket's send buffer does not bound a slow link's lag: the kernel's buffers (megabytes) and any
  * proxy's fill first, and pictures arrived tens of seconds late under a LIVE badge. So the hub keeps
  * in flight only what the link delivers in `targetLagMs` plus its round trip (the shortest seen from a
- * frame going out to its acknowledgement: a long link needs that much in flight to keep its rate),
+ * frame going out to its acknowledgement, allowed for up to MAX_TRIP_MS: a long link needs that much in
+ * flight to keep its rate),
  * measured from the acknowledgements (bytes acknowledged over the time they took, the best of the last
  * few seconds), and always at least one frame: a slow link gets fewer frames, each of them recent.
  * Nothing is sent while the oldest frame in flight has gone unacknowledged for `maxUnackedMs` (or two

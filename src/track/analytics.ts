@@ -79,18 +79,6 @@ interface TrackInfo {
   lastSeenAt: number;
 }
 
-/**
- * What a class is to the cross-class duplicate rule: a person over a bicycle or motorcycle is its rider,
- * and a person is never the detector's second label for a vehicle, so a person box is never merged
- * into another class's (the motorcycle under a rider may be boxed as a car too).
- */
-type RiderRole = 'rider' | 'ridden' | 'other';
-
-function riderRoleOf(label: string): RiderRole {
-  const c = trafficClassOf(label);
-  return c === 'person' ? 'rider' : c === 'bicycle' || c === 'motorcycle' ? 'ridden' : 'other';
-}
-
 export class SourceAnalytics {
   private readonly tracker: ByteTracker;
   private readonly lines: CountingLine[];
@@ -102,7 +90,8 @@ export class SourceAnalytics {
   private readonly speedCfg: SpeedConfig;
   private readonly info = new Map<number, TrackInfo>();
   private readonly classNames = new Map<number, string>();
-  private readonly riderRoles = new Map<number, RiderRole>();
+  /** Per class id, whether the class is a person (for the tracker's cross-class duplicate rule). */
+  private readonly personClasses = new Map<number, boolean>();
   private total: LineCounts = {};
   private readonly buckets = new Map<number, LineCounts>();
   private lastT = -Infinity;
@@ -117,11 +106,10 @@ export class SourceAnalytics {
 
   constructor(private readonly cfg: AnalyticsConfig) {
     const src = cfg.source;
-    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => {
-      const ra = this.riderRole(a);
-      const rb = this.riderRole(b);
-      return ra === 'rider' || rb === 'rider';
-    });
+    // A person over a bicycle or motorcycle is its rider, and a person is never the detector's second label
+    // for a vehicle: a person box is never merged into another class's (the motorcycle under a rider may be
+    // boxed as a car too).
+    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => this.isPerson(a) || this.isPerson(b));
     this.lines = (cfg.lines ?? []).map((l) => {
       if (!l.points || l.points.length !== 2) throw new UserError(`${src}: line '${l.name}' needs exactly 2 points`);
       if (l.points[0][0] === l.points[1][0] && l.points[0][1] === l.points[1][1]) throw new UserError(`${src}: line '${l.name}' has two identical points`);
@@ -151,7 +139,7 @@ export class SourceAnalytics {
     for (const d of detections) {
       if (this.classNames.has(d.classId)) continue;
       this.classNames.set(d.classId, d.className);
-      this.riderRoles.set(d.classId, riderRoleOf(d.className));
+      this.personClasses.set(d.classId, trafficClassOf(d.className) === 'person');
     }
     const tMs = this.mediaTime(frame.ptsMs);
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
@@ -358,8 +346,8 @@ export class SourceAnalytics {
     }
   }
 
-  private riderRole(id: number): RiderRole {
-    return this.riderRoles.get(id) ?? riderRoleOf(this.className(id));
+  private isPerson(id: number): boolean {
+    return this.personClasses.get(id) ?? trafficClassOf(this.className(id)) === 'person';
   }
 
   private className(id: number): string {

@@ -80,9 +80,9 @@ export interface TrackerConfig {
   /**
    * Two boxes of different classes in one frame at IoU ≥ this are the detector's two labels for one
    * object (car 0.76 and motorcycle 0.85 on one car; NMS is per class), which would be counted twice:
-   * the lower-scored takes no part in matching and votes for the track that gets the other. 0 disables.
-   * Pairs of classes the tracker's owner says are two objects at one place (a rider on a motorcycle
-   * seen from behind) are exempt: see ByteTracker's `twoObjects`.
+   * one (ByteTracker.twinToDrop says which) takes no part in matching and votes for the track that gets
+   * the other. 0 disables. Pairs of classes the tracker's owner says are two objects at one place (a
+   * rider on a motorcycle seen from behind) are exempt: see ByteTracker's `twoObjects`.
    */
   crossClassDuplicateIou: number;
   /**
@@ -199,8 +199,8 @@ export class ByteTracker {
 
   /**
    * `twoObjects(a, b)`: whether boxes of classes a and b over one another are two objects (a person
-   * riding a bicycle), so the cross-class duplicate rule must not merge them. Class ids alone do not
-   * say which class is a rider's; the analytics, which know the labels, do.
+   * and the bicycle they ride), so the cross-class duplicate rule must not merge them. Class ids alone
+   * do not say which class is a person's; the analytics, which know the labels, do.
    */
   constructor(
     config: Partial<TrackerConfig> = {},
@@ -317,22 +317,26 @@ export class ByteTracker {
   }
 
   /**
-   * Which of two labels of one object to leave out. Never one the other cannot stand in for: a box only
-   * a lower score tier can start a track or bring a lost one back (a 0.9 car box is kept over a 0.3
-   * truck box whatever their fits). Within a tier, the one that fits a track's prediction clearly better
-   * stays (the other, a little off, could leave the track unmatched for a frame as it crosses a line),
-   * else the higher-scored.
+   * Which of two labels of one object to leave out. Never one the other cannot stand in for: a box of a
+   * higher score tier can start a track or bring a lost one back where one of a lower tier cannot (a 0.9
+   * car box is kept over a 0.3 truck box whatever their fits). Within a tier, the one that fits a
+   * track's prediction better stays (the other, a little off, could leave the track unmatched for a
+   * frame as it crosses a line), else the higher-scored.
    */
   private twinToDrop(d: number, a: TrackerDetection, e: number, b: TrackerDetection): number {
-    const cfg = this.config;
-    const tier = (s: number) => (s >= cfg.newTrackScore ? 2 : s >= cfg.highScore ? 1 : 0);
-    const ta = tier(a.score);
-    const tb = tier(b.score);
+    const ta = this.scoreTier(a.score);
+    const tb = this.scoreTier(b.score);
     if (ta !== tb) return ta > tb ? e : d;
     const fitA = this.bestFit(a.box);
     const fitB = this.bestFit(b.box);
     if (fitA !== fitB) return fitA > fitB ? e : d;
     return b.score > a.score ? d : e;
+  }
+
+  /** 2: can start a track; 1: can match in the confident stages; 0: only extends tracked ones. */
+  private scoreTier(score: number): number {
+    const cfg = this.config;
+    return score >= cfg.newTrackScore ? 2 : score >= cfg.highScore ? 1 : 0;
   }
 
   /** The highest IoU of a box with a track's predicted box (0 with none). */
