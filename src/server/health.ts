@@ -18,10 +18,10 @@ export interface HealthReport {
  * A source is unhealthy when it failed, or when it should be delivering (starting, running,
  * reconnecting) but its last frame is older than its watchdog — or it has delivered none at all
  * since the server, or the source itself (added or restarted by a reload), started longer ago than
- * that; or its model has had no detector thread for that long. Sources that stopped or finished on purpose (a file that ended) are not a fault. The watchdog
- * is each source's own (a camera that sends a frame every 15 s must not be reported down after 10),
- * read from its status on every request, so sources added or changed while running are judged on
- * their current settings.
+ * that; or its model has had no detector thread for that long. Sources that stopped or finished on
+ * purpose (a file that ended) are not a fault. The watchdog is each source's own (a camera that sends
+ * a frame every 15 s must not be reported down after 10), read from its status on every request, so
+ * sources added or changed while running are judged on their current settings.
  */
 export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt: number, defaultWatchdogMs = DEFAULT_WATCHDOG_MS): HealthReport {
   const rows = sources.map((s) => {

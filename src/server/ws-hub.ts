@@ -190,8 +190,9 @@ export class WsHub {
     for (const c of this.clients.values()) {
       if (c.ws.readyState !== c.ws.OPEN || !this.subscribed(c, d.source)) continue;
       const now = Date.now();
-      buf ??= encodeFrame(d, r, now);
-      if (c.ws.bufferedAmount >= this.frameBudget || !c.flow.allows(buf.length, now)) {
+      // Encoded only once some client has room: a frame every client skips costs no copy.
+      if (c.ws.bufferedAmount < this.frameBudget) buf ??= encodeFrame(d, r, now);
+      if (!buf || c.ws.bufferedAmount >= this.frameBudget || !c.flow.allows(buf.length, now)) {
         c.dropped.set(d.source, (c.dropped.get(d.source) ?? 0) + 1);
         continue;
       }
