@@ -51,6 +51,8 @@ export interface AnnotateResult {
 /** Above this a "nominal" rate is a timestamp resolution (e.g. 1000/1 for a VFR MKV), not a frame rate. */
 const MAX_OUTPUT_FPS = 120;
 const frameInfoRe = /\] n:\s*\d+ pts:\s*(-?\d+|NOPTS)\b.*? s:(\d+)x(\d+)/;
+/** showinfo's pixel aspect ratio of a frame ("sar:4/3"); 0/1 or absent: square. */
+const sarRe = / sar:(\d+)\/(\d+) /;
 const configRe = /config in time_base: (\d+)\/(\d+), frame_rate: (\d+)\/(\d+)/;
 
 /**
@@ -84,14 +86,17 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   // stderr can lag stdout, so a complete frame waits for its line.
   let timeBase: [number, number] | undefined;
   let nominal: [number, number] | undefined;
-  const infos: { pts: number | undefined; w: number; h: number }[] = [];
+  const infos: { pts: number | undefined; w: number; h: number; sar?: string }[] = [];
   let decErr = '';
   let wake: (() => void) | undefined;
   let stderrDone = false;
   const stderr = createInterface({ input: dec.stderr, crlfDelay: Infinity });
   stderr.on('line', (line) => {
     const f = frameInfoRe.exec(line);
-    if (f) infos.push({ pts: f[1] === 'NOPTS' ? undefined : Number(f[1]), w: Number(f[2]), h: Number(f[3]) });
+    if (f) {
+      const sar = sarRe.exec(line);
+      infos.push({ pts: f[1] === 'NOPTS' ? undefined : Number(f[1]), w: Number(f[2]), h: Number(f[3]), ...(sar && Number(sar[1]) > 0 && sar[1] !== sar[2] ? { sar: `${sar[1]}/${sar[2]}` } : {}) });
+    }
     else if (!timeBase && configRe.test(line)) {
       const c = configRe.exec(line)!;
       timeBase = [Number(c[1]), Number(c[2])];
@@ -173,7 +178,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
             // The input's own clock (1/90000 …) when it has one fine enough: then the output's times are
             // the input's, where the default (1/rate-based) one would round the start by up to a millisecond.
             const timescale = tbN === 1 && tbD >= rN / rD ? tbD : undefined;
-            ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale }, output, (d) => (encErr += d)));
+            ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale, sar: info.sar }, output, (d) => (encErr += d)));
           }
           const at = info.pts === undefined ? slot + 1 : Math.round((info.pts - firstPts) / ticksPerSlot);
           frame = spare ?? Buffer.alloc(frameBytes);
@@ -239,6 +244,14 @@ interface EncoderTiming {
   rate: string;
   startSec: number;
   timescale?: number;
+  /** The input's non-square pixel aspect ratio ("4/3"): kept, or an anamorphic recording plays squashed. */
+  sar?: string;
+}
+
+/** The encoder's filters: even sides for 4:2:0 (an odd side gets a black column or row), the input's pixel shape. */
+function videoFilter(t: EncoderTiming): string[] {
+  const f = [...(t.w % 2 || t.h % 2 ? ['pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []), ...(t.sar ? [`setsar=${t.sar}`] : [])];
+  return f.length ? ['-vf', f.join(',')] : [];
 }
 
 function startEncoder(path: string, t: EncoderTiming, output: string, onErr: (d: string) => void) {
@@ -246,8 +259,8 @@ function startEncoder(path: string, t: EncoderTiming, output: string, onErr: (d:
     path,
     [
       ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${t.w}x${t.h}`, '-framerate', t.rate, '-i', 'pipe:0'],
-      // 4:2:0 needs even sides: an odd one (321x241) gets a black column or row, the boxes stay where they are.
-      ...(t.w % 2 || t.h % 2 ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
+      // Even sides for 4:2:0 and the input's pixel shape (videoFilter); the boxes stay where they are.
+      ...videoFilter(t),
       ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'],
       // -itsoffset does not survive on a raw input; this shifts the written timestamps.
       ...(t.startSec > 0 ? ['-output_ts_offset', t.startSec.toFixed(6)] : []),

@@ -105,15 +105,16 @@ describe('xnorcam batch --annotate', () => {
     annotated.forEach((t, i) => expect(Math.abs(t - lines[i].ptsMs), `frame ${i}`).toBeLessThan(1));
   });
 
-  it('draws a picture of odd width and height (the encoder needs even ones) without moving the boxes', () => {
+  it('draws a picture of odd width and height (the encoder needs even ones) without moving the boxes, keeping its pixel shape', () => {
     const odd = join(tmp.dir, 'odd.avi');
-    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'mpeg4', odd], { encoding: 'utf8' });
+    // Non-square pixels too (an anamorphic recording): the annotated video played squashed without its SAR.
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '1', '-vf', 'scale=321:241,setsar=4/3', '-c:v', 'mpeg4', odd], { encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     const out = join(tmp.dir, 'odd');
     const r = xnorcam(['batch', odd, ...testModelArgs, '--annotate', '-o', out]);
     expect(r.status, r.stderr).toBe(0);
-    const size = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_frames', '-of', 'csv=p=0', join(out, 'odd.annotated.mp4')], { encoding: 'utf8' });
-    expect(size.stdout.trim()).toBe('322,242,10');
+    const size = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,nb_frames', '-of', 'json', join(out, 'odd.annotated.mp4')], { encoding: 'utf8' });
+    expect(JSON.parse(size.stdout).streams[0]).toEqual({ width: 322, height: 242, sample_aspect_ratio: '4:3', nb_frames: '10' });
     // Run again without --annotate: the video left from the first run is said to be from it.
     const again = xnorcam(['batch', odd, ...testModelArgs, '-o', out]);
     expect(again.status, again.stderr).toBe(0);
