@@ -327,9 +327,8 @@ async function runStarted(
       const token = setup.dashboard.token;
       // server.url ends in '/': the page itself, which swaps ?token= for a cookie.
       const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
-      // With --json and a JSON log, stderr is all records: the address is one too. Otherwise the line a
-      // person (or a script waiting for it) looks for on stdout.
-      // The record goes to log collectors: the address without the token, which the page itself needs.
+      // With --json and a JSON log, stderr is all records: the address is one too, without the token (the
+      // record goes to log collectors). Otherwise the line a person, or a script waiting for it, looks for.
       if (opts.json && statusAsRecords) report('dashboard', { url: server.url, ...(token ? { token: 'required (given with --token or outputs.dashboard.token)' } : {}) });
       else human.write(`${opts.banner ?? 'dashboard'}: ${url}\n`);
     } catch (e) {

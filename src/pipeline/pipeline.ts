@@ -593,8 +593,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
           logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
         }
         const { keep, labels } = st;
-        let detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
-        if (labels) detections = detections.map((d) => ({ ...d, className: labels[d.classId] ?? d.className }));
+        const detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
+        // Renamed in place: each result is the thread's own fresh copy, no need to copy every box again.
+        if (labels) for (const d of detections) d.className = labels[d.classId] ?? d.className;
         st.reorder.set(order, { info, n: arrival, detections, detectMs: r.detectMs, detectedAt: Date.now() });
         this.emitInOrder(st);
         this.checkDone(st);

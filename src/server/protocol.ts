@@ -33,10 +33,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   /** Clock sync and liveness: the server answers with its own clock so the page can measure latency. */
   z.object({ type: z.literal('ping'), t: z.number().finite() }).strict(),
   /**
-   * Binary frames received on this socket so far. A client that acknowledges is sent a frame only
-   * while its oldest unacknowledged one is younger than the hub's maxUnackedMs: on a slow link it
-   * gets fewer frames, never older ones (the socket's buffers, kernel's included, cannot fill with a
-   * minute of pictures). A client that never acknowledges is paced by its send buffer alone.
+   * Binary frames received on this socket so far. A client that acknowledges has in flight only what
+   * its link delivers (src/server/ack-window.ts): on a slow link it gets fewer frames, never older ones
+   * (the socket's buffers, kernel's included, cannot fill with a minute of pictures). A client that
+   * never acknowledges is paced by its send buffer alone.
    */
   z.object({ type: z.literal('ack'), frames: z.number().int().min(0) }).strict(),
 ]);

@@ -346,8 +346,9 @@ export class SourceAnalytics {
     }
   }
 
+  /** Asked by the tracker of this update's detections, whose classes update() has just noted. */
   private isPerson(id: number): boolean {
-    return this.personClasses.get(id) ?? trafficClassOf(this.className(id)) === 'person';
+    return this.personClasses.get(id) === true;
   }
 
   private className(id: number): string {

@@ -171,8 +171,8 @@ export class Connection {
 
   /**
    * Tells the server how many frames have arrived (at once, then at most every ACK_EVERY_MS): it keeps in
-   * flight only what the link delivers in half a second (src/server/ack-window.ts), so a slow link shows
-   * fewer pictures, never pictures tens of seconds old under a LIVE badge.
+   * flight only what the link delivers in half a second plus its round trip (src/server/ack-window.ts), so
+   * a slow link shows fewer pictures, never pictures tens of seconds old under a LIVE badge.
    */
   private acknowledge(ws: WebSocket): void {
     this.framesReceived++;
