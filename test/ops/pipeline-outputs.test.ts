@@ -186,35 +186,34 @@ describe('pipeline outputs', () => {
     expect(rows).toEqual(['+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3', '+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3']);
   });
 
-  it('keeps a camera removed and a recording added under its name as two series (their clocks differ)', async () => {
+  /**
+   * Source 'x' a camera with 4 cars in `minute`, removed, and a recording (2 cars in its first half
+   * minute) added under its name; `cameraWritten`: the camera's minute written before it went (a quiet
+   * camera). The counts file's rows once the outputs close.
+   */
+  async function cameraThenRecording(minute: number, cameraWritten: boolean): Promise<string[]> {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    let current: SourceCounts | undefined;
+    const camera: SourceCounts = { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] };
+    let current: SourceCounts | undefined = cameraWritten ? camera : undefined;
     const feed = feedOf('x', () => current);
     const outputs = new PipelineOutputs(feed, cfg);
-    const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    feed.emit('removed', { source: 'x', counts: { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] } });
-    current = { source: 'x', intervalMs: 60_000, total: {}, asOf: 30_000, intervals: [{ start: 0, counts: { l: { forward: { car: 2 }, backward: {} } } }] };
-    await outputs.close();
-    const rows = readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
-    expect(rows).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
-  });
-
-  it('writes a recording\'s counts under the name of a camera whose last minute was already written (a quiet camera)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
-    let current: SourceCounts | undefined = { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] };
-    const feed = feedOf('x', () => current);
-    const outputs = new PipelineOutputs(feed, cfg);
-    (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false); // the camera's minute is written
-    const camera = current;
+    if (cameraWritten) (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
     current = undefined;
     feed.emit('removed', { source: 'x', counts: camera });
     current = { source: 'x', intervalMs: 60_000, total: {}, asOf: 30_000, intervals: [{ start: 0, counts: { l: { forward: { car: 2 }, backward: {} } } }] };
     await outputs.close();
-    const rows = readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
-    expect(rows).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+    return readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
+  }
+
+  it('keeps a camera removed and a recording added under its name as two series (their clocks differ)', async () => {
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    expect(await cameraThenRecording(minute, false)).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+  });
+
+  it('writes a recording\'s counts under the name of a camera whose last minute was already written (a quiet camera)', async () => {
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
+    expect(await cameraThenRecording(minute, true)).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {

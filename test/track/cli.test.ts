@@ -42,24 +42,21 @@ describe.skipIf(!existsSync(motDir))('xnorcam track and mot-eval', () => {
 
 describe('xnorcam track and mot-eval input errors', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-track-bad-'));
-  const bad = path.join(dir, 'bad.txt');
-  writeFileSync(bad, '1,-1,10,10,20,20,0.9\n2,-1,ten,10,20,20,0.9\n');
-  const gt = path.join(dir, 'gt.txt');
-  writeFileSync(gt, '1,1,10,10,20,20,1,-1,-1,-1\n1,2,50,10,20,20,1,-1,-1,-1\n');
-  const dets = path.join(dir, 'det.txt');
-  writeFileSync(dets, '1,-1,10,10,20,20,0.9\n1,-1,50,10,20,20,0.8\n');
-  const twice = path.join(dir, 'twice.txt');
-  writeFileSync(twice, '# tracks\n1,1,10,10,20,20,0.9\n1,1,50,10,20,20,0.8\n');
-  const fractional = path.join(dir, 'fractional.txt');
-  writeFileSync(fractional, '1,2.5,10,10,20,20,0.9\n');
-  const empty = path.join(dir, 'empty-fields.txt');
-  writeFileSync(empty, '1,1,10,10,20,20,1,-1,-1,-1\n2,1,,,,,,-1,-1,-1\n');
-  const trailing = path.join(dir, 'trailing.txt');
-  writeFileSync(trailing, '1,-1,10,10,20,20,0.9,\n2,-1,12,10,20,20,0.9,\n');
-  const hex = path.join(dir, 'hex.txt');
-  writeFileSync(hex, '1,-1,0x10,10,20,20,0.9\n');
-  const scored = path.join(dir, 'scored.txt');
-  writeFileSync(scored, '1,1,10,10,20,20,0.93,-1,-1,-1\n1,2,50,10,20,20,0.71,-1,-1,-1\n');
+  /** A file of the test's folder with this text. */
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const bad = file('bad.txt', '1,-1,10,10,20,20,0.9\n2,-1,ten,10,20,20,0.9\n');
+  const gt = file('gt.txt', '1,1,10,10,20,20,1,-1,-1,-1\n1,2,50,10,20,20,1,-1,-1,-1\n');
+  const dets = file('det.txt', '1,-1,10,10,20,20,0.9\n1,-1,50,10,20,20,0.8\n');
+  const twice = file('twice.txt', '# tracks\n1,1,10,10,20,20,0.9\n1,1,50,10,20,20,0.8\n');
+  const fractional = file('fractional.txt', '1,2.5,10,10,20,20,0.9\n');
+  const empty = file('empty-fields.txt', '1,1,10,10,20,20,1,-1,-1,-1\n2,1,,,,,,-1,-1,-1\n');
+  const trailing = file('trailing.txt', '1,-1,10,10,20,20,0.9,\n2,-1,12,10,20,20,0.9,\n');
+  const hex = file('hex.txt', '1,-1,0x10,10,20,20,0.9\n');
+  const scored = file('scored.txt', '1,1,10,10,20,20,0.93,-1,-1,-1\n1,2,50,10,20,20,0.71,-1,-1,-1\n');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases: [string[], RegExp][] = [
