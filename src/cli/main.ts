@@ -52,14 +52,17 @@ async function main(argv: string[]): Promise<number> {
   return typeof code === 'number' ? code : 0;
 }
 
-// `xnorcam detect ... | head`: the reader has gone. Stop as Ctrl-C would (live commands flush their files on
-// SIGINT; the others have nothing to lose), once, instead of dying on an unhandled write error.
+// `xnorcam detect ... | head`: the reader has gone, once, instead of dying on an unhandled write error.
+// A command that stops on SIGINT (run, batch) is stopped as Ctrl-C would, so its files are flushed; the
+// others write nothing but their standard output and leave with 0, as `head` took what it asked for (an
+// exit as interrupted failed `set -o pipefail` scripts that only wanted the first lines).
 let readerGone = false;
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EPIPE') throw e;
   if (readerGone) return;
   readerGone = true;
-  process.kill(process.pid, 'SIGINT');
+  if (process.listenerCount('SIGINT') > 0) process.kill(process.pid, 'SIGINT');
+  else process.exit(0);
 });
 
 main(process.argv.slice(2)).then(
