@@ -292,6 +292,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${e.url}: ${what}${bad.length > 1 ? ` (and ${bad.length - 1} more input${bad.length > 2 ? 's' : ''} with problems)` : ''}\n`);
     return 1;
   }
+  // Frames the detector could not do are in the outputs with no detections (and an "error" in the
+  // detections file): counts made over them are short, so the run does not pass for a clean one.
+  const undetected = ends.filter((e) => e.detectFailures > 0);
+  if (undetected.length) {
+    const e = undetected[0];
+    const more = undetected.length > 1 ? ` (and ${undetected.length - 1} more input${undetected.length > 2 ? 's' : ''})` : '';
+    process.stderr.write(`error: ${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}\n`);
+    return 1;
+  }
   if (annotateError) {
     process.stderr.write(`error: ${annotateError}\n`);
     return 1;

@@ -27,6 +27,11 @@ export interface SourceStatus {
    * and unable to restart (its model file gone), frames arrive and nothing detects them, /healthz says so.
    */
   detectorDownSince?: number | null;
+  /** Frames whose detection failed (each passed on with no detections), since the source was set up. */
+  detectFailures?: number;
+  /** Since when every detection of it has failed (epoch ms), or null: /healthz says so after its watchdog. */
+  detectFailingSince?: number | null;
+  lastDetectError?: string;
 }
 
 /** A display image for the dashboard, matching FrameResult by (source, seq); width × height is the

@@ -75,4 +75,6 @@ export interface FrameResult {
   detectedAt: number;
   /** Detector time for this frame, ms. */
   detectMs: number;
+  /** The frame could not be detected (its detections are empty, not "no vehicles"): why. */
+  detectError?: string;
 }

@@ -51,6 +51,7 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   byScrape('xnorcam_source_up', '1 while the source delivers frames, else 0', (s) => (s.state === 'running' ? 1 : 0), 'gauge');
   byScrape('xnorcam_source_skipped_frames_total', 'Frames dropped by the live policy (latest frame wins)', (s) => s.droppedFrames, 'counter');
   byScrape('xnorcam_source_reconnects_total', 'Times the source was restarted', (s) => s.reconnects, 'counter');
+  byScrape('xnorcam_source_detect_failures_total', 'Frames whose detection failed (passed on with no detections)', (s) => s.detectFailures ?? 0, 'counter');
   byScrape(
     'xnorcam_source_seconds_since_last_frame',
     'Seconds since the source last delivered a frame (watchdog input)',

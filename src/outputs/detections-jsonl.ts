@@ -5,7 +5,10 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 const box = (b: Box): Box => [r1(b[0]), r1(b[1]), r1(b[2]), r1(b[3])];
 
-/** One JSON object per processed frame: `{"frame","ptsMs","detections","tracks","events"}`, boxes in source pixels. */
+/**
+ * One JSON object per processed frame: `{"frame","ptsMs","detections","tracks","events"}`, boxes in source pixels,
+ * and `"error"` on a frame whose detection failed.
+ */
 export function frameRecord(r: FrameResult): Record<string, unknown> {
   return {
     frame: r.frame.seq,
@@ -22,6 +25,8 @@ export function frameRecord(r: FrameResult): Record<string, unknown> {
       confirmed: t.confirmed,
     })),
     events: r.events as TrafficEvent[],
+    // Not an empty road: a frame the detector could not do says so, so no reader takes it for one.
+    ...(r.detectError ? { error: r.detectError } : {}),
   };
 }
 

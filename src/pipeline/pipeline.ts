@@ -104,7 +104,7 @@ interface SourceState {
   inFlight: number;
   dispatched: number;
   nextEmit: number;
-  reorder: Map<number, { info: FrameInfo; n: number; detections: Detection[]; detectMs: number; detectedAt: number }>;
+  reorder: Map<number, { info: FrameInfo; n: number; detections: Detection[]; detectMs: number; detectedAt: number; detectError?: string }>;
   dropped: number;
   processed: number;
   decoded: RateWindow;
@@ -125,7 +125,11 @@ interface SourceState {
   outstanding: Set<number>;
   /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
   told: { event: TrafficEvent; after: number }[];
-  detectErrorLogged: boolean;
+  /** Frames whose detection failed (each emitted with no detections and its error), and the last error. */
+  detectFailures: number;
+  lastDetectError?: string;
+  /** Since when every detection has failed (epoch ms of the first failure after the last success), or null. */
+  detectFailingSince: number | null;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
 }
@@ -139,6 +143,9 @@ export interface SourceEnd {
   dropped: number;
   error?: string;
   damaged?: string;
+  /** Frames whose detection failed (in the outputs with no detections, and an error), and the last such error. */
+  detectFailures: number;
+  detectError?: string;
 }
 
 /**
@@ -440,7 +447,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       framesIn: 0,
       outstanding: new Set(),
       told: [],
-      detectErrorLogged: false,
+      detectFailures: 0,
+      detectFailingSince: null,
     };
     this.states.push(st);
     this.byName.set(spec.name, st);
@@ -588,18 +596,34 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
         this.busy--;
         st.inFlight--;
         st.slots.release(slot);
-        if (r.error && !st.detectErrorLogged) {
-          st.detectErrorLogged = true;
-          logger.error('detection failed', { source: st.spec.name, seq: info.seq, error: r.error });
-        }
+        this.noteDetectOutcome(st, info.seq, r.error);
         const { keep, labels } = st;
         const detections = keep ? r.detections.filter((d) => keep.has(d.classId)) : r.detections;
         // Renamed in place: each result is the thread's own fresh copy, no need to copy every box again.
         if (labels) for (const d of detections) d.className = labels[d.classId] ?? d.className;
-        st.reorder.set(order, { info, n: arrival, detections, detectMs: r.detectMs, detectedAt: Date.now() });
+        st.reorder.set(order, { info, n: arrival, detections, detectMs: r.detectMs, detectedAt: Date.now(), ...(r.error ? { detectError: r.error } : {}) });
         this.emitInOrder(st);
         this.checkDone(st);
       });
+    }
+  }
+
+  /**
+   * A failed detection leaves its frame with no detections: logged when a run of failures starts and when it
+   * ends (not once per source, which hid a second outage), counted, and timed for /healthz, since a thread
+   * that fails on every frame keeps the pool full while nothing is detected.
+   */
+  private noteDetectOutcome(st: SourceState, seq: number, error: string | undefined): void {
+    if (error) {
+      st.detectFailures++;
+      st.lastDetectError = error;
+      if (st.detectFailingSince === null) {
+        st.detectFailingSince = Date.now();
+        logger.error('detection failed', { source: st.spec.name, seq, error });
+      }
+    } else if (st.detectFailingSince !== null) {
+      st.detectFailingSince = null;
+      logger.info('detection working again', { source: st.spec.name, seq, failedFrames: st.detectFailures });
     }
   }
 
@@ -611,6 +635,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       st.nextEmit++;
       const analysed = st.analytics ? st.analytics.update(r.info, r.detections) : { tracks: [], events: [] };
       const result: FrameResult = { frame: r.info, detections: r.detections, tracks: analysed.tracks, events: analysed.events, detectedAt: r.detectedAt, detectMs: r.detectMs };
+      if (r.detectError) result.detectError = r.detectError;
       st.processed++;
       st.detected.mark(r.detectedAt);
       st.latency.add(r.detectedAt - r.info.capturedAt, r.detectedAt);
@@ -632,6 +657,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       dropped: st.dropped,
       ...(end.error ? { error: end.error } : {}),
       ...(end.damaged ? { damaged: end.damaged } : {}),
+      detectFailures: st.detectFailures,
+      ...(st.lastDetectError ? { detectError: st.lastDetectError } : {}),
     };
     // What no later frame will carry: what was told and is still waiting, then vehicles still in a zone
     // leave it with the source.
@@ -685,6 +712,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     s.watchdogMs = r.stallMs;
     s.startedAt = st.startedAt;
     s.detectorDownSince = st.lease.pool.emptySince;
+    s.detectFailures = st.detectFailures;
+    s.detectFailingSince = st.detectFailingSince;
+    if (st.lastDetectError) s.lastDetectError = st.lastDetectError;
     return s;
   }
 }

@@ -18,7 +18,7 @@ export interface HealthReport {
  * A source is unhealthy when it failed, or when it should be delivering (starting, running,
  * reconnecting) but its last frame is older than its watchdog — or it has delivered none at all
  * since the server, or the source itself (added or restarted by a reload), started longer ago than
- * that; or its model has had no detector thread for that long. Sources that stopped or finished on
+ * that; or its model has had no detector thread, or every detection of it has failed, for that long. Sources that stopped or finished on
  * purpose (a file that ended) are not a fault. The watchdog is each source's own (a camera that sends
  * a frame every 15 s must not be reported down after 10), read from its status on every request, so
  * sources added or changed while running are judged on their current settings.
@@ -40,6 +40,12 @@ export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt:
         // stretches past the watchdog while all is well.
         const down = now - s.detectorDownSince;
         if (down > limit) reason = `no detector thread for ${Math.round(down / 1000)} s (watchdog ${limit / 1000} s): its model cannot be loaded`;
+      }
+      // Threads there, frames going to them, and every detection failing (a thread that fails or dies on
+      // each frame keeps the pool full): as blind as no thread at all.
+      if (!reason && s.detectFailingSince) {
+        const failing = now - s.detectFailingSince;
+        if (failing > limit) reason = `every detection failing for ${Math.round(failing / 1000)} s (watchdog ${limit / 1000} s): ${s.lastDetectError ?? 'unknown error'}`;
       }
     }
     return { name: s.name, state: s.state, lastFrameAgeMs: age, watchdogMs: limit, healthy: reason === undefined, ...(reason ? { reason } : {}) };

@@ -106,6 +106,23 @@ describe('dashboard resilience in chromium', () => {
     expect(await page.locator('#alert').isHidden()).toBe(true);
   });
 
+  it('says so over a live picture when nothing can be detected on it, after the watchdog', async () => {
+    const tile = page.locator('section.camera[data-source="cam1"]');
+    const notice = tile.locator('.video-notice');
+    // Failing for a moment: a frame or two lost is no alarm.
+    feed.setDetectionFailing(Date.now() - 1000, 'wasm memory exhausted');
+    await sleep(1500);
+    expect(await notice.isVisible()).toBe(false);
+    // Failing for longer than the watchdog (10 s by default): the road is not empty, the detector is blind.
+    feed.setDetectionFailing(Date.now() - 12_000, 'wasm memory exhausted');
+    await expect.poll(() => notice.textContent(), { timeout: 5000 }).toBe('NO DETECTION · wasm memory exhausted');
+    expect(await notice.isVisible()).toBe(true);
+    // The picture itself is live: not greyed out as a camera that is down.
+    expect(await tile.getAttribute('class')).not.toMatch(/not-live/);
+    feed.setDetectionFailing(null);
+    await expect.poll(() => notice.isVisible(), { timeout: 5000 }).toBe(false);
+  });
+
   it('says so over the picture when a source stops delivering', async () => {
     await feed.stop(); // ffmpeg gone: the source reports 'stopped'
     const notice = page.locator('section.camera[data-source="cam1"] .video-notice');

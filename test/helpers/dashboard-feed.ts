@@ -129,6 +129,12 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
     this.emit('status', this.status);
   }
 
+  /** Detection failing on every frame since `since` (epoch ms), as the pipeline reports it; null: working. */
+  setDetectionFailing(since: number | null, error?: string): void {
+    this.status = { ...this.status, detectFailingSince: since, ...(error ? { lastDetectError: error } : {}) };
+    this.emit('status', this.status);
+  }
+
   private setState(state: SourceStatus['state']): void {
     if (this.status.state === state) return;
     this.status = { ...this.status, state };

@@ -121,7 +121,7 @@ export class CameraTile {
 
   private renderNotice(): void {
     const state = this.info?.state;
-    const text = this.offline
+    const pictureDown = this.offline
       ? 'OFFLINE'
       : state === 'reconnecting'
         ? 'NO SIGNAL · RECONNECTING'
@@ -130,9 +130,22 @@ export class CameraTile {
           : state === 'finished' || state === 'stopped'
             ? state.toUpperCase()
             : '';
+    // A live picture with nothing detected on it reads as an empty road: say so, as /healthz does.
+    const text = pictureDown || (state === 'running' ? this.detectionDown() : '');
     this.notice.textContent = text;
     this.notice.hidden = text === '';
-    this.root.classList.toggle('not-live', text !== '');
+    this.root.classList.toggle('not-live', pictureDown !== '');
+  }
+
+  /** Why nothing is detected on a picture that is live, once that has lasted the source's watchdog. */
+  private detectionDown(): string {
+    const info = this.info;
+    if (!info) return '';
+    const limit = info.watchdogMs && info.watchdogMs > 0 ? info.watchdogMs : 10_000;
+    const now = this.clock();
+    if (info.detectorDownSince && now - info.detectorDownSince > limit) return 'NO DETECTION · model cannot be loaded';
+    if (info.detectFailingSince && now - info.detectFailingSince > limit) return `NO DETECTION · ${info.lastDetectError ?? 'detection failing'}`;
+    return '';
   }
 
   setCounts(c: SourceCounts): void {

@@ -38,13 +38,16 @@ export interface SourceInfo {
   watchdogMs?: number;
   startedAt?: number;
   detectorDownSince?: number | null;
+  detectFailures?: number;
+  detectFailingSince?: number | null;
+  lastDetectError?: string;
   overlay: SourceOverlay;
 }
 
 export interface FrameHeader {
   source: string; seq: number; ptsMs: number; capturedAt: number;
   width: number; height: number; sourceWidth: number; sourceHeight: number; sentAt: number;
-  result: { detections: Detection[]; tracks: Track[]; events: TrafficEvent[]; detectedAt: number; detectMs: number } | null;
+  result: { detections: Detection[]; tracks: Track[]; events: TrafficEvent[]; detectedAt: number; detectMs: number; detectError?: string } | null;
 }
 
 export type ErrorCode = 'bad-json' | 'bad-message' | 'too-large' | 'binary-not-accepted' | 'unknown-source' | 'rate-limited';
