@@ -33,7 +33,9 @@ export interface FfmpegRunEnd {
   stopped: boolean;
 }
 
-const showinfoRe = /\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-?[\d.]+(?:e[+-]?\d+)?)/;
+const showinfoRe = /\] n:\s*\d+ pts:\s*(-?\d+) pts_time:(-?[\d.]+(?:e[+-]?\d+)?)/;
+/** showinfo's time base, printed as it is configured (again if the stream changes). */
+const timeBaseRe = /\] config in time_base: (\d+)\/(\d+)/;
 const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
 const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
 
@@ -57,6 +59,8 @@ export class FfmpegRun extends EventEmitter {
   /** Frames complete but waiting for their showinfo line (stderr can lag stdout). */
   private readonly waitingSlots: { slot: number; capturedAt: number }[] = [];
   private readonly ptsQueue: number[] = [];
+  /** showinfo's input time base (numerator, denominator), once it has said it. */
+  private timeBase: [number, number] | undefined;
   private frames = 0;
   private sourceSize?: [number, number];
   private readonly sizeReader = new InputSizeReader();
@@ -200,8 +204,18 @@ export class FfmpegRun extends EventEmitter {
   private onStderr(line: string): void {
     const m = showinfoRe.exec(line);
     if (m) {
-      this.ptsQueue.push(Math.round(Number(m[1]) * 1e6) / 1e3);
+      // pts × time base, not pts_time: that is printed to 6 significant digits, so 10 ms steps after
+      // 17 minutes of stream time and 100 ms after 2.8 hours (several frames on one time: speeds and dwell
+      // times off by tens of percent on a camera that had been up a while).
+      const tb = this.timeBase;
+      const seconds = tb ? (Number(m[1]) * tb[0]) / tb[1] : Number(m[2]);
+      this.ptsQueue.push(Math.round(seconds * 1e6) / 1e3);
       this.flushFrames();
+      return;
+    }
+    const t = timeBaseRe.exec(line);
+    if (t && Number(t[1]) > 0 && Number(t[2]) > 0) {
+      this.timeBase = [Number(t[1]), Number(t[2])];
       return;
     }
     if (line.includes('Parsed_showinfo')) return;

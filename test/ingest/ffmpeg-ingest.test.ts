@@ -65,6 +65,21 @@ describe('ffmpeg ingest', () => {
     });
   }
 
+  it('keeps frame times exact hours into a stream (not rounded to 6 digits: 100 ms steps after 2.8 h)', async () => {
+    // As a camera 3 h after it was connected (ffmpeg counts from the stream's start): the first frame at 0,
+    // the others 3 h on, 40 ms apart.
+    const path = join(tmp.dir, 'late.mp4');
+    const ff = spawnSync('ffmpeg', ['-v', 'error', '-t', '2', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-vf', "setpts='if(eq(N,0),0,PTS+10800/TB)'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-y', path]);
+    expect(ff.status, String(ff.stderr)).toBe(0);
+    const truth = probeFramePts(path);
+    const { infos } = await ingest(path);
+    expect(infos).toHaveLength(truth.length);
+    expect(truth[1] - truth[0]).toBeGreaterThan(10_799_000);
+    const gaps = infos.slice(2).map((f, i) => f.ptsMs - infos[i + 1].ptsMs);
+    for (const g of gaps) expect(Math.abs(g - 40)).toBeLessThan(0.01);
+    infos.forEach((info, i) => expect(Math.abs(info.ptsMs - infos[0].ptsMs - (truth[i] - truth[0]))).toBeLessThan(0.01));
+  });
+
   it('keeps true times of a variable-frame-rate file (gaps are not evened out)', async () => {
     const path = makeVideo(join(tmp.dir, 'vfr2.mp4'), { fps: 20, seconds: 4, vfr: true });
     const { infos } = await ingest(path);
