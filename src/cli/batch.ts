@@ -6,7 +6,7 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
-import { classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
@@ -72,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   const thresh = numberOption('thresh', v.thresh, 0.25, { min: 0, max: 1 });
   const nms = numberOption('nms', v.nms, 0.45, { min: 0, max: 1 });
   const intervalSec = numberOption('count-interval', v['count-interval'], 60, { min: 0, above: true });
-  const workers = v.workers ? numberOption('workers', v.workers, 1, { integer: true, min: 1, max: 256 }) : undefined;
+  const workers = v.workers ? numberOption('workers', v.workers, 1, { integer: true, min: 1, max: 64 }) : undefined;
   const jobs = numberOption('jobs', v.jobs, workers ?? availableParallelism(), { integer: true, min: 1 });
   const precision = precisionFlag(v.precision);
   const threadsPerFrame = threadsPerFrameFlag(v['threads-per-frame']);
@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     sources: [],
     mode: 'batch',
     workers,
-    backend: v.backend,
+    backend: backendFlag(v.backend),
     precision,
     threadsPerFrame,
     stride,

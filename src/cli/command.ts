@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** One option of a command; `--help` is generated from these, so every option is documented. */
 export interface OptionSpec {
@@ -65,20 +66,65 @@ export function parseCommandArgs<O extends Record<string, OptionSpec>>(spec: Com
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(spec, argv), options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
+    const err = e as Error & { code?: string };
+    const unknown = /^Unknown option '([^']+)'/.exec(err.message);
     // node's "argument is ambiguous" (a value starting with '-') says its remedy on a later line
-    const dash = /^Option '(--?[\w-]+)[^']*' argument is ambiguous/.exec((e as Error).message);
-    const msg = dash
-      ? `${dash[1]} takes a value; one starting with '-' is written ${dash[1]}=-VALUE`
-      : (e as Error).message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
+    const dash = /^Option '(--?[\w-]+)[^']*' argument is ambiguous/.exec(err.message);
+    const msg = unknown
+      ? `unknown option '${unknown[1]}'${didYouMean(unknown[1].replace(/^-+/, ''), Object.keys(spec.options), (o) => `--${o}`)}`
+      : dash
+        ? `${dash[1]} takes a value; one starting with '-' is written ${dash[1]}=-VALUE`
+        : err.message.split('\n')[0].replace(/\. To specify a positional.*$/, '');
     throw new UserError(`xnorcam ${spec.name}: ${msg} (see xnorcam ${spec.name} --help)`, 2);
   }
+  refuseRepeatedOptions(spec, parsed.tokens);
   const n = parsed.positionals.length;
   const { min = 0, max = Infinity } = spec.positionals ?? {};
   if (n < min) throw new UserError(`xnorcam ${spec.name}: missing argument; usage: xnorcam ${spec.name} ${spec.usage}`, 2);
   if (n > max) throw new UserError(`xnorcam ${spec.name}: unexpected argument '${parsed.positionals[max]}'; usage: xnorcam ${spec.name} ${spec.usage}`, 2);
-  return parsed as unknown as ParsedArgs<O>;
+  return { values: parsed.values, positionals: parsed.positionals } as unknown as ParsedArgs<O>;
+}
+
+/**
+ * `--fps -1`: node takes `-1` for an option and asks for `--fps=-1`; a negative number is plainly the
+ * option's value, so it is passed on as such and judged by the option's own range ("not a number above 0").
+ */
+function joinNegativeValues<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>, argv: string[]): string[] {
+  const byShort = new Map(Object.entries(spec.options).filter(([, o]) => o.short).map(([n, o]) => [o.short!, n]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') ? a.slice(2) : /^-\w$/.test(a) ? byShort.get(a.slice(1)) : undefined;
+    const next = argv[i + 1];
+    if (name !== undefined && spec.options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * An option given twice with different values (`--fps 25 --fps 30`, two `-o`): node keeps the last, so a
+ * script's earlier value was dropped without a word. Repeatable options (`--line`) and a flag said twice are fine.
+ */
+function refuseRepeatedOptions<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>, tokens: ReturnType<typeof parseArgs>['tokens']): void {
+  const seen = new Map<string, string | undefined>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    const o = spec.options[t.name];
+    if (!o || o.multiple || o.type === 'boolean') continue;
+    if (seen.has(t.name) && seen.get(t.name) !== t.value) {
+      throw new UserError(`xnorcam ${spec.name}: --${t.name} given twice ('${seen.get(t.name)}' and '${t.value}'); give it once (see xnorcam ${spec.name} --help)`, 2);
+    }
+    seen.set(t.name, t.value);
+  }
 }
 
 /**

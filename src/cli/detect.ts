@@ -2,7 +2,7 @@ import { UserError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
-import { kernelOptions, precisionFlag } from './kernel-options.js';
+import { backendFlag, kernelOptions, precisionFlag } from './kernel-options.js';
 import { modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 import { cardOperatingThreshold } from '../engine/model-card.js';
@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     namesNeedCfg: true,
     bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor> or --cfg <cfg> --weights <weights>`,
   });
-  const detector = await loadDetector(source, { backend: v.backend, threads, precision });
+  const detector = await loadDetector(source, { backend: backendFlag(v.backend), threads, precision });
   const thresh = v.thresh === undefined ? (cardOperatingThreshold(detector.model) ?? 0.25) : numberOption('thresh', v.thresh, 0.25, { min: 0, max: 1 });
   let failed = 0;
   try {

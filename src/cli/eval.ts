@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { Box } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
 import { decodeImageFile } from '../detect/preprocess.js';
-import { kernelOptions, precisionFlag } from './kernel-options.js';
+import { backendFlag, kernelOptions, precisionFlag } from './kernel-options.js';
 import { evaluate, evaluateClassAgnostic, IGNORE_REGION, type ImageResult } from '../eval/ap.js';
 import { readYoloDataset } from '../eval/dataset.js';
 import { describeModel, modelOptions, parseModelFlags } from '../pipeline/model-ref.js';
@@ -61,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     defaultNames: `${data.dir}/classes.txt`,
     bundledMissing: (def) => `no model given and the bundled model ${def} does not exist yet; pass --model <model.xnor>`,
   });
-  const detector = await loadDetector(source, { backend: v.backend, precision });
+  const detector = await loadDetector(source, { backend: backendFlag(v.backend), precision });
 
   // Dataset class id → model class id, by name.
   const modelIds = data.classes.map((name) => detector.classNames.indexOf(name));

@@ -1,5 +1,8 @@
 import { parsePrecision, type Precision } from '../engine/kernels/precision.js';
 import { numberOption } from './command.js';
+import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
+import { UserError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** The kernel flags every detecting command takes (detect, eval, batch, run). */
 export const kernelOptions = {
@@ -33,6 +36,14 @@ export const classesOption = {
 /** --threads-per-frame, validated (one-line error, exit 2); undefined when not given. */
 export function threadsPerFrameFlag(value: string | undefined): number | undefined {
   return value === undefined ? undefined : numberOption('threads-per-frame', value, 1, { integer: true, min: 1, max: 64 });
+}
+
+/** --backend, validated before anything loads (one-line error naming the flag, exit 2); undefined when not given. */
+export function backendFlag(value: string | undefined, flag = '--backend'): string | undefined {
+  if (value === undefined) return undefined;
+  const known = ['auto', ...KERNEL_BACKENDS];
+  if (!known.includes(value)) throw new UserError(`${flag}: '${value}' is not a kernel backend (${known.join(', ')})${didYouMean(value, known)}`, 2);
+  return value;
 }
 
 /** --precision, validated (one-line error, exit 2); undefined when not given. */

@@ -1,4 +1,5 @@
 import { fileErrorReason, UserError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 
 /**
  * Every command lives in its own module exporting `run(argv): Promise<number | void>` and `spec`.
@@ -34,7 +35,9 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...more] = argv;
+  // `xnorcam help run` is `xnorcam run --help`.
+  const [name, rest] = first === 'help' && more.length && commands[more[0]] ? [more[0], ['--help']] : [first, more];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;
@@ -46,10 +49,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = commands[name];
-  if (!cmd) throw new UserError(`xnorcam: unknown command '${name}' (see xnorcam --help)`, 2);
+  if (!cmd) throw new UserError(`xnorcam: unknown command '${name}'${didYouMean(name, Object.keys(commands))} (see xnorcam --help)`, 2);
   const mod = await cmd.load();
-  const code = await mod.run(rest);
-  return typeof code === 'number' ? code : 0;
+  try {
+    const code = await mod.run(rest);
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    // An option's value refused after parsing (`--fps: 'abc' is not a number above 0`) reads like a parse error.
+    if (e instanceof UserError && /^--[\w-]+:/.test(e.message)) throw new UserError(`xnorcam ${name}: ${e.message} (see xnorcam ${name} --help)`, e.exitCode);
+    throw e;
+  }
 }
 
 // `xnorcam detect ... | head`: the reader has gone, once, instead of dying on an unhandled write error.

@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import { logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
-import { classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
+import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
@@ -75,8 +75,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const str = (k: string) => v[k] as string | undefined;
   const thresh = numberOption('thresh', str('thresh'), 0.25, { min: 0, max: 1 });
   const nms = numberOption('nms', str('nms'), 0.45, { min: 0, max: 1 });
-  const workers = str('workers') ? numberOption('workers', str('workers'), 1, { integer: true, min: 1, max: 256 }) : undefined;
-  const displayWidth = numberOption('display-width', str('display-width'), 640, { integer: true, min: 64, max: 3840 });
+  const workers = str('workers') ? numberOption('workers', str('workers'), 1, { integer: true, min: 1, max: 64 }) : undefined;
+  const displayWidth = numberOption('display-width', str('display-width'), 640, { integer: true, min: 160, max: 3840 });
   const port = numberOption('port', str('port'), 8080, { integer: true, min: 0, max: 65535 });
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
@@ -93,6 +93,11 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     if (problem) throw new UserError(`--allowed-host: ${problem}`, 2);
   }
 
+  const yamlFile = positionals.find((p) => /\.ya?ml$/i.test(p));
+  if (yamlFile && positionals.length > 1) {
+    // Read as a video beside the others, it failed as "not a readable video", which it is not meant to be.
+    throw new UserError(`${yamlFile}: a pipeline file is given alone (its sources: list names the cameras); got ${positionals.length - 1} more argument${positionals.length > 2 ? 's' : ''} beside it`, 2);
+  }
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
     const file = positionals[0];
     // Which of the file's sources it would be for is not for a flag to guess: silently dropping it lost a day's counts.
@@ -108,7 +113,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       options: {
         model,
         workers: workers ?? (cfg.workers === 'auto' ? undefined : cfg.workers),
-        backend: str('backend') ?? (cfg.detector.backend === 'auto' ? undefined : cfg.detector.backend),
+        backend: backendFlag(str('backend')) ?? (cfg.detector.backend === 'auto' ? undefined : cfg.detector.backend),
         precision: precision ?? cfg.detector.precision,
         threadsPerFrame: threadsPerFrame ?? cfg.detector.threadsPerFrame,
         detect: { thresh: str('thresh') ? thresh : cfg.detector.thresh, nms: str('nms') ? nms : cfg.detector.nms },
@@ -153,7 +158,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     options: {
       model: resolveModel(v as Record<string, string | undefined>),
       workers,
-      backend: str('backend'),
+      backend: backendFlag(str('backend')),
       precision,
       threadsPerFrame,
       detect: { thresh, nms },

@@ -13,6 +13,7 @@ import { parseTrainDevice } from '../train/device.js';
 import { parseTrainPrecision, TRAIN_PRECISIONS } from '../train/precision.js';
 import { parseZoom } from '../train/zoom.js';
 import { defineCommand, numberOption, parseCommandArgs } from './command.js';
+import { backendFlag } from './kernel-options.js';
 
 /**
  * Below this much training footage the report reminds the user what the student has not seen: docs/specialise.md asks
@@ -142,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
     flip: parseChoice('--flip', v.flip!, FLIP_CHOICES),
     zoom: parseZoom('--zoom', v.zoom!),
     holdout: numberOption('holdout', v.holdout, 0.3, { min: 0, above: true, max: 0.9, below: true }),
-    backend: v.backend,
+    backend: backendFlag(v.backend),
     trainerArgs: v['max-steps'] ? ['--max-steps', String(numberOption('max-steps', v['max-steps'], 0, { integer: true, min: 1 }))] : [],
   });
   const a = report.agreement;

@@ -5,7 +5,8 @@ import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
 import { modelFileProblem } from '../pipeline/model-ref.js';
 import { videoFileProblem } from '../ingest/source-spec.js';
-import { pipelineSchema, type PipelineConfig } from './schema.js';
+import { pipelineJsonSchema, pipelineSchema, type PipelineConfig } from './schema.js';
+import { closestMatch, didYouMean } from '../core/suggest.js';
 
 /** `sources[2].lines[0].points` — the key path as a user reads it. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -39,9 +40,30 @@ function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(issue.path);
+    if (issue.keys.length === 1) return `unknown key '${issue.keys[0]}'${didYouMean(issue.keys[0], allowed)}`;
+    return `unknown keys ${issue.keys.map((k) => { const m = closestMatch(k, allowed); return `'${k}'${m ? ` (did you mean '${m}'?)` : ''}`; }).join(', ')}`;
+  }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `required: ${issue.message.replace(/^Invalid input: /, '')}`;
   return issue.message.replace(/^Invalid input: /, '');
+}
+
+type JsonSchemaNode = { properties?: Record<string, JsonSchemaNode>; items?: JsonSchemaNode; anyOf?: JsonSchemaNode[]; oneOf?: JsonSchemaNode[] };
+let schemaRoot: JsonSchemaNode | undefined;
+
+/** The keys an object at this path may have (every variant of a union's), for "did you mean". */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  schemaRoot ??= pipelineJsonSchema() as JsonSchemaNode;
+  let nodes: JsonSchemaNode[] = [schemaRoot];
+  const variants = (n: JsonSchemaNode): JsonSchemaNode[] => [n, ...(n.anyOf ?? []).flatMap(variants), ...(n.oneOf ?? []).flatMap(variants)];
+  for (const key of path) {
+    nodes = nodes.flatMap(variants).flatMap((n) => {
+      const next = typeof key === 'number' ? n.items : n.properties?.[String(key)];
+      return next ? [next] : [];
+    });
+  }
+  return [...new Set(nodes.flatMap(variants).flatMap((n) => Object.keys(n.properties ?? {})))];
 }
 
 /** The largest pipeline file read, in characters. */

@@ -20,7 +20,22 @@ describe('xnorcam CLI', () => {
     const r = xnorcam('frobnicate');
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(r.stderr).toMatch(/unknown command 'frobnicate' \(see/);
+    // a slip of the fingers gets the command meant
+    expect(xnorcam('rnu').stderr).toBe("error: xnorcam: unknown command 'rnu'; did you mean 'run'? (see xnorcam --help)\n");
+  });
+
+  it('shows a command\'s help for `xnorcam help <command>`', () => {
+    const r = xnorcam('help', 'track');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(xnorcam('track', '--help').stdout);
+    expect(r.stdout).toMatch(/^xnorcam track — /);
+  });
+
+  it('names the command and its help when an option\'s value is refused', () => {
+    const r = xnorcam('track', 'det.txt', '--fps', 'abc');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("error: xnorcam track: --fps: 'abc' is not a number above 0 (see xnorcam track --help)\n");
   });
 
   it('stops quietly when the reader of its output goes away (| head), without a stack trace', async () => {

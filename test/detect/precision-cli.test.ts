@@ -43,7 +43,7 @@ beforeAll(() => {
 function rejectsPrecision(...args: string[]): void {
   const r = xnorcam(...args, '--precision', 'nope');
   expect(r.status, r.stderr).toBe(2);
-  expect(r.stderr.trim().split('\n')).toEqual(["error: --precision: expected one of exact, fast, got 'nope'"]);
+  expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam ${args[0]}: --precision: expected one of exact, fast, got 'nope' (see xnorcam ${args[0]} --help)`]);
 }
 
 describe('--precision validation', () => {

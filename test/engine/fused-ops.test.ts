@@ -166,6 +166,6 @@ describe('intra-frame threads through loadDetector and detect --threads', () => 
     expect(JSON.parse(base.stdout).detections.length).toBeGreaterThan(0);
     const bad = xnorcam('detect', image, '--cfg', cfg, '--weights', weights, '--threads', 'x');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("error: --threads: 'x' is not an integer from 1 to 256\n");
+    expect(bad.stderr).toBe("error: xnorcam detect: --threads: 'x' is not an integer from 1 to 256 (see xnorcam detect --help)\n");
   });
 });

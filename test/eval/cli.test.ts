@@ -70,7 +70,7 @@ describe('xnorcam eval', () => {
     // an explicit --limit 0 is not "all images"
     const f = xnorcam('eval', '--data', path.join(dir, 'data'), '--limit', '0');
     expect(f.status).toBe(2);
-    expect(f.stderr).toBe("error: --limit: '0' is not an integer of 1 or more\n");
+    expect(f.stderr).toBe("error: xnorcam eval: --limit: '0' is not an integer of 1 or more (see xnorcam eval --help)\n");
   });
 
   it('counts images without a label file (images of no objects, as YOLO tools read them)', () => {

@@ -59,7 +59,11 @@ describe('xnorcam run, operated', () => {
     writeFileSync(file, 'sources:\n  - name: cam\n    url: lavfi:testsrc2=size=160x120:rate=5\n');
     const r = spawnSync(process.execPath, [bin, 'run', file, '--line', 'extra:0,200,640,200', '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`error: --line: not with a pipeline file (${file}): give each source its lines: there`);
+    expect(r.stderr.trim()).toBe(`error: xnorcam run: --line: not with a pipeline file (${file}): give each source its lines: there (see xnorcam run --help)`);
+    // nor a camera beside it: it was read as a video and refused as "not a readable video"
+    const both = spawnSync(process.execPath, [bin, 'run', file, 'lavfi:testsrc2', '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
+    expect(both.status).toBe(2);
+    expect(both.stderr.trim()).toBe(`error: ${file}: a pipeline file is given alone (its sources: list names the cameras); got 1 more argument beside it`);
   });
 
   it('logs and ignores SIGHUP when its sources were given on the command line (nothing to reload)', async () => {

@@ -55,11 +55,11 @@ describe('xnorcam batch', () => {
   it('rejects bad flags with one line', () => {
     const r = xnorcam(['batch', 'x.mp4', '--stride', '0', ...testModelArgs]);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("error: --stride: '0' is not an integer of 1 or more");
+    expect(r.stderr.trim()).toBe("error: xnorcam batch: --stride: '0' is not an integer of 1 or more (see xnorcam batch --help)");
     for (const cmd of ['batch', 'run']) {
       const t = xnorcam([cmd, 'x.mp4', '--threads-per-frame', '1.5', ...testModelArgs]);
       expect(t.status).toBe(2);
-      expect(t.stderr.trim()).toBe("error: --threads-per-frame: '1.5' is not an integer from 1 to 64");
+      expect(t.stderr.trim()).toBe(`error: xnorcam ${cmd}: --threads-per-frame: '1.5' is not an integer from 1 to 64 (see xnorcam ${cmd} --help)`);
     }
   });
 });

@@ -77,7 +77,7 @@ describe('xnorcam run / demo', () => {
     for (const token of ['short', '']) {
       const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
       expect(r.status).toBe(2);
-      expect(r.stderr.trim().split('\n')).toEqual([`error: --token: use a token of at least 8 characters (got ${token.length})`]);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam run: --token: use a token of at least 8 characters (got ${token.length}) (see xnorcam run --help)`]);
     }
   });
 
@@ -85,7 +85,7 @@ describe('xnorcam run / demo', () => {
     const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--allowed-host', 'https://cams.example.org', '--port', '0', '--duration', '1']);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([
-      "error: --allowed-host: 'https://cams.example.org' is not a host name (give a name like cams.example.org, or .example.org for every name under it)",
+      "error: xnorcam run: --allowed-host: 'https://cams.example.org' is not a host name (give a name like cams.example.org, or .example.org for every name under it) (see xnorcam run --help)",
     ]);
   });
 

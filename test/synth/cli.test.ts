@@ -96,7 +96,7 @@ describe('xnorcam synth help and errors', () => {
     [['synth', 'dataset', '--out', 'x', '--format', 'gif'], /--format: 'gif'/],
     [['synth', 'dataset', '--out', 'x', '--width', '100', '--size', '200x200'], /--size 200x200 and --width both give the size: give one/],
     [['synth', 'dataset', '--out', 'x', '--quality', '90-20'], /--quality: '90-20'/],
-    [['synth', 'dataset', '--out', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['synth', 'dataset', '--out', 'x', '--bogus'], /unknown option '--bogus'/],
     [['synth', 'dataset', '--out', 'package.json'], /--out: 'package.json' exists and is not a folder/],
     [['synth', 'video', '--seconds', '2'], /--out FILE.mp4 is required/],
     [['synth', 'video', '--out', 'x.avi'], /--out: 'x.avi' must end in .mp4/],

@@ -61,7 +61,7 @@ describe('xnorcam track and mot-eval input errors', () => {
 
   const cases: [string[], RegExp][] = [
     [['track', bad], /^error: xnorcam track: --fps is required/],
-    [['track', bad, '--fps', 'fast'], /^error: --fps: 'fast' is not a number above 0$/],
+    [['track', bad, '--fps', 'fast'], /^error: xnorcam track: --fps: 'fast' is not a number above 0 \(see xnorcam track --help\)$/],
     [['track', bad, '--fps', '10'], /^error: .*bad\.txt:2: field 3 \('ten'\) is not a number$/],
     [['track', path.join(dir, 'missing.txt'), '--fps', '10'], /^error: .*missing\.txt: no such file$/],
     // An empty field was read as 0: a box at (0, 0) scored as a false positive.
@@ -70,7 +70,7 @@ describe('xnorcam track and mot-eval input errors', () => {
     // -o naming the input would replace the detections with the tracks.
     [['track', dets, '--fps', '10', '-o', dets], /^error: -o .*det\.txt: is the input file .*det\.txt; writing it would destroy it$/],
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
-    [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: Unknown option '--bogus'/],
+    [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: unknown option '--bogus'/],
     [['track', bad, '--fps', '10', '--high', '0.2', '--low', '0.5'], /^error: --low 0\.5 is above --high 0\.2: low-score boxes are those below --high$/],
     [['track', bad, '--fps', '10', '--high', '0.05'], /^error: --low 0\.1 \(the default\) is above --high 0\.05: low-score boxes are those below --high$/],
     [['mot-eval', gt, dets], /^error: .*det\.txt:1: track id -1 is not a non-negative integer \(id -1: a detection file, not tracks\?\)$/],
