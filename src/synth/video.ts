@@ -69,7 +69,8 @@ export interface VideoTruth {
   camera: { pose: Scene['pose']; position: number[]; yawDeg: number; pitchDeg: number; fx: number; fy: number };
   conditions: { lighting: string; rain: number; visibilityM: number };
   line: { name: string; points: [[number, number], [number, number]]; world: [[number, number], [number, number]]; forward: string; anchor: string };
-  calibration: { image: [number, number][]; world: [number, number][]; units: string };
+  /** Pasted as it is into a source's `calibration:` (world in metres on the ground: x across the road, y along it). */
+  calibration: { image: [number, number][]; world: [number, number][] };
   signals: { /** Traffic direction the signal controls (world +y or -y). */ direction: string; stopLineY: number; greenS: number; redS: number }[];
   crossings: Crossing[];
   counts: { forward: Record<string, number>; backward: Record<string, number> };
@@ -127,25 +128,31 @@ function layoutLine(scene: Scene): { lineY: number; world: [[number, number], [n
     const a = clipEnd(scene, mid, [scene.main.lo - 1.2, lineY], 4);
     const b = clipEnd(scene, mid, [scene.main.hi + 1.2, lineY], 4);
     if (b[0] - a[0] < 4) continue;
-    // Calibration: the widest rectangle on the road around the line whose corners are all in view.
-    let x0 = Math.max(a[0], scene.main.lo);
-    let x1 = Math.min(b[0], scene.main.hi);
-    let half = 12;
-    for (let i = 0; i < 60; i++) {
+    // Calibration: the road around the line as far along it as is in view (up to 15 m each way), each end
+    // as wide as the picture shows it there: a trapezoid on the ground, which a four-point calibration
+    // takes as well as a rectangle. A speed needs 0.4 s of a vehicle inside it; the rectangle this replaced
+    // (its width kept, its depth cut until all four corners were in view) was 4 m deep on a roadside view,
+    // where nothing faster than 17 km/h got a speed.
+    const c = (scene.main.lo + scene.main.hi) / 2;
+    const r = (v: number): number => Math.round(v * 1000) / 1000;
+    /** The road's extent in view across ground row y (its middle must be in view), or null. */
+    const across = (y: number): [number, number] | null => {
+      if (!inImage(scene, c, y, 3)) return null;
+      const left = clipEnd(scene, [c, y], [scene.main.lo, y], 2)[0];
+      const right = clipEnd(scene, [c, y], [scene.main.hi, y], 2)[0];
+      return right - left >= 2 ? [left, right] : null;
+    };
+    for (let half = 15; half > 0.5; half *= 0.9) {
+      const near = across(lineY - half);
+      const far = across(lineY + half);
+      if (!near || !far) continue;
       const corners: [number, number][] = [
-        [x0, lineY - half],
-        [x1, lineY - half],
-        [x1, lineY + half],
-        [x0, lineY + half],
+        [near[0], lineY - half],
+        [near[1], lineY - half],
+        [far[1], lineY + half],
+        [far[0], lineY + half],
       ];
-      if (corners.every(([x, y]) => inImage(scene, x, y, 2))) {
-        const r = (v: number): number => Math.round(v * 1000) / 1000;
-        return { lineY, world: [a, b], calibWorld: corners.map(([x, y]) => [r(x), r(y)]) };
-      }
-      half *= 0.9;
-      const c = (x0 + x1) / 2;
-      x0 = c - (c - x0) * 0.97;
-      x1 = c + (x1 - c) * 0.97;
+      return { lineY, world: [a, b], calibWorld: corners.map(([x, y]) => [r(x), r(y)]) };
     }
   }
   return null;
@@ -334,7 +341,6 @@ export async function writeVideo(o: VideoOptions): Promise<VideoTruth> {
         return [round2(p[0]), round2(p[1])] as [number, number];
       }),
       world: layout.calibWorld,
-      units: 'metres on the ground plane (x across the road, y along it)',
     },
     signals: sim.signals.map((s) => ({ direction: s.dir > 0 ? '+y' : '-y', stopLineY: round2(s.at), greenS: round2(s.green), redS: round2(s.red) })),
     crossings,

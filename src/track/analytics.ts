@@ -24,6 +24,9 @@ import { PolygonZone, type ZoneState } from './zones.js';
 /** Interval buckets a source keeps unless told otherwise: a day of minutes. */
 export const DEFAULT_KEPT_INTERVALS = 1440;
 
+/** How long a speed stands while frames add no position (a box cut off by the picture's edge), ms. */
+const SPEED_HOLD_MS = 1000;
+
 export interface AnalyticsConfig {
   source: string;
   lines?: { name: string; points: [[number, number], [number, number]] }[];
@@ -60,6 +63,8 @@ interface PendingEvent {
   /** For crossings: line index and direction to add to counts when flushed. */
   line?: number;
   direction?: 'forward' | 'backward';
+  /** For zone events: the zone's index. */
+  zone?: number;
 }
 
 interface TrackInfo {
@@ -69,6 +74,13 @@ interface TrackInfo {
   zoneState: ZoneState[];
   /** Per zone, when the track entered, on the forward-only clock (tMs). */
   enteredT: number[];
+  /**
+   * Per zone, the class its zone-enter was reported with: its zone-exit says the same, so enters and exits
+   * summed by class balance (a track first called a person, then a motorcycle, left as a class it never entered as).
+   */
+  enteredClass: (string | undefined)[];
+  /** When a position last went into the speed estimate (tMs), to let a speed no longer measured lapse. */
+  speedT: number;
   /** Events seen while the track was tentative. */
   pending: PendingEvent[];
   speed?: SpeedEstimator;
@@ -173,12 +185,12 @@ export class SourceAnalytics {
         info.pending.push({ event, line: i, direction: dir });
       }
       for (let z = 0; z < this.zones.length; z++) {
-        if (!this.zones[z].observe(info.zoneState[z], ax, ay, h)) continue;
+        if (!this.zones[z].observe(info.zoneState[z], ax, ay, h, frame.width, frame.height)) continue;
         if (info.zoneState[z].inside) {
           info.enteredT[z] = tMs;
-          info.pending.push({ event: { type: 'zone-enter', source: this.cfg.source, ptsMs: frame.ptsMs, at, zone: this.zones[z].name, trackId: t.id, className: cls } });
+          info.pending.push({ event: { type: 'zone-enter', source: this.cfg.source, ptsMs: frame.ptsMs, at, zone: this.zones[z].name, trackId: t.id, className: cls }, zone: z });
         } else {
-          info.pending.push({ event: this.exitEvent(z, t.id, cls, frame.ptsMs, tMs, at, info) });
+          info.pending.push({ event: this.exitEvent(z, t.id, cls, frame.ptsMs, tMs, at, info), zone: z });
         }
       }
       if (t.confirmed) this.flush(info, t, events);
@@ -285,6 +297,8 @@ export class SourceAnalytics {
       counted: new Uint8Array(this.lines.length),
       zoneState: this.zones.map(() => ({ inside: false, pending: 0 })),
       enteredT: this.zones.map(() => 0),
+      enteredClass: this.zones.map(() => undefined),
+      speedT: -Infinity,
       pending: [],
       speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
       lastSeenMs: 0,
@@ -294,7 +308,8 @@ export class SourceAnalytics {
   }
 
   private exitEvent(z: number, trackId: number, className: string, ptsMs: number, tMs: number, at: number, info: TrackInfo): TrafficEvent & { type: 'zone-exit' } {
-    return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className, dwellMs: Math.max(0, tMs - info.enteredT[z]) };
+    const dwellMs = Math.max(0, Math.round(tMs - info.enteredT[z]));
+    return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className: info.enteredClass[z] ?? className, dwellMs };
   }
 
   /** Reports events held while the track was tentative, now with the track's current class. */
@@ -303,7 +318,12 @@ export class SourceAnalytics {
     const cls = this.className(t.classId);
     for (const p of info.pending) {
       const e = p.event;
-      if (e.type === 'line-crossing' || e.type === 'zone-enter' || e.type === 'zone-exit') e.className = cls;
+      if (e.type === 'line-crossing') e.className = cls;
+      else if (e.type === 'zone-enter' && p.zone !== undefined) e.className = info.enteredClass[p.zone] = cls;
+      else if (e.type === 'zone-exit' && p.zone !== undefined) {
+        e.className = info.enteredClass[p.zone] ?? cls;
+        info.enteredClass[p.zone] = undefined;
+      }
       if (p.line !== undefined && p.direction && e.type === 'line-crossing') this.addCount(this.lines[p.line].name, p.direction, cls, e.at);
       out.push(e);
     }
@@ -334,12 +354,17 @@ export class SourceAnalytics {
     // the edge, not under the wheels: read 30-60 % low on a calibration that reached past the picture.
     // Such a frame adds nothing; the speed measured so far stands.
     const edge = 1;
-    if (b[0] <= edge || b[2] >= width - edge || b[3] >= height - edge) return;
+    if (b[0] <= edge || b[2] >= width - edge || b[3] >= height - edge) {
+      // Briefly: a vehicle standing at the edge kept the speed it came with for as long as it stood there.
+      if (tMs - info.speedT > SPEED_HOLD_MS) info.speedKmh = undefined;
+      return;
+    }
     const x = (b[0] + b[2]) / 2;
     const y = b[3];
     // Only where the calibration holds: inside the calibrated quad of the road.
     if (pointInPolygon(x, y, this.calibQuad) && this.homography.apply(x, y, this.ground)) {
       info.speed.add(tMs, this.ground[0], this.ground[1]);
+      info.speedT = tMs;
       info.speedKmh = info.speed.estimate();
     } else {
       info.speedKmh = undefined;

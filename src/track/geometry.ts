@@ -16,15 +16,6 @@ export function pointInPolygon(x: number, y: number, poly: readonly (readonly [n
   return inside;
 }
 
-/** Distance from a point to the nearest edge of a polygon. */
-export function distanceToPolygonEdge(x: number, y: number, poly: readonly (readonly [number, number])[]): number {
-  let best = Infinity;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    best = Math.min(best, distanceToSegment(x, y, poly[j][0], poly[j][1], poly[i][0], poly[i][1]));
-  }
-  return best;
-}
-
 export function distanceToSegment(x: number, y: number, x0: number, y0: number, x1: number, y1: number): number {
   const dx = x1 - x0;
   const dy = y1 - y0;

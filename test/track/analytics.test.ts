@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fixtures } from '../engine/helpers.js';
 import { bin } from '../helpers/model.js';
 import { SourceAnalytics, type AnalyticsConfig } from '../../src/track/analytics.js';
-import type { Detection, Track, TrafficEvent } from '../../src/core/types.js';
+import type { Box, Detection, Track, TrafficEvent } from '../../src/core/types.js';
 import { camera, groundObjects, leaveAndFarArrival, project, renderScene, rng, straight, type ImageObject, type SceneOptions, type Vehicle } from './synth.js';
 
 // A counting line across the road where it is 20 m from the camera (image y = 440), x 300…980.
@@ -296,6 +296,68 @@ describe('zones', () => {
   });
 });
 
+describe('zones whose size or place the margin must respect', () => {
+  const run = (objects: ImageObject[], zones: { name: string; polygon: [number, number][] }[], seconds: number, clipToFrame = false) => {
+    const a = new SourceAnalytics({ source: 'synth', zones });
+    const events: TrafficEvent[] = [];
+    for (const f of renderScene(objects, { fps: 20, seconds, noise: 0.5, seed: 3, clipToFrame })) events.push(...a.update(f.frame, f.detections).events);
+    events.push(...a.finish());
+    return events;
+  };
+  const box = (cx: number, bottom: number, w: number, h: number): Box => [cx - w / 2, bottom - h, cx + w / 2, bottom];
+
+  it('takes in a tall truck crossing a shallow stop-bar box, and lets it go when it stops just past it', () => {
+    // 85 px deep: a tenth of the truck's 600 px height (60 px) was more than any point of it is inside.
+    const bar = { name: 'bar', polygon: [[200, 500], [1100, 500], [1100, 585], [200, 585]] as [number, number][] };
+    // Its bottom from y 400 down to 610 at 100 px/s (in the box from 1.0 s to 1.85 s), then standing 25 px past the box for 4 s.
+    const truck: ImageObject = { classId: 1, at: (t) => box(640, Math.min(400 + 100 * t, 610), 400, 600) };
+    const events = run([truck], [bar], 6.5);
+    const enter = events.filter((e) => e.type === 'zone-enter');
+    const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit');
+    expect(enter).toHaveLength(1);
+    expect(exit).toHaveLength(1);
+    // Left when it stopped past the box (not held in by a 60 px margin until the end of the recording).
+    expect(exit[0].stillInside).toBeUndefined();
+    expect(exit[0].dwellMs).toBeGreaterThan(400);
+    expect(exit[0].dwellMs).toBeLessThan(1300);
+  });
+
+  it('takes in a vehicle whose box the picture\'s bottom cuts off, in a zone drawn to the bottom of the picture', () => {
+    const edge = { name: 'edge', polygon: [[0, 620], [1280, 620], [1280, 720], [0, 720]] as [number, number][] };
+    // Enters the picture at the bottom, driving away, and stands in the queue with its bottom 40 px below
+    // the picture: its box is cut at y = 720 throughout, its anchor on the zone's bottom side.
+    const car: ImageObject = { classId: 0, at: (t) => box(500, Math.max(840 - 60 * t, 760), 200, 260) };
+    const events = run([car], [edge], 5, true);
+    const enter = events.filter((e) => e.type === 'zone-enter');
+    expect(enter).toHaveLength(1);
+    const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit');
+    expect(exit).toHaveLength(1);
+    expect(exit[0].stillInside).toBe(true);
+    expect(exit[0].dwellMs).toBeGreaterThan(3500);
+    // Whole milliseconds, not 17466.632999999998
+    expect(Number.isInteger(exit[0].dwellMs)).toBe(true);
+  });
+
+  it('closes a stay with the class it was entered with, when the track\'s class changes inside', () => {
+    const zoneBox = { name: 'z', polygon: [[300, 300], [900, 300], [900, 600], [300, 600]] as [number, number][] };
+    // Person boxes while it enters, then motorcycle boxes (the detector changing its mind) until it leaves.
+    const rider: ImageObject[] = [
+      { classId: 5, at: (t) => (t < 2 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
+      { classId: 3, at: (t) => (t >= 2 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
+    ];
+    const events = run(rider, [zoneBox], 6);
+    const classes = events.filter((e) => e.type === 'zone-enter' || e.type === 'zone-exit').map((e) => `${e.type}:${'className' in e ? e.className : ''}`);
+    expect(classes.length).toBeGreaterThanOrEqual(2);
+    // Every exit says the class its enter said, so enters and exits summed by class balance.
+    const balance = new Map<string, number>();
+    for (const c of classes) {
+      const [type, cls] = c.split(':');
+      balance.set(cls, (balance.get(cls) ?? 0) + (type === 'zone-enter' ? 1 : -1));
+    }
+    for (const [cls, n] of balance) expect(n, cls).toBe(0);
+  });
+});
+
 describe('speed from a four-point calibration', () => {
   // The calibration: a 12 m × 50 m rectangle of road, measured on the ground, and where it appears in the image.
   const world: [number, number][] = [[-6, 10], [6, 10], [6, 60], [-6, 60]];
@@ -336,6 +398,25 @@ describe('speed from a four-point calibration', () => {
     }
     expect(speeds.length).toBeGreaterThan(10);
     for (const v of speeds) expect(Math.abs(v - 60) / 60, `${v} km/h for 60`).toBeLessThan(0.1);
+  });
+
+  it('lets a speed lapse while the box stays cut off by the picture\'s edge (a car stopped at the edge is not still moving)', () => {
+    // A calibration as wide as the picture at 20 m; a car drives left at 18 km/h, out to the left edge, and stops there.
+    const wideWorld: [number, number][] = [[-20, 10], [20, 10], [20, 60], [-20, 60]];
+    const wide = { image: wideWorld.map(([X, Y]) => project(X, Y)), world: wideWorld };
+    const a = new SourceAnalytics({ source: 'synth', calibration: wide });
+    const driveLeft: Vehicle = { classId: 0, widthM: 1.8, heightM: 1.5, at: (t) => [Math.max(-15.5, -5 * t), 20] };
+    const byTime: { t: number; v: number | undefined }[] = [];
+    for (const f of renderScene(groundObjects([driveLeft]), { fps: 20, seconds: 8, noise: 0.5, seed: 9, clipToFrame: true })) {
+      const tr = a.update(f.frame, f.detections).tracks.find((x) => x.confirmed);
+      if (tr) byTime.push({ t: f.frame.ptsMs / 1000, v: tr.speedKmh });
+    }
+    // Measured while it drove in full view...
+    expect(byTime.some(({ t, v }) => t < 2.5 && v !== undefined && Math.abs(v - 18) < 2)).toBe(true);
+    // ...and not held on for the 4 s it stands at the edge (it stops at 3.1 s).
+    const late = byTime.filter(({ t }) => t > 5);
+    expect(late.length).toBeGreaterThan(10);
+    for (const { v } of late) expect(v).toBeUndefined();
   });
 
   it('refuses implausible speeds instead of reporting them', () => {
