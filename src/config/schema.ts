@@ -23,6 +23,30 @@ export function collinear(pts: readonly (readonly [number, number])[]): boolean 
   return pts.every(([x, y]) => dx * (y - y0) - dy * (x - x0) === 0);
 }
 
+export function crossingMessage([i, j]: [number, number]): string {
+  return `its sides ${i} and ${j} cross: list the points in order around the zone`;
+}
+
+/**
+ * The first two sides of a polygon that cross each other (sides numbered from 1: side i runs from point i
+ * to the next), or null. Corners listed in Z order (top-left, top-right, bottom-left, bottom-right) make a
+ * bow tie whose two triangles are not the box meant: a stop box drawn so held a tenth of its traffic.
+ */
+export function crossingSides(pts: readonly (readonly [number, number])[]): [number, number] | null {
+  const n = pts.length;
+  const side = (a: readonly [number, number], b: readonly [number, number], c: readonly [number, number]) => Math.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]));
+  for (let i = 0; i < n; i++) {
+    const [a, b] = [pts[i], pts[(i + 1) % n]];
+    for (let j = i + 2; j < n; j++) {
+      if (i === 0 && j === n - 1) continue; // the last side meets the first at point 1
+      const [c, d] = [pts[j], pts[(j + 1) % n]];
+      // A proper crossing: each side's ends strictly on both sides of the other.
+      if (side(a, b, c) * side(a, b, d) < 0 && side(c, d, a) * side(c, d, b) < 0) return [i + 1, j + 1];
+    }
+  }
+  return null;
+}
+
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . - (up to 64 characters)');
@@ -44,7 +68,11 @@ export const zoneSchema = z
       .array(point)
       .min(3, 'a zone needs at least 3 points')
       // Only a polygon with 3+ points has an area worth judging; fewer is the message above.
-      .refine((pts) => pts.length < 3 || !collinear(pts), 'the points enclose no area (all on one line): a zone of zero area never holds anything'),
+      .refine((pts) => pts.length < 3 || !collinear(pts), 'the points enclose no area (all on one line): a zone of zero area never holds anything')
+      .superRefine((pts, ctx) => {
+        const crossing = pts.length > 3 && !collinear(pts) ? crossingSides(pts) : null;
+        if (crossing) ctx.addIssue({ code: 'custom', message: crossingMessage(crossing) });
+      }),
   })
   .strict();
 
@@ -61,7 +89,10 @@ export const calibrationSchema = z
     try {
       Homography.fromPoints(c.image, c.world, 'calibration');
     } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^calibration: /, '') });
+      // Pointed at the list at fault (image or world) when the problem is within one of them.
+      const message = (e as Error).message.replace(/^calibration: /, '');
+      const list = /^(image|world) points /.exec(message)?.[1];
+      ctx.addIssue({ code: 'custom', message, ...(list ? { path: [list] } : {}) });
     }
   });
 

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { collinear } from '../config/schema.js';
+import { collinear, crossingMessage, crossingSides } from '../config/schema.js';
 import { Homography } from '../track/homography.js';
 
 type Pt = [number, number];
@@ -43,5 +43,7 @@ export function parseZoneOption(raw: string): { name: string; polygon: Pt[] } {
   for (let i = 0; i < nums.length; i += 2) polygon.push([nums[i], nums[i + 1]]);
   // The pipeline file's rule, so both accept the same zones.
   if (collinear(polygon)) throw new UserError(`--zone '${raw}': the points enclose no area (all on one line)`, 2);
+  const crossing = crossingSides(polygon);
+  if (crossing) throw new UserError(`--zone '${raw}': ${crossingMessage(crossing)}`, 2);
   return { name: m[1], polygon };
 }

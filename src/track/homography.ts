@@ -12,14 +12,23 @@ export class Homography {
   /** `what` names the configuration in errors, e.g. "camera1: calibration". */
   static fromPoints(src: readonly Point[], dst: readonly Point[], what = 'calibration'): Homography {
     if (src.length !== 4 || dst.length !== 4) throw new UserError(`${what}: needs exactly 4 image and 4 world points`);
-    for (const pts of [src, dst]) {
+    // Which list is at fault, and how: the same point twice, or three on one line.
+    for (const [pts, list] of [
+      [src, 'image'],
+      [dst, 'world'],
+    ] as const) {
+      for (let i = 0; i < 4; i++) {
+        for (let j = i + 1; j < 4; j++) {
+          if (pts[i][0] === pts[j][0] && pts[i][1] === pts[j][1]) throw new UserError(`${what}: ${list} points ${i + 1} and ${j + 1} are the same point`);
+        }
+      }
       for (let i = 0; i < 4; i++) {
         for (let j = i + 1; j < 4; j++) {
           for (let k = j + 1; k < 4; k++) {
             const [a, b, c] = [pts[i], pts[j], pts[k]];
             const area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
             const scale = Math.max(Math.hypot(b[0] - a[0], b[1] - a[1]), Math.hypot(c[0] - a[0], c[1] - a[1]), 1e-12) ** 2;
-            if (Math.abs(area) < 1e-6 * scale) throw new UserError(`${what}: points ${i + 1}, ${j + 1} and ${k + 1} are on one line`);
+            if (Math.abs(area) < 1e-6 * scale) throw new UserError(`${what}: ${list} points ${i + 1}, ${j + 1} and ${k + 1} are on one line`);
           }
         }
       }

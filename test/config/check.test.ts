@@ -29,7 +29,9 @@ const broken: { what: string; yaml: string; path: string; line: number; message:
   { what: 'line with one point', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      - name: l1\n        points: [[0, 0]]\n', path: 'sources[0].lines[0].points', line: 6, message: /./ },
   { what: 'zone with two points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: [[0, 0], [1, 1]]\n', path: 'sources[0].zones[0].polygon', line: 6, message: /at least 3 points/ },
   { what: 'calibration with 3 points', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[1,0],[1,1]]\n      world: [[0,0],[1,0],[1,1],[0,1]]\n', path: 'sources[0].calibration.image', line: 5, message: /exactly 4/ },
-  { what: 'calibration with three image points on one line', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[10,10],[20,20],[0,30]]\n      world: [[0,0],[3,0],[3,10],[0,10]]\n', path: 'sources[0].calibration', line: 4, message: /^points 1, 2 and 3 are on one line$/ },
+  { what: 'calibration with three image points on one line', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[10,10],[20,20],[0,30]]\n      world: [[0,0],[3,0],[3,10],[0,10]]\n', path: 'sources[0].calibration.image', line: 5, message: /^image points 1, 2 and 3 are on one line$/ },
+  { what: 'calibration with three ground points on one line', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[10,0],[10,10],[0,10]]\n      world: [[0,0],[3,0],[6,0],[0,10]]\n', path: 'sources[0].calibration.world', line: 6, message: /^world points 1, 2 and 3 are on one line$/ },
+  { what: 'calibration with a ground point twice', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[0,0],[10,0],[10,10],[0,10]]\n      world: [[0,0],[3,0],[3,0],[0,10]]\n', path: 'sources[0].calibration.world', line: 6, message: /^world points 2 and 3 are the same point$/ },
   { what: 'calibration whose pairs fold the map', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    calibration:\n      image: [[410,700],[890,700],[700,320],[560,320]]\n      world: [[0,0],[7,0],[0,40],[7,40]]\n', path: 'sources[0].calibration', line: 4, message: /not in the same order as the image points/ },
   { what: 'port out of range', yaml: valid + 'outputs:\n  dashboard:\n    port: 70000\n', path: 'outputs.dashboard.port', line: 7, message: /65535/ },
   { what: 'allowed host with a port', yaml: valid + 'outputs:\n  dashboard:\n    allowedHosts:\n      - cams.example.org\n      - "cams.example.org:8080"\n', path: 'outputs.dashboard.allowedHosts[1]', line: 9, message: /'cams.example.org:8080' is not a host name/ },
@@ -66,12 +68,17 @@ describe('pipeline config validation', () => {
     ]);
   });
 
-  it('refuses only zones without an inside: points on one line, not a figure eight', () => {
+  it('refuses zones without an inside (points on one line) and zones whose sides cross (corners out of order)', () => {
     const zone = (polygon: string) => validatePipelineText(`sources:\n  - name: a\n    url: x.mp4\n    zones:\n      - name: z\n        polygon: ${polygon}\n`).problems;
     expect(zone('[[0, 0], [10, 10], [20, 20], [5, 5]]')).toMatchObject([{ path: 'sources[0].zones[0].polygon', line: 6, message: expect.stringMatching(/no area/) }]);
     expect(zone('[[3, 4], [3, 4], [3, 4]]')).toHaveLength(1);
-    // Its two halves' signed areas cancel out, but it does enclose ground.
-    expect(zone('[[0, 0], [10, 10], [10, 0], [0, 10]]')).toEqual([]);
+    // A box's corners in Z order: a bow tie, whose two triangles are not the box meant.
+    expect(zone('[[312, 414], [1054, 423], [177, 586], [1128, 607]]')).toMatchObject([
+      { path: 'sources[0].zones[0].polygon', line: 6, message: 'its sides 2 and 4 cross: list the points in order around the zone' },
+    ]);
+    // The same corners in order, and a concave zone (an L), are fine.
+    expect(zone('[[312, 414], [1054, 423], [1128, 607], [177, 586]]')).toEqual([]);
+    expect(zone('[[0, 0], [10, 0], [10, 4], [4, 4], [4, 10], [0, 10]]')).toEqual([]);
   });
 
   it('reports YAML syntax errors with their line', () => {

@@ -70,8 +70,9 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
   it('refuses a calibration or zone it could not use, in one line, before any work', () => {
     const cases: [string[], string][] = [
       [['--calibration', '1,2=3,4'], "error: --calibration '1,2=3,4': 1 point pair; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. \"410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40\""],
-      [['--calibration', '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5'], "error: --calibration '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5': points 1, 2 and 3 are on one line"],
+      [['--calibration', '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5'], "error: --calibration '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5': image points 1, 2 and 3 are on one line"],
       [['--zone', 'z:0,0,1,1,2,2'], "error: --zone 'z:0,0,1,1,2,2': the points enclose no area (all on one line)"],
+      [['--zone', 'z:0,0,10,0,0,10,10,10'], "error: --zone 'z:0,0,10,0,0,10,10,10': its sides 2 and 4 cross: list the points in order around the zone"],
       [['--zone', 'z:0,0,1,1'], "error: --zone 'z:0,0,1,1': expected NAME:X1,Y1,X2,Y2,X3,Y3[,...] (three or more points, source pixels)"],
     ];
     for (const [args, message] of cases) {

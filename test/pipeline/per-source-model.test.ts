@@ -44,7 +44,7 @@ describe('per-source models on one pipeline', () => {
       // Likewise a calibration the analytics refuse (three points on one line): checked before the
       // old source stops, which used to stop it for good.
       const collinear = { image: [[0, 0], [10, 10], [20, 20], [0, 30]] as [number, number][], world: [[0, 0], [3, 0], [3, 10], [0, 10]] as [number, number][] };
-      await expect(p.replaceSource('x', { ...src('x'), calibration: collinear })).rejects.toThrow(/points 1, 2 and 3 are on one line/);
+      await expect(p.replaceSource('x', { ...src('x'), calibration: collinear })).rejects.toThrow(/image points 1, 2 and 3 are on one line/);
       const seqThen = results.filter((r) => r.frame.source === 'x').at(-1)!.frame.seq;
       await until(() => results.some((r) => r.frame.source === 'x' && r.frame.seq > seqThen + 3));
 

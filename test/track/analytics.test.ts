@@ -473,7 +473,7 @@ describe('speed from a four-point calibration', () => {
   });
 
   it('rejects a calibration with three points on one line', () => {
-    expect(() => new SourceAnalytics({ source: 'cam1', calibration: { image: [[0, 0], [1, 1], [2, 2], [0, 5]], world } })).toThrow(/^cam1: calibration: points 1, 2 and 3 are on one line$/);
+    expect(() => new SourceAnalytics({ source: 'cam1', calibration: { image: [[0, 0], [1, 1], [2, 2], [0, 5]], world } })).toThrow(/^cam1: calibration: image points 1, 2 and 3 are on one line$/);
   });
 });
 
