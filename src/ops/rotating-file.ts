@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendLinesSync } from '../core/append-lines.js';
 
@@ -45,6 +45,28 @@ export class RotatingLineFile {
     if (this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
   }
 
+  /** Whether the open file is still the one at its path (not moved away or deleted meanwhile). */
+  stillAtPath(): boolean {
+    try {
+      const here = statSync(this.path);
+      const open = fstatSync(this.fd);
+      return here.ino === open.ino && here.dev === open.dev;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** Starts the file at its path again (header included), after the open one was moved or deleted. */
+  reopen(): void {
+    closeSync(this.fd);
+    this.fd = -1;
+    mkdirSync(dirname(this.path), { recursive: true });
+    this.fd = openSync(this.path, 'a');
+    this.size = fstatSync(this.fd).size;
+    if (this.size === 0 && this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
+  }
+
   close(): void {
     if (this.fd < 0) return;
     closeSync(this.fd);
@@ -63,15 +85,19 @@ function ifPresent(op: () => void): void {
 /** How often a live output file that could not be written is tried again. */
 export const OUTPUT_RETRY_MS = 10_000;
 
+/** How often a live output file is checked for having been moved away or deleted. */
+export const OUTPUT_MOVED_CHECK_MS = 1000;
+
 /**
  * A live output file that outlives what a service meets over weeks: a full disk, a file moved away
- * mid-rotation, a folder made unwritable. A write that fails drops its line (counted), the file is
+ * or deleted (at most a second's lines go with it), a folder made unwritable. A write that fails drops its line (counted), the file is
  * reopened at most every OUTPUT_RETRY_MS, and each failure and recovery is one log line, instead of
  * an exception that would stop every camera and the dashboard with it.
  */
 export class LiveLineFile {
   private file?: RotatingLineFile;
   private failedAt = -Infinity;
+  private checkedAt = -Infinity;
   /** Lines dropped since the last failure began. */
   lost = 0;
 
@@ -97,6 +123,16 @@ export class LiveLineFile {
       }
     }
     try {
+      // An archive job that moved the file away (or a person who deleted it) left every later line going
+      // into the moved file, or into a deleted one where nothing could read it, without a word.
+      const now = this.now();
+      if (now - this.checkedAt >= OUTPUT_MOVED_CHECK_MS) {
+        this.checkedAt = now;
+        if (!this.file.stillAtPath()) {
+          this.file.reopen();
+          this.log.info('output file was moved or deleted; a new one is started at its path', { file: this.path });
+        }
+      }
       this.file.writeLine(line);
     } catch (e) {
       this.fail(e);

@@ -212,6 +212,31 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     expect(current.at(-1)).toBe('{"n":39}');
   });
 
+  it('starts a new file at its path within a second of the open one being moved away or deleted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-moved-'));
+    const path = join(dir, 'cam.counts.csv');
+    const log = logged();
+    let now = 0;
+    const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2, header: 'a,b' }, log, () => now);
+    f.writeLine('1,1');
+    mkdirSync(join(dir, 'archive'));
+    renameSync(path, join(dir, 'archive', 'cam.counts.csv'));
+    now += 400;
+    f.writeLine('2,2'); // within the second: still into the moved file
+    now += 700;
+    f.writeLine('3,3');
+    expect(readFileSync(join(dir, 'archive', 'cam.counts.csv'), 'utf8')).toBe('a,b\n1,1\n2,2\n');
+    expect(readFileSync(path, 'utf8')).toBe('a,b\n3,3\n');
+    expect(log.lines).toEqual([{ level: 'info', msg: 'output file was moved or deleted; a new one is started at its path', f: { file: path } }]);
+    // Deleted: its lines no longer go into a file nobody can read.
+    rmSync(path);
+    now += 1000;
+    f.writeLine('4,4');
+    f.close();
+    expect(readFileSync(path, 'utf8')).toBe('a,b\n4,4\n');
+    expect(log.lines).toHaveLength(2);
+  });
+
   it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-full-'));
     const path = join(dir, 'events.jsonl');
