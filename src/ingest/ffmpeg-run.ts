@@ -1,3 +1,4 @@
+import { redactSecrets } from '../core/redact.js';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
@@ -253,8 +254,12 @@ export class FfmpegRun extends EventEmitter {
 
   private describeFailure(err: Error): string {
     const useful = this.lastLines.filter((l) => !/^(Input|Output|Stream|Press|\s)/.test(l) && !l.includes('Conversion failed'));
-    const last = useful.pop() ?? err.message.split('\n')[0];
-    return last.replace(/^\[[^\]]*\]\s*/, '').replace(/^.*?: /, (p) => (p.includes('://') || p.startsWith('/') ? '' : p)).trim();
+    let last = useful.pop() ?? err.message.split('\n')[0];
+    // ffmpeg's last word on an unreachable camera is often a bare "Input/output error"; the line before
+    // it said why ("Failed to resolve hostname camera-7: Name or service not known").
+    if (/: Input\/output error$/.test(last)) last = useful.pop() ?? last;
+    // Into logs, events and every dashboard viewer's screen: the camera's password stays out.
+    return redactSecrets(last.replace(/^\[[^\]]*\]\s*/, '').replace(/^.*?: /, (p) => (p.includes('://') || p.startsWith('/') ? '' : p)).trim());
   }
 
   private maybeEnd(): void {

@@ -1,5 +1,6 @@
 import { logger } from '../core/log.js';
 import type { TrafficEvent } from '../core/types.js';
+import { redactSecrets } from '../core/redact.js';
 
 export interface WebhookOptions {
   url: string;
@@ -50,8 +51,30 @@ export class WebhookSink {
   private reportedAt = -Infinity;
   private lossTimer?: NodeJS.Timeout;
 
+  /** Where requests go (the URL without user:password@, which fetch refuses to send) and what they carry. */
+  private readonly target: string;
+  private readonly headers: Record<string, string>;
+  /** The URL as logs show it: no password, no secret-looking query value. */
+  private readonly shown: string;
+
   constructor(private readonly opts: WebhookOptions) {
     this.wanted = new Set(opts.events);
+    const u = new URL(opts.url);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // user:password@ in the URL is HTTP basic authentication, as curl reads it; fetch would refuse the
+    // URL on every event (retried as if the endpoint were down). A header given by hand wins.
+    if (u.username || u.password) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
+    }
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      for (const have of Object.keys(headers)) if (have.toLowerCase() === k.toLowerCase()) delete headers[have];
+      headers[k] = v;
+    }
+    this.target = u.toString();
+    this.headers = headers;
+    this.shown = redactSecrets(opts.url);
   }
 
   push(event: TrafficEvent): void {
@@ -78,7 +101,7 @@ export class WebhookSink {
       if (outcome === 'retry' && attempt < this.opts.maxRetries && !this.closed) {
         if (!this.down) {
           this.down = true;
-          logger.warn('webhook unreachable, retrying with backoff', { url: this.opts.url, reason });
+          logger.warn('webhook unreachable, retrying with backoff', { url: this.shown, reason });
         }
         await this.sleep(Math.min(30_000, (this.opts.baseDelayMs ?? 500) * 2 ** attempt));
         attempt++;
@@ -90,7 +113,7 @@ export class WebhookSink {
         this.stats.sent++;
         if (this.down) {
           this.down = false;
-          logger.info('webhook reachable again', { url: this.opts.url });
+          logger.info('webhook reachable again', { url: this.shown });
         }
         this.reportLoss(this.closed);
       } else {
@@ -132,16 +155,16 @@ export class WebhookSink {
     clearTimeout(this.lossTimer);
     this.lossTimer = undefined;
     this.reportedAt = now;
-    logger.error('webhook events lost', { url: this.opts.url, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
+    logger.error('webhook events lost', { url: this.shown, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
     this.unreported = { failed: 0, dropped: 0, reason: '' };
   }
 
   /** 'refused': a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
   private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry'; reason: string }> {
     try {
-      const res = await fetch(this.opts.url, {
+      const res = await fetch(this.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.opts.headers },
+        headers: this.headers,
         body: JSON.stringify(event),
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../core/redact.js';
 import { EventEmitter } from 'node:events';
 import { logger } from '../core/log.js';
 import type { DisplayFrame, PipelineFeed, SourceCounts, SourceEvents, SourceOverlay, SourceStatus } from '../core/feed.js';
@@ -694,7 +695,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const r = st.runner;
     const s: SourceStatus = {
       name: st.spec.name,
-      url: st.spec.url,
+      // Shown to every dashboard viewer and API client: a camera's password is not theirs to read.
+      url: redactSecrets(st.spec.url),
       state: r.state,
       decodedFps: round1(st.decoded.rate(now)),
       detectedFps: round1(st.detected.rate(now)),
@@ -706,7 +708,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       height: r.height,
       model: st.lease.id,
     };
-    if (r.lastError) s.lastError = r.lastError;
+    if (r.lastError) s.lastError = redactSecrets(r.lastError);
     // The watchdog the runner really applies (a file's watchdogSeconds, else the pipeline's or the
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.
     s.watchdogMs = r.stallMs;

@@ -67,6 +67,34 @@ describe('WebhookSink', () => {
     await sink.close();
   });
 
+  it('sends user:password@ in its URL as basic authentication (fetch refuses such a URL), and logs the URL without secrets', async () => {
+    const { lines, restore } = captureLog();
+    const seen: { auth?: string; url?: string }[] = [];
+    let hits = 0;
+    const srv = createServer((req, res) => {
+      seen.push({ auth: req.headers.authorization, url: req.url });
+      req.resume();
+      req.on('end', () => res.writeHead(hits++ === 0 ? 500 : 200).end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as AddressInfo).port;
+      const sink = new WebhookSink({ url: `http://hookuser:hook%40pw@127.0.0.1:${port}/hook?key=abc`, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 5, queueSize: 10, baseDelayMs: 5 });
+      sink.push(crossing(1));
+      await until(() => sink.stats.sent === 1);
+      await sink.close();
+      expect(seen).toHaveLength(2);
+      for (const r of seen) expect(r).toEqual({ auth: `Basic ${Buffer.from('hookuser:hook@pw').toString('base64')}`, url: '/hook?key=abc' });
+      const logged = JSON.stringify(lines);
+      expect(lines.find((l) => l.msg === 'webhook unreachable, retrying with backoff')).toMatchObject({ url: `http://hookuser:***@127.0.0.1:${port}/hook?key=***` });
+      expect(logged).not.toContain('hook%40pw');
+      expect(logged).not.toContain('key=abc');
+    } finally {
+      restore();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('keeps a bounded queue while the endpoint is down, dropping the oldest', async () => {
     const sink = new WebhookSink({ url: 'http://127.0.0.1:9/unreachable', events: ['line-crossing'], timeoutMs: 200, maxRetries: 100, queueSize: 3, baseDelayMs: 1000 });
     // push never waits for the network: the queue is settled before anything is awaited (no timing
