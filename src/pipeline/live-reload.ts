@@ -1,4 +1,4 @@
-import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { unwatchFile, watch, watchFile, readFileSync, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { logger } from '../core/log.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
@@ -76,6 +76,9 @@ function appliedSources(options: PipelineOptions, file: string): Map<string, App
   return out;
 }
 
+/** How often the pipeline file itself is looked at, ms (besides its folder's watch). */
+const POLL_MS = 2000;
+
 const restartOnly = (o: PipelineOptions, fixed: unknown) =>
   JSON.stringify({ workers: o.workers, backend: o.backend, precision: o.precision, threadsPerFrame: o.threadsPerFrame, countIntervalMs: o.countIntervalMs, display: o.display, classes: o.classes, fixed });
 
@@ -97,6 +100,7 @@ export class PipelineReloader {
   private again?: 'signal' | 'file';
   private closed = false;
   private readonly onHup = () => void this.reload('signal');
+  private poll?: (cur: Stats, prev: Stats) => void;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -111,20 +115,33 @@ export class PipelineReloader {
     this.lastText = readText(file);
   }
 
-  /** Listens for SIGHUP and watches the file's folder (editors often replace a file rather than write it). */
+  /**
+   * Listens for SIGHUP, watches the file's folder (editors often replace a file rather than write it), and
+   * looks at the file itself every POLL_MS: a file Docker bind-mounts over the folder's entry (compose's
+   * `./my.yaml:/app/pipelines/docker.yaml`) is written through another folder, and its own folder's watch
+   * hears nothing of it.
+   */
   start(): void {
     process.on('SIGHUP', this.onHup);
+    const changed = () => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.reload('file'), this.debounceMs);
+    };
     try {
       const name = basename(this.file);
-      this.watcher = watch(dirname(this.file), (_event, changed) => {
-        if (changed !== null && changed !== name) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.reload('file'), this.debounceMs);
+      this.watcher = watch(dirname(this.file), (_event, entry) => {
+        if (entry !== null && entry !== name) return;
+        changed();
       });
       this.watcher.on('error', (e) => logger.warn('cannot watch the pipeline file; reload with SIGHUP', { file: this.file, error: e.message }));
     } catch (e) {
       logger.warn('cannot watch the pipeline file; reload with SIGHUP', { file: this.file, error: (e as Error).message });
     }
+    // A reload whose text is what was last applied does nothing, so hearing of one save twice costs a read.
+    this.poll = (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) changed();
+    };
+    watchFile(this.file, { interval: POLL_MS, persistent: false }, this.poll);
   }
 
   close(): Promise<void> {
@@ -132,6 +149,7 @@ export class PipelineReloader {
     process.off('SIGHUP', this.onHup);
     clearTimeout(this.debounce);
     this.watcher?.close();
+    if (this.poll) unwatchFile(this.file, this.poll);
     return this.running ?? Promise.resolve();
   }
 
@@ -190,13 +208,19 @@ export class PipelineReloader {
       this.applied.delete(name);
       logger.info('source removed', { source: name });
     }
+    // What was done, not what was planned: a restart refused (a truncated model) is not a restart.
+    let restarted = 0;
+    let added = 0;
+    let failed = 0;
     for (const { name, changed } of plan.restart) {
       const a = next.get(name)!;
       try {
         await this.pipeline.replaceSource(name, a.cfg);
         this.applied.set(name, a);
+        restarted++;
         logger.info('source restarted', { source: name, changed: changed.join(','), model: this.pipeline.modelOf(name) ?? a.modelId });
       } catch (e) {
+        failed++;
         if (this.pipeline.modelOf(name) !== undefined) {
           logger.error('source not restarted; it keeps its previous configuration', { source: name, error: (e as Error).message });
         } else {
@@ -211,12 +235,16 @@ export class PipelineReloader {
       try {
         await this.pipeline.addSource(a.cfg);
         this.applied.set(name, a);
+        added++;
         logger.info('source added', { source: name, model: this.pipeline.modelOf(name) ?? a.modelId });
       } catch (e) {
+        failed++;
         logger.error('source not added', { source: name, error: (e as Error).message });
       }
     }
-    logger.info('pipeline reloaded', { reason, added: plan.add.length, removed: plan.remove.length, restarted: plan.restart.length, unchanged: plan.unchanged.length });
+    const summary = { reason, added, removed: plan.remove.length, restarted, unchanged: plan.unchanged.length, ...(failed ? { failed } : {}) };
+    if (failed) logger.warn('pipeline reloaded in part', summary);
+    else logger.info('pipeline reloaded', summary);
   }
 }
 

@@ -1,6 +1,8 @@
 /** A reload after a recording an unchanged source finished with has been archived (moved away). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configureLog } from '../../src/core/log.js';
+import { copyFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { repoRoot } from '../helpers/model.js';
 import { join } from 'node:path';
 import { setupFromArgs } from '../../src/cli/run.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -48,5 +50,33 @@ describe('reloading a pipeline whose finished recording is gone', () => {
       await reloader.close();
       await p.close();
     }
+  }, 60_000);
+
+  it('counts in its summary what was done: a restart its model refused is no restart', async () => {
+    const model = join(tmp.dir, 'm.xnor');
+    copyFileSync(join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'), model);
+    const file = join(tmp.dir, 'm.yaml');
+    writeFileSync(file, ['model: m.xnor', 'sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs: { dashboard: { enabled: false } }', ''].join('\n'));
+    const setup = setupFromArgs([file], {});
+    const p = new Pipeline(setup.options);
+    const reloader = new PipelineReloader(p, file, () => ({ options: setupFromArgs([file], {}, true).options, fixed: {} }), { options: setup.options, fixed: {} });
+    await p.start();
+    configureLog({ json: true });
+    const lines: { msg: string; [k: string]: unknown }[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      if (String(chunk).startsWith('{')) lines.push(JSON.parse(String(chunk)));
+      return true;
+    });
+    try {
+      // The model file cut short (a copy still being written): the source cannot load it and keeps its old one.
+      truncateSync(model, 1_500_000);
+      await reloader.reload('signal');
+    } finally {
+      spy.mockRestore();
+      await reloader.close();
+      await p.close();
+    }
+    expect(lines.some((l) => /^source not restarted|^source stopped/.test(l.msg))).toBe(true);
+    expect(lines.filter((l) => /^pipeline reloaded/.test(l.msg))).toEqual([expect.objectContaining({ msg: 'pipeline reloaded in part', level: 'warn', restarted: 0, failed: 1 })]);
   }, 60_000);
 });
