@@ -184,8 +184,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
           frame = spare ?? Buffer.alloc(frameBytes);
           spare = undefined;
           filled = 0;
-          // Never two frames in one period: a frame is shown, even if a little late.
-          frameSlot = Math.max(slot + 1, at);
+          frameSlot = outputSlot(at, slot);
         }
         const n = Math.min(frameBytes - filled, chunk.length - off);
         chunk.copy(frame, filled, off, off + n);
@@ -193,6 +192,15 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
         off += n;
         if (filled < frameBytes) continue;
         const rec = await resultFor(seq);
+        if (frameSlot < 0) {
+          // Its period is taken by the frame before: left out, as a constant-rate conversion does.
+          spare = frame;
+          frame = undefined;
+          seq++;
+          opts.onFrame?.(seq);
+          if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
+          continue;
+        }
         if (rec) {
           const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
           for (const b of boxes) drawBox(frame, w, h, b.box, annotateColor(b.className));
@@ -276,6 +284,16 @@ function startEncoder(path: string, t: EncoderTiming, output: string, onErr: (d:
   enc.stdin!.on('error', () => undefined);
   const closed = new Promise<number | null>((resolve) => enc.on('close', resolve));
   return { enc, closed };
+}
+
+/**
+ * The output period (frame index) a decoded frame goes to: the one nearest its time (`at`), after the last
+ * one written (`last`); -1 to leave it out when its period is already taken. Placing such a frame one period
+ * late instead (every frame shown) made the video drift for good on a file a little faster than its nominal
+ * rate: a clip said to be 24 fps and running at 24.013 fell 30-60 ms behind its detections from the middle on.
+ */
+export function outputSlot(at: number, last: number): number {
+  return at > last ? at : last < 0 ? 0 : -1;
 }
 
 /** The input's nominal rate when it is one; otherwise a fine grid that still places every frame. */

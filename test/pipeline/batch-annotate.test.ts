@@ -90,6 +90,27 @@ describe('xnorcam batch --annotate', () => {
     outC.forEach((t, i) => expect(Math.abs(t - inC[i])).toBeLessThan(0.5));
   });
 
+  it('stays in step with a file a little faster than its nominal rate (said 24 fps, running at 24.2)', () => {
+    const made24 = join(tmp.dir, 'd24.mkv');
+    const fast = join(tmp.dir, 'fast.mkv');
+    let r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=24', '-t', '10', '-c:v', 'libx264', '-g', '1', made24], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // Its timestamps squeezed, its declared rate kept: 24/1 nominal, a frame every 41.3 ms.
+    r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', made24, '-c', 'copy', '-bsf:v', 'setts=pts=PTS*24/24.2:dts=DTS*24/24.2', fast], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(rFrameRate(fast)).toBe('24/1');
+    const out = join(tmp.dir, 'fast');
+    const b = xnorcam(['batch', fast, ...testModelArgs, '--stride', '5', '--annotate', '-o', out]);
+    expect(b.status, b.stderr).toBe(0);
+    const inF = probeFramePts(fast);
+    const outF = probeFramePts(join(out, 'fast.annotated.mp4'));
+    const period = 1000 / 24;
+    // The last frame where the input has it (it was 80 ms late, and later ever more), and every output
+    // frame showing an input frame within half a period of its time.
+    expect(Math.abs(outF.at(-1)! - outF[0] - (inF.at(-1)! - inF[0]))).toBeLessThanOrEqual(period / 2 + 0.01);
+    expect(outF.length).toBeLessThan(inF.length);
+  });
+
   it("lines up with detections.jsonl when the file's clock starts late (MPEG-TS an hour in)", () => {
     const mp4 = makeVideo(join(tmp.dir, 'late.mp4'), { width: 320, height: 240, fps: 25, seconds: 2 });
     const ts = join(tmp.dir, 'late.ts');
