@@ -126,7 +126,15 @@ export async function run(argv: string[]): Promise<number> {
       annotating.abort();
       return;
     }
-    if (signal) process.exit(sig === 'SIGINT' ? 130 : 143); // second Ctrl-C: leave now
+    if (signal) {
+      // Asked twice: leave now, but not without a word (it exited silently, the video being drawn still
+      // in its encoder, which finishes it a moment after).
+      const drawing = annotating !== undefined;
+      process.stderr.write(
+        `error: interrupted again by ${sig}: left at once; outputs in ${outDir} are valid but partial${drawing ? ' (the annotated video being drawn is finished by its encoder a moment later)' : ''}\n`,
+      );
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
     signal = sig;
     void pipeline.stop();
   };
@@ -248,7 +256,9 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     throw writeFailure;
   }
-  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'} → ${relative(process.cwd(), outDir) || '.'}`);
+  const shownDir = relative(process.cwd(), outDir) || '.';
+  // Stopped by a signal, the line says so (it read as a finished run, the error line after it).
+  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
 
   let annotateError: string | undefined;
   if (v.annotate) {
@@ -282,14 +292,18 @@ export async function run(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
 
   if (signal) {
-    process.stderr.write(`error: interrupted by ${signal}: stopped after ${processed} frames; outputs in ${outDir} are valid but partial\n`);
+    // Inputs never started have no outputs at all: named, so a rerun can be given just those.
+    const notStarted = queue.map((j) => j.url);
+    const left = notStarted.length ? `; not started: ${listed(notStarted)}` : '';
+    process.stderr.write(`error: interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}\n`);
     return signal === 'SIGINT' ? 130 : 143;
   }
   const bad = ends.filter((e) => e.state === 'failed' || e.damaged);
   if (bad.length) {
     const e = bad[0];
     const what = e.state === 'failed' ? `cannot decode (${e.error ?? 'ffmpeg failed'})` : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
-    process.stderr.write(`error: ${e.url}: ${what}${bad.length > 1 ? ` (and ${bad.length - 1} more input${bad.length > 2 ? 's' : ''} with problems)` : ''}\n`);
+    const others = bad.slice(1).map((b) => b.url);
+    process.stderr.write(`error: ${e.url}: ${what}${others.length ? ` (also with problems: ${listed(others)})` : ''}\n`);
     return 1;
   }
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
@@ -308,3 +322,7 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Up to three names, then how many more: one line stays readable for a batch of hundreds. */
+function listed(names: string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}

@@ -15,8 +15,10 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
 
   it('stops cleanly on SIGINT: valid partial JSONL, exit 130, one error line', async () => {
     const video = makeVideo(join(tmp.dir, 'long.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const next = makeVideo(join(tmp.dir, 'next.mp4'), { width: 320, height: 240, fps: 25, seconds: 1 });
     const out = join(tmp.dir, 'sigint');
-    const child = spawn(process.execPath, [bin, 'batch', video, ...testModelArgs, '--out', out, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // One input at a time: the second is never started.
+    const child = spawn(process.execPath, [bin, 'batch', video, next, ...testModelArgs, '--out', out, '--workers', '1', '--jobs', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const jsonl = join(out, 'long.detections.jsonl');
@@ -29,7 +31,10 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(130);
     expect(errorLines(stderr)).toHaveLength(1);
-    expect(errorLines(stderr)[0]).toMatch(/interrupted by SIGINT: stopped after \d+ frames/);
+    expect(errorLines(stderr)[0]).toMatch(/interrupted by SIGINT: stopped after \d+ frames; outputs in .* are valid but partial; not started: .*next\.mp4$/);
+    // The summary line does not read as a finished run.
+    expect(stderr).toMatch(/^batch: \d+ frames from 1 input, stopped by SIGINT → /m);
+    expect(existsSync(join(out, 'next.detections.jsonl'))).toBe(false);
     const lines = readJsonl(jsonl);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.length).toBeLessThan(1500);
@@ -39,11 +44,14 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
   it('a truncated stream: outputs for the frames that were there, exit 1, one line naming the file', () => {
     const full = makeVideo(join(tmp.dir, 'cut.ts'), { fps: 25, seconds: 6 });
     truncateSync(full, Math.floor(statSync(full).size * 0.4));
+    const other = join(tmp.dir, 'cut2.ts');
+    copyFileSync(full, other);
     const out = join(tmp.dir, 'cut');
-    const r = xnorcam(['batch', full, ...testModelArgs, '--out', out]);
+    const r = xnorcam(['batch', full, other, ...testModelArgs, '--out', out]);
     expect(r.status).toBe(1);
     expect(errorLines(r.stderr)).toHaveLength(1);
-    expect(errorLines(r.stderr)[0]).toMatch(/cut\.ts: truncated or corrupt input .*outputs cover the \d+ frames/);
+    // Every damaged input named, not "1 more".
+    expect(errorLines(r.stderr)[0]).toMatch(/cut\.ts: truncated or corrupt input .*outputs cover the \d+ frames decoded \(also with problems: .*cut2\.ts\)$/);
     const lines = readJsonl(join(out, 'cut.detections.jsonl'));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
