@@ -301,7 +301,13 @@ export async function run(argv: string[]): Promise<number> {
   const bad = ends.filter((e) => e.state === 'failed' || e.damaged);
   if (bad.length) {
     const e = bad[0];
-    const what = e.state === 'failed' ? `cannot decode (${e.error ?? 'ffmpeg failed'})` : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
+    const what =
+      e.state === 'failed'
+        ? // ffmpeg's last word on a file with an index and no frames is about its filters, not the file.
+          e.damaged
+          ? `truncated or corrupt input (${e.damaged}); no frame could be decoded`
+          : `cannot decode (${e.error ?? 'ffmpeg failed'})`
+        : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
     const others = bad.slice(1).map((b) => b.url);
     process.stderr.write(`error: ${e.url}: ${what}${others.length ? ` (also with problems: ${listed(others)})` : ''}\n`);
     return 1;

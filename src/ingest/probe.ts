@@ -33,6 +33,8 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
         return reject(new Error('not a video (ffmpeg reads it as a text file)'));
       }
       if (!video && /Stream #0:\d+/.test(err)) return reject(new Error('no video stream'));
+      // A container header and nothing after it (an MP4's first bytes): its metadata lines are no reason.
+      if (!video && /^Input #0/m.test(err)) return reject(new Error('not a readable video (no streams in it: the file is incomplete or truncated)'));
       if (!video) {
         const reason = err
           .split('\n')

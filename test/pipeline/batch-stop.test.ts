@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
@@ -55,6 +55,18 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const lines = readJsonl(join(out, 'cut.detections.jsonl'));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
+  });
+
+  it('an MP4 of its first bytes only: the reason, not a line of its metadata', () => {
+    const full = makeVideo(join(tmp.dir, 'head.mp4'), { fps: 25, seconds: 1 });
+    // Its index first (as a camera's or a web-ready recording is): the first bytes are a header with metadata.
+    const cut = join(tmp.dir, 'head-cut.mp4');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', full, '-c', 'copy', '-movflags', '+faststart', cut], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    truncateSync(cut, 40);
+    const r = xnorcam(['batch', cut, ...testModelArgs, '--out', join(tmp.dir, 'h')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`error: ${cut}: not a readable video (no streams in it: the file is incomplete or truncated)`);
   });
 
   it('an MP4 cut before its index: one line naming the file and the reason, nothing started', () => {
