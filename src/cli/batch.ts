@@ -141,6 +141,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const startedAt = performance.now();
   await pipeline.start();
   const total = inputs.every((i) => i.estimatedFrames > 0) ? inputs.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;
   const progress = createProgress('batch', total, { unit: 'frames' });
@@ -155,6 +156,8 @@ export async function run(argv: string[]): Promise<number> {
     base: string;
     /** Last frame with a result, -1 before the first. */
     lastFrame: number;
+    /** Its time in the input (ms from the start of the file): the video covered so far. */
+    lastPtsMs: number;
   }
   const outputs = new Map<string, Outputs>();
   // An output that cannot be written (a full disk, a folder where a file should go) stops the run and is
@@ -178,6 +181,7 @@ export async function run(argv: string[]): Promise<number> {
       return;
     }
     o.lastFrame = r.frame.seq;
+    o.lastPtsMs = Math.max(o.lastPtsMs, r.frame.ptsMs);
     processed++;
     progress.update(processed);
   });
@@ -210,6 +214,7 @@ export async function run(argv: string[]): Promise<number> {
               mot: new MotTracksWriter(`${base}.tracks.txt`),
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
               lastFrame: -1,
+              lastPtsMs: 0,
             });
           });
         } catch (e) {
@@ -258,7 +263,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const shownDir = relative(process.cwd(), outDir) || '.';
   // Stopped by a signal, the line says so (it read as a finished run, the error line after it).
-  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
+  // How much faster than real time: what a batch is for, said with the video's length and the time taken.
+  const videoSec = [...outputs.values()].reduce((a, o) => a + (o.lastFrame >= 0 ? o.lastPtsMs / 1000 : 0), 0);
+  const tookSec = (performance.now() - startedAt) / 1000;
+  const pace = videoSec > 0 && tookSec > 0 ? ` (${duration(videoSec)} of video in ${duration(tookSec)}, ${(videoSec / tookSec).toFixed(1)}× real time)` : '';
+  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${pace}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
 
   let annotateError: string | undefined;
   if (v.annotate) {
@@ -331,4 +340,13 @@ export async function run(argv: string[]): Promise<number> {
 /** Up to three names, then how many more: one line stays readable for a batch of hundreds. */
 function listed(names: string[]): string {
   return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}
+
+/** 42 s, 3 min 05 s, 2 h 10 min. */
+function duration(sec: number): string {
+  if (sec < 59.5) return `${sec.toFixed(sec < 9.95 ? 1 : 0)} s`;
+  const s = Math.round(sec);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  const m = Math.round(sec / 60);
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }

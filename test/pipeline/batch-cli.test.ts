@@ -31,7 +31,8 @@ describe('xnorcam batch', () => {
       expect(existsSync(join(out, `${name}.tracks.txt`))).toBe(true);
       expect(probeFramePts(join(out, `${name}.annotated.mp4`)).length).toBe(expected);
     }
-    expect(r.stderr).toMatch(/batch: 912 frames from 2 inputs/);
+    // With how much video that was and how fast: what a batch is for.
+    expect(r.stderr).toMatch(/batch: 912 frames from 2 inputs \(([\d.]+ s|\d+ min \d\d s) of video in ([\d.]+ s|\d+ min \d\d s), \d+\.\d× real time\) → /);
   });
 
   it('warns of a line or zone drawn outside the picture (for another camera, another resolution), once', () => {
