@@ -16,7 +16,7 @@ const demoVideo = join(repo, '.cache', 'demo', 'traffic-demo.mp4');
 export const spec = {
   name: 'demo',
   summary: 'Play a generated traffic video as a live camera with the bundled model and the dashboard',
-  usage: '[--port PORT] [--host HOST] [--token TOKEN] [--allowed-host NAME]',
+  usage: '[--port PORT] [--host HOST] [--token TOKEN] [--allowed-host NAME] [--regenerate] [--duration S] [--stats S]',
   details: `What \`npm start\` runs. On first use it renders a demo traffic video into .cache/demo/ (with
 \`xnorcam synth video\`, or an ffmpeg test pattern when the synthesizer is not available), then runs
 pipelines/demo.yaml: the video looping as a live camera, the bundled model, a counting line, and the
