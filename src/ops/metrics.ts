@@ -54,8 +54,12 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   byScrape('xnorcam_source_detect_failures_total', 'Frames whose detection failed (passed on with no detections)', (s) => s.detectFailures ?? 0, 'counter');
   byScrape(
     'xnorcam_source_seconds_since_last_frame',
-    'Seconds since the source last delivered a frame (watchdog input)',
-    (s) => (s.lastFrameAt === null ? -1 : (Date.now() - s.lastFrameAt) / 1000),
+    'Seconds since the source last delivered a frame, or since it was started when it has delivered none (watchdog input)',
+    // A camera dead from the start counts up from its start, so an alert on this (> 60) fires for it too (it read -1).
+    (s) => {
+      const since = s.lastFrameAt ?? s.startedAt;
+      return since === null || since === undefined ? -1 : (Date.now() - since) / 1000;
+    },
     'gauge',
   );
 

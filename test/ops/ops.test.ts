@@ -304,9 +304,11 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
 
 describe('pipeline metrics', () => {
   it('exports per-source and detector metrics that move with the pipeline', async () => {
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 25, detectedFps: 12.5, latencyMs: 80, droppedFrames: 3, reconnects: 1, lastFrameAt: Date.now(), width: 640, height: 360 };
+    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 25, detectedFps: 12.5, latencyMs: 80, droppedFrames: 3, reconnects: 1, lastFrameAt: Date.now(), width: 640, height: 360, detectFailures: 4 };
+    // A camera dead since it was started 90 s ago: no frame ever.
+    const dead: SourceStatus = { name: 'cam2', url: 'rtsp://y', state: 'reconnecting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 5, lastFrameAt: null, width: 0, height: 0, startedAt: Date.now() - 90_000 };
     const emitter = new EventEmitter();
-    const feed = Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
+    const feed = Object.assign(emitter, { sources: () => [status, dead], overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
     let depth = 2;
     const metrics = createPipelineMetrics(feed, {
       workerQueueDepth: () => depth,
@@ -324,6 +326,11 @@ describe('pipeline metrics', () => {
     expect(text).toMatch(/xnorcam_source_detected_fps\{source="cam1"\} 12.5/);
     expect(text).toMatch(/xnorcam_source_skipped_frames_total\{source="cam1"\} 3/);
     expect(text).toMatch(/xnorcam_source_reconnects_total\{source="cam1"\} 1/);
+    expect(text).toMatch(/xnorcam_source_detect_failures_total\{source="cam1"\} 4/);
+    // Counted from its start, so an alert on it fires for a camera that never came up (it read -1).
+    const sinceDead = Number(/xnorcam_source_seconds_since_last_frame\{source="cam2"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(sinceDead).toBeGreaterThanOrEqual(90);
+    expect(sinceDead).toBeLessThan(120);
     expect(text).toMatch(/xnorcam_frames_detected_total\{source="cam1"\} 2/);
     expect(text).toMatch(/xnorcam_events_total\{source="cam1",type="line-crossing"\} 2/);
     expect(text).toMatch(/xnorcam_detection_latency_seconds_bucket\{le="0.2",source="cam1"\} 2/);
