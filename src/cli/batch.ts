@@ -289,7 +289,7 @@ export async function run(argv: string[]): Promise<number> {
       // the frames up to the last result (with --stride the few after it make the bar end a little past 100 %).
       const bar = createProgress('annotate', e.lastFrame + 1, { unit: 'frames' });
       try {
-        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n) });
+        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n), overlay: { lines, zones } });
         bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn` : `batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames`);
       } catch (err) {
         bar.finish(`batch: ${path} not written`);

@@ -3,6 +3,7 @@ import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
+import { drawText, textWidth } from '../core/font5x7.js';
 
 type Rgb = [number, number, number];
 
@@ -29,7 +30,13 @@ interface Rec {
   frame: number;
   ptsMs?: number;
   detections: { className: string; box: number[] }[];
-  tracks: { className: string; box: number[]; confirmed: boolean }[];
+  tracks: { id?: number; className: string; box: number[]; confirmed: boolean }[];
+}
+
+/** Counting lines and zones to draw (source pixels), with their names: a count checked against the video needs its line. */
+export interface AnnotateOverlay {
+  lines?: { name: string; points: readonly (readonly [number, number])[] }[];
+  zones?: { name: string; polygon: readonly (readonly [number, number])[] }[];
 }
 
 export interface AnnotateOptions {
@@ -39,6 +46,7 @@ export interface AnnotateOptions {
   signal?: AbortSignal;
   /** Called after each input frame is drawn, with the number drawn so far (a progress bar). */
   onFrame?: (drawn: number) => void;
+  overlay?: AnnotateOverlay;
 }
 
 export interface AnnotateResult {
@@ -202,9 +210,15 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
           continue;
         }
         if (rec) {
-          const boxes = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
-          for (const b of boxes) drawBox(frame, w, h, b.box, annotateColor(b.className));
+          // Tracks labelled with their id (the id in the events and tracks files), else the frame's detections.
+          const boxes: { id?: number; className: string; box: number[] }[] = rec.tracks.length ? rec.tracks.filter((t) => t.confirmed) : rec.detections;
+          for (const b of boxes) {
+            const c = annotateColor(b.className);
+            drawBox(frame, w, h, b.box, c);
+            drawLabel(frame, w, h, b.box, `${b.className}${b.id !== undefined ? ` ${b.id}` : ''}`, c);
+          }
         }
+        if (opts.overlay) drawOverlay(frame, w, h, opts.overlay);
         // The previous frame stays on screen until this one's time.
         while (prev && slot + 1 < frameSlot) {
           await write(prev);
@@ -305,6 +319,63 @@ function outputRate(nominal: [number, number] | undefined): [number, number] {
 function hexRgb(hex: string): Rgb {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/** Font pixels per label pixel: readable on a 320×240 clip and on 4K alike. */
+function labelScale(h: number): number {
+  return Math.max(1, Math.round(h / 480));
+}
+
+/** The label on a box's top edge (inside it when the box touches the top), dark text on the class colour. */
+function drawLabel(img: Buffer, w: number, h: number, box: number[], text: string, c: Rgb): void {
+  const s = labelScale(h);
+  const label = text.toUpperCase();
+  const lw = textWidth(label, s) + 2 * s;
+  const lh = 9 * s;
+  const x0 = clamp(Math.round(box[0]), 0, Math.max(0, w - lw));
+  const top = Math.round(box[1]);
+  const y0 = top - lh >= 0 ? top - lh : clamp(top, 0, Math.max(0, h - lh));
+  for (let y = y0; y < Math.min(h, y0 + lh); y++) hline(img, w, x0, Math.min(w - 1, x0 + lw - 1), y, c);
+  drawText(img, w, h, label, x0 + 2 * s, y0 + s, s, [0, 0, 0]);
+}
+
+const LINE_COLOR: Rgb = [255, 255, 255];
+const ZONE_COLOR: Rgb = [255, 214, 0];
+
+/** Counting lines (white) and zones (amber), each with its name, as the dashboard draws them. */
+function drawOverlay(img: Buffer, w: number, h: number, overlay: AnnotateOverlay): void {
+  const s = labelScale(h);
+  for (const z of overlay.zones ?? []) {
+    const p = z.polygon;
+    for (let i = 0; i < p.length; i++) drawSegment(img, w, h, p[i], p[(i + 1) % p.length], ZONE_COLOR, 2);
+    if (p.length) drawText(img, w, h, z.name.toUpperCase(), Math.round(p[0][0]) + 3 * s, Math.round(p[0][1]) + 3 * s, s, ZONE_COLOR);
+  }
+  for (const l of overlay.lines ?? []) {
+    const [a, b] = l.points;
+    if (!a || !b) continue;
+    drawSegment(img, w, h, a, b, LINE_COLOR, 2);
+    drawText(img, w, h, l.name.toUpperCase(), Math.round(a[0]) + 3 * s, Math.round(a[1]) - 10 * s, s, LINE_COLOR);
+  }
+}
+
+/** A straight segment `width` pixels thick, clipped to the frame. */
+function drawSegment(img: Buffer, w: number, h: number, a: readonly [number, number], b: readonly [number, number], c: Rgb, width: number): void {
+  const steps = Math.max(1, Math.ceil(Math.hypot(b[0] - a[0], b[1] - a[1])));
+  for (let k = 0; k <= steps; k++) {
+    const x = Math.round(a[0] + ((b[0] - a[0]) * k) / steps);
+    const y = Math.round(a[1] + ((b[1] - a[1]) * k) / steps);
+    for (let dy = 0; dy < width; dy++) {
+      for (let dx = 0; dx < width; dx++) {
+        const px = x + dx;
+        const py = y + dy;
+        if (px < 0 || py < 0 || px >= w || py >= h) continue;
+        const i = (py * w + px) * 3;
+        img[i] = c[0];
+        img[i + 1] = c[1];
+        img[i + 2] = c[2];
+      }
+    }
+  }
 }
 
 /** A 2-pixel rectangle outline, clipped to the frame. */

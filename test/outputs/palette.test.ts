@@ -47,3 +47,13 @@ function hue(hex: string): number {
   const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
   return Math.round((h * 60 + 360) % 360);
 }
+
+describe('label font', () => {
+  it('has a glyph for every letter of the traffic classes and of a COCO model\'s class names', async () => {
+    const { GLYPHS } = await import('../../src/core/font5x7.js');
+    const { TRAFFIC_CLASSES } = await import('../../src/core/traffic-classes.js');
+    const coco = ['traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'dog', 'horse', 'train', 'boat', 'zebra', 'jeep', 'van', 'quad'];
+    for (const name of [...TRAFFIC_CLASSES, ...coco]) for (const ch of name.toUpperCase()) expect(GLYPHS[ch], `${name}: '${ch}'`).toBeDefined();
+    for (const ch of '0123456789#') expect(GLYPHS[ch]).toBeDefined();
+  });
+});

@@ -111,6 +111,28 @@ describe('xnorcam batch --annotate', () => {
     expect(outF.length).toBeLessThan(inF.length);
   });
 
+  it('draws the counting lines and zones it counted with, so a count can be checked against the video', () => {
+    const video = makeVideo(join(tmp.dir, 'overlay.mp4'), { width: 320, height: 240, fps: 10, seconds: 1 });
+    const out = join(tmp.dir, 'overlay');
+    const r = xnorcam(['batch', video, ...testModelArgs, '--line', 'l:0,100,320,100', '--zone', 'z:40,150,280,150,280,220,40,220', '--annotate', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const rgb = (file: string) => {
+      const f = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 24 });
+      expect(f.status).toBe(0);
+      return f.stdout;
+    };
+    const drawn = rgb(join(out, 'overlay.annotated.mp4'));
+    const source = rgb(video);
+    const at = (img: Buffer, x: number, y: number) => [...img.subarray((y * 320 + x) * 3, (y * 320 + x) * 3 + 3)];
+    // Along the line: white where the picture was not; along the zone's bottom side: amber (red and green high, blue low).
+    const white = (p: number[]) => p.every((v) => v > 200);
+    const xs = Array.from({ length: 30 }, (_, i) => 60 + i * 8);
+    expect(xs.filter((x) => white(at(drawn, x, 100))).length).toBeGreaterThan(25);
+    expect(xs.filter((x) => white(at(source, x, 100))).length).toBeLessThan(10);
+    const amber = (p: number[]) => p[0] > 180 && p[1] > 150 && p[2] < 110;
+    expect(xs.filter((x) => x < 270 && amber(at(drawn, x, 220))).length).toBeGreaterThan(20);
+  });
+
   it("lines up with detections.jsonl when the file's clock starts late (MPEG-TS an hour in)", () => {
     const mp4 = makeVideo(join(tmp.dir, 'late.mp4'), { width: 320, height: 240, fps: 25, seconds: 2 });
     const ts = join(tmp.dir, 'late.ts');
