@@ -10,7 +10,7 @@ import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFra
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
-import { annotateVideo } from '../outputs/annotate-video.js';
+import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { DetectionsJsonl } from '../outputs/detections-jsonl.js';
 import { EventsJsonl } from '../outputs/events-jsonl.js';
@@ -205,7 +205,10 @@ export async function run(argv: string[]): Promise<number> {
             // With --annotate this run draws its own, after the input: until then, or if it is stopped
             // before (SIGTERM, SIGKILL, an input that fails), the earlier one must not sit beside the new
             // detections as if drawn from them.
-            if (v.annotate) rmSync(`${base}.annotated.mp4`, { force: true });
+            if (v.annotate) {
+              rmSync(`${base}.annotated.mp4`, { force: true });
+              rmSync(annotatePartialPath(`${base}.annotated.mp4`), { force: true });
+            }
             outputs.set(name, {
               url: job.url,
               base,

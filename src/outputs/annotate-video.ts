@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
@@ -76,6 +76,10 @@ const configRe = /config in time_base: (\d+)\/(\d+), frame_rate: (\d+)\/(\d+)/;
  */
 export async function annotateVideo(input: string, jsonlPath: string, output: string, opts: AnnotateOptions = {}): Promise<AnnotateResult> {
   const bin = ffmpegBinary();
+  // Drawn under another name, renamed once the encoder has finished it: a process killed meanwhile (SIGKILL,
+  // a power cut) leaves a file that says it is partial, not one passing for the whole video (or one with no
+  // stream at all, killed as it started).
+  const partial = annotatePartialPath(output);
   const showinfo = bin.major === 0 || bin.major >= 5 ? 'showinfo=checksum=0' : 'showinfo';
   // Own process groups: a Ctrl-C on the terminal must not cut the encoder off mid-file (the
   // caller decides what a signal means), and if this process dies the encoder still sees the end
@@ -186,9 +190,15 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
             // The input's own clock (1/90000 …) when it has one fine enough: then the output's times are
             // the input's, where the default (1/rate-based) one would round the start by up to a millisecond.
             const timescale = tbN === 1 && tbD >= rN / rD ? tbD : undefined;
-            ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale, sar: info.sar }, output, (d) => (encErr += d)));
+            ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale, sar: info.sar }, partial, (d) => (encErr += d)));
           }
-          const at = info.pts === undefined ? slot + 1 : Math.round((info.pts - firstPts) / ticksPerSlot);
+          let at = info.pts === undefined ? slot + 1 : Math.round((info.pts - firstPts) / ticksPerSlot);
+          if (at < slot - CLOCK_RESET_SLOTS) {
+            // The file's clock went back (two recordings joined, a stream that restarted): the video goes on
+            // from here, as the detections' clock does, rather than leaving out every frame after it.
+            firstPts = info.pts! - (slot + 1) * ticksPerSlot;
+            at = slot + 1;
+          }
           frame = spare ?? Buffer.alloc(frameBytes);
           spare = undefined;
           filled = 0;
@@ -207,6 +217,10 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
           seq++;
           opts.onFrame?.(seq);
           if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
+          if (opts.signal?.aborted) {
+            complete = false;
+            break read;
+          }
           continue;
         }
         if (rec) {
@@ -250,13 +264,22 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
     const code = await encClosed!;
     if (code !== 0) {
       // What it left is no video (no moov atom): a file there would pass for one.
-      rmSync(output, { force: true });
+      rmSync(partial, { force: true });
       throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
     }
+    renameSync(partial, output);
   }
   if (failure) throw failure;
   if (!seq) throw new Error(`${input}: no frame decoded${decCode ? ` (${decErr})` : ''}`);
   return { frames: seq, complete };
+}
+
+/** A frame this many output periods before the last one written is a clock that went back, not a late frame. */
+const CLOCK_RESET_SLOTS = 2;
+
+/** Where an annotated video is drawn until it is finished: `clip.annotated.partial.mp4`. */
+export function annotatePartialPath(output: string): string {
+  return output.replace(/(\.mp4)?$/i, '.partial.mp4');
 }
 
 interface EncoderTiming {

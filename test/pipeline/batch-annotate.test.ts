@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
@@ -111,6 +111,19 @@ describe('xnorcam batch --annotate', () => {
     expect(outF.length).toBeLessThan(inF.length);
   });
 
+  it('goes on through a clock that goes back (two recordings joined end to end)', () => {
+    const part = join(tmp.dir, 'part.ts');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264', part], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const joined = join(tmp.dir, 'joined.ts');
+    writeFileSync(joined, Buffer.concat([readFileSync(part), readFileSync(part)]));
+    const out = join(tmp.dir, 'joined');
+    xnorcam(['batch', joined, ...testModelArgs, '--stride', '5', '--annotate', '-o', out]);
+    // Every frame of both halves (every frame after the jump was left out: half the video).
+    expect(readJsonl(join(out, 'joined.detections.jsonl'))).toHaveLength(30); // every 5th
+    expect(probeFramePts(join(out, 'joined.annotated.mp4'))).toHaveLength(150);
+  });
+
   it('draws the counting lines and zones it counted with, so a count can be checked against the video', () => {
     const video = makeVideo(join(tmp.dir, 'overlay.mp4'), { width: 320, height: 240, fps: 10, seconds: 1 });
     const out = join(tmp.dir, 'overlay');
@@ -198,5 +211,25 @@ describe('xnorcam batch --annotate', () => {
     const pts = probeFramePts(join(out, 'big.annotated.mp4'));
     expect(pts.length).toBe(Number(m![1]));
     expect(pts.length).toBeLessThan(500);
+    expect(existsSync(join(out, 'big.annotated.partial.mp4'))).toBe(false);
   });
+
+  it('killed while drawing (SIGKILL), leaves the video under a name that says it is partial, never as the whole one', async () => {
+    const video = makeVideo(join(tmp.dir, 'killed.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
+    const out = join(tmp.dir, 'killed');
+    const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
+    // Killed once frames are being encoded (the file being drawn has grown).
+    const partial = join(out, 'killed.annotated.partial.mp4');
+    await until('frames drawn', () => existsSync(partial) && statSync(partial).size > 50_000, 60_000);
+    run.child.kill('SIGKILL');
+    await run.closed;
+    expect(existsSync(join(out, 'killed.annotated.mp4'))).toBe(false);
+    // The encoder, in its own process group, still finishes what it was given: a shorter video, named partial.
+    await until('the partial video', () => probeFramePts(partial).length > 0, 20_000);
+    // The next run starts over: the partial one does not stay beside the new video.
+    const again = xnorcam(['batch', video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(existsSync(join(out, 'killed.annotated.partial.mp4'))).toBe(false);
+    expect(probeFramePts(join(out, 'killed.annotated.mp4')).length).toBe(500);
+  }, 120_000);
 });
