@@ -131,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
       // in its encoder, which finishes it a moment after).
       const drawing = annotating !== undefined;
       process.stderr.write(
-        `error: interrupted again by ${sig}: left at once; outputs in ${outDir} are valid but partial${drawing ? ' (the annotated video being drawn is finished by its encoder a moment later)' : ''}\n`,
+        `error: interrupted again by ${sig}: left at once; outputs in ${relative(process.cwd(), outDir) || '.'} are valid but partial${drawing ? ' (the annotated video being drawn is finished by its encoder a moment later)' : ''}\n`,
       );
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }

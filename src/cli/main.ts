@@ -37,7 +37,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [first, ...more] = argv;
   // `xnorcam help run` is `xnorcam run --help`.
-  const [name, rest] = first === 'help' && more.length && commands[more[0]] ? [more[0], ['--help']] : [first, more];
+  const [name, rest] = first === 'help' && more.length ? [more[0], ['--help']] : [first, more];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;

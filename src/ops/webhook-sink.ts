@@ -64,7 +64,7 @@ export class WebhookSink {
     // user:password@ in the URL is HTTP basic authentication, as curl reads it; fetch would refuse the
     // URL on every event (retried as if the endpoint were down). A header given by hand wins.
     if (u.username || u.password) {
-      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+      headers.authorization = `Basic ${Buffer.from(`${decodeOrKeep(u.username)}:${decodeOrKeep(u.password)}`).toString('base64')}`;
       u.username = '';
       u.password = '';
     }
@@ -195,5 +195,14 @@ export class WebhookSink {
       this.stats.queued = this.queue.length;
     }
     this.reportLoss(true);
+  }
+}
+
+/** A URL's user or password as written by a person: `50%off` is not an escape, and must not stop the run. */
+function decodeOrKeep(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
   }
 }

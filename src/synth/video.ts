@@ -128,29 +128,39 @@ function layoutLine(scene: Scene): { lineY: number; world: [[number, number], [n
     const a = clipEnd(scene, mid, [scene.main.lo - 1.2, lineY], 4);
     const b = clipEnd(scene, mid, [scene.main.hi + 1.2, lineY], 4);
     if (b[0] - a[0] < 4) continue;
-    // Calibration: the road around the line as far along it as is in view (up to 15 m each way), each end
-    // as wide as the picture shows it there: a trapezoid on the ground, which a four-point calibration
-    // takes as well as a rectangle. A speed needs 0.4 s of a vehicle inside it; the rectangle this replaced
-    // (its width kept, its depth cut until all four corners were in view) was 4 m deep on a roadside view,
-    // where nothing faster than 17 km/h got a speed.
+    // Calibration: the road around the line as far along it as is in view (up to 20 m each way, each way on
+    // its own), each end as wide as the picture shows it there: a trapezoid on the ground, which a four-point
+    // calibration takes as well as a rectangle. A speed needs 0.4 s of a vehicle inside it; the rectangle this
+    // replaced (its width kept, its depth cut until all four corners were in view) was 4 m deep on a roadside
+    // view, where nothing faster than 17 km/h got a speed. Its corners keep off the picture's edges by 4 % of
+    // it: a detector's box for a vehicle the edge cuts off ends a few pixels short of it, and its bottom there
+    // is the edge, not the wheels.
     const c = (scene.main.lo + scene.main.hi) / 2;
     const r = (v: number): number => Math.round(v * 1000) / 1000;
+    const edge = Math.max(3, 0.04 * Math.min(scene.width, scene.height));
     /** The road's extent in view across ground row y (its middle must be in view), or null. */
     const across = (y: number): [number, number] | null => {
-      if (!inImage(scene, c, y, 3)) return null;
-      const left = clipEnd(scene, [c, y], [scene.main.lo, y], 2)[0];
-      const right = clipEnd(scene, [c, y], [scene.main.hi, y], 2)[0];
+      if (!inImage(scene, c, y, edge + 1)) return null;
+      const left = clipEnd(scene, [c, y], [scene.main.lo, y], edge)[0];
+      const right = clipEnd(scene, [c, y], [scene.main.hi, y], edge)[0];
       return right - left >= 2 ? [left, right] : null;
     };
-    for (let half = 15; half > 0.5; half *= 0.9) {
-      const near = across(lineY - half);
-      const far = across(lineY + half);
-      if (!near || !far) continue;
+    /** The farthest ground row from the line, `sign` of it, up to 20 m, whose road is in view. */
+    const reach = (sign: 1 | -1): { y: number; x: [number, number] } | null => {
+      for (let d = 20; d > 0.5; d *= 0.9) {
+        const x = across(lineY + sign * d);
+        if (x) return { y: lineY + sign * d, x };
+      }
+      return null;
+    };
+    const near = reach(-1);
+    const far = reach(1);
+    if (near && far) {
       const corners: [number, number][] = [
-        [near[0], lineY - half],
-        [near[1], lineY - half],
-        [far[1], lineY + half],
-        [far[0], lineY + half],
+        [near.x[0], near.y],
+        [near.x[1], near.y],
+        [far.x[1], far.y],
+        [far.x[0], far.y],
       ];
       return { lineY, world: [a, b], calibWorld: corners.map(([x, y]) => [r(x), r(y)]) };
     }

@@ -285,7 +285,9 @@ export class SourceAnalytics {
       if (!info || !t.confirmed) continue;
       const cls = this.className(t.classId);
       for (let z = 0; z < this.zones.length; z++) {
-        if (info.zoneState[z].inside) out[this.zones[z].name][cls] = (out[this.zones[z].name][cls] ?? 0) + 1;
+        // By the class it entered as, as its zone-enter and zone-exit say: the two views agree mid-stay.
+        const as = info.enteredClass[z] ?? cls;
+        if (info.zoneState[z].inside) out[this.zones[z].name][as] = (out[this.zones[z].name][as] ?? 0) + 1;
       }
     }
     return out;

@@ -12,14 +12,15 @@ export interface ZoneConfig {
   /**
    * The margin's ceiling as a fraction of the zone's depth (twice its area over its perimeter: a strip's
    * width). A margin from the box alone outgrew a stop-bar box: no point of an 85-pixel-deep zone was 60
-   * pixels (a 600-pixel truck's tenth) inside it, and a truck stopped 25 pixels short was held inside.
+   * pixels (a 600-pixel truck's tenth) inside it, and a truck stopped 25 pixels past a 143-pixel-deep box
+   * was held inside (a quarter of the depth, 36 pixels, still held it).
    */
   maxMarginOfDepth: number;
   /** Consecutive observations beyond the margin needed to change state. */
   confirmObservations: number;
 }
 
-export const defaultZoneConfig: ZoneConfig = { marginFraction: 0.1, minMarginPx: 2, maxMarginOfDepth: 0.25, confirmObservations: 2 };
+export const defaultZoneConfig: ZoneConfig = { marginFraction: 0.1, minMarginPx: 2, maxMarginOfDepth: 0.125, confirmObservations: 2 };
 
 /** Per track, per zone. */
 export interface ZoneState {
@@ -49,15 +50,17 @@ export class PolygonZone {
 
   /**
    * Feeds one anchor observation in a picture of width × height; returns true when the inside-state
-   * changed. A box cut off by the picture's edge has its anchor on that edge: it is kept a pixel inside
+   * changed. A box cut off by the picture's edge has its anchor on that edge: it is kept two pixels inside
    * the picture, and a side of the zone drawn along the picture's border is no border a vehicle is seen
    * crossing, so it sets no margin (a zone reaching the bottom of the picture never took in a vehicle
    * whose box the bottom cut off).
    */
   observe(s: ZoneState, x: number, y: number, boxHeight: number, width: number, height: number): boolean {
     const margin = Math.min(this.maxMargin, Math.max(this.cfg.minMarginPx, this.cfg.marginFraction * boxHeight));
-    const ax = width > 2 ? Math.min(Math.max(x, 1), width - 1) : x;
-    const ay = height > 2 ? Math.min(Math.max(y, 1), height - 1) : y;
+    // Two pixels in: a zone side on the last row or column (or on the border itself) must not have the
+    // anchor on it, where the inside test cannot tell.
+    const ax = width > 4 ? Math.min(Math.max(x, 2), width - 2) : x;
+    const ay = height > 4 ? Math.min(Math.max(y, 2), height - 2) : y;
     const inside = pointInPolygon(ax, ay, this.polygon);
     if (inside === s.inside || this.distanceToSides(ax, ay, width, height) <= margin) {
       s.pending = 0;

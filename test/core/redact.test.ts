@@ -9,6 +9,8 @@ import { until } from '../helpers/wait.js';
 describe('secrets in camera URLs', () => {
   it('keeps user and host, not the password or a secret-looking query value', () => {
     expect(redactSecrets('rtsp://admin:S3cret@10.0.0.7:554/stream1')).toBe('rtsp://admin:***@10.0.0.7:554/stream1');
+    // An @ in the password: it runs to the last @ before the host, as ffmpeg reads it.
+    expect(redactSecrets('rtsp://admin:p@ss@cam.local:554/stream')).toBe('rtsp://admin:***@cam.local:554/stream');
     expect(redactSecrets('http://cam/video.mjpg?user=admin&pwd=S3cret&fps=5')).toBe('http://cam/video.mjpg?user=admin&pwd=***&fps=5');
     expect(redactSecrets('https://hooks.example/x?api_key=abc&token=def')).toBe('https://hooks.example/x?api_key=***&token=***');
     expect(redactSecrets('tcp error on rtsp://u:p@h/s: Connection refused')).toBe('tcp error on rtsp://u:***@h/s: Connection refused');

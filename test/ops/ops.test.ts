@@ -89,6 +89,9 @@ describe('WebhookSink', () => {
       expect(lines.find((l) => l.msg === 'webhook unreachable, retrying with backoff')).toMatchObject({ url: `http://hookuser:***@127.0.0.1:${port}/hook?key=***` });
       expect(logged).not.toContain('hook%40pw');
       expect(logged).not.toContain('key=abc');
+      // A % that is no escape (50%off) is taken as written, not a crash of the run at start.
+      const literal = new WebhookSink({ url: `http://user:50%off@127.0.0.1:${port}/hook`, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 0, queueSize: 1 });
+      await literal.close(0);
     } finally {
       restore();
       await new Promise((r) => srv.close(r));

@@ -311,41 +311,58 @@ describe('zones whose size or place the margin must respect', () => {
     const bar = { name: 'bar', polygon: [[200, 500], [1100, 500], [1100, 585], [200, 585]] as [number, number][] };
     // Its bottom from y 400 down to 610 at 100 px/s (in the box from 1.0 s to 1.85 s), then standing 25 px past the box for 4 s.
     const truck: ImageObject = { classId: 1, at: (t) => box(640, Math.min(400 + 100 * t, 610), 400, 600) };
-    const events = run([truck], [bar], 6.5);
-    const enter = events.filter((e) => e.type === 'zone-enter');
-    const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit');
-    expect(enter).toHaveLength(1);
-    expect(exit).toHaveLength(1);
-    // Left when it stopped past the box (not held in by a 60 px margin until the end of the recording).
-    expect(exit[0].stillInside).toBeUndefined();
-    expect(exit[0].dwellMs).toBeGreaterThan(400);
-    expect(exit[0].dwellMs).toBeLessThan(1300);
+    // A deeper stop box (143 px) that the truck also stops 25 px past.
+    const box143 = { name: 'box143', polygon: [[200, 442], [1100, 442], [1100, 585], [200, 585]] as [number, number][] };
+    const events = run([truck], [bar, box143], 6.5);
+    for (const zone of ['bar', 'box143']) {
+      const enter = events.filter((e) => e.type === 'zone-enter' && e.zone === zone);
+      const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit' && e.zone === zone);
+      expect(enter, zone).toHaveLength(1);
+      expect(exit, zone).toHaveLength(1);
+      // Left when it stopped past the box (not held in by a 60 px margin, or a 36 px one, until the end of the recording).
+      expect(exit[0].stillInside, zone).toBeUndefined();
+      expect(exit[0].dwellMs, zone).toBeGreaterThan(400);
+      expect(exit[0].dwellMs, zone).toBeLessThan(zone === 'bar' ? 1300 : 2200);
+    }
   });
 
   it('takes in a vehicle whose box the picture\'s bottom cuts off, in a zone drawn to the bottom of the picture', () => {
     const edge = { name: 'edge', polygon: [[0, 620], [1280, 620], [1280, 720], [0, 720]] as [number, number][] };
+    // The same drawn to the last pixel row (719), where the anchor kept one pixel in sat on its side.
+    const lastRow = { name: 'last-row', polygon: [[0, 620], [1279, 620], [1279, 719], [0, 719]] as [number, number][] };
     // Enters the picture at the bottom, driving away, and stands in the queue with its bottom 40 px below
     // the picture: its box is cut at y = 720 throughout, its anchor on the zone's bottom side.
     const car: ImageObject = { classId: 0, at: (t) => box(500, Math.max(840 - 60 * t, 760), 200, 260) };
-    const events = run([car], [edge], 5, true);
-    const enter = events.filter((e) => e.type === 'zone-enter');
-    expect(enter).toHaveLength(1);
-    const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit');
-    expect(exit).toHaveLength(1);
-    expect(exit[0].stillInside).toBe(true);
-    expect(exit[0].dwellMs).toBeGreaterThan(3500);
-    // Whole milliseconds, not 17466.632999999998
-    expect(Number.isInteger(exit[0].dwellMs)).toBe(true);
+    const events = run([car], [edge, lastRow], 5, true);
+    for (const zone of ['edge', 'last-row']) {
+      const enter = events.filter((e) => e.type === 'zone-enter' && e.zone === zone);
+      expect(enter, zone).toHaveLength(1);
+      const exit = events.filter((e): e is TrafficEvent & { type: 'zone-exit' } => e.type === 'zone-exit' && e.zone === zone);
+      expect(exit, zone).toHaveLength(1);
+      expect(exit[0].stillInside).toBe(true);
+      expect(exit[0].dwellMs).toBeGreaterThan(3500);
+      // Whole milliseconds, not 17466.632999999998
+      expect(Number.isInteger(exit[0].dwellMs)).toBe(true);
+    }
   });
 
   it('closes a stay with the class it was entered with, when the track\'s class changes inside', () => {
     const zoneBox = { name: 'z', polygon: [[300, 300], [900, 300], [900, 600], [300, 600]] as [number, number][] };
     // Person boxes while it enters, then motorcycle boxes (the detector changing its mind) until it leaves.
     const rider: ImageObject[] = [
-      { classId: 5, at: (t) => (t < 2 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
-      { classId: 3, at: (t) => (t >= 2 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
+      { classId: 5, at: (t) => (t < 1.5 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
+      { classId: 3, at: (t) => (t >= 1.5 ? box(600, 200 + 100 * t, 80, 160) : undefined) },
     ];
-    const events = run(rider, [zoneBox], 6);
+    const a = new SourceAnalytics({ source: 'synth', zones: [zoneBox] });
+    const events: TrafficEvent[] = [];
+    let midStay: Record<string, number> | undefined;
+    for (const f of renderScene(rider, { fps: 20, seconds: 6, noise: 0.5, seed: 3 })) {
+      events.push(...a.update(f.frame, f.detections).events);
+      // Motorcycle boxes by now, the stay begun as a person: occupancy says what the zone-enter said.
+      if (f.frame.ptsMs === 3800) midStay = a.occupancy().z;
+    }
+    events.push(...a.finish());
+    expect(midStay).toEqual({ person: 1 });
     const classes = events.filter((e) => e.type === 'zone-enter' || e.type === 'zone-exit').map((e) => `${e.type}:${'className' in e ? e.className : ''}`);
     expect(classes.length).toBeGreaterThanOrEqual(2);
     // Every exit says the class its enter said, so enters and exits summed by class balance.
