@@ -33,7 +33,7 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     expect(errorLines(stderr)).toHaveLength(1);
     expect(errorLines(stderr)[0]).toMatch(/interrupted by SIGINT: stopped after \d+ frames; outputs in .* are valid but partial; not started: .*next\.mp4$/);
     // The summary line does not read as a finished run.
-    expect(stderr).toMatch(/^batch: \d+ frames from 1 input, stopped by SIGINT → /m);
+    expect(stderr).toMatch(/^batch: \d+ frames from 1 input \([^)]*real time\), stopped by SIGINT → /m);
     expect(existsSync(join(out, 'next.detections.jsonl'))).toBe(false);
     const lines = readJsonl(jsonl);
     expect(lines.length).toBeGreaterThan(0);
