@@ -310,6 +310,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`error: interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}\n`);
     return signal === 'SIGINT' ? 130 : 143;
   }
+  // In the order the inputs were given (they end in any order when decoded side by side).
+  const given = new Map(inputs.map((j, i) => [j.url, i]));
+  ends.sort((a, b) => (given.get(a.url) ?? 0) - (given.get(b.url) ?? 0));
   const bad = ends.filter((e) => e.state === 'failed' || e.damaged);
   if (bad.length) {
     const e = bad[0];
