@@ -265,11 +265,11 @@ export async function run(argv: string[]): Promise<number> {
     throw writeFailure;
   }
   const shownDir = relative(process.cwd(), outDir) || '.';
-  // Stopped by a signal, the line says so (it read as a finished run, the error line after it).
   // How much faster than real time: what a batch is for, said with the video's length and the time taken.
   const videoSec = [...outputs.values()].reduce((a, o) => a + (o.lastFrame >= 0 ? o.lastPtsMs / 1000 : 0), 0);
   const tookSec = (performance.now() - startedAt) / 1000;
   const pace = videoSec > 0 && tookSec > 0 ? ` (${duration(videoSec)} of video in ${duration(tookSec)}, ${(videoSec / tookSec).toFixed(1)}× real time)` : '';
+  // Stopped by a signal, the line says so (it read as a finished run, the error line after it).
   progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${pace}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
 
   let annotateError: string | undefined;
@@ -332,7 +332,8 @@ export async function run(argv: string[]): Promise<number> {
   const undetected = ends.filter((e) => e.detectFailures > 0);
   if (undetected.length) {
     const e = undetected[0];
-    const more = undetected.length > 1 ? ` (and ${undetected.length - 1} more input${undetected.length > 2 ? 's' : ''})` : '';
+    const others = undetected.slice(1).map((u) => u.url);
+    const more = others.length ? ` (also in: ${listed(others)})` : '';
     process.stderr.write(`error: ${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}\n`);
     return 1;
   }

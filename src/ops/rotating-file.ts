@@ -89,10 +89,10 @@ export const OUTPUT_RETRY_MS = 10_000;
 export const OUTPUT_MOVED_CHECK_MS = 1000;
 
 /**
- * A live output file that outlives what a service meets over weeks: a full disk, a file moved away
- * or deleted (at most a second's lines go with it), a folder made unwritable. A write that fails drops its line (counted), the file is
- * reopened at most every OUTPUT_RETRY_MS, and each failure and recovery is one log line, instead of
- * an exception that would stop every camera and the dashboard with it.
+ * A live output file that outlives what a service meets over weeks: a full disk, a file moved away or
+ * deleted (started again at its path within OUTPUT_MOVED_CHECK_MS), a folder made unwritable. A write that
+ * fails drops its line (counted), the file is reopened at most every OUTPUT_RETRY_MS, and each failure and
+ * recovery is one log line, instead of an exception that would stop every camera and the dashboard with it.
  */
 export class LiveLineFile {
   private file?: RotatingLineFile;
