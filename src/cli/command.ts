@@ -120,11 +120,18 @@ function refuseRepeatedOptions<O extends Record<string, OptionSpec>>(spec: Comma
     if (t.kind !== 'option') continue;
     const o = spec.options[t.name];
     if (!o || o.multiple || o.type === 'boolean') continue;
-    if (seen.has(t.name) && seen.get(t.name) !== t.value) {
+    if (seen.has(t.name) && !sameValue(seen.get(t.name), t.value)) {
       throw new UserError(`xnorcam ${spec.name}: --${t.name} given twice ('${seen.get(t.name)}' and '${t.value}'); give it once (see xnorcam ${spec.name} --help)`, 2);
     }
     seen.set(t.name, t.value);
   }
+}
+
+/** The same value written twice, as text or as a number (`0.3` and `0.30`). */
+function sameValue(a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.trim() === '' || b.trim() === '') return false;
+  return Number.isFinite(Number(a)) && Number(a) === Number(b);
 }
 
 /**

@@ -57,6 +57,18 @@ export class RotatingLineFile {
     }
   }
 
+  /**
+   * Whether the file was cut short under it (logrotate's `copytruncate` empties it in place, same inode):
+   * then its length is read again and, emptied, it gets its header back (a counts CSV went on without one).
+   */
+  takeTruncation(): boolean {
+    const actual = fstatSync(this.fd).size;
+    if (actual >= this.size) return false;
+    this.size = actual;
+    if (this.size === 0 && this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
+    return true;
+  }
+
   /** Starts the file at its path again (header included), after the open one was moved or deleted. */
   reopen(): void {
     closeSync(this.fd);
@@ -131,6 +143,8 @@ export class LiveLineFile {
         if (!this.file.stillAtPath()) {
           this.file.reopen();
           this.log.info('output file was moved or deleted; a new one is started at its path', { file: this.path });
+        } else if (this.file.takeTruncation()) {
+          this.log.info('output file was truncated (copytruncate); writing on from its new end', { file: this.path });
         }
       }
       this.file.writeLine(line);

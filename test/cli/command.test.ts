@@ -41,6 +41,8 @@ describe('command-line parsing', () => {
     expect(error(['d.txt', '--fps', '25', '--fps', '30'])).toBe("xnorcam track: --fps given twice ('25' and '30'); give it once (see xnorcam track --help)");
     expect(error(['d.txt', '-o', 'a.txt', '--out', 'b.txt'])).toMatch(/--out given twice \('a.txt' and 'b.txt'\)/);
     expect(parseCommandArgs(spec, ['d.txt', '--fps', '25', '--fps', '25'])!.values.fps).toBe('25');
+    // the same number written two ways is one value
+    expect(parseCommandArgs(spec, ['d.txt', '--fps', '0.3', '--fps=0.30'])!.values.fps).toBe('0.30');
     expect(parseCommandArgs(spec, ['d.txt', '--line', 'a', '--line', 'b'])!.values.line).toEqual(['a', 'b']);
     expect(parseCommandArgs(spec, ['d.txt', '--json', '--json'])!.values.json).toBe(true);
   });

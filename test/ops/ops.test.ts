@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configureLog } from '../../src/core/log.js';
 import { createServer, type Server } from 'node:http';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -263,9 +263,15 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     rmSync(path);
     now += 1000;
     f.writeLine('4,4');
-    f.close();
     expect(readFileSync(path, 'utf8')).toBe('a,b\n4,4\n');
     expect(log.lines).toHaveLength(2);
+    // Emptied in place (logrotate's copytruncate, same inode): it gets its header back.
+    truncateSync(path, 0);
+    now += 1000;
+    f.writeLine('5,5');
+    f.close();
+    expect(readFileSync(path, 'utf8')).toBe('a,b\n5,5\n');
+    expect(log.lines.at(-1)).toEqual({ level: 'info', msg: 'output file was truncated (copytruncate); writing on from its new end', f: { file: path } });
   });
 
   it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
