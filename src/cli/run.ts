@@ -98,8 +98,8 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     // Read as a video beside the others, it failed as "not a readable video", which it is not meant to be.
     throw new UserError(`${yamlFile}: a pipeline file is given alone (its sources: list names the cameras); got ${positionals.length - 1} more argument${positionals.length > 2 ? 's' : ''} beside it`, 2);
   }
-  if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
-    const file = positionals[0];
+  if (yamlFile) {
+    const file = yamlFile;
     // Which of the file's sources it would be for is not for a flag to guess: silently dropping it lost a day's counts.
     if (lines.length) throw new UserError(`--line: not with a pipeline file (${file}): give each source its lines: there`, 2);
     const modelFlag = Boolean(v.model || v.cfg);

@@ -8,17 +8,27 @@ import { appendLinesSync } from '../core/append-lines.js';
  * leaves every line that was written complete (a line is the unit of validity for JSONL/CSV).
  */
 export class RotatingLineFile {
-  private fd: number;
-  private size: number;
+  private fd = -1;
+  private size = 0;
 
   constructor(
     readonly path: string,
     private readonly opts: { maxBytes: number; maxFiles: number; header?: string },
   ) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    this.openAtPath();
+  }
+
+  /** Opens the file at its path for appending (its folder made if need be); an empty one gets the header. */
+  private openAtPath(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    this.fd = openSync(this.path, 'a');
     this.size = fstatSync(this.fd).size;
-    if (this.size === 0 && opts.header) this.writeRaw(opts.header.endsWith('\n') ? opts.header : opts.header + '\n');
+    this.headerIfEmpty();
+  }
+
+  private headerIfEmpty(): void {
+    const { header } = this.opts;
+    if (this.size === 0 && header) this.writeRaw(header.endsWith('\n') ? header : header + '\n');
   }
 
   writeLine(line: string): void {
@@ -40,9 +50,7 @@ export class RotatingLineFile {
     ifPresent(() => rmSync(`${this.path}.${maxFiles}`));
     for (let i = maxFiles - 1; i >= 1; i--) ifPresent(() => renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`));
     ifPresent(() => (maxFiles >= 1 ? renameSync(this.path, `${this.path}.1`) : rmSync(this.path)));
-    this.fd = openSync(this.path, 'a');
-    this.size = 0;
-    if (this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
+    this.openAtPath();
   }
 
   /** Whether the open file is still the one at its path (not moved away or deleted meanwhile). */
@@ -65,7 +73,7 @@ export class RotatingLineFile {
     const actual = fstatSync(this.fd).size;
     if (actual >= this.size) return false;
     this.size = actual;
-    if (this.size === 0 && this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
+    this.headerIfEmpty();
     return true;
   }
 
@@ -73,10 +81,7 @@ export class RotatingLineFile {
   reopen(): void {
     closeSync(this.fd);
     this.fd = -1;
-    mkdirSync(dirname(this.path), { recursive: true });
-    this.fd = openSync(this.path, 'a');
-    this.size = fstatSync(this.fd).size;
-    if (this.size === 0 && this.opts.header) this.writeRaw(this.opts.header.endsWith('\n') ? this.opts.header : this.opts.header + '\n');
+    this.openAtPath();
   }
 
   close(): void {

@@ -167,6 +167,17 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   let frameSlot = 0;
   let complete = true;
   let failure: Error | undefined;
+  /** One input frame done with (drawn or left out): counted, reported; true when drawing stops here. */
+  const frameDone = (): boolean => {
+    seq++;
+    opts.onFrame?.(seq);
+    if (opts.lastFrame !== undefined && seq > opts.lastFrame) return true;
+    if (opts.signal?.aborted) {
+      complete = false;
+      return true;
+    }
+    return false;
+  };
   try {
     read: for await (const chunk of dec.stdout as AsyncIterable<Buffer>) {
       let off = 0;
@@ -214,13 +225,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
           // Its period is taken by the frame before: left out, as a constant-rate conversion does.
           spare = frame;
           frame = undefined;
-          seq++;
-          opts.onFrame?.(seq);
-          if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
-          if (opts.signal?.aborted) {
-            complete = false;
-            break read;
-          }
+          if (frameDone()) break read;
           continue;
         }
         if (rec) {
@@ -243,13 +248,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
         spare = prev;
         prev = frame;
         frame = undefined;
-        seq++;
-        opts.onFrame?.(seq);
-        if (opts.lastFrame !== undefined && seq > opts.lastFrame) break read;
-        if (opts.signal?.aborted) {
-          complete = false;
-          break read;
-        }
+        if (frameDone()) break read;
       }
     }
   } catch (e) {
