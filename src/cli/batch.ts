@@ -293,7 +293,9 @@ export async function run(argv: string[]): Promise<number> {
       const bar = createProgress('annotate', e.lastFrame + 1, { unit: 'frames' });
       try {
         const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n), overlay: { lines, zones } });
-        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn` : `batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames`);
+        // A variable-rate input can bring two frames within one period of the constant-rate video: said, not counted as drawn.
+        const leftOut = r.leftOut ? `, ${r.leftOut} left out (a second frame within one period of the video's constant rate)` : '';
+        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn${leftOut}` : `batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames${leftOut}`);
       } catch (err) {
         bar.finish(`batch: ${path} not written`);
         annotateError ??= (err as Error).message;

@@ -52,6 +52,8 @@ export interface AnnotateOptions {
 export interface AnnotateResult {
   /** Input frames drawn (each once, however many output frames it spans). */
   frames: number;
+  /** Input frames left out: a second frame within one period of the output's constant rate. */
+  leftOut: number;
   /** False when stopped by `signal` before the input or `lastFrame` was reached. */
   complete: boolean;
 }
@@ -166,6 +168,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   let slot = -1;
   let frameSlot = 0;
   let complete = true;
+  let leftOut = 0;
   let failure: Error | undefined;
   /** One input frame done with (drawn or left out): counted, reported; true when drawing stops here. */
   const frameDone = (): boolean => {
@@ -225,6 +228,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
           // Its period is taken by the frame before: left out, as a constant-rate conversion does.
           spare = frame;
           frame = undefined;
+          leftOut++;
           if (frameDone()) break read;
           continue;
         }
@@ -270,7 +274,7 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   }
   if (failure) throw failure;
   if (!seq) throw new Error(`${input}: no frame decoded${decCode ? ` (${decErr})` : ''}`);
-  return { frames: seq, complete };
+  return { frames: seq - leftOut, leftOut, complete };
 }
 
 /** A frame this many output periods before the last one written is a clock that went back, not a late frame. */

@@ -109,6 +109,11 @@ describe('xnorcam batch --annotate', () => {
     // frame showing an input frame within half a period of its time.
     expect(Math.abs(outF.at(-1)! - outF[0] - (inF.at(-1)! - inF[0]))).toBeLessThanOrEqual(period / 2 + 0.01);
     expect(outF.length).toBeLessThan(inF.length);
+    // Frames drawn are the video's frames; the ones left out are said, not counted among them.
+    const said = /fast\.annotated\.mp4: (\d+) frames drawn, (\d+) left out \(/.exec(b.stderr);
+    expect(said, b.stderr).not.toBeNull();
+    expect(Number(said![1]) + Number(said![2])).toBe(inF.length);
+    expect(Number(said![2])).toBeGreaterThanOrEqual(inF.length - outF.length);
   });
 
   it('goes on through a clock that goes back (two recordings joined end to end)', () => {
