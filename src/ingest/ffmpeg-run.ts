@@ -8,6 +8,7 @@ import type { FrameSlots } from './frame-slots.js';
 import type { SourceSpec } from './source-spec.js';
 import { JpegSplitter } from './jpeg-splitter.js';
 import { InputSizeReader } from './input-size.js';
+import { showinfoConfig, showinfoFrame, showinfoSeconds } from './showinfo.js';
 
 export interface FfmpegRunOptions {
   spec: SourceSpec;
@@ -34,9 +35,6 @@ export interface FfmpegRunEnd {
   stopped: boolean;
 }
 
-const showinfoRe = /\] n:\s*\d+ pts:\s*(-?\d+) pts_time:(-?[\d.]+(?:e[+-]?\d+)?)/;
-/** showinfo's time base, printed as it is configured (again if the stream changes). */
-const timeBaseRe = /\] config in time_base: (\d+)\/(\d+)/;
 const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
 const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
 
@@ -62,6 +60,10 @@ export class FfmpegRun extends EventEmitter {
   private readonly ptsQueue: number[] = [];
   /** showinfo's input time base (numerator, denominator), once it has said it. */
   private timeBase: [number, number] | undefined;
+  /** The last frame time given, the step to it, and how many were given: to date a frame showinfo has none for. */
+  private lastPtsMs = 0;
+  private lastStepMs = 0;
+  private ptsCount = 0;
   private frames = 0;
   private sourceSize?: [number, number];
   private readonly sizeReader = new InputSizeReader();
@@ -203,20 +205,21 @@ export class FfmpegRun extends EventEmitter {
   }
 
   private onStderr(line: string): void {
-    const m = showinfoRe.exec(line);
-    if (m) {
-      // pts × time base, not pts_time: that is printed to 6 significant digits, so 10 ms steps after
-      // 17 minutes of stream time and 100 ms after 2.8 hours (several frames on one time: speeds and dwell
-      // times off by tens of percent on a camera that had been up a while).
-      const tb = this.timeBase;
-      const seconds = tb ? (Number(m[1]) * tb[0]) / tb[1] : Number(m[2]);
-      this.ptsQueue.push(Math.round(seconds * 1e6) / 1e3);
+    const f = showinfoFrame(line);
+    if (f) {
+      const seconds = showinfoSeconds(f, this.timeBase);
+      // A frame without a timestamp still has its line (frames and lines pair by order): dated a step after
+      // the one before, rather than leaving every later frame paired with its predecessor's time.
+      const ms = seconds !== undefined ? Math.round(seconds * 1e6) / 1e3 : this.lastPtsMs + this.lastStepMs;
+      if (this.ptsCount++) this.lastStepMs = ms - this.lastPtsMs;
+      this.lastPtsMs = ms;
+      this.ptsQueue.push(ms);
       this.flushFrames();
       return;
     }
-    const t = timeBaseRe.exec(line);
-    if (t && Number(t[1]) > 0 && Number(t[2]) > 0) {
-      this.timeBase = [Number(t[1]), Number(t[2])];
+    const config = showinfoConfig(line);
+    if (config) {
+      this.timeBase = config.timeBase;
       return;
     }
     if (line.includes('Parsed_showinfo')) return;

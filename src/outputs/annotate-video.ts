@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
 import { drawText, textWidth } from '../core/font5x7.js';
+import { showinfoConfig, showinfoFrame } from '../ingest/showinfo.js';
 
 type Rgb = [number, number, number];
 
@@ -60,10 +61,6 @@ export interface AnnotateResult {
 
 /** Above this a "nominal" rate is a timestamp resolution (e.g. 1000/1 for a VFR MKV), not a frame rate. */
 const MAX_OUTPUT_FPS = 120;
-const frameInfoRe = /\] n:\s*\d+ pts:\s*(-?\d+|NOPTS)\b.*? s:(\d+)x(\d+)/;
-/** showinfo's pixel aspect ratio of a frame ("sar:4/3"); 0/1 or absent: square. */
-const sarRe = / sar:(\d+)\/(\d+) /;
-const configRe = /config in time_base: (\d+)\/(\d+), frame_rate: (\d+)\/(\d+)/;
 
 /**
  * Writes an H.264 MP4 of `input` with the boxes of `jsonlPath` drawn in: confirmed tracks when the
@@ -106,15 +103,11 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
   let stderrDone = false;
   const stderr = createInterface({ input: dec.stderr, crlfDelay: Infinity });
   stderr.on('line', (line) => {
-    const f = frameInfoRe.exec(line);
-    if (f) {
-      const sar = sarRe.exec(line);
-      infos.push({ pts: f[1] === 'NOPTS' ? undefined : Number(f[1]), w: Number(f[2]), h: Number(f[3]), ...(sar && Number(sar[1]) > 0 && sar[1] !== sar[2] ? { sar: `${sar[1]}/${sar[2]}` } : {}) });
-    }
-    else if (!timeBase && configRe.test(line)) {
-      const c = configRe.exec(line)!;
-      timeBase = [Number(c[1]), Number(c[2])];
-      nominal = [Number(c[3]), Number(c[4])];
+    const f = showinfoFrame(line);
+    const config = f ? undefined : showinfoConfig(line);
+    if (f) infos.push({ pts: f.pts, w: f.width, h: f.height, ...(f.sar ? { sar: f.sar } : {}) });
+    else if (config) {
+      if (!timeBase) ({ timeBase, frameRate: nominal } = config);
     } else if (!line.includes('Parsed_showinfo')) decErr = line.trim() || decErr;
     wake?.();
   });
