@@ -1,5 +1,6 @@
 import type { FrameResult } from '../core/types.js';
 import { LineFile } from './line-file.js';
+import { CROSSING_LOOKBACK_MS } from '../track/lines.js';
 
 export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
 
@@ -53,11 +54,12 @@ export class CountsCsvWriter {
       bucket.set(key, (bucket.get(key) ?? 0) + 1);
       this.total.set(key, (this.total.get(key) ?? 0) + 1);
     }
-    // A crossing by a tentative track is reported when the track is confirmed, dated when it
-    // crossed: no earlier than the track's first frame. So an interval is final once both this
-    // frame and the birth of every tentative track lie past its end. (Batch runs the default
-    // tracker, where an unmatched tentative track dies at once, so every one is in r.tracks.)
-    let settled = r.frame.ptsMs;
+    // A crossing is reported a frame or more after the vehicle went over the line, dated when it did: up to
+    // CROSSING_LOOKBACK_MS earlier, or, by a tentative track reported when it is confirmed, no earlier than
+    // the track's first frame. So an interval is final once both this frame's time less the lookback and
+    // the birth of every tentative track lie past its end. (Batch runs the default tracker, where an
+    // unmatched tentative track dies at once, so every one is in r.tracks.)
+    let settled = r.frame.ptsMs - CROSSING_LOOKBACK_MS;
     for (const t of r.tracks) if (!t.confirmed) settled = Math.min(settled, r.frame.ptsMs - t.ageMs);
     this.writeBefore(Math.floor(settled / this.intervalMs));
   }

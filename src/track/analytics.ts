@@ -175,12 +175,14 @@ export class SourceAnalytics {
       this.observeSpeed(t, info, tMs, frame.width, frame.height);
 
       for (let i = 0; i < this.lines.length; i++) {
-        const dir = this.lines[i].observe(info.lineState[i], ax, ay, h);
+        const dir = this.lines[i].observe(info.lineState[i], ax, ay, h, tMs);
         if (!dir) continue;
         const bit = dir === 'forward' ? 1 : 2;
         if (info.counted[i] & bit) continue;
         info.counted[i] |= bit;
-        const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: frame.ptsMs, at, line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
+        // Dated when the anchor went over the line, not at this frame that made it certain.
+        const early = tMs - info.lineState[i].crossT;
+        const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: roundMicro(frame.ptsMs - early), at: this.cfg.clock === 'media' ? roundMicro(at - early) : Math.round(at - early), line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
         if (info.speedKmh !== undefined) event.speedKmh = Math.round(info.speedKmh * 10) / 10;
         info.pending.push({ event, line: i, direction: dir });
       }
@@ -426,4 +428,9 @@ function cloneCounts(c: LineCounts): LineCounts {
   const out: LineCounts = {};
   for (const [k, v] of Object.entries(c)) out[k] = { forward: { ...v.forward }, backward: { ...v.backward } };
   return out;
+}
+
+/** To the microsecond, as frame times are: an interpolated instant carries no false digits. */
+function roundMicro(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }

@@ -6,6 +6,11 @@
  * a low frame rate); its point on the line must fall within the segment. Anchors inside the band,
  * boxes straddling the line, and tracks first seen there never count.
  *
+ * Time: a crossing is decided a frame or two after the anchor went over the line (two observations beyond
+ * the margin); its instant is where the anchor's path met the line, interpolated between the observations
+ * either side of it (the last time it went over towards the new side), so a headway or a count bin does not
+ * depend on the frame rate or the stride; no more than CROSSING_LOOKBACK_MS before it was certain.
+ *
  * Direction: with d = p1 − p0, an anchor at p is on the right when cross(d, p − p0) > 0. In image
  * coordinates (y down) that is the right-hand side for someone standing at p0 facing p1. Moving
  * from the left side to the right side is "forward"; e.g. for a line drawn left→right across the
@@ -22,6 +27,12 @@ export interface LineConfig {
   farMargins: number;
 }
 
+/**
+ * A crossing is dated at most this long before the observation that made it certain: a vehicle that stood on
+ * the line is dated no earlier, and a file of counts can close an interval this long after its end.
+ */
+export const CROSSING_LOOKBACK_MS = 3000;
+
 export const defaultLineConfig: LineConfig = { marginFraction: 0.1, minMarginPx: 3, confirmObservations: 2, farMargins: 3 };
 
 /** Per track, per line. */
@@ -33,10 +44,15 @@ export interface LineSideState {
   lastY: number;
   /** Consecutive observations beyond the margin on the other side. */
   pending: number;
+  /** The previous observation's signed distance and time. */
+  prevD: number;
+  prevT: number;
+  /** When the anchor last went over the line towards the side it is not settled on; NaN before it has. */
+  crossT: number;
 }
 
 export function newLineSideState(): LineSideState {
-  return { side: 0, lastX: 0, lastY: 0, pending: 0 };
+  return { side: 0, lastX: 0, lastY: 0, pending: 0, prevD: 0, prevT: NaN, crossT: NaN };
 }
 
 export class CountingLine {
@@ -60,11 +76,20 @@ export class CountingLine {
     return (this.dx * (y - this.p0[1]) - this.dy * (x - this.p0[0])) / this.len;
   }
 
-  /** Feeds one observation of a track's anchor; returns the crossing it completes, if any. */
-  observe(s: LineSideState, x: number, y: number, boxHeight: number): 'forward' | 'backward' | null {
+  /**
+   * Feeds one observation of a track's anchor at time `tMs`; returns the crossing it completes, if any,
+   * whose instant is then `s.crossT`.
+   */
+  observe(s: LineSideState, x: number, y: number, boxHeight: number, tMs: number): 'forward' | 'backward' | null {
     if (!(this.len > 0)) return null;
     const margin = Math.max(this.cfg.minMarginPx, this.cfg.marginFraction * boxHeight);
     const d = this.signedDistance(x, y);
+    if (s.side !== 0 && Math.sign(d) === -s.side && Math.sign(s.prevD) !== -s.side) {
+      // Over the line since the last observation: where between the two, at a steady pace.
+      s.crossT = Number.isFinite(s.prevT) ? s.prevT + (s.prevD / (s.prevD - d)) * (tMs - s.prevT) : tMs;
+    }
+    s.prevD = d;
+    s.prevT = tMs;
     const obsSide = d > margin ? 1 : d < -margin ? -1 : 0;
     if (obsSide === 0 || obsSide === s.side || s.side === 0) {
       if (obsSide !== 0) {
@@ -88,6 +113,8 @@ export class CountingLine {
     s.lastX = x;
     s.lastY = y;
     s.pending = 0;
+    if (!(s.crossT <= tMs)) s.crossT = tMs;
+    s.crossT = Math.max(s.crossT, tMs - CROSSING_LOOKBACK_MS);
     return t >= 0 && t <= 1 ? dir : null;
   }
 }

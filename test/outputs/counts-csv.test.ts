@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
 import { COUNTS_CSV_HEADER, CountsCsvWriter } from '../../src/outputs/counts-csv.js';
+import { CROSSING_LOOKBACK_MS } from '../../src/track/lines.js';
 import { tempDir } from '../helpers/videos.js';
 
 const tmp = tempDir();
@@ -28,28 +29,33 @@ function resultAt(ptsMs: number, seq: number, crossings: [number, string, 'forwa
 describe('CountsCsvWriter (batch counts CSV)', () => {
   it('buckets by video time and appends each interval once it is closed, header first', () => {
     const path = join(tmp.dir, 'a.counts.csv');
-    const w = new CountsCsvWriter(path, 1000, ['north', 'south']);
+    const w = new CountsCsvWriter(path, 10_000, ['north', 'south']);
     // On disk before any frame: a run killed now still leaves a valid CSV.
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
-    w.write(result(400, { crossings: [[400, 'south', 'forward', 'car']] }));
-    w.write(result(900, { crossings: [[900, 'north', 'backward', 'truck'], [900, 'north', 'forward', 'car']] }));
+    w.write(result(4000, { crossings: [[4000, 'south', 'forward', 'car']] }));
+    w.write(result(9000, { crossings: [[9000, 'north', 'backward', 'truck'], [9000, 'north', 'forward', 'car']] }));
+    w.write(result(12_900, { crossings: [[9990, 'north', 'forward', 'car']] }));
+    // A crossing is dated when the vehicle went over the line, up to the lookback before the frame that reports it:
+    // [0, 10 s) stays open until a frame that far past its end, then it is written and flushed, in --line order, forward first.
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
-    // The first frame past 1 s closes [0, 1): written and flushed, in --line order, forward first.
-    w.write(result(1000, { crossings: [[1000, 'north', 'forward', 'car']] }));
-    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n0,1,north,forward,car,1\n0,1,north,backward,truck,1\n0,1,south,forward,car,1\n`);
-    // [1, 2) stays open while a tentative track born in it (at 1.9 s) may still report a crossing dated then.
-    w.write(result(2100, { tentative: [200] }));
-    w.write(result(2200, { crossings: [[1950, 'south', 'backward', 'bus']], tentative: [] }));
-    w.write(result(5500));
+    expect(CROSSING_LOOKBACK_MS).toBe(3000);
+    w.write(result(13_000, { crossings: [[10_000, 'north', 'forward', 'car']] }));
+    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n0,10,north,forward,car,2\n0,10,north,backward,truck,1\n0,10,south,forward,car,1\n`);
+    // [10, 20) stays open while a tentative track born in it (at 18 s) may still report a crossing dated then.
+    w.write(result(23_500, { tentative: [5500] }));
+    expect(read(path).split('\n')).toHaveLength(5);
+    w.write(result(23_600, { crossings: [[19_500, 'south', 'backward', 'bus']], tentative: [] }));
+    expect(read(path).split('\n')).toHaveLength(7);
+    w.write(result(55_000));
     w.close();
     expect(read(path).split('\n')).toEqual([
       COUNTS_CSV_HEADER,
-      '0,1,north,forward,car,1',
-      '0,1,north,backward,truck,1',
-      '0,1,south,forward,car,1',
-      '1,2,north,forward,car,1',
-      '1,2,south,backward,bus,1',
-      'total,,north,forward,car,2',
+      '0,10,north,forward,car,2',
+      '0,10,north,backward,truck,1',
+      '0,10,south,forward,car,1',
+      '10,20,north,forward,car,1',
+      '10,20,south,backward,bus,1',
+      'total,,north,forward,car,3',
       'total,,north,backward,truck,1',
       'total,,south,forward,car,1',
       'total,,south,backward,bus,1',
@@ -84,9 +90,9 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
       const path = join(tmp.dir, name);
       const w = new CountsCsvWriter(path, 60_000);
       w.write(result(59_000, { tentative: [500] }));
-      w.write(result(60_040, { tentative: [1540] }));
+      w.write(result(63_500, { tentative: [5000] }));
       const before = read(path);
-      w.write(result(60_080, { crossings: [[59_900, 'l', 'forward', 'car']] }));
+      w.write(result(63_540, { crossings: [[59_900, 'l', 'forward', 'car']] }));
       const after = read(path);
       w.close();
       return { before, after, all: read(path) };

@@ -38,10 +38,10 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
     expect(truth.crossings.length).toBeGreaterThan(3);
     expect(timed.length).toBeGreaterThan(crossings.length / 3);
     const errors = timed.map((c) => {
-      // the same vehicle's true crossing: same direction and class, up to half a second before (the product's
-      // anchor, the bottom of a detected box, crosses a few frames after the true one)
+      // the same vehicle's true crossing: same direction and class, within a quarter second (a crossing is dated
+      // when the detected box's anchor went over the line, interpolated between frames: 17 of 17 here within 82 ms)
       const t = truth.crossings
-        .filter((x) => x.direction === c.direction && x.className === c.className && x.ptsMs <= c.ptsMs + 50 && x.ptsMs >= c.ptsMs - 500)
+        .filter((x) => x.direction === c.direction && x.className === c.className && Math.abs(x.ptsMs - c.ptsMs) <= 250)
         .sort((a, b) => Math.abs(a.ptsMs - c.ptsMs) - Math.abs(b.ptsMs - c.ptsMs))[0];
       expect(t, `a true ${c.direction} ${c.className} crossing before ${c.ptsMs} ms`).toBeDefined();
       const error = Math.abs(c.speedKmh! - t.speedKmh) / t.speedKmh;
