@@ -7,7 +7,9 @@ import { gauss, rng } from './synth.js';
  * A car driving down the picture at 150 px/s with its box jittering as a detector's does; the counting line
  * at y = 300, so its anchor (bottom centre) goes over the line at exactly 4/3 s.
  */
-function crossings(fps: number, clock: 'media' | 'capture', seed: number): TrafficEvent[] {
+type Crossing = Extract<TrafficEvent, { type: 'line-crossing' }>;
+
+function crossings(fps: number, clock: 'media' | 'capture', seed: number): Crossing[] {
   const a = new SourceAnalytics({ source: 'cam', lines: [{ name: 'l', points: [[0, 300], [640, 300]] }], clock });
   const r = rng(seed);
   const events: TrafficEvent[] = [];
@@ -17,7 +19,7 @@ function crossings(fps: number, clock: 'media' | 'capture', seed: number): Traff
     const box: [number, number, number, number] = [300, y - 80, 380, y];
     events.push(...a.update({ source: 'cam', seq: f, ptsMs, capturedAt: 1.7e12 + ptsMs, width: 640, height: 480 }, [{ classId: 0, className: 'car', score: 0.9, box }]).events);
   }
-  return events.filter((e) => e.type === 'line-crossing');
+  return events.filter((e): e is Crossing => e.type === 'line-crossing');
 }
 
 describe('a line crossing is dated when the vehicle crossed', () => {
