@@ -129,7 +129,7 @@ export const sourceSchema = z
       .describe("minimum detection score for this source only (a specialised model's operating threshold); default: detector.thresh"),
     mode: z.enum(['live', 'batch']).default('live').describe('live: latest frame wins; batch: every frame, in order'),
     loop: z.boolean().default(false).describe('replay a file source forever (live mode)'),
-    fpsCap: z.number().positive().max(120).optional().describe('decode at most this many frames per second'),
+    fpsCap: z.number().positive().max(120).optional().describe('detect at most this many frames per second: the first frame of each 1/fpsCap s is kept at its own time, the others dropped (never repeated)'),
     transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport'),
     watchdogSeconds: z.number().positive().max(600).default(10).describe('restart the source when no frame arrives for this long'),
     reconnectMaxSeconds: z

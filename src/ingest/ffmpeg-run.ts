@@ -94,7 +94,7 @@ export class FfmpegRun extends EventEmitter {
     const { spec, width, height, display } = this.opts;
     const bin = ffmpegBinary();
     const showinfo = bin.major === 0 || bin.major >= 5 ? 'showinfo=checksum=0' : 'showinfo';
-    const cap = this.opts.fpsCap ? `fps=fps=${this.opts.fpsCap},` : '';
+    const cap = this.opts.fpsCap ? capFilter(this.opts.fpsCap) : '';
     const model = `scale=${width}:${height}:flags=bilinear,format=rgb24,${showinfo}`;
     let displayUrl: string | undefined;
     if (display) displayUrl = await this.listenForDisplay();
@@ -312,4 +312,14 @@ function killQuietly(cmd: ffmpeg.FfmpegCommand): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * At most `fps` frames a second, each with its own time: the first frame of each 1/fps period is kept and the
+ * rest dropped. Not ffmpeg's `fps` filter, which makes a constant rate: it repeats frames to fill a variable-rate
+ * file's gaps and moves every frame to its grid (a 10 fps cap put 709 of 732 frames of a real variable-rate clip
+ * at times that were no frame of it, up to 341 ms off, and repeated pictures under new times).
+ */
+function capFilter(fps: number): string {
+  return `select=isnan(prev_selected_t)+gt(floor(t*${fps})\\,floor(prev_selected_t*${fps})),`;
 }

@@ -15,9 +15,9 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = resolve(repoRoot, '..', 'shared');
 
 /** Decodes a whole source at 32×32 and returns every frame's info plus a checksum of its pixels. */
-function ingest(url: string, opts: { slots?: number; holdMs?: number; stallMs?: number } = {}): Promise<{ infos: FrameInfo[]; sums: number[]; end: FfmpegRunEnd }> {
+function ingest(url: string, opts: { slots?: number; holdMs?: number; stallMs?: number; fpsCap?: number } = {}): Promise<{ infos: FrameInfo[]; sums: number[]; end: FfmpegRunEnd }> {
   const slots = new FrameSlots(32 * 32 * 3, opts.slots ?? 3);
-  const runner = new SourceRunner({ spec: parseSource(url), width: 32, height: 32, slots, reconnect: false, realtime: false, loop: false, policy: opts.stallMs ? { stallMs: opts.stallMs } : undefined });
+  const runner = new SourceRunner({ spec: parseSource(url), width: 32, height: 32, slots, reconnect: false, realtime: false, loop: false, fpsCap: opts.fpsCap, policy: opts.stallMs ? { stallMs: opts.stallMs } : undefined });
   const infos: FrameInfo[] = [];
   const sums: number[] = [];
   return new Promise((done) => {
@@ -50,6 +50,25 @@ describe('ffmpeg ingest', () => {
     ['h264.ts', { codec: 'libx264', fps: 30, seconds: 2, audio: true }],
     ['vfr.mkv', { codec: 'libx264', fps: 25, seconds: 4, vfr: true }],
   ];
+  for (const [name, spec] of [cases[0], cases[4]]) {
+    it(`with fpsCap, keeps the first frame of each period of ${name} at its own time, never a repeat or a made-up time`, async () => {
+      const path = makeVideo(join(tmp.dir, `cap-${name}`), { pattern: 'mandelbrot', ...spec });
+      const truth = probeFramePts(path);
+      // The first frame in each tenth of a second (by the file's own times, from the first frame's).
+      const t0 = truth[0];
+      const kept = truth.filter((t, i) => i === 0 || Math.floor(((t - t0) / 1000) * 10 + 1e-9) > Math.floor(((truth[i - 1] - t0) / 1000) * 10 + 1e-9));
+      const { infos, end } = await ingest(path, { fpsCap: 10 });
+      expect(end.error).toBeUndefined();
+      const got = infos.map((i) => i.ptsMs);
+      expect(got.length).toBeGreaterThan(0);
+      expect(got.length).toBeLessThanOrEqual(Math.ceil((truth.at(-1)! - t0) / 100) + 1);
+      // Every frame delivered is one of the file's, at its own time, each once.
+      for (const t of got) expect(Math.min(...truth.map((x) => Math.abs(x - t))), `${t} ms`).toBeLessThan(0.01);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.length).toBe(kept.length);
+    });
+  }
+
   for (const [name, spec] of cases) {
     it(`decodes every frame of ${name} in order with the stream's own timestamps`, async () => {
       const path = makeVideo(join(tmp.dir, name), { pattern: 'mandelbrot', ...spec });
