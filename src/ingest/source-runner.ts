@@ -130,8 +130,12 @@ export class SourceRunner extends EventEmitter {
 
   private onFrame(slot: number, rawPts: number, capturedAt: number): void {
     if (this.runFrames === 0) {
-      // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers.
-      if (this.lastPts > -Infinity && rawPts + this.ptsOffset <= this.lastPts) this.ptsOffset = this.lastPts + this.frameIntervalMs - rawPts;
+      // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers, and, for a live
+      // source, by the time it was away: a camera down for 40 s is 40 s later in its own time too, not one frame.
+      if (this.lastPts > -Infinity && rawPts + this.ptsOffset <= this.lastPts) {
+        const away = this.opts.realtime && this.lastFrameAt !== null ? capturedAt - this.lastFrameAt : 0;
+        this.ptsOffset = this.lastPts + Math.max(this.frameIntervalMs, away) - rawPts;
+      }
       if (this.state !== 'running') {
         if (this.state === 'reconnecting') logger.info('source reconnected', { source: this.opts.spec.name, reconnects: this.reconnects });
         // lastError says why the source is down; frames again mean it is not, and a stale reason

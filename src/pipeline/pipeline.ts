@@ -35,7 +35,7 @@ export interface PipelineSource {
   /** Replay a file forever. */
   loop?: boolean;
   transport?: 'tcp' | 'udp';
-  /** Decode at most this many frames per second (ffmpeg fps filter). */
+  /** At most this many frames per second: the first of each 1/fpsCap s, at its own time. */
   fpsCap?: number;
   /** Restart when no frame arrives for this long (live sources). */
   watchdogSeconds?: number;
@@ -561,7 +561,15 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     for (const n of st.outstanding) if (n < oldest) oldest = n;
     let k = 0;
     while (k < st.told.length && (st.done || st.told[k].after <= oldest)) k++;
-    if (k) this.emit('events', { source: st.spec.name, events: st.told.splice(0, k).map((t) => t.event) } satisfies SourceEvents);
+    if (!k) return;
+    const events: TrafficEvent[] = [];
+    for (const { event } of st.told.splice(0, k)) {
+      events.push(event);
+      // A camera down: the vehicles it last showed leave their zones with it (at their last sighting), so
+      // occupancy does not show a queue nobody can see, and its tracks end rather than carry over the outage.
+      if (event.type === 'source-down' && st.analytics) events.push(...st.analytics.finish());
+    }
+    this.emit('events', { source: st.spec.name, events } satisfies SourceEvents);
   }
 
   /**

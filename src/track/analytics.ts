@@ -226,9 +226,11 @@ export class SourceAnalytics {
   }
 
   /**
-   * The source has ended (a recording's end, a stop, a reload): every confirmed track still in a zone
-   * leaves it at its last sighting, marked stillInside, so a dwell study sees every vehicle that
-   * entered, and occupancy reads empty. Tentative tracks leave nothing, as when they die unconfirmed.
+   * The source has ended (a recording's end, a stop, a reload) or stopped delivering (a camera down): every
+   * confirmed track still in a zone leaves it at its last sighting, marked stillInside, so a dwell study
+   * sees every vehicle that entered, and occupancy reads empty rather than showing vehicles nobody can see.
+   * Tentative tracks leave nothing, as when they die unconfirmed. Every track ends: a vehicle seen after a
+   * camera comes back is a new one, not matched to where one stood before the outage.
    */
   finish(): TrafficEvent[] {
     const events: TrafficEvent[] = [];
@@ -242,6 +244,7 @@ export class SourceAnalytics {
       }
     }
     this.info.clear();
+    this.tracker.endAll();
     return events;
   }
 

@@ -214,6 +214,13 @@ export class ByteTracker {
     return this.tracks;
   }
 
+  /** Ends every track (the source stopped delivering): a vehicle seen afterwards starts a new one. Ids go on. */
+  endAll(): void {
+    this.tracks.length = 0;
+    this.active.length = 0;
+    this.removed.length = 0;
+  }
+
   update(dets: ArrayLike<TrackerDetection>, tMs: number): TrackedObject[] {
     const cfg = this.config;
     const nd = dets.length;
