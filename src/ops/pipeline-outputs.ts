@@ -13,8 +13,11 @@ import { WebhookSink } from './webhook-sink.js';
 const COUNTS_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
 /** How long after an interval's end a crossing in it may still be counted (a track confirmed late). */
 const COUNT_GRACE_MS = 10_000;
-/** The names of the files below (source names are letters, digits, '.', '_' and '-'), rotated copies included. */
-const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|counts\.csv))(?:\.\d+)?$/;
+/** The files below of a source (or the events log, source ''), rotated copies included. */
+function isOutputFile(name: string, sources: ReadonlySet<string>): boolean {
+  const m = /^(?:events\.jsonl|(.+)\.(?:detections\.jsonl|counts\.csv))(?:\.\d+)?$/.exec(name);
+  return m !== null && (m[1] === undefined || sources.has(m[1]));
+}
 
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
@@ -23,6 +26,8 @@ const OUTPUT_FILE = /^(?:events\.jsonl|[A-Za-z0-9._-]+\.(?:detections\.jsonl|cou
  */
 export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
+  /** Every source name this run has had (a reload may remove one): whose old files retention may remove. */
+  private readonly sourcesSeen = new Set<string>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
   /** The clock of what was last written for each source: video time of a recording, or the wall clock. */
@@ -169,28 +174,30 @@ export class PipelineOutputs {
   private applyRetention(): void {
     const { dir } = this.cfg.outputs.files!;
     const cutoff = Date.now() - this.cfg.retention.days * 86_400_000;
-    let removed = 0;
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
       return; // the folder does not exist yet
     }
+    // Only the files of this pipeline's sources: a survey.counts.csv or a batch run's clip.detections.jsonl in
+    // the same folder is someone else's (and half a batch result set removed is worse than none).
+    for (const s of this.feed.sources()) this.sourcesSeen.add(s.name);
+    const removed: string[] = [];
     for (const name of names) {
-      // Only files this class writes (a user's survey.csv in the same folder is theirs), and never one it
-      // holds open: a camera down for longer than the retention still appends to its counts file later.
-      if (!OUTPUT_FILE.test(name) || this.files.has(name)) continue;
+      // Never one it holds open: a camera down for longer than the retention still appends to its counts file later.
+      if (!isOutputFile(name, this.sourcesSeen) || this.files.has(name)) continue;
       const path = join(dir, name);
       try {
         if (statSync(path).mtimeMs < cutoff) {
           rmSync(path);
-          removed++;
+          removed.push(name);
         }
       } catch {
         // gone meanwhile, or not ours to remove: the next pass tries again
       }
     }
-    if (removed) logger.info('retention: removed old output files', { dir, removed, days: this.cfg.retention.days });
+    if (removed.length) logger.info('retention: removed old output files', { dir, removed: removed.length, files: removed.slice(0, 50), days: this.cfg.retention.days });
   }
 
   async close(): Promise<void> {

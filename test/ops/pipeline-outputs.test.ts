@@ -49,13 +49,13 @@ describe('pipeline outputs', () => {
     const hook = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`;
 
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    // A stale file from an earlier run, older than the retention period, and one that is not ours.
-    writeFileSync(join(dir, 'old.counts.csv'), 'x\n');
-    writeFileSync(join(dir, 'events.jsonl.3'), '{}\n');
-    writeFileSync(join(dir, 'notes.txt'), 'keep\n');
-    writeFileSync(join(dir, 'site survey.csv'), 'keep\n');
+    // Stale files from an earlier run, older than the retention period, and ones that are not ours: a user's, a
+    // counts file of a name this pipeline has no source of, a batch run's results.
+    const stale = ['cam1.counts.csv.2', 'events.jsonl.3'];
+    const theirs = ['notes.txt', 'site survey.csv', 'survey.counts.csv', 'clip.detections.jsonl', 'clip.counts.csv', 'clip.events.jsonl'];
+    for (const f of [...stale, ...theirs]) writeFileSync(join(dir, f), 'x\n');
     const old = (Date.now() - 40 * 86_400_000) / 1000;
-    for (const f of ['old.counts.csv', 'events.jsonl.3', 'notes.txt', 'site survey.csv']) utimesSync(join(dir, f), old, old);
+    for (const f of [...stale, ...theirs]) utimesSync(join(dir, f), old, old);
 
     const cfg = pipelineSchema.parse({
       sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }],
@@ -75,11 +75,9 @@ describe('pipeline outputs', () => {
     };
     const feed = feedFor(status, counts);
     const outputs = new PipelineOutputs(feed, cfg);
-    expect(existsSync(join(dir, 'old.counts.csv'))).toBe(false);
-    expect(existsSync(join(dir, 'events.jsonl.3'))).toBe(false);
-    // A user's own files in the same folder are theirs, whatever their extension.
-    expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
-    expect(existsSync(join(dir, 'site survey.csv'))).toBe(true);
+    for (const f of stale) expect(existsSync(join(dir, f)), f).toBe(false);
+    // Files in the same folder that this pipeline's sources did not write are someone else's, whatever their extension.
+    for (const f of theirs) expect(existsSync(join(dir, f)), f).toBe(true);
 
     feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: t0 }] });
     const crossing: TrafficEvent = { type: 'line-crossing', source: 'cam1', ptsMs: 40, at: t0 + 1000, line: 'stop', direction: 'forward', trackId: 7, className: 'car' };
