@@ -152,6 +152,7 @@ export class PipelineOutputs {
 
   /** A source a reload removed: its ended intervals are written now, the one in progress when it ends (or with the source's, if it comes back). */
   private removed(r: { source: string; counts?: SourceCounts }): void {
+    this.sourcesSeen.add(r.source);
     if (this.cfg.outputs.files?.counts && r.counts?.asOf !== undefined) {
       // A recording (counted on its own clock): this pass is complete as it is, and one of that name
       // added again is a new pass over the recording, from its first minute.
