@@ -156,8 +156,9 @@ export async function run(argv: string[]): Promise<number> {
     base: string;
     /** Last frame with a result, -1 before the first. */
     lastFrame: number;
-    /** Its time in the input (ms from the start of the file): the video covered so far. */
+    /** Its time in the input (ms from the start of the file), and the first frame's: the video covered so far. */
     lastPtsMs: number;
+    firstPtsMs: number;
   }
   const outputs = new Map<string, Outputs>();
   // An output that cannot be written (a full disk, a folder where a file should go) stops the run and is
@@ -182,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     o.lastFrame = r.frame.seq;
     o.lastPtsMs = Math.max(o.lastPtsMs, r.frame.ptsMs);
+    o.firstPtsMs = Math.min(o.firstPtsMs, r.frame.ptsMs);
     processed++;
     progress.update(processed);
   });
@@ -218,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
               lastFrame: -1,
               lastPtsMs: 0,
+              firstPtsMs: Infinity,
             });
           });
         } catch (e) {
@@ -266,7 +269,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const shownDir = relative(process.cwd(), outDir) || '.';
   // How much faster than real time: what a batch is for, said with the video's length and the time taken.
-  const videoSec = [...outputs.values()].reduce((a, o) => a + (o.lastFrame >= 0 ? o.lastPtsMs / 1000 : 0), 0);
+  // From each input's first frame: a file whose video starts 4 s in (after its audio) is not 4 s longer.
+  const videoSec = [...outputs.values()].reduce((a, o) => a + (o.lastFrame >= 0 ? (o.lastPtsMs - o.firstPtsMs) / 1000 : 0), 0);
   const tookSec = (performance.now() - startedAt) / 1000;
   const pace = videoSec > 0 && tookSec > 0 ? ` (${duration(videoSec)} of video in ${duration(tookSec)}, ${(videoSec / tookSec).toFixed(1)}× real time)` : '';
   // Stopped by a signal, the line says so (it read as a finished run, the error line after it).

@@ -10,7 +10,7 @@ export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction
  * detections.jsonl (0 = start of the file), intervals [0, I), [I, 2I) …, one row per non-zero (line,
  * direction, class). Each interval's rows are appended and flushed as soon as no later frame can add
  * to it, so a killed run keeps every closed interval; `close()` writes the rest, then `total` rows.
- * The last interval ends where the frames did (the end of the file, or of a stopped run).
+ * The first interval starts where the frames did, the last ends where they did (the end of the file, or of a stopped run).
  * Video time rather than the wall clock, so the same file always gives the same rows.
  */
 export class CountsCsvWriter {
@@ -24,6 +24,8 @@ export class CountsCsvWriter {
   private lastMs = -Infinity;
   private lastSeq = -1;
   private periodMs = 0;
+  /** The first frame's time: where the first interval starts when the video does not start at 0. */
+  private firstMs = Infinity;
 
   constructor(
     path: string,
@@ -38,6 +40,7 @@ export class CountsCsvWriter {
   }
 
   write(r: FrameResult): void {
+    this.firstMs = Math.min(this.firstMs, r.frame.ptsMs);
     if (r.frame.ptsMs > this.lastMs) {
       // Per decoded frame: with --stride the frames written are several periods apart.
       if (Number.isFinite(this.lastMs) && r.frame.seq > this.lastSeq) this.periodMs = (r.frame.ptsMs - this.lastMs) / (r.frame.seq - this.lastSeq);
@@ -79,8 +82,11 @@ export class CountsCsvWriter {
     // One frame alone gives no duration: its interval is then written whole.
     const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
     for (const k of due) {
-      const end = Math.max(k * this.intervalMs, Math.min((k + 1) * this.intervalMs, coveredMs));
-      this.rows(seconds(k * this.intervalMs), seconds(end), this.open.get(k)!);
+      // The first interval starts where the video does, as the last ends where it did: a file whose video
+      // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.
+      const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
+      const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
+      this.rows(seconds(start), seconds(end), this.open.get(k)!);
       this.open.delete(k);
     }
     this.written = idx;

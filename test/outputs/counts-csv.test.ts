@@ -32,6 +32,7 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     const w = new CountsCsvWriter(path, 10_000, ['north', 'south']);
     // On disk before any frame: a run killed now still leaves a valid CSV.
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
+    w.write(result(0));
     w.write(result(4000, { crossings: [[4000, 'south', 'forward', 'car']] }));
     w.write(result(9000, { crossings: [[9000, 'north', 'backward', 'truck'], [9000, 'north', 'forward', 'car']] }));
     w.write(result(12_900, { crossings: [[9990, 'north', 'forward', 'car']] }));
@@ -63,6 +64,14 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     ]);
   });
 
+  it('starts the first interval where the video starts, when that is not 0 (a real clip\'s first frame at 1.86 s)', () => {
+    const path = join(tmp.dir, 'late.csv');
+    const w = new CountsCsvWriter(path, 15_000);
+    for (let t = 1860; t <= 31_860; t += 100) w.write(result(t, { crossings: t === 5_060 || t === 20_060 ? [[t, 'l', 'forward', 'car']] : [] }));
+    w.close();
+    expect(read(path).split('\n').slice(1, 4)).toEqual(['1.86,15,l,forward,car,1', '15,30,l,forward,car,1', 'total,,l,forward,car,2']);
+  });
+
   it('ends the last interval where the video ends, not at the full interval', () => {
     const path = join(tmp.dir, 'short.csv');
     const w = new CountsCsvWriter(path, 60_000);
@@ -89,6 +98,7 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
       wall = clock;
       const path = join(tmp.dir, name);
       const w = new CountsCsvWriter(path, 60_000);
+      w.write(result(0));
       w.write(result(59_000, { tentative: [500] }));
       w.write(result(63_500, { tentative: [5000] }));
       const before = read(path);
