@@ -392,6 +392,13 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const pool = lease.pool;
     // Before anything is set up for it: a class its model lacks is the configuration's mistake.
     const keep = classFilter(this.opts.classes ?? 'traffic', pool.classNames, this.classesLabel(spec.name, lease));
+    if (keep && (this.opts.classes ?? 'traffic') === 'traffic') {
+      // Said once per source: a custom model's own vehicle classes (van, lorry) are not traffic classes by
+      // name, and dropping them without a word lost most of its detections.
+      const leftOut = pool.classNames.filter((_, id) => !keep.has(id));
+      const listed = leftOut.length > 12 ? `${leftOut.slice(0, 12).join(', ')} … (${leftOut.length})` : leftOut.join(', ');
+      logger.info('only traffic classes are tracked and counted', { source: spec.name, model: lease.id, tracked: pool.classNames.filter((_, id) => keep.has(id)).join(', '), leftOut: listed, keepThem: '--classes all (detector.classes: all in a pipeline file)' });
+    }
     const labels = reportedLabels(pool.classNames);
     const own = sourceThreshold(cfg, pool);
     if (own?.from === 'model card') logger.info("using the model card's operating threshold", { source: spec.name, model: lease.id, thresh: own.thresh });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classFilter, parseClassesOption, reportedLabels } from '../../src/pipeline/class-filter.js';
 import { makeVideo, tempDir } from '../helpers/videos.js';
-import { imageA, shared, testModel, testModelArgs } from '../helpers/model.js';
+import { bin, imageA, shared, testModel, testModelArgs } from '../helpers/model.js';
+import { spawnSync } from 'node:child_process';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { readJsonl, xnorcam } from '../helpers/cli.js';
@@ -67,4 +68,20 @@ describe('the classes a pipeline works with', () => {
       await p.close();
     }
   }, 60_000);
+  it('says which of a custom model\'s classes it leaves out by default (its van and lorry are not traffic classes by name)', () => {
+    const dir = tempDir();
+    try {
+      const names = join(dir.dir, 'vcl.names');
+      writeFileSync(names, 'van\ncar\nlorry\n');
+      const video = makeVideo(join(dir.dir, 'road.mp4'), { width: 160, height: 160, fps: 5, seconds: 1 });
+      // At the default log level (the test helper's is warn), as JSON lines (stderr is no terminal).
+      const r = spawnSync(process.execPath, [bin, 'batch', video, '--cfg', testModel.cfg, '--weights', testModel.weights, '--names', names, '-o', join(dir.dir, 'out')], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: 'info' } });
+      expect(r.status, r.stderr).toBe(0);
+      const said = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>).find((l) => l.msg === 'only traffic classes are tracked and counted');
+      expect(said, r.stderr).toMatchObject({ source: 'road', tracked: 'car', leftOut: 'van, lorry' });
+      expect(said!.keepThem).toContain('--classes all');
+    } finally {
+      dir.cleanup();
+    }
+  });
 });
