@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { makeOutputDir } from '../core/output-dir.js';
+import { describeHolder, outputLockHolder } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
@@ -100,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   makeOutputDir(outDir, `-o ${outDir}`, 2);
+  refuseLiveFiles(outDir, inputs.map((i) => parseSource(i.url).name));
 
   const pipeline = new Pipeline({
     model,
@@ -362,4 +364,17 @@ function duration(sec: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   const m = Math.round(sec / 60);
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/**
+ * A live pipeline writing in the same folder (a container's out/ is both) has files of its sources' names there:
+ * a recording of the same name would write over its counts CSV, truncated under it while it appends.
+ */
+function refuseLiveFiles(outDir: string, names: readonly string[]): void {
+  const holder = outputLockHolder(outDir);
+  const clash = holder ? names.filter((n) => holder.sources.includes(n)) : [];
+  if (!holder || !clash.length) return;
+  const files = clash.map((n) => `${join(outDir, n)}.counts.csv`).join(', ');
+  const sources = clash.map((n) => `'${n}'`).join(', ');
+  throw new UserError(`-o ${outDir}: a live xnorcam run (${describeHolder(holder)}) writes there for source ${sources}: this batch would write over ${files} and its other files; choose another --out`, 2);
 }

@@ -1,12 +1,14 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PipelineFeed, SourceCounts, SourceEvents } from '../core/feed.js';
+import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../core/feed.js';
 import { logger } from '../core/log.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { mergeCounts } from '../core/source-counts.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { LiveLineFile } from './rotating-file.js';
+import { UserError } from '../core/errors.js';
+import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
 import { WebhookSink } from './webhook-sink.js';
 
@@ -42,6 +44,13 @@ export class PipelineOutputs {
   private readonly onResult = (r: FrameResult) => this.result(r);
   private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
   private readonly onEvents = (e: SourceEvents) => this.events(e.events);
+  /** A source added (or back) is named in the folder's lock at once, for a batch run checking it. */
+  private readonly onStatus = (s: SourceStatus) => {
+    if (this.sourcesSeen.has(s.name)) return;
+    this.sourcesSeen.add(s.name);
+    this.lock?.write();
+  };
+  private lock?: OutputLock;
 
   constructor(
     private readonly feed: PipelineFeed,
@@ -49,7 +58,13 @@ export class PipelineOutputs {
   ) {
     const files = cfg.outputs.files;
     // A folder that cannot be one is the file's mistake, told before the cameras start, not a stack trace at the first event.
-    if (files) makeOutputDir(files.dir, `outputs.files.dir: ${files.dir}`);
+    if (files) {
+      makeOutputDir(files.dir, `outputs.files.dir: ${files.dir}`);
+      const holder = outputLockHolder(files.dir);
+      if (holder) throw new UserError(`outputs.files.dir: ${files.dir} is written by another xnorcam run (${describeHolder(holder)}): two in one folder mix their files; give this one another dir`);
+      this.lock = new OutputLock(files.dir, () => this.sourceNames());
+      feed.on('status', this.onStatus);
+    }
     this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
     feed.on('result', this.onResult);
     feed.on('removed', this.onRemoved);
@@ -183,11 +198,11 @@ export class PipelineOutputs {
     }
     // Only the files of this pipeline's sources: a survey.counts.csv or a batch run's clip.detections.jsonl in
     // the same folder is someone else's (and half a batch result set removed is worse than none).
-    for (const s of this.feed.sources()) this.sourcesSeen.add(s.name);
+    const sources = new Set(this.sourceNames());
     const removed: string[] = [];
     for (const name of names) {
       // Never one it holds open: a camera down for longer than the retention still appends to its counts file later.
-      if (!isOutputFile(name, this.sourcesSeen) || this.files.has(name)) continue;
+      if (!isOutputFile(name, sources) || this.files.has(name)) continue;
       const path = join(dir, name);
       try {
         if (statSync(path).mtimeMs < cutoff) {
@@ -201,7 +216,14 @@ export class PipelineOutputs {
     if (removed.length) logger.info('retention: removed old output files', { dir, removed: removed.length, files: removed.slice(0, 50), days: this.cfg.retention.days });
   }
 
+  /** Every source this run has had, and has. */
+  private sourceNames(): string[] {
+    for (const s of this.feed.sources()) this.sourcesSeen.add(s.name);
+    return [...this.sourcesSeen];
+  }
+
   async close(): Promise<void> {
+    this.feed.off('status', this.onStatus as (...args: never[]) => void);
     this.feed.off('result', this.onResult as (...args: never[]) => void);
     this.feed.off('removed', this.onRemoved as (...args: never[]) => void);
     this.feed.off('events', this.onEvents as (...args: never[]) => void);
@@ -209,6 +231,7 @@ export class PipelineOutputs {
     if (this.cfg.outputs.files?.counts) this.flushCounts(true);
     await Promise.all(this.sinks.map((s) => s.close()));
     for (const f of this.files.values()) f.close();
+    this.lock?.release();
   }
 }
 

@@ -1,0 +1,93 @@
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A live pipeline's claim on its outputs folder, in `.xnorcam.lock`: who writes there and for which sources.
+ * Two pipelines in one folder mixed their counts rows (every interval twice, out of order), each took the
+ * other's rotation for a file moved away, and a batch run over a source's name emptied its counts file.
+ */
+export interface OutputLockInfo {
+  pid: number;
+  host: string;
+  sources: string[];
+  since: string;
+}
+
+const LOCK_FILE = '.xnorcam.lock';
+/** The holder rewrites the file this often; one on another host (a second container) not rewritten for FRESH_MS is gone. */
+const REFRESH_MS = 10_000;
+const FRESH_MS = 30_000;
+
+/**
+ * The live pipeline writing in `dir`, if another one is: on this host, a process of that pid still running (a
+ * restarted container is pid 1 again, and its predecessor's lock is stale); on another, a lock rewritten lately.
+ */
+export function outputLockHolder(dir: string): OutputLockInfo | undefined {
+  const path = join(dir, LOCK_FILE);
+  let info: OutputLockInfo;
+  let mtimeMs: number;
+  try {
+    info = JSON.parse(readFileSync(path, 'utf8')) as OutputLockInfo;
+    mtimeMs = statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  if (typeof info?.pid !== 'number' || typeof info.host !== 'string') return undefined;
+  if (info.host !== hostname()) return Date.now() - mtimeMs < FRESH_MS ? info : undefined;
+  return info.pid !== process.pid && running(info.pid) ? info : undefined;
+}
+
+/** Says who holds a lock, for an error line. */
+export function describeHolder(h: OutputLockInfo): string {
+  return `pid ${h.pid}${h.host !== hostname() ? ` on ${h.host}` : ''}, since ${h.since}`;
+}
+
+export class OutputLock {
+  private readonly path: string;
+  private readonly since = new Date().toISOString();
+  private readonly timer: NodeJS.Timeout;
+  private written = '';
+
+  /** Takes the folder's lock; the caller has checked that no one else holds it (outputLockHolder). */
+  constructor(
+    dir: string,
+    private readonly sources: () => readonly string[],
+  ) {
+    this.path = join(dir, LOCK_FILE);
+    this.write(true);
+    this.timer = setInterval(() => this.write(true), REFRESH_MS).unref();
+  }
+
+  /** Writes the sources again when they changed (a reload); `always` also to show it is alive. */
+  write(always = false): void {
+    const text = JSON.stringify({ pid: process.pid, host: hostname(), sources: [...this.sources()].sort(), since: this.since } satisfies OutputLockInfo);
+    if (!always && text === this.written) return;
+    try {
+      writeFileSync(this.path, text + '\n');
+      this.written = text;
+    } catch {
+      // A full disk or a folder made read-only: the output files report it; the lock is only a courtesy.
+    }
+  }
+
+  release(): void {
+    clearInterval(this.timer);
+    try {
+      const held = JSON.parse(readFileSync(this.path, 'utf8')) as OutputLockInfo;
+      if (held.pid === process.pid && held.host === hostname()) rmSync(this.path, { force: true });
+    } catch {
+      // gone already
+    }
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: a process of another user, running.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
