@@ -9,6 +9,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import { LiveLineFile } from './rotating-file.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
+import { takeOpenInterval } from './counts-resume.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
 import { WebhookSink } from './webhook-sink.js';
 
@@ -30,6 +31,8 @@ export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
   /** Every source name this run has had (a reload may remove one): whose old files retention may remove. */
   private readonly sourcesSeen = new Set<string>();
+  /** Sources whose counts file was looked at for an interval a restart interrupted. */
+  private readonly resumed = new Set<string>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
   /** The clock of what was last written for each source: video time of a recording, or the wall clock. */
@@ -123,6 +126,7 @@ export class PipelineOutputs {
     for (const s of this.feed.sources()) {
       active.add(s.name);
       const now = this.feed.counts(s.name);
+      if (now) this.resumeCounts(s.name, now);
       const held = this.held.get(s.name);
       if (held && now && (held.asOf === undefined) !== (now.asOf === undefined)) {
         // Back under the same name on another clock (a camera's minutes, a recording's): not one series.
@@ -139,6 +143,21 @@ export class PipelineOutputs {
       this.held.delete(source);
       if (!active.has(source)) this.closeFile(`${source}.counts.csv`);
     }
+  }
+
+  /**
+   * Once per source, before its first rows: an interval a stop of the run before this one wrote in part (a
+   * restart within the minute) is taken off the file and counted on, so it is written once, whole.
+   */
+  private resumeCounts(source: string, now: SourceCounts): void {
+    if (this.resumed.has(source)) return;
+    this.resumed.add(source);
+    if (now.asOf !== undefined || this.files.has(`${source}.counts.csv`)) return;
+    const open = takeOpenInterval(join(this.cfg.outputs.files!.dir, `${source}.counts.csv`), now.intervalMs, Date.now());
+    if (!open) return;
+    const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals: [{ start: open.start, counts: open.counts }] };
+    this.held.set(source, mergeCounts(this.held.get(source), before)!);
+    logger.info('counts of the interval in progress before the restart carried on', { source, interval: new Date(open.start).toISOString(), rows: open.rows });
   }
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {

@@ -274,4 +274,21 @@ describe('pipeline outputs', () => {
     await outputs.close();
     expect(rows()).toBe(1);
   });
+  it('a run started again within a minute writes that minute once, whole: the part the stop wrote is counted on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    // Not in the last seconds of a minute: the minute must still be in progress when the run starts.
+    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (start: number, dir: string, cls: string, n: number) => `${new Date(start).toISOString()},${start},stopline,${dir},${cls},${n}`;
+    // The run before: a closed minute, then the minute in progress when it was stopped (23 cars so far).
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'backward', 'car', 23), row(minute, 'forward', 'bus', 1), ''].join('\n'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const status = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 } as SourceStatus;
+    // This run's count of the same minute: 3 more cars.
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stopline: { forward: {}, backward: { car: 3 } } } }] });
+    const outputs = new PipelineOutputs(feed, cfg);
+    await outputs.close();
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'forward', 'bus', 1), row(minute, 'backward', 'car', 26)]);
+  });
 });

@@ -1,0 +1,58 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import type { LineCounts } from '../core/types.js';
+
+/** An interval's rows are a few dozen lines: its tail is all that is read of a counts file up to 100 MiB. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * A live counts CSV (`interval_start,interval_start_ms,line,direction,class,count`, wall clock) whose last rows
+ * are of an interval still in progress: written on a stop, with the counts so far. A run started again within it
+ * would write that interval's rest as a second set of rows of the same keys (23, then 3, for 26 cars). Those rows
+ * are taken off the file and returned, to be added to the new run's count and written once when it ends.
+ */
+export function takeOpenInterval(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; rows: number } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    return undefined; // no file yet
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const from = Math.max(0, size - TAIL_BYTES);
+    const buf = Buffer.alloc(size - from);
+    readSync(fd, buf, 0, buf.length, from);
+    const text = buf.toString('utf8');
+    // Whole lines only, from the end: the last one ends the file.
+    if (!text.endsWith('\n')) return undefined;
+    const lines = text.slice(0, -1).split('\n');
+    let start: number | undefined;
+    let cut = size - 1;
+    let k = lines.length - 1;
+    const counts: LineCounts = {};
+    for (; k >= (from > 0 ? 1 : 0); k--) {
+      const row = parseRow(lines[k]);
+      if (!row || (start !== undefined && row.start !== start)) break;
+      start = row.start;
+      counts[row.line] ??= { forward: {}, backward: {} };
+      counts[row.line][row.direction][row.cls] = (counts[row.line][row.direction][row.cls] ?? 0) + row.n;
+      cut -= Buffer.byteLength(lines[k]) + 1;
+    }
+    // Only an interval on the wall clock that has not ended: a finished one is complete as written.
+    if (start === undefined || start < 1e11 || start + intervalMs <= nowMs || start > nowMs) return undefined;
+    ftruncateSync(fd, cut + 1);
+    return { start, counts, rows: lines.length - 1 - k };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseRow(line: string): { start: number; line: string; direction: 'forward' | 'backward'; cls: string; n: number } | undefined {
+  const f = line.split(',');
+  if (f.length < 6) return undefined;
+  const start = Number(f[1]);
+  const n = Number(f[f.length - 1]);
+  const direction = f[f.length - 3];
+  if (!Number.isInteger(start) || !Number.isInteger(n) || (direction !== 'forward' && direction !== 'backward')) return undefined;
+  return { start, line: f.slice(2, f.length - 3).join(','), direction, cls: f[f.length - 2], n };
+}
