@@ -96,8 +96,9 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     const authorized = auth.allows(req, url);
     if (path === '/healthz') {
       const h = healthOf(feed.sources(), Date.now(), startedAt, watchdogMs);
-      // Without the token, only the verdict: source names stay private.
-      return sendJson(res, h.ok ? 200 : 503, authorized ? h : { ok: h.ok });
+      // Without the token, or addressed by a refused name (a rebinding page), only the verdict: source names stay private.
+      const full = authorized && hostRefusal(req) === null;
+      return sendJson(res, h.ok ? 200 : 503, full ? h : { ok: h.ok });
     }
     const refusal = hostRefusal(req);
     if (refusal) return sendText(res, 403, `${refusal}\n`);

@@ -86,7 +86,11 @@ describe('dashboard without a token, addressed by a name', () => {
     }
     expect(await upgrade(open, host)).toBe(403);
     // Health stays answerable, as it is without a token: a verdict, no names.
-    expect((await get(open, '/healthz', host)).status).toBe(200);
+    const health = await get(open, '/healthz', host);
+    expect(health.status).toBe(200);
+    expect(Object.keys(JSON.parse(health.body) as object)).toEqual(['ok']);
+    // By an accepted name, the whole report.
+    expect(JSON.parse((await get(open, '/healthz', `127.0.0.1:${port}`)).body).sources[0]).toMatchObject({ name: 'cam' });
     // Behind a proxy that keeps its own Host and forwards the browser's: the forwarded name counts too.
     const proxied = `127.0.0.1:${port}`;
     expect((await get(open, '/api/sources', proxied, { 'x-forwarded-host': host })).status).toBe(403);
