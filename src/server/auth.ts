@@ -28,11 +28,16 @@ export class TokenAuth {
     return cookie(req, TOKEN_COOKIE);
   }
 
-  allows(req: IncomingMessage, url: URL): boolean {
-    if (!this.digest) return true;
+  /**
+   * 'ok' when let in (or no token is set); otherwise whether a token came at all, since a user who
+   * opened the page with ?token= and is told a token is required would look for a typo in the address.
+   */
+  check(req: IncomingMessage, url: URL): 'ok' | 'missing' | 'wrong' {
+    if (!this.digest) return 'ok';
     const t = this.presented(req, url);
+    if (t === undefined) return 'missing';
     // Compare digests so the comparison takes the same time whatever the length of the guess.
-    return t !== undefined && timingSafeEqual(sha256(t), this.digest);
+    return timingSafeEqual(sha256(t), this.digest) ? 'ok' : 'wrong';
   }
 
   /** After a page load with a valid ?token=, remember it in a cookie for the page's other requests. */

@@ -93,18 +93,16 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `method ${req.method} not allowed` });
     }
-    const authorized = auth.allows(req, url);
+    const token = auth.check(req, url);
     if (path === '/healthz') {
       const h = healthOf(feed.sources(), Date.now(), startedAt, watchdogMs);
       // Without the token, or addressed by a refused name (a rebinding page), only the verdict: source names stay private.
-      const full = authorized && hostRefusal(req) === null;
+      const full = token === 'ok' && hostRefusal(req) === null;
       return sendJson(res, h.ok ? 200 : 503, full ? h : { ok: h.ok });
     }
     const refusal = hostRefusal(req);
     if (refusal) return sendText(res, 403, `${refusal}\n`);
-    if (!authorized) {
-      return sendText(res, 401, 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)\n');
-    }
+    if (token !== 'ok') return sendText(res, 401, `${TOKEN_REFUSAL[token]}\n`);
     if (path === '/ws') {
       // A browser cannot read the status of a refused WebSocket upgrade (it only sees the socket
       // close), so the page asks here, with the same cookie and through the same proxy, why it was
@@ -154,7 +152,8 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     const url = requestUrl(req.url);
     if (!url) return reject(400, 'bad request target');
     if (url.pathname !== '/ws') return reject(404, 'no WebSocket here; use /ws');
-    if (!auth.allows(req, url)) return reject(401, 'access token required');
+    const token = auth.check(req, url);
+    if (token !== 'ok') return reject(401, TOKEN_REFUSAL[token]);
     const refusal = hostRefusal(req);
     if (refusal) return reject(403, refusal);
     // A page on another site must not open our socket with the user's cookie (cross-site WebSocket hijacking).
@@ -210,6 +209,14 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     },
   };
 }
+
+/** The 401 answers; the page (web/src/connection.ts) reads a body starting "xnorcam:" as its token refused. The token given is never echoed. */
+const TOKEN_REFUSAL = {
+  missing: 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)',
+  wrong:
+    'xnorcam: the access token given is not the right one (the server may have been restarted with another --token); ' +
+    'open the address the server prints, the one ending in ?token=<token>',
+} as const;
 
 const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 

@@ -204,6 +204,38 @@ describe('dashboard access token', () => {
     expect((await fetch(srv.url + 'api/sources?token=wrong')).status).toBe(401);
   });
 
+  it('tells a wrong token from none, on the page, the API and the socket, without echoing it', async () => {
+    const wrong = 'typo-0123456789';
+    const bodies = [
+      await fetch(srv.url + `?token=${wrong}`),
+      await fetch(srv.url + 'api/sources', { headers: { authorization: `Bearer ${wrong}` } }),
+      await fetch(srv.url + 'app/main.js', { headers: { cookie: `xnorcam_token=${wrong}` } }),
+    ];
+    for (const r of bodies) {
+      expect(r.status).toBe(401);
+      const text = await r.text();
+      expect(text).toMatch(/^xnorcam: the access token given is not the right one/);
+      expect(text).not.toContain(wrong);
+    }
+    expect(await (await fetch(srv.url)).text()).toMatch(/^xnorcam: access token required/);
+    const upgrade = (query: string) =>
+      new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(srv.url.replace('http', 'ws') + 'ws' + query);
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(`${res.statusCode} ${body}`));
+        });
+        ws.on('open', () => reject(new Error('socket opened')));
+        ws.on('error', () => {});
+      });
+    const refusedWrong = await upgrade(`?token=${wrong}`);
+    expect(refusedWrong).toMatch(/^401 xnorcam: the access token given is not the right one/);
+    expect(refusedWrong).not.toContain(wrong);
+    expect(await upgrade('')).toMatch(/^401 xnorcam: access token required/);
+  });
+
   it('accepts ?token (and sets a cookie), the cookie, and a bearer header', async () => {
     const page = await fetch(srv.url + `?token=${token}`, { redirect: 'manual' });
     expect(page.status).toBe(303);
