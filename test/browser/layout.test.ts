@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineFeed, SourceCounts, SourceOverlay, SourceStatus } from '../../src/core/feed.js';
+import type { LineCounts } from '../../src/core/types.js';
 import { startDashboardServer } from '../../src/server/index.js';
 import { MultiFeed, TestFeed } from '../helpers/dashboard-feed.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -15,10 +16,14 @@ import { buildWeb } from '../helpers/build-web.js';
 
 /** Sources that report a status and never send a frame: enough for the page to lay out their tiles. */
 class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
-  /** withCounts: each source has a counting line and counts, so its tile has a counts table and chart to show. */
+  /**
+   * withCounts: each source has a counting line and counts, so its tile has a counts table and chart to show.
+   * busy: a day's counts of four classes and a zone with three in it, the same model on every camera.
+   */
   constructor(
     private readonly names: string[],
     private readonly withCounts = false,
+    private readonly busy = false,
   ) {
     super();
   }
@@ -29,16 +34,23 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
     return this.names.map((name) => ({
       name, url: `rtsp://cam/${name}`, state: 'running', decodedFps: 10, detectedFps: 10, latencyMs: 30,
       droppedFrames: 0, reconnects: 0, lastFrameAt: Date.now(), width: 1280, height: 720,
+      ...(this.busy ? { model: 'xnorcam-traffic@9e5a1b2c3d4e5f60' } : {}),
     }));
   }
   overlay(): SourceOverlay {
-    return { lines: this.withCounts ? [{ name: 'stop', points: [[0, 400], [1280, 400]] }] : [], zones: [] };
+    return {
+      lines: this.withCounts ? [{ name: 'stop', points: [[0, 400], [1280, 400]] }] : [],
+      zones: this.busy ? [{ name: 'farlanes', polygon: [[0, 0], [640, 0], [640, 300]] }] : [],
+    };
   }
   counts(name: string): SourceCounts | undefined {
     if (!this.withCounts) return undefined;
     const now = Math.floor(Date.now() / 60_000) * 60_000;
-    const c = { stop: { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } } };
-    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }] };
+    const c: LineCounts = this.busy
+      ? { stop: { forward: { car: 1234, truck: 35, bus: 3, motorcycle: 12 }, backward: { car: 987, truck: 20, bus: 1, motorcycle: 4 } } }
+      : { stop: { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } } };
+    const occupancy = this.busy ? { occupancy: { farlanes: { car: 3, truck: 1, bus: 1 } } } : {};
+    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }], ...occupancy };
   }
 }
 
@@ -80,6 +92,36 @@ function expectFits(f: Fit, n: number, what: string): void {
     expect(t.w, where).toBeGreaterThan(0);
   }
 }
+
+/**
+ * Per tile: its name, and each element matching `selector`, with whether it is wholly inside what the
+ * page shows of it: inside every box between it and its tile that clips (a scroll box, the tile).
+ */
+const visibility = (page: Page, selector: string) =>
+  page.evaluate((sel) => {
+    const g = globalThis as any;
+    const shown = (e: any, tile: any): boolean => {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) return false;
+      for (let a = e.parentElement; a; a = a.parentElement) {
+        if (g.getComputedStyle(a).overflow !== 'visible') {
+          const b = a.getBoundingClientRect();
+          if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5) return false;
+        }
+        if (a === tile) break;
+      }
+      return true;
+    };
+    return [...g.document.querySelectorAll('section.camera')].map((t: any) => {
+      const name = t.querySelector('.camera-name');
+      return {
+        source: t.dataset.source as string,
+        // Cut short by an ellipsis when its text is wider than its box.
+        nameWhole: name.scrollWidth <= name.clientWidth && shown(name, t),
+        items: [...t.querySelectorAll(sel)].map((e: any) => ({ text: e.textContent as string, shown: shown(e, t) })),
+      };
+    });
+  }, selector);
 
 describe('dashboard grid fits the window', () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -151,6 +193,47 @@ describe('dashboard grid fits the window', () => {
       await page.context().close();
       await srv.close();
     }
+  });
+
+  /** A page of `names` with busy counts (StatusOnlyFeed), once every tile has its zone table; `check` gets the page. */
+  async function withBusyCameras(names: string[], width: number, height: number, check: (page: Page) => Promise<void>): Promise<void> {
+    const srv = await startDashboardServer(new StatusOnlyFeed(names, true, true), { port: 0 });
+    const page = await browser.newPage();
+    try {
+      await page.setViewportSize({ width, height });
+      await page.goto(srv.url);
+      await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('section.camera .occupancy').length === n, names.length, { timeout: 10_000 });
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-busy-${names.length}-${width}x${height}.png` });
+      await check(page);
+    } finally {
+      await page.context().close();
+      await srv.close();
+    }
+  }
+
+  it('a laptop (1366×768) with three cameras shows each camera\'s whole name and every count column, the model id giving way', async () => {
+    const names = ['a', 'crossroads-north', 'highway-east'];
+    await withBusyCameras(names, 1366, 768, async (page) => {
+      for (const t of await visibility(page, 'td.fwd, td.back, .occupancy td.n')) {
+        expect(t.nameWhole, `${t.source}: name`).toBe(true);
+        expect(t.items.length, t.source).toBe(4 * 2 + 3);
+        for (const i of t.items) expect(i.shown, `${t.source}: count ${i.text}`).toBe(true);
+      }
+    });
+    // Six cameras: the tiles are too short for the counts (they drop them, docs/dashboard.md), not for the names.
+    await withBusyCameras([...names, 'ring-road', 'bridge-west', 'junction-4'], 1366, 768, async (page) => {
+      for (const t of await visibility(page, '.camera-name')) expect(t.nameWhole, `${t.source}: name, 6 cameras`).toBe(true);
+    });
+  });
+
+  it('a wall screen (1920×1080) with three cameras shows every count and zone row, with no scroll box', async () => {
+    await withBusyCameras(['north', 'south', 'east'], 1920, 1080, async (page) => {
+      for (const t of await visibility(page, '.count-table caption, .count-table tr')) {
+        expect(t.items.length, t.source).toBe(2 + 1 + 4 + 3);
+        for (const i of t.items) expect(i.shown, `${t.source}: ${i.text}`).toBe(true);
+      }
+      expectFits(await measure(page), 3, '3 cameras with counts and a zone, 1920×1080');
+    });
   });
 
   it('on a phone (390×844): one column that scrolls, pictures the screen\'s width, names and header readable; enlarged, the picture stays large', async () => {

@@ -35,9 +35,11 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   g.fillStyle = '#9aa4b2';
   g.textBaseline = 'top';
   g.textAlign = 'left';
-  const title = `crossings per ${intervalLabel(counts?.intervalMs ?? 60_000)}`;
-  g.fillText(title, 4 * dpr, 2 * dpr);
-  if (!counts || counts.intervals.length === 0) return;
+  const per = `per ${intervalLabel(counts?.intervalMs ?? 60_000)}`;
+  if (!counts || counts.intervals.length === 0) {
+    g.fillText(`crossings ${per}`, 4 * dpr, 2 * dpr);
+    return;
+  }
   const step = counts.intervalMs;
   // The latest slot: now's, or, for a recording counted by its own time (a file in batch mode), the one of
   // the video time reached.
@@ -49,6 +51,9 @@ export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts 
   const max = Math.max(1, ...stacks.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
   const top = font * 1.6, bottom = h - font * 1.5, plotH = Math.max(1, bottom - top);
   const barW = (w - 8 * dpr) / maxBars;
+  // Beside the counts of a narrow tile the chart is narrow: the title is cut to 'per 1 min' rather than run into the scale.
+  const title = g.measureText(`crossings ${per}  ${max}`).width + 8 * dpr <= w ? `crossings ${per}` : per;
+  g.fillText(title, 4 * dpr, 2 * dpr);
   g.textAlign = 'right';
   g.fillText(String(max), w - 4 * dpr, 2 * dpr);
   stacks.forEach((m, i) => {
