@@ -129,6 +129,30 @@ describe('dashboard in chromium', () => {
     expect(BOX_W).toBe(x2 - x1);
   });
 
+  it('says PAUSED in the header and on the picture while paused (P key or the button), LIVE again after', async () => {
+    await waitDrawn(page, 5);
+    const shown = () =>
+      page.evaluate(() => {
+        const d = (globalThis as any).document;
+        const notice = d.querySelector('section.camera[data-source="cam1"] .video-notice');
+        const n = notice.getBoundingClientRect();
+        const c = d.querySelector('section.camera[data-source="cam1"] canvas.video').getBoundingClientRect();
+        const visible = !notice.hidden && (globalThis as any).getComputedStyle(notice).display !== 'none';
+        // On the picture itself: the notice lies over the canvas.
+        const onPicture = n.left >= c.left - 1 && n.right <= c.right + 1 && n.top >= c.top - 1 && n.bottom <= c.bottom + 1 && n.width > 0;
+        return { header: d.getElementById('connection').textContent, notice: visible && onPicture ? notice.textContent : '' };
+      });
+    expect(await shown()).toEqual({ header: 'live', notice: '' });
+    await page.keyboard.press('p');
+    expect(await shown()).toEqual({ header: 'paused', notice: 'PAUSED' });
+    await page.keyboard.press('p');
+    expect(await shown()).toEqual({ header: 'live', notice: '' });
+    await page.locator('#pause').click();
+    expect(await shown()).toEqual({ header: 'paused', notice: 'PAUSED' });
+    await page.locator('#pause').click();
+    expect(await shown()).toEqual({ header: 'live', notice: '' });
+  });
+
   it('updates counts and the total as vehicles cross the line', async () => {
     const total = () => page.locator('section.camera[data-source="cam1"] .camera-total').textContent().then((t) => Number(t || 0));
     await page.waitForFunction(() => Number((globalThis as any).document.querySelector('.camera-total')?.textContent || 0) > 0, undefined, { timeout: 20_000 });

@@ -119,7 +119,8 @@ export class CameraTile {
         : '';
   }
 
-  private renderNotice(): void {
+  /** Also when the page is paused or resumed: each frozen picture says so. */
+  renderNotice(): void {
     const state = this.info?.state;
     const pictureDown = this.offline
       ? 'OFFLINE'
@@ -130,10 +131,13 @@ export class CameraTile {
           : state === 'finished' || state === 'stopped'
             ? state.toUpperCase()
             : '';
+    const paused = !pictureDown && this.options.paused();
     // A live picture with nothing detected on it reads as an empty road: say so, as /healthz does.
-    const text = pictureDown || (state === 'running' ? this.detectionDown() : '');
+    const text = pictureDown || (paused ? 'PAUSED' : state === 'running' ? this.detectionDown() : '');
     this.notice.textContent = text;
     this.notice.hidden = text === '';
+    this.notice.classList.toggle('paused', paused);
+    this.root.classList.toggle('paused', paused);
     this.root.classList.toggle('not-live', pictureDown !== '');
   }
 

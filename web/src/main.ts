@@ -70,8 +70,7 @@ const conn = new Connection(wsUrl.href, diagnoseUrl.href, {
   onState(connected) {
     stats.connected = connected;
     stats.connects = conn.connects;
-    connEl.textContent = connected ? 'live' : 'reconnecting…';
-    connEl.dataset.state = connected ? 'running' : 'reconnecting';
+    renderConnection(connected);
     for (const t of tiles.values()) t.setOffline(!connected);
   },
   onRefused(why, detail) {
@@ -86,6 +85,14 @@ const conn = new Connection(wsUrl.href, diagnoseUrl.href, {
     for (const t of tiles.values()) t.setOffline(true);
   },
 });
+
+/** The header's state: frozen pictures under a LIVE badge would pass for a live, empty road. */
+function renderConnection(connected: boolean): void {
+  if (conn.refused !== null) return; // onRefused's words stand: retrying cannot change them
+  const [text, state] = !connected ? ['reconnecting…', 'reconnecting'] : paused ? ['paused', 'paused'] : ['live', 'running'];
+  connEl.textContent = text;
+  connEl.dataset.state = state;
+}
 
 function clock(): number {
   return Date.now() + conn.clockOffsetMs;
@@ -192,6 +199,8 @@ function setPaused(p: boolean): void {
   paused = p;
   pauseBtn.textContent = p ? 'Resume' : 'Pause';
   pauseBtn.setAttribute('aria-pressed', String(p));
+  renderConnection(conn.connected);
+  for (const t of tiles.values()) t.renderNotice();
 }
 
 pauseBtn.addEventListener('click', () => setPaused(!paused));
