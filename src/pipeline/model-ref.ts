@@ -78,9 +78,12 @@ function bundledMissing(bundled: string): string {
   return `the bundled model ${relative(process.cwd(), bundled) || bundled} is missing; pass --model FILE.xnor or --cfg/--weights`;
 }
 
-/** The video commands' rules (run, batch, pipeline files): every file checked before threads start. */
+/**
+ * The video commands' rules (run, batch, pipeline files): every file checked before threads start, and
+ * --names refused beside a .xnor model as detect refuses it (ignored, it left classes named class0, class2, ...).
+ */
 export function resolveModel(v: ModelFlags): ModelRef {
-  return parseModelFlags(v, { checkFiles: true });
+  return parseModelFlags(v, { checkFiles: true, namesNeedCfg: true });
 }
 
 /**

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spec as batchSpec } from '../../src/cli/batch.js';
 import { spec as runSpec } from '../../src/cli/run.js';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
-import { shared, testModelArgs } from '../helpers/model.js';
+import { shared, testModel, testModelArgs } from '../helpers/model.js';
 import { readJsonl, xnorcam } from '../helpers/cli.js';
 
 describe('xnorcam batch', () => {
@@ -61,6 +61,21 @@ describe('xnorcam batch', () => {
       const t = xnorcam([cmd, 'x.mp4', '--threads-per-frame', '1.5', ...testModelArgs]);
       expect(t.status).toBe(2);
       expect(t.stderr.trim()).toBe(`error: xnorcam ${cmd}: --threads-per-frame: '1.5' is not an integer from 1 to 64 (see xnorcam ${cmd} --help)`);
+    }
+  });
+
+  it('refuses --names beside a .xnor model, as detect does, for batch, run and a pipeline file', () => {
+    const model = join(tmp.dir, 'nonames.xnor');
+    const c = xnorcam(['convert', testModel.cfg, testModel.weights, '-o', model]);
+    expect(c.status, c.stderr).toBe(0);
+    const clip = makeVideo(join(tmp.dir, 'names.mp4'), { width: 160, height: 120, fps: 5, seconds: 1 });
+    const pipeline = join(tmp.dir, 'names.yaml');
+    writeFileSync(pipeline, `model: ${model}\nsources:\n  - name: cam\n    url: ${clip}\n`);
+    const refused = 'error: --names only applies with --cfg/--weights (a .xnor model carries its names)';
+    for (const args of [['batch', clip, '-o', join(tmp.dir, 'names-out')], ['run', clip, '--no-dashboard', '--duration', '1'], ['run', pipeline, '--no-dashboard', '--duration', '1']]) {
+      const r = xnorcam([...args, ...(args[1] === pipeline ? [] : ['--model', model]), '--names', testModel.names]);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([refused]);
+      expect(r.status).toBe(1);
     }
   });
 });
