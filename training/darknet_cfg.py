@@ -14,13 +14,13 @@ SUPPORTED = {'net', 'convolutional', 'maxpool', 'route', 'shortcut', 'upsample',
 USED_KEYS = {
     'net': ['width', 'height', 'channels', 'letter_box', 'inputs'],
     'convolutional': ['filters', 'size', 'stride', 'stride_x', 'stride_y', 'pad', 'padding', 'activation', 'batch_normalize', 'groups',
-                      'xnor', 'bin_output', 'dilation'],
+                      'xnor', 'bin_output', 'dilation', 'flipped'],
     'maxpool': ['size', 'stride', 'stride_x', 'stride_y', 'padding'],
     'route': ['layers', 'groups', 'group_id'],
     'shortcut': ['from', 'activation', 'weights_type', 'weights_normalization'],
     'upsample': ['stride', 'scale'],
     'yolo': ['mask', 'anchors', 'classes', 'num', 'scale_x_y', 'new_coords', 'nms_kind', 'beta_nms'],
-    'region': ['anchors', 'classes', 'coords', 'num', 'softmax'],
+    'region': ['anchors', 'classes', 'coords', 'num', 'softmax', 'tree', 'map'],
     'dropout': [],
 }
 TRAINING_KEYS = {
@@ -34,8 +34,8 @@ TRAINING_KEYS = {
         'cosine_min_lr', 'sgdr_cycle', 'sgdr_mult', 'seq_scales', 'num_boxes', 'use_cuda_graph', 'clip', 'ema_alpha',
         'burnin_update', 'rotate', 'max', 'center',
     ],
-    'convolutional': ['learning_rate', 'stopbackward', 'train_only_bn', 'dont_update', 'flipped', 'dot', 'angle', 'grad_centr', 'sway',
-                      'stretch', 'stretch_sway', 'rotate'],
+    'convolutional': ['learning_rate', 'stopbackward', 'train_only_bn', 'dont_update', 'dot', 'angle', 'grad_centr', 'sway', 'stretch',
+                      'stretch_sway', 'rotate'],
     'maxpool': ['train_only_bn'],
     'route': ['stopbackward', 'train_only_bn'],
     'shortcut': ['stopbackward', 'train_only_bn'],
@@ -48,7 +48,7 @@ TRAINING_KEYS = {
     ],
     'region': [
         'bias_match', 'jitter', 'rescore', 'object_scale', 'noobject_scale', 'class_scale', 'coord_scale', 'absolute', 'thresh',
-        'random', 'max', 'focal_loss', 'map', 'log', 'sqrt', 'tree', 'max_delta', 'resize',
+        'random', 'max', 'focal_loss', 'log', 'sqrt', 'max_delta', 'resize',
     ],
     'dropout': ['probability', 'dropblock', 'dropblock_size_rel', 'dropblock_size_abs'],
 }
@@ -57,7 +57,7 @@ TRAINING_KEYS = {
 # be the one deployed.
 ONLY_VALUES = {
     'net': {'letter_box': '0'},
-    'convolutional': {'dilation': '1'},
+    'convolutional': {'dilation': '1', 'flipped': '0'},
     'route': {'groups': '1', 'group_id': '0'},
     'shortcut': {'weights_type': 'none', 'weights_normalization': 'none'},
     'upsample': {'scale': '1'},

@@ -80,6 +80,15 @@ describe('darknet cfg parser', () => {
     expect(errorOf(text, 'x.cfg')).toBe("x.cfg:168: unknown key 'foo' in [upsample]");
   });
 
+  it('rejects keys that change what darknet computes: flipped=1, a [region] softmax tree or class map', () => {
+    const flipped = (v: string) => xnorText.replace('[convolutional]\nbatch_normalize=1\nfilters=16', `[convolutional]\nflipped=${v}\nbatch_normalize=1\nfilters=16`);
+    expect(errorOf(flipped('1'), 'x.cfg')).toBe("x.cfg:26: 'flipped=1' in [convolutional] is not supported (only 0)");
+    expect(() => parseCfg(flipped('0'), 'x.cfg')).not.toThrow();
+    const region = readFileSync(path.join(cfgDir, 'tiny-yolo_xnor.cfg'), 'utf8');
+    expect(errorOf(region.replace('[region]\n', '[region]\ntree=data/9k.tree\n'), 'r.cfg')).toBe("r.cfg:132: 'tree=data/9k.tree' in [region] is not supported (a hierarchical softmax over a class tree)");
+    expect(errorOf(region.replace('[region]\n', '[region]\nmap=data/coco9k.map\n'), 'r.cfg')).toBe("r.cfg:132: 'map=data/coco9k.map' in [region] is not supported (a class index map)");
+  });
+
   it('rejects an unknown or unsupported layer with file:line', () => {
     expect(errorOf(xnorText.replace('[upsample]', '[upsampel]'), 'x.cfg')).toBe('x.cfg:166: unknown layer [upsampel]');
     expect(errorOf(xnorText.replace('[upsample]\nstride=2', '[reorg]'), 'x.cfg')).toBe('x.cfg:166: layer [reorg] is not supported by xnorcam');

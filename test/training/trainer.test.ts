@@ -795,6 +795,7 @@ describe('python trainer', () => {
       [tinyCfg(['filtrs=16']), "tiny.cfg:11: unknown key 'filtrs' in [convolutional]"],
       [tinyCfg(['filters=8', 'filters=16']), "tiny.cfg:12: duplicate key 'filters' in [convolutional] (first at line 11)"],
       [tinyCfg(['filters=8', 'dilation=2']), 'tiny.cfg:12: dilation=2 in [convolutional] is not supported by the trainer (only 1)'],
+      [tinyCfg(['filters=8', 'flipped=1']), 'tiny.cfg:12: flipped=1 in [convolutional] is not supported by the trainer (only 0)'],
       [tinyCfg(['filters=8', 'stride_x=2', 'stride_y=2']), "tiny.cfg:12: stride_x=2 in [convolutional] is not supported by the trainer (only the layer's stride, 1)"],
       [tinyCfg(['filters=8'], ['[convolutional]', 'filters=8', 'activation=mish']), 'tiny.cfg:12: activation=mish in [convolutional] is not supported by the trainer (leaky, linear, relu, logistic)'],
       [tinyCfg(['filters=8'], ['[route]', 'layers=-1', 'groups=2', 'group_id=1']), 'tiny.cfg:12: groups=2 in [route] is not supported by the trainer (only 1)'],

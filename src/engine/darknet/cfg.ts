@@ -44,13 +44,13 @@ const UNSUPPORTED_SECTIONS = new Set([
 /** Keys read by the engine, per section type. */
 export const USED_KEYS: Record<string, string[]> = {
   net: ['width', 'height', 'channels', 'letter_box', 'inputs'],
-  convolutional: ['filters', 'size', 'stride', 'stride_x', 'stride_y', 'pad', 'padding', 'activation', 'batch_normalize', 'groups', 'xnor', 'bin_output', 'dilation'],
+  convolutional: ['filters', 'size', 'stride', 'stride_x', 'stride_y', 'pad', 'padding', 'activation', 'batch_normalize', 'groups', 'xnor', 'bin_output', 'dilation', 'flipped'],
   maxpool: ['size', 'stride', 'stride_x', 'stride_y', 'padding'],
   route: ['layers', 'groups', 'group_id'],
   shortcut: ['from', 'activation', 'weights_type', 'weights_normalization'],
   upsample: ['stride', 'scale'],
   yolo: ['mask', 'anchors', 'classes', 'num', 'scale_x_y', 'new_coords', 'nms_kind', 'beta_nms'],
-  region: ['anchors', 'classes', 'coords', 'num', 'softmax'],
+  region: ['anchors', 'classes', 'coords', 'num', 'softmax', 'tree', 'map'],
   dropout: [],
 };
 
@@ -66,7 +66,7 @@ export const TRAINING_KEYS: Record<string, string[]> = {
     'cosine_min_lr', 'sgdr_cycle', 'sgdr_mult', 'seq_scales', 'num_boxes', 'use_cuda_graph', 'clip', 'ema_alpha',
     'burnin_update', 'rotate', 'max', 'center',
   ],
-  convolutional: ['learning_rate', 'stopbackward', 'train_only_bn', 'dont_update', 'flipped', 'dot', 'angle', 'grad_centr', 'sway', 'stretch', 'stretch_sway', 'rotate'],
+  convolutional: ['learning_rate', 'stopbackward', 'train_only_bn', 'dont_update', 'dot', 'angle', 'grad_centr', 'sway', 'stretch', 'stretch_sway', 'rotate'],
   maxpool: ['train_only_bn'],
   route: ['stopbackward', 'train_only_bn'],
   shortcut: ['stopbackward', 'train_only_bn'],
@@ -79,7 +79,7 @@ export const TRAINING_KEYS: Record<string, string[]> = {
   ],
   region: [
     'bias_match', 'jitter', 'rescore', 'object_scale', 'noobject_scale', 'class_scale', 'coord_scale', 'absolute', 'thresh',
-    'random', 'max', 'focal_loss', 'map', 'log', 'sqrt', 'tree', 'max_delta', 'resize',
+    'random', 'max', 'focal_loss', 'log', 'sqrt', 'max_delta', 'resize',
   ],
   dropout: ['probability', 'dropblock', 'dropblock_size_rel', 'dropblock_size_abs'],
 };
@@ -175,6 +175,12 @@ class Options {
     if (e && e.value !== value) throw this.fail(key, `'${key}=${e.value}' in [${this.s.type}] is not supported (only ${value})`);
   }
 
+  /** A key that changes what darknet computes at any value xnorcam could be given (e.g. a softmax tree). */
+  refuse(key: string, what: string): void {
+    const e = this.s.options.get(key);
+    if (e) throw this.fail(key, `'${key}=${e.value}' in [${this.s.type}] is not supported (${what})`);
+  }
+
   lineOf(key: string): number {
     return this.s.options.get(key)?.line ?? this.s.line;
   }
@@ -263,6 +269,8 @@ function buildLayer(type: string, o: Options, s: Section, index: number, input: 
   switch (type) {
     case 'convolutional': {
       o.requireDefault('dilation', '1');
+      // darknet transposes the weights of a flipped layer as it loads them: read as stored, they are other weights.
+      o.requireDefault('flipped', '0');
       const filters = o.int('filters', 1, positive, 'a positive count');
       const size = o.int('size', 1, positive, 'a positive size');
       const strideDefault = o.int('stride', 1, positive, 'a positive stride');
@@ -367,6 +375,8 @@ function buildLayer(type: string, o: Options, s: Section, index: number, input: 
       const num = o.int('num', 1, positive, 'a positive anchor count');
       const coords = o.int('coords', 4, (n) => n === 4, '4 (the only supported value)');
       const softmax = o.int('softmax', 0, flag, '0 or 1') === 1;
+      o.refuse('tree', 'a hierarchical softmax over a class tree');
+      o.refuse('map', 'a class index map');
       const anchors = o.numbers('anchors', false) ?? [];
       if (anchors.length < 2 * num) throw err(`[region] num=${num} needs ${2 * num} anchor values, got ${anchors.length}`, o.lineOf('anchors'));
       const expect = num * (classes + coords + 1);
