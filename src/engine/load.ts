@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
-import { parseCfgFile } from './darknet/cfg.js';
+import { checkDetectorGraph, parseCfgFile } from './darknet/cfg.js';
 import { prepareModel } from './darknet/prepare.js';
 import { readWeightsFile } from './darknet/weights.js';
 import { defaultClassNames, modelClasses, type Model } from './model.js';
@@ -20,6 +20,7 @@ export function readClassNames(file: string, classes: number): string[] {
 /** darknet cfg + weights → prepared model (batch norm folded, XNOR weights binarised). */
 export function loadDarknetModel(cfg: string, weights: string, names?: string): Model {
   const spec = parseCfgFile(cfg);
+  checkDetectorGraph(spec);
   const raw = readWeightsFile(weights, spec);
   const classes = modelClasses(spec);
   return prepareModel(spec, raw, names ? readClassNames(names, classes) : defaultClassNames(classes));

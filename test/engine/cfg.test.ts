@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
-import { parseCfg, parseCfgFile } from '../../src/engine/darknet/cfg.js';
+import { checkDetectorGraph, parseCfg, parseCfgFile } from '../../src/engine/darknet/cfg.js';
 import type { ConvSpec, RouteSpec } from '../../src/engine/model.js';
 import { fixtures } from './helpers.js';
 
@@ -17,10 +17,10 @@ function findCfgs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? findCfgs(path.join(dir, e.name)) : e.name.endsWith('.cfg') ? [path.join(dir, e.name)] : []));
 }
 
-/** The one-line error a cfg text produces (as the CLI would print it). */
-function errorOf(text: string, name = 'net.cfg'): string {
+/** The one-line error a cfg text produces (as the CLI would print it); `check` runs on the parsed network. */
+function errorOf(text: string, name = 'net.cfg', check: (spec: ReturnType<typeof parseCfg>) => void = () => {}): string {
   try {
-    parseCfg(text, name);
+    check(parseCfg(text, name));
   } catch (e) {
     expect(e).toBeInstanceOf(UserError);
     expect((e as Error).message).not.toContain('\n');
@@ -34,6 +34,7 @@ describe('darknet cfg parser', () => {
 
   it.each(all.map((f) => [path.relative(fixtures, f), f]))('parses %s', (_name, file) => {
     const spec = parseCfgFile(file);
+    checkDetectorGraph(spec);
     expect(spec.layers.length).toBeGreaterThan(5);
     expect(spec.layers.some((l) => l.type === 'yolo' || l.type === 'region')).toBe(true);
   });
@@ -87,6 +88,19 @@ describe('darknet cfg parser', () => {
     const region = readFileSync(path.join(cfgDir, 'tiny-yolo_xnor.cfg'), 'utf8');
     expect(errorOf(region.replace('[region]\n', '[region]\ntree=data/9k.tree\n'), 'r.cfg')).toBe("r.cfg:132: 'tree=data/9k.tree' in [region] is not supported (a hierarchical softmax over a class tree)");
     expect(errorOf(region.replace('[region]\n', '[region]\nmap=data/coco9k.map\n'), 'r.cfg')).toBe("r.cfg:132: 'map=data/coco9k.map' in [region] is not supported (a class index map)");
+  });
+
+  it('refuses as a detector a network without a head, with heads of different classes, or cut before its last head', () => {
+    const check = checkDetectorGraph;
+    expect(errorOf(xnorText.slice(0, xnorText.indexOf('[yolo]')), 'h.cfg', check)).toBe('h.cfg: no [yolo] or [region] layer: this network cannot detect');
+    const last = (text: string, from: string, to: string) => text.slice(0, text.lastIndexOf(from)) + to + text.slice(text.lastIndexOf(from) + from.length);
+    expect(errorOf(last(last(xnorText, 'filters=255', 'filters=18'), 'classes=80', 'classes=1'), 'm.cfg', check)).toBe(
+      'm.cfg:189: [yolo] has classes=1 but the [yolo] at line 144 has classes=80: every head must detect the same classes',
+    );
+    expect(errorOf(xnorText.slice(0, xnorText.lastIndexOf('[yolo]')), 'cut.cfg', check)).toBe(
+      'cut.cfg:182: the output of [convolutional] (layer 22) is read by no later layer and it is not a [yolo] or [region] head: is the cfg cut before its last head?',
+    );
+    expect(() => checkDetectorGraph(parseCfg(xnorText, 'x.cfg'))).not.toThrow();
   });
 
   it('rejects an unknown or unsupported layer with file:line', () => {

@@ -1,6 +1,6 @@
 import { inputError, UserError } from '../../core/errors.js';
 import { readInputFile } from '../../core/input-file.js';
-import type { Activation, ConvSpec, LayerSpec, NetInfo, NetworkSpec, Shape } from '../model.js';
+import type { Activation, ConvSpec, LayerSpec, NetInfo, NetworkSpec, RegionSpec, Shape, YoloSpec } from '../model.js';
 
 /**
  * AlexeyAB-darknet .cfg parser with darknet's shape inference. Keys that only matter for training
@@ -249,6 +249,42 @@ export function parseCfg(text: string, file: string): NetworkSpec {
     if (l.type === 'convolutional' && !graph.consumedAsFloat.has(i)) l.activation = 'linear';
   }
   return { source: file, net, layers };
+}
+
+const isHead = (l: LayerSpec): l is YoloSpec | RegionSpec => l.type === 'yolo' || l.type === 'region';
+
+/**
+ * Refuses a network that cannot be the detector it looks like: no head, heads that decode different
+ * class counts (only the last one's would be named and decoded), or a layer whose output nothing reads
+ * (a cfg cut before its last [yolo] runs that head's conv and drops what it found). Not part of
+ * parseCfg: the engine runs any layer graph, and kernel tests build headless ones.
+ */
+export function checkDetectorGraph(spec: NetworkSpec): void {
+  const file = spec.source;
+  const heads = spec.layers.filter(isHead);
+  if (heads.length === 0) throw new UserError(`${file}: no [yolo] or [region] layer: this network cannot detect`);
+  const first = heads[0];
+  const other = heads.find((h) => h.classes !== first.classes);
+  if (other) {
+    throw inputError(file, other.line, `[${other.type}] has classes=${other.classes} but the [${first.type}] at line ${first.line} has classes=${first.classes}: every head must detect the same classes`);
+  }
+  const read = layersRead(spec.layers);
+  const unread = spec.layers.findIndex((l, i) => !isHead(l) && !read.has(i));
+  if (unread >= 0) {
+    const l = spec.layers[unread];
+    throw inputError(file, l.line, `the output of [${l.type}] (layer ${unread}) is read by no later layer and it is not a [yolo] or [region] head: is the cfg cut before its last head?`);
+  }
+}
+
+/** The layers whose output a later layer reads (a [route] reads only its layers=, not the layer before it). */
+function layersRead(layers: LayerSpec[]): Set<number> {
+  const read = new Set<number>();
+  layers.forEach((l, i) => {
+    if (l.type === 'route') for (const r of l.layers) read.add(r);
+    else if (i > 0) read.add(i - 1);
+    if (l.type === 'shortcut') read.add(l.from);
+  });
+  return read;
 }
 
 /** bin_output flags, kept aside until the whole graph is known. */
