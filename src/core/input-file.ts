@@ -1,14 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync, statSync, type Stats } from 'node:fs';
-import { UserError } from './errors.js';
+import { inputError, UserError } from './errors.js';
 
 /**
  * Reads a file the user named, turning the usual failures into one line that names the file:
  * "no such file", "is a directory, expected <what>", "a device, not a file" (a pipe too, for binary
- * files), "a binary file, expected <what>" (text only), or "cannot read (<code>)".
+ * files), "a binary file, expected <what>" (text only), "<file>:<line>: not UTF-8 text" ('utf8-strict'
+ * only), or "cannot read (<code>)".
  */
 export function readInputFile(file: string, expected: string): Buffer;
-export function readInputFile(file: string, expected: string, encoding: 'utf8'): string;
-export function readInputFile(file: string, expected: string, encoding?: 'utf8'): Buffer | string {
+export function readInputFile(file: string, expected: string, encoding: 'utf8' | 'utf8-strict'): string;
+export function readInputFile(file: string, expected: string, encoding?: 'utf8' | 'utf8-strict'): Buffer | string {
   let data: Buffer;
   try {
     // A device (/dev/zero, /dev/urandom) would be read until memory runs out. A pipe is read to its end:
@@ -29,7 +31,13 @@ export function readInputFile(file: string, expected: string, encoding?: 'utf8')
   // A binary file where text is expected (the .weights given as the .cfg) would otherwise be quoted back,
   // control bytes and all, in a parse error about its first line.
   if (data.subarray(0, 4096).includes(0)) throw new UserError(`${file}: a binary file, expected ${expected}`);
+  if (encoding === 'utf8-strict' && !isUtf8(data)) throw inputError(file, firstNonUtf8Line(data), 'not UTF-8 text');
   return data.toString('utf8');
+}
+
+/** 1-based; bytes read as latin1 are one character each, so the line breaks found are the bytes'. */
+function firstNonUtf8Line(data: Buffer): number {
+  return data.toString('latin1').split(/\r\n|\r|\n/).findIndex((line) => !isUtf8(Buffer.from(line, 'latin1'))) + 1;
 }
 
 /**

@@ -11,7 +11,8 @@ export type ModelSource = string | { cfg: string; weights: string; names?: strin
 
 /** Reads a names file (one class per line, blank lines ignored) and checks it fits the network. */
 export function readClassNames(file: string, classes: number): string[] {
-  const text = readInputFile(file, 'a class names file', 'utf8');
+  // Leniently decoded, a Latin-1 name is stored in the model with U+FFFD for its accents.
+  const text = readInputFile(file, 'a class names file', 'utf8-strict');
   const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
   if (classes && names.length !== classes) throw new UserError(`${file}: ${names.length} class names, but the network has ${classes} classes`);
   return names;

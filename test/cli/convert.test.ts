@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageA, shared } from '../helpers/model.js';
+import { readModelFile } from '../../src/engine/model-file/format.js';
+import { imageA, shared, testModel } from '../helpers/model.js';
 import { xnorcam } from '../helpers/cli.js';
 import { tempDir } from '../helpers/videos.js';
 
@@ -23,5 +24,19 @@ describe('xnorcam convert', () => {
     const detect = xnorcam(['detect', imageA, '--cfg', cfg, '--weights', weights]);
     expect(detect.stderr.trim().split('\n')).toEqual([refused]);
     expect(detect.status).toBe(1);
+  });
+
+  it('refuses a names file that is not UTF-8, naming its line, and stores UTF-8 names as written', () => {
+    const latin1 = join(tmp.dir, 'latin1.names');
+    writeFileSync(latin1, Buffer.from('voiture\nv\xe9lo\ncami\xf3n\n', 'latin1'));
+    const refused = xnorcam(['convert', testModel.cfg, testModel.weights, '--names', latin1, '-o', join(tmp.dir, 'latin1.xnor')]);
+    expect(refused.stderr.trim().split('\n')).toEqual([`error: ${latin1}:2: not UTF-8 text`]);
+    expect(refused.status).toBe(1);
+    const utf8 = join(tmp.dir, 'utf8.names');
+    writeFileSync(utf8, 'voiture\nvélo\ncamión\n');
+    const model = join(tmp.dir, 'utf8.xnor');
+    const ok = xnorcam(['convert', testModel.cfg, testModel.weights, '--names', utf8, '-o', model]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readModelFile(model).classNames).toEqual(['voiture', 'vélo', 'camión']);
   });
 });
