@@ -13,7 +13,8 @@ export type ModelSource = string | { cfg: string; weights: string; names?: strin
 export function readClassNames(file: string, classes: number): string[] {
   // Leniently decoded, a Latin-1 name is stored in the model with U+FFFD for its accents.
   const text = readInputFile(file, 'a class names file', 'utf8-strict');
-  const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  // CR alone too, as the cfg parser reads it: old Mac editors end lines so.
+  const names = text.split(/\r\n|\r|\n/).map((s) => s.trim()).filter((s) => s !== '');
   if (classes && names.length !== classes) throw new UserError(`${file}: ${names.length} class names, but the network has ${classes} classes`);
   return names;
 }

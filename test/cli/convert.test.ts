@@ -39,4 +39,15 @@ describe('xnorcam convert', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(readModelFile(model).classNames).toEqual(['voiture', 'vélo', 'camión']);
   });
+
+  it('reads a names file whose lines end in CR alone (old Mac editors), as the cfg parser does', () => {
+    const fastest = resolve(shared, 'fixtures/real-models/yolo-fastest/1.1_coco');
+    const coco = readFileSync(join(fastest, 'coco.names'), 'utf8');
+    const names = join(tmp.dir, 'cr.names');
+    writeFileSync(names, coco.replace(/\r?\n/g, '\r'));
+    const model = join(tmp.dir, 'cr.xnor');
+    const r = xnorcam(['convert', join(fastest, 'yolo-fastest-1.1.cfg'), join(fastest, 'yolo-fastest-1.1.weights'), '--names', names, '-o', model]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readModelFile(model).classNames).toEqual(coco.split('\n').filter((n) => n.trim() !== ''));
+  });
 });
