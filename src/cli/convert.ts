@@ -1,5 +1,5 @@
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fileErrorReason, UserError } from '../core/errors.js';
+import { UserError, writeFileError } from '../core/errors.js';
 import { refuseOutputOverInput } from '../core/input-file.js';
 import { loadDarknetModel } from '../engine/load.js';
 import { encodeModel } from '../engine/model-file/format.js';
@@ -39,8 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     // A full disk leaves a partial temporary file: not left behind.
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${out}: ${fileErrorReason(code) ?? `cannot write (${code ?? (e as Error).message})`}`);
+    throw writeFileError(out, e);
   }
   const layers = model.spec.layers;
   const convs = layers.filter((l) => l.type === 'convolutional');

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { refuseOutputOverInput } from '../core/input-file.js';
+import { refuseMissingOutputFolder, refuseOutputOverInput } from '../core/input-file.js';
 import { createProgress } from '../core/progress.js';
 import { formatMotTracks, readMotFile, writeMotFile } from '../track/mot-io.js';
 import { trackMotDetections } from '../track/offline.js';
@@ -52,7 +52,10 @@ export async function run(argv: string[]): Promise<number> {
     const given = (flag: 'low' | 'high') => (v[flag] === String(flag === 'low' ? d.lowScore : d.highScore) ? ' (the default)' : '');
     throw new UserError(`--low ${tracker.lowScore}${given('low')} is above --high ${tracker.highScore}${given('high')}: low-score boxes are those below --high`, 2);
   }
-  if (v.output) refuseOutputOverInput(v.output as string, [args.positionals[0]]);
+  if (v.output) {
+    refuseMissingOutputFolder(v.output as string);
+    refuseOutputOverInput(v.output as string, [args.positionals[0]]);
+  }
   const dets = readMotFile(args.positionals[0]);
   // Created at the first frame, when the tracker knows how many frames the file spans.
   let progress: ReturnType<typeof createProgress> | undefined;

@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+
 /**
  * An error caused by the user's input (a file, a flag, a config key). The CLI prints its message
  * as one line and exits non-zero, with no stack trace. The message must name the input and the problem.
@@ -12,6 +14,21 @@ export class UserError extends Error {
 /** `file:line: problem` — the shape every input error takes, so editors can jump to it. */
 export function inputError(file: string, line: number | undefined, problem: string): UserError {
   return new UserError(line === undefined ? `${file}: ${problem}` : `${file}:${line}: ${problem}`);
+}
+
+/**
+ * An output file whose folder is missing: creating a file fails with ENOENT only so, and the
+ * "no such file" it was reported as read as if the file itself were expected to exist.
+ */
+export function missingFolderError(file: string): UserError {
+  return new UserError(`${file}: the folder ${dirname(file)} does not exist`);
+}
+
+/** The one line for an output file the user named that could not be written. */
+export function writeFileError(file: string, e: unknown): UserError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return missingFolderError(file);
+  return new UserError(`${file}: ${fileErrorReason(code) ?? `cannot write (${code ?? (e as Error).message})`}`);
 }
 
 /** What a file system error code means to the user, for `path: reason` lines; undefined for others. */

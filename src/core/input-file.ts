@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { readFileSync, statSync, type Stats } from 'node:fs';
-import { inputError, UserError } from './errors.js';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { inputError, missingFolderError, UserError } from './errors.js';
 
 /**
  * Reads a file the user named, turning the usual failures into one line that names the file:
@@ -38,6 +39,11 @@ export function readInputFile(file: string, expected: string, encoding?: 'utf8' 
 /** 1-based; bytes read as latin1 are one character each, so the line breaks found are the bytes'. */
 function firstNonUtf8Line(data: Buffer): number {
   return data.toString('latin1').split(/\r\n|\r|\n/).findIndex((line) => !isUtf8(Buffer.from(line, 'latin1'))) + 1;
+}
+
+/** Refuses an output file whose folder does not exist, before the work that would produce it. */
+export function refuseMissingOutputFolder(output: string): void {
+  if (!existsSync(dirname(output))) throw missingFolderError(output);
 }
 
 /**

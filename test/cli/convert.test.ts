@@ -50,4 +50,11 @@ describe('xnorcam convert', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readModelFile(model).classNames).toEqual(coco.split('\n').filter((n) => n.trim() !== ''));
   });
+
+  it('says the folder of -o does not exist, rather than "no such file"', () => {
+    const out = join(tmp.dir, 'nodir', 'm.xnor');
+    const r = xnorcam(['convert', testModel.cfg, testModel.weights, '-o', out]);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: ${out}: the folder ${join(tmp.dir, 'nodir')} does not exist`]);
+    expect(r.status).toBe(1);
+  });
 });

@@ -69,6 +69,8 @@ describe('xnorcam track and mot-eval input errors', () => {
     [['track', hex, '--fps', '10'], /^error: .*hex\.txt:1: field 3 \('0x10'\) is not a number$/],
     // -o naming the input would replace the detections with the tracks.
     [['track', dets, '--fps', '10', '-o', dets], /^error: -o .*det\.txt: is the input file .*det\.txt; writing it would destroy it$/],
+    // Said 'no such file', as if the tracks file were expected to exist.
+    [['track', dets, '--fps', '10', '-o', path.join(dir, 'nodir', 't.txt')], /^error: .*nodir\/t\.txt: the folder .*nodir does not exist$/],
     [['mot-eval', bad], /^error: xnorcam mot-eval: missing argument/],
     [['track', bad, '--fps', '10', '--bogus'], /^error: xnorcam track: unknown option '--bogus'/],
     [['track', bad, '--fps', '10', '--high', '0.2', '--low', '0.5'], /^error: --low 0\.5 is above --high 0\.2: low-score boxes are those below --high$/],
