@@ -51,6 +51,7 @@ try {
     inputWidth: detector.inputWidth,
     inputHeight: detector.inputHeight,
     classNames: [...detector.classNames],
+    letterbox: detector.model.spec.net.letterbox,
     backend: detector.backend,
     precision: detector.precision,
     threadsPerFrame: detector.threadsPerFrame,

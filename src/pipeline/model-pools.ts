@@ -32,6 +32,10 @@ export class ModelPools {
       const pool = WorkerPool.create(model, this.opts).then((p) => {
         p.onIdle = () => this.onIdle();
         logger.debug('model loaded', { model: identity.id, input: `${p.inputWidth}x${p.inputHeight}`, backend: p.backend, precision: p.precision, threads: p.size });
+        // ffmpeg scales frames to the network size without keeping their aspect (docs/engine.md, Limits).
+        if (p.letterbox) {
+          logger.warn("the model's cfg has letter_box=1, but video frames are stretched to its input size, not letterboxed: its detections will differ from darknet's", { model: identity.id, input: `${p.inputWidth}x${p.inputHeight}` });
+        }
         return p;
       });
       entry = { id: identity.id, users: 0, pool };

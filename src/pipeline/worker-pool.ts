@@ -53,6 +53,8 @@ export class WorkerPool {
   inputWidth = 0;
   inputHeight = 0;
   classNames: string[] = [];
+  /** The model's cfg asks for letter_box=1, which frames stretched to the network size do not give it. */
+  letterbox = false;
   /** The threshold the model's card recommends (a specialised model's operating point), if any. */
   operatingThresh: number | undefined;
   backend = '';
@@ -196,6 +198,7 @@ export class WorkerPool {
           this.inputWidth = msg.inputWidth;
           this.inputHeight = msg.inputHeight;
           this.classNames = msg.classNames;
+          this.letterbox = msg.letterbox;
           this.backend = msg.backend;
           this.precision = msg.precision ?? 'exact';
           this.threadsPerFrameInUse = msg.threadsPerFrame;

@@ -8,6 +8,6 @@ export type WorkerRequest =
   | { type: 'detect'; job: number; buffer: number; slot: number; width: number; height: number; opts: DetectOptions };
 
 export type WorkerReply =
-  | { type: 'ready'; inputWidth: number; inputHeight: number; classNames: string[]; backend: string; precision?: 'exact' | 'fast'; operatingThresh?: number; threadsPerFrame: number }
+  | { type: 'ready'; inputWidth: number; inputHeight: number; classNames: string[]; letterbox: boolean; backend: string; precision?: 'exact' | 'fast'; operatingThresh?: number; threadsPerFrame: number }
   | { type: 'failed'; message: string; userError: boolean }
   | { type: 'result'; job: number; detections: Detection[]; detectMs: number; error?: string };

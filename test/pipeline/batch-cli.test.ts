@@ -45,6 +45,20 @@ describe('xnorcam batch', () => {
     expect(warnings[1]).toContain("zone 'half' has 2 of its 4 points outside the 320x240 picture");
   });
 
+  it("warns once, at model load, that a letter_box=1 model's detections differ from darknet's (frames are stretched)", () => {
+    const cfg = join(tmp.dir, 'letterbox.cfg');
+    writeFileSync(cfg, readFileSync(testModel.cfg, 'utf8').replace('[net]\n', '[net]\nletter_box=1\n'));
+    const clip = makeVideo(join(tmp.dir, 'letterbox.mp4'), { width: 320, height: 240, fps: 5, seconds: 1 });
+    const warned = (stderr: string) => stderr.split('\n').filter((l) => l.includes('letter_box=1'));
+    const r = xnorcam(['batch', clip, clip, '--cfg', cfg, '--weights', testModel.weights, '-o', join(tmp.dir, 'letterbox-out')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(warned(r.stderr)).toHaveLength(1);
+    expect(warned(r.stderr)[0]).toContain("the model's cfg has letter_box=1, but video frames are stretched to its input size, not letterboxed: its detections will differ from darknet's");
+    const plain = xnorcam(['batch', clip, ...testModelArgs, '-o', join(tmp.dir, 'plain-out')]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(warned(plain.stderr)).toEqual([]);
+  });
+
   it('--help documents every option of batch and run', () => {
     for (const [cmd, s] of [['batch', batchSpec], ['run', runSpec]] as const) {
       const r = xnorcam([cmd, '--help']);
