@@ -102,8 +102,11 @@ export class FfmpegRun extends EventEmitter {
     // an analogue 704×576 encoder) is shown at its true shape (16:9), not squashed to its stored one. The
     // page scales boxes from source pixels to the JPEG's size on each axis, so they stay on the vehicles.
     const dw = display?.width ?? 0;
+    // The display frames are renumbered 0, 1, 2…: the MJPEG encoder refuses a timestamp that goes back (an
+    // RTSP server that restamps when a second client joins), which stopped ffmpeg and took the camera
+    // down. Only their order matters here: each JPEG is paired with its raw twin by count, not by time.
     const graph = displayUrl
-      ? `[0:v:0]${cap}split=2[a][b];[a]${model}[m];[b]scale=${dw}:trunc(${dw}*ih/(iw*sar)/2)*2:flags=bilinear,setsar=1,format=yuvj420p[d]`
+      ? `[0:v:0]${cap}split=2[a][b];[a]${model}[m];[b]setpts=N/TB,scale=${dw}:trunc(${dw}*ih/(iw*sar)/2)*2:flags=bilinear,setsar=1,format=yuvj420p[d]`
       : `[0:v:0]${cap}${model}[m]`;
 
     const cmd = ffmpeg()

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validatePipelineText } from '../../src/config/load.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import type { SourceEvents, SourceStatus } from '../../src/core/feed.js';
+import type { DisplayFrame, SourceEvents, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
 import { imageA, testModel } from '../helpers/model.js';
@@ -85,6 +86,30 @@ describe('live RTSP camera (real GStreamer RTSP server on 127.0.0.1)', () => {
       expect(cams[i].frame.ptsMs).toBeGreaterThan(cams[i - 1].frame.ptsMs);
     }
     console.log(`camera back → detections in ${recoveredMs} ms`);
+  }, 60_000);
+
+  it('keeps a camera with the dashboard on when its timestamps step back (a second client joins the RTSP server), each picture still its frame\'s', async () => {
+    // The GStreamer server restamps the stream when another client joins: the dashboard's MJPEG
+    // encoder refused the earlier timestamp ("Invalid pts (-6) <= last (38)") and ffmpeg stopped.
+    const cam = new TestRtspServer({ width: 320, height: 240, fps: 10 });
+    servers.push(cam);
+    await cam.start();
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, display: { width: 160 }, sources: [{ url: cam.url, name: 'cam' }] });
+    pipelines.push(p);
+    const displays: DisplayFrame[] = [];
+    const told: TrafficEvent[] = [];
+    p.on('display', (d: DisplayFrame) => displays.push(d));
+    p.on('events', (e: SourceEvents) => told.push(...e.events));
+    await p.start();
+    await until('pictures for the dashboard', () => displays.length >= 30, 15_000);
+    const second = spawn('ffmpeg', ['-v', 'quiet', '-rtsp_transport', 'tcp', '-i', cam.url, '-t', '3', '-f', 'null', '-']);
+    await new Promise((r) => second.once('exit', r));
+    const joined = displays.length;
+    await until('pictures after the second client', () => displays.length >= joined + 30, 15_000);
+    expect(told.filter((e) => e.type === 'source-down')).toEqual([]);
+    expect(p.sources()[0]).toMatchObject({ state: 'running', reconnects: 0 });
+    // Paired with the raw frames by count: every frame has its picture, in order, none skipped or shifted.
+    expect(displays.map((d) => d.seq)).toEqual(displays.map((_, i) => displays[0].seq + i));
   }, 60_000);
 
   it('paces the attempts at a camera that stays down: the pause doubles from 0.25 s up to its reconnectMaxSeconds', async () => {
