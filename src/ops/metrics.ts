@@ -112,7 +112,7 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   const queueDepth = probes.workerQueueDepth ?? (typeof ownDepth === 'function' ? () => ownDepth.call(feed) : undefined);
   new Counter({
     name: 'xnorcam_webhook_events_total',
-    help: 'Events per webhook by outcome: sent, failed (refused or given up after retries), dropped (queue full, or queued at shutdown)',
+    help: 'Events per webhook by outcome: sent, failed (refused or given up after retries), dropped (queue full, or queued or unanswered at shutdown)',
     labelNames: ['webhook', 'outcome'],
     registers: [registry],
     collect() {

@@ -33,12 +33,16 @@ const LOSS_REPORT_MS = 60_000;
  * (oldest dropped and counted beyond `queueSize`) and the head is retried with capped exponential
  * backoff; after `maxRetries` it is given up and counted as failed. State changes are logged once,
  * with the reason (HTTP status or network error); events lost (given up, refused, dropped from the
- * full queue, or still queued at shutdown) are summed up in one error line at most once a minute.
+ * full queue, or queued or unanswered at shutdown) are summed up in one error line at most once a minute.
  */
 export class WebhookSink {
   private readonly queue: TrafficEvent[] = [];
   private readonly wanted: Set<string>;
   private running = false;
+  /** The drain loop, to wait for at shutdown once the request in flight is settled. */
+  private drained: Promise<void> = Promise.resolve();
+  /** Aborts the request in flight when the shutdown's grace is over. */
+  private readonly shutdown = new AbortController();
   /** The queue's head is being sent: at shutdown it is still in flight, not lost. */
   private posting = false;
   private closed = false;
@@ -87,7 +91,7 @@ export class WebhookSink {
     }
     this.queue.push(event);
     this.stats.queued = this.queue.length;
-    if (!this.running) void this.drain();
+    if (!this.running) this.drained = this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -97,6 +101,7 @@ export class WebhookSink {
       this.posting = true;
       const { outcome, reason } = await this.post(this.queue[0]);
       this.posting = false;
+      if (outcome === 'aborted') break;
       // Shut down while it was in flight: its answer decides, no retry.
       if (outcome === 'retry' && attempt < this.opts.maxRetries && !this.closed) {
         if (!this.down) {
@@ -160,13 +165,13 @@ export class WebhookSink {
   }
 
   /** 'refused': a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
-  private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry'; reason: string }> {
+  private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry' | 'aborted'; reason: string }> {
     try {
       const res = await fetch(this.target, {
         method: 'POST',
         headers: this.headers,
         body: JSON.stringify(event),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.shutdown.signal]),
       });
       await res.arrayBuffer().catch(() => undefined);
       const reason = `HTTP ${res.status}`;
@@ -174,27 +179,40 @@ export class WebhookSink {
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { outcome: 'refused', reason };
       return { outcome: 'retry', reason };
     } catch (e) {
+      if (this.shutdown.signal.aborted) return { outcome: 'aborted', reason: 'still in flight at shutdown' };
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const reason = err.name === 'TimeoutError' ? `no answer in ${this.opts.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
       return { outcome: 'retry', reason };
     }
   }
 
-  /** Stops retrying; waits up to `graceMs` for queued events to go out. */
+  /**
+   * Stops retrying; waits up to `graceMs` for queued events to go out, and for the request in flight to
+   * be answered. Then that request is aborted: an endpoint that does not answer held the shutdown for its
+   * whole `timeoutMs` (up to a minute), past a supervisor's stop timeout and into its SIGKILL.
+   */
   async close(graceMs = 2000): Promise<void> {
     const deadline = Date.now() + graceMs;
-    while (this.queue.length > 0 && !this.down && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const graceLeft = () => new Promise((r) => setTimeout(r, Math.min(20, Math.max(0, deadline - Date.now()))));
+    while (this.queue.length > 0 && !this.down && Date.now() < deadline) await graceLeft();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
-    // What never left is lost; the head in flight is counted by its answer.
-    const unsent = this.queue.splice(this.posting ? 1 : 0).length;
-    if (unsent) {
-      this.stats.dropped += unsent;
-      this.unreported.dropped += unsent;
-      this.stats.queued = this.queue.length;
-    }
+    // What never left is lost; the head in flight is counted by its answer, if it comes within the grace.
+    this.drop(this.queue.splice(this.posting ? 1 : 0).length);
+    while (this.posting && Date.now() < deadline) await graceLeft();
+    this.shutdown.abort();
+    await this.drained;
+    this.drop(this.queue.splice(0).length);
     this.reportLoss(true);
+  }
+
+  /** Events given up at shutdown, counted as dropped. */
+  private drop(n: number): void {
+    if (!n) return;
+    this.stats.dropped += n;
+    this.unreported.dropped += n;
+    this.stats.queued = this.queue.length;
   }
 }
 

@@ -128,8 +128,8 @@ describe('WebhookSink', () => {
       for (let i = 1; i <= 4; i++) sink.push(crossing(i)); // the queue holds 2: two dropped at once
       await until(() => sink.stats.failed === 2);
       sink.push(crossing(5));
-      await sink.close(0);
-      // The fifth was in flight at shutdown: its answer (a 500, no retry now) settles it.
+      await sink.close(1000);
+      // The fifth was in flight at shutdown: its answer within the grace (a 500, no retry now) settles it.
       await until(() => sink.stats.failed + sink.stats.dropped === 5);
       const unreachable = lines.filter((l) => l.msg === 'webhook unreachable, retrying with backoff');
       expect(unreachable).toHaveLength(1);
@@ -160,7 +160,7 @@ describe('WebhookSink', () => {
       server!.close();
       server = undefined;
 
-      // An answer that comes after the shutdown began: sent, not also dropped.
+      // An answer that comes after the shutdown began, within its grace: sent, not also dropped.
       server = createServer((req, res) => {
         req.resume();
         setTimeout(() => res.end(), 400);
@@ -169,7 +169,7 @@ describe('WebhookSink', () => {
       const slow = new WebhookSink({ url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`, events: ['line-crossing'], timeoutMs: 2000, maxRetries: 1, queueSize: 10 });
       slow.push(crossing(1));
       await new Promise((r) => setTimeout(r, 100));
-      await slow.close(0);
+      await slow.close(1000);
       await until(() => slow.stats.sent === 1);
       expect(slow.stats).toMatchObject({ sent: 1, dropped: 0, failed: 0 });
     } finally {
@@ -189,6 +189,32 @@ describe('WebhookSink', () => {
       expect(lines.filter((l) => l.msg === 'webhook events lost').map((l) => l.failed)).toEqual([1, 1]);
       await sink.close(0);
     } finally {
+      restore();
+    }
+  });
+
+  it('aborts a request still unanswered when the shutdown\'s grace is over, and counts and logs its event as lost', async () => {
+    const { lines, restore } = captureLog();
+    try {
+      // An endpoint that takes the request and never answers: the shutdown waited for the whole timeoutMs.
+      let received = false;
+      let aborted = false;
+      server = createServer((req) => {
+        received = true;
+        req.resume();
+        req.socket.once('close', () => (aborted = true));
+      });
+      await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+      const sink = new WebhookSink({ url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`, events: ['line-crossing'], timeoutMs: 60_000, maxRetries: 3, queueSize: 10 });
+      sink.push(crossing(1));
+      sink.push(crossing(2));
+      await until(() => received);
+      await sink.close(200);
+      expect(sink.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
+      expect(lines.filter((l) => l.msg === 'webhook events lost')).toMatchObject([{ failed: 0, dropped: 2, totalDropped: 2 }]);
+      await until(() => aborted);
+    } finally {
+      server?.closeAllConnections();
       restore();
     }
   });
