@@ -296,7 +296,11 @@ async function runStarted(
   }
   const metrics =
     setup.dashboard.enabled && metricsWanted
-      ? createPipelineMetrics(pipeline, { websocketClients: () => websocketClients(), webhooks: () => outputs?.webhookStats() ?? [] })
+      ? createPipelineMetrics(pipeline, {
+          websocketClients: () => websocketClients(),
+          webhooks: () => outputs?.webhookStats() ?? [],
+          outputLinesLost: () => outputs?.linesLost() ?? [],
+        })
       : undefined;
   await pipeline.start();
   const info = pipeline.detectorInfo!;

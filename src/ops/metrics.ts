@@ -10,6 +10,8 @@ export interface MetricProbes {
   websocketClients?: () => number;
   /** Each webhook's delivery figures (its URL without credentials or query). */
   webhooks?: () => ({ url: string } & WebhookStats)[];
+  /** Lines each output file has dropped because it could not be written. */
+  outputLinesLost?: () => { file: string; lines: number }[];
 }
 
 export interface PipelineMetrics {
@@ -128,6 +130,16 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     collect() {
       this.reset();
       for (const w of probes.webhooks?.() ?? []) this.set({ webhook: w.url }, w.queued);
+    },
+  });
+  new Counter({
+    name: 'xnorcam_output_lines_lost_total',
+    help: 'Lines an output file (events.jsonl, <source>.counts.csv, <source>.detections.jsonl) dropped because it could not be written (disk full, folder read-only)',
+    labelNames: ['file'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of probes.outputLinesLost?.() ?? []) this.inc({ file: f.file }, f.lines);
     },
   });
   new Gauge({

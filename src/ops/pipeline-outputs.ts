@@ -33,6 +33,8 @@ export class PipelineOutputs {
   private readonly sourcesSeen = new Set<string>();
   /** Sources whose counts file was looked at for an interval a restart interrupted. */
   private readonly resumed = new Set<string>();
+  /** Lines lost by files since closed (a source a reload removed): a Prometheus counter never goes down. */
+  private readonly lostByClosed = new Map<string, number>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
   /** The clock of what was last written for each source: video time of a recording, or the wall clock. */
@@ -90,6 +92,13 @@ export class PipelineOutputs {
       seen.set(bare, n);
       return { url: n === 1 ? bare : `${bare}#${n}`, ...s.stats };
     });
+  }
+
+  /** Lines each output file has dropped (a full disk, a folder made read-only), by file name, for /metrics. */
+  linesLost(): { file: string; lines: number }[] {
+    const lost = new Map(this.lostByClosed);
+    for (const [name, f] of this.files) lost.set(name, (lost.get(name) ?? 0) + f.totalLost);
+    return [...lost].map(([file, lines]) => ({ file, lines }));
   }
 
   private file(name: string, header?: string): LiveLineFile {
@@ -202,7 +211,10 @@ export class PipelineOutputs {
   }
 
   private closeFile(name: string): void {
-    this.files.get(name)?.close();
+    const f = this.files.get(name);
+    if (!f) return;
+    f.close();
+    if (f.totalLost) this.lostByClosed.set(name, (this.lostByClosed.get(name) ?? 0) + f.totalLost);
     this.files.delete(name);
   }
 

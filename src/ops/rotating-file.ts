@@ -117,6 +117,8 @@ export class LiveLineFile {
   private checkedAt = -Infinity;
   /** Lines dropped since the last failure began. */
   lost = 0;
+  /** Lines dropped over the life of this file, for /metrics (`lost` starts again at each failure). */
+  totalLost = 0;
 
   constructor(
     readonly path: string,
@@ -128,14 +130,14 @@ export class LiveLineFile {
   writeLine(line: string): void {
     if (!this.file) {
       if (this.now() - this.failedAt < OUTPUT_RETRY_MS) {
-        this.lost++;
+        this.drop();
         return;
       }
       try {
         this.file = new RotatingLineFile(this.path, this.opts);
       } catch (e) {
         this.fail(e);
-        this.lost++;
+        this.drop();
         return;
       }
     }
@@ -155,12 +157,17 @@ export class LiveLineFile {
       this.file.writeLine(line);
     } catch (e) {
       this.fail(e);
-      this.lost++;
+      this.drop();
       return;
     }
     // Told once a line is really written: an open that works (on a full disk) is no recovery.
     if (this.lost) this.log.info('output file writable again', { file: this.path, linesLost: this.lost });
     this.lost = 0;
+  }
+
+  private drop(): void {
+    this.lost++;
+    this.totalLost++;
   }
 
   private fail(e: unknown): void {

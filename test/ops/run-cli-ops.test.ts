@@ -1,6 +1,6 @@
 /** `xnorcam run` as a service: what its pipeline file turns off stays off, and signals it has no use for do not kill it. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, testModelArgs } from '../helpers/model.js';
@@ -53,6 +53,32 @@ describe('xnorcam run, operated', () => {
       expect(await run.exited).toBe(0);
     }
   }, 90_000);
+
+  it('counts the lines an output file could not write (a full disk) in /metrics; /healthz stays on the cameras', async () => {
+    const out = join(tmp.dir, 'full-out');
+    mkdirSync(out);
+    symlinkSync('/dev/full', join(out, 'events.jsonl'));
+    const file = join(tmp.dir, 'full.yaml');
+    writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', '  dashboard: { port: 0 }', `  files: { dir: ${out}, counts: false }`, ''].join('\n'));
+    const run = await start([file, ...testModelArgs], tmp.dir);
+    running.push(run.child);
+    try {
+      // The source-up event is the first line events.jsonl drops.
+      let metrics = '';
+      const lost = () => Number(/^xnorcam_output_lines_lost_total\{file="events\.jsonl"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+      for (let i = 0; i < 100 && lost() === 0; i++) {
+        metrics = await (await fetch(run.url + 'metrics')).text();
+        if (lost() === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(lost()).toBeGreaterThan(0);
+      expect(run.output()).toContain('output file cannot be written');
+      // A full disk is no reason for a supervisor to restart the container: that would not free space.
+      expect((await fetch(run.url + 'healthz')).status).toBe(200);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+  }, 60_000);
 
   it('refuses --line with a pipeline file in one line, rather than drop it', () => {
     const file = join(tmp.dir, 'lines.yaml');
