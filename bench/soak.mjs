@@ -337,15 +337,20 @@ async function main() {
     const base = await new Promise((resolve, reject) => {
       let out = '';
       const t = setTimeout(() => reject(new Error(`no dashboard banner after 60 s: ${runLog.slice(-5).join(' | ')}`)), 60_000);
-      xn.stdout.on('data', (d) => {
-        keepLog(d);
+      // The address: a `dashboard` record on stderr where the log is JSON (no terminal here), else a line on stdout.
+      const look = (d) => {
         out += d;
-        const m = /dashboard: (http:\/\/\S+)/.exec(out);
+        const m = /"msg":"dashboard","url":"(http:[^"]+)"/.exec(out) ?? /dashboard: (http:\/\/\S+)/.exec(out);
         if (m) {
           clearTimeout(t);
           resolve(m[1].replace(/\/+$/, ''));
         }
+      };
+      xn.stdout.on('data', (d) => {
+        keepLog(d);
+        look(d);
       });
+      xn.stderr.on('data', look);
       void exited.then((e) => reject(new Error(`xnorcam run exited early (${e.code ?? e.signal}): ${runLog.slice(-5).join(' | ')}`)));
     });
     const t0 = Date.now();

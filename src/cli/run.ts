@@ -333,13 +333,7 @@ async function runStarted(
       dashboard = server;
       websocketClients = () => server.clients().length;
       if (metrics) server.addRoute('/metrics', (req, res) => metrics.handle(req, res));
-      const token = setup.dashboard.token;
-      // server.url ends in '/': the page itself, which swaps ?token= for a cookie.
-      const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
-      // With --json and a JSON log, stderr is all records: the address is one too, without the token (the
-      // record goes to log collectors). Otherwise the line a person, or a script waiting for it, looks for.
-      if (opts.json && statusAsRecords) report('dashboard', { url: server.url, ...(token ? { token: 'required (given with --token or outputs.dashboard.token)' } : {}) });
-      else human.write(`${opts.banner ?? 'dashboard'}: ${url}\n`);
+      tellDashboard(server.url, setup.dashboard.token, { human, asRecord: statusAsRecords, banner: opts.banner });
     } catch (e) {
       await pipeline.close();
       metrics?.close();
@@ -381,6 +375,20 @@ async function runStarted(
     return 1;
   }
   return 0;
+}
+
+const TOKEN_GIVEN = 'required (given with --token or outputs.dashboard.token)';
+
+/**
+ * The dashboard's address. With the token only for a person at a terminal, who clicks it: a stream that
+ * is no terminal (Docker, a service manager, a pipe) ends up in a log, where the token would be read by
+ * whoever reads the logs. Where the log is JSON the address is a record like every other line.
+ */
+function tellDashboard(url: string, token: string | undefined, to: { human: NodeJS.WritableStream & { isTTY?: boolean }; asRecord: boolean; banner?: string }): void {
+  if (to.asRecord) return report('dashboard', { url, ...(token ? { token: TOKEN_GIVEN } : {}) });
+  // url ends in '/': the page itself, which swaps ?token= for a cookie.
+  const shown = !token ? url : to.human.isTTY && !logIsJson() ? `${url}?token=${encodeURIComponent(token)}` : `${url} (token ${TOKEN_GIVEN})`;
+  to.human.write(`${to.banner ?? 'dashboard'}: ${shown}\n`);
 }
 
 /** Dashboard and output settings are fixed for the life of the process: a reload only reports them. */

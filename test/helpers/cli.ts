@@ -14,3 +14,8 @@ export function readJsonl(path: string): { frame: number; ptsMs: number; detecti
   expect(text === '' || text.endsWith('\n')).toBe(true);
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
+
+/** The dashboard's address as `run` tells it: a `dashboard` record where the log is JSON and no terminal reads, else the `dashboard: URL` line. */
+export function dashboardUrl(output: string): string | undefined {
+  return /"msg":"dashboard","url":"(http:[^"]+)"/.exec(output)?.[1] ?? /^dashboard: (http:\/\/\S+)/m.exec(output)?.[1];
+}

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardUrl } from '../helpers/cli.js';
 import { bin, testModelArgs } from '../helpers/model.js';
 import { tempDir } from '../helpers/videos.js';
 import { until } from '../helpers/wait.js';
@@ -20,10 +21,10 @@ async function start(args: string[], cwd: string): Promise<Started> {
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await until('the dashboard URL', () => /dashboard: (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000);
-  const m = /dashboard: (http:\/\/\S+)/.exec(out);
-  if (!m) throw new Error(`xnorcam run did not start: ${out.slice(-500)}`);
-  return { child, url: m[1], output: () => out, exited };
+  await until('the dashboard URL', () => dashboardUrl(out) !== undefined || child.exitCode !== null, 30_000);
+  const url = dashboardUrl(out);
+  if (!url) throw new Error(`xnorcam run did not start: ${out.slice(-500)}`);
+  return { child, url, output: () => out, exited };
 }
 
 describe('xnorcam run, operated', () => {

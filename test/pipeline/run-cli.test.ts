@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
+import { dashboardUrl } from '../helpers/cli.js';
 import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
 
 const xnorcam = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
@@ -73,6 +74,29 @@ describe('xnorcam run / demo', () => {
     expect(err).toMatch(/"msg":"source status","source":"testsrc2","state":"running","decodedFps"/);
   }, 60_000);
 
+  it('writes the dashboard token only to a terminal, never where a log collects it (Docker, a service, a pipe)', () => {
+    const token = 'DashT0kenSecret';
+    const yaml = join(tmp.dir, 'token.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', `  dashboard: { port: 0, token: ${token} }`, ''].join('\n'));
+    const args = [bin, 'run', yaml, ...testModelArgs, '--duration', '2', '--stats', '1'];
+    const env = (format: string) => ({ ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: format });
+    // The Docker image's JSON log: every line a record, the address without its token.
+    const json = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 50_000, env: env('json') });
+    expect(json.status, json.stderr).toBe(0);
+    expect(json.stdout + json.stderr).not.toContain(token);
+    expect(JSON.parse(json.stderr.split('\n').find((l) => l.includes('"msg":"dashboard"'))!)).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), token: expect.stringMatching(/^required/) });
+    // A text log into a pipe (a service manager's journal): the line, without the token.
+    const text = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 50_000, env: env('text') });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout + text.stderr).not.toContain(token);
+    expect(text.stdout).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(token required/m);
+    // On a terminal (script(1) gives it one) the URL to click, with the token.
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 50_000, env: env('text') });
+    expect(tty.status, tty.stdout).toBe(0);
+    expect(tty.stdout).toMatch(new RegExp(`^dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${token}\\r?$`, 'm'));
+  }, 90_000);
+
   it('refuses a --token shorter than 8 characters in one line, as the pipeline file does', () => {
     for (const token of ['short', '']) {
       const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
@@ -98,8 +122,9 @@ describe('xnorcam run / demo', () => {
     const r = xnorcam(['run', yaml, ...testModelArgs, '--duration', '3', '--stats', '0']);
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\//m);
-    // Stdout is no terminal and the log is JSON: the last status is a log record on stderr.
+    // Stdout is no terminal and the log is JSON: the address and the last status are log records on stderr.
+    expect(dashboardUrl(r.stderr)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/"msg":"source status","source":"gate","state":"stopped"/);
   });
 

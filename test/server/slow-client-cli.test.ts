@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardUrl } from '../helpers/cli.js';
 import { bin, testModelArgs } from '../helpers/model.js';
 import { tempDir } from '../helpers/videos.js';
 import { RecordingClient, sleep, waitFor } from '../helpers/ws-client.js';
@@ -34,8 +35,8 @@ describe('xnorcam run with a stalled dashboard viewer', () => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
-    await waitFor(() => /dashboard: (http:\/\/\S+)/.test(out), 30_000, `the dashboard URL from xnorcam run (output so far: ${out.slice(-300)})`);
-    url = /dashboard: (http:\/\/\S+)/.exec(out)![1];
+    await waitFor(() => dashboardUrl(out) !== undefined, 30_000, `the dashboard URL from xnorcam run (output so far: ${out.slice(-300)})`);
+    url = dashboardUrl(out)!;
   });
   afterAll(async () => {
     if (child && child.exitCode === null) {
