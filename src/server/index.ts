@@ -187,6 +187,12 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const shown = wildcard ? '127.0.0.1' : host;
   const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${boundPort}/`;
   logger.info('dashboard listening', { url, ...(wildcard ? { on: `every address (${host || '0.0.0.0'})` } : {}), token: auth.enabled });
+  if (!auth.enabled && !isLoopback(host)) {
+    logger.warn('dashboard open to the network without a token: anyone who can reach it sees the cameras', {
+      on: `${host || '0.0.0.0'}:${boundPort}`,
+      fix: 'set outputs.dashboard.token in the pipeline file (or --token), at least 8 characters',
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -298,4 +304,9 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 function sendText(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Whether only this machine can reach an address (127.0.0.0/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -20,6 +20,11 @@ describe('deployment files', () => {
     expect(JSON.stringify(resolved.services.rtsp.ports)).toContain('8554');
   });
 
+  it('publishes the RTSP relay on this machine only: nothing outside the compose network needs it', () => {
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
+    expect(compose.services.rtsp.ports ?? []).toEqual(['127.0.0.1:8554:8554']);
+  });
+
   it('the container runs a pipeline that validates and reads the RTSP stream the publisher writes', () => {
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
     const { config, problems } = validatePipelineText(readFileSync(join(root, 'pipelines', 'docker.yaml'), 'utf8'));

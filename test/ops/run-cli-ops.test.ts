@@ -81,6 +81,25 @@ describe('xnorcam run, operated', () => {
     expect(await run.exited).toBe(0);
   }, 60_000);
 
+  it('warns at start when the dashboard listens beyond this machine without a token, naming the address and the fix', async () => {
+    const warning = (output: string) =>
+      output
+        .split('\n')
+        .filter((l) => l.includes('dashboard open to the network without a token'))
+        .map((l) => JSON.parse(l) as Record<string, string>);
+    for (const [dashboard, warned] of [['{ host: 0.0.0.0, port: 0 }', true], ['{ host: 0.0.0.0, port: 0, token: s3cretT0ken }', false], ['{ port: 0 }', false]] as const) {
+      const file = join(tmp.dir, 'exposed.yaml');
+      writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', `  dashboard: ${dashboard}`, ''].join('\n'));
+      const run = await start([file, ...testModelArgs], tmp.dir);
+      running.push(run.child);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      const found = warning(run.output());
+      if (!warned) expect(found, dashboard).toEqual([]);
+      else expect(found).toMatchObject([{ level: 'warn', on: expect.stringMatching(/^0\.0\.0\.0:\d+$/), fix: expect.stringContaining('outputs.dashboard.token') }]);
+    }
+  }, 90_000);
+
   it('refuses --line with a pipeline file in one line, rather than drop it', () => {
     const file = join(tmp.dir, 'lines.yaml');
     writeFileSync(file, 'sources:\n  - name: cam\n    url: lavfi:testsrc2=size=160x120:rate=5\n');
