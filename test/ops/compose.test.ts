@@ -20,6 +20,14 @@ describe('deployment files', () => {
     expect(JSON.stringify(resolved.services.rtsp.ports)).toContain('8554');
   });
 
+  it('mounts the pipelines folder read-only, not the pipeline file alone (a rename-on-save edit would never show)', () => {
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[]; command?: string[] }> };
+    const xnorcam = compose.services.xnorcam;
+    expect(xnorcam.volumes).toContain('./pipelines:/app/pipelines:ro');
+    expect(xnorcam.volumes!.filter((v) => /\.ya?ml(:|$)/.test(v))).toEqual([]);
+    expect(xnorcam.command).toEqual(['run', 'pipelines/docker.yaml']);
+  });
+
   it('publishes the RTSP relay on this machine only: nothing outside the compose network needs it', () => {
     const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
     expect(compose.services.rtsp.ports ?? []).toEqual(['127.0.0.1:8554:8554']);
