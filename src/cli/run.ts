@@ -25,7 +25,8 @@ export const spec = {
   details: `Sources: rtsp://…, http(s)://… (incl. HLS), /dev/videoN, lavfi:<ffmpeg test source>, or a file
 (played at its native rate; --loop replays it). Live policy: the latest frame wins, older frames are
 dropped and counted, so detections never fall behind the camera. Cameras that drop out are reconnected
-forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds.
+forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds (on a
+terminal; elsewhere only when --stats is given), and once for each source when it stops.
 With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
 on the command line override the dashboard's host/port/token; --model replaces the pipeline-level
 model, a source's own model: still wins; --thresh likewise replaces detector.thresh, not a source's thresh:). The file is reloaded on SIGHUP and when it changes on disk:
@@ -53,7 +54,12 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     },
     'no-dashboard': { type: 'boolean', description: 'Do not start the dashboard server' },
     'display-width': { type: 'string', value: 'PX', description: 'Width of the dashboard video (MJPEG)', default: '640' },
-    stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never); JSON log records where the log is JSON and they would not reach a terminal', default: '5' },
+    stats: {
+      type: 'string',
+      value: 'SECONDS',
+      description:
+        'Print per-source stats this often (0 = never; default: 5 on a terminal, 0 elsewhere, e.g. Docker or a service, where a line per camera every 5 s filled the log: state changes are logged anyway, and /metrics has the figures); JSON log records where the log is JSON and they would not reach a terminal',
+    },
     duration: { type: 'string', value: 'SECONDS', description: 'Stop after this long (default: until Ctrl-C)' },
     json: { type: 'boolean', description: 'Print every frame result as one JSON line on stdout (stats and the dashboard URL then go to stderr, as JSON log records when the log is JSON)' },
   },
@@ -204,7 +210,9 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommandArgs(spec, argv);
   if (!args) return 0;
   const v = args.values;
-  const statsSec = numberOption('stats', v.stats, 5, { min: 0 });
+  // Steady state logs nothing where no one watches: the figures are for a person at a terminal.
+  const statsStream: { isTTY?: boolean } = v.json ? process.stderr : process.stdout;
+  const statsSec = numberOption('stats', v.stats ?? (statsStream.isTTY ? '5' : '0'), 5, { min: 0 });
   const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
   const setup = setupFromArgs(args.positionals, v);
   await checkFileSources(setup.options.sources.map((s) => s.url));

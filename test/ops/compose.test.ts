@@ -28,6 +28,15 @@ describe('deployment files', () => {
     expect(xnorcam.command).toEqual(['run', 'pipelines/docker.yaml']);
   });
 
+  it('bounds every container\'s log (json-file max-size and max-file): Docker keeps it all by default', () => {
+    const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root });
+    expect(r.status, r.stderr).toBe(0);
+    const resolved = parse(r.stdout) as { services: Record<string, { logging?: { driver?: string; options?: Record<string, string> } }> };
+    for (const [name, service] of Object.entries(resolved.services)) {
+      expect(service.logging, name).toMatchObject({ driver: 'json-file', options: { 'max-size': expect.stringMatching(/^\d+m$/), 'max-file': expect.stringMatching(/^\d+$/) } });
+    }
+  });
+
   it('publishes the RTSP relay on this machine only: nothing outside the compose network needs it', () => {
     const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
     expect(compose.services.rtsp.ports ?? []).toEqual(['127.0.0.1:8554:8554']);

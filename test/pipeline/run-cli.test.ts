@@ -97,6 +97,16 @@ describe('xnorcam run / demo', () => {
     expect(tty.stdout).toMatch(new RegExp(`^dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${token}\\r?$`, 'm'));
   }, 90_000);
 
+  it('off a terminal (Docker, a service) logs no per-source stats in steady state unless --stats asks, only each source\'s last as it stops', () => {
+    const statuses = (stderr: string) => stderr.split('\n').filter((l) => l.includes('"msg":"source status"')).map((l) => JSON.parse(l) as { state: string });
+    const quiet = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7']);
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(statuses(quiet.stderr)).toMatchObject([{ state: 'stopped' }]);
+    const asked = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7', '--stats', '5']);
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(statuses(asked.stderr).map((s) => s.state)).toEqual(['running', 'stopped']);
+  }, 60_000);
+
   it('refuses a --token shorter than 8 characters in one line, as the pipeline file does', () => {
     for (const token of ['short', '']) {
       const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
