@@ -1,5 +1,6 @@
 import { fileErrorReason, UserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
+import { holdEarlyHup } from './early-hup.js';
 
 /**
  * Every command lives in its own module exporting `run(argv): Promise<number | void>` and `spec`.
@@ -50,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands[name];
   if (!cmd) throw new UserError(`xnorcam: unknown command '${name}'${didYouMean(name, Object.keys(commands))} (see xnorcam --help)`, 2);
+  // Other commands keep SIGHUP's default (a closed terminal ends them).
+  if (name === 'run') holdEarlyHup();
   const mod = await cmd.load();
   try {
     const code = await mod.run(rest);

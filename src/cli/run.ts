@@ -17,6 +17,7 @@ import { probeVideo } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
+import { takeHeldHup } from './early-hup.js';
 
 export const spec = {
   name: 'run',
@@ -266,6 +267,8 @@ function watchSignals(reloadable: boolean) {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', reloadable ? onEarlyHup : onNoReload);
+  // One that came while this module was still loading (main.ts held it).
+  if (takeHeldHup()) (reloadable ? onEarlyHup : onNoReload)();
   return {
     stopped,
     stop,

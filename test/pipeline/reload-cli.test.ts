@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, imageA, repoRoot, testModel } from '../helpers/model.js';
@@ -85,6 +85,12 @@ class RunningCli {
 
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
+  }
+
+  /** Whether the process has a handler for SIGHUP yet (bit 0 of SigCgt in /proc/PID/status). */
+  catchesHup(): boolean {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'))?.[1] ?? '0';
+    return (BigInt(`0x${caught}`) & 1n) === 1n;
   }
 }
 
@@ -206,6 +212,18 @@ describe('xnorcam run: live reload of the pipeline file', () => {
       cli.kill('SIGTERM');
     }
     expect(await cli.exited).toBe(0);
+
+    // Sooner still: while the run command's modules load, before its own handlers are installed.
+    const loading = new RunningCli(['run', 'h.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    try {
+      await waitFor('a SIGHUP handler', () => loading.catchesHup(), loading);
+      expect(loading.logs.filter((l) => l.msg === 'starting')).toEqual([]);
+      loading.kill('SIGHUP');
+      await waitFor('the reload asked for while loading', () => loading.logs.some((l) => l.msg === 'pipeline reloaded'), loading, 30_000);
+    } finally {
+      loading.kill('SIGTERM');
+    }
+    expect(await loading.exited).toBe(0);
 
     const early = new RunningCli(['run', 'h.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
     try {
