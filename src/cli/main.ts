@@ -1,5 +1,6 @@
 import { fileErrorReason, UserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
+import { fatal } from '../core/log.js';
 import { holdEarlyHup } from './early-hup.js';
 
 /**
@@ -83,15 +84,15 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UserError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      fatal(err.message);
       process.exitCode = err.exitCode;
     } else if (fileProblem(err)) {
-      process.stderr.write(`error: ${(err as NodeJS.ErrnoException).path}: ${fileProblem(err)}\n`);
+      fatal(`${(err as NodeJS.ErrnoException).path}: ${fileProblem(err)}`);
       process.exitCode = 1;
     } else {
       // A bug, not bad input: keep one line for the user, the stack only when asked for.
       const e = err as Error;
-      process.stderr.write(`error: internal error: ${e?.message ?? String(err)}\n`);
+      fatal(`internal error: ${e?.message ?? String(err)}`);
       if (process.env.XNORCAM_DEBUG) process.stderr.write(`${e?.stack}\n`);
       process.exitCode = 70;
     }

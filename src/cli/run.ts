@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
-import { logger, logIsJson, report } from '../core/log.js';
+import { fatal, logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
 import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
@@ -382,7 +382,7 @@ async function runStarted(
   for (const s of ends) tellStatus(s);
   const failed = ends.filter((s) => s.state === 'failed');
   if (failed.length) {
-    process.stderr.write(`error: ${failed[0].url}: ${failed[0].lastError ?? 'failed'}\n`);
+    fatal(`${failed[0].url}: ${failed[0].lastError ?? 'failed'}`);
     return 1;
   }
   return 0;

@@ -31,6 +31,16 @@ export function report(msg: string, fields: Record<string, unknown>): void {
   write('info', msg, fields);
 }
 
+/**
+ * The one line that says why a command failed. A record where the JSON log format was asked for
+ * (XNORCAM_LOG_FORMAT=json, as the Docker image sets it): a log shipper keeps only JSON lines, and this is
+ * the line that says why a container restarts. Otherwise `error: …`, which people and scripts read.
+ */
+export function fatal(message: string): void {
+  if (process.env.XNORCAM_LOG_FORMAT === 'json') write('error', message, {});
+  else process.stderr.write(`error: ${message}\n`);
+}
+
 function write(level: Level, msg: string, fields: Record<string, unknown>): void {
   const time = new Date().toISOString();
   if (json) {

@@ -25,6 +25,18 @@ describe('xnorcam CLI', () => {
     expect(xnorcam('rnu').stderr).toBe("error: xnorcam: unknown command 'rnu'; did you mean 'run'? (see xnorcam --help)\n");
   });
 
+  it('where the log format is JSON (the Docker image), says why it failed in one JSON log record, not a text line', () => {
+    const json = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_FORMAT: 'json' } });
+    const records = (stderr: string) => stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const unknown = json('rnu');
+    expect(unknown.status).toBe(2);
+    expect(records(unknown.stderr)).toEqual([{ time: expect.any(String), level: 'error', msg: "xnorcam: unknown command 'rnu'; did you mean 'run'? (see xnorcam --help)" }]);
+    const missing = path.join(tmpdir(), 'xnorcam-no-such-clip.mp4');
+    const run = json('run', missing, '--no-dashboard');
+    expect(run.status).toBe(1);
+    expect(records(run.stderr)).toEqual([{ time: expect.any(String), level: 'error', msg: `${missing}: no such file` }]);
+  });
+
   it('shows a command\'s help for `xnorcam help <command>`', () => {
     const r = xnorcam('help', 'track');
     expect(r.status).toBe(0);
