@@ -2,11 +2,22 @@
  * Structured logging: one line per event. JSON when stderr is not a terminal (for log shippers),
  * `time level msg key=value` on a terminal. Steady state should log nothing; log state changes.
  */
+import { isMainThread } from 'node:worker_threads';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-let minLevel: Level = (process.env.XNORCAM_LOG_LEVEL as Level) in order ? (process.env.XNORCAM_LOG_LEVEL as Level) : 'info';
 let json = process.env.XNORCAM_LOG_FORMAT ? process.env.XNORCAM_LOG_FORMAT === 'json' : !process.stderr.isTTY;
+let minLevel: Level = levelFromEnv(process.env.XNORCAM_LOG_LEVEL);
+
+/** XNORCAM_LOG_LEVEL in any case (WARN as warn); a value that is none is said once, not silently read as info. */
+function levelFromEnv(given: string | undefined): Level {
+  const level = given?.trim().toLowerCase() ?? '';
+  if (level in order) return level as Level;
+  // Detector threads load this module too: the process says it once.
+  if (given && isMainThread) write('warn', `XNORCAM_LOG_LEVEL: '${given}' is not a log level (${Object.keys(order).join(', ')}); using info`, {});
+  return 'info';
+}
 
 export function configureLog(opts: { level?: Level; json?: boolean }): void {
   if (opts.level) minLevel = opts.level;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { fileErrorReason, UserError } from '../core/errors.js';
 
 /** Where ffmpeg lives and which option spellings it understands (4.x and 5.x differ). */
 export interface FfmpegBinary {
@@ -15,9 +16,11 @@ export interface FfmpegBinary {
 
 let cached: FfmpegBinary | undefined;
 
-function probe(path: string): FfmpegBinary | undefined {
+/** The binary's options, or why it cannot be run as ffmpeg. */
+function probe(path: string): FfmpegBinary | string {
   const r = spawnSync(path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.error || r.status !== 0) return undefined;
+  if (r.error) return fileErrorReason((r.error as NodeJS.ErrnoException).code) ?? r.error.message;
+  if (r.status !== 0) return `not a working ffmpeg (\`-version\` exited with ${r.status ?? r.signal})`;
   const m = /ffmpeg version n?(\d+)\.(\d+)/.exec(r.stdout);
   const major = m ? Number(m[1]) : 0;
   const minor = m ? Number(m[2]) : 0;
@@ -32,13 +35,18 @@ function probe(path: string): FfmpegBinary | undefined {
 
 /**
  * FFMPEG_PATH, else the system `ffmpeg`, else the static build from @ffmpeg-installer/ffmpeg, so
- * `npm ci` alone is enough to run.
+ * `npm ci` alone is enough to run. An FFMPEG_PATH that does not run is refused: another ffmpeg used in
+ * its place (another version, other codecs) hid the mistake until something behaved differently.
  */
 export function ffmpegBinary(): FfmpegBinary {
   if (cached) return cached;
-  const candidates: string[] = [];
-  if (process.env.FFMPEG_PATH) candidates.push(process.env.FFMPEG_PATH);
-  candidates.push('ffmpeg');
+  const chosen = process.env.FFMPEG_PATH;
+  if (chosen) {
+    const found = probe(chosen);
+    if (typeof found === 'string') throw new UserError(`FFMPEG_PATH=${chosen}: ${found}`);
+    return (cached = found);
+  }
+  const candidates = ['ffmpeg'];
   try {
     const require = createRequire(import.meta.url);
     const installer = require('@ffmpeg-installer/ffmpeg') as { path: string };
@@ -48,7 +56,7 @@ export function ffmpegBinary(): FfmpegBinary {
   }
   for (const c of candidates) {
     const found = probe(c);
-    if (found) return (cached = found);
+    if (typeof found !== 'string') return (cached = found);
   }
   throw new Error(`ffmpeg not found (tried ${candidates.join(', ')}); install ffmpeg or set FFMPEG_PATH`);
 }

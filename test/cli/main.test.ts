@@ -37,6 +37,20 @@ describe('xnorcam CLI', () => {
     expect(records(run.stderr)).toEqual([{ time: expect.any(String), level: 'error', msg: `${missing}: no such file` }]);
   });
 
+  it('reads XNORCAM_LOG_LEVEL in any case, and says once which values there are when it is none of them', () => {
+    const withLevel = (level: string) =>
+      spawnSync(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', '--no-dashboard', '--duration', '1', '--workers', '2'], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: level, XNORCAM_LOG_FORMAT: 'json' } });
+    const messages = (stderr: string) => stderr.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m !== 'source status');
+    const upper = withLevel('WARN');
+    expect(upper.status, upper.stderr).toBe(0);
+    expect(messages(upper.stderr)).toEqual([]); // info lines ('starting', 'pipeline started') filtered out
+    const unknown = withLevel('verbose');
+    expect(unknown.status, unknown.stderr).toBe(0);
+    const said = messages(unknown.stderr);
+    expect(said.filter((m) => m.startsWith('XNORCAM_LOG_LEVEL'))).toEqual(["XNORCAM_LOG_LEVEL: 'verbose' is not a log level (debug, info, warn, error); using info"]);
+    expect(said).toContain('starting');
+  }, 60_000);
+
   it('shows a command\'s help for `xnorcam help <command>`', () => {
     const r = xnorcam('help', 'track');
     expect(r.status).toBe(0);

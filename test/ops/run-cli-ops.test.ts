@@ -100,6 +100,21 @@ describe('xnorcam run, operated', () => {
     }
   }, 90_000);
 
+  // A read-only file system, mounted in a namespace of the test's own (unshare -rm: no root needed).
+  const canMount = spawnSync('unshare', ['-rm', 'true']).status === 0;
+  it.skipIf(!canMount)('says a files.dir on a read-only file system cannot be made there, not "no such file or directory"', () => {
+    const ro = join(tmp.dir, 'ro');
+    mkdirSync(ro);
+    const file = join(tmp.dir, 'ro.yaml');
+    writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${ro}/new/out }`, ''].join('\n'));
+    const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "$1" && exec "$2" "$3" run "$4" --duration 1`, 'sh', ro, process.execPath, bin, file], {
+      encoding: 'utf8',
+      env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: outputs.files.dir: ${ro}/new/out: ${ro} is not writable (read-only file system): the folder cannot be made in it`]);
+  });
+
   it('refuses --line with a pipeline file in one line, rather than drop it', () => {
     const file = join(tmp.dir, 'lines.yaml');
     writeFileSync(file, 'sources:\n  - name: cam\n    url: lavfi:testsrc2=size=160x120:rate=5\n');

@@ -138,6 +138,19 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr).toMatch(/"msg":"source status","source":"gate","state":"stopped"/);
   });
 
+  it('refuses an FFMPEG_PATH that does not run in one line, rather than quietly use another ffmpeg', () => {
+    const notExecutable = join(tmp.dir, 'ffmpeg-not-executable');
+    writeFileSync(notExecutable, 'not a program\n', { mode: 0o644 });
+    for (const [path, why] of [['/nonexistent/ffmpeg', 'no such file'], [notExecutable, 'permission denied']]) {
+      const r = spawnSync(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '2'], {
+        encoding: 'utf8',
+        env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', FFMPEG_PATH: path },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: FFMPEG_PATH=${path}: ${why}`]);
+    }
+  });
+
   it('a file source that does not exist: one line, non-zero exit', () => {
     const r = xnorcam(['run', join(tmp.dir, 'missing.mp4'), ...testModelArgs, '--no-dashboard']);
     expect(r.status).toBe(1);
