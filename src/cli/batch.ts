@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { makeOutputDir } from '../core/output-dir.js';
+import { fatal } from '../core/log.js';
 import { describeHolder, outputLockHolder } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
@@ -315,7 +316,7 @@ export async function run(argv: string[]): Promise<number> {
     // Inputs never started have no outputs at all: named, so a rerun can be given just those.
     const notStarted = queue.map((j) => j.url);
     const left = notStarted.length ? `; not started: ${listed(notStarted)}` : '';
-    process.stderr.write(`error: interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}\n`);
+    fatal(`interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}`);
     return signal === 'SIGINT' ? 130 : 143;
   }
   // In the order the inputs were given (they end in any order when decoded side by side).
@@ -332,7 +333,7 @@ export async function run(argv: string[]): Promise<number> {
           : `cannot decode (${e.error ?? 'ffmpeg failed'})`
         : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
     const others = bad.slice(1).map((b) => b.url);
-    process.stderr.write(`error: ${e.url}: ${what}${others.length ? ` (also with problems: ${listed(others)})` : ''}\n`);
+    fatal(`${e.url}: ${what}${others.length ? ` (also with problems: ${listed(others)})` : ''}`);
     return 1;
   }
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
@@ -342,11 +343,11 @@ export async function run(argv: string[]): Promise<number> {
     const e = undetected[0];
     const others = undetected.slice(1).map((u) => u.url);
     const more = others.length ? ` (also in: ${listed(others)})` : '';
-    process.stderr.write(`error: ${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}\n`);
+    fatal(`${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}`);
     return 1;
   }
   if (annotateError) {
-    process.stderr.write(`error: ${annotateError}\n`);
+    fatal(annotateError);
     return 1;
   }
   return 0;

@@ -1,3 +1,4 @@
+import { fatal } from '../core/log.js';
 import { UserError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import { loadDetector } from '../detect/detector.js';
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
         img = await decodeImageFile(image);
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
-        process.stderr.write(`error: ${e.message}\n`);
+        fatal(e.message);
         failed++;
         continue;
       }

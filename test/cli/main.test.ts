@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { makeVideo } from '../helpers/videos.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,24 @@ describe('xnorcam CLI', () => {
     const run = json('run', missing, '--no-dashboard');
     expect(run.status).toBe(1);
     expect(records(run.stderr)).toEqual([{ time: expect.any(String), level: 'error', msg: `${missing}: no such file` }]);
+    // The error lines of commands that go on past a bad input (batch's damaged recording, detect's bad image) too.
+    const dir = mkdtempSync(path.join(tmpdir(), 'xnorcam-json-'));
+    try {
+      const clip = makeVideo(path.join(dir, 'cut.ts'), { width: 160, height: 120, fps: 10, seconds: 3 });
+      truncateSync(clip, Math.floor(statSync(clip).size / 2));
+      const batch = json('batch', clip, '-o', path.join(dir, 'out'), '--stride', '5');
+      expect(batch.status).toBe(1);
+      const errors = records(batch.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n')).filter((r) => r.level === 'error');
+      expect(errors).toEqual([expect.objectContaining({ msg: expect.stringContaining(`${clip}: `) })]);
+      expect(batch.stderr.split('\n').some((l) => l.startsWith('error:'))).toBe(false);
+      const notImage = path.join(dir, 'not.png');
+      writeFileSync(notImage, 'no picture');
+      const detect = json('detect', notImage);
+      expect(detect.status).toBe(1);
+      expect(records(detect.stderr).map((r) => r.level)).toEqual(['error']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads XNORCAM_LOG_LEVEL in any case, and says once which values there are when it is none of them', () => {
