@@ -369,7 +369,9 @@ function duration(sec: number): string {
 
 /**
  * A live pipeline writing in the same folder (a container's out/ is both) has files of its sources' names there:
- * a recording of the same name would write over its counts CSV, truncated under it while it appends.
+ * a recording of the same name would write over its counts CSV, truncated under it while it appends. Checked
+ * once, before the run, by each input's own name (two inputs of one name get `-2`, which the check does not
+ * foresee; nor a source a reload adds meanwhile): the common case, a recording of a camera's name, is caught.
  */
 function refuseLiveFiles(outDir: string, names: readonly string[]): void {
   const holder = outputLockHolder(outDir);

@@ -13,7 +13,8 @@ let minLevel: Level = levelFromEnv(process.env.XNORCAM_LOG_LEVEL);
 /** XNORCAM_LOG_LEVEL in any case (WARN as warn); a value that is none is said once, not silently read as info. */
 function levelFromEnv(given: string | undefined): Level {
   const level = given?.trim().toLowerCase() ?? '';
-  if (level in order) return level as Level;
+  // Own keys only: 'constructor' or 'toString' is in every object.
+  if (Object.hasOwn(order, level)) return level as Level;
   // Detector threads load this module too: the process says it once.
   if (given && isMainThread) write('warn', `XNORCAM_LOG_LEVEL: '${given}' is not a log level (${Object.keys(order).join(', ')}); using info`, {});
   return 'info';

@@ -30,8 +30,11 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
     let cut = size - 1;
     let k = lines.length - 1;
     const counts: LineCounts = {};
-    for (; k >= (from > 0 ? 1 : 0); k--) {
+    const first = from > 0 ? 1 : 0;
+    for (; k >= first; k--) {
       const row = parseRow(lines[k]);
+      // A row that is not a count (other than the header) above the interval's: not a file to cut into.
+      if (!row && !(k === 0 && from === 0)) return undefined;
       if (!row || (start !== undefined && row.start !== start)) break;
       start = row.start;
       counts[row.line] ??= { forward: {}, backward: {} };
@@ -48,11 +51,42 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
 }
 
 function parseRow(line: string): { start: number; line: string; direction: 'forward' | 'backward'; cls: string; n: number } | undefined {
-  const f = line.split(',');
-  if (f.length < 6) return undefined;
+  const f = csvFields(line);
+  if (!f || f.length !== 6) return undefined;
   const start = Number(f[1]);
-  const n = Number(f[f.length - 1]);
-  const direction = f[f.length - 3];
+  const n = Number(f[5]);
+  const direction = f[3];
   if (!Number.isInteger(start) || !Number.isInteger(n) || (direction !== 'forward' && direction !== 'backward')) return undefined;
-  return { start, line: f.slice(2, f.length - 3).join(','), direction, cls: f[f.length - 2], n };
+  return { start, line: f[2], direction, cls: f[4], n };
+}
+
+/** A CSV line's fields, quoted ones ("a, b" and "" inside) undone; undefined for a line that is not CSV. */
+function csvFields(line: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) return undefined;
+        field += line.slice(i, q);
+        i = q + 1;
+        if (line[i] !== '"') break;
+        field += '"';
+        i++;
+      }
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma < 0 ? line.length : comma;
+      field = line.slice(i, end);
+      if (field.includes('"')) return undefined;
+      i = end;
+    }
+    out.push(field);
+    if (i === line.length) return out;
+    if (line[i] !== ',') return undefined;
+    i++;
+  }
 }

@@ -20,8 +20,10 @@ const REFRESH_MS = 10_000;
 const FRESH_MS = 30_000;
 
 /**
- * The live pipeline writing in `dir`, if another one is: on this host, a process of that pid still running (a
- * restarted container is pid 1 again, and its predecessor's lock is stale); on another, a lock rewritten lately.
+ * The live pipeline writing in `dir`, if another one is: a lock rewritten lately (its holder rewrites it every
+ * REFRESH_MS) and, on this host, a process of that pid still running. A lock left by a run killed outright is
+ * stale either way: its pid may be some other process's by now (after a reboot), and a restarted container is
+ * pid 1 again.
  */
 export function outputLockHolder(dir: string): OutputLockInfo | undefined {
   const path = join(dir, LOCK_FILE);
@@ -34,7 +36,8 @@ export function outputLockHolder(dir: string): OutputLockInfo | undefined {
     return undefined;
   }
   if (typeof info?.pid !== 'number' || typeof info.host !== 'string') return undefined;
-  if (info.host !== hostname()) return Date.now() - mtimeMs < FRESH_MS ? info : undefined;
+  if (!(Date.now() - mtimeMs < FRESH_MS)) return undefined;
+  if (info.host !== hostname()) return info;
   return info.pid !== process.pid && running(info.pid) ? info : undefined;
 }
 

@@ -10,6 +10,7 @@ import { LiveLineFile } from './rotating-file.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
 import { takeOpenInterval } from './counts-resume.js';
+import { csvField } from '../outputs/counts-csv.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
 import { WebhookSink } from './webhook-sink.js';
 
@@ -271,7 +272,7 @@ function countRows(start: number, counts: LineCounts): string[] {
   const label = start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
   for (const [line, dirs] of Object.entries(counts)) {
     for (const dir of ['forward', 'backward'] as const) {
-      for (const [cls, n] of Object.entries(dirs[dir])) if (n > 0) rows.push(`${label},${start},${line},${dir},${cls},${n}`);
+      for (const [cls, n] of Object.entries(dirs[dir])) if (n > 0) rows.push(`${label},${start},${csvField(line)},${dir},${csvField(cls)},${n}`);
     }
   }
   return rows;

@@ -166,12 +166,17 @@ export class WebhookSink {
 
   /** 'refused': a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
   private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry' | 'aborted'; reason: string }> {
+    // Its timeout or the shutdown, whichever comes first (by hand: AbortSignal.any is Node 20.3+, engines say 20).
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new DOMException(`no answer in ${this.opts.timeoutMs} ms`, 'TimeoutError')), this.opts.timeoutMs);
+    const onShutdown = () => ctl.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     try {
       const res = await fetch(this.target, {
         method: 'POST',
         headers: this.headers,
         body: JSON.stringify(event),
-        signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.shutdown.signal]),
+        signal: ctl.signal,
       });
       await res.arrayBuffer().catch(() => undefined);
       const reason = `HTTP ${res.status}`;
@@ -183,6 +188,9 @@ export class WebhookSink {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const reason = err.name === 'TimeoutError' ? `no answer in ${this.opts.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
       return { outcome: 'retry', reason };
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
   }
 

@@ -100,7 +100,7 @@ export class CountsCsvWriter {
     };
     const rows = [...counts].map(([k, n]) => [...k.split('\0'), n] as [string, string, string, number]);
     rows.sort((a, b) => order(a[0]) - order(b[0]) || cmp(a[0], b[0]) || cmp(b[1], a[1]) || cmp(a[2], b[2]));
-    for (const [line, dir, cls, n] of rows) this.file.writeLine(`${start},${end},${csv(line)},${dir},${csv(cls)},${n}`);
+    for (const [line, dir, cls, n] of rows) this.file.writeLine(`${start},${end},${csvField(line)},${dir},${csvField(cls)},${n}`);
   }
 }
 
@@ -113,6 +113,6 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function csv(s: string): string {
+export function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

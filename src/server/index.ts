@@ -221,7 +221,7 @@ const TOKEN_REFUSAL = {
   missing: 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)',
   wrong:
     'xnorcam: the access token given is not the right one (the server may have been restarted with another --token); ' +
-    'open the address the server prints, the one ending in ?token=<token>',
+    'open the page with ?token=<the token in outputs.dashboard.token or --token>',
 } as const;
 
 const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";

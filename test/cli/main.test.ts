@@ -68,6 +68,9 @@ describe('xnorcam CLI', () => {
     const said = messages(unknown.stderr);
     expect(said.filter((m) => m.startsWith('XNORCAM_LOG_LEVEL'))).toEqual(["XNORCAM_LOG_LEVEL: 'verbose' is not a log level (debug, info, warn, error); using info"]);
     expect(said).toContain('starting');
+    // A name every object has is no level either.
+    const inherited = withLevel('constructor');
+    expect(messages(inherited.stderr).filter((m) => m.startsWith('XNORCAM_LOG_LEVEL'))).toEqual(["XNORCAM_LOG_LEVEL: 'constructor' is not a log level (debug, info, warn, error); using info"]);
   }, 60_000);
 
   it('shows a command\'s help for `xnorcam help <command>`', () => {

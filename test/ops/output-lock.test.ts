@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { outputLockHolder } from '../../src/ops/output-lock.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorLines, xnorcam } from '../helpers/cli.js';
@@ -41,4 +43,21 @@ describe('one outputs folder, one live pipeline', () => {
     expect(existsSync(join(out, '.xnorcam.lock'))).toBe(false);
     expect(xnorcam(['batch', join(tmp.dir, 'hw.mp4'), ...testModelArgs, '-o', out]).status).toBe(0);
   }, 120_000);
+  it('takes a lock over that its holder stopped rewriting, though its pid is some other running process\'s now', async () => {
+    const dir = join(tmp.dir, 'stale');
+    mkdirSync(dir);
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const lock = join(dir, '.xnorcam.lock');
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, host: hostname(), sources: ['hw'], since: '2026-01-01T00:00:00.000Z' }));
+      // Rewritten lately: its holder is alive.
+      expect(outputLockHolder(dir)).toMatchObject({ pid: other.pid });
+      // Left by a run killed outright (a power cut, SIGKILL) before a reboot gave its pid to another process.
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      expect(outputLockHolder(dir)).toBeUndefined();
+    } finally {
+      other.kill();
+    }
+  });
 });

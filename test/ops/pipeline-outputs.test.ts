@@ -291,4 +291,26 @@ describe('pipeline outputs', () => {
     await outputs.close();
     expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'forward', 'bus', 1), row(minute, 'backward', 'car', 26)]);
   });
+  it('carries on an interrupted interval whose class names are quoted, and cuts nothing above a row it cannot read', async () => {
+    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const iso = new Date(minute).toISOString();
+    const status = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 } as SourceStatus;
+    const now = (cls: string, n: number): SourceCounts => ({ source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { [cls]: n }, backward: {} } } }] });
+    const runOnce = async (rows: string[], counts: SourceCounts) => {
+      const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+      writeFileSync(join(dir, 'cam1.counts.csv'), [header, ...rows, ''].join('\n'));
+      const outputs = new PipelineOutputs(feedFor(status, counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+      await outputs.close();
+      return readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
+    };
+    // A class name with a comma (a user's names file) is quoted, and read back whole.
+    const quoted = await runOnce([`${iso},${minute},l,forward,car,5`, `${iso},${minute},l,forward,"pickup, truck",2`], now('pickup, truck', 1));
+    expect(quoted[0]).toBe(header);
+    expect(quoted.slice(1).sort()).toEqual([`${iso},${minute},l,forward,"pickup, truck",3`, `${iso},${minute},l,forward,car,5`]);
+    // A row that is no count above the interval's rows: nothing is cut (a partial take would leave a key twice).
+    const odd = [`${iso},${minute},l,forward,car,5`, 'not a row', `${iso},${minute},l,forward,bus,1`];
+    expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`]);
+  });
 });
