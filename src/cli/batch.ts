@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { fatal } from '../core/log.js';
+import { listNames } from '../core/list-names.js';
 import { describeHolder, outputLockHolder } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
@@ -315,7 +316,7 @@ export async function run(argv: string[]): Promise<number> {
   if (signal) {
     // Inputs never started have no outputs at all: named, so a rerun can be given just those.
     const notStarted = queue.map((j) => j.url);
-    const left = notStarted.length ? `; not started: ${listed(notStarted)}` : '';
+    const left = notStarted.length ? `; not started: ${listNames(notStarted, 3)}` : '';
     fatal(`interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}`);
     return signal === 'SIGINT' ? 130 : 143;
   }
@@ -333,7 +334,7 @@ export async function run(argv: string[]): Promise<number> {
           : `cannot decode (${e.error ?? 'ffmpeg failed'})`
         : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
     const others = bad.slice(1).map((b) => b.url);
-    fatal(`${e.url}: ${what}${others.length ? ` (also with problems: ${listed(others)})` : ''}`);
+    fatal(`${e.url}: ${what}${others.length ? ` (also with problems: ${listNames(others, 3)})` : ''}`);
     return 1;
   }
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
@@ -342,7 +343,7 @@ export async function run(argv: string[]): Promise<number> {
   if (undetected.length) {
     const e = undetected[0];
     const others = undetected.slice(1).map((u) => u.url);
-    const more = others.length ? ` (also in: ${listed(others)})` : '';
+    const more = others.length ? ` (also in: ${listNames(others, 3)})` : '';
     fatal(`${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}`);
     return 1;
   }
@@ -351,11 +352,6 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
-}
-
-/** Up to three names, then how many more: one line stays readable for a batch of hundreds. */
-function listed(names: string[]): string {
-  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /** 42 s, 3 min 05 s, 2 h 10 min. */

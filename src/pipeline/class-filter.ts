@@ -1,5 +1,6 @@
 import { UserError } from '../core/errors.js';
 import { trafficClassOf } from '../core/traffic-classes.js';
+import { listNames } from '../core/list-names.js';
 
 /**
  * Which of a model's classes the pipeline works with: 'traffic' (the default: vehicles and people, when
@@ -23,8 +24,7 @@ export function classFilter(choice: ClassChoice | undefined, classNames: readonl
     for (const wanted of choice) {
       const ids = classNames.flatMap((name, id) => (sameClass(name, wanted) ? [id] : []));
       if (!ids.length) {
-        const listed = classNames.length > 12 ? `${classNames.slice(0, 12).join(', ')} … (${classNames.length})` : classNames.join(', ');
-        throw new UserError(`${label}: '${wanted}' is not a class of the model (its classes: ${listed})`, 2);
+        throw new UserError(`${label}: '${wanted}' is not a class of the model (its classes: ${listNames(classNames, 12)})`, 2);
       }
       for (const id of ids) keep.add(id);
     }

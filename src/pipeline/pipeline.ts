@@ -8,6 +8,7 @@ import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import type { FrameSlots } from '../ingest/frame-slots.js';
 import { SourceRunner, type ReconnectPolicy, type RunnerState } from '../ingest/source-runner.js';
 import { isCamera, parseSource, uniqueNames, type SourceSpec } from '../ingest/source-spec.js';
+import { listNames } from '../core/list-names.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import { mergeCounts } from '../core/source-counts.js';
@@ -396,8 +397,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       // Said once per source: a custom model's own vehicle classes (van, lorry) are not traffic classes by
       // name, and dropping them without a word lost most of its detections.
       const leftOut = pool.classNames.filter((_, id) => !keep.has(id));
-      const listed = leftOut.length > 12 ? `${leftOut.slice(0, 12).join(', ')} … (${leftOut.length})` : leftOut.join(', ');
-      logger.info('only traffic classes are tracked and counted', { source: spec.name, model: lease.id, tracked: pool.classNames.filter((_, id) => keep.has(id)).join(', '), leftOut: listed, keepThem: '--classes all (detector.classes: all in a pipeline file)' });
+      logger.info('only traffic classes are tracked and counted', { source: spec.name, model: lease.id, tracked: pool.classNames.filter((_, id) => keep.has(id)).join(', '), leftOut: listNames(leftOut, 12), keepThem: '--classes all (detector.classes: all in a pipeline file)' });
     }
     const labels = reportedLabels(pool.classNames);
     const own = sourceThreshold(cfg, pool);

@@ -30,6 +30,16 @@ function feedOf(name: string, counts: () => SourceCounts | undefined) {
   return Object.assign(emitter, { sources: () => (counts() ? [{ name }] : []), overlay: () => ({ lines: [], zones: [] }), counts }) as unknown as PipelineFeed & EventEmitter;
 }
 
+/** A source's status as the feed reports it (only the name and state matter here). */
+function sourceStatus(name: string, state: SourceStatus['state'], url = 'rtsp://x'): SourceStatus {
+  return { name, url, state, decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+}
+
+/** The minute must still be in progress when the run starts: not in its last seconds. */
+async function notInAMinutesLastSeconds(): Promise<void> {
+  if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+}
+
 function feedFor(status: SourceStatus, counts: SourceCounts) {
   const emitter = new EventEmitter();
   return Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed & EventEmitter;
@@ -62,7 +72,7 @@ describe('pipeline outputs', () => {
       outputs: { files: { dir, detections: true }, webhooks: [{ url: hook, events: ['line-crossing', 'source-down'] }] },
       retention: { days: 30 },
     });
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam1', 'starting');
     const t0 = Date.UTC(2026, 10, 25, 8, 0, 0);
     const counts: SourceCounts = {
       source: 'cam1',
@@ -106,7 +116,7 @@ describe('pipeline outputs', () => {
   it('logs the events not tied to a frame: source down as it happens, zone exits of vehicles still inside as a source ends', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam1', 'starting');
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
     const outputs = new PipelineOutputs(feed, cfg);
     const exit: TrafficEvent = { type: 'zone-exit', source: 'cam1', ptsMs: 5950, at: 7, zone: 'bay', trackId: 4, className: 'truck', dwellMs: 4900, stillInside: true };
@@ -120,7 +130,7 @@ describe('pipeline outputs', () => {
   it('refuses a files.dir that cannot be a folder before any camera starts, and outlives a full disk after', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     writeFileSync(join(dir, 'blocker'), 'a file\n');
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam1', 'starting');
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
     const under = join(dir, 'blocker', 'out');
     const bad = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir: under } } });
@@ -137,7 +147,7 @@ describe('pipeline outputs', () => {
   it('closes the files of a source a reload removed (held open, retention could never remove them)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam2', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, detections: true } } });
-    const status: SourceStatus = { name: 'cam2', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam2', 'running');
     const feed = feedFor(status, { source: 'cam2', intervalMs: 60_000, total: {}, intervals: [] });
     const outputs = new PipelineOutputs(feed, cfg);
     feed.emit('result', { frame: { source: 'cam2', seq: 0, ptsMs: 0, capturedAt: 1, width: 640, height: 360 }, detections: [], tracks: [], events: [], detectedAt: 2, detectMs: 1 } satisfies FrameResult);
@@ -217,7 +227,7 @@ describe('pipeline outputs', () => {
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'starting', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam1', 'starting');
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [] });
     const outputs = new PipelineOutputs(feed, cfg);
     feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: 1 }] });
@@ -234,7 +244,7 @@ describe('pipeline outputs', () => {
   it('writes the counts of an interval once it has ended, without waiting for traffic in a later one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const status: SourceStatus = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('cam1', 'running');
     // The evening's last busy minute ended 20 minutes ago; the current one is still open.
     const minute = 60_000;
     const ended = Math.floor(Date.now() / minute) * minute - 20 * minute;
@@ -256,7 +266,7 @@ describe('pipeline outputs', () => {
   it('judges a file in batch mode by its video time, which may run slower than the wall clock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rec.mp4', mode: 'batch' }], outputs: { files: { dir } } });
-    const status: SourceStatus = { name: 'rec', url: 'rec.mp4', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 };
+    const status = sourceStatus('rec', 'running', 'rec.mp4');
     const minute = 60_000;
     // The video's first minute, dated from an hour ago, half analysed: the wall clock is long past its end.
     const start = Math.floor(Date.now() / minute) * minute - 60 * minute;
@@ -276,15 +286,14 @@ describe('pipeline outputs', () => {
   });
   it('a run started again within a minute writes that minute once, whole: the part the stop wrote is counted on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    // Not in the last seconds of a minute: the minute must still be in progress when the run starts.
-    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const header = 'interval_start,interval_start_ms,line,direction,class,count';
     const row = (start: number, dir: string, cls: string, n: number) => `${new Date(start).toISOString()},${start},stopline,${dir},${cls},${n}`;
     // The run before: a closed minute, then the minute in progress when it was stopped (23 cars so far).
     writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'backward', 'car', 23), row(minute, 'forward', 'bus', 1), ''].join('\n'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const status = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 } as SourceStatus;
+    const status = sourceStatus('cam1', 'running');
     // This run's count of the same minute: 3 more cars.
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stopline: { forward: {}, backward: { car: 3 } } } }] });
     const outputs = new PipelineOutputs(feed, cfg);
@@ -292,11 +301,11 @@ describe('pipeline outputs', () => {
     expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'forward', 'bus', 1), row(minute, 'backward', 'car', 26)]);
   });
   it('carries on an interrupted interval whose class names are quoted, and cuts nothing above a row it cannot read', async () => {
-    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const header = 'interval_start,interval_start_ms,line,direction,class,count';
     const iso = new Date(minute).toISOString();
-    const status = { name: 'cam1', url: 'rtsp://x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 640, height: 360 } as SourceStatus;
+    const status = sourceStatus('cam1', 'running');
     const now = (cls: string, n: number): SourceCounts => ({ source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { [cls]: n }, backward: {} } } }] });
     const runOnce = async (rows: string[], counts: SourceCounts) => {
       const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
