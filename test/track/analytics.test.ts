@@ -378,7 +378,11 @@ describe('zones whose size or place the margin must respect', () => {
 describe('speed from a four-point calibration', () => {
   // The calibration: a 12 m × 50 m rectangle of road, measured on the ground, and where it appears in the image.
   const world: [number, number][] = [[-6, 10], [6, 10], [6, 60], [-6, 60]];
-  const calibration = { image: world.map(([X, Y]) => project(X, Y)), world };
+  /** The ground points and where the generated camera sees them: an exact calibration. */
+  const calibrationOf = (world: [number, number][]) => ({ image: world.map(([X, Y]) => project(X, Y)), world });
+  const calibration = calibrationOf(world);
+  // As wide as the picture at 20 m: a vehicle can drive out at the left or right edge inside it.
+  const wide = calibrationOf([[-20, 10], [20, 10], [20, 60], [-20, 60]]);
 
   for (const fps of [5, 30]) {
     it(`reports speeds within 10% of the truth at ${fps} fps`, () => {
@@ -406,8 +410,7 @@ describe('speed from a four-point calibration', () => {
   it('takes no speed from a box cut off by the picture\'s edge (its bottom is the edge, not the wheels)', () => {
     // The calibrated road reaches below the picture (Y = 5 m is at image y 1160 of 720): a car driving
     // away enters at the bottom, its box cut at y = 720 while its wheels are still below it.
-    const nearWorld: [number, number][] = [[-6, 5], [6, 5], [6, 60], [-6, 60]];
-    const near = { image: nearWorld.map(([X, Y]) => project(X, Y)), world: nearWorld };
+    const near = calibrationOf([[-6, 5], [6, 5], [6, 60], [-6, 60]]);
     const a = new SourceAnalytics({ source: 'synth', calibration: near });
     const speeds: number[] = [];
     for (const f of renderScene(groundObjects([car(-1.75, 4, 60 / 3.6)]), { fps: 20, seconds: 3, noise: 1, seed: 4, clipToFrame: true })) {
@@ -420,8 +423,6 @@ describe('speed from a four-point calibration', () => {
   it('takes no speed from a box cut off by the picture\'s edge that a detector ends a few pixels short of it', () => {
     // A car drives right at 36 km/h, out of the picture; its box, cut off by the right edge, ends 12 px short of
     // it, as a detector's often does (a box at 1268 of 1280 is not 1 px from the edge, but it is cut off).
-    const wideWorld: [number, number][] = [[-20, 10], [20, 10], [20, 60], [-20, 60]];
-    const wide = { image: wideWorld.map(([X, Y]) => project(X, Y)), world: wideWorld };
     const a = new SourceAnalytics({ source: 'synth', calibration: wide });
     const driveRight: Vehicle = { classId: 0, widthM: 4.5, heightM: 1.5, at: (t) => [-6 + 10 * t, 20] };
     const speeds: number[] = [];
@@ -434,9 +435,7 @@ describe('speed from a four-point calibration', () => {
   });
 
   it('lets a speed lapse while the box stays cut off by the picture\'s edge (a car stopped at the edge is not still moving)', () => {
-    // A calibration as wide as the picture at 20 m; a car drives left at 18 km/h, out to the left edge, and stops there.
-    const wideWorld: [number, number][] = [[-20, 10], [20, 10], [20, 60], [-20, 60]];
-    const wide = { image: wideWorld.map(([X, Y]) => project(X, Y)), world: wideWorld };
+    // The wide calibration; a car drives left at 18 km/h, out to the left edge, and stops there.
     const a = new SourceAnalytics({ source: 'synth', calibration: wide });
     const driveLeft: Vehicle = { classId: 0, widthM: 1.8, heightM: 1.5, at: (t) => [Math.max(-15.5, -5 * t), 20] };
     const byTime: { t: number; v: number | undefined }[] = [];
