@@ -17,6 +17,7 @@ import { probeVideo } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
+import { TOKEN_ENV } from '../server/auth.js';
 import { takeHeldHup } from './early-hup.js';
 
 export const spec = {
@@ -46,7 +47,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
-    token: { type: 'string', value: 'TOKEN', description: 'Require this token for the dashboard and API' },
+    token: { type: 'string', value: 'TOKEN', description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token)` },
     'allowed-host': {
       type: 'string',
       multiple: true,
@@ -91,9 +92,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const classes = parseClassesOption(str('classes'));
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
-  const token = str('token');
-  // The same rule as outputs.dashboard.token: a short token is guessed, an empty one turns auth off.
-  if (token !== undefined && token.length < 8) throw new UserError(`--token: use a token of at least 8 characters (got ${token.length})`, 2);
+  const token = dashboardTokenFlag(str('token'));
   const allowedHosts = (v['allowed-host'] as string[] | undefined) ?? [];
   for (const entry of allowedHosts) {
     const problem = allowedHostProblem(entry);
@@ -388,7 +387,20 @@ async function runStarted(
   return 0;
 }
 
-const TOKEN_GIVEN = 'required (given with --token or outputs.dashboard.token)';
+const TOKEN_GIVEN = `required (given with --token, ${TOKEN_ENV} or outputs.dashboard.token)`;
+
+/**
+ * The token from --token, else from the environment: a container's secret belongs in its environment
+ * (compose `environment:`, an env file), not on a command line every `ps` and `docker inspect` shows.
+ * Both beat the pipeline file's. An empty variable is unset (compose passes `${VAR:-}` through as '').
+ */
+function dashboardTokenFlag(flag: string | undefined): string | undefined {
+  const env = process.env[TOKEN_ENV];
+  const [token, label] = flag !== undefined ? [flag, '--token'] : env ? [env, TOKEN_ENV] : [undefined, ''];
+  // The same rule as outputs.dashboard.token: a short token is guessed, an empty one turns auth off.
+  if (token !== undefined && token.length < 8) throw new UserError(`${label}: use a token of at least 8 characters (got ${token.length})`, 2);
+  return token;
+}
 
 /**
  * The dashboard's address. With the token only for a person at a terminal, who clicks it: a stream that

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * with ?token= sets the cookie, so the page's scripts and its WebSocket need no token in their URLs.
  */
 export const TOKEN_COOKIE = 'xnorcam_token';
+/** The environment variable `run` and `demo` read the token from when --token is not given. */
+export const TOKEN_ENV = 'XNORCAM_DASHBOARD_TOKEN';
 
 export class TokenAuth {
   private readonly digest: Buffer | null;

@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import type { PipelineFeed } from '../core/feed.js';
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
-import { TokenAuth } from './auth.js';
+import { TOKEN_ENV, TokenAuth } from './auth.js';
 import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
 import { hostAllowed, hostName } from './host-check.js';
 import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
@@ -190,7 +190,7 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   if (!auth.enabled && !isLoopback(host)) {
     logger.warn('dashboard open to the network without a token: anyone who can reach it sees the cameras', {
       on: `${host || '0.0.0.0'}:${boundPort}`,
-      fix: 'set outputs.dashboard.token in the pipeline file (or --token), at least 8 characters',
+      fix: `set ${TOKEN_ENV} in the environment (or outputs.dashboard.token in the pipeline file, or --token), at least 8 characters`,
     });
   }
 
@@ -221,7 +221,7 @@ const TOKEN_REFUSAL = {
   missing: 'xnorcam: access token required (open the page with ?token=<token> or send Authorization: Bearer <token>)',
   wrong:
     'xnorcam: the access token given is not the right one (the server may have been restarted with another --token); ' +
-    'open the page with ?token=<the token in outputs.dashboard.token or --token>',
+    `open the page with ?token=<the token in ${TOKEN_ENV}, outputs.dashboard.token or --token>`,
 } as const;
 
 const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";

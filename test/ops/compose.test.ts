@@ -37,6 +37,17 @@ describe('deployment files', () => {
     }
   });
 
+  it('passes the dashboard token from the host\'s environment (or .env) through, empty when unset', () => {
+    const resolvedToken = (env: NodeJS.ProcessEnv) => {
+      const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root, env });
+      expect(r.status, r.stderr).toBe(0);
+      return (parse(r.stdout) as { services: Record<string, { environment?: Record<string, string> }> }).services.xnorcam.environment?.XNORCAM_DASHBOARD_TOKEN;
+    };
+    const { XNORCAM_DASHBOARD_TOKEN: _unset, ...without } = process.env;
+    expect(resolvedToken({ ...without, XNORCAM_DASHBOARD_TOKEN: 'c0ffee-token-42' })).toBe('c0ffee-token-42');
+    expect(resolvedToken(without)).toBe('');
+  });
+
   it('publishes the RTSP relay on this machine only: nothing outside the compose network needs it', () => {
     const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
     expect(compose.services.rtsp.ports ?? []).toEqual(['127.0.0.1:8554:8554']);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
 import { dashboardUrl } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
 
 const xnorcam = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
@@ -114,6 +115,32 @@ describe('xnorcam run / demo', () => {
       expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam run: --token: use a token of at least 8 characters (got ${token.length}) (see xnorcam run --help)`]);
     }
   });
+
+  it('takes the token from XNORCAM_DASHBOARD_TOKEN (a container\'s environment) over the pipeline file\'s, --token over both', async () => {
+    const yaml = join(tmp.dir, 'env-token.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', '  dashboard: { port: 0, token: FileToken123 }', ''].join('\n'));
+    const env = { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_DASHBOARD_TOKEN: 'EnvToken456' };
+    const child = spawn(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--stats', '0', '--duration', '8'], { env });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await until('the dashboard record', () => dashboardUrl(err) !== undefined || child.exitCode !== null, 30_000);
+      const api = new URL('/api/sources', dashboardUrl(err));
+      const status = async (token: string) => (await fetch(api, { headers: { authorization: `Bearer ${token}` } })).status;
+      expect(await status('EnvToken456')).toBe(200);
+      expect(await status('FileToken123')).toBe(401);
+    } finally {
+      expect(await exited).toBe(0);
+    }
+    expect(err).not.toContain('EnvToken456');
+    // A short one is refused naming the variable; --token, given as well, wins over it.
+    const short = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
+    expect(short.status).toBe(2);
+    expect(short.stderr.trim().split('\n')).toEqual(['error: XNORCAM_DASHBOARD_TOKEN: use a token of at least 8 characters (got 3)']);
+    const flag = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--token', 'FlagToken789', '--stats', '0', '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
+    expect(flag.status, flag.stderr).toBe(0);
+  }, 60_000);
 
   it('refuses an --allowed-host that is not a host name in one line', () => {
     const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--allowed-host', 'https://cams.example.org', '--port', '0', '--duration', '1']);
