@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const zones = (v.zone ?? []).map(parseZoneOption);
   const calibration = v.calibration === undefined ? undefined : parseCalibrationOption(v.calibration);
   const lineNames = lines.map((l) => l.name);
-  const model = resolveModel(v);
+  const model = resolveModel(v, 'batch');
   const outDir = v.out ?? 'out';
 
   // Check every input before starting threads: a typo should cost nothing.

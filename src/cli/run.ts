@@ -113,7 +113,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     // On a reload a recording no longer there (archived once processed) is no reason to refuse the whole
     // file: only a source added or changed needs it, and says so when it starts.
     const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag, sourceFiles: reloading ? 'skip' : 'check' });
-    const model: ModelRef = cfg.model && !modelFlag ? resolveModel({ model: cfg.model, names: str('names') }) : resolveModel(v as Record<string, string | undefined>);
+    const model: ModelRef = cfg.model && !modelFlag ? resolveModel({ model: cfg.model, names: str('names') }, 'run') : resolveModel(v as Record<string, string | undefined>, 'run');
     const dash = cfg.outputs.dashboard;
     return {
       options: {
@@ -162,7 +162,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const noDash = Boolean(v['no-dashboard']);
   return {
     options: {
-      model: resolveModel(v as Record<string, string | undefined>),
+      model: resolveModel(v as Record<string, string | undefined>, 'run'),
       workers,
       backend: backendFlag(str('backend')),
       precision,

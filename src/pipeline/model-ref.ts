@@ -82,8 +82,8 @@ function bundledMissing(bundled: string): string {
  * The video commands' rules (run, batch, pipeline files): every file checked before threads start, and
  * --names refused beside a .xnor model as detect refuses it (ignored, it left classes named class0, class2, ...).
  */
-export function resolveModel(v: ModelFlags): ModelRef {
-  return parseModelFlags(v, { checkFiles: true, namesNeedCfg: true });
+export function resolveModel(v: ModelFlags, command: string): ModelRef {
+  return parseModelFlags(v, { command, checkFiles: true, namesNeedCfg: true });
 }
 
 /**

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { resolveModel } from '../../src/pipeline/model-ref.js';
 import { redactSecrets } from '../../src/core/redact.js';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/model.js';
@@ -19,7 +18,7 @@ describe('secrets in camera URLs', () => {
   });
 
   it('shows a camera that cannot be reached without its password, and says why it cannot', async () => {
-    const p = new Pipeline({ model: resolveModel({ model: join(repoRoot, 'models', 'xnorcam-traffic-320.xnor') }), sources: [{ name: 'cam', url: 'rtsp://admin:S3cretPass@camera-7.invalid/stream1', mode: 'live' }], workers: 1 });
+    const p = new Pipeline({ model: join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'), sources: [{ name: 'cam', url: 'rtsp://admin:S3cretPass@camera-7.invalid/stream1', mode: 'live' }], workers: 1 });
     await p.start();
     try {
       await until('the camera reported down', () => p.sources()[0].lastError !== undefined, 30_000);

@@ -85,11 +85,11 @@ describe('xnorcam batch', () => {
     const clip = makeVideo(join(tmp.dir, 'names.mp4'), { width: 160, height: 120, fps: 5, seconds: 1 });
     const pipeline = join(tmp.dir, 'names.yaml');
     writeFileSync(pipeline, `model: ${model}\nsources:\n  - name: cam\n    url: ${clip}\n`);
-    const refused = 'error: --names only applies with --cfg/--weights (a .xnor model carries its names)';
     for (const args of [['batch', clip, '-o', join(tmp.dir, 'names-out')], ['run', clip, '--no-dashboard', '--duration', '1'], ['run', pipeline, '--no-dashboard', '--duration', '1']]) {
       const r = xnorcam([...args, ...(args[1] === pipeline ? [] : ['--model', model]), '--names', testModel.names]);
-      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([refused]);
-      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([`error: xnorcam ${args[0]}: --names only applies with --cfg/--weights (a .xnor model carries its names)`]);
+      // A usage error, as in detect: exit 2, not 1 (a bad input).
+      expect(r.status).toBe(2);
     }
   });
 });

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { healthOf } from '../../src/server/health.js';
-import { resolveModel } from '../../src/pipeline/model-ref.js';
 import { frameRecord } from '../../src/outputs/detections-jsonl.js';
 import type { FrameResult } from '../../src/core/types.js';
 import { repoRoot } from '../helpers/model.js';
@@ -25,7 +24,7 @@ describe('health of a source whose every detection fails', () => {
   it('marks the failed frames, reports the source unhealthy after its watchdog, and healthy again once detections succeed', async () => {
     const model = join(repoRoot, 'models', 'xnorcam-traffic-320.xnor');
     const started = Date.now();
-    const p = new Pipeline({ model: resolveModel({ model }), sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=10', mode: 'live', watchdogSeconds: 2 }], workers: 1 });
+    const p = new Pipeline({ model: model, sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=10', mode: 'live', watchdogSeconds: 2 }], workers: 1 });
     const results: FrameResult[] = [];
     p.on('result', (r: FrameResult) => results.push(r));
     await p.start();

@@ -4,7 +4,6 @@ import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { healthOf } from '../../src/server/health.js';
-import { resolveModel } from '../../src/pipeline/model-ref.js';
 import { repoRoot } from '../helpers/model.js';
 import { tempDir } from '../helpers/videos.js';
 import { until } from '../helpers/wait.js';
@@ -19,7 +18,7 @@ describe('health of a source whose detector threads are down', () => {
     const model = join(tmp.dir, 'm.xnor');
     copyFileSync(join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'), model);
     const started = Date.now();
-    const p = new Pipeline({ model: resolveModel({ model }), sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=10', mode: 'live', watchdogSeconds: 2 }], workers: 1 });
+    const p = new Pipeline({ model: model, sources: [{ name: 'cam', url: 'lavfi:testsrc2=size=160x120:rate=10', mode: 'live', watchdogSeconds: 2 }], workers: 1 });
     await p.start();
     try {
       const health = () => healthOf(p.sources(), Date.now(), started).sources[0];

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkerPool } from '../../src/pipeline/worker-pool.js';
-import { resolveModel } from '../../src/pipeline/model-ref.js';
 import { repoRoot } from '../helpers/model.js';
 import { tempDir } from '../helpers/videos.js';
 import { until } from '../helpers/wait.js';
@@ -12,7 +11,7 @@ describe('detector thread pool', () => {
     const tmp = tempDir();
     const model = join(tmp.dir, 'm.xnor');
     copyFileSync(join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'), model);
-    const pool = await WorkerPool.create(resolveModel({ model }), { workers: 1 });
+    const pool = await WorkerPool.create(model, { workers: 1 });
     try {
       expect(pool.size).toBe(1);
       // The file is away while the thread dies: its replacement cannot load the model.
