@@ -143,6 +143,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
             zones: s.zones as PipelineSource['zones'],
             calibration: s.calibration as PipelineSource['calibration'],
             tracker: s.tracker,
+            ...(s.movements ? { movements: true } : {}),
           }),
         ),
       },

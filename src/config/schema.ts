@@ -142,8 +142,16 @@ export const sourceSchema = z
     zones: z.array(zoneSchema).default([]),
     calibration: calibrationSchema.optional(),
     tracker: trackerSchema.optional(),
+    movements: z
+      .boolean()
+      .default(false)
+      .describe(
+        'turning movements: each vehicle from the first of these lines it crossed to the last, told as a movement event when its track ends (two lines or more, one across each approach)',
+      ),
   })
-  .strict();
+  .strict()
+  // Refused here, not when the source starts: `xnorcam check` and a reload reject it before anything stops.
+  .refine((s) => !s.movements || s.lines.length >= 2, { message: 'movements need at least two lines (one across each approach)', path: ['movements'] });
 
 const rotationSchema = z
   .object({

@@ -56,11 +56,16 @@ export type TrafficEvent =
       /** Still in the zone when its source ended (a recording's end, a stop, a reload): dwellMs is up to its last sighting, a lower bound. */
       stillInside?: true;
     }
+  /**
+   * A turning movement (opt-in): the first line a track crossed and the last, when these differ. Told when the
+   * track ends (or its source does), dated at that last crossing.
+   */
+  | { type: 'movement'; source: string; ptsMs: number; at: number; from: string; to: string; trackId: number; className: string }
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 
 /** Every TrafficEvent type, for what lists them (webhook filters, metric series). */
-export const TRAFFIC_EVENT_TYPES = ['line-crossing', 'zone-enter', 'zone-exit', 'source-up', 'source-down'] as const satisfies readonly TrafficEvent['type'][];
+export const TRAFFIC_EVENT_TYPES = ['line-crossing', 'zone-enter', 'zone-exit', 'movement', 'source-up', 'source-down'] as const satisfies readonly TrafficEvent['type'][];
 
 /** Counts per line → direction → class. */
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;

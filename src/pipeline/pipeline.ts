@@ -47,6 +47,8 @@ export interface PipelineSource {
   calibration?: { image: Point[]; world: Point[] };
   /** Tracker overrides (pipeline file `tracker:`); unset keys keep the live defaults. */
   tracker?: AnalyticsConfig['tracker'];
+  /** Turning movements between its lines (pipeline file `movements:`, batch --movements). */
+  movements?: boolean;
 }
 
 export interface PipelineOptions {
@@ -384,6 +386,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       calibration: cfg.calibration as AnalyticsCalibration | undefined,
       countIntervalMs: this.opts.countIntervalMs,
       ...(cfg.tracker ? { tracker: cfg.tracker } : {}),
+      ...(cfg.movements ? { movements: true } : {}),
       // Files in batch are bucketed by video time (they run faster than real time); live by arrival.
       clock: live ? 'capture' : 'media',
     };

@@ -6,7 +6,8 @@
  * still tentative is kept and reported when the track is confirmed (so a fast vehicle at 5 fps is
  * not missed), and dropped if the track dies unconfirmed (so a flickering false box never counts).
  * Each track counts at most once per line and direction; its class is the majority vote of its
- * detections at the time it is counted.
+ * detections at the time it is counted. With `movements`, a track that ends having crossed one line
+ * first and another last is told as a movement between the two (a turning-movement count).
  */
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
@@ -47,6 +48,11 @@ export interface AnalyticsConfig {
   clock?: 'capture' | 'media';
   /** Additive: number of interval buckets kept (default DEFAULT_KEPT_INTERVALS, a day of minutes). */
   maxIntervals?: number;
+  /**
+   * Additive: turning movements. Each confirmed track that crossed two different lines first and last is
+   * told as a `movement` event when it ends (needs two lines or more).
+   */
+  movements?: boolean;
 }
 
 /**
@@ -83,6 +89,12 @@ interface TrackInfo {
   speedT: number;
   /** Events seen while the track was tentative. */
   pending: PendingEvent[];
+  /** Movements: the first line it crossed (and when), and the last with its crossing's ptsMs and at; -1 before any. */
+  firstLine: number;
+  firstCrossMs: number;
+  lastLine: number;
+  lastCrossMs: number;
+  lastCrossAt: number;
   speed?: SpeedEstimator;
   speedKmh?: number;
   lastSeenMs: number;
@@ -143,6 +155,8 @@ export class SourceAnalytics {
     if (!(this.intervalMs > 0)) throw new UserError(`${src}: countIntervalMs must be positive, got ${cfg.countIntervalMs}`);
     this.maxIntervals = cfg.maxIntervals ?? DEFAULT_KEPT_INTERVALS;
     this.speedCfg = { ...defaultSpeedConfig, ...cfg.speed };
+    // One line has no second to leave by: every movement would be none, and saying nothing would pass for no traffic.
+    if (cfg.movements && this.lines.length < 2) throw new UserError(`${src}: movements need at least two lines (one across each approach), got ${this.lines.length}`);
     this.total = this.emptyCounts();
   }
 
@@ -177,12 +191,16 @@ export class SourceAnalytics {
       for (let i = 0; i < this.lines.length; i++) {
         const dir = this.lines[i].observe(info.lineState[i], ax, ay, h, tMs);
         if (!dir) continue;
+        // Dated when the anchor went over the line, not at this frame that made it certain.
+        const early = tMs - info.lineState[i].crossT;
+        const crossMs = roundMicro(frame.ptsMs - early);
+        const crossAt = this.cfg.clock === 'media' ? roundMicro(at - early) : Math.round(at - early);
+        // Every crossing, a repeated one too (not counted again): a movement ends where the vehicle last went over.
+        noteCrossing(info, i, crossMs, crossAt);
         const bit = dir === 'forward' ? 1 : 2;
         if (info.counted[i] & bit) continue;
         info.counted[i] |= bit;
-        // Dated when the anchor went over the line, not at this frame that made it certain.
-        const early = tMs - info.lineState[i].crossT;
-        const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: roundMicro(frame.ptsMs - early), at: this.cfg.clock === 'media' ? roundMicro(at - early) : Math.round(at - early), line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
+        const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: crossMs, at: crossAt, line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
         if (info.speedKmh !== undefined) event.speedKmh = Math.round(info.speedKmh * 10) / 10;
         info.pending.push({ event, line: i, direction: dir });
       }
@@ -219,6 +237,7 @@ export class SourceAnalytics {
         for (let z = 0; z < this.zones.length; z++) {
           if (info.zoneState[z].inside) events.push(this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info));
         }
+        this.pushMovement(t, info, events);
       }
       this.info.delete(t.id);
     }
@@ -242,6 +261,7 @@ export class SourceAnalytics {
         const e = this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info);
         events.push({ ...e, stillInside: true });
       }
+      this.pushMovement(t, info, events);
     }
     this.info.clear();
     this.tracker.endAll();
@@ -308,6 +328,11 @@ export class SourceAnalytics {
       speedT: -Infinity,
       pending: [],
       speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
+      firstLine: -1,
+      firstCrossMs: 0,
+      lastLine: -1,
+      lastCrossMs: 0,
+      lastCrossAt: 0,
       lastSeenMs: 0,
       lastSeenT: 0,
       lastSeenAt: 0,
@@ -317,6 +342,16 @@ export class SourceAnalytics {
   private exitEvent(z: number, trackId: number, className: string, ptsMs: number, tMs: number, at: number, info: TrackInfo): TrafficEvent & { type: 'zone-exit' } {
     const dwellMs = Math.max(0, Math.round(tMs - info.enteredT[z]));
     return { type: 'zone-exit', source: this.cfg.source, ptsMs, at, zone: this.zones[z].name, trackId, className: info.enteredClass[z] ?? className, dwellMs };
+  }
+
+  /**
+   * An ended confirmed track's movement, if it has one: in by the first line it crossed, out by the last, as the
+   * class its detections voted for over its whole life. Back over the line it came in by (a U-turn, a vehicle
+   * that reversed) is no movement, nor is one line alone.
+   */
+  private pushMovement(t: TrackedObject, info: TrackInfo, out: TrafficEvent[]): void {
+    if (!this.cfg.movements || info.firstLine < 0 || info.firstLine === info.lastLine) return;
+    out.push({ type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: this.className(t.classId) });
   }
 
   /** Reports events held while the track was tentative, now with the track's current class. */
@@ -427,6 +462,19 @@ export class SourceAnalytics {
     }
     this.lastT = t;
     return t;
+  }
+}
+
+/** By the crossings' own times: two lines made certain in one frame (a fast vehicle at a low rate) keep their order. */
+function noteCrossing(info: TrackInfo, line: number, ptsMs: number, at: number): void {
+  if (info.firstLine < 0 || ptsMs < info.firstCrossMs) {
+    info.firstLine = line;
+    info.firstCrossMs = ptsMs;
+  }
+  if (info.lastLine < 0 || ptsMs >= info.lastCrossMs) {
+    info.lastLine = line;
+    info.lastCrossMs = ptsMs;
+    info.lastCrossAt = at;
   }
 }
 

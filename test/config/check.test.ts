@@ -46,6 +46,7 @@ const broken: { what: string; yaml: string; path: string; line: number; message:
   { what: 'workers too many', yaml: 'workers: 65\n' + valid, path: 'workers', line: 1, message: /^expected 'auto' or an integer from 1 to 64$/ },
   // The key's own line, not that of its value on the next line.
   { what: 'unknown key with a block value', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    line:\n      - name: l1\n', path: 'sources[0]', line: 4, message: /unknown key 'line'/ },
+  { what: 'movements with one line', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      - name: l1\n        points: [[0, 0], [9, 9]]\n    movements: true\n', path: 'sources[0].movements', line: 7, message: /^movements need at least two lines \(one across each approach\)$/ },
   { what: 'block value of the wrong type', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      name: l1\n', path: 'sources[0].lines', line: 4, message: /expected array/ },
 ];
 

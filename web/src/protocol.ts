@@ -16,6 +16,7 @@ export type TrafficEvent =
   | { type: 'line-crossing'; source: string; ptsMs: number; at: number; line: string; direction: 'forward' | 'backward'; trackId: number; className: string; speedKmh?: number }
   | { type: 'zone-enter'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string }
   | { type: 'zone-exit'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string; dwellMs: number; stillInside?: true }
+  | { type: 'movement'; source: string; ptsMs: number; at: number; from: string; to: string; trackId: number; className: string }
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
