@@ -15,6 +15,9 @@ import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
+import { MovementsCsvWriter } from '../outputs/movements-csv.js';
+import { defaultTrackerConfig } from '../track/tracker.js';
+import { liveTrackerDefaults } from '../track/analytics.js';
 import { DetectionsJsonl } from '../outputs/detections-jsonl.js';
 import { EventsJsonl } from '../outputs/events-jsonl.js';
 import { MotTracksWriter } from '../outputs/mot-tracks.js';
@@ -32,7 +35,8 @@ export const spec = {
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
 (every traffic event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
 (MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, each interval
-written when it closes) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
+written when it closes), with --movements <name>.movements.csv (turning movements: vehicles per
+interval by the line they came in by and the line they left by) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
 stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
 that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
@@ -53,6 +57,10 @@ that too, leaving a valid shorter video), prints one line saying what happened a
       type: 'string',
       value: '"X,Y=E,N X,Y=E,N X,Y=E,N X,Y=E,N"',
       description: 'Four road-surface points in source pixels = the same points on the ground in metres: speeds (km/h) on tracks and crossings',
+    },
+    movements: {
+      type: 'boolean',
+      description: 'Also write <name>.movements.csv: vehicles per --count-interval from the first --line they crossed to the last (two --line or more, one across each approach)',
     },
     'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval, video time from the start of the file', default: '60' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
@@ -83,6 +91,8 @@ export async function run(argv: string[]): Promise<number> {
   const zones = (v.zone ?? []).map(parseZoneOption);
   const calibration = v.calibration === undefined ? undefined : parseCalibrationOption(v.calibration);
   const lineNames = lines.map((l) => l.name);
+  const movements = Boolean(v.movements);
+  if (movements && lines.length < 2) throw new UserError(`--movements: needs at least two --line (one across each approach), got ${lines.length}`, 2);
   const model = resolveModel(v, 'batch');
   const outDir = v.out ?? 'out';
 
@@ -145,6 +155,8 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Batch runs the live tracker defaults: how long a lost track lingers before it ends (and its movement is told).
+  const lostMs = { ...defaultTrackerConfig, ...liveTrackerDefaults }.lostBufferSec * 1000;
   const startedAt = performance.now();
   await pipeline.start();
   const total = inputs.every((i) => i.estimatedFrames > 0) ? inputs.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;
@@ -157,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     events: EventsJsonl;
     mot: MotTracksWriter;
     counts: CountsCsvWriter;
+    movements?: MovementsCsvWriter;
     base: string;
     /** Last frame with a result, -1 before the first. */
     lastFrame: number;
@@ -181,6 +194,7 @@ export async function run(argv: string[]): Promise<number> {
       o.events.write(r.events);
       o.mot.write(r);
       o.counts.write(r);
+      o.movements?.write(r);
     } catch (e) {
       failWrites(e);
       return;
@@ -201,7 +215,7 @@ export async function run(argv: string[]): Promise<number> {
         const job = queue.shift()!;
         active++;
         try {
-          await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration }, (name) => {
+          await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
             // The other outputs of this input are written afresh; a video drawn by an earlier run would
             // pass for this run's.
@@ -222,6 +236,7 @@ export async function run(argv: string[]): Promise<number> {
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
+              ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs) } : {}),
               lastFrame: -1,
               lastPtsMs: 0,
               firstPtsMs: Infinity,
@@ -242,7 +257,9 @@ export async function run(argv: string[]): Promise<number> {
       try {
         // Traffic only: source up/down are the run's own state, dated by the wall clock where these are
         // dated by the video (an input that fails says so in the run's last line).
-        o.events.write(e.events.filter((ev) => ev.type !== 'source-up' && ev.type !== 'source-down'));
+        const traffic = e.events.filter((ev) => ev.type !== 'source-up' && ev.type !== 'source-down');
+        o.events.write(traffic);
+        o.movements?.events(traffic);
       } catch (err) {
         failWrites(err);
       }
@@ -255,6 +272,7 @@ export async function run(argv: string[]): Promise<number> {
         o.events.close();
         o.mot.close();
         o.counts.close();
+        o.movements?.close();
       } catch (e) {
         failWrites(e);
       }

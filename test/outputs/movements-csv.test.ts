@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
+import { MOVEMENTS_CSV_HEADER, MovementsCsvWriter } from '../../src/outputs/movements-csv.js';
+import { tempDir } from '../helpers/videos.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const LOST_MS = 1500;
+let seq = 0;
+const crossing = (trackId: number, ptsMs: number, line: string): TrafficEvent => ({ type: 'line-crossing', source: 's', ptsMs, at: ptsMs, line, direction: 'forward', trackId, className: 'car' });
+const movement = (trackId: number, ptsMs: number, from: string, to: string, className = 'car'): TrafficEvent => ({ type: 'movement', source: 's', ptsMs, at: ptsMs, from, to, trackId, className });
+/** A frame at ptsMs showing the (confirmed) tracks `seen`, with these events. */
+function frame(ptsMs: number, seen: number[], events: TrafficEvent[] = []): FrameResult {
+  const tracks = seen.map((id) => ({ id, classId: 0, className: 'car', score: 0.9, box: [0, 0, 1, 1], velocity: [0, 0], confirmed: true, ageMs: 5000 }) as Track);
+  return { frame: { source: 's', seq: seq++, ptsMs, capturedAt: 1.7e12 + ptsMs, width: 4, height: 4 }, detections: [], tracks, events, detectedAt: 0, detectMs: 0 };
+}
+const read = (p: string) => readFileSync(p, 'utf8');
+
+describe('MovementsCsvWriter (batch turning movements CSV)', () => {
+  it('holds an interval while a track that crossed in it may still end with a movement, then writes it, flushed', () => {
+    const path = join(tmp.dir, 'a.movements.csv');
+    const w = new MovementsCsvWriter(path, 10_000, ['south', 'north', 'east'], LOST_MS);
+    // On disk before any frame: a run killed now leaves a valid CSV.
+    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n`);
+    w.write(frame(0, [1, 2]));
+    // Track 1 crosses south at 2 s and north at 8 s, then stands in view; track 2 crosses only east at 9 s and drives off.
+    w.write(frame(2000, [1, 2], [crossing(1, 2000, 'south')]));
+    w.write(frame(8000, [1, 2], [crossing(1, 8000, 'north')]));
+    w.write(frame(9000, [1, 2], [crossing(2, 9000, 'east')]));
+    w.write(frame(9500, [1]));
+    // Long past [0, 10 s): still held, for track 1 (its movement, if any, dates from 8 s) and for track 2 until the tracker has dropped it.
+    w.write(frame(15_000, [1]));
+    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n`);
+    // Track 1 ends at last: its movement is in [0, 10 s), dated at its last crossing, and the interval is written at once.
+    w.write(frame(20_000, [], [movement(1, 8000, 'south', 'north')]));
+    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n0,10,south,north,car,1\n`);
+    w.close();
+    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n0,10,south,north,car,1\ntotal,,south,north,car,1\n`);
+  });
+
+  it('counts the movements the input’s end brings, rows in --line order of from, then to, then class', () => {
+    const path = join(tmp.dir, 'b.movements.csv');
+    const w = new MovementsCsvWriter(path, 60_000, ['south', 'north', 'east'], LOST_MS);
+    w.write(frame(0, [1, 2, 3]));
+    w.write(frame(30_000, [1, 2, 3]));
+    w.events([movement(3, 29_000, 'east', 'north', 'truck'), movement(1, 21_000, 'north', 'south'), movement(2, 25_000, 'east', 'north')]);
+    w.close();
+    // The only interval ends where the video did: its last frame plus one frame's duration.
+    expect(read(path).trim().split('\n')).toEqual([
+      MOVEMENTS_CSV_HEADER,
+      '0,60,north,south,car,1',
+      '0,60,east,north,car,1',
+      '0,60,east,north,truck,1',
+      'total,,north,south,car,1',
+      'total,,east,north,car,1',
+      'total,,east,north,truck,1',
+    ]);
+  });
+});
