@@ -34,9 +34,10 @@ export const spec = {
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
 (every traffic event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
-(MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, each interval
-written when it closes), with --movements <name>.movements.csv (turning movements: vehicles per
-interval by the line they came in by and the line they left by) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
+(MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, a row for every
+line, direction and class, 0 where nothing crossed; each interval written when it closes), with --movements
+<name>.movements.csv (turning movements: vehicles per interval by the line they came in by and the line they
+left by) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
 stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
 that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
@@ -235,7 +236,7 @@ export async function run(argv: string[]): Promise<number> {
               jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
-              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames),
+              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, { classes: pipeline.counts(name)?.classes }),
               ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs) } : {}),
               lastFrame: -1,
               lastPtsMs: 0,

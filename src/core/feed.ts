@@ -51,10 +51,15 @@ export interface SourceCounts {
   source: string;
   intervalMs: number;
   total: LineCounts;
-  /** Oldest first; each bucket starts at `start`: epoch ms, or ms of video time when `asOf` is set. */
+  /**
+   * Oldest first; each bucket starts at `start`: epoch ms, or ms of video time when `asOf` is set. Every
+   * interval a frame was analysed in has one (empty when nothing crossed); one without frames has none.
+   */
   intervals: { start: number; counts: LineCounts }[];
   /** Per zone, the confirmed tracks in it now, per class (zones without any: {}); absent without zones. */
   occupancy?: Record<string, Record<string, number>>;
+  /** The classes it detects and counts (as reported), whose zero counts a counts CSV writes too. */
+  classes?: string[];
   /**
    * Counts dated by video time (a file in batch mode: ms from the start of the recording): the video
    * time of the last frame analysed. Absent for counts dated by arrival, whose clock is the wall clock.

@@ -29,7 +29,7 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
     let start: number | undefined;
     let cut = size - 1;
     let k = lines.length - 1;
-    const counts: LineCounts = {};
+    const rows: NonNullable<ReturnType<typeof parseRow>>[] = [];
     const first = from > 0 ? 1 : 0;
     for (; k >= first; k--) {
       const row = parseRow(lines[k]);
@@ -37,9 +37,14 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
       if (!row && !(k === 0 && from === 0)) return undefined;
       if (!row || (start !== undefined && row.start !== start)) break;
       start = row.start;
+      rows.push(row);
+      cut -= Buffer.byteLength(lines[k]) + 1;
+    }
+    // In the file's order (read from the end): the lines are written again in it.
+    const counts: LineCounts = {};
+    for (const row of rows.reverse()) {
       counts[row.line] ??= { forward: {}, backward: {} };
       counts[row.line][row.direction][row.cls] = (counts[row.line][row.direction][row.cls] ?? 0) + row.n;
-      cut -= Buffer.byteLength(lines[k]) + 1;
     }
     // Only an interval on the wall clock that has not ended: a finished one is complete as written.
     if (start === undefined || start < 1e11 || start + intervalMs <= nowMs || start > nowMs) return undefined;

@@ -10,11 +10,10 @@ import { LiveLineFile } from './rotating-file.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
 import { takeOpenInterval } from './counts-resume.js';
-import { csvField } from '../outputs/counts-csv.js';
+import { CLOCK_COUNTS_CSV_HEADER, countsRows } from '../outputs/counts-csv.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
 import { WebhookSink } from './webhook-sink.js';
 
-const COUNTS_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
 /** How long after an interval's end a crossing in it may still be counted (a track confirmed late). */
 const COUNT_GRACE_MS = 10_000;
 /** The files below of a source (or the events log, source ''), rotated copies included. */
@@ -189,8 +188,8 @@ export class PipelineOutputs {
     const closed = final ? counts.intervals : counts.intervals.filter((iv) => ended(iv.start));
     const fresh = closed.filter((iv) => iv.start > done);
     if (fresh.length === 0) return;
-    const f = this.file(`${source}.counts.csv`, COUNTS_HEADER);
-    for (const iv of fresh) for (const row of countRows(iv.start, iv.counts)) f.writeLine(row);
+    const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
+    for (const iv of fresh) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
     this.countsWritten.set(source, fresh[fresh.length - 1].start);
   }
 
@@ -267,13 +266,8 @@ export class PipelineOutputs {
   }
 }
 
-function countRows(start: number, counts: LineCounts): string[] {
-  const rows: string[] = [];
+/** An interval's rows: every line, direction and counted class, 0 where nothing crossed (countsRows). */
+function countRows(start: number, counts: LineCounts, classes: readonly string[]): string[] {
   const label = start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
-  for (const [line, dirs] of Object.entries(counts)) {
-    for (const dir of ['forward', 'backward'] as const) {
-      for (const [cls, n] of Object.entries(dirs[dir])) if (n > 0) rows.push(`${label},${start},${csvField(line)},${dir},${csvField(cls)},${n}`);
-    }
-  }
-  return rows;
+  return countsRows(counts, Object.keys(counts), classes).map((row) => `${label},${start},${row}`);
 }

@@ -49,6 +49,15 @@ export function reportedLabels(classNames: readonly string[]): string[] | undefi
   return labels.some((l, i) => l !== classNames[i]) ? labels : undefined;
 }
 
+/**
+ * The classes a source counts, by the names it reports them by (`keep` and `labels` as classFilter and
+ * reportedLabels give them), in alphabetical order: a counts CSV's zero rows are of these.
+ */
+export function countedClasses(classNames: readonly string[], keep: ReadonlySet<number> | undefined, labels: readonly string[] | undefined): string[] {
+  const names = classNames.flatMap((name, id) => (!keep || keep.has(id) ? [labels?.[id] ?? name] : []));
+  return [...new Set(names)].sort();
+}
+
 /** `--classes traffic|all|car,bus,…` */
 export function parseClassesOption(value: string | undefined): ClassChoice | undefined {
   if (value === undefined) return undefined;

@@ -12,7 +12,7 @@ import { listNames } from '../core/list-names.js';
 import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import { mergeCounts } from '../core/source-counts.js';
-import { classFilter, reportedLabels, type ClassChoice } from './class-filter.js';
+import { classFilter, countedClasses, reportedLabels, type ClassChoice } from './class-filter.js';
 import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
@@ -122,6 +122,8 @@ interface SourceState {
   keep?: Set<number>;
   /** Class names to report its detections by, per class id; undefined: the model's own. */
   labels?: string[];
+  /** The classes it counts (countedClasses). */
+  counted: string[];
   /** Delivering frames (its runner 'running'): a failure from there is a source-down. */
   up: boolean;
   /** Frames received from the runner, and the arrival numbers of those not yet done with (emitted, dropped or let go). */
@@ -438,6 +440,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       detect: this.sourceDetect(cfg, pool),
       keep,
       labels,
+      counted: countedClasses(pool.classNames, keep, labels),
       slots,
       runner,
       analytics,
@@ -652,7 +655,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       if (!r) return;
       st.reorder.delete(st.nextEmit);
       st.nextEmit++;
-      const analysed = st.analytics ? st.analytics.update(r.info, r.detections) : { tracks: [], events: [] };
+      const analysed = st.analytics ? st.analytics.update(r.info, r.detections, r.detectError !== undefined) : { tracks: [], events: [] };
       const result: FrameResult = { frame: r.info, detections: r.detections, tracks: analysed.tracks, events: analysed.events, detectedAt: r.detectedAt, detectMs: r.detectMs };
       if (r.detectError) result.detectError = r.detectError;
       st.processed++;
@@ -740,7 +743,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 }
 
 function countsOf(st: SourceState): SourceCounts | undefined {
-  return mergeCounts(st.carried, st.analytics?.counts(), DEFAULT_KEPT_INTERVALS);
+  const counts = mergeCounts(st.carried, st.analytics?.counts(), DEFAULT_KEPT_INTERVALS);
+  return counts && { ...counts, classes: st.counted };
 }
 
 function round1(x: number): number {

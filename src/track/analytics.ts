@@ -160,7 +160,8 @@ export class SourceAnalytics {
     this.total = this.emptyCounts();
   }
 
-  update(frame: FrameInfo, detections: Detection[]): { tracks: Track[]; events: TrafficEvent[] } {
+  /** `undetected`: the detector failed on this frame (its detections are empty, not an empty road). */
+  update(frame: FrameInfo, detections: Detection[], undetected = false): { tracks: Track[]; events: TrafficEvent[] } {
     if (!this.geometryChecked && frame.width > 0 && frame.height > 0) this.checkGeometry(frame.width, frame.height);
     for (const d of detections) {
       if (this.classNames.has(d.classId)) continue;
@@ -171,6 +172,7 @@ export class SourceAnalytics {
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
     // into intervals already closed.
     const at = this.cfg.clock === 'media' ? tMs : frame.capturedAt;
+    if (!undetected) this.bucket(at);
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);
     const tracks: Track[] = [];
@@ -378,13 +380,23 @@ export class SourceAnalytics {
       d[cls] = (d[cls] ?? 0) + 1;
     };
     bump(this.total);
+    bump(this.bucket(at));
+  }
+
+  /**
+   * The interval of time `at`, made (empty) on first use. Every analysed frame makes its own: an interval
+   * with frames and no crossing is counted, 0 (a counts CSV writes zero rows for it), while one without
+   * frames (a camera down throughout), or with only frames the detector failed on, has no bucket, so "no
+   * traffic" and "not counted" stay apart.
+   */
+  private bucket(at: number): LineCounts {
     const start = Math.floor(at / this.intervalMs) * this.intervalMs;
     let bucket = this.buckets.get(start);
     if (!bucket) {
       this.buckets.set(start, (bucket = this.emptyCounts()));
       while (this.buckets.size > this.maxIntervals) this.buckets.delete(Math.min(...this.buckets.keys()));
     }
-    bump(bucket);
+    return bucket;
   }
 
   private observeSpeed(t: TrackedObject, info: TrackInfo, tMs: number, width: number, height: number): void {

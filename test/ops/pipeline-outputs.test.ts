@@ -104,9 +104,13 @@ describe('pipeline outputs', () => {
     const csv = readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
     expect(csv).toEqual([
       'interval_start,interval_start_ms,line,direction,class,count',
+      // Every line, direction and class of each interval, 0 where none crossed (classes alphabetically).
       `2026-11-25T08:00:00.000Z,${t0},stop,forward,car,2`,
+      `2026-11-25T08:00:00.000Z,${t0},stop,backward,car,0`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,bus,0`,
       `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,car,1`,
       `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,bus,1`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,car,0`,
     ]);
     const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
     // As batch writes it (rounded), with the camera's arrival time.
@@ -175,7 +179,7 @@ describe('pipeline outputs', () => {
     } finally {
       now.mockRestore();
     }
-    expect(readFileSync(path, 'utf8').trim().split('\n').slice(1)).toEqual([`${new Date(minute).toISOString()},${minute},stop,forward,car,4`]);
+    expect(readFileSync(path, 'utf8').trim().split('\n').slice(1)).toEqual([`${new Date(minute).toISOString()},${minute},stop,forward,car,4`, `${new Date(minute).toISOString()},${minute},stop,backward,car,0`]);
     expect(openFds().includes(path)).toBe(false);
     await outputs.close();
   });
@@ -191,7 +195,8 @@ describe('pipeline outputs', () => {
     current = pass([2, 3]); // the second pass, from the start of the recording
     await outputs.close();
     const rows = readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').slice(1);
-    expect(rows).toEqual(['+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3', '+0.000s,0,stop,forward,car,2', '+60.000s,60000,stop,forward,car,3']);
+    const pass1 = ['+0.000s,0,stop,forward,car,2', '+0.000s,0,stop,backward,car,0', '+60.000s,60000,stop,forward,car,3', '+60.000s,60000,stop,backward,car,0'];
+    expect(rows).toEqual([...pass1, ...pass1]);
   });
 
   /**
@@ -214,14 +219,21 @@ describe('pipeline outputs', () => {
     return readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
   }
 
+  const cameraThenRecordingRows = (minute: number) => [
+    `${new Date(minute).toISOString()},${minute},l,forward,car,4`,
+    `${new Date(minute).toISOString()},${minute},l,backward,car,0`,
+    '+0.000s,0,l,forward,car,2',
+    '+0.000s,0,l,backward,car,0',
+  ];
+
   it('keeps a camera removed and a recording added under its name as two series (their clocks differ)', async () => {
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    expect(await cameraThenRecording(minute, false)).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+    expect(await cameraThenRecording(minute, false)).toEqual(cameraThenRecordingRows(minute));
   });
 
   it('writes a recording\'s counts under the name of a camera whose last minute was already written (a quiet camera)', async () => {
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
-    expect(await cameraThenRecording(minute, true)).toEqual([`${new Date(minute).toISOString()},${minute},l,forward,car,4`, '+0.000s,0,l,forward,car,2']);
+    expect(await cameraThenRecording(minute, true)).toEqual(cameraThenRecordingRows(minute));
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
@@ -254,13 +266,13 @@ describe('pipeline outputs', () => {
     // What the 5-second timer runs.
     (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
     const csv = () => readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
-    expect(csv()).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${new Date(ended).toISOString()},${ended},stop,forward,car,4`]);
+    expect(csv()).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${new Date(ended).toISOString()},${ended},stop,forward,car,4`, `${new Date(ended).toISOString()},${ended},stop,backward,car,0`]);
     // An interval that is still open (or ended less than 10 s ago) waits.
     counts.intervals.push({ start: Math.floor(Date.now() / minute) * minute, counts: { stop: { forward: { bus: 1 }, backward: {} } } });
     (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
-    expect(csv()).toHaveLength(2);
-    await outputs.close();
     expect(csv()).toHaveLength(3);
+    await outputs.close();
+    expect(csv()).toHaveLength(5);
   });
 
   it('judges a file in batch mode by its video time, which may run slower than the wall clock', async () => {
@@ -280,9 +292,9 @@ describe('pipeline outputs', () => {
     counts.intervals[0].counts.stop.forward.car = 5;
     counts.asOf = start + minute + 11_000;
     flush();
-    expect(readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').at(-1)).toBe(`${new Date(start).toISOString()},${start},stop,forward,car,5`);
+    expect(readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').at(-2)).toBe(`${new Date(start).toISOString()},${start},stop,forward,car,5`);
     await outputs.close();
-    expect(rows()).toBe(1);
+    expect(rows()).toBe(2);
   });
   it('a run started again within a minute writes that minute once, whole: the part the stop wrote is counted on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
@@ -298,7 +310,26 @@ describe('pipeline outputs', () => {
     const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stopline: { forward: {}, backward: { car: 3 } } } }] });
     const outputs = new PipelineOutputs(feed, cfg);
     await outputs.close();
-    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'forward', 'bus', 1), row(minute, 'backward', 'car', 26)]);
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([
+      header,
+      row(minute - 60_000, 'backward', 'car', 40),
+      row(minute, 'forward', 'bus', 1),
+      row(minute, 'forward', 'car', 0),
+      row(minute, 'backward', 'bus', 0),
+      row(minute, 'backward', 'car', 26),
+    ]);
+  });
+  it('writes an interrupted interval carried on with its lines in their order (the file is read from its end)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    await notInAMinutesLastSeconds();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (line: string, dir: string, n: number) => `${new Date(minute).toISOString()},${minute},${line},${dir},car,${n}`;
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('north', 'forward', 2), row('north', 'backward', 0), row('south', 'forward', 0), row('south', 'backward', 1), ''].join('\n'));
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { north: { forward: { car: 1 }, backward: {} }, south: { forward: {}, backward: {} } } }] };
+    const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+    await outputs.close();
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('north', 'forward', 3), row('north', 'backward', 0), row('south', 'forward', 0), row('south', 'backward', 1)]);
   });
   it('carries on an interrupted interval whose class names are quoted, and cuts nothing above a row it cannot read', async () => {
     await notInAMinutesLastSeconds();
@@ -317,9 +348,9 @@ describe('pipeline outputs', () => {
     // A class name with a comma (a user's names file) is quoted, and read back whole.
     const quoted = await runOnce([`${iso},${minute},l,forward,car,5`, `${iso},${minute},l,forward,"pickup, truck",2`], now('pickup, truck', 1));
     expect(quoted[0]).toBe(header);
-    expect(quoted.slice(1).sort()).toEqual([`${iso},${minute},l,forward,"pickup, truck",3`, `${iso},${minute},l,forward,car,5`]);
+    expect(quoted.slice(1)).toEqual([`${iso},${minute},l,forward,car,5`, `${iso},${minute},l,forward,"pickup, truck",3`, `${iso},${minute},l,backward,car,0`, `${iso},${minute},l,backward,"pickup, truck",0`]);
     // A row that is no count above the interval's rows: nothing is cut (a partial take would leave a key twice).
     const odd = [`${iso},${minute},l,forward,car,5`, 'not a row', `${iso},${minute},l,forward,bus,1`];
-    expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`]);
+    expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`, `${iso},${minute},l,backward,bus,0`]);
   });
 });

@@ -26,10 +26,18 @@ function resultAt(ptsMs: number, seq: number, crossings: [number, string, 'forwa
   return { ...r, frame: { ...r.frame, seq } };
 }
 
+/** One interval's rows, `start,end` first: every line, forward then backward, every class, with `counts` (`line,direction,class` → n), 0 elsewhere. */
+function block(interval: string, lines: string[], classes: string[], counts: Record<string, number> = {}): string[] {
+  return lines.flatMap((l) => ['forward', 'backward'].flatMap((d) => classes.map((c) => `${interval},${l},${d},${c},${counts[`${l},${d},${c}`] ?? 0}`)));
+}
+
 describe('CountsCsvWriter (batch counts CSV)', () => {
-  it('buckets by video time and appends each interval once it is closed, header first', () => {
+  it('buckets by video time and appends each interval once it is closed, header first, every line, direction and class in each', () => {
     const path = join(tmp.dir, 'a.counts.csv');
-    const w = new CountsCsvWriter(path, 10_000, ['north', 'south']);
+    // The classes counted, as the pipeline gives them (the model's traffic classes): rows in alphabetical order.
+    const classes = ['bus', 'car', 'truck'];
+    const w = new CountsCsvWriter(path, 10_000, ['north', 'south'], { classes: ['truck', 'car', 'bus'] });
+    const table = (interval: string, counts: Record<string, number> = {}) => block(interval, ['north', 'south'], classes, counts);
     // On disk before any frame: a run killed now still leaves a valid CSV.
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
     w.write(result(0));
@@ -41,35 +49,40 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
     expect(CROSSING_LOOKBACK_MS).toBe(3000);
     w.write(result(13_000, { crossings: [[10_000, 'north', 'forward', 'car']] }));
-    expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n0,10,north,forward,car,2\n0,10,north,backward,truck,1\n0,10,south,forward,car,1\n`);
+    const first = table('0,10', { 'north,forward,car': 2, 'north,backward,truck': 1, 'south,forward,car': 1 });
+    expect(read(path)).toBe([COUNTS_CSV_HEADER, ...first, ''].join('\n'));
     // [10, 20) stays open while a tentative track born in it (at 18 s) may still report a crossing dated then.
     w.write(result(23_500, { tentative: [5500] }));
-    expect(read(path).split('\n')).toHaveLength(5);
+    expect(read(path).split('\n')).toHaveLength(2 + 12);
     w.write(result(23_600, { crossings: [[19_500, 'south', 'backward', 'bus']], tentative: [] }));
-    expect(read(path).split('\n')).toHaveLength(7);
+    expect(read(path).split('\n')).toHaveLength(2 + 2 * 12);
     w.write(result(55_000));
     w.close();
     expect(read(path).split('\n')).toEqual([
       COUNTS_CSV_HEADER,
-      '0,10,north,forward,car,2',
-      '0,10,north,backward,truck,1',
-      '0,10,south,forward,car,1',
-      '10,20,north,forward,car,1',
-      '10,20,south,backward,bus,1',
-      'total,,north,forward,car,3',
-      'total,,north,backward,truck,1',
-      'total,,south,forward,car,1',
-      'total,,south,backward,bus,1',
+      ...first,
+      ...table('10,20', { 'north,forward,car': 1, 'south,backward,bus': 1 }),
+      // Intervals the video covers without a crossing: 0 for each, told apart from not counted.
+      ...table('20,30'),
+      ...table('30,40'),
+      ...table('40,50'),
+      ...table('50,60'),
+      ...table('total,', { 'north,forward,car': 3, 'north,backward,truck': 1, 'south,forward,car': 1, 'south,backward,bus': 1 }),
       '',
     ]);
   });
 
   it('starts the first interval where the video starts, when that is not 0 (a real clip\'s first frame at 1.86 s)', () => {
     const path = join(tmp.dir, 'late.csv');
-    const w = new CountsCsvWriter(path, 15_000);
+    const w = new CountsCsvWriter(path, 15_000, ['l'], { classes: ['car'] });
     for (let t = 1860; t <= 31_860; t += 100) w.write(result(t, { crossings: t === 5_060 || t === 20_060 ? [[t, 'l', 'forward', 'car']] : [] }));
     w.close();
-    expect(read(path).split('\n').slice(1, 4)).toEqual(['1.86,15,l,forward,car,1', '15,30,l,forward,car,1', 'total,,l,forward,car,2']);
+    expect(read(path).split('\n').slice(1, -1)).toEqual([
+      ...block('1.86,15', ['l'], ['car'], { 'l,forward,car': 1 }),
+      ...block('15,30', ['l'], ['car'], { 'l,forward,car': 1 }),
+      ...block('30,31.96', ['l'], ['car']),
+      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }),
+    ]);
   });
 
   it('ends the last interval where the video ends, not at the full interval', () => {
@@ -83,7 +96,7 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     const w2 = new CountsCsvWriter(path2, 20_000);
     for (let t = 0; t <= 33_300; t += 100) w2.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
     w2.close();
-    expect(read(path2).split('\n').slice(1, 3)).toEqual(['0,20,l,forward,car,1', '20,33.4,l,forward,car,1']);
+    expect(read(path2).split('\n').slice(1, 5)).toEqual(['0,20,l,forward,car,1', '0,20,l,backward,car,0', '20,33.4,l,forward,car,1', '20,33.4,l,backward,car,0']);
     // With --stride 7 the frames written are 0.7 s apart: the last looked at is frame 329 (32.9 s), and the
     // count covers to its end, 33.0 s, not a stride past it (33.6 s, beyond the video's 33.4 s).
     const path3 = join(tmp.dir, 'strided.csv');
@@ -109,7 +122,8 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     };
     const a = once('b1.csv', 1.7e12);
     expect(a.before).toBe(`${COUNTS_CSV_HEADER}\n`);
-    expect(a.after).toBe(`${COUNTS_CSV_HEADER}\n0,60,l,forward,car,1\n`);
+    expect(a.after).toBe(`${COUNTS_CSV_HEADER}\n0,60,l,forward,car,1\n0,60,l,backward,car,0\n`);
     expect(once('b2.csv', 1.9e12 + 12_345).all).toBe(a.all);
   });
+
 });

@@ -25,7 +25,15 @@ function crossingsByInterval(jsonl: string, intervalSec: number, upToMs = Infini
   return m;
 }
 
-/** Interval rows of a counts CSV, checking it is well formed: header first, whole lines of 6 fields. */
+/**
+ * Interval rows of a counts CSV, checking it is well formed: header first, whole lines of 6 fields, and
+ * agreeing with `truth` (crossings by `start,end,line,direction,class`): 0 in a row it has none for.
+ */
+function expectTruth(rows: Map<string, number>, truth: Map<string, number>): void {
+  for (const [k, n] of rows) expect([k, n]).toEqual([k, truth.get(k) ?? 0]);
+  for (const k of truth.keys()) expect(rows.has(k), k).toBe(true);
+}
+
 function intervalRows(csv: string): Map<string, number> {
   expect(csv.endsWith('\n')).toBe(true);
   const lines = csv.trimEnd().split('\n');
@@ -62,7 +70,13 @@ describe('xnorcam batch: counts CSV', () => {
     const csv = run('a');
     const truth = crossingsByInterval(join(tmp.dir, 'a', 'urban.detections.jsonl'), 1);
     expect(truth.size).toBeGreaterThan(1);
-    expect(intervalRows(csv)).toEqual(truth);
+    const rows = intervalRows(csv);
+    expectTruth(rows, truth);
+    // Every interval has its table, crossings or not: one line, 2 directions, the bundled model's 6 classes, in
+    // each second of the clip (and the few ms it runs past 4 s).
+    const intervals = [...new Set([...rows.keys()].map((k) => k.split(',').slice(0, 2).join(',')))];
+    expect(intervals.slice(0, 4)).toEqual(['0,1', '1,2', '2,3', '3,4']);
+    expect(rows.size).toBe(intervals.length * 2 * 6);
     const totals = csv.split('\n').filter((l) => l.startsWith('total,'));
     expect(totals.reduce((a, l) => a + Number(l.split(',')[5]), 0)).toBe([...truth.values()].reduce((a, n) => a + n, 0));
     expect(run('b')).toBe(csv);
@@ -89,6 +103,52 @@ describe('xnorcam batch: counts CSV', () => {
     const truth = crossingsByInterval(jsonlPath, 1, covered);
     const compared = [...rows].filter(([k]) => Number(k.split(',')[1]) * 1000 <= covered);
     expect(compared.length).toBeGreaterThan(0);
-    for (const [k, n] of compared) expect([k, n]).toEqual([k, truth.get(k)]);
+    for (const [k, n] of compared) expect([k, n]).toEqual([k, truth.get(k) ?? 0]);
   });
+});
+
+describe('xnorcam batch: counts CSV of a generated recording', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let video: string;
+  let line: string;
+  /** The bundled model's traffic classes, as the rows list them. */
+  const classes = ['bicycle', 'bus', 'car', 'motorcycle', 'person', 'truck'];
+  beforeAll(() => {
+    tmp = tempDir();
+    video = join(tmp.dir, 'road.mp4');
+    const r = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '3', '--size', '640x360']);
+    expect(r.status, r.stderr).toBe(0);
+    const truth = JSON.parse(readFileSync(join(tmp.dir, 'road.truth.json'), 'utf8')) as { line: { points: number[][] } };
+    line = `count:${truth.line.points.flat().join(',')}`;
+  }, 120_000);
+  afterAll(() => tmp.cleanup());
+
+  /** Runs batch on `input` with 2 s intervals; its counts CSV's lines and its events (the detections JSONL's, and the events file). */
+  const batch = (input: string, out: string, more: string[] = []) => {
+    const r = xnorcam(['batch', input, '--line', line, '--count-interval', '2', '-o', join(tmp.dir, out), ...more]);
+    expect(r.status, r.stderr).toBe(0);
+    const name = 'road';
+    const frames = readJsonl(join(tmp.dir, out, `${name}.detections.jsonl`));
+    const events = frames.flatMap((f) => f.events as { type: string; ptsMs: number; at: number; line: string; direction: string; className: string }[]);
+    const logged = readJsonl(join(tmp.dir, out, `${name}.events.jsonl`)) as unknown as { ptsMs: number; at: number }[];
+    return { csv: readFileSync(join(tmp.dir, out, `${name}.counts.csv`), 'utf8').trimEnd().split('\n'), events, logged };
+  };
+
+  /** The rows expected: for each interval (its label and the crossings' interval key), every direction and class, counted from the events. */
+  function expectedRows(intervals: [label: string, key: number][], keyOf: (ptsMs: number) => number, events: { type: string; ptsMs: number; direction: string; className: string }[]): string[] {
+    const crossings = events.filter((e) => e.type === 'line-crossing');
+    const n = (pred: (e: (typeof crossings)[number]) => boolean, dir: string, cls: string) => crossings.filter((e) => pred(e) && e.direction === dir && e.className === cls).length;
+    const table = (label: string, pred: (e: (typeof crossings)[number]) => boolean) =>
+      ['forward', 'backward'].flatMap((dir) => classes.map((cls) => `${label},count,${dir},${cls},${n(pred, dir, cls)}`));
+    return [...intervals.flatMap(([label, key]) => table(label, (e) => keyOf(e.ptsMs) === key)), ...table('total,', () => true)];
+  }
+
+  it('has a row for every direction and class of every interval, 0 where nothing crossed', () => {
+    const plain = batch(video, 'plain');
+    expect(plain.events.filter((e) => e.type === 'line-crossing').length).toBeGreaterThan(3);
+    expect(plain.csv).toEqual([HEADER, ...expectedRows([['0,2', 0], ['2,4', 1], ['4,6', 2]], (t) => Math.floor(t / 2000), plain.events)]);
+    expect(plain.csv.filter((l) => l.endsWith(',0')).length).toBeGreaterThan(plain.csv.length / 2);
+    // Traffic events on the video's clock, as before.
+    for (const e of plain.logged) expect(e.at).toBe(e.ptsMs);
+  }, 180_000);
 });

@@ -543,9 +543,22 @@ describe('SourceAnalytics contract', () => {
     // One frame period is lost at the restart, no more (it was the 2 s after the restart alone).
     expect(Math.abs(restarted.dwell! - steady.dwell!)).toBeLessThanOrEqual(100);
     expect(restarted.starts).toEqual(steady.starts);
-    // The recording's own time: the crossing at 6 s is in its first 10 s, not in the ten seconds of the
-    // afternoon the file happened to be processed in.
-    expect(steady.starts).toEqual([0]);
+    // The recording's own time: the 12 s are its first two intervals (the crossing at 6 s in the first),
+    // not ten seconds of the afternoon the file happened to be processed in.
+    expect(steady.starts).toEqual([0, 10_000]);
+  });
+
+  it('has an interval, empty, for a time with frames and no crossing, and none for a time without frames', () => {
+    const a = new SourceAnalytics({ source: 's', lines: [line], countIntervalMs: 10_000 });
+    // A camera's frames (wall clock) for 15 s, then down for 20 s, then back for 5 s: no vehicle at all.
+    const t0 = Date.UTC(2026, 10, 3, 6, 0, 0);
+    const times = [...Array.from({ length: 16 }, (_, i) => i * 1000), 35_000, 36_000, 39_000];
+    times.forEach((t, seq) => a.update({ source: 's', seq, ptsMs: t, capturedAt: t0 + t, width: 1280, height: 720 }, []));
+    // A frame in the outage that the detector failed on: not counted either.
+    a.update({ source: 's', seq: 99, ptsMs: 25_000, capturedAt: t0 + 25_000, width: 1280, height: 720 }, [], true);
+    const c = a.counts();
+    // A counts CSV writes 0 for every class of the first two and the last; the 20 s down have no interval, nothing was counted.
+    expect(c.intervals).toEqual([0, 10_000, 30_000].map((ms) => ({ start: t0 + ms, counts: { stop: { forward: {}, backward: {} } } })));
   });
 
   it('skips boxes that are not finite and frames without a time, without keeping tracks forever', () => {

@@ -17,7 +17,7 @@ function perClass(c: LineCounts): Map<string, number> {
  * Stacked bars of crossings per interval (oldest left), one colour per class, on a plain 2D canvas.
  * Redrawn only when counts arrive, at the canvas' on-screen size × devicePixelRatio for sharp text.
  * Bars sit on a time axis ending at the current interval (`nowMs`, the server's clock): the server
- * keeps only intervals that saw a crossing, and placed side by side a quiet night would vanish, an
+ * keeps no interval without frames (a camera down), and placed side by side an outage would vanish, an
  * evening's bar standing next to the morning's.
  */
 export function drawCountsChart(canvas: HTMLCanvasElement, counts: SourceCounts | null, nowMs: number, maxBars = 30): void {

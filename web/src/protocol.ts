@@ -23,6 +23,7 @@ export type LineCounts = Record<string, { forward: Record<string, number>; backw
 export interface SourceCounts {
   source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[];
   occupancy?: Record<string, Record<string, number>>;
+  classes?: string[];
   asOf?: number;
 }
 export interface SourceOverlay {
