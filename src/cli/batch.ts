@@ -13,6 +13,7 @@ import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFra
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
+import { dateEvents, parseStartTime, recordingStart } from '../ingest/start-time.js';
 import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { MovementsCsvWriter } from '../outputs/movements-csv.js';
@@ -34,10 +35,11 @@ export const spec = {
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
 (every traffic event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
-(MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, a row for every
-line, direction and class, 0 where nothing crossed; each interval written when it closes), with --movements
-<name>.movements.csv (turning movements: vehicles per interval by the line they came in by and the line they
-left by) and, with --annotate, <name>.annotated.mp4 (drawn after the input, with its
+(MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, or of the clock
+with --start-time; a row for every line, direction and class, 0 where nothing crossed; each interval
+written when it closes), with --movements <name>.movements.csv (turning movements: vehicles per
+interval by the line they came in by and the line they left by) and, with --annotate,
+<name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
 stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
 that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
@@ -64,6 +66,11 @@ that too, leaving a valid shorter video), prints one line saying what happened a
       description: 'Also write <name>.movements.csv: vehicles per --count-interval from the first --line they crossed to the last (two --line or more, one across each approach)',
     },
     'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval, video time from the start of the file', default: '60' },
+    'start-time': {
+      type: 'string',
+      value: 'WHEN',
+      description: "When the recording started (ISO 8601 with offset, e.g. 2026-11-03T07:00:00+01:00, or 'file': its creation_time tag): counts CSV intervals on the clock (07:00, 07:15 …) and events' at = WHEN + ptsMs",
+    },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
   },
@@ -74,6 +81,8 @@ interface InputJob {
   url: string;
   estimatedFrames: number;
   fps: number;
+  /** --start-time: where its ptsMs 0 is on the clock, epoch ms. */
+  startMs?: number;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -94,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   const lineNames = lines.map((l) => l.name);
   const movements = Boolean(v.movements);
   if (movements && lines.length < 2) throw new UserError(`--movements: needs at least two --line (one across each approach), got ${lines.length}`, 2);
+  const startTime = v['start-time'] === undefined ? undefined : parseStartTime(v['start-time']);
   const model = resolveModel(v, 'batch');
   const outDir = v.out ?? 'out';
 
@@ -103,14 +113,15 @@ export async function run(argv: string[]): Promise<number> {
     const s = parseSource(url);
     // Recordings, local or over HTTP (a 404 was found only after starting, leaving empty outputs); cameras are not probed.
     if (s.kind === 'file' || s.kind === 'http') {
+      let p;
       try {
-        const p = await probeVideo(s.input, s.inputOptions);
-        inputs.push({ url, estimatedFrames: p.estimatedFrames, fps: p.fps });
+        p = await probeVideo(s.input, s.inputOptions);
       } catch (e) {
         throw new UserError(`${url}: ${(e as Error).message}`);
       }
+      inputs.push({ url, estimatedFrames: p.estimatedFrames, fps: p.fps, startMs: startTime === undefined ? undefined : recordingStart(startTime, url, p.creationTime) });
     } else {
-      inputs.push({ url, estimatedFrames: 0, fps: 0 });
+      inputs.push({ url, estimatedFrames: 0, fps: 0, startMs: startTime === undefined ? undefined : recordingStart(startTime, url, undefined) });
     }
   }
   makeOutputDir(outDir, `-o ${outDir}`, 2);
@@ -172,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
     counts: CountsCsvWriter;
     movements?: MovementsCsvWriter;
     base: string;
+    startMs?: number;
     /** Last frame with a result, -1 before the first. */
     lastFrame: number;
     /** Its time in the input (ms from the start of the file), and the first frame's: the video covered so far. */
@@ -191,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
     const o = outputs.get(r.frame.source);
     if (!o || writeFailure !== undefined) return;
     try {
+      dateEvents(r.events, o.startMs);
       o.jsonl.write(r);
       o.events.write(r.events);
       o.mot.write(r);
@@ -236,8 +249,9 @@ export async function run(argv: string[]): Promise<number> {
               jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
-              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, { classes: pipeline.counts(name)?.classes }),
+              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, { classes: pipeline.counts(name)?.classes, startMs: job.startMs }),
               ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs) } : {}),
+              startMs: job.startMs,
               lastFrame: -1,
               lastPtsMs: 0,
               firstPtsMs: Infinity,
@@ -259,6 +273,7 @@ export async function run(argv: string[]): Promise<number> {
         // Traffic only: source up/down are the run's own state, dated by the wall clock where these are
         // dated by the video (an input that fails says so in the run's last line).
         const traffic = e.events.filter((ev) => ev.type !== 'source-up' && ev.type !== 'source-down');
+        dateEvents(traffic, o.startMs);
         o.events.write(traffic);
         o.movements?.events(traffic);
       } catch (err) {

@@ -11,6 +11,8 @@ export interface VideoProbe {
   durationSec: number;
   /** Estimated number of frames (duration × fps), for progress and ETA only. */
   estimatedFrames: number;
+  /** The container's creation_time tag as ffmpeg prints it (a camera's recording: when it started), if it has one. */
+  creationTime?: string;
 }
 
 /**
@@ -53,6 +55,8 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
       const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(err);
       const durationSec = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : 0;
       const rate = fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0;
+      // The container's own metadata, printed before its Duration line (the streams' own come after it).
+      const creationTime = /^\s+creation_time\s*: (.+)$/m.exec(err.split(/^\s*Duration:/m)[0])?.[1].trim();
       resolve({
         // As decoded: upright for a video recorded on its side.
         width: size ? size[0] : 0,
@@ -60,6 +64,7 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
         fps: rate,
         durationSec,
         estimatedFrames: Math.round(durationSec * rate),
+        ...(creationTime ? { creationTime } : {}),
       });
     });
   });

@@ -3,12 +3,14 @@ import { LineFile } from './line-file.js';
 import { CROSSING_LOOKBACK_MS } from '../track/lines.js';
 
 export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
-/** The live pipeline's counts CSV: intervals on the clock, ISO and epoch ms. */
+/** The live pipeline's counts CSV (and batch's with --start-time): intervals on the clock, ISO and epoch ms. */
 export const CLOCK_COUNTS_CSV_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
 
 export interface CountsCsvOptions {
   /** The classes counted: each interval has a row (0 if none crossed) for every line, direction and class. */
   classes?: readonly string[];
+  /** --start-time, epoch ms: the file's 0 on the clock; intervals are the clock's and rows are in the live format. */
+  startMs?: number;
 }
 
 /**
@@ -19,7 +21,8 @@ export interface CountsCsvOptions {
  * appended and flushed as soon as no later frame can add to it, so a killed run keeps every closed
  * interval; `close()` writes the rest, then `total` rows.
  * The first interval starts where the frames did, the last ends where they did (the end of the file, or of a stopped run).
- * Video time rather than the wall clock, so the same file always gives the same rows.
+ * Video time rather than the wall clock, so the same file always gives the same rows. With `startMs` (the
+ * recording's start on the clock) the intervals are the clock's, as the live pipeline's: `2026-11-03T06:15:00.000Z,…`.
  */
 export class CountsCsvWriter {
   private readonly file: LineFile;
@@ -35,6 +38,9 @@ export class CountsCsvWriter {
   /** The first frame's time: where the first interval starts when the video does not start at 0. */
   private firstMs = Infinity;
   private readonly classes: readonly string[];
+  /** Added to every `ptsMs`: 0, or the --start-time. */
+  private readonly originMs: number;
+  private readonly onClock: boolean;
 
   constructor(
     path: string,
@@ -44,14 +50,16 @@ export class CountsCsvWriter {
     opts: CountsCsvOptions = {},
   ) {
     this.classes = opts.classes ?? [];
+    this.onClock = opts.startMs !== undefined;
+    this.originMs = opts.startMs ?? 0;
     this.file = new LineFile(path);
     // Header on disk at once: a run killed before its first interval closes still leaves a valid CSV.
-    this.file.writeLine(COUNTS_CSV_HEADER);
+    this.file.writeLine(this.onClock ? CLOCK_COUNTS_CSV_HEADER : COUNTS_CSV_HEADER);
     this.file.flush();
   }
 
   write(r: FrameResult): void {
-    const t = r.frame.ptsMs;
+    const t = this.originMs + r.frame.ptsMs;
     this.firstMs = Math.min(this.firstMs, t);
     if (t > this.lastMs) {
       // Per decoded frame: with --stride the frames written are several periods apart.
@@ -62,7 +70,7 @@ export class CountsCsvWriter {
     for (const e of r.events) {
       if (e.type !== 'line-crossing') continue;
       // A crossing older than a written interval (only with timestamps that go backwards) joins the oldest open one.
-      const idx = Math.max(Math.floor(e.ptsMs / this.intervalMs), this.written);
+      const idx = Math.max(Math.floor((this.originMs + e.ptsMs) / this.intervalMs), this.written);
       let bucket = this.open.get(idx);
       if (!bucket) this.open.set(idx, (bucket = {}));
       bump(bucket, e.line, e.direction, e.className);
@@ -98,11 +106,17 @@ export class CountsCsvWriter {
     // One frame alone gives no duration: its interval is then written whole.
     const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
     for (const k of [...due].sort((a, b) => a - b)) {
-      // The first interval starts where the video does, as the last ends where it did: a file whose video
-      // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.
-      const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
-      const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
-      this.rows(seconds(start), seconds(end), this.open.get(k) ?? {});
+      if (this.onClock) {
+        // As the live files: each interval by its start on the clock, the first and last covering only part of it.
+        const start = k * this.intervalMs;
+        this.rows(new Date(start).toISOString(), String(start), this.open.get(k) ?? {});
+      } else {
+        // The first interval starts where the video does, as the last ends where it did: a file whose video
+        // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.
+        const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
+        const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
+        this.rows(seconds(start), seconds(end), this.open.get(k) ?? {});
+      }
       this.open.delete(k);
     }
     this.written = idx;

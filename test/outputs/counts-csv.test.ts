@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
-import { COUNTS_CSV_HEADER, CountsCsvWriter } from '../../src/outputs/counts-csv.js';
+import { CLOCK_COUNTS_CSV_HEADER, COUNTS_CSV_HEADER, CountsCsvWriter } from '../../src/outputs/counts-csv.js';
 import { CROSSING_LOOKBACK_MS } from '../../src/track/lines.js';
 import { tempDir } from '../helpers/videos.js';
 
@@ -126,4 +126,22 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     expect(once('b2.csv', 1.9e12 + 12_345).all).toBe(a.all);
   });
 
+  it('with a start time, writes the live format on the intervals of the clock, the first and last covering part of theirs', () => {
+    const path = join(tmp.dir, 'clock.csv');
+    // A recording from 07:03:20 (+01:00) to 07:31:40, 15-minute intervals, a car at 10 s and one at 20 min.
+    const startMs = Date.UTC(2026, 10, 3, 6, 3, 20);
+    const w = new CountsCsvWriter(path, 900_000, ['l'], { classes: ['car'], startMs });
+    for (let t = 0; t <= 28 * 60_000 + 20_000; t += 1000) w.write(result(t, { crossings: t === 10_000 || t === 1_200_000 ? [[t, 'l', 'forward', 'car']] : [] }));
+    w.close();
+    const at = (h: number, m: number) => `${new Date(Date.UTC(2026, 10, 3, h, m)).toISOString()},${Date.UTC(2026, 10, 3, h, m)}`;
+    expect(read(path).split('\n')).toEqual([
+      CLOCK_COUNTS_CSV_HEADER,
+      ...block(at(6, 0), ['l'], ['car'], { 'l,forward,car': 1 }),
+      ...block(at(6, 15), ['l'], ['car'], { 'l,forward,car': 1 }),
+      ...block(at(6, 30), ['l'], ['car']),
+      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }),
+      '',
+    ]);
+    expect(CLOCK_COUNTS_CSV_HEADER).toBe('interval_start,interval_start_ms,line,direction,class,count');
+  });
 });

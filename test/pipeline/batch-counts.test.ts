@@ -107,9 +107,10 @@ describe('xnorcam batch: counts CSV', () => {
   });
 });
 
-describe('xnorcam batch: counts CSV of a generated recording', () => {
+describe('xnorcam batch: counts CSV of a generated recording, on the clock with --start-time', () => {
   let tmp: ReturnType<typeof tempDir>;
   let video: string;
+  let tagged: string;
   let line: string;
   /** The bundled model's traffic classes, as the rows list them. */
   const classes = ['bicycle', 'bus', 'car', 'motorcycle', 'person', 'truck'];
@@ -120,6 +121,10 @@ describe('xnorcam batch: counts CSV of a generated recording', () => {
     expect(r.status, r.stderr).toBe(0);
     const truth = JSON.parse(readFileSync(join(tmp.dir, 'road.truth.json'), 'utf8')) as { line: { points: number[][] } };
     line = `count:${truth.line.points.flat().join(',')}`;
+    // A camera's recording: the container says when it started (MP4 keeps whole seconds).
+    tagged = join(tmp.dir, 'tagged.mp4');
+    const t = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', video, '-c', 'copy', '-metadata', 'creation_time=2026-11-03T06:14:59Z', tagged]);
+    expect(t.status, String(t.stderr)).toBe(0);
   }, 120_000);
   afterAll(() => tmp.cleanup());
 
@@ -127,7 +132,7 @@ describe('xnorcam batch: counts CSV of a generated recording', () => {
   const batch = (input: string, out: string, more: string[] = []) => {
     const r = xnorcam(['batch', input, '--line', line, '--count-interval', '2', '-o', join(tmp.dir, out), ...more]);
     expect(r.status, r.stderr).toBe(0);
-    const name = 'road';
+    const name = input === video ? 'road' : 'tagged';
     const frames = readJsonl(join(tmp.dir, out, `${name}.detections.jsonl`));
     const events = frames.flatMap((f) => f.events as { type: string; ptsMs: number; at: number; line: string; direction: string; className: string }[]);
     const logged = readJsonl(join(tmp.dir, out, `${name}.events.jsonl`)) as unknown as { ptsMs: number; at: number }[];
@@ -143,12 +148,53 @@ describe('xnorcam batch: counts CSV of a generated recording', () => {
     return [...intervals.flatMap(([label, key]) => table(label, (e) => keyOf(e.ptsMs) === key)), ...table('total,', () => true)];
   }
 
-  it('has a row for every direction and class of every interval, 0 where nothing crossed', () => {
+  it('has a row for every direction and class of every interval, 0 where nothing crossed; on the clock with --start-time WHEN', () => {
     const plain = batch(video, 'plain');
     expect(plain.events.filter((e) => e.type === 'line-crossing').length).toBeGreaterThan(3);
     expect(plain.csv).toEqual([HEADER, ...expectedRows([['0,2', 0], ['2,4', 1], ['4,6', 2]], (t) => Math.floor(t / 2000), plain.events)]);
     expect(plain.csv.filter((l) => l.endsWith(',0')).length).toBeGreaterThan(plain.csv.length / 2);
     // Traffic events on the video's clock, as before.
     for (const e of plain.logged) expect(e.at).toBe(e.ptsMs);
+
+    // Started at 07:14:59.5 (+01:00): intervals of the clock, 06:14:58Z (its last 0.5 s) to 06:15:04Z (its first 1.5 s).
+    const start = Date.UTC(2026, 10, 3, 6, 14, 59, 500);
+    const clock = batch(video, 'clock', ['--start-time', '2026-11-03T07:14:59.5+01:00']);
+    const at = (s: number) => Date.UTC(2026, 10, 3, 6, 14, 58) + s * 1000;
+    const intervals = [0, 2, 4, 6].map((s) => [`${new Date(at(s)).toISOString()},${at(s)}`, at(s)] as [string, number]);
+    expect(clock.csv[0]).toBe('interval_start,interval_start_ms,line,direction,class,count');
+    expect(clock.csv.slice(1)).toEqual(expectedRows(intervals, (t) => Math.floor((start + t) / 2000) * 2000, clock.events));
+    expect(clock.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0');
+    // The same crossings as without it, at the time of day they happened.
+    expect(clock.events.map((e) => e.ptsMs)).toEqual(plain.events.map((e) => e.ptsMs));
+    for (const e of [...clock.events, ...clock.logged]) expect(e.at).toBe(Math.round(start + e.ptsMs));
+    expect(clock.logged.length).toBeGreaterThan(3);
   }, 180_000);
+
+  it("takes the start from the file's creation_time tag with --start-time file, and refuses a file without one", () => {
+    const tagRun = batch(tagged, 'tagged', ['--start-time', 'file']);
+    const start = Date.UTC(2026, 10, 3, 6, 14, 59);
+    expect(tagRun.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0');
+    expect(new Set(tagRun.csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['2026-11-03T06:14:58.000Z', '2026-11-03T06:15:00.000Z', '2026-11-03T06:15:02.000Z', '2026-11-03T06:15:04.000Z', 'total']));
+    for (const e of tagRun.logged) expect(e.at).toBe(Math.round(start + e.ptsMs));
+
+    const r = xnorcam(['batch', video, '--line', line, '--start-time', 'file', '-o', join(tmp.dir, 'untagged')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: ${video}: --start-time file: it has no creation_time tag; give the time its recording started instead, e.g. --start-time 2026-11-03T07:00:00+01:00`]);
+    expect(existsSync(join(tmp.dir, 'untagged'))).toBe(false);
+  }, 180_000);
+
+  it('refuses a --start-time that is not a date-time with an offset, in one line, before any work', () => {
+    const cases: [string, string][] = [
+      ['2026-11-03T07:00:00', "no UTC offset: add Z or the offset of the recording's time zone, e.g. 2026-11-03T07:00:00+01:00"],
+      ['tomorrow 7am', 'expected an ISO 8601 date-time with an offset or Z (e.g. 2026-11-03T07:00:00+01:00), or file'],
+      ['2026-02-30T07:00:00Z', 'no such date or time'],
+      ['2026-11-03T07:00:00+25:00', 'no such UTC offset (+25:00)'],
+    ];
+    for (const [value, problem] of cases) {
+      const r = xnorcam(['batch', video, '--start-time', value, '-o', join(tmp.dir, 'never')]);
+      expect(r.status, value).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: --start-time '${value}': ${problem}`]);
+    }
+    expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
+  });
 });

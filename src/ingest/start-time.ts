@@ -1,0 +1,56 @@
+import { UserError } from '../core/errors.js';
+import type { TrafficEvent } from '../core/types.js';
+
+/** `--start-time`: when a recording's first instant (its `ptsMs` 0) was, epoch ms, or 'file': its container's creation_time. */
+export type StartTime = number | 'file';
+
+const EXAMPLE = '2026-11-03T07:00:00+01:00';
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** `--start-time WHEN`: an ISO 8601 date-time with an offset or Z, or `file`. A bad value is one line naming `label`. */
+export function parseStartTime(value: string, label = '--start-time'): StartTime {
+  const v = value.trim();
+  if (v === 'file') return v;
+  const ms = dateTimeMs(v);
+  if (typeof ms === 'number') return ms;
+  throw new UserError(`${label} '${value}': ${ms}`, 2);
+}
+
+/**
+ * A recording's start on the clock: `when`, or for 'file' its creation_time tag (as ffmpeg prints the
+ * container's metadata: UTC, with or without its Z). Refused in one line naming the input when it has none.
+ */
+export function recordingStart(when: StartTime, input: string, creationTime: string | undefined): number {
+  if (when !== 'file') return when;
+  if (creationTime === undefined) {
+    throw new UserError(`${input}: --start-time file: it has no creation_time tag; give the time its recording started instead, e.g. --start-time ${EXAMPLE}`);
+  }
+  // A tag without an offset is UTC: MP4 and QuickTime store seconds since 1904 UTC, which ffmpeg prints.
+  const ms = dateTimeMs(/(Z|[+-]\d{2}:?\d{2})$/i.test(creationTime) ? creationTime : `${creationTime}Z`);
+  if (typeof ms === 'number') return ms;
+  throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is not a date-time (${ms}); give the time instead, e.g. --start-time ${EXAMPLE}`);
+}
+
+/** Epoch ms of an ISO 8601 date-time with an offset, or why it is not one. */
+function dateTimeMs(v: string): number | string {
+  const m = DATE_TIME.exec(v);
+  if (!m) return `expected an ISO 8601 date-time with an offset or Z (e.g. ${EXAMPLE}), or file`;
+  const [, y, mo, d, h, mi, s = '0', frac = '', zone] = m;
+  // Without an offset the instant depends on the machine's time zone: a study's times must not.
+  if (!zone) return `no UTC offset: add Z or the offset of the recording's time zone, e.g. ${EXAMPLE}`;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+  const utc = Date.UTC(...fields);
+  const back = new Date(utc);
+  const same = [back.getUTCFullYear(), back.getUTCMonth(), back.getUTCDate(), back.getUTCHours(), back.getUTCMinutes(), back.getUTCSeconds()].every((x, i) => x === fields[i]);
+  if (!same) return 'no such date or time';
+  const offset = /^[+-](\d{2}):?(\d{2})$/.exec(zone);
+  const offsetMin = offset ? (zone[0] === '-' ? -1 : 1) * (Number(offset[1]) * 60 + Number(offset[2])) : 0;
+  if (offset && (Number(offset[1]) > 14 || Number(offset[2]) > 59)) return `no such UTC offset (${zone})`;
+  return utc + Math.round(Number(`0${frac}`) * 1000) - offsetMin * 60_000;
+}
+
+/** Dates a recording's traffic events on the clock: `at` is the start plus the event's `ptsMs`, epoch ms. */
+export function dateEvents(events: readonly TrafficEvent[], startMs: number | undefined): void {
+  if (startMs === undefined) return;
+  for (const e of events) if ('ptsMs' in e) e.at = Math.round(startMs + e.ptsMs);
+}
