@@ -250,7 +250,7 @@ export async function run(argv: string[]): Promise<number> {
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, { classes: pipeline.counts(name)?.classes, startMs: job.startMs }),
-              ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs) } : {}),
+              ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs, { classes: pipeline.counts(name)?.classes, startMs: job.startMs }) } : {}),
               startMs: job.startMs,
               lastFrame: -1,
               lastPtsMs: 0,

@@ -1,32 +1,35 @@
 import type { FrameResult, TrafficEvent } from '../core/types.js';
-import { LineFile } from './line-file.js';
-import { csvField } from './counts-csv.js';
-import { CROSSING_LOOKBACK_MS } from '../track/lines.js';
+import { IntervalCsv, compareNames, csvField } from './interval-csv.js';
+import { settledAt } from './counts-csv.js';
 
 export const MOVEMENTS_CSV_HEADER = 'interval_start_s,interval_end_s,from,to,class,count';
+/** With --start-time: intervals on the clock, as the live files and the counts CSV then have them. */
+export const CLOCK_MOVEMENTS_CSV_HEADER = 'interval_start,interval_start_ms,from,to,class,count';
 
 /** Past a track's tracker drop time, how long its movement may still take to come (a frame, and restarted timestamps). */
 const DROP_SLACK_MS = 1000;
 
+/** Movements counted: "from\0to\0class" → vehicles. */
+type MovementCounts = Map<string, number>;
+
+export interface MovementsCsvOptions {
+  /** The classes counted: each interval has a row (0 if none) for every pair of lines and class. */
+  classes?: readonly string[];
+  /** --start-time, epoch ms: intervals on the clock (see IntervalCsv). */
+  startMs?: number;
+}
+
 /**
- * A batch input's turning movements per `--count-interval` of video time, as CSV:
- * `interval_start_s,interval_end_s,from,to,class,count`, seconds on the timeline of `ptsMs` (0 = start of the
- * file), one row per non-zero (from, to, class), then `total` rows. A movement counts in the interval of its
- * last crossing, though it is only known when its track ends: an interval is written (and flushed, so a killed
- * run keeps it) once no track still alive can end with a movement dated in it.
- *
- * The interval bounds follow counts-csv.ts (first interval from the first frame, last to the last frame's end);
- * that part is a copy, kept small, until the two share it.
+ * A batch input's turning movements per `--count-interval`, as CSV (IntervalCsv: video time, or the clock with
+ * --start-time): `interval_start_s,interval_end_s,from,to,class,count`, a row for every pair of different lines
+ * and counted class of every interval the video covers, 0 where none, then `total` rows. A movement counts in
+ * the interval of its last crossing, though it is only known when its track ends: an interval is written (and
+ * flushed, so a killed run keeps it) once no track still alive can end with a movement dated in it.
  */
 export class MovementsCsvWriter {
-  private readonly file: LineFile;
-  private readonly open = new Map<number, Map<string, number>>();
-  private readonly total = new Map<string, number>();
-  private written = 0;
+  private readonly table: IntervalCsv<MovementCounts>;
+  private readonly total: MovementCounts = new Map();
   private lastMs = -Infinity;
-  private lastSeq = -1;
-  private periodMs = 0;
-  private firstMs = Infinity;
   /**
    * Tracks that have crossed a line and may yet end with a movement: their latest crossing told, and when they
    * were last in a frame's tracks. A lost track is in none until the tracker drops it (lostMs later) or finds it again.
@@ -35,38 +38,33 @@ export class MovementsCsvWriter {
 
   constructor(
     path: string,
-    private readonly intervalMs: number,
+    intervalMs: number,
     /** --line names, in order: rows follow it. */
-    private readonly lines: readonly string[],
+    lines: readonly string[],
     /** The tracker's lostBufferSec, ms: a track unseen for longer has ended. */
     private readonly lostMs: number,
+    opts: MovementsCsvOptions = {},
   ) {
-    this.file = new LineFile(path);
-    this.file.writeLine(MOVEMENTS_CSV_HEADER);
-    this.file.flush();
+    const classes = opts.classes ?? [];
+    this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => new Map(), (c) => movementRows(c, lines, classes), opts.startMs);
   }
 
   write(r: FrameResult): void {
-    this.firstMs = Math.min(this.firstMs, r.frame.ptsMs);
-    if (r.frame.ptsMs > this.lastMs) {
-      if (Number.isFinite(this.lastMs) && r.frame.seq > this.lastSeq) this.periodMs = (r.frame.ptsMs - this.lastMs) / (r.frame.seq - this.lastSeq);
-      this.lastMs = r.frame.ptsMs;
-      this.lastSeq = r.frame.seq;
-    }
+    const t = this.table.frame(r.frame.seq, r.frame.ptsMs);
+    this.lastMs = r.frame.ptsMs;
     this.events(r.events, r.frame.ptsMs);
-    for (const t of r.tracks) {
-      const a = this.alive.get(t.id);
+    for (const tr of r.tracks) {
+      const a = this.alive.get(tr.id);
       if (a) a.seenMs = r.frame.ptsMs;
     }
-    // A crossing still to be told is dated no earlier than CROSSING_LOOKBACK_MS before now, or a tentative
-    // track's birth (as in counts-csv.ts); a movement still to come, no earlier than its track's latest crossing.
-    let settled = r.frame.ptsMs - CROSSING_LOOKBACK_MS;
-    for (const t of r.tracks) if (!t.confirmed) settled = Math.min(settled, r.frame.ptsMs - t.ageMs);
+    // A crossing still to be told is dated no earlier than the counts CSV says; a movement still to come, no
+    // earlier than its track's latest crossing.
+    let settled = settledAt(t, r);
     for (const [id, a] of this.alive) {
       if (r.frame.ptsMs - a.seenMs > this.lostMs + DROP_SLACK_MS) this.alive.delete(id);
-      else settled = Math.min(settled, a.crossedMs);
+      else settled = Math.min(settled, t - (r.frame.ptsMs - a.crossedMs));
     }
-    this.writeBefore(Math.floor(settled / this.intervalMs));
+    this.table.settle(settled);
   }
 
   /** Events not tied to a frame: the movements of the tracks the input's end (or a stop) ended. */
@@ -79,9 +77,7 @@ export class MovementsCsvWriter {
         this.alive.delete(e.trackId);
         const key = `${e.from}\0${e.to}\0${e.className}`;
         // Older than a written interval (a track outlived the drop time allowed for it): the oldest open one.
-        const idx = Math.max(Math.floor(e.ptsMs / this.intervalMs), this.written);
-        let bucket = this.open.get(idx);
-        if (!bucket) this.open.set(idx, (bucket = new Map()));
+        const bucket = this.table.at(e.ptsMs);
         bucket.set(key, (bucket.get(key) ?? 0) + 1);
         this.total.set(key, (this.total.get(key) ?? 0) + 1);
       }
@@ -90,32 +86,25 @@ export class MovementsCsvWriter {
 
   /** Writes the intervals still open and the totals: the input has ended (or was stopped). */
   close(): void {
-    this.writeBefore(Infinity);
-    this.rows('total', '', this.total);
-    this.file.close();
+    this.table.close(this.total);
   }
+}
 
-  private writeBefore(idx: number): void {
-    if (idx <= this.written) return;
-    const due = [...this.open.keys()].filter((k) => k < idx).sort((a, b) => a - b);
-    const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
-    for (const k of due) {
-      const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
-      const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
-      this.rows(String(Math.round(start) / 1000), String(Math.round(end) / 1000), this.open.get(k)!);
-      this.open.delete(k);
+/**
+ * One interval's `from,to,class,count` (CSV-quoted): every pair of different lines (`lines` in order, from
+ * before to), every class (`classes` and any other counted, alphabetically), 0 where none went that way, so each
+ * interval is the same table. A U-turn (from = to) is no movement, so it has no row.
+ */
+function movementRows(counts: MovementCounts, lines: readonly string[], classes: readonly string[]): string[] {
+  const counted = [...counts.keys()].map((k) => k.split('\0') as [string, string, string]);
+  const allLines = [...new Set([...lines, ...counted.flatMap(([from, to]) => [from, to]).sort(compareNames)])];
+  const allClasses = [...new Set([...classes, ...counted.map((k) => k[2])])].sort(compareNames);
+  const rows: string[] = [];
+  for (const from of allLines) {
+    for (const to of allLines) {
+      if (to === from) continue;
+      for (const cls of allClasses) rows.push(`${csvField(from)},${csvField(to)},${csvField(cls)},${counts.get(`${from}\0${to}\0${cls}`) ?? 0}`);
     }
-    this.written = idx;
-    if (due.length) this.file.flush();
   }
-
-  private rows(start: string, end: string, counts: Map<string, number>): void {
-    const order = (line: string) => {
-      const i = this.lines.indexOf(line);
-      return i < 0 ? this.lines.length : i;
-    };
-    const rows = [...counts].map(([k, n]) => [...k.split('\0'), n] as [string, string, string, number]);
-    rows.sort((a, b) => order(a[0]) - order(b[0]) || order(a[1]) - order(b[1]) || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0));
-    for (const [from, to, cls, n] of rows) this.file.writeLine(`${start},${end},${csvField(from)},${csvField(to)},${csvField(cls)},${n}`);
-  }
+  return rows;
 }

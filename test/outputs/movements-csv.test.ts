@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
-import { MOVEMENTS_CSV_HEADER, MovementsCsvWriter } from '../../src/outputs/movements-csv.js';
+import { CLOCK_MOVEMENTS_CSV_HEADER, MOVEMENTS_CSV_HEADER, MovementsCsvWriter } from '../../src/outputs/movements-csv.js';
 import { tempDir } from '../helpers/videos.js';
 
 const tmp = tempDir();
@@ -22,7 +22,7 @@ const read = (p: string) => readFileSync(p, 'utf8');
 describe('MovementsCsvWriter (batch turning movements CSV)', () => {
   it('holds an interval while a track that crossed in it may still end with a movement, then writes it, flushed', () => {
     const path = join(tmp.dir, 'a.movements.csv');
-    const w = new MovementsCsvWriter(path, 10_000, ['south', 'north', 'east'], LOST_MS);
+    const w = new MovementsCsvWriter(path, 10_000, ['south', 'north', 'east'], LOST_MS, { classes: ['car'] });
     // On disk before any frame: a run killed now leaves a valid CSV.
     expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n`);
     w.write(frame(0, [1, 2]));
@@ -36,9 +36,13 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n`);
     // Track 1 ends at last: its movement is in [0, 10 s), dated at its last crossing, and the interval is written at once.
     w.write(frame(20_000, [], [movement(1, 8000, 'south', 'north')]));
-    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n0,10,south,north,car,1\n`);
+    // Every movement between two different lines has its row, 0 where no vehicle went that way.
+    const table = (start: string, end: string, southNorth = 0) =>
+      [`south,north,car,${southNorth}`, 'south,east,car,0', 'north,south,car,0', 'north,east,car,0', 'east,south,car,0', 'east,north,car,0'].map((r) => `${start},${end},${r}`);
+    expect(read(path)).toBe([MOVEMENTS_CSV_HEADER, ...table('0', '10', 1), ''].join('\n'));
     w.close();
-    expect(read(path)).toBe(`${MOVEMENTS_CSV_HEADER}\n0,10,south,north,car,1\ntotal,,south,north,car,1\n`);
+    // The intervals with frames and no movement have their zeros (the last ends a frame after the last frame), then the totals.
+    expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '10', 1), ...table('10', '20'), ...table('20', '25'), ...table('total', '', 1)]);
   });
 
   it('counts the movements the input’s end brings, rows in --line order of from, then to, then class', () => {
@@ -49,14 +53,29 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     w.events([movement(3, 29_000, 'east', 'north', 'truck'), movement(1, 21_000, 'north', 'south'), movement(2, 25_000, 'east', 'north')]);
     w.close();
     // The only interval ends where the video did: its last frame plus one frame's duration.
+    const table = (start: string, end: string) =>
+      [
+        'south,north,car,0', 'south,north,truck,0', 'south,east,car,0', 'south,east,truck,0',
+        'north,south,car,1', 'north,south,truck,0', 'north,east,car,0', 'north,east,truck,0',
+        'east,south,car,0', 'east,south,truck,0', 'east,north,car,1', 'east,north,truck,1',
+      ].map((r) => `${start},${end},${r}`);
+    expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '60'), ...table('total', '')]);
+  });
+
+  it('with --start-time, dates its intervals on the clock as the counts CSV does, and has the counted classes\' rows', () => {
+    const path = join(tmp.dir, 'c.movements.csv');
+    const start = Date.parse('2026-11-03T07:03:20Z');
+    const w = new MovementsCsvWriter(path, 900_000, ['a', 'b'], LOST_MS, { classes: ['bus', 'car'], startMs: start });
+    w.write(frame(0, [1]));
+    w.write(frame(60_000, [1], [crossing(1, 10_000, 'a'), crossing(1, 50_000, 'b')]));
+    w.write(frame(1_000_000, [], [movement(1, 50_000, 'a', 'b')]));
+    w.close();
+    const q = (iso: string) => `${iso},${Date.parse(iso)}`;
     expect(read(path).trim().split('\n')).toEqual([
-      MOVEMENTS_CSV_HEADER,
-      '0,60,north,south,car,1',
-      '0,60,east,north,car,1',
-      '0,60,east,north,truck,1',
-      'total,,north,south,car,1',
-      'total,,east,north,car,1',
-      'total,,east,north,truck,1',
+      CLOCK_MOVEMENTS_CSV_HEADER,
+      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T07:00:00.000Z')},${r}`),
+      ...['a,b,bus,0', 'a,b,car,0', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T07:15:00.000Z')},${r}`),
+      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `total,,${r}`),
     ]);
   });
 });

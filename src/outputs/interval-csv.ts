@@ -1,0 +1,134 @@
+import { LineFile } from './line-file.js';
+
+/** The two ways a batch table dates its intervals: seconds of video, or the clock (with --start-time). */
+export interface IntervalCsvHeaders {
+  /** `interval_start_s,interval_end_s,…`: seconds on the timeline of `ptsMs`. */
+  video: string;
+  /** `interval_start,interval_start_ms,…`: as the live pipeline's files. */
+  clock: string;
+}
+
+/**
+ * A batch input's table of counts per `--count-interval`, as CSV: the intervals, the time each covers, and what
+ * `rowsOf` makes of what was counted in it (every key of the table, 0 where nothing was counted, so each
+ * interval is the same table and no row is never "not counted"). The counts CSV and the movements CSV are two
+ * of these; each says when an interval is final (`settle`), this class writes it, then, on `close`, the totals.
+ *
+ * Intervals are video time, [0, I), [I, 2I) …, the first starting where the frames did and the last ending
+ * where they did (the end of the file, or of a stopped run), so the same file always gives the same rows. With
+ * `startMs` (the recording's start on the clock) they are the clock's, as the live pipeline's:
+ * `2026-11-03T06:15:00.000Z,…`, the first and last covering only the part of them the recording does.
+ */
+export class IntervalCsv<B> {
+  private readonly file: LineFile;
+  /** Open intervals by index (start = index × interval), with what was counted in them. */
+  private readonly open = new Map<number, B>();
+  /** Every interval below this index has been written. */
+  private written = -Infinity;
+  /** The latest frame's time and number, and one frame's duration: where the video (or the run) stops. */
+  private lastMs = -Infinity;
+  private lastSeq = -1;
+  private periodMs = 0;
+  /** The first frame's time: where the first interval starts when the video does not start at 0. */
+  private firstMs = Infinity;
+  /** Added to every `ptsMs`: 0, or the --start-time. */
+  private readonly originMs: number;
+  private readonly onClock: boolean;
+
+  constructor(
+    path: string,
+    private readonly intervalMs: number,
+    headers: IntervalCsvHeaders,
+    private readonly empty: () => B,
+    /** An interval's rows after its two time columns (CSV-quoted). */
+    private readonly rowsOf: (counted: B) => string[],
+    startMs?: number,
+  ) {
+    this.onClock = startMs !== undefined;
+    this.originMs = startMs ?? 0;
+    this.file = new LineFile(path);
+    // Header on disk at once: a run killed before its first interval closes still leaves a valid CSV.
+    this.file.writeLine(this.onClock ? headers.clock : headers.video);
+    this.file.flush();
+  }
+
+  /** Notes a frame the input reached; its time on the table's clock. */
+  frame(seq: number, ptsMs: number): number {
+    const t = this.originMs + ptsMs;
+    this.firstMs = Math.min(this.firstMs, t);
+    if (t > this.lastMs) {
+      // Per decoded frame: with --stride the frames written are several periods apart.
+      if (Number.isFinite(this.lastMs) && seq > this.lastSeq) this.periodMs = (t - this.lastMs) / (seq - this.lastSeq);
+      this.lastMs = t;
+      this.lastSeq = seq;
+    }
+    return t;
+  }
+
+  /** The counts of the interval `ptsMs` lies in; one older than a written interval (timestamps that went back) joins the oldest open one. */
+  at(ptsMs: number): B {
+    const idx = Math.max(Math.floor((this.originMs + ptsMs) / this.intervalMs), this.written);
+    let bucket = this.open.get(idx);
+    if (!bucket) this.open.set(idx, (bucket = this.empty()));
+    return bucket;
+  }
+
+  /** Nothing can be counted any more before `t` (the table's clock): writes every interval that ended by then. */
+  settle(t: number): void {
+    this.writeBefore(Math.floor(t / this.intervalMs));
+  }
+
+  /** Writes the intervals still open, then `total` rows of `total` (only for an input that had frames: one with none counted nothing, not zero). */
+  close(total: B): void {
+    this.writeBefore(Infinity);
+    if (Number.isFinite(this.lastMs) || this.open.size) this.rows('total', '', total);
+    this.file.close();
+  }
+
+  private writeBefore(idx: number): void {
+    if (idx <= this.written) return;
+    // Every interval the frames covered, counts or not: one without a row would read as not counted.
+    const due = new Set([...this.open.keys()].filter((k) => k < idx));
+    const first = Math.max(this.written, Math.floor(this.firstMs / this.intervalMs));
+    const last = Math.min(idx - 1, Math.floor(this.lastMs / this.intervalMs));
+    for (let k = first; k <= last; k++) due.add(k);
+    // The last interval ends where the video (or the run) did, its last frame's time plus its duration: a
+    // 33 s clip's last minute is 0,33.4, not 0,60, so a rate per hour is not read off half the time.
+    // One frame alone gives no duration: its interval is then written whole.
+    const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
+    for (const k of [...due].sort((a, b) => a - b)) {
+      const counted = this.open.get(k) ?? this.empty();
+      if (this.onClock) {
+        // As the live files: each interval by its start on the clock, the first and last covering only part of it.
+        const start = k * this.intervalMs;
+        this.rows(new Date(start).toISOString(), String(start), counted);
+      } else {
+        // The first interval starts where the video does, as the last ends where it did: a file whose video
+        // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.
+        const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
+        const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
+        this.rows(seconds(start), seconds(end), counted);
+      }
+      this.open.delete(k);
+    }
+    this.written = idx;
+    if (due.size) this.file.flush();
+  }
+
+  private rows(start: string, end: string, counted: B): void {
+    for (const row of this.rowsOf(counted)) this.file.writeLine(`${start},${end},${row}`);
+  }
+}
+
+/** Seconds with at most millisecond digits: 0, 60, 0.5. */
+function seconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
