@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { fatal } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
@@ -117,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         p = await probeVideo(s.input, s.inputOptions);
       } catch (e) {
-        throw new UserError(`${url}: ${(e as Error).message}`);
+        throw new UserError(`${redactSecrets(url)}: ${(e as Error).message}`);
       }
       inputs.push({ url, estimatedFrames: p.estimatedFrames, fps: p.fps, startMs: startTime === undefined ? undefined : recordingStart(startTime, url, p.creationTime) });
     } else {
@@ -349,7 +350,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (signal) {
     // Inputs never started have no outputs at all: named, so a rerun can be given just those.
-    const notStarted = queue.map((j) => j.url);
+    const notStarted = queue.map((j) => redactSecrets(j.url));
     const left = notStarted.length ? `; not started: ${listNames(notStarted, 3)}` : '';
     fatal(`interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}`);
     return signal === 'SIGINT' ? 130 : 143;
@@ -367,8 +368,8 @@ export async function run(argv: string[]): Promise<number> {
           ? `truncated or corrupt input (${e.damaged}); no frame could be decoded`
           : `cannot decode (${e.error ?? 'ffmpeg failed'})`
         : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
-    const others = bad.slice(1).map((b) => b.url);
-    fatal(`${e.url}: ${what}${others.length ? ` (also with problems: ${listNames(others, 3)})` : ''}`);
+    const others = bad.slice(1).map((b) => redactSecrets(b.url));
+    fatal(`${redactSecrets(e.url)}: ${what}${others.length ? ` (also with problems: ${listNames(others, 3)})` : ''}`);
     return 1;
   }
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
@@ -376,9 +377,9 @@ export async function run(argv: string[]): Promise<number> {
   const undetected = ends.filter((e) => e.detectFailures > 0);
   if (undetected.length) {
     const e = undetected[0];
-    const others = undetected.slice(1).map((u) => u.url);
+    const others = undetected.slice(1).map((u) => redactSecrets(u.url));
     const more = others.length ? ` (also in: ${listNames(others, 3)})` : '';
-    fatal(`${e.url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}`);
+    fatal(`${redactSecrets(e.url)}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}`);
     return 1;
   }
   if (annotateError) {

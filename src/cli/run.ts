@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { fatal, logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
@@ -229,7 +230,7 @@ async function checkFileSources(urls: string[]): Promise<void> {
     const s = parseSource(url);
     if (s.kind !== 'file') continue;
     await probeVideo(s.input).catch((e: Error) => {
-      throw new UserError(`${url}: ${e.message}`);
+      throw new UserError(`${redactSecrets(url)}: ${e.message}`);
     });
   }
 }

@@ -2,6 +2,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { readInputFile } from '../core/input-file.js';
 import { modelFileProblem } from '../pipeline/model-ref.js';
 import { videoFileProblem } from '../ingest/source-spec.js';
@@ -150,7 +151,7 @@ export function validatePipelineText(
     // recording may only be made later (the demo's video is rendered by its first run).
     for (const { path, value } of sourceFilePaths(raw)) {
       const problem = videoFileProblem(isAbsolute(value) ? value : resolve(base, value));
-      if (problem) (opts.missingSourceFiles === 'error' ? problems : warnings).push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${value}: ${problem}` });
+      if (problem) (opts.missingSourceFiles === 'error' ? problems : warnings).push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${redactSecrets(value)}: ${problem}` });
     }
   }
   if (result.success && problems.length === 0) return { config: result.data, problems, warnings };

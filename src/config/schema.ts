@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TRAFFIC_EVENT_TYPES } from '../core/types.js';
+import { sourceSchemeProblem } from '../ingest/source-spec.js';
 import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { Homography } from '../track/homography.js';
@@ -119,7 +120,14 @@ export const trackerSchema = z
 export const sourceSchema = z
   .object({
     name,
-    url: z.string().min(1).describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<graph>'),
+    url: z
+      .string()
+      .min(1)
+      .superRefine((url, ctx) => {
+        const problem = sourceSchemeProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<graph>'),
     model: z.string().min(1).optional().describe('packed .xnor model for this source; default: the pipeline-level model'),
     thresh: z
       .number()

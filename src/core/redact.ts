@@ -2,11 +2,27 @@
  * Camera and webhook URLs carry secrets (rtsp://admin:pass@cam/, ?token=…): what the dashboard, its API,
  * metrics and logs show of them keeps the user name and host, not the secret.
  */
-// The password runs to the last @ before the host (as ffmpeg and URL parsers read it): p@ss is one password.
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/?#]*):[^\s/?#]*@/gi;
+// The userinfo is all from `scheme://` to the last @ before the path: users write passwords with @, #, ?
+// and spaces unescaped (ffmpeg and WHATWG URL parsers disagree about some of them), and a user name with an
+// @ (adm@site) is still a user name. Stopping at the first / keeps a second URL on the line its own.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/\r\n\t]*)@/gi;
 const SECRET_PARAM = /([?&](?:[a-z0-9_-]*(?:pass|pwd|token|key|secret|auth|sig)[a-z0-9_-]*)=)[^&#\s]*/gi;
 
-/** The text with every URL's password and secret-looking query values replaced by ***. */
+/**
+ * The userinfo as shown: the user name before the password's colon is kept; a user name alone is hidden too,
+ * as services that take a token in the URL put it there (rtsp://TOKEN@host/).
+ */
+function maskUserinfo(_: string, scheme: string, userinfo: string): string {
+  const colon = userinfo.indexOf(':');
+  return colon > 0 ? `${scheme}${userinfo.slice(0, colon)}:***@` : `${scheme}***@`;
+}
+
+/** The text with every URL's password (or lone user name) and secret-looking query values replaced by ***. */
 export function redactSecrets(text: string): string {
-  return text.replace(USERINFO, '$1:***@').replace(SECRET_PARAM, '$1***');
+  return text.replace(USERINFO, maskUserinfo).replace(SECRET_PARAM, '$1***');
+}
+
+/** The URL with no user name or password at all, for names made from it (file names, metric labels). */
+export function withoutUserinfo(url: string): string {
+  return url.replace(USERINFO, '$1');
 }

@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { redactSecrets, withoutUserinfo } from '../core/redact.js';
+import { didYouMean } from '../core/suggest.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'v4l2' | 'lavfi' | 'file';
 
@@ -42,6 +44,20 @@ export function sourceKind(url: string): SourceKind {
   return 'file';
 }
 
+/** The schemes a source may have (docs/pipeline.md, Sources); v4l2: and lavfi: are written without //. */
+const SOURCE_SCHEMES = ['rtsp', 'rtsps', 'http', 'https', 'v4l2', 'lavfi'];
+
+/**
+ * Why a source's URL cannot be read: one whose scheme is none of ours (rstp://, a typo) would be taken for a
+ * file path, which `check` passes (a recording may come later) and `run` calls missing. Undefined if fine.
+ */
+export function sourceSchemeProblem(url: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  if (scheme === undefined || SOURCE_SCHEMES.includes(scheme.toLowerCase())) return undefined;
+  const hint = didYouMean(scheme, SOURCE_SCHEMES);
+  return `unknown scheme '${scheme}'${hint || ' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<graph> or a file path)'}`;
+}
+
 /**
  * The source as it should be recorded where the current folder must not matter (work folders, model cards): a
  * file by its absolute path, anything else as given.
@@ -56,6 +72,8 @@ export function absoluteSource(url: string): string {
  * `lavfi:<filtergraph>` (ffmpeg test sources, e.g. `lavfi:testsrc2=size=1280x720:rate=30`), or a file path.
  */
 export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSpec {
+  const schemeProblem = sourceSchemeProblem(url);
+  if (schemeProblem) throw new UserError(`${redactSecrets(url)}: ${schemeProblem}`);
   const timeoutUs = String(Math.round((opts.timeoutMs ?? 5000) * 1000));
   const kind = sourceKind(url);
   if (kind === 'rtsp') {
@@ -77,12 +95,12 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
   }
   if (kind === 'lavfi') {
     const graph = url.slice('lavfi:'.length);
-    if (!graph) throw new UserError(`${url}: empty lavfi filtergraph (e.g. lavfi:testsrc2=size=640x360:rate=25)`);
+    if (!graph) throw new UserError(`${redactSecrets(url)}: empty lavfi filtergraph (e.g. lavfi:testsrc2=size=640x360:rate=25)`);
     return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
   }
   const path = resolve(url);
   const problem = opts.checkFile === false ? undefined : videoFileProblem(path);
-  if (problem) throw new UserError(`${url}: ${problem}`);
+  if (problem) throw new UserError(`${redactSecrets(url)}: ${problem}`);
   return { name: opts.name ?? basename(path, extname(path)), url, kind: 'file', input: path, inputOptions: [], naturallyLive: false };
 }
 
@@ -92,13 +110,18 @@ export function videoFileProblem(path: string): string | undefined {
   return statSync(path).isFile() ? undefined : 'not a video file';
 }
 
+/**
+ * Host and last path part: the name is in log lines, metric labels, tiles and file names, so it is made
+ * without the user name, password or query, even of a URL the URL parser refuses (a # in the password).
+ */
 function nameFromUrl(url: string): string {
+  const bare = withoutUserinfo(url).replace(/[?#].*$/s, '');
   try {
-    const u = new URL(url);
+    const u = new URL(bare);
     const last = u.pathname.split('/').filter(Boolean).pop();
     return (last ? `${u.hostname}-${last}` : u.hostname).replace(/[^\w.-]+/g, '_');
   } catch {
-    return url.replace(/[^\w.-]+/g, '_').slice(0, 40);
+    return bare.replace(/[^\w.-]+/g, '_').slice(0, 40);
   }
 }
 

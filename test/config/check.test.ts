@@ -170,6 +170,30 @@ describe('xnorcam check', () => {
     expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
   });
 
+  it('refuses a source URL of no scheme it reads (a typo) in check and run, and never prints its password', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'sources:\n  - name: cam\n    url: rstp://cam:TypoSecret1@10.0.0.5/Streaming/Channels/101\n');
+    const line = `${file}:3: sources[0].url: unknown scheme 'rstp'; did you mean 'rtsp'?`;
+    const check = xnorcam('check', file);
+    expect([check.status, check.stderr.trim()]).toEqual([1, line]);
+    const run = xnorcam('run', file, '--no-dashboard');
+    expect([run.status, run.stderr.trim()]).toEqual([1, `error: ${line}`]);
+    // Given on the command line, as in the pipeline file, with the password hidden.
+    const cli = xnorcam('run', 'ftp://cam:TypoSecret2@10.0.0.5/x', '--no-dashboard');
+    expect([cli.status, cli.stderr.trim()]).toEqual([1, "error: ftp://cam:***@10.0.0.5/x: unknown scheme 'ftp' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<graph> or a file path)"]);
+  });
+
+  it('hides the password of a URL taken for a file (a leading space) in the warning and in run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'sources:\n  - name: cam\n    url: " rtsp://cam:TypoSecret3@10.0.0.5/cam"\n');
+    const check = xnorcam('check', file);
+    expect(check.stderr.trim()).toBe(`warning: ${file}:3: sources[0].url:  rtsp://cam:***@10.0.0.5/cam: no such file (run refuses it until it is there)`);
+    const run = xnorcam('run', file, '--no-dashboard');
+    expect([run.status, run.stderr.trim()]).toEqual([1, `error: ${file}:3: sources[0].url:  rtsp://cam:***@10.0.0.5/cam: no such file`]);
+  });
+
   it('names a missing file in one line', () => {
     const r = xnorcam('check', '/nonexistent/p.yaml');
     expect(r.status).toBe(1);

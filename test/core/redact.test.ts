@@ -14,7 +14,23 @@ describe('secrets in camera URLs', () => {
     expect(redactSecrets('https://hooks.example/x?api_key=abc&token=def')).toBe('https://hooks.example/x?api_key=***&token=***');
     expect(redactSecrets('tcp error on rtsp://u:p@h/s: Connection refused')).toBe('tcp error on rtsp://u:***@h/s: Connection refused');
     // nothing secret: unchanged
-    for (const plain of ['rtsp://10.0.0.7/stream1', 'rtsp://admin@cam/s', '/data/clip.mp4', 'lavfi:testsrc2=size=160x120']) expect(redactSecrets(plain)).toBe(plain);
+    for (const plain of ['rtsp://10.0.0.7/stream1', '/data/clip.mp4', 'lavfi:testsrc2=size=160x120', 'rtsp://h/s and rtsp://h2:554/t']) expect(redactSecrets(plain)).toBe(plain);
+  });
+
+  it('hides passwords written unescaped, and a user name given alone (it may be a token)', () => {
+    const cases: [string, string][] = [
+      ['rtsp://adm@site:UserAtSecret1@host/cam', 'rtsp://adm@site:***@host/cam'],
+      ['rtsp://cam:Space Secret4@host/cam', 'rtsp://cam:***@host/cam'],
+      ['rtsp://cam:Hash#Secret2@host', 'rtsp://cam:***@host'],
+      ['rtsp://cam:Q?Secret6@host/cam', 'rtsp://cam:***@host/cam'],
+      ['rtsp://UserOnlyToken5@host/cam', 'rtsp://***@host/cam'],
+      ['rtsp://admin@cam/s', 'rtsp://***@cam/s'],
+      ['error: rtsp://cam:Space Secret4@host: Connection refused', 'error: rtsp://cam:***@host: Connection refused'],
+      ['rtsp://a:S1@h/x then rtsp://b:S2@h2/y', 'rtsp://a:***@h/x then rtsp://b:***@h2/y'],
+    ];
+    for (const [url, shown] of cases) expect(redactSecrets(url)).toBe(shown);
+    // Shown text is left as it is when redacted again (a log of a status line).
+    for (const [, shown] of cases) expect(redactSecrets(shown)).toBe(shown);
   });
 
   it('shows a camera that cannot be reached without its password, and says why it cannot', async () => {

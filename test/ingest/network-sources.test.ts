@@ -55,16 +55,23 @@ describe('network sources', () => {
 
   it('xnorcam batch refuses a recording URL the server does not have, in one line, before any work', async () => {
     const out = join(tmp.dir, 'out-404');
-    // Not spawnSync: the server answering it runs in this process.
-    const child = spawn(process.execPath, [bin, 'batch', `${base}/nope.mp4`, '-o', out], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    const r = { status, stderr };
+    const r = await batch(`${base}/nope.mp4`, out);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(new RegExp(`^error: ${base.replace(/[.]/g, '\\.')}/nope\\.mp4: .*404`));
     expect(existsSync(out)).toBe(false);
+    // With a password in the URL: the line names it hidden.
+    const withPassword = await batch(`${base.replace('://', '://u:BatchSecret1@')}/nope.mp4`, out);
+    expect(withPassword.stderr.trim()).toMatch(new RegExp(`^error: ${base.replace('://', '://u:***@').replace(/[.*]/g, '\\$&')}/nope\\.mp4: .*404`));
   });
+
+  /** Not spawnSync: the server answering it runs in this process. */
+  async function batch(url: string, out: string): Promise<{ status: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [bin, 'batch', url, '-o', out], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { status, stderr };
+  }
 
   it('RTSP over UDP (--transport udp)', async () => {
     const cam = new TestRtspServer({ image: imageA, width: 160, height: 160, fps: 15 });
