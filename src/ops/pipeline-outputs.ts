@@ -81,16 +81,14 @@ export class PipelineOutputs {
     }
   }
 
-  /** Per-sink delivery figures (for /metrics): the URL without credentials or query, which may hold a key. */
+  /** Per-sink delivery figures (for /metrics), by the label the log names the hook by (no secret of its URL). */
   webhookStats() {
     const seen = new Map<string, number>();
-    return this.sinks.map((s, i) => {
-      const u = new URL(this.cfg.outputs.webhooks[i].url);
-      const bare = `${u.protocol}//${u.host}${u.pathname}`;
-      // Two hooks differing only in their query (?key=…) are two series: #2 on the second.
-      const n = (seen.get(bare) ?? 0) + 1;
-      seen.set(bare, n);
-      return { url: n === 1 ? bare : `${bare}#${n}`, ...s.stats };
+    return this.sinks.map((s) => {
+      // The same URL twice (for other events) is two series: -2 on the second.
+      const n = (seen.get(s.label) ?? 0) + 1;
+      seen.set(s.label, n);
+      return { url: n === 1 ? s.label : `${s.label}-${n}`, ...s.stats };
     });
   }
 

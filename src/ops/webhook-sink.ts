@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { logger } from '../core/log.js';
 import type { TrafficEvent } from '../core/types.js';
-import { redactSecrets } from '../core/redact.js';
 
 export interface WebhookOptions {
   url: string;
@@ -58,8 +58,8 @@ export class WebhookSink {
   /** Where requests go (the URL without user:password@, which fetch refuses to send) and what they carry. */
   private readonly target: string;
   private readonly headers: Record<string, string>;
-  /** The URL as logs show it: no password, no secret-looking query value. */
-  private readonly shown: string;
+  /** The URL as logs and /metrics show it (webhookLabel). */
+  readonly label: string;
 
   constructor(private readonly opts: WebhookOptions) {
     this.wanted = new Set(opts.events);
@@ -78,7 +78,7 @@ export class WebhookSink {
     }
     this.target = u.toString();
     this.headers = headers;
-    this.shown = redactSecrets(opts.url);
+    this.label = webhookLabel(opts.url);
   }
 
   push(event: TrafficEvent): void {
@@ -106,7 +106,7 @@ export class WebhookSink {
       if (outcome === 'retry' && attempt < this.opts.maxRetries && !this.closed) {
         if (!this.down) {
           this.down = true;
-          logger.warn('webhook unreachable, retrying with backoff', { url: this.shown, reason });
+          logger.warn('webhook unreachable, retrying with backoff', { url: this.label, reason });
         }
         await this.sleep(Math.min(30_000, (this.opts.baseDelayMs ?? 500) * 2 ** attempt));
         attempt++;
@@ -118,7 +118,7 @@ export class WebhookSink {
         this.stats.sent++;
         if (this.down) {
           this.down = false;
-          logger.info('webhook reachable again', { url: this.shown });
+          logger.info('webhook reachable again', { url: this.label });
         }
         this.reportLoss(this.closed);
       } else {
@@ -160,11 +160,11 @@ export class WebhookSink {
     clearTimeout(this.lossTimer);
     this.lossTimer = undefined;
     this.reportedAt = now;
-    logger.error('webhook events lost', { url: this.shown, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
+    logger.error('webhook events lost', { url: this.label, failed, dropped, ...(reason ? { reason } : {}), totalFailed: this.stats.failed, totalDropped: this.stats.dropped });
     this.unreported = { failed: 0, dropped: 0, reason: '' };
   }
 
-  /** 'refused': a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
+  /** 'refused': a 3xx, or a 4xx other than 408/429, which retrying will not fix. `reason`: the status, or why the request failed. */
   private async post(event: TrafficEvent): Promise<{ outcome: 'ok' | 'refused' | 'retry' | 'aborted'; reason: string }> {
     // Its timeout or the shutdown, whichever comes first (by hand: AbortSignal.any is Node 20.3+, engines say 20).
     const ctl = new AbortController();
@@ -177,8 +177,11 @@ export class WebhookSink {
         headers: this.headers,
         body: JSON.stringify(event),
         signal: ctl.signal,
+        // A redirect would take the headers (API keys) to wherever the endpoint points, another host too.
+        redirect: 'manual',
       });
       await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 300 && res.status < 400) return { outcome: 'refused', reason: `HTTP ${res.status}: redirects are not followed` };
       const reason = `HTTP ${res.status}`;
       if (res.ok) return { outcome: 'ok', reason };
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { outcome: 'refused', reason };
@@ -222,6 +225,16 @@ export class WebhookSink {
     this.unreported.dropped += n;
     this.stats.queued = this.queue.length;
   }
+}
+
+/**
+ * A webhook as logs and /metrics name it: scheme and host, then a short hash of the whole URL, so two hooks
+ * on one host stay apart. Not its path: Slack, Teams and Discord hooks are secrets in their path
+ * (https://hooks.slack.com/services/T000/B000/XXXX), which anyone who has it can post to.
+ */
+export function webhookLabel(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}/…#${createHash('sha256').update(url).digest('hex').slice(0, 6)}`;
 }
 
 /** A URL's user or password as written by a person: `50%off` is not an escape, and must not stop the run. */

@@ -86,7 +86,7 @@ describe('WebhookSink', () => {
       expect(seen).toHaveLength(2);
       for (const r of seen) expect(r).toEqual({ auth: `Basic ${Buffer.from('hookuser:hook@pw').toString('base64')}`, url: '/hook?key=abc' });
       const logged = JSON.stringify(lines);
-      expect(lines.find((l) => l.msg === 'webhook unreachable, retrying with backoff')).toMatchObject({ url: `http://hookuser:***@127.0.0.1:${port}/hook?key=***` });
+      expect(lines.find((l) => l.msg === 'webhook unreachable, retrying with backoff')).toMatchObject({ url: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:${port}/…#[0-9a-f]{6}$`)) });
       expect(logged).not.toContain('hook%40pw');
       expect(logged).not.toContain('key=abc');
       // A % that is no escape (50%off) is taken as written, not a crash of the run at start.
@@ -95,6 +95,48 @@ describe('WebhookSink', () => {
     } finally {
       restore();
       await new Promise((r) => srv.close(r));
+    }
+  });
+
+  it('names a hook whose path is its secret (Slack, Teams, Discord) by its host and a hash, in every log line', async () => {
+    const { lines, restore } = captureLog();
+    try {
+      const sink = new WebhookSink({ url: 'http://127.0.0.1:9/services/T000/B000/SlackSecret77', events: ['line-crossing'], timeoutMs: 1000, maxRetries: 0, queueSize: 10 });
+      sink.push(crossing(1));
+      await until(() => sink.stats.failed === 1);
+      await sink.close(0);
+      expect(lines.find((l) => l.msg === 'webhook events lost')).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/…#[0-9a-f]{6}$/) });
+      expect(JSON.stringify(lines)).not.toContain('SlackSecret77');
+    } finally {
+      restore();
+    }
+  });
+
+  it('does not follow a redirect (it would take the headers, API keys, to another host): a failed delivery, saying why', async () => {
+    const { lines, restore } = captureLog();
+    const elsewhere: (string | undefined)[] = [];
+    const thief = createServer((req, res) => {
+      elsewhere.push(req.headers['x-api-key'] as string | undefined);
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((r) => thief.listen(0, '127.0.0.1', r));
+    server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `http://localhost:${(thief.address() as AddressInfo).port}/stolen` }).end();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    try {
+      const sink = new WebhookSink({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, events: ['line-crossing'], timeoutMs: 1000, maxRetries: 5, queueSize: 10, headers: { 'X-Api-Key': 'RedirKey2' } });
+      sink.push(crossing(1));
+      await until(() => sink.stats.failed === 1);
+      await sink.close(0);
+      expect(sink.stats).toMatchObject({ sent: 0, failed: 1 });
+      expect(elsewhere).toEqual([]);
+      expect(lines.find((l) => l.msg === 'webhook events lost')).toMatchObject({ failed: 1, reason: 'HTTP 307: redirects are not followed' });
+    } finally {
+      restore();
+      await new Promise((r) => thief.close(r));
     }
   });
 

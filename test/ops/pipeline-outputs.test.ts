@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
+import { createPipelineMetrics } from '../../src/ops/metrics.js';
 import { pipelineSchema } from '../../src/config/schema.js';
 import type { PipelineFeed, SourceCounts, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
@@ -115,6 +116,22 @@ describe('pipeline outputs', () => {
     const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
     // As batch writes it (rounded), with the camera's arrival time.
     expect(det).toEqual({ frame: 1, ptsMs: 40, capturedAt: t0, detections: [{ classId: 2, className: 'car', score: 0.3964, box: [10.1, 21, 110.5, 80] }], tracks: [], events: [crossing] });
+  });
+
+  it('names webhooks in /metrics by host and a hash of the URL, not by a path that is their secret (Slack, Teams)', async () => {
+    const slack = (secret: string) => `https://hooks.slack.com/services/T000/B000/${secret}`;
+    const hooks = [slack('SlackSecret1'), slack('SlackSecret2'), slack('SlackSecret1')];
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { webhooks: hooks.map((url) => ({ url })) } });
+    const outputs = new PipelineOutputs(feedOf('cam1', () => undefined), cfg);
+    const text = await createPipelineMetrics(feedOf('cam1', () => undefined), { webhooks: () => outputs.webhookStats() }).render();
+    await outputs.close();
+    const labels = [...text.matchAll(/xnorcam_webhook_queue\{webhook="([^"]*)"\}/g)].map((m) => m[1]);
+    expect(labels).toHaveLength(3);
+    for (const l of labels) expect(l).toMatch(/^https:\/\/hooks\.slack\.com\/…#[0-9a-f]{6}(-2)?$/);
+    // Two hooks on one host are two series; the same URL given twice (for other events) too.
+    expect(new Set(labels).size).toBe(3);
+    expect(labels[2]).toBe(`${labels[0]}-2`);
+    expect(text).not.toContain('Secret');
   });
 
   it('logs the events not tied to a frame: source down as it happens, zone exits of vehicles still inside as a source ends', async () => {
