@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
+import { openOutputFile } from '../core/open-output.js';
 import type { LineCounts } from '../core/types.js';
 
 /** An interval's rows are a few dozen lines: its tail is all that is read of a counts file up to 100 MiB. */
@@ -13,9 +14,9 @@ const TAIL_BYTES = 64 * 1024;
 export function takeOpenInterval(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; rows: number } | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r+');
+    fd = openOutputFile(path, 'r+');
   } catch {
-    return undefined; // no file yet
+    return undefined; // no file yet (or a link, refused when the file is opened to write)
   }
   try {
     const size = fstatSync(fd).size;

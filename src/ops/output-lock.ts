@@ -1,6 +1,7 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeAtomically } from '../core/write-atomically.js';
 
 /**
  * A live pipeline's claim on its outputs folder, in `.xnorcam.lock`: who writes there and for which sources.
@@ -67,10 +68,11 @@ export class OutputLock {
     const text = JSON.stringify({ pid: process.pid, host: hostname(), sources: [...this.sources()].sort(), since: this.since } satisfies OutputLockInfo);
     if (!always && text === this.written) return;
     try {
-      writeFileSync(this.path, text + '\n');
+      // Renamed into place: a link planted at the lock's name is replaced, its target never written.
+      writeAtomically(this.path, text + '\n');
       this.written = text;
     } catch {
-      // A full disk or a folder made read-only: the output files report it; the lock is only a courtesy.
+      // A full disk, a folder made read-only, a link at the temporary name: the output files report it; the lock is only a courtesy.
     }
   }
 

@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendLinesSync } from '../core/append-lines.js';
+import { openOutputFile } from '../core/open-output.js';
 
 /**
  * An append-only line file that rotates by size: `events.jsonl` → `events.jsonl.1` → … up to
@@ -21,7 +22,7 @@ export class RotatingLineFile {
   /** Opens the file at its path for appending (its folder made if need be); an empty one gets the header. */
   private openAtPath(): void {
     mkdirSync(dirname(this.path), { recursive: true });
-    this.fd = openSync(this.path, 'a');
+    this.fd = openOutputFile(this.path, 'a');
     this.size = fstatSync(this.fd).size;
     this.headerIfEmpty();
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, renameSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { openOutputFile } from '../core/open-output.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { TRAFFIC_CLASSES } from '../core/traffic-classes.js';
 import { drawText, textWidth } from '../core/font5x7.js';
@@ -197,6 +198,9 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
             // The input's own clock (1/90000 …) when it has one fine enough: then the output's times are
             // the input's, where the default (1/rate-based) one would round the start by up to a millisecond.
             const timescale = tbN === 1 && tbD >= rN / rD ? tbD : undefined;
+            // Made here, not by ffmpeg, which follows a symbolic link planted at the name (and truncates its
+            // target): a link is refused; ffmpeg then overwrites the regular file in place.
+            closeSync(openOutputFile(partial, 'w'));
             ({ enc, closed: encClosed } = startEncoder(bin.path, { w, h, rate: `${rN}/${rD}`, startSec, timescale, sar: info.sar }, partial, (d) => (encErr += d)));
           }
           let at = info.pts === undefined ? slot + 1 : Math.round((info.pts - firstPts) / ticksPerSlot);

@@ -1,5 +1,6 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { appendLinesSync } from '../core/append-lines.js';
+import { openOutputFile } from '../core/open-output.js';
 
 /**
  * An append-only text file written in whole lines. Lines are buffered and flushed with one write per
@@ -21,7 +22,7 @@ export class LineFile {
     private readonly flushBytes = 64 * 1024,
     flushMs = 500,
   ) {
-    this.fd = openSync(path, 'w');
+    this.fd = openOutputFile(path, 'w');
     this.timer = setInterval(() => {
       try {
         this.flush();

@@ -297,6 +297,20 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     return { lines, error: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'error', msg, f }), info: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'info', msg, f }) };
   };
 
+  it('refuses a link planted at its name (a shared folder): its target is never written, the log names the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-link-'));
+    const victim = join(mkdtempSync(join(tmpdir(), 'xnorcam-victim-')), 'authorized_keys');
+    writeFileSync(victim, 'ssh-ed25519 AAAA mine\n');
+    const path = join(dir, 'events.jsonl');
+    symlinkSync(victim, path);
+    const log = logged();
+    const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2 }, log);
+    f.writeLine('{"n":0}');
+    f.close();
+    expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA mine\n');
+    expect(log.lines[0]).toMatchObject({ level: 'error', f: { file: path, error: `${path}: is a symbolic link; output files are never written through one (remove it)` } });
+  });
+
   it('goes on when the file was moved away before it rotates (an archive job)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-rot-'));
     const log = logged();
@@ -344,8 +358,10 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
 
   it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-full-'));
-    const path = join(dir, 'events.jsonl');
-    symlinkSync('/dev/full', path);
+    // /dev/full (every write fails with ENOSPC) through a linked folder: a link at the file's own name is refused.
+    const disk = join(dir, 'disk');
+    symlinkSync('/dev', disk);
+    const path = join(disk, 'full');
     const log = logged();
     let now = 0;
     const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2 }, log, () => now);
@@ -356,8 +372,9 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     expect(log.lines[0]).toMatchObject({ level: 'error', f: { file: path } });
     expect(log.lines[0].msg).toMatch(/^output file cannot be written; its lines are dropped until it can/);
     expect(String(log.lines[0].f.error)).toMatch(/ENOSPC/);
-    // Space again (the link replaced by a real file): the next try after the pause writes.
-    rmSync(path);
+    // Space again (a real folder in place of the link): the next try after the pause writes.
+    rmSync(disk);
+    mkdirSync(disk);
     now += 1000;
     f.writeLine('{"n":6}'); // within the pause: dropped
     now += OUTPUT_RETRY_MS;

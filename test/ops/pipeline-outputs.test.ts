@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PipelineOutputs } from '../../src/ops/pipeline-outputs.js';
@@ -157,8 +157,9 @@ describe('pipeline outputs', () => {
     const bad = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir: under } } });
     expect(() => new PipelineOutputs(feed, bad)).toThrow(`outputs.files.dir: ${under}: ${join(dir, 'blocker')} is not a folder`);
 
-    // The disk fills up while running: the event is dropped and logged, nothing is thrown at the pipeline.
-    symlinkSync('/dev/full', join(dir, 'events.jsonl'));
+    // A file that cannot be written while running (a folder in its place): the event is dropped and logged,
+    // nothing is thrown at the pipeline.
+    mkdirSync(join(dir, 'events.jsonl'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } } });
     const outputs = new PipelineOutputs(feed, cfg);
     expect(() => feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: 1 }] })).not.toThrow();
@@ -369,5 +370,29 @@ describe('pipeline outputs', () => {
     // A row that is no count above the interval's rows: nothing is cut (a partial take would leave a key twice).
     const odd = [`${iso},${minute},l,forward,car,5`, 'not a row', `${iso},${minute},l,forward,bus,1`];
     expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`, `${iso},${minute},l,backward,bus,0`]);
+  });
+
+  it('writes nothing through a link planted at an output name (the lock, the event log, a counts CSV): the target is untouched', async () => {
+    await notInAMinutesLastSeconds();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const victims = mkdtempSync(join(tmpdir(), 'xnorcam-victim-'));
+    // Shaped as a counts CSV stopped mid-minute, which a start cuts the minute's rows from to carry them on.
+    const text = `interval_start,interval_start_ms,line,direction,class,count\n${new Date(minute).toISOString()},${minute},l,forward,car,5\n`;
+    for (const name of ['.xnorcam.lock', 'events.jsonl', 'cam1.counts.csv']) {
+      writeFileSync(join(victims, name), text);
+      symlinkSync(join(victims, name), join(dir, name));
+    }
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 1 }, backward: {} } } }] };
+    const feed = feedFor(sourceStatus('cam1', 'running'), counts);
+    const outputs = new PipelineOutputs(feed, cfg);
+    feed.emit('events', { source: 'cam1', events: [{ type: 'source-up', source: 'cam1', at: minute }] });
+    // The lock, a courtesy, is put in place of its link.
+    expect(lstatSync(join(dir, '.xnorcam.lock')).isFile()).toBe(true);
+    await outputs.close();
+    for (const name of ['.xnorcam.lock', 'events.jsonl', 'cam1.counts.csv']) expect(readFileSync(join(victims, name), 'utf8'), name).toBe(text);
+    // The lines are counted as lost (/metrics), and logged with the file's name.
+    expect(outputs.linesLost().map((l) => l.file).sort()).toEqual(['cam1.counts.csv', 'events.jsonl']);
   });
 });

@@ -1,6 +1,6 @@
 /** `xnorcam run` as a service: what its pipeline file turns off stays off, and signals it has no use for do not kill it. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardUrl } from '../helpers/cli.js';
@@ -58,7 +58,8 @@ describe('xnorcam run, operated', () => {
   it('counts the lines an output file could not write (a full disk) in /metrics; /healthz stays on the cameras', async () => {
     const out = join(tmp.dir, 'full-out');
     mkdirSync(out);
-    symlinkSync('/dev/full', join(out, 'events.jsonl'));
+    // A file that cannot be written (as on a full disk; here a folder in its place).
+    mkdirSync(join(out, 'events.jsonl'));
     const file = join(tmp.dir, 'full.yaml');
     writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', '  dashboard: { port: 0 }', `  files: { dir: ${out}, counts: false }`, ''].join('\n'));
     const run = await start([file, ...testModelArgs], tmp.dir);

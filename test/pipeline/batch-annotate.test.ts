@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
 import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
+import { annotatePartialPath, annotateVideo } from '../../src/outputs/annotate-video.js';
 
 const real = resolve(shared, 'fixtures/real-traffic/video');
 
@@ -237,4 +238,18 @@ describe('xnorcam batch --annotate', () => {
     expect(existsSync(join(out, 'killed.annotated.partial.mp4'))).toBe(false);
     expect(probeFramePts(join(out, 'killed.annotated.mp4')).length).toBe(500);
   }, 120_000);
+  it('draws nothing through a link planted at the partial video\'s name (ffmpeg follows one): refused, its target untouched', async () => {
+    const dir = join(tmp.dir, 'linked');
+    mkdirSync(dir);
+    const video = makeVideo(join(dir, 'in.mp4'), { seconds: 1, width: 160, height: 120 });
+    const jsonl = join(dir, 'in.detections.jsonl');
+    writeFileSync(jsonl, Array.from({ length: 25 }, (_, frame) => JSON.stringify({ frame, ptsMs: frame * 40, detections: [], tracks: [] }) + '\n').join(''));
+    const output = join(dir, 'in.annotated.mp4');
+    const victim = join(tmp.dir, 'victim.txt');
+    writeFileSync(victim, 'not yours\n');
+    symlinkSync(victim, annotatePartialPath(output));
+    await expect(annotateVideo(video, jsonl, output)).rejects.toThrow(`${annotatePartialPath(output)}: is a symbolic link; output files are never written through one (remove it)`);
+    expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
+    expect(existsSync(output)).toBe(false);
+  });
 });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
-import { repoRoot, testModelArgs } from '../helpers/model.js';
+import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
 import { xnorcam } from '../helpers/cli.js';
 
 describe('xnorcam batch: bad inputs and output folders get one clear line', () => {
@@ -38,14 +38,27 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
-  it('a full disk names the file it stopped (a write error carries no path of its own), exit 1', () => {
+  it('a file that can grow no more (a full disk, a size limit) names the file it stopped (a write error carries no path of its own), exit 1', () => {
     const out = join(tmp.dir, 'full');
     mkdirSync(out);
-    // /dev/full: every write fails with ENOSPC, as on a disk that filled up. It was "internal error", exit 70.
-    symlinkSync('/dev/full', join(out, 'v.detections.jsonl'));
+    // A file-size limit (bash's ulimit -f, 1024-byte blocks; node ignores SIGXFSZ): the write past it fails with
+    // EFBIG, as one on a full disk fails with ENOSPC. It was "internal error", exit 70. The detections file,
+    // written first and the most, is the first to reach it.
+    const r = spawnSync('bash', ['-c', 'ulimit -f 4 && exec "$@"', 'bash', process.execPath, bin, 'batch', video, ...testModelArgs, '-o', out], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.detections.jsonl')}: file too large for this file system or its limit`);
+  });
+
+  it('refuses a symbolic link planted at an output name in one line, its target untouched, exit 1', () => {
+    const out = join(tmp.dir, 'linked');
+    mkdirSync(out);
+    const victim = join(tmp.dir, 'victim.txt');
+    writeFileSync(victim, 'not yours\n');
+    symlinkSync(victim, join(out, 'v.counts.csv'));
     const r = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.detections.jsonl')}: no space left on the device`);
+    expect(r.stderr.trim().split('\n').pop()).toBe(`error: ${join(out, 'v.counts.csv')}: is a symbolic link; output files are never written through one (remove it)`);
+    expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
   });
 
   it('an audio-only file: "no video stream"', () => {
