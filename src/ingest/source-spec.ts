@@ -60,10 +60,10 @@ export function sourceSchemeProblem(url: string): string | undefined {
 
 /**
  * The source as it should be recorded where the current folder must not matter (work folders, model cards): a
- * file by its absolute path, anything else as given.
+ * file by its absolute path, anything else as given with its password hidden, as those are copied and shared.
  */
 export function absoluteSource(url: string): string {
-  return sourceKind(url) === 'file' ? resolve(url) : url;
+  return sourceKind(url) === 'file' ? resolve(url) : redactSecrets(url);
 }
 
 /**

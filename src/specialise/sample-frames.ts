@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
 import { probeVideo } from '../ingest/probe.js';
 import { isCamera, parseSource } from '../ingest/source-spec.js';
@@ -25,15 +26,17 @@ export async function sampleFrames(
   opts: { count: number; minutes?: number; onProgress?: (done: number) => void; beforeFirstFrame?: () => void },
 ): Promise<SampledFrame[]> {
   const spec = parseSource(url, { rtspTimeoutOption: ffmpegBinary().rtspTimeoutOption });
+  // As errors name it: a camera's password is not for the terminal or a CI log.
+  const shown = redactSecrets(url);
   let rangeSec: number;
   if (spec.kind === 'file') {
     const probe = await probeVideo(spec.input).catch((e: Error) => {
-      throw new UserError(`${url}: ${e.message}`);
+      throw new UserError(`${shown}: ${e.message}`);
     });
-    if (!(probe.durationSec > 0)) throw new UserError(`${url}: the video has no known duration; give --minutes to sample a time range`);
+    if (!(probe.durationSec > 0)) throw new UserError(`${shown}: the video has no known duration; give --minutes to sample a time range`);
     rangeSec = opts.minutes ? Math.min(opts.minutes * 60, probe.durationSec) : probe.durationSec;
   } else {
-    if (!opts.minutes) throw new UserError(`${url}: a live source needs --minutes (how long to watch it)`, 2);
+    if (!opts.minutes) throw new UserError(`${shown}: a live source needs --minutes (how long to watch it)`, 2);
     rangeSec = opts.minutes * 60;
     // HTTP(S) is left to the single ffmpeg run below: often a finished recording, whose end is the end, not a drop-out.
     if (isCamera(spec)) return sampleLiveFrames(spec, dir, { ...opts, rangeSec });
@@ -56,10 +59,10 @@ export async function sampleFrames(
       if (m) opts.onProgress?.(Number(m[1]));
     });
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new UserError(`${url}: ffmpeg could not sample frames (${err.trim().split('\n').pop() ?? `exit ${code}`})`))));
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new UserError(`${shown}: ffmpeg could not sample frames (${err.trim().split('\n').pop() ?? `exit ${code}`})`))));
   });
   const files = readdirSync(dir).filter((f) => /^frame-\d{6}\.jpg$/.test(f)).sort();
-  if (files.length === 0) throw new UserError(`${url}: no frames could be sampled`);
+  if (files.length === 0) throw new UserError(`${shown}: no frames could be sampled`);
   return files.map((f, i) => ({ file: join(dir, f), timeSec: (i + 0.5) / rate }));
 }
 

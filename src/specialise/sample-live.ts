@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { logger } from '../core/log.js';
 import { writeAtomically } from '../core/write-atomically.js';
 import { FrameSlots } from '../ingest/frame-slots.js';
@@ -48,10 +49,11 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
   // Past the highest number on disk, so a frame kept earlier is never overwritten (one may have been deleted by hand).
   let nextIndex = 1 + Math.max(0, ...readdirSync(dir).map((f) => Number(/^frame-(\d{6})\.jpg/.exec(f)?.[1] ?? 0)));
 
+  const shown = redactSecrets(spec.url);
   const probe = await probeVideo(spec.input, spec.inputOptions).catch((e: Error) => {
-    throw new UserError(`${spec.url}: ${e.message}`);
+    throw new UserError(`${shown}: ${e.message}`);
   });
-  if (!probe.width || !probe.height) throw new UserError(`${spec.url}: the stream does not say its frame size`);
+  if (!probe.width || !probe.height) throw new UserError(`${shown}: the stream does not say its frame size`);
   const { width, height } = probe;
   // Up to two decoded frames an interval put a frame within half an interval of every tick; at least one a second
   // keeps the ingest's stall watchdog (defaultReconnectPolicy.stallMs) from taking a sparse sampling rate for a hung camera.
@@ -121,13 +123,13 @@ export async function sampleLiveFrames(spec: SourceSpec, dir: string, opts: Live
     // Polled rather than one timer for the whole watch: setTimeout fires at once past 2^31 ms (24.8 days).
     const rangeCheck = setInterval(() => watchedSec() >= opts.rangeSec && finish(), 250);
     const firstFrameTimer = setTimeout(() => {
-      if (!gotFrame) finish(new UserError(`${spec.url}: no frame within ${FIRST_FRAME_MS / 1000} s (${runner.lastError ?? 'the camera sent nothing'})`));
+      if (!gotFrame) finish(new UserError(`${shown}: no frame within ${FIRST_FRAME_MS / 1000} s (${runner.lastError ?? 'the camera sent nothing'})`));
     }, FIRST_FRAME_MS);
     runner.start();
   });
   await writes;
   if (writeError) throw writeError;
-  if (taken.length === 0) throw new UserError(`${spec.url}: no frames could be sampled (${runner.lastError ?? 'the camera sent none'})`);
+  if (taken.length === 0) throw new UserError(`${shown}: no frames could be sampled (${runner.lastError ?? 'the camera sent none'})`);
   if (downSince !== null) downMs += Date.now() - downSince;
   if (taken.length < opts.count) {
     const why = drops > 0 ? 'the camera was down' : "the camera's frames came further apart than the sampling interval";

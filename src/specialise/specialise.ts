@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { createProgress, formatSeconds } from '../core/progress.js';
 import { logger } from '../core/log.js';
 import { writeAtomically } from '../core/write-atomically.js';
@@ -233,7 +234,7 @@ async function specialiseIn(given: SpecialiseOptions): Promise<SpecialiseReport>
   );
   const teacherBoxes = labelled.reduce((n, f) => n + f.labels.length, 0);
   labelBar.finish(`teacher labelled ${labelled.length} frames, ${teacherBoxes} boxes`);
-  if (teacherBoxes === 0) throw new UserError(`${o.source}: the teacher found none of ${o.classes.join(', ')} in ${labelled.length} frames; check the teacher model and --classes`);
+  if (teacherBoxes === 0) throw new UserError(`${redactSecrets(o.source)}: the teacher found none of ${o.classes.join(', ')} in ${labelled.length} frames; check the teacher model and --classes`);
 
   const { train, validation } = splitByTime(labelled, o.holdout);
   writeYoloDataset(join(o.work, 'train'), train, studentClasses, o.unsure);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { absoluteSource } from '../ingest/source-spec.js';
 import { writeAtomically } from '../core/write-atomically.js';
 import type { SpecialiseOptions } from './specialise.js';
@@ -53,6 +54,12 @@ export function checkWorkOptions(work: string, options: Record<string, unknown>)
   const file = join(work, OPTIONS_FILE);
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : null;
   if (!before) return null;
+  // Made before a camera's password was recorded hidden: compared hidden, and no longer kept on disk.
+  const source = before['--source'];
+  if (typeof source === 'string' && redactSecrets(source) !== source) {
+    before['--source'] = redactSecrets(source);
+    writeAtomically(file, JSON.stringify(before, null, 2));
+  }
   for (const [flag, value] of Object.entries(BEFORE_RECORDED)) if (!(flag in before)) before[flag] = value;
   const shown = (v: unknown) => (v === null || v === '' ? 'none' : String(v));
   const changed = Object.keys(options).filter((k) => k in before && JSON.stringify(before[k]) !== JSON.stringify(options[k]));

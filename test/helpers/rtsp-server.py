@@ -29,6 +29,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=360)
     ap.add_argument("--fps", type=int, default=15)
+    ap.add_argument("--user", default=None, help="with --password: the camera asks for them (RTSP basic authentication)")
+    ap.add_argument("--password", default=None)
     args = ap.parse_args()
 
     Gst.init(None)
@@ -55,6 +57,13 @@ def main() -> None:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(True)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        server.set_auth(auth)
+        factory.add_role_from_structure(Gst.Structure.new_from_string("user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
     server.get_mount_points().add_factory(args.mount, factory)
     if server.attach(None) == 0:
         print(f"cannot listen on port {args.port}", file=sys.stderr)

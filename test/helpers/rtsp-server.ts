@@ -10,6 +10,9 @@ export interface RtspServerOptions {
   height?: number;
   fps?: number;
   port?: number;
+  /** The camera asks for this user name and password (basic authentication); `url` carries them. */
+  user?: string;
+  password?: string;
 }
 
 /** A real RTSP camera on 127.0.0.1 (GStreamer via /usr/bin/python3). `stop()` then `start()` = camera reboot. */
@@ -22,12 +25,14 @@ export class TestRtspServer {
   }
 
   get url(): string {
-    return `rtsp://127.0.0.1:${this.port}/cam`;
+    const login = this.opts.user ? `${this.opts.user}:${this.opts.password ?? ''}@` : '';
+    return `rtsp://${login}127.0.0.1:${this.port}/cam`;
   }
 
   async start(): Promise<void> {
     const args = [script, '--port', String(this.port), '--width', String(this.opts.width ?? 320), '--height', String(this.opts.height ?? 320), '--fps', String(this.opts.fps ?? 15)];
     if (this.opts.image) args.push('--image', this.opts.image);
+    if (this.opts.user) args.push('--user', this.opts.user, '--password', this.opts.password ?? '');
     // A restarted camera reuses its port; the old socket may linger for a moment.
     for (let attempt = 0; ; attempt++) {
       try {

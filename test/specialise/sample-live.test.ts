@@ -64,14 +64,14 @@ describe('sampling a live RTSP camera (real GStreamer RTSP server on 127.0.0.1)'
     expect(readLog(tmp.dir)).toHaveLength(frames.length);
   }, 60_000);
 
-  it('xnorcam specialise watches a camera with --minutes, and resumes an interrupted watch from the frames it kept', async () => {
+  it('xnorcam specialise watches a camera with --minutes, and resumes an interrupted watch from the frames it kept; the camera\'s password is nowhere', async () => {
     const tmp = tempDir('xnorcam-live-spec-');
     temps.push(tmp);
     const dir = tmp.dir;
     // A still street scene as the camera, so the teacher has vehicles to label.
     const still = join(dir, 'street.png');
     await sharp(join(fixture, 'bus.jpg')).resize(320, 240, { fit: 'fill' }).png().toFile(still);
-    const cam = new TestRtspServer({ image: still, width: 320, height: 240, fps: 10 });
+    const cam = new TestRtspServer({ image: still, width: 320, height: 240, fps: 10, user: 'viewer', password: 'SpecSecret9' });
     cams.push(cam);
     await cam.start();
     const args = (frames: number) => [
@@ -98,6 +98,8 @@ describe('sampling a live RTSP camera (real GStreamer RTSP server on 127.0.0.1)'
     expect(other.status).toBe(2);
     expect(other.stderr.trim().split('\n')).toHaveLength(1);
     expect(other.stderr).toContain('--frames 12 -> 10');
+    // Recorded (and compared on resuming) with the password hidden.
+    expect(JSON.parse(readFileSync(join(dir, 'cam.xnor.work', 'options.json'), 'utf8'))['--source']).toBe(cam.url.replace(':SpecSecret9@', ':***@'));
 
     // A frame deleted by hand and a log line cut short by the interruption: the resumed watch drops the first,
     // writes whole lines after the second, and numbers its frames past every file on disk.
@@ -120,5 +122,14 @@ describe('sampling a live RTSP camera (real GStreamer RTSP server on 127.0.0.1)'
     expect(report.frames.train + report.frames.validation).toBe(after.length);
     expect(report.frames.teacherBoxes).toBeGreaterThan(0);
     expect(existsSync(join(dir, 'cam.xnor'))).toBe(true);
+    // Not in the model card packed into the model (which is shared), the report, or anything printed.
+    expect(report.source).toBe(cam.url.replace(':SpecSecret9@', ':***@'));
+    for (const [what, text] of [['cam.xnor', readFileSync(join(dir, 'cam.xnor')).toString('latin1')], ['report.json', readFileSync(join(dir, 'cam.xnor.work', 'report.json'), 'utf8')], ['output', again.stdout + again.stderr + other.stderr]]) expect(text, what).not.toContain('SpecSecret9');
   }, 120_000);
+
+  it('names a camera it cannot reach without its password', async () => {
+    const tmp = tempDir('xnorcam-live-down-');
+    temps.push(tmp);
+    await expect(sampleFrames('rtsp://viewer:SpecSecret9@127.0.0.1:1/cam', tmp.dir, { count: 2, minutes: 0.1 })).rejects.toThrow(/^rtsp:\/\/viewer:\*\*\*@127\.0\.0\.1:1\/cam: /);
+  });
 });

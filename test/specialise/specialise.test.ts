@@ -8,6 +8,7 @@ import { readModelFile } from '../../src/engine/model-file/format.js';
 import { vehicleAgreement } from '../../src/specialise/agreement.js';
 import { operatingPointFrames, THRESHOLD_CANDIDATES } from '../../src/specialise/specialise.js';
 import { ignoreRegions, UNSURE_CHOICES, type LabelledFrame, type UnsureChoice } from '../../src/specialise/pseudo-label.js';
+import { checkWorkOptions } from '../../src/specialise/work-options.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = resolve(root, '..', 'shared', 'fixtures', 'yolo-fastest');
@@ -168,6 +169,15 @@ describe('xnorcam specialise (toy scale)', () => {
       expect(r.stderr.trim()).toBe(`error: ${flag} ${value}: ${error}`);
     }
     expect(existsSync(`${out}.work`)).toBe(false);
+  });
+
+  it('resumes a work folder that recorded a camera\'s password (made before it was hidden), and drops the password from it', () => {
+    const work = mkdtempSync(join(tmpdir(), 'xnorcam-spec-work-'));
+    writeFileSync(join(work, 'options.json'), JSON.stringify({ '--source': 'rtsp://viewer:OldSecret3@10.0.0.5/cam', '--frames': 12 }));
+    expect(checkWorkOptions(work, { '--source': 'rtsp://viewer:***@10.0.0.5/cam', '--frames': 12 })).toMatchObject({ '--frames': 12 });
+    expect(readFileSync(join(work, 'options.json'), 'utf8')).not.toContain('OldSecret3');
+    // Another camera is still another option, named without its password.
+    expect(() => checkWorkOptions(work, { '--source': 'rtsp://viewer:***@10.0.0.6/cam', '--frames': 12 })).toThrow(/--source rtsp:\/\/viewer:\*\*\*@10\.0\.0\.5\/cam -> rtsp:\/\/viewer:\*\*\*@10\.0\.0\.6\/cam/);
   });
 
   it('refuses a live source without --minutes, in one line', () => {
