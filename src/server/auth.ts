@@ -23,8 +23,9 @@ export class TokenAuth {
 
   /** The token the request presents, from header, query or cookie (in that order). */
   presented(req: IncomingMessage, url: URL): string | undefined {
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+    // The scheme is case-insensitive (RFC 7235): curl users and proxies write `bearer`.
+    const bearer = /^bearer\s+(.*)$/is.exec(req.headers.authorization ?? '');
+    if (bearer) return bearer[1].trim();
     const q = url.searchParams.get('token');
     if (q !== null) return q;
     return cookie(req, TOKEN_COOKIE);

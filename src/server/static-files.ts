@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
@@ -32,7 +32,8 @@ export async function serveStatic(file: string, res: ServerResponse, head: boole
   try {
     body = await readFile(file);
   } catch {
-    const missingBuild = file.startsWith(webBuildDir);
+    // Not built when its entry module is missing; a name it does not have (a typo, an old bookmark) is just not found.
+    const missingBuild = file.startsWith(webBuildDir) && !(await access(join(webBuildDir, 'main.js')).then(() => true, () => false));
     res.writeHead(missingBuild ? 500 : 404, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(missingBuild ? 'xnorcam: the dashboard is not built (run `npm run build`)\n' : 'not found\n');
     return;
