@@ -367,7 +367,7 @@ export async function run(argv: string[]): Promise<number> {
           e.damaged
           ? `truncated or corrupt input (${e.damaged}); no frame could be decoded`
           : `cannot decode (${e.error ?? 'ffmpeg failed'})`
-        : `truncated or corrupt input (${e.damaged}); outputs cover the ${e.processed} frames decoded`;
+        : `truncated or corrupt input (${e.damaged}); outputs cover the ${framesCovered(e, stride)}`;
     const others = bad.slice(1).map((b) => redactSecrets(b.url));
     fatal(`${redactSecrets(e.url)}: ${what}${others.length ? ` (also with problems: ${listNames(others, 3)})` : ''}`);
     return 1;
@@ -387,6 +387,11 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** With --stride, frames decoded and frames detected differ: both said, each by its name. */
+function framesCovered(e: SourceEnd, stride: number): string {
+  return stride > 1 ? `${e.frames} frames decoded (${e.processed} of them detected, --stride ${stride})` : `${e.processed} frames decoded`;
 }
 
 /** 42 s, 3 min 05 s, 2 h 10 min. */

@@ -235,7 +235,7 @@ export class FfmpegRun extends EventEmitter {
         return;
       }
     }
-    if (!this.damage && damageRe.test(line)) this.damage = line.replace(/^\[[^\]]*\]\s*/, '').trim();
+    this.damage ??= damageIn(line, this.opts.spec.input);
     if (errorRe.test(line)) {
       this.lastLines.push(line.trim());
       if (this.lastLines.length > 5) this.lastLines.shift();
@@ -307,6 +307,22 @@ export class FfmpegRun extends EventEmitter {
       });
     });
   }
+}
+
+/**
+ * The decoder's or demuxer's complaint in a stderr line, without its `[h264 @ 0x…]` prefix, or undefined. The
+ * lines describing the input (`Input #0, mov… from '<path>':`, its metadata and streams, indented) echo its path
+ * and tags, and the path can also begin a diagnostic (`<path>: Invalid data found…`): matched without it, so a
+ * healthy `truncated-feed.mp4` or `recovered (corrupt drive)/cam1.mp4` is not reported as damaged.
+ */
+function damageIn(line: string, input: string): string | undefined {
+  if (/^(\s|Input #|Output #)/.test(line)) return undefined;
+  const own = line.split(input).join('');
+  if (!damageRe.test(own)) return undefined;
+  return line
+    .replace(/^\[[^\]]*\]\s*/, '')
+    .replace(`${input}: `, '')
+    .trim();
 }
 
 function killQuietly(cmd: ffmpeg.FfmpegCommand): void {

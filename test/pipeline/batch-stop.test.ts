@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, testModelArgs } from '../helpers/model.js';
@@ -55,6 +55,34 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const lines = readJsonl(join(out, 'cut.detections.jsonl'));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
+  });
+
+  it('a healthy file whose path says "truncated", "corrupt", "partial file" is not reported as damaged', () => {
+    // ffmpeg echoes the path in its header (`Input #0, mov… from '<path>':`): it was taken for a diagnostic, exit 1.
+    const dir = join(tmp.dir, 'recovered (corrupt drive)');
+    mkdirSync(dir);
+    const video = makeVideo(join(dir, 'truncated partial file concealing.mp4'), { fps: 25, seconds: 1 });
+    const r = xnorcam(['batch', video, ...testModelArgs, '--out', join(tmp.dir, 'healthy')]);
+    expect(errorLines(r.stderr)).toEqual([]);
+    expect(r.status).toBe(0);
+  });
+
+  it("a damaged file with such a path: ffmpeg's own reason; with --stride, the frames decoded and those detected", () => {
+    const dir = join(tmp.dir, 'corrupt truncated');
+    mkdirSync(dir);
+    const full = makeVideo(join(dir, 'partial file.ts'), { fps: 25, seconds: 6 });
+    truncateSync(full, Math.floor(statSync(full).size * 0.4));
+    const out = join(tmp.dir, 'strided');
+    const r = xnorcam(['batch', full, ...testModelArgs, '--out', out, '--stride', '5']);
+    expect(r.status).toBe(1);
+    const m = /^error: (.*): truncated or corrupt input \((.*)\); outputs cover the (\d+) frames decoded \((\d+) of them detected, --stride 5\)$/.exec(errorLines(r.stderr)[0]);
+    expect(m, r.stderr).not.toBeNull();
+    expect(m![1]).toBe(full);
+    expect(m![2]).not.toContain(dir);
+    expect(m![2]).not.toMatch(/^Input #/);
+    const [decoded, detected] = [Number(m![3]), Number(m![4])];
+    expect(readJsonl(join(out, 'partial file.detections.jsonl'))).toHaveLength(detected);
+    expect(detected).toBe(Math.ceil(decoded / 5));
   });
 
   it('an MP4 of its first bytes only: the reason, not a line of its metadata', () => {
