@@ -14,7 +14,7 @@ import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFra
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
-import { dateEvents, parseStartTime, recordingStart } from '../ingest/start-time.js';
+import { dateEvents, parseStartTime, recordingStart, type StartTime } from '../ingest/start-time.js';
 import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { MovementsCsvWriter } from '../outputs/movements-csv.js';
@@ -44,7 +44,9 @@ interval by the line they came in by and the line they left by) and, with --anno
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
 stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
 that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
-(1 input problem, 130 SIGINT, 143 SIGTERM).`,
+(1 input problem, 130 SIGINT, 143 SIGTERM). Every input is checked first: one that cannot be read gets an
+error line with its reason and is left out, the others are processed, and the run exits 1; each input
+with a problem (unreadable, damaged, detection failed) gets its own error line at the end.`,
   options: {
     ...modelOptions,
     ...kernelOptions,
@@ -108,23 +110,20 @@ export async function run(argv: string[]): Promise<number> {
   const model = resolveModel(v, 'batch');
   const outDir = v.out ?? 'out';
 
-  // Check every input before starting threads: a typo should cost nothing.
+  // Check every input before starting threads: a typo should cost nothing. One unreadable file in an archive
+  // of hundreds is named (each with its own reason) and left out; the others are processed, and the run exits 1.
   const inputs: InputJob[] = [];
+  const unreadable: string[] = [];
   for (const url of args.positionals) {
-    const s = parseSource(url);
-    // Recordings, local or over HTTP (a 404 was found only after starting, leaving empty outputs); cameras are not probed.
-    if (s.kind === 'file' || s.kind === 'http') {
-      let p;
-      try {
-        p = await probeVideo(s.input, s.inputOptions);
-      } catch (e) {
-        throw new UserError(`${redactSecrets(url)}: ${(e as Error).message}`);
-      }
-      inputs.push({ url, estimatedFrames: p.estimatedFrames, fps: p.fps, startMs: startTime === undefined ? undefined : recordingStart(startTime, url, p.creationTime) });
-    } else {
-      inputs.push({ url, estimatedFrames: 0, fps: 0, startMs: startTime === undefined ? undefined : recordingStart(startTime, url, undefined) });
+    try {
+      inputs.push(await checkInput(url, startTime));
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      fatal(e.message);
+      unreadable.push(url);
     }
   }
+  if (!inputs.length) return 1;
   makeOutputDir(outDir, `-o ${outDir}`, 2);
   refuseLiveFiles(outDir, inputs.map((i) => parseSource(i.url).name));
 
@@ -358,35 +357,43 @@ export async function run(argv: string[]): Promise<number> {
   // In the order the inputs were given (they end in any order when decoded side by side).
   const given = new Map(inputs.map((j, i) => [j.url, i]));
   ends.sort((a, b) => (given.get(a.url) ?? 0) - (given.get(b.url) ?? 0));
-  const bad = ends.filter((e) => e.state === 'failed' || e.damaged);
-  if (bad.length) {
-    const e = bad[0];
-    const what =
-      e.state === 'failed'
-        ? // ffmpeg's last word on a file with an index and no frames is about its filters, not the file.
-          e.damaged
-          ? `truncated or corrupt input (${e.damaged}); no frame could be decoded`
-          : `cannot decode (${e.error ?? 'ffmpeg failed'})`
-        : `truncated or corrupt input (${e.damaged}); outputs cover the ${framesCovered(e, stride)}`;
-    const others = bad.slice(1).map((b) => redactSecrets(b.url));
-    fatal(`${redactSecrets(e.url)}: ${what}${others.length ? ` (also with problems: ${listNames(others, 3)})` : ''}`);
-    return 1;
+  // One line per input with a problem, naming it, what happened and what its outputs cover.
+  const problems = ends.map((e) => problemOf(e, stride)).filter((p) => p !== undefined);
+  // Said again at the end: the lines at the start have scrolled away under the progress by then.
+  if (unreadable.length) problems.push(`${unreadable.length} of ${args.positionals.length} inputs not processed (see above): ${unreadable.map(redactSecrets).join(', ')}`);
+  if (annotateError) problems.push(annotateError);
+  for (const p of problems) fatal(p);
+  return problems.length ? 1 : 0;
+}
+
+/** A recording is probed (a 404 or a file that is no video found only after starting left empty outputs); cameras are not. */
+async function checkInput(url: string, startTime: StartTime | undefined): Promise<InputJob> {
+  const s = parseSource(url);
+  let probed: Awaited<ReturnType<typeof probeVideo>> | undefined;
+  if (s.kind === 'file' || s.kind === 'http') {
+    try {
+      probed = await probeVideo(s.input, s.inputOptions);
+    } catch (e) {
+      throw new UserError(`${redactSecrets(url)}: ${(e as Error).message}`);
+    }
   }
+  // Its own line (naming the input) when --start-time file finds no creation_time.
+  const startMs = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
+  return { url, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
+}
+
+/** The line for an input that did not end cleanly, or undefined. */
+function problemOf(e: SourceEnd & { url: string }, stride: number): string | undefined {
+  const url = redactSecrets(e.url);
+  if (e.state === 'failed') {
+    // ffmpeg's last word on a file with an index and no frames is about its filters, not the file.
+    return e.damaged ? `${url}: truncated or corrupt input (${e.damaged}); no frame could be decoded` : `${url}: cannot decode (${e.error ?? 'ffmpeg failed'})`;
+  }
+  if (e.damaged) return `${url}: truncated or corrupt input (${e.damaged}); outputs cover the ${framesCovered(e, stride)}`;
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
   // detections file): counts made over them are short, so the run does not pass for a clean one.
-  const undetected = ends.filter((e) => e.detectFailures > 0);
-  if (undetected.length) {
-    const e = undetected[0];
-    const others = undetected.slice(1).map((u) => redactSecrets(u.url));
-    const more = others.length ? ` (also in: ${listNames(others, 3)})` : '';
-    fatal(`${redactSecrets(e.url)}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections${more}`);
-    return 1;
-  }
-  if (annotateError) {
-    fatal(annotateError);
-    return 1;
-  }
-  return 0;
+  if (e.detectFailures > 0) return `${url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections`;
+  return undefined;
 }
 
 /** With --stride, frames decoded and frames detected differ: both said, each by its name. */

@@ -77,4 +77,23 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.stderr).toMatch(/^error: readme\.txt: not a video \([^\n]*\)\n$/);
     expect(existsSync(join(tmp.dir, 'o', 'readme.detections.jsonl'))).toBe(false);
   });
+
+  it('unreadable inputs are each named with their reason, the readable ones processed, exit 1', () => {
+    const wav = join(tmp.dir, 'sound.wav');
+    expect(spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', wav]).status).toBe(0);
+    writeFileSync(join(tmp.dir, 'notes.txt'), 'a note\n');
+    const r = xnorcam(['batch', 'sound.wav', video, 'missing.mp4', 'notes.txt', ...testModelArgs, '-o', 'mixed'], tmp.dir);
+    expect(r.status).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors.slice(0, 3)).toEqual(['error: sound.wav: no video stream', 'error: missing.mp4: no such file', expect.stringMatching(/^error: notes\.txt: not a (readable )?video \(/)]);
+    expect(errors.slice(3)).toEqual(['error: 3 of 4 inputs not processed (unreadable, see above): sound.wav, missing.mp4, notes.txt']);
+    expect(readFileSync(join(tmp.dir, 'mixed', 'v.detections.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(25);
+  });
+
+  it('no readable input: the lines, exit 1, nothing written', () => {
+    const r = xnorcam(['batch', 'gone1.mp4', 'gone2.mp4', ...testModelArgs, '-o', 'none'], tmp.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: gone1.mp4: no such file\nerror: gone2.mp4: no such file\n');
+    expect(existsSync(join(tmp.dir, 'none'))).toBe(false);
+  });
 });

@@ -41,7 +41,7 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
   });
 
-  it('a truncated stream: outputs for the frames that were there, exit 1, one line naming the file', () => {
+  it('truncated streams: outputs for the frames that were there, exit 1, one line per damaged file', () => {
     const full = makeVideo(join(tmp.dir, 'cut.ts'), { fps: 25, seconds: 6 });
     truncateSync(full, Math.floor(statSync(full).size * 0.4));
     const other = join(tmp.dir, 'cut2.ts');
@@ -49,9 +49,11 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const out = join(tmp.dir, 'cut');
     const r = xnorcam(['batch', full, other, ...testModelArgs, '--out', out]);
     expect(r.status).toBe(1);
-    expect(errorLines(r.stderr)).toHaveLength(1);
-    // Every damaged input named, not "1 more".
-    expect(errorLines(r.stderr)[0]).toMatch(/cut\.ts: truncated or corrupt input .*outputs cover the \d+ frames decoded \(also with problems: .*cut2\.ts\)$/);
+    // Each damaged input on a line of its own, with its reason and frames (the second had only its name).
+    const errors = errorLines(r.stderr);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(new RegExp(`^error: ${full}: truncated or corrupt input \\(.+\\); outputs cover the \\d+ frames decoded$`));
+    expect(errors[1]).toMatch(new RegExp(`^error: ${other}: truncated or corrupt input \\(.+\\); outputs cover the \\d+ frames decoded$`));
     const lines = readJsonl(join(out, 'cut.detections.jsonl'));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
