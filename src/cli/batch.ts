@@ -6,7 +6,7 @@ import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { fatal } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
-import { describeHolder, outputLockHolder } from '../ops/output-lock.js';
+import { BATCH_LOCK_FILE, describeHolder, OutputLock, outputLockHolder } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
@@ -46,7 +46,9 @@ stops cleanly with every written line valid (--annotate then draws the frames do
 that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
 (1 input problem, 130 SIGINT, 143 SIGTERM). Every input is checked first: one that cannot be read gets an
 error line with its reason and is left out, the others are processed, and the run exits 1; each input
-with a problem (unreadable, damaged, detection failed) gets its own error line at the end.`,
+with a problem (unreadable, damaged, detection failed) gets its own error line at the end. A rerun
+replaces an input's files of an earlier run (said per input); a second batch into a folder one is writing
+is refused (exit 2).`,
   options: {
     ...modelOptions,
     ...kernelOptions,
@@ -125,7 +127,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!inputs.length) return 1;
   makeOutputDir(outDir, `-o ${outDir}`, 2);
-  refuseLiveFiles(outDir, inputs.map((i) => parseSource(i.url).name));
+  const names = inputs.map((i) => parseSource(i.url).name);
+  refuseLiveFiles(outDir, names);
+  claimForBatch(outDir, names);
 
   const pipeline = new Pipeline({
     model,
@@ -231,6 +235,8 @@ export async function run(argv: string[]): Promise<number> {
         try {
           await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
+            const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
+            sayOutputs(job.url, name, base, suffixes);
             // The other outputs of this input are written afresh; a video drawn by an earlier run would
             // pass for this run's.
             if (!v.annotate && existsSync(`${base}.annotated.mp4`)) {
@@ -423,4 +429,32 @@ function refuseLiveFiles(outDir: string, names: readonly string[]): void {
   const files = clash.map((n) => `${join(outDir, n)}.counts.csv`).join(', ');
   const sources = clash.map((n) => `'${n}'`).join(', ');
   throw new UserError(`-o ${outDir}: a live xnorcam run (${describeHolder(holder)}) writes there for source ${sources}: this batch would write over ${files} and its other files; choose another --out`, 2);
+}
+
+/**
+ * Refuses a folder another batch is writing in (two batches in one folder interleaved their JSONL lines and broke
+ * each other's CSV rows, both exiting 0), else claims it until this process exits. A batch killed outright leaves
+ * a lock whose process is gone, which does not count.
+ */
+function claimForBatch(outDir: string, names: readonly string[]): void {
+  const other = outputLockHolder(outDir, BATCH_LOCK_FILE);
+  if (other) {
+    throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other)}) is writing there, for ${listNames(other.sources, 3)}: two in one folder corrupt each other's files; wait for it to end or choose another --out`, 2);
+  }
+  const lock = new OutputLock(outDir, () => names, BATCH_LOCK_FILE);
+  // On every way out, a second Ctrl-C's process.exit included.
+  process.once('exit', () => lock.release());
+}
+
+/**
+ * Says which name an input's outputs have when it is not its own (a second `cam1.mp4`, from another day's
+ * folder, writes `cam1-2.*`), and which files of an earlier run this one replaces: an archive's days share
+ * their camera names, and a later batch into the same folder silently replaced an earlier one's results.
+ */
+function sayOutputs(url: string, name: string, base: string, suffixes: readonly string[]): void {
+  const shown = relative(process.cwd(), base) || base;
+  const own = parseSource(url).name;
+  if (name !== own) process.stderr.write(`batch: ${url} → ${shown}.* (an input before it has the name ${own})\n`);
+  const replaced = suffixes.filter((s) => existsSync(base + s));
+  if (replaced.length) process.stderr.write(`batch: ${shown}.*: replacing the outputs of an earlier run (${replaced.map((s) => name + s).join(', ')})\n`);
 }

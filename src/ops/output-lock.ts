@@ -16,6 +16,12 @@ export interface OutputLockInfo {
 }
 
 const LOCK_FILE = '.xnorcam.lock';
+/**
+ * A batch's claim, apart from a live run's: a batch may write beside a live pipeline (a container's out/ is both;
+ * their names are checked against each other), but two batches in one folder interleaved their JSONL lines and
+ * broke each other's rows.
+ */
+export const BATCH_LOCK_FILE = '.xnorcam-batch.lock';
 /** The holder rewrites the file this often; one on another host (a second container) not rewritten for FRESH_MS is gone. */
 const REFRESH_MS = 10_000;
 const FRESH_MS = 30_000;
@@ -26,8 +32,8 @@ const FRESH_MS = 30_000;
  * stale either way: its pid may be some other process's by now (after a reboot), and a restarted container is
  * pid 1 again.
  */
-export function outputLockHolder(dir: string): OutputLockInfo | undefined {
-  const path = join(dir, LOCK_FILE);
+export function outputLockHolder(dir: string, file = LOCK_FILE): OutputLockInfo | undefined {
+  const path = join(dir, file);
   let info: OutputLockInfo;
   let mtimeMs: number;
   try {
@@ -57,8 +63,9 @@ export class OutputLock {
   constructor(
     dir: string,
     private readonly sources: () => readonly string[],
+    file = LOCK_FILE,
   ) {
-    this.path = join(dir, LOCK_FILE);
+    this.path = join(dir, file);
     this.write(true);
     this.timer = setInterval(() => this.write(true), REFRESH_MS).unref();
   }

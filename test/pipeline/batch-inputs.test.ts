@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
@@ -95,5 +95,43 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('error: gone1.mp4: no such file\nerror: gone2.mp4: no such file\n');
     expect(existsSync(join(tmp.dir, 'none'))).toBe(false);
+  });
+
+  it('a second batch into a folder another batch is writing is refused in one line naming it; the lock goes with the first', async () => {
+    const long = makeVideo(join(tmp.dir, 'long.mp4'), { seconds: 30 });
+    const out = join(tmp.dir, 'shared-out');
+    const first = spawn(process.execPath, [bin, 'batch', long, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
+    const jsonl = join(out, 'long.detections.jsonl');
+    const t0 = Date.now();
+    while (!(existsSync(jsonl) && statSync(jsonl).size > 0)) {
+      if (Date.now() - t0 > 20_000) throw new Error('the first batch produced nothing');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
+    first.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(new RegExp(`^error: -o ${out}: another xnorcam batch \\(pid ${first.pid}, since [^)]+\\) is writing there, for long: two in one folder corrupt each other's files; wait for it to end or choose another --out\n$`));
+    expect(existsSync(join(out, 'v.detections.jsonl'))).toBe(false);
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+    // Once the first has gone, the folder is free.
+    expect(xnorcam(['batch', video, ...testModelArgs, '-o', out]).status).toBe(0);
+  });
+
+  it('says which input got a -2 name, and which files of an earlier run it replaces', () => {
+    for (const day of ['mon', 'tue']) {
+      mkdirSync(join(tmp.dir, day));
+      copyFileSync(video, join(tmp.dir, day, 'cam1.mp4'));
+    }
+    const first = xnorcam(['batch', 'mon/cam1.mp4', 'tue/cam1.mp4', ...testModelArgs, '-o', 'days'], tmp.dir);
+    expect(first.status).toBe(0);
+    const said = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('batch: ') && !/ frames from /.test(l));
+    expect(said(first.stderr)).toEqual(['batch: tue/cam1.mp4 → days/cam1-2.* (an input before it has the name cam1)']);
+    const again = xnorcam(['batch', 'tue/cam1.mp4', ...testModelArgs, '-o', 'days', '--annotate'], tmp.dir);
+    expect(again.status).toBe(0);
+    expect(said(again.stderr).filter((l) => !/annotated/.test(l))).toEqual([
+      'batch: days/cam1.*: replacing the outputs of an earlier run (cam1.detections.jsonl, cam1.events.jsonl, cam1.tracks.txt, cam1.counts.csv)',
+    ]);
   });
 });
