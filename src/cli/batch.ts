@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
@@ -127,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!inputs.length) return 1;
   makeOutputDir(outDir, `-o ${outDir}`, 2);
-  const names = inputs.map((i) => parseSource(i.url).name);
+  const names = inputs.map((i) => fitName(parseSource(i.url).name));
   refuseLiveFiles(outDir, names);
   claimForBatch(outDir, names);
 
@@ -233,7 +234,7 @@ export async function run(argv: string[]): Promise<number> {
         const job = queue.shift()!;
         active++;
         try {
-          await pipeline.addSource({ url: job.url, mode: 'batch', lines, zones, calibration, movements }, (name) => {
+          await pipeline.addSource({ url: job.url, name: fitName(parseSource(job.url).name), mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
             const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
             sayOutputs(job.url, name, base, suffixes);
@@ -446,6 +447,22 @@ function claimForBatch(outDir: string, names: readonly string[]): void {
   process.once('exit', () => lock.release());
 }
 
+/** Room in a 255-byte file name for the longest suffix (.annotated.partial.mp4) and a `-NNN` for a repeated name. */
+const MAX_NAME_BYTES = 255 - '.annotated.partial.mp4'.length - 4;
+
+/**
+ * An input's name cut to fit a file name with its suffixes (a very long name stopped the run with ENAMETOOLONG,
+ * the other inputs' files left empty), ending in a hash of the whole name so two long names alike in their
+ * first 200 bytes stay apart.
+ */
+function fitName(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const chars = [...name];
+  while (Buffer.byteLength(chars.join('')) > MAX_NAME_BYTES - hash.length - 1) chars.pop();
+  return `${chars.join('')}~${hash}`;
+}
+
 /**
  * Says which name an input's outputs have when it is not its own (a second `cam1.mp4`, from another day's
  * folder, writes `cam1-2.*`), and which files of an earlier run this one replaces: an archive's days share
@@ -454,7 +471,9 @@ function claimForBatch(outDir: string, names: readonly string[]): void {
 function sayOutputs(url: string, name: string, base: string, suffixes: readonly string[]): void {
   const shown = relative(process.cwd(), base) || base;
   const own = parseSource(url).name;
-  if (name !== own) process.stderr.write(`batch: ${url} → ${shown}.* (an input before it has the name ${own})\n`);
+  const fitted = fitName(own);
+  const why = [fitted !== own ? "its name shortened to fit the file system's 255-byte limit on a file name" : '', name !== fitted ? `an input before it has the name ${fitted}` : ''];
+  if (name !== own) process.stderr.write(`batch: ${url} → ${shown}.* (${why.filter(Boolean).join('; ')})\n`);
   const replaced = suffixes.filter((s) => existsSync(base + s));
   if (replaced.length) process.stderr.write(`batch: ${shown}.*: replacing the outputs of an earlier run (${replaced.map((s) => name + s).join(', ')})\n`);
 }

@@ -47,4 +47,5 @@ const fileErrorReasons: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
   EEXIST: 'already exists',
   EFBIG: 'file too large for this file system or its limit',
+  ENAMETOOLONG: 'name too long for the file system (255 bytes for a file name on most)',
 };

@@ -51,6 +51,14 @@ describe('xnorcam convert', () => {
     expect(readModelFile(model).classNames).toEqual(coco.split('\n').filter((n) => n.trim() !== ''));
   });
 
+  it('says a file name too long for the file system is one, in one line', () => {
+    const out = join(tmp.dir, `${'m'.repeat(300)}.xnor`);
+    const r = xnorcam(['convert', testModel.cfg, testModel.weights, '-o', out]);
+    // It was `internal error: ENAMETOOLONG …`, exit 70 (the path named may be the temporary file beside it).
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^error: ${out}(\\.tmp-\\d+)?: name too long for the file system \\(255 bytes for a file name on most\\)$`))]);
+    expect(r.status).toBe(1);
+  });
+
   it('says the folder of -o does not exist, rather than "no such file"', () => {
     const out = join(tmp.dir, 'nodir', 'm.xnor');
     const r = xnorcam(['convert', testModel.cfg, testModel.weights, '-o', out]);

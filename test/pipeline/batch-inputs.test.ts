@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
-import { xnorcam } from '../helpers/cli.js';
+import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
 
 describe('xnorcam batch: bad inputs and output folders get one clear line', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -133,5 +133,19 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(said(again.stderr).filter((l) => !/annotated/.test(l))).toEqual([
       'batch: days/cam1.*: replacing the outputs of an earlier run (cam1.detections.jsonl, cam1.events.jsonl, cam1.tracks.txt, cam1.counts.csv)',
     ]);
+  });
+
+  it('an input whose name leaves no room for the suffixes: a shortened name, said; every input written', () => {
+    // 246 bytes of UTF-8: fits the file system, but not with `.detections.jsonl` after it (ENAMETOOLONG, exit 70).
+    const long = `${'é'.repeat(121)}.mp4`;
+    copyFileSync(video, join(tmp.dir, long));
+    const r = xnorcam(['batch', long, 'v.mp4', ...testModelArgs, '-o', 'longname'], tmp.dir);
+    expect(errorLines(r.stderr)).toEqual([]);
+    expect(r.status).toBe(0);
+    const files = readdirSync(join(tmp.dir, 'longname')).filter((f) => f.endsWith('.detections.jsonl'));
+    const short = files.find((f) => f !== 'v.detections.jsonl')!.replace(/\.detections\.jsonl$/, '');
+    expect(short).toMatch(/^é+~[0-9a-f]{8}$/);
+    expect(r.stderr).toContain(`batch: ${long} → longname/${short}.* (its name shortened to fit the file system's 255-byte limit on a file name)\n`);
+    for (const name of [short, 'v']) expect(readJsonl(join(tmp.dir, 'longname', `${name}.detections.jsonl`))).toHaveLength(25);
   });
 });
