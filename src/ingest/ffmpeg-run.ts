@@ -36,6 +36,8 @@ export interface FfmpegRunEnd {
 }
 
 const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
+/** The input's start time in its header (`  Duration: 00:00:08.15, start: 1.420289, bitrate: …`): ffprobe's format start_time. */
+const startRe = /^\s*Duration: .*?, start: (-?\d+(?:\.\d+)?)/;
 const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
 
 /**
@@ -64,6 +66,9 @@ export class FfmpegRun extends EventEmitter {
   private lastPtsMs = 0;
   private lastStepMs = 0;
   private ptsCount = 0;
+  /** A recording's own clock (-copyts) less its start time from ffmpeg's header, where that is ptsMs's origin. */
+  private readonly fileClock: boolean;
+  private startSec: number | undefined;
   private frames = 0;
   private sourceSize?: [number, number];
   private readonly sizeReader = new InputSizeReader();
@@ -79,6 +84,11 @@ export class FfmpegRun extends EventEmitter {
     super();
     this.frameBytes = opts.width * opts.height * 3;
     if (opts.slots.frameBytes !== this.frameBytes) throw new Error('frame slot size does not match the model input');
+    // A recording read through once (batch). ffmpeg shifts each input to start at 0, but for MPEG-TS (formats that
+    // allow timestamp discontinuities) from the earliest stream it reads, the video alone, not the file's start:
+    // a TS cut whose audio starts 46 ms before its video had its first frame at 0, where ffprobe's pts_time less
+    // the file's start_time (the documented ptsMs, as for an MP4) gives 46.4. The file's own times, less its start.
+    this.fileClock = !opts.realtime && !opts.loop && (opts.spec.kind === 'file' || opts.spec.kind === 'http');
   }
 
   /** True while reading is paused because every frame slot is taken (batch backpressure). */
@@ -118,6 +128,7 @@ export class FfmpegRun extends EventEmitter {
         '-nostats',
         ...(this.opts.realtime && spec.kind !== 'rtsp' && spec.kind !== 'v4l2' ? ['-re'] : []),
         ...(this.opts.loop && spec.kind === 'file' ? ['-stream_loop', '-1'] : []),
+        ...(this.fileClock ? ['-copyts'] : []),
         ...spec.inputOptions,
       ])
       .complexFilter(graph);
@@ -210,7 +221,8 @@ export class FfmpegRun extends EventEmitter {
   private onStderr(line: string): void {
     const f = showinfoFrame(line);
     if (f) {
-      const seconds = showinfoSeconds(f, this.timeBase);
+      const raw = showinfoSeconds(f, this.timeBase);
+      const seconds = raw !== undefined && this.fileClock ? raw - (this.startSec ?? 0) : raw;
       // A frame without a timestamp still has its line (frames and lines pair by order): dated a step after
       // the one before, rather than leaving every later frame paired with its predecessor's time.
       const ms = seconds !== undefined ? Math.round(seconds * 1e6) / 1e3 : this.lastPtsMs + this.lastStepMs;
@@ -220,6 +232,8 @@ export class FfmpegRun extends EventEmitter {
       this.flushFrames();
       return;
     }
+    const start = this.fileClock && this.startSec === undefined ? startRe.exec(line) : null;
+    if (start) this.startSec = Number(start[1]);
     const config = showinfoConfig(line);
     if (config) {
       this.timeBase = config.timeBase;

@@ -167,6 +167,24 @@ describe('xnorcam batch --annotate', () => {
     annotated.forEach((t, i) => expect(Math.abs(t - lines[i].ptsMs), `frame ${i}`).toBeLessThan(1));
   });
 
+  it("an MPEG-TS cut whose audio starts before its video: ptsMs is pts_time less the file's start_time, as for an MP4, and the video follows", () => {
+    const mp4 = makeVideo(join(tmp.dir, 'av.mp4'), { width: 320, height: 240, fps: 25, seconds: 2, audio: true });
+    const ts = cut(mp4, join(tmp.dir, 'av.ts'), 2);
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=start_time', '-of', 'csv=p=0', ts], { encoding: 'utf8' });
+    const startMs = Number(probe.stdout.trim()) * 1000;
+    const truth = probeFramePts(ts).map((t) => Math.round((t - startMs) * 1000) / 1000);
+    // The audio first: ffmpeg rebased a TS on its video alone (its first frame came out at 0).
+    expect(truth[0]).toBeGreaterThan(10);
+    const out = join(tmp.dir, 'av');
+    const r = xnorcam(['batch', ts, ...testModelArgs, '--annotate', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = readJsonl(join(out, 'av.detections.jsonl'));
+    expect(lines.map((l) => l.ptsMs)).toEqual(truth);
+    const annotated = probeFramePts(join(out, 'av.annotated.mp4'));
+    expect(annotated).toHaveLength(lines.length);
+    annotated.forEach((t, i) => expect(Math.abs(t - lines[i].ptsMs), `frame ${i}`).toBeLessThan(1));
+  });
+
   it('draws a picture of odd width and height (the encoder needs even ones) without moving the boxes, keeping its pixel shape', () => {
     const odd = join(tmp.dir, 'odd.avi');
     // Non-square pixels too (an anamorphic recording): the annotated video played squashed without its SAR.
