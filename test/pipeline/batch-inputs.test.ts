@@ -86,7 +86,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.status).toBe(1);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors.slice(0, 3)).toEqual(['error: sound.wav: no video stream', 'error: missing.mp4: no such file', expect.stringMatching(/^error: notes\.txt: not a (readable )?video \(/)]);
-    expect(errors.slice(3)).toEqual(['error: 3 of 4 inputs not processed (unreadable, see above): sound.wav, missing.mp4, notes.txt']);
+    expect(errors.slice(3)).toEqual(['error: 3 of 4 inputs not processed (see above): sound.wav, missing.mp4, notes.txt']);
     expect(readFileSync(join(tmp.dir, 'mixed', 'v.detections.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(25);
   });
 
