@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { redactSecrets, withoutUserinfo } from '../core/redact.js';
+import { redactSecrets, withoutSecrets } from '../core/redact.js';
 import { didYouMean } from '../core/suggest.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'v4l2' | 'lavfi' | 'file';
@@ -115,7 +115,7 @@ export function videoFileProblem(path: string): string | undefined {
  * without the user name, password or query, even of a URL the URL parser refuses (a # in the password).
  */
 function nameFromUrl(url: string): string {
-  const bare = withoutUserinfo(url).replace(/[?#].*$/s, '');
+  const bare = withoutSecrets(url).replace(/[?#].*$/s, '');
   try {
     const u = new URL(bare);
     const last = u.pathname.split('/').filter(Boolean).pop();

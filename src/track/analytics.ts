@@ -91,7 +91,9 @@ interface TrackInfo {
   pending: PendingEvent[];
   /** Movements: the first line it crossed (and when), and the last with its crossing's ptsMs and at; -1 before any. */
   firstLine: number;
-  firstCrossMs: number;
+  /** Crossings are ordered on the analytics' own clock (crossT), which never goes back, not by ptsMs, which restarts with a stream's timestamps. */
+  firstCrossT: number;
+  lastCrossT: number;
   lastLine: number;
   lastCrossMs: number;
   lastCrossAt: number;
@@ -198,7 +200,7 @@ export class SourceAnalytics {
         const crossMs = roundMicro(frame.ptsMs - early);
         const crossAt = this.cfg.clock === 'media' ? roundMicro(at - early) : Math.round(at - early);
         // Every crossing, a repeated one too (not counted again): a movement ends where the vehicle last went over.
-        noteCrossing(info, i, crossMs, crossAt);
+        noteCrossing(info, i, info.lineState[i].crossT, crossMs, crossAt);
         const bit = dir === 'forward' ? 1 : 2;
         if (info.counted[i] & bit) continue;
         info.counted[i] |= bit;
@@ -331,7 +333,8 @@ export class SourceAnalytics {
       pending: [],
       speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
       firstLine: -1,
-      firstCrossMs: 0,
+      firstCrossT: 0,
+      lastCrossT: 0,
       lastLine: -1,
       lastCrossMs: 0,
       lastCrossAt: 0,
@@ -478,13 +481,14 @@ export class SourceAnalytics {
 }
 
 /** By the crossings' own times: two lines made certain in one frame (a fast vehicle at a low rate) keep their order. */
-function noteCrossing(info: TrackInfo, line: number, ptsMs: number, at: number): void {
-  if (info.firstLine < 0 || ptsMs < info.firstCrossMs) {
+function noteCrossing(info: TrackInfo, line: number, t: number, ptsMs: number, at: number): void {
+  if (info.firstLine < 0 || t < info.firstCrossT) {
     info.firstLine = line;
-    info.firstCrossMs = ptsMs;
+    info.firstCrossT = t;
   }
-  if (info.lastLine < 0 || ptsMs >= info.lastCrossMs) {
+  if (info.lastLine < 0 || t >= info.lastCrossT) {
     info.lastLine = line;
+    info.lastCrossT = t;
     info.lastCrossMs = ptsMs;
     info.lastCrossAt = at;
   }

@@ -29,6 +29,10 @@ describe('secrets in camera URLs', () => {
       ['rtsp://a:S1@h/x then rtsp://b:S2@h2/y', 'rtsp://a:***@h/x then rtsp://b:***@h2/y'],
     ];
     for (const [url, shown] of cases) expect(redactSecrets(url)).toBe(shown);
+    // Free text with a URL and, later on the line, an address: nothing is taken for a password.
+    for (const plain of ['source rtsp://10.0.0.5 down; contact ops@example.com', '{"url":"rtsp://cam1","by":"bob@corp.com"}']) expect(redactSecrets(plain)).toBe(plain);
+    // Cameras that take the credentials as path parameters.
+    expect(redactSecrets('rtsp://192.168.1.10/user=admin&password=xyz&channel=1&stream=0.sdp')).toBe('rtsp://192.168.1.10/user=admin&password=***&channel=1&stream=0.sdp');
     // Shown text is left as it is when redacted again (a log of a status line).
     for (const [, shown] of cases) expect(redactSecrets(shown)).toBe(shown);
   });

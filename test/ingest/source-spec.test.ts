@@ -12,6 +12,7 @@ describe('names of sources given by URL', () => {
       ['rtsp://adm@site:UserAtSecret1@10.0.0.5/cam', '10.0.0.5-cam'],
       ['rtsp://UserOnlyToken5@10.0.0.5/cam', '10.0.0.5-cam'],
       ['http://cams.example.org/monday.mp4?token=QuerySecret7', 'cams.example.org-monday.mp4'],
+      ['rtsp://192.168.1.10/user=admin&password=PathSecret8&channel=1&stream=0.sdp', '192.168.1.10-user_admin_password_channel_1_stream_0.sdp'],
     ];
     for (const [url, name] of cases) expect(parseSource(url).name).toBe(name);
   });

@@ -131,4 +131,20 @@ describe('turning movements', () => {
     expect(events.filter((e) => e.type === 'movement')).toEqual([]);
     expect(() => new SourceAnalytics({ source: 'cam', lines: lines.slice(0, 1), movements: true })).toThrow('cam: movements need at least two lines (one across each approach), got 1');
   });
+
+  it('keeps a movement\'s way round when the stream\'s timestamps restart between its two crossings', () => {
+    // A camera whose timestamps reset (a restarted encoder) while a car drives south → north: south crossed at
+    // 0.7 s, north at 2.7 s, the clock going from 100 s back to 0 at 1.5 s.
+    const a = new SourceAnalytics({ source: 'x', lines, movements: true, clock: 'media' });
+    const events: TrafficEvent[] = [];
+    for (const f of renderScene([drive([[640, 700], [640, 20]], 200)], { fps: 10, seconds: 5, noise: 1, seed: 4 })) {
+      const t = f.frame.ptsMs;
+      events.push(...a.update({ ...f.frame, ptsMs: t < 1500 ? 100_000 + t : t - 1500 }, f.detections).events);
+    }
+    events.push(...a.finish());
+    const moved = events.filter((e) => e.type === 'movement');
+    expect(moved).toMatchObject([{ from: 'south', to: 'north' }]);
+    // Dated by the north crossing, on the clock the stream had then.
+    expect(Math.abs(moved[0].ptsMs - 1200)).toBeLessThan(100);
+  });
 });
