@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -7,7 +7,7 @@ import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { fatal } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
-import { BATCH_LOCK_FILE, describeHolder, OutputLock, outputLockHolder } from '../ops/output-lock.js';
+import { BATCH_LOCK_RE, batchLockFile, describeHolder, OutputLock, outputLockHolder } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
@@ -438,11 +438,20 @@ function refuseLiveFiles(outDir: string, names: readonly string[]): void {
  * a lock whose process is gone, which does not count.
  */
 function claimForBatch(outDir: string, names: readonly string[]): void {
-  const other = outputLockHolder(outDir, BATCH_LOCK_FILE);
-  if (other) {
-    throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other)}) is writing there, for ${listNames(other.sources, 3)}: two in one folder corrupt each other's files; wait for it to end or choose another --out`, 2);
+  let files: string[] = [];
+  try {
+    files = readdirSync(outDir).filter((f) => BATCH_LOCK_RE.test(f));
+  } catch {
+    // no folder yet: no other batch in it
   }
-  const lock = new OutputLock(outDir, () => names, BATCH_LOCK_FILE);
+  for (const file of files) {
+    const other = outputLockHolder(outDir, file);
+    const clash = other ? names.filter((n) => other.sources.includes(n)) : [];
+    if (other && clash.length) {
+      throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other)}) is writing the outputs of ${listNames(clash, 3)} there: two writing one file corrupt it; wait for it to end, or choose another --out`, 2);
+    }
+  }
+  const lock = new OutputLock(outDir, () => names, batchLockFile());
   // On every way out, a second Ctrl-C's process.exit included.
   process.once('exit', () => lock.release());
 }
@@ -473,7 +482,7 @@ function sayOutputs(url: string, name: string, base: string, suffixes: readonly 
   const own = parseSource(url).name;
   const fitted = fitName(own);
   const why = [fitted !== own ? "its name shortened to fit the file system's 255-byte limit on a file name" : '', name !== fitted ? `an input before it has the name ${fitted}` : ''];
-  if (name !== own) process.stderr.write(`batch: ${url} → ${shown}.* (${why.filter(Boolean).join('; ')})\n`);
+  if (name !== own) process.stderr.write(`batch: ${redactSecrets(url)} → ${shown}.* (${why.filter(Boolean).join('; ')})\n`);
   const replaced = suffixes.filter((s) => existsSync(base + s));
   if (replaced.length) process.stderr.write(`batch: ${shown}.*: replacing the outputs of an earlier run (${replaced.map((s) => name + s).join(', ')})\n`);
 }

@@ -18,10 +18,12 @@ export interface OutputLockInfo {
 const LOCK_FILE = '.xnorcam.lock';
 /**
  * A batch's claim, apart from a live run's: a batch may write beside a live pipeline (a container's out/ is both;
- * their names are checked against each other), but two batches in one folder interleaved their JSONL lines and
- * broke each other's rows.
+ * their names are checked against each other). Each batch has its own, `.xnorcam-batch-<pid>.lock`, naming its
+ * outputs: batches of different inputs share a folder (one per file, started together), while two writing
+ * the same names interleaved their JSONL lines and broke each other's rows.
  */
-export const BATCH_LOCK_FILE = '.xnorcam-batch.lock';
+export const batchLockFile = (pid = process.pid): string => `.xnorcam-batch-${pid}.lock`;
+export const BATCH_LOCK_RE = /^\.xnorcam-batch-\d+\.lock$/;
 /** The holder rewrites the file this often; one on another host (a second container) not rewritten for FRESH_MS is gone. */
 const REFRESH_MS = 10_000;
 const FRESH_MS = 30_000;

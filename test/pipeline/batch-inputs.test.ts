@@ -98,7 +98,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
   });
 
   it('a second batch into a folder another batch is writing is refused in one line naming it; the lock goes with the first', async () => {
-    const long = makeVideo(join(tmp.dir, 'long.mp4'), { seconds: 30 });
+    const long = makeVideo(join(tmp.dir, 'long.mp4'), { seconds: 120 });
     const out = join(tmp.dir, 'shared-out');
     const first = spawn(process.execPath, [bin, 'batch', long, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
@@ -108,12 +108,17 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
       if (Date.now() - t0 > 20_000) throw new Error('the first batch produced nothing');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const second = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
+    // The same name (another day's long.mp4) is refused; another input shares the folder.
+    mkdirSync(join(tmp.dir, 'wed'));
+    copyFileSync(video, join(tmp.dir, 'wed', 'long.mp4'));
+    const second = xnorcam(['batch', join(tmp.dir, 'wed', 'long.mp4'), ...testModelArgs, '-o', out]);
+    const beside = xnorcam(['batch', video, ...testModelArgs, '-o', out]);
     first.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(second.status).toBe(2);
-    expect(second.stderr).toMatch(new RegExp(`^error: -o ${out}: another xnorcam batch \\(pid ${first.pid}, since [^)]+\\) is writing there, for long: two in one folder corrupt each other's files; wait for it to end or choose another --out\n$`));
-    expect(existsSync(join(out, 'v.detections.jsonl'))).toBe(false);
+    expect(second.stderr).toMatch(new RegExp(`^error: -o ${out}: another xnorcam batch \\(pid ${first.pid}, since [^)]+\\) is writing the outputs of long there: two writing one file corrupt it; wait for it to end, or choose another --out\n$`));
+    expect(beside.status, beside.stderr).toBe(0);
+    expect(existsSync(join(out, 'v.detections.jsonl'))).toBe(true);
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
     // Once the first has gone, the folder is free.
     expect(xnorcam(['batch', video, ...testModelArgs, '-o', out]).status).toBe(0);
