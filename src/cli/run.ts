@@ -27,7 +27,9 @@ export const spec = {
   usage: '<source-url-or-file...> | <pipeline.yaml> [options]',
   details: `Sources: rtsp://…, http(s)://… (incl. HLS), /dev/videoN, lavfi:<ffmpeg test source>, or a file
 (played at its native rate; --loop replays it). Live policy: the latest frame wins, older frames are
-dropped and counted, so detections never fall behind the camera. Cameras that drop out are reconnected
+dropped and counted, so detections never wait for the detector; an RTSP/HTTP camera that decoding cannot
+keep up with (too many or too large cameras for the cores) is restarted once it is 5 s behind (status:
+behind, resyncs). Cameras that drop out are reconnected
 forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds (on a
 terminal; elsewhere only when --stats is given), and once for each source when it stops.
 With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
@@ -188,6 +190,7 @@ export function formatStatus(s: SourceStatus): string {
     `latency ${s.latencyMs} ms`,
     `dropped ${s.droppedFrames}`,
     `reconnects ${s.reconnects}`,
+    ...(s.behindMs !== undefined ? [`behind ${(s.behindMs / 1000).toFixed(1)} s`, `resyncs ${s.resyncs ?? 0}`] : []),
     ...(s.model ? [`model ${s.model}`] : []),
     ...(s.state !== 'running' && s.lastError ? [`(${s.lastError})`] : []),
   ].join('  ');
@@ -203,6 +206,7 @@ function statusFields(s: SourceStatus): Record<string, unknown> {
     latencyMs: s.latencyMs,
     dropped: s.droppedFrames,
     reconnects: s.reconnects,
+    ...(s.behindMs !== undefined ? { behindSeconds: Number((s.behindMs / 1000).toFixed(1)), resyncs: s.resyncs ?? 0 } : {}),
     ...(s.model ? { model: s.model } : {}),
     ...(s.state !== 'running' && s.lastError ? { error: s.lastError } : {}),
   };

@@ -12,6 +12,13 @@ export interface SourceStatus {
   latencyMs: number;
   droppedFrames: number;
   reconnects: number;
+  /**
+   * How far behind its camera a live network source is, ms (wall time minus camera time since the stream's
+   * reference): decoding slower than the camera sends. Absent where not measured (files, devices, batch).
+   */
+  behindMs?: number;
+  /** Times its ffmpeg was restarted to catch up with the camera (behindMs past its bound); not outages. */
+  resyncs?: number;
   lastFrameAt: number | null;
   width: number;
   height: number;

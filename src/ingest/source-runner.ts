@@ -15,9 +15,17 @@ export interface ReconnectPolicy {
   /** Backoff between attempts: doubles from min up to max, reset by a frame. */
   backoffMinMs: number;
   backoffMaxMs: number;
+  /**
+   * A live network source this far behind its camera is restarted to catch up (see trackBehind): decoding
+   * slower than the camera sends backs its stream up in socket buffers, where no frame can be dropped.
+   */
+  maxBehindMs: number;
 }
 
-export const defaultReconnectPolicy: ReconnectPolicy = { stallMs: 4000, startMs: 10_000, backoffMinMs: 250, backoffMaxMs: 1000 };
+export const defaultReconnectPolicy: ReconnectPolicy = { stallMs: 4000, startMs: 10_000, backoffMinMs: 250, backoffMaxMs: 1000, maxBehindMs: 5000 };
+
+/** Resyncs of one source at most this often: a restart costs its first keyframe, and is no cure for an overloaded box. */
+const RESYNC_MIN_INTERVAL_MS = 15_000;
 
 export interface SourceRunnerOptions {
   spec: SourceSpec;
@@ -47,6 +55,10 @@ export class SourceRunner extends EventEmitter {
   reconnects = 0;
   lastError?: string;
   lastFrameAt: number | null = null;
+  /** How far behind the camera this source is, ms; undefined where not measured (files, devices, batch). */
+  behindMs: number | undefined;
+  /** Times ffmpeg was restarted to catch up with the camera (not outages: no reconnect, no source-down). */
+  resyncs = 0;
   width = 0;
   height = 0;
   private seq = 0;
@@ -65,9 +77,16 @@ export class SourceRunner extends EventEmitter {
   /** Recent frame infos, to give display images the identity of their raw twin. */
   private readonly recent: (FrameInfo | undefined)[] = new Array(64);
   private readonly pendingDisplay = new Map<number, Buffer>();
+  /** The least (arrival − camera time) of this stretch of stream: arriving at it is being on time. */
+  private lagFloor = Infinity;
+  private lastRawPts = -Infinity;
+  private lastResyncAt = -Infinity;
+  private resyncing = false;
+  private warnedBehind = false;
 
   constructor(private readonly opts: SourceRunnerOptions) {
     super();
+    if (measuresBehind(opts)) this.behindMs = 0;
     const policy = { ...defaultReconnectPolicy, ...opts.policy };
     // A source is never given less time for its first frame than between frames: a pipeline file's
     // watchdogSeconds of 60 (a long GOP, a slow link) must not be cut short by the 10 s start limit.
@@ -110,6 +129,7 @@ export class SourceRunner extends EventEmitter {
     this.run = run;
     this.runFirstSeq = this.seq;
     this.runFrames = 0;
+    if (this.behindMs !== undefined) this.behindMs = 0;
     this.pendingDisplay.clear();
     run.on('size', (w: number, h: number) => {
       if (this.width && (w !== this.width || h !== this.height)) logger.warn('source size changed', { source: spec.name, from: `${this.width}x${this.height}`, to: `${w}x${h}` });
@@ -129,6 +149,7 @@ export class SourceRunner extends EventEmitter {
   }
 
   private onFrame(slot: number, rawPts: number, capturedAt: number): void {
+    if (this.behindMs !== undefined) this.trackBehind(rawPts, capturedAt);
     if (this.runFrames === 0) {
       // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers, and, for a live
       // source, by the time it was away: a camera down for 40 s is 40 s later in its own time too, not one frame.
@@ -160,6 +181,43 @@ export class SourceRunner extends EventEmitter {
       this.emit('display', jpeg, info);
     }
     this.emit('frame', slot, info);
+    if (this.behindMs !== undefined && this.behindMs > this.policy.maxBehindMs) this.resync();
+  }
+
+  /**
+   * Behind the camera = wall time since the stream's reference minus camera time since it, kept as the growth
+   * of (arrival − pts) over its least value: frames that arrive in a burst after a connect are not "ahead",
+   * and a camera that skips forward just sets a new reference. Its clock going back (a camera restart, a pts
+   * discontinuity) or a new ffmpeg run starts the reference afresh. Arrival is after decoding, so a decoder
+   * slower than the camera shows here, where latency (detection − arrival) never does.
+   */
+  private trackBehind(rawPts: number, capturedAt: number): void {
+    if (this.runFrames === 0 || rawPts < this.lastRawPts) this.lagFloor = Infinity;
+    this.lastRawPts = rawPts;
+    const lag = capturedAt - rawPts;
+    this.lagFloor = Math.min(this.lagFloor, lag);
+    this.behindMs = Math.round(lag - this.lagFloor);
+  }
+
+  /** Restart ffmpeg to drop the backlog queued ahead of it (at most every RESYNC_MIN_INTERVAL_MS). */
+  private resync(): void {
+    const now = Date.now();
+    if (!this.run || this.resyncing || now - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
+    const source = this.opts.spec.name;
+    const behindSeconds = Math.round(this.behindMs! / 100) / 10;
+    if (!this.warnedBehind) {
+      this.warnedBehind = true;
+      logger.warn('source falling behind the camera: decoding is slower than the camera sends', {
+        source,
+        behindSeconds,
+        fix: "lower this camera's resolution or frame rate at the camera (fpsCap does not reduce decoding), run fewer cameras, or give xnorcam more cores",
+      });
+    }
+    this.lastResyncAt = now;
+    this.resyncs++;
+    logger.info('source resync: restarting ffmpeg to catch up with the camera', { source, behindSeconds, resyncs: this.resyncs });
+    this.resyncing = true;
+    this.run.stop();
   }
 
   private onDisplay(jpeg: Buffer, index: number): void {
@@ -200,6 +258,12 @@ export class SourceRunner extends EventEmitter {
     const stalled = this.stalled;
     this.stalled = false;
     if (this.stopping) return this.finish('stopped', end);
+    if (this.resyncing) {
+      // Not an outage: the camera is fine, so no reconnect, no source-down, no backoff.
+      this.resyncing = false;
+      this.retryTimer = setTimeout(() => void this.startRun(), 0);
+      return;
+    }
     if (end.error) this.lastError = end.error;
     if (stalled && !end.error) end = { ...end, error: this.lastError };
     if (!this.opts.reconnect) {
@@ -234,4 +298,9 @@ export class SourceRunner extends EventEmitter {
     this.state = state;
     this.emit('state', state, reason);
   }
+}
+
+/** Live network sources only: a file or device is not queued up in a socket, and batch wants every frame. */
+function measuresBehind(opts: SourceRunnerOptions): boolean {
+  return opts.realtime && opts.reconnect && (opts.spec.kind === 'rtsp' || opts.spec.kind === 'http');
 }

@@ -34,10 +34,18 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
-  const byScrape = <T extends string>(name: string, help: string, read: (s: SourceStatus) => number, kind: 'gauge' | 'counter', labels: T[] = ['source' as T]) => {
+  const byScrape = <T extends string>(
+    name: string,
+    help: string,
+    read: (s: SourceStatus) => number,
+    kind: 'gauge' | 'counter',
+    labels: T[] = ['source' as T],
+    applies: (s: SourceStatus) => boolean = () => true,
+  ) => {
     const collect = function (this: Gauge<string> | Counter<string>) {
       this.reset();
       for (const s of feed.sources()) {
+        if (!applies(s)) continue;
         const v = read(s);
         if (kind === 'gauge') (this as Gauge<string>).set({ source: s.name }, v);
         else (this as Counter<string>).inc({ source: s.name }, v);
@@ -52,6 +60,10 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
   byScrape('xnorcam_source_detected_fps', 'Frames per second that went through the detector', (s) => s.detectedFps, 'gauge');
   byScrape('xnorcam_source_up', '1 while the source delivers frames, else 0', (s) => (s.state === 'running' ? 1 : 0), 'gauge');
   byScrape('xnorcam_source_skipped_frames_total', 'Frames dropped by the live policy (latest frame wins)', (s) => s.droppedFrames, 'counter');
+  // Only sources it is measured for (live network cameras): a 0 for a file would read as "on time".
+  const measured = (s: SourceStatus) => s.behindMs !== undefined;
+  byScrape('xnorcam_source_behind_seconds', 'Seconds a live network source is behind its camera (decoding slower than it sends; resynced past the bound)', (s) => (s.behindMs ?? 0) / 1000, 'gauge', undefined, measured);
+  byScrape('xnorcam_source_resyncs_total', 'Times the source was restarted to catch up with its camera (not outages)', (s) => s.resyncs ?? 0, 'counter', undefined, measured);
   byScrape('xnorcam_source_reconnects_total', 'Times the source was restarted', (s) => s.reconnects, 'counter');
   byScrape('xnorcam_source_detect_failures_total', 'Frames whose detection failed (passed on with no detections)', (s) => s.detectFailures ?? 0, 'counter');
   byScrape(

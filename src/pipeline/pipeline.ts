@@ -155,8 +155,9 @@ export interface SourceEnd {
 }
 
 /**
- * Frames in from every source, detections out, in order per source. Live sources never fall behind
- * (latest frame wins), batch sources never drop (bounded queue, ffmpeg paused when it is full).
+ * Frames in from every source, detections out, in order per source. Live sources do not fall behind the
+ * detector (latest decoded frame wins), and a network camera that decoding cannot keep up with is resynced
+ * by its runner once it is maxBehindMs behind; batch sources never drop (bounded queue, ffmpeg paused when it is full).
  * Implements PipelineFeed for the dashboard server and metrics.
  *
  * Events: 'result' (FrameResult), 'display' (DisplayFrame), 'status' (SourceStatus),
@@ -724,6 +725,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       latencyMs: Math.round(st.latency.quantile(0.5, now)),
       droppedFrames: st.dropped,
       reconnects: r.reconnects,
+      ...(r.behindMs !== undefined ? { behindMs: r.behindMs, resyncs: r.resyncs } : {}),
       lastFrameAt: r.lastFrameAt,
       width: r.width,
       height: r.height,

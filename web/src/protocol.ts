@@ -34,6 +34,9 @@ export interface SourceInfo {
   name: string; url: string; state: 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
   decodedFps: number; detectedFps: number; latencyMs: number;
   droppedFrames: number; reconnects: number; lastFrameAt: number | null; width: number; height: number;
+  /** How far behind its camera a live network source is, ms; restarts to catch up (not outages). */
+  behindMs?: number;
+  resyncs?: number;
   lastError?: string;
   /** Model the source is detected with: file name @ first 8 hex of its content hash. */
   model?: string;

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { configureLog } from '../../src/core/log.js';
+import type { SourceEvents } from '../../src/core/feed.js';
+import { createPipelineMetrics } from '../../src/ops/metrics.js';
+import { makeVideo, tempDir } from '../helpers/videos.js';
+import { testModel } from '../helpers/model.js';
+
+/** Log records written while `body` runs (JSON log format). */
+type LogRecord = { msg: string; level: string; [k: string]: unknown };
+async function capturingLog<T>(body: (sofar: () => LogRecord[]) => Promise<T>): Promise<{ value: T; records: LogRecord[] }> {
+  const lines: string[] = [];
+  const records = () => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogRecord);
+  configureLog({ json: true });
+  const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    const value = await body(records);
+    return { value, records: records() };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 100));
+}
+
+describe('live capacity: a camera xnorcam cannot keep up with', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let http: Server;
+  let base = '';
+  const seconds = 40;
+  beforeAll(async () => {
+    tmp = tempDir();
+    const mp4 = makeVideo(join(tmp.dir, 'cam.mp4'), { width: 160, height: 96, fps: 10, seconds });
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', mp4, '-c', 'copy', '-f', 'mpegts', join(tmp.dir, 'cam.ts')]);
+    expect(r.status).toBe(0);
+    const ts = readFileSync(join(tmp.dir, 'cam.ts'));
+    // The stream at half its own speed: frames reach ffmpeg later and later against their timestamps, as they
+    // do when a decoder slower than the camera leaves the stream queued in socket buffers.
+    http = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'video/mp2t' });
+      const perTick = Math.ceil(ts.length / ((2 * seconds * 1000) / 100));
+      // Its first 6 s at once, for ffmpeg's probe of a stream's first seconds (5 s for MPEG-TS over HTTP).
+      let at = Math.ceil((ts.length * 6) / seconds);
+      res.write(ts.subarray(0, at));
+      const timer = setInterval(() => {
+        res.write(ts.subarray(at, at + perTick));
+        at += perTick;
+        if (at >= ts.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+      req.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+    tmp.cleanup();
+  });
+
+  it('measures how far behind the camera it is, warns once with what to do, and resyncs without a source-down', async () => {
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: `${base}/cam.ts`, name: 'slowcam' }], reconnect: { maxBehindMs: 2000 } });
+    const events: SourceEvents[] = [];
+    p.on('events', (e: SourceEvents) => events.push(e));
+    let framesAfterResync = 0;
+    p.on('result', () => {
+      if ((p.sources()[0].resyncs ?? 0) > 0) framesAfterResync++;
+    });
+    const metrics = createPipelineMetrics(p);
+    const { value: [status, scraped], records } = await capturingLog(async () => {
+      await p.start();
+      await until(() => framesAfterResync >= 5, 30_000);
+      const s = p.sources()[0];
+      const text = await metrics.render();
+      await p.close();
+      metrics.close();
+      return [s, text] as const;
+    });
+    expect(scraped).toMatch(/^xnorcam_source_behind_seconds\{source="slowcam"\} [\d.]+$/m);
+    expect(scraped).toMatch(/^xnorcam_source_resyncs_total\{source="slowcam"\} 1$/m);
+    expect(status.resyncs).toBe(1);
+    expect(status.reconnects).toBe(0);
+    expect(status.behindMs).toBeGreaterThanOrEqual(0);
+    expect(framesAfterResync).toBeGreaterThanOrEqual(5);
+    const kinds = events.flatMap((e) => e.events.map((x) => x.type));
+    expect(kinds.filter((k) => k === 'source-down')).toEqual([]);
+    expect(kinds.filter((k) => k === 'source-up')).toEqual(['source-up']);
+    const warnings = records.filter((r) => r.msg.startsWith('source falling behind the camera'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', source: 'slowcam' });
+    expect(String(warnings[0].fix)).toMatch(/resolution or frame rate at the camera.*fpsCap/);
+    expect(Number(warnings[0].behindSeconds)).toBeGreaterThanOrEqual(2);
+    expect(records.filter((r) => r.msg.startsWith('source resync'))).toHaveLength(1);
+    expect(records.filter((r) => r.msg.startsWith('source down'))).toEqual([]);
+  }, 60_000);
+});
