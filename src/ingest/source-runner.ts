@@ -149,6 +149,13 @@ export class SourceRunner extends EventEmitter {
   }
 
   private onFrame(slot: number, rawPts: number, capturedAt: number): void {
+    if (this.runFrames === 1 && this.opts.spec.kind === 'rtsp' && mediaMs(rawPts, this.ptsOffset) <= this.lastPts) {
+      // ffmpeg dates the frames it read while probing an RTSP stream before the camera's clock is synced: the
+      // next ones can repeat the first's time (0, 0, 66.7 … ms). Such a frame has no time of its own, and a
+      // tracker needs time to move on: it is left out (only at a connect, so a coarse clock's pairs stay).
+      this.opts.slots.release(slot);
+      return;
+    }
     if (this.behindMs !== undefined) this.trackBehind(rawPts, capturedAt);
     if (this.runFrames === 0) {
       // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers, and, for a live
@@ -166,7 +173,7 @@ export class SourceRunner extends EventEmitter {
         this.setState('running');
       }
     }
-    const ptsMs = Math.round((rawPts + this.ptsOffset) * 1000) / 1000;
+    const ptsMs = mediaMs(rawPts, this.ptsOffset);
     if (this.lastPts > -Infinity && ptsMs > this.lastPts) this.frameIntervalMs = 0.9 * this.frameIntervalMs + 0.1 * Math.min(1000, ptsMs - this.lastPts);
     this.lastPts = Math.max(this.lastPts, ptsMs);
     this.runFrames++;
@@ -234,7 +241,8 @@ export class SourceRunner extends EventEmitter {
       // Waiting on our own consumers (batch backpressure) is not a stall of the source.
       if (this.run?.backpressured) this.lastFrameOrStart = Date.now();
       if (Date.now() - this.lastFrameOrStart > limit && this.run) {
-        const why = this.runFrames === 0 ? `no frame within ${limit} ms of starting` : `no frame for ${limit} ms`;
+        // A camera's first frame waits for its next keyframe: one that sends them rarely needs a longer watchdog.
+        const why = this.runFrames === 0 ? `no frame within ${limit} ms of starting (keyframes further apart than that? raise watchdogSeconds)` : `no frame for ${limit} ms`;
         logger.warn('source stalled, restarting ffmpeg', { source: this.opts.spec.name, reason: why });
         this.lastError = why;
         this.stalled = true;
@@ -298,6 +306,11 @@ export class SourceRunner extends EventEmitter {
     this.state = state;
     this.emit('state', state, reason);
   }
+}
+
+/** A frame's time on the runner's clock, to the microsecond (as it is compared and told). */
+function mediaMs(rawPts: number, offset: number): number {
+  return Math.round((rawPts + offset) * 1000) / 1000;
 }
 
 /** Live network sources only: a file or device is not queued up in a socket, and batch wants every frame. */

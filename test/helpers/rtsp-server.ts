@@ -13,6 +13,8 @@ export interface RtspServerOptions {
   /** The camera asks for this user name and password (basic authentication); `url` carries them. */
   user?: string;
   password?: string;
+  /** A GStreamer pipeline of its own (ending in `rtph264pay name=pay0`), instead of image/test pattern. */
+  launch?: string;
 }
 
 /** A real RTSP camera on 127.0.0.1 (GStreamer via /usr/bin/python3). `stop()` then `start()` = camera reboot. */
@@ -33,6 +35,7 @@ export class TestRtspServer {
     const args = [script, '--port', String(this.port), '--width', String(this.opts.width ?? 320), '--height', String(this.opts.height ?? 320), '--fps', String(this.opts.fps ?? 15)];
     if (this.opts.image) args.push('--image', this.opts.image);
     if (this.opts.user) args.push('--user', this.opts.user, '--password', this.opts.password ?? '');
+    if (this.opts.launch) args.push('--launch', this.opts.launch);
     // A restarted camera reuses its port; the old socket may linger for a moment.
     for (let attempt = 0; ; attempt++) {
       try {

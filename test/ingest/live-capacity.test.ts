@@ -9,6 +9,7 @@ import type { SourceEvents } from '../../src/core/feed.js';
 import { createPipelineMetrics } from '../../src/ops/metrics.js';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { testModel } from '../helpers/model.js';
+import { TestRtspServer } from '../helpers/rtsp-server.js';
 
 /** Log records written while `body` runs (JSON log format). */
 type LogRecord = { msg: string; level: string; [k: string]: unknown };
@@ -105,5 +106,45 @@ describe('live capacity: a camera xnorcam cannot keep up with', () => {
     expect(Number(warnings[0].behindSeconds)).toBeGreaterThanOrEqual(2);
     expect(records.filter((r) => r.msg.startsWith('source resync'))).toHaveLength(1);
     expect(records.filter((r) => r.msg.startsWith('source down'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('a camera that sends a keyframe every 10 s', () => {
+  // 25 fps, a keyframe every 250 frames: a 10 s gap, as many cameras are set up to save bandwidth.
+  const cam = new TestRtspServer({
+    launch:
+      '( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,framerate=25/1 ! videoconvert ! video/x-raw,format=I420 ! ' +
+      'x264enc tune=zerolatency speed-preset=ultrafast key-int-max=250 bitrate=400 ! h264parse config-interval=1 ! rtph264pay name=pay0 pt=96 config-interval=1 )',
+  });
+  beforeAll(() => cam.start());
+  afterAll(() => cam.stop());
+
+  it('comes up at the first try (it waited for a second keyframe, past the 10 s start watchdog, and restarted forever)', async () => {
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: cam.url, name: 'longgop' }] });
+    let results = 0;
+    p.on('result', () => results++);
+    const { value: status, records } = await capturingLog(async () => {
+      await p.start();
+      await until(() => results >= 5 || p.sources()[0].reconnects >= 2, 30_000);
+      const s = p.sources()[0];
+      await p.close();
+      return s;
+    });
+    expect(status.reconnects).toBe(0);
+    expect(results).toBeGreaterThanOrEqual(5);
+    expect(records.filter((r) => r.msg.startsWith('source stalled'))).toEqual([]);
+  }, 60_000);
+
+  it('a start watchdog shorter than its keyframe gap says to raise watchdogSeconds', async () => {
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: cam.url, name: 'longgop' }], reconnect: { startMs: 300, stallMs: 300 } });
+    const { value: down, records } = await capturingLog(async () => {
+      await p.start();
+      await until(() => p.sources()[0].state === 'reconnecting', 20_000);
+      const s = p.sources()[0];
+      await p.close();
+      return s;
+    });
+    expect(down.lastError).toBe('no frame within 300 ms of starting (keyframes further apart than that? raise watchdogSeconds)');
+    expect(records.find((r) => r.msg.startsWith('source stalled'))).toMatchObject({ source: 'longgop', reason: down.lastError });
   }, 60_000);
 });
