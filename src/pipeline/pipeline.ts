@@ -79,7 +79,16 @@ export interface PipelineOptions {
   /** Live: play files and test sources at their native rate (default true). */
   realtime?: boolean;
   reconnect?: Partial<ReconnectPolicy>;
+  /**
+   * Live: a source detected at under `minFps` for `forMs` while frames of it are dropped is too slow for the
+   * tracker (tested down to 5 fps): warned once, and told when it recovers. Default 5 fps for a minute.
+   */
+  overload?: { minFps: number; forMs: number };
 }
+
+const defaultOverload = { minFps: 5, forMs: 60_000 };
+/** How long a source must be fast enough again before its recovery is told (so a rate near the bound does not flap). */
+const RECOVERED_MS = 10_000;
 
 interface Queued {
   slot: number;
@@ -136,6 +145,11 @@ interface SourceState {
   lastDetectError?: string;
   /** Since when every detection has failed (epoch ms of the first failure after the last success), or null. */
   detectFailingSince: number | null;
+  /** Live overload watch: since when it has been too slow (or fast enough again, once warned), and whether warned. */
+  slowSince: number | null;
+  fastSince: number | null;
+  warnedSlow: boolean;
+  droppedAtTick: number;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
 }
@@ -250,7 +264,12 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     }
     this.started = true;
     this.statusTimer = setInterval(() => {
-      for (const st of this.states) if (!st.done) this.emit('status', this.status(st));
+      const now = Date.now();
+      for (const st of this.states) {
+        if (st.done) continue;
+        if (st.mode === 'live') this.watchOverload(st, now);
+        this.emit('status', this.status(st));
+      }
     }, 1000);
     this.statusTimer.unref();
     for (const st of this.states) st.runner.start();
@@ -464,6 +483,10 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       told: [],
       detectFailures: 0,
       detectFailingSince: null,
+      slowSince: null,
+      fastSince: null,
+      warnedSlow: false,
+      droppedAtTick: 0,
     };
     this.states.push(st);
     this.byName.set(spec.name, st);
@@ -647,6 +670,42 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     } else if (st.detectFailingSince !== null) {
       st.detectFailingSince = null;
       logger.info('detection working again', { source: st.spec.name, seq, failedFrames: st.detectFailures });
+    }
+  }
+
+  /**
+   * Once a second: a live source whose frames are being dropped while it is detected at under the tracker's
+   * rate (an overloaded box) gets one warning after `forMs`, and one line when it has been fast enough
+   * again for RECOVERED_MS; off a terminal nothing else says so (the status lines are not written there).
+   */
+  private watchOverload(st: SourceState, now: number): void {
+    const { minFps, forMs } = this.opts.overload ?? defaultOverload;
+    const fps = st.detected.rate(now);
+    const dropping = st.dropped > st.droppedAtTick;
+    st.droppedAtTick = st.dropped;
+    const slow = st.runner.state === 'running' && dropping && fps < minFps;
+    if (slow) {
+      st.fastSince = null;
+      st.slowSince ??= now;
+    } else {
+      st.slowSince = null;
+      st.fastSince ??= now;
+    }
+    const processedFps = round1(fps);
+    if (!st.warnedSlow && st.slowSince !== null && now - st.slowSince >= forMs) {
+      st.warnedSlow = true;
+      const decodedFps = round1(st.decoded.rate(now));
+      logger.warn('source too slow for tracking: most frames dropped', {
+        source: st.spec.name,
+        processedFps,
+        decodedFps,
+        forSeconds: Math.round((now - st.slowSince) / 1000),
+        needFps: minFps,
+        fix: 'fewer cameras or more cores; fpsCap on the other cameras; a smaller model (xnorcam-traffic-320)',
+      });
+    } else if (st.warnedSlow && st.fastSince !== null && now - st.fastSince >= RECOVERED_MS && st.runner.state === 'running') {
+      st.warnedSlow = false;
+      logger.info('source fast enough for tracking again', { source: st.spec.name, processedFps });
     }
   }
 

@@ -148,3 +148,32 @@ describe('a camera that sends a keyframe every 10 s', () => {
     expect(records.find((r) => r.msg.startsWith('source stalled'))).toMatchObject({ source: 'longgop', reason: down.lastError });
   }, 60_000);
 });
+
+describe('a box too slow for its cameras', () => {
+  it('warns once per source when it is detected at under the rate the tracker needs while frames are dropped', async () => {
+    // A test source read as fast as ffmpeg makes it (not played live): far more frames than one thread
+    // detects, so most are dropped, as on an overloaded box; a bound no rate reaches stands for "too slow".
+    const p = new Pipeline({
+      model: testModel,
+      mode: 'live',
+      workers: 1,
+      realtime: false,
+      sources: [{ url: 'lavfi:testsrc2=size=320x240:rate=25', name: 'flood' }],
+      overload: { minFps: 1e9, forMs: 2000 },
+    });
+    const { value: status, records } = await capturingLog(async (sofar) => {
+      await p.start();
+      await until(() => sofar().some((r) => r.msg.startsWith('source too slow')), 20_000);
+      // A while longer: it is said once, not every second it stays slow.
+      await new Promise((r) => setTimeout(r, 2500));
+      const s = p.sources()[0];
+      await p.close();
+      return s;
+    });
+    expect(status.droppedFrames).toBeGreaterThan(0);
+    const warnings = records.filter((r) => r.msg.startsWith('source too slow for tracking'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', source: 'flood', needFps: 1e9 });
+    expect(records.filter((r) => r.msg.startsWith('source fast enough'))).toEqual([]);
+  }, 60_000);
+});
