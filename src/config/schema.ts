@@ -202,9 +202,15 @@ export const outputsSchema = z
             'without a token, host names besides IP addresses, localhost and single-label names that the dashboard may be addressed by (DNS rebinding protection); .example.org allows every name under it',
           ),
         displayWidth: z.number().int().min(160).max(3840).default(640),
+        video: z
+          .boolean()
+          .default(true)
+          .describe(
+            'false: the page, API, /metrics and /healthz without the video; ffmpeg makes no display JPEGs, ~0.055 core per 25-30 fps camera saved (run --no-video)',
+          ),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640 }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640, video: true }),
     files: z
       .object({
         dir: z.string().default('out'),
@@ -256,7 +262,7 @@ export const pipelineSchema = z
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({
-      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640 },
+      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640, video: true },
       webhooks: [],
       metrics: { enabled: true },
     }),

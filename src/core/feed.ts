@@ -23,6 +23,8 @@ export interface SourceStatus {
   width: number;
   height: number;
   lastError?: string;
+  /** false: no dashboard video is made for it (run --no-video, outputs.dashboard.video: false). */
+  video?: false;
   /** Model this source is detected with: file name @ first 8 hex of its content hash. */
   model?: string;
   /** This source's own frame watchdog, ms (watchdogSeconds); unset = the consumer's default. */

@@ -790,6 +790,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       height: r.height,
       model: st.lease.id,
     };
+    if (!this.opts.display) s.video = false;
     if (r.lastError) s.lastError = redactSecrets(r.lastError);
     // The watchdog the runner really applies (a file's watchdogSeconds, else the pipeline's or the
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.

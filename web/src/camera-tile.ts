@@ -133,12 +133,17 @@ export class CameraTile {
             : '';
     const paused = !pictureDown && this.options.paused();
     // A live picture with nothing detected on it reads as an empty road: say so, as /healthz does.
-    const text = pictureDown || (paused ? 'PAUSED' : state === 'running' ? this.detectionDown() : '');
+    const text = pictureDown || (paused ? 'PAUSED' : state === 'running' ? this.detectionDown() || this.videoOff() : '');
     this.notice.textContent = text;
     this.notice.hidden = text === '';
     this.notice.classList.toggle('paused', paused);
     this.root.classList.toggle('paused', paused);
     this.root.classList.toggle('not-live', pictureDown !== '');
+  }
+
+  /** A server run without video (--no-video) sends counts and figures only: the empty picture is no fault. */
+  private videoOff(): string {
+    return this.info?.video === false ? 'VIDEO OFF · counts only (run without --no-video for the picture)' : '';
   }
 
   /** Why nothing is detected on a picture that is live, once that has lasted the source's watchdog. */

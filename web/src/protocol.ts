@@ -38,6 +38,8 @@ export interface SourceInfo {
   behindMs?: number;
   resyncs?: number;
   lastError?: string;
+  /** false: no dashboard video is made for it (run --no-video). */
+  video?: false;
   /** Model the source is detected with: file name @ first 8 hex of its content hash. */
   model?: string;
   watchdogMs?: number;
