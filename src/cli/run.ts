@@ -195,6 +195,8 @@ export function formatStatus(s: SourceStatus): string {
     `latency ${s.latencyMs} ms`,
     `dropped ${s.droppedFrames}`,
     `reconnects ${s.reconnects}`,
+    // The camera's own rate, beside what is decoded of it (after fpsCap); at the end, where it changes no parser of the figures before it.
+    ...(s.streamFps !== undefined ? [`camera ${s.streamFps} fps`] : []),
     ...(s.behindMs !== undefined ? [`behind ${(s.behindMs / 1000).toFixed(1)} s`, `resyncs ${s.resyncs ?? 0}`] : []),
     ...(s.model ? [`model ${s.model}`] : []),
     ...(s.state !== 'running' && s.lastError ? [`(${s.lastError})`] : []),
@@ -211,6 +213,7 @@ function statusFields(s: SourceStatus): Record<string, unknown> {
     latencyMs: s.latencyMs,
     dropped: s.droppedFrames,
     reconnects: s.reconnects,
+    ...(s.streamFps !== undefined ? { streamFps: s.streamFps } : {}),
     ...(s.behindMs !== undefined ? { behindSeconds: Number((s.behindMs / 1000).toFixed(1)), resyncs: s.resyncs ?? 0 } : {}),
     ...(s.model ? { model: s.model } : {}),
     ...(s.state !== 'running' && s.lastError ? { error: s.lastError } : {}),

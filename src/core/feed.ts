@@ -5,13 +5,18 @@ export interface SourceStatus {
   name: string;
   url: string;
   state: 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
-  /** Frames per second decoded from the source, and detected (after live-mode dropping). */
+  /**
+   * Frames per second decoded from the source and handed to the pipeline (after `fpsCap`: a 60 fps camera
+   * capped at 10 reads 10), and detected (after live-mode dropping).
+   */
   decodedFps: number;
   detectedFps: number;
   /** Capture → detections latency, ms (p50 over the last few seconds). */
   latencyMs: number;
   droppedFrames: number;
   reconnects: number;
+  /** The camera's own frame rate, as its stream declares it (ffmpeg's header), before any fpsCap; absent if it declares none. */
+  streamFps?: number;
   /**
    * How far behind its camera a live network source is, ms (wall time minus camera time since the stream's
    * reference): decoding slower than the camera sends. Absent where not measured (files, devices, batch).

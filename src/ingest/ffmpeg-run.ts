@@ -7,7 +7,7 @@ import { ffmpegBinary } from './ffmpeg-binary.js';
 import type { FrameSlots } from './frame-slots.js';
 import type { SourceSpec } from './source-spec.js';
 import { JpegSplitter } from './jpeg-splitter.js';
-import { InputSizeReader } from './input-size.js';
+import { InputSizeReader, streamFps } from './input-size.js';
 import { showinfoConfig, showinfoFrame, showinfoSeconds } from './showinfo.js';
 
 export interface FfmpegRunOptions {
@@ -71,6 +71,9 @@ export class FfmpegRun extends EventEmitter {
   private startSec: number | undefined;
   private frames = 0;
   private sourceSize?: [number, number];
+  /** The input stream's own frame rate, as ffmpeg's header declares it (before any fpsCap); undefined if it says none. */
+  streamFps?: number;
+  private headerDone = false;
   private readonly sizeReader = new InputSizeReader();
   private lastLines: string[] = [];
   private damage?: string;
@@ -240,6 +243,11 @@ export class FfmpegRun extends EventEmitter {
       return;
     }
     if (line.includes('Parsed_showinfo')) return;
+    if (!this.headerDone) {
+      // Output streams are declared after 'Output #' at the rate they are written: not the camera's.
+      if (line.startsWith('Output #')) this.headerDone = true;
+      else this.streamFps ??= streamFps(line);
+    }
     if (!this.sourceSize) {
       const size = this.sizeReader.line(line);
       if (size) {

@@ -3,6 +3,21 @@ const videoRe = /Stream #0:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})[\s,[]/;
 const rotationRe = /displaymatrix: rotation of (-?[\d.]+) degrees|^\s*rotate\s*:\s*(-?\d+)\s*$/;
 const headerEndRe = /^\s*Stream #|^Stream mapping|^Output #|^Press \[q\]/;
 
+const streamFpsRe = /Stream #0:\d+.*?: Video: .*?, ([\d.]+)(k?) fps\b/;
+// Without a declared rate (a test source, some streams), ffmpeg's guess of it; not a "90k tbr", which is a clock.
+const streamTbrRe = /Stream #0:\d+.*?: Video: .*?, ([\d.]+)() tbr\b/;
+
+/**
+ * The frame rate a video stream line of ffmpeg's header declares (`…, 59.94 fps, …`, else `60 tbr`), or undefined; the
+ * input's is the first such line, before `Output #`.
+ */
+export function streamFps(line: string): number | undefined {
+  const m = streamFpsRe.exec(line) ?? streamTbrRe.exec(line);
+  if (!m) return undefined;
+  const fps = Number(m[1]) * (m[2] ? 1000 : 1);
+  return fps > 0 ? fps : undefined;
+}
+
 /**
  * The size of the first video stream's pictures as ffmpeg decodes them, read from its header on stderr.
  * ffmpeg turns a video recorded on its side (a phone's rotation tag) upright, so a stream stored 640×360

@@ -57,6 +57,11 @@ export class SourceRunner extends EventEmitter {
   lastFrameAt: number | null = null;
   /** How far behind the camera this source is, ms; undefined where not measured (files, devices, batch). */
   behindMs: number | undefined;
+  /** The camera's own frame rate, as its stream declares it (the last ffmpeg run's); undefined if unknown. */
+  get streamFps(): number | undefined {
+    return this.run?.streamFps ?? this.lastStreamFps;
+  }
+  private lastStreamFps?: number;
   /** Times ffmpeg was restarted to catch up with the camera (not outages: no reconnect, no source-down). */
   resyncs = 0;
   width = 0;
@@ -261,6 +266,7 @@ export class SourceRunner extends EventEmitter {
 
   private onRunEnd(run: FfmpegRun, end: FfmpegRunEnd): void {
     if (run !== this.run) return;
+    this.lastStreamFps = run.streamFps ?? this.lastStreamFps;
     this.run = undefined;
     this.clearWatchdog();
     const stalled = this.stalled;

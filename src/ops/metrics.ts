@@ -56,7 +56,13 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
       : new Counter({ name, help, labelNames: labels, registers: [registry], collect });
   };
 
-  byScrape('xnorcam_source_decoded_fps', 'Frames per second decoded from the source', (s) => s.decodedFps, 'gauge');
+  byScrape(
+    'xnorcam_source_decoded_fps',
+    "Frames per second decoded from the source and handed to the pipeline, after fpsCap (the camera's own rate: xnorcam_source_stream_fps)",
+    (s) => s.decodedFps,
+    'gauge',
+  );
+  byScrape('xnorcam_source_stream_fps', "The camera's own frame rate, as its stream declares it, before fpsCap", (s) => s.streamFps ?? 0, 'gauge', undefined, (s) => s.streamFps !== undefined);
   byScrape('xnorcam_source_detected_fps', 'Frames per second that went through the detector', (s) => s.detectedFps, 'gauge');
   byScrape('xnorcam_source_up', '1 while the source delivers frames, else 0', (s) => (s.state === 'running' ? 1 : 0), 'gauge');
   byScrape('xnorcam_source_skipped_frames_total', 'Frames dropped by the live policy (latest frame wins)', (s) => s.droppedFrames, 'counter');

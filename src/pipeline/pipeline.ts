@@ -791,6 +791,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       model: st.lease.id,
     };
     if (!this.opts.display) s.video = false;
+    if (r.streamFps !== undefined) s.streamFps = round1(r.streamFps);
     if (r.lastError) s.lastError = redactSecrets(r.lastError);
     // The watchdog the runner really applies (a file's watchdogSeconds, else the pipeline's or the
     // ingest's default: 4 s for command-line sources), so /healthz judges the source by it too.

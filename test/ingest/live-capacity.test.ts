@@ -10,6 +10,7 @@ import { createPipelineMetrics } from '../../src/ops/metrics.js';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { testModel } from '../helpers/model.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
+import { formatStatus } from '../../src/cli/run.js';
 
 /** Log records written while `body` runs (JSON log format). */
 type LogRecord = { msg: string; level: string; [k: string]: unknown };
@@ -175,5 +176,30 @@ describe('a box too slow for its cameras', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warn', source: 'flood', needFps: 1e9 });
     expect(records.filter((r) => r.msg.startsWith('source fast enough'))).toEqual([]);
+  }, 60_000);
+});
+
+describe("a camera's own frame rate", () => {
+  it('is reported beside decodedFps, which counts the frames fpsCap keeps (a 60 fps camera capped at 10 read 10)', async () => {
+    const tmp = tempDir();
+    const clip = makeVideo(join(tmp.dir, 'hfr.mp4'), { width: 160, height: 120, fps: 60, seconds: 3 });
+    const p = new Pipeline({ model: testModel, mode: 'live', workers: 1, sources: [{ url: clip, name: 'hfr', fpsCap: 10, loop: true }] });
+    const metrics = createPipelineMetrics(p);
+    let results = 0;
+    p.on('result', () => results++);
+    await p.start();
+    try {
+      await until(() => results >= 5, 20_000);
+      const s = p.sources()[0];
+      expect(s.streamFps).toBe(60);
+      expect(formatStatus(s)).toContain('camera 60 fps');
+      const text = await metrics.render();
+      expect(text).toMatch(/^xnorcam_source_stream_fps\{source="hfr"\} 60$/m);
+      expect(text).toMatch(/^# HELP xnorcam_source_decoded_fps .*after fpsCap/m);
+    } finally {
+      await p.close();
+      metrics.close();
+      tmp.cleanup();
+    }
   }, 60_000);
 });
