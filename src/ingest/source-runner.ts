@@ -82,9 +82,7 @@ export class SourceRunner extends EventEmitter {
   /** Recent frame infos, to give display images the identity of their raw twin. */
   private readonly recent: (FrameInfo | undefined)[] = new Array(64);
   private readonly pendingDisplay = new Map<number, Buffer>();
-  /** The least (arrival − camera time) of this stretch of stream: arriving at it is being on time. */
-  private lagFloor = Infinity;
-  private lastRawPts = -Infinity;
+  private readonly lag = new CameraLag();
   private lastResyncAt = -Infinity;
   private resyncing = false;
   private warnedBehind = false;
@@ -204,11 +202,8 @@ export class SourceRunner extends EventEmitter {
    * slower than the camera shows here, where latency (detection − arrival) never does.
    */
   private trackBehind(rawPts: number, capturedAt: number): void {
-    if (this.runFrames === 0 || rawPts < this.lastRawPts) this.lagFloor = Infinity;
-    this.lastRawPts = rawPts;
-    const lag = capturedAt - rawPts;
-    this.lagFloor = Math.min(this.lagFloor, lag);
-    this.behindMs = Math.round(lag - this.lagFloor);
+    if (this.runFrames === 0) this.lag.restart();
+    this.behindMs = this.lag.observe(rawPts, capturedAt);
   }
 
   /** Restart ffmpeg to drop the backlog queued ahead of it (at most every RESYNC_MIN_INTERVAL_MS). */
@@ -323,3 +318,36 @@ function mediaMs(rawPts: number, offset: number): number {
 function measuresBehind(opts: SourceRunnerOptions): boolean {
   return opts.realtime && opts.reconnect && (opts.spec.kind === 'rtsp' || opts.spec.kind === 'http');
 }
+
+/**
+ * How far behind its camera a live stream is: the growth of (arrival − camera time) over its least value, so
+ * frames that arrive in a burst after a connect are not "ahead", and a camera that skips forward just sets a
+ * new reference. Its clock going back (a camera restart, a pts discontinuity) starts the reference afresh.
+ * The least value creeps up by DRIFT_ALLOWANCE of the time passed: a camera clock a few hundred ppm slower than
+ * this machine's (cheap crystals drift 50–100 ppm) would otherwise read as a backlog growing forever, and be
+ * "resynced" daily with a warning that decoding is too slow, where a real backlog grows 5 % of the time or faster.
+ */
+export class CameraLag {
+  private floor = Infinity;
+  private lastPts = -Infinity;
+  private lastArrival = -Infinity;
+
+  restart(): void {
+    this.floor = Infinity;
+    this.lastPts = -Infinity;
+  }
+
+  /** The lag after this frame, ms. */
+  observe(pts: number, arrival: number): number {
+    if (pts < this.lastPts) this.floor = Infinity;
+    const lag = arrival - pts;
+    const passed = Number.isFinite(this.lastArrival) ? Math.max(0, arrival - this.lastArrival) : 0;
+    this.floor = Math.min(this.floor + passed * DRIFT_ALLOWANCE, lag);
+    this.lastPts = pts;
+    this.lastArrival = arrival;
+    return Math.round(lag - this.floor);
+  }
+}
+
+/** 1,000 ppm: ten times the drift of a cheap camera clock, a fiftieth of the slowest backlog worth a resync. */
+const DRIFT_ALLOWANCE = 0.001;
