@@ -5,7 +5,7 @@ import type { TrafficEvent } from '../core/types.js';
 export type StartTime = number | 'file';
 
 const EXAMPLE = '2026-11-03T07:00:00+01:00';
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** `--start-time WHEN`: an ISO 8601 date-time with an offset or Z, or `file`. A bad value is one line naming `label`. */
 export function parseStartTime(value: string, label = '--start-time'): StartTime {
@@ -26,7 +26,11 @@ export function recordingStart(when: StartTime, input: string, creationTime: str
     throw new UserError(`${input}: --start-time file: it has no creation_time tag; give the time its recording started instead, e.g. --start-time ${EXAMPLE}`);
   }
   // A tag without an offset is UTC: MP4 and QuickTime store seconds since 1904 UTC, which ffmpeg prints.
-  const ms = dateTimeMs(/(Z|[+-]\d{2}:?\d{2})$/i.test(creationTime) ? creationTime : `${creationTime}Z`);
+  const ms = dateTimeMs(/(Z|[+-]\d{2}(?::?\d{2})?)$/i.test(creationTime) ? creationTime : `${creationTime}Z`);
+  // A recorder whose clock was never set stamps its epoch (1970, 1904, 2000-01-01): counts dated then are no study's.
+  if (typeof ms === 'number' && ms < Date.UTC(2000, 0, 2)) {
+    throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is the default of a recorder whose clock was not set; give the time its recording started instead, e.g. --start-time ${EXAMPLE}`);
+  }
   if (typeof ms === 'number') return ms;
   throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is not a date-time (${ms}); give the time instead, e.g. --start-time ${EXAMPLE}`);
 }
@@ -43,9 +47,9 @@ function dateTimeMs(v: string): number | string {
   const back = new Date(utc);
   const same = [back.getUTCFullYear(), back.getUTCMonth(), back.getUTCDate(), back.getUTCHours(), back.getUTCMinutes(), back.getUTCSeconds()].every((x, i) => x === fields[i]);
   if (!same) return 'no such date or time';
-  const offset = /^[+-](\d{2}):?(\d{2})$/.exec(zone);
-  const offsetMin = offset ? (zone[0] === '-' ? -1 : 1) * (Number(offset[1]) * 60 + Number(offset[2])) : 0;
-  if (offset && (Number(offset[1]) > 14 || Number(offset[2]) > 59)) return `no such UTC offset (${zone})`;
+  const offset = /^[+-](\d{2})(?::?(\d{2}))?$/.exec(zone);
+  const offsetMin = offset ? (zone[0] === '-' ? -1 : 1) * (Number(offset[1]) * 60 + Number(offset[2] ?? 0)) : 0;
+  if (offset && (Number(offset[1]) > 14 || Number(offset[2] ?? 0) > 59)) return `no such UTC offset (${zone})`;
   return utc + Math.round(Number(`0${frac}`) * 1000) - offsetMin * 60_000;
 }
 

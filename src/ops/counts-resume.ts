@@ -2,7 +2,7 @@ import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import { openOutputFile } from '../core/open-output.js';
 import type { LineCounts } from '../core/types.js';
 
-/** An interval's rows are a few dozen lines: its tail is all that is read of a counts file up to 100 MiB. */
+/** The tail read first: an interval's rows are mostly a few KB; a larger one is read in a larger tail. */
 const TAIL_BYTES = 64 * 1024;
 
 /**
@@ -20,40 +20,59 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
   }
   try {
     const size = fstatSync(fd).size;
-    const from = Math.max(0, size - TAIL_BYTES);
-    const buf = Buffer.alloc(size - from);
-    readSync(fd, buf, 0, buf.length, from);
-    const text = buf.toString('utf8');
-    // Whole lines only, from the end: the last one ends the file.
-    if (!text.endsWith('\n')) return undefined;
-    const lines = text.slice(0, -1).split('\n');
-    let start: number | undefined;
-    let cut = size - 1;
-    let k = lines.length - 1;
-    const rows: NonNullable<ReturnType<typeof parseRow>>[] = [];
-    const first = from > 0 ? 1 : 0;
-    for (; k >= first; k--) {
-      const row = parseRow(lines[k]);
-      // A row that is not a count (other than the header) above the interval's: not a file to cut into.
-      if (!row && !(k === 0 && from === 0)) return undefined;
-      if (!row || (start !== undefined && row.start !== start)) break;
-      start = row.start;
-      rows.push(row);
-      cut -= Buffer.byteLength(lines[k]) + 1;
+    // The tail, grown until it holds the whole last interval: with a row for every line, direction and class
+    // (8 lines × 80 classes is 1,280 rows, 81 KB) one interval can outgrow any fixed window, and cutting it at
+    // the window's edge left its first rows in the file to be written again: the same keys twice.
+    for (let tail = TAIL_BYTES; ; tail *= 4) {
+      const from = Math.max(0, size - tail);
+      const found = lastInterval(fd, size, from);
+      if (found === 'more' && from > 0) continue;
+      if (found === 'more' || !found) return undefined;
+      // Only an interval on the wall clock that has not ended: a finished one is complete as written.
+      if (found.start < 1e11 || found.start + intervalMs <= nowMs || found.start > nowMs) return undefined;
+      ftruncateSync(fd, found.cut);
+      return { start: found.start, counts: found.counts, rows: found.rows };
     }
-    // In the file's order (read from the end): the lines are written again in it.
-    const counts: LineCounts = {};
-    for (const row of rows.reverse()) {
-      counts[row.line] ??= { forward: {}, backward: {} };
-      counts[row.line][row.direction][row.cls] = (counts[row.line][row.direction][row.cls] ?? 0) + row.n;
-    }
-    // Only an interval on the wall clock that has not ended: a finished one is complete as written.
-    if (start === undefined || start < 1e11 || start + intervalMs <= nowMs || start > nowMs) return undefined;
-    ftruncateSync(fd, cut + 1);
-    return { start, counts, rows: lines.length - 1 - k };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The rows of the file's last interval, read from `from` to its end, and where they begin; 'more' when the
+ * window is all rows of that interval (it may begin before the window); undefined when the file is no counts CSV to cut.
+ */
+function lastInterval(fd: number, size: number, from: number): { start: number; counts: LineCounts; rows: number; cut: number } | 'more' | undefined {
+  const buf = Buffer.alloc(size - from);
+  readSync(fd, buf, 0, buf.length, from);
+  const text = buf.toString('utf8');
+  // Whole lines only, from the end: the last one ends the file.
+  if (!text.endsWith('\n')) return undefined;
+  const lines = text.slice(0, -1).split('\n');
+  let start: number | undefined;
+  let cut = size - 1;
+  let k = lines.length - 1;
+  const rows: NonNullable<ReturnType<typeof parseRow>>[] = [];
+  // The window's first line may be cut in two: not read.
+  const first = from > 0 ? 1 : 0;
+  for (; k >= first; k--) {
+    const row = parseRow(lines[k]);
+    // A row that is not a count (other than the header) above the interval's: not a file to cut into.
+    if (!row && !(k === 0 && from === 0)) return undefined;
+    if (!row || (start !== undefined && row.start !== start)) break;
+    start = row.start;
+    rows.push(row);
+    cut -= Buffer.byteLength(lines[k]) + 1;
+  }
+  if (k < first && from > 0) return 'more';
+  if (start === undefined) return undefined;
+  // In the file's order (read from the end): the lines are written again in it.
+  const counts: LineCounts = {};
+  for (const row of rows.reverse()) {
+    counts[row.line] ??= { forward: {}, backward: {} };
+    counts[row.line][row.direction][row.cls] = (counts[row.line][row.direction][row.cls] ?? 0) + row.n;
+  }
+  return { start, counts, rows: rows.length, cut: cut + 1 };
 }
 
 function parseRow(line: string): { start: number; line: string; direction: 'forward' | 'backward'; cls: string; n: number } | undefined {

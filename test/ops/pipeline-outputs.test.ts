@@ -372,6 +372,30 @@ describe('pipeline outputs', () => {
     expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`, `${iso},${minute},l,backward,bus,0`]);
   });
 
+  it('carries on an interrupted interval larger than the tail first read (every class of a COCO model on many lines): whole, each key once', async () => {
+    await notInAMinutesLastSeconds();
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (start: number, line: string, cls: string, n: number) => `${new Date(start).toISOString()},${start},${line},forward,${cls},${n}`;
+    // 8 lines × 160 classes: 1,280 rows, about 100 KB for the minute in progress, after a closed minute.
+    const lines = Array.from({ length: 8 }, (_, i) => `line${i}`);
+    const classes = Array.from({ length: 160 }, (_, i) => `class${i}`);
+    const before = lines.flatMap((l) => classes.map((c) => row(minute, l, c, 1)));
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'line0', 'class0', 7), ...before, ''].join('\n'));
+    expect(Buffer.byteLength(before.join('\n'))).toBeGreaterThan(64 * 1024);
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { line0: { forward: { class0: 2 }, backward: {} } } }] };
+    const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+    await outputs.close();
+    const rows = readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n').slice(1);
+    const forward = rows.filter((r) => r.startsWith(new Date(minute).toISOString()) && r.includes(',forward,'));
+    const keys = forward.map((r) => r.split(',').slice(2, 5).join(','));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(forward).toHaveLength(lines.length * classes.length);
+    expect(forward).toContain(row(minute, 'line0', 'class0', 3));
+    expect(rows[0]).toBe(row(minute - 60_000, 'line0', 'class0', 7));
+  });
+
   it('writes nothing through a link planted at an output name (the lock, the event log, a counts CSV): the target is untouched', async () => {
     await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
