@@ -27,7 +27,7 @@ import { MotTracksWriter } from '../outputs/mot-tracks.js';
 import { modelOptions, resolveModel } from '../pipeline/model-ref.js';
 import { Pipeline, type SourceEnd } from '../pipeline/pipeline.js';
 import { numberOption, parseCommandArgs, type CommandSpec } from './command.js';
-import { parseLineOption } from '../pipeline/line-option.js';
+import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
 
 export const spec = {
@@ -106,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   const lines = (v.line ?? []).map(parseLineOption);
   const zones = (v.zone ?? []).map(parseZoneOption);
   const calibration = v.calibration === undefined ? undefined : parseCalibrationOption(v.calibration);
+  refuseRepeatedNames(lines, zones);
   const lineNames = lines.map((l) => l.name);
   const movements = Boolean(v.movements);
   if (movements && lines.length < 2) throw new UserError(`--movements: needs at least two --line (one across each approach), got ${lines.length}`, 2);

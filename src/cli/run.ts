@@ -10,7 +10,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
 import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
-import { parseLineOption } from '../pipeline/line-option.js';
+import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { PipelineReloader } from '../pipeline/live-reload.js';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
 import { parseSource } from '../ingest/source-spec.js';
@@ -97,6 +97,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
+  refuseRepeatedNames(lines, []);
   const classes = parseClassesOption(str('classes'));
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));

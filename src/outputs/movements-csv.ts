@@ -1,6 +1,7 @@
 import type { FrameResult, TrafficEvent } from '../core/types.js';
 import { IntervalCsv, compareNames, csvField } from './interval-csv.js';
 import { settledAt } from './counts-csv.js';
+import { trafficClassOf } from '../core/traffic-classes.js';
 
 export const MOVEMENTS_CSV_HEADER = 'interval_start_s,interval_end_s,from,to,class,count';
 /** With --start-time: intervals on the clock, as the live files and the counts CSV then have them. */
@@ -45,7 +46,8 @@ export class MovementsCsvWriter {
     private readonly lostMs: number,
     opts: MovementsCsvOptions = {},
   ) {
-    const classes = opts.classes ?? [];
+    // People are no turning traffic (analytics tells no movement for them): no rows of 0 for them either.
+    const classes = (opts.classes ?? []).filter((c) => trafficClassOf(c) !== 'person');
     this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => new Map(), (c) => movementRows(c, lines, classes), opts.startMs);
   }
 

@@ -356,7 +356,13 @@ export class SourceAnalytics {
    */
   private pushMovement(t: TrackedObject, info: TrackInfo, out: TrafficEvent[]): void {
     if (!this.cfg.movements || info.firstLine < 0 || info.firstLine === info.lastLine) return;
-    out.push({ type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: this.className(t.classId) });
+    // Two lines crossed at one instant are one place in the road (two lines drawn over each other), not a way through it.
+    if (info.firstCrossT === info.lastCrossT) return;
+    // A pedestrian crossing two approaches' lines is a crosswalk count, not a vehicle's turn: a study adding the
+    // from→to rows up would count people as traffic. (Cyclists are vehicles here.)
+    const cls = this.className(t.classId);
+    if (trafficClassOf(cls) === 'person') return;
+    out.push({ type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: cls });
   }
 
   /** Reports events held while the track was tentative, now with the track's current class. */

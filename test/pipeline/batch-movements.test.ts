@@ -1,6 +1,6 @@
 /** `xnorcam batch --movements`: turning movements from a recording, against a generated video's ground-truth tracks. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/videos.js';
 import { xnorcam } from '../helpers/cli.js';
@@ -93,5 +93,15 @@ describe('xnorcam batch --movements', () => {
     const r = xnorcam(['batch', video, '--movements', '--line', 'a:0,0,10,10', '-o', join(tmp.dir, 'never')]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('error: xnorcam batch: --movements: needs at least two --line (one across each approach), got 1 (see xnorcam batch --help)');
+  });
+
+  it('refuses a line or zone name given twice as the flags\' mistake, exit 2, before any input starts (counts are keyed by name)', () => {
+    for (const [args, flag] of [[['--line', 'a:0,0,10,10', '--line', 'a:5,5,20,20'], '--line'], [['--line', 'a:0,0,10,10', '--zone', 'a:0,0,5,0,5,5'], '--zone']] as const) {
+      const out = join(tmp.dir, 'twice');
+      const r = xnorcam(['batch', video, video, ...args, '-o', out]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`error: xnorcam batch: ${flag}: the name 'a' is given twice (each line and zone needs its own name) (see xnorcam batch --help)`);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 });

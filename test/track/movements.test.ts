@@ -147,4 +147,17 @@ describe('turning movements', () => {
     // Dated by the north crossing, on the clock the stream had then.
     expect(Math.abs(moved[0].ptsMs - 1200)).toBeLessThan(100);
   });
+
+  it('tells no movement for a pedestrian crossing two approaches, nor for two lines drawn over each other', () => {
+    // A person walking south → north across the junction (class 5: person), beside a car doing the same.
+    const { movements } = analyse([drive([[600, 700], [600, 20]], 120, 0, 5), drive([[680, 700], [680, 20]], 200)], 8);
+    expect(movements.map((m) => [m.from, m.to, m.className])).toEqual([['south', 'north', 'car']]);
+    // 'south' pasted twice under another name: a car going south → (out of view before north) crossed one place.
+    const doubled = new SourceAnalytics({ source: 'x', lines: [...lines, { name: 'south-again', points: lines[1].points }], movements: true, clock: 'media' });
+    const events: TrafficEvent[] = [];
+    for (const f of renderScene([drive([[640, 700], [640, 300]], 200)], { fps: 10, seconds: 4, noise: 1, seed: 4 })) events.push(...doubled.update(f.frame, f.detections).events);
+    events.push(...doubled.finish());
+    expect(events.filter((e) => e.type === 'line-crossing').map((e) => (e as { line: string }).line).sort()).toEqual(['south', 'south-again']);
+    expect(events.filter((e) => e.type === 'movement')).toEqual([]);
+  });
 });
