@@ -71,11 +71,20 @@ async function main(argv: string[]): Promise<number> {
 // exit as interrupted failed `set -o pipefail` scripts that only wanted the first lines).
 let readerGone = false;
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // The terminal itself went away (an SSH session dropped; its SIGHUP only reloads `run`): nothing more can be
+  // shown, and the cameras, files and dashboard go on. Rethrown, it ended run on a stack trace with the
+  // interval in progress never written.
+  if (e.code === 'EIO') return;
   if (e.code !== 'EPIPE') throw e;
   if (readerGone) return;
   readerGone = true;
   if (process.listenerCount('SIGINT') > 0) process.kill(process.pid, 'SIGINT');
   else process.exit(0);
+});
+
+// Log lines to a terminal that has gone: likewise lost, not fatal.
+process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EIO' && e.code !== 'EPIPE') throw e;
 });
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
@@ -140,6 +140,19 @@ describe('xnorcam run / demo', () => {
     expect(short.stderr.trim().split('\n')).toEqual(['error: XNORCAM_DASHBOARD_TOKEN: use a token of at least 8 characters (got 3)']);
     const flag = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--token', 'FlagToken789', '--stats', '0', '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
     expect(flag.status, flag.stderr).toBe(0);
+  }, 60_000);
+
+  it('goes on when its terminal goes away (an SSH session dropped): the interval in progress is written and the lock let go at its end', async () => {
+    const dir = join(tmp.dir, 'hangup');
+    const yaml = join(tmp.dir, 'hangup.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: cam', '    url: "lavfi:testsrc2=size=160x120:rate=5"', '    lines: [{ name: l, points: [[0, 60], [160, 60]] }]', 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${dir}, events: true, counts: true }`, ''].join('\n'));
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    // script(1) gives it a terminal; killing script takes the terminal away (writes to it fail with EIO).
+    const term = spawn('script', ['-qfc', [process.execPath, bin, 'run', yaml, ...testModelArgs, '--stats', '1', '--duration', '10'].map(quote).join(' '), '/dev/null'], { stdio: 'ignore' });
+    await until('the run started', () => existsSync(join(dir, 'events.jsonl')), 30_000);
+    term.kill('SIGKILL');
+    await until('the run ended on its own', () => existsSync(join(dir, 'cam.counts.csv')) && !existsSync(join(dir, '.xnorcam.lock')), 40_000);
+    expect(readFileSync(join(dir, 'cam.counts.csv'), 'utf8').split('\n').length).toBeGreaterThan(2);
   }, 60_000);
 
   it('refuses an --allowed-host that is not a host name in one line', () => {
