@@ -33,6 +33,9 @@ describe('live reload of a pipeline file written through another path', () => {
     await p.start();
     reloader.start();
     try {
+      // Edited once the camera runs, as a user would: an edit in the watcher's first moments, before its first
+      // look at the file, has no earlier state to differ from (a busy CI machine hit that).
+      await until('the camera running', () => p.sources()[0]?.state === 'running', 30_000);
       writeFileSync(hostCopy, yaml(90)); // in place, as an editor on the host saves a bind-mounted file
       await until('the edit applied', () => p.overlay('cam').lines[0].points[0][1] === 90, 15_000);
       expect(p.overlay('cam').lines[0].points).toEqual([[0, 90], [160, 90]]);
