@@ -56,6 +56,8 @@ export class PipelineOutputs {
     this.lock?.write();
   };
   private lock?: OutputLock;
+  /** When this run started writing: an interval of the run before still open then is carried on. */
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly feed: PipelineFeed,
@@ -160,7 +162,9 @@ export class PipelineOutputs {
     if (this.resumed.has(source)) return;
     this.resumed.add(source);
     if (now.asOf !== undefined || this.files.has(`${source}.counts.csv`)) return;
-    const open = takeOpenInterval(join(this.cfg.outputs.files!.dir, `${source}.counts.csv`), now.intervalMs, Date.now());
+    // Open when this run started, not at this first flush seconds later: a restart at 21:25:56 counts on 21:25's
+    // rows, though by its first flush 21:26 has begun (judged then, the minute was written twice).
+    const open = takeOpenInterval(join(this.cfg.outputs.files!.dir, `${source}.counts.csv`), now.intervalMs, this.startedAt);
     if (!open) return;
     const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals: [{ start: open.start, counts: open.counts }] };
     this.held.set(source, mergeCounts(this.held.get(source), before)!);

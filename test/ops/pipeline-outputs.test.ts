@@ -337,6 +337,26 @@ describe('pipeline outputs', () => {
       row(minute, 'backward', 'car', 26),
     ]);
   });
+  it('a run started again seconds before the interval ends carries it on, though the interval has ended by its first write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const minute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (dir: string, n: number) => `${new Date(minute).toISOString()},${minute},stopline,${dir},car,${n}`;
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('forward', 23), row('backward', 0), ''].join('\n'));
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { stopline: { forward: { car: 3 }, backward: {} } } }] };
+    // Started at :56 of that minute; its first write (here, the stop) comes after the minute has ended.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(minute + 56_000);
+      const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), cfg);
+      vi.setSystemTime(minute + 62_000);
+      await outputs.close();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('forward', 26), row('backward', 0)]);
+  });
   it('writes an interrupted interval carried on with its lines in their order (the file is read from its end)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
