@@ -214,10 +214,10 @@ export class SourceRunner extends EventEmitter {
     const behindSeconds = Math.round(this.behindMs! / 100) / 10;
     if (!this.warnedBehind) {
       this.warnedBehind = true;
-      logger.warn('source falling behind the camera: decoding is slower than the camera sends', {
+      logger.warn('source falling behind the camera: frames come slower than the camera dates them (decoding too slow here, or a slow link or camera)', {
         source,
         behindSeconds,
-        fix: "lower this camera's resolution or frame rate at the camera (fpsCap does not reduce decoding), run fewer cameras, or give xnorcam more cores",
+        fix: "if decoding is too slow here: lower this camera's resolution or frame rate at the camera (fpsCap does not reduce decoding), run fewer cameras, or give xnorcam more cores; if the camera or its link is slow (xnorcam's CPU idle): check the network and the camera",
       });
     }
     this.lastResyncAt = now;

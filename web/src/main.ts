@@ -39,8 +39,8 @@ const REFUSALS: Record<Refusal, { badge: string; text: string }> = {
   token: {
     badge: 'token not valid',
     text:
-      'The access token is no longer valid (the server was probably restarted with a new --token). ' +
-      'To get in again, open the dashboard address the server prints, the one ending in ?token=<token>.',
+      'The access token is no longer valid (the server was probably restarted with a new token). ' +
+      'To get in again, open the dashboard address with ?token=<token>, the token now set (--token, XNORCAM_DASHBOARD_TOKEN or outputs.dashboard.token).',
   },
   'cross-origin': {
     badge: 'refused',
