@@ -7,7 +7,7 @@ import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { fatal } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
-import { BATCH_LOCK_RE, batchLockFile, describeHolder, OutputLock, outputLockHolder } from '../ops/output-lock.js';
+import { BATCH_LOCK_RE, batchLockFile, describeHolder, OutputLock, outputLockHolder, type OutputLockInfo } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
@@ -85,6 +85,10 @@ is refused (exit 2).`,
 
 interface InputJob {
   url: string;
+  /** Its outputs' name (before a `-2` for a name an input before it has): its own, or that cut to fit a file name. */
+  name: string;
+  /** Its own name was too long for a file name (fitName). */
+  shortened: boolean;
   estimatedFrames: number;
   fps: number;
   /** --start-time: where its ptsMs 0 is on the clock, epoch ms. */
@@ -129,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!inputs.length) return 1;
   makeOutputDir(outDir, `-o ${outDir}`, 2);
-  const names = inputs.map((i) => fitName(parseSource(i.url).name));
+  const names = inputs.map((i) => i.name);
   refuseLiveFiles(outDir, names);
   claimForBatch(outDir, names);
 
@@ -235,10 +239,12 @@ export async function run(argv: string[]): Promise<number> {
         const job = queue.shift()!;
         active++;
         try {
-          await pipeline.addSource({ url: job.url, name: fitName(parseSource(job.url).name), mode: 'batch', lines, zones, calibration, movements }, (name) => {
+          await pipeline.addSource({ url: job.url, name: job.name, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
+            // Both tables: the same counted classes, the same clock.
+            const table = { classes: pipeline.counts(name)?.classes, startMs: job.startMs };
             const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
-            sayOutputs(job.url, name, base, suffixes);
+            sayOutputs(job, name, base, suffixes);
             // The other outputs of this input are written afresh; a video drawn by an earlier run would
             // pass for this run's.
             if (!v.annotate && existsSync(`${base}.annotated.mp4`)) {
@@ -257,8 +263,8 @@ export async function run(argv: string[]): Promise<number> {
               jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
-              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, { classes: pipeline.counts(name)?.classes, startMs: job.startMs }),
-              ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs, { classes: pipeline.counts(name)?.classes, startMs: job.startMs }) } : {}),
+              counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, table),
+              ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs, table) } : {}),
               startMs: job.startMs,
               lastFrame: -1,
               lastPtsMs: 0,
@@ -387,7 +393,8 @@ async function checkInput(url: string, startTime: StartTime | undefined): Promis
   }
   // Its own line (naming the input) when --start-time file finds no creation_time.
   const startMs = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
-  return { url, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
+  const name = fitName(s.name);
+  return { url, name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
 }
 
 /** The line for an input that did not end cleanly, or undefined. */
@@ -425,16 +432,15 @@ function duration(sec: number): string {
  * foresee; nor a source a reload adds meanwhile): the common case, a recording of a camera's name, is caught.
  */
 function refuseLiveFiles(outDir: string, names: readonly string[]): void {
-  const holder = outputLockHolder(outDir);
-  const clash = holder ? names.filter((n) => holder.sources.includes(n)) : [];
-  if (!holder || !clash.length) return;
+  const { holder, clash } = heldNames(outDir, undefined, names);
+  if (!holder) return;
   const files = clash.map((n) => `${join(outDir, n)}.counts.csv`).join(', ');
   const sources = clash.map((n) => `'${n}'`).join(', ');
   throw new UserError(`-o ${outDir}: a live xnorcam run (${describeHolder(holder)}) writes there for source ${sources}: this batch would write over ${files} and its other files; choose another --out`, 2);
 }
 
 /**
- * Refuses a folder another batch is writing in (two batches in one folder interleaved their JSONL lines and broke
+ * Refuses a folder another batch is writing the same names in (two such batches interleaved their JSONL lines and broke
  * each other's CSV rows, both exiting 0), else claims it until this process exits. A batch killed outright leaves
  * a lock whose process is gone, which does not count.
  */
@@ -446,15 +452,21 @@ function claimForBatch(outDir: string, names: readonly string[]): void {
     // no folder yet: no other batch in it
   }
   for (const file of files) {
-    const other = outputLockHolder(outDir, file);
-    const clash = other ? names.filter((n) => other.sources.includes(n)) : [];
-    if (other && clash.length) {
+    const { holder: other, clash } = heldNames(outDir, file, names);
+    if (other) {
       throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other)}) is writing the outputs of ${listNames(clash, 3)} there: two writing one file corrupt it; wait for it to end, or choose another --out`, 2);
     }
   }
   const lock = new OutputLock(outDir, () => names, batchLockFile());
   // On every way out, a second Ctrl-C's process.exit included.
   process.once('exit', () => lock.release());
+}
+
+/** The holder of a lock in `dir` whose sources include any of `names`, and those names; no holder when none does. */
+function heldNames(dir: string, file: string | undefined, names: readonly string[]): { holder?: OutputLockInfo; clash: string[] } {
+  const holder = outputLockHolder(dir, file);
+  const clash = holder ? names.filter((n) => holder.sources.includes(n)) : [];
+  return clash.length ? { holder, clash } : { clash };
 }
 
 /** Room in a 255-byte file name for the longest suffix (.annotated.partial.mp4) and a `-NNN` for a repeated name. */
@@ -478,12 +490,10 @@ function fitName(name: string): string {
  * folder, writes `cam1-2.*`), and which files of an earlier run this one replaces: an archive's days share
  * their camera names, and a later batch into the same folder silently replaced an earlier one's results.
  */
-function sayOutputs(url: string, name: string, base: string, suffixes: readonly string[]): void {
+function sayOutputs(job: InputJob, name: string, base: string, suffixes: readonly string[]): void {
   const shown = relative(process.cwd(), base) || base;
-  const own = parseSource(url).name;
-  const fitted = fitName(own);
-  const why = [fitted !== own ? "its name shortened to fit the file system's 255-byte limit on a file name" : '', name !== fitted ? `an input before it has the name ${fitted}` : ''];
-  if (name !== own) process.stderr.write(`batch: ${redactSecrets(url)} → ${shown}.* (${why.filter(Boolean).join('; ')})\n`);
+  const why = [job.shortened ? "its name shortened to fit the file system's 255-byte limit on a file name" : '', name !== job.name ? `an input before it has the name ${job.name}` : ''];
+  if (job.shortened || name !== job.name) process.stderr.write(`batch: ${redactSecrets(job.url)} → ${shown}.* (${why.filter(Boolean).join('; ')})\n`);
   const replaced = suffixes.filter((s) => existsSync(base + s));
   if (replaced.length) process.stderr.write(`batch: ${shown}.*: replacing the outputs of an earlier run (${replaced.map((s) => name + s).join(', ')})\n`);
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { ffmpegBinary } from './ffmpeg-binary.js';
-import { InputSizeReader } from './input-size.js';
+import { InputSizeReader, streamFps } from './input-size.js';
 
 export interface VideoProbe {
   width: number;
@@ -51,10 +51,9 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
       let size: [number, number] | undefined;
       for (const line of err.split('\n')) size ??= reader.line(line);
       size ??= reader.sofar;
-      const fps = /, ([\d.]+)(k?) fps/.exec(video[1]) ?? /, ([\d.]+)(k?) tbr/.exec(video[1]);
       const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(err);
       const durationSec = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : 0;
-      const rate = fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0;
+      const rate = streamFps(video[0]) ?? 0;
       // The container's own metadata, printed before its Duration line (the streams' own come after it).
       const creationTime = /^\s+creation_time\s*: (.+)$/m.exec(err.split(/^\s*Duration:/m)[0])?.[1].trim();
       resolve({

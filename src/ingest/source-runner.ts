@@ -194,13 +194,7 @@ export class SourceRunner extends EventEmitter {
     if (this.behindMs !== undefined && this.behindMs > this.policy.maxBehindMs) this.resync();
   }
 
-  /**
-   * Behind the camera = wall time since the stream's reference minus camera time since it, kept as the growth
-   * of (arrival − pts) over its least value: frames that arrive in a burst after a connect are not "ahead",
-   * and a camera that skips forward just sets a new reference. Its clock going back (a camera restart, a pts
-   * discontinuity) or a new ffmpeg run starts the reference afresh. Arrival is after decoding, so a decoder
-   * slower than the camera shows here, where latency (detection − arrival) never does.
-   */
+  /** How far behind the camera (CameraLag); a new ffmpeg run starts its reference afresh. */
   private trackBehind(rawPts: number, capturedAt: number): void {
     if (this.runFrames === 0) this.lag.restart();
     this.behindMs = this.lag.observe(rawPts, capturedAt);

@@ -360,8 +360,8 @@ export class SourceAnalytics {
     if (info.firstCrossT === info.lastCrossT) return;
     // A pedestrian crossing two approaches' lines is a crosswalk count, not a vehicle's turn: a study adding the
     // from→to rows up would count people as traffic. (Cyclists are vehicles here.)
+    if (this.isPerson(t.classId)) return;
     const cls = this.className(t.classId);
-    if (trafficClassOf(cls) === 'person') return;
     out.push({ type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: cls });
   }
 
