@@ -154,7 +154,7 @@ export const sourceSchema = z
       .boolean()
       .default(false)
       .describe(
-        'turning movements: each vehicle from the first of these lines it crossed to the last, told as a movement event when its track ends (two lines or more, one across each approach)',
+        'turning movements: each vehicle from the first of these lines it crossed to the last, told as a movement event when its track ends, counted per interval in <source>.movements.csv (with outputs.files.counts), the dashboard and /api/counts (two lines or more, one across each approach)',
       ),
   })
   .strict()

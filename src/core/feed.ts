@@ -1,4 +1,4 @@
-import type { FrameInfo, FrameResult, LineCounts, TrafficEvent } from './types.js';
+import type { FrameInfo, FrameResult, LineCounts, MovementCounts, TrafficEvent } from './types.js';
 
 /** State of one source as the dashboard, REST API and metrics show it. */
 export interface SourceStatus {
@@ -69,7 +69,12 @@ export interface SourceCounts {
    * Oldest first; each bucket starts at `start`: epoch ms, or ms of video time when `asOf` is set. Every
    * interval a frame was analysed in has one (empty when nothing crossed); one without frames has none.
    */
-  intervals: { start: number; counts: LineCounts }[];
+  intervals: { start: number; counts: LineCounts; movements?: MovementCounts }[];
+  /**
+   * A source with `movements: true`: its turning movements in total (each interval's are its `movements`, {}
+   * when none), by the interval of their last crossing, or of when they were told if that was well after it.
+   */
+  movements?: MovementCounts;
   /** Per zone, the confirmed tracks in it now, per class (zones without any: {}); absent without zones. */
   occupancy?: Record<string, Record<string, number>>;
   /** The classes it detects and counts (as reported), whose zero counts a counts CSV writes too. */

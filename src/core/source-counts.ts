@@ -1,5 +1,5 @@
 import type { SourceCounts } from './feed.js';
-import type { LineCounts } from './types.js';
+import type { LineCounts, MovementCounts } from './types.js';
 
 /** a + b, as a new object; lines, directions and classes of either are kept (a renamed line keeps its old counts). */
 export function addCounts(a: LineCounts | undefined, b: LineCounts): LineCounts {
@@ -13,17 +13,37 @@ export function addCounts(a: LineCounts | undefined, b: LineCounts): LineCounts 
   return out;
 }
 
+/** a + b, as a new object (a may be absent). */
+export function addMovements(a: MovementCounts | undefined, b: MovementCounts): MovementCounts {
+  const out: MovementCounts = {};
+  for (const c of a ? [a, b] : [b]) {
+    for (const [from, tos] of Object.entries(c)) for (const [to, byClass] of Object.entries(tos)) for (const [cls, n] of Object.entries(byClass)) bumpMovement(out, from, to, cls, n);
+  }
+  return out;
+}
+
+export function bumpMovement(c: MovementCounts, from: string, to: string, cls: string, n = 1): void {
+  const byClass = ((c[from] ??= {})[to] ??= {});
+  byClass[cls] = (byClass[cls] ?? 0) + n;
+}
+
 /**
  * What one camera counted under two lives (before and after a restart, or a removal and its return):
  * totals added, intervals of the same start added, the newest `keep` intervals kept; the rest is `now`'s.
  */
 export function mergeCounts(before: SourceCounts | undefined, now: SourceCounts | undefined, keep = Infinity): SourceCounts | undefined {
   if (!before || !now) return now ?? before;
-  const byStart = new Map<number, LineCounts>();
-  for (const iv of [...before.intervals, ...now.intervals]) byStart.set(iv.start, addCounts(byStart.get(iv.start), iv.counts));
+  const byStart = new Map<number, SourceCounts['intervals'][number]>();
+  for (const iv of [...before.intervals, ...now.intervals]) {
+    const had = byStart.get(iv.start);
+    const movements = iv.movements ? addMovements(had?.movements, iv.movements) : had?.movements;
+    byStart.set(iv.start, { start: iv.start, counts: addCounts(had?.counts, iv.counts), ...(movements ? { movements } : {}) });
+  }
+  // Movements as the live one counts them: a source whose movements a reload turned off shows none from now on.
+  const movements = now.movements && { movements: addMovements(before.movements, now.movements) };
   const intervals = [...byStart]
     .sort((a, b) => a[0] - b[0])
     .slice(-keep)
-    .map(([start, counts]) => ({ start, counts }));
-  return { ...now, total: addCounts(before.total, now.total), intervals };
+    .map(([, iv]) => (movements || !iv.movements ? iv : { start: iv.start, counts: iv.counts }));
+  return { ...now, total: addCounts(before.total, now.total), intervals, ...movements };
 }

@@ -70,6 +70,9 @@ export const TRAFFIC_EVENT_TYPES = ['line-crossing', 'zone-enter', 'zone-exit', 
 /** Counts per line → direction → class. */
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
 
+/** Turning movements: vehicles per from-line → to-line → class. */
+export type MovementCounts = Record<string, Record<string, Record<string, number>>>;
+
 /** What the pipeline emits for each processed frame, to every output. */
 export interface FrameResult {
   frame: FrameInfo;

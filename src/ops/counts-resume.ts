@@ -1,17 +1,43 @@
 import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import { openOutputFile } from '../core/open-output.js';
-import type { LineCounts } from '../core/types.js';
+import { bumpMovement } from '../core/source-counts.js';
+import type { LineCounts, MovementCounts } from '../core/types.js';
 
 /** The tail read first: an interval's rows are mostly a few KB; a larger one is read in a larger tail. */
 const TAIL_BYTES = 64 * 1024;
 
+/** An interval's rows after the two time columns: three key fields (line, direction, class; or from, to, class) and a count. */
+type Row = { start: number; key: [string, string, string]; n: number };
+
+/** takeOpenInterval of a live counts CSV, as counts per line, direction and class. */
+export function takeOpenCounts(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; rows: number } | undefined {
+  const open = takeOpenInterval(path, intervalMs, nowMs, ([, direction]) => direction === 'forward' || direction === 'backward');
+  if (!open) return undefined;
+  const counts: LineCounts = {};
+  for (const { key: [line, direction, cls], n } of open.rows) {
+    const d = (counts[line] ??= { forward: {}, backward: {} })[direction as 'forward' | 'backward'];
+    d[cls] = (d[cls] ?? 0) + n;
+  }
+  return { start: open.start, counts, rows: open.rows.length };
+}
+
+/** takeOpenInterval of a live movements CSV (`…,from,to,class,count`), as movements. */
+export function takeOpenMovements(path: string, intervalMs: number, nowMs: number): { start: number; movements: MovementCounts; rows: number } | undefined {
+  const open = takeOpenInterval(path, intervalMs, nowMs, () => true);
+  if (!open) return undefined;
+  const movements: MovementCounts = {};
+  for (const { key: [from, to, cls], n } of open.rows) bumpMovement(movements, from, to, cls, n);
+  return { start: open.start, movements, rows: open.rows.length };
+}
+
 /**
- * A live counts CSV (`interval_start,interval_start_ms,line,direction,class,count`, wall clock) whose last rows
- * are of an interval still in progress: written on a stop, with the counts so far. A run started again within it
- * would write that interval's rest as a second set of rows of the same keys (23, then 3, for 26 cars). Those rows
- * are taken off the file and returned, to be added to the new run's count and written once when it ends.
+ * A live counts or movements CSV (`interval_start,interval_start_ms,<three key fields>,count`, wall clock) whose
+ * last rows are of an interval still in progress: written on a stop, with the counts so far. A run started again
+ * within it would write that interval's rest as a second set of rows of the same keys (23, then 3, for 26 cars).
+ * Those rows (in the file's order) are taken off the file and returned, to be added to the new run's count and
+ * written once when it ends. `isKey` says whether a row's key fields are of this kind of file.
  */
-export function takeOpenInterval(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; rows: number } | undefined {
+function takeOpenInterval(path: string, intervalMs: number, nowMs: number, isKey: (key: [string, string, string]) => boolean): { start: number; rows: Row[] } | undefined {
   let fd: number;
   try {
     fd = openOutputFile(path, 'r+');
@@ -25,13 +51,13 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
     // the window's edge left its first rows in the file to be written again: the same keys twice.
     for (let tail = TAIL_BYTES; ; tail *= 4) {
       const from = Math.max(0, size - tail);
-      const found = lastInterval(fd, size, from);
+      const found = lastInterval(fd, size, from, isKey);
       if (found === 'more' && from > 0) continue;
       if (found === 'more' || !found) return undefined;
       // Only an interval on the wall clock that has not ended: a finished one is complete as written.
       if (found.start < 1e11 || found.start + intervalMs <= nowMs || found.start > nowMs) return undefined;
       ftruncateSync(fd, found.cut);
-      return { start: found.start, counts: found.counts, rows: found.rows };
+      return { start: found.start, rows: found.rows };
     }
   } finally {
     closeSync(fd);
@@ -42,7 +68,7 @@ export function takeOpenInterval(path: string, intervalMs: number, nowMs: number
  * The rows of the file's last interval, read from `from` to its end, and where they begin; 'more' when the
  * window is all rows of that interval (it may begin before the window); undefined when the file is no counts CSV to cut.
  */
-function lastInterval(fd: number, size: number, from: number): { start: number; counts: LineCounts; rows: number; cut: number } | 'more' | undefined {
+function lastInterval(fd: number, size: number, from: number, isKey: (key: [string, string, string]) => boolean): { start: number; rows: Row[]; cut: number } | 'more' | undefined {
   const buf = Buffer.alloc(size - from);
   readSync(fd, buf, 0, buf.length, from);
   const text = buf.toString('utf8');
@@ -52,11 +78,11 @@ function lastInterval(fd: number, size: number, from: number): { start: number; 
   let start: number | undefined;
   let cut = size - 1;
   let k = lines.length - 1;
-  const rows: NonNullable<ReturnType<typeof parseRow>>[] = [];
+  const rows: Row[] = [];
   // The window's first line may be cut in two: not read.
   const first = from > 0 ? 1 : 0;
   for (; k >= first; k--) {
-    const row = parseRow(lines[k]);
+    const row = parseRow(lines[k], isKey);
     // A row that is not a count (other than the header) above the interval's: not a file to cut into.
     if (!row && !(k === 0 && from === 0)) return undefined;
     if (!row || (start !== undefined && row.start !== start)) break;
@@ -67,22 +93,17 @@ function lastInterval(fd: number, size: number, from: number): { start: number; 
   if (k < first && from > 0) return 'more';
   if (start === undefined) return undefined;
   // In the file's order (read from the end): the lines are written again in it.
-  const counts: LineCounts = {};
-  for (const row of rows.reverse()) {
-    counts[row.line] ??= { forward: {}, backward: {} };
-    counts[row.line][row.direction][row.cls] = (counts[row.line][row.direction][row.cls] ?? 0) + row.n;
-  }
-  return { start, counts, rows: rows.length, cut: cut + 1 };
+  return { start, rows: rows.reverse(), cut: cut + 1 };
 }
 
-function parseRow(line: string): { start: number; line: string; direction: 'forward' | 'backward'; cls: string; n: number } | undefined {
+function parseRow(line: string, isKey: (key: [string, string, string]) => boolean): Row | undefined {
   const f = csvFields(line);
   if (!f || f.length !== 6) return undefined;
   const start = Number(f[1]);
   const n = Number(f[5]);
-  const direction = f[3];
-  if (!Number.isInteger(start) || !Number.isInteger(n) || (direction !== 'forward' && direction !== 'backward')) return undefined;
-  return { start, line: f[2], direction, cls: f[4], n };
+  const key: [string, string, string] = [f[2], f[3], f[4]];
+  if (!Number.isInteger(start) || !Number.isInteger(n) || !isKey(key)) return undefined;
+  return { start, key, n };
 }
 
 /** A CSV line's fields, quoted ones ("a, b" and "" inside) undone; undefined for a line that is not CSV. */

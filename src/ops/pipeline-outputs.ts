@@ -9,8 +9,9 @@ import type { PipelineConfig } from '../config/schema.js';
 import { LiveLineFile } from './rotating-file.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
-import { takeOpenInterval } from './counts-resume.js';
+import { takeOpenCounts, takeOpenMovements } from './counts-resume.js';
 import { CLOCK_COUNTS_CSV_HEADER, countsRows } from '../outputs/counts-csv.js';
+import { CLOCK_MOVEMENTS_CSV_HEADER, movementClasses, movementRows } from '../outputs/movements-csv.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
 import { WebhookSink } from './webhook-sink.js';
 
@@ -18,13 +19,14 @@ import { WebhookSink } from './webhook-sink.js';
 const COUNT_GRACE_MS = 10_000;
 /** The files below of a source (or the events log, source ''), rotated copies included. */
 function isOutputFile(name: string, sources: ReadonlySet<string>): boolean {
-  const m = /^(?:events\.jsonl|(.+)\.(?:detections\.jsonl|counts\.csv))(?:\.\d+)?$/.exec(name);
+  const m = /^(?:events\.jsonl|(.+)\.(?:detections\.jsonl|counts\.csv|movements\.csv))(?:\.\d+)?$/.exec(name);
   return m !== null && (m[1] === undefined || sources.has(m[1]));
 }
 
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
- * rows each time a count interval closes), optional per-source detections JSONL, webhooks, and
+ * rows each time a count interval closes) and, for a source with movements, its movements CSV (a block
+ * beside each block of counts, from the same snapshot, so the two always cover the same intervals), optional per-source detections JSONL, webhooks, and
  * retention. Everything is written line by line as it happens, so an interrupted run leaves valid files.
  */
 export class PipelineOutputs {
@@ -150,7 +152,7 @@ export class PipelineOutputs {
     for (const [source, counts] of this.held) {
       if ((counts.intervals.at(-1)?.start ?? -Infinity) > (this.countsWritten.get(source) ?? -Infinity)) continue;
       this.held.delete(source);
-      if (!active.has(source)) this.closeFile(`${source}.counts.csv`);
+      if (!active.has(source)) this.closeCountFiles(source);
     }
   }
 
@@ -164,11 +166,19 @@ export class PipelineOutputs {
     if (now.asOf !== undefined || this.files.has(`${source}.counts.csv`)) return;
     // Open when this run started, not at this first flush seconds later: a restart at 21:25:56 counts on 21:25's
     // rows, though by its first flush 21:26 has begun (judged then, the minute was written twice).
-    const open = takeOpenInterval(join(this.cfg.outputs.files!.dir, `${source}.counts.csv`), now.intervalMs, this.startedAt);
-    if (!open) return;
-    const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals: [{ start: open.start, counts: open.counts }] };
+    const path = (kind: string) => join(this.cfg.outputs.files!.dir, `${source}.${kind}.csv`);
+    const open = takeOpenCounts(path('counts'), now.intervalMs, this.startedAt);
+    // Its movements, written in the same stop: carried on with them (a run without movements now leaves them be).
+    const moved = now.movements && takeOpenMovements(path('movements'), now.intervalMs, this.startedAt);
+    const intervals: SourceCounts['intervals'] = [];
+    if (open) intervals.push({ start: open.start, counts: open.counts });
+    if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements });
+    if (!intervals.length) return;
+    const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals, ...(moved ? { movements: {} } : {}) };
     this.held.set(source, mergeCounts(this.held.get(source), before)!);
-    logger.info('counts of the interval in progress before the restart carried on', { source, interval: new Date(open.start).toISOString(), rows: open.rows });
+    for (const [what, o] of [['counts', open], ['movements', moved]] as const) {
+      if (o) logger.info(`${what} of the interval in progress before the restart carried on`, { source, interval: new Date(o.start).toISOString(), rows: o.rows });
+    }
   }
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
@@ -192,7 +202,17 @@ export class PipelineOutputs {
     if (fresh.length === 0) return;
     const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
     for (const iv of fresh) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
+    if (counts.movements) this.writeMovements(source, fresh, counts.classes ?? []);
     this.countsWritten.set(source, fresh[fresh.length - 1].start);
+  }
+
+  /** The same intervals' movements: every pair of its lines and class, 0 where none went that way (as batch's movements CSV). */
+  private writeMovements(source: string, intervals: SourceCounts['intervals'], classes: readonly string[]): void {
+    const f = this.file(`${source}.movements.csv`, CLOCK_MOVEMENTS_CSV_HEADER);
+    const cls = movementClasses(classes);
+    for (const iv of intervals) {
+      for (const row of movementRows(iv.movements ?? {}, Object.keys(iv.counts), cls)) f.writeLine(`${intervalLabel(iv.start)},${iv.start},${row}`);
+    }
   }
 
   /** A source a reload removed: its ended intervals are written now, the one in progress when it ends (or with the source's, if it comes back). */
@@ -209,7 +229,12 @@ export class PipelineOutputs {
       this.flushCounts(false);
     }
     // Its files are closed: held open, retention could never remove them (a source of that name added later opens them again).
-    for (const name of [`${r.source}.detections.jsonl`, `${r.source}.counts.csv`]) this.closeFile(name);
+    this.closeFile(`${r.source}.detections.jsonl`);
+    this.closeCountFiles(r.source);
+  }
+
+  private closeCountFiles(source: string): void {
+    for (const kind of ['counts', 'movements']) this.closeFile(`${source}.${kind}.csv`);
   }
 
   private closeFile(name: string): void {
@@ -270,6 +295,10 @@ export class PipelineOutputs {
 
 /** An interval's rows: every line, direction and counted class, 0 where nothing crossed (countsRows). */
 function countRows(start: number, counts: LineCounts, classes: readonly string[]): string[] {
-  const label = start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
-  return countsRows(counts, Object.keys(counts), classes).map((row) => `${label},${start},${row}`);
+  return countsRows(counts, Object.keys(counts), classes).map((row) => `${intervalLabel(start)},${start},${row}`);
+}
+
+/** An interval's first column: its start on the clock, or in a recording's own time. */
+function intervalLabel(start: number): string {
+  return start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
 }

@@ -1,4 +1,5 @@
-import type { FrameResult, TrafficEvent } from '../core/types.js';
+import type { FrameResult, MovementCounts, TrafficEvent } from '../core/types.js';
+import { bumpMovement } from '../core/source-counts.js';
 import { IntervalCsv, compareNames, csvField } from './interval-csv.js';
 import { settledAt } from './counts-csv.js';
 import { trafficClassOf } from '../core/traffic-classes.js';
@@ -9,9 +10,6 @@ export const CLOCK_MOVEMENTS_CSV_HEADER = 'interval_start,interval_start_ms,from
 
 /** Past a track's tracker drop time, how long its movement may still take to come (a frame, and restarted timestamps). */
 const DROP_SLACK_MS = 1000;
-
-/** Movements counted: "from\0to\0class" → vehicles. */
-type MovementCounts = Map<string, number>;
 
 export interface MovementsCsvOptions {
   /** The classes counted: each interval has a row (0 if none) for every pair of lines and class. */
@@ -29,7 +27,7 @@ export interface MovementsCsvOptions {
  */
 export class MovementsCsvWriter {
   private readonly table: IntervalCsv<MovementCounts>;
-  private readonly total: MovementCounts = new Map();
+  private readonly total: MovementCounts = {};
   private lastMs = -Infinity;
   /**
    * Tracks that have crossed a line and may yet end with a movement: their latest crossing told, and when they
@@ -46,9 +44,8 @@ export class MovementsCsvWriter {
     private readonly lostMs: number,
     opts: MovementsCsvOptions = {},
   ) {
-    // People are no turning traffic (analytics tells no movement for them): no rows of 0 for them either.
-    const classes = (opts.classes ?? []).filter((c) => trafficClassOf(c) !== 'person');
-    this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => new Map(), (c) => movementRows(c, lines, classes), opts.startMs);
+    const classes = movementClasses(opts.classes ?? []);
+    this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => ({}), (c) => movementRows(c, lines, classes), opts.startMs);
   }
 
   write(r: FrameResult): void {
@@ -77,11 +74,9 @@ export class MovementsCsvWriter {
         this.alive.set(e.trackId, { crossedMs: Math.max(a?.crossedMs ?? -Infinity, e.ptsMs), seenMs: nowMs });
       } else if (e.type === 'movement') {
         this.alive.delete(e.trackId);
-        const key = `${e.from}\0${e.to}\0${e.className}`;
         // Older than a written interval (a track outlived the drop time allowed for it): the oldest open one.
-        const bucket = this.table.at(e.ptsMs);
-        bucket.set(key, (bucket.get(key) ?? 0) + 1);
-        this.total.set(key, (this.total.get(key) ?? 0) + 1);
+        bumpMovement(this.table.at(e.ptsMs), e.from, e.to, e.className);
+        bumpMovement(this.total, e.from, e.to, e.className);
       }
     }
   }
@@ -92,20 +87,25 @@ export class MovementsCsvWriter {
   }
 }
 
+/** The classes a movements table has rows for: people are no turning traffic (analytics tells no movement for them), so no rows of 0 either. */
+export function movementClasses(classes: readonly string[]): string[] {
+  return classes.filter((c) => trafficClassOf(c) !== 'person');
+}
+
 /**
  * One interval's `from,to,class,count` (CSV-quoted): every pair of different lines (`lines` in order, from
  * before to), every class (`classes` and any other counted, alphabetically), 0 where none went that way, so each
  * interval is the same table. A U-turn (from = to) is no movement, so it has no row.
  */
-function movementRows(counts: MovementCounts, lines: readonly string[], classes: readonly string[]): string[] {
-  const counted = [...counts.keys()].map((k) => k.split('\0') as [string, string, string]);
+export function movementRows(counts: MovementCounts, lines: readonly string[], classes: readonly string[]): string[] {
+  const counted = Object.entries(counts).flatMap(([from, tos]) => Object.entries(tos).flatMap(([to, byClass]) => Object.keys(byClass).map((cls) => [from, to, cls] as const)));
   const allLines = [...new Set([...lines, ...counted.flatMap(([from, to]) => [from, to]).sort(compareNames)])];
   const allClasses = [...new Set([...classes, ...counted.map((k) => k[2])])].sort(compareNames);
   const rows: string[] = [];
   for (const from of allLines) {
     for (const to of allLines) {
       if (to === from) continue;
-      for (const cls of allClasses) rows.push(`${csvField(from)},${csvField(to)},${csvField(cls)},${counts.get(`${from}\0${to}\0${cls}`) ?? 0}`);
+      for (const cls of allClasses) rows.push(`${csvField(from)},${csvField(to)},${csvField(cls)},${counts[from]?.[to]?.[cls] ?? 0}`);
     }
   }
   return rows;

@@ -13,7 +13,8 @@ import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { TRAFFIC_CLASSES, trafficClassOf } from '../core/traffic-classes.js';
 import type { SourceCounts, SourceOverlay } from '../core/feed.js';
-import type { Detection, FrameInfo, LineCounts, Track, TrafficEvent } from '../core/types.js';
+import type { Detection, FrameInfo, LineCounts, MovementCounts, Track, TrafficEvent } from '../core/types.js';
+import { bumpMovement } from '../core/source-counts.js';
 import { Homography } from './homography.js';
 import { CountingLine, newLineSideState, type LineSideState } from './lines.js';
 import { defaultSpeedConfig, SpeedEstimator, type SpeedConfig } from './speed.js';
@@ -24,6 +25,14 @@ import { PolygonZone, type ZoneState } from './zones.js';
 
 /** Interval buckets a source keeps unless told otherwise: a day of minutes. */
 export const DEFAULT_KEPT_INTERVALS = 1440;
+
+/**
+ * A movement is known only when its track ends, seconds after its last crossing: one told more than this after
+ * its last crossing's interval ended is counted in the interval it was told in, as that one has been written
+ * to a live counts file by then (which waits 10 s past an interval's end; this leaves 5 s for the frame's way
+ * through detection). So a file's intervals add up to the total.
+ */
+export const MOVEMENT_LATE_MS = 5000;
 
 /** How long a speed stands while frames add no position (a box cut off by the picture's edge), ms. */
 const SPEED_HOLD_MS = 1000;
@@ -120,6 +129,11 @@ export class SourceAnalytics {
   private readonly personClasses = new Map<number, boolean>();
   private total: LineCounts = {};
   private readonly buckets = new Map<number, LineCounts>();
+  /** With `movements`: in total, and per interval (by start, as `buckets`). */
+  private readonly movedTotal: MovementCounts = {};
+  private readonly moved = new Map<number, MovementCounts>();
+  /** The latest analysed frame's time on the interval clock: when a movement told by finish() was told. */
+  private lastAt = -Infinity;
   private lastT = -Infinity;
   /** The last presentation time as given (plus tOffset), and the frame period seen between distinct ones. */
   private lastRaw = -Infinity;
@@ -175,6 +189,7 @@ export class SourceAnalytics {
     // into intervals already closed.
     const at = this.cfg.clock === 'media' ? tMs : frame.capturedAt;
     if (!undetected) this.bucket(at);
+    this.lastAt = Math.max(this.lastAt, at);
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);
     const tracks: Track[] = [];
@@ -241,7 +256,7 @@ export class SourceAnalytics {
         for (let z = 0; z < this.zones.length; z++) {
           if (info.zoneState[z].inside) events.push(this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info));
         }
-        this.pushMovement(t, info, events);
+        this.pushMovement(t, info, events, at);
       }
       this.info.delete(t.id);
     }
@@ -265,7 +280,7 @@ export class SourceAnalytics {
         const e = this.exitEvent(z, t.id, this.className(t.classId), info.lastSeenMs, info.lastSeenT, info.lastSeenAt, info);
         events.push({ ...e, stillInside: true });
       }
-      this.pushMovement(t, info, events);
+      this.pushMovement(t, info, events, this.lastAt);
     }
     this.info.clear();
     this.tracker.endAll();
@@ -291,8 +306,12 @@ export class SourceAnalytics {
   }
 
   counts(): SourceCounts {
-    const intervals = [...this.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, counts]) => ({ start, counts: cloneCounts(counts) }));
+    const moves = this.cfg.movements;
+    const intervals = [...this.buckets.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([start, counts]) => ({ start, counts: cloneCounts(counts), ...(moves ? { movements: structuredClone(this.moved.get(start) ?? {}) } : {}) }));
     const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
+    if (moves) counts.movements = structuredClone(this.movedTotal);
     if (this.zones.length) counts.occupancy = this.occupancy();
     if (this.cfg.clock === 'media' && Number.isFinite(this.lastT)) counts.asOf = this.lastT;
     return counts;
@@ -354,7 +373,7 @@ export class SourceAnalytics {
    * class its detections voted for over its whole life. Back over the line it came in by (a U-turn, a vehicle
    * that reversed) is no movement, nor is one line alone.
    */
-  private pushMovement(t: TrackedObject, info: TrackInfo, out: TrafficEvent[]): void {
+  private pushMovement(t: TrackedObject, info: TrackInfo, out: TrafficEvent[], toldAt: number): void {
     if (!this.cfg.movements || info.firstLine < 0 || info.firstLine === info.lastLine) return;
     // Two lines crossed at one instant are one place in the road (two lines drawn over each other), not a way through it.
     if (info.firstCrossT === info.lastCrossT) return;
@@ -362,7 +381,23 @@ export class SourceAnalytics {
     // from→to rows up would count people as traffic. (Cyclists are vehicles here.)
     if (this.isPerson(t.classId)) return;
     const cls = this.className(t.classId);
-    out.push({ type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: cls });
+    const e = { type: 'movement', source: this.cfg.source, ptsMs: info.lastCrossMs, at: info.lastCrossAt, from: this.lines[info.firstLine].name, to: this.lines[info.lastLine].name, trackId: t.id, className: cls } as const;
+    out.push(e);
+    this.countMovement(e, toldAt);
+  }
+
+  private countMovement(e: { from: string; to: string; className: string; at: number }, toldAt: number): void {
+    const endOfItsInterval = (Math.floor(e.at / this.intervalMs) + 1) * this.intervalMs;
+    const at = toldAt > endOfItsInterval + MOVEMENT_LATE_MS ? toldAt : e.at;
+    this.bucket(at);
+    const start = Math.floor(at / this.intervalMs) * this.intervalMs;
+    // Only where its interval is still kept: one dated before the oldest kept is in the total alone.
+    if (this.buckets.has(start)) {
+      let c = this.moved.get(start);
+      if (!c) this.moved.set(start, (c = {}));
+      bumpMovement(c, e.from, e.to, e.className);
+    }
+    bumpMovement(this.movedTotal, e.from, e.to, e.className);
   }
 
   /** Reports events held while the track was tentative, now with the track's current class. */
@@ -403,7 +438,11 @@ export class SourceAnalytics {
     let bucket = this.buckets.get(start);
     if (!bucket) {
       this.buckets.set(start, (bucket = this.emptyCounts()));
-      while (this.buckets.size > this.maxIntervals) this.buckets.delete(Math.min(...this.buckets.keys()));
+      while (this.buckets.size > this.maxIntervals) {
+        const oldest = Math.min(...this.buckets.keys());
+        this.buckets.delete(oldest);
+        this.moved.delete(oldest);
+      }
     }
     return bucket;
   }

@@ -4,9 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/videos.js';
 import { xnorcam } from '../helpers/cli.js';
-
-type Point = [number, number];
-type Segment = [Point, Point];
+import { synthRoad, type Point, type Segment } from '../helpers/synth-intersection.js';
 interface Movement {
   type: string;
   from: string;
@@ -41,27 +39,22 @@ function trueMovements(gtFile: string, lines: Record<string, Segment>, fps: numb
 describe('xnorcam batch --movements', () => {
   let tmp: ReturnType<typeof tempDir>;
   let video: string;
-  let truth: { fps: number; line: { points: Segment }; calibration: { image: Point[] } };
+  let road: ReturnType<typeof synthRoad>;
   beforeAll(() => {
     tmp = tempDir();
-    video = join(tmp.dir, 'traffic.mp4');
-    const r = xnorcam(['synth', 'video', '--out', video, '--seconds', '10', '--seed', '3']);
-    expect(r.status, r.stderr).toBe(0);
-    truth = JSON.parse(readFileSync(join(tmp.dir, 'traffic.truth.json'), 'utf8')) as typeof truth;
+    road = synthRoad(tmp.dir);
+    video = road.video;
   }, 300_000);
   afterAll(() => tmp.cleanup());
 
   it('finds the movements of the ground truth between three lines across the road, in the events and the movements CSV', () => {
-    // The generated road runs up the picture, traffic both ways: a line across it near the camera, the preset
-    // one, and one far up (the calibration's near and far edges, on the road's edges).
-    const corners = [...truth.calibration.image].sort((a, b) => b[1] - a[1]);
-    const lines: Record<string, Segment> = { near: [corners[0], corners[1]], mid: truth.line.points, far: [corners[2], corners[3]] };
+    const lines = road.lines;
     const out = join(tmp.dir, 'out');
     const lineArgs = Object.entries(lines).flatMap(([name, s]) => ['--line', `${name}:${s.flat().join(',')}`]);
     const r = xnorcam(['batch', video, ...lineArgs, '--movements', '--count-interval', '5', '-o', out]);
     expect(r.status, r.stderr).toBe(0);
 
-    const want = trueMovements(join(tmp.dir, 'traffic.gt.txt'), lines, truth.fps);
+    const want = trueMovements(join(tmp.dir, 'traffic.gt.txt'), lines, road.fps);
     const found = (readFileSync(join(out, 'traffic.events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Movement[]).filter((e) => e.type === 'movement');
     expect(want.length).toBeGreaterThan(5);
     // Each true movement found, same lines, dated at the same last crossing (interpolated; within a quarter second).

@@ -20,8 +20,12 @@ export type TrafficEvent =
   | { type: 'source-up'; source: string; at: number }
   | { type: 'source-down'; source: string; at: number; reason: string };
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
+/** Turning movements: from-line → to-line → class → vehicles. */
+export type MovementCounts = Record<string, Record<string, Record<string, number>>>;
 export interface SourceCounts {
-  source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts }[];
+  source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts; movements?: MovementCounts }[];
+  /** Sources with movements: true: the run's turning movements in total. */
+  movements?: MovementCounts;
   occupancy?: Record<string, Record<string, number>>;
   classes?: string[];
   asOf?: number;
