@@ -1,5 +1,6 @@
 import { drawCountsChart } from './chart.js';
 import { CLASS_NAMES, classColor } from './colors.js';
+import { movementMatrix } from './movement-matrix.js';
 import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
 import type { FrameHeader, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
 import type { DrawnFrame, PageStats } from './stats.js';
@@ -377,6 +378,9 @@ export class CameraTile {
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'empty';
       rows.push(table);
     }
+    // A source with movements: true: where its vehicles came from and went, as a from → to table. First: the
+    // column scrolls, and under a junction's line tables (four approaches) it was out of view at 1366×768.
+    if (c.movements) rows.unshift(movementMatrix(c.movements, Object.keys(c.total)));
     this.countsEl.replaceChildren(...rows);
     this.totalEl.textContent = String(total);
     this.totalEl.title = 'crossings counted on all lines';
