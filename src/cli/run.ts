@@ -328,6 +328,7 @@ async function runStarted(
         })
       : undefined;
   await pipeline.start();
+  outputs?.resumeIntervals();
   const info = pipeline.detectorInfo!;
   logger.info('pipeline started', {
     sources: pipeline.sourceNames().join(','),

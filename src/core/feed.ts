@@ -79,6 +79,8 @@ export interface SourceCounts {
   occupancy?: Record<string, Record<string, number>>;
   /** The classes it detects and counts (as reported), whose zero counts a counts CSV writes too. */
   classes?: string[];
+  /** Epoch ms since when `total` counts: when this run started the source (a restart starts it from 0). */
+  since?: number;
   /**
    * Counts dated by video time (a file in batch mode: ms from the start of the recording): the video
    * time of the last frame analysed. Absent for counts dated by arrival, whose clock is the wall clock.
@@ -111,4 +113,9 @@ export interface PipelineFeed {
   sources(): SourceStatus[];
   overlay(source: string): SourceOverlay;
   counts(source: string): SourceCounts | undefined;
+  /**
+   * Counts a source had before this run (an interval a restart interrupted, read back from its counts CSV),
+   * taken into its intervals, not its total; false for a source it does not have.
+   */
+  carryCounts?(source: string, counts: SourceCounts): boolean;
 }

@@ -56,6 +56,8 @@ export class PipelineOutputs {
     if (this.sourcesSeen.has(s.name)) return;
     this.sourcesSeen.add(s.name);
     this.lock?.write();
+    // A source a reload adds: at once, not at the first write 5 s on.
+    this.resumeSource(s.name);
   };
   private lock?: OutputLock;
   /** When this run started writing: an interval of the run before still open then is carried on. */
@@ -157,6 +159,19 @@ export class PipelineOutputs {
   }
 
   /**
+   * Carries on the intervals the run before was stopped in, for every source the feed has now: called once the
+   * pipeline has started and before the dashboard serves, which then shows each interval as the file will have it.
+   */
+  resumeIntervals(): void {
+    for (const s of this.feed.sources()) this.resumeSource(s.name);
+  }
+
+  private resumeSource(name: string): void {
+    const now = this.cfg.outputs.files?.counts ? this.feed.counts(name) : undefined;
+    if (now) this.resumeCounts(name, now);
+  }
+
+  /**
    * Once per source, before its first rows: an interval a stop of the run before this one wrote in part (a
    * restart within the minute) is taken off the file and counted on, so it is written once, whole.
    */
@@ -174,8 +189,11 @@ export class PipelineOutputs {
     if (open) intervals.push({ start: open.start, counts: open.counts });
     if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements });
     if (!intervals.length) return;
+    // Not in the total: that counts this run's crossings (since its start), as /metrics' counters do.
     const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals, ...(moved ? { movements: {} } : {}) };
-    this.held.set(source, mergeCounts(this.held.get(source), before)!);
+    // Into the source's own counts where the feed takes them, so /api/counts and the dashboard show the interval
+    // the file will have; else held here, for the file alone.
+    if (!this.feed.carryCounts?.(source, before)) this.held.set(source, mergeCounts(this.held.get(source), before)!);
     for (const [what, o] of [['counts', open], ['movements', moved]] as const) {
       if (o) logger.info(`${what} of the interval in progress before the restart carried on`, { source, interval: new Date(o.start).toISOString(), rows: o.rows });
     }

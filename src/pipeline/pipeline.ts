@@ -549,6 +549,15 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     return st && countsOf(st);
   }
 
+  /** Counts of an interval the run before this one was stopped in (the counts CSV's), counted on as this source's. */
+  carryCounts(source: string, counts: SourceCounts): boolean {
+    const st = this.byName.get(source);
+    if (!st) return false;
+    // Its own carried counts last: theirs are the fields (since) kept.
+    st.carried = mergeCounts(counts, st.carried);
+    return true;
+  }
+
   /** Frames decoded and waiting for a free detector thread, over all sources (the pool's queue). */
   queueDepth(): number {
     let n = 0;
@@ -807,7 +816,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
 
 function countsOf(st: SourceState): SourceCounts | undefined {
   const counts = mergeCounts(st.carried, st.analytics?.counts(), DEFAULT_KEPT_INTERVALS);
-  return counts && { ...counts, classes: st.counted };
+  // A source restarted by a reload counts on from its predecessor's start.
+  return counts && { ...counts, classes: st.counted, since: st.carried?.since ?? st.startedAt };
 }
 
 function round1(x: number): number {

@@ -1,6 +1,6 @@
 /** `xnorcam run` as a service: what its pipeline file turns off stays off, and signals it has no use for do not kill it. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardUrl } from '../helpers/cli.js';
@@ -139,5 +139,43 @@ describe('xnorcam run, operated', () => {
     expect(run.child.exitCode).toBeNull();
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  }, 60_000);
+  it('restarted within an interval, shows that interval as its counts CSV has it: /api/counts takes in the part the run before counted', async () => {
+    const hour = 3600_000;
+    // The interval must still be in progress when the run has started and is asked.
+    if (Date.now() % hour > hour - 60_000) await new Promise((r) => setTimeout(r, hour - (Date.now() % hour) + 100));
+    const hourStart = Math.floor(Date.now() / hour) * hour;
+    const out = join(tmp.dir, 'resume-out');
+    mkdirSync(out);
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (line: string, dir: string, n: number) => `${new Date(hourStart).toISOString()},${hourStart},${line},${dir},car,${n}`;
+    // The run before was stopped within this hour, with 23 cars counted on its line so far.
+    writeFileSync(join(out, 'cam.counts.csv'), [header, row('stopline', 'forward', 0), row('stopline', 'backward', 23), ''].join('\n'));
+    const file = join(tmp.dir, 'resume.yaml');
+    writeFileSync(
+      file,
+      ['countIntervalSeconds: 3600', 'sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', '    lines: [{ name: stopline, points: [[0, 60], [160, 60]] }]',
+        'outputs:', '  dashboard: { port: 0 }', `  files: { dir: ${out}, counts: true }`, ''].join('\n'),
+    );
+    const t0 = Date.now();
+    const run = await start([file], tmp.dir);
+    running.push(run.child);
+    let api: { total: Record<string, { backward: Record<string, number> }>; intervals: { start: number; counts: Record<string, { backward: Record<string, number> }> }[]; since?: number } | undefined;
+    try {
+      // Asked at once: the page must not show this run's part alone until the first write.
+      api = (await (await fetch(run.url + 'api/counts?source=cam')).json()) as typeof api;
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+    const current = api!.intervals.find((iv) => iv.start === hourStart);
+    expect(current?.counts.stopline.backward.car, JSON.stringify(api)).toBeGreaterThanOrEqual(23);
+    // The total stays this run's, and says since when it counts.
+    expect(api!.total.stopline?.backward.car ?? 0).toBeLessThan(23);
+    expect(api!.since).toBeGreaterThanOrEqual(t0 - 1000);
+    const rows = readFileSync(join(out, 'cam.counts.csv'), 'utf8').trim().split('\n');
+    // One block for the hour, whole: what the page showed, plus anything counted after it was asked.
+    expect(rows.filter((r) => r.includes(',stopline,backward,car,'))).toHaveLength(1);
+    expect(Number(rows.find((r) => r.includes(',stopline,backward,car,'))!.split(',')[5])).toBeGreaterThanOrEqual(current!.counts.stopline.backward.car);
   }, 60_000);
 });

@@ -28,6 +28,7 @@ export interface SourceCounts {
   movements?: MovementCounts;
   occupancy?: Record<string, Record<string, number>>;
   classes?: string[];
+  since?: number;
   asOf?: number;
 }
 export interface SourceOverlay {
