@@ -24,6 +24,8 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
     private readonly names: string[],
     private readonly withCounts = false,
     private readonly busy = false,
+    /** Counts × this (a week's counting: 5 and 6 digits), and sources without video (--no-video). */
+    private readonly opts: { times?: number; noVideo?: boolean; since?: number } = {},
   ) {
     super();
   }
@@ -35,6 +37,7 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
       name, url: `rtsp://cam/${name}`, state: 'running', decodedFps: 10, detectedFps: 10, latencyMs: 30,
       droppedFrames: 0, reconnects: 0, lastFrameAt: Date.now(), width: 1280, height: 720,
       ...(this.busy ? { model: 'xnorcam-traffic@9e5a1b2c3d4e5f60' } : {}),
+      ...(this.opts.noVideo ? { video: false as const } : {}),
     }));
   }
   overlay(): SourceOverlay {
@@ -46,11 +49,13 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
   counts(name: string): SourceCounts | undefined {
     if (!this.withCounts) return undefined;
     const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const k = this.opts.times ?? 1;
     const c: LineCounts = this.busy
-      ? { stop: { forward: { car: 1234, truck: 35, bus: 3, motorcycle: 12 }, backward: { car: 987, truck: 20, bus: 1, motorcycle: 4 } } }
+      ? { stop: { forward: { car: 1234 * k, truck: 35 * k, bus: 3 * k, motorcycle: 12 * k }, backward: { car: 987 * k, truck: 20 * k, bus: 1 * k, motorcycle: 4 * k } } }
       : { stop: { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } } };
     const occupancy = this.busy ? { occupancy: { farlanes: { car: 3, truck: 1, bus: 1 } } } : {};
-    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }], ...occupancy };
+    const since = this.opts.since !== undefined ? { since: this.opts.since } : {};
+    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }], ...occupancy, ...since };
   }
 }
 
@@ -196,15 +201,15 @@ describe('dashboard grid fits the window', () => {
   });
 
   /** A page of `names` with busy counts (StatusOnlyFeed), once every tile has its zone table; `check` gets the page. */
-  async function withBusyCameras(names: string[], width: number, height: number, check: (page: Page) => Promise<void>): Promise<void> {
-    const srv = await startDashboardServer(new StatusOnlyFeed(names, true, true), { port: 0 });
+  async function withBusyCameras(names: string[], width: number, height: number, check: (page: Page) => Promise<void>, opts: ConstructorParameters<typeof StatusOnlyFeed>[3] = {}): Promise<void> {
+    const srv = await startDashboardServer(new StatusOnlyFeed(names, true, true, opts), { port: 0 });
     const page = await browser.newPage();
     try {
       await page.setViewportSize({ width, height });
       await page.goto(srv.url);
       await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('section.camera .occupancy').length === n, names.length, { timeout: 10_000 });
-      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-busy-${names.length}-${width}x${height}.png` });
       await check(page);
+      if (process.env.XNORCAM_SCREENSHOT_LAYOUT) await page.screenshot({ path: `${process.env.XNORCAM_SCREENSHOT_LAYOUT}-busy-${names.length}-${width}x${height}${opts.noVideo ? '-novideo' : ''}.png` });
     } finally {
       await page.context().close();
       await srv.close();
@@ -234,6 +239,67 @@ describe('dashboard grid fits the window', () => {
       }
       expectFits(await measure(page), 3, '3 cameras with counts and a zone, 1920×1080');
     });
+  });
+
+  /** Every count of every tile (line counts, zone counts, the since lines) wholly shown, none spilling out of its cell. */
+  async function expectCountsShown(page: Page, what: string): Promise<void> {
+    // The layout settles over a few frames (the counts shrink a step a frame where they do not fit yet).
+    await expect
+      .poll(async () => (await visibility(page, 'td.fwd, td.back, .occupancy td.n, .counts-since')).every((t) => t.items.every((i) => i.shown)), { timeout: 5000 })
+      .toBe(true);
+    for (const t of await visibility(page, 'td.fwd, td.back, .occupancy td.n, .counts-since')) {
+      expect(t.items.length, `${what}: ${t.source}`).toBe(4 * 2 + 3 + 2);
+      for (const i of t.items) expect(i.shown, `${what}: ${t.source}: ${i.text}`).toBe(true);
+    }
+    const spilling = await page.evaluate(() =>
+      [...(globalThis as any).document.querySelectorAll('td.n, .camera-total')].filter((e: any) => e.scrollWidth > e.clientWidth + 1).map((e: any) => e.textContent),
+    );
+    expect(spilling, `${what}: numbers wider than their box`).toEqual([]);
+    const f = await measure(page);
+    expect(f.scrollWidth, `${what}: page width`).toBeLessThanOrEqual(f.innerWidth);
+    expect(f.scrollHeight, `${what}: page height`).toBeLessThanOrEqual(f.innerHeight);
+  }
+
+  const NAMES = ['a', 'crossroads-north', 'highway-east', 'ring-road', 'bridge-west', 'junction-4', 'cam7', 'cam8', 'cam9'];
+  it.each([
+    [1, 1366, 768], [2, 1366, 768], [4, 1366, 768], [6, 1366, 768], [9, 1366, 768],
+    [1, 1920, 1080], [2, 1920, 1080], [4, 1920, 1080], [6, 1920, 1080], [9, 1920, 1080],
+  ])('%i cameras at %i×%i: every camera\'s counts whole on screen, the picture giving way', async (n, width, height) => {
+    await withBusyCameras(NAMES.slice(0, n), width, height, (page) => expectCountsShown(page, `${n} cameras, ${width}×${height}`), { since: Date.now() - 3600_000 });
+  });
+
+  it('a week\'s counts (5 and 6 digits) stay inside their cells, thousands separated', async () => {
+    await withBusyCameras(NAMES.slice(0, 6), 1366, 768, async (page) => {
+      await expectCountsShown(page, '6 cameras, counts × 100');
+      const car = await page.locator('section.camera[data-source="a"] tr[data-cls="car"] td.fwd').textContent();
+      expect(car!.replace(/\D/g, '')).toBe('123400');
+      // Grouped (by the browser's locale): not a run of six digits to count.
+      expect(car).not.toBe('123400');
+    }, { times: 100, since: Date.now() - 3600_000 });
+  });
+
+  it('says since when the totals count (the run\'s start) and the interval in progress, with its count', async () => {
+    const since = Date.now() - 3 * 3600_000;
+    await withBusyCameras(['north'], 1366, 768, async (page) => {
+      const texts = await page.evaluate(() => {
+        const t = (globalThis as any).document.querySelector('section.camera');
+        return { total: t.querySelector('.total-since').textContent, interval: t.querySelector('.interval-since').textContent, start: Number(t.querySelector('.interval-since').dataset.start) };
+      });
+      const hhmm = (ms: number) => page.evaluate((x) => new Date(x).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), ms);
+      expect(texts.total).toBe(`total since ${await hhmm(since)}`);
+      expect(texts.start % 60_000).toBe(0);
+      const prefix = `this 1 min, since ${await hhmm(texts.start)}: `;
+      expect(texts.interval.startsWith(prefix), texts.interval).toBe(true);
+      expect(texts.interval.slice(prefix.length).replace(/\D/g, '')).toBe('2296');
+    }, { since });
+  });
+
+  it('without video (--no-video): no empty picture box, the counts take the room', async () => {
+    await withBusyCameras(NAMES.slice(0, 6), 1366, 768, async (page) => {
+      await expectCountsShown(page, '6 cameras without video');
+      const boxes = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('section.camera canvas.video')].map((c: any) => c.getBoundingClientRect().height));
+      expect(boxes).toEqual(boxes.map(() => 0));
+    }, { noVideo: true, since: Date.now() });
   });
 
   it('on a phone (390×844): one column that scrolls, pictures the screen\'s width, names and header readable; enlarged, the picture stays large', async () => {

@@ -1,8 +1,9 @@
 import { drawCountsChart } from './chart.js';
 import { CLASS_NAMES, classColor } from './colors.js';
 import { movementMatrix } from './movement-matrix.js';
+import { countLabel, intervalLabel, sinceLabel } from './interval-label.js';
 import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
-import type { FrameHeader, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
+import type { FrameHeader, LineCounts, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
 import type { DrawnFrame, PageStats } from './stats.js';
 
 const TRAIL_POINTS = 24;
@@ -92,6 +93,8 @@ export class CameraTile {
     this.overlay = info.overlay;
     if (droppedForClient !== undefined) this.droppedForClient = droppedForClient;
     this.renderBadge();
+    // No picture comes: no box kept for one (style.css), the room goes to the counts.
+    this.root.classList.toggle('no-video', info.video === false);
     this.modelEl.textContent = info.model ?? '';
     this.modelEl.title = info.model ? `model: ${info.model}` : '';
     this.modelEl.hidden = !info.model;
@@ -167,6 +170,26 @@ export class CameraTile {
   /** Width / height of the picture (of the frames drawn so far; 16:9 before the first). */
   aspect(): number {
     return this.canvas.width / this.canvas.height;
+  }
+
+  /** The counts' own size, in em of their font (main.ts sizes the layout and the font by it); 0 × 0 when not shown. */
+  countsSize(): { w: number; h: number } {
+    const font = parseFloat(getComputedStyle(this.countsEl).fontSize) || 16;
+    // With its tables side by side (they wrap only when the tile is narrower): the size it asks for.
+    const since = [...this.countsEl.querySelectorAll('.counts-since')] as HTMLElement[];
+    const tables = [...this.countsEl.querySelectorAll('.count-table')] as HTMLElement[];
+    const gap = font;
+    const w = Math.max(0, ...since.map((e) => e.scrollWidth), tables.reduce((a, t) => a + t.offsetWidth + gap, -gap));
+    const h = since.reduce((a, e) => a + e.offsetHeight, 0) + Math.max(0, ...tables.map((t) => t.offsetHeight)) + 0.3 * font;
+    return { w: w / font, h: h / font };
+  }
+
+  /** Whether the counts are wholly shown: not cut by the tile, nor scrolled in their box. */
+  countsFit(): boolean {
+    const c = this.countsEl;
+    if (c.clientHeight === 0) return true;
+    const bottom = c.getBoundingClientRect().top + c.scrollHeight;
+    return c.scrollHeight <= c.clientHeight + 1 && c.scrollWidth <= c.clientWidth + 1 && bottom <= this.root.getBoundingClientRect().bottom + 1;
   }
 
   /** Redraws what depends on the tile's size (after enlarging or a window resize). */
@@ -362,8 +385,8 @@ export class CameraTile {
         total += f + b;
         const tr = classRow(table, cls);
         tr.dataset.line = line;
-        el('td', 'n fwd', tr).textContent = String(f);
-        el('td', 'n back', tr).textContent = String(b);
+        el('td', 'n fwd', tr).textContent = countLabel(f);
+        el('td', 'n back', tr).textContent = countLabel(b);
       }
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'no crossings yet';
       rows.push(table);
@@ -374,17 +397,52 @@ export class CameraTile {
       table.dataset.zone = zone;
       el('caption', '', table).textContent = `${zone}: in the zone now`;
       const classes = Object.keys(byClass).sort(byClassOrder);
-      for (const cls of classes) el('td', 'n', classRow(table, cls)).textContent = String(byClass[cls]);
+      for (const cls of classes) el('td', 'n', classRow(table, cls)).textContent = countLabel(byClass[cls]);
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'empty';
       rows.push(table);
     }
     // A source with movements: true: where its vehicles came from and went, as a from → to table. First: the
     // column scrolls, and under a junction's line tables (four approaches) it was out of view at 1366×768.
     if (c.movements) rows.unshift(movementMatrix(c.movements, Object.keys(c.total)));
-    this.countsEl.replaceChildren(...rows);
-    this.totalEl.textContent = String(total);
-    this.totalEl.title = 'crossings counted on all lines';
+    const since = this.sinceLines(c);
+    const tables = el('div', 'counts-tables');
+    tables.replaceChildren(...rows);
+    this.countsEl.replaceChildren(...since, tables);
+    this.totalEl.textContent = countLabel(total);
+    this.totalEl.title = `crossings counted on all lines${since[0] ? ', ' + since[0].textContent : ''}`;
   }
+
+  /**
+   * Since when the figures count: the totals since the run started the camera (a restart starts them from 0),
+   * the interval in progress since its start, with its count (the whole interval, as the counts CSV has it).
+   */
+  private sinceLines(c: SourceCounts): HTMLElement[] {
+    // A recording counted by its own time: its totals are of the recording, its intervals of video time.
+    if (c.asOf !== undefined) return [];
+    const now = this.clock();
+    const lines: HTMLElement[] = [];
+    const seconds = c.intervalMs % 60_000 !== 0;
+    if (c.since !== undefined) {
+      const p = el('p', 'counts-since total-since');
+      p.textContent = `total since ${sinceLabel(c.since, now, seconds)}`;
+      lines.push(p);
+    }
+    const start = Math.floor(now / c.intervalMs) * c.intervalMs;
+    const current = c.intervals.find((iv) => iv.start === start);
+    const p = el('p', 'counts-since interval-since');
+    p.dataset.start = String(start);
+    p.append(`this ${intervalLabel(c.intervalMs)}, since ${sinceLabel(start, now, seconds)}: `);
+    el('b', '', p).textContent = countLabel(current ? sumCounts(current.counts) : 0);
+    lines.push(p);
+    return lines;
+  }
+}
+
+/** Crossings on all lines, both ways, all classes. */
+function sumCounts(c: LineCounts): number {
+  let n = 0;
+  for (const dirs of Object.values(c)) for (const d of [dirs.forward, dirs.backward]) for (const k of Object.values(d)) n += k;
+  return n;
 }
 
 /** The traffic classes in their usual order (car, truck, bus, ...), others after them. */

@@ -4,3 +4,19 @@ export function intervalLabel(ms: number): string {
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
+
+/**
+ * A moment the counts start from, as the operator's clock shows it: "22:14", with the date before it when it
+ * is not today ("28 Nov 22:14"), and the seconds when the intervals are not whole minutes.
+ */
+export function sinceLabel(ms: number, nowMs: number, withSeconds = false): string {
+  const at = new Date(ms);
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(withSeconds ? { second: '2-digit' } : {}) });
+  if (at.toDateString() === new Date(nowMs).toDateString()) return time;
+  return `${at.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`;
+}
+
+/** A count as read across a room: thousands separated (12,345), never a string of digits to count. */
+export function countLabel(n: number): string {
+  return n.toLocaleString();
+}

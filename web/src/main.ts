@@ -60,6 +60,8 @@ const conn = new Connection(wsUrl.href, diagnoseUrl.href, {
         break;
       case 'counts':
         tile(m.counts.source).setCounts(m.counts);
+        // More lines or longer numbers may need another layout.
+        layoutGrid();
         break;
       case 'error':
         stats.errors.push({ code: m.code, message: m.message });
@@ -122,19 +124,42 @@ function tile(name: string): CameraTile {
   return t;
 }
 
-/**
- * Room, in rem, that a tile gives to other things than its picture (style.css): stacked, the head,
- * figures, counts and chart under it, less what the @container rules drop from short tiles; side
- * by side (.side), the head above and an 18rem column beside it. Approximate, and used only to
- * choose the layout: the stylesheet fits whatever is chosen into the window by itself.
- */
+/** Padding and border of a tile, and the gaps inside it (style.css), in rem. */
 const TILE_PAD_REM = 1.45;
-const SIDE_COLUMN_REM = 18.8;
-function stackedOverheadRem(heightRem: number): number {
-  return heightRem > 30 ? 16.5 : heightRem > 16 ? 7 : 4.5;
+const TILE_GAP_REM = 0.5;
+const SIDE_GAP_REM = 0.8;
+/** The figures' line, in rem. */
+const FIGURES_LINE_REM = 2.3;
+/** How small the counts may get (× their full size) before the picture has to give way instead. */
+const COUNTS_SCALES = [1, 0.9, 0.8, 0.7, 0.6];
+const MIN_COUNTS_SCALE = 0.6;
+/** A picture narrower than this is not worth larger counts: the counts shrink first, down to 0.6. */
+const MIN_PICTURE_PX = 160;
+/** How much smaller than layoutGrid's estimate the counts had to be to fit (shrinkCountsToFit); kept until the window or the cameras change. */
+let squeeze = 0;
+let squeezedFor = '';
+
+/** What the tiles need besides their pictures, measured on the page: their counts (rem at full size), head and figures. */
+function tileNeeds(rem: number): { countsW: number; countsH: number; head: number; figuresW: number } {
+  let countsW = 0, countsH = 0, head = 2.8 * rem, figuresW = 0;
+  for (const t of tiles.values()) {
+    const c = t.countsSize();
+    countsW = Math.max(countsW, c.w * rem);
+    countsH = Math.max(countsH, c.h * rem);
+  }
+  const first = grid.querySelector('section.camera:not(.enlarged)');
+  const h = first?.querySelector('.camera-head') as HTMLElement | null;
+  if (h?.offsetHeight) head = h.offsetHeight;
+  const figures = first ? [...first.querySelectorAll('.figure')] as HTMLElement[] : [];
+  figuresW = figures.reduce((a, f) => a + f.offsetWidth + 1.4 * rem, 0) || 26 * rem;
+  return { countsW, countsH, head, figuresW };
 }
 
-/** Picks the columns, and figures under or beside the pictures, that show the pictures largest with every tile in the window. */
+/**
+ * Picks the columns, figures and counts under or beside the pictures, and the counts' size (--counts-scale)
+ * so that every tile is in the window with its counts whole: the picture shrinks first, then the counts, to
+ * 0.6 of their size; of what fits, the layout that shows the pictures largest.
+ */
 function layoutGrid(): void {
   const n = tiles.size;
   const first = tiles.values().next().value;
@@ -145,24 +170,82 @@ function layoutGrid(): void {
   const width = grid.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight);
   const height = grid.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom);
   const rem = px(getComputedStyle(document.documentElement).fontSize) || 16;
-  let best = { cols: 1, rows: Math.max(1, n), side: false, picture: -1 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const w = (width - gap * (cols - 1)) / cols - TILE_PAD_REM * rem;
-    const h = (height - gap * (rows - 1)) / rows;
-    const stacked = Math.min(w, Math.max(0, h - stackedOverheadRem(h / rem) * rem) * aspect);
-    const side = Math.min(w - SIDE_COLUMN_REM * rem, Math.max(0, h - stackedOverheadRem(0) * rem) * aspect);
-    // Ties (a pixel) go to fewer columns and to figures under the picture.
-    if (stacked > best.picture + 1) best = { cols, rows, side: false, picture: stacked };
-    if (side > best.picture + 1) best = { cols, rows, side: true, picture: side };
+  const need = tileNeeds(rem);
+  // Ranked: counts whole, a picture worth looking at, counts larger (while the picture is worth it), figures
+  // shown (beside a large picture), then the larger picture.
+  const rank = (c: { picture: number; scale: number; figures: boolean }) => {
+    const worth = c.picture >= MIN_PICTURE_PX ? 1 : 0;
+    // The figures (fps, latency…) only beside a picture that is large already: a small one needs the room more.
+    return [c.picture >= 0 ? 1 : 0, worth, worth ? c.scale : 0, c.figures && c.picture >= 2 * MIN_PICTURE_PX ? 1 : 0, c.picture];
+  };
+  let best = { cols: 1, rows: Math.max(1, n), side: false, scale: MIN_COUNTS_SCALE, figures: true, picture: -Infinity };
+  const better = (c: typeof best) => {
+    const a = rank(c), b = rank(best);
+    for (let i = 0; i < a.length; i++) {
+      // Ties (a pixel) go to fewer columns and to figures under the picture.
+      const margin = i === a.length - 1 ? 1 : 0;
+      if (a[i] > b[i] + margin) return true;
+      if (a[i] < b[i] - margin) return false;
+    }
+    return false;
+  };
+  for (const scale of COUNTS_SCALES) {
+    const cw = need.countsW * scale, ch = need.countsH * scale;
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = (width - gap * (cols - 1)) / cols - TILE_PAD_REM * rem;
+      const h = (height - gap * (rows - 1)) / rows - TILE_PAD_REM * rem - need.head - TILE_GAP_REM * rem;
+      for (const figures of [true, false]) {
+        const line = figures ? FIGURES_LINE_REM * rem : 0;
+        // Stacked: the figures wrap in the tile's width, the counts under them. Counts that do not fit give a
+        // negative picture: how far they are from fitting.
+        const stackedH = h - line * Math.ceil(need.figuresW / Math.max(w, 1)) - ch - 2 * TILE_GAP_REM * rem;
+        const stacked = cw <= w ? Math.min(w, stackedH * aspect) : Math.min(w - cw, stackedH * aspect);
+        // Side by side: the column is as wide as the counts, the figures wrap in it.
+        const colW = Math.max(cw, 8 * rem);
+        const sideSpare = h - ch - line * Math.ceil(need.figuresW / colW);
+        const side = sideSpare >= 0 ? Math.min(w - colW - SIDE_GAP_REM * rem, h * aspect) : sideSpare * aspect;
+        const c1 = { cols, rows, side: false, scale, figures, picture: stacked };
+        if (better(c1)) best = c1;
+        const c2 = { cols, rows, side: true, scale, figures, picture: side };
+        if (better(c2)) best = c2;
+      }
+    }
   }
-  const cols = String(best.cols), rows = String(best.rows);
-  const same = grid.style.getPropertyValue('--cols') === cols && grid.style.getPropertyValue('--rows') === rows && grid.classList.contains('side') === best.side;
+  grid.classList.toggle('no-figures', !best.figures);
+  const key = `${n} ${width}x${height}`;
+  if (key !== squeezedFor) squeeze = 0;
+  squeezedFor = key;
+  applyLayout(best.cols, best.rows, best.side, Math.max(MIN_COUNTS_SCALE, Math.round((best.scale - squeeze) * 100) / 100));
+}
+
+function applyLayout(cols: number, rows: number, side: boolean, scale: number): void {
+  const same =
+    grid.style.getPropertyValue('--cols') === String(cols) &&
+    grid.style.getPropertyValue('--rows') === String(rows) &&
+    grid.classList.contains('side') === side &&
+    grid.style.getPropertyValue('--counts-scale') === String(scale);
   if (same) return;
-  grid.style.setProperty('--cols', cols);
-  grid.style.setProperty('--rows', rows);
-  grid.classList.toggle('side', best.side);
-  requestAnimationFrame(() => tiles.forEach((t) => t.relayout()));
+  grid.style.setProperty('--cols', String(cols));
+  grid.style.setProperty('--rows', String(rows));
+  grid.style.setProperty('--counts-scale', String(scale));
+  grid.classList.toggle('side', side);
+  requestAnimationFrame(() => {
+    tiles.forEach((t) => t.relayout());
+    shrinkCountsToFit();
+  });
+}
+
+/**
+ * layoutGrid's sizes are estimates (wrapped figures, a long line name): where counts still do not fit
+ * whole, they are made smaller, a step a frame, down to MIN_COUNTS_SCALE.
+ */
+function shrinkCountsToFit(): void {
+  if (grid.querySelector('.camera.enlarged') || [...tiles.values()].every((t) => t.countsFit())) return;
+  const scale = parseFloat(grid.style.getPropertyValue('--counts-scale')) || 1;
+  if (scale <= MIN_COUNTS_SCALE) return;
+  squeeze += 0.05;
+  layoutGrid();
 }
 
 function syncSources(sources: SourceInfo[], dropped: Record<string, number>): void {
