@@ -20,6 +20,7 @@ import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { TOKEN_ENV } from '../server/auth.js';
 import { takeHeldHup } from './early-hup.js';
+import { TrackIdFile } from '../ops/track-ids.js';
 
 export const spec = {
   name: 'run',
@@ -306,7 +307,10 @@ async function runStarted(
   opts: { statsSec: number; durationSec?: number; json?: boolean; banner?: string },
   signals: ReturnType<typeof watchSignals>,
 ): Promise<number> {
-  const pipeline = new Pipeline(setup.options);
+  // With an output folder, track ids go on from the run before (events.jsonl is appended to, not restarted).
+  const outputDir = setup.outputs?.outputs.files?.dir;
+  const trackIds = outputDir !== undefined ? new TrackIdFile(outputDir) : undefined;
+  const pipeline = new Pipeline(trackIds ? { ...setup.options, trackIds } : setup.options);
   // Attached before start so the first source-up events are not missed.
   const outputs = setup.outputs ? new PipelineOutputs(pipeline, setup.outputs) : undefined;
   // Metrics too, so the frame counters include the first frames; /metrics is served by the dashboard.
@@ -391,6 +395,7 @@ async function runStarted(
   await pipeline.close();
   json?.finish();
   await outputs?.close();
+  trackIds?.close();
   metrics?.close();
   await dashboard?.close();
   const ends = pipeline.sources();

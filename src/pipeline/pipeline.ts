@@ -21,6 +21,7 @@ import { modelIdentity, type ModelIdentity } from './model-identity.js';
 import { ModelPools, type ModelLease } from './model-pools.js';
 import { defaultWorkers, type WorkerPool } from './worker-pool.js';
 import { LatencyWindow, RateWindow } from './stats.js';
+import { TrackIdCounter, type TrackIdSource } from '../ops/track-ids.js';
 
 type Point = [number, number];
 
@@ -84,6 +85,8 @@ export interface PipelineOptions {
    * tracker (tested down to 5 fps): warned once, and told when it recovers. Default 5 fps for a minute.
    */
   overload?: { minFps: number; forMs: number };
+  /** Live: where new track ids come from (default: per source 1, 2, … for the run, a reloaded source going on). */
+  trackIds?: TrackIdSource;
 }
 
 const defaultOverload = { minFps: 5, forMs: 60_000 };
@@ -189,6 +192,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private busy = 0;
   private readonly maxBusy: number;
   private detectOptions: DetectOptions;
+  private readonly trackIds: TrackIdSource;
   private readonly states: SourceState[] = [];
   private readonly byName = new Map<string, SourceState>();
   private rr = 0;
@@ -213,6 +217,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     this.detectOptions = opts.detect ?? {};
     this.pools = new ModelPools({ workers: opts.workers, backend: opts.backend, precision: opts.precision, threadsPerFrame: opts.threadsPerFrame });
     this.pools.onIdle = () => this.pump();
+    this.trackIds = opts.trackIds ?? new TrackIdCounter();
   }
 
   /** Resolves when every source has ended (files finished, or stop()). */
@@ -411,6 +416,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       ...(cfg.movements ? { movements: true } : {}),
       // Files in batch are bucketed by video time (they run faster than real time); live by arrival.
       clock: live ? 'capture' : 'media',
+      // Live ids go on across reloads (and restarts, with an output folder): one (source, id) is one vehicle.
+      // A file in batch keeps 1, 2, … of its own, as MOT files expect.
+      ...(live ? { trackIds: () => this.trackIds.next(source) } : {}),
     };
   }
 

@@ -62,6 +62,11 @@ export interface AnalyticsConfig {
    * told as a `movement` event when it ends (needs two lines or more).
    */
   movements?: boolean;
+  /**
+   * Additive: where new track ids come from (default 1, 2, … for this instance). A live pipeline gives ids that
+   * go on across reloads and restarts (src/ops/track-ids.ts), so (source, trackId) names one vehicle.
+   */
+  trackIds?: () => number;
 }
 
 /**
@@ -149,7 +154,7 @@ export class SourceAnalytics {
     // A person over a bicycle or motorcycle is its rider, and a person is never the detector's second label
     // for a vehicle: a person box is never merged into another class's (the motorcycle under a rider may be
     // boxed as a car too).
-    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => this.isPerson(a) || this.isPerson(b));
+    this.tracker = new ByteTracker({ ...liveTrackerDefaults, ...cfg.tracker }, (a, b) => this.isPerson(a) || this.isPerson(b), cfg.trackIds);
     this.lines = (cfg.lines ?? []).map((l) => {
       if (!l.points || l.points.length !== 2) throw new UserError(`${src}: line '${l.name}' needs exactly 2 points`);
       if (l.points[0][0] === l.points[1][0] && l.points[0][1] === l.points[1][1]) throw new UserError(`${src}: line '${l.name}' has two identical points`);

@@ -180,7 +180,6 @@ export class TrackedObject {
 export class ByteTracker {
   readonly config: TrackerConfig;
   private tracks: TrackedObject[] = [];
-  private nextId = 1;
   private readonly solver = new AssignmentSolver();
   private cost = new Float64Array(256);
   private rowToCol = new Int32Array(64);
@@ -200,11 +199,13 @@ export class ByteTracker {
   /**
    * `twoObjects(a, b)`: whether boxes of classes a and b over one another are two objects (a person
    * and the bicycle they ride), so the cross-class duplicate rule must not merge them. Class ids alone
-   * do not say which class is a person's; the analytics, which know the labels, do.
+   * do not say which class is a person's; the analytics, which know the labels, do. `newId`: the id of each new
+   * track (default 1, 2, …; a live pipeline's go on across restarts).
    */
   constructor(
     config: Partial<TrackerConfig> = {},
     private readonly twoObjects: (a: number, b: number) => boolean = () => false,
+    private readonly newId: () => number = counter(),
   ) {
     this.config = { ...defaultTrackerConfig, ...config, noise: { ...defaultNoise, ...config.noise } };
   }
@@ -279,7 +280,7 @@ export class ByteTracker {
 
     for (let d = 0; d < nd; d++) {
       if (this.detUsed[d] || dets[d].score < cfg.newTrackScore) continue;
-      const t = new TrackedObject(this.nextId++);
+      const t = new TrackedObject(this.newId());
       const b = dets[d].box;
       kalmanInit(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
       t.firstMs = t.lastMs = t.predictedMs = tMs;
@@ -511,6 +512,11 @@ export class ByteTracker {
       this.active.push(t);
     }
   }
+}
+
+function counter(): () => number {
+  let next = 1;
+  return () => next++;
 }
 
 /**
