@@ -252,6 +252,7 @@ export class ByteTracker {
     const prevMs = this.prevMs;
     this.prevMs = tMs;
     const fresh = (t: TrackedObject) => t.lastMs >= prevMs;
+    this.markClaims(dets, prevMs);
     this.matchStage(dets, tMs, confirmed, high, 'iou', cfg.matchIou, cfg.fuseScore);
     this.matchStage(dets, tMs, (t) => t.confirmed && t.state === 'tracked', (d) => !high(d), 'iou', cfg.lowMatchIou, false);
     this.matchStage(dets, tMs, (t) => !t.confirmed, high, 'iou', cfg.tentativeMatchIou, false);
@@ -387,6 +388,54 @@ export class ByteTracker {
     t.syncBox();
   }
 
+  /** Per detection of this update: the fresh, moving track whose prediction fits it best (see markClaims), else null. */
+  private claimedBy: (TrackedObject | null)[] = [];
+  private claimIou = new Float64Array(64);
+
+  /**
+   * For each track seen in the previous update with a velocity of its own (two matches or more), the box of this
+   * update that fits its prediction best (IoU ≥ tentativeMatchIou): that vehicle's box, which a lost track moving
+   * against it must not take (`oncoming`). A new vehicle's tentative track competes only after the lost tracks,
+   * so without this a lost track's prediction took the box of a vehicle coming the other way.
+   */
+  private markClaims(dets: ArrayLike<TrackerDetection>, prevMs: number): void {
+    const nd = dets.length;
+    const claimed = this.claimedBy;
+    claimed.length = nd;
+    claimed.fill(null);
+    // Only a lost track is ever refused a box: with none (most frames) there is nothing to mark.
+    if (!this.tracks.some((t) => t.state === 'lost')) return;
+    if (this.claimIou.length < nd) this.claimIou = new Float64Array(nd * 2);
+    const best = this.claimIou;
+    best.fill(0, 0, nd);
+    const min = this.config.tentativeMatchIou;
+    for (const u of this.tracks) {
+      if (u.state === 'lost' || u.hits < 2 || u.lastMs < prevMs) continue;
+      const ub = u.box;
+      let bi = -1;
+      let bo = min;
+      for (let d = 0; d < nd; d++) {
+        const b = dets[d].box;
+        if (this.detUsed[d] || ub[0] >= b[2] || b[0] >= ub[2]) continue;
+        const o = iou(ub[0], ub[1], ub[2], ub[3], b[0], b[1], b[2], b[3]);
+        if (o >= bo) {
+          bo = o;
+          bi = d;
+        }
+      }
+      if (bi >= 0 && bo > best[bi]) {
+        best[bi] = bo;
+        claimed[bi] = u;
+      }
+    }
+  }
+
+  /** Whether detection d is the box of a vehicle moving against lost track t (markClaims). */
+  private oncoming(t: TrackedObject, d: number): boolean {
+    const u = this.claimedBy[d];
+    return u !== null && u !== t && opposed(t, u);
+  }
+
   private colOrder = new Int32Array(64);
   private colX1 = new Float64Array(64);
 
@@ -432,7 +481,9 @@ export class ByteTracker {
         if (tClass >= 0 && det.classId !== tClass) continue;
         const b = det.box;
         const o = iou(tb[0], tb[1], tb[2], tb[3], b[0], b[1], b[2], b[3]);
-        if (o >= (t.state === 'lost' ? Math.max(threshold, cfg.lostMatchIou) : threshold)) cost[r * nc + c] = 1 - (fuseScore ? o * det.score : o);
+        if (o < (t.state === 'lost' ? Math.max(threshold, cfg.lostMatchIou) : threshold)) continue;
+        if (t.state === 'lost' && this.oncoming(t, cols[c])) continue;
+        cost[r * nc + c] = 1 - (fuseScore ? o * det.score : o);
       }
     }
   }
@@ -473,6 +524,7 @@ export class ByteTracker {
           if (tClass < 0 || det.classId === tClass) {
             if (kind === 'recover') {
               v = recoveryCost(t, b, gap);
+              if (v < Infinity && this.oncoming(t, cols[c])) v = Infinity;
             } else {
               const d2 = kalmanDistance(t.mean, 0, t.cov, 0, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, b[2] - b[0], b[3] - b[1], cfg.noise);
               if (d2 <= threshold) v = d2;
@@ -512,6 +564,17 @@ export class ByteTracker {
       this.active.push(t);
     }
   }
+}
+
+/**
+ * Whether two tracks move against each other: both faster than a box size per second (the velocity of a
+ * near-stationary one is mostly noise) and more than 120° apart (not two that merely converge).
+ */
+function opposed(a: TrackedObject, b: TrackedObject): boolean {
+  const sa = Math.hypot(a.vx, a.vy);
+  const sb = Math.hypot(b.vx, b.vy);
+  if (sa < Math.min(a.box[2] - a.box[0], a.box[3] - a.box[1]) || sb < Math.min(b.box[2] - b.box[0], b.box[3] - b.box[1])) return false;
+  return a.vx * b.vx + a.vy * b.vy < -0.5 * sa * sb;
 }
 
 function counter(): () => number {

@@ -85,6 +85,19 @@ describe('ByteTracker', () => {
     expect(old.busIds).toContain(old.truckId);
   });
 
+  it("does not give a lost vehicle's id to one coming the other way in the next lane onto its prediction", () => {
+    // A drives right at 150 px/s and is hidden from 2 s (behind a truck); B, new in the picture at 2.3 s, drives
+    // left at 400 px/s in the next lane, 10 px lower, and is on A's predicted box at 2.5 s (IoU 0.6), its own
+    // track still tentative (two boxes). The lost A took B's box there and A's id went on leftwards with B: a
+    // crossing counted in the wrong direction. A is seen again from 2.9 s.
+    const a = (t: number): TrackerDetection | undefined => (t >= 2 && t < 2.9 ? undefined : { box: box(100 + 150 * t, 300), score: 0.9, classId: 0 });
+    const b = (t: number): TrackerDetection | undefined => (t < 2.3 - 1e-9 ? undefined : { box: box(475 - 400 * (t - 2.5), 310), score: 0.9, classId: 0 });
+    const { idsPerObject } = run(10, 4, [a, b]);
+    expect(idsPerObject[0].size).toBe(1);
+    expect(idsPerObject[1].size).toBe(1);
+    expect([...idsPerObject[1]].filter((id) => idsPerObject[0].has(id))).toEqual([]);
+  });
+
   it('tracks a fast vehicle at 5 fps whose boxes never overlap from frame to frame', () => {
     // 400 px/s at 5 fps = 80 px per frame, wider than the 60 px box.
     const { idsPerObject } = run(5, 3, [(t) => ({ box: box(50 + 400 * t, 300), score: 0.9, classId: 0 })]);
