@@ -92,6 +92,12 @@ export interface PipelineOptions {
 const defaultOverload = { minFps: 5, forMs: 60_000 };
 /** How long a source must be fast enough again before its recovery is told (so a rate near the bound does not flap). */
 const RECOVERED_MS = 10_000;
+/**
+ * How long after its last dropped frame a slow source still counts as dropping. A resync (CameraLag) restarts
+ * ffmpeg every 15 s on a camera that keeps falling behind, and the seconds it takes drop nothing: judged tick
+ * by tick, each restarted the 60 s clock and the warning never came on the box that most needed it.
+ */
+const DROPPING_MS = 10_000;
 
 interface Queued {
   slot: number;
@@ -153,6 +159,8 @@ interface SourceState {
   fastSince: number | null;
   warnedSlow: boolean;
   droppedAtTick: number;
+  /** When a tick last found frames dropped (epoch ms), or null. */
+  lastDropAt: number | null;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
 }
@@ -495,6 +503,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       fastSince: null,
       warnedSlow: false,
       droppedAtTick: 0,
+      lastDropAt: null,
     };
     this.states.push(st);
     this.byName.set(spec.name, st);
@@ -691,15 +700,16 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   }
 
   /**
-   * Once a second: a live source whose frames are being dropped while it is detected at under the tracker's
+   * Once a second: a live source whose frames are being dropped (within DROPPING_MS) while it is detected at under the tracker's
    * rate (an overloaded box) gets one warning after `forMs`, and one line when it has been fast enough
    * again for RECOVERED_MS; off a terminal nothing else says so (the status lines are not written there).
    */
   private watchOverload(st: SourceState, now: number): void {
     const { minFps, forMs } = this.opts.overload ?? defaultOverload;
     const fps = st.detected.rate(now);
-    const dropping = st.dropped > st.droppedAtTick;
+    if (st.dropped > st.droppedAtTick) st.lastDropAt = now;
     st.droppedAtTick = st.dropped;
+    const dropping = st.lastDropAt !== null && now - st.lastDropAt < DROPPING_MS;
     const slow = st.runner.state === 'running' && dropping && fps < minFps;
     if (slow) {
       st.fastSince = null;

@@ -11,6 +11,7 @@ import { makeVideo, tempDir } from '../helpers/videos.js';
 import { testModel } from '../helpers/model.js';
 import { TestRtspServer } from '../helpers/rtsp-server.js';
 import { formatStatus } from '../../src/cli/run.js';
+import { defaultModelPath } from '../../src/detect/default-model.js';
 
 /** Log records written while `body` runs (JSON log format). */
 type LogRecord = { msg: string; level: string; [k: string]: unknown };
@@ -33,6 +34,23 @@ async function capturingLog<T>(body: (sofar: () => LogRecord[]) => Promise<T>): 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const t0 = Date.now();
   while (!cond() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 100));
+}
+
+/**
+ * Runs a one-source pipeline whose frames are dropped until it is warned as too slow (or `enough`), then
+ * `lingerMs` more; the log and its too-slow warnings.
+ */
+async function runTillWarned(p: Pipeline, enough: () => boolean, ms: number, lingerMs = 0): Promise<{ records: LogRecord[]; warnings: LogRecord[] }> {
+  const { value: status, records } = await capturingLog(async (sofar) => {
+    await p.start();
+    await until(() => sofar().some((r) => r.msg.startsWith('source too slow')) || enough(), ms);
+    await new Promise((r) => setTimeout(r, lingerMs));
+    const s = p.sources()[0];
+    await p.close();
+    return s;
+  });
+  expect(status.droppedFrames).toBeGreaterThan(0);
+  return { records, warnings: records.filter((r) => r.msg.startsWith('source too slow for tracking')) };
 }
 
 describe('live capacity: a camera xnorcam cannot keep up with', () => {
@@ -162,21 +180,47 @@ describe('a box too slow for its cameras', () => {
       sources: [{ url: 'lavfi:testsrc2=size=320x240:rate=25', name: 'flood' }],
       overload: { minFps: 1e9, forMs: 2000 },
     });
-    const { value: status, records } = await capturingLog(async (sofar) => {
-      await p.start();
-      await until(() => sofar().some((r) => r.msg.startsWith('source too slow')), 20_000);
-      // A while longer: it is said once, not every second it stays slow.
-      await new Promise((r) => setTimeout(r, 2500));
-      const s = p.sources()[0];
-      await p.close();
-      return s;
-    });
-    expect(status.droppedFrames).toBeGreaterThan(0);
-    const warnings = records.filter((r) => r.msg.startsWith('source too slow for tracking'));
+    // A while longer once warned: it is said once, not every second it stays slow.
+    const { records, warnings } = await runTillWarned(p, () => false, 20_000, 2500);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warn', source: 'flood', needFps: 1e9 });
     expect(records.filter((r) => r.msg.startsWith('source fast enough'))).toEqual([]);
   }, 60_000);
+});
+
+describe('a camera falling behind on a box too slow for it', () => {
+  // A camera whose clock runs 1.5 times as fast as frames reach us (60 fps dated, 40 sent a second), as when
+  // decoding is slower than the camera: it is resynced every 15 s. The bundled 640×384 model on one thread
+  // detects far fewer than 40 a second, so frames are dropped, except in the seconds each resync takes: its
+  // stream starts 2 s of camera time (3 s) after a connect, as a camera's does once ffmpeg has waited for a keyframe.
+  const cam = new TestRtspServer({
+    launch:
+      '( videotestsrc is-live=false pattern=ball ! video/x-raw,width=160,height=120,framerate=60/1 ! identity sleep-time=25000 ! ' +
+      'queue min-threshold-time=2000000000 max-size-time=0 max-size-buffers=0 max-size-bytes=0 ! videoconvert ! video/x-raw,format=I420 ! ' +
+      'x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=300 ! h264parse config-interval=1 ! rtph264pay name=pay0 pt=96 config-interval=1 )',
+  });
+  beforeAll(() => cam.start());
+  afterAll(() => cam.stop());
+
+  it('is still warned about (each resync restarted its clock: resynced every 15 s, never warned)', async () => {
+    const forMs = 20_000;
+    const p = new Pipeline({
+      model: defaultModelPath(),
+      mode: 'live',
+      workers: 1,
+      sources: [{ url: cam.url, name: 'lagcam' }],
+      reconnect: { maxBehindMs: 1000 },
+      overload: { minFps: 1e9, forMs },
+    });
+    const { records, warnings } = await runTillWarned(p, () => (p.sources()[0].resyncs ?? 0) >= 3, 60_000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', source: 'lagcam' });
+    // The minute it was too slow for spans a resync.
+    const warnedAt = Date.parse(String(warnings[0].time));
+    const slowFrom = warnedAt - Number(warnings[0].forSeconds) * 1000;
+    const resyncs = records.filter((r) => r.msg.startsWith('source resync')).map((r) => Date.parse(String(r.time)));
+    expect(resyncs.some((t) => t > slowFrom && t < warnedAt)).toBe(true);
+  }, 90_000);
 });
 
 describe("a camera's own frame rate", () => {
