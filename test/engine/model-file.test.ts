@@ -9,11 +9,32 @@ import { loadDarknetModel } from '../../src/engine/load.js';
 import { fromHalf, toHalf } from '../../src/engine/model-file/float16.js';
 import { decodeModel, encodeModel, FORMAT_VERSION, readModelFile } from '../../src/engine/model-file/format.js';
 import { randomModelFromCfg, randomRawWeights } from '../../src/engine/random-model.js';
-import { fixtures, xnorcam } from './helpers.js';
+import { fixtures, repoRoot, xnorcam } from './helpers.js';
 
 const dirA = path.join(fixtures, 'darknet-xnor-a');
 const tmp = mkdtempSync(path.join(tmpdir(), 'xnorcam-model-file-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * A copy of a model file in the temp folder with its JSON header (and payload) changed and the checksum and
+ * lengths made right again, as a hand edit that re-signs the file would leave it.
+ */
+function resigned(bytes: Buffer, name: string, change: (h: Record<string, any>) => void, payloadChange: (p: Buffer) => Buffer = (p) => p): string {
+  const jsonLength = bytes.readUInt32LE(12);
+  const header = JSON.parse(bytes.subarray(56, 56 + jsonLength).toString('utf8')) as Record<string, any>;
+  const payload = payloadChange(bytes.subarray(56 + jsonLength + ((8 - ((56 + jsonLength) % 8)) % 8)));
+  change(header);
+  const json = Buffer.from(JSON.stringify(header));
+  const body = Buffer.concat([json, Buffer.alloc((8 - ((56 + json.length) % 8)) % 8), payload]);
+  const fixed = Buffer.alloc(56);
+  bytes.copy(fixed, 0, 0, 12);
+  fixed.writeUInt32LE(json.length, 12);
+  fixed.writeBigUInt64LE(BigInt(payload.length), 16);
+  createHash('sha256').update(body).digest().copy(fixed, 24);
+  const file = path.join(tmp, name);
+  writeFileSync(file, Buffer.concat([fixed, body]));
+  return file;
+}
 
 describe('.xnor model file', () => {
   const model = loadDarknetModel(path.join(dirA, 'yolov3-tiny_xnor_160_slim.cfg'), path.join(dirA, 'weights_a.weights'), path.join(dirA, 'classes.names'));
@@ -49,28 +70,11 @@ describe('.xnor model file', () => {
   });
 
   it('refuses in one line a header that passes its checksum but does not describe a model (edited, re-signed)', () => {
-    /** The model with its JSON header changed and the checksum made right again, as a hand edit would. */
-    const edited = (change: (h: Record<string, any>) => void) => {
-      const jsonLength = bytes.readUInt32LE(12);
-      const header = JSON.parse(bytes.subarray(56, 56 + jsonLength).toString('utf8')) as Record<string, any>;
-      const payload = bytes.subarray(56 + jsonLength + ((8 - ((56 + jsonLength) % 8)) % 8));
-      change(header);
-      const json = Buffer.from(JSON.stringify(header));
-      const body = Buffer.concat([json, Buffer.alloc((8 - ((56 + json.length) % 8)) % 8), payload]);
-      const fixed = Buffer.alloc(56);
-      bytes.copy(fixed, 0, 0, 12);
-      fixed.writeUInt32LE(json.length, 12);
-      fixed.writeBigUInt64LE(BigInt(payload.length), 16);
-      createHash('sha256').update(body).digest().copy(fixed, 24);
-      const file = path.join(tmp, 'edited.xnor');
-      writeFileSync(file, Buffer.concat([fixed, body]));
-      return file;
-    };
-    const noTensors = edited((h) => delete h.tensors);
-    expect(() => readModelFile(noTensors)).toThrow(new RegExp(`^${noTensors}: corrupt model header \\(`));
-    const r = xnorcam('detect', path.join(dirA, 'image_a.png'), '--model', edited((h) => (h.net.width = h.net.height = 10 ** 6)));
+    const noTensors = resigned(bytes, 'edited.xnor', (h) => delete h.tensors);
+    expect(() => readModelFile(noTensors)).toThrow(`${noTensors}: corrupt model: the header lacks its layers, tensors or class names`);
+    const r = xnorcam('detect', path.join(dirA, 'image_a.png'), '--model', resigned(bytes, 'edited.xnor', (h) => (h.net.width = h.net.height = 10 ** 6)));
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: .*edited\.xnor: its network cannot be built \(.*\): a damaged or hand-edited model\?$/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: .*edited\.xnor: corrupt model: \[net\]: .*width.*$/)]);
   });
 
   it('float16 conversion rounds to nearest even, including subnormals and overflow', () => {
@@ -87,6 +91,58 @@ describe('.xnor model file', () => {
       const back = fromHalf(toHalf(x));
       expect(Math.abs(back - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -25);
     }
+  });
+});
+
+describe('a bundled model with a hand-edited, re-signed header', () => {
+  const bytes = readFileSync(path.join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'));
+  const header = JSON.parse(bytes.subarray(56, 56 + bytes.readUInt32LE(12)).toString('utf8')) as { layers: { type: string; xnor?: boolean }[] };
+  const conv = (xnor: boolean) => header.layers.findIndex((l) => l.type === 'convolutional' && l.xnor === xnor);
+  const xnorLayer = conv(true);
+  const floatLayer = conv(false);
+  const image = path.join(dirA, 'image_a.png');
+
+  it('still loads unedited (the checks pass every real model)', () => {
+    expect(() => decodeModel(bytes, 'm.xnor')).not.toThrow();
+    expect(() => readModelFile(path.join(repoRoot, 'models', 'xnorcam-traffic.xnor'))).not.toThrow();
+  });
+
+  // Each read past a tensor's end in the kernels, ran on zeros, or crashed with an internal error.
+  const cases: [string, (h: Record<string, any>) => void, ((p: Buffer) => Buffer) | undefined, RegExp][] = [
+    [
+      'filters doubled, with its output and tensor counts to match',
+      (h) => {
+        const l = h.layers[xnorLayer];
+        l.filters *= 2;
+        l.output.c *= 2;
+        for (const t of ['bits', 'scale', 'bias']) h.tensors[xnorLayer][t].count *= 2;
+      },
+      undefined,
+      new RegExp(`layer ${xnorLayer + 1} \\[maxpool\\]: input is \\{"c":\\d+,.*\\}, but its other settings give`),
+    ],
+    [
+      'a 3×3 XNOR kernel made 5×5 (its bit count too)',
+      (h) => {
+        Object.assign(h.layers[xnorLayer], { size: 5, pad: 2 });
+        h.tensors[xnorLayer].bits.count = (h.tensors[xnorLayer].bits.count / 9) * 25;
+      },
+      undefined,
+      new RegExp(`layer ${xnorLayer}: \\d+ weight bits as bits take \\d+ bytes, the header gives \\d+`),
+    ],
+    ['float weights said to be float16', (h) => (h.tensors[floatLayer].weights.dtype = 'f16'), undefined, new RegExp(`layer ${floatLayer}: \\d+ weights as f16 take \\d+ bytes`)],
+    ['an input channel count edited', (h) => (h.layers[xnorLayer].input.c *= 2), undefined, new RegExp(`layer ${xnorLayer} \\[convolutional\\]: input is`)],
+    ['the payload cut short', () => undefined, (p) => p.subarray(0, p.length - 4096), /weights \(bytes \d+-\d+\) lie outside the \d+-byte payload/],
+    ['bytes added to the payload', () => undefined, (p) => Buffer.concat([p, Buffer.alloc(4096, 7)]), /the payload has 4096 bytes no layer uses/],
+    ['a class name removed', (h) => h.classNames.pop(), undefined, /\d+ class names, but the network has \d+ classes/],
+  ];
+  it.each(cases)('%s: refused in one line naming the file', (_what, change, payloadChange, problem) => {
+    const file = resigned(bytes, 'edited-320.xnor', change, payloadChange);
+    const r = xnorcam('detect', image, '--model', file);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0].startsWith(`error: ${file}: corrupt model: `)).toBe(true);
+    expect(lines[0]).toMatch(problem);
   });
 });
 

@@ -3,6 +3,7 @@ import { UserError } from '../../core/errors.js';
 import { readInputFile } from '../../core/input-file.js';
 import { convWeightCount, type ConvParams, type LayerSpec, type Model, type NetInfo } from '../model.js';
 import { fromHalf, toHalf } from './float16.js';
+import { headerProblem } from './header-check.js';
 
 /**
  * The packed .xnor model file.
@@ -25,16 +26,16 @@ export const FORMAT_VERSION = 1;
 const MAGIC = Buffer.from([0x58, 0x4e, 0x4f, 0x52, 0x43, 0x41, 0x4d, 0x1a]); // "XNORCAM\x1a"
 const FIXED = 56;
 
-interface TensorRef {
+export interface TensorRef {
   offset: number;
   bytes: number;
   dtype: 'f32' | 'f16' | 'bits';
   count: number;
 }
 
-type ConvTensors = { kind: 'float'; weights: TensorRef; bias: TensorRef } | { kind: 'binary'; bits: TensorRef; scale: TensorRef; bias: TensorRef };
+export type ConvTensors = { kind: 'float'; weights: TensorRef; bias: TensorRef } | { kind: 'binary'; bits: TensorRef; scale: TensorRef; bias: TensorRef };
 
-interface Header {
+export interface Header {
   format: number;
   producer: string;
   source: string;
@@ -152,26 +153,22 @@ export function decodeModel(buf: Buffer, file: string): Model {
   } catch {
     throw bad('corrupt model header');
   }
+  const wrong = headerProblem(header, payloadLength);
+  if (wrong) throw bad(`corrupt model: ${wrong}`);
   const payload = buf.subarray(payloadStart);
   const tensor = (t: TensorRef): Float32Array => {
-    if (t.offset + t.bytes > payload.length) throw bad('corrupt model: a tensor lies outside the payload');
     const data = payload.subarray(t.offset, t.offset + t.bytes);
     const out = new Float32Array(t.count);
     if (t.dtype === 'f16') for (let i = 0; i < t.count; i++) out[i] = fromHalf(data.readUInt16LE(i * 2));
-    else new Uint8Array(out.buffer).set(data.subarray(0, t.count * 4));
+    else new Uint8Array(out.buffer).set(data);
     return out;
   };
-  const params = header.tensors.map((t, i): ConvParams | null => {
+  const params = header.tensors.map((t): ConvParams | null => {
     if (!t) return null;
-    const l = header.layers[i];
-    if (l?.type !== 'convolutional') throw bad(`corrupt model: tensors on layer ${i}, which is not convolutional`);
-    const count = convWeightCount(l);
     if (t.kind === 'binary') {
-      if (t.bits.count !== count) throw bad(`corrupt model: layer ${i} has ${t.bits.count} weight bits, its shape needs ${count}`);
       const bits = new Uint8Array(payload.subarray(t.bits.offset, t.bits.offset + t.bits.bytes));
       return { kind: 'binary', bits, scale: tensor(t.scale), bias: tensor(t.bias) };
     }
-    if (t.weights.count !== count) throw bad(`corrupt model: layer ${i} has ${t.weights.count} weights, its shape needs ${count}`);
     return { kind: 'float', weights: tensor(t.weights), bias: tensor(t.bias) };
   });
   return { spec: { source: file, net: header.net, layers: header.layers }, params, classNames: header.classNames, ...(header.card ? { card: header.card } : {}) };
