@@ -87,6 +87,8 @@ interface InputJob {
   url: string;
   /** Its outputs' name (before a `-2` for a name an input before it has): its own, or that cut to fit a file name. */
   name: string;
+  /** The name its outputs have: `name`, or with `-2`, `-3` … where an input before it has that name (assignOutputNames). */
+  outName: string;
   /** Its own name was too long for a file name (fitName). */
   shortened: boolean;
   estimatedFrames: number;
@@ -133,9 +135,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!inputs.length) return 1;
   makeOutputDir(outDir, `-o ${outDir}`, 2);
-  const names = inputs.map((i) => i.name);
+  assignOutputNames(inputs);
+  const names = inputs.map((i) => i.outName);
   refuseLiveFiles(outDir, names);
-  claimForBatch(outDir, names);
+  await claimForBatch(outDir, names);
 
   const pipeline = new Pipeline({
     model,
@@ -239,7 +242,7 @@ export async function run(argv: string[]): Promise<number> {
         const job = queue.shift()!;
         active++;
         try {
-          await pipeline.addSource({ url: job.url, name: job.name, mode: 'batch', lines, zones, calibration, movements }, (name) => {
+          await pipeline.addSource({ url: job.url, name: job.outName, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
             // Both tables: the same counted classes, the same clock.
             const table = { classes: pipeline.counts(name)?.classes, startMs: job.startMs };
@@ -394,7 +397,7 @@ async function checkInput(url: string, startTime: StartTime | undefined): Promis
   // Its own line (naming the input) when --start-time file finds no creation_time.
   const startMs = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
   const name = fitName(s.name);
-  return { url, name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
+  return { url, name, outName: name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
 }
 
 /** The line for an input that did not end cleanly, or undefined. */
@@ -428,8 +431,8 @@ function duration(sec: number): string {
 /**
  * A live pipeline writing in the same folder (a container's out/ is both) has files of its sources' names there:
  * a recording of the same name would write over its counts CSV, truncated under it while it appends. Checked
- * once, before the run, by each input's own name (two inputs of one name get `-2`, which the check does not
- * foresee; nor a source a reload adds meanwhile): the common case, a recording of a camera's name, is caught.
+ * once, before the run, by the names its outputs will have (`-2` ones included; not a source a reload adds
+ * meanwhile): the common case, a recording of a camera's name, is caught.
  */
 function refuseLiveFiles(outDir: string, names: readonly string[]): void {
   const { holder, clash } = heldNames(outDir, undefined, names);
@@ -443,23 +446,58 @@ function refuseLiveFiles(outDir: string, names: readonly string[]): void {
  * Refuses a folder another batch is writing the same names in (two such batches interleaved their JSONL lines and broke
  * each other's CSV rows, both exiting 0), else claims it until this process exits. A batch killed outright leaves
  * a lock whose process is gone, which does not count.
+ *
+ * Its lock is written before the others are read: of two batches claiming at the same moment, the later reader
+ * always sees the earlier writer (looking first and writing after let both see nothing, and both write). Two that
+ * see each other both step back, and try again after a random wait, so that one goes first.
  */
-function claimForBatch(outDir: string, names: readonly string[]): void {
+async function claimForBatch(outDir: string, names: readonly string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const t0 = Date.now();
+    const lock = new OutputLock(outDir, () => names, batchLockFile());
+    const other = otherBatch(outDir, names);
+    if (!other) {
+      // On every way out, a second Ctrl-C's process.exit included.
+      process.once('exit', () => lock.release());
+      return;
+    }
+    lock.release();
+    if (attempt >= CLAIM_ATTEMPTS) {
+      throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other.holder!)}) is writing the outputs of ${listNames(other.clash, 3)} there: two writing one file corrupt it; wait for it to end, or choose another --out`, 2);
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * (Date.now() - t0 + 50) * 2 ** attempt));
+  }
+}
+
+const CLAIM_ATTEMPTS = 4;
+
+/** Another batch's lock in `dir` that claims any of `names`. */
+function otherBatch(dir: string, names: readonly string[]): { holder?: OutputLockInfo; clash: string[] } | undefined {
   let files: string[] = [];
   try {
-    files = readdirSync(outDir).filter((f) => BATCH_LOCK_RE.test(f));
+    files = readdirSync(dir).filter((f) => BATCH_LOCK_RE.test(f));
   } catch {
     // no folder yet: no other batch in it
   }
   for (const file of files) {
-    const { holder: other, clash } = heldNames(outDir, file, names);
-    if (other) {
-      throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other)}) is writing the outputs of ${listNames(clash, 3)} there: two writing one file corrupt it; wait for it to end, or choose another --out`, 2);
-    }
+    const held = heldNames(dir, file, names);
+    if (held.holder) return held;
   }
-  const lock = new OutputLock(outDir, () => names, batchLockFile());
-  // On every way out, a second Ctrl-C's process.exit included.
-  process.once('exit', () => lock.release());
+  return undefined;
+}
+
+/**
+ * Each input's outputs' name, as the pipeline names its sources: a second `cam1` (another day's folder) is `cam1-2`.
+ * Worked out before the folder is claimed, so the claim names the files this run writes, `-2` ones included.
+ */
+function assignOutputNames(inputs: InputJob[]): void {
+  const taken = new Set<string>();
+  for (const job of inputs) {
+    let name = job.name;
+    for (let k = 2; taken.has(name); k++) name = `${job.name}-${k}`;
+    taken.add(name);
+    job.outName = name;
+  }
 }
 
 /** The holder of a lock in `dir` whose sources include any of `names`, and those names; no holder when none does. */

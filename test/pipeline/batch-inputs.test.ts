@@ -1,10 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
 import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
+
+/** Waits until a running batch has written to `file`. */
+async function untilWritten(file: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(existsSync(file) && statSync(file).size > 0)) {
+    if (Date.now() - t0 > 20_000) throw new Error(`the first batch wrote nothing to ${file}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('xnorcam batch: bad inputs and output folders get one clear line', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -102,12 +112,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     const out = join(tmp.dir, 'shared-out');
     const first = spawn(process.execPath, [bin, 'batch', long, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
-    const jsonl = join(out, 'long.detections.jsonl');
-    const t0 = Date.now();
-    while (!(existsSync(jsonl) && statSync(jsonl).size > 0)) {
-      if (Date.now() - t0 > 20_000) throw new Error('the first batch produced nothing');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilWritten(join(out, 'long.detections.jsonl'));
     // The same name (another day's long.mp4) is refused; another input shares the folder.
     mkdirSync(join(tmp.dir, 'wed'));
     copyFileSync(video, join(tmp.dir, 'wed', 'long.mp4'));
@@ -122,6 +127,47 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
     // Once the first has gone, the folder is free.
     expect(xnorcam(['batch', video, ...testModelArgs, '-o', out]).status).toBe(0);
+  });
+
+  it('two batches started at the same moment on the same inputs into one folder: one writes its files, the other is refused', async () => {
+    const out = join(tmp.dir, 'race-out');
+    mkdirSync(out);
+    // Locks left by batches killed outright (their processes gone): each is read before a claim, which
+    // widened the moment between looking for other batches and claiming to one in which both looked.
+    for (let i = 0; i < 5000; i++) {
+      const pid = 4_190_000 + i;
+      writeFileSync(join(out, `.xnorcam-batch-${pid}.lock`), JSON.stringify({ pid, host: hostname(), sources: [`old${i}`], since: '2026-01-01T00:00:00.000Z' }));
+    }
+    const batch = () =>
+      new Promise<{ status: number | null; stderr: string }>((done) => {
+        const p = spawn(process.execPath, [bin, 'batch', video, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('exit', (status) => done({ status, stderr }));
+      });
+    const runs = await Promise.all([batch(), batch()]);
+    expect(runs.map((r) => r.status).sort()).toEqual([0, 2]);
+    expect(errorLines(runs.find((r) => r.status === 2)!.stderr)).toEqual([expect.stringMatching(/another xnorcam batch \(pid \d+, .*\) is writing the outputs of v there/)]);
+    expect(readJsonl(join(out, 'v.detections.jsonl'))).toHaveLength(25);
+  });
+
+  it("a batch's -2 names are its own: another batch of an input of that name is refused", async () => {
+    const long = makeVideo(join(tmp.dir, 'long2.mp4'), { seconds: 60, width: 160, height: 120 });
+    for (const day of ['sat', 'sun']) {
+      mkdirSync(join(tmp.dir, day));
+      copyFileSync(long, join(tmp.dir, day, 'cam7.mp4'));
+    }
+    const out = join(tmp.dir, 'dup-out');
+    const first = spawn(process.execPath, [bin, 'batch', join(tmp.dir, 'sat', 'cam7.mp4'), join(tmp.dir, 'sun', 'cam7.mp4'), ...testModelArgs, '-o', out, '--workers', '1'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
+    await untilWritten(join(out, 'cam7-2.detections.jsonl'));
+    // A recording that is itself called cam7-2 would write over the files the first batch writes for sun/cam7.mp4.
+    copyFileSync(video, join(tmp.dir, 'cam7-2.mp4'));
+    const second = xnorcam(['batch', join(tmp.dir, 'cam7-2.mp4'), ...testModelArgs, '-o', out]);
+    first.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(second.status).toBe(2);
+    expect(errorLines(second.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: -o ${out}: another xnorcam batch \\(pid ${first.pid}, .*\\) is writing the outputs of cam7-2 there`))]);
   });
 
   it('says which input got a -2 name, and which files of an earlier run it replaces', () => {
