@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
-import { redactSecrets } from '../core/redact.js';
 import { fatal, logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
 import { loadPipelineConfig } from '../config/load.js';
@@ -13,8 +12,7 @@ import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref
 import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { PipelineReloader } from '../pipeline/live-reload.js';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
-import { parseSource } from '../ingest/source-spec.js';
-import { probeVideo } from '../ingest/probe.js';
+import { checkFileSource } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
@@ -236,17 +234,11 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * A recording that is no video (audio only, a text file ffmpeg would render as one) is refused in one
- * line before anything starts, as batch does; cameras are left to the reconnecting ingest.
+ * A recording that is no video is refused in one line before anything starts, as batch does (and a reload
+ * refuses an edit naming one).
  */
 async function checkFileSources(urls: string[]): Promise<void> {
-  for (const url of urls) {
-    const s = parseSource(url);
-    if (s.kind !== 'file') continue;
-    await probeVideo(s.input).catch((e: Error) => {
-      throw new UserError(`${redactSecrets(url)}: ${e.message}`);
-    });
-  }
+  for (const url of urls) await checkFileSource(url);
 }
 
 /** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */

@@ -197,6 +197,16 @@ export function formatProblem(file: string, p: ConfigProblem): string {
 }
 
 /**
+ * A problem found after loading, at a key of the file's text (a reload's check that a source's recording
+ * plays), in the words of the loader's own: `pipeline.yaml:12: sources[1].url: …`.
+ */
+export function formatProblemAt(file: string, text: string, path: (string | number)[], message: string): string {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, logLevel: 'silent' });
+  return formatProblem(file, { path: formatPath(path), line: lineOf(doc, counter, path), message });
+}
+
+/**
  * Loads and validates a pipeline file. Relative model/source paths are resolved against the
  * file's folder so a pipeline works from any working directory. Throws a UserError naming the file,
  * line and key path of the first problem (`xnorcam check` lists them all). With `checkModels`, the

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { UserError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import { ffmpegBinary } from './ffmpeg-binary.js';
 import { InputSizeReader, streamFps } from './input-size.js';
+import { parseSource } from './source-spec.js';
 
 export interface VideoProbe {
   width: number;
@@ -66,5 +69,18 @@ export function probeVideo(path: string, inputOptions: readonly string[] = []): 
         ...(creationTime ? { creationTime } : {}),
       });
     });
+  });
+}
+
+/**
+ * Refuses a live run's file source that is missing or no video (audio only, a text file ffmpeg would render
+ * as one) in one line, `<file>: <why>`, before it starts: at start-up and on a reload alike. Cameras and
+ * streams are left to the reconnecting ingest.
+ */
+export async function checkFileSource(url: string): Promise<void> {
+  const s = parseSource(url);
+  if (s.kind !== 'file') return;
+  await probeVideo(s.input).catch((e: Error) => {
+    throw new UserError(`${redactSecrets(url)}: ${e.message}`);
   });
 }

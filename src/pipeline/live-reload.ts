@@ -1,7 +1,8 @@
 import { unwatchFile, watch, watchFile, readFileSync, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { formatProblemAt } from '../config/load.js';
 import { logger } from '../core/log.js';
-import { ffmpegBinary } from '../ingest/ffmpeg-binary.js';
+import { checkFileSource } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
 import type { ModelRef } from './model-ref.js';
 import { modelIdentity } from './model-identity.js';
@@ -18,6 +19,11 @@ export interface AppliedSource {
   cfg: PipelineSource;
   modelKey: string;
   modelId: string;
+}
+
+/** A source as the file now has it: with its place in the file, for the line of a problem with it. */
+interface FileSource extends AppliedSource {
+  index: number;
 }
 
 export interface SourceChange {
@@ -64,14 +70,14 @@ function changedKeys(a: AppliedSource, b: AppliedSource): string[] {
 }
 
 /** Every source of a setup with its effective model (own, else the pipeline's) resolved and hashed. */
-function appliedSources(options: PipelineOptions, file: string): Map<string, AppliedSource> {
-  const out = new Map<string, AppliedSource>();
+function appliedSources(options: PipelineOptions, file: string): Map<string, FileSource> {
+  const out = new Map<string, FileSource>();
   options.sources.forEach((s, i) => {
     const model: ModelRef = s.model ?? options.model;
     const { key, id } = modelIdentity(model, s.model ? `${file}: sources[${i}].model` : `${file}: model`);
     // Named in a pipeline file; a source given on the command line by its URL, without looking at the file.
     const name = s.name ?? parseSource(s.url, { checkFile: false }).name;
-    out.set(name, { cfg: { ...s, name, model }, modelKey: key, modelId: id });
+    out.set(name, { cfg: { ...s, name, model }, modelKey: key, modelId: id, index: i });
   });
   return out;
 }
@@ -81,6 +87,18 @@ const POLL_MS = 2000;
 
 const restartOnly = (o: PipelineOptions, fixed: unknown) =>
   JSON.stringify({ workers: o.workers, backend: o.backend, precision: o.precision, threadsPerFrame: o.threadsPerFrame, countIntervalMs: o.countIntervalMs, display: o.display, classes: o.classes, fixed });
+
+/**
+ * Why a source about to start cannot: its recording missing or no video, refused as start-up refuses it,
+ * with its `url:` line; the source it would replace keeps running.
+ */
+async function checkStartable(file: string, text: string, a: FileSource): Promise<void> {
+  try {
+    await checkFileSource(a.cfg.url);
+  } catch (e) {
+    throw new Error(formatProblemAt(file, text, ['sources', a.index, 'url'], (e as Error).message));
+  }
+}
 
 /**
  * Applies edits of the pipeline file to a running pipeline: on SIGHUP, and (debounced) when the file
@@ -176,7 +194,7 @@ export class PipelineReloader {
     this.lastText = text;
 
     let setup: ReloadableSetup;
-    let next: Map<string, AppliedSource>;
+    let next: Map<string, FileSource>;
     let plan: ReturnType<typeof planReload>;
     try {
       setup = this.load();
@@ -184,11 +202,7 @@ export class PipelineReloader {
       plan = planReload(this.applied, next);
       // Only the sources that will start need their input now: a recording an unchanged source has
       // finished with may have been archived, and that is no reason to refuse an edit elsewhere.
-      const bin = ffmpegBinary();
-      for (const name of [...plan.add, ...plan.restart.map((r) => r.name)]) {
-        const a = next.get(name)!;
-        parseSource(a.cfg.url, { name: a.cfg.name, rtspTransport: a.cfg.transport, rtspTimeoutOption: bin.rtspTimeoutOption });
-      }
+      for (const name of [...plan.add, ...plan.restart.map((r) => r.name)]) await checkStartable(this.file, text, next.get(name)!);
     } catch (e) {
       logger.error('pipeline file rejected; the running pipeline is unchanged', { reason, error: (e as Error).message });
       return;

@@ -4,6 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, imageA, repoRoot, testModel } from '../helpers/model.js';
+import { TestRtspServer } from '../helpers/rtsp-server.js';
 
 /**
  * `xnorcam run pipeline.yaml` picks up edits of its file while running: the real CLI, real ffmpeg
@@ -56,6 +57,16 @@ class RunningCli {
   readonly logs: LogLine[] = [];
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
+
+  /** The log lines with this message. */
+  said(msg: string): LogLine[] {
+    return this.logs.filter((l) => l.msg === msg);
+  }
+
+  /** The events a source told outside its frames (source-up/down). */
+  eventsOf(source: string): Result['events'] {
+    return this.sourceEvents.filter((e) => e.source === source).flatMap((e) => e.events);
+  }
 
   constructor(args: string[], cwd: string) {
     this.child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' } });
@@ -233,4 +244,44 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     }
     expect(await early.exited).toBe(0);
   }, 60_000);
+
+  it('refuses an edit naming a recording that is no video or is missing, with its url: line, and the source keeps playing', async () => {
+    const camera = new TestRtspServer({ width: 160, height: 120, fps: 10 });
+    await camera.start();
+    // Not a video, with a video's name: ffmpeg tried it once a second, forever, instead of the recording.
+    writeFileSync(join(tmp.dir, 'notvideo.mp4'), readFileSync(join(repoRoot, 'README.md')).subarray(0, 5000));
+    const yaml = (url: string, extra: string[] = []) =>
+      ['sources:', '  - name: street', `    url: ${url}`, '    loop: true', '    fpsCap: 5', '  - name: cam', `    url: ${camera.url}`, '    fpsCap: 5', ...extra, 'outputs:', '  dashboard: { enabled: false }', ''].join('\n');
+    const file = join(tmp.dir, 'v.yaml');
+    writeFileSync(file, yaml('a.mp4'));
+    const cli = new RunningCli(['run', 'v.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    const rejections = () => cli.logs.filter((l) => l.msg.startsWith('pipeline file rejected'));
+    try {
+      await waitFor('both sources detecting', () => cli.of('street').length >= 3 && cli.of('cam').length >= 3, cli, 30_000);
+
+      writeFileSync(file, yaml('notvideo.mp4'));
+      await waitFor('the rejection', () => rejections().length === 1, cli);
+      expect(rejections()[0]).toMatchObject({
+        level: 'error',
+        error: `v.yaml:3: sources[0].url: ${join(tmp.dir, 'notvideo.mp4')}: not a readable video (moov atom not found: the MP4 is incomplete or truncated)`,
+      });
+      const before = cli.of('street').length;
+      await waitFor('street still playing', () => cli.of('street').length >= before + 3, cli);
+
+      // As at start-up: the file, its line and key.
+      writeFileSync(file, yaml('missing.mp4'));
+      await waitFor('the second rejection', () => rejections().length === 2, cli);
+      expect(rejections()[1].error).toBe(`v.yaml:3: sources[0].url: ${join(tmp.dir, 'missing.mp4')}: no such file`);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    const code = await cli.exited;
+    await camera.stop();
+    expect(code).toBe(0);
+    expect(cli.said('source restarted')).toEqual([]);
+    const seq = cli.of('street').map((r) => r.frame.seq);
+    expect(seq.every((s, i) => i === 0 || s > seq[i - 1])).toBe(true);
+    expect(cli.eventsOf('street').filter((e) => e.type === 'source-down')).toEqual([]);
+  }, 60_000);
+
 });
