@@ -427,7 +427,9 @@ function tellDashboard(url: string, token: string | undefined, to: { human: Node
   to.human.write(`${to.banner ?? 'dashboard'}: ${shown}\n`);
 }
 
-/** Dashboard and output settings are fixed for the life of the process: a reload only reports them. */
-function reloadable(s: RunSetup): { options: PipelineOptions; fixed: unknown } {
-  return { options: s.options, fixed: { dashboard: s.dashboard, outputs: s.outputs } };
+/** Dashboard and output settings are fixed for the life of the process: a reload only reports them, by their keys. */
+function reloadable(s: RunSetup): { options: PipelineOptions; fixed: Record<string, unknown> } {
+  const fixed: Record<string, unknown> = { 'outputs.dashboard': s.dashboard, retention: s.outputs?.retention };
+  for (const [key, value] of Object.entries(s.outputs?.outputs ?? {})) if (key !== 'dashboard') fixed[`outputs.${key}`] = value;
+  return { options: s.options, fixed };
 }

@@ -8,10 +8,13 @@ import type { ModelRef } from './model-ref.js';
 import { modelIdentity } from './model-identity.js';
 import type { Pipeline, PipelineOptions, PipelineSource } from './pipeline.js';
 
-/** What a (re)loaded pipeline file turns into; `fixed` holds settings only a restart applies. */
+/**
+ * What a (re)loaded pipeline file turns into; `fixed` holds settings only a restart applies, besides those
+ * of `options`, by their keys in the file (`outputs.webhooks`).
+ */
 export interface ReloadableSetup {
   options: PipelineOptions;
-  fixed?: unknown;
+  fixed?: Record<string, unknown>;
 }
 
 /** A source as last applied: its config (model made explicit) and its model's content key. */
@@ -85,8 +88,27 @@ function appliedSources(options: PipelineOptions, file: string): Map<string, Fil
 /** How often the pipeline file itself is looked at, ms (besides its folder's watch). */
 const POLL_MS = 2000;
 
-const restartOnly = (o: PipelineOptions, fixed: unknown) =>
-  JSON.stringify({ workers: o.workers, backend: o.backend, precision: o.precision, threadsPerFrame: o.threadsPerFrame, countIntervalMs: o.countIntervalMs, display: o.display, classes: o.classes, fixed });
+/** The settings only a restart applies, as JSON by their keys in the file (one key may stand for several values). */
+function restartOnly(o: PipelineOptions, fixed: Record<string, unknown> = {}): Map<string, string> {
+  const settings: [string, unknown][] = [
+    ['workers', o.workers],
+    ['detector.backend', o.backend],
+    ['detector.precision', o.precision],
+    ['detector.threadsPerFrame', o.threadsPerFrame],
+    ['detector.classes', o.classes],
+    ['countIntervalSeconds', o.countIntervalMs],
+    ['outputs.dashboard', o.display],
+    ...Object.entries(fixed),
+  ];
+  const out = new Map<string, string>();
+  for (const [key, value] of settings) out.set(key, `${out.get(key) ?? ''}${String(JSON.stringify(value))};`);
+  return out;
+}
+
+/** The keys whose restart-only settings differ: a warning naming them all sent the user looking at each. */
+function changedSettings(before: Map<string, string>, after: Map<string, string>): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
+}
 
 /**
  * Why a source about to start cannot: its recording missing or no video, refused as start-up refuses it,
@@ -110,7 +132,8 @@ async function checkStartable(file: string, text: string, a: FileSource): Promis
 export class PipelineReloader {
   private applied: Map<string, AppliedSource>;
   private detect: string;
-  private fixed: string;
+  /** The restart-only settings the process runs with, which no reload changes. */
+  private readonly fixed: Map<string, string>;
   private lastText: string;
   private watcher?: FSWatcher;
   private debounce?: NodeJS.Timeout;
@@ -214,8 +237,8 @@ export class PipelineReloader {
       this.detect = detect;
       logger.info('detector thresholds changed', { detect });
     }
-    const fixed = restartOnly(setup.options, setup.fixed);
-    if (fixed !== this.fixed) logger.warn('workers, backend, precision, threadsPerFrame, classes, countIntervalSeconds, dashboard and outputs changes take effect when xnorcam run restarts');
+    const pending = changedSettings(this.fixed, restartOnly(setup.options, setup.fixed));
+    if (pending.length) logger.warn('settings changed that take effect only when xnorcam run restarts; it runs on with the old ones', { changed: pending.join(',') });
 
     for (const name of plan.remove) {
       await this.pipeline.removeSource(name);

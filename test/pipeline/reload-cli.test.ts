@@ -284,4 +284,41 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     expect(cli.eventsOf('street').filter((e) => e.type === 'source-down')).toEqual([]);
   }, 60_000);
 
+  it('names the settings a restart would apply that an edit changed, each by its key', async () => {
+    const yaml = (o: { interval?: number; webhook?: boolean; port?: number; thresh?: number }) =>
+      [
+        ...(o.thresh ? [`detector: { thresh: ${o.thresh} }`] : []),
+        ...(o.interval ? [`countIntervalSeconds: ${o.interval}`] : []),
+        'sources:',
+        '  - name: A',
+        '    url: "lavfi:testsrc2=size=160x120:rate=5"',
+        'outputs:',
+        `  dashboard: { enabled: false${o.port ? `, port: ${o.port}` : ''} }`,
+        ...(o.webhook ? ['  webhooks: [{ url: "http://127.0.0.1:9/hook" }]'] : []),
+        '',
+      ].join('\n');
+    const file = join(tmp.dir, 'f.yaml');
+    writeFileSync(file, yaml({}));
+    const cli = new RunningCli(['run', 'f.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    const edit = async (o: Parameters<typeof yaml>[0]) => {
+      const n = cli.said('pipeline reloaded').length;
+      writeFileSync(file, yaml(o));
+      await waitFor('the reload', () => cli.said('pipeline reloaded').length === n + 1, cli);
+    };
+    try {
+      await waitFor('A detecting', () => cli.of('A').length >= 2, cli, 30_000);
+      await edit({ interval: 30 });
+      // Each edit from the file the run started with: the interval set back is no change any more.
+      await edit({ webhook: true });
+      await edit({ port: 9000 });
+      await edit({ thresh: 0.3 });
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+    const warned = cli.logs.filter((l) => l.level === 'warn' && l.msg.includes('xnorcam run restarts'));
+    expect(warned.map((l) => l.changed)).toEqual(['countIntervalSeconds', 'outputs.webhooks', 'outputs.dashboard']);
+    expect(cli.said('detector thresholds changed')).toHaveLength(1);
+  }, 60_000);
+
 });
