@@ -11,7 +11,7 @@ import { createPipelineMetrics } from '../ops/metrics.js';
 import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
 import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { PipelineReloader } from '../pipeline/live-reload.js';
-import { Pipeline, type PipelineOptions, type PipelineSource } from '../pipeline/pipeline.js';
+import { Pipeline, type PipelineOptions, type PipelineSource, type SourceEnd } from '../pipeline/pipeline.js';
 import { checkFileSource } from '../ingest/probe.js';
 import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } from './command.js';
 import { JsonLinesOut } from './json-lines-out.js';
@@ -315,6 +315,10 @@ async function runStarted(
     // Events not tied to a frame ({"source","events"}, no "frame"): source up/down, zone exits as a source ends.
     pipeline.on('events', (e) => json.events(e));
   }
+  // Said when it happens, not only at exit: a file source is not retried, and a run with cameras goes on for days.
+  pipeline.on('source-end', (e: SourceEnd) => {
+    if (e.state === 'failed') logger.error('source failed; it is not retried', { source: e.source, error: e.error ?? 'failed', ...(e.damaged ? { damaged: e.damaged } : {}) });
+  });
   const metrics =
     setup.dashboard.enabled && metricsWanted
       ? createPipelineMetrics(pipeline, {
@@ -392,7 +396,9 @@ async function runStarted(
   await dashboard?.close();
   const ends = pipeline.sources();
   for (const s of ends) tellStatus(s);
-  const failed = ends.filter((s) => s.state === 'failed');
+  // Stopped by a signal, the stop is what the exit status reports: the failure was told when it happened, and a
+  // supervisor reading 1 would count a stop asked for as a crash. A run that ended by itself reports it.
+  const failed = signals.signalled() ? [] : ends.filter((s) => s.state === 'failed');
   if (failed.length) {
     fatal(`${failed[0].url}: ${failed[0].lastError ?? 'failed'}`);
     return 1;

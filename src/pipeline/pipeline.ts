@@ -517,7 +517,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       const at = Date.now();
       let event: TrafficEvent | undefined;
       if (state === 'running') event = { type: 'source-up', source: spec.name, at };
-      else if (state === 'reconnecting' || (state === 'failed' && st.up)) event = { type: 'source-down', source: spec.name, at, reason: reason ?? state };
+      // One that fails before it ever came up (a recording whose header reads but whose frames do not decode)
+      // is down too, as a camera unreachable from the start is: else no webhook or events.jsonl heard of it.
+      else if (state === 'reconnecting' || state === 'failed') event = { type: 'source-down', source: spec.name, at, reason: reason ?? state };
       st.up = state === 'running';
       if (event) {
         // After the frames that came before it: a camera's last crossings before its source-down.

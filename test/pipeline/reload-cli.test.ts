@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, imageA, repoRoot, testModel } from '../helpers/model.js';
@@ -321,4 +321,28 @@ describe('xnorcam run: live reload of the pipeline file', () => {
     expect(cli.said('detector thresholds changed')).toHaveLength(1);
   }, 60_000);
 
+  it('a recording swapped for one that cannot be decoded: one error line and a source-down when it fails, and a stop still exits 0', async () => {
+    // Its header (index first) reads, so it passes the check, but its frames are cut off: ffmpeg decodes none.
+    const full = makeVideo(join(tmp.dir, 'whole.mp4'), { width: 160, height: 120, fps: 10, seconds: 2 });
+    const cut = join(tmp.dir, 'cut.mp4');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', full, '-c', 'copy', '-movflags', '+faststart', cut], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    truncateSync(cut, readFileSync(cut).indexOf('mdat') + 100);
+    const yaml = (url: string, loop: boolean) =>
+      ['sources:', '  - name: street', `    url: ${url}`, `    loop: ${loop}`, '  - name: cam', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', '  dashboard: { enabled: false }', ''].join('\n');
+    const file = join(tmp.dir, 'c.yaml');
+    writeFileSync(file, yaml('a.mp4', true));
+    const cli = new RunningCli(['run', 'c.yaml', '--json', '--stats', '1', '--workers', '1'], tmp.dir);
+    try {
+      await waitFor('both sources detecting', () => cli.of('street').length >= 2 && cli.of('cam').length >= 2, cli, 30_000);
+      writeFileSync(file, yaml('cut.mp4', false));
+      await waitFor('the failure told', () => cli.said('source failed; it is not retried').length > 0, cli);
+      await waitFor('its source-down', () => cli.eventsOf('street').some((e) => e.type === 'source-down'), cli);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+    expect(cli.logs.filter((l) => l.level === 'error')).toEqual([expect.objectContaining({ msg: 'source failed; it is not retried', source: 'street' })]);
+    expect(cli.eventsOf('cam').filter((e) => e.type === 'source-down')).toEqual([]);
+  }, 60_000);
 });
