@@ -29,6 +29,7 @@ import { Pipeline, type SourceEnd } from '../pipeline/pipeline.js';
 import { numberOption, parseCommandArgs, type CommandSpec } from './command.js';
 import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
+import { sceneOptions } from './scene-options.js';
 
 export const spec = {
   name: 'batch',
@@ -61,12 +62,7 @@ is refused (exit 2).`,
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score', default: '0.25' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable)' },
-    zone: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2,X3,Y3[,...]', description: 'Zone polygon in source pixels: enter/exit events with dwell time (repeatable)' },
-    calibration: {
-      type: 'string',
-      value: '"X,Y=E,N X,Y=E,N X,Y=E,N X,Y=E,N"',
-      description: 'Four road-surface points in source pixels = the same points on the ground in metres: speeds (km/h) on tracks and crossings',
-    },
+    ...sceneOptions(),
     movements: {
       type: 'boolean',
       description: 'Also write <name>.movements.csv: vehicles per --count-interval from the first --line they crossed to the last (two --line or more, one across each approach)',

@@ -10,6 +10,8 @@ import { PipelineOutputs } from '../ops/pipeline-outputs.js';
 import { createPipelineMetrics } from '../ops/metrics.js';
 import { modelOptions, resolveModel, type ModelRef } from '../pipeline/model-ref.js';
 import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
+import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
+import { sceneOptions } from './scene-options.js';
 import { PipelineReloader } from '../pipeline/live-reload.js';
 import { Pipeline, type PipelineOptions, type PipelineSource, type SourceEnd } from '../pipeline/pipeline.js';
 import { checkFileSource } from '../ingest/probe.js';
@@ -44,6 +46,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     loop: { type: 'boolean', description: 'Replay file sources forever' },
     transport: { type: 'string', value: 'tcp|udp', description: 'RTSP transport', default: 'tcp' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels, for every source given on the command line (repeatable; a pipeline file gives each source its lines:)' },
+    ...sceneOptions(', for every source given on the command line; a pipeline file gives each source its own'),
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score (default: 0.25, or the pipeline file\'s)' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold (default: 0.45, or the pipeline file\'s)' },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
@@ -96,7 +99,9 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const transport = str('transport') ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new UserError(`--transport: '${transport}' is not tcp or udp`, 2);
   const lines = ((v.line as string[] | undefined) ?? []).map(parseLineOption);
-  refuseRepeatedNames(lines, []);
+  const zones = ((v.zone as string[] | undefined) ?? []).map(parseZoneOption);
+  const calibration = str('calibration') === undefined ? undefined : parseCalibrationOption(str('calibration')!);
+  refuseRepeatedNames(lines, zones);
   const classes = parseClassesOption(str('classes'));
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
@@ -115,7 +120,10 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   if (yamlFile) {
     const file = yamlFile;
     // Which of the file's sources it would be for is not for a flag to guess: silently dropping it lost a day's counts.
-    if (lines.length) throw new UserError(`--line: not with a pipeline file (${file}): give each source its lines: there`, 2);
+    const given = { line: lines.length > 0, zone: zones.length > 0, calibration: calibration !== undefined };
+    for (const [flag, key] of [['line', 'lines'], ['zone', 'zones'], ['calibration', 'calibration']] as const) {
+      if (given[flag]) throw new UserError(`--${flag}: not with a pipeline file (${file}): give each source its ${key}: there`, 2);
+    }
     const modelFlag = Boolean(v.model || v.cfg);
     // Model files are checked here, with the file's line, not later as if they were --model flags.
     // On a reload a recording no longer there (archived once processed) is no reason to refuse the whole
@@ -180,7 +188,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       classes,
       classesLabel: '--classes',
       display: noDash || v['no-video'] ? undefined : { width: displayWidth },
-      sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines })),
+      sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines, zones, calibration })),
     },
     dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token, allowedHosts },
   };

@@ -178,6 +178,32 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr).toMatch(/"msg":"source status","source":"gate","state":"stopped"/);
   });
 
+  it('takes --calibration and --zone as batch does: speeds on tracks and crossings, zone events, for a source on the command line', () => {
+    const video = join(tmp.dir, 'gantry.mp4');
+    const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '1', '--size', '640x360']);
+    expect(made.status, made.stderr).toBe(0);
+    const truth = JSON.parse(readFileSync(join(tmp.dir, 'gantry.truth.json'), 'utf8')) as { line: { points: number[][] }; calibration: { image: number[][]; world: number[][] } };
+    const calibration = truth.calibration.image.map((p, i) => `${p.join(',')}=${truth.calibration.world[i].join(',')}`).join(' ');
+    const scene = ['--line', `count:${truth.line.points.flat().join(',')}`, '--calibration', calibration, '--zone', `road:${truth.calibration.image.flat().join(',')}`];
+    // The bundled model: speeds need real detections to track. The file plays at its own rate and ends the run.
+    const r = xnorcam(['run', video, ...scene, '--no-dashboard', '--json', '--stats', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tracks?: { speedKmh?: number }[]; events: { type: string; speedKmh?: number }[] });
+    expect(frames.some((f) => f.tracks?.some((t) => t.speedKmh !== undefined))).toBe(true);
+    const events = frames.flatMap((f) => f.events);
+    expect(events.some((e) => e.type === 'line-crossing' && e.speedKmh !== undefined)).toBe(true);
+    expect(events.some((e) => e.type === 'zone-enter')).toBe(true);
+
+    // A pipeline file gives each source its own: a flag beside it would be for no source in particular.
+    const yaml = join(tmp.dir, 'scene.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: gate', `    url: ${video}`, ''].join('\n'));
+    for (const [flag, value, key] of [['--calibration', calibration, 'calibration'], ['--zone', 'road:0,0,100,0,100,100', 'zones']]) {
+      const refused = xnorcam(['run', yaml, flag, value]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr.trim()).toBe(`error: xnorcam run: ${flag}: not with a pipeline file (${yaml}): give each source its ${key}: there (see xnorcam run --help)`);
+    }
+  }, 120_000);
+
   it('refuses an FFMPEG_PATH that does not run in one line, rather than quietly use another ffmpeg', () => {
     const notExecutable = join(tmp.dir, 'ffmpeg-not-executable');
     writeFileSync(notExecutable, 'not a program\n', { mode: 0o644 });
