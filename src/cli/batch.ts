@@ -29,7 +29,8 @@ import { Pipeline, type SourceEnd } from '../pipeline/pipeline.js';
 import { numberOption, parseCommandArgs, type CommandSpec } from './command.js';
 import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js';
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
-import { sceneOptions } from './scene-options.js';
+import { sceneOptions, speedStudyFlags, speedStudyOptions } from './scene-options.js';
+import { SpeedStudyWriter } from '../outputs/speeds-csv.js';
 
 export const spec = {
   name: 'batch',
@@ -41,7 +42,9 @@ export const spec = {
 (MOTChallenge), <name>.counts.csv (line counts per --count-interval of video time, or of the clock
 with --start-time; a row for every line, direction and class, 0 where nothing crossed; each interval
 written when it closes), with --movements <name>.movements.csv (turning movements: vehicles per
-interval by the line they came in by and the line they left by) and, with --annotate,
+interval by the line they came in by and the line they left by), with --speeds <name>.speeds.csv
+(a spot-speed study per interval, line, direction and class: mean, 15th/50th/85th percentile, max,
+over --speed-limit) and <name>.crossings.csv (each crossing's speed) and, with --annotate,
 <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
 stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
@@ -67,6 +70,7 @@ is refused (exit 2).`,
       type: 'boolean',
       description: 'Also write <name>.movements.csv: vehicles per --count-interval from the first --line they crossed to the last (two --line or more, one across each approach)',
     },
+    ...speedStudyOptions,
     'count-interval': { type: 'string', value: 'SECONDS', description: 'Counts CSV interval, video time from the start of the file', default: '60' },
     'start-time': {
       type: 'string',
@@ -112,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   const lineNames = lines.map((l) => l.name);
   const movements = Boolean(v.movements);
   if (movements && lines.length < 2) throw new UserError(`--movements: needs at least two --line (one across each approach), got ${lines.length}`, 2);
+  const speeds = speedStudyFlags(v, calibration !== undefined, lines.length);
   const startTime = v['start-time'] === undefined ? undefined : parseStartTime(v['start-time']);
   const model = resolveModel(v, 'batch');
   const outDir = v.out ?? 'out';
@@ -191,6 +196,7 @@ export async function run(argv: string[]): Promise<number> {
     mot: MotTracksWriter;
     counts: CountsCsvWriter;
     movements?: MovementsCsvWriter;
+    speeds?: SpeedStudyWriter;
     base: string;
     startMs?: number;
     /** Last frame with a result, -1 before the first. */
@@ -218,6 +224,7 @@ export async function run(argv: string[]): Promise<number> {
       o.mot.write(r);
       o.counts.write(r);
       o.movements?.write(r);
+      o.speeds?.write(r);
     } catch (e) {
       failWrites(e);
       return;
@@ -240,9 +247,9 @@ export async function run(argv: string[]): Promise<number> {
         try {
           await pipeline.addSource({ url: job.url, name: job.outName, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
-            // Both tables: the same counted classes, the same clock.
+            // Every table: the same counted classes, the same clock.
             const table = { classes: pipeline.counts(name)?.classes, startMs: job.startMs };
-            const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
+            const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(speeds ? ['.speeds.csv', '.crossings.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
             sayOutputs(job, name, base, suffixes);
             // The other outputs of this input are written afresh; a video drawn by an earlier run would
             // pass for this run's.
@@ -264,6 +271,7 @@ export async function run(argv: string[]): Promise<number> {
               mot: new MotTracksWriter(`${base}.tracks.txt`),
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, table),
               ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs, table) } : {}),
+              ...(speeds ? { speeds: new SpeedStudyWriter(base, intervalSec * 1000, lineNames, { ...table, ...speeds }) } : {}),
               startMs: job.startMs,
               lastFrame: -1,
               lastPtsMs: 0,
@@ -302,6 +310,7 @@ export async function run(argv: string[]): Promise<number> {
         o.mot.close();
         o.counts.close();
         o.movements?.close();
+        o.speeds?.close();
       } catch (e) {
         failWrites(e);
       }

@@ -63,19 +63,27 @@ export function settledAt(t: number, r: FrameResult): number {
   return settled;
 }
 
+/** What an interval has per line, direction and class: a count, or the crossings' speeds. */
+export type ByLine<T> = Record<string, { forward: Record<string, T>; backward: Record<string, T> }>;
+
 /**
  * One interval's `line,direction,class,count` (CSV-quoted): every line (`lines` in order, then any other
  * with counts, by name), `forward` before `backward`, every class (`classes` and any other with a count,
  * alphabetically), 0 where none crossed, so each interval is the same table.
  */
 export function countsRows(counts: LineCounts, lines: readonly string[], classes: readonly string[]): string[] {
-  const allLines = [...lines, ...Object.keys(counts).filter((l) => !lines.includes(l)).sort(cmp)];
-  const counted = Object.values(counts).flatMap((dirs) => [...Object.keys(dirs.forward), ...Object.keys(dirs.backward)]);
+  return lineTableRows(counts, lines, classes, (n) => String(n ?? 0));
+}
+
+/** The counts table's rows (countsRows' lines, directions and classes, in its order), each ending in `cells` of what the key has. */
+export function lineTableRows<T>(table: ByLine<T>, lines: readonly string[], classes: readonly string[], cells: (v: T | undefined) => string): string[] {
+  const allLines = [...lines, ...Object.keys(table).filter((l) => !lines.includes(l)).sort(cmp)];
+  const counted = Object.values(table).flatMap((dirs) => [...Object.keys(dirs.forward), ...Object.keys(dirs.backward)]);
   const allClasses = [...new Set([...classes, ...counted])].sort(cmp);
   const rows: string[] = [];
   for (const line of allLines) {
     for (const dir of ['forward', 'backward'] as const) {
-      for (const cls of allClasses) rows.push(`${csvField(line)},${dir},${csvField(cls)},${counts[line]?.[dir][cls] ?? 0}`);
+      for (const cls of allClasses) rows.push(`${csvField(line)},${dir},${csvField(cls)},${cells(table[line]?.[dir][cls])}`);
     }
   }
   return rows;

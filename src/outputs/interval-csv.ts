@@ -121,7 +121,7 @@ export class IntervalCsv<B> {
 }
 
 /** Seconds with at most millisecond digits: 0, 60, 0.5. */
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return String(Math.round(ms) / 1000);
 }
 
