@@ -171,6 +171,30 @@ describe('line counting on generated traffic', () => {
     expect(a.counts().total.l.forward).toEqual({ car: 1 });
   });
 
+  it('does not count back a queued truck whose box jumps back over the line for a few frames', () => {
+    // A truck creeps down over the line; 1 s later the detector's box bottom jumps 60 px back above it for 160 ms
+    // while the truck goes on down (synth video --seed 1 --size 640x360, truck 36: its box's bottom 246 → 196 for
+    // two frames, counted forward, then backward 116 ms later). One forward crossing.
+    const queued: ImageObject = {
+      classId: 1,
+      at: (t) => {
+        const bottom = 380 + 30 * t - (t >= 3 && t < 3.16 ? 60 : 0);
+        return [525, bottom - 180, 675, bottom];
+      },
+    };
+    const { crossings } = analyse([queued], { fps: 25, seconds: 5, noise: 0.5, seed: 6 });
+    expect(crossings.map((e) => (e.type === 'line-crossing' ? e.direction : ''))).toEqual(['forward']);
+  });
+
+  it('counts a vehicle that backs over the line soon after crossing it, once it stays back', () => {
+    // Down over the line by 3 s, then straight back up, over it again at 3.5 s and on up.
+    const reversing: ImageObject = { classId: 0, at: (t) => { const bottom = t < 3 ? 380 + 30 * t : 470 - 60 * (t - 3); return [540, bottom - 90, 660, bottom]; } };
+    for (const fps of [5, 25]) {
+      const { crossings } = analyse([reversing], { fps, seconds: 6, noise: 0.5, seed: 7 });
+      expect(crossings.map((e) => (e.type === 'line-crossing' ? e.direction : '')), `${fps} fps`).toEqual(['forward', 'backward']);
+    }
+  });
+
   it('puts counts into intervals by time', () => {
     const vehicles = [car(-1.75, 8, 12), car(-1.75, 8, 12, 10), car(-1.75, 8, 12, 11)];
     const { a } = analyse(groundObjects(vehicles), { fps: 10, seconds: 14, noise: 1, seed: 8 }, { countIntervalMs: 10_000 });
