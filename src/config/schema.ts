@@ -4,6 +4,9 @@ import { sourceSchemeProblem } from '../ingest/source-spec.js';
 import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { Homography } from '../track/homography.js';
+import { crossingSides } from '../track/geometry.js';
+
+export { crossingSides };
 
 /**
  * The pipeline file schema (YAML). One schema is the single source of truth: runtime validation,
@@ -26,26 +29,6 @@ export function collinear(pts: readonly (readonly [number, number])[]): boolean 
 
 export function crossingMessage([i, j]: [number, number]): string {
   return `its sides ${i} and ${j} cross: list the points in order around the zone`;
-}
-
-/**
- * The first two sides of a polygon that cross each other (sides numbered from 1: side i runs from point i
- * to the next), or null. Corners listed in Z order (top-left, top-right, bottom-left, bottom-right) make a
- * bow tie whose two triangles are not the box meant: a stop box drawn so held a tenth of its traffic.
- */
-export function crossingSides(pts: readonly (readonly [number, number])[]): [number, number] | null {
-  const n = pts.length;
-  const side = (a: readonly [number, number], b: readonly [number, number], c: readonly [number, number]) => Math.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]));
-  for (let i = 0; i < n; i++) {
-    const [a, b] = [pts[i], pts[(i + 1) % n]];
-    for (let j = i + 2; j < n; j++) {
-      if (i === 0 && j === n - 1) continue; // the last side meets the first at point 1
-      const [c, d] = [pts[j], pts[(j + 1) % n]];
-      // A proper crossing: each side's ends strictly on both sides of the other.
-      if (side(a, b, c) * side(a, b, d) < 0 && side(c, d, a) * side(c, d, b) < 0) return [i + 1, j + 1];
-    }
-  }
-  return null;
 }
 
 const name = z

@@ -1,5 +1,6 @@
 import { UserError } from '../core/errors.js';
-import { collinear, crossingMessage, crossingSides } from '../config/schema.js';
+import { collinear, crossingMessage } from '../config/schema.js';
+import { crossingSides } from '../track/geometry.js';
 import { Homography } from '../track/homography.js';
 
 type Pt = [number, number];
@@ -13,14 +14,20 @@ const PAIR = new RegExp(`^${NUM},${NUM}=${NUM},${NUM}$`);
  * Checked here (no three points on a line, a solvable homography), so a typo costs no run.
  */
 export function parseCalibrationOption(raw: string): { image: Pt[]; world: Pt[] } {
-  const parts = raw.trim().split(/\s+|;/).filter(Boolean);
   const bad = (why: string) => new UserError(`--calibration '${raw}': ${why}; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. "410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40"`, 2);
+  // Pairs apart by spaces (or ';'): a word that is no pair is named whole, before any count, as it was typed
+  // ('674.63;457.68=…' was told as 5 pairs, the typo in none of the words shown).
+  const parts: string[] = [];
+  for (const word of raw.trim().split(/\s+/).filter(Boolean)) {
+    const pairs = word.split(';').filter(Boolean);
+    if (!pairs.every((p) => PAIR.test(p))) throw bad(`'${word}' is not X,Y=E,N`);
+    parts.push(...pairs);
+  }
   if (parts.length !== 4) throw bad(`${parts.length} point pair${parts.length === 1 ? '' : 's'}`);
   const image: Pt[] = [];
   const world: Pt[] = [];
   for (const p of parts) {
-    const m = PAIR.exec(p);
-    if (!m) throw bad(`'${p}' is not X,Y=E,N`);
+    const m = PAIR.exec(p)!;
     image.push([Number(m[1]), Number(m[2])]);
     world.push([Number(m[3]), Number(m[4])]);
   }

@@ -3,6 +3,7 @@
  * (8×8 linear system, h33 = 1) with partial pivoting.
  */
 import { UserError } from '../core/errors.js';
+import { crossingSides } from './geometry.js';
 
 export type Point = readonly [number, number];
 
@@ -53,12 +54,7 @@ export class Homography {
     // point; then the map folds the road over itself (its horizon runs through the calibrated area,
     // and half the road maps behind the camera). A true calibration keeps all four on one side.
     const sides = src.map((p) => H.side(p[0], p[1]));
-    if (sides.some((v) => v !== sides[0])) {
-      throw new UserError(
-        `${what}: the world points are not in the same order as the image points (as paired, the map folds the road over): ` +
-          'give each image point the ground coordinates of that same spot',
-      );
-    }
+    if (sides.some((v) => v !== sides[0])) throw new UserError(`${what}: ${foldProblem(src, dst)}`);
     return H;
   }
 
@@ -76,6 +72,19 @@ export class Homography {
   side(x: number, y: number): number {
     return Math.sign(this.h[6] * x + this.h[7] * y + this.h[8]);
   }
+}
+
+/**
+ * Why four pairs fold the map, as far as the two lists tell. Image points outlining a crossed shape where the world
+ * points do not are at fault themselves: a typo (a point off the picture) or one listed out of turn.
+ */
+function foldProblem(src: readonly Point[], dst: readonly Point[]): string {
+  const image = crossingSides(src);
+  if (image && !crossingSides(dst)) {
+    const side = (k: number) => `${k}–${(k % 4) + 1}, ${src[k - 1].join(',')} to ${src[k % 4].join(',')}`;
+    return `image points, in the order given, outline a crossed shape (side ${side(image[0])}, crosses side ${side(image[1])}) where the world points do not: an image point is mistyped, off the picture or listed out of turn`;
+  }
+  return 'the world points are not in the same order as the image points (as paired, the map folds the road over): give each image point the ground coordinates of that same spot';
 }
 
 function solve8(A: Float64Array, b: Float64Array): Float64Array | null {

@@ -71,6 +71,10 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
     const cases: [string[], string][] = [
       [['--calibration', '1,2=3,4'], "error: --calibration '1,2=3,4': 1 point pair; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. \"410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40\""],
       [['--calibration', '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5'], "error: --calibration '0,0=0,0 1,1=1,1 2,2=2,2 0,5=0,5': image points 1, 2 and 3 are on one line"],
+      // A ';' for a ',' is named as typed, not counted as a fifth pair.
+      [['--calibration', '674.63;457.68=-8.913,12.427 1251.18,369.5=0.07,12.427 927.75,28.8=4.005,31.19 483.47,63.01=-8.913,31.19'], "error: --calibration '674.63;457.68=-8.913,12.427 1251.18,369.5=0.07,12.427 927.75,28.8=4.005,31.19 483.47,63.01=-8.913,31.19': '674.63;457.68=-8.913,12.427' is not X,Y=E,N; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. \"410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40\""],
+      // An image point far off the picture (2063 for 63) crosses the image outline: said so, not blamed on the world points' order.
+      [['--calibration', '674.63,457.68=-8.913,12.427 1251.18,369.5=0.07,12.427 927.75,28.8=4.005,31.19 483.47,2063.01=-8.913,31.19'], "error: --calibration '674.63,457.68=-8.913,12.427 1251.18,369.5=0.07,12.427 927.75,28.8=4.005,31.19 483.47,2063.01=-8.913,31.19': image points, in the order given, outline a crossed shape (side 1–2, 674.63,457.68 to 1251.18,369.5, crosses side 3–4, 927.75,28.8 to 483.47,2063.01) where the world points do not: an image point is mistyped, off the picture or listed out of turn"],
       [['--zone', 'z:0,0,1,1,2,2'], "error: --zone 'z:0,0,1,1,2,2': the points enclose no area (all on one line)"],
       [['--zone', 'z:0,0,10,0,0,10,10,10'], "error: --zone 'z:0,0,10,0,0,10,10,10': its sides 2 and 4 cross: list the points in order around the zone"],
       [['--zone', 'z:0,0,1,1'], "error: --zone 'z:0,0,1,1': expected NAME:X1,Y1,X2,Y2,X3,Y3[,...] (three or more points, source pixels)"],

@@ -519,6 +519,13 @@ describe('speed from a four-point calibration', () => {
     );
   });
 
+  it('says which image points cross when one is mistyped off the picture (not that the world points are out of order)', () => {
+    const typo = { image: calibration.image.map(([x, y], i) => [x, i === 3 ? y + 1783 : y] as [number, number]), world };
+    expect(() => new SourceAnalytics({ source: 'cam1', calibration: typo })).toThrow(
+      /^cam1: calibration: image points, in the order given, outline a crossed shape \(side 1–2, 160,680 to 1120,680, crosses side 3–4, 720,280 to 560,2063\) where the world points do not: an image point is mistyped, off the picture or listed out of turn$/,
+    );
+  });
+
   it('keeps speeds right when a coarse clock stamps two frames with one time', () => {
     // 15 fps stamped to 100 ms (0, 0, 100, 200, 200, 300 ...): each repeated time used to be taken for a
     // restarted stream, pushing every later frame a period on; speeds read a third low.
