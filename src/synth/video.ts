@@ -118,6 +118,22 @@ function clipEnd(scene: Scene, a: [number, number], b: [number, number], margin:
   return [a[0] + (b[0] - a[0]) * lo, a[1] + (b[1] - a[1]) * lo];
 }
 
+/**
+ * The main road's stretch in view (its corners `margin` px off the edges) across ground row y, wherever it is in
+ * the picture, if 2 m or more: a ground row is a straight line in the picture, so what of it is in view is one piece.
+ */
+function roadInView(scene: Scene, y: number, margin: number): [number, number] | null {
+  const { lo, hi } = scene.main;
+  const steps = 64;
+  const inView: number[] = [];
+  for (let k = 0; k <= steps; k++) if (inImage(scene, lo + ((hi - lo) * k) / steps, y, margin)) inView.push(k);
+  if (!inView.length) return null;
+  const mid: [number, number] = [lo + ((hi - lo) * inView[Math.floor(inView.length / 2)]) / steps, y];
+  const left = clipEnd(scene, mid, [lo, y], margin)[0];
+  const right = clipEnd(scene, mid, [hi, y], margin)[0];
+  return right - left >= 2 ? [left, right] : null;
+}
+
 /** A counting line across the road about 62 % down the image, and a calibration rectangle around it. */
 function layoutLine(scene: Scene): { lineY: number; world: [[number, number], [number, number]]; calibWorld: [number, number][] } | null {
   for (const frac of [0.62, 0.55, 0.7, 0.48, 0.78]) {
@@ -128,22 +144,23 @@ function layoutLine(scene: Scene): { lineY: number; world: [[number, number], [n
     const a = clipEnd(scene, mid, [scene.main.lo - 1.2, lineY], 4);
     const b = clipEnd(scene, mid, [scene.main.hi + 1.2, lineY], 4);
     if (b[0] - a[0] < 4) continue;
-    // Calibration: the road around the line as far along it as is in view (up to 20 m each way, each way on
-    // its own), each end as wide as the picture shows it there: a trapezoid on the ground, which a four-point
-    // calibration takes as well as a rectangle. A speed needs 0.4 s of a vehicle inside it; the rectangle this
-    // replaced (its width kept, its depth cut until all four corners were in view) was 4 m deep on a roadside
-    // view, where nothing faster than 17 km/h got a speed. Its corners keep off the picture's edges by 4 % of
-    // it: a detector's box for a vehicle the edge cuts off ends a few pixels short of it, and its bottom there
-    // is the edge, not the wheels.
-    const c = (scene.main.lo + scene.main.hi) / 2;
+    // Calibration: the road around the line as far along it as is in view (up to 20 m each way, each way on its own)
+    // while at least 3/4 of the road in view at the line is in view there, each end as wide as the picture shows it:
+    // a trapezoid on the ground, which a four-point calibration takes as well as a rectangle. A speed needs 0.4 s of a
+    // vehicle inside it; the rectangle this replaced (its width kept, its depth cut until all four corners were in
+    // view) was 4 m deep on a roadside view, where nothing faster than 17 km/h got a speed. An end needed the road's
+    // middle in view, which on an oblique view left 0.76 m of the near side, its left lanes in view to 5 m (a
+    // vehicle leaving by it had no speed at the line); a narrow end far out would leave most of the line outside.
+    // Its corners keep off the picture's edges by 4 % of it: a detector's box for a vehicle the edge cuts off ends
+    // a few pixels short of it, and its bottom there is the edge, not the wheels.
     const r = (v: number): number => Math.round(v * 1000) / 1000;
     const edge = Math.max(3, 0.04 * Math.min(scene.width, scene.height));
-    /** The road's extent in view across ground row y (its middle must be in view), or null. */
+    const atLine = roadInView(scene, lineY, edge + 1);
+    /** The road in view across ground row y, if it covers 3/4 of that at the line. */
     const across = (y: number): [number, number] | null => {
-      if (!inImage(scene, c, y, edge + 1)) return null;
-      const left = clipEnd(scene, [c, y], [scene.main.lo, y], edge)[0];
-      const right = clipEnd(scene, [c, y], [scene.main.hi, y], edge)[0];
-      return right - left >= 2 ? [left, right] : null;
+      const x = roadInView(scene, y, edge + 1);
+      if (!x || !atLine) return x;
+      return Math.min(x[1], atLine[1]) - Math.max(x[0], atLine[0]) >= 0.75 * (atLine[1] - atLine[0]) ? x : null;
     };
     /** The farthest ground row from the line, `sign` of it, up to 20 m, whose road is in view. */
     const reach = (sign: 1 | -1): { y: number; x: [number, number] } | null => {

@@ -183,6 +183,24 @@ describe('xnorcam synth video', () => {
     }
   });
 
+  it('calibrates the road past the line on the near side too, as far as the picture shows it (an oblique pole view)', () => {
+    // Seed 5: the road's middle leaves the picture 0.76 m past the line, its left lanes 5 m past it; the calibration
+    // stopped at 0.76 m, and a vehicle leaving by the near side had no speed at the line.
+    const dir = path.join(work, 'oblique');
+    const r = xnorcam('synth', 'video', '--out', path.join(dir, 'traffic.mp4'), '--seconds', '0.2', '--size', `${W}x${H}`, '--seed', '5', '--min-height', '6');
+    expect(r.status, r.stderr).toBe(0);
+    const t = JSON.parse(readFileSync(path.join(dir, 'traffic.truth.json'), 'utf8')) as Truth;
+    const [near0, near1, far1, far0] = t.calibration.world;
+    const lineY = t.line.world[0][1];
+    expect(lineY - near0[1]).toBeGreaterThan(2.5);
+    expect(far0[1] - lineY).toBeGreaterThan(15);
+    // Still across most of the line: the calibrated trapezoid's width where the line is.
+    const f = (lineY - near0[1]) / (far0[1] - near0[1]);
+    const [left, right] = [near0[0] + f * (far0[0] - near0[0]), near1[0] + f * (far1[0] - near1[0])];
+    const [x0, x1] = [t.line.world[0][0], t.line.world[1][0]];
+    expect((Math.min(right, x1) - Math.max(left, x0)) / (x1 - x0)).toBeGreaterThan(0.6);
+  });
+
   it('writes identical files for the same seed', () => {
     const dir = path.join(work, 'b');
     mkdirSync(dir, { recursive: true });
