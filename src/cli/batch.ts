@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
-import { fatal } from '../core/log.js';
+import { fatal, logger } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
 import { BATCH_LOCK_RE, batchLockFile, describeHolder, OutputLock, outputLockHolder, type OutputLockInfo } from '../ops/output-lock.js';
 import { createProgress } from '../core/progress.js';
@@ -154,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
     classes: parseClassesOption(v.classes),
     classesLabel: '--classes',
     countIntervalMs: intervalSec * 1000,
+    warn: sayWarning,
   });
 
   let signal: NodeJS.Signals | undefined;
@@ -526,6 +527,15 @@ function fitName(name: string): string {
   const chars = [...name];
   while (Buffer.byteLength(chars.join('')) > MAX_NAME_BYTES - hash.length - 1) chars.pop();
   return `${chars.join('')}~${hash}`;
+}
+
+/**
+ * An input's warning (a line or calibration point off its picture, speeds in the wrong unit): a `batch:` line like
+ * the run's others, or a log record where the JSON log format was asked for, as fatal() does.
+ */
+function sayWarning(source: string, message: string): void {
+  if (process.env.XNORCAM_LOG_FORMAT === 'json') logger.warn(message, { source });
+  else process.stderr.write(`batch: ${source}: ${message}\n`);
 }
 
 /**

@@ -12,7 +12,7 @@ export function sceneOptions(scope = '') {
     calibration: {
       type: 'string',
       value: '"X,Y=E,N X,Y=E,N X,Y=E,N X,Y=E,N"',
-      description: `Four road-surface points in source pixels = the same points on the ground in metres: speeds (km/h) on tracks and crossings${scope}`,
+      description: `Four road-surface points in source pixels = the same points on the ground in metres: speeds (km/h) on tracks and crossings${scope}. Take them well past each --line on both sides (a few metres): a vehicle has no speed at a line until it has been inside them for 0.4 s`,
     },
   } as const;
 }

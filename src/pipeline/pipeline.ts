@@ -87,6 +87,8 @@ export interface PipelineOptions {
   overload?: { minFps: number; forMs: number };
   /** Live: where new track ids come from (default: per source 1, 2, … for the run, a reloaded source going on). */
   trackIds?: TrackIdSource;
+  /** Where a source's warnings about its lines, zones and calibration go (batch: among its own lines); default the log. */
+  warn?: (source: string, message: string) => void;
 }
 
 const defaultOverload = { minFps: 5, forMs: 60_000 };
@@ -427,6 +429,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       // Live ids go on across reloads (and restarts, with an output folder): one (source, id) is one vehicle.
       // A file in batch keeps 1, 2, … of its own, as MOT files expect.
       ...(live ? { trackIds: () => this.trackIds.next(source) } : {}),
+      ...(this.opts.warn ? { warn: (message: string) => this.opts.warn?.(source, message) } : {}),
     };
   }
 

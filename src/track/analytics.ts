@@ -34,8 +34,17 @@ export const DEFAULT_KEPT_INTERVALS = 1440;
  */
 export const MOVEMENT_LATE_MS = 5000;
 
-/** How long a speed stands while frames add no position (a box cut off by the picture's edge), ms. */
+/**
+ * How long a speed stands while frames add no position (a box cut off by the picture's edge, an anchor past the
+ * calibrated area), ms; and how long before a crossing a speed may have been measured to be the crossing's.
+ */
 const SPEED_HOLD_MS = 1000;
+
+/** Speeds measured per source before most of them being over the limit says the calibration is wrong, not the traffic. */
+const IMPLAUSIBLE_AFTER = 50;
+
+/** Ground points of a calibration further apart than this (or all closer than 1 m) are not in metres, most likely. */
+const MAX_CALIBRATION_SPAN_M = 1000;
 
 export interface AnalyticsConfig {
   source: string;
@@ -55,6 +64,8 @@ export interface AnalyticsConfig {
    * batch`, not minutes of the afternoon it happened to be processed in.
    */
   clock?: 'capture' | 'media';
+  /** Additive: where the source's warnings go (a mistyped line or calibration); default the log, with the source's name. */
+  warn?: (message: string) => void;
   /** Additive: number of interval buckets kept (default DEFAULT_KEPT_INTERVALS, a day of minutes). */
   maxIntervals?: number;
   /**
@@ -101,6 +112,9 @@ interface TrackInfo {
   enteredClass: (string | undefined)[];
   /** When a position last went into the speed estimate (tMs), to let a speed no longer measured lapse. */
   speedT: number;
+  /** The last speed measured and when (tMs): a crossing carries it, though the vehicle left the calibrated area since. */
+  measuredKmh?: number;
+  measuredT: number;
   /** Events seen while the track was tentative. */
   pending: PendingEvent[];
   /** Movements: the first line it crossed (and when), and the last with its crossing's ptsMs and at; -1 before any. */
@@ -148,9 +162,15 @@ export class SourceAnalytics {
   private tOffset = 0;
   private readonly ground: [number, number] = [0, 0];
   private geometryChecked = false;
+  /** Speed fits of this source, and those over the limit: most over it is a calibration in the wrong unit. */
+  private speedFits = 0;
+  private speedsTooFast = 0;
+  private calibrationWarned = false;
+  private readonly warn: (message: string) => void;
 
   constructor(private readonly cfg: AnalyticsConfig) {
     const src = cfg.source;
+    this.warn = cfg.warn ?? ((message) => logger.warn(message, { source: src }));
     // A person over a bicycle or motorcycle is its rider, and a person is never the detector's second label
     // for a vehicle: a person box is never merged into another class's (the motorcycle under a rider may be
     // boxed as a car too).
@@ -225,7 +245,8 @@ export class SourceAnalytics {
         if (info.counted[i] & bit) continue;
         info.counted[i] |= bit;
         const event: TrafficEvent = { type: 'line-crossing', source: this.cfg.source, ptsMs: crossMs, at: crossAt, line: this.lines[i].name, direction: dir, trackId: t.id, className: cls };
-        if (info.speedKmh !== undefined) event.speedKmh = Math.round(info.speedKmh * 10) / 10;
+        const kmh = speedAt(info, info.lineState[i].crossT);
+        if (kmh !== undefined) event.speedKmh = Math.round(kmh * 10) / 10;
         info.pending.push({ event, line: i, direction: dir });
       }
       for (let z = 0; z < this.zones.length; z++) {
@@ -306,8 +327,27 @@ export class SourceAnalytics {
     ];
     for (const { what, pts } of shapes) {
       const n = outside(pts);
-      if (n) logger.warn(`${what} has ${n === pts.length ? 'every point' : `${n} of its ${pts.length} points`} outside the ${w}x${h} picture (source pixels)`, { source: this.cfg.source });
+      if (n) this.warn(`${what} has ${n === pts.length ? 'every point' : `${n} of its ${pts.length} points`} outside the ${w}x${h} picture (source pixels)`);
     }
+    if (this.cfg.calibration) this.checkCalibrationSpan(this.cfg.calibration.world);
+  }
+
+  /** A calibration typed in centimetres (or kilometres) passes every other check; its size on the ground gives it away. */
+  private checkCalibrationSpan(world: readonly (readonly [number, number])[]): void {
+    let span = 0;
+    for (const a of world) for (const b of world) span = Math.max(span, Math.hypot(a[0] - b[0], a[1] - b[1]));
+    if (span >= 1 && span <= MAX_CALIBRATION_SPAN_M) return;
+    this.calibrationWarned = true;
+    this.warn(`calibration: its ground points are ${span < 1 ? 'all within 1 m of each other' : `${Math.round(span)} m apart`}, no road patch a camera calibrates: ${UNITS_HINT}`);
+  }
+
+  /** Told once: when most speeds measured are over the limit, every one is dropped without a word otherwise. */
+  private noteSpeedFit(tooFast: boolean): void {
+    this.speedFits++;
+    if (tooFast) this.speedsTooFast++;
+    if (this.calibrationWarned || this.speedFits < IMPLAUSIBLE_AFTER || this.speedsTooFast * 2 <= this.speedFits) return;
+    this.calibrationWarned = true;
+    this.warn(`calibration: ${this.speedsTooFast} of the first ${this.speedFits} speeds measured were over ${this.speedCfg.maxKmh} km/h and left out: ${UNITS_HINT}`);
   }
 
   counts(): SourceCounts {
@@ -354,6 +394,7 @@ export class SourceAnalytics {
       enteredT: this.zones.map(() => 0),
       enteredClass: this.zones.map(() => undefined),
       speedT: -Infinity,
+      measuredT: -Infinity,
       pending: [],
       speed: this.homography ? new SpeedEstimator(this.speedCfg) : undefined,
       firstLine: -1,
@@ -464,21 +505,23 @@ export class SourceAnalytics {
     // model), so "at the edge" is within 2.5 % of the picture's larger side: speeds from boxes 2–20 px
     // from it were 10 % off or more in half the frames, none from boxes farther in.
     const edge = Math.max(1, EDGE_FRACTION * Math.max(width, height));
-    if (b[0] <= edge || b[2] >= width - edge || b[3] >= height - edge) {
+    const cutOff = b[0] <= edge || b[2] >= width - edge || b[3] >= height - edge;
+    const x = (b[0] + b[2]) / 2;
+    const y = b[3];
+    // Only where the calibration holds: inside the calibrated quad of the road.
+    if (cutOff || !pointInPolygon(x, y, this.calibQuad) || !this.homography.apply(x, y, this.ground)) {
       // Briefly: a vehicle standing at the edge kept the speed it came with for as long as it stood there.
       if (tMs - info.speedT > SPEED_HOLD_MS) info.speedKmh = undefined;
       return;
     }
-    const x = (b[0] + b[2]) / 2;
-    const y = b[3];
-    // Only where the calibration holds: inside the calibrated quad of the road.
-    if (pointInPolygon(x, y, this.calibQuad) && this.homography.apply(x, y, this.ground)) {
-      info.speed.add(tMs, this.ground[0], this.ground[1]);
-      info.speedT = tMs;
-      info.speedKmh = info.speed.estimate();
-    } else {
-      info.speedKmh = undefined;
+    info.speed.add(tMs, this.ground[0], this.ground[1]);
+    info.speedT = tMs;
+    info.speedKmh = info.speed.estimate();
+    if (info.speedKmh !== undefined) {
+      info.measuredKmh = info.speedKmh;
+      info.measuredT = tMs;
     }
+    if (info.speedKmh !== undefined || info.speed.tooFast) this.noteSpeedFit(info.speed.tooFast);
   }
 
   /** Asked by the tracker of this update's detections, whose classes update() has just noted. */
@@ -529,6 +572,16 @@ export class SourceAnalytics {
     return t;
   }
 }
+
+/**
+ * The speed a crossing at `t` (tMs) carries: the last measured, unless that was over SPEED_HOLD_MS before it. A vehicle
+ * measured up to the line and out of the calibrated area just after it (before the crossing was certain) keeps its speed.
+ */
+function speedAt(info: TrackInfo, t: number): number | undefined {
+  return t - info.measuredT <= SPEED_HOLD_MS ? info.measuredKmh : undefined;
+}
+
+const UNITS_HINT = 'are its world points (--calibration E,N; calibration.world in a pipeline file) in metres? Centimetres give speeds 100 times too high, dropped as implausible';
 
 /** By the crossings' own times: two lines made certain in one frame (a fast vehicle at a low rate) keep their order. */
 function noteCrossing(info: TrackInfo, line: number, t: number, ptsMs: number, at: number): void {

@@ -26,6 +26,8 @@ export class SpeedEstimator {
   private y = new Float64Array(CAPACITY);
   private head = 0;
   private size = 0;
+  /** Whether the last estimate() was refused for being over maxKmh (not for too little or too unsteady a track). */
+  tooFast = false;
 
   constructor(private readonly cfg: SpeedConfig = defaultSpeedConfig) {}
 
@@ -42,6 +44,7 @@ export class SpeedEstimator {
   /** Speed in km/h, or undefined when there is no trustworthy value. */
   estimate(): number | undefined {
     const { cfg } = this;
+    this.tooFast = false;
     if (this.size < cfg.minPoints) return undefined;
     const tEnd = this.t[(this.head + this.size - 1) % CAPACITY];
     let n = 0, st = 0, sx = 0, sy = 0, tMin = Infinity;
@@ -79,7 +82,10 @@ export class SpeedEstimator {
     const kmh = Math.hypot(vx, vy) * 3.6;
     // Standard error of the 2-D velocity (both axes' residuals pooled), in km/h.
     const se = n > 2 ? Math.sqrt(rss / (2 * (n - 2)) / stt) * 3.6 * Math.SQRT2 : Infinity;
-    if (!Number.isFinite(kmh) || kmh > cfg.maxKmh) return undefined;
+    if (!Number.isFinite(kmh) || kmh > cfg.maxKmh) {
+      this.tooFast = true;
+      return undefined;
+    }
     if (se > Math.max(cfg.maxRelativeError * kmh, cfg.minErrorKmh)) return undefined;
     return kmh;
   }

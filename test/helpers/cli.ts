@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { bin } from './model.js';
 
 /** Runs the built CLI synchronously, with logs limited to warnings so stderr holds what matters. */
-export const xnorcam = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+export const xnorcam = (args: string[], cwd?: string, env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', ...env } });
 
 export const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
 

@@ -67,6 +67,23 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
     expect(stays('zone-exit')).toEqual(stays('zone-enter'));
   }, 120_000);
 
+  it("says an input's warnings as batch lines (a line off the picture, a calibration in centimetres), as log records only when asked", () => {
+    const cm = truth.calibration.image.map((p, i) => `${p.join(',')}=${truth.calibration.world[i].map((v) => Math.round(v * 100)).join(',')}`).join(' ');
+    const args = ['batch', video, '--stride', '50', '--line', 'far:2000,10,2100,10', '--calibration', cm];
+    const plain = xnorcam([...args, '-o', join(tmp.dir, 'warned')]);
+    expect(plain.status, plain.stderr).toBe(0);
+    const lines = plain.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(lines).toContain("batch: traffic: line 'far' has every point outside the 1280x720 picture (source pixels)");
+    const units = lines.filter((l) => l.startsWith('batch: traffic: calibration: its ground points are '));
+    expect(units, plain.stderr).toHaveLength(1);
+    expect(units[0]).toMatch(/ m apart, no road patch a camera calibrates: are its world points \(--calibration E,N; calibration.world in a pipeline file\) in metres\? /);
+    const json = xnorcam([...args, '-o', join(tmp.dir, 'warned-json')], undefined, { XNORCAM_LOG_FORMAT: 'json' });
+    expect(json.status, json.stderr).toBe(0);
+    const records = json.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; source: string });
+    expect(records.filter((r) => r.level === 'warn' && r.source === 'traffic').map((r) => r.msg.split(' ')[0])).toEqual(['line', 'calibration:']);
+  }, 120_000);
+
   it('refuses a calibration or zone it could not use, in one line, before any work', () => {
     const cases: [string[], string][] = [
       [['--calibration', '1,2=3,4'], "error: --calibration '1,2=3,4': 1 point pair; expected four X,Y=E,N pairs (source pixels = ground metres), e.g. \"410,700=0,0 890,700=7,0 700,320=7,40 560,320=0,40\""],
