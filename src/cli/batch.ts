@@ -47,9 +47,11 @@ interval by the line they came in by and the line they left by), with --speeds <
 over --speed-limit) and <name>.crossings.csv (each crossing's speed) and, with --annotate,
 <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
-stops cleanly with every written line valid (--annotate then draws the frames done; Ctrl-C again stops
-that too, leaving a valid shorter video), prints one line saying what happened and exits non-zero
-(1 input problem, 130 SIGINT, 143 SIGTERM). Every input is checked first: one that cannot be read gets an
+stops cleanly with every written line valid (--annotate then draws the frames done), prints one line saying
+what happened (which inputs' outputs are partial, complete, not started) and exits non-zero (1 input
+problem, 130 SIGINT, 143 SIGTERM). Ctrl-C while annotated videos are drawn stops the one being drawn (a
+valid shorter video) and draws no more: the last line names them and says the other outputs are complete
+(exit 130); Ctrl-C again leaves at once. Every input is checked first: one that cannot be read gets an
 error line with its reason and is left out, the others are processed, and the run exits 1; each input
 with a problem (unreadable, damaged, detection failed) gets its own error line at the end. A rerun
 replaces an input's files of an earlier run (said per input); a second batch into a folder one is writing
@@ -157,22 +159,28 @@ export async function run(argv: string[]): Promise<number> {
     warn: sayWarning,
   });
 
+  /** The signal that stopped the inputs: their outputs are partial. */
   let signal: NodeJS.Signals | undefined;
+  /** The one that stopped the drawing of annotated videos: only the videos are short, not the data. */
+  let drawSignal: NodeJS.Signals | undefined;
   /** Set while annotated videos are drawn (after the inputs, or after an interrupt). */
   let annotating: AbortController | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (annotating && !annotating.signal.aborted) {
       // The video being drawn is finished with the frames so far (valid), the others are skipped.
-      signal ??= sig;
+      drawSignal = sig;
       annotating.abort();
       return;
     }
-    if (signal) {
+    if (signal ?? drawSignal) {
       // Asked twice: leave now, but not without a word (it exited silently, the video being drawn still
       // in its encoder, which finishes it a moment after).
       const drawing = annotating !== undefined;
+      const dir = relative(process.cwd(), outDir) || '.';
+      // Stopped only while drawing, the data files were already whole.
+      const outputs = signal ? `outputs in ${dir} are valid but partial` : `the data outputs in ${dir} are complete, the annotated videos not`;
       process.stderr.write(
-        `error: interrupted again by ${sig}: left at once; outputs in ${relative(process.cwd(), outDir) || '.'} are valid but partial${drawing ? ' (the annotated video being drawn is finished by its encoder a moment later)' : ''}\n`,
+        `error: interrupted again by ${sig}: left at once; ${outputs}${drawing ? ' (the annotated video being drawn is finished by its encoder a moment later)' : ''}\n`,
       );
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
@@ -338,6 +346,8 @@ export async function run(argv: string[]): Promise<number> {
   progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${pace}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
 
   let annotateError: string | undefined;
+  /** Videos a signal cut short of their detections, or left undrawn: named in the run's last line. */
+  const cut: VideosCut = { short: [], notDrawn: [] };
   if (v.annotate) {
     annotating = new AbortController();
     for (const e of ends) {
@@ -346,8 +356,10 @@ export async function run(argv: string[]): Promise<number> {
       // A stopped input is drawn up to its last result, not on through frames it never reached.
       const lastFrame = e.state === 'stopped' ? e.lastFrame : undefined;
       // SIGTERM is a supervisor stopping the job (docker stop allows 10 s): no second decode and encode then.
-      if (annotating.signal.aborted || signal === 'SIGTERM' || lastFrame === -1) {
-        process.stderr.write(`batch: ${path} not written (${lastFrame === -1 && !signal ? 'no frame done' : `stopped by ${signal}`})\n`);
+      const skippedBy = annotating.signal.aborted ? drawSignal : signal === 'SIGTERM' ? signal : undefined;
+      if (skippedBy || lastFrame === -1) {
+        process.stderr.write(`batch: ${path} not written (${skippedBy ? `stopped by ${skippedBy}` : signal ? `stopped by ${signal}` : 'no frame done'})\n`);
+        if (skippedBy) cut.notDrawn.push(path);
         continue;
       }
       process.stderr.write(
@@ -360,7 +372,9 @@ export async function run(argv: string[]): Promise<number> {
         const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n), overlay: { lines, zones } });
         // A variable-rate input can bring two frames within one period of the constant-rate video: said, not counted as drawn.
         const leftOut = r.leftOut ? `, ${r.leftOut} left out (a second frame within one period of the video's constant rate)` : '';
-        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn${leftOut}` : `batch: ${path} stopped by ${signal}: it shows the first ${r.frames} frames${leftOut}`);
+        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn${leftOut}` : `batch: ${path} stopped by ${drawSignal}: it shows the first ${r.frames} frames${leftOut}`);
+        // Input frames reached (drawn or left out), of those its detections cover.
+        if (!r.complete) cut.short.push(`${path} (the first ${r.frames + r.leftOut} of ${lastFrame === undefined ? e.frames : lastFrame + 1} frames)`);
       } catch (err) {
         bar.finish(`batch: ${path} not written`);
         annotateError ??= (err as Error).message;
@@ -370,13 +384,6 @@ export async function run(argv: string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
-  if (signal) {
-    // Inputs never started have no outputs at all: named, so a rerun can be given just those.
-    const notStarted = queue.map((j) => redactSecrets(j.url));
-    const left = notStarted.length ? `; not started: ${listNames(notStarted, 3)}` : '';
-    fatal(`interrupted by ${signal}: stopped after ${processed} frames; outputs in ${shownDir} are valid but partial${left}`);
-    return signal === 'SIGINT' ? 130 : 143;
-  }
   // In the order the inputs were given (they end in any order when decoded side by side).
   const given = new Map(inputs.map((j, i) => [j.url, i]));
   ends.sort((a, b) => (given.get(a.url) ?? 0) - (given.get(b.url) ?? 0));
@@ -386,7 +393,56 @@ export async function run(argv: string[]): Promise<number> {
   if (unreadable.length) problems.push(`${unreadable.length} of ${args.positionals.length} inputs not processed (see above): ${unreadable.map(redactSecrets).join(', ')}`);
   if (annotateError) problems.push(annotateError);
   for (const p of problems) fatal(p);
+  // A signal that came as the last video was finished cut nothing: the run is whole.
+  const stoppedBy = signal ?? (cut.short.length || cut.notDrawn.length ? drawSignal : undefined);
+  if (stoppedBy) {
+    const named = (list: { url: string }[]) => list.map((j) => redactSecrets(j.url));
+    fatal(
+      interruptedLine(stoppedBy, {
+        dir: shownDir,
+        processed,
+        dataStopped: signal !== undefined,
+        partial: named(ends.filter((e) => e.state === 'stopped')),
+        // An input with a problem has its own line, saying what its outputs cover.
+        complete: named(ends.filter((e) => e.state === 'finished' && problemOf(e, stride) === undefined)),
+        notStarted: named(queue),
+        cut,
+        problems: problems.length > 0,
+      }),
+    );
+    return stoppedBy === 'SIGINT' ? 130 : 143;
+  }
   return problems.length ? 1 : 0;
+}
+
+interface VideosCut {
+  /** `out/a.annotated.mp4 (the first 301 of 500 frames)`: stopped before the end of its detections. */
+  short: string[];
+  notDrawn: string[];
+}
+
+/**
+ * The last line of a run a signal stopped: which outputs are complete and which are short, so that nothing
+ * whole is taken for partial (a Ctrl-C while drawing leaves every data file complete) nor the reverse.
+ */
+function interruptedLine(
+  sig: NodeJS.Signals,
+  o: { dir: string; processed: number; dataStopped: boolean; partial: string[]; complete: string[]; notStarted: string[]; cut: VideosCut; problems: boolean },
+): string {
+  const listed = (label: string, names: string[]) => (names.length ? [`${label}: ${listNames(names, 3)}`] : []);
+  const videos = [...listed('annotated video short', o.cut.short), ...listed('annotated video not drawn', o.cut.notDrawn)];
+  if (!o.dataStopped) {
+    const others = `the other outputs in ${o.dir} are complete${o.problems ? ' (but for the inputs named above)' : ''}`;
+    return [`interrupted by ${sig} while drawing annotated videos: ${others}`, ...videos].join('; ');
+  }
+  return [
+    `interrupted by ${sig}: stopped after ${o.processed} frames; outputs in ${o.dir} are valid`,
+    ...listed('partial', o.partial),
+    ...listed('complete', o.complete),
+    ...videos,
+    // Inputs never started have no outputs at all: named, so a rerun can be given just those.
+    ...listed('not started', o.notStarted),
+  ].join('; ');
 }
 
 /** A recording is probed (a 404 or a file that is no video found only after starting left empty outputs); cameras are not. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
 import { errorLines, readJsonl, xnorcam } from '../helpers/cli.js';
@@ -220,7 +220,7 @@ describe('xnorcam batch --annotate', () => {
     expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);
   });
 
-  it('a signal while drawing finishes the video with the frames drawn so far', async () => {
+  it('a signal while drawing finishes the video with the frames drawn so far, and says the data outputs are complete', async () => {
     const video = makeVideo(join(tmp.dir, 'big.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
     const out = join(tmp.dir, 'drawing');
     const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
@@ -236,6 +236,11 @@ describe('xnorcam batch --annotate', () => {
     expect(pts.length).toBe(Number(m![1]));
     expect(pts.length).toBeLessThan(500);
     expect(existsSync(join(out, 'big.annotated.partial.mp4'))).toBe(false);
+    // The inputs were done before the drawing began: only the video is short (it was said "partial" of all).
+    expect(readJsonl(join(out, 'big.detections.jsonl'))).toHaveLength(20);
+    expect(errorLines(stderr)[0]).toBe(
+      `error: interrupted by SIGINT while drawing annotated videos: the other outputs in ${relative(process.cwd(), out)} are complete; annotated video short: ${join(out, 'big.annotated.mp4')} (the first ${pts.length} of 500 frames)`,
+    );
   });
 
   it('killed while drawing (SIGKILL), leaves the video under a name that says it is partial, never as the whole one', async () => {

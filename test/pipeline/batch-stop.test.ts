@@ -13,12 +13,13 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it('stops cleanly on SIGINT: valid partial JSONL, exit 130, one error line', async () => {
+  it('stops cleanly on SIGINT: valid partial JSONL, exit 130, one error line naming the partial, complete and unstarted inputs', async () => {
+    const first = makeVideo(join(tmp.dir, 'first.mp4'), { width: 320, height: 240, fps: 25, seconds: 1 });
     const video = makeVideo(join(tmp.dir, 'long.mp4'), { width: 320, height: 240, fps: 25, seconds: 40 });
     const next = makeVideo(join(tmp.dir, 'next.mp4'), { width: 320, height: 240, fps: 25, seconds: 1 });
     const out = join(tmp.dir, 'sigint');
-    // One input at a time: the second is never started.
-    const child = spawn(process.execPath, [bin, 'batch', video, next, ...testModelArgs, '--out', out, '--workers', '1', '--jobs', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // One input at a time: the first is done before the signal, the last never started.
+    const child = spawn(process.execPath, [bin, 'batch', first, video, next, ...testModelArgs, '--out', out, '--workers', '1', '--jobs', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const jsonl = join(out, 'long.detections.jsonl');
@@ -31,9 +32,10 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(130);
     expect(errorLines(stderr)).toHaveLength(1);
-    expect(errorLines(stderr)[0]).toMatch(/interrupted by SIGINT: stopped after \d+ frames; outputs in .* are valid but partial; not started: .*next\.mp4$/);
+    expect(errorLines(stderr)[0]).toMatch(new RegExp(`^error: interrupted by SIGINT: stopped after \\d+ frames; outputs in .* are valid; partial: ${video}; complete: ${first}; not started: ${next}$`));
     // The summary line does not read as a finished run.
-    expect(stderr).toMatch(/^batch: \d+ frames from 1 input \([^)]*real time\), stopped by SIGINT → /m);
+    expect(stderr).toMatch(/^batch: \d+ frames from 2 inputs \([^)]*real time\), stopped by SIGINT → /m);
+    expect(readJsonl(join(out, 'first.detections.jsonl'))).toHaveLength(25);
     expect(existsSync(join(out, 'next.detections.jsonl'))).toBe(false);
     const lines = readJsonl(jsonl);
     expect(lines.length).toBeGreaterThan(0);
