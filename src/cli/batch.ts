@@ -300,8 +300,8 @@ export async function run(argv: string[]): Promise<number> {
       const o = outputs.get(e.source);
       if (!o || writeFailure !== undefined) return;
       try {
-        // Traffic only: source up/down are the run's own state, dated by the wall clock where these are
-        // dated by the video (an input that fails says so in the run's last line).
+        // Traffic only: source up/down are the run's own state (an input that fails says so in the run's
+        // last line).
         const traffic = e.events.filter((ev) => ev.type !== 'source-up' && ev.type !== 'source-down');
         dateEvents(traffic, o.startMs);
         o.events.write(traffic);

@@ -61,8 +61,9 @@ export type TrafficEvent =
    * track ends (or its source does), dated at that last crossing.
    */
   | { type: 'movement'; source: string; ptsMs: number; at: number; from: string; to: string; trackId: number; className: string }
-  | { type: 'source-up'; source: string; at: number }
-  | { type: 'source-down'; source: string; at: number; reason: string };
+  /** `at`: epoch ms; for a source in batch mode (a recording), its time (the latest frame's ptsMs), and `wallClockAt` the epoch ms. */
+  | { type: 'source-up'; source: string; at: number; wallClockAt?: number }
+  | { type: 'source-down'; source: string; at: number; wallClockAt?: number; reason: string };
 
 /** Every TrafficEvent type, for what lists them (webhook filters, metric series). */
 export const TRAFFIC_EVENT_TYPES = ['line-crossing', 'zone-enter', 'zone-exit', 'movement', 'source-up', 'source-down'] as const satisfies readonly TrafficEvent['type'][];

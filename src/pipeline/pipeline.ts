@@ -148,6 +148,8 @@ interface SourceState {
   up: boolean;
   /** Frames received from the runner, and the arrival numbers of those not yet done with (emitted, dropped or let go). */
   framesIn: number;
+  /** The latest frame's ptsMs received (0 before the first): where a recording (batch mode) is when its state changes. */
+  lastPtsMs: number;
   outstanding: Set<number>;
   /** Events not tied to a frame, each waiting for the frames received before it to be done with. */
   told: { event: TrafficEvent; after: number }[];
@@ -165,6 +167,16 @@ interface SourceState {
   lastDropAt: number | null;
   /** Being removed (reload): its end does not count towards 'done', and it leaves the list. */
   retiring?: () => void;
+}
+
+/**
+ * When a source's state changed, on the clock its traffic events have, so that `at` means one thing in an
+ * events file: the wall clock for a camera; for a recording in batch mode its own time (the point reached),
+ * with the wall clock in a field of its own.
+ */
+function statusTime(st: SourceState): { at: number; wallClockAt?: number } {
+  const now = Date.now();
+  return st.mode === 'batch' ? { at: st.lastPtsMs, wallClockAt: now } : { at: now };
 }
 
 export interface SourceEnd {
@@ -498,6 +510,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       startedAt: Date.now(),
       up: false,
       framesIn: 0,
+      lastPtsMs: 0,
       outstanding: new Set(),
       told: [],
       detectFailures: 0,
@@ -517,12 +530,12 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     });
     runner.on('state', (state: RunnerState, reason?: string) => {
       // Told when it happens, not with the next frame: a camera that stalls delivers none until it is back.
-      const at = Date.now();
+      const when = statusTime(st);
       let event: TrafficEvent | undefined;
-      if (state === 'running') event = { type: 'source-up', source: spec.name, at };
+      if (state === 'running') event = { type: 'source-up', source: spec.name, ...when };
       // One that fails before it ever came up (a recording whose header reads but whose frames do not decode)
       // is down too, as a camera unreachable from the start is: else no webhook or events.jsonl heard of it.
-      else if (state === 'reconnecting' || state === 'failed') event = { type: 'source-down', source: spec.name, at, reason: reason ?? state };
+      else if (state === 'reconnecting' || state === 'failed') event = { type: 'source-down', source: spec.name, ...when, reason: reason ?? state };
       st.up = state === 'running';
       if (event) {
         // After the frames that came before it: a camera's last crossings before its source-down.
@@ -594,6 +607,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   private onFrame(st: SourceState, slot: number, info: FrameInfo): void {
     st.decoded.mark(info.capturedAt);
     const n = st.framesIn++;
+    st.lastPtsMs = Math.max(st.lastPtsMs, info.ptsMs);
     if (st.mode === 'live') {
       if (st.pending) {
         st.slots.release(st.pending.slot);

@@ -6,7 +6,7 @@ import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
 import { dashboardUrl } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
-import { bin, repoRoot, testModelArgs } from '../helpers/model.js';
+import { bin, repoRoot, shared, testModelArgs } from '../helpers/model.js';
 
 const xnorcam = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
 
@@ -203,6 +203,29 @@ describe('xnorcam run / demo', () => {
       expect(refused.stderr.trim()).toBe(`error: xnorcam run: ${flag}: not with a pipeline file (${yaml}): give each source its ${key}: there (see xnorcam run --help)`);
     }
   }, 120_000);
+
+  it("a mode: batch source's events.jsonl has one time base: source-up dated by the recording, as its crossings, the wall clock apart", () => {
+    // 3 s of a real road (cars crossing y = 150 in its first second), stream-copied: the file's own times.
+    const clip = join(tmp.dir, 'rear.avi');
+    const cut = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', join(shared, 'fixtures/real-traffic/video/highway_us_rear_320x240.avi'), '-t', '3', '-c', 'copy', clip], { encoding: 'utf8' });
+    expect(cut.status, cut.stderr).toBe(0);
+    const dir = join(tmp.dir, 'rec-out');
+    const yaml = join(tmp.dir, 'rec.yaml');
+    writeFileSync(
+      yaml,
+      ['sources:', '  - name: rec', `    url: ${clip}`, '    mode: batch', '    lines: [{ name: mid, points: [[0, 150], [320, 150]] }]', 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${dir}, events: true }`, ''].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [bin, 'run', yaml, '--stats', '0'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+    expect(r.status, r.stderr).toBe(0);
+    const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; at: number; ptsMs?: number; wallClockAt?: number });
+    // Up at the start of the recording (it was the epoch ms, beside crossings at 567 ms).
+    expect(events[0]).toEqual({ type: 'source-up', source: 'rec', at: 0, wallClockAt: expect.any(Number) });
+    expect(new Date(events[0].wallClockAt!).getUTCFullYear()).toBeGreaterThan(2000);
+    const crossings = events.filter((e) => e.type === 'line-crossing');
+    expect(crossings.length).toBeGreaterThan(0);
+    for (const e of events) expect(e.at, JSON.stringify(e)).toBeLessThanOrEqual(3000);
+    for (const e of crossings) expect(e.at).toBe(e.ptsMs);
+  });
 
   it('refuses an FFMPEG_PATH that does not run in one line, rather than quietly use another ffmpeg', () => {
     const notExecutable = join(tmp.dir, 'ffmpeg-not-executable');

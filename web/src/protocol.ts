@@ -17,8 +17,9 @@ export type TrafficEvent =
   | { type: 'zone-enter'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string }
   | { type: 'zone-exit'; source: string; ptsMs: number; at: number; zone: string; trackId: number; className: string; dwellMs: number; stillInside?: true }
   | { type: 'movement'; source: string; ptsMs: number; at: number; from: string; to: string; trackId: number; className: string }
-  | { type: 'source-up'; source: string; at: number }
-  | { type: 'source-down'; source: string; at: number; reason: string };
+  /** `at`: epoch ms; for a source in batch mode (a recording), its time (the latest frame's ptsMs), and `wallClockAt` the epoch ms. */
+  | { type: 'source-up'; source: string; at: number; wallClockAt?: number }
+  | { type: 'source-down'; source: string; at: number; wallClockAt?: number; reason: string };
 export type LineCounts = Record<string, { forward: Record<string, number>; backward: Record<string, number> }>;
 /** Turning movements: from-line → to-line → class → vehicles. */
 export type MovementCounts = Record<string, Record<string, Record<string, number>>>;
