@@ -650,6 +650,19 @@ describe('SourceAnalytics contract', () => {
     expect(camera.width).toBe(1280);
   });
 
+  it("a track's velocity is its box centre's, in source pixels per second (x right, y down), as docs/pipeline.md says", () => {
+    // 10 fps, the box 30 px right and 5 px down a frame: 300 and 50 px/s, whatever the frame rate.
+    const a = new SourceAnalytics({ source: 's' });
+    let last: Track | undefined;
+    for (let i = 0; i < 30; i++) {
+      const [x, y] = [100 + 30 * i, 200 + 5 * i];
+      const frame = { source: 's', seq: i, ptsMs: i * 100, capturedAt: 1_700_000_000_000 + i * 100, width: 1280, height: 720 };
+      last = a.update(frame, [{ classId: 0, className: 'car', score: 0.9, box: [x, y, x + 60, y + 40] }]).tracks[0];
+    }
+    expect(last!.velocity[0]).toBeCloseTo(300, -1);
+    expect(last!.velocity[1]).toBeCloseTo(50, -1);
+  });
+
   it('rejects bad geometry with a one-line message naming the source', () => {
     expect(() => new SourceAnalytics({ source: 's', lines: [{ name: 'l', points: [[1, 1], [1, 1]] }] })).toThrow(/^s: line 'l' has two identical points$/);
     expect(() => new SourceAnalytics({ source: 's', zones: [{ name: 'z', polygon: [[0, 0], [1, 1]] }] })).toThrow(/^s: zone 'z' needs at least 3 points$/);
