@@ -8,7 +8,7 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { fatal, logger } from '../core/log.js';
 import { listNames } from '../core/list-names.js';
 import { BATCH_LOCK_RE, batchLockFile, describeHolder, OutputLock, outputLockHolder, type OutputLockInfo } from '../ops/output-lock.js';
-import { createProgress } from '../core/progress.js';
+import { createProgress, type Progress } from '../core/progress.js';
 import type { SourceEvents } from '../core/feed.js';
 import type { FrameResult } from '../core/types.js';
 import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
@@ -143,6 +143,8 @@ export async function run(argv: string[]): Promise<number> {
   refuseLiveFiles(outDir, names);
   await claimForBatch(outDir, names);
 
+  // Made once the inputs are known (below); warnings before it go straight to stderr.
+  let progress: Progress | undefined;
   const pipeline = new Pipeline({
     model,
     sources: [],
@@ -156,7 +158,8 @@ export async function run(argv: string[]): Promise<number> {
     classes: parseClassesOption(v.classes),
     classesLabel: '--classes',
     countIntervalMs: intervalSec * 1000,
-    warn: sayWarning,
+    // Between the progress bar's redraws on a terminal, not run into it.
+    warn: (source, message) => sayWarning(source, message, progress),
   });
 
   /** The signal that stopped the inputs: their outputs are partial. */
@@ -195,7 +198,7 @@ export async function run(argv: string[]): Promise<number> {
   const startedAt = performance.now();
   await pipeline.start();
   const total = inputs.every((i) => i.estimatedFrames > 0) ? inputs.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;
-  const progress = createProgress('batch', total, { unit: 'frames' });
+  progress = createProgress('batch', total, { unit: 'frames' });
   let processed = 0;
 
   interface Outputs {
@@ -589,8 +592,9 @@ function fitName(name: string): string {
  * An input's warning (a line or calibration point off its picture, speeds in the wrong unit): a `batch:` line like
  * the run's others, or a log record where the JSON log format was asked for, as fatal() does.
  */
-function sayWarning(source: string, message: string): void {
+function sayWarning(source: string, message: string, progress: Progress | undefined): void {
   if (process.env.XNORCAM_LOG_FORMAT === 'json') logger.warn(message, { source });
+  else if (progress) progress.say(`batch: ${source}: ${message}`);
   else process.stderr.write(`batch: ${source}: ${message}\n`);
 }
 

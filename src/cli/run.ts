@@ -398,8 +398,10 @@ async function runStarted(
   clearInterval(statsTimer);
   await pipeline.close();
   json?.finish();
-  await outputs?.close();
+  // Its exact next ids written while the folder's lock is still held: a run started the moment it is
+  // released reads them, not a reserved block's end this one would then write over.
   trackIds?.close();
+  await outputs?.close();
   metrics?.close();
   await dashboard?.close();
   const ends = pipeline.sources();

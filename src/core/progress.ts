@@ -6,6 +6,8 @@ export interface Progress {
   /** Set the absolute amount done; `extra` is shown after the bar (e.g. "loss 1.23"). */
   update(done: number, extra?: string): void;
   finish(message?: string): void;
+  /** A line of its own while the bar runs (a warning): on a terminal the bar is cleared first and drawn again under it. */
+  say(message: string): void;
 }
 
 export function createProgress(label: string, total: number | undefined, opts: { stream?: NodeJS.WriteStream; unit?: string; intervalMs?: number } = {}): Progress {
@@ -17,6 +19,7 @@ export function createProgress(label: string, total: number | undefined, opts: {
   let last = 0;
   let done = 0;
   let extra = '';
+  let drawn = false;
 
   const line = (): string => {
     const secs = (Date.now() - start) / 1000;
@@ -48,6 +51,11 @@ export function createProgress(label: string, total: number | undefined, opts: {
       last = now;
       if (tty) stream.write(`\r\x1b[2K${line()}`);
       else stream.write(line() + '\n');
+      drawn = tty;
+    },
+    say(message) {
+      if (!drawn) return void stream.write(message + '\n');
+      stream.write(`\r\x1b[2K${message}\n${line()}`);
     },
     finish(message) {
       if (tty) stream.write(`\r\x1b[2K`);

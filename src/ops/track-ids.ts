@@ -41,9 +41,10 @@ export class TrackIdFile extends TrackIdCounter {
   override next(source: string): number {
     // Read at the first id, not when made: by then the run holds the folder's lock.
     const stored = (this.stored ??= this.read());
-    if (!this.nextIds.has(source)) this.nextIds.set(source, stored[source] ?? 1);
+    // Own keys only: a source may be called `constructor` or `toString`, names every object has.
+    if (!this.nextIds.has(source)) this.nextIds.set(source, Object.hasOwn(stored, source) ? stored[source] : 1);
     const id = super.next(source);
-    if (id >= (this.reserved.get(source) ?? stored[source] ?? 1)) {
+    if (id >= (this.reserved.get(source) ?? (Object.hasOwn(stored, source) ? stored[source] : 1))) {
       this.reserved.set(source, id + TrackIdFile.RESERVE);
       this.write(this.reserved);
     }

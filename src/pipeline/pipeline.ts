@@ -728,7 +728,9 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     const fps = st.detected.rate(now);
     if (st.dropped > st.droppedAtTick) st.lastDropAt = now;
     st.droppedAtTick = st.dropped;
-    const dropping = st.lastDropAt !== null && now - st.lastDropAt < DROPPING_MS;
+    // A clock set back (NTP, by hand) would hold a drop of long ago as recent: a negative age is none.
+    const sinceDrop = st.lastDropAt === null ? Infinity : now - st.lastDropAt;
+    const dropping = sinceDrop >= 0 && sinceDrop < DROPPING_MS;
     const slow = st.runner.state === 'running' && dropping && fps < minFps;
     if (slow) {
       st.fastSince = null;

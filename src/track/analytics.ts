@@ -43,6 +43,9 @@ const SPEED_HOLD_MS = 1000;
 /** Speeds measured per source before most of them being over the limit says the calibration is wrong, not the traffic. */
 const IMPLAUSIBLE_AFTER = 50;
 
+/** Vehicles whose speeds must be over the limit as well before the calibration, not a tracking slip, is blamed. */
+const TOO_FAST_TRACKS = 3;
+
 /** Ground points of a calibration further apart than this (or all closer than 1 m) are not in metres, most likely. */
 const MAX_CALIBRATION_SPAN_M = 1000;
 
@@ -165,6 +168,8 @@ export class SourceAnalytics {
   /** Speed fits of this source, and those over the limit: most over it is a calibration in the wrong unit. */
   private speedFits = 0;
   private speedsTooFast = 0;
+  /** Tracks with a speed over the limit (up to TOO_FAST_TRACKS): one vehicle's id swap is no wrong calibration. */
+  private readonly tooFastTracks = new Set<number>();
   private calibrationWarned = false;
   private readonly warn: (message: string) => void;
 
@@ -342,10 +347,14 @@ export class SourceAnalytics {
   }
 
   /** Told once: when most speeds measured are over the limit, every one is dropped without a word otherwise. */
-  private noteSpeedFit(tooFast: boolean): void {
+  private noteSpeedFit(tooFast: boolean, id: number): void {
     this.speedFits++;
-    if (tooFast) this.speedsTooFast++;
-    if (this.calibrationWarned || this.speedFits < IMPLAUSIBLE_AFTER || this.speedsTooFast * 2 <= this.speedFits) return;
+    if (tooFast) {
+      this.speedsTooFast++;
+      if (this.tooFastTracks.size < TOO_FAST_TRACKS) this.tooFastTracks.add(id);
+    }
+    // Fits are per frame: a box jumping on one vehicle (an id swap) gives many; so several vehicles too.
+    if (this.calibrationWarned || this.speedFits < IMPLAUSIBLE_AFTER || this.speedsTooFast * 2 <= this.speedFits || this.tooFastTracks.size < TOO_FAST_TRACKS) return;
     this.calibrationWarned = true;
     this.warn(`calibration: ${this.speedsTooFast} of the first ${this.speedFits} speeds measured were over ${this.speedCfg.maxKmh} km/h and left out: ${UNITS_HINT}`);
   }
@@ -521,7 +530,7 @@ export class SourceAnalytics {
       info.measuredKmh = info.speedKmh;
       info.measuredT = tMs;
     }
-    if (info.speedKmh !== undefined || info.speed.tooFast) this.noteSpeedFit(info.speed.tooFast);
+    if (info.speedKmh !== undefined || info.speed.tooFast) this.noteSpeedFit(info.speed.tooFast, t.id);
   }
 
   /** Asked by the tracker of this update's detections, whose classes update() has just noted. */

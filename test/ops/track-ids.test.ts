@@ -1,8 +1,9 @@
 /** A live run's track ids go on across restarts: a consumer joining events by (source, trackId) never merges two vehicles. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrackIdFile } from '../../src/ops/track-ids.js';
 import { bin } from '../helpers/model.js';
 import { tempDir } from '../helpers/videos.js';
 import { until } from '../helpers/wait.js';
@@ -71,4 +72,15 @@ describe('live track ids', () => {
     const first = Math.min(...readFileSync(join(batchOut, 'road.tracks.txt'), 'utf8').split('\n').filter(Boolean).map((l) => Number(l.split(',')[1])));
     expect(first).toBeLessThan(runs[1][0]);
   }, 300_000);
+
+  it("give a source named like an object's own fields (constructor, toString) numbers, and keep the others' across a restart", () => {
+    const dir = join(tmp.dir, 'names');
+    mkdirSync(dir);
+    const first = new TrackIdFile(dir);
+    expect([first.next('constructor'), first.next('constructor'), first.next('toString'), first.next('cam1')]).toEqual([1, 2, 1, 1]);
+    first.close();
+    expect(JSON.parse(readFileSync(join(dir, 'track-ids.json'), 'utf8'))).toEqual({ constructor: 3, toString: 2, cam1: 2 });
+    const again = new TrackIdFile(dir);
+    expect([again.next('cam1'), again.next('constructor'), again.next('valueOf')]).toEqual([2, 3, 1]);
+  });
 });
