@@ -21,6 +21,7 @@ import { allowedHostProblem } from '../server/host-check.js';
 import { TOKEN_ENV } from '../server/auth.js';
 import { takeHeldHup } from './early-hup.js';
 import { TrackIdFile } from '../ops/track-ids.js';
+import { tellCountsSummary } from './counts-summary.js';
 
 export const spec = {
   name: 'run',
@@ -31,8 +32,11 @@ export const spec = {
 dropped and counted, so detections never wait for the detector; an RTSP/HTTP camera that decoding cannot
 keep up with (too many or too large cameras for the cores) is restarted once it is 5 s behind (status:
 behind, resyncs). Cameras that drop out are reconnected
-forever with capped backoff. Prints per-source fps, latency and drops every --stats seconds (on a
-terminal; elsewhere only when --stats is given), and once for each source when it stops.
+forever with capped backoff. The run ends when every source has ended (a file at its end, unless --loop),
+after --duration, or at Ctrl-C/SIGTERM. Prints per-source fps, latency and drops every --stats seconds (on a
+terminal; elsewhere only when --stats is given), and once for each source when it stops, then each
+counting line's totals by direction and class (on stderr). Sources given here write no files: counts are kept
+only with a pipeline file's outputs.files (or use xnorcam batch for recordings).
 With a pipeline.yaml, its sources, lines, zones, model and dashboard settings are used (flags given
 on the command line override the dashboard's host/port/token; --model replaces the pipeline-level
 model, a source's own model: still wins; --thresh likewise replaces detector.thresh, not a source's thresh:). The file is reloaded on SIGHUP and when it changes on disk:
@@ -348,6 +352,7 @@ async function runStarted(
     threadsPerFrame: info.threadsPerFrame,
     cores: availableParallelism(),
   });
+  tellCountsNotSaved(setup);
 
   // With --json, stdout carries only the JSON lines (a consumer parses every line); the rest goes to stderr.
   const human = opts.json ? process.stderr : process.stdout;
@@ -406,6 +411,7 @@ async function runStarted(
   await dashboard?.close();
   const ends = pipeline.sources();
   for (const s of ends) tellStatus(s);
+  tellCountsSummary(pipeline);
   // Stopped by a signal, the stop is what the exit status reports: the failure was told when it happened, and a
   // supervisor reading 1 would count a stop asked for as a crash. A run that ended by itself reports it.
   const failed = signals.signalled() ? [] : ends.filter((s) => s.state === 'failed');
@@ -414,6 +420,17 @@ async function runStarted(
     return 1;
   }
   return 0;
+}
+
+/**
+ * Sources given on the command line have no outputs: their counts are on the dashboard and in the summary at
+ * the end, then gone. Said at start, while there is time to stop and rerun it another way.
+ */
+function tellCountsNotSaved(setup: RunSetup): void {
+  if (setup.file || !setup.options.sources.some((s) => (s.lines?.length ?? 0) > 0)) return;
+  logger.info(
+    'counts are not saved to any file, only summed up when the run ends: to keep them, give the sources in a pipeline file with outputs.files (docs/pipeline.md), or count recordings with xnorcam batch <file> --line …',
+  );
 }
 
 const TOKEN_GIVEN = `required (given with --token, ${TOKEN_ENV} or outputs.dashboard.token)`;

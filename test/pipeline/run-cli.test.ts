@@ -178,6 +178,37 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr).toMatch(/"msg":"source status","source":"gate","state":"stopped"/);
   });
 
+  it('when a file source ends, sums up each line\'s counts by direction and class (nothing else keeps them), and says at start that they are not saved', () => {
+    const video = join(tmp.dir, 'ends.mp4');
+    const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '3', '--size', '640x360']);
+    expect(made.status, made.stderr).toBe(0);
+    const truth = JSON.parse(readFileSync(join(tmp.dir, 'ends.truth.json'), 'utf8')) as { line: { points: number[][] } };
+    const line = ['--line', `count:${truth.line.points.flat().join(',')}`, '--line', 'empty:0,1,1,1'];
+    const env = (format: string) => ({ ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: format });
+    const json = spawnSync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--json', '--stats', '0'], { encoding: 'utf8', timeout: 60_000, env: env('json') });
+    expect(json.status, json.stderr).toBe(0);
+    const crossed: Record<string, Record<string, number>> = { forward: {}, backward: {} };
+    for (const l of json.stdout.trim().split('\n')) {
+      for (const e of (JSON.parse(l) as { events: { type: string; line?: string; direction?: 'forward' | 'backward'; className?: string }[] }).events) {
+        if (e.type === 'line-crossing' && e.line === 'count') crossed[e.direction!][e.className!] = (crossed[e.direction!][e.className!] ?? 0) + 1;
+      }
+    }
+    expect(Object.keys(crossed.forward).length + Object.keys(crossed.backward).length).toBeGreaterThan(0);
+    const records = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; [k: string]: unknown });
+    expect(records.filter((r) => r.msg.startsWith('counts are not saved'))).toHaveLength(1);
+    const summary = records.filter((r) => r.msg === 'counts');
+    expect(summary).toEqual([expect.objectContaining({ source: 'ends', since: expect.stringMatching(/^\d{4}-/), lines: { count: crossed, empty: { forward: {}, backward: {} } } })]);
+
+    // A person at a terminal reads text lines after the last status line, one per counting line.
+    const text = spawnSync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--stats', '0', '--duration', '2'], { encoding: 'utf8', timeout: 60_000, env: env('text') });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/ info  counts are not saved to any file.*outputs\.files.*xnorcam batch/);
+    const lines = text.stderr.split('\n').filter((l) => l.startsWith('ends '));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^ends {10}  line count  forward (0|\w+ \d+(, \w+ \d+)*)  backward (0|\w+ \d+(, \w+ \d+)*)  \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+    expect(lines[1]).toMatch(/^ends {10}  line empty  forward 0  backward 0  \(since /);
+  }, 120_000);
+
   it('takes --calibration and --zone as batch does: speeds on tracks and crossings, zone events, for a source on the command line', () => {
     const video = join(tmp.dir, 'gantry.mp4');
     const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '1', '--size', '640x360']);
