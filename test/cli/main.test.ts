@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { makeVideo } from '../helpers/videos.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,16 @@ describe('xnorcam CLI', () => {
     const r = xnorcam('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage: xnorcam <command>/);
+  });
+
+  it('runs as README tells a first-time user: `npx xnorcam …` from the clone (npm ci puts no xnorcam on PATH), from a folder in it too', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const quickStart = /```sh\n([\s\S]*?)```/.exec(readme)![1];
+    expect(quickStart).toMatch(/^npx xnorcam --help/m);
+    // --no-install: were the clone's own not found, npx would ask the registry, which is not what is tested.
+    const npx = spawnSync('npx', ['--no-install', 'xnorcam', '--help'], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../docs', import.meta.url)) });
+    expect(npx.status, npx.stderr).toBe(0);
+    expect(npx.stdout).toBe(xnorcam('--help').stdout);
   });
 
   it('rejects an unknown command with one line and exit code 2', () => {
