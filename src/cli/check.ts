@@ -1,14 +1,19 @@
 import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
-import { formatProblem, validatePipelineText } from '../config/load.js';
-import { pipelineJsonSchema } from '../config/schema.js';
+import { dirname, resolve } from 'node:path';
+import { formatProblem, formatProblemAt, validatePipelineText } from '../config/load.js';
+import { pipelineJsonSchema, type PipelineConfig } from '../config/schema.js';
+import { probeVideo } from '../ingest/probe.js';
+import { parseSource } from '../ingest/source-spec.js';
+import { shapesOutsidePicture } from '../track/analytics.js';
 import { defineCommand, parseCommandArgs } from './command.js';
 
 export const spec = defineCommand({
   name: 'check',
   summary: 'validate pipeline files without running them',
   usage: '<pipeline.yaml...> | --schema',
-  details: 'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem. A recording a source names that is not there (yet) is a warning: run refuses it until it is.',
+  details:
+    'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem. A recording a source names that is not there (yet) is a warning: run refuses it until it is. A line, zone or calibration with points outside the picture of a recording a source names (its size read from the file; cameras are not connected to) is a warning too: it would count nothing.',
   options: {
     schema: { type: 'boolean', description: 'print the JSON Schema of pipeline files (for editor completion) and exit' },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing for valid files' },
@@ -40,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const p of problems) process.stderr.write(formatProblem(file, p) + '\n');
       continue;
     }
+    for (const warning of await shapesOutsideRecordings(file, text, config)) process.stderr.write(`warning: ${warning}\n`);
     if (!args.values.quiet) {
       const lines = config.sources.reduce((n, s) => n + s.lines.length, 0);
       const zones = config.sources.reduce((n, s) => n + s.zones.length, 0);
@@ -47,4 +53,21 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * Lines drawn for another camera or resolution pass every other check and count nothing, the run's one warning
+ * buried among its progress lines. A recording's picture size is read here; cameras are not connected to.
+ */
+async function shapesOutsideRecordings(file: string, text: string, config: PipelineConfig): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const [i, source] of config.sources.entries()) {
+    if (source.lines.length + source.zones.length === 0 && !source.calibration) continue;
+    if (parseSource(source.url, { checkFile: false }).kind !== 'file') continue;
+    // A recording not there (yet) or no video was said above, or is for run to refuse.
+    const picture = await probeVideo(resolve(dirname(resolve(file)), source.url)).catch(() => undefined);
+    if (!picture?.width || !picture.height) continue;
+    for (const { key, message } of shapesOutsidePicture(source, picture.width, picture.height)) warnings.push(formatProblemAt(file, text, ['sources', i, ...key], message));
+  }
+  return warnings;
 }

@@ -49,6 +49,30 @@ const TOO_FAST_TRACKS = 3;
 /** Ground points of a calibration further apart than this (or all closer than 1 m) are not in metres, most likely. */
 const MAX_CALIBRATION_SPAN_M = 1000;
 
+type Points = readonly (readonly [number, number])[];
+
+/**
+ * The lines, zones and calibration of a source with points outside its w×h picture, each with where it is in
+ * the source's settings (`lines[0].points`) and the warning: said at run time once the picture's size is known,
+ * and by `check` for a recording it can open.
+ */
+export function shapesOutsidePicture(
+  scene: { lines?: readonly { name: string; points: Points }[]; zones?: readonly { name: string; polygon: Points }[]; calibration?: { image: Points } },
+  w: number,
+  h: number,
+): { key: (string | number)[]; message: string }[] {
+  const outside = (pts: Points) => pts.filter(([x, y]) => x < -1 || y < -1 || x > w + 1 || y > h + 1).length;
+  const shapes = [
+    ...(scene.lines ?? []).map((l, i) => ({ what: `line '${l.name}'`, key: ['lines', i, 'points'], pts: l.points })),
+    ...(scene.zones ?? []).map((z, i) => ({ what: `zone '${z.name}'`, key: ['zones', i, 'polygon'], pts: z.polygon })),
+    ...(scene.calibration ? [{ what: 'calibration', key: ['calibration', 'image'], pts: scene.calibration.image }] : []),
+  ];
+  return shapes.flatMap(({ what, key, pts }) => {
+    const n = outside(pts);
+    return n ? [{ key, message: `${what} has ${n === pts.length ? 'every point' : `${n} of its ${pts.length} points`} outside the ${w}x${h} picture (source pixels)` }] : [];
+  });
+}
+
 export interface AnalyticsConfig {
   source: string;
   lines?: { name: string; points: [[number, number], [number, number]] }[];
@@ -324,16 +348,7 @@ export class SourceAnalytics {
    */
   private checkGeometry(w: number, h: number): void {
     this.geometryChecked = true;
-    const outside = (pts: readonly (readonly [number, number])[]) => pts.filter(([x, y]) => x < -1 || y < -1 || x > w + 1 || y > h + 1).length;
-    const shapes = [
-      ...(this.cfg.lines ?? []).map((l) => ({ what: `line '${l.name}'`, pts: l.points })),
-      ...(this.cfg.zones ?? []).map((z) => ({ what: `zone '${z.name}'`, pts: z.polygon })),
-      ...(this.cfg.calibration ? [{ what: 'calibration', pts: this.cfg.calibration.image }] : []),
-    ];
-    for (const { what, pts } of shapes) {
-      const n = outside(pts);
-      if (n) this.warn(`${what} has ${n === pts.length ? 'every point' : `${n} of its ${pts.length} points`} outside the ${w}x${h} picture (source pixels)`);
-    }
+    for (const { message } of shapesOutsidePicture(this.cfg, w, h)) this.warn(message);
     if (this.cfg.calibration) this.checkCalibrationSpan(this.cfg.calibration.world);
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPipelineConfig, validatePipelineText } from '../../src/config/load.js';
 import { pipelineJsonSchema } from '../../src/config/schema.js';
+import { makeVideo } from '../helpers/videos.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'xnorcam.js');
@@ -168,6 +169,26 @@ describe('xnorcam check', () => {
     expect(() => loadPipelineConfig(file, { checkModels: true })).toThrow(`${file}:5: sources[1].url: clips/missing.mp4: no such file (and 1 more problem; run xnorcam check)`);
     // A reload reads it all the same (a recording archived once processed must not block every later edit).
     expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
+  });
+
+  it("warns of a line, zone or calibration outside a recording's picture (drawn for another resolution), in the run's words, with its line; a camera's are not checked", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+    makeVideo(join(dir, 'small.mp4'), { width: 320, height: 240, seconds: 1 });
+    const file = join(dir, 'p.yaml');
+    const lines = ['    lines:', '      - name: count', '        points: [[0, 400], [1280, 400]]', '      - name: half', '        points: [[0, 100], [640, 100]]', '      - name: fits', '        points: [[0, 100], [320, 100]]'];
+    const zone = ['    zones:', '      - name: road', '        polygon: [[0, 0], [500, 0], [500, 300]]'];
+    const calibration = ['    calibration:', '      image: [[0, 500], [1200, 500], [1000, 300], [200, 300]]', '      world: [[0, 0], [7, 0], [7, 30], [0, 30]]'];
+    writeFileSync(file, ['sources:', '  - name: rec', '    url: small.mp4', ...lines, ...zone, ...calibration, '  - name: cam', '    url: rtsp://10.255.255.1/cam', ...lines, ''].join('\n'));
+    const r = xnorcam('check', file);
+    // A warning, as a recording not there yet is: the file is valid, only this recording does not fit it.
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `warning: ${file}:6: sources[0].lines[0].points: line 'count' has every point outside the 320x240 picture (source pixels)`,
+      `warning: ${file}:8: sources[0].lines[1].points: line 'half' has 1 of its 2 points outside the 320x240 picture (source pixels)`,
+      `warning: ${file}:13: sources[0].zones[0].polygon: zone 'road' has 2 of its 3 points outside the 320x240 picture (source pixels)`,
+      `warning: ${file}:15: sources[0].calibration.image: calibration has every point outside the 320x240 picture (source pixels)`,
+    ]);
+    expect(r.stdout).toBe(`ok: ${file} (2 sources, 6 lines, 1 zone)\n`);
   });
 
   it('refuses a source URL of no scheme it reads (a typo) in check and run, and never prints its password', () => {
