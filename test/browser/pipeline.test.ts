@@ -86,6 +86,41 @@ describe('dashboard on a real pipeline', () => {
     expect(Number(fps)).toBeGreaterThan(5);
   });
 
+  it('shows the source pixels under the pointer (the 240×160 street, drawn from a 480-px JPEG at the tile\'s size); shift-click copies them', async () => {
+    await page.waitForFunction(() => ((globalThis as any).__xnorcamStats?.sources.street?.framesDrawn ?? 0) > 5, undefined, { timeout: 20_000 });
+    const tile = page.locator('section.camera[data-source="street"]');
+    const box = (await tile.locator('canvas.video').boundingBox())!;
+    // The line 'mid' runs down x = 120 of the source: halfway across, wherever the page puts the picture.
+    const at = (x: number, y: number) => page.mouse.move(box.x + (x / 240) * box.width, box.y + (y / 160) * box.height);
+    const readout = tile.locator('.pointer-readout');
+    const shown = async () => (await readout.locator('.pointer-xy').textContent())!.split(',').map(Number);
+    for (const [x, y] of [[120, 80], [30, 140], [200, 20]]) {
+      await at(x, y);
+      await expect.poll(() => readout.isVisible()).toBe(true);
+      const [gx, gy] = await shown();
+      // One screen pixel is less than a source pixel here (the picture is shown wider than 240 px): rounding only.
+      expect(Math.abs(gx - x)).toBeLessThanOrEqual(1);
+      expect(Math.abs(gy - y)).toBeLessThanOrEqual(1);
+    }
+    expect(await readout.locator('.pointer-note').textContent()).toBe(' of 240×160 · shift-click copies');
+
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(srv.url).origin });
+    await at(120, 80);
+    const [cx, cy] = await shown();
+    await page.keyboard.down('Shift');
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await expect.poll(() => readout.locator('.pointer-note').textContent()).toBe(' copied');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(`${cx},${cy}`);
+    // A copy, not a click to enlarge the camera.
+    expect(await tile.evaluate((e) => e.classList.contains('enlarged'))).toBe(false);
+
+    // Off the picture, no readout.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 40);
+    await expect.poll(() => readout.isVisible()).toBe(false);
+  });
+
   it('measures capture → draw latency through the whole pipeline', async () => {
     await sleep(3000);
     const lat = (await page.evaluate(() => (globalThis as any).__xnorcamStats.latencies.slice(-150))) as number[];

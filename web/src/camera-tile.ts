@@ -3,6 +3,7 @@ import { CLASS_NAMES, classColor } from './colors.js';
 import { movementMatrix } from './movement-matrix.js';
 import { countLabel, intervalLabel, sinceLabel } from './interval-label.js';
 import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
+import { PointerReadout } from './pointer-readout.js';
 import type { FrameHeader, LineCounts, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
 import type { DrawnFrame, PageStats } from './stats.js';
 
@@ -38,6 +39,8 @@ export class CameraTile {
   private overlay: SourceOverlay = { lines: [], zones: [] };
   private counts: SourceCounts | null = null;
   private info: SourceInfo | null = null;
+  /** Source pixels of the last frame drawn. */
+  private sourceSize: { w: number; h: number } | null = null;
   private droppedForClient = 0;
   private decoding = false;
   private queued: { header: FrameHeader; jpeg: Uint8Array } | null = null;
@@ -77,6 +80,7 @@ export class CameraTile {
     this.canvas.setAttribute('aria-label', `live picture of camera ${name} with boxes on the vehicles it tracks`);
     this.notice = el('div', 'video-notice', wrap);
     this.notice.hidden = true;
+    new PointerReadout(wrap, this.canvas, () => this.sourceSize ?? (this.info?.width && this.info.height ? { w: this.info.width, h: this.info.height } : null));
     this.canvas.width = 640;
     this.canvas.height = 360;
     this.g = this.canvas.getContext('2d', { alpha: false })!;
@@ -282,6 +286,7 @@ export class CameraTile {
     const g = this.g;
     g.drawImage(f.bitmap, 0, 0);
     f.bitmap.close();
+    this.sourceSize = { w: h.sourceWidth, h: h.sourceHeight };
     const s = scaleFor(this.canvas, h.sourceWidth, h.sourceHeight);
     drawZonesAndLines(g, this.overlay, s);
     const drawn: DrawnFrame['boxes'] = [];
