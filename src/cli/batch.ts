@@ -66,7 +66,7 @@ is refused (exit 2).`,
     annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264)' },
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score', default: '0.25' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
-    line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable)' },
+    line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable); forward = traffic going from your left to your right as you stand at X1,Y1 facing X2,Y2 (docs/tracking.md)' },
     ...sceneOptions(),
     movements: {
       type: 'boolean',

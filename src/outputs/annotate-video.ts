@@ -377,7 +377,40 @@ function drawOverlay(img: Buffer, w: number, h: number, overlay: AnnotateOverlay
     const [a, b] = l.points;
     if (!a || !b) continue;
     drawSegment(img, w, h, a, b, LINE_COLOR, 2);
+    drawForwardArrow(img, w, h, a, b, 16 * s);
     drawText(img, w, h, l.name.toUpperCase(), Math.round(a[0]) + 3 * s, Math.round(a[1]) - 10 * s, s, LINE_COLOR);
+  }
+}
+
+type Pt = readonly [number, number];
+
+/**
+ * An arrow from the line's middle to its forward side, as the dashboard draws it (web/src/overlay-draw.ts): forward
+ * is from the left of a→b to its right (docs/tracking.md), whose normal in image coordinates (y down) is (−dy, dx).
+ * Without it, which of the counts CSV's columns is which direction could not be read off the video.
+ */
+function drawForwardArrow(img: Buffer, w: number, h: number, a: Pt, b: Pt, size: number): void {
+  const len = Math.hypot(b[0] - a[0], b[1] - a[1]) || 1;
+  const ux = (b[0] - a[0]) / len, uy = (b[1] - a[1]) / len;
+  const nx = -uy, ny = ux;
+  const at = (n: number, u: number): Pt => [(a[0] + b[0]) / 2 + nx * n * size + ux * u * size, (a[1] + b[1]) / 2 + ny * n * size + uy * u * size];
+  drawSegment(img, w, h, at(0, 0), at(1, 0), LINE_COLOR, 2);
+  fillTriangle(img, w, h, [at(1.4, 0), at(1, 0.3), at(1, -0.3)], LINE_COLOR);
+}
+
+/** A filled triangle, clipped to the frame: each pixel whose centre is on the inner side of all three edges. */
+function fillTriangle(img: Buffer, w: number, h: number, t: readonly [Pt, Pt, Pt], c: Rgb): void {
+  const side = (p: Pt, q: Pt, x: number, y: number) => (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]);
+  const xs = t.map((p) => p[0]), ys = t.map((p) => p[1]);
+  for (let y = Math.max(0, Math.floor(Math.min(...ys))); y <= Math.min(h - 1, Math.ceil(Math.max(...ys))); y++) {
+    for (let x = Math.max(0, Math.floor(Math.min(...xs))); x <= Math.min(w - 1, Math.ceil(Math.max(...xs))); x++) {
+      const d = [side(t[0], t[1], x + 0.5, y + 0.5), side(t[1], t[2], x + 0.5, y + 0.5), side(t[2], t[0], x + 0.5, y + 0.5)];
+      if (!(d.every((v) => v >= 0) || d.every((v) => v <= 0))) continue;
+      const i = (y * w + x) * 3;
+      img[i] = c[0];
+      img[i + 1] = c[1];
+      img[i + 2] = c[2];
+    }
   }
 }
 

@@ -152,6 +152,28 @@ describe('xnorcam batch --annotate', () => {
     expect(xs.filter((x) => x < 270 && amber(at(drawn, x, 220))).length).toBeGreaterThan(20);
   });
 
+  it("draws each counting line's forward arrow, as the dashboard does: towards the right of first point → second", () => {
+    // A black picture: every white pixel is drawn.
+    const video = makeVideo(join(tmp.dir, 'arrows.mp4'), { pattern: 'color', width: 320, height: 240, fps: 10, seconds: 1 });
+    const out = join(tmp.dir, 'arrows');
+    // Drawn left → right, forward is down the picture; drawn right → left, up it (docs/tracking.md).
+    const r = xnorcam(['batch', video, ...testModelArgs, '--line', 'down:0,100,320,100', '--line', 'up:320,180,0,180', '--annotate', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const f = spawnSync('ffmpeg', ['-v', 'error', '-i', join(out, 'arrows.annotated.mp4'), '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { maxBuffer: 1 << 24 });
+    expect(f.status).toBe(0);
+    const white = (x: number, y: number) => f.stdout[y * 320 + x] > 150;
+    // From each line's middle (x 160), 4 to 14 px out on the forward side; nothing on the other.
+    const out4to14 = (y: number, dir: 1 | -1) => Array.from({ length: 11 }, (_, k) => white(160, y + dir * (4 + k))).filter(Boolean).length;
+    expect(out4to14(100, 1)).toBeGreaterThanOrEqual(9);
+    expect(out4to14(100, -1)).toBe(0);
+    expect(out4to14(180, -1)).toBeGreaterThanOrEqual(9);
+    expect(out4to14(180, 1)).toBe(0);
+    // The head: wider than the shaft, beside it.
+    expect(white(157, 118) || white(158, 118)).toBe(true);
+    expect(white(157, 161) || white(158, 161)).toBe(true);
+    expect(white(157, 108) || white(157, 172)).toBe(false);
+  });
+
   it("lines up with detections.jsonl when the file's clock starts late (MPEG-TS an hour in)", () => {
     const mp4 = makeVideo(join(tmp.dir, 'late.mp4'), { width: 320, height: 240, fps: 25, seconds: 2 });
     const ts = join(tmp.dir, 'late.ts');
