@@ -279,7 +279,11 @@ describe('dashboard grid fits the window', () => {
   });
 
   it('says since when the totals count (the run\'s start) and the interval in progress, with its count', async () => {
-    const since = Date.now() - 3 * 3600_000;
+    // Three hours ago, but today: a start on another day is shown with its date (in the first hours after
+    // midnight three hours back is yesterday). The browser runs in this process's time zone.
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const since = Math.max(Date.now() - 3 * 3600_000, midnight.getTime());
     await withBusyCameras(['north'], 1366, 768, async (page) => {
       const texts = await page.evaluate(() => {
         const t = (globalThis as any).document.querySelector('section.camera');
