@@ -15,7 +15,7 @@ import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFra
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import { probeVideo } from '../ingest/probe.js';
 import { parseSource } from '../ingest/source-spec.js';
-import { dateEvents, parseStartTime, recordingStart, type StartTime } from '../ingest/start-time.js';
+import { dateEvents, parseStartTime, recordingStart, type ClockStart, type StartTime } from '../ingest/start-time.js';
 import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { MovementsCsvWriter } from '../outputs/movements-csv.js';
@@ -77,7 +77,8 @@ is refused (exit 2).`,
     'start-time': {
       type: 'string',
       value: 'WHEN',
-      description: "When the recording started (ISO 8601 with offset, e.g. 2026-11-03T07:00:00+01:00, or 'file': its creation_time tag): counts CSV intervals on the clock (07:00, 07:15 …) and events' at = WHEN + ptsMs",
+      description:
+        "When the recording started (ISO 8601 with offset, e.g. 2026-11-03T07:00:00+01:00, or 'file': its creation_time tag, UTC): the CSVs' intervals on the clock, each written at WHEN's offset (2026-11-03T07:00:00.000+01:00, 07:15 …; Z for file), and events' at = WHEN + ptsMs, epoch ms",
     },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
@@ -95,8 +96,8 @@ interface InputJob {
   shortened: boolean;
   estimatedFrames: number;
   fps: number;
-  /** --start-time: where its ptsMs 0 is on the clock, epoch ms. */
-  startMs?: number;
+  /** --start-time: where its ptsMs 0 is on the clock, and the UTC offset its tables are written in. */
+  start?: ClockStart;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -260,7 +261,7 @@ export async function run(argv: string[]): Promise<number> {
           await pipeline.addSource({ url: job.url, name: job.outName, mode: 'batch', lines, zones, calibration, movements }, (name) => {
             const base = join(outDir, name);
             // Every table: the same counted classes, the same clock.
-            const table = { classes: pipeline.counts(name)?.classes, startMs: job.startMs };
+            const table = { classes: pipeline.counts(name)?.classes, startMs: job.start?.ms, utcOffsetMin: job.start?.offsetMin };
             const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(speeds ? ['.speeds.csv', '.crossings.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
             sayOutputs(job, name, base, suffixes);
             // The other outputs of this input are written afresh; a video drawn by an earlier run would
@@ -284,7 +285,7 @@ export async function run(argv: string[]): Promise<number> {
               counts: new CountsCsvWriter(`${base}.counts.csv`, intervalSec * 1000, lineNames, table),
               ...(movements ? { movements: new MovementsCsvWriter(`${base}.movements.csv`, intervalSec * 1000, lineNames, lostMs, table) } : {}),
               ...(speeds ? { speeds: new SpeedStudyWriter(base, intervalSec * 1000, lineNames, { ...table, ...speeds }) } : {}),
-              startMs: job.startMs,
+              startMs: job.start?.ms,
               lastFrame: -1,
               lastPtsMs: 0,
               firstPtsMs: Infinity,
@@ -460,9 +461,9 @@ async function checkInput(url: string, startTime: StartTime | undefined): Promis
     }
   }
   // Its own line (naming the input) when --start-time file finds no creation_time.
-  const startMs = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
+  const start = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
   const name = fitName(s.name);
-  return { url, name, outName: name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, startMs };
+  return { url, name, outName: name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, start };
 }
 
 /** The line for an input that did not end cleanly, or undefined. */

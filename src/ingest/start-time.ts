@@ -1,8 +1,17 @@
 import { UserError } from '../core/errors.js';
 import type { TrafficEvent } from '../core/types.js';
 
-/** `--start-time`: when a recording's first instant (its `ptsMs` 0) was, epoch ms, or 'file': its container's creation_time. */
-export type StartTime = number | 'file';
+/**
+ * A recording's first instant (its `ptsMs` 0) on the clock, epoch ms, and the UTC offset it was given in (minutes
+ * east of UTC): its tables' times are written in that offset, 07:00+01:00 as the user gave it, not 06:00Z.
+ */
+export interface ClockStart {
+  ms: number;
+  offsetMin: number;
+}
+
+/** `--start-time`: when a recording started, or 'file': its container's creation_time (UTC). */
+export type StartTime = ClockStart | 'file';
 
 const EXAMPLE = '2026-11-03T07:00:00+01:00';
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
@@ -11,32 +20,32 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)
 export function parseStartTime(value: string, label = '--start-time'): StartTime {
   const v = value.trim();
   if (v === 'file') return v;
-  const ms = dateTimeMs(v);
-  if (typeof ms === 'number') return ms;
-  throw new UserError(`${label} '${value}': ${ms}`, 2);
+  const t = dateTime(v);
+  if (typeof t !== 'string') return t;
+  throw new UserError(`${label} '${value}': ${t}`, 2);
 }
 
 /**
  * A recording's start on the clock: `when`, or for 'file' its creation_time tag (as ffmpeg prints the
  * container's metadata: UTC, with or without its Z). Refused in one line naming the input when it has none.
  */
-export function recordingStart(when: StartTime, input: string, creationTime: string | undefined): number {
+export function recordingStart(when: StartTime, input: string, creationTime: string | undefined): ClockStart {
   if (when !== 'file') return when;
   if (creationTime === undefined) {
     throw new UserError(`${input}: --start-time file: it has no creation_time tag; give the time its recording started instead, e.g. --start-time ${EXAMPLE}`);
   }
   // A tag without an offset is UTC: MP4 and QuickTime store seconds since 1904 UTC, which ffmpeg prints.
-  const ms = dateTimeMs(/(Z|[+-]\d{2}(?::?\d{2})?)$/i.test(creationTime) ? creationTime : `${creationTime}Z`);
+  const t = dateTime(/(Z|[+-]\d{2}(?::?\d{2})?)$/i.test(creationTime) ? creationTime : `${creationTime}Z`);
   // A recorder whose clock was never set stamps its epoch (1970, 1904, 2000-01-01): counts dated then are no study's.
-  if (typeof ms === 'number' && ms < Date.UTC(2000, 0, 2)) {
+  if (typeof t !== 'string' && t.ms < Date.UTC(2000, 0, 2)) {
     throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is the default of a recorder whose clock was not set; give the time its recording started instead, e.g. --start-time ${EXAMPLE}`);
   }
-  if (typeof ms === 'number') return ms;
-  throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is not a date-time (${ms}); give the time instead, e.g. --start-time ${EXAMPLE}`);
+  if (typeof t !== 'string') return t;
+  throw new UserError(`${input}: --start-time file: its creation_time tag '${creationTime}' is not a date-time (${t}); give the time instead, e.g. --start-time ${EXAMPLE}`);
 }
 
-/** Epoch ms of an ISO 8601 date-time with an offset, or why it is not one. */
-function dateTimeMs(v: string): number | string {
+/** An ISO 8601 date-time with an offset as an instant and its offset, or why it is not one. */
+function dateTime(v: string): ClockStart | string {
   const m = DATE_TIME.exec(v);
   if (!m) return `expected an ISO 8601 date-time with an offset or Z (e.g. ${EXAMPLE}), or file`;
   const [, y, mo, d, h, mi, s = '0', frac = '', zone] = m;
@@ -50,7 +59,16 @@ function dateTimeMs(v: string): number | string {
   const offset = /^[+-](\d{2})(?::?(\d{2}))?$/.exec(zone);
   const offsetMin = offset ? (zone[0] === '-' ? -1 : 1) * (Number(offset[1]) * 60 + Number(offset[2] ?? 0)) : 0;
   if (offset && (Number(offset[1]) > 14 || Number(offset[2] ?? 0) > 59)) return `no such UTC offset (${zone})`;
-  return utc + Math.round(Number(`0${frac}`) * 1000) - offsetMin * 60_000;
+  return { ms: utc + Math.round(Number(`0${frac}`) * 1000) - offsetMin * 60_000, offsetMin };
+}
+
+/** Epoch ms `ms` in ISO 8601 at the UTC offset `offsetMin`: `2026-11-03T07:00:00.000+01:00`, or `…06:00:00.000Z` at 0. */
+export function clockTime(ms: number, offsetMin = 0): string {
+  if (!offsetMin) return new Date(ms).toISOString();
+  const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, -1);
+  const abs = Math.abs(offsetMin);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${local}${offsetMin < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}:${two(abs % 60)}`;
 }
 
 /** Dates a recording's traffic events on the clock: `at` is the start plus the event's `ptsMs`, epoch ms. */

@@ -1,16 +1,14 @@
 import type { FrameResult, LineCounts } from '../core/types.js';
-import { IntervalCsv, compareNames as cmp, csvField } from './interval-csv.js';
+import { IntervalCsv, compareNames as cmp, csvField, type TableClock } from './interval-csv.js';
 import { CROSSING_LOOKBACK_MS } from '../track/lines.js';
 
 export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
 /** The live pipeline's counts CSV (and batch's with --start-time): intervals on the clock, ISO and epoch ms. */
 export const CLOCK_COUNTS_CSV_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
 
-export interface CountsCsvOptions {
+export interface CountsCsvOptions extends TableClock {
   /** The classes counted: each interval has a row (0 if none crossed) for every line, direction and class. */
   classes?: readonly string[];
-  /** --start-time, epoch ms: the file's 0 on the clock; intervals are the clock's and rows are in the live format. */
-  startMs?: number;
 }
 
 /**
@@ -32,7 +30,7 @@ export class CountsCsvWriter {
     opts: CountsCsvOptions = {},
   ) {
     const classes = opts.classes ?? [];
-    this.table = new IntervalCsv(path, intervalMs, { video: COUNTS_CSV_HEADER, clock: CLOCK_COUNTS_CSV_HEADER }, () => ({}), (c) => countsRows(c, lines, classes), opts.startMs);
+    this.table = new IntervalCsv(path, intervalMs, { video: COUNTS_CSV_HEADER, clock: CLOCK_COUNTS_CSV_HEADER }, () => ({}), (c) => countsRows(c, lines, classes), opts.startMs, opts.utcOffsetMin);
   }
 
   write(r: FrameResult): void {

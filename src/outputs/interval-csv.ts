@@ -1,3 +1,4 @@
+import { clockTime } from '../ingest/start-time.js';
 import { LineFile } from './line-file.js';
 
 /** The two ways a batch table dates its intervals: seconds of video, or the clock (with --start-time). */
@@ -8,6 +9,12 @@ export interface IntervalCsvHeaders {
   clock: string;
 }
 
+/** A table's clock: --start-time, epoch ms (absent: video time), and the UTC offset it was given in, minutes east. */
+export interface TableClock {
+  startMs?: number;
+  utcOffsetMin?: number;
+}
+
 /**
  * A batch input's table of counts per `--count-interval`, as CSV: the intervals, the time each covers, and what
  * `rowsOf` makes of what was counted in it (every key of the table, 0 where nothing was counted, so each
@@ -16,8 +23,9 @@ export interface IntervalCsvHeaders {
  *
  * Intervals are video time, [0, I), [I, 2I) …, the first starting where the frames did and the last ending
  * where they did (the end of the file, or of a stopped run), so the same file always gives the same rows. With
- * `startMs` (the recording's start on the clock) they are the clock's, as the live pipeline's:
- * `2026-11-03T06:15:00.000Z,…`, the first and last covering only the part of them the recording does.
+ * `startMs` (the recording's start on the clock) they are the clock's, as the live pipeline's, written at the
+ * UTC offset `offsetMin` the start was given in: `2026-11-03T07:15:00.000+01:00,…` (`…06:15:00.000Z` at 0),
+ * the first and last covering only the part of them the recording does.
  */
 export class IntervalCsv<B> {
   private readonly file: LineFile;
@@ -43,6 +51,8 @@ export class IntervalCsv<B> {
     /** An interval's rows after its two time columns (CSV-quoted). */
     private readonly rowsOf: (counted: B) => string[],
     startMs?: number,
+    /** The UTC offset of the interval starts written, minutes east (--start-time's own): the user's quarter hours. */
+    private readonly offsetMin = 0,
   ) {
     this.onClock = startMs !== undefined;
     this.originMs = startMs ?? 0;
@@ -101,7 +111,7 @@ export class IntervalCsv<B> {
       if (this.onClock) {
         // As the live files: each interval by its start on the clock, the first and last covering only part of it.
         const start = k * this.intervalMs;
-        this.rows(new Date(start).toISOString(), String(start), counted);
+        this.rows(clockTime(start, this.offsetMin), String(start), counted);
       } else {
         // The first interval starts where the video does, as the last ends where it did: a file whose video
         // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.

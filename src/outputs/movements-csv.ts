@@ -1,6 +1,6 @@
 import type { FrameResult, MovementCounts, TrafficEvent } from '../core/types.js';
 import { bumpMovement } from '../core/source-counts.js';
-import { IntervalCsv, compareNames, csvField } from './interval-csv.js';
+import { IntervalCsv, compareNames, csvField, type TableClock } from './interval-csv.js';
 import { settledAt } from './counts-csv.js';
 import { trafficClassOf } from '../core/traffic-classes.js';
 
@@ -11,11 +11,9 @@ export const CLOCK_MOVEMENTS_CSV_HEADER = 'interval_start,interval_start_ms,from
 /** Past a track's tracker drop time, how long its movement may still take to come (a frame, and restarted timestamps). */
 const DROP_SLACK_MS = 1000;
 
-export interface MovementsCsvOptions {
+export interface MovementsCsvOptions extends TableClock {
   /** The classes counted: each interval has a row (0 if none) for every pair of lines and class. */
   classes?: readonly string[];
-  /** --start-time, epoch ms: intervals on the clock (see IntervalCsv). */
-  startMs?: number;
 }
 
 /**
@@ -45,7 +43,7 @@ export class MovementsCsvWriter {
     opts: MovementsCsvOptions = {},
   ) {
     const classes = movementClasses(opts.classes ?? []);
-    this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => ({}), (c) => movementRows(c, lines, classes), opts.startMs);
+    this.table = new IntervalCsv(path, intervalMs, { video: MOVEMENTS_CSV_HEADER, clock: CLOCK_MOVEMENTS_CSV_HEADER }, () => ({}), (c) => movementRows(c, lines, classes), opts.startMs, opts.utcOffsetMin);
   }
 
   write(r: FrameResult): void {

@@ -1,7 +1,8 @@
 import type { FrameResult, TrafficEvent } from '../core/types.js';
-import { IntervalCsv, csvField, seconds } from './interval-csv.js';
+import { IntervalCsv, csvField, seconds, type TableClock } from './interval-csv.js';
 import { lineTableRows, settledAt, type ByLine } from './counts-csv.js';
 import { LineFile } from './line-file.js';
+import { clockTime } from '../ingest/start-time.js';
 
 /** The unit of the speed study's files (events keep `speedKmh` whatever it is). */
 export type SpeedUnit = 'kmh' | 'mph';
@@ -10,11 +11,9 @@ const KM_PER_MILE = 1.609344;
 /** Percentiles of a spot-speed study: the 15th and 85th bound the usual speed range, the 50th is the median. */
 const PERCENTILES = [15, 50, 85] as const;
 
-export interface SpeedStudyOptions {
+export interface SpeedStudyOptions extends TableClock {
   /** The classes counted: each interval has a row for every line, direction and class, as the counts CSV. */
   classes?: readonly string[];
-  /** --start-time, epoch ms: intervals and crossing times on the clock (see IntervalCsv). */
-  startMs?: number;
   unit: SpeedUnit;
   /** --speed-limit, in `unit`: the vehicles measured faster than it are counted. */
   limit?: number;
@@ -41,7 +40,7 @@ export class SpeedStudyWriter {
     const u = `_${opts.unit}`;
     const columns = `line,direction,class,count,with_speed,mean${u},p15${u},p50${u},p85${u},max${u}${opts.limit !== undefined ? `,limit${u},over_limit` : ''}`;
     const headers = { video: `interval_start_s,interval_end_s,${columns}`, clock: `interval_start,interval_start_ms,${columns}` };
-    this.table = new IntervalCsv<Speeds>(base + '.speeds.csv', intervalMs, headers, () => ({}), (s) => lineTableRows(s, lines, opts.classes ?? [], (v) => this.stats(v ?? [])), opts.startMs);
+    this.table = new IntervalCsv<Speeds>(base + '.speeds.csv', intervalMs, headers, () => ({}), (s) => lineTableRows(s, lines, opts.classes ?? [], (v) => this.stats(v ?? [])), opts.startMs, opts.utcOffsetMin);
     this.crossings = new CrossingsCsv(base + '.crossings.csv', opts);
   }
 
@@ -88,7 +87,7 @@ export function nearestRank(sorted: readonly number[], p: number): number {
 
 /**
  * `<base>.crossings.csv`: every line crossing, `time_s,ptsMs,line,direction,class,trackId,speed_kmh` (with
- * --start-time `time` is the time of day, ISO 8601 UTC), the speed empty where none was measured; in time order:
+ * --start-time `time` is the time of day, ISO 8601 at --start-time's UTC offset), the speed empty where none was measured; in time order:
  * held until no crossing can be told before it (they are told a frame or more after the vehicle went over).
  */
 class CrossingsCsv {
@@ -125,8 +124,8 @@ class CrossingsCsv {
   }
 
   private row(e: LineCrossing): string {
-    const { startMs, unit } = this.opts;
-    const time = startMs === undefined ? seconds(e.ptsMs) : new Date(startMs + e.ptsMs).toISOString();
+    const { startMs, utcOffsetMin, unit } = this.opts;
+    const time = startMs === undefined ? seconds(e.ptsMs) : clockTime(startMs + e.ptsMs, utcOffsetMin);
     const speed = e.speedKmh === undefined ? '' : tenths(inUnit(e.speedKmh, unit));
     return `${time},${e.ptsMs},${csvField(e.line)},${e.direction},${csvField(e.className)},${e.trackId},${speed}`;
   }

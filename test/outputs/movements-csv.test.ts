@@ -62,11 +62,11 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '60'), ...table('total', '')]);
   });
 
-  it('with --start-time, dates its intervals on the clock as the counts CSV does, and has the counted classes\' rows', () => {
+  it('with --start-time, dates its intervals on the clock as the counts CSV does, at its offset, and has the counted classes\' rows', () => {
     const path = join(tmp.dir, 'c.movements.csv');
-    const start = Date.parse('2026-11-03T07:03:20Z');
+    const start = Date.parse('2026-11-03T09:03:20+02:00');
     // People are no turning traffic: no rows for them.
-    const w = new MovementsCsvWriter(path, 900_000, ['a', 'b'], LOST_MS, { classes: ['bus', 'car', 'person'], startMs: start });
+    const w = new MovementsCsvWriter(path, 900_000, ['a', 'b'], LOST_MS, { classes: ['bus', 'car', 'person'], startMs: start, utcOffsetMin: 120 });
     w.write(frame(0, [1]));
     w.write(frame(60_000, [1], [crossing(1, 10_000, 'a'), crossing(1, 50_000, 'b')]));
     w.write(frame(1_000_000, [], [movement(1, 50_000, 'a', 'b')]));
@@ -74,8 +74,8 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     const q = (iso: string) => `${iso},${Date.parse(iso)}`;
     expect(read(path).trim().split('\n')).toEqual([
       CLOCK_MOVEMENTS_CSV_HEADER,
-      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T07:00:00.000Z')},${r}`),
-      ...['a,b,bus,0', 'a,b,car,0', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T07:15:00.000Z')},${r}`),
+      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:00:00.000+02:00')},${r}`),
+      ...['a,b,bus,0', 'a,b,car,0', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:15:00.000+02:00')},${r}`),
       ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `total,,${r}`),
     ]);
   });

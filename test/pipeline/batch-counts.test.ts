@@ -159,11 +159,13 @@ describe('xnorcam batch: counts CSV of a generated recording, on the clock with 
     // Started at 07:14:59.5 (+01:00): intervals of the clock, 06:14:58Z (its last 0.5 s) to 06:15:04Z (its first 1.5 s).
     const start = Date.UTC(2026, 10, 3, 6, 14, 59, 500);
     const clock = batch(video, 'clock', ['--start-time', '2026-11-03T07:14:59.5+01:00']);
+    // Written in the offset WHEN was given in: the user's 07:15, not 06:15Z (the same instant, the same epoch ms).
     const at = (s: number) => Date.UTC(2026, 10, 3, 6, 14, 58) + s * 1000;
-    const intervals = [0, 2, 4, 6].map((s) => [`${new Date(at(s)).toISOString()},${at(s)}`, at(s)] as [string, number]);
+    const local = ['07:14:58', '07:15:00', '07:15:02', '07:15:04'].map((t) => `2026-11-03T${t}.000+01:00`);
+    const intervals = [0, 2, 4, 6].map((s, i) => [`${local[i]},${at(s)}`, at(s)] as [string, number]);
     expect(clock.csv[0]).toBe('interval_start,interval_start_ms,line,direction,class,count');
     expect(clock.csv.slice(1)).toEqual(expectedRows(intervals, (t) => Math.floor((start + t) / 2000) * 2000, clock.events));
-    expect(clock.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0');
+    expect(clock.csv[1]).toBe('2026-11-03T07:14:58.000+01:00,1793686498000,count,forward,bicycle,0');
     // The same crossings as without it, at the time of day they happened.
     expect(clock.events.map((e) => e.ptsMs)).toEqual(plain.events.map((e) => e.ptsMs));
     for (const e of [...clock.events, ...clock.logged]) expect(e.at).toBe(Math.round(start + e.ptsMs));
@@ -173,6 +175,7 @@ describe('xnorcam batch: counts CSV of a generated recording, on the clock with 
   it("takes the start from the file's creation_time tag with --start-time file, and refuses a file without one", () => {
     const tagRun = batch(tagged, 'tagged', ['--start-time', 'file']);
     const start = Date.UTC(2026, 10, 3, 6, 14, 59);
+    // The tag is UTC: so are the times written.
     expect(tagRun.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0');
     expect(new Set(tagRun.csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['2026-11-03T06:14:58.000Z', '2026-11-03T06:15:00.000Z', '2026-11-03T06:15:02.000Z', '2026-11-03T06:15:04.000Z', 'total']));
     for (const e of tagRun.logged) expect(e.at).toBe(Math.round(start + e.ptsMs));

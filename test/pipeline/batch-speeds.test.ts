@@ -114,7 +114,10 @@ describe('xnorcam batch --speeds', () => {
     const rows = csv(join(out, 'gantry.crossings.csv'));
     expect(rows[0].join(',')).toBe('time,ptsMs,line,direction,class,trackId,speed_mph');
     const first = [...crossings].sort((a, b) => a.ptsMs - b.ptsMs)[0];
-    expect(rows[1][0]).toBe(new Date(startMs + first.ptsMs).toISOString());
+    // At --start-time's offset, as the tables' intervals: 07:00:01.234+01:00 for the user's 07:00.
+    const local = new Date(startMs + 3600_000 + first.ptsMs).toISOString().replace('Z', '+01:00');
+    expect(rows[1][0]).toBe(local);
+    expect(csv(join(out, 'gantry.speeds.csv'))[1][0]).toBe('2026-11-03T07:00:00.000+01:00');
   }, 300_000);
 
   it('refuses a study it could not make, in one line, before any work', () => {
