@@ -19,8 +19,7 @@ import { dateEvents, parseStartTime, recordingStart, type ClockStart, type Start
 import { annotatePartialPath, annotateVideo } from '../outputs/annotate-video.js';
 import { CountsCsvWriter } from '../outputs/counts-csv.js';
 import { MovementsCsvWriter } from '../outputs/movements-csv.js';
-import { defaultTrackerConfig } from '../track/tracker.js';
-import { liveTrackerDefaults } from '../track/analytics.js';
+import { lostTrackMs } from '../track/analytics.js';
 import { DetectionsJsonl } from '../outputs/detections-jsonl.js';
 import { EventsJsonl } from '../outputs/events-jsonl.js';
 import { MotTracksWriter } from '../outputs/mot-tracks.js';
@@ -195,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   // Batch runs the live tracker defaults: how long a lost track lingers before it ends (and its movement is told).
-  const lostMs = { ...defaultTrackerConfig, ...liveTrackerDefaults }.lostBufferSec * 1000;
+  const lostMs = lostTrackMs();
   const startedAt = performance.now();
   await pipeline.start();
   const total = inputs.every((i) => i.estimatedFrames > 0) ? inputs.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;

@@ -109,7 +109,9 @@ export interface PipelineFeed {
   on(event: 'removed', listener: (r: { source: string; counts?: SourceCounts }) => void): this;
   /** Events not tied to a frame (SourceEvents); a source's last ones before its final 'status' and 'removed'. */
   on(event: 'events', listener: (e: SourceEvents) => void): this;
-  off(event: 'result' | 'display' | 'status' | 'removed' | 'events', listener: (...args: never[]) => void): this;
+  /** A source ended (a file played to its end, a stop, a failure): after its last result and events. */
+  on(event: 'source-end', listener: (e: { source: string }) => void): this;
+  off(event: 'result' | 'display' | 'status' | 'removed' | 'events' | 'source-end', listener: (...args: never[]) => void): this;
   sources(): SourceStatus[];
   overlay(source: string): SourceOverlay;
   counts(source: string): SourceCounts | undefined;
@@ -118,4 +120,6 @@ export interface PipelineFeed {
    * taken into its intervals, not its total; false for a source it does not have.
    */
   carryCounts?(source: string, counts: SourceCounts): boolean;
+  /** How long the source's tracker keeps a lost track, ms (its movements are told when it ends). */
+  lostTrackMs?(source: string): number | undefined;
 }

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../core/feed.js';
 import { logger } from '../core/log.js';
@@ -13,7 +13,9 @@ import { takeOpenCounts, takeOpenMovements } from './counts-resume.js';
 import { CLOCK_COUNTS_CSV_HEADER, countsRows } from '../outputs/counts-csv.js';
 import { CLOCK_MOVEMENTS_CSV_HEADER, movementClasses, movementRows } from '../outputs/movements-csv.js';
 import { frameRecord } from '../outputs/detections-jsonl.js';
+import { lostTrackMs } from '../track/analytics.js';
 import { WebhookSink } from './webhook-sink.js';
+import { RecordingTables } from './recording-tables.js';
 
 /** How long after an interval's end a crossing in it may still be counted (a track confirmed late). */
 const COUNT_GRACE_MS = 10_000;
@@ -26,8 +28,9 @@ function isOutputFile(name: string, sources: ReadonlySet<string>): boolean {
 /**
  * The unattended outputs of a live pipeline: a JSONL event log, per-source counts CSV (a block of
  * rows each time a count interval closes) and, for a source with movements, its movements CSV (a block
- * beside each block of counts, from the same snapshot, so the two always cover the same intervals), optional per-source detections JSONL, webhooks, and
- * retention. Everything is written line by line as it happens, so an interrupted run leaves valid files.
+ * beside each block of counts, from the same snapshot, so the two always cover the same intervals); a recording
+ * (a `mode: batch` source) has xnorcam batch's tables instead (RecordingTables); optional per-source detections
+ * JSONL, webhooks, and retention. Everything is written line by line as it happens, so an interrupted run leaves valid files.
  */
 export class PipelineOutputs {
   private readonly files = new Map<string, LiveLineFile>();
@@ -39,8 +42,11 @@ export class PipelineOutputs {
   private readonly lostByClosed = new Map<string, number>();
   private readonly sinks: WebhookSink[];
   private readonly countsWritten = new Map<string, number>();
-  /** The clock of what was last written for each source: video time of a recording, or the wall clock. */
-  private readonly writtenClock = new Map<string, 'wall' | 'media'>();
+  /**
+   * The tables of each recording (a `mode: batch` source, counted on its own clock) in its current pass, and
+   * `null` for a source counted on the wall clock, whose rows writeCounts writes: known from its first result.
+   */
+  private readonly recordings = new Map<string, RecordingTables | null>();
   /**
    * What a source a reload removed counted in intervals not yet written: written when they end, and
    * added to the source's own if a reload brings it back meanwhile, so an interval is one block of
@@ -50,7 +56,11 @@ export class PipelineOutputs {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onResult = (r: FrameResult) => this.result(r);
   private readonly onRemoved = (r: { source: string; counts?: SourceCounts }) => this.removed(r);
-  private readonly onEvents = (e: SourceEvents) => this.events(e.events);
+  private readonly onEvents = (e: SourceEvents) => {
+    this.events(e.events);
+    this.recordingDo(e.source, (t) => t.events(e.events));
+  };
+  private readonly onSourceEnd = (e: { source: string }) => this.endRecording(e.source);
   /** A source added (or back) is named in the folder's lock at once, for a batch run checking it. */
   private readonly onStatus = (s: SourceStatus) => {
     if (this.sourcesSeen.has(s.name)) return;
@@ -80,6 +90,7 @@ export class PipelineOutputs {
     feed.on('result', this.onResult);
     feed.on('removed', this.onRemoved);
     feed.on('events', this.onEvents);
+    feed.on('source-end', this.onSourceEnd);
     if (files) {
       this.applyRetention();
       this.timers.push(setInterval(() => this.applyRetention(), 3600_000).unref());
@@ -122,6 +133,7 @@ export class PipelineOutputs {
 
   private result(r: FrameResult): void {
     this.events(r.events);
+    if (this.cfg.outputs.files?.counts) this.recordingDo(r.frame.source, (t) => t.write(r), true);
     if (this.cfg.outputs.files?.detections) {
       // The batch record (boxes to 0.1 px, scores to 4 places: a third of the bytes), with the arrival time a camera's frame has.
       const { frame, ptsMs, ...rest } = frameRecord(r);
@@ -200,19 +212,13 @@ export class PipelineOutputs {
   }
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
-    if (!counts) return;
-    // A name now on the other clock (a camera's wall-clock minutes, a recording's own from 0) starts a new
-    // series: what was written on the old one says nothing about which of the new intervals are done.
-    const clock = counts.asOf === undefined ? 'wall' : 'media';
-    if (this.writtenClock.get(source) !== clock) this.countsWritten.delete(source);
-    this.writtenClock.set(source, clock);
+    // A recording's are its RecordingTables', written frame by frame.
+    if (!counts || counts.asOf !== undefined) return;
     const done = this.countsWritten.get(source) ?? -Infinity;
     // An interval is written once it has ended, by its clock or by a later interval, plus the time a
     // crossing can take to be counted (its track's confirmation dates it back). Waiting for a later
-    // interval alone held the evening's last busy minute back until the next morning's first car. The
-    // clock is the wall clock for counts dated by arrival, the video's (asOf) for a file in batch mode,
-    // which may run slower than real time.
-    const now = counts.asOf ?? Date.now();
+    // interval alone held the evening's last busy minute back until the next morning's first car.
+    const now = Date.now();
     const latest = counts.intervals.at(-1)?.start ?? -Infinity;
     const ended = (start: number) => start + counts.intervalMs + COUNT_GRACE_MS <= Math.max(now, latest);
     const closed = final ? counts.intervals : counts.intervals.filter((iv) => ended(iv.start));
@@ -236,12 +242,11 @@ export class PipelineOutputs {
   /** A source a reload removed: its ended intervals are written now, the one in progress when it ends (or with the source's, if it comes back). */
   private removed(r: { source: string; counts?: SourceCounts }): void {
     this.sourcesSeen.add(r.source);
-    if (this.cfg.outputs.files?.counts && r.counts?.asOf !== undefined) {
-      // A recording (counted on its own clock): this pass is complete as it is, and one of that name
-      // added again is a new pass over the recording, from its first minute.
-      this.writeCounts(r.source, r.counts, true);
-      this.countsWritten.delete(r.source);
-    } else if (this.cfg.outputs.files?.counts && r.counts) {
+    // A recording's pass is over (its tables were closed when it ended, or are now); one of that name added
+    // again is a new pass, or a camera: which, its first result says.
+    this.endRecording(r.source);
+    this.recordings.delete(r.source);
+    if (this.cfg.outputs.files?.counts && r.counts && r.counts.asOf === undefined) {
       const counts = mergeCounts(this.held.get(r.source), r.counts)!;
       this.held.set(r.source, counts);
       this.flushCounts(false);
@@ -249,6 +254,60 @@ export class PipelineOutputs {
     // Its files are closed: held open, retention could never remove them (a source of that name added later opens them again).
     this.closeFile(`${r.source}.detections.jsonl`);
     this.closeCountFiles(r.source);
+  }
+
+  /**
+   * Runs `f` on the tables of `source` if it is a recording; with `open`, a recording's first result in a pass
+   * opens them (writing its files afresh). A table that cannot be written is let go, said once: the run goes on.
+   */
+  private recordingDo(source: string, f: (t: RecordingTables) => void, open = false): void {
+    let t = this.recordings.get(source);
+    if (t === undefined && open) t = this.openRecording(source);
+    if (!t) return;
+    try {
+      f(t);
+    } catch (e) {
+      this.recordings.set(source, null);
+      logger.error("a recording's counts CSV could not be written: its counts of this pass are not in the file", { source, error: (e as Error).message });
+    }
+  }
+
+  /** At a source's first result: its tables if it is a recording (its counts dated by its own clock), else null. */
+  private openRecording(source: string): RecordingTables | null {
+    const now = this.feed.counts(source);
+    if (now?.asOf === undefined) {
+      this.recordings.set(source, null);
+      return null;
+    }
+    // Its camera's series under this name (a reload made it a recording) is written and let go first: one writer a file.
+    const held = this.held.get(source);
+    if (held) this.writeCounts(source, held, true);
+    this.held.delete(source);
+    this.closeCountFiles(source);
+    const base = join(this.cfg.outputs.files!.dir, source);
+    if (existsSync(`${base}.counts.csv`)) logger.info("a new pass over a recording: its counts CSV is written afresh, as xnorcam batch's", { source, file: `${base}.counts.csv` });
+    const lines = this.feed.overlay(source).lines.map((l) => l.name);
+    let tables: RecordingTables | null = null;
+    try {
+      tables = new RecordingTables(base, now, lines, this.feed.lostTrackMs?.(source) ?? lostTrackMs());
+    } catch (e) {
+      logger.error("a recording's counts CSV could not be opened: its counts of this pass are not in the file", { source, error: (e as Error).message });
+    }
+    this.recordings.set(source, tables);
+    return tables;
+  }
+
+  /** A recording's pass has ended (its end, a stop, a removal): the rest of its intervals and its totals are written. */
+  private endRecording(source: string): void {
+    const t = this.recordings.get(source);
+    if (!t) return;
+    // Still a recording: its next result (a replay) opens a new pass.
+    this.recordings.delete(source);
+    try {
+      t.close();
+    } catch (e) {
+      logger.error("a recording's counts CSV could not be written: its counts of this pass are not in the file", { source, error: (e as Error).message });
+    }
   }
 
   private closeCountFiles(source: string): void {
@@ -278,7 +337,7 @@ export class PipelineOutputs {
     const removed: string[] = [];
     for (const name of names) {
       // Never one it holds open: a camera down for longer than the retention still appends to its counts file later.
-      if (!isOutputFile(name, sources) || this.files.has(name)) continue;
+      if (!isOutputFile(name, sources) || this.files.has(name) || this.recordingFile(name)) continue;
       const path = join(dir, name);
       try {
         if (statSync(path).mtimeMs < cutoff) {
@@ -292,6 +351,12 @@ export class PipelineOutputs {
     if (removed.length) logger.info('retention: removed old output files', { dir, removed: removed.length, files: removed.slice(0, 50), days: this.cfg.retention.days });
   }
 
+  /** Whether `name` is a file of a recording's tables being written. */
+  private recordingFile(name: string): boolean {
+    const m = /^(.+)\.(?:counts|movements)\.csv$/.exec(name);
+    return m !== null && Boolean(this.recordings.get(m[1]));
+  }
+
   /** Every source this run has had, and has. */
   private sourceNames(): string[] {
     for (const s of this.feed.sources()) this.sourcesSeen.add(s.name);
@@ -303,7 +368,9 @@ export class PipelineOutputs {
     this.feed.off('result', this.onResult as (...args: never[]) => void);
     this.feed.off('removed', this.onRemoved as (...args: never[]) => void);
     this.feed.off('events', this.onEvents as (...args: never[]) => void);
+    this.feed.off('source-end', this.onSourceEnd as (...args: never[]) => void);
     for (const t of this.timers) clearInterval(t);
+    for (const source of [...this.recordings.keys()]) this.endRecording(source);
     if (this.cfg.outputs.files?.counts) this.flushCounts(true);
     await Promise.all(this.sinks.map((s) => s.close()));
     for (const f of this.files.values()) f.close();
@@ -316,7 +383,7 @@ function countRows(start: number, counts: LineCounts, classes: readonly string[]
   return countsRows(counts, Object.keys(counts), classes).map((row) => `${intervalLabel(start)},${start},${row}`);
 }
 
-/** An interval's first column: its start on the clock, or in a recording's own time. */
+/** An interval's first column: its start on the clock (a recording's tables are RecordingTables'). */
 function intervalLabel(start: number): string {
-  return start > 1e11 ? new Date(start).toISOString() : `+${(start / 1000).toFixed(3)}s`;
+  return new Date(start).toISOString();
 }

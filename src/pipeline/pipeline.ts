@@ -13,7 +13,7 @@ import type { FfmpegRunEnd } from '../ingest/ffmpeg-run.js';
 import { loadAnalytics, type AnalyticsLike } from './analytics-loader.js';
 import { mergeCounts } from '../core/source-counts.js';
 import { classFilter, countedClasses, reportedLabels, type ClassChoice } from './class-filter.js';
-import { DEFAULT_KEPT_INTERVALS, type AnalyticsConfig } from '../track/analytics.js';
+import { DEFAULT_KEPT_INTERVALS, lostTrackMs, type AnalyticsConfig } from '../track/analytics.js';
 
 type AnalyticsCalibration = AnalyticsConfig['calibration'];
 import type { ModelRef } from './model-ref.js';
@@ -582,6 +582,11 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
   counts(source: string): SourceCounts | undefined {
     const st = this.byName.get(source);
     return st && countsOf(st);
+  }
+
+  lostTrackMs(source: string): number | undefined {
+    const st = this.byName.get(source);
+    return st && lostTrackMs(st.cfg.tracker);
   }
 
   /** Counts of an interval the run before this one was stopped in (the counts CSV's), counted on as this source's. */

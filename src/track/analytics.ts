@@ -18,7 +18,7 @@ import { bumpMovement } from '../core/source-counts.js';
 import { Homography } from './homography.js';
 import { CountingLine, newLineSideState, type LineSideState } from './lines.js';
 import { defaultSpeedConfig, SpeedEstimator, type SpeedConfig } from './speed.js';
-import { ByteTracker, type TrackedObject, type TrackerConfig } from './tracker.js';
+import { ByteTracker, defaultTrackerConfig, type TrackedObject, type TrackerConfig } from './tracker.js';
 import { convexHull } from '../core/convex-hull.js';
 import { pointInPolygon } from './geometry.js';
 import { PolygonZone, type ZoneState } from './zones.js';
@@ -115,6 +115,11 @@ export interface AnalyticsConfig {
  * and a real crossing, so false boxes stay out.
  */
 export const liveTrackerDefaults: Partial<TrackerConfig> = { highScore: 0.45, newTrackScore: 0.5, tentativeLowScore: true };
+
+/** How long a source's tracker keeps a lost track (ms), with its overrides: a track unseen for longer has ended. */
+export function lostTrackMs(overrides?: Partial<TrackerConfig>): number {
+  return { ...defaultTrackerConfig, ...liveTrackerDefaults, ...overrides }.lostBufferSec * 1000;
+}
 
 interface PendingEvent {
   event: TrafficEvent;

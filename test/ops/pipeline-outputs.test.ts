@@ -202,56 +202,45 @@ describe('pipeline outputs', () => {
     await outputs.close();
   });
 
-  it('counts a recording removed and added again as a new pass (its own clock starts at 0 again), never adds the passes', async () => {
+  it("writes a recording's (mode: batch) counts as xnorcam batch's table, ended by its last frame, totals when it ends; a replay afresh", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const pass = (cars: number[]): SourceCounts => ({ source: 'rec', intervalMs: 60_000, total: {}, asOf: cars.length * 60_000 - 1, intervals: cars.map((car, i) => ({ start: i * 60_000, counts: { stop: { forward: { car }, backward: {} } } })) });
-    let current: SourceCounts | undefined;
-    const feed = feedOf('rec', () => current);
+    const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rec.mp4', mode: 'batch' }], outputs: { files: { dir } } });
+    let counts: SourceCounts = { source: 'rec', intervalMs: 60_000, total: {}, intervals: [], classes: ['car'] };
+    const feed = Object.assign(new EventEmitter(), {
+      sources: () => [sourceStatus('rec', 'running', 'rec.mp4')],
+      overlay: () => ({ lines: [{ name: 'stop', points: [[0, 0], [1, 1]] }], zones: [] }),
+      counts: () => counts,
+    }) as unknown as PipelineFeed & EventEmitter;
     const outputs = new PipelineOutputs(feed, cfg);
-    feed.emit('removed', { source: 'rec', counts: pass([2, 3]) });
-    current = pass([2, 3]); // the second pass, from the start of the recording
+    const path = join(dir, 'rec.counts.csv');
+    /** A pass over a 70.5 s recording at 2 fps, a car crossing at each of `cars` (ms); its 'source-end' with `end`. */
+    const pass = (cars: number[], end: boolean) => {
+      for (let seq = 0; seq <= 140; seq++) {
+        const ptsMs = seq * 500;
+        counts = { ...counts, asOf: ptsMs };
+        const events: TrafficEvent[] = cars.filter((t) => t === ptsMs).map((t) => ({ type: 'line-crossing', source: 'rec', ptsMs: t, at: t, line: 'stop', direction: 'forward', trackId: 1, className: 'car' }));
+        feed.emit('result', { frame: { source: 'rec', seq, ptsMs, capturedAt: ptsMs, width: 4, height: 4 }, detections: [], tracks: [], events, detectedAt: 0, detectMs: 0 } as FrameResult);
+      }
+      if (end) feed.emit('source-end', { source: 'rec' });
+    };
+    const table = (first: number, second: number) => [
+      'interval_start_s,interval_end_s,line,direction,class,count',
+      `0,60,stop,forward,car,${first}`,
+      '0,60,stop,backward,car,0',
+      `60,70.5,stop,forward,car,${second}`,
+      '60,70.5,stop,backward,car,0',
+      `total,,stop,forward,car,${first + second}`,
+      'total,,stop,backward,car,0',
+    ];
+    pass([1000, 2000, 65_000], true);
+    // Whole when the recording ends, the run going on: the last interval ends with the recording, then totals.
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toEqual(table(2, 1));
+    // A reload plays it again (its counts start from 0): a new pass, written afresh, not appended.
+    feed.emit('removed', { source: 'rec', counts });
+    counts = { source: 'rec', intervalMs: 60_000, total: {}, intervals: [], classes: ['car'] };
+    pass([3000], false);
     await outputs.close();
-    const rows = readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').slice(1);
-    const pass1 = ['+0.000s,0,stop,forward,car,2', '+0.000s,0,stop,backward,car,0', '+60.000s,60000,stop,forward,car,3', '+60.000s,60000,stop,backward,car,0'];
-    expect(rows).toEqual([...pass1, ...pass1]);
-  });
-
-  /**
-   * Source 'x' a camera with 4 cars in `minute`, removed, and a recording (2 cars in its first half
-   * minute) added under its name; `cameraWritten`: the camera's minute written before it went (a quiet
-   * camera). The counts file's rows once the outputs close.
-   */
-  async function cameraThenRecording(minute: number, cameraWritten: boolean): Promise<string[]> {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'x', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const camera: SourceCounts = { source: 'x', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { car: 4 }, backward: {} } } }] };
-    let current: SourceCounts | undefined = cameraWritten ? camera : undefined;
-    const feed = feedOf('x', () => current);
-    const outputs = new PipelineOutputs(feed, cfg);
-    if (cameraWritten) (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
-    current = undefined;
-    feed.emit('removed', { source: 'x', counts: camera });
-    current = { source: 'x', intervalMs: 60_000, total: {}, asOf: 30_000, intervals: [{ start: 0, counts: { l: { forward: { car: 2 }, backward: {} } } }] };
-    await outputs.close();
-    return readFileSync(join(dir, 'x.counts.csv'), 'utf8').trim().split('\n').slice(1);
-  }
-
-  const cameraThenRecordingRows = (minute: number) => [
-    `${new Date(minute).toISOString()},${minute},l,forward,car,4`,
-    `${new Date(minute).toISOString()},${minute},l,backward,car,0`,
-    '+0.000s,0,l,forward,car,2',
-    '+0.000s,0,l,backward,car,0',
-  ];
-
-  it('keeps a camera removed and a recording added under its name as two series (their clocks differ)', async () => {
-    const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    expect(await cameraThenRecording(minute, false)).toEqual(cameraThenRecordingRows(minute));
-  });
-
-  it('writes a recording\'s counts under the name of a camera whose last minute was already written (a quiet camera)', async () => {
-    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
-    expect(await cameraThenRecording(minute, true)).toEqual(cameraThenRecordingRows(minute));
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toEqual(table(1, 0));
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
@@ -293,27 +282,6 @@ describe('pipeline outputs', () => {
     expect(csv()).toHaveLength(5);
   });
 
-  it('judges a file in batch mode by its video time, which may run slower than the wall clock', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'rec', url: 'rec.mp4', mode: 'batch' }], outputs: { files: { dir } } });
-    const status = sourceStatus('rec', 'running', 'rec.mp4');
-    const minute = 60_000;
-    // The video's first minute, dated from an hour ago, half analysed: the wall clock is long past its end.
-    const start = Math.floor(Date.now() / minute) * minute - 60 * minute;
-    const counts: SourceCounts = { source: 'rec', intervalMs: minute, total: {}, intervals: [{ start, counts: { stop: { forward: { car: 2 }, backward: {} } } }], asOf: start + 30_000 };
-    const outputs = new PipelineOutputs(feedFor(status, counts), cfg);
-    const flush = () => (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
-    const rows = () => (existsSync(join(dir, 'rec.counts.csv')) ? readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').length - 1 : 0);
-    flush();
-    expect(rows()).toBe(0);
-    // More crossings in that minute; then the video passes its end (and the grace).
-    counts.intervals[0].counts.stop.forward.car = 5;
-    counts.asOf = start + minute + 11_000;
-    flush();
-    expect(readFileSync(join(dir, 'rec.counts.csv'), 'utf8').trim().split('\n').at(-2)).toBe(`${new Date(start).toISOString()},${start},stop,forward,car,5`);
-    await outputs.close();
-    expect(rows()).toBe(2);
-  });
   it('a run started again within a minute writes that minute once, whole: the part the stop wrote is counted on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
