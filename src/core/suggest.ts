@@ -1,8 +1,26 @@
+/** The shortest word taken for the start of a longer one: `watch` for `watchdogSeconds`, not `co` for `countIntervalSeconds`. */
+const MIN_PREFIX = 4;
+
 /**
  * "Did you mean": the candidate closest to a mistyped word, if one is close enough to be what was meant.
- * Case is ignored (`fpscap` for `fpsCap`) and a swap of two neighbouring letters is one slip (`rnu`).
+ * Case is ignored (`fpscap` for `fpsCap`) and a swap of two neighbouring letters is one slip (`rnu`). A word
+ * that is the start of one candidate alone is that candidate shortened (`countInterval` for
+ * `countIntervalSeconds`, its unit left off), however many letters are left off.
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+  const all = [...candidates];
+  return nearest(word, all) ?? shortened(word, all);
+}
+
+/** The one candidate `word` begins (case ignored), when it is long enough to say which. */
+function shortened(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  if (w.length < MIN_PREFIX) return undefined;
+  const longer = candidates.filter((c) => c.length > w.length && c.toLowerCase().startsWith(w));
+  return longer.length === 1 ? longer[0] : undefined;
+}
+
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
   // Short words allow one slip; longer ones one per four letters, so unrelated words are not offered.
   const allowed = Math.max(1, Math.floor(w.length / 4));

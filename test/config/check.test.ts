@@ -25,6 +25,9 @@ const broken: { what: string; yaml: string; path: string; line: number; message:
   { what: 'missing url', yaml: 'sources:\n  - name: a\n', path: 'sources[0].url', line: 2, message: /required/ },
   { what: 'unknown key', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    fps_cap: 10\n', path: 'sources[0]', line: 4, message: /^unknown key 'fps_cap'; did you mean 'fpsCap'\?$/ },
   { what: 'a key in the wrong case, deep down', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    tracker:\n      lowscore: 0.1\n', path: 'sources[0].tracker', line: 5, message: /^unknown key 'lowscore'; did you mean 'lowScore'\?$/ },
+  // The start of a key, its unit left off: the key meant, though many letters short; a word that starts none (or several) has no suggestion.
+  { what: 'a key with its unit left off', yaml: 'countInterval: 900\n' + valid, path: '(top level)', line: 1, message: /^unknown key 'countInterval'; did you mean 'countIntervalSeconds'\?$/ },
+  { what: 'keys that are the start of one, of none, too short', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    watchdog: 5\n    counting: 1\n    mov: true\n', path: 'sources[0]', line: 4, message: /^unknown keys 'watchdog' \(did you mean 'watchdogSeconds'\?\), 'counting', 'mov'$/ },
   { what: 'two unknown keys, one close to a real one', yaml: 'detector:\n  thersh: 0.3\n  zzzzz: 1\nsources:\n  - name: a\n    url: x.mp4\n', path: 'detector', line: 2, message: /^unknown keys 'thersh' \(did you mean 'thresh'\?\), 'zzzzz'$/ },
   { what: 'bad enum', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    mode: realtime\n', path: 'sources[0].mode', line: 4, message: /"live"\|"batch"/ },
   { what: 'line with one point', yaml: 'sources:\n  - name: a\n    url: x.mp4\n    lines:\n      - name: l1\n        points: [[0, 0]]\n', path: 'sources[0].lines[0].points', line: 6, message: /./ },
