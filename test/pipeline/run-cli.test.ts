@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
 import { dashboardUrl } from '../helpers/cli.js';
@@ -301,6 +301,54 @@ describe('xnorcam run / demo', () => {
     expect(r.stdout).toMatch(/^xnorcam demo: open the dashboard at: http:\/\/127\.0\.0\.1:\d+\//m);
     expect(r.stdout).toMatch(/demo\s+stopped\s+decoded [1-9][\d.]* fps\s+detected [1-9]/);
   }, 180_000);
+
+  /** The processes whose parent is `pid`, and whether one is still there (a zombie, dead but not yet reaped, is not). */
+  const childrenOf = (pid: number) =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .flatMap((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(d)] : [];
+        } catch {
+          return []; // gone meanwhile
+        }
+      });
+  const alive = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+
+  // Run after the test above: its render and this one's share .cache/demo's partial file.
+  it.skipIf(!existsSync(defaultModelPath()))('demo stopped by a signal while it renders its video stops the renderer and its ffmpeg, and leaves no partial file', async () => {
+    const before = existsSync(demoVideo) ? statSync(demoVideo) : undefined;
+    const partial = demoVideo.replace(/\.mp4$/, '.partial.mp4');
+    const child = spawn(process.execPath, [bin, 'demo', '--regenerate', '--port', '0', '--stats', '0'], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_LOG_FORMAT: 'text' } });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let renderers: number[] = [];
+    try {
+      // The renderer (xnorcam synth video) and the ffmpeg it encodes with, at work.
+      await until('the renderer and its ffmpeg', () => {
+        const synth = childrenOf(child.pid!);
+        renderers = [...synth, ...synth.flatMap(childrenOf)];
+        return renderers.length >= 2 && existsSync(partial);
+      }, 60_000);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(130);
+    expect(err.trim().split('\n').at(-1)).toBe('error: interrupted by SIGINT while rendering the demo video: nothing kept; the next xnorcam demo renders it again');
+    expect(renderers.filter(alive)).toEqual([]);
+    expect(readdirSync(dirname(demoVideo)).filter((f) => f.includes('.partial.'))).toEqual([]);
+    // The clip already rendered is untouched.
+    if (before) expect([statSync(demoVideo).size, statSync(demoVideo).mtimeMs]).toEqual([before.size, before.mtimeMs]);
+  }, 120_000);
 
   it.skipIf(existsSync(defaultModelPath()))('demo without the bundled model says so in one line', () => {
     const r = xnorcam(['demo', '--port', '0', '--duration', '1']);
