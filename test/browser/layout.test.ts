@@ -24,8 +24,11 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
     private readonly names: string[],
     private readonly withCounts = false,
     private readonly busy = false,
-    /** Counts × this (a week's counting: 5 and 6 digits), and sources without video (--no-video). */
-    private readonly opts: { times?: number; noVideo?: boolean; since?: number } = {},
+    /**
+     * Counts × this (a week's counting: 5 and 6 digits), sources without video (--no-video), and a junction's
+     * lines (movements: true): counts on each of them instead of one stop line, and its from → to movements.
+     */
+    private readonly opts: { times?: number; noVideo?: boolean; since?: number; junction?: string[] } = {},
   ) {
     super();
   }
@@ -42,7 +45,7 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
   }
   overlay(): SourceOverlay {
     return {
-      lines: this.withCounts ? [{ name: 'stop', points: [[0, 400], [1280, 400]] }] : [],
+      lines: this.withCounts ? this.lineNames().map((name, i) => ({ name, points: [[0, 400 + 40 * i], [1280, 400 + 40 * i]] as [[number, number], [number, number]] })) : [],
       zones: this.busy ? [{ name: 'farlanes', polygon: [[0, 0], [640, 0], [640, 300]] }] : [],
     };
   }
@@ -50,12 +53,19 @@ class StatusOnlyFeed extends EventEmitter implements PipelineFeed {
     if (!this.withCounts) return undefined;
     const now = Math.floor(Date.now() / 60_000) * 60_000;
     const k = this.opts.times ?? 1;
-    const c: LineCounts = this.busy
-      ? { stop: { forward: { car: 1234 * k, truck: 35 * k, bus: 3 * k, motorcycle: 12 * k }, backward: { car: 987 * k, truck: 20 * k, bus: 1 * k, motorcycle: 4 * k } } }
-      : { stop: { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } } };
+    const dirs: LineCounts[string] = this.busy
+      ? { forward: { car: 1234 * k, truck: 35 * k, bus: 3 * k, motorcycle: 12 * k }, backward: { car: 987 * k, truck: 20 * k, bus: 1 * k, motorcycle: 4 * k } }
+      : { forward: { car: 12, truck: 3 }, backward: { car: 9, bus: 1 } };
+    const c: LineCounts = Object.fromEntries(this.lineNames().map((l) => [l, dirs]));
     const occupancy = this.busy ? { occupancy: { farlanes: { car: 3, truck: 1, bus: 1 } } } : {};
     const since = this.opts.since !== undefined ? { since: this.opts.since } : {};
-    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }], ...occupancy, ...since };
+    const j = this.opts.junction;
+    // Every way through the junction taken, by a few hundred vehicles (three digits in each cell).
+    const movements = j ? { movements: Object.fromEntries(j.map((from, i) => [from, Object.fromEntries(j.filter((to) => to !== from).map((to, t) => [to, { car: 100 + 37 * i + 11 * t, truck: 5 }]))])) } : {};
+    return { source: name, intervalMs: 60_000, total: c, intervals: [{ start: now - 60_000, counts: c }, { start: now, counts: c }], ...occupancy, ...since, ...movements };
+  }
+  private lineNames(): string[] {
+    return this.opts.junction ?? ['stop'];
   }
 }
 
@@ -296,6 +306,48 @@ describe('dashboard grid fits the window', () => {
       expect(texts.interval.startsWith(prefix), texts.interval).toBe(true);
       expect(texts.interval.slice(prefix.length).replace(/\D/g, '')).toBe('2296');
     }, { since });
+  });
+
+  /** The first tile's picture, movements table and counts column, its tables' tops, and the names its headers show on hover. */
+  const junctionTile = (page: Page) =>
+    page.evaluate(() => {
+      const t = (globalThis as any).document.querySelector('section.camera');
+      const box = (e: any) => {
+        const r = e.getBoundingClientRect();
+        return { left: r.left, right: r.right, top: r.top, width: r.width, height: r.height };
+      };
+      const titles = (sel: string) => [...t.querySelectorAll(sel)].map((e: any) => e.title as string);
+      return {
+        picture: box(t.querySelector('canvas.video')),
+        matrix: box(t.querySelector('table.movements')),
+        counts: box(t.querySelector('.counts')),
+        tableTops: [...t.querySelectorAll('.count-table')].map((e: any) => e.getBoundingClientRect().top as number),
+        hover: { columns: titles('table.movements th.to'), rows: titles('table.movements th.from .name'), captions: titles('.count-table:not(.movements):not(.occupancy) caption .name') },
+      };
+    });
+
+  it.each([[2, 1366, 768], [1, 1920, 1080]])('a junction with long line names (movements: true), %i cameras at %i×%i: the picture as large as with short names, the tables their usual width', async (n, width, height) => {
+    const short = ['north', 'south', 'east', 'west'];
+    const long = ['near-kerb-southern-approach-main-street', 'far-northern-approach-beyond-the-bus-stop', 'eastern-arm-from-the-retail-park-exit', 'western-arm-towards-the-ring-road'];
+    const seen: Awaited<ReturnType<typeof junctionTile>>[] = [];
+    for (const junction of [short, long]) {
+      await withBusyCameras(NAMES.slice(0, n), width, height, async (page) => {
+        await expect.poll(async () => (await visibility(page, 'td.n, .counts-since')).every((t) => t.items.every((i) => i.shown)), { timeout: 5000 }).toBe(true);
+        seen.push(await junctionTile(page));
+      }, { junction, since: Date.now() - 3600_000 });
+    }
+    const [s, l] = seen;
+    const what = `long names ${JSON.stringify(l)}, short ${JSON.stringify(s)}`;
+    // Headed by the names, the movements table was 1068 px wide, the line tables went to a row of their own
+    // and the picture was 30×17 px at 1366×768 (220×124 with short names).
+    expect(l.picture.width, what).toBeGreaterThanOrEqual(s.picture.width - 3);
+    expect(l.picture.height, what).toBeGreaterThanOrEqual(s.picture.height - 3);
+    expect(l.matrix.right, what).toBeLessThanOrEqual(l.counts.right + 0.5);
+    expect(l.matrix.width, what).toBeLessThanOrEqual(1.5 * s.matrix.width);
+    // The movements table and the line tables side by side in one row, as with short names.
+    for (const r of [s, l]) for (const top of r.tableTops) expect(top, what).toBeCloseTo(r.tableTops[0], 0);
+    // Each name whole on hover.
+    expect(l.hover).toEqual({ columns: long, rows: long, captions: long });
   });
 
   it('without video (--no-video): no empty picture box, the counts take the room', async () => {

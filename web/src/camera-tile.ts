@@ -1,6 +1,6 @@
 import { drawCountsChart } from './chart.js';
 import { CLASS_NAMES, classColor } from './colors.js';
-import { movementMatrix } from './movement-matrix.js';
+import { lineName, movementMatrix } from './movement-matrix.js';
 import { countLabel, intervalLabel, sinceLabel } from './interval-label.js';
 import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
 import { PointerReadout } from './pointer-readout.js';
@@ -381,8 +381,7 @@ export class CameraTile {
     for (const [line, dirs] of Object.entries(c.total)) {
       const classes = [...new Set([...Object.keys(dirs.forward), ...Object.keys(dirs.backward)])].sort(byClassOrder);
       const table = el('table', 'count-table');
-      const cap = el('caption', '', table);
-      cap.textContent = line;
+      el('caption', '', table).append(lineName(line));
       const hr = el('tr', '', table);
       for (const t of ['', '→ fwd', '← back']) el('th', '', hr).textContent = t;
       for (const cls of classes) {
@@ -400,7 +399,7 @@ export class CameraTile {
     for (const [zone, byClass] of Object.entries(c.occupancy ?? {})) {
       const table = el('table', 'count-table occupancy');
       table.dataset.zone = zone;
-      el('caption', '', table).textContent = `${zone}: in the zone now`;
+      el('caption', '', table).append(lineName(zone), ': in the zone now');
       const classes = Object.keys(byClass).sort(byClassOrder);
       for (const cls of classes) el('td', 'n', classRow(table, cls)).textContent = countLabel(byClass[cls]);
       if (classes.length === 0) el('td', 'none', el('tr', '', table)).textContent = 'empty';
