@@ -358,6 +358,35 @@ describe('dashboard grid fits the window', () => {
     }, { noVideo: true, since: Date.now() });
   });
 
+  it.each([
+    [1, 1366, 768], [2, 1366, 768], [4, 1366, 768], [6, 1366, 768],
+    [1, 1920, 1080], [2, 1920, 1080], [4, 1920, 1080], [6, 1920, 1080],
+  ])('without video, %i cameras at %i×%i: the VIDEO OFF line covers no figure, count or name', async (n, width, height) => {
+    await withBusyCameras(NAMES.slice(0, n), width, height, async (page) => {
+      await expectCountsShown(page, `${n} cameras without video, ${width}×${height}`);
+      const tiles = await page.evaluate(() =>
+        [...(globalThis as any).document.querySelectorAll('section.camera')].map((t: any) => {
+          const box = (e: any) => {
+            const r = e.getBoundingClientRect();
+            return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+          };
+          const notice = t.querySelector('.video-notice');
+          const others = [...t.querySelectorAll('.camera-head > *, .figure, .counts-since, .count-table')].filter((e: any) => e.getBoundingClientRect().width > 0);
+          return { source: t.dataset.source, text: notice.textContent, notice: box(notice), tile: box(t), others: others.map((e: any) => ({ what: e.textContent as string, ...box(e) })) };
+        }),
+      );
+      for (const t of tiles) {
+        expect(t.text).toBe('VIDEO OFF · counts only (started with --no-video or outputs.dashboard.video: false)');
+        const where = `${t.source}: notice ${JSON.stringify(t.notice)}`;
+        expect(t.notice.top, where).toBeGreaterThanOrEqual(t.tile.top);
+        expect(t.notice.bottom, where).toBeLessThanOrEqual(t.tile.bottom);
+        // It used to be drawn over the figures' row (DROPPED at 1366×768, DETECT at 1920×1080).
+        const overlapping = t.others.filter((o) => o.left < t.notice.right - 0.5 && o.right > t.notice.left + 0.5 && o.top < t.notice.bottom - 0.5 && o.bottom > t.notice.top + 0.5);
+        expect(overlapping.map((o) => o.what), where).toEqual([]);
+      }
+    }, { noVideo: true, since: Date.now() });
+  });
+
   it('on a phone (390×844): one column that scrolls, pictures the screen\'s width, names and header readable; enlarged, the picture stays large', async () => {
     const cams = new MultiFeed(['junction-north', 'arterial-east', 'uk-m4', 'eu-motorway'].map((source) => new TestFeed({ source, width: 640, height: 360, fps: 5, step: 4 }).start()));
     const srv = await startDashboardServer(cams, { port: 0 });

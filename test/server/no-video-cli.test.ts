@@ -66,7 +66,7 @@ describe('xnorcam run --no-video', () => {
       await page.goto(url);
       const tile = page.locator('section.camera[data-source="testsrc2"]');
       await tile.locator('.video-notice', { hasText: 'VIDEO OFF' }).waitFor({ timeout: 15_000 });
-      expect(await tile.locator('.video-notice').textContent()).toBe('VIDEO OFF · counts only (the picture comes without --no-video and outputs.dashboard.video: false)');
+      expect(await tile.locator('.video-notice').textContent()).toBe('VIDEO OFF · counts only (started with --no-video or outputs.dashboard.video: false)');
       expect(await tile.locator('[data-figure="detect"] .figure-value').textContent()).toMatch(/^\d+\.\d fps$/);
     } finally {
       await browser.close();

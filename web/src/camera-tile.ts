@@ -151,7 +151,7 @@ export class CameraTile {
 
   /** A server run without video (--no-video) sends counts and figures only: the empty picture is no fault. */
   private videoOff(): string {
-    return this.info?.video === false ? 'VIDEO OFF · counts only (the picture comes without --no-video and outputs.dashboard.video: false)' : '';
+    return this.info?.video === false ? 'VIDEO OFF · counts only (started with --no-video or outputs.dashboard.video: false)' : '';
   }
 
   /** Why nothing is detected on a picture that is live, once that has lasted the source's watchdog. */
