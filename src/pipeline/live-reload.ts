@@ -279,6 +279,7 @@ export class PipelineReloader {
         logger.error('source not added', { source: name, error: (e as Error).message });
       }
     }
+    this.pipeline.arrange([...next.keys()]);
     const summary = { reason, added, removed: plan.remove.length, restarted, unchanged: plan.unchanged.length, ...(failed ? { failed } : {}) };
     if (failed) logger.warn('pipeline reloaded in part', summary);
     else logger.info('pipeline reloaded', summary);

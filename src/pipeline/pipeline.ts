@@ -358,6 +358,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       const analytics = await loadAnalytics(this.analyticsConfig(spec.name, cfg));
       classFilter(this.opts.classes ?? 'traffic', lease.pool.classNames, this.classesLabel(spec.name, lease));
       const old = this.byName.get(name);
+      // Its place in the list (/api/sources, the dashboard's tiles): a restart is no reason to move it to the end.
+      const at = old ? this.states.indexOf(old) : -1;
       await this.removeSource(name, { replacing: true });
       removed = old !== undefined;
       // Read after the removal: the old source's in-flight frames have been counted by then.
@@ -370,7 +372,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
         carried = undefined;
         removed = false;
       }
-      const st = await this.setupSource(spec, cfg, lease, analytics);
+      const st = await this.setupSource(spec, cfg, lease, analytics, at);
       if (carried) st.carried = carried;
       st.runner.start();
     } catch (e) {
@@ -385,6 +387,18 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
         if (this.active().every((s) => s.done)) this.markAllDone();
       }
     }
+  }
+
+  /**
+   * Lists the sources in this order (a reload's: the pipeline file's), any not named after them as they were:
+   * a source added back at the top of the file is at the top of /api/sources and of the dashboard.
+   */
+  arrange(names: readonly string[]): void {
+    const rank = (st: SourceState) => {
+      const i = names.indexOf(st.spec.name);
+      return i < 0 ? names.length : i;
+    };
+    this.states.sort((a, b) => rank(a) - rank(b));
   }
 
   /** The model id (`name@hash8`) a source is using. */
@@ -445,7 +459,8 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
     };
   }
 
-  private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease, prepared?: AnalyticsLike): Promise<SourceState> {
+  /** `at`: where it goes in the list of sources (a replaced source's place); at the end without it. */
+  private async setupSource(spec: SourceSpec, cfg: PipelineSource, lease: ModelLease, prepared?: AnalyticsLike, at = -1): Promise<SourceState> {
     const pool = lease.pool;
     // Before anything is set up for it: a class its model lacks is the configuration's mistake.
     const keep = classFilter(this.opts.classes ?? 'traffic', pool.classNames, this.classesLabel(spec.name, lease));
@@ -521,7 +536,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       droppedAtTick: 0,
       lastDropAt: null,
     };
-    this.states.push(st);
+    this.states.splice(at < 0 ? this.states.length : Math.min(at, this.states.length), 0, st);
     this.byName.set(spec.name, st);
     runner.on('frame', (slot: number, info: FrameInfo) => this.onFrame(st, slot, info));
     runner.on('display', (jpeg: Buffer, info: FrameInfo) => {

@@ -262,9 +262,21 @@ function syncSources(sources: SourceInfo[], dropped: Record<string, number>): vo
       tiles.delete(name);
     }
   }
+  orderTiles(sources);
   emptyEl.hidden = tiles.size > 0 || conn.refused !== null;
   // Also every second: the first frames may have changed the pictures' shape.
   layoutGrid();
+}
+
+/**
+ * The tiles in the server's order of its sources (the pipeline file's): a camera a reload restarted (gone from the
+ * list while it stopped) or added back comes back in its place, not below the others. Moved only when out of order.
+ */
+function orderTiles(sources: SourceInfo[]): void {
+  const want = sources.map((s) => tiles.get(s.name)?.root).filter((r) => r !== undefined);
+  const have = [...grid.querySelectorAll(':scope > section.camera')];
+  if (want.every((r, i) => have[i] === r)) return;
+  for (const r of want) grid.appendChild(r);
 }
 
 function toggleEnlarged(t: CameraTile | null): void {
