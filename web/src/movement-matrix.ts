@@ -1,4 +1,5 @@
 import type { MovementCounts } from './protocol.js';
+import { countLabel } from './interval-label.js';
 
 /** Line names this long or shorter (north, east, kerb) head their columns themselves; longer ones by a letter. */
 const SHORT_NAME = 6;
@@ -57,9 +58,9 @@ function letter(i: number): string {
 
 function pairCell(from: string, to: string, byClass: Record<string, number>): HTMLElement {
   const classes = Object.entries(byClass).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-  const td = cell('td', 'n', String(classes.reduce((a, [, n]) => a + n, 0)));
+  const td = cell('td', 'n', countLabel(classes.reduce((a, [, n]) => a + n, 0)));
   td.dataset.to = to;
-  td.title = `${from} → ${to}: ${classes.length ? classes.map(([cls, n]) => `${cls} ${n}`).join(', ') : 'none'}`;
+  td.title = `${from} → ${to}: ${classes.length ? classes.map(([cls, n]) => `${cls} ${countLabel(n)}`).join(', ') : 'none'}`;
   return td;
 }
 
