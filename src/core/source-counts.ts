@@ -39,11 +39,9 @@ export function mergeCounts(before: SourceCounts | undefined, now: SourceCounts 
     const movements = iv.movements ? addMovements(had?.movements, iv.movements) : had?.movements;
     byStart.set(iv.start, { start: iv.start, counts: addCounts(had?.counts, iv.counts), ...(movements ? { movements } : {}) });
   }
-  // Movements as the live one counts them: a source whose movements a reload turned off shows none from now on.
+  // Movements in total as the live one counts them: a source whose movements a reload turned off shows none from
+  // now on. Its intervals keep what was counted up to then, for the movements CSV's blocks of them.
   const movements = now.movements && { movements: addMovements(before.movements, now.movements) };
-  const intervals = [...byStart]
-    .sort((a, b) => a[0] - b[0])
-    .slice(-keep)
-    .map(([, iv]) => (movements || !iv.movements ? iv : { start: iv.start, counts: iv.counts }));
+  const intervals = [...byStart.values()].sort((a, b) => a.start - b.start).slice(-keep);
   return { ...now, total: addCounts(before.total, now.total), intervals, ...movements };
 }

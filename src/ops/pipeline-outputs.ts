@@ -226,8 +226,13 @@ export class PipelineOutputs {
     if (fresh.length === 0) return;
     const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
     for (const iv of fresh) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
-    if (counts.movements) this.writeMovements(source, fresh, counts.classes ?? []);
-    this.countsWritten.set(source, fresh[fresh.length - 1].start);
+    // A source a reload took movements off still has its intervals up to then to write (the one in progress
+    // too, written once it ends), and no more: its movements file is let go after the last.
+    const moved = counts.movements ? fresh : fresh.filter((iv) => iv.movements);
+    if (moved.length) this.writeMovements(source, moved, counts.classes ?? []);
+    const last = fresh[fresh.length - 1].start;
+    this.countsWritten.set(source, last);
+    if (!counts.movements && !counts.intervals.some((iv) => iv.movements && iv.start > last)) this.closeFile(`${source}.movements.csv`);
   }
 
   /** The same intervals' movements: every pair of its lines and class, 0 where none went that way (as batch's movements CSV). */

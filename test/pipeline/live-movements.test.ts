@@ -1,10 +1,13 @@
 /** `xnorcam run` of a source with movements: true: its movements CSV survives a restart within an interval as its counts CSV does. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xnorcam } from '../helpers/cli.js';
+import { bin } from '../helpers/model.js';
 import { synthRoad } from '../helpers/synth-intersection.js';
 import { tempDir } from '../helpers/videos.js';
+import { until } from '../helpers/wait.js';
 
 /** Long enough for two runs of the 10 s recording to fall in one interval. */
 const INTERVAL_S = 300;
@@ -21,15 +24,12 @@ describe('a live movements CSV', () => {
   it('a run started again within the interval writes that interval once, with both runs\' movements (as the counts CSV)', async () => {
     const out = join(tmp.dir, 'out');
     const yaml = join(tmp.dir, 'junction.yaml');
-    const lines = Object.entries(road.lines).map(([name, [a, b]]) => `      - { name: ${name}, points: [[${a}], [${b}]] }`);
-    writeFileSync(yaml, ['sources:', '  - name: junction', `    url: ${JSON.stringify(road.video)}`, '    mode: live', '    movements: true', '    lines:', ...lines, `countIntervalSeconds: ${INTERVAL_S}`, 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${JSON.stringify(out)}, events: true, counts: true }`, ''].join('\n'));
+    writeFileSync(yaml, junction(road, out, ['    movements: true']));
     // Both runs (about 15 s each, more on a busy machine) within one interval.
-    const left = INTERVAL_S * 1000 - (Date.now() % (INTERVAL_S * 1000));
-    if (left < 120_000) await new Promise((r) => setTimeout(r, left + 500));
-    const interval = Math.floor(Date.now() / (INTERVAL_S * 1000)) * INTERVAL_S * 1000;
+    const interval = await intervalWithTimeLeft(120_000);
 
     const csv = (kind: string) => readFileSync(join(out, `junction.${kind}.csv`), 'utf8').trim().split('\n');
-    const moved = () => readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'movement') as { from: string; to: string; className: string }[];
+    const moved = () => movementEvents(out);
     const expected = () => {
       const [, ...counts] = csv('counts');
       const classes = [...new Set(counts.map((r) => r.split(',')[4]))].filter((c) => c !== 'person');
@@ -53,4 +53,58 @@ describe('a live movements CSV', () => {
     expect(csv('movements')).toEqual(['interval_start,interval_start_ms,from,to,class,count', ...expected()]);
     expect(new Set(csv('counts').slice(1).map((r) => r.split(',')[1]))).toEqual(new Set([String(interval)]));
   }, 300_000);
+
+  it('a reload that turns movements off still writes the movements of the interval in progress, counted up to the reload', async () => {
+    const out = join(tmp.dir, 'off');
+    const yaml = join(tmp.dir, 'off.yaml');
+    const loop = ['    loop: true'];
+    writeFileSync(yaml, junction(road, out, [...loop, '    movements: true']));
+    // The movements, the reload and the stop within one interval.
+    const interval = await intervalWithTimeLeft(90_000);
+    const run = spawn(process.execPath, [bin, 'run', yaml], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    run.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+    const exited = new Promise((resolve) => run.on('exit', resolve));
+    try {
+      await until('movements told', () => movementEvents(out).length >= 3, 90_000);
+      // Saved as an editor does: a new file over the old.
+      writeFileSync(`${yaml}.new`, junction(road, out, loop));
+      renameSync(`${yaml}.new`, yaml);
+      await until('the source restarted without movements', () => /"msg":"source restarted".*"changed":"movements"/.test(log), 30_000);
+      // Crossings after the reload: the interval goes on without movements.
+      const crossings = () => readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"line-crossing"')).length;
+      const before = crossings();
+      await until('a crossing after the reload', () => crossings() > before, 60_000);
+    } finally {
+      run.kill('SIGINT');
+      expect(await exited, log).toBe(0);
+    }
+    const told = movementEvents(out).filter((e) => e.className !== 'person');
+    expect(told.length).toBeGreaterThan(0);
+    // The interval's block was written (it was not: the stop saw a source without movements), with every movement told.
+    const [header, ...rows] = readFileSync(join(out, 'junction.movements.csv'), 'utf8').trim().split('\n');
+    expect(header).toBe('interval_start,interval_start_ms,from,to,class,count');
+    expect(new Set(rows.map((r) => r.split(',')[1]))).toEqual(new Set([String(interval)]));
+    expect(rows.reduce((n, r) => n + Number(r.split(',')[5]), 0)).toBe(told.length);
+  }, 300_000);
 });
+
+/** The pipeline file of the junction: the synthetic road as a live camera with the three lines, `extra` under the source. */
+function junction(road: ReturnType<typeof synthRoad>, out: string, extra: string[]): string {
+  const lines = Object.entries(road.lines).map(([name, [a, b]]) => `      - { name: ${name}, points: [[${a}], [${b}]] }`);
+  return ['sources:', '  - name: junction', `    url: ${JSON.stringify(road.video)}`, '    mode: live', ...extra, '    lines:', ...lines, `countIntervalSeconds: ${INTERVAL_S}`, 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${JSON.stringify(out)}, events: true, counts: true }`, ''].join('\n');
+}
+
+/** The start of the interval in progress, once it has at least `ms` left (waiting for the next one if not). */
+async function intervalWithTimeLeft(ms: number): Promise<number> {
+  const left = INTERVAL_S * 1000 - (Date.now() % (INTERVAL_S * 1000));
+  if (left < ms) await new Promise((r) => setTimeout(r, left + 500));
+  return Math.floor(Date.now() / (INTERVAL_S * 1000)) * INTERVAL_S * 1000;
+}
+
+/** The movements events.jsonl has told. */
+function movementEvents(out: string): { from: string; to: string; className: string }[] {
+  const path = join(out, 'events.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('"movement"')).map((l) => JSON.parse(l)).filter((e) => e.type === 'movement');
+}
