@@ -54,8 +54,9 @@ function takeOpenInterval(path: string, intervalMs: number, nowMs: number, isKey
       const found = lastInterval(fd, size, from, isKey);
       if (found === 'more' && from > 0) continue;
       if (found === 'more' || !found) return undefined;
-      // Only an interval on the wall clock that has not ended: a finished one is complete as written.
-      if (found.start < 1e11 || found.start + intervalMs <= nowMs || found.start > nowMs) return undefined;
+      // Only an interval on the wall clock that has not ended: a finished one is complete as written. And one on
+      // this run's grid: another length's (a file from before the folder recorded its length) is no interval of this run.
+      if (found.start < 1e11 || found.start + intervalMs <= nowMs || found.start > nowMs || found.start % intervalMs !== 0) return undefined;
       ftruncateSync(fd, found.cut);
       return { start: found.start, rows: found.rows };
     }

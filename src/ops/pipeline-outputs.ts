@@ -6,7 +6,8 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { mergeCounts } from '../core/source-counts.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { LiveLineFile } from './rotating-file.js';
+import { LiveLineFile, rotateFiles } from './rotating-file.js';
+import { SourceRecord } from './source-record.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
 import { takeOpenCounts, takeOpenMovements } from './counts-resume.js';
@@ -70,6 +71,8 @@ export class PipelineOutputs {
     this.resumeSource(s.name);
   };
   private lock?: OutputLock;
+  /** Each source's countIntervalSeconds its counts files are written with (`count-intervals.json`), for the next run. */
+  private intervalRecord?: SourceRecord;
   /** When this run started writing: an interval of the run before still open then is carried on. */
   private readonly startedAt = Date.now();
 
@@ -84,6 +87,11 @@ export class PipelineOutputs {
       const holder = outputLockHolder(files.dir);
       if (holder) throw new UserError(`outputs.files.dir: ${files.dir} is written by another xnorcam run (${describeHolder(holder)}): two in one folder mix their files; give this one another dir`);
       this.lock = new OutputLock(files.dir, () => this.sourceNames());
+      this.intervalRecord = new SourceRecord(join(files.dir, 'count-intervals.json'), (n) => n > 0, {
+        kind: 'count-interval',
+        unreadable: 'counts files written with another countIntervalSeconds are not told from this one\'s',
+        unwritable: 'a run with another countIntervalSeconds will not know this one\'s files',
+      });
       feed.on('status', this.onStatus);
     }
     this.sinks = cfg.outputs.webhooks.map((w) => new WebhookSink(w));
@@ -190,7 +198,7 @@ export class PipelineOutputs {
   private resumeCounts(source: string, now: SourceCounts): void {
     if (this.resumed.has(source)) return;
     this.resumed.add(source);
-    if (now.asOf !== undefined || this.files.has(`${source}.counts.csv`)) return;
+    if (now.asOf !== undefined || this.files.has(`${source}.counts.csv`) || this.newIntervalLength(source, now.intervalMs)) return;
     // Open when this run started, not at this first flush seconds later: a restart at 21:25:56 counts on 21:25's
     // rows, though by its first flush 21:26 has begun (judged then, the minute was written twice).
     const path = (kind: string) => join(this.cfg.outputs.files!.dir, `${source}.${kind}.csv`);
@@ -209,6 +217,39 @@ export class PipelineOutputs {
     for (const [what, o] of [['counts', open], ['movements', moved]] as const) {
       if (o) logger.info(`${what} of the interval in progress before the restart carried on`, { source, interval: new Date(o.start).toISOString(), rows: o.rows });
     }
+  }
+
+  /**
+   * Whether the source's counts files were written with another countIntervalSeconds than this run's: they are
+   * rotated (as by size: `.1` …) and new ones started, the interval the run before was stopped in left in them
+   * as written. Carried on, it was an interval off the new length's grid, and the new length's first interval
+   * had the key of one of the old length's already in the file (23:30 of 60 s, then 23:30 of 300 s).
+   */
+  private newIntervalLength(source: string, intervalMs: number): boolean {
+    const record = this.intervalRecord!;
+    const seconds = intervalMs / 1000;
+    const was = record.get(source);
+    if (was === seconds) return false;
+    record.write({ [source]: seconds });
+    // None: the source's first run in this folder, or files of a version that kept no record (taken as this length's).
+    if (was === undefined) return false;
+    const { dir, rotate } = this.cfg.outputs.files!;
+    const paths = ['counts', 'movements'].map((kind) => join(dir, `${source}.${kind}.csv`)).filter((path) => existsSync(path));
+    try {
+      for (const path of paths) rotateFiles(path, rotate.maxFiles);
+    } catch (e) {
+      logger.warn(`${source}: its counts files of countIntervalSeconds ${was} cannot be rotated (${(e as Error).message}): this run's intervals of ${seconds} s follow theirs in them`);
+      return true;
+    }
+    if (paths.length) {
+      logger.info('countIntervalSeconds changed since the counts files were written: they are rotated and new ones started, the interval in progress before the restart left in them as written', {
+        source,
+        was,
+        now: seconds,
+        rotated: paths.map((path) => `${path} → ${rotate.maxFiles >= 1 ? `${path}.1` : 'deleted (rotate.maxFiles: 0)'}`),
+      });
+    }
+    return true;
   }
 
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {

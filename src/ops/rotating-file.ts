@@ -46,11 +46,7 @@ export class RotatingLineFile {
   private rotate(): void {
     closeSync(this.fd);
     this.fd = -1;
-    const { maxFiles } = this.opts;
-    // A file an archive job moved or deleted meanwhile is simply not there to move on.
-    ifPresent(() => rmSync(`${this.path}.${maxFiles}`));
-    for (let i = maxFiles - 1; i >= 1; i--) ifPresent(() => renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`));
-    ifPresent(() => (maxFiles >= 1 ? renameSync(this.path, `${this.path}.1`) : rmSync(this.path)));
+    rotateFiles(this.path, this.opts.maxFiles);
     this.openAtPath();
   }
 
@@ -90,6 +86,14 @@ export class RotatingLineFile {
     closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/** `path` → `path.1` → … up to `path.maxFiles`, the oldest deleted (with maxFiles 0, `path` itself). */
+export function rotateFiles(path: string, maxFiles: number): void {
+  // A file an archive job moved or deleted meanwhile is simply not there to move on.
+  ifPresent(() => rmSync(`${path}.${maxFiles}`));
+  for (let i = maxFiles - 1; i >= 1; i--) ifPresent(() => renameSync(`${path}.${i}`, `${path}.${i + 1}`));
+  ifPresent(() => (maxFiles >= 1 ? renameSync(path, `${path}.1`) : rmSync(path)));
 }
 
 function ifPresent(op: () => void): void {

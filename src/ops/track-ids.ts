@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logger } from '../core/log.js';
-import { writeAtomically } from '../core/write-atomically.js';
+import { SourceRecord } from './source-record.js';
 
 /** Where a live source's new track ids come from (see TrackIdFile). */
 export interface TrackIdSource {
@@ -29,57 +27,31 @@ export class TrackIdCounter implements TrackIdSource {
  */
 export class TrackIdFile extends TrackIdCounter {
   private static readonly RESERVE = 1000;
-  private readonly path: string;
-  private stored?: Record<string, number>;
+  private readonly record: SourceRecord;
   private readonly reserved = new Map<string, number>();
 
   constructor(dir: string) {
     super();
-    this.path = join(dir, 'track-ids.json');
+    this.record = new SourceRecord(join(dir, 'track-ids.json'), (n) => Number.isSafeInteger(n) && n >= 1, {
+      kind: 'track-id',
+      unreadable: 'track ids start again at 1, and may repeat ids of runs before',
+      unwritable: 'after a restart track ids may repeat ids of this run',
+    });
   }
 
   override next(source: string): number {
-    // Read at the first id, not when made: by then the run holds the folder's lock.
-    const stored = (this.stored ??= this.read());
-    // Own keys only: a source may be called `constructor` or `toString`, names every object has.
-    if (!this.nextIds.has(source)) this.nextIds.set(source, Object.hasOwn(stored, source) ? stored[source] : 1);
+    const stored = this.record.get(source) ?? 1;
+    if (!this.nextIds.has(source)) this.nextIds.set(source, stored);
     const id = super.next(source);
-    if (id >= (this.reserved.get(source) ?? (Object.hasOwn(stored, source) ? stored[source] : 1))) {
+    if (id >= (this.reserved.get(source) ?? stored)) {
       this.reserved.set(source, id + TrackIdFile.RESERVE);
-      this.write(this.reserved);
+      this.record.write(Object.fromEntries(this.reserved));
     }
     return id;
   }
 
   /** The run ends: the next run goes on from the last id given, not from the block's end. */
   close(): void {
-    if (this.nextIds.size) this.write(this.nextIds);
-  }
-
-  private read(): Record<string, number> {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch {
-      return {}; // the folder's first run
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === 'object' && Object.values(parsed).every((n) => Number.isSafeInteger(n) && n >= 1)) return parsed as Record<string, number>;
-    } catch {
-      // told below
-    }
-    logger.warn(`${this.path} is not a track-id file: track ids start again at 1, and may repeat ids of runs before`);
-    return {};
-  }
-
-  private write(ids: ReadonlyMap<string, number>): void {
-    // Sources of earlier runs not in this one keep their place.
-    const all = { ...this.stored, ...Object.fromEntries(ids) };
-    try {
-      writeAtomically(this.path, JSON.stringify(all) + '\n');
-    } catch (e) {
-      logger.warn(`${this.path} cannot be written (${(e as Error).message}): after a restart track ids may repeat ids of this run`);
-    }
+    if (this.nextIds.size) this.record.write(Object.fromEntries(this.nextIds));
   }
 }

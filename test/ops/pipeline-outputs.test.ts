@@ -46,6 +46,25 @@ function feedFor(status: SourceStatus, counts: SourceCounts) {
   return Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed & EventEmitter;
 }
 
+/** cam1's count of a minute: 3 cars forward over its stop line. */
+function threeCarsIn(minute: number): SourceCounts {
+  return { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { stopline: { forward: { car: 3 }, backward: {} } } }] };
+}
+
+/** A run writing cam1's `counts` into `dir`, started and stopped at those times of the clock (Date alone faked). */
+async function runOnClock(dir: string, counts: SourceCounts, startedAt: number, stoppedAt: number): Promise<void> {
+  const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    vi.setSystemTime(startedAt);
+    const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), cfg);
+    vi.setSystemTime(stoppedAt);
+    await outputs.close();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe('pipeline outputs', () => {
   it('writes the event log, counts per closed interval, source up/down events, and posts webhooks', async () => {
     const received: TrafficEvent[] = [];
@@ -311,19 +330,21 @@ describe('pipeline outputs', () => {
     const header = 'interval_start,interval_start_ms,line,direction,class,count';
     const row = (dir: string, n: number) => `${new Date(minute).toISOString()},${minute},stopline,${dir},car,${n}`;
     writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('forward', 23), row('backward', 0), ''].join('\n'));
-    const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
-    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { stopline: { forward: { car: 3 }, backward: {} } } }] };
     // Started at :56 of that minute; its first write (here, the stop) comes after the minute has ended.
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
-      vi.setSystemTime(minute + 56_000);
-      const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), cfg);
-      vi.setSystemTime(minute + 62_000);
-      await outputs.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    await runOnClock(dir, threeCarsIn(minute), minute + 56_000, minute + 62_000);
     expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('forward', 26), row('backward', 0)]);
+  });
+  it('leaves an interval in progress off this run\'s grid as written (a file of another countIntervalSeconds, from before the folder recorded it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const minute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const row = (start: number, dir: string, n: number) => `${new Date(start).toISOString()},${start},stopline,${dir},car,${n}`;
+    // The run before counted 10 s intervals and was stopped in minute:10 … :20; this one counts minutes.
+    const before = [header, row(minute, 'forward', 4), row(minute, 'backward', 0), row(minute + 10_000, 'forward', 2), row(minute + 10_000, 'backward', 1), ''].join('\n');
+    writeFileSync(join(dir, 'cam1.counts.csv'), before);
+    await runOnClock(dir, threeCarsIn(minute), minute + 15_000, minute + 15_000);
+    // Not carried on into this run as an interval of its own at minute:10.
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8')).toBe(before + [row(minute, 'forward', 3), row(minute, 'backward', 0), ''].join('\n'));
   });
   it('writes an interrupted interval carried on with its lines in their order (the file is read from its end)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));

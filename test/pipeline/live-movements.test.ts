@@ -1,4 +1,4 @@
-/** `xnorcam run` of a source with movements: true: its movements CSV survives a restart within an interval as its counts CSV does. */
+/** `xnorcam run` of a source with movements: true: its movements CSV through restarts and reloads, beside its counts CSV. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -54,6 +54,39 @@ describe('a live movements CSV', () => {
     expect(new Set(csv('counts').slice(1).map((r) => r.split(',')[1]))).toEqual(new Set([String(interval)]));
   }, 300_000);
 
+  it('a restart with 30 s intervals after 10 s ones starts new counts and movements files, and leaves the old ones, interval in progress included, as written', async () => {
+    const out = join(tmp.dir, 'length');
+    const yaml = join(tmp.dir, 'length.yaml');
+    const csv = (name: string) => readFileSync(join(out, name), 'utf8');
+    const run = (seconds: number, duration: number) => {
+      writeFileSync(yaml, junction(road, out, ['    loop: true', '    movements: true'], seconds));
+      const r = xnorcam(['run', yaml, '--duration', String(duration)], undefined, { XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    // Stopped a few seconds into a 10 s interval off the 30 s grid (:10 or :40), started again within it: the
+    // audit's case, that interval carried on into the 30 s run as an interval of its own.
+    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000)));
+    run(10, 13);
+    const before = { counts: csv('junction.counts.csv'), movements: csv('junction.movements.csv') };
+    const log = run(30, 12);
+
+    // The 10 s run's files as it wrote them (nothing taken off their end), rotated as by size.
+    expect(csv('junction.counts.csv.1')).toBe(before.counts);
+    expect(csv('junction.movements.csv.1')).toBe(before.movements);
+    expect(log.split('\n').filter((l) => l.includes('countIntervalSeconds changed since the counts files were written'))).toEqual([expect.stringMatching(/"was":10,"now":30/)]);
+    expect(log).not.toMatch(/carried on/);
+    // The new ones: 30 s intervals only, on their grid, each key once.
+    for (const name of ['junction.counts.csv', 'junction.movements.csv']) {
+      const rows = csv(name).trim().split('\n').slice(1).map((l) => l.split(','));
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect(Number(r[1]) % 30_000).toBe(0);
+      const keys = rows.map((r) => r.slice(1, 5).join(','));
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    expect(JSON.parse(csv('count-intervals.json'))).toEqual({ junction: 30 });
+  }, 300_000);
+
   it('a reload that turns movements off still writes the movements of the interval in progress, counted up to the reload', async () => {
     const out = join(tmp.dir, 'off');
     const yaml = join(tmp.dir, 'off.yaml');
@@ -90,9 +123,9 @@ describe('a live movements CSV', () => {
 });
 
 /** The pipeline file of the junction: the synthetic road as a live camera with the three lines, `extra` under the source. */
-function junction(road: ReturnType<typeof synthRoad>, out: string, extra: string[]): string {
+function junction(road: ReturnType<typeof synthRoad>, out: string, extra: string[], intervalSeconds = INTERVAL_S): string {
   const lines = Object.entries(road.lines).map(([name, [a, b]]) => `      - { name: ${name}, points: [[${a}], [${b}]] }`);
-  return ['sources:', '  - name: junction', `    url: ${JSON.stringify(road.video)}`, '    mode: live', ...extra, '    lines:', ...lines, `countIntervalSeconds: ${INTERVAL_S}`, 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${JSON.stringify(out)}, events: true, counts: true }`, ''].join('\n');
+  return ['sources:', '  - name: junction', `    url: ${JSON.stringify(road.video)}`, '    mode: live', ...extra, '    lines:', ...lines, `countIntervalSeconds: ${intervalSeconds}`, 'outputs:', '  dashboard: { enabled: false }', `  files: { dir: ${JSON.stringify(out)}, events: true, counts: true }`, ''].join('\n');
 }
 
 /** The start of the interval in progress, once it has at least `ms` left (waiting for the next one if not). */
