@@ -132,6 +132,10 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
   it('two batches started at the same moment on the same inputs into one folder: one writes its files, the other is refused', async () => {
     const out = join(tmp.dir, 'race-out');
     mkdirSync(out);
+    // Long enough that the two batches' runs overlap whatever the machine's speed: a one-second input was done,
+    // its lock gone, before the second batch had started on a fast machine (then both rightly wrote, in turn).
+    mkdirSync(join(tmp.dir, 'race'));
+    const input = makeVideo(join(tmp.dir, 'race', 'v.mp4'), { seconds: 20, width: 160, height: 120 });
     // Locks left by batches killed outright (their processes gone): each is read before a claim, which
     // widened the moment between looking for other batches and claiming to one in which both looked.
     for (let i = 0; i < 5000; i++) {
@@ -140,7 +144,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     }
     const batch = () =>
       new Promise<{ status: number | null; stderr: string }>((done) => {
-        const p = spawn(process.execPath, [bin, 'batch', video, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const p = spawn(process.execPath, [bin, 'batch', input, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
         p.on('exit', (status) => done({ status, stderr }));
@@ -148,7 +152,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     const runs = await Promise.all([batch(), batch()]);
     expect(runs.map((r) => r.status).sort()).toEqual([0, 2]);
     expect(errorLines(runs.find((r) => r.status === 2)!.stderr)).toEqual([expect.stringMatching(/another xnorcam batch \(pid \d+, .*\) is writing the outputs of v there/)]);
-    expect(readJsonl(join(out, 'v.detections.jsonl'))).toHaveLength(25);
+    expect(readJsonl(join(out, 'v.detections.jsonl'))).toHaveLength(500);
   });
 
   it("a batch's -2 names are its own: another batch of an input of that name is refused", async () => {

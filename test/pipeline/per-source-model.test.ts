@@ -51,7 +51,8 @@ describe('per-source models on one pipeline', () => {
       // x moves to y's model (shared threads); z is removed; nothing ends the pipeline.
       await p.replaceSource('x', src('x', testModel));
       await p.removeSource('z');
-      expect(p.sourceNames()).toEqual(['y', 'x']);
+      // A replaced source keeps its place (the file's order: the dashboard's tiles follow it).
+      expect(p.sourceNames()).toEqual(['x', 'y']);
       expect(p.modelOf('x')).toBe(models.y);
       const n = results.length;
       await until(() => results.slice(n).some((r) => r.frame.source === 'x' && r.frame.seq > 2));
@@ -64,7 +65,7 @@ describe('per-source models on one pipeline', () => {
       const m = results.length;
       await p.replaceSource('once', { name: 'once', url: clip, mode: 'live', model: testModel });
       await until(() => results.slice(m).some((r) => r.frame.source === 'once'));
-      expect(p.sourceNames()).toEqual(['y', 'x', 'once']);
+      expect(p.sourceNames()).toEqual(['x', 'y', 'once']);
     } finally {
       await p.close();
     }
