@@ -512,22 +512,26 @@ function refuseLiveFiles(outDir: string, names: readonly string[]): void {
  * each other's CSV rows, both exiting 0), else claims it until this process exits. A batch killed outright leaves
  * a lock whose process is gone, which does not count.
  *
- * Its lock is written before the others are read: of two batches claiming at the same moment, the later reader
- * always sees the earlier writer (looking first and writing after let both see nothing, and both write). Two that
- * see each other both step back, and try again after a random wait, so that one goes first.
+ * Its lock is written, marked `claiming`, before the others are read: of two batches claiming at the same moment,
+ * the later reader always sees the earlier writer (looking first and writing after let both see nothing, and both
+ * write). One that sees nothing marks its lock claimed and goes on. One that sees a claimed lock is refused at once;
+ * one that sees only other claiming locks steps back, as they do, and tries again after a random wait, so that one
+ * goes first. (Stepping back from a claimed lock too, and trying again, let the later batch outwait a short run of
+ * the earlier one and write the same files after it, both exiting 0.)
  */
 async function claimForBatch(outDir: string, names: readonly string[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const t0 = Date.now();
-    const lock = new OutputLock(outDir, () => names, batchLockFile());
+    const lock = new OutputLock(outDir, () => names, batchLockFile(), { claiming: true });
     const other = otherBatch(outDir, names);
     if (!other) {
+      lock.claimed();
       // On every way out, a second Ctrl-C's process.exit included.
       process.once('exit', () => lock.release());
       return;
     }
     lock.release();
-    if (attempt >= CLAIM_ATTEMPTS) {
+    if (!other.holder!.claiming || attempt >= CLAIM_ATTEMPTS) {
       throw new UserError(`-o ${outDir}: another xnorcam batch (${describeHolder(other.holder!)}) is writing the outputs of ${listNames(other.clash, 3)} there: two writing one file corrupt it; wait for it to end, or choose another --out`, 2);
     }
     await new Promise((r) => setTimeout(r, Math.random() * (Date.now() - t0 + 50) * 2 ** attempt));
@@ -536,7 +540,7 @@ async function claimForBatch(outDir: string, names: readonly string[]): Promise<
 
 const CLAIM_ATTEMPTS = 4;
 
-/** Another batch's lock in `dir` that claims any of `names`. */
+/** Another batch's lock in `dir` that claims any of `names`: one that has claimed them before one still claiming. */
 function otherBatch(dir: string, names: readonly string[]): { holder?: OutputLockInfo; clash: string[] } | undefined {
   let files: string[] = [];
   try {
@@ -544,11 +548,13 @@ function otherBatch(dir: string, names: readonly string[]): { holder?: OutputLoc
   } catch {
     // no folder yet: no other batch in it
   }
+  let claiming: { holder?: OutputLockInfo; clash: string[] } | undefined;
   for (const file of files) {
     const held = heldNames(dir, file, names);
-    if (held.holder) return held;
+    if (held.holder && !held.holder.claiming) return held;
+    if (held.holder) claiming ??= held;
   }
-  return undefined;
+  return claiming;
 }
 
 /**

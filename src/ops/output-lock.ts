@@ -13,6 +13,11 @@ export interface OutputLockInfo {
   host: string;
   sources: string[];
   since: string;
+  /**
+   * A batch still deciding whether the folder is its own (it has written its lock and is reading the others'):
+   * of two such batches both step back and try again, while one that has decided (no `claiming`) keeps the folder.
+   */
+  claiming?: true;
 }
 
 const LOCK_FILE = '.xnorcam.lock';
@@ -60,21 +65,32 @@ export class OutputLock {
   private readonly since = new Date().toISOString();
   private readonly timer: NodeJS.Timeout;
   private written = '';
+  private claiming: boolean;
 
   /** Takes the folder's lock; the caller has checked that no one else holds it (outputLockHolder). */
   constructor(
     dir: string,
     private readonly sources: () => readonly string[],
     file = LOCK_FILE,
+    { claiming = false }: { claiming?: boolean } = {},
   ) {
+    this.claiming = claiming;
     this.path = join(dir, file);
     this.write(true);
     this.timer = setInterval(() => this.write(true), REFRESH_MS).unref();
   }
 
+  /** The batch has found no other claiming its outputs: from now on another that reads the lock is refused at once. */
+  claimed(): void {
+    this.claiming = false;
+    this.write(true);
+  }
+
   /** Writes the sources again when they changed (a reload); `always` also to show it is alive. */
   write(always = false): void {
-    const text = JSON.stringify({ pid: process.pid, host: hostname(), sources: [...this.sources()].sort(), since: this.since } satisfies OutputLockInfo);
+    const info: OutputLockInfo = { pid: process.pid, host: hostname(), sources: [...this.sources()].sort(), since: this.since };
+    if (this.claiming) info.claiming = true;
+    const text = JSON.stringify(info);
     if (!always && text === this.written) return;
     try {
       // Renamed into place: a link planted at the lock's name is replaced, its target never written.

@@ -132,7 +132,7 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
   // Known defect, open: on an idle machine both batches still wrote (fresh-clone CI, twice, with a 1 s and a 20 s
   // input): the lock written first and the back-off do not yet stop two batches that start together. Skipped, not
   // weakened, until the claim is made atomic (an O_EXCL claim per output name).
-  it.skip('two batches started at the same moment on the same inputs into one folder: one writes its files, the other is refused', async () => {
+  it('two batches started at the same moment on the same inputs into one folder: one writes its files, the other is refused', async () => {
     const out = join(tmp.dir, 'race-out');
     mkdirSync(out);
     // Long enough that the two batches' runs overlap whatever the machine's speed: a one-second input was done,
@@ -156,6 +156,28 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(runs.map((r) => r.status).sort()).toEqual([0, 2]);
     expect(errorLines(runs.find((r) => r.status === 2)!.stderr)).toEqual([expect.stringMatching(/another xnorcam batch \(pid \d+, .*\) is writing the outputs of v there/)]);
     expect(readJsonl(join(out, 'v.detections.jsonl'))).toHaveLength(500);
+  });
+
+  it('a batch that finds another already writing its outputs is refused at once, not after waiting for that one to end', async () => {
+    const out = join(tmp.dir, 'held-out');
+    mkdirSync(out);
+    // Another batch that has claimed v's outputs: a live process of ours stands in for it.
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const holderGone = new Promise((r) => holder.on('exit', r));
+    writeFileSync(join(out, `.xnorcam-batch-${holder.pid}.lock`), JSON.stringify({ pid: holder.pid, host: hostname(), sources: ['v'], since: '2026-11-29T01:00:00.000Z' }));
+    const late = spawn(process.execPath, [bin, 'batch', video, ...testModelArgs, '-o', out, '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    late.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = new Promise<number | null>((r) => late.on('exit', r));
+    // The holder ends just after the late batch has read the folder (its own lock appears as it does): a late batch
+    // that stepped back and looked again found the folder free, and wrote the same files after the other, exit 0.
+    const ownLock = join(out, `.xnorcam-batch-${late.pid}.lock`);
+    while (!existsSync(ownLock) && late.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    holder.kill();
+    await holderGone;
+    expect(await status).toBe(2);
+    expect(errorLines(stderr)).toEqual([expect.stringMatching(new RegExp(`another xnorcam batch \\(pid ${holder.pid}, since 2026-11-29T01:00:00.000Z\\) is writing the outputs of v there`))]);
+    expect(existsSync(join(out, 'v.detections.jsonl'))).toBe(false);
   });
 
   it("a batch's -2 names are its own: another batch of an input of that name is refused", async () => {
