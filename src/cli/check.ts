@@ -1,5 +1,6 @@
 import { UserError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatProblem, formatProblemAt, validatePipelineText } from '../config/load.js';
 import { pipelineJsonSchema, type PipelineConfig } from '../config/schema.js';
@@ -13,7 +14,7 @@ export const spec = defineCommand({
   summary: 'validate pipeline files without running them',
   usage: '<pipeline.yaml...> | --schema',
   details:
-    'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem. A recording a source names that is not there (yet) is a warning: run refuses it until it is. A line, zone or calibration with points outside the picture of a recording a source names (its size read from the file; cameras are not connected to) is a warning too: it would count nothing.',
+    'Prints one line per problem as FILE:LINE: KEY.PATH: what was expected, and exits 1 if any file has a problem. A recording a source names that is not there (yet) is a warning: run refuses it until it is; one that is there but no video is a problem. A line, zone or calibration with points outside the picture of a recording a source names (its size read from the file; cameras are not connected to) is a warning too: it would count nothing.',
   options: {
     schema: { type: 'boolean', description: 'print the JSON Schema of pipeline files (for editor completion) and exit' },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing for valid files' },
@@ -45,7 +46,13 @@ export async function run(argv: string[]): Promise<number> {
       for (const p of problems) process.stderr.write(formatProblem(file, p) + '\n');
       continue;
     }
-    for (const warning of await shapesOutsideRecordings(file, text, config)) process.stderr.write(`warning: ${warning}\n`);
+    const recordings = await checkRecordings(file, text, config);
+    for (const warning of recordings.warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (recordings.problems.length) {
+      failed++;
+      for (const problem of recordings.problems) process.stderr.write(problem + '\n');
+      continue;
+    }
     if (!args.values.quiet) {
       const lines = config.sources.reduce((n, s) => n + s.lines.length, 0);
       const zones = config.sources.reduce((n, s) => n + s.zones.length, 0);
@@ -56,18 +63,28 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * Lines drawn for another camera or resolution pass every other check and count nothing, the run's one warning
- * buried among its progress lines. A recording's picture size is read here; cameras are not connected to.
+ * The recordings the sources name, read as run reads them (cameras are not connected to): one that is no video
+ * (a text file, audio only) is a problem, since run refuses it; lines drawn for another camera or resolution
+ * pass every other check and count nothing, the run's one warning buried among its progress lines, so a line,
+ * zone or calibration point outside the recording's picture is a warning.
  */
-async function shapesOutsideRecordings(file: string, text: string, config: PipelineConfig): Promise<string[]> {
+async function checkRecordings(file: string, text: string, config: PipelineConfig): Promise<{ problems: string[]; warnings: string[] }> {
+  const problems: string[] = [];
   const warnings: string[] = [];
   for (const [i, source] of config.sources.entries()) {
-    if (source.lines.length + source.zones.length === 0 && !source.calibration) continue;
     if (parseSource(source.url, { checkFile: false }).kind !== 'file') continue;
-    // A recording not there (yet) or no video was said above, or is for run to refuse.
-    const picture = await probeVideo(resolve(dirname(resolve(file)), source.url)).catch(() => undefined);
-    if (!picture?.width || !picture.height) continue;
+    const path = resolve(dirname(resolve(file)), source.url);
+    // A recording not there (yet), or a folder, was warned of above.
+    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) continue;
+    let picture: Awaited<ReturnType<typeof probeVideo>>;
+    try {
+      picture = await probeVideo(path);
+    } catch (e) {
+      problems.push(formatProblemAt(file, text, ['sources', i, 'url'], `${source.url}: ${(e as Error).message}`));
+      continue;
+    }
+    if (!picture.width || !picture.height) continue;
     for (const { key, message } of shapesOutsidePicture(source, picture.width, picture.height)) warnings.push(formatProblemAt(file, text, ['sources', i, ...key], message));
   }
-  return warnings;
+  return { problems, warnings };
 }

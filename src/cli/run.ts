@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.js';
 import { fatal, logger, logIsJson, report } from '../core/log.js';
 import type { SourceStatus } from '../core/feed.js';
-import { loadPipelineConfig } from '../config/load.js';
+import { formatProblemAt, loadPipelineConfig } from '../config/load.js';
 import { backendFlag, classesOption, kernelOptions, precisionFlag, threadsPerFrameFlag, threadsPerFrameOption } from './kernel-options.js';
 import { parseClassesOption } from '../pipeline/class-filter.js';
 import type { PipelineConfig } from '../config/schema.js';
@@ -241,16 +242,23 @@ export async function run(argv: string[]): Promise<number> {
   const statsSec = numberOption('stats', v.stats ?? (statsStream.isTTY ? '5' : '0'), 5, { min: 0 });
   const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
   const setup = setupFromArgs(args.positionals, v);
-  await checkFileSources(setup.options.sources.map((s) => s.url));
+  await checkFileSources(setup);
   return runLive(setup, { statsSec, durationSec, json: Boolean(v.json) });
 }
 
 /**
  * A recording that is no video is refused in one line before anything starts, as batch does (and a reload
- * refuses an edit naming one).
+ * refuses an edit naming one); from a pipeline file, with its `url:` line, as the file's other problems are.
  */
-async function checkFileSources(urls: string[]): Promise<void> {
-  for (const url of urls) await checkFileSource(url);
+async function checkFileSources(setup: RunSetup): Promise<void> {
+  for (const [i, source] of setup.options.sources.entries()) {
+    try {
+      await checkFileSource(source.url);
+    } catch (e) {
+      if (!setup.file || !(e instanceof UserError)) throw e;
+      throw new UserError(formatProblemAt(setup.file, readFileSync(setup.file, 'utf8'), ['sources', i, 'url'], e.message), e.exitCode);
+    }
+  }
 }
 
 /** Runs a live pipeline until Ctrl-C/SIGTERM (or the duration, or every source has ended). */

@@ -174,6 +174,21 @@ describe('xnorcam check', () => {
     expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
   });
 
+  it('refuses a recording that is there but no video, with its url: line, in check and run alike', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+    writeFileSync(join(dir, 'notvideo.mp4'), 'hello\n');
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'sources:\n  - name: cam\n    url: rtsp://h/x\n  - name: rec\n    url: notvideo.mp4\n');
+    const r = xnorcam('check', file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([`${file}:5: sources[1].url: notvideo.mp4: not a readable video (moov atom not found: the MP4 is incomplete or truncated)`]);
+    // run said the same without the file's line, unlike the file's other problems
+    const run = spawnSync(process.execPath, [bin, 'run', file, '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(`error: ${file}:5: sources[1].url: ${join(dir, 'notvideo.mp4')}: not a readable video (moov atom not found: the MP4 is incomplete or truncated)`);
+  });
+
   it("warns of a line, zone or calibration outside a recording's picture (drawn for another resolution), in the run's words, with its line; a camera's are not checked", () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
     makeVideo(join(dir, 'small.mp4'), { width: 320, height: 240, seconds: 1 });
