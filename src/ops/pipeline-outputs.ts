@@ -246,7 +246,7 @@ export class PipelineOutputs {
         source,
         was,
         now: seconds,
-        rotated: paths.map((path) => `${path} → ${rotate.maxFiles >= 1 ? `${path}.1` : 'deleted (rotate.maxFiles: 0)'}`),
+        rotated: paths.map((path) => `${path} → ${path}.1`),
       });
     }
     return true;
