@@ -205,10 +205,13 @@ export class PipelineOutputs {
     const open = takeOpenCounts(path('counts'), now.intervalMs, this.startedAt);
     // Its movements, written in the same stop: carried on with them (a run without movements now leaves them be).
     const moved = now.movements && takeOpenMovements(path('movements'), now.intervalMs, this.startedAt);
-    const intervals: SourceCounts['intervals'] = [];
-    if (open) intervals.push({ start: open.start, counts: open.counts });
-    if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements });
+    // One interval when both files were stopped in the same one (as they are, written together): two of one start
+    // were right only as long as every later step merged them.
+    const intervals: SourceCounts['intervals'] = open ? [{ start: open.start, counts: open.counts }] : [];
+    if (moved && open?.start === moved.start) intervals[0].movements = moved.movements;
+    else if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements });
     if (!intervals.length) return;
+    intervals.sort((a, b) => a.start - b.start);
     // Not in the total: that counts this run's crossings (since its start), as /metrics' counters do.
     const before: SourceCounts = { source, intervalMs: now.intervalMs, total: {}, intervals, ...(moved ? { movements: {} } : {}) };
     // Into the source's own counts where the feed takes them, so /api/counts and the dashboard show the interval

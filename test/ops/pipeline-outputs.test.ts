@@ -346,6 +346,24 @@ describe('pipeline outputs', () => {
     // Not carried on into this run as an interval of its own at minute:10.
     expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8')).toBe(before + [row(minute, 'forward', 3), row(minute, 'backward', 0), ''].join('\n'));
   });
+  it('carries on an interrupted interval of counts and movements as one interval, not two of one start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    await notInAMinutesLastSeconds();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const at = `${new Date(minute).toISOString()},${minute}`;
+    writeFileSync(join(dir, 'cam1.counts.csv'), ['interval_start,interval_start_ms,line,direction,class,count', `${at},north,forward,car,2`, `${at},south,backward,car,1`, ''].join('\n'));
+    writeFileSync(join(dir, 'cam1.movements.csv'), ['interval_start,interval_start_ms,from,to,class,count', `${at},north,south,car,1`, `${at},south,north,car,0`, ''].join('\n'));
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], movements: {}, intervals: [] };
+    const carried: SourceCounts[] = [];
+    const feed = Object.assign(feedFor(sourceStatus('cam1', 'running'), counts), { carryCounts: (_: string, c: SourceCounts) => carried.push(c) > 0 });
+    const outputs = new PipelineOutputs(feed, pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+    outputs.resumeIntervals();
+    await outputs.close();
+    expect(carried.map((c) => c.intervals)).toEqual([
+      [{ start: minute, counts: { north: { forward: { car: 2 }, backward: {} }, south: { forward: {}, backward: { car: 1 } } }, movements: { north: { south: { car: 1 } }, south: { north: { car: 0 } } } }],
+    ]);
+  });
+
   it('writes an interrupted interval carried on with its lines in their order (the file is read from its end)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
