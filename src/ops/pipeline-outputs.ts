@@ -6,7 +6,7 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { mergeCounts } from '../core/source-counts.js';
 import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { LiveLineFile, rotateFiles } from './rotating-file.js';
+import { LiveLineFile, rotateFiles, rotateOtherTable } from './rotating-file.js';
 import { SourceRecord } from './source-record.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
@@ -124,11 +124,22 @@ export class PipelineOutputs {
     return [...lost].map(([file, lines]) => ({ file, lines }));
   }
 
+  /** A live output file, opened at its first line; a CSV (one with a `header`) first kept aside if it is of another kind. */
   private file(name: string, header?: string): LiveLineFile {
     let f = this.files.get(name);
     if (!f) {
       const { dir, rotate } = this.cfg.outputs.files!;
-      f = new LiveLineFile(join(dir, name), { ...rotate, header }, logger);
+      const path = join(dir, name);
+      // A recording's table under a camera's name now (a reload or restart dropped `mode: batch`): the camera's
+      // rows went on under the table's header and its totals, one file of two formats.
+      if (header) {
+        try {
+          this.keepOtherTable(path, header);
+        } catch (e) {
+          logger.warn(`${path} is a file of another kind and cannot be rotated (${(e as Error).message}): this source's rows follow it there`);
+        }
+      }
+      f = new LiveLineFile(path, { ...rotate, header }, logger);
       this.files.set(name, f);
     }
     return f;
@@ -334,16 +345,31 @@ export class PipelineOutputs {
     this.held.delete(source);
     this.closeCountFiles(source);
     const base = join(this.cfg.outputs.files!.dir, source);
-    if (existsSync(`${base}.counts.csv`)) logger.info("a new pass over a recording: its counts CSV is written afresh, as xnorcam batch's", { source, file: `${base}.counts.csv` });
     const lines = this.feed.overlay(source).lines.map((l) => l.name);
     let tables: RecordingTables | null = null;
     try {
+      // A pass before's table is replaced, as a batch rerun replaces its files; a camera's counts under this name
+      // (a reload or restart made it a recording) are kept, rotated: emptied, a study's history was gone.
+      for (const { path, header } of RecordingTables.files(base, now)) {
+        if (this.keepOtherTable(path, header) === 'same') logger.info("a new pass over a recording: its table is written afresh, as xnorcam batch's", { source, file: path });
+      }
       tables = new RecordingTables(base, now, lines, this.feed.lostTrackMs?.(source) ?? lostTrackMs());
     } catch (e) {
       logger.error("a recording's counts CSV could not be opened: its counts of this pass are not in the file", { source, error: (e as Error).message });
     }
     this.recordings.set(source, tables);
     return tables;
+  }
+
+  /**
+   * A file of another kind where a source's table starts (a camera's counts CSV on the clock, a recording's
+   * table in its seconds: a reload or restart switched the source's `mode` under one name) is rotated and so
+   * kept, said in a warning naming where. Throws when it cannot be rotated.
+   */
+  private keepOtherTable(path: string, header: string): 'none' | 'same' | 'rotated' {
+    const found = rotateOtherTable(path, header, this.cfg.outputs.files!.rotate.maxFiles);
+    if (found === 'rotated') logger.warn("a file of another kind is where this source's table goes (a camera's counts on the clock, a recording's table in its seconds): it is kept, rotated, and a new one started", { file: path, kept: `${path}.1` });
+    return found;
   }
 
   /** A recording's pass has ended (its end, a stop, a removal): the rest of its intervals and its totals are written. */

@@ -1,7 +1,7 @@
 import type { SourceCounts } from '../core/feed.js';
 import type { FrameResult, TrafficEvent } from '../core/types.js';
-import { CountsCsvWriter } from '../outputs/counts-csv.js';
-import { MovementsCsvWriter } from '../outputs/movements-csv.js';
+import { COUNTS_CSV_HEADER, CountsCsvWriter } from '../outputs/counts-csv.js';
+import { MOVEMENTS_CSV_HEADER, MovementsCsvWriter } from '../outputs/movements-csv.js';
 
 /**
  * A `mode: batch` source's counts CSV (and movements CSV, with `movements: true`): `xnorcam batch`'s own tables,
@@ -12,6 +12,12 @@ import { MovementsCsvWriter } from '../outputs/movements-csv.js';
 export class RecordingTables {
   private readonly counts: CountsCsvWriter;
   private readonly movements?: MovementsCsvWriter;
+
+  /** The files a pass writes, each with the first line it starts with (a file there with another is no earlier pass's). */
+  static files(base: string, now: Pick<SourceCounts, 'movements'>): { path: string; header: string }[] {
+    const counts = { path: `${base}.counts.csv`, header: COUNTS_CSV_HEADER };
+    return now.movements ? [counts, { path: `${base}.movements.csv`, header: MOVEMENTS_CSV_HEADER }] : [counts];
+  }
 
   constructor(
     /** `<dir>/<source>`: the files are `<base>.counts.csv` and `<base>.movements.csv`. */
@@ -24,8 +30,9 @@ export class RecordingTables {
     lostMs: number,
   ) {
     const table = { classes: now.classes };
-    this.counts = new CountsCsvWriter(`${base}.counts.csv`, now.intervalMs, lines, table);
-    if (now.movements) this.movements = new MovementsCsvWriter(`${base}.movements.csv`, now.intervalMs, lines, lostMs, table);
+    const [counts, movements] = RecordingTables.files(base, now);
+    this.counts = new CountsCsvWriter(counts.path, now.intervalMs, lines, table);
+    if (movements) this.movements = new MovementsCsvWriter(movements.path, now.intervalMs, lines, lostMs, table);
   }
 
   write(r: FrameResult): void {

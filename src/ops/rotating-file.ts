@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendLinesSync } from '../core/append-lines.js';
 import { openOutputFile } from '../core/open-output.js';
@@ -94,6 +94,40 @@ export function rotateFiles(path: string, maxFiles: number): void {
   ifPresent(() => rmSync(`${path}.${maxFiles}`));
   for (let i = maxFiles - 1; i >= 1; i--) ifPresent(() => renameSync(`${path}.${i}`, `${path}.${i + 1}`));
   ifPresent(() => (maxFiles >= 1 ? renameSync(path, `${path}.1`) : rmSync(path)));
+}
+
+/**
+ * Before a table is started at `path`: a file there whose first line is not the table's `header` (a table of
+ * another kind under the same name) is rotated away (rotateFiles) and so kept, where starting the table would
+ * empty it or append rows of another format to it. 'none': no file there (or an empty one, or a link, which the
+ * writer refuses itself); 'same': a table of this kind, left in place; 'rotated': the file is now `path.1`.
+ */
+export function rotateOtherTable(path: string, header: string, maxFiles: number): 'none' | 'same' | 'rotated' {
+  const first = firstLine(path, header.length + 1);
+  if (first === undefined) return 'none';
+  if (first === header) return 'same';
+  rotateFiles(path, maxFiles);
+  return 'rotated';
+}
+
+/** The file's first line, read within its first `max` bytes (a longer one is cut); undefined for no file, an empty one or a link. */
+function firstLine(path: string, max: number): string | undefined {
+  let fd: number;
+  try {
+    // Not through a link: its target is no file of ours to judge (or move).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(max);
+    const n = readSync(fd, buf, 0, max, 0);
+    return n === 0 ? undefined : buf.toString('utf8', 0, n).split('\n')[0];
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function ifPresent(op: () => void): void {

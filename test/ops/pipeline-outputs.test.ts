@@ -262,6 +262,25 @@ describe('pipeline outputs', () => {
     expect(readFileSync(path, 'utf8').trim().split('\n')).toEqual(table(1, 0));
   });
 
+  it("a camera under a recording's name (a restart without mode: batch) starts its own counts CSVs: the recording's tables kept, rotated", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    const table = (kind: string, keys: string) => [`interval_start_s,interval_end_s,${kind},count`, `0,60,${keys},car,2`, `total,,${keys},car,2`, ''].join('\n');
+    const recCounts = table('line,direction,class', 'stop,forward');
+    const recMovements = table('from,to,class', 'stop,exit');
+    writeFileSync(join(dir, 'cam1.counts.csv'), recCounts);
+    writeFileSync(join(dir, 'cam1.movements.csv'), recMovements);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const at = `${new Date(minute).toISOString()},${minute}`;
+    const counts: SourceCounts = { ...threeCarsIn(minute), movements: {} };
+    counts.intervals[0].movements = { stopline: { exit: { car: 1 } } };
+    const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+    await outputs.close();
+    expect(readFileSync(join(dir, 'cam1.counts.csv.1'), 'utf8')).toBe(recCounts);
+    expect(readFileSync(join(dir, 'cam1.movements.csv.1'), 'utf8')).toBe(recMovements);
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${at},stopline,forward,car,3`, `${at},stopline,backward,car,0`]);
+    expect(readFileSync(join(dir, 'cam1.movements.csv'), 'utf8').trim().split('\n')[0]).toBe('interval_start,interval_start_ms,from,to,class,count');
+  });
+
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir, counts: false } }, retention: { days: 1 } });
