@@ -45,3 +45,39 @@ export function mergeCounts(before: SourceCounts | undefined, now: SourceCounts 
   const intervals = [...byStart.values()].sort((a, b) => a.start - b.start).slice(-keep);
   return { ...now, total: addCounts(before.total, now.total), intervals, ...movements };
 }
+
+/** What `now` has more than `before`, key by key (every line of `now` kept, empty where nothing was added); a key that went down adds nothing. */
+export function countsAdded(now: LineCounts, before: LineCounts | undefined): LineCounts {
+  const out: LineCounts = {};
+  for (const [line, dirs] of Object.entries(now)) {
+    const o = (out[line] = { forward: {}, backward: {} } as LineCounts[string]);
+    for (const dir of ['forward', 'backward'] as const) {
+      for (const [cls, n] of Object.entries(dirs[dir])) {
+        const more = n - (before?.[line]?.[dir][cls] ?? 0);
+        if (more > 0) o[dir][cls] = more;
+      }
+    }
+  }
+  return out;
+}
+
+/** countsAdded of movements: the movements `now` has more than `before`. */
+export function movementsAdded(now: MovementCounts, before: MovementCounts | undefined): MovementCounts {
+  const out: MovementCounts = {};
+  for (const [from, tos] of Object.entries(now)) {
+    for (const [to, byClass] of Object.entries(tos)) {
+      for (const [cls, n] of Object.entries(byClass)) {
+        const more = n - (before?.[from]?.[to]?.[cls] ?? 0);
+        if (more > 0) bumpMovement(out, from, to, cls, more);
+      }
+    }
+  }
+  return out;
+}
+
+/** How many crossings (or movements) a count holds, whatever its shape: the sum of its numbers. */
+export function tally(c: LineCounts | MovementCounts): number {
+  let n = 0;
+  for (const v of Object.values(c) as unknown[]) n += typeof v === 'number' ? v : tally(v as LineCounts);
+  return n;
+}

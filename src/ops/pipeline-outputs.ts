@@ -17,6 +17,8 @@ import { frameRecord } from '../outputs/detections-jsonl.js';
 import { lostTrackMs } from '../track/analytics.js';
 import { WebhookSink } from './webhook-sink.js';
 import { RecordingTables } from './recording-tables.js';
+import { addInterval, WrittenIntervals } from './written-intervals.js';
+import { WallClockSteps } from '../core/clock.js';
 
 /** How long after an interval's end a crossing in it may still be counted (a track confirmed late). */
 const COUNT_GRACE_MS = 10_000;
@@ -42,7 +44,10 @@ export class PipelineOutputs {
   /** Lines lost by files since closed (a source a reload removed): a Prometheus counter never goes down. */
   private readonly lostByClosed = new Map<string, number>();
   private readonly sinks: WebhookSink[];
-  private readonly countsWritten = new Map<string, number>();
+  /** Per source, what its counts CSV has of each interval (the last written, and crossings counted into one since). */
+  private readonly written = new Map<string, WrittenIntervals>();
+  /** Steps of the wall clock, which dates the intervals: one back puts crossings into intervals already written. */
+  private readonly clockSteps = new WallClockSteps();
   /**
    * The tables of each recording (a `mode: batch` source, counted on its own clock) in its current pass, and
    * `null` for a source counted on the wall clock, whose rows writeCounts writes: known from its first result.
@@ -166,6 +171,7 @@ export class PipelineOutputs {
 
   /** Appends the rows of every interval that has closed since the last flush (all of them at the end). */
   private flushCounts(final: boolean): void {
+    this.noteClockStep();
     const active = new Set<string>();
     for (const s of this.feed.sources()) {
       active.add(s.name);
@@ -183,7 +189,7 @@ export class PipelineOutputs {
     for (const [source, counts] of this.held) if (!active.has(source)) this.writeCounts(source, counts, final);
     // A hold is done with once every interval in it is written; a source not back by then lets go of its file.
     for (const [source, counts] of this.held) {
-      if ((counts.intervals.at(-1)?.start ?? -Infinity) > (this.countsWritten.get(source) ?? -Infinity)) continue;
+      if ((counts.intervals.at(-1)?.start ?? -Infinity) > (this.written.get(source)?.last ?? -Infinity)) continue;
       this.held.delete(source);
       if (!active.has(source)) this.closeCountFiles(source);
     }
@@ -269,7 +275,9 @@ export class PipelineOutputs {
   private writeCounts(source: string, counts: SourceCounts | undefined, final: boolean): void {
     // A recording's are its RecordingTables', written frame by frame.
     if (!counts || counts.asOf !== undefined) return;
-    const done = this.countsWritten.get(source) ?? -Infinity;
+    let written = this.written.get(source);
+    if (!written) this.written.set(source, (written = new WrittenIntervals()));
+    const done = written.last;
     // An interval is written once it has ended, by its clock or by a later interval, plus the time a
     // crossing can take to be counted (its track's confirmation dates it back). Waiting for a later
     // interval alone held the evening's last busy minute back until the next morning's first car.
@@ -278,16 +286,42 @@ export class PipelineOutputs {
     const ended = (start: number) => start + counts.intervalMs + COUNT_GRACE_MS <= Math.max(now, latest);
     const closed = final ? counts.intervals : counts.intervals.filter((iv) => ended(iv.start));
     const fresh = closed.filter((iv) => iv.start > done);
-    if (fresh.length === 0) return;
+    // Crossings dated into intervals already written (the clock went back) go into the next one written: at
+    // the end, if none has begun by the clock, the one after the last written, so the file stays in time order.
+    const late = fresh.length || final ? written.takeLate(counts.intervals) : undefined;
+    if (fresh.length === 0 && !late) return;
+    const rows = late ? (fresh.length ? [addInterval(fresh[0], late), ...fresh.slice(1)] : [{ start: done + counts.intervalMs, ...late }]) : fresh;
     const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
-    for (const iv of fresh) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
+    for (const iv of rows) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
     // A source a reload took movements off still has its intervals up to then to write (the one in progress
     // too, written once it ends), and no more: its movements file is let go after the last.
-    const moved = counts.movements ? fresh : fresh.filter((iv) => iv.movements);
+    const moved = counts.movements ? rows : rows.filter((iv) => iv.movements);
     if (moved.length) this.writeMovements(source, moved, counts.classes ?? []);
-    const last = fresh[fresh.length - 1].start;
-    this.countsWritten.set(source, last);
+    written.wrote(fresh.length ? fresh : rows);
+    const last = written.last;
     if (!counts.movements && !counts.intervals.some((iv) => iv.movements && iv.start > last)) this.closeFile(`${source}.movements.csv`);
+  }
+
+  /**
+   * A step back of the clock dates the frames after it into intervals already written: said once, with where
+   * their crossings go (writeCounts), as the counts CSV then has an interval with more than its own.
+   */
+  private noteClockStep(): void {
+    const step = this.clockSteps.look();
+    if (step >= 0) return;
+    const now = Date.now();
+    const into = new Map<string, string>();
+    for (const [source, written] of this.written) {
+      const intervalMs = this.feed.counts(source)?.intervalMs;
+      // Only where the clock is now back in (or before) an interval the file has.
+      if (intervalMs && now < written.last + intervalMs) into.set(source, new Date(written.last + intervalMs).toISOString());
+    }
+    if (!into.size) return;
+    const times = new Set(into.values());
+    const where = times.size === 1 ? `the interval from ${[...times][0]}` : 'the interval after the last one written of each source';
+    logger.warn(`the clock went back ${Math.round(-step / 1000)} s: counts until it catches up are put in ${where}, after the last one written, so the counts CSV stays in time order`, {
+      sources: Object.fromEntries(into),
+    });
   }
 
   /** The same intervals' movements: every pair of its lines and class, 0 where none went that way (as batch's movements CSV). */
