@@ -24,7 +24,13 @@ export interface SourceStatus {
   behindMs?: number;
   /** Times its ffmpeg was restarted to catch up with the camera (behindMs past its bound); not outages. */
   resyncs?: number;
+  /** When its last frame arrived (epoch ms), for people: how long ago is lastFrameAgeMs. */
   lastFrameAt: number | null;
+  /**
+   * Ms from its last frame to when this status was made, on the monotonic clock (null before the first): what
+   * /healthz judges, as lastFrameAt is of the wall clock, which a step (NTP, by hand) moves by hours.
+   */
+  lastFrameAgeMs?: number | null;
   width: number;
   height: number;
   lastError?: string;

@@ -1,4 +1,5 @@
 import { redactSecrets } from '../core/redact.js';
+import { monoNow } from '../core/clock.js';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
@@ -45,7 +46,8 @@ const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|
  * by chunk, from ffmpeg's stdout into a preallocated shared slot; its presentation time comes from
  * `showinfo` on stderr, paired with frames by order (every frame passes the filter once: passthrough sync).
  *
- * Events: 'size' (w, h) source size; 'frame' (slot, ptsMs, capturedAt); 'display' (jpeg Buffer, index);
+ * Events: 'size' (w, h) source size; 'frame' (slot, ptsMs, capturedAt, arrivedMono: monoNow() as it came);
+ * 'display' (jpeg Buffer, index);
  * 'end' (FfmpegRunEnd) exactly once.
  */
 export class FfmpegRun extends EventEmitter {
@@ -58,7 +60,7 @@ export class FfmpegRun extends EventEmitter {
   private filled = 0;
   private stash?: Buffer;
   /** Frames complete but waiting for their showinfo line (stderr can lag stdout). */
-  private readonly waitingSlots: { slot: number; capturedAt: number }[] = [];
+  private readonly waitingSlots: { slot: number; capturedAt: number; arrivedMono: number }[] = [];
   private readonly ptsQueue: number[] = [];
   /** showinfo's input time base (numerator, denominator), once it has said it. */
   private timeBase: [number, number] | undefined;
@@ -203,7 +205,7 @@ export class FfmpegRun extends EventEmitter {
       this.filled += n;
       offset += n;
       if (this.filled === this.frameBytes) {
-        this.waitingSlots.push({ slot: this.slot, capturedAt: Date.now() });
+        this.waitingSlots.push({ slot: this.slot, capturedAt: Date.now(), arrivedMono: monoNow() });
         this.slot = -1;
         this.filled = 0;
         this.flushFrames();
@@ -276,7 +278,7 @@ export class FfmpegRun extends EventEmitter {
       const f = this.waitingSlots.shift()!;
       const pts = this.ptsQueue.shift()!;
       this.frames++;
-      this.emit('frame', f.slot, pts, f.capturedAt);
+      this.emit('frame', f.slot, pts, f.capturedAt, f.arrivedMono);
     }
   }
 

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { monoNow } from '../core/clock.js';
 import { logger } from '../core/log.js';
 import type { FrameInfo } from '../core/types.js';
 import { FfmpegRun, type FfmpegRunEnd } from './ffmpeg-run.js';
@@ -54,6 +55,7 @@ export class SourceRunner extends EventEmitter {
   state: RunnerState = 'starting';
   reconnects = 0;
   lastError?: string;
+  /** When the last frame arrived, by the wall clock (shown); how long ago is msSinceLastFrame's. */
   lastFrameAt: number | null = null;
   /** How far behind the camera this source is, ms; undefined where not measured (files, devices, batch). */
   behindMs: number | undefined;
@@ -77,7 +79,9 @@ export class SourceRunner extends EventEmitter {
   private watchdog?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private stopping = false;
+  /** On the monotonic clock, as every duration here: a step of the wall clock is no outage, nor a backlog. */
   private lastFrameOrStart = 0;
+  private lastFrameMono: number | null = null;
   private readonly policy: ReconnectPolicy;
   /** Recent frame infos, to give display images the identity of their raw twin. */
   private readonly recent: (FrameInfo | undefined)[] = new Array(64);
@@ -95,6 +99,11 @@ export class SourceRunner extends EventEmitter {
     // watchdogSeconds of 60 (a long GOP, a slow link) must not be cut short by the 10 s start limit.
     this.policy = { ...policy, startMs: Math.max(policy.startMs, policy.stallMs) };
     this.backoffMs = this.policy.backoffMinMs;
+  }
+
+  /** How long since the last frame arrived, ms (monotonic: a step of the clock is no outage); null before the first. */
+  msSinceLastFrame(): number | null {
+    return this.lastFrameMono === null ? null : monoNow() - this.lastFrameMono;
   }
 
   /** Frames decoded from this source so far (all runs). */
@@ -139,10 +148,10 @@ export class SourceRunner extends EventEmitter {
       this.width = w;
       this.height = h;
     });
-    run.on('frame', (slot: number, pts: number, capturedAt: number) => this.onFrame(slot, pts, capturedAt));
+    run.on('frame', (slot: number, pts: number, capturedAt: number, arrivedMono: number) => this.onFrame(slot, pts, capturedAt, arrivedMono));
     if (display) run.on('display', (jpeg: Buffer, index: number) => this.onDisplay(jpeg, index));
     run.on('end', (end: FfmpegRunEnd) => this.onRunEnd(run, end));
-    this.lastFrameOrStart = Date.now();
+    this.lastFrameOrStart = monoNow();
     this.armWatchdog();
     try {
       await run.start();
@@ -151,7 +160,7 @@ export class SourceRunner extends EventEmitter {
     }
   }
 
-  private onFrame(slot: number, rawPts: number, capturedAt: number): void {
+  private onFrame(slot: number, rawPts: number, capturedAt: number, arrivedMono: number): void {
     if (this.runFrames === 1 && this.opts.spec.kind === 'rtsp' && mediaMs(rawPts, this.ptsOffset) <= this.lastPts) {
       // ffmpeg dates the frames it read while probing an RTSP stream before the camera's clock is synced: the
       // next ones can repeat the first's time (0, 0, 66.7 … ms). Such a frame has no time of its own, and a
@@ -159,12 +168,12 @@ export class SourceRunner extends EventEmitter {
       this.opts.slots.release(slot);
       return;
     }
-    if (this.behindMs !== undefined) this.trackBehind(rawPts, capturedAt);
+    if (this.behindMs !== undefined) this.trackBehind(rawPts, arrivedMono);
     if (this.runFrames === 0) {
       // A new run restarts the stream's clock: shift it so ptsMs keeps increasing for trackers, and, for a live
       // source, by the time it was away: a camera down for 40 s is 40 s later in its own time too, not one frame.
       if (this.lastPts > -Infinity && rawPts + this.ptsOffset <= this.lastPts) {
-        const away = this.opts.realtime && this.lastFrameAt !== null ? capturedAt - this.lastFrameAt : 0;
+        const away = this.opts.realtime && this.lastFrameMono !== null ? arrivedMono - this.lastFrameMono : 0;
         this.ptsOffset = this.lastPts + Math.max(this.frameIntervalMs, away) - rawPts;
       }
       if (this.state !== 'running') {
@@ -181,7 +190,8 @@ export class SourceRunner extends EventEmitter {
     this.lastPts = Math.max(this.lastPts, ptsMs);
     this.runFrames++;
     this.lastFrameAt = capturedAt;
-    this.lastFrameOrStart = capturedAt;
+    this.lastFrameMono = arrivedMono;
+    this.lastFrameOrStart = arrivedMono;
     this.backoffMs = this.policy.backoffMinMs;
     const info: FrameInfo = { source: this.opts.spec.name, seq: this.seq++, ptsMs, capturedAt, width: this.width, height: this.height };
     this.recent[info.seq % this.recent.length] = info;
@@ -194,15 +204,15 @@ export class SourceRunner extends EventEmitter {
     if (this.behindMs !== undefined && this.behindMs > this.policy.maxBehindMs) this.resync();
   }
 
-  /** How far behind the camera (CameraLag); a new ffmpeg run starts its reference afresh. */
-  private trackBehind(rawPts: number, capturedAt: number): void {
+  /** How far behind the camera (CameraLag), by when frames arrived on the monotonic clock; a new ffmpeg run starts its reference afresh. */
+  private trackBehind(rawPts: number, arrivedMono: number): void {
     if (this.runFrames === 0) this.lag.restart();
-    this.behindMs = this.lag.observe(rawPts, capturedAt);
+    this.behindMs = this.lag.observe(rawPts, arrivedMono);
   }
 
   /** Restart ffmpeg to drop the backlog queued ahead of it (at most every RESYNC_MIN_INTERVAL_MS). */
   private resync(): void {
-    const now = Date.now();
+    const now = monoNow();
     if (!this.run || this.resyncing || now - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
     const source = this.opts.spec.name;
     const behindSeconds = Math.round(this.behindMs! / 100) / 10;
@@ -233,8 +243,8 @@ export class SourceRunner extends EventEmitter {
     this.watchdog = setInterval(() => {
       const limit = this.runFrames === 0 ? this.policy.startMs : this.policy.stallMs;
       // Waiting on our own consumers (batch backpressure) is not a stall of the source.
-      if (this.run?.backpressured) this.lastFrameOrStart = Date.now();
-      if (Date.now() - this.lastFrameOrStart > limit && this.run) {
+      if (this.run?.backpressured) this.lastFrameOrStart = monoNow();
+      if (monoNow() - this.lastFrameOrStart > limit && this.run) {
         // A camera's first frame waits for its next keyframe: one that sends them rarely needs a longer watchdog.
         const why = this.runFrames === 0 ? `no frame within ${limit} ms of starting (keyframes further apart than that? raise watchdogSeconds)` : `no frame for ${limit} ms`;
         logger.warn('source stalled, restarting ffmpeg', { source: this.opts.spec.name, reason: why });

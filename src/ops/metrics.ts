@@ -77,6 +77,8 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     'Seconds since the source last delivered a frame, or since it was started when it has delivered none (watchdog input)',
     // A camera dead from the start counts up from its start, so an alert on this (> 60) fires for it too (it read -1).
     (s) => {
+      // Monotonic where told: a step of the wall clock (NTP) is not seconds without a frame.
+      if (s.lastFrameAgeMs !== undefined && s.lastFrameAgeMs !== null) return s.lastFrameAgeMs / 1000;
       const since = s.lastFrameAt ?? s.startedAt;
       return since === null || since === undefined ? -1 : (Date.now() - since) / 1000;
     },

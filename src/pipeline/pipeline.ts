@@ -854,6 +854,7 @@ export class Pipeline extends EventEmitter implements PipelineFeed {
       reconnects: r.reconnects,
       ...(r.behindMs !== undefined ? { behindMs: r.behindMs, resyncs: r.resyncs } : {}),
       lastFrameAt: r.lastFrameAt,
+      lastFrameAgeMs: ageMs(r.msSinceLastFrame()),
       width: r.width,
       height: r.height,
       model: st.lease.id,
@@ -881,6 +882,11 @@ function countsOf(st: SourceState): SourceCounts | undefined {
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** A duration told in whole ms (null stays null). */
+function ageMs(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms);
 }
 
 /**

@@ -26,7 +26,8 @@ export interface HealthReport {
 export function healthOf(sources: WatchedSourceStatus[], now: number, startedAt: number, defaultWatchdogMs = DEFAULT_WATCHDOG_MS): HealthReport {
   const rows = sources.map((s) => {
     const limit = s.watchdogMs !== undefined && s.watchdogMs > 0 ? s.watchdogMs : defaultWatchdogMs;
-    const age = s.lastFrameAt === null ? null : now - s.lastFrameAt;
+    // The monotonic age where the feed tells it: a step of the wall clock (NTP) is not a camera gone silent.
+    const age = s.lastFrameAgeMs !== undefined ? s.lastFrameAgeMs : s.lastFrameAt === null ? null : now - s.lastFrameAt;
     // A source a reload added or restarted is as old as it is, not as old as the server.
     const since = Math.max(startedAt, s.startedAt ?? startedAt);
     let reason: string | undefined;

@@ -40,6 +40,8 @@ export interface SourceInfo {
   name: string; url: string; state: 'starting' | 'running' | 'reconnecting' | 'stopped' | 'failed' | 'finished';
   decodedFps: number; detectedFps: number; latencyMs: number;
   droppedFrames: number; reconnects: number; lastFrameAt: number | null; width: number; height: number;
+  /** Ms from its last frame to this status, on the server's monotonic clock. */
+  lastFrameAgeMs?: number | null;
   /** The camera's own frame rate as its stream declares it, before fpsCap (decodedFps is after it). */
   streamFps?: number;
   /** How far behind its camera a live network source is, ms; restarts to catch up (not outages). */
