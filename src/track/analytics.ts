@@ -193,7 +193,8 @@ export class SourceAnalytics {
   private lastDt = 100;
   private tOffset = 0;
   private readonly ground: [number, number] = [0, 0];
-  private geometryChecked = false;
+  /** The picture size the lines, zones and calibration were last checked against (a camera may come back at another). */
+  private checkedSize?: readonly [number, number];
   /** Speed fits of this source, and those over the limit: most over it is a calibration in the wrong unit. */
   private speedFits = 0;
   private speedsTooFast = 0;
@@ -237,7 +238,7 @@ export class SourceAnalytics {
 
   /** `undetected`: the detector failed on this frame (its detections are empty, not an empty road). */
   update(frame: FrameInfo, detections: Detection[], undetected = false): { tracks: Track[]; events: TrafficEvent[] } {
-    if (!this.geometryChecked && frame.width > 0 && frame.height > 0) this.checkGeometry(frame.width, frame.height);
+    if (frame.width > 0 && frame.height > 0 && (frame.width !== this.checkedSize?.[0] || frame.height !== this.checkedSize[1])) this.checkGeometry(frame.width, frame.height);
     for (const d of detections) {
       if (this.classNames.has(d.classId)) continue;
       this.classNames.set(d.classId, d.className);
@@ -349,12 +350,25 @@ export class SourceAnalytics {
 
   /**
    * Lines and zones are in source pixels, typed by hand: one drawn for another camera, or for 1280×720
-   * on a 640×360 stream, counts nothing and says nothing. Told once, when the picture's size is known.
+   * on a 640×360 stream, counts nothing and says nothing. Told when the picture's size is known, and again
+   * when a camera comes back at another size (reconfigured, or reset to its defaults), which moves every
+   * shape off the road it was drawn on, even one still inside the picture.
    */
   private checkGeometry(w: number, h: number): void {
-    this.geometryChecked = true;
+    const was = this.checkedSize;
+    this.checkedSize = [w, h];
+    const shapes = [this.lines.length && 'lines', this.zones.length && 'zones', this.cfg.calibration && 'calibration'].filter((s): s is string => Boolean(s));
+    if (was && shapes.length) {
+      const its = shapes.length > 1 ? `${shapes.slice(0, -1).join(', ')} and ${shapes.at(-1)}` : shapes[0];
+      const [are, they] = its === 'calibration' ? ['is', 'it is'] : ['are', 'they are'];
+      const from = `${was[0]}x${was[1]}`;
+      this.warn(
+        `source size changed from ${from} to ${w}x${h}: its ${its} ${are} in source pixels of the ${from} picture, so on this one ${they} ` +
+          `misplaced even where inside it (counting the wrong places): set the camera back to ${from}, or redraw for ${w}x${h}`,
+      );
+    }
     for (const { message } of shapesOutsidePicture(this.cfg, w, h)) this.warn(message);
-    if (this.cfg.calibration) this.checkCalibrationSpan(this.cfg.calibration.world);
+    if (!was && this.cfg.calibration) this.checkCalibrationSpan(this.cfg.calibration.world);
   }
 
   /** A calibration typed in centimetres (or kilometres) passes every other check; its size on the ground gives it away. */
