@@ -37,6 +37,36 @@ describe('secrets in camera URLs', () => {
     for (const [, shown] of cases) expect(redactSecrets(shown)).toBe(shown);
   });
 
+  it('hides passwords cameras take in their own ways: pw, psw, credentials, _-joined path parameters, a / in the password', () => {
+    const cases: [string, string][] = [
+      ['rtsp://cam/x?user=admin&pw=PwSecret1', 'rtsp://cam/x?user=admin&pw=***'],
+      ['http://cam/cgi-bin/snapshot.cgi?user=admin&psw=PswSecret2&chn=1', 'http://cam/cgi-bin/snapshot.cgi?user=admin&psw=***&chn=1'],
+      ['rtsp://cam/x?credentials=admin:CredSecret3&fps=5', 'rtsp://cam/x?credentials=***&fps=5'],
+      // XMEye/Sofia DVRs: the pairs joined by _; the password ends at the next _key=.
+      ['rtsp://cam/user=admin_password=S3_channel=1', 'rtsp://cam/user=admin_password=***_channel=1'],
+      ['rtsp://10.0.0.9:554/user=admin_password=tlJwpbo6_channel=1_stream=0.sdp?real_stream', 'rtsp://10.0.0.9:554/user=admin_password=***_channel=1_stream=0.sdp?real_stream'],
+      ['rtsp://10.0.0.9/user=admin_pw=Und_er_channel=1', 'rtsp://10.0.0.9/user=admin_pw=***_channel=1'],
+      // A / in the password: the userinfo runs on to the @ before the host.
+      ['rtsp://admin:pa/ss@cam/x', 'rtsp://admin:***@cam/x'],
+      ['rtsp://admin:a/b/c@10.0.0.9:554/Streaming/Channels/101', 'rtsp://admin:***@10.0.0.9:554/Streaming/Channels/101'],
+      ['rtsp://admin:pa/ss@h/x then rtsp://b:S2@h2/y', 'rtsp://admin:***@h/x then rtsp://b:***@h2/y'],
+      ['error: rtsp://admin:pa/ss@cam/x: Connection refused', 'error: rtsp://admin:***@cam/x: Connection refused'],
+    ];
+    for (const [url, shown] of cases) expect(redactSecrets(url)).toBe(shown);
+    for (const [, shown] of cases) expect(redactSecrets(shown)).toBe(shown);
+    // Ordinary URLs keep every character: a port before a path with an @, "password" as a path segment,
+    // _-joined pairs without a secret, a key that only contains the letters pw.
+    for (const plain of [
+      'rtsp://cam:554/live@main',
+      'rtsp://10.0.0.5:554/x down; contact ops@example.com',
+      'http://cam/password/reset',
+      'rtsp://10.0.0.9:554/user=admin_channel=1_stream=0.sdp',
+      'http://cam/x?pwr=on&user=bob',
+      'rtsp://cam/h264_ch1_main',
+    ])
+      expect(redactSecrets(plain)).toBe(plain);
+  });
+
   it('shows a camera that cannot be reached without its password, and says why it cannot', async () => {
     const p = new Pipeline({ model: join(repoRoot, 'models', 'xnorcam-traffic-320.xnor'), sources: [{ name: 'cam', url: 'rtsp://admin:S3cretPass@camera-7.invalid/stream1', mode: 'live' }], workers: 1 });
     await p.start();
