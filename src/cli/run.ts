@@ -28,7 +28,8 @@ export const spec = {
   name: 'run',
   summary: 'Run live sources (cameras, streams, files played live) with the dashboard',
   usage: '<source-url-or-file...> | <pipeline.yaml> [options]',
-  details: `Sources: rtsp://…, http(s)://… (incl. HLS), /dev/videoN, lavfi:<ffmpeg test source>, or a file
+  details: `Sources: rtsp://…, http(s)://… (incl. HLS), /dev/videoN, lavfi:<ffmpeg test source> (one, e.g.
+lavfi:testsrc2=size=640x360:rate=25; no filter graph), or a file
 (played at its native rate; --loop replays it). Live policy: the latest frame wins, older frames are
 dropped and counted, so detections never wait for the detector; an RTSP/HTTP camera that decoding cannot
 keep up with (too many or too large cameras for the cores) is restarted once it is 5 s behind (status:

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TRAFFIC_EVENT_TYPES } from '../core/types.js';
-import { sourceSchemeProblem } from '../ingest/source-spec.js';
+import { sourceUrlProblem } from '../ingest/source-spec.js';
 import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { Homography } from '../track/homography.js';
@@ -107,10 +107,10 @@ export const sourceSchema = z
       .string()
       .min(1)
       .superRefine((url, ctx) => {
-        const problem = sourceSchemeProblem(url);
+        const problem = sourceUrlProblem(url);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
-      .describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<graph>'),
+      .describe('rtsp://, http(s)://, a file path, /dev/videoN, or lavfi:<test source> (one ffmpeg test source with key=value options, e.g. lavfi:testsrc2=size=640x360:rate=25)'),
     model: z.string().min(1).optional().describe('packed .xnor model for this source; default: the pipeline-level model'),
     thresh: z
       .number()

@@ -3,6 +3,7 @@ import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { redactSecrets, withoutSecrets } from '../core/redact.js';
 import { didYouMean } from '../core/suggest.js';
+import { lavfiSourceProblem } from './lavfi-source.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'v4l2' | 'lavfi' | 'file';
 
@@ -49,13 +50,15 @@ const SOURCE_SCHEMES = ['rtsp', 'rtsps', 'http', 'https', 'v4l2', 'lavfi'];
 
 /**
  * Why a source's URL cannot be read: one whose scheme is none of ours (rstp://, a typo) would be taken for a
- * file path, which `check` passes (a recording may come later) and `run` calls missing. Undefined if fine.
+ * file path, which `check` passes (a recording may come later) and `run` calls missing; a `lavfi:` one that
+ * is anything but one of the test sources allowed is refused (lavfiSourceProblem). Undefined if fine.
  */
-export function sourceSchemeProblem(url: string): string | undefined {
+export function sourceUrlProblem(url: string): string | undefined {
+  if (sourceKind(url) === 'lavfi') return lavfiSourceProblem(url.slice('lavfi:'.length));
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme === undefined || SOURCE_SCHEMES.includes(scheme.toLowerCase())) return undefined;
   const hint = didYouMean(scheme, SOURCE_SCHEMES);
-  return `unknown scheme '${scheme}'${hint || ' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<graph> or a file path)'}`;
+  return `unknown scheme '${scheme}'${hint || ' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<test source> or a file path)'}`;
 }
 
 /**
@@ -69,11 +72,11 @@ export function absoluteSource(url: string): string {
 /**
  * Turns a user-supplied source string into ffmpeg input arguments:
  * `rtsp://…`, `http(s)://…` (incl. HLS .m3u8), `/dev/videoN` or `v4l2:/dev/videoN`,
- * `lavfi:<filtergraph>` (ffmpeg test sources, e.g. `lavfi:testsrc2=size=1280x720:rate=30`), or a file path.
+ * `lavfi:<test source>` (one ffmpeg test source, e.g. `lavfi:testsrc2=size=1280x720:rate=30`), or a file path.
  */
 export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSpec {
-  const schemeProblem = sourceSchemeProblem(url);
-  if (schemeProblem) throw new UserError(`${redactSecrets(url)}: ${schemeProblem}`);
+  const urlProblem = sourceUrlProblem(url);
+  if (urlProblem) throw new UserError(`${redactSecrets(url)}: ${urlProblem}`);
   const timeoutUs = String(Math.round((opts.timeoutMs ?? 5000) * 1000));
   const kind = sourceKind(url);
   if (kind === 'rtsp') {
@@ -97,9 +100,8 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
     return { name: opts.name ?? basename(dev), url, kind: 'v4l2', input: dev, inputOptions: ['-f', 'v4l2'], naturallyLive: true };
   }
   if (kind === 'lavfi') {
-    const graph = url.slice('lavfi:'.length);
-    if (!graph) throw new UserError(`${redactSecrets(url)}: empty lavfi filtergraph (e.g. lavfi:testsrc2=size=640x360:rate=25)`);
-    return { name: opts.name ?? (graph.split(/[=:,]/)[0] || 'lavfi'), url, kind: 'lavfi', input: graph, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
+    const source = url.slice('lavfi:'.length);
+    return { name: opts.name ?? source.split('=')[0], url, kind: 'lavfi', input: source, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
   }
   const path = resolve(url);
   const problem = opts.checkFile === false ? undefined : videoFileProblem(path);

@@ -220,7 +220,7 @@ describe('xnorcam check', () => {
     expect([run.status, run.stderr.trim()]).toEqual([1, `error: ${line}`]);
     // Given on the command line, as in the pipeline file, with the password hidden.
     const cli = xnorcam('run', 'ftp://cam:TypoSecret2@10.0.0.5/x', '--no-dashboard');
-    expect([cli.status, cli.stderr.trim()]).toEqual([1, "error: ftp://cam:***@10.0.0.5/x: unknown scheme 'ftp' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<graph> or a file path)"]);
+    expect([cli.status, cli.stderr.trim()]).toEqual([1, "error: ftp://cam:***@10.0.0.5/x: unknown scheme 'ftp' (a source is an rtsp(s):// or http(s):// URL, /dev/videoN, lavfi:<test source> or a file path)"]);
   });
 
   it('hides the password of a URL taken for a file (a leading space) in the warning and in run', () => {
