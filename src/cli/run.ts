@@ -20,6 +20,7 @@ import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } fro
 import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { TOKEN_ENV } from '../server/auth.js';
+import { tokenAdvice, tokenProblem } from '../server/token-rule.js';
 import { takeHeldHup } from './early-hup.js';
 import { TrackIdFile } from '../ops/track-ids.js';
 import { tellCountsSummary } from './counts-summary.js';
@@ -58,7 +59,11 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     host: { type: 'string', value: 'HOST', description: 'Dashboard address (default: 127.0.0.1, or the pipeline file\'s)' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port, 0 = any free port (default: 8080, or the pipeline file\'s)' },
-    token: { type: 'string', value: 'TOKEN', description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token)` },
+    token: {
+      type: 'string',
+      value: 'TOKEN',
+      description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token): printable ASCII without spaces, at least 8 characters, 16 or more advised (openssl rand -hex 16 makes one)`,
+    },
     'allowed-host': {
       type: 'string',
       multiple: true,
@@ -86,7 +91,15 @@ rejected with its file:line error and the running pipeline stays as it was.`,
 
 export interface RunSetup {
   options: PipelineOptions;
-  dashboard: { enabled: boolean; host: string; port: number; token?: string; allowedHosts: string[] };
+  dashboard: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    token?: string;
+    /** Where the token came from (--token, the environment variable, the file's key), for messages about it. */
+    tokenFrom?: string;
+    allowedHosts: string[];
+  };
   /** Event log, counts CSV, webhooks and retention from a pipeline file. */
   outputs?: Pick<PipelineConfig, 'outputs' | 'retention'>;
   /** The pipeline file, and how to read it again (live reload). */
@@ -111,7 +124,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
   const classes = parseClassesOption(str('classes'));
   const precision = precisionFlag(str('precision'));
   const threadsPerFrame = threadsPerFrameFlag(str('threads-per-frame'));
-  const token = dashboardTokenFlag(str('token'));
+  const tokenGiven = dashboardTokenFlag(str('token'));
   const allowedHosts = (v['allowed-host'] as string[] | undefined) ?? [];
   for (const entry of allowedHosts) {
     const problem = allowedHostProblem(entry);
@@ -137,6 +150,16 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     const cfg = loadPipelineConfig(file, { checkModels: true, skipPipelineModel: modelFlag, sourceFiles: reloading ? 'skip' : 'check' });
     const model: ModelRef = cfg.model && !modelFlag ? resolveModel({ model: cfg.model, names: str('names') }, 'run') : resolveModel(v as Record<string, string | undefined>, 'run');
     const dash = cfg.outputs.dashboard;
+    const token = tokenGiven ?? (dash.token !== undefined ? { token: dash.token, from: `${file}: outputs.dashboard.token` } : undefined);
+    const dashboard = {
+      enabled: dash.enabled && !v['no-dashboard'],
+      host: str('host') ?? dash.host,
+      port: str('port') ? port : dash.port,
+      token: token?.token,
+      tokenFrom: token?.from,
+      // Names given on the command line add to the file's: both are names the operator uses.
+      allowedHosts: [...dash.allowedHosts, ...allowedHosts],
+    };
     return {
       options: {
         model,
@@ -169,20 +192,21 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
           }),
         ),
       },
-      dashboard: {
-        enabled: dash.enabled && !v['no-dashboard'],
-        host: str('host') ?? dash.host,
-        port: str('port') ? port : dash.port,
-        token: token ?? dash.token,
-        // Names given on the command line add to the file's: both are names the operator uses.
-        allowedHosts: [...dash.allowedHosts, ...allowedHosts],
-      },
+      dashboard,
       outputs: { outputs: cfg.outputs, retention: cfg.retention },
       file,
       reload: () => setupFromArgs(positionals, v, true),
     };
   }
   const noDash = Boolean(v['no-dashboard']);
+  const dashboard = {
+    enabled: !noDash,
+    host: str('host') ?? '127.0.0.1',
+    port,
+    token: tokenGiven?.token,
+    tokenFrom: tokenGiven?.from,
+    allowedHosts,
+  };
   return {
     options: {
       model: resolveModel(v as Record<string, string | undefined>, 'run'),
@@ -196,7 +220,7 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       display: noDash || v['no-video'] ? undefined : { width: displayWidth },
       sources: positionals.map((url) => ({ url, mode: 'live', loop: Boolean(v.loop), transport, lines, zones, calibration })),
     },
-    dashboard: { enabled: !noDash, host: str('host') ?? '127.0.0.1', port, token, allowedHosts },
+    dashboard,
   };
 }
 
@@ -370,6 +394,9 @@ async function runStarted(
   const statusAsRecords = logIsJson() && !(human as { isTTY?: boolean }).isTTY;
   let dashboard: { url: string; close(): Promise<void> } | undefined;
   if (setup.dashboard.enabled) {
+    // Short tokens still run (they did before 16 was advised), said at every start.
+    const advice = setup.dashboard.token !== undefined ? tokenAdvice(setup.dashboard.token) : null;
+    if (advice) logger.warn(`${setup.dashboard.tokenFrom}: ${advice}`);
     try {
       const { startDashboardServer } = await import('../server/index.js');
       const server = await startDashboardServer(pipeline, {
@@ -449,12 +476,13 @@ const TOKEN_GIVEN = `required (given with --token, ${TOKEN_ENV} or outputs.dashb
  * (compose `environment:`, an env file), not on a command line every `ps` and `docker inspect` shows.
  * Both beat the pipeline file's. An empty variable is unset (compose passes `${VAR:-}` through as '').
  */
-function dashboardTokenFlag(flag: string | undefined): string | undefined {
+function dashboardTokenFlag(flag: string | undefined): { token: string; from: string } | undefined {
   const env = process.env[TOKEN_ENV];
-  const [token, label] = flag !== undefined ? [flag, '--token'] : env ? [env, TOKEN_ENV] : [undefined, ''];
-  // The same rule as outputs.dashboard.token: a short token is guessed, an empty one turns auth off.
-  if (token !== undefined && token.length < 8) throw new UserError(`${label}: use a token of at least 8 characters (got ${token.length})`, 2);
-  return token;
+  const given = flag !== undefined ? { token: flag, from: '--token' } : env ? { token: env, from: TOKEN_ENV } : undefined;
+  // The same rule as outputs.dashboard.token (an empty flag too: it would turn auth off).
+  const problem = given && tokenProblem(given.token);
+  if (problem) throw new UserError(`${given.from}: ${problem}`, 2);
+  return given;
 }
 
 /**

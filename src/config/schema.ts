@@ -3,6 +3,7 @@ import { TRAFFIC_EVENT_TYPES } from '../core/types.js';
 import { sourceUrlProblem } from '../ingest/source-spec.js';
 import { KERNEL_BACKENDS } from '../engine/kernels/names.js';
 import { allowedHostProblem } from '../server/host-check.js';
+import { tokenProblem } from '../server/token-rule.js';
 import { Homography } from '../track/homography.js';
 import { crossingSides } from '../track/geometry.js';
 
@@ -172,7 +173,14 @@ export const outputsSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
-        token: z.string().min(8, 'use a token of at least 8 characters').optional(),
+        token: z
+          .string()
+          .superRefine((token, ctx) => {
+            const problem = tokenProblem(token);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional()
+          .describe('access token for the page, API and socket (better: the XNORCAM_DASHBOARD_TOKEN environment variable); printable ASCII, no spaces, at least 8 characters, 16 or more advised'),
         allowedHosts: z
           .array(
             z.string().superRefine((entry, ctx) => {

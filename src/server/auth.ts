@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UserError } from '../core/errors.js';
+import { tokenProblem } from './token-rule.js';
 
 /**
  * Optional access token for the page, the REST API and the socket. A request is let in with
@@ -14,6 +16,9 @@ export class TokenAuth {
   private readonly digest: Buffer | null;
 
   constructor(private readonly token: string | undefined) {
+    // The command line and the pipeline file refuse such a token naming where it came from; this is for other callers.
+    const problem = token ? tokenProblem(token) : null;
+    if (problem) throw new UserError(`dashboard token: ${problem}`, 2);
     this.digest = token ? sha256(token) : null;
   }
 

@@ -39,7 +39,7 @@ describe('xnorcam run / demo', () => {
   });
 
   it('with --token, prints a dashboard URL that opens the page (303 + cookie); with --json it is a record on stderr with the log', async () => {
-    const token = 's3cret Token/+';
+    const token = 's3cret&Token/+=';
     const child = spawn(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--json', '--token', token, '--port', '0', '--stats', '1', '--duration', '8'], {
       env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' },
     });
@@ -108,13 +108,50 @@ describe('xnorcam run / demo', () => {
     expect(statuses(asked.stderr).map((s) => s.state)).toEqual(['running', 'stopped']);
   }, 60_000);
 
-  it('refuses a --token shorter than 8 characters in one line, as the pipeline file does', () => {
-    for (const token of ['short', '']) {
+  it('refuses a --token that is short, a pattern or white space in one line that says how to make one, as the pipeline file does', () => {
+    const make = `make one with: openssl rand -hex 16 (or node -p "crypto.randomBytes(16).toString('hex')")`;
+    for (const [token, problem] of [
+      ['short', `too short: 5 characters, at least 8 needed (16 or more advised); ${make}`],
+      ['', `too short: 0 characters, at least 8 needed (16 or more advised); ${make}`],
+      ['        ', `is only white space; ${make}`],
+      ['aaaaaaaa', `too easy to guess: only 1 different character; ${make}`],
+    ]) {
       const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
-      expect(r.status).toBe(2);
-      expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam run: --token: use a token of at least 8 characters (got ${token.length}) (see xnorcam run --help)`]);
+      expect(r.status, token).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam run: --token: ${problem} (see xnorcam run --help)`]);
     }
   });
+
+  it('refuses a token with a space or line end at either end, which Authorization: Bearer cannot carry, naming the flag, variable or file key', () => {
+    const padded = ' 5f0c2a91e3d47b68';
+    const flag = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', padded, '--port', '0', '--duration', '1']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr.trim()).toMatch(/^error: xnorcam run: --token: starts with a space, which Authorization: Bearer cannot carry: use letters, digits and punctuation only; make one with: openssl rand -hex 16/);
+    // An env file's Windows line end comes with the value.
+    const env = spawnSync(process.execPath, [bin, 'run', 'lavfi:testsrc2', ...testModelArgs, '--port', '0', '--duration', '1'], {
+      encoding: 'utf8',
+      env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_DASHBOARD_TOKEN: '5f0c2a91e3d47b68\r' },
+    });
+    expect(env.status).toBe(2);
+    expect(env.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: XNORCAM_DASHBOARD_TOKEN: ends with a carriage return \(a Windows line end\?\): use letters/)]);
+    const yaml = join(tmp.dir, 'padded-token.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', `  dashboard: { port: 0, token: "${padded}" }`, ''].join('\n'));
+    const file = xnorcam(['run', yaml, ...testModelArgs, '--duration', '1']);
+    expect(file.status).toBe(1);
+    expect(file.stderr.trim().split('\n')).toHaveLength(1);
+    expect(file.stderr, file.stderr).toContain(`error: ${yaml}:5: outputs.dashboard.token: starts with a space, which Authorization: Bearer cannot carry`);
+  });
+
+  it('warns at start of a token shorter than 16 characters, naming where it came from, and runs', () => {
+    const r = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', 'Gq7-x2Lp', '--port', '0', '--stats', '0', '--duration', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const warned = r.stderr.split('\n').filter((l) => l.includes('easier to guess')).map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(warned).toMatchObject([{ level: 'warn', msg: expect.stringMatching(/^--token: a token of 8 characters is easier to guess than one of 16 or more; make one with: openssl rand -hex 16/) }]);
+    expect(r.stderr).not.toContain('Gq7-x2Lp');
+    const long = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', '5f0c2a91e3d47b68', '--port', '0', '--stats', '0', '--duration', '1']);
+    expect(long.status, long.stderr).toBe(0);
+    expect(long.stderr).not.toContain('easier to guess');
+  }, 60_000);
 
   it('takes the token from XNORCAM_DASHBOARD_TOKEN (a container\'s environment) over the pipeline file\'s, --token over both', async () => {
     const yaml = join(tmp.dir, 'env-token.yaml');
@@ -137,7 +174,7 @@ describe('xnorcam run / demo', () => {
     // A short one is refused naming the variable; --token, given as well, wins over it.
     const short = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
     expect(short.status).toBe(2);
-    expect(short.stderr.trim().split('\n')).toEqual(['error: XNORCAM_DASHBOARD_TOKEN: use a token of at least 8 characters (got 3)']);
+    expect(short.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: XNORCAM_DASHBOARD_TOKEN: too short: 3 characters, at least 8 needed/)]);
     const flag = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--token', 'FlagToken789', '--stats', '0', '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
     expect(flag.status, flag.stderr).toBe(0);
   }, 60_000);
