@@ -62,7 +62,7 @@ rejected with its file:line error and the running pipeline stays as it was.`,
     token: {
       type: 'string',
       value: 'TOKEN',
-      description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token): printable ASCII without spaces, at least 8 characters, 16 or more advised (openssl rand -hex 16 makes one)`,
+      description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token): printable ASCII without spaces, at least 8 characters, 16 or more advised (openssl rand -hex 16 makes one); an address that tries 20 wrong ones within a minute is answered 429 for the rest of it`,
     },
     'allowed-host': {
       type: 'string',

@@ -9,6 +9,7 @@ import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
 import { hostAllowed, hostName } from './host-check.js';
 import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
 import { serveStatic, staticFileFor } from './static-files.js';
+import { WrongTokenGuard, clientAddress, type WrongTokenLimits } from './wrong-tokens.js';
 import { WsHub, type WsHubOptions, type ClientStats } from './ws-hub.js';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -20,6 +21,8 @@ export interface DashboardServerOptions {
   port?: number;
   /** When set, the page, /api/*, added routes and /ws need it (see auth.ts). /healthz stays open. */
   token?: string;
+  /** How many different wrong tokens an address may try in how long before it is answered 429 (default 20 a minute). */
+  wrongTokens?: WrongTokenLimits;
   /**
    * Without a token, the host names (besides IP addresses, localhost and single-label names) the
    * dashboard may be addressed by; '.example.org' allows every name under it (host-check.ts).
@@ -52,6 +55,13 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8080;
   const auth = new TokenAuth(opts.token);
+  const guard = new WrongTokenGuard(opts.wrongTokens);
+  /** The token's verdict; a wrong one is counted against the client's address. */
+  const checkToken = (req: http.IncomingMessage, url: URL, client: string) => {
+    const verdict = auth.check(req, url);
+    if (verdict === 'wrong') guard.wrongToken(client, auth.presented(req, url) ?? '');
+    return verdict;
+  };
   const watchdogMs = opts.watchdogMs ?? DEFAULT_WATCHDOG_MS;
   const startedAt = Date.now();
   const routes = new Map<string, RouteHandler>();
@@ -93,12 +103,20 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `method ${req.method} not allowed` });
     }
-    const token = auth.check(req, url);
+    const client = clientAddress(req.socket.remoteAddress);
+    const retryAfter = guard.retryAfterSeconds(client);
+    // Refused for guessing, the token is not even looked at; health stays answerable, as it is without one.
+    const token = retryAfter > 0 ? 'missing' : checkToken(req, url, client);
     if (path === '/healthz') {
       const h = healthOf(feed.sources(), Date.now(), startedAt, watchdogMs);
       // Without the token, or addressed by a refused name (a rebinding page), only the verdict: source names stay private.
       const full = token === 'ok' && hostRefusal(req) === null;
       return sendJson(res, h.ok ? 200 : 503, full ? h : { ok: h.ok });
+    }
+    if (retryAfter > 0) {
+      guard.refused(client);
+      res.setHeader('Retry-After', String(retryAfter));
+      return sendText(res, 429, `${tooManyWrongTokens(retryAfter)}\n`);
     }
     const refusal = hostRefusal(req);
     if (refusal) return sendText(res, 403, `${refusal}\n`);
@@ -146,13 +164,19 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const hub = new WsHub(feed, wss, opts.hub);
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const reject = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+    const reject = (status: number, text: string, headers = '') => {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\n${headers}Connection: close\r\n\r\n${text}\n`);
     };
     const url = requestUrl(req.url);
     if (!url) return reject(400, 'bad request target');
     if (url.pathname !== '/ws') return reject(404, 'no WebSocket here; use /ws');
-    const token = auth.check(req, url);
+    const client = clientAddress(req.socket.remoteAddress);
+    const retryAfter = guard.retryAfterSeconds(client);
+    if (retryAfter > 0) {
+      guard.refused(client);
+      return reject(429, tooManyWrongTokens(retryAfter), `Retry-After: ${retryAfter}\r\n`);
+    }
+    const token = checkToken(req, url, client);
     if (token !== 'ok') return reject(401, TOKEN_REFUSAL[token]);
     const refusal = hostRefusal(req);
     if (refusal) return reject(403, refusal);
@@ -206,6 +230,7 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
     clients: () => hub.clientStats(),
     close() {
       closing ??= new Promise<void>((resolve) => {
+        guard.close();
         hub.close();
         wss.close();
         server.close(() => resolve());
@@ -223,6 +248,11 @@ const TOKEN_REFUSAL = {
     'xnorcam: the access token given is not the right one (the server may have been restarted with another --token); ' +
     `open the page with ?token=<the token in ${TOKEN_ENV}, outputs.dashboard.token or --token>`,
 } as const;
+
+/** The 429 answer to an address that tried too many wrong tokens; the page reads it as any other refusal and retries later. */
+function tooManyWrongTokens(retryAfter: number): string {
+  return `xnorcam: too many wrong access tokens from this address; try again in ${retryAfter} s`;
+}
 
 const CSP = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
