@@ -16,7 +16,7 @@ const demoVideo = join(repo, '.cache', 'demo', 'traffic-demo.mp4');
 export const spec = {
   name: 'demo',
   summary: 'Play a generated traffic video as a live camera with the bundled model and the dashboard',
-  usage: '[--port PORT] [--host HOST] [--token TOKEN] [--allowed-host NAME] [--regenerate] [--duration S] [--stats S]',
+  usage: '[--port PORT] [--host HOST] [--token TOKEN] [--allow-no-token] [--allowed-host NAME] [--regenerate] [--duration S] [--stats S]',
   details: `What \`npm start\` runs. On first use it renders a demo traffic video into .cache/demo/ (with
 \`xnorcam synth video\`, or an ffmpeg test pattern when the synthesizer is not available), then runs
 pipelines/demo.yaml: the video looping as a live camera, the bundled model, a counting line, and the
@@ -25,8 +25,9 @@ renderer and encoder), keeps nothing of it, and exits 130: the next start render
   options: {
     host: { type: 'string', value: 'HOST', description: 'Dashboard address', default: '127.0.0.1' },
     port: { type: 'string', value: 'PORT', description: 'Dashboard port (0 = any free port)', default: '8080' },
-    // Opened from another machine (--host 0.0.0.0), the dashboard wants a token or its name allowed.
+    // Opened from another machine (--host 0.0.0.0), the dashboard wants a token (or --allow-no-token), or its name allowed.
     token: runSpec.options.token,
+    'allow-no-token': runSpec.options['allow-no-token'],
     'allowed-host': runSpec.options['allowed-host'],
     regenerate: { type: 'boolean', description: 'Render the demo video again' },
     stats: { type: 'string', value: 'SECONDS', description: 'Print per-source stats this often (0 = never)', default: '10' },
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const statsSec = numberOption('stats', v.stats, 10, { min: 0 });
   const durationSec = v.duration ? numberOption('duration', v.duration, 0, { min: 0, above: true }) : undefined;
-  const setup = setupFromArgs([demoPipeline], { host: v.host, port: v.port, token: v.token, 'allowed-host': v['allowed-host'] });
+  const setup = setupFromArgs([demoPipeline], { host: v.host, port: v.port, token: v.token, 'allow-no-token': v['allow-no-token'], 'allowed-host': v['allowed-host'] });
   return runLive(setup, { statsSec, durationSec, banner: 'xnorcam demo: open the dashboard at' });
 }
 

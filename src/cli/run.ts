@@ -20,6 +20,7 @@ import { numberOption, parseCommandArgs, type CommandSpec, type OptionSpec } fro
 import { JsonLinesOut } from './json-lines-out.js';
 import { allowedHostProblem } from '../server/host-check.js';
 import { TOKEN_ENV } from '../server/auth.js';
+import { exposureRefusal } from '../server/exposure.js';
 import { tokenAdvice, tokenProblem } from '../server/token-rule.js';
 import { takeHeldHup } from './early-hup.js';
 import { TrackIdFile } from '../ops/track-ids.js';
@@ -64,6 +65,10 @@ rejected with its file:line error and the running pipeline stays as it was.`,
       value: 'TOKEN',
       description: `Require this token for the dashboard and API (default: ${TOKEN_ENV} from the environment, else the pipeline file's outputs.dashboard.token): printable ASCII without spaces, at least 8 characters, 16 or more advised (openssl rand -hex 16 makes one); an address that tries 20 wrong ones within a minute is answered 429 for the rest of it`,
     },
+    'allow-no-token': {
+      type: 'boolean',
+      description: 'Let the dashboard listen beyond this machine (--host 0.0.0.0 or a network address) without a token, open to anyone who reaches the port; without it run refuses to (outputs.dashboard.allowNoToken: true in a pipeline file)',
+    },
     'allowed-host': {
       type: 'string',
       multiple: true,
@@ -98,6 +103,7 @@ export interface RunSetup {
     token?: string;
     /** Where the token came from (--token, the environment variable, the file's key), for messages about it. */
     tokenFrom?: string;
+    allowNoToken: boolean;
     allowedHosts: string[];
   };
   /** Event log, counts CSV, webhooks and retention from a pipeline file. */
@@ -157,9 +163,12 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
       port: str('port') ? port : dash.port,
       token: token?.token,
       tokenFrom: token?.from,
+      allowNoToken: dash.allowNoToken || Boolean(v['allow-no-token']),
       // Names given on the command line add to the file's: both are names the operator uses.
       allowedHosts: [...dash.allowedHosts, ...allowedHosts],
     };
+    // The dashboard is started once, as first read: a reload only reports its settings.
+    if (!reloading) refuseOpenDashboard(dashboard);
     return {
       options: {
         model,
@@ -205,8 +214,10 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     port,
     token: tokenGiven?.token,
     tokenFrom: tokenGiven?.from,
+    allowNoToken: Boolean(v['allow-no-token']),
     allowedHosts,
   };
+  refuseOpenDashboard(dashboard);
   return {
     options: {
       model: resolveModel(v as Record<string, string | undefined>, 'run'),
@@ -222,6 +233,12 @@ export function setupFromArgs(positionals: string[], v: Record<string, string | 
     },
     dashboard,
   };
+}
+
+/** Refused before anything starts, not once the models are loaded and the cameras connected. */
+function refuseOpenDashboard(d: RunSetup['dashboard']): void {
+  const refusal = d.enabled ? exposureRefusal(d.host, d.port, d.token !== undefined, d.allowNoToken) : null;
+  if (refusal) throw new UserError(refusal, 2);
 }
 
 export function formatStatus(s: SourceStatus): string {
@@ -403,6 +420,7 @@ async function runStarted(
         host: setup.dashboard.host,
         port: setup.dashboard.port,
         token: setup.dashboard.token,
+        allowNoToken: setup.dashboard.allowNoToken,
         allowedHosts: setup.dashboard.allowedHosts,
       });
       dashboard = server;

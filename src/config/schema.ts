@@ -181,6 +181,10 @@ export const outputsSchema = z
           })
           .optional()
           .describe('access token for the page, API and socket (better: the XNORCAM_DASHBOARD_TOKEN environment variable); printable ASCII, no spaces, at least 8 characters, 16 or more advised'),
+        allowNoToken: z
+          .boolean()
+          .default(false)
+          .describe('true: listen beyond this machine (host 0.0.0.0 or a network address) without a token, open to anyone who reaches the port; otherwise run refuses to start so (run --allow-no-token)'),
         allowedHosts: z
           .array(
             z.string().superRefine((entry, ctx) => {
@@ -201,7 +205,7 @@ export const outputsSchema = z
           ),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640, video: true }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowNoToken: false, allowedHosts: [], displayWidth: 640, video: true }),
     files: z
       .object({
         dir: z.string().default('out'),
@@ -253,7 +257,7 @@ export const pipelineSchema = z
     countIntervalSeconds: z.number().int().positive().max(86_400).default(60),
     sources: z.array(sourceSchema).min(1, 'at least one source'),
     outputs: outputsSchema.default({
-      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], displayWidth: 640, video: true },
+      dashboard: { enabled: true, host: '127.0.0.1', port: 8080, allowNoToken: false, allowedHosts: [], displayWidth: 640, video: true },
       webhooks: [],
       metrics: { enabled: true },
     }),

@@ -5,6 +5,7 @@ import type { PipelineFeed } from '../core/feed.js';
 import { UserError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { TOKEN_ENV, TokenAuth } from './auth.js';
+import { exposureRefusal, isLoopback, listeningOn } from './exposure.js';
 import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
 import { hostAllowed, hostName } from './host-check.js';
 import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
@@ -21,6 +22,8 @@ export interface DashboardServerOptions {
   port?: number;
   /** When set, the page, /api/*, added routes and /ws need it (see auth.ts). /healthz stays open. */
   token?: string;
+  /** Without a token, listening beyond this machine (0.0.0.0, a LAN address) is refused unless this is true. */
+  allowNoToken?: boolean;
   /** How many different wrong tokens an address may try in how long before it is answered 429 (default 20 a minute). */
   wrongTokens?: WrongTokenLimits;
   /**
@@ -55,6 +58,8 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8080;
   const auth = new TokenAuth(opts.token);
+  const refusal = exposureRefusal(host, port, auth.enabled, opts.allowNoToken ?? false);
+  if (refusal) throw new UserError(refusal, 2);
   const guard = new WrongTokenGuard(opts.wrongTokens);
   /** The token's verdict; a wrong one is counted against the client's address. */
   const checkToken = (req: http.IncomingMessage, url: URL, client: string) => {
@@ -210,11 +215,12 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   const shown = wildcard ? '127.0.0.1' : host;
   const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${boundPort}/`;
-  logger.info('dashboard listening', { url, ...(wildcard ? { on: `every address (${host || '0.0.0.0'})` } : {}), token: auth.enabled });
+  logger.info('dashboard listening', { url, ...(wildcard ? { on: listeningOn(host) } : {}), token: auth.enabled });
   if (!auth.enabled && !isLoopback(host)) {
+    // Allowed on purpose (allowNoToken), and said at every start: the log is where an audit looks.
     logger.warn('dashboard open to the network without a token: anyone who can reach it sees the cameras', {
       on: `${host || '0.0.0.0'}:${boundPort}`,
-      fix: `set ${TOKEN_ENV} in the environment (or outputs.dashboard.token in the pipeline file, or --token), at least 8 characters`,
+      fix: `set ${TOKEN_ENV} in the environment (or outputs.dashboard.token in the pipeline file, or --token): openssl rand -hex 16 makes one`,
     });
   }
 
@@ -334,9 +340,4 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 function sendText(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-/** Whether only this machine can reach an address (127.0.0.0/8, ::1, localhost). */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -7,10 +7,13 @@ import { parse } from 'yaml';
 import { validatePipelineText } from '../../src/config/load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+/** `docker-compose config` as a user with a token set would run it (compose refuses to go on without one). */
+const composeConfig = () =>
+  spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root, env: { ...process.env, XNORCAM_DASHBOARD_TOKEN: '5f0c2a91e3d47b68' } });
 
 describe('deployment files', () => {
   it('docker-compose.yml validates offline with docker-compose config', () => {
-    const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root });
+    const r = composeConfig();
     expect(r.error, 'docker-compose must be installed (.ci/run installs it)').toBeUndefined();
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
@@ -29,7 +32,7 @@ describe('deployment files', () => {
   });
 
   it('bounds every container\'s log (json-file max-size and max-file): Docker keeps it all by default', () => {
-    const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root });
+    const r = composeConfig();
     expect(r.status, r.stderr).toBe(0);
     const resolved = parse(r.stdout) as { services: Record<string, { logging?: { driver?: string; options?: Record<string, string> } }> };
     for (const [name, service] of Object.entries(resolved.services)) {
@@ -37,15 +40,24 @@ describe('deployment files', () => {
     }
   });
 
-  it('passes the dashboard token from the host\'s environment (or .env) through, empty when unset', () => {
-    const resolvedToken = (env: NodeJS.ProcessEnv) => {
-      const r = spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root, env });
-      expect(r.status, r.stderr).toBe(0);
-      return (parse(r.stdout) as { services: Record<string, { environment?: Record<string, string> }> }).services.xnorcam.environment?.XNORCAM_DASHBOARD_TOKEN;
-    };
+  it('passes the dashboard token from the host\'s environment (or .env) through, and refuses to go on without one, saying how to set it', () => {
+    const config = (env: NodeJS.ProcessEnv) => spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', cwd: root, env });
     const { XNORCAM_DASHBOARD_TOKEN: _unset, ...without } = process.env;
-    expect(resolvedToken({ ...without, XNORCAM_DASHBOARD_TOKEN: 'c0ffee-token-42' })).toBe('c0ffee-token-42');
-    expect(resolvedToken(without)).toBe('');
+    const r = config({ ...without, XNORCAM_DASHBOARD_TOKEN: 'c0ffee-token-42' });
+    expect(r.status, r.stderr).toBe(0);
+    expect((parse(r.stdout) as { services: Record<string, { environment?: Record<string, string> }> }).services.xnorcam.environment?.XNORCAM_DASHBOARD_TOKEN).toBe('c0ffee-token-42');
+    // Port 8080 is published on every interface: unset or empty, the dashboard would be open to the network.
+    for (const env of [without, { ...without, XNORCAM_DASHBOARD_TOKEN: '' }]) {
+      const refused = config(env);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain('set XNORCAM_DASHBOARD_TOKEN, the dashboard access token, in the shell or in .env beside docker-compose.yml');
+      expect(refused.stderr).toContain('openssl rand -hex 16');
+    }
+  });
+
+  it('keeps the .env the README has the token written to out of the repository and the image', () => {
+    expect(spawnSync('git', ['check-ignore', '-q', '.env'], { cwd: root }).status).toBe(0);
+    expect(readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')).toContain('.env');
   });
 
   it('publishes the RTSP relay on this machine only: nothing outside the compose network needs it', () => {

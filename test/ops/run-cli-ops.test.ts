@@ -82,15 +82,30 @@ describe('xnorcam run, operated', () => {
     expect(await run.exited).toBe(0);
   }, 60_000);
 
-  it('warns at start when the dashboard listens beyond this machine without a token, naming the address and the fix', async () => {
+  const exposedFile = (dashboard: string) => {
+    const file = join(tmp.dir, 'exposed.yaml');
+    writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', `  dashboard: ${dashboard}`, ''].join('\n'));
+    return file;
+  };
+
+  it('refuses, before anything starts, a pipeline file whose dashboard listens beyond this machine without a token', () => {
+    const file = exposedFile('{ host: 0.0.0.0, port: 0 }');
+    const r = spawnSync(process.execPath, [bin, 'run', file, ...testModelArgs, '--duration', '1'], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_DASHBOARD_TOKEN: '' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: dashboard: listening on every address \(0\.0\.0\.0\) without an access token .* set XNORCAM_DASHBOARD_TOKEN .*\(outputs\.dashboard\.allowNoToken: true\)$/)]);
+    // The token from the environment (a container's) is one.
+    const withEnv = spawnSync(process.execPath, [bin, 'run', file, ...testModelArgs, '--stats', '0', '--duration', '1'], { encoding: 'utf8', env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_DASHBOARD_TOKEN: '5f0c2a91e3d47b68' } });
+    expect(withEnv.status, withEnv.stderr).toBe(0);
+  }, 60_000);
+
+  it('warns at start when the dashboard listens beyond this machine without a token (allowed on purpose), naming the address and the fix', async () => {
     const warning = (output: string) =>
       output
         .split('\n')
         .filter((l) => l.includes('dashboard open to the network without a token'))
         .map((l) => JSON.parse(l) as Record<string, string>);
-    for (const [dashboard, warned] of [['{ host: 0.0.0.0, port: 0 }', true], ['{ host: 0.0.0.0, port: 0, token: s3cretT0ken }', false], ['{ port: 0 }', false]] as const) {
-      const file = join(tmp.dir, 'exposed.yaml');
-      writeFileSync(file, ['sources:', '  - name: cam', '    url: lavfi:testsrc2=size=160x120:rate=5', 'outputs:', `  dashboard: ${dashboard}`, ''].join('\n'));
+    for (const [dashboard, warned] of [['{ host: 0.0.0.0, port: 0, allowNoToken: true }', true], ['{ host: 0.0.0.0, port: 0, token: s3cretT0ken }', false], ['{ port: 0 }', false]] as const) {
+      const file = exposedFile(dashboard);
       const run = await start([file, ...testModelArgs], tmp.dir);
       running.push(run.child);
       run.child.kill('SIGTERM');

@@ -153,6 +153,19 @@ describe('xnorcam run / demo', () => {
     expect(long.stderr).not.toContain('easier to guess');
   }, 60_000);
 
+  it('refuses a dashboard on every address without a token before anything starts, saying how to set one; --allow-no-token runs it', () => {
+    const open = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--duration', '1']);
+    expect(open.status).toBe(2);
+    expect(open.stderr.trim().split('\n')).toEqual([
+      'error: dashboard: listening on every address (0.0.0.0) without an access token would show the cameras to anyone who reaches its port: set XNORCAM_DASHBOARD_TOKEN (e.g. XNORCAM_DASHBOARD_TOKEN=$(openssl rand -hex 16)), --token or outputs.dashboard.token; or, to run it open on purpose, --allow-no-token (outputs.dashboard.allowNoToken: true)',
+    ]);
+    const allowed = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--allow-no-token', '--stats', '0', '--duration', '1']);
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain('dashboard open to the network without a token');
+    const guarded = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--token', '5f0c2a91e3d47b68', '--stats', '0', '--duration', '1']);
+    expect(guarded.status, guarded.stderr).toBe(0);
+  }, 60_000);
+
   it('takes the token from XNORCAM_DASHBOARD_TOKEN (a container\'s environment) over the pipeline file\'s, --token over both', async () => {
     const yaml = join(tmp.dir, 'env-token.yaml');
     writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', '  dashboard: { port: 0, token: FileToken123 }', ''].join('\n'));

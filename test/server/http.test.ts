@@ -84,11 +84,24 @@ describe('dashboard HTTP', () => {
 
 describe('dashboard address', () => {
   it('listening on every address (a container), gives a URL that opens: this machine\'s, not http://0.0.0.0/', async () => {
-    const srv = await startDashboardServer(new TestFeed({ source: 'cam' }), { host: '0.0.0.0', port: 0 });
+    const srv = await startDashboardServer(new TestFeed({ source: 'cam' }), { host: '0.0.0.0', port: 0, token: 'c0ntainer-token-77' });
     try {
       expect(srv.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
       expect((await fetch(srv.url + 'healthz')).status).toBe(200);
     } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses to listen beyond this machine without a token, saying how to set one, unless allowed on purpose', async () => {
+    const feed = new TestFeed({ source: 'cam' });
+    for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
+      await expect(startDashboardServer(feed, { host, port: 8080 }), host).rejects.toThrow(
+        /^dashboard: listening on .* without an access token would show the cameras to anyone who reaches port 8080: set XNORCAM_DASHBOARD_TOKEN \(e\.g\. XNORCAM_DASHBOARD_TOKEN=\$\(openssl rand -hex 16\)\), --token or outputs\.dashboard\.token; or, to run it open on purpose, --allow-no-token \(outputs\.dashboard\.allowNoToken: true\)$/,
+      );
+    }
+    for (const opts of [{ host: '0.0.0.0', allowNoToken: true }, { host: '127.0.0.2' }, { host: 'localhost' }]) {
+      const srv = await startDashboardServer(feed, { ...opts, port: 0 });
       await srv.close();
     }
   });
