@@ -75,7 +75,17 @@ export interface SourceCounts {
    * Oldest first; each bucket starts at `start`: epoch ms, or ms of video time when `asOf` is set. Every
    * interval a frame was analysed in has one (empty when nothing crossed); one without frames has none.
    */
-  intervals: { start: number; counts: LineCounts; movements?: MovementCounts }[];
+  intervals: {
+    start: number;
+    counts: LineCounts;
+    movements?: MovementCounts;
+    /**
+     * Seconds of the interval that had video counted (IntervalCoverage: frames, and the short gaps between them):
+     * under the interval's length where the camera was down, stalled or started within it. Absent where unknown
+     * (an interval carried from a file of a version that did not write it).
+     */
+    coveredSeconds?: number;
+  }[];
   /**
    * A source with `movements: true`: its turning movements in total (each interval's are its `movements`, {}
    * when none), by the interval of their last crossing, or of when they were told if that was well after it.

@@ -37,7 +37,8 @@ export function mergeCounts(before: SourceCounts | undefined, now: SourceCounts 
   for (const iv of [...before.intervals, ...now.intervals]) {
     const had = byStart.get(iv.start);
     const movements = iv.movements ? addMovements(had?.movements, iv.movements) : had?.movements;
-    byStart.set(iv.start, { start: iv.start, counts: addCounts(had?.counts, iv.counts), ...(movements ? { movements } : {}) });
+    const covered = addCovered(had?.coveredSeconds, iv.coveredSeconds, now.intervalMs);
+    byStart.set(iv.start, { start: iv.start, counts: addCounts(had?.counts, iv.counts), ...(movements ? { movements } : {}), ...(covered !== undefined ? { coveredSeconds: covered } : {}) });
   }
   // Movements in total as the live one counts them: a source whose movements a reload turned off shows none from
   // now on. Its intervals keep what was counted up to then, for the movements CSV's blocks of them.
@@ -80,4 +81,10 @@ export function tally(c: LineCounts | MovementCounts): number {
   let n = 0;
   for (const v of Object.values(c) as unknown[]) n += typeof v === 'number' ? v : tally(v as LineCounts);
   return n;
+}
+
+/** Two lives' covered seconds of one interval (a restart within it): added, never past the interval's length; unknown where both are. */
+function addCovered(a: number | undefined, b: number | undefined, intervalMs: number): number | undefined {
+  if (a === undefined && b === undefined) return undefined;
+  return Math.min(intervalMs / 1000, Math.round(((a ?? 0) + (b ?? 0)) * 1000) / 1000);
 }

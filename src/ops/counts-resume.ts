@@ -6,11 +6,14 @@ import type { LineCounts, MovementCounts } from '../core/types.js';
 /** The tail read first: an interval's rows are mostly a few KB; a larger one is read in a larger tail. */
 const TAIL_BYTES = 64 * 1024;
 
-/** An interval's rows after the two time columns: three key fields (line, direction, class; or from, to, class) and a count. */
-type Row = { start: number; key: [string, string, string]; n: number };
+/**
+ * An interval's rows after the two time columns: three key fields (line, direction, class; or from, to, class), a
+ * count, and the seconds of the interval covered so far (the same on each of its rows).
+ */
+type Row = { start: number; key: [string, string, string]; n: number; covered: number };
 
 /** takeOpenInterval of a live counts CSV, as counts per line, direction and class. */
-export function takeOpenCounts(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; rows: number } | undefined {
+export function takeOpenCounts(path: string, intervalMs: number, nowMs: number): { start: number; counts: LineCounts; coveredSeconds: number; rows: number } | undefined {
   const open = takeOpenInterval(path, intervalMs, nowMs, ([, direction]) => direction === 'forward' || direction === 'backward');
   if (!open) return undefined;
   const counts: LineCounts = {};
@@ -18,24 +21,26 @@ export function takeOpenCounts(path: string, intervalMs: number, nowMs: number):
     const d = (counts[line] ??= { forward: {}, backward: {} })[direction as 'forward' | 'backward'];
     d[cls] = (d[cls] ?? 0) + n;
   }
-  return { start: open.start, counts, rows: open.rows.length };
+  return { start: open.start, counts, coveredSeconds: open.rows[0].covered, rows: open.rows.length };
 }
 
 /** takeOpenInterval of a live movements CSV (`…,from,to,class,count`), as movements. */
-export function takeOpenMovements(path: string, intervalMs: number, nowMs: number): { start: number; movements: MovementCounts; rows: number } | undefined {
+export function takeOpenMovements(path: string, intervalMs: number, nowMs: number): { start: number; movements: MovementCounts; coveredSeconds: number; rows: number } | undefined {
   const open = takeOpenInterval(path, intervalMs, nowMs, () => true);
   if (!open) return undefined;
   const movements: MovementCounts = {};
   for (const { key: [from, to, cls], n } of open.rows) bumpMovement(movements, from, to, cls, n);
-  return { start: open.start, movements, rows: open.rows.length };
+  return { start: open.start, movements, coveredSeconds: open.rows[0].covered, rows: open.rows.length };
 }
 
 /**
- * A live counts or movements CSV (`interval_start,interval_start_ms,<three key fields>,count`, wall clock) whose
+ * A live counts or movements CSV (`interval_start,interval_start_ms,<three key fields>,count,covered_s`, wall clock) whose
  * last rows are of an interval still in progress: written on a stop, with the counts so far. A run started again
  * within it would write that interval's rest as a second set of rows of the same keys (23, then 3, for 26 cars).
  * Those rows (in the file's order) are taken off the file and returned, to be added to the new run's count and
- * written once when it ends. `isKey` says whether a row's key fields are of this kind of file.
+ * written once when it ends. `isKey` says whether a row's key fields are of this kind of file. A file of the format
+ * before covered_s (six columns) is not cut into: it is rotated whole when this run opens it (rotateOtherTable),
+ * the interval's rest written in the new file with the seconds of it this run covered.
  */
 function takeOpenInterval(path: string, intervalMs: number, nowMs: number, isKey: (key: [string, string, string]) => boolean): { start: number; rows: Row[] } | undefined {
   let fd: number;
@@ -99,12 +104,13 @@ function lastInterval(fd: number, size: number, from: number, isKey: (key: [stri
 
 function parseRow(line: string, isKey: (key: [string, string, string]) => boolean): Row | undefined {
   const f = csvFields(line);
-  if (!f || f.length !== 6) return undefined;
+  if (!f || f.length !== 7) return undefined;
   const start = Number(f[1]);
   const n = Number(f[5]);
+  const covered = Number(f[6]);
   const key: [string, string, string] = [f[2], f[3], f[4]];
-  if (!Number.isInteger(start) || !Number.isInteger(n) || !isKey(key)) return undefined;
-  return { start, key, n };
+  if (!Number.isInteger(start) || !Number.isInteger(n) || !(covered >= 0) || !isKey(key)) return undefined;
+  return { start, key, n, covered };
 }
 
 /** A CSV line's fields, quoted ones ("a, b" and "" inside) undone; undefined for a line that is not CSV. */

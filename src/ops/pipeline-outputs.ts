@@ -4,7 +4,7 @@ import type { PipelineFeed, SourceCounts, SourceEvents, SourceStatus } from '../
 import { logger } from '../core/log.js';
 import { makeOutputDir } from '../core/output-dir.js';
 import { mergeCounts } from '../core/source-counts.js';
-import type { FrameResult, LineCounts, TrafficEvent } from '../core/types.js';
+import type { FrameResult, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { LiveLineFile, rotateFiles, rotateOtherTable } from './rotating-file.js';
 import { SourceRecord } from './source-record.js';
@@ -224,9 +224,9 @@ export class PipelineOutputs {
     const moved = now.movements && takeOpenMovements(path('movements'), now.intervalMs, this.startedAt);
     // One interval when both files were stopped in the same one (as they are, written together): two of one start
     // were right only as long as every later step merged them.
-    const intervals: SourceCounts['intervals'] = open ? [{ start: open.start, counts: open.counts }] : [];
+    const intervals: SourceCounts['intervals'] = open ? [{ start: open.start, counts: open.counts, coveredSeconds: open.coveredSeconds }] : [];
     if (moved && open?.start === moved.start) intervals[0].movements = moved.movements;
-    else if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements });
+    else if (moved) intervals.push({ start: moved.start, counts: {}, movements: moved.movements, coveredSeconds: moved.coveredSeconds });
     if (!intervals.length) return;
     intervals.sort((a, b) => a.start - b.start);
     // Not in the total: that counts this run's crossings (since its start), as /metrics' counters do.
@@ -292,7 +292,7 @@ export class PipelineOutputs {
     if (fresh.length === 0 && !late) return;
     const rows = late ? (fresh.length ? [addInterval(fresh[0], late), ...fresh.slice(1)] : [{ start: done + counts.intervalMs, ...late }]) : fresh;
     const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
-    for (const iv of rows) for (const row of countRows(iv.start, iv.counts, counts.classes ?? [])) f.writeLine(row);
+    for (const iv of rows) for (const row of countRows(iv, counts.classes ?? [])) f.writeLine(row);
     // A source a reload took movements off still has its intervals up to then to write (the one in progress
     // too, written once it ends), and no more: its movements file is let go after the last.
     const moved = counts.movements ? rows : rows.filter((iv) => iv.movements);
@@ -329,7 +329,7 @@ export class PipelineOutputs {
     const f = this.file(`${source}.movements.csv`, CLOCK_MOVEMENTS_CSV_HEADER);
     const cls = movementClasses(classes);
     for (const iv of intervals) {
-      for (const row of movementRows(iv.movements ?? {}, Object.keys(iv.counts), cls)) f.writeLine(`${intervalLabel(iv.start)},${iv.start},${row}`);
+      for (const row of movementRows(iv.movements ?? {}, Object.keys(iv.counts), cls)) f.writeLine(`${intervalLabel(iv.start)},${iv.start},${row},${coveredCell(iv)}`);
     }
   }
 
@@ -397,12 +397,12 @@ export class PipelineOutputs {
 
   /**
    * A file of another kind where a source's table starts (a camera's counts CSV on the clock, a recording's
-   * table in its seconds: a reload or restart switched the source's `mode` under one name) is rotated and so
-   * kept, said in a warning naming where. Throws when it cannot be rotated.
+   * table in its seconds: a reload or restart switched the source's `mode` under one name; or one an older
+   * version wrote without covered_s) is rotated and so kept, said in a warning naming where. Throws when it cannot be rotated.
    */
   private keepOtherTable(path: string, header: string): 'none' | 'same' | 'rotated' {
     const found = rotateOtherTable(path, header, this.cfg.outputs.files!.rotate.maxFiles);
-    if (found === 'rotated') logger.warn("a file of another kind is where this source's table goes (a camera's counts on the clock, a recording's table in its seconds): it is kept, rotated, and a new one started", { file: path, kept: `${path}.1` });
+    if (found === 'rotated') logger.warn("a file of another kind is where this source's table goes (a camera's counts on the clock, a recording's table in its seconds, or an older version's columns, before covered_s): it is kept, rotated, and a new one started", { file: path, kept: `${path}.1` });
     return found;
   }
 
@@ -487,9 +487,14 @@ export class PipelineOutputs {
   }
 }
 
-/** An interval's rows: every line, direction and counted class, 0 where nothing crossed (countsRows). */
-function countRows(start: number, counts: LineCounts, classes: readonly string[]): string[] {
-  return countsRows(counts, Object.keys(counts), classes).map((row) => `${intervalLabel(start)},${start},${row}`);
+/** An interval's rows: every line, direction and counted class, 0 where nothing crossed (countsRows), and its covered seconds. */
+function countRows(iv: SourceCounts['intervals'][number], classes: readonly string[]): string[] {
+  return countsRows(iv.counts, Object.keys(iv.counts), classes).map((row) => `${intervalLabel(iv.start)},${iv.start},${row},${coveredCell(iv)}`);
+}
+
+/** An interval's covered_s: empty where unknown (none of it counted by a version that measured it). */
+function coveredCell(iv: SourceCounts['intervals'][number]): string {
+  return iv.coveredSeconds === undefined ? '' : String(iv.coveredSeconds);
 }
 
 /** An interval's first column: its start on the clock (a recording's tables are RecordingTables'). */

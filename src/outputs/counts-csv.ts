@@ -2,9 +2,12 @@ import type { FrameResult, LineCounts } from '../core/types.js';
 import { IntervalCsv, compareNames as cmp, csvField, type TableClock } from './interval-csv.js';
 import { CROSSING_LOOKBACK_MS } from '../track/lines.js';
 
-export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
-/** The live pipeline's counts CSV (and batch's with --start-time): intervals on the clock, ISO and epoch ms. */
-export const CLOCK_COUNTS_CSV_HEADER = 'interval_start,interval_start_ms,line,direction,class,count';
+export const COUNTS_CSV_HEADER = 'interval_start_s,interval_end_s,line,direction,class,count,covered_s';
+/**
+ * The live pipeline's counts CSV (and batch's with --start-time): intervals on the clock, ISO and epoch ms. Every
+ * table's last column, covered_s, is the seconds of the interval that had video (IntervalCoverage).
+ */
+export const CLOCK_COUNTS_CSV_HEADER = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
 
 export interface CountsCsvOptions extends TableClock {
   /** The classes counted: each interval has a row (0 if none crossed) for every line, direction and class. */
@@ -13,7 +16,7 @@ export interface CountsCsvOptions extends TableClock {
 
 /**
  * A batch input's line crossings per `--count-interval`, as CSV (IntervalCsv: video time, or the clock with
- * --start-time): `interval_start_s,interval_end_s,line,direction,class,count`, a row for every line, direction
+ * --start-time): `interval_start_s,interval_end_s,line,direction,class,count,covered_s`, a row for every line, direction
  * and counted class of every interval the video covers, 0 where nothing crossed. Each interval's rows are
  * appended and flushed as soon as no later frame can add to it, so a killed run keeps every closed interval;
  * `close()` writes the rest, then `total` rows.

@@ -1,11 +1,12 @@
 import { clockTime } from '../ingest/start-time.js';
 import { LineFile } from './line-file.js';
+import { IntervalCoverage, coveredSeconds } from '../core/interval-coverage.js';
 
 /** The two ways a batch table dates its intervals: seconds of video, or the clock (with --start-time). */
 export interface IntervalCsvHeaders {
-  /** `interval_start_s,interval_end_s,…`: seconds on the timeline of `ptsMs`. */
+  /** `interval_start_s,interval_end_s,…,covered_s`: seconds on the timeline of `ptsMs`. */
   video: string;
-  /** `interval_start,interval_start_ms,…`: as the live pipeline's files. */
+  /** `interval_start,interval_start_ms,…,covered_s`: as the live pipeline's files. */
   clock: string;
 }
 
@@ -25,7 +26,9 @@ export interface TableClock {
  * where they did (the end of the file, or of a stopped run), so the same file always gives the same rows. With
  * `startMs` (the recording's start on the clock) they are the clock's, as the live pipeline's, written at the
  * UTC offset `offsetMin` the start was given in: `2026-11-03T07:15:00.000+01:00,…` (`…06:15:00.000Z` at 0),
- * the first and last covering only the part of them the recording does.
+ * the first and last covering only the part of them the recording does. Each row ends in `covered_s`, the seconds
+ * of its interval the video covered (IntervalCoverage): a recording starting at 07:03:20 has 40 of its first
+ * minute, and a gap in its timestamps shows as well; the `total` rows', the whole input's.
  */
 export class IntervalCsv<B> {
   private readonly file: LineFile;
@@ -42,6 +45,10 @@ export class IntervalCsv<B> {
   /** Added to every `ptsMs`: 0, or the --start-time. */
   private readonly originMs: number;
   private readonly onClock: boolean;
+  /** Covered ms of each interval not yet written, by index, and of every interval. */
+  private readonly covered = new Map<number, number>();
+  private coveredTotal = 0;
+  private readonly coverage: IntervalCoverage;
 
   constructor(
     path: string,
@@ -56,6 +63,11 @@ export class IntervalCsv<B> {
   ) {
     this.onClock = startMs !== undefined;
     this.originMs = startMs ?? 0;
+    this.coverage = new IntervalCoverage(intervalMs, (start, ms) => {
+      const k = Math.round(start / intervalMs);
+      this.covered.set(k, (this.covered.get(k) ?? 0) + ms);
+      this.coveredTotal += ms;
+    });
     this.file = new LineFile(path);
     // Header on disk at once: a run killed before its first interval closes still leaves a valid CSV.
     this.file.writeLine(this.onClock ? headers.clock : headers.video);
@@ -66,6 +78,7 @@ export class IntervalCsv<B> {
   frame(seq: number, ptsMs: number): number {
     const t = this.originMs + ptsMs;
     this.firstMs = Math.min(this.firstMs, t);
+    this.coverage.frame(t, seq);
     if (t > this.lastMs) {
       // Per decoded frame: with --stride the frames written are several periods apart.
       if (Number.isFinite(this.lastMs) && seq > this.lastSeq) this.periodMs = (t - this.lastMs) / (seq - this.lastSeq);
@@ -90,8 +103,9 @@ export class IntervalCsv<B> {
 
   /** Writes the intervals still open, then `total` rows of `total` (only for an input that had frames: one with none counted nothing, not zero). */
   close(total: B): void {
+    this.coverage.end();
     this.writeBefore(Infinity);
-    if (Number.isFinite(this.lastMs) || this.open.size) this.rows('total', '', total);
+    if (Number.isFinite(this.lastMs) || this.open.size) this.rows('total', '', total, this.coveredTotal);
     this.file.close();
   }
 
@@ -108,16 +122,18 @@ export class IntervalCsv<B> {
     const coveredMs = this.periodMs > 0 ? this.lastMs + this.periodMs : Infinity;
     for (const k of [...due].sort((a, b) => a - b)) {
       const counted = this.open.get(k) ?? this.empty();
+      const covered = this.covered.get(k) ?? 0;
+      this.covered.delete(k);
       if (this.onClock) {
         // As the live files: each interval by its start on the clock, the first and last covering only part of it.
         const start = k * this.intervalMs;
-        this.rows(clockTime(start, this.offsetMin), String(start), counted);
+        this.rows(clockTime(start, this.offsetMin), String(start), counted, covered);
       } else {
         // The first interval starts where the video does, as the last ends where it did: a file whose video
         // starts 1.86 s in (after its audio, or a camera's recording) counted 13.1 s of its first 15.
         const start = Math.min(Math.max(k * this.intervalMs, this.firstMs), (k + 1) * this.intervalMs);
         const end = Math.max(start, Math.min((k + 1) * this.intervalMs, coveredMs));
-        this.rows(seconds(start), seconds(end), counted);
+        this.rows(seconds(start), seconds(end), counted, covered);
       }
       this.open.delete(k);
     }
@@ -125,8 +141,9 @@ export class IntervalCsv<B> {
     if (due.size) this.file.flush();
   }
 
-  private rows(start: string, end: string, counted: B): void {
-    for (const row of this.rowsOf(counted)) this.file.writeLine(`${start},${end},${row}`);
+  private rows(start: string, end: string, counted: B, coveredMs: number): void {
+    const covered = coveredSeconds(coveredMs);
+    for (const row of this.rowsOf(counted)) this.file.writeLine(`${start},${end},${row},${covered}`);
   }
 }
 

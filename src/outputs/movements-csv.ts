@@ -4,9 +4,9 @@ import { IntervalCsv, compareNames, csvField, type TableClock } from './interval
 import { settledAt } from './counts-csv.js';
 import { trafficClassOf } from '../core/traffic-classes.js';
 
-export const MOVEMENTS_CSV_HEADER = 'interval_start_s,interval_end_s,from,to,class,count';
+export const MOVEMENTS_CSV_HEADER = 'interval_start_s,interval_end_s,from,to,class,count,covered_s';
 /** With --start-time: intervals on the clock, as the live files and the counts CSV then have them. */
-export const CLOCK_MOVEMENTS_CSV_HEADER = 'interval_start,interval_start_ms,from,to,class,count';
+export const CLOCK_MOVEMENTS_CSV_HEADER = 'interval_start,interval_start_ms,from,to,class,count,covered_s';
 
 /** Past a track's tracker drop time, how long its movement may still take to come (a frame, and restarted timestamps). */
 const DROP_SLACK_MS = 1000;
@@ -18,7 +18,7 @@ export interface MovementsCsvOptions extends TableClock {
 
 /**
  * A batch input's turning movements per `--count-interval`, as CSV (IntervalCsv: video time, or the clock with
- * --start-time): `interval_start_s,interval_end_s,from,to,class,count`, a row for every pair of different lines
+ * --start-time): `interval_start_s,interval_end_s,from,to,class,count,covered_s`, a row for every pair of different lines
  * and counted class of every interval the video covers, 0 where none, then `total` rows. A movement counts in
  * the interval of its last crossing, though it is only known when its track ends: an interval is written (and
  * flushed, so a killed run keeps it) once no track still alive can end with a movement dated in it.

@@ -39,7 +39,7 @@ export class SpeedStudyWriter {
   constructor(base: string, intervalMs: number, lines: readonly string[], private readonly opts: SpeedStudyOptions) {
     const u = `_${opts.unit}`;
     const columns = `line,direction,class,count,with_speed,mean${u},p15${u},p50${u},p85${u},max${u}${opts.limit !== undefined ? `,limit${u},over_limit` : ''}`;
-    const headers = { video: `interval_start_s,interval_end_s,${columns}`, clock: `interval_start,interval_start_ms,${columns}` };
+    const headers = { video: `interval_start_s,interval_end_s,${columns},covered_s`, clock: `interval_start,interval_start_ms,${columns},covered_s` };
     this.table = new IntervalCsv<Speeds>(base + '.speeds.csv', intervalMs, headers, () => ({}), (s) => lineTableRows(s, lines, opts.classes ?? [], (v) => this.stats(v ?? [])), opts.startMs, opts.utcOffsetMin);
     this.crossings = new CrossingsCsv(base + '.crossings.csv', opts);
   }

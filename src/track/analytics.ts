@@ -15,6 +15,7 @@ import { TRAFFIC_CLASSES, trafficClassOf } from '../core/traffic-classes.js';
 import type { SourceCounts, SourceOverlay } from '../core/feed.js';
 import type { Detection, FrameInfo, LineCounts, MovementCounts, Track, TrafficEvent } from '../core/types.js';
 import { bumpMovement } from '../core/source-counts.js';
+import { IntervalCoverage, coveredSeconds } from '../core/interval-coverage.js';
 import { Homography } from './homography.js';
 import { CountingLine, newLineSideState, type LineSideState } from './lines.js';
 import { defaultSpeedConfig, SpeedEstimator, type SpeedConfig } from './speed.js';
@@ -183,6 +184,9 @@ export class SourceAnalytics {
   /** With `movements`: in total, and per interval (by start, as `buckets`). */
   private readonly movedTotal: MovementCounts = {};
   private readonly moved = new Map<number, MovementCounts>();
+  /** Per interval (by start, as `buckets`), the ms of it that had frames counted: an outage in it shows. */
+  private readonly covered = new Map<number, number>();
+  private readonly coverage: IntervalCoverage;
   /** The latest analysed frame's time on the interval clock: when a movement told by finish() was told. */
   private lastAt = -Infinity;
   private lastT = -Infinity;
@@ -234,6 +238,10 @@ export class SourceAnalytics {
     // One line has no second to leave by: every movement would be none, and saying nothing would pass for no traffic.
     if (cfg.movements && this.lines.length < 2) throw new UserError(`${src}: movements need at least two lines (one across each approach), got ${this.lines.length}`);
     this.total = this.emptyCounts();
+    this.coverage = new IntervalCoverage(this.intervalMs, (start, ms) => {
+      // Only an interval still kept (a gap over an interval too short to have had a frame makes none).
+      if (this.buckets.has(start)) this.covered.set(start, (this.covered.get(start) ?? 0) + ms);
+    });
   }
 
   /** `undetected`: the detector failed on this frame (its detections are empty, not an empty road). */
@@ -248,7 +256,10 @@ export class SourceAnalytics {
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
     // into intervals already closed.
     const at = this.cfg.clock === 'media' ? tMs : frame.capturedAt;
-    if (!undetected) this.bucket(at);
+    if (!undetected) {
+      this.bucket(at);
+      this.coverage.frame(at, frame.seq);
+    }
     this.lastAt = Math.max(this.lastAt, at);
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);
@@ -397,7 +408,12 @@ export class SourceAnalytics {
     const moves = this.cfg.movements;
     const intervals = [...this.buckets.entries()]
       .sort((a, b) => a[0] - b[0])
-      .map(([start, counts]) => ({ start, counts: cloneCounts(counts), ...(moves ? { movements: structuredClone(this.moved.get(start) ?? {}) } : {}) }));
+      .map(([start, counts]) => ({
+        start,
+        counts: cloneCounts(counts),
+        coveredSeconds: coveredSeconds(this.covered.get(start) ?? 0),
+        ...(moves ? { movements: structuredClone(this.moved.get(start) ?? {}) } : {}),
+      }));
     const counts: SourceCounts = { source: this.cfg.source, intervalMs: this.intervalMs, total: cloneCounts(this.total), intervals };
     if (moves) counts.movements = structuredClone(this.movedTotal);
     if (this.zones.length) counts.occupancy = this.occupancy();
@@ -531,6 +547,7 @@ export class SourceAnalytics {
         const oldest = Math.min(...this.buckets.keys());
         this.buckets.delete(oldest);
         this.moved.delete(oldest);
+        this.covered.delete(oldest);
       }
     }
     return bucket;

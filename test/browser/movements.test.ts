@@ -132,7 +132,7 @@ describe('a live camera\'s turning movements', () => {
     // The CSV: the counts CSV's intervals, each a whole table of line pairs × classes, 0 where none went that way.
     const csv = (kind: string) => readFileSync(join(out, `junction.${kind}.csv`), 'utf8').trim().split('\n');
     const [header, ...rows] = csv('movements');
-    expect(header).toBe('interval_start,interval_start_ms,from,to,class,count');
+    expect(header).toBe('interval_start,interval_start_ms,from,to,class,count,covered_s');
     const starts = [...new Set(csv('counts').slice(1).map((r) => Number(r.split(',')[1])))];
     const classes = [...(api.classes ?? [])].filter((c) => c !== 'person').sort();
     const pairs = lines.flatMap((a) => lines.filter((b) => b !== a).map((b) => [a.name, b.name]));

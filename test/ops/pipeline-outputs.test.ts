@@ -10,6 +10,7 @@ import { createPipelineMetrics } from '../../src/ops/metrics.js';
 import { pipelineSchema } from '../../src/config/schema.js';
 import type { PipelineFeed, SourceCounts, SourceStatus } from '../../src/core/feed.js';
 import type { FrameResult, TrafficEvent } from '../../src/core/types.js';
+import { logger } from '../../src/core/log.js';
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
@@ -46,9 +47,9 @@ function feedFor(status: SourceStatus, counts: SourceCounts) {
   return Object.assign(emitter, { sources: () => [status], overlay: () => ({ lines: [], zones: [] }), counts: () => counts }) as unknown as PipelineFeed & EventEmitter;
 }
 
-/** cam1's count of a minute: 3 cars forward over its stop line. */
+/** cam1's count of a minute: 3 cars forward over its stop line, in the 3 s of it the camera had video. */
 function threeCarsIn(minute: number): SourceCounts {
-  return { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { stopline: { forward: { car: 3 }, backward: {} } } }] };
+  return { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { stopline: { forward: { car: 3 }, backward: {} } }, coveredSeconds: 3 }] };
 }
 
 /** A run writing cam1's `counts` into `dir`, started and stopped at those times of the clock (Date alone faked). */
@@ -99,8 +100,8 @@ describe('pipeline outputs', () => {
       intervalMs: 60_000,
       total: { stop: { forward: { car: 3 }, backward: { bus: 1 } } },
       intervals: [
-        { start: t0, counts: { stop: { forward: { car: 2 }, backward: {} } } },
-        { start: t0 + 60_000, counts: { stop: { forward: { car: 1 }, backward: { bus: 1 } } } },
+        { start: t0, counts: { stop: { forward: { car: 2 }, backward: {} } }, coveredSeconds: 60 },
+        { start: t0 + 60_000, counts: { stop: { forward: { car: 1 }, backward: { bus: 1 } } }, coveredSeconds: 42.5 },
       ],
     };
     const feed = feedFor(status, counts);
@@ -123,14 +124,15 @@ describe('pipeline outputs', () => {
     expect(received.map((e) => e.type).sort()).toEqual(['line-crossing', 'source-down']);
     const csv = readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
     expect(csv).toEqual([
-      'interval_start,interval_start_ms,line,direction,class,count',
-      // Every line, direction and class of each interval, 0 where none crossed (classes alphabetically).
-      `2026-11-25T08:00:00.000Z,${t0},stop,forward,car,2`,
-      `2026-11-25T08:00:00.000Z,${t0},stop,backward,car,0`,
-      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,bus,0`,
-      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,car,1`,
-      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,bus,1`,
-      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,car,0`,
+      'interval_start,interval_start_ms,line,direction,class,count,covered_s',
+      // Every line, direction and class of each interval, 0 where none crossed (classes alphabetically), and the
+      // seconds of the interval the camera had video: 42.5 of 08:01 say its 1 car is no full minute's.
+      `2026-11-25T08:00:00.000Z,${t0},stop,forward,car,2,60`,
+      `2026-11-25T08:00:00.000Z,${t0},stop,backward,car,0,60`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,bus,0,42.5`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,forward,car,1,42.5`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,bus,1,42.5`,
+      `2026-11-25T08:01:00.000Z,${t0 + 60_000},stop,backward,car,0,42.5`,
     ]);
     const det = JSON.parse(readFileSync(join(dir, 'cam1.detections.jsonl'), 'utf8').trim());
     // As batch writes it (rounded), with the camera's arrival time.
@@ -206,7 +208,7 @@ describe('pipeline outputs', () => {
     const feed = feedOf('cam3', () => undefined);
     const outputs = new PipelineOutputs(feed, cfg);
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const counts = { source: 'cam3', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stop: { forward: { car: 4 }, backward: {} } } }] };
+    const counts = { source: 'cam3', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stop: { forward: { car: 4 }, backward: {} } }, coveredSeconds: 31 }] };
     feed.emit('removed', { source: 'cam3', counts });
     const path = join(dir, 'cam3.counts.csv');
     expect(existsSync(path)).toBe(false); // the minute is not over
@@ -216,7 +218,7 @@ describe('pipeline outputs', () => {
     } finally {
       now.mockRestore();
     }
-    expect(readFileSync(path, 'utf8').trim().split('\n').slice(1)).toEqual([`${new Date(minute).toISOString()},${minute},stop,forward,car,4`, `${new Date(minute).toISOString()},${minute},stop,backward,car,0`]);
+    expect(readFileSync(path, 'utf8').trim().split('\n').slice(1)).toEqual([`${new Date(minute).toISOString()},${minute},stop,forward,car,4,31`, `${new Date(minute).toISOString()},${minute},stop,backward,car,0,31`]);
     expect(openFds().includes(path)).toBe(false);
     await outputs.close();
   });
@@ -243,13 +245,13 @@ describe('pipeline outputs', () => {
       if (end) feed.emit('source-end', { source: 'rec' });
     };
     const table = (first: number, second: number) => [
-      'interval_start_s,interval_end_s,line,direction,class,count',
-      `0,60,stop,forward,car,${first}`,
-      '0,60,stop,backward,car,0',
-      `60,70.5,stop,forward,car,${second}`,
-      '60,70.5,stop,backward,car,0',
-      `total,,stop,forward,car,${first + second}`,
-      'total,,stop,backward,car,0',
+      'interval_start_s,interval_end_s,line,direction,class,count,covered_s',
+      `0,60,stop,forward,car,${first},60`,
+      '0,60,stop,backward,car,0,60',
+      `60,70.5,stop,forward,car,${second},10.5`,
+      '60,70.5,stop,backward,car,0,10.5',
+      `total,,stop,forward,car,${first + second},70.5`,
+      'total,,stop,backward,car,0,70.5',
     ];
     pass([1000, 2000, 65_000], true);
     // Whole when the recording ends, the run going on: the last interval ends with the recording, then totals.
@@ -277,8 +279,8 @@ describe('pipeline outputs', () => {
     await outputs.close();
     expect(readFileSync(join(dir, 'cam1.counts.csv.1'), 'utf8')).toBe(recCounts);
     expect(readFileSync(join(dir, 'cam1.movements.csv.1'), 'utf8')).toBe(recMovements);
-    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${at},stopline,forward,car,3`, `${at},stopline,backward,car,0`]);
-    expect(readFileSync(join(dir, 'cam1.movements.csv'), 'utf8').trim().split('\n')[0]).toBe('interval_start,interval_start_ms,from,to,class,count');
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual(['interval_start,interval_start_ms,line,direction,class,count,covered_s', `${at},stopline,forward,car,3,3`, `${at},stopline,backward,car,0,3`]);
+    expect(readFileSync(join(dir, 'cam1.movements.csv'), 'utf8').trim().split('\n')).toEqual(['interval_start,interval_start_ms,from,to,class,count,covered_s', `${at},stopline,exit,car,1,3`, `${at},exit,stopline,car,0,3`]);
   });
 
   it('never removes a file it still writes to, even one older than the retention (a camera down for weeks)', async () => {
@@ -305,13 +307,13 @@ describe('pipeline outputs', () => {
     // The evening's last busy minute ended 20 minutes ago; the current one is still open.
     const minute = 60_000;
     const ended = Math.floor(Date.now() / minute) * minute - 20 * minute;
-    const counts: SourceCounts = { source: 'cam1', intervalMs: minute, total: {}, intervals: [{ start: ended, counts: { stop: { forward: { car: 4 }, backward: {} } } }] };
+    const counts: SourceCounts = { source: 'cam1', intervalMs: minute, total: {}, intervals: [{ start: ended, counts: { stop: { forward: { car: 4 }, backward: {} } }, coveredSeconds: 60 }] };
     const feed = feedFor(status, counts);
     const outputs = new PipelineOutputs(feed, cfg);
     // What the 5-second timer runs.
     (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
     const csv = () => readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
-    expect(csv()).toEqual(['interval_start,interval_start_ms,line,direction,class,count', `${new Date(ended).toISOString()},${ended},stop,forward,car,4`, `${new Date(ended).toISOString()},${ended},stop,backward,car,0`]);
+    expect(csv()).toEqual(['interval_start,interval_start_ms,line,direction,class,count,covered_s', `${new Date(ended).toISOString()},${ended},stop,forward,car,4,60`, `${new Date(ended).toISOString()},${ended},stop,backward,car,0,60`]);
     // An interval that is still open (or ended less than 10 s ago) waits.
     counts.intervals.push({ start: Math.floor(Date.now() / minute) * minute, counts: { stop: { forward: { bus: 1 }, backward: {} } } });
     (outputs as unknown as { flushCounts(final: boolean): void }).flushCounts(false);
@@ -324,54 +326,54 @@ describe('pipeline outputs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (start: number, dir: string, cls: string, n: number) => `${new Date(start).toISOString()},${start},stopline,${dir},${cls},${n}`;
-    // The run before: a closed minute, then the minute in progress when it was stopped (23 cars so far).
-    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'backward', 'car', 40), row(minute, 'backward', 'car', 23), row(minute, 'forward', 'bus', 1), ''].join('\n'));
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (start: number, dir: string, cls: string, n: number, covered: number) => `${new Date(start).toISOString()},${start},stopline,${dir},${cls},${n},${covered}`;
+    // The run before: a closed minute, then the minute in progress when it was stopped (23 cars so far, in 24 s).
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'backward', 'car', 40, 60), row(minute, 'backward', 'car', 23, 24), row(minute, 'forward', 'bus', 1, 24), ''].join('\n'));
     const cfg = pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } });
     const status = sourceStatus('cam1', 'running');
-    // This run's count of the same minute: 3 more cars.
-    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stopline: { forward: {}, backward: { car: 3 } } } }] });
+    // This run's count of the same minute: 3 more cars, in 10 s more.
+    const feed = feedFor(status, { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { stopline: { forward: {}, backward: { car: 3 } } }, coveredSeconds: 10 }] });
     const outputs = new PipelineOutputs(feed, cfg);
     await outputs.close();
     expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([
       header,
-      row(minute - 60_000, 'backward', 'car', 40),
-      row(minute, 'forward', 'bus', 1),
-      row(minute, 'forward', 'car', 0),
-      row(minute, 'backward', 'bus', 0),
-      row(minute, 'backward', 'car', 26),
+      row(minute - 60_000, 'backward', 'car', 40, 60),
+      row(minute, 'forward', 'bus', 1, 34),
+      row(minute, 'forward', 'car', 0, 34),
+      row(minute, 'backward', 'bus', 0, 34),
+      row(minute, 'backward', 'car', 26, 34),
     ]);
   });
   it('a run started again seconds before the interval ends carries it on, though the interval has ended by its first write', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const minute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (dir: string, n: number) => `${new Date(minute).toISOString()},${minute},stopline,${dir},car,${n}`;
-    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('forward', 23), row('backward', 0), ''].join('\n'));
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (dir: string, n: number, covered: number) => `${new Date(minute).toISOString()},${minute},stopline,${dir},car,${n},${covered}`;
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('forward', 23, 56), row('backward', 0, 56), ''].join('\n'));
     // Started at :56 of that minute; its first write (here, the stop) comes after the minute has ended.
     await runOnClock(dir, threeCarsIn(minute), minute + 56_000, minute + 62_000);
-    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('forward', 26), row('backward', 0)]);
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('forward', 26, 59), row('backward', 0, 59)]);
   });
   it('leaves an interval in progress off this run\'s grid as written (a file of another countIntervalSeconds, from before the folder recorded it)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const minute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (start: number, dir: string, n: number) => `${new Date(start).toISOString()},${start},stopline,${dir},car,${n}`;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (start: number, dir: string, n: number, covered = 10) => `${new Date(start).toISOString()},${start},stopline,${dir},car,${n},${covered}`;
     // The run before counted 10 s intervals and was stopped in minute:10 … :20; this one counts minutes.
     const before = [header, row(minute, 'forward', 4), row(minute, 'backward', 0), row(minute + 10_000, 'forward', 2), row(minute + 10_000, 'backward', 1), ''].join('\n');
     writeFileSync(join(dir, 'cam1.counts.csv'), before);
     await runOnClock(dir, threeCarsIn(minute), minute + 15_000, minute + 15_000);
     // Not carried on into this run as an interval of its own at minute:10.
-    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8')).toBe(before + [row(minute, 'forward', 3), row(minute, 'backward', 0), ''].join('\n'));
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8')).toBe(before + [row(minute, 'forward', 3, 3), row(minute, 'backward', 0, 3), ''].join('\n'));
   });
   it('carries on an interrupted interval of counts and movements as one interval, not two of one start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const at = `${new Date(minute).toISOString()},${minute}`;
-    writeFileSync(join(dir, 'cam1.counts.csv'), ['interval_start,interval_start_ms,line,direction,class,count', `${at},north,forward,car,2`, `${at},south,backward,car,1`, ''].join('\n'));
-    writeFileSync(join(dir, 'cam1.movements.csv'), ['interval_start,interval_start_ms,from,to,class,count', `${at},north,south,car,1`, `${at},south,north,car,0`, ''].join('\n'));
+    writeFileSync(join(dir, 'cam1.counts.csv'), ['interval_start,interval_start_ms,line,direction,class,count,covered_s', `${at},north,forward,car,2,41`, `${at},south,backward,car,1,41`, ''].join('\n'));
+    writeFileSync(join(dir, 'cam1.movements.csv'), ['interval_start,interval_start_ms,from,to,class,count,covered_s', `${at},north,south,car,1,41`, `${at},south,north,car,0,41`, ''].join('\n'));
     const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], movements: {}, intervals: [] };
     const carried: SourceCounts[] = [];
     const feed = Object.assign(feedFor(sourceStatus('cam1', 'running'), counts), { carryCounts: (_: string, c: SourceCounts) => carried.push(c) > 0 });
@@ -379,29 +381,51 @@ describe('pipeline outputs', () => {
     outputs.resumeIntervals();
     await outputs.close();
     expect(carried.map((c) => c.intervals)).toEqual([
-      [{ start: minute, counts: { north: { forward: { car: 2 }, backward: {} }, south: { forward: {}, backward: { car: 1 } } }, movements: { north: { south: { car: 1 } }, south: { north: { car: 0 } } } }],
+      // The seconds it had video so far too: the interval's rest adds this run's.
+      [{ start: minute, counts: { north: { forward: { car: 2 }, backward: {} }, south: { forward: {}, backward: { car: 1 } } }, coveredSeconds: 41, movements: { north: { south: { car: 1 } }, south: { north: { car: 0 } } } }],
     ]);
+  });
+
+  it("upgraded from a version without covered_s: the old counts file is kept whole, rotated, with a warning; the new one's minute says this run's seconds", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
+    await notInAMinutesLastSeconds();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const at = `${new Date(minute).toISOString()},${minute}`;
+    // The old format, stopped within this minute: not cut into (its rows have no seconds to carry on), nor mixed with the new columns.
+    const old = ['interval_start,interval_start_ms,line,direction,class,count', `${at},stopline,forward,car,23`, `${at},stopline,backward,car,0`, ''].join('\n');
+    writeFileSync(join(dir, 'cam1.counts.csv'), old);
+    const warn = vi.spyOn(logger, 'warn');
+    try {
+      const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), threeCarsIn(minute)), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
+      outputs.resumeIntervals();
+      await outputs.close();
+      expect(warn.mock.calls.some(([msg, fields]) => /older version's columns/.test(String(msg)) && (fields as { kept?: string })?.kept === join(dir, 'cam1.counts.csv.1'))).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(readFileSync(join(dir, 'cam1.counts.csv.1'), 'utf8')).toBe(old);
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual(['interval_start,interval_start_ms,line,direction,class,count,covered_s', `${at},stopline,forward,car,3,3`, `${at},stopline,backward,car,0,3`]);
   });
 
   it('writes an interrupted interval carried on with its lines in their order (the file is read from its end)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (line: string, dir: string, n: number) => `${new Date(minute).toISOString()},${minute},${line},${dir},car,${n}`;
-    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('north', 'forward', 2), row('north', 'backward', 0), row('south', 'forward', 0), row('south', 'backward', 1), ''].join('\n'));
-    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { north: { forward: { car: 1 }, backward: {} }, south: { forward: {}, backward: {} } } }] };
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (line: string, dir: string, n: number, covered: number) => `${new Date(minute).toISOString()},${minute},${line},${dir},car,${n},${covered}`;
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row('north', 'forward', 2, 30), row('north', 'backward', 0, 30), row('south', 'forward', 0, 30), row('south', 'backward', 1, 30), ''].join('\n'));
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, classes: ['car'], intervals: [{ start: minute, counts: { north: { forward: { car: 1 }, backward: {} }, south: { forward: {}, backward: {} } }, coveredSeconds: 5 }] };
     const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
     await outputs.close();
-    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('north', 'forward', 3), row('north', 'backward', 0), row('south', 'forward', 0), row('south', 'backward', 1)]);
+    expect(readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n')).toEqual([header, row('north', 'forward', 3, 35), row('north', 'backward', 0, 35), row('south', 'forward', 0, 35), row('south', 'backward', 1, 35)]);
   });
   it('carries on an interrupted interval whose class names are quoted, and cuts nothing above a row it cannot read', async () => {
     await notInAMinutesLastSeconds();
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
     const iso = new Date(minute).toISOString();
     const status = sourceStatus('cam1', 'running');
-    const now = (cls: string, n: number): SourceCounts => ({ source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { [cls]: n }, backward: {} } } }] });
+    const now = (cls: string, n: number): SourceCounts => ({ source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { l: { forward: { [cls]: n }, backward: {} } }, coveredSeconds: 1 }] });
     const runOnce = async (rows: string[], counts: SourceCounts) => {
       const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
       writeFileSync(join(dir, 'cam1.counts.csv'), [header, ...rows, ''].join('\n'));
@@ -410,27 +434,27 @@ describe('pipeline outputs', () => {
       return readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n');
     };
     // A class name with a comma (a user's names file) is quoted, and read back whole.
-    const quoted = await runOnce([`${iso},${minute},l,forward,car,5`, `${iso},${minute},l,forward,"pickup, truck",2`], now('pickup, truck', 1));
+    const quoted = await runOnce([`${iso},${minute},l,forward,car,5,20`, `${iso},${minute},l,forward,"pickup, truck",2,20`], now('pickup, truck', 1));
     expect(quoted[0]).toBe(header);
-    expect(quoted.slice(1)).toEqual([`${iso},${minute},l,forward,car,5`, `${iso},${minute},l,forward,"pickup, truck",3`, `${iso},${minute},l,backward,car,0`, `${iso},${minute},l,backward,"pickup, truck",0`]);
+    expect(quoted.slice(1)).toEqual([`${iso},${minute},l,forward,car,5,21`, `${iso},${minute},l,forward,"pickup, truck",3,21`, `${iso},${minute},l,backward,car,0,21`, `${iso},${minute},l,backward,"pickup, truck",0,21`]);
     // A row that is no count above the interval's rows: nothing is cut (a partial take would leave a key twice).
-    const odd = [`${iso},${minute},l,forward,car,5`, 'not a row', `${iso},${minute},l,forward,bus,1`];
-    expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1`, `${iso},${minute},l,backward,bus,0`]);
+    const odd = [`${iso},${minute},l,forward,car,5,20`, 'not a row', `${iso},${minute},l,forward,bus,1,20`];
+    expect(await runOnce(odd, now('bus', 1))).toEqual([header, ...odd, `${iso},${minute},l,forward,bus,1,1`, `${iso},${minute},l,backward,bus,0,1`]);
   });
 
   it('carries on an interrupted interval larger than the tail first read (every class of a COCO model on many lines): whole, each key once', async () => {
     await notInAMinutesLastSeconds();
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-out-'));
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (start: number, line: string, cls: string, n: number) => `${new Date(start).toISOString()},${start},${line},forward,${cls},${n}`;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (start: number, line: string, cls: string, n: number, covered: number) => `${new Date(start).toISOString()},${start},${line},forward,${cls},${n},${covered}`;
     // 8 lines × 160 classes: 1,280 rows, about 100 KB for the minute in progress, after a closed minute.
     const lines = Array.from({ length: 8 }, (_, i) => `line${i}`);
     const classes = Array.from({ length: 160 }, (_, i) => `class${i}`);
-    const before = lines.flatMap((l) => classes.map((c) => row(minute, l, c, 1)));
-    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'line0', 'class0', 7), ...before, ''].join('\n'));
+    const before = lines.flatMap((l) => classes.map((c) => row(minute, l, c, 1, 30)));
+    writeFileSync(join(dir, 'cam1.counts.csv'), [header, row(minute - 60_000, 'line0', 'class0', 7, 60), ...before, ''].join('\n'));
     expect(Buffer.byteLength(before.join('\n'))).toBeGreaterThan(64 * 1024);
-    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { line0: { forward: { class0: 2 }, backward: {} } } }] };
+    const counts: SourceCounts = { source: 'cam1', intervalMs: 60_000, total: {}, intervals: [{ start: minute, counts: { line0: { forward: { class0: 2 }, backward: {} } }, coveredSeconds: 2 }] };
     const outputs = new PipelineOutputs(feedFor(sourceStatus('cam1', 'running'), counts), pipelineSchema.parse({ sources: [{ name: 'cam1', url: 'rtsp://127.0.0.1/x' }], outputs: { files: { dir } } }));
     await outputs.close();
     const rows = readFileSync(join(dir, 'cam1.counts.csv'), 'utf8').trim().split('\n').slice(1);
@@ -438,8 +462,8 @@ describe('pipeline outputs', () => {
     const keys = forward.map((r) => r.split(',').slice(2, 5).join(','));
     expect(new Set(keys).size).toBe(keys.length);
     expect(forward).toHaveLength(lines.length * classes.length);
-    expect(forward).toContain(row(minute, 'line0', 'class0', 3));
-    expect(rows[0]).toBe(row(minute - 60_000, 'line0', 'class0', 7));
+    expect(forward).toContain(row(minute, 'line0', 'class0', 3, 32));
+    expect(rows[0]).toBe(row(minute - 60_000, 'line0', 'class0', 7, 60));
   });
 
   it('writes nothing through a link planted at an output name (the lock, the event log, a counts CSV): the target is untouched', async () => {

@@ -162,8 +162,8 @@ describe('xnorcam run, operated', () => {
     const hourStart = Math.floor(Date.now() / hour) * hour;
     const out = join(tmp.dir, 'resume-out');
     mkdirSync(out);
-    const header = 'interval_start,interval_start_ms,line,direction,class,count';
-    const row = (line: string, dir: string, n: number) => `${new Date(hourStart).toISOString()},${hourStart},${line},${dir},car,${n}`;
+    const header = 'interval_start,interval_start_ms,line,direction,class,count,covered_s';
+    const row = (line: string, dir: string, n: number) => `${new Date(hourStart).toISOString()},${hourStart},${line},${dir},car,${n},40`;
     // The run before was stopped within this hour, with 23 cars counted on its line so far.
     writeFileSync(join(out, 'cam.counts.csv'), [header, row('stopline', 'forward', 0), row('stopline', 'backward', 23), ''].join('\n'));
     const file = join(tmp.dir, 'resume.yaml');

@@ -26,9 +26,12 @@ function resultAt(ptsMs: number, seq: number, crossings: [number, string, 'forwa
   return { ...r, frame: { ...r.frame, seq } };
 }
 
-/** One interval's rows, `start,end` first: every line, forward then backward, every class, with `counts` (`line,direction,class` → n), 0 elsewhere. */
-function block(interval: string, lines: string[], classes: string[], counts: Record<string, number> = {}): string[] {
-  return lines.flatMap((l) => ['forward', 'backward'].flatMap((d) => classes.map((c) => `${interval},${l},${d},${c},${counts[`${l},${d},${c}`] ?? 0}`)));
+/**
+ * One interval's rows, `start,end` first: every line, forward then backward, every class, with `counts` (`line,direction,class` → n),
+ * 0 elsewhere, and the seconds of the interval the video covered.
+ */
+function block(interval: string, lines: string[], classes: string[], counts: Record<string, number>, covered: number): string[] {
+  return lines.flatMap((l) => ['forward', 'backward'].flatMap((d) => classes.map((c) => `${interval},${l},${d},${c},${counts[`${l},${d},${c}`] ?? 0},${covered}`)));
 }
 
 describe('CountsCsvWriter (batch counts CSV)', () => {
@@ -37,7 +40,7 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     // The classes counted, as the pipeline gives them (the model's traffic classes): rows in alphabetical order.
     const classes = ['bus', 'car', 'truck'];
     const w = new CountsCsvWriter(path, 10_000, ['north', 'south'], { classes: ['truck', 'car', 'bus'] });
-    const table = (interval: string, counts: Record<string, number> = {}) => block(interval, ['north', 'south'], classes, counts);
+    const table = (interval: string, covered: number, counts: Record<string, number> = {}) => block(interval, ['north', 'south'], classes, counts, covered);
     // On disk before any frame: a run killed now still leaves a valid CSV.
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
     w.write(result(0));
@@ -49,7 +52,9 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     expect(read(path)).toBe(`${COUNTS_CSV_HEADER}\n`);
     expect(CROSSING_LOOKBACK_MS).toBe(3000);
     w.write(result(13_000, { crossings: [[10_000, 'north', 'forward', 'car']] }));
-    const first = table('0,10', { 'north,forward,car': 2, 'north,backward,truck': 1, 'south,forward,car': 1 });
+    // Frames 4-5 s apart are no video in between (a gap over 2 s): [0, 10) had frames, and none of its time covered.
+    // (A frame before such a gap stands for one frame period, the shortest seen so far if under 2 s: 0.1 s from 13 s on.)
+    const first = table('0,10', 0, { 'north,forward,car': 2, 'north,backward,truck': 1, 'south,forward,car': 1 });
     expect(read(path)).toBe([COUNTS_CSV_HEADER, ...first, ''].join('\n'));
     // [10, 20) stays open while a tentative track born in it (at 18 s) may still report a crossing dated then.
     w.write(result(23_500, { tentative: [5500] }));
@@ -61,13 +66,14 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     expect(read(path).split('\n')).toEqual([
       COUNTS_CSV_HEADER,
       ...first,
-      ...table('10,20', { 'north,forward,car': 1, 'south,backward,bus': 1 }),
+      ...table('10,20', 0.2, { 'north,forward,car': 1, 'south,backward,bus': 1 }),
       // Intervals the video covers without a crossing: 0 for each, told apart from not counted.
-      ...table('20,30'),
-      ...table('30,40'),
-      ...table('40,50'),
-      ...table('50,60'),
-      ...table('total,', { 'north,forward,car': 3, 'north,backward,truck': 1, 'south,forward,car': 1, 'south,backward,bus': 1 }),
+      ...table('20,30', 0.2),
+      ...table('30,40', 0),
+      ...table('40,50', 0),
+      // The last frame covers a frame period (the shortest seen, 0.1 s).
+      ...table('50,60', 0.1),
+      ...table('total,', 0.5, { 'north,forward,car': 3, 'north,backward,truck': 1, 'south,forward,car': 1, 'south,backward,bus': 1 }),
       '',
     ]);
   });
@@ -78,10 +84,10 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     for (let t = 1860; t <= 31_860; t += 100) w.write(result(t, { crossings: t === 5_060 || t === 20_060 ? [[t, 'l', 'forward', 'car']] : [] }));
     w.close();
     expect(read(path).split('\n').slice(1, -1)).toEqual([
-      ...block('1.86,15', ['l'], ['car'], { 'l,forward,car': 1 }),
-      ...block('15,30', ['l'], ['car'], { 'l,forward,car': 1 }),
-      ...block('30,31.96', ['l'], ['car']),
-      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }),
+      ...block('1.86,15', ['l'], ['car'], { 'l,forward,car': 1 }, 13.14),
+      ...block('15,30', ['l'], ['car'], { 'l,forward,car': 1 }, 15),
+      ...block('30,31.96', ['l'], ['car'], {}, 1.96),
+      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }, 30.1),
     ]);
   });
 
@@ -91,19 +97,20 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     // A 33.4 s clip at 10 fps with a crossing at 12 s and one at 31 s; and, for a second check, one 20 s interval.
     for (let t = 0; t <= 33_300; t += 100) w.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
     w.close();
-    expect(read(path).split('\n').slice(1, 2)).toEqual(['0,33.4,l,forward,car,2']);
+    expect(read(path).split('\n').slice(1, 2)).toEqual(['0,33.4,l,forward,car,2,33.4']);
     const path2 = join(tmp.dir, 'short20.csv');
     const w2 = new CountsCsvWriter(path2, 20_000);
     for (let t = 0; t <= 33_300; t += 100) w2.write(result(t, { crossings: t === 12_000 || t === 31_000 ? [[t, 'l', 'forward', 'car']] : [] }));
     w2.close();
-    expect(read(path2).split('\n').slice(1, 5)).toEqual(['0,20,l,forward,car,1', '0,20,l,backward,car,0', '20,33.4,l,forward,car,1', '20,33.4,l,backward,car,0']);
+    expect(read(path2).split('\n').slice(1, 5)).toEqual(['0,20,l,forward,car,1,20', '0,20,l,backward,car,0,20', '20,33.4,l,forward,car,1,13.4', '20,33.4,l,backward,car,0,13.4']);
     // With --stride 7 the frames written are 0.7 s apart: the last looked at is frame 329 (32.9 s), and the
     // count covers to its end, 33.0 s, not a stride past it (33.6 s, beyond the video's 33.4 s).
     const path3 = join(tmp.dir, 'strided.csv');
     const w3 = new CountsCsvWriter(path3, 60_000);
     for (let i = 0; i <= 333; i += 7) w3.write(resultAt(i * 100, i, i === 315 ? [[31_500, 'l', 'forward', 'car']] : []));
     w3.close();
-    expect(read(path3).split('\n')[1]).toBe('0,33,l,forward,car,1');
+    // Frames 0.7 s apart with 6 decoded between each are video throughout, however far apart a stride puts them.
+    expect(read(path3).split('\n')[1]).toBe('0,33,l,forward,car,1,33');
   });
 
   it('does not depend on when it runs, and a tentative track holds an interval open only while it lives', () => {
@@ -122,7 +129,8 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     };
     const a = once('b1.csv', 1.7e12);
     expect(a.before).toBe(`${COUNTS_CSV_HEADER}\n`);
-    expect(a.after).toBe(`${COUNTS_CSV_HEADER}\n0,60,l,forward,car,1\n0,60,l,backward,car,0\n`);
+    // Its frames 59 and 4.5 s apart: none of its time covered.
+    expect(a.after).toBe(`${COUNTS_CSV_HEADER}\n0,60,l,forward,car,1,0\n0,60,l,backward,car,0,0\n`);
     expect(once('b2.csv', 1.9e12 + 12_345).all).toBe(a.all);
   });
 
@@ -136,12 +144,13 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
     const at = (h: number, m: number) => `${new Date(Date.UTC(2026, 10, 3, h, m)).toISOString()},${Date.UTC(2026, 10, 3, h, m)}`;
     expect(read(path).split('\n')).toEqual([
       CLOCK_COUNTS_CSV_HEADER,
-      ...block(at(6, 0), ['l'], ['car'], { 'l,forward,car': 1 }),
-      ...block(at(6, 15), ['l'], ['car'], { 'l,forward,car': 1 }),
-      ...block(at(6, 30), ['l'], ['car']),
-      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }),
+      // From 07:03:20: 11 min 40 s of the first quarter hour; to 07:31:40 and its last second: 101 s of the last.
+      ...block(at(6, 0), ['l'], ['car'], { 'l,forward,car': 1 }, 700),
+      ...block(at(6, 15), ['l'], ['car'], { 'l,forward,car': 1 }, 900),
+      ...block(at(6, 30), ['l'], ['car'], {}, 101),
+      ...block('total,', ['l'], ['car'], { 'l,forward,car': 2 }, 1701),
       '',
     ]);
-    expect(CLOCK_COUNTS_CSV_HEADER).toBe('interval_start,interval_start_ms,line,direction,class,count');
+    expect(CLOCK_COUNTS_CSV_HEADER).toBe('interval_start,interval_start_ms,line,direction,class,count,covered_s');
   });
 });

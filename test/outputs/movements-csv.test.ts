@@ -37,12 +37,15 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     // Track 1 ends at last: its movement is in [0, 10 s), dated at its last crossing, and the interval is written at once.
     w.write(frame(20_000, [], [movement(1, 8000, 'south', 'north')]));
     // Every movement between two different lines has its row, 0 where no vehicle went that way.
-    const table = (start: string, end: string, southNorth = 0) =>
-      [`south,north,car,${southNorth}`, 'south,east,car,0', 'north,south,car,0', 'north,east,car,0', 'east,south,car,0', 'east,north,car,0'].map((r) => `${start},${end},${r}`);
-    expect(read(path)).toBe([MOVEMENTS_CSV_HEADER, ...table('0', '10', 1), ''].join('\n'));
+    // Each row ends in the seconds of its interval with video: frames up to 2 s apart (0-2, 8-9.5 s), not 6 s apart,
+    // where the frame before the gap stands for one frame period (the shortest seen: 2 s at 2 s, 0.5 s at 9.5 s).
+    const table = (start: string, end: string, covered: number, southNorth = 0) =>
+      [`south,north,car,${southNorth}`, 'south,east,car,0', 'north,south,car,0', 'north,east,car,0', 'east,south,car,0', 'east,north,car,0'].map((r) => `${start},${end},${r},${covered}`);
+    expect(read(path)).toBe([MOVEMENTS_CSV_HEADER, ...table('0', '10', 6, 1), ''].join('\n'));
     w.close();
     // The intervals with frames and no movement have their zeros (the last ends a frame after the last frame), then the totals.
-    expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '10', 1), ...table('10', '20'), ...table('20', '25'), ...table('total', '', 1)]);
+    // The frames at 15 and 20 s, each far from the next, cover the shortest frame period seen, 0.5 s.
+    expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '10', 6, 1), ...table('10', '20', 0.5), ...table('20', '25', 0.5), ...table('total', '', 7, 1)]);
   });
 
   it('counts the movements the input’s end brings, rows in --line order of from, then to, then class', () => {
@@ -58,7 +61,8 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
         'south,north,car,0', 'south,north,truck,0', 'south,east,car,0', 'south,east,truck,0',
         'north,south,car,1', 'north,south,truck,0', 'north,east,car,0', 'north,east,truck,0',
         'east,south,car,0', 'east,south,truck,0', 'east,north,car,1', 'east,north,truck,1',
-      ].map((r) => `${start},${end},${r}`);
+      ].map((r) => `${start},${end},${r},0`);
+    // Two frames 30 s apart: no video between them, and none of the interval covered.
     expect(read(path).trim().split('\n')).toEqual([MOVEMENTS_CSV_HEADER, ...table('0', '60'), ...table('total', '')]);
   });
 
@@ -74,9 +78,10 @@ describe('MovementsCsvWriter (batch turning movements CSV)', () => {
     const q = (iso: string) => `${iso},${Date.parse(iso)}`;
     expect(read(path).trim().split('\n')).toEqual([
       CLOCK_MOVEMENTS_CSV_HEADER,
-      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:00:00.000+02:00')},${r}`),
-      ...['a,b,bus,0', 'a,b,car,0', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:15:00.000+02:00')},${r}`),
-      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `total,,${r}`),
+      // Frames a minute and more apart: none of either interval covered.
+      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:00:00.000+02:00')},${r},0`),
+      ...['a,b,bus,0', 'a,b,car,0', 'b,a,bus,0', 'b,a,car,0'].map((r) => `${q('2026-11-03T09:15:00.000+02:00')},${r},0`),
+      ...['a,b,bus,0', 'a,b,car,1', 'b,a,bus,0', 'b,a,car,0'].map((r) => `total,,${r},0`),
     ]);
   });
 });

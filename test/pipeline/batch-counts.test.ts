@@ -9,7 +9,7 @@ import { until } from '../helpers/wait.js';
 
 const video = resolve(shared, 'fixtures/real-traffic/video/urban_arterial_cn_cctv.mp4');
 const line = ['--line', 'mid:0,170,640,170'];
-const HEADER = 'interval_start_s,interval_end_s,line,direction,class,count';
+const HEADER = 'interval_start_s,interval_end_s,line,direction,class,count,covered_s';
 
 /** `start,end,line,direction,class` → count, from the crossing events of a detections JSONL (the truth). */
 function crossingsByInterval(jsonl: string, intervalSec: number, upToMs = Infinity): Map<string, number> {
@@ -26,7 +26,8 @@ function crossingsByInterval(jsonl: string, intervalSec: number, upToMs = Infini
 }
 
 /**
- * Interval rows of a counts CSV, checking it is well formed: header first, whole lines of 6 fields, and
+ * Interval rows of a counts CSV, checking it is well formed: header first, whole lines of 7 fields (a real clip's
+ * video covering each interval whole: covered_s its end less its start), and
  * agreeing with `truth` (crossings by `start,end,line,direction,class`): 0 in a row it has none for.
  */
 function expectTruth(rows: Map<string, number>, truth: Map<string, number>): void {
@@ -41,9 +42,10 @@ function intervalRows(csv: string): Map<string, number> {
   const m = new Map<string, number>();
   for (const l of lines.slice(1)) {
     const f = l.split(',');
-    expect(f).toHaveLength(6);
+    expect(f).toHaveLength(7);
     if (f[0] === 'total') continue;
     expect(Number(f[1]) - Number(f[0])).toBeGreaterThan(0);
+    expect(Number(f[6])).toBeCloseTo(Number(f[1]) - Number(f[0]), 2);
     m.set(f.slice(0, 5).join(','), Number(f[5]));
   }
   return m;
@@ -139,20 +141,23 @@ describe('xnorcam batch: counts CSV of a generated recording, on the clock with 
     return { csv: readFileSync(join(tmp.dir, out, `${name}.counts.csv`), 'utf8').trimEnd().split('\n'), events, logged };
   };
 
-  /** The rows expected: for each interval (its label and the crossings' interval key), every direction and class, counted from the events. */
-  function expectedRows(intervals: [label: string, key: number][], keyOf: (ptsMs: number) => number, events: { type: string; ptsMs: number; direction: string; className: string }[]): string[] {
+  /**
+   * The rows expected: for each interval (its label, the crossings' interval key and the seconds of it the video
+   * covers), every direction and class, counted from the events; then the totals, of the whole 6 s.
+   */
+  function expectedRows(intervals: [label: string, key: number, covered: number][], keyOf: (ptsMs: number) => number, events: { type: string; ptsMs: number; direction: string; className: string }[]): string[] {
     const crossings = events.filter((e) => e.type === 'line-crossing');
     const n = (pred: (e: (typeof crossings)[number]) => boolean, dir: string, cls: string) => crossings.filter((e) => pred(e) && e.direction === dir && e.className === cls).length;
-    const table = (label: string, pred: (e: (typeof crossings)[number]) => boolean) =>
-      ['forward', 'backward'].flatMap((dir) => classes.map((cls) => `${label},count,${dir},${cls},${n(pred, dir, cls)}`));
-    return [...intervals.flatMap(([label, key]) => table(label, (e) => keyOf(e.ptsMs) === key)), ...table('total,', () => true)];
+    const table = (label: string, covered: number, pred: (e: (typeof crossings)[number]) => boolean) =>
+      ['forward', 'backward'].flatMap((dir) => classes.map((cls) => `${label},count,${dir},${cls},${n(pred, dir, cls)},${covered}`));
+    return [...intervals.flatMap(([label, key, covered]) => table(label, covered, (e) => keyOf(e.ptsMs) === key)), ...table('total,', 6, () => true)];
   }
 
   it('has a row for every direction and class of every interval, 0 where nothing crossed; on the clock with --start-time WHEN', () => {
     const plain = batch(video, 'plain');
     expect(plain.events.filter((e) => e.type === 'line-crossing').length).toBeGreaterThan(3);
-    expect(plain.csv).toEqual([HEADER, ...expectedRows([['0,2', 0], ['2,4', 1], ['4,6', 2]], (t) => Math.floor(t / 2000), plain.events)]);
-    expect(plain.csv.filter((l) => l.endsWith(',0')).length).toBeGreaterThan(plain.csv.length / 2);
+    expect(plain.csv).toEqual([HEADER, ...expectedRows([['0,2', 0, 2], ['2,4', 1, 2], ['4,6', 2, 2]], (t) => Math.floor(t / 2000), plain.events)]);
+    expect(plain.csv.filter((l) => l.endsWith(',0,2')).length).toBeGreaterThan(plain.csv.length / 2);
     // Traffic events on the video's clock, as before.
     for (const e of plain.logged) expect(e.at).toBe(e.ptsMs);
 
@@ -162,10 +167,12 @@ describe('xnorcam batch: counts CSV of a generated recording, on the clock with 
     // Written in the offset WHEN was given in: the user's 07:15, not 06:15Z (the same instant, the same epoch ms).
     const at = (s: number) => Date.UTC(2026, 10, 3, 6, 14, 58) + s * 1000;
     const local = ['07:14:58', '07:15:00', '07:15:02', '07:15:04'].map((t) => `2026-11-03T${t}.000+01:00`);
-    const intervals = [0, 2, 4, 6].map((s, i) => [`${local[i]},${at(s)}`, at(s)] as [string, number]);
-    expect(clock.csv[0]).toBe('interval_start,interval_start_ms,line,direction,class,count');
+    // The first interval had the recording's first 0.5 s, the last its last 1.5 s: covered_s says so, a row's 0 cars no whole interval's.
+    const covered = [0.5, 2, 2, 1.5];
+    const intervals = [0, 2, 4, 6].map((s, i) => [`${local[i]},${at(s)}`, at(s), covered[i]] as [string, number, number]);
+    expect(clock.csv[0]).toBe('interval_start,interval_start_ms,line,direction,class,count,covered_s');
     expect(clock.csv.slice(1)).toEqual(expectedRows(intervals, (t) => Math.floor((start + t) / 2000) * 2000, clock.events));
-    expect(clock.csv[1]).toBe('2026-11-03T07:14:58.000+01:00,1793686498000,count,forward,bicycle,0');
+    expect(clock.csv[1]).toBe('2026-11-03T07:14:58.000+01:00,1793686498000,count,forward,bicycle,0,0.5');
     // The same crossings as without it, at the time of day they happened.
     expect(clock.events.map((e) => e.ptsMs)).toEqual(plain.events.map((e) => e.ptsMs));
     for (const e of [...clock.events, ...clock.logged]) expect(e.at).toBe(Math.round(start + e.ptsMs));
@@ -176,7 +183,7 @@ describe('xnorcam batch: counts CSV of a generated recording, on the clock with 
     const tagRun = batch(tagged, 'tagged', ['--start-time', 'file']);
     const start = Date.UTC(2026, 10, 3, 6, 14, 59);
     // The tag is UTC: so are the times written.
-    expect(tagRun.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0');
+    expect(tagRun.csv[1]).toBe('2026-11-03T06:14:58.000Z,1793686498000,count,forward,bicycle,0,1');
     expect(new Set(tagRun.csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['2026-11-03T06:14:58.000Z', '2026-11-03T06:15:00.000Z', '2026-11-03T06:15:02.000Z', '2026-11-03T06:15:04.000Z', 'total']));
     for (const e of tagRun.logged) expect(e.at).toBe(Math.round(start + e.ptsMs));
 

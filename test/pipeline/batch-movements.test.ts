@@ -72,7 +72,7 @@ describe('xnorcam batch --movements', () => {
 
     // The CSV counts the same movements, each in the interval of its last crossing, then the totals.
     const rows = readFileSync(join(out, 'traffic.movements.csv'), 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('interval_start_s,interval_end_s,from,to,class,count');
+    expect(rows[0]).toBe('interval_start_s,interval_end_s,from,to,class,count,covered_s');
     const tally = (list: string[]) => list.sort().join('\n');
     const perInterval = rows.slice(1).filter((l) => !l.startsWith('total,'));
     expect(tally(perInterval.flatMap((l) => Array<string>(Number(l.split(',')[5])).fill(l.split(',').slice(0, 5).join(','))))).toBe(

@@ -58,8 +58,8 @@ describe('xnorcam batch --speeds', () => {
     const crossings = (readFileSync(join(out, 'gantry.events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as Crossing[]).filter((e) => e.type === 'line-crossing');
     const speeds = csv(join(out, 'gantry.speeds.csv')).slice(1);
     const counts = csv(join(out, 'gantry.counts.csv')).slice(1);
-    // The counts CSV's table, row for row: the same intervals, lines, directions, classes and counts.
-    expect(speeds.map((r) => r.slice(0, 6).join(','))).toEqual(counts.map((r) => r.join(',')));
+    // The counts CSV's table, row for row: the same intervals, lines, directions, classes and counts, and seconds covered.
+    expect(speeds.map((r) => [...r.slice(0, 6), r.at(-1)].join(','))).toEqual(counts.map((r) => r.join(',')));
     for (const row of speeds) {
       const [, , line, direction, cls] = row;
       const k = intervalOf(row);
@@ -81,7 +81,7 @@ describe('xnorcam batch --speeds', () => {
     const r = xnorcam(['batch', video, ...lineArgs, '--speeds', '--speed-limit', '20', '-o', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'gantry.speeds.csv'), 'utf8').split('\n')[0]).toBe(
-      'interval_start_s,interval_end_s,line,direction,class,count,with_speed,mean_kmh,p15_kmh,p50_kmh,p85_kmh,max_kmh,limit_kmh,over_limit',
+      'interval_start_s,interval_end_s,line,direction,class,count,with_speed,mean_kmh,p15_kmh,p50_kmh,p85_kmh,max_kmh,limit_kmh,over_limit,covered_s',
     );
     const crossings = checkTable(out, 1, 20, (row) => (row[0] === 'total' ? NaN : Math.floor((Number(row[0]) * 1000) / INTERVAL_MS)));
     expect(crossings.filter((c) => c.speedKmh !== undefined).length).toBeGreaterThan(crossings.length / 2);
@@ -107,7 +107,7 @@ describe('xnorcam batch --speeds', () => {
     const r = xnorcam(['batch', video, ...lineArgs, '--speeds', '--speed-unit', 'mph', '--speed-limit', '12', '--start-time', '2026-11-03T07:00:00+01:00', '-o', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'gantry.speeds.csv'), 'utf8').split('\n')[0]).toBe(
-      'interval_start,interval_start_ms,line,direction,class,count,with_speed,mean_mph,p15_mph,p50_mph,p85_mph,max_mph,limit_mph,over_limit',
+      'interval_start,interval_start_ms,line,direction,class,count,with_speed,mean_mph,p15_mph,p50_mph,p85_mph,max_mph,limit_mph,over_limit,covered_s',
     );
     const startMs = Date.parse('2026-11-03T06:00:00Z');
     const crossings = checkTable(out, 1.609344, 12, (row) => (row[0] === 'total' ? NaN : (Number(row[1]) - startMs) / INTERVAL_MS));

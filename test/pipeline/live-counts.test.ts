@@ -33,7 +33,7 @@ describe('a live counts CSV', () => {
       await outputs.close();
     }
     const [header, ...rows] = readFileSync(join(tmp.dir, 'cam.counts.csv'), 'utf8').trim().split('\n');
-    expect(header).toBe('interval_start,interval_start_ms,line,direction,class,count');
+    expect(header).toBe('interval_start,interval_start_ms,line,direction,class,count,covered_s');
     const starts = [...new Set(rows.map((r) => Number(r.split(',')[1])))];
     expect(starts.length).toBeGreaterThanOrEqual(3);
     // Consecutive seconds: the camera never stopped, so none is missing.

@@ -33,10 +33,12 @@ describe('a live movements CSV', () => {
     const expected = () => {
       const [, ...counts] = csv('counts');
       const classes = [...new Set(counts.map((r) => r.split(',')[4]))].filter((c) => c !== 'person');
+      // The seconds of the interval the camera had video: the counts rows', as each movements block is of their snapshot.
+      const covered = counts[0].split(',').at(-1);
       const names = Object.keys(road.lines);
       const events = moved();
       const iso = new Date(interval).toISOString();
-      return names.flatMap((f) => names.filter((t) => t !== f).flatMap((t) => classes.map((c) => `${iso},${interval},${f},${t},${c},${events.filter((e) => e.from === f && e.to === t && e.className === c).length}`)));
+      return names.flatMap((f) => names.filter((t) => t !== f).flatMap((t) => classes.map((c) => `${iso},${interval},${f},${t},${c},${events.filter((e) => e.from === f && e.to === t && e.className === c).length},${covered}`)));
     };
 
     const first = xnorcam(['run', yaml]);
@@ -44,13 +46,13 @@ describe('a live movements CSV', () => {
     const once = moved().length;
     expect(once).toBeGreaterThan(3);
     // The stop wrote the interval in progress, whole.
-    expect(csv('movements')).toEqual(['interval_start,interval_start_ms,from,to,class,count', ...expected()]);
+    expect(csv('movements')).toEqual(['interval_start,interval_start_ms,from,to,class,count,covered_s', ...expected()]);
 
     const second = xnorcam(['run', yaml]);
     expect(second.status, second.stderr).toBe(0);
     expect(moved().length).toBeGreaterThan(once);
     // One block for the interval (not the first run's, then the second's: the same keys twice), with both runs' movements.
-    expect(csv('movements')).toEqual(['interval_start,interval_start_ms,from,to,class,count', ...expected()]);
+    expect(csv('movements')).toEqual(['interval_start,interval_start_ms,from,to,class,count,covered_s', ...expected()]);
     expect(new Set(csv('counts').slice(1).map((r) => r.split(',')[1]))).toEqual(new Set([String(interval)]));
   }, 300_000);
 
@@ -116,7 +118,7 @@ describe('a live movements CSV', () => {
     expect(told.length).toBeGreaterThan(0);
     // The interval's block was written (it was not: the stop saw a source without movements), with every movement told.
     const [header, ...rows] = readFileSync(join(out, 'junction.movements.csv'), 'utf8').trim().split('\n');
-    expect(header).toBe('interval_start,interval_start_ms,from,to,class,count');
+    expect(header).toBe('interval_start,interval_start_ms,from,to,class,count,covered_s');
     expect(new Set(rows.map((r) => r.split(',')[1]))).toEqual(new Set([String(interval)]));
     expect(rows.reduce((n, r) => n + Number(r.split(',')[5]), 0)).toBe(told.length);
   }, 300_000);

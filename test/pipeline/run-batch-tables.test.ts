@@ -48,7 +48,7 @@ describe("xnorcam run: a mode: batch source's counts and movements CSVs", () => 
     const rows = (dir: string, kind: string) => readFileSync(join(dir, `traffic.${kind}.csv`), 'utf8').trim().split('\n');
     const counts = rows(runOut, 'counts');
     expect(counts).toEqual(rows(batchOut, 'counts'));
-    expect(counts[0]).toBe('interval_start_s,interval_end_s,line,direction,class,count');
+    expect(counts[0]).toBe('interval_start_s,interval_end_s,line,direction,class,count,covered_s');
     expect(new Set(counts.slice(1).map((l) => l.split(',').slice(0, 2).join(',')))).toEqual(new Set(['0,4', '4,8', '8,10', 'total,']));
     // Something was counted: the tables agree on traffic, not on empty rows alone.
     expect(counts.some((l) => l.startsWith('total,') && !l.endsWith(',0'))).toBe(true);

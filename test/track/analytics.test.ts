@@ -633,7 +633,22 @@ describe('SourceAnalytics contract', () => {
     a.update({ source: 's', seq: 99, ptsMs: 25_000, capturedAt: t0 + 25_000, width: 1280, height: 720 }, [], true);
     const c = a.counts();
     // A counts CSV writes 0 for every class of the first two and the last; the 20 s down have no interval, nothing was counted.
-    expect(c.intervals).toEqual([0, 10_000, 30_000].map((ms) => ({ start: t0 + ms, counts: { stop: { forward: {}, backward: {} } } })));
+    // Each says how much of it had video: frames up to 2 s apart cover the time between them, the frame before a
+    // longer gap its own frame period (1 s here): 10 s, 5 + 1 s, and 1 + 1 s of 35-39 s (3 s apart, no video between).
+    const covered = { 0: 10, 10_000: 6, 30_000: 2 } as Record<number, number>;
+    expect(c.intervals).toEqual([0, 10_000, 30_000].map((ms) => ({ start: t0 + ms, counts: { stop: { forward: {}, backward: {} } }, coveredSeconds: covered[ms] })));
+  });
+
+  it('says how much of each interval had video: a camera down from 01:31:07 to 01:32:54 leaves 7 s of 01:31 and 6 s of 01:32', () => {
+    const a = new SourceAnalytics({ source: 's', lines: [line], countIntervalMs: 60_000 });
+    const t0 = Date.UTC(2026, 10, 3, 1, 30, 0);
+    let seq = 0;
+    // 10 fps on the wall clock from 01:30:00 to 01:31:07, then, the stream reconnected (its frames numbered anew), from 01:32:54 to 01:34:00.
+    for (let t = 0; t < 67_000; t += 100) a.update({ source: 's', seq: seq++, ptsMs: t, capturedAt: t0 + t, width: 1280, height: 720 }, []);
+    seq = 0;
+    for (let t = 174_000; t < 240_000; t += 100) a.update({ source: 's', seq: seq++, ptsMs: t - 174_000, capturedAt: t0 + t, width: 1280, height: 720 }, []);
+    // 01:33 covered to its last frame (59.9 s); its rest comes with 01:34's first frame.
+    expect(a.counts().intervals.map((iv) => [(iv.start - t0) / 60_000, iv.coveredSeconds])).toEqual([[0, 60], [1, 7], [2, 6], [3, 59.9]]);
   });
 
   it('skips boxes that are not finite and frames without a time, without keeping tracks forever', () => {

@@ -24,7 +24,9 @@ export type LineCounts = Record<string, { forward: Record<string, number>; backw
 /** Turning movements: from-line → to-line → class → vehicles. */
 export type MovementCounts = Record<string, Record<string, Record<string, number>>>;
 export interface SourceCounts {
-  source: string; intervalMs: number; total: LineCounts; intervals: { start: number; counts: LineCounts; movements?: MovementCounts }[];
+  source: string; intervalMs: number; total: LineCounts;
+  /** coveredSeconds: the seconds of the interval that had video (under intervalMs / 1000 where a camera was down in it). */
+  intervals: { start: number; counts: LineCounts; movements?: MovementCounts; coveredSeconds?: number }[];
   /** Sources with movements: true: the run's turning movements in total. */
   movements?: MovementCounts;
   occupancy?: Record<string, Record<string, number>>;
