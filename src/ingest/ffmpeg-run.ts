@@ -10,6 +10,7 @@ import type { SourceSpec } from './source-spec.js';
 import { JpegSplitter } from './jpeg-splitter.js';
 import { InputSizeReader, streamFps } from './input-size.js';
 import { showinfoConfig, showinfoFrame, showinfoSeconds } from './showinfo.js';
+import { DeclaredDuration, riffShortfall, shortOfDuration } from './truncation.js';
 
 export interface FfmpegRunOptions {
   spec: SourceSpec;
@@ -36,7 +37,8 @@ export interface FfmpegRunEnd {
   stopped: boolean;
 }
 
-const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!/i;
+// "File ended prematurely": Matroska and WebM cut short (the decoder, given whole frames up to the cut, says nothing).
+const damageRe = /partial file|invalid data found|error while decoding|corrupt|truncat|missing picture|concealing|moov atom not found|invalid nal|no frame!|ended prematurely/i;
 /** The input's start time in its header (`  Duration: 00:00:08.15, start: 1.420289, bitrate: …`): ffprobe's format start_time. */
 const startRe = /^\s*Duration: .*?, start: (-?\d+(?:\.\d+)?)/;
 const errorRe = /error|invalid|no such|refused|not found|denied|unauthori[sz]ed|timed out|timeout|unreachable|failed|cannot|could not|404|401|403|end of file/i;
@@ -71,6 +73,8 @@ export class FfmpegRun extends EventEmitter {
   /** A recording's own clock (-copyts) less its start time from ffmpeg's header, where that is ptsMs's origin. */
   private readonly fileClock: boolean;
   private startSec: number | undefined;
+  /** The duration the recording's header declares for its video. */
+  private readonly declared = new DeclaredDuration();
   private frames = 0;
   private sourceSize?: [number, number];
   /** The input stream's own frame rate, as ffmpeg's header declares it (before any fpsCap); undefined if it says none. */
@@ -239,6 +243,7 @@ export class FfmpegRun extends EventEmitter {
     }
     const start = this.fileClock && this.startSec === undefined ? startRe.exec(line) : null;
     if (start) this.startSec = Number(start[1]);
+    if (this.fileClock && !this.headerDone) this.declared.line(line);
     const config = showinfoConfig(line);
     if (config) {
       this.timeBase = config.timeBase;
@@ -306,10 +311,23 @@ export class FfmpegRun extends EventEmitter {
     }
     this.displaySocket?.destroy();
     this.displayServer?.close();
+    if (!this.stopped && !this.ffmpegError) this.damage ??= this.cutShort();
     const end: FfmpegRunEnd = { frames: this.frames, stopped: this.stopped };
     if (this.ffmpegError) end.error = this.ffmpegError;
     if (this.damage) end.damaged = this.damage;
     this.emit('end', end);
+  }
+
+  /**
+   * A recording read through once that ended short of what its container declares, though ffmpeg said nothing
+   * (truncation.ts): decoding stopped well before its duration, or (AVI) its RIFF header claims bytes past the
+   * end of the file. Undefined for a whole one, and for cameras, streams, loops and replays at their own pace.
+   */
+  private cutShort(): string | undefined {
+    if (!this.fileClock || !this.ptsCount) return undefined;
+    const declaredSec = this.declared.seconds;
+    const short = declaredSec !== undefined ? shortOfDuration(this.lastPtsMs / 1000, declaredSec) : undefined;
+    return short ?? (this.opts.spec.kind === 'file' ? riffShortfall(this.opts.spec.input) : undefined);
   }
 
   /** ffmpeg connects to us for the MJPEG output (fluent-ffmpeg offers no extra pipes). */

@@ -132,6 +132,21 @@ describe('ffmpeg ingest', () => {
     expect(end.damaged ?? end.error).toBeTruthy();
   });
 
+  it('reports nothing for whole recordings in the containers whose cuts it looks for, nor for an MKV whose audio outlasts its video', async () => {
+    for (const name of ['whole.mkv', 'whole.flv', 'whole.avi']) {
+      const path = makeVideo(join(tmp.dir, name), { fps: 25, seconds: 3, audio: true });
+      const { infos, end } = await ingest(path);
+      expect(infos.length, name).toBe(75);
+      expect(end, name).toEqual({ frames: 75, stopped: false });
+    }
+    // 3 s of video, 10 s of audio: the container's duration is the audio's; the video's own (its DURATION tag) is whole.
+    const longAudio = join(tmp.dir, 'long-audio.mkv');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=3', '-f', 'lavfi', '-i', 'sine=duration=10', '-c:v', 'libx264', '-c:a', 'aac', longAudio], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const { end } = await ingest(longAudio);
+    expect(end).toEqual({ frames: 75, stopped: false });
+  });
+
   it('fails with ffmpeg\'s reason for a file that is not a video', async () => {
     const junk = join(tmp.dir, 'junk.mp4');
     copyFileSync(fileURLToPath(import.meta.url), junk);

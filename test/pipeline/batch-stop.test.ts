@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
 import { bin, testModelArgs } from '../helpers/model.js';
@@ -59,6 +59,46 @@ describe('xnorcam batch: interrupted and damaged inputs', () => {
     const lines = readJsonl(join(out, 'cut.detections.jsonl'));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.map((l) => l.frame)).toEqual(lines.map((_, i) => i));
+  });
+
+  it('a Matroska cut short: ffmpeg\'s "File ended prematurely", exit 1 (it was taken for a whole recording)', () => {
+    const full = makeVideo(join(tmp.dir, 'whole.mkv'), { fps: 25, seconds: 6, audio: true });
+    const cut = join(tmp.dir, 'cam3 SD half.mkv');
+    writeFileSync(cut, readFileSync(full).subarray(0, Math.floor(statSync(full).size / 2)));
+    const out = join(tmp.dir, 'mkv');
+    const r = xnorcam(['batch', cut, ...testModelArgs, '--out', out, '--workers', '1']);
+    expect(r.status, r.stderr).toBe(1);
+    const frames = readJsonl(join(out, 'cam3 SD half.detections.jsonl')).length;
+    expect(frames).toBeGreaterThan(30);
+    expect(frames).toBeLessThan(130);
+    expect(errorLines(r.stderr)).toEqual([`error: ${cut}: truncated or corrupt input (File ended prematurely); outputs cover the ${frames} frames decoded`]);
+  });
+
+  it('an AVI and an FLV cut between two packets, of which ffmpeg says nothing: by the size their header declares, and their duration', () => {
+    const avi = readFileSync(makeVideo(join(tmp.dir, 'whole.avi'), { fps: 25, seconds: 6, audio: true }));
+    const flv = readFileSync(makeVideo(join(tmp.dir, 'whole.flv'), { fps: 25, seconds: 6, audio: true }));
+    // At the start of the first video chunk past the middle: no chunk is left partial.
+    const aviCut = join(tmp.dir, 'cut-avi.avi');
+    writeFileSync(aviCut, avi.subarray(0, avi.indexOf('00dc', avi.length / 2)));
+    // At the first tag boundary past the middle (9-byte header and a 4-byte size, then tags of 11 + size + 4 bytes).
+    let at = 13;
+    while (at < flv.length / 2) at += 11 + flv.readUIntBE(at + 1, 3) + 4;
+    const flvCut = join(tmp.dir, 'cut-flv.flv');
+    writeFileSync(flvCut, flv.subarray(0, at));
+    const out = join(tmp.dir, 'riff-flv');
+    const r = xnorcam(['batch', aviCut, flvCut, ...testModelArgs, '--out', out, '--workers', '1']);
+    expect(r.status, r.stderr).toBe(1);
+    const frames = (name: string) => readJsonl(join(out, `${name}.detections.jsonl`)).length;
+    const decoded = readJsonl(join(out, 'cut-flv.detections.jsonl')).at(-1)!.ptsMs / 1000;
+    const errors = errorLines(r.stderr);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toBe(
+      `error: ${aviCut}: truncated or corrupt input (the file ends at byte ${avi.indexOf('00dc', avi.length / 2)} of the ${avi.readUInt32LE(4) + 8} its RIFF header declares); outputs cover the ${frames('cut-avi')} frames decoded`,
+    );
+    // Its metadata's duration is the longer stream's: the audio's 6.1 s.
+    expect(errors[1]).toMatch(new RegExp(`^error: ${flvCut}: truncated or corrupt input \\(decoding stopped at ${decoded.toFixed(1)} s of the 6\\.[01] s its header declares\\); outputs cover the ${frames('cut-flv')} frames decoded$`));
+    expect(frames('cut-avi')).toBeGreaterThan(50);
+    expect(frames('cut-flv')).toBeGreaterThan(50);
   });
 
   it('a healthy file whose path says "truncated", "corrupt", "partial file" is not reported as damaged', () => {
