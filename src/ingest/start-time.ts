@@ -62,10 +62,21 @@ function dateTime(v: string): ClockStart | string {
   return { ms: utc + Math.round(Number(`0${frac}`) * 1000) - offsetMin * 60_000, offsetMin };
 }
 
-/** Epoch ms `ms` in ISO 8601 at the UTC offset `offsetMin`: `2026-11-03T07:00:00.000+01:00`, or `…06:00:00.000Z` at 0. */
+/**
+ * The millisecond an event at `ptsMs` is shown at, `originMs` (--start-time, epoch ms, or 0) plus its `ptsMs`
+ * rounded to the nearest: the one rule for every output, so an event's `at`, its row in crossings.csv (clock
+ * time or seconds) and the interval it is counted in all read the same instant. (`ptsMs` itself keeps its
+ * microseconds.) A crossing at 775.601 ms was `at` …05.776 in the events and 07:00:05.775 in crossings.csv
+ * (a Date truncates), and one 0.4 ms before an interval's end was counted in it while its `at` read the next.
+ */
+export function shownMs(ptsMs: number, originMs = 0): number {
+  return Math.round(originMs + ptsMs);
+}
+
+/** Epoch ms `ms` (to the ms by shownMs) in ISO 8601 at the UTC offset `offsetMin`: `2026-11-03T07:00:00.000+01:00`, or `…06:00:00.000Z` at 0. */
 export function clockTime(ms: number, offsetMin = 0): string {
-  if (!offsetMin) return new Date(ms).toISOString();
-  const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, -1);
+  if (!offsetMin) return new Date(shownMs(ms)).toISOString();
+  const local = new Date(shownMs(ms) + offsetMin * 60_000).toISOString().slice(0, -1);
   const abs = Math.abs(offsetMin);
   const two = (n: number) => String(n).padStart(2, '0');
   return `${local}${offsetMin < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}:${two(abs % 60)}`;
@@ -74,5 +85,5 @@ export function clockTime(ms: number, offsetMin = 0): string {
 /** Dates a recording's traffic events on the clock: `at` is the start plus the event's `ptsMs`, epoch ms. */
 export function dateEvents(events: readonly TrafficEvent[], startMs: number | undefined): void {
   if (startMs === undefined) return;
-  for (const e of events) if ('ptsMs' in e) e.at = Math.round(startMs + e.ptsMs);
+  for (const e of events) if ('ptsMs' in e) e.at = shownMs(e.ptsMs, startMs);
 }

@@ -1,4 +1,4 @@
-import { clockTime } from '../ingest/start-time.js';
+import { clockTime, shownMs } from '../ingest/start-time.js';
 import { LineFile } from './line-file.js';
 import { IntervalCoverage, coveredSeconds } from '../core/interval-coverage.js';
 
@@ -88,9 +88,13 @@ export class IntervalCsv<B> {
     return t;
   }
 
-  /** The counts of the interval `ptsMs` lies in; one older than a written interval (timestamps that went back) joins the oldest open one. */
+  /**
+   * The counts of the interval an event at `ptsMs` is counted in: the one its shown time (shownMs) lies in, so a
+   * crossing written as 07:15:00.000 is in the 07:15 interval; one older than a written interval (timestamps
+   * that went back) joins the oldest open one.
+   */
   at(ptsMs: number): B {
-    const idx = Math.max(Math.floor((this.originMs + ptsMs) / this.intervalMs), this.written);
+    const idx = Math.max(Math.floor(shownMs(ptsMs, this.originMs) / this.intervalMs), this.written);
     let bucket = this.open.get(idx);
     if (!bucket) this.open.set(idx, (bucket = this.empty()));
     return bucket;
@@ -147,9 +151,9 @@ export class IntervalCsv<B> {
   }
 }
 
-/** Seconds with at most millisecond digits: 0, 60, 0.5. */
+/** Seconds with at most millisecond digits (rounded by shownMs): 0, 60, 0.5. */
 export function seconds(ms: number): string {
-  return String(Math.round(ms) / 1000);
+  return String(shownMs(ms) / 1000);
 }
 
 export function compareNames(a: string, b: string): number {

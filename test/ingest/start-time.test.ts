@@ -29,5 +29,8 @@ describe('--start-time', () => {
     expect(clockTime(ms, 345)).toBe('2026-11-03T11:45:00.250+05:45');
     expect(clockTime(ms, 0)).toBe('2026-11-03T06:00:00.250Z');
     for (const offsetMin of [60, -420, 345]) expect(Date.parse(clockTime(ms, offsetMin))).toBe(ms);
+    // A crossing's time has microseconds: rounded to the ms, as its event's `at` (a Date truncated it, a ms early).
+    expect(clockTime(ms + 0.601, 60)).toBe('2026-11-03T07:00:00.251+01:00');
+    expect(clockTime(ms + 0.499, 0)).toBe('2026-11-03T06:00:00.250Z');
   });
 });

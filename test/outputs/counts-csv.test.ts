@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { FrameResult, Track, TrafficEvent } from '../../src/core/types.js';
 import { CLOCK_COUNTS_CSV_HEADER, COUNTS_CSV_HEADER, CountsCsvWriter } from '../../src/outputs/counts-csv.js';
 import { CROSSING_LOOKBACK_MS } from '../../src/track/lines.js';
+import { SpeedStudyWriter } from '../../src/outputs/speeds-csv.js';
+import { clockTime, dateEvents } from '../../src/ingest/start-time.js';
 import { tempDir } from '../helpers/videos.js';
 
 const tmp = tempDir();
@@ -152,5 +154,38 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
       '',
     ]);
     expect(CLOCK_COUNTS_CSV_HEADER).toBe('interval_start,interval_start_ms,line,direction,class,count,covered_s');
+  });
+
+  it('counts a crossing in the interval its shown time reads, the time every output gives it (to the ms, rounded)', () => {
+    // 0.4 ms before the 10 s boundary: shown as 10.000, so counted from 10 s; and one at 775.601 ms, shown as .776.
+    const crossings: [number, string, 'forward' | 'backward', string][] = [
+      [775.601, 'l', 'forward', 'car'],
+      [9999.6, 'l', 'forward', 'car'],
+    ];
+    const frames = () => [result(0), result(800, { crossings: [crossings[0]] }), result(10_040, { crossings: [crossings[1]] }), result(19_960)];
+    const startMs = Date.UTC(2026, 10, 3, 6, 0, 0);
+    for (const clock of [{}, { startMs, utcOffsetMin: 60 }]) {
+      const base = join(tmp.dir, `shown-${clock.startMs ?? 'video'}`);
+      const counts = new CountsCsvWriter(`${base}.counts.csv`, 10_000, ['l'], { classes: ['car'], ...clock });
+      const speeds = new SpeedStudyWriter(base, 10_000, ['l'], { classes: ['car'], unit: 'kmh', ...clock });
+      const ats: number[] = [];
+      for (const r of frames()) {
+        dateEvents(r.events, clock.startMs);
+        for (const e of r.events) ats.push(e.at);
+        counts.write(r);
+        speeds.write(r);
+      }
+      counts.close();
+      speeds.close();
+      const rows = (file: string) => read(`${base}.${file}.csv`).trim().split('\n').slice(1);
+      // Each crossing's time in crossings.csv: its ptsMs rounded (video time), or its event's `at` on the clock.
+      const shown = clock.startMs === undefined ? ['0.776', '10'] : ['2026-11-03T07:00:00.776+01:00', '2026-11-03T07:00:10.000+01:00'];
+      expect(rows('crossings').map((r) => r.split(',')[0])).toEqual(shown);
+      if (clock.startMs !== undefined) expect(ats.map((at) => clockTime(at, 60))).toEqual(shown);
+      // The first interval has the first crossing, the second the one shown at its start.
+      const interval = (k: number) => (clock.startMs === undefined ? `${k * 10},${k * 10 + 10}` : `${clockTime(startMs + k * 10_000, 60)},${startMs + k * 10_000}`);
+      const forward = rows('counts').filter((r) => r.includes(',l,forward,car,'));
+      expect(forward).toEqual([`${interval(0)},l,forward,car,1`, `${interval(1)},l,forward,car,1`, 'total,,l,forward,car,2']);
+    }
   });
 });

@@ -13,6 +13,7 @@ interface Truth {
 interface Crossing {
   type: string;
   ptsMs: number;
+  at: number;
   line: string;
   direction: string;
   className: string;
@@ -63,7 +64,8 @@ describe('xnorcam batch --speeds', () => {
     for (const row of speeds) {
       const [, , line, direction, cls] = row;
       const k = intervalOf(row);
-      const these = crossings.filter((c) => c.line === line && c.direction === direction && c.className === cls && (Number.isNaN(k) || Math.floor(c.ptsMs / INTERVAL_MS) === k));
+      // Counted in the interval of the time it is shown at: its ptsMs to the ms, rounded.
+      const these = crossings.filter((c) => c.line === line && c.direction === direction && c.className === cls && (Number.isNaN(k) || Math.floor(Math.round(c.ptsMs) / INTERVAL_MS) === k));
       const want = expectedStats(these, perKmh, limit);
       const label = row.join(',');
       expect(row.slice(5, 7), label).toEqual(want.counts);
@@ -113,10 +115,12 @@ describe('xnorcam batch --speeds', () => {
     const crossings = checkTable(out, 1.609344, 12, (row) => (row[0] === 'total' ? NaN : (Number(row[1]) - startMs) / INTERVAL_MS));
     const rows = csv(join(out, 'gantry.crossings.csv'));
     expect(rows[0].join(',')).toBe('time,ptsMs,line,direction,class,trackId,speed_mph');
-    const first = [...crossings].sort((a, b) => a.ptsMs - b.ptsMs)[0];
-    // At --start-time's offset, as the tables' intervals: 07:00:01.234+01:00 for the user's 07:00.
-    const local = new Date(startMs + 3600_000 + first.ptsMs).toISOString().replace('Z', '+01:00');
-    expect(rows[1][0]).toBe(local);
+    // At --start-time's offset, as the tables' intervals: 07:00:01.234+01:00 for the user's 07:00. Each the
+    // instant of its event's `at` (a crossing at 775.601 ms was …05.776 there and 07:00:05.775 here).
+    const sorted = [...crossings].sort((a, b) => a.ptsMs - b.ptsMs);
+    expect(sorted.some((c) => c.ptsMs % 1 >= 0.5), 'a crossing with a fraction of a ms to round up').toBe(true);
+    expect(rows.slice(1).map((r) => r[0])).toEqual(sorted.map((c) => new Date(c.at + 3600_000).toISOString().replace('Z', '+01:00')));
+    expect(sorted.map((c) => c.at)).toEqual(sorted.map((c) => startMs + Math.round(c.ptsMs)));
     expect(csv(join(out, 'gantry.speeds.csv'))[1][0]).toBe('2026-11-03T07:00:00.000+01:00');
   }, 300_000);
 
