@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { ffmpegBinary } from './ffmpeg-binary.js';
@@ -25,6 +26,10 @@ export interface VideoProbe {
  */
 export function probeVideo(path: string, inputOptions: readonly string[] = []): Promise<VideoProbe> {
   return new Promise((resolve, reject) => {
+    // ffmpeg's reason for a file with nothing in it is the format's (an MP4's moov atom, an AVI's invalid
+    // data): it read as damaged, where a copy or a recording that never began is what it is.
+    const file = statSync(path, { throwIfNoEntry: false });
+    if (file?.isFile() && file.size === 0) return reject(new Error('empty file (0 bytes)'));
     const p = spawn(ffmpegBinary().path, ['-hide_banner', '-nostdin', ...inputOptions, '-i', path], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.setEncoding('utf8');

@@ -174,19 +174,26 @@ describe('xnorcam check', () => {
     expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
   });
 
-  it('refuses a recording that is there but no video, with its url: line, in check and run alike', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
-    writeFileSync(join(dir, 'notvideo.mp4'), 'hello\n');
-    const file = join(dir, 'p.yaml');
-    writeFileSync(file, 'sources:\n  - name: cam\n    url: rtsp://h/x\n  - name: rec\n    url: notvideo.mp4\n');
-    const r = xnorcam('check', file);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual([`${file}:5: sources[1].url: notvideo.mp4: not a readable video (moov atom not found: the MP4 is incomplete or truncated)`]);
-    // run said the same without the file's line, unlike the file's other problems
-    const run = spawnSync(process.execPath, [bin, 'run', file, '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
-    expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toBe(`error: ${file}:5: sources[1].url: ${join(dir, 'notvideo.mp4')}: not a readable video (moov atom not found: the MP4 is incomplete or truncated)`);
+  it('refuses a recording that is there but no video, or empty, with its url: line, in check and run alike', () => {
+    // An empty one is that, not a damaged video (it said `moov atom not found`, or `Invalid data found` for an .mkv).
+    const cases: [string, string, string][] = [
+      ['notvideo.mp4', 'hello\n', 'not a readable video (moov atom not found: the MP4 is incomplete or truncated)'],
+      ['empty.mkv', '', 'empty file (0 bytes)'],
+    ];
+    for (const [name, content, why] of cases) {
+      const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
+      writeFileSync(join(dir, name), content);
+      const file = join(dir, 'p.yaml');
+      writeFileSync(file, `sources:\n  - name: cam\n    url: rtsp://h/x\n  - name: rec\n    url: ${name}\n`);
+      const r = xnorcam('check', file);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([`${file}:5: sources[1].url: ${name}: ${why}`]);
+      // run said the same without the file's line, unlike the file's other problems
+      const run = spawnSync(process.execPath, [bin, 'run', file, '--no-dashboard', '--duration', '1'], { encoding: 'utf8' });
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim()).toBe(`error: ${file}:5: sources[1].url: ${join(dir, name)}: ${why}`);
+    }
   });
 
   it("warns of a line, zone or calibration outside a recording's picture (drawn for another resolution), in the run's words, with its line; a camera's are not checked", () => {

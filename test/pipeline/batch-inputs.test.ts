@@ -80,6 +80,13 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.stderr).toBe('error: audio.wav: no video stream\n');
   });
 
+  it('an empty file: "empty file (0 bytes)", whatever its extension (it read as a damaged MP4, or invalid data)', () => {
+    for (const name of ['z.mp4', 'z.avi', 'z.mkv']) writeFileSync(join(tmp.dir, name), '');
+    const r = xnorcam(['batch', 'z.mp4', 'z.avi', join(tmp.dir, 'z.mkv'), ...testModelArgs, '-o', 'o'], tmp.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`error: z.mp4: empty file (0 bytes)\nerror: z.avi: empty file (0 bytes)\nerror: ${join(tmp.dir, 'z.mkv')}: empty file (0 bytes)\n`);
+  });
+
   it('a text file is not taken for a video (ffmpeg would render it as one)', () => {
     copyFileSync(resolve(repoRoot, 'README.md'), join(tmp.dir, 'readme.txt'));
     const r = xnorcam(['batch', 'readme.txt', ...testModelArgs, '-o', 'o'], tmp.dir);

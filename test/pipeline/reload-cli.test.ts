@@ -272,6 +272,12 @@ describe('xnorcam run: live reload of the pipeline file', () => {
       writeFileSync(file, yaml('missing.mp4'));
       await waitFor('the second rejection', () => rejections().length === 2, cli);
       expect(rejections()[1].error).toBe(`v.yaml:3: sources[0].url: ${join(tmp.dir, 'missing.mp4')}: no such file`);
+
+      // An empty one is that, not a damaged MP4.
+      writeFileSync(join(tmp.dir, 'empty.mp4'), '');
+      writeFileSync(file, yaml('empty.mp4'));
+      await waitFor('the third rejection', () => rejections().length === 3, cli);
+      expect(rejections()[2].error).toBe(`v.yaml:3: sources[0].url: ${join(tmp.dir, 'empty.mp4')}: empty file (0 bytes)`);
     } finally {
       cli.kill('SIGTERM');
     }
