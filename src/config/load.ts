@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { readInputFile } from '../core/input-file.js';
 import { modelFileProblem } from '../pipeline/model-ref.js';
-import { videoFileProblem } from '../ingest/source-spec.js';
+import { folderSourceProblem, videoFileProblem } from '../ingest/source-spec.js';
 import { pipelineJsonSchema, pipelineSchema, type PipelineConfig } from './schema.js';
 import { closestMatch, didYouMean } from '../core/suggest.js';
 
@@ -92,11 +92,13 @@ export interface ConfigProblem {
 /**
  * Validates parsed YAML text; returns every problem (file-relative lines, in line order), or the
  * config. Given the file's path, the model files it names are checked too (relative to its folder);
- * `skipPipelineModel` leaves the top-level `model:` alone (run --model replaces it).
+ * `skipPipelineModel` leaves the top-level `model:` alone (run --model replaces it). The recordings its sources
+ * name, by `missingSourceFiles`: one missing a problem ('error', run) or a warning ('warning', check: it may be
+ * made later), a folder a problem either way; or not looked at ('skip', a reload).
  */
 export function validatePipelineText(
   text: string,
-  opts: { file?: string; skipPipelineModel?: boolean; missingSourceFiles?: 'error' | 'warning' } = {},
+  opts: { file?: string; skipPipelineModel?: boolean; missingSourceFiles?: 'error' | 'warning' | 'skip' } = {},
 ): { config?: PipelineConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const yamlProblem = (message: string, line?: number) => ({ problems: [{ path: '(yaml)', line, message }], warnings: [] });
   // Thousands of cameras fit in a few hundred KiB; a file of many MiB is the wrong file, and parsing it
@@ -149,9 +151,12 @@ export function validatePipelineText(
     }
     // Recorded files likewise, with the line: `run` cannot start without them; `check` warns, as a
     // recording may only be made later (the demo's video is rendered by its first run).
-    for (const { path, value } of sourceFilePaths(raw)) {
-      const problem = videoFileProblem(isAbsolute(value) ? value : resolve(base, value));
-      if (problem) (opts.missingSourceFiles === 'error' ? problems : warnings).push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${redactSecrets(value)}: ${problem}` });
+    for (const { path, value } of opts.missingSourceFiles === 'skip' ? [] : sourceFilePaths(raw)) {
+      const full = isAbsolute(value) ? value : resolve(base, value);
+      // A folder is no recording still to be made: a problem for check as for run.
+      const folder = folderSourceProblem(full, value);
+      const problem = folder ?? videoFileProblem(full);
+      if (problem) (opts.missingSourceFiles === 'error' || folder ? problems : warnings).push({ path: formatPath(path), line: lineOf(doc, counter, path), message: `${redactSecrets(value)}: ${problem}` });
     }
   }
   if (result.success && problems.length === 0) return { config: result.data, problems, warnings };
@@ -218,7 +223,7 @@ export function loadPipelineConfig(file: string, opts: { checkModels?: boolean; 
   const text = readInputFile(file, 'a pipeline file', 'utf8');
   const { config, problems } = validatePipelineText(
     text,
-    opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel, missingSourceFiles: opts.sourceFiles === 'skip' ? 'warning' : 'error' } : {},
+    opts.checkModels ? { file, skipPipelineModel: opts.skipPipelineModel, missingSourceFiles: opts.sourceFiles === 'skip' ? 'skip' : 'error' } : {},
   );
   if (!config) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run xnorcam check)` : '';

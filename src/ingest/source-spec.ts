@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { redactSecrets, withoutSecrets } from '../core/redact.js';
@@ -104,15 +104,55 @@ export function parseSource(url: string, opts: SourceSpecOptions = {}): SourceSp
     return { name: opts.name ?? source.split('=')[0], url, kind: 'lavfi', input: source, inputOptions: ['-f', 'lavfi'], naturallyLive: false };
   }
   const path = resolve(url);
-  const problem = opts.checkFile === false ? undefined : videoFileProblem(path);
+  const problem = opts.checkFile === false ? undefined : videoFileProblem(path, url);
   if (problem) throw new UserError(`${redactSecrets(url)}: ${problem}`);
   return { name: opts.name ?? basename(path, extname(path)), url, kind: 'file', input: path, inputOptions: [], naturallyLive: false };
 }
 
-/** Why a recording's path cannot be read as one ('no such file', 'not a video file'), or undefined. */
-export function videoFileProblem(path: string): string | undefined {
-  if (!existsSync(path)) return 'no such file';
-  return statSync(path).isFile() ? undefined : 'not a video file';
+/**
+ * Why a recording's path cannot be read as one ('no such file', 'not a video file', a folder's), or undefined.
+ * `given`: the path as it was written, for the example a folder gets: its videos, as the inputs of a batch or a
+ * run (`clips/: a folder: give the videos in it, e.g. clips/*.mp4`; it said 'not a video file').
+ */
+export function videoFileProblem(path: string, given = path): string | undefined {
+  const found = statSync(path, { throwIfNoEntry: false });
+  if (!found) return 'no such file';
+  if (found.isDirectory()) return `a folder: give the videos in it, e.g. ${inFolder(given, `*${commonestExtension(videosIn(path))}`)}`;
+  return found.isFile() ? undefined : 'not a video file';
+}
+
+/**
+ * A pipeline source's url that is a folder, in the words of videoFileProblem's, or undefined: a source is one
+ * recording, so the example is one of the folder's (`.: a folder: a source's url is one recording, e.g. ./cam1.mp4`).
+ */
+export function folderSourceProblem(path: string, given: string): string | undefined {
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  return `a folder: a source's url is one recording, e.g. ${inFolder(given, videosIn(path)[0] ?? 'cam1.mp4')}`;
+}
+
+const VIDEO_EXTENSION = /\.(mp4|m4v|mov|mkv|webm|avi|ts|mts|m2ts|mpg|mpeg|flv|wmv|asf|3gp|ogv)$/i;
+
+/** The names of the files in folder `path` that a video's extension names, sorted; none if it cannot be read. */
+function videosIn(path: string): string[] {
+  try {
+    return readdirSync(path).filter((n) => VIDEO_EXTENSION.test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The extension most of `names` have (a DVR's folder of .avi files gets *.avi), .mp4 for none. */
+function commonestExtension(names: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const ext of names.map((n) => extname(n))) counts.set(ext, (counts.get(ext) ?? 0) + 1);
+  let best = '.mp4';
+  for (const [ext, n] of counts) if (n > (counts.get(best) ?? 0)) best = ext;
+  return best;
+}
+
+/** `name` inside the folder as it was written: `clips/` and `clips` give `clips/name`, `.` gives `./name`. */
+function inFolder(given: string, name: string): string {
+  return `${given.endsWith('/') ? given : `${given}/`}${name}`;
 }
 
 /**

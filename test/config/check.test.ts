@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,19 +159,26 @@ describe('xnorcam check', () => {
     ]);
   });
 
-  it('warns of a recording that is not there, with its line; run refuses it with the same line', () => {
+  it('warns of a recording that is not there, with its line; run refuses it with the same line; a folder is a problem with an example', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-check-'));
     const file = join(dir, 'p.yaml');
     writeFileSync(file, 'sources:\n  - name: cam\n    url: rtsp://h/x\n  - name: rec\n    url: clips/missing.mp4\n  - name: dir\n    url: .\n');
     const r = xnorcam('check', file);
-    expect(r.status).toBe(0);
+    // A folder is no recording to be made later: a problem, as a folder given to batch, with an example (it said
+    // `not a video file (run refuses it until it is there)`, a warning).
+    expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
       `warning: ${file}:5: sources[1].url: clips/missing.mp4: no such file (run refuses it until it is there)`,
-      `warning: ${file}:7: sources[2].url: .: not a video file (run refuses it until it is there)`,
+      `${file}:7: sources[2].url: .: a folder: a source's url is one recording, e.g. ./cam1.mp4`,
     ]);
     expect(() => loadPipelineConfig(file, { checkModels: true })).toThrow(`${file}:5: sources[1].url: clips/missing.mp4: no such file (and 1 more problem; run xnorcam check)`);
     // A reload reads it all the same (a recording archived once processed must not block every later edit).
     expect(loadPipelineConfig(file, { checkModels: true, sourceFiles: 'skip' }).sources.map((x) => x.name)).toEqual(['cam', 'rec', 'dir']);
+    // The example is a recording in the folder.
+    mkdirSync(join(dir, 'clips'));
+    writeFileSync(join(dir, 'clips', 'east.avi'), '');
+    writeFileSync(file, 'sources:\n  - name: rec\n    url: clips/\n');
+    expect(xnorcam('check', file).stderr.trim()).toBe(`${file}:3: sources[0].url: clips/: a folder: a source's url is one recording, e.g. clips/east.avi`);
   });
 
   it('refuses a recording that is there but no video, or empty, with its url: line, in check and run alike', () => {

@@ -87,6 +87,15 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(r.stderr).toBe(`error: z.mp4: empty file (0 bytes)\nerror: z.avi: empty file (0 bytes)\nerror: ${join(tmp.dir, 'z.mkv')}: empty file (0 bytes)\n`);
   });
 
+  it('a folder: one line saying so, with the videos in it as the example (it said "not a video file")', () => {
+    mkdirSync(join(tmp.dir, 'empty-dir'));
+    mkdirSync(join(tmp.dir, 'dvr'));
+    for (const name of ['a.avi', 'b.avi', 'c.mp4', 'notes.txt']) writeFileSync(join(tmp.dir, 'dvr', name), '');
+    const r = xnorcam(['batch', join(tmp.dir, 'empty-dir') + '/', 'dvr', ...testModelArgs, '-o', 'o'], tmp.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`error: ${tmp.dir}/empty-dir/: a folder: give the videos in it, e.g. ${tmp.dir}/empty-dir/*.mp4\nerror: dvr: a folder: give the videos in it, e.g. dvr/*.avi\n`);
+  });
+
   it('a text file is not taken for a video (ffmpeg would render it as one)', () => {
     copyFileSync(resolve(repoRoot, 'README.md'), join(tmp.dir, 'readme.txt'));
     const r = xnorcam(['batch', 'readme.txt', ...testModelArgs, '-o', 'o'], tmp.dir);
