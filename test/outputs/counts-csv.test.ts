@@ -184,7 +184,8 @@ describe('CountsCsvWriter (batch counts CSV)', () => {
       if (clock.startMs !== undefined) expect(ats.map((at) => clockTime(at, 60))).toEqual(shown);
       // The first interval has the first crossing, the second the one shown at its start.
       const interval = (k: number) => (clock.startMs === undefined ? `${k * 10},${k * 10 + 10}` : `${clockTime(startMs + k * 10_000, 60)},${startMs + k * 10_000}`);
-      const forward = rows('counts').filter((r) => r.includes(',l,forward,car,'));
+      // (covered_s, the last column, left out: the frames here are sparse)
+      const forward = rows('counts').filter((r) => r.includes(',l,forward,car,')).map((r) => r.slice(0, r.lastIndexOf(',')));
       expect(forward).toEqual([`${interval(0)},l,forward,car,1`, `${interval(1)},l,forward,car,1`, 'total,,l,forward,car,2']);
     }
   });
