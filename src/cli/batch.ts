@@ -30,6 +30,7 @@ import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
 import { sceneOptions, speedStudyFlags, speedStudyOptions } from './scene-options.js';
 import { SpeedStudyWriter } from '../outputs/speeds-csv.js';
+import { moveAsideStale, SUPERSEDED_DIR } from './batch-rerun.js';
 
 export const spec = {
   name: 'batch',
@@ -53,8 +54,9 @@ valid shorter video) and draws no more: the last line names them and says the ot
 (exit 130); Ctrl-C again leaves at once. Every input is checked first: one that cannot be read gets an
 error line with its reason and is left out, the others are processed, and the run exits 1; each input
 with a problem (unreadable, damaged, detection failed) gets its own error line at the end. A rerun
-replaces an input's files of an earlier run (said per input); a second batch into a folder one is writing
-is refused (exit 2).`,
+replaces an input's files of an earlier run (said per input) and moves the ones it does not write again
+(an earlier --movements, --speeds or --annotate run's) into --out/superseded/, saying so. A second batch
+into a folder one is writing is refused (exit 2).`,
   options: {
     ...modelOptions,
     ...kernelOptions,
@@ -142,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
   const names = inputs.map((i) => i.outName);
   refuseLiveFiles(outDir, names);
   await claimForBatch(outDir, names);
+  const shownDir = relative(process.cwd(), outDir) || '.';
 
   // Made once the inputs are known (below); warnings before it go straight to stderr.
   let progress: Progress | undefined;
@@ -263,10 +266,12 @@ export async function run(argv: string[]): Promise<number> {
             const table = { classes: pipeline.counts(name)?.classes, startMs: job.start?.ms, utcOffsetMin: job.start?.offsetMin };
             const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(speeds ? ['.speeds.csv', '.crossings.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
             sayOutputs(job, name, base, suffixes);
-            // The other outputs of this input are written afresh; a video drawn by an earlier run would
-            // pass for this run's.
-            if (!v.annotate && existsSync(`${base}.annotated.mp4`)) {
-              process.stderr.write(`batch: ${relative(process.cwd(), base) || base}.annotated.mp4 is from an earlier run (this one draws none without --annotate)\n`);
+            // An earlier run's files this one does not write (its movements of other lines, a video drawn from
+            // other detections) would pass for this run's beside the fresh ones: moved aside, said.
+            const movedAside = moveAsideStale(outDir, name, suffixes);
+            if (movedAside.length) {
+              const shown = relative(process.cwd(), base) || base;
+              process.stderr.write(`batch: ${shown}.*: moved ${movedAside.join(', ')} of an earlier run to ${join(shownDir, SUPERSEDED_DIR)}/ (this run does not write them)\n`);
             }
             // With --annotate this run draws its own, after the input: until then, or if it is stopped
             // before (SIGTERM, SIGKILL, an input that fails), the earlier one must not sit beside the new
@@ -339,7 +344,6 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     throw writeFailure;
   }
-  const shownDir = relative(process.cwd(), outDir) || '.';
   // How much faster than real time: what a batch is for, said with the video's length and the time taken.
   // From each input's first frame: a file whose video starts 4 s in (after its audio) is not 4 s longer.
   const videoSec = [...outputs.values()].reduce((a, o) => a + (o.lastFrame >= 0 ? (o.lastPtsMs - o.firstPtsMs) / 1000 : 0), 0);

@@ -217,10 +217,12 @@ describe('xnorcam batch --annotate', () => {
     expect(r.status, r.stderr).toBe(0);
     const size = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,nb_frames', '-of', 'json', join(out, 'odd.annotated.mp4')], { encoding: 'utf8' });
     expect(JSON.parse(size.stdout).streams[0]).toEqual({ width: 322, height: 242, sample_aspect_ratio: '4:3', nb_frames: '10' });
-    // Run again without --annotate: the video left from the first run is said to be from it.
+    // Run again without --annotate: the video drawn from the first run's detections does not stay beside the new ones.
     const again = xnorcam(['batch', odd, ...testModelArgs, '-o', out]);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toContain('odd.annotated.mp4 is from an earlier run (this one draws none without --annotate)');
+    expect(again.stderr).toContain(`batch: ${relative(process.cwd(), out)}/odd.*: moved odd.annotated.mp4 of an earlier run to ${relative(process.cwd(), out)}/superseded/ (this run does not write them)`);
+    expect(existsSync(join(out, 'odd.annotated.mp4'))).toBe(false);
+    expect(existsSync(join(out, 'superseded', 'odd.annotated.mp4'))).toBe(true);
   });
 
   it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {

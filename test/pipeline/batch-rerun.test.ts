@@ -1,0 +1,66 @@
+/**
+ * `xnorcam batch` run again into the same folder, as an analyst does over a month of recordings: an earlier run's
+ * files it does not write are moved aside. Real ffmpeg, a generated road, the bundled 320 model.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { tempDir } from '../helpers/videos.js';
+import { repoRoot } from '../helpers/model.js';
+import { xnorcam } from '../helpers/cli.js';
+
+const model = ['--model', resolve(repoRoot, 'models/xnorcam-traffic-320.xnor'), '--workers', '1'];
+
+interface Truth {
+  line: { points: number[][] };
+  calibration: { image: number[][]; world: number[][] };
+}
+const batchLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('batch: '));
+
+describe('xnorcam batch run again into the same folder', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  /** 3 s and 18 s (the generated 6 s three times over) of the same road. */
+  let short: string;
+  let long: string;
+  let near: string;
+  let far: string;
+  let calibration: string;
+  beforeAll(() => {
+    tmp = tempDir();
+    const road = join(tmp.dir, 'road.mp4');
+    const r = xnorcam(['synth', 'video', '--out', road, '--seconds', '6', '--seed', '3', '--size', '640x360']);
+    expect(r.status, r.stderr).toBe(0);
+    const truth = JSON.parse(readFileSync(join(tmp.dir, 'road.truth.json'), 'utf8')) as Truth;
+    const ff = (args: string[]) => expect(spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]).status).toBe(0);
+    short = join(tmp.dir, 'short.mp4');
+    long = join(tmp.dir, 'long.mp4');
+    ff(['-i', road, '-t', '3', '-c', 'copy', short]);
+    ff(['-stream_loop', '2', '-i', road, '-c', 'copy', long]);
+    // The preset line, and the calibration's near edge: two approaches, for movements.
+    const corners = [...truth.calibration.image].sort((a, b) => b[1] - a[1]);
+    near = `near:${[...corners[0], ...corners[1]].join(',')}`;
+    far = `far:${truth.line.points.flat().join(',')}`;
+    calibration = truth.calibration.image.map((p, i) => `${p.join(',')}=${truth.calibration.world[i].join(',')}`).join(' ');
+  }, 120_000);
+  afterAll(() => tmp.cleanup());
+
+  it("moves aside, saying so, the files of an earlier run with more options that this one does not write", () => {
+    const out = join(tmp.dir, 'fewer');
+    const first = xnorcam(['batch', short, ...model, '-o', out, '--line', near, '--line', far, '--movements', '--speeds', '--calibration', calibration, '--annotate']);
+    expect(first.status, first.stderr).toBe(0);
+    const earlier = (f: string) => readFileSync(join(out, f));
+    const before = Object.fromEntries(['short.movements.csv', 'short.speeds.csv', 'short.crossings.csv', 'short.annotated.mp4'].map((f) => [f, earlier(f)]));
+    expect(before['short.movements.csv'].toString()).toContain('near,far,');
+
+    const again = xnorcam(['batch', short, ...model, '-o', out, '--line', near]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(batchLines(again.stderr)).toContain(
+      `batch: ${relative(process.cwd(), out)}/short.*: moved short.movements.csv, short.speeds.csv, short.crossings.csv, short.annotated.mp4 of an earlier run to ${relative(process.cwd(), out)}/superseded/ (this run does not write them)`,
+    );
+    // Only this run's files look current; the earlier ones are kept, as they were, out of the way.
+    expect(readdirSync(out).sort()).toEqual(['short.counts.csv', 'short.detections.jsonl', 'short.events.jsonl', 'short.tracks.txt', 'superseded']);
+    for (const [f, data] of Object.entries(before)) expect(readFileSync(join(out, 'superseded', f)).equals(data), f).toBe(true);
+    expect(readFileSync(join(out, 'short.counts.csv'), 'utf8')).not.toContain(',far,');
+  }, 120_000);
+});
