@@ -1,10 +1,12 @@
-import { lstatSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ModelRef } from '../pipeline/model-ref.js';
+import type { InputFile } from '../outputs/batch-runs.js';
 
 /**
  * What a batch rerun does with an earlier run's files of an input: the ones it does not write again are moved
  * aside (a rerun with fewer options left movements.csv and speeds.csv of other lines beside fresh counts, looking
- * current).
+ * current), and what its outputs were made from.
  */
 
 /** Every file batch may write for an input, whatever its options: those an earlier run may have left. */
@@ -34,4 +36,29 @@ function present(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A file as it is now: a rerun compares it with the one its outputs were made from. */
+export function inputFile(path: string): InputFile {
+  const st = statSync(path);
+  return { path: resolve(path), size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** The model's files as they are now: a model retrained in place is another model. */
+export function modelFiles(model: ModelRef): InputFile[] {
+  const paths = typeof model === 'string' ? [model] : [model.cfg, model.weights, ...(model.names ? [model.names] : [])];
+  return paths.map(inputFile);
+}
+
+/** The sizes of the files `names` in `dir`, by name: what a record says was written. */
+export function fileSizes(dir: string, names: readonly string[]): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const n of names) {
+    try {
+      sizes[n] = statSync(join(dir, n)).size;
+    } catch {
+      // not written (an encoder that failed leaves none)
+    }
+  }
+  return sizes;
 }

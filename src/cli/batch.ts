@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { makeOutputDir } from '../core/output-dir.js';
@@ -30,7 +30,9 @@ import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
 import { sceneOptions, speedStudyFlags, speedStudyOptions } from './scene-options.js';
 import { SpeedStudyWriter } from '../outputs/speeds-csv.js';
-import { moveAsideStale, SUPERSEDED_DIR } from './batch-rerun.js';
+import { appendBatchRun, type AnnotatedStatus, type BatchRunRecord, type InputFile } from '../outputs/batch-runs.js';
+import { fileSizes, inputFile, modelFiles, moveAsideStale, SUPERSEDED_DIR } from './batch-rerun.js';
+import { requestedPrecision } from '../engine/kernels/precision.js';
 
 export const spec = {
   name: 'batch',
@@ -47,16 +49,19 @@ interval by the line they came in by and the line they left by), with --speeds <
 over --speed-limit) and <name>.crossings.csv (each crossing's speed) and, with --annotate,
 <name>.annotated.mp4 (drawn after the input, with its
 timing). Files are written as frames complete; on Ctrl-C, SIGTERM or a truncated/corrupt input the run
-stops cleanly with every written line valid (--annotate then draws the frames done), prints one line saying
-what happened (which inputs' outputs are partial, complete, not started) and exits non-zero (1 input
-problem, 130 SIGINT, 143 SIGTERM). Ctrl-C while annotated videos are drawn stops the one being drawn (a
+stops cleanly with every written line valid (--annotate then draws the frames done, as
+<name>.annotated.partial.mp4), prints one line saying what happened (which inputs' outputs are partial,
+complete, not started) and exits non-zero (1 input problem, 130 SIGINT, 143 SIGTERM). The files say it
+too: a stopped input's CSVs have no total rows, and batch-runs.jsonl in --out gets a JSON line per input
+as it starts and ends (fsynced): its file (size, modification time), the options that shape its outputs,
+its status (running: killed outright; complete; partial, stoppedBy, stoppedAtSec; failed, error), frames,
+videoSec and the files written; the last line of a name is the state of its files. Ctrl-C while annotated videos are drawn stops the one being drawn (a
 valid shorter video) and draws no more: the last line names them and says the other outputs are complete
 (exit 130); Ctrl-C again leaves at once. Every input is checked first: one that cannot be read gets an
 error line with its reason and is left out, the others are processed, and the run exits 1; each input
 with a problem (unreadable, damaged, detection failed) gets its own error line at the end. A rerun
 replaces an input's files of an earlier run (said per input) and moves the ones it does not write again
-(an earlier --movements, --speeds or --annotate run's) into --out/superseded/, saying so. A second batch
-into a folder one is writing is refused (exit 2).`,
+(an earlier --movements, --speeds or --annotate run's) into --out/superseded/, saying so. A second batch into a folder one is writing is refused (exit 2).`,
   options: {
     ...modelOptions,
     ...kernelOptions,
@@ -99,6 +104,8 @@ interface InputJob {
   fps: number;
   /** --start-time: where its ptsMs 0 is on the clock, and the UTC offset its tables are written in. */
   start?: ClockStart;
+  /** A file input as it was read (not a URL): whether it changed since an earlier run. */
+  file?: InputFile;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -144,7 +151,35 @@ export async function run(argv: string[]): Promise<number> {
   const names = inputs.map((i) => i.outName);
   refuseLiveFiles(outDir, names);
   await claimForBatch(outDir, names);
+
+  // What shapes an input's outputs (not threads, backend or paths: every backend gives the same bits): an
+  // earlier run's outputs made with the same are this run's.
+  const shape = {
+    model: modelFiles(model),
+    precision: requestedPrecision(precision),
+    classes: v.classes ?? 'traffic',
+    stride,
+    thresh,
+    nms,
+    line: lines,
+    zone: zones,
+    calibration: calibration ?? null,
+    'count-interval': intervalSec,
+    movements,
+    speeds: speeds ?? null,
+    annotate: Boolean(v.annotate),
+  };
+  const optionsOf = (job: InputJob) => ({ ...shape, 'start-time': job.start ?? null });
   const shownDir = relative(process.cwd(), outDir) || '.';
+  /** A line for batch-runs.jsonl about `job`'s outputs. */
+  const runRecord = (job: InputJob, fields: Omit<BatchRunRecord, 'at' | 'name' | 'input' | 'options'>): BatchRunRecord => ({
+    at: new Date().toISOString(),
+    name: job.outName,
+    input: redactSecrets(job.url),
+    ...job.file,
+    options: optionsOf(job),
+    ...fields,
+  });
 
   // Made once the inputs are known (below); warnings before it go straight to stderr.
   let progress: Progress | undefined;
@@ -205,6 +240,7 @@ export async function run(argv: string[]): Promise<number> {
   let processed = 0;
 
   interface Outputs {
+    job: InputJob;
     url: string;
     jsonl: DetectionsJsonl;
     events: EventsJsonl;
@@ -213,6 +249,8 @@ export async function run(argv: string[]): Promise<number> {
     movements?: MovementsCsvWriter;
     speeds?: SpeedStudyWriter;
     base: string;
+    /** Its data files' names (the annotated video is drawn after). */
+    written: string[];
     startMs?: number;
     /** Last frame with a result, -1 before the first. */
     lastFrame: number;
@@ -251,7 +289,7 @@ export async function run(argv: string[]): Promise<number> {
     progress.update(processed);
   });
 
-  const ends: (SourceEnd & { url: string; base: string; lastFrame: number })[] = [];
+  const ends: (SourceEnd & { url: string; base: string; lastFrame: number; record: BatchRunRecord })[] = [];
   const queue = [...inputs];
   let active = 0;
   const allDone = new Promise<void>((resolveAll) => {
@@ -266,6 +304,9 @@ export async function run(argv: string[]): Promise<number> {
             const table = { classes: pipeline.counts(name)?.classes, startMs: job.start?.ms, utcOffsetMin: job.start?.offsetMin };
             const suffixes = ['.detections.jsonl', '.events.jsonl', '.tracks.txt', '.counts.csv', ...(movements ? ['.movements.csv'] : []), ...(speeds ? ['.speeds.csv', '.crossings.csv'] : []), ...(v.annotate ? ['.annotated.mp4'] : [])];
             sayOutputs(job, name, base, suffixes);
+            // Before any file is touched: until its end is written its files are not whole, and a run killed
+            // outright leaves this its last word.
+            appendBatchRun(outDir, runRecord(job, { status: 'running' }));
             // An earlier run's files this one does not write (its movements of other lines, a video drawn from
             // other detections) would pass for this run's beside the fresh ones: moved aside, said.
             const movedAside = moveAsideStale(outDir, name, suffixes);
@@ -281,8 +322,10 @@ export async function run(argv: string[]): Promise<number> {
               rmSync(annotatePartialPath(`${base}.annotated.mp4`), { force: true });
             }
             outputs.set(name, {
+              job,
               url: job.url,
               base,
+              written: suffixes.filter((sfx) => sfx !== '.annotated.mp4').map((sfx) => name + sfx),
               jsonl: new DetectionsJsonl(`${base}.detections.jsonl`),
               events: new EventsJsonl(`${base}.events.jsonl`),
               mot: new MotTracksWriter(`${base}.tracks.txt`),
@@ -321,17 +364,31 @@ export async function run(argv: string[]): Promise<number> {
     pipeline.on('source-end', (end: SourceEnd) => {
       const o = outputs.get(end.source);
       if (!o) return;
+      // Stopped part way, its tables get no totals: they are not the input's.
+      const whole = end.state !== 'stopped';
+      const problem = problemReason(end, stride);
+      const record = runRecord(o.job, {
+        status: end.state === 'stopped' ? 'partial' : problem ? 'failed' : 'complete',
+        ...(end.state === 'stopped' ? { stoppedBy: signal ?? 'a write failure', stoppedAtSec: o.lastFrame >= 0 ? Math.round(o.lastPtsMs) / 1000 : 0 } : {}),
+        ...(problem ? { error: problem } : {}),
+        frames: end.frames,
+        processed: end.processed,
+        videoSec: o.lastFrame >= 0 ? Math.round(o.lastPtsMs - o.firstPtsMs) / 1000 : 0,
+        ...(v.annotate ? { annotated: 'to draw' as const } : {}),
+      });
       try {
         o.jsonl.close();
         o.events.close();
         o.mot.close();
-        o.counts.close();
-        o.movements?.close();
-        o.speeds?.close();
+        o.counts.close(whole);
+        o.movements?.close(whole);
+        o.speeds?.close(whole);
+        record.files = fileSizes(outDir, o.written);
+        appendBatchRun(outDir, record);
       } catch (e) {
         failWrites(e);
       }
-      ends.push({ ...end, url: o.url, base: o.base, lastFrame: o.lastFrame });
+      ends.push({ ...end, url: o.url, base: o.base, lastFrame: o.lastFrame, record });
       active--;
       void next();
     });
@@ -357,35 +414,47 @@ export async function run(argv: string[]): Promise<number> {
   const cut: VideosCut = { short: [], notDrawn: [] };
   if (v.annotate) {
     annotating = new AbortController();
+    /** batch-runs.jsonl says what became of an input's video (and its size, when one was written). */
+    const noteVideo = (e: (typeof ends)[number], annotated: AnnotatedStatus, video?: string) =>
+      appendBatchRun(outDir, { ...e.record, at: new Date().toISOString(), annotated, files: { ...e.record.files, ...(video ? fileSizes(outDir, [basename(video)]) : {}) } });
     for (const e of ends) {
-      if (e.state === 'failed') continue;
+      if (e.state === 'failed') {
+        noteVideo(e, 'not drawn');
+        continue;
+      }
       const path = `${e.base}.annotated.mp4`;
-      // A stopped input is drawn up to its last result, not on through frames it never reached.
+      // A stopped input is drawn up to its last result, not on through frames it never reached, and keeps the
+      // partial name: a video of part of an input must not pass for the whole one.
       const lastFrame = e.state === 'stopped' ? e.lastFrame : undefined;
       // SIGTERM is a supervisor stopping the job (docker stop allows 10 s): no second decode and encode then.
       const skippedBy = annotating.signal.aborted ? drawSignal : signal === 'SIGTERM' ? signal : undefined;
       if (skippedBy || lastFrame === -1) {
         process.stderr.write(`batch: ${path} not written (${skippedBy ? `stopped by ${skippedBy}` : signal ? `stopped by ${signal}` : 'no frame done'})\n`);
         if (skippedBy) cut.notDrawn.push(path);
+        noteVideo(e, 'not drawn');
         continue;
       }
       process.stderr.write(
-        lastFrame === undefined ? `batch: drawing boxes → ${path}\n` : `batch: drawing boxes on the ${lastFrame + 1} frames done → ${path} (Ctrl-C to stop)\n`,
+        lastFrame === undefined ? `batch: drawing boxes → ${path}\n` : `batch: drawing boxes on the ${lastFrame + 1} frames done → ${annotatePartialPath(path)} (Ctrl-C to stop)\n`,
       );
       // A second decode and an encode: minutes for a long recording, so it gets a bar of its own. Its total is
       // the frames up to the last result (with --stride the few after it make the bar end a little past 100 %).
       const bar = createProgress('annotate', e.lastFrame + 1, { unit: 'frames' });
+      let r: Awaited<ReturnType<typeof annotateVideo>>;
       try {
-        const r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, signal: annotating.signal, onFrame: (n) => bar.update(n), overlay: { lines, zones } });
-        // A variable-rate input can bring two frames within one period of the constant-rate video: said, not counted as drawn.
-        const leftOut = r.leftOut ? `, ${r.leftOut} left out (a second frame within one period of the video's constant rate)` : '';
-        bar.finish(r.complete ? `batch: ${path}: ${r.frames} frames drawn${leftOut}` : `batch: ${path} stopped by ${drawSignal}: it shows the first ${r.frames} frames${leftOut}`);
-        // Input frames reached (drawn or left out), of those its detections cover.
-        if (!r.complete) cut.short.push(`${path} (the first ${r.frames + r.leftOut} of ${lastFrame === undefined ? e.frames : lastFrame + 1} frames)`);
+        r = await annotateVideo(parseSource(e.url).input, `${e.base}.detections.jsonl`, path, { lastFrame, whole: lastFrame === undefined, signal: annotating.signal, onFrame: (n) => bar.update(n), overlay: { lines, zones } });
       } catch (err) {
         bar.finish(`batch: ${path} not written`);
         annotateError ??= (err as Error).message;
+        noteVideo(e, 'failed');
+        continue;
       }
+      // A variable-rate input can bring two frames within one period of the constant-rate video: said, not counted as drawn.
+      const leftOut = r.leftOut ? `, ${r.leftOut} left out (a second frame within one period of the video's constant rate)` : '';
+      bar.finish(r.complete ? `batch: ${r.path}: ${r.frames} frames drawn${leftOut}` : `batch: ${r.path} stopped by ${drawSignal}: it shows the first ${r.frames} frames${leftOut}`);
+      // Input frames reached (drawn or left out), of those its detections cover.
+      if (!r.complete) cut.short.push(`${r.path} (the first ${r.frames + r.leftOut} of ${lastFrame === undefined ? e.frames : lastFrame + 1} frames)`);
+      noteVideo(e, r.path === path ? 'complete' : 'partial', r.path);
     }
   }
   process.off('SIGINT', onSignal);
@@ -466,20 +535,26 @@ async function checkInput(url: string, startTime: StartTime | undefined): Promis
   // Its own line (naming the input) when --start-time file finds no creation_time.
   const start = startTime === undefined ? undefined : recordingStart(startTime, redactSecrets(url), probed?.creationTime);
   const name = fitName(s.name);
-  return { url, name, outName: name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, start };
+  const file = s.kind === 'file' ? inputFile(s.input) : undefined;
+  return { url, name, outName: name, shortened: name !== s.name, estimatedFrames: probed?.estimatedFrames ?? 0, fps: probed?.fps ?? 0, start, file };
 }
 
 /** The line for an input that did not end cleanly, or undefined. */
 function problemOf(e: SourceEnd & { url: string }, stride: number): string | undefined {
-  const url = redactSecrets(e.url);
+  const reason = problemReason(e, stride);
+  return reason && `${redactSecrets(e.url)}: ${reason}`;
+}
+
+/** What went wrong with an input that did not end cleanly (its line without its name, as batch-runs.jsonl has it), or undefined. */
+function problemReason(e: SourceEnd, stride: number): string | undefined {
   if (e.state === 'failed') {
     // ffmpeg's last word on a file with an index and no frames is about its filters, not the file.
-    return e.damaged ? `${url}: truncated or corrupt input (${e.damaged}); no frame could be decoded` : `${url}: cannot decode (${e.error ?? 'ffmpeg failed'})`;
+    return e.damaged ? `truncated or corrupt input (${e.damaged}); no frame could be decoded` : `cannot decode (${e.error ?? 'ffmpeg failed'})`;
   }
-  if (e.damaged) return `${url}: truncated or corrupt input (${e.damaged}); outputs cover the ${framesCovered(e, stride)}`;
+  if (e.damaged) return `truncated or corrupt input (${e.damaged}); outputs cover the ${framesCovered(e, stride)}`;
   // Frames the detector could not do are in the outputs with no detections (and an "error" in the
   // detections file): counts made over them are short, so the run does not pass for a clean one.
-  if (e.detectFailures > 0) return `${url}: detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections`;
+  if (e.detectFailures > 0) return `detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections`;
   return undefined;
 }
 

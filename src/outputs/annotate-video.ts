@@ -49,6 +49,11 @@ export interface AnnotateOptions {
   /** Called after each input frame is drawn, with the number drawn so far (a progress bar). */
   onFrame?: (drawn: number) => void;
   overlay?: AnnotateOverlay;
+  /**
+   * False: the detections cover only part of the input (a stopped run). The video, like one `signal` stopped, is
+   * then left at the partial name (annotatePartialPath), valid and shorter: only a video of the whole input gets `output`.
+   */
+  whole?: boolean;
 }
 
 export interface AnnotateResult {
@@ -58,6 +63,8 @@ export interface AnnotateResult {
   leftOut: number;
   /** False when stopped by `signal` before the input or `lastFrame` was reached. */
   complete: boolean;
+  /** Where the video is: `output`, or the partial name when it is short of the input (not `complete`, or not `whole`). */
+  path: string;
 }
 
 /** Above this a "nominal" rate is a timestamp resolution (e.g. 1000/1 for a VFR MKV), not a frame rate. */
@@ -267,17 +274,17 @@ export async function annotateVideo(input: string, jsonlPath: string, output: st
       rmSync(partial, { force: true });
       throw new Error(`${output}: ffmpeg encoder failed: ${encErr.trim().split('\n').pop()}`);
     }
-    renameSync(partial, output);
+    if (complete && opts.whole !== false) renameSync(partial, output);
   }
   if (failure) throw failure;
   if (!seq) throw new Error(`${input}: no frame decoded${decCode ? ` (${decErr})` : ''}`);
-  return { frames: seq - leftOut, leftOut, complete };
+  return { frames: seq - leftOut, leftOut, complete, path: complete && opts.whole !== false ? output : partial };
 }
 
 /** A frame this many output periods before the last one written is a clock that went back, not a late frame. */
 const CLOCK_RESET_SLOTS = 2;
 
-/** Where an annotated video is drawn until it is finished: `clip.annotated.partial.mp4`. */
+/** Where an annotated video is drawn until it is finished, and stays when it is short of its input: `clip.annotated.partial.mp4`. */
 export function annotatePartialPath(output: string): string {
   return output.replace(/(\.mp4)?$/i, '.partial.mp4');
 }

@@ -19,7 +19,7 @@ export interface CountsCsvOptions extends TableClock {
  * --start-time): `interval_start_s,interval_end_s,line,direction,class,count,covered_s`, a row for every line, direction
  * and counted class of every interval the video covers, 0 where nothing crossed. Each interval's rows are
  * appended and flushed as soon as no later frame can add to it, so a killed run keeps every closed interval;
- * `close()` writes the rest, then `total` rows.
+ * `close()` writes the rest, then `total` rows (not for an input stopped part way).
  */
 export class CountsCsvWriter {
   private readonly table: IntervalCsv<LineCounts>;
@@ -51,9 +51,9 @@ export class CountsCsvWriter {
     this.table.settle(settledAt(t, r));
   }
 
-  /** Writes the intervals still open and the totals: the input has ended (or was stopped). */
-  close(): void {
-    this.table.close(this.total);
+  /** Writes the intervals still open and, for an input processed `whole` (not stopped part way), the totals. */
+  close(whole = true): void {
+    this.table.close(whole ? this.total : undefined);
   }
 }
 

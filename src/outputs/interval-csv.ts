@@ -20,7 +20,8 @@ export interface TableClock {
  * A batch input's table of counts per `--count-interval`, as CSV: the intervals, the time each covers, and what
  * `rowsOf` makes of what was counted in it (every key of the table, 0 where nothing was counted, so each
  * interval is the same table and no row is never "not counted"). The counts CSV and the movements CSV are two
- * of these; each says when an interval is final (`settle`), this class writes it, then, on `close`, the totals.
+ * of these; each says when an interval is final (`settle`), this class writes it, then, on `close`, the totals
+ * (of an input processed whole).
  *
  * Intervals are video time, [0, I), [I, 2I) …, the first starting where the frames did and the last ending
  * where they did (the end of the file, or of a stopped run), so the same file always gives the same rows. With
@@ -105,11 +106,14 @@ export class IntervalCsv<B> {
     this.writeBefore(Math.floor(t / this.intervalMs));
   }
 
-  /** Writes the intervals still open, then `total` rows of `total` (only for an input that had frames: one with none counted nothing, not zero). */
-  close(total: B): void {
+  /**
+   * Writes the intervals still open, then `total` rows of `total` (only for an input that had frames: one with none
+   * counted nothing, not zero). No `total` (an input stopped part way): no such rows, so its table does not pass for a whole input's.
+   */
+  close(total: B | undefined): void {
     this.coverage.end();
     this.writeBefore(Infinity);
-    if (Number.isFinite(this.lastMs) || this.open.size) this.rows('total', '', total, this.coveredTotal);
+    if (total !== undefined && (Number.isFinite(this.lastMs) || this.open.size)) this.rows('total', '', total, this.coveredTotal);
     this.file.close();
   }
 

@@ -19,7 +19,7 @@ export interface MovementsCsvOptions extends TableClock {
 /**
  * A batch input's turning movements per `--count-interval`, as CSV (IntervalCsv: video time, or the clock with
  * --start-time): `interval_start_s,interval_end_s,from,to,class,count,covered_s`, a row for every pair of different lines
- * and counted class of every interval the video covers, 0 where none, then `total` rows. A movement counts in
+ * and counted class of every interval the video covers, 0 where none, then `total` rows (of an input processed whole). A movement counts in
  * the interval of its last crossing, though it is only known when its track ends: an interval is written (and
  * flushed, so a killed run keeps it) once no track still alive can end with a movement dated in it.
  */
@@ -79,9 +79,9 @@ export class MovementsCsvWriter {
     }
   }
 
-  /** Writes the intervals still open and the totals: the input has ended (or was stopped). */
-  close(): void {
-    this.table.close(this.total);
+  /** Writes the intervals still open and, for an input processed `whole` (not stopped part way), the totals. */
+  close(whole = true): void {
+    this.table.close(whole ? this.total : undefined);
   }
 }
 

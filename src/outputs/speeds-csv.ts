@@ -27,7 +27,7 @@ type Speeds = ByLine<(number | undefined)[]>;
  * A batch input's spot-speed study from its line crossings: `<base>.speeds.csv`, per `--count-interval` (the
  * counts CSV's intervals and rows: every line, direction and counted class) the vehicles counted, those with a
  * speed, and the mean, 15th/50th/85th percentile (nearest rank) and max of their speeds, with a limit the number
- * faster than it, then `total` rows; and `<base>.crossings.csv`, each crossing's own spot speed, by time. An
+ * faster than it, then `total` rows (of an input processed whole); and `<base>.crossings.csv`, each crossing's own spot speed, by time. An
  * interval is written when the counts CSV's would be (no crossing can be told in it any more), so a killed run
  * keeps every closed one.
  */
@@ -58,9 +58,9 @@ export class SpeedStudyWriter {
     this.crossings.settle(settled);
   }
 
-  /** Writes the intervals and crossings still open and the totals: the input has ended (or was stopped). */
-  close(): void {
-    this.table.close(this.total);
+  /** Writes the intervals and crossings still open and, for an input processed `whole` (not stopped part way), the totals. */
+  close(whole = true): void {
+    this.table.close(whole ? this.total : undefined);
     this.crossings.close();
   }
 

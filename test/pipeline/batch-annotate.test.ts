@@ -225,7 +225,7 @@ describe('xnorcam batch --annotate', () => {
     expect(existsSync(join(out, 'superseded', 'odd.annotated.mp4'))).toBe(true);
   });
 
-  it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL', async () => {
+  it('after SIGINT, draws the frames done: a valid MP4 covering the JSONL, under the name that says it is partial', async () => {
     const { run, out, jsonl } = await signalledMidRun('long', 'sigint', 'SIGINT');
     const code = await run.closed;
     const stderr = run.stderr();
@@ -233,8 +233,10 @@ describe('xnorcam batch --annotate', () => {
     expect(errorLines(stderr)).toHaveLength(1);
     const lines = readJsonl(jsonl);
     expect(lines.length).toBeLessThan(1000);
-    expect(stderr).toContain(`batch: drawing boxes on the ${lines.length} frames done → ${join(out, 'long.annotated.mp4')}`);
-    expect(probeFramePts(join(out, 'long.annotated.mp4'))).toEqual(lines.map((l) => l.ptsMs));
+    expect(stderr).toContain(`batch: drawing boxes on the ${lines.length} frames done → ${join(out, 'long.annotated.partial.mp4')}`);
+    expect(probeFramePts(join(out, 'long.annotated.partial.mp4'))).toEqual(lines.map((l) => l.ptsMs));
+    // A video of part of the input never passes for the whole one.
+    expect(existsSync(join(out, 'long.annotated.mp4'))).toBe(false);
   });
 
   it('after SIGTERM (a supervisor stopping the job), draws nothing and exits at once; an earlier run\'s video is not left beside the new detections', async () => {
@@ -244,7 +246,7 @@ describe('xnorcam batch --annotate', () => {
     expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);
   });
 
-  it('a signal while drawing finishes the video with the frames drawn so far, and says the data outputs are complete', async () => {
+  it('a signal while drawing finishes the video with the frames drawn so far, named partial, and says the data outputs are complete', async () => {
     const video = makeVideo(join(tmp.dir, 'big.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
     const out = join(tmp.dir, 'drawing');
     const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
@@ -254,16 +256,16 @@ describe('xnorcam batch --annotate', () => {
     const stderr = run.stderr();
     expect(code).toBe(130);
     expect(errorLines(stderr)).toHaveLength(1);
-    const m = /annotated\.mp4 stopped by SIGINT: it shows the first (\d+) frames/.exec(stderr);
+    const m = /big\.annotated\.partial\.mp4 stopped by SIGINT: it shows the first (\d+) frames/.exec(stderr);
     expect(m).not.toBeNull();
-    const pts = probeFramePts(join(out, 'big.annotated.mp4'));
+    const pts = probeFramePts(join(out, 'big.annotated.partial.mp4'));
     expect(pts.length).toBe(Number(m![1]));
     expect(pts.length).toBeLessThan(500);
-    expect(existsSync(join(out, 'big.annotated.partial.mp4'))).toBe(false);
+    expect(existsSync(join(out, 'big.annotated.mp4'))).toBe(false);
     // The inputs were done before the drawing began: only the video is short (it was said "partial" of all).
     expect(readJsonl(join(out, 'big.detections.jsonl'))).toHaveLength(20);
     expect(errorLines(stderr)[0]).toBe(
-      `error: interrupted by SIGINT while drawing annotated videos: the other outputs in ${relative(process.cwd(), out)} are complete; annotated video short: ${join(out, 'big.annotated.mp4')} (the first ${pts.length} of 500 frames)`,
+      `error: interrupted by SIGINT while drawing annotated videos: the other outputs in ${relative(process.cwd(), out)} are complete; annotated video short: ${join(out, 'big.annotated.partial.mp4')} (the first ${pts.length} of 500 frames)`,
     );
   });
 

@@ -1,14 +1,16 @@
 /**
  * `xnorcam batch` run again into the same folder, as an analyst does over a month of recordings: an earlier run's
- * files it does not write are moved aside. Real ffmpeg, a generated road, the bundled 320 model.
+ * files it does not write are moved aside, and a stopped input's files say they are partial. Real ffmpeg, a
+ * generated road, the bundled 320 model.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { tempDir } from '../helpers/videos.js';
-import { repoRoot } from '../helpers/model.js';
+import { bin, repoRoot } from '../helpers/model.js';
 import { xnorcam } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const model = ['--model', resolve(repoRoot, 'models/xnorcam-traffic-320.xnor'), '--workers', '1'];
 
@@ -16,6 +18,23 @@ interface Truth {
   line: { points: number[][] };
   calibration: { image: number[][]; world: number[][] };
 }
+interface RunRecord {
+  name: string;
+  status: string;
+  stoppedBy?: string;
+  stoppedAtSec?: number;
+  frames?: number;
+  videoSec?: number;
+  files?: Record<string, number>;
+}
+
+/** The last batch-runs.jsonl record of each output name. */
+function lastRecords(out: string): Map<string, RunRecord> {
+  const records = readFileSync(join(out, 'batch-runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunRecord);
+  return new Map(records.map((r) => [r.name, r]));
+}
+
+const totalRows = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.startsWith('total,'));
 const batchLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('batch: '));
 
 describe('xnorcam batch run again into the same folder', () => {
@@ -59,8 +78,41 @@ describe('xnorcam batch run again into the same folder', () => {
       `batch: ${relative(process.cwd(), out)}/short.*: moved short.movements.csv, short.speeds.csv, short.crossings.csv, short.annotated.mp4 of an earlier run to ${relative(process.cwd(), out)}/superseded/ (this run does not write them)`,
     );
     // Only this run's files look current; the earlier ones are kept, as they were, out of the way.
-    expect(readdirSync(out).sort()).toEqual(['short.counts.csv', 'short.detections.jsonl', 'short.events.jsonl', 'short.tracks.txt', 'superseded']);
+    expect(readdirSync(out).sort()).toEqual(['batch-runs.jsonl', 'short.counts.csv', 'short.detections.jsonl', 'short.events.jsonl', 'short.tracks.txt', 'superseded']);
     for (const [f, data] of Object.entries(before)) expect(readFileSync(join(out, 'superseded', f)).equals(data), f).toBe(true);
     expect(readFileSync(join(out, 'short.counts.csv'), 'utf8')).not.toContain(',far,');
+    expect(Object.keys(lastRecords(out).get('short')!.files!)).toEqual(['short.detections.jsonl', 'short.events.jsonl', 'short.tracks.txt', 'short.counts.csv']);
   }, 120_000);
+
+  it('SIGTERM part way: the partial input is told by its files', async () => {
+    const options = ['--line', near, '--line', far, '--movements', '--count-interval', '2', '--jobs', '1'];
+    const whole = join(tmp.dir, 'whole');
+    const uninterrupted = xnorcam(['batch', short, long, ...model, '-o', whole, ...options]);
+    expect(uninterrupted.status, uninterrupted.stderr).toBe(0);
+
+    // One input at a time: the first is done when the second is stopped.
+    const out = join(tmp.dir, 'stopped');
+    const child = spawn(process.execPath, [bin, 'batch', short, long, ...model, '-o', out, ...options], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    await until('the second input part way', () => readFileSync(join(out, 'long.detections.jsonl'), 'utf8').split('\n').length > 40, 60_000);
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(143);
+
+    // From the files alone: the manifest says which input is whole and where the other stopped, and the
+    // partial tables have no totals.
+    const records = lastRecords(out);
+    const done = lastRecords(whole);
+    expect(records.get('short')).toMatchObject({ status: 'complete', frames: done.get('short')!.frames });
+    const partial = records.get('long')!;
+    expect(partial).toMatchObject({ status: 'partial', stoppedBy: 'SIGTERM' });
+    expect(partial.stoppedAtSec).toBeGreaterThan(1);
+    expect(partial.stoppedAtSec).toBeLessThan(17);
+    expect(partial.frames).toBeLessThan(done.get('long')!.frames!);
+    for (const table of ['counts', 'movements']) {
+      expect(totalRows(join(out, `long.${table}.csv`)), table).toEqual([]);
+      expect(totalRows(join(out, `short.${table}.csv`)).length, table).toBeGreaterThan(0);
+    }
+  }, 240_000);
 });
