@@ -30,14 +30,14 @@ import { parseLineOption, refuseRepeatedNames } from '../pipeline/line-option.js
 import { parseCalibrationOption, parseZoneOption } from '../pipeline/calibration-option.js';
 import { sceneOptions, speedStudyFlags, speedStudyOptions } from './scene-options.js';
 import { SpeedStudyWriter } from '../outputs/speeds-csv.js';
-import { appendBatchRun, type AnnotatedStatus, type BatchRunRecord, type InputFile } from '../outputs/batch-runs.js';
-import { fileSizes, inputFile, modelFiles, moveAsideStale, SUPERSEDED_DIR } from './batch-rerun.js';
+import { appendBatchRun, BATCH_RUNS_FILE, lastBatchRuns, type AnnotatedStatus, type BatchRunRecord, type InputFile } from '../outputs/batch-runs.js';
+import { earlierVerdict, fileSizes, inputFile, modelFiles, moveAsideStale, SUPERSEDED_DIR } from './batch-rerun.js';
 import { requestedPrecision } from '../engine/kernels/precision.js';
 
 export const spec = {
   name: 'batch',
   summary: 'Detect, track and count on video files, every frame, as fast as the cores allow',
-  usage: '<video...> [--model FILE] [--out DIR] [--stride N] [--annotate]',
+  usage: '<video...> [--model FILE] [--out DIR] [--stride N] [--annotate] [--skip-done]',
   details: `Writes per input, into --out: <name>.detections.jsonl (one JSON line per processed frame:
 {"frame","ptsMs","detections","tracks","events"}, boxes in source pixels), <name>.events.jsonl
 (every traffic event on its own line: crossings, zone enter/exit with dwell), <name>.tracks.txt
@@ -55,13 +55,15 @@ complete, not started) and exits non-zero (1 input problem, 130 SIGINT, 143 SIGT
 too: a stopped input's CSVs have no total rows, and batch-runs.jsonl in --out gets a JSON line per input
 as it starts and ends (fsynced): its file (size, modification time), the options that shape its outputs,
 its status (running: killed outright; complete; partial, stoppedBy, stoppedAtSec; failed, error), frames,
-videoSec and the files written; the last line of a name is the state of its files. Ctrl-C while annotated videos are drawn stops the one being drawn (a
-valid shorter video) and draws no more: the last line names them and says the other outputs are complete
+videoSec and the files written; the last line of a name is the state of its files. Ctrl-C while annotated
+videos are drawn stops the one being drawn (a valid shorter video, named partial) and draws no more: the last line names them and says the other outputs are complete
 (exit 130); Ctrl-C again leaves at once. Every input is checked first: one that cannot be read gets an
 error line with its reason and is left out, the others are processed, and the run exits 1; each input
 with a problem (unreadable, damaged, detection failed) gets its own error line at the end. A rerun
 replaces an input's files of an earlier run (said per input) and moves the ones it does not write again
-(an earlier --movements, --speeds or --annotate run's) into --out/superseded/, saying so. A second batch into a folder one is writing is refused (exit 2).`,
+(an earlier --movements, --speeds or --annotate run's) into --out/superseded/, saying so; with --skip-done
+it skips inputs done before (batch-runs.jsonl: complete, the same file and options, its files as written).
+A second batch into a folder one is writing is refused (exit 2).`,
   options: {
     ...modelOptions,
     ...kernelOptions,
@@ -69,7 +71,7 @@ replaces an input's files of an earlier run (said per input) and moves the ones 
     ...classesOption,
     out: { type: 'string', short: 'o', value: 'DIR', description: 'Output folder', default: 'out' },
     stride: { type: 'string', value: 'N', description: 'Detect every Nth frame (1 = every frame)', default: '1' },
-    annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264)' },
+    annotate: { type: 'boolean', description: 'Also write <name>.annotated.mp4 with boxes drawn (H.264; <name>.annotated.partial.mp4 when it is short of the input)' },
     thresh: { type: 'string', value: 'P', description: 'Minimum detection score', default: '0.25' },
     nms: { type: 'string', value: 'IOU', description: 'Per-class NMS IoU threshold', default: '0.45' },
     line: { type: 'string', multiple: true, value: 'NAME:X1,Y1,X2,Y2', description: 'Counting line in source pixels (repeatable); forward = traffic going from your left to your right as you stand at X1,Y1 facing X2,Y2 (docs/tracking.md)' },
@@ -88,6 +90,11 @@ replaces an input's files of an earlier run (said per input) and moves the ones 
     },
     workers: { type: 'string', value: 'N', description: 'Detector threads (default: one per core)' },
     jobs: { type: 'string', value: 'N', description: 'Inputs decoded at the same time (default: threads)' },
+    'skip-done': {
+      type: 'boolean',
+      description:
+        'Skip the inputs an earlier run into --out finished (its batch-runs.jsonl says complete, of the same file, size and modification time, with the same output options, its files as written); partial, failed or changed ones are done again',
+    },
   },
   positionals: { min: 1 },
 } satisfies CommandSpec<Record<string, import('./command.js').OptionSpec>>;
@@ -153,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   await claimForBatch(outDir, names);
 
   // What shapes an input's outputs (not threads, backend or paths: every backend gives the same bits): an
-  // earlier run's outputs made with the same are this run's.
+  // earlier run's outputs made with the same are this run's, and --skip-done keeps them.
   const shape = {
     model: modelFiles(model),
     precision: requestedPrecision(precision),
@@ -171,6 +178,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   const optionsOf = (job: InputJob) => ({ ...shape, 'start-time': job.start ?? null });
   const shownDir = relative(process.cwd(), outDir) || '.';
+  const skipped = v['skip-done'] ? skipDone(inputs, outDir, shownDir, optionsOf) : [];
+  const toRun = inputs.filter((j) => !skipped.includes(j));
   /** A line for batch-runs.jsonl about `job`'s outputs. */
   const runRecord = (job: InputJob, fields: Omit<BatchRunRecord, 'at' | 'name' | 'input' | 'options'>): BatchRunRecord => ({
     at: new Date().toISOString(),
@@ -235,7 +244,7 @@ export async function run(argv: string[]): Promise<number> {
   const lostMs = lostTrackMs();
   const startedAt = performance.now();
   await pipeline.start();
-  const total = inputs.every((i) => i.estimatedFrames > 0) ? inputs.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;
+  const total = toRun.every((i) => i.estimatedFrames > 0) ? toRun.reduce((a, i) => a + Math.ceil(i.estimatedFrames / stride), 0) : undefined;
   progress = createProgress('batch', total, { unit: 'frames' });
   let processed = 0;
 
@@ -290,7 +299,7 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   const ends: (SourceEnd & { url: string; base: string; lastFrame: number; record: BatchRunRecord })[] = [];
-  const queue = [...inputs];
+  const queue = [...toRun];
   let active = 0;
   const allDone = new Promise<void>((resolveAll) => {
     const next = async (): Promise<void> => {
@@ -407,7 +416,8 @@ export async function run(argv: string[]): Promise<number> {
   const tookSec = (performance.now() - startedAt) / 1000;
   const pace = videoSec > 0 && tookSec > 0 ? ` (${duration(videoSec)} of video in ${duration(tookSec)}, ${(videoSec / tookSec).toFixed(1)}× real time)` : '';
   // Stopped by a signal, the line says so (it read as a finished run, the error line after it).
-  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${pace}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
+  const skippedSaid = skipped.length ? `, ${skipped.length} skipped (done before)` : '';
+  progress.finish(`batch: ${processed} frames from ${ends.length} input${ends.length === 1 ? '' : 's'}${pace}${skippedSaid}${signal ? `, stopped by ${signal}` : ''} → ${shownDir}`);
 
   let annotateError: string | undefined;
   /** Videos a signal cut short of their detections, or left undrawn: named in the run's last line. */
@@ -482,6 +492,7 @@ export async function run(argv: string[]): Promise<number> {
         // An input with a problem has its own line, saying what its outputs cover.
         complete: named(ends.filter((e) => e.state === 'finished' && problemOf(e, stride) === undefined)),
         notStarted: named(queue),
+        skipped: named(skipped),
         cut,
         problems: problems.length > 0,
       }),
@@ -503,7 +514,7 @@ interface VideosCut {
  */
 function interruptedLine(
   sig: NodeJS.Signals,
-  o: { dir: string; processed: number; dataStopped: boolean; partial: string[]; complete: string[]; notStarted: string[]; cut: VideosCut; problems: boolean },
+  o: { dir: string; processed: number; dataStopped: boolean; partial: string[]; complete: string[]; notStarted: string[]; skipped: string[]; cut: VideosCut; problems: boolean },
 ): string {
   const listed = (label: string, names: string[]) => (names.length ? [`${label}: ${listNames(names, 3)}`] : []);
   const videos = [...listed('annotated video short', o.cut.short), ...listed('annotated video not drawn', o.cut.notDrawn)];
@@ -515,6 +526,7 @@ function interruptedLine(
     `interrupted by ${sig}: stopped after ${o.processed} frames; outputs in ${o.dir} are valid`,
     ...listed('partial', o.partial),
     ...listed('complete', o.complete),
+    ...listed('skipped (done before)', o.skipped),
     ...videos,
     // Inputs never started have no outputs at all: named, so a rerun can be given just those.
     ...listed('not started', o.notStarted),
@@ -556,6 +568,26 @@ function problemReason(e: SourceEnd, stride: number): string | undefined {
   // detections file): counts made over them are short, so the run does not pass for a clean one.
   if (e.detectFailures > 0) return `detection failed on ${e.detectFailures} of ${e.processed} frames (${e.detectError ?? 'unknown error'}); they are in the outputs with no detections`;
   return undefined;
+}
+
+/**
+ * --skip-done: the inputs whose earlier outputs in `outDir` are whole and of this very file and these options,
+ * each said in a line (`batch: a.mp4: skipped: done at …`); one done again after an earlier run says why.
+ */
+function skipDone(inputs: readonly InputJob[], outDir: string, shownDir: string, optionsOf: (job: InputJob) => Record<string, unknown>): InputJob[] {
+  const earlier = lastBatchRuns(outDir);
+  const skipped: InputJob[] = [];
+  for (const job of inputs) {
+    const verdict = earlierVerdict(earlier.get(job.outName), job.file, optionsOf(job), outDir);
+    const url = redactSecrets(job.url);
+    if (verdict.done) {
+      skipped.push(job);
+      process.stderr.write(`batch: ${url}: skipped: done at ${verdict.at} (${join(shownDir, job.outName)}.*, ${join(shownDir, BATCH_RUNS_FILE)})\n`);
+    } else if (verdict.why) {
+      process.stderr.write(`batch: ${url}: done again: ${verdict.why}\n`);
+    }
+  }
+  return skipped;
 }
 
 /** With --stride, frames decoded and frames detected differ: both said, each by its name. */

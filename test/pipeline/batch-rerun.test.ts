@@ -1,15 +1,15 @@
 /**
  * `xnorcam batch` run again into the same folder, as an analyst does over a month of recordings: an earlier run's
- * files it does not write are moved aside, and a stopped input's files say they are partial. Real ffmpeg, a
- * generated road, the bundled 320 model.
+ * files it does not write are moved aside, a stopped input's files say they are partial, and --skip-done does only
+ * what was not done. Real ffmpeg, a generated road, the bundled 320 model.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { tempDir } from '../helpers/videos.js';
 import { bin, repoRoot } from '../helpers/model.js';
-import { xnorcam } from '../helpers/cli.js';
+import { errorLines, xnorcam } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
 const model = ['--model', resolve(repoRoot, 'models/xnorcam-traffic-320.xnor'), '--workers', '1'];
@@ -84,7 +84,7 @@ describe('xnorcam batch run again into the same folder', () => {
     expect(Object.keys(lastRecords(out).get('short')!.files!)).toEqual(['short.detections.jsonl', 'short.events.jsonl', 'short.tracks.txt', 'short.counts.csv']);
   }, 120_000);
 
-  it('SIGTERM part way: the partial input is told by its files', async () => {
+  it('SIGTERM part way: the partial input is told by its files; a --skip-done rerun does only it and gives the files of an uninterrupted run', async () => {
     const options = ['--line', near, '--line', far, '--movements', '--count-interval', '2', '--jobs', '1'];
     const whole = join(tmp.dir, 'whole');
     const uninterrupted = xnorcam(['batch', short, long, ...model, '-o', whole, ...options]);
@@ -114,5 +114,41 @@ describe('xnorcam batch run again into the same folder', () => {
       expect(totalRows(join(out, `long.${table}.csv`)), table).toEqual([]);
       expect(totalRows(join(out, `short.${table}.csv`)).length, table).toBeGreaterThan(0);
     }
+
+    const rerun = xnorcam(['batch', short, long, ...model, '-o', out, ...options, '--skip-done']);
+    expect(errorLines(rerun.stderr)).toEqual([]);
+    expect(rerun.status).toBe(0);
+    const said = batchLines(rerun.stderr);
+    const shown = relative(process.cwd(), out);
+    expect(said).toContainEqual(expect.stringMatching(new RegExp(`^batch: ${short}: skipped: done at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(${shown}/short\\.\\*, ${shown}/batch-runs\\.jsonl\\)$`)));
+    expect(said).toContain(`batch: ${long}: done again: partial in the earlier run (stopped by SIGTERM at ${partial.stoppedAtSec} s)`);
+    expect(said.at(-1)).toMatch(new RegExp(`^batch: ${done.get('long')!.frames} frames from 1 input \\(.*\\), 1 skipped \\(done before\\) → ${shown}$`));
+
+    // The same files as the run never stopped, byte for byte (the manifest aside: it says when).
+    const files = (dir: string) => readdirSync(dir).filter((f) => f !== 'batch-runs.jsonl').sort();
+    expect(files(out)).toEqual(files(whole));
+    for (const f of files(whole)) expect(readFileSync(join(out, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+    expect([...lastRecords(out).values()].map((r) => [r.name, r.status])).toEqual([
+      ['short', 'complete'],
+      ['long', 'complete'],
+    ]);
   }, 240_000);
+
+  it('--skip-done does again an input whose file, options or outputs changed since', () => {
+    const out = join(tmp.dir, 'changed');
+    const run = (more: string[] = []) => {
+      const r = xnorcam(['batch', short, ...model, '-o', out, '--line', near, '--skip-done', ...more]);
+      expect(r.status, r.stderr).toBe(0);
+      return batchLines(r.stderr).filter((l) => / skipped: | done again: /.test(l));
+    };
+    expect(run()).toEqual([]);
+    expect(run()).toEqual([expect.stringMatching(new RegExp(`^batch: ${short}: skipped: done at `))]);
+    expect(run(['--count-interval', '30'])).toEqual([`batch: ${short}: done again: other options than the earlier run's (--count-interval)`]);
+    const t = statSync(short).mtime;
+    utimesSync(short, t, new Date(t.getTime() + 60_000));
+    expect(run(['--count-interval', '30'])).toEqual([`batch: ${short}: done again: the file changed since (its size or modification time)`]);
+    rmSync(join(out, 'short.counts.csv'));
+    expect(run(['--count-interval', '30'])).toEqual([`batch: ${short}: done again: short.counts.csv is gone`]);
+    expect(run(['--count-interval', '30'])).toEqual([expect.stringMatching(/ skipped: done at /)]);
+  }, 180_000);
 });
