@@ -134,11 +134,14 @@ describe('a live camera\'s turning movements', () => {
     const [header, ...rows] = csv('movements');
     expect(header).toBe('interval_start,interval_start_ms,from,to,class,count,covered_s');
     const starts = [...new Set(csv('counts').slice(1).map((r) => Number(r.split(',')[1])))];
+    // covered_s: each interval's as its counts have it (one interval, one covered time), whole between the first and last.
+    const covered = new Map(csv('counts').slice(1).map((r) => [Number(r.split(',')[1]), r.split(',')[6]]));
+    expect(starts.slice(1, -1).every((s) => covered.get(s) === String(INTERVAL_MS / 1000))).toBe(true);
     const classes = [...(api.classes ?? [])].filter((c) => c !== 'person').sort();
     const pairs = lines.flatMap((a) => lines.filter((b) => b !== a).map((b) => [a.name, b.name]));
     const counted = tally(told, intervalOf);
     expect(rows).toEqual(
-      starts.flatMap((s) => pairs.flatMap(([f, t]) => classes.map((c) => `${new Date(s).toISOString()},${s},${f},${t},${c},${counted.get(s)?.[f]?.[t]?.[c] ?? 0}`))),
+      starts.flatMap((s) => pairs.flatMap(([f, t]) => classes.map((c) => `${new Date(s).toISOString()},${s},${f},${t},${c},${counted.get(s)?.[f]?.[t]?.[c] ?? 0},${covered.get(s)}`))),
     );
     expect(starts.every((s) => s % INTERVAL_MS === 0)).toBe(true);
     expect(rows.reduce((a, r) => a + Number(r.split(',')[5]), 0)).toBe(told.length);

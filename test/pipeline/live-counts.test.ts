@@ -45,6 +45,11 @@ describe('a live counts CSV', () => {
       expect(block.map((r) => r.split(',').slice(2, 5).join(','))).toEqual(table);
       expect(block[0].split(',')[0]).toBe(new Date(s).toISOString());
     }
-    expect(rows.filter((r) => r.endsWith(',0')).length).toBeGreaterThan(0);
+    // The count column: covered_s, not a count, ends each row.
+    expect(rows.filter((r) => r.split(',')[5] === '0').length).toBeGreaterThan(0);
+    // covered_s: each second between the first frame's and the last's whole (frames 0.2 s apart), those two in part.
+    const covered = starts.map((s) => Number(rows.find((r) => Number(r.split(',')[1]) === s)!.split(',')[6]));
+    expect(covered.slice(1, -1).every((c) => c === 1)).toBe(true);
+    for (const c of [covered[0], covered.at(-1)!]) expect(c >= 0 && c <= 1).toBe(true);
   }, 60_000);
 });
