@@ -123,6 +123,37 @@ describe('dashboard resilience in chromium', () => {
     await expect.poll(() => notice.isVisible(), { timeout: 5000 }).toBe(false);
   });
 
+  it('a camera that goes down says since when, for how long (ticking), and its interval without frames is not counted', async () => {
+    const tile = page.locator('section.camera[data-source="cam1"]');
+    const notice = tile.locator('.video-notice');
+    const since = tile.locator('.interval-since');
+    // Counted (a number) before: the test before had detection failing, and such an interval is not counted either.
+    await expect.poll(() => since.textContent(), { timeout: 10_000 }).toMatch(/, since .+: \d+$/);
+    const downAt = await feed.outage();
+    let back = false;
+    try {
+      // By the operator's clock (the browser's time zone and language), to the second.
+      const hms = await page.evaluate((ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }), downAt);
+      const said = new RegExp(`^NO SIGNAL since (\\d+ \\w+ )?${hms.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((\\d+) s\\) · RECONNECTING$`);
+      // It said 'NO SIGNAL · RECONNECTING', nothing of since when, while /healthz said 'no frame for 41 s'.
+      await expect.poll(() => notice.textContent(), { timeout: 5000 }).toMatch(said);
+      expect(await notice.isVisible()).toBe(true);
+      const seconds = async () => Number(said.exec((await notice.textContent()) ?? '')?.[2] ?? NaN);
+      const first = await seconds();
+      await expect.poll(seconds, { timeout: 5000 }).toBeGreaterThan(first);
+      // An interval begun since has no frame: the counts CSV has no rows of it, and the page no 0 (5 s intervals).
+      const begunSince = async () => (Number(await since.getAttribute('data-start')) > downAt ? await since.textContent() : 'an interval begun before');
+      await expect.poll(begunSince, { timeout: 15_000 }).toMatch(/, since .+: – not counted$/);
+      // Back: live, and counting.
+      feed.start();
+      back = true;
+      await expect.poll(() => notice.isVisible(), { timeout: 10_000 }).toBe(false);
+      await expect.poll(() => since.textContent(), { timeout: 15_000 }).toMatch(/, since .+: \d+$/);
+    } finally {
+      if (!back) feed.start();
+    }
+  });
+
   it('says so over the picture when a source stops delivering', async () => {
     await feed.stop(); // ffmpeg gone: the source reports 'stopped'
     const notice = page.locator('section.camera[data-source="cam1"] .video-notice');

@@ -50,6 +50,8 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
   private total: LineCounts = { 'stop-line': { forward: {}, backward: {} } };
   private intervals: { start: number; counts: LineCounts }[] = [];
   private frameTimes: number[] = [];
+  /** When the run started the source, as the pipeline reports it (its counts' since). */
+  private readonly startedAt = Date.now();
   readonly lineX: number;
 
   constructor(opts: TestFeedOptions = {}) {
@@ -95,6 +97,8 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
     let pending: Buffer[] = [];
     let seq = 0;
     ff.stdout!.on('data', (chunk: Buffer) => {
+      // What a stopped ffmpeg had written still comes: no frames after stop() (a camera down sends none).
+      if (this.ff !== ff) return;
       // Frames end with the JPEG EOI marker FF D9 (0xFF inside entropy data is always stuffed).
       let start = 0;
       for (let i = 0; i < chunk.length; i++) {
@@ -121,6 +125,16 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
       ff.once('exit', () => resolve());
       ff.kill('SIGKILL');
     });
+  }
+
+  /**
+   * The camera goes down as a network camera does: no more frames, the source reconnecting, its last frame's time
+   * kept. `start()` brings it back. Returns that time.
+   */
+  async outage(): Promise<number> {
+    await this.stop();
+    this.setState('reconnecting');
+    return this.status.lastFrameAt ?? this.startedAt;
   }
 
   /** A new model for this source, as when a specialised model is dropped in and reloaded. */

@@ -1,7 +1,7 @@
 import { drawCountsChart } from './chart.js';
 import { CLASS_NAMES, classColor } from './colors.js';
 import { lineName, movementMatrix } from './movement-matrix.js';
-import { countLabel, intervalLabel, sinceLabel } from './interval-label.js';
+import { countLabel, durationLabel, intervalLabel, sinceLabel } from './interval-label.js';
 import { drawBox, drawTrails, drawZonesAndLines, scaleFor } from './overlay-draw.js';
 import { PointerReadout } from './pointer-readout.js';
 import type { FrameHeader, LineCounts, SourceCounts, SourceInfo, SourceOverlay } from './protocol.js';
@@ -9,6 +9,8 @@ import type { DrawnFrame, PageStats } from './stats.js';
 
 const TRAIL_POINTS = 24;
 const TRAIL_FORGET_MS = 2000;
+/** A source's frame watchdog when it reports none (the server's default, src/server/health.ts). */
+const DEFAULT_WATCHDOG_MS = 10_000;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -133,7 +135,7 @@ export class CameraTile {
     const pictureDown = this.offline
       ? 'OFFLINE'
       : state === 'reconnecting'
-        ? 'NO SIGNAL · RECONNECTING'
+        ? `NO SIGNAL${this.downSince()} · RECONNECTING`
         : state === 'failed'
           ? `FAILED${this.info?.lastError ? ': ' + this.info.lastError : ''}`
           : state === 'finished' || state === 'stopped'
@@ -147,6 +149,17 @@ export class CameraTile {
     this.notice.classList.toggle('paused', paused);
     this.root.classList.toggle('paused', paused);
     this.root.classList.toggle('not-live', pictureDown !== '');
+  }
+
+  /**
+   * Since when the camera has sent nothing, and for how long (ticking: the server sends the status every second):
+   * ' since 02:43:08 (41 s)', by the operator's clock. Its last frame, or its start when it never sent one.
+   */
+  private downSince(): string {
+    const at = this.info?.lastFrameAt ?? this.info?.startedAt;
+    if (at === undefined || at === null) return '';
+    const now = this.clock();
+    return ` since ${sinceLabel(at, now, true)} (${durationLabel(now - at)})`;
   }
 
   /** A server run without video (--no-video) sends counts and figures only: the empty picture is no fault. */
@@ -436,9 +449,31 @@ export class CameraTile {
     const p = el('p', 'counts-since interval-since');
     p.dataset.start = String(start);
     p.append(`this ${intervalLabel(c.intervalMs)}, since ${sinceLabel(start, now, seconds)}: `);
-    el('b', '', p).textContent = countLabel(current ? sumCounts(current.counts) : 0);
+    if (current || this.counting(start, now)) {
+      el('b', '', p).textContent = countLabel(current ? sumCounts(current.counts) : 0);
+    } else {
+      // No frame in it (a camera down): it gets no rows in the counts CSV, and a 0 would say it was counted.
+      el('b', '', p).textContent = '–';
+      p.append(' not counted');
+      p.classList.add('not-counted');
+      p.title = 'no frames from the camera in this interval: it is not counted (no rows in the counts CSV)';
+    }
     lines.push(p);
     return lines;
+  }
+
+  /**
+   * Whether the interval from `start` is being counted though the counts have none of it yet: the camera sent a frame
+   * in it, or is sending (a snapshot taken just as the interval began has none of it yet), and detection works.
+   */
+  private counting(start: number, now: number): boolean {
+    const i = this.info;
+    if (!i || i.lastFrameAt === null) return false;
+    // Frames the detector cannot do are not counted either (the server keeps no interval of them).
+    const blindSince = Math.min(i.detectorDownSince ?? Infinity, i.detectFailingSince ?? Infinity);
+    if (blindSince <= start) return false;
+    const watchdog = i.watchdogMs && i.watchdogMs > 0 ? i.watchdogMs : DEFAULT_WATCHDOG_MS;
+    return i.lastFrameAt >= start || (i.state === 'running' && now - i.lastFrameAt <= watchdog);
   }
 }
 

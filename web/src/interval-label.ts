@@ -16,6 +16,15 @@ export function sinceLabel(ms: number, nowMs: number, withSeconds = false): stri
   return `${at.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`;
 }
 
+/** How long, as a ticking clock reads: '41 s', '12 min 05 s', '3 h 07 min'. */
+export function durationLabel(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
+}
+
 /** A count as read across a room: thousands separated (12,345), never a string of digits to count. */
 export function countLabel(n: number): string {
   return n.toLocaleString();
