@@ -220,7 +220,7 @@ export class TestFeed extends EventEmitter implements PipelineFeed {
 
   counts(source: string): SourceCounts | undefined {
     if (source !== this.source) return undefined;
-    return { source, intervalMs: this.intervalMs, total: structuredClone(this.total), intervals: structuredClone(this.intervals) };
+    return { source, intervalMs: this.intervalMs, total: structuredClone(this.total), intervals: structuredClone(this.intervals), since: this.startedAt };
   }
 }
 

@@ -26,9 +26,13 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, parent?:
  */
 export class CameraTile {
   readonly root: HTMLElement;
+  /** The camera's name, a button that enlarges the camera (and goes back); the tile is no button itself. */
+  readonly enlargeButton: HTMLButtonElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly g: CanvasRenderingContext2D;
   private readonly stateEl: HTMLElement;
+  /** What the badge says, for a screen reader: 'camera state: running', not a bare 'running'. */
+  private readonly stateLabel: HTMLElement;
   /** Which model detects this camera: after a specialised model is dropped in, the operator sees it here. */
   private readonly modelEl: HTMLElement;
   /** Big words over the picture when it is not live (reconnecting, failed, offline…). */
@@ -36,6 +40,8 @@ export class CameraTile {
   private offline = false;
   private readonly figuresEl: HTMLElement;
   private readonly totalEl: HTMLElement;
+  /** The big total for a screen reader: '5 crossings since 02:38', not a bare '5'. */
+  private readonly totalLabel: HTMLElement;
   private readonly countsEl: HTMLElement;
   private readonly chart: HTMLCanvasElement;
   private overlay: SourceOverlay = { lines: [], zones: [] };
@@ -68,14 +74,23 @@ export class CameraTile {
     this.root.dataset.source = name;
     document.addEventListener('visibilitychange', this.onVisible);
     const head = el('header', 'camera-head', this.root);
-    const nameEl = el('h2', 'camera-name', head);
-    nameEl.textContent = name;
+    // The name is the control (Tab to it, Enter): a whole tile as a button made its tables and figures
+    // mere text to a screen reader, a button's content being presentational.
+    this.enlargeButton = el('button', 'camera-name', el('h2', 'camera-title', head));
+    this.enlargeButton.type = 'button';
+    this.enlargeButton.textContent = name;
+    this.enlargeButton.setAttribute('aria-label', `enlarge camera ${name}`);
+    this.enlargeButton.setAttribute('aria-expanded', 'false');
     // Cut short in a narrow tile: the whole name on hover.
-    nameEl.title = name;
+    this.enlargeButton.title = name;
     this.modelEl = el('span', 'camera-model', head);
     this.modelEl.hidden = true;
     this.stateEl = el('span', 'badge', head);
+    this.stateEl.setAttribute('aria-hidden', 'true');
+    this.stateLabel = el('span', 'sr-only', head);
     this.totalEl = el('span', 'camera-total', head);
+    this.totalEl.setAttribute('aria-hidden', 'true');
+    this.totalLabel = el('span', 'sr-only', head);
     const wrap = el('div', 'video-wrap', this.root);
     this.canvas = el('canvas', 'video', wrap);
     this.canvas.setAttribute('role', 'img');
@@ -108,6 +123,12 @@ export class CameraTile {
     this.renderFigures();
   }
 
+  /** Enlarged to the whole window (main.ts), or back among the others. */
+  setEnlarged(on: boolean): void {
+    this.root.classList.toggle('enlarged', on);
+    this.enlargeButton.setAttribute('aria-expanded', String(on));
+  }
+
   /** The page lost its connection to the server: the picture is no longer live. */
   setOffline(offline: boolean): void {
     this.offline = offline;
@@ -127,6 +148,7 @@ export class CameraTile {
       : state !== 'running' && this.info?.lastError
         ? this.info.lastError
         : '';
+    this.stateLabel.textContent = `camera state: ${state}${this.stateEl.title ? ` (${this.stateEl.title})` : ''}`;
   }
 
   /** Also when the page is paused or resumed: each frozen picture says so. */
@@ -396,7 +418,14 @@ export class CameraTile {
       const table = el('table', 'count-table');
       el('caption', '', table).append(lineName(line));
       const hr = el('tr', '', table);
-      for (const t of ['', '→ fwd', '← back']) el('th', '', hr).textContent = t;
+      el('td', '', hr);
+      // The arrows say it at a glance; a screen reader says the words ('→ fwd' was read 'right arrow fwd').
+      for (const [t, label] of [['→ fwd', 'forward'], ['← back', 'backward']]) {
+        const th = el('th', '', hr);
+        th.scope = 'col';
+        th.textContent = t;
+        th.setAttribute('aria-label', label);
+      }
       for (const cls of classes) {
         const f = dirs.forward[cls] ?? 0, b = dirs.backward[cls] ?? 0;
         total += f + b;
@@ -427,6 +456,8 @@ export class CameraTile {
     this.countsEl.replaceChildren(...since, tables);
     this.totalEl.textContent = countLabel(total);
     this.totalEl.title = `crossings counted on all lines${since[0] ? ', ' + since[0].textContent : ''}`;
+    const from = c.asOf !== undefined ? ' in the recording' : c.since !== undefined ? ` since ${sinceLabel(c.since, this.clock(), c.intervalMs % 60_000 !== 0)}` : '';
+    this.totalLabel.textContent = `${countLabel(total)} ${total === 1 ? 'crossing' : 'crossings'}${from}`;
   }
 
   /**
@@ -489,11 +520,12 @@ function byClassOrder(a: string, b: string): number {
   return ((CLASS_NAMES.indexOf(a) + 99) % 99) - ((CLASS_NAMES.indexOf(b) + 99) % 99);
 }
 
-/** A table row starting with the class name in its colour. */
+/** A table row headed by the class name in its colour (a row header: a screen reader says 'car' with each count). */
 function classRow(table: HTMLElement, cls: string): HTMLElement {
   const tr = el('tr', '', table);
   tr.dataset.cls = cls;
-  const name = el('td', 'cls', tr);
+  const name = el('th', 'cls', tr);
+  name.scope = 'row';
   name.textContent = cls;
   name.style.color = classColor(cls);
   return tr;

@@ -5,8 +5,8 @@ import { PageStats } from './stats.js';
 
 /**
  * The xnorcam dashboard: one tile per camera, fed by one WebSocket (/ws on the page's own host).
- * Click a tile (or Tab to it and press Enter) to enlarge it (again, or Esc, to go back); P pauses the pictures; D shows the
- * detector's raw boxes as well as the confirmed tracks.
+ * Click a tile (or Tab to its name and press Enter) to enlarge it (again, or Esc, to go back); P pauses the pictures; D
+ * shows the detector's raw boxes as well as the confirmed tracks.
  */
 declare global {
   interface Window {
@@ -24,6 +24,7 @@ const clockEl = document.getElementById('clock')!;
 const pauseBtn = document.getElementById('pause') as HTMLButtonElement;
 const emptyEl = document.getElementById('empty')!;
 const alertEl = document.getElementById('alert')!;
+const headerEl = document.querySelector('header.top') as HTMLElement;
 const tiles = new Map<string, CameraTile>();
 let paused = false;
 let showDetections = false;
@@ -105,17 +106,15 @@ function tile(name: string): CameraTile {
   if (!t) {
     t = new CameraTile(name, stats, clock, { paused: () => paused, showDetections: () => showDetections });
     const tileRef = t;
+    // Anywhere on the tile with a pointer; from a keyboard (a wall screen often is driven from one), Tab to the
+    // camera's name, its button, and Enter or Space: the button's click comes here.
     t.root.addEventListener('click', () => toggleEnlarged(tileRef));
-    // A wall screen is often driven from a keyboard: Tab to a camera, Enter or Space to enlarge it.
-    t.root.tabIndex = 0;
-    t.root.setAttribute('role', 'button');
-    t.root.setAttribute('aria-label', `camera ${name}: enlarge or back to all cameras`);
-    t.root.addEventListener('keydown', (e) => {
-      // A key held down repeats: one press, one toggle (each would also ask the server for other frames).
-      if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
-      e.preventDefault();
-      toggleEnlarged(tileRef);
+    t.enlargeButton.addEventListener('keydown', (e) => {
+      // Enter held down repeats its click: one press, one toggle (each would also ask the server for other frames).
+      if (e.key === 'Enter' && e.repeat) e.preventDefault();
     });
+    // Behind an enlarged camera, out of reach as the others are.
+    t.root.inert = enlarged() !== null;
     tiles.set(name, t);
     grid.appendChild(t.root);
     emptyEl.hidden = true;
@@ -256,7 +255,7 @@ function syncSources(sources: SourceInfo[], dropped: Record<string, number>): vo
     if (!names.has(name)) {
       // The enlarged camera gone (a reload removed it): back to all of them, or the page would stay
       // subscribed to it alone and every other tile would freeze, still showing 'running'.
-      if (t.root.classList.contains('enlarged')) toggleEnlarged(null);
+      if (enlarged() === t) toggleEnlarged(null);
       t.dispose();
       t.root.remove();
       tiles.delete(name);
@@ -279,14 +278,28 @@ function orderTiles(sources: SourceInfo[]): void {
   for (const r of want) grid.appendChild(r);
 }
 
+/** The camera enlarged to the whole window, if one is. */
+function enlarged(): CameraTile | null {
+  for (const t of tiles.values()) if (t.root.classList.contains('enlarged')) return t;
+  return null;
+}
+
+/**
+ * Enlarges `t` (or, enlarged already, or null, goes back to all cameras). What the enlarged camera covers, the
+ * other tiles and the header, is inert meanwhile: Tab stayed among the hidden tiles, and Enter there swapped the
+ * camera shown. The focus stays with the camera: on its name when enlarged, back on it after.
+ */
 function toggleEnlarged(t: CameraTile | null): void {
-  const was = grid.querySelector('.camera.enlarged');
-  was?.classList.remove('enlarged');
-  const enlarge = t && was !== t.root;
-  if (enlarge) t.root.classList.add('enlarged');
-  document.body.classList.toggle('has-enlarged', Boolean(enlarge));
+  const was = enlarged();
+  was?.setEnlarged(false);
+  const enlarge = t !== null && was !== t ? t : null;
+  enlarge?.setEnlarged(true);
+  document.body.classList.toggle('has-enlarged', enlarge !== null);
+  for (const x of tiles.values()) x.root.inert = enlarge !== null && x !== enlarge;
+  headerEl.inert = alertEl.inert = enlarge !== null;
+  (enlarge ?? was)?.enlargeButton.focus({ preventScroll: true });
   // The hidden cameras need no pictures meanwhile; their figures still come with 'sources'.
-  conn.subscribe(enlarge ? [t.name] : '*');
+  conn.subscribe(enlarge ? [enlarge.name] : '*');
   requestAnimationFrame(() => tiles.forEach((x) => x.relayout()));
 }
 

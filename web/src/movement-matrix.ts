@@ -22,9 +22,10 @@ export function movementMatrix(movements: MovementCounts, lines: readonly string
   table.append(cell('caption', '', 'movements: from ↓ to →'));
   const head = cell('tr', '');
   head.append(
-    cell('th', ''),
+    cell('td', ''),
     ...order.map((to, i) => {
       const th = cell('th', 'to', key(i));
+      th.scope = 'col';
       th.title = to;
       return th;
     }),
@@ -34,6 +35,7 @@ export function movementMatrix(movements: MovementCounts, lines: readonly string
     const tr = cell('tr', '');
     tr.dataset.from = from;
     const th = cell('th', 'from');
+    th.scope = 'row';
     if (lettered) th.append(cell('span', 'key', key(i)), ' ');
     th.append(lineName(from));
     tr.append(th);
