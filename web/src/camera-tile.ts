@@ -9,6 +9,10 @@ import type { DrawnFrame, PageStats } from './stats.js';
 
 const TRAIL_POINTS = 24;
 const TRAIL_FORGET_MS = 2000;
+/** Narrower, the chart's title, scale and time run into each other and its 30 bars into one: it is left out. */
+const MIN_CHART_PX = 120;
+/** The model id in less room than this many of its characters is a stray glyph ('x…'): it is left out. */
+const MIN_MODEL_EM = 5;
 /** A source's frame watchdog when it reports none (the server's default, src/server/health.ts). */
 const DEFAULT_WATCHDOG_MS = 10_000;
 
@@ -119,6 +123,7 @@ export class CameraTile {
     this.modelEl.textContent = info.model ?? '';
     this.modelEl.title = info.model ? `model: ${info.model}` : '';
     this.modelEl.hidden = !info.model;
+    this.fitHead();
     this.renderNotice();
     this.renderFigures();
   }
@@ -203,6 +208,9 @@ export class CameraTile {
   setCounts(c: SourceCounts): void {
     this.counts = c;
     this.renderCounts();
+    // A longer total leaves the model id less room, longer counts the chart.
+    this.fitHead();
+    this.fitChart();
     drawCountsChart(this.chart, c, this.clock());
   }
 
@@ -231,9 +239,38 @@ export class CameraTile {
     return c.scrollHeight <= c.clientHeight + 1 && c.scrollWidth <= c.clientWidth + 1 && bottom <= this.root.getBoundingClientRect().bottom + 1;
   }
 
+  /** Whether the camera's name is cut short (…) in its head. */
+  nameCut(): boolean {
+    const b = this.enlargeButton;
+    return b.clientWidth > 0 && b.scrollWidth > b.clientWidth + 1;
+  }
+
   /** Redraws what depends on the tile's size (after enlarging or a window resize). */
   relayout(): void {
+    this.fitHead();
+    this.fitChart();
     drawCountsChart(this.chart, this.counts, this.clock());
+  }
+
+  /**
+   * Leaves the chart out where the counts leave it too little width (four tiles across a laptop at 150 %
+   * zoom left it 8 px, its labels over each other). Shown to be measured and hidden again in one task: nothing is
+   * painted between.
+   */
+  private fitChart(): void {
+    this.root.classList.remove('chart-narrow');
+    const w = this.chart.getBoundingClientRect().width;
+    // 0: not shown anyway (a short tile, a phone's overview).
+    this.root.classList.toggle('chart-narrow', w > 0 && w < MIN_CHART_PX);
+  }
+
+  /** Leaves the model id out of a head with too little room left for it to say anything. */
+  private fitHead(): void {
+    this.root.classList.remove('model-squeezed');
+    if (this.modelEl.hidden) return;
+    const font = parseFloat(getComputedStyle(this.modelEl).fontSize) || 14;
+    const w = this.modelEl.getBoundingClientRect().width;
+    this.root.classList.toggle('model-squeezed', w > 0 && w < MIN_MODEL_EM * font);
   }
 
   onFrame(header: FrameHeader, jpeg: Uint8Array): void {

@@ -134,9 +134,19 @@ const COUNTS_SCALES = [1, 0.9, 0.8, 0.7, 0.6];
 const MIN_COUNTS_SCALE = 0.6;
 /** A picture narrower than this is not worth larger counts: the counts shrink first, down to 0.6. */
 const MIN_PICTURE_PX = 160;
-/** How much smaller than layoutGrid's estimate the counts had to be to fit (shrinkCountsToFit); kept until the window or the cameras change. */
+/**
+ * Tiles narrower than this (inside their padding) are not read: the name, state and a 4-digit total only just fit side by
+ * side at their smallest (style.css), the model id and the chart not at all. Fewer columns then, where the counts
+ * fit as well: four across a laptop at 150 % zoom (911 px) were 189 px inside.
+ */
+const MIN_TILE_REM = 14;
+/** How much smaller than layoutGrid's estimate the counts had to be to fit (fitTiles); kept until the window or the cameras change. */
 let squeeze = 0;
+/** The fewest columns a camera's name was seen cut short at (fitTiles): fewer are preferred, where the counts fit. Kept as squeeze is. */
+let namesCutAt = Infinity;
 let squeezedFor = '';
+/** The figures' width as last seen: hidden (.no-figures) they measure 0, and were then thought to fit anywhere. */
+let figuresSeenW: number | null = null;
 
 /** What the tiles need besides their pictures, measured on the page: their counts (rem at full size), head and figures. */
 function tileNeeds(rem: number): { countsW: number; countsH: number; head: number; figuresW: number } {
@@ -150,7 +160,10 @@ function tileNeeds(rem: number): { countsW: number; countsH: number; head: numbe
   const h = first?.querySelector('.camera-head') as HTMLElement | null;
   if (h?.offsetHeight) head = h.offsetHeight;
   const figures = first ? [...first.querySelectorAll('.figure')] as HTMLElement[] : [];
-  figuresW = figures.reduce((a, f) => a + f.offsetWidth + 1.4 * rem, 0) || 26 * rem;
+  // Hidden, their width is the one last seen: measured as 0 + gaps, they were shown again, found to cut the counts
+  // and hidden again, every second (four cameras at 1366×768).
+  if (figures.some((f) => f.offsetWidth > 0)) figuresSeenW = figures.reduce((a, f) => a + f.offsetWidth + 1.4 * rem, 0);
+  figuresW = figuresSeenW ?? 26 * rem;
   return { countsW, countsH, head, figuresW };
 }
 
@@ -170,14 +183,14 @@ function layoutGrid(): void {
   const height = grid.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom);
   const rem = px(getComputedStyle(document.documentElement).fontSize) || 16;
   const need = tileNeeds(rem);
-  // Ranked: counts whole, a picture worth looking at, counts larger (while the picture is worth it), figures
-  // shown (beside a large picture), then the larger picture.
-  const rank = (c: { picture: number; scale: number; figures: boolean }) => {
+  // Ranked: counts whole, names whole and tiles wide enough to read, a picture worth looking at, counts larger (while
+  // the picture is worth it), figures shown (beside a large picture), then the larger picture.
+  const rank = (c: { cols: number; picture: number; scale: number; figures: boolean; tileW: number }) => {
     const worth = c.picture >= MIN_PICTURE_PX ? 1 : 0;
     // The figures (fps, latency…) only beside a picture that is large already: a small one needs the room more.
-    return [c.picture >= 0 ? 1 : 0, worth, worth ? c.scale : 0, c.figures && c.picture >= 2 * MIN_PICTURE_PX ? 1 : 0, c.picture];
+    return [c.picture >= 0 ? 1 : 0, c.cols < namesCutAt ? 1 : 0, c.tileW >= MIN_TILE_REM * rem ? 1 : 0, worth, worth ? c.scale : 0, c.figures && c.picture >= 2 * MIN_PICTURE_PX ? 1 : 0, c.picture];
   };
-  let best = { cols: 1, rows: Math.max(1, n), side: false, scale: MIN_COUNTS_SCALE, figures: true, picture: -Infinity };
+  let best = { cols: 1, rows: Math.max(1, n), side: false, scale: MIN_COUNTS_SCALE, figures: true, picture: -Infinity, tileW: 0 };
   const better = (c: typeof best) => {
     const a = rank(c), b = rank(best);
     for (let i = 0; i < a.length; i++) {
@@ -200,20 +213,24 @@ function layoutGrid(): void {
         // negative picture: how far they are from fitting.
         const stackedH = h - line * Math.ceil(need.figuresW / Math.max(w, 1)) - ch - 2 * TILE_GAP_REM * rem;
         const stacked = cw <= w ? Math.min(w, stackedH * aspect) : Math.min(w - cw, stackedH * aspect);
-        // Side by side: the column is as wide as the counts, the figures wrap in it.
+        // Side by side: the column is as wide as the counts, the figures wrap in it, in the tile's second row
+        // (a gap above it and one under it, as the figures leave their row's gaps there when they are not shown).
         const colW = Math.max(cw, 8 * rem);
-        const sideSpare = h - ch - line * Math.ceil(need.figuresW / colW);
+        const sideSpare = h - TILE_GAP_REM * rem - ch - line * Math.ceil(need.figuresW / colW);
         const side = sideSpare >= 0 ? Math.min(w - colW - SIDE_GAP_REM * rem, h * aspect) : sideSpare * aspect;
-        const c1 = { cols, rows, side: false, scale, figures, picture: stacked };
+        const c1 = { cols, rows, side: false, scale, figures, picture: stacked, tileW: w };
         if (better(c1)) best = c1;
-        const c2 = { cols, rows, side: true, scale, figures, picture: side };
+        const c2 = { cols, rows, side: true, scale, figures, picture: side, tileW: w };
         if (better(c2)) best = c2;
       }
     }
   }
   grid.classList.toggle('no-figures', !best.figures);
   const key = `${n} ${width}x${height}`;
-  if (key !== squeezedFor) squeeze = 0;
+  if (key !== squeezedFor) {
+    squeeze = 0;
+    namesCutAt = Infinity;
+  }
   squeezedFor = key;
   applyLayout(best.cols, best.rows, best.side, Math.max(MIN_COUNTS_SCALE, Math.round((best.scale - squeeze) * 100) / 100));
 }
@@ -231,20 +248,30 @@ function applyLayout(cols: number, rows: number, side: boolean, scale: number): 
   grid.classList.toggle('side', side);
   requestAnimationFrame(() => {
     tiles.forEach((t) => t.relayout());
-    shrinkCountsToFit();
+    fitTiles();
   });
 }
 
 /**
  * layoutGrid's sizes are estimates (wrapped figures, a long line name): where counts still do not fit
- * whole, they are made smaller, a step a frame, down to MIN_COUNTS_SCALE.
+ * whole, they are made smaller, a step a frame, down to MIN_COUNTS_SCALE. Where they fit and a camera's name is cut
+ * short (three across a laptop at 150 % zoom cut crossroads-north), fewer columns are tried, where the counts fit too.
  */
-function shrinkCountsToFit(): void {
-  if (grid.querySelector('.camera.enlarged') || [...tiles.values()].every((t) => t.countsFit())) return;
-  const scale = parseFloat(grid.style.getPropertyValue('--counts-scale')) || 1;
-  if (scale <= MIN_COUNTS_SCALE) return;
-  squeeze += 0.05;
-  layoutGrid();
+function fitTiles(): void {
+  if (enlarged()) return;
+  const all = [...tiles.values()];
+  if (!all.every((t) => t.countsFit())) {
+    const scale = parseFloat(grid.style.getPropertyValue('--counts-scale')) || 1;
+    if (scale <= MIN_COUNTS_SCALE) return;
+    squeeze += 0.05;
+    layoutGrid();
+    return;
+  }
+  const cols = parseInt(grid.style.getPropertyValue('--cols'), 10) || 1;
+  if (cols > 1 && cols < namesCutAt && all.some((t) => t.nameCut())) {
+    namesCutAt = cols;
+    layoutGrid();
+  }
 }
 
 function syncSources(sources: SourceInfo[], dropped: Record<string, number>): void {
