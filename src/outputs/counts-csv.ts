@@ -37,7 +37,7 @@ export class CountsCsvWriter {
   }
 
   write(r: FrameResult): void {
-    const t = this.table.frame(r.frame.seq, r.frame.ptsMs);
+    const t = this.table.frame(r.frame.seq, r.frame.ptsMs, !r.detectError);
     for (const e of r.events) {
       if (e.type !== 'line-crossing') continue;
       bump(this.table.at(e.ptsMs), e.line, e.direction, e.className);

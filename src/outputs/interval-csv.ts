@@ -75,11 +75,11 @@ export class IntervalCsv<B> {
     this.file.flush();
   }
 
-  /** Notes a frame the input reached; its time on the table's clock. */
-  frame(seq: number, ptsMs: number): number {
+  /** Notes a frame the input reached (`counted` false where the detector failed on it); its time on the table's clock. */
+  frame(seq: number, ptsMs: number, counted = true): number {
     const t = this.originMs + ptsMs;
     this.firstMs = Math.min(this.firstMs, t);
-    this.coverage.frame(t, seq);
+    this.coverage.frame(t, seq, counted);
     if (t > this.lastMs) {
       // Per decoded frame: with --stride the frames written are several periods apart.
       if (Number.isFinite(this.lastMs) && seq > this.lastSeq) this.periodMs = (t - this.lastMs) / (seq - this.lastSeq);

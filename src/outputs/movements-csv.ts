@@ -47,7 +47,7 @@ export class MovementsCsvWriter {
   }
 
   write(r: FrameResult): void {
-    const t = this.table.frame(r.frame.seq, r.frame.ptsMs);
+    const t = this.table.frame(r.frame.seq, r.frame.ptsMs, !r.detectError);
     this.lastMs = r.frame.ptsMs;
     this.events(r.events, r.frame.ptsMs);
     for (const tr of r.tracks) {

@@ -45,7 +45,7 @@ export class SpeedStudyWriter {
   }
 
   write(r: FrameResult): void {
-    const t = this.table.frame(r.frame.seq, r.frame.ptsMs);
+    const t = this.table.frame(r.frame.seq, r.frame.ptsMs, !r.detectError);
     for (const e of r.events) {
       if (e.type !== 'line-crossing') continue;
       add(this.table.at(e.ptsMs), e);

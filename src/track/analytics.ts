@@ -256,10 +256,8 @@ export class SourceAnalytics {
     // On the forward-only clock: after a stream restarts its timestamps, video time goes on, not back
     // into intervals already closed.
     const at = this.cfg.clock === 'media' ? tMs : frame.capturedAt;
-    if (!undetected) {
-      this.bucket(at);
-      this.coverage.frame(at, frame.seq);
-    }
+    if (!undetected) this.bucket(at);
+    this.coverage.frame(at, frame.seq, !undetected);
     this.lastAt = Math.max(this.lastAt, at);
     const events: TrafficEvent[] = [];
     const active = this.tracker.update(detections, tMs);

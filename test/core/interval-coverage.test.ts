@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { IntervalCoverage, MAX_COVERED_GAP_MS } from '../../src/core/interval-coverage.js';
 
 /** Covered seconds by interval start (s), of frames at `frames` ([t ms, seq]), an input then ended. */
-function coverage(intervalMs: number, frames: [number, number][]): Record<number, number> {
+function coverage(intervalMs: number, frames: ([number, number] | [number, number, boolean])[]): Record<number, number> {
   const out: Record<number, number> = {};
   const c = new IntervalCoverage(intervalMs, (start, ms) => (out[start / 1000] = Math.round((out[start / 1000] ?? 0) + ms)));
-  for (const [t, seq] of frames) c.frame(t, seq);
+  for (const [t, seq, counted] of frames) c.frame(t, seq, counted);
   c.end();
   for (const k of Object.keys(out)) out[Number(k)] /= 1000;
   return out;
@@ -30,5 +30,19 @@ describe('IntervalCoverage', () => {
     expect(coverage(60_000, [[0, 0], [3000, 30], [6000, 60], [9000, 90]])).toEqual({ 0: 9.1 });
     // A gap over an interval's end is split between the two.
     expect(coverage(10_000, [[9000, 0], [10_500, 1]])).toEqual({ 0: 1, 10: 2 });
+  });
+
+  it('a burst of frames at a camera start does not turn a busy detector\'s later stride into an outage', () => {
+    // 25 fps: 5 frames arrive 2 ms apart (ffmpeg's backlog), then the detector keeps every 75th frame (3 s apart) for a minute.
+    const frames: [number, number][] = [[0, 0], [2, 1], [4, 2], [6, 3], [8, 4]];
+    for (let k = 1; k <= 20; k++) frames.push([8 + k * 3000, 4 + k * 75]);
+    // (it read 0.048 of the minute: the burst set the frame period to 2 ms, and every 3 s gap then looked too long)
+    expect(coverage(120_000, frames)[0]).toBeGreaterThan(60);
+  });
+
+  it('a frame the detector failed on covers nothing, nor the time to the next frame', () => {
+    // 25 fps for 12 s; frames 25-274 (1-11 s) failed.
+    const frames: [number, number, boolean][] = Array.from({ length: 300 }, (_, i) => [i * 40, i, i < 25 || i >= 275]);
+    expect(coverage(60_000, frames)).toEqual({ 0: 2 }); // 25 frames counted at each end: 1 s each
   });
 });
