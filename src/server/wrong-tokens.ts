@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { logger } from '../core/log.js';
+import { monoNow } from '../core/clock.js';
 
 export interface WrongTokenLimits {
   /** Different wrong tokens from one address within a window before it is answered 429 for the rest of it. Default 20. */
@@ -35,7 +36,8 @@ export class WrongTokenGuard {
   private readonly windowMs: number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(limits: WrongTokenLimits = {}, private readonly now: () => number = Date.now) {
+  /** `now`: a monotonic clock (a step of the wall clock by an hour kept an address refused for an hour, or let it go early). */
+  constructor(limits: WrongTokenLimits = {}, private readonly now: () => number = monoNow) {
     this.limit = limits.limit ?? 20;
     this.windowMs = limits.windowMs ?? 60_000;
     // Tells the counts of addresses that went quiet, which no later request would.
@@ -82,6 +84,11 @@ export class WrongTokenGuard {
     this.clients.clear();
   }
 
+  /** A time of `now`'s clock as the wall clock's, for the log. */
+  private wallTime(t: number): string {
+    return new Date(Date.now() + (t - this.now())).toISOString();
+  }
+
   private client(address: string, now: number): Client {
     let c = this.clients.get(address);
     if (c) {
@@ -108,9 +115,9 @@ export class WrongTokenGuard {
     logger.warn('dashboard: wrong access tokens', {
       from: address,
       wrongTokens: c.wrong,
-      since: new Date(c.since ?? now).toISOString(),
+      since: this.wallTime(c.since ?? now),
       ...(c.refused > 0 ? { answered429: c.refused } : {}),
-      ...(until !== undefined ? { refusedUntil: new Date(until).toISOString() } : {}),
+      ...(until !== undefined ? { refusedUntil: this.wallTime(until) } : {}),
     });
     c.wrong = 0;
     c.refused = 0;

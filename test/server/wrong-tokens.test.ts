@@ -3,7 +3,7 @@ import http from 'node:http';
 import WebSocket from 'ws';
 import { configureLog } from '../../src/core/log.js';
 import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
-import { clientAddress } from '../../src/server/wrong-tokens.js';
+import { WrongTokenGuard, clientAddress } from '../../src/server/wrong-tokens.js';
 import { TestFeed } from '../helpers/dashboard-feed.js';
 import { until } from '../helpers/wait.js';
 
@@ -117,5 +117,25 @@ describe('the address wrong tokens are counted by', () => {
     expect(clientAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(clientAddress('::1')).toBe('::1');
     expect(clientAddress(undefined)).toBe('unknown');
+  });
+});
+
+describe('a refused address and the wall clock', () => {
+  it('stays refused for the rest of its minute when the wall clock steps back an hour (NTP), not for an hour', () => {
+    const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const wall = Date.now();
+    const now = vi.spyOn(Date, 'now').mockReturnValue(wall);
+    const guard = new WrongTokenGuard({ limit: 3, windowMs: 60_000 });
+    try {
+      for (const t of ['a', 'b', 'c']) guard.wrongToken('10.0.0.9', t);
+      expect(guard.retryAfterSeconds('10.0.0.9')).toBeGreaterThan(55);
+      now.mockReturnValue(wall - 3_600_000);
+      expect(guard.retryAfterSeconds('10.0.0.9')).toBeLessThanOrEqual(60);
+      expect(guard.retryAfterSeconds('10.0.0.9')).toBeGreaterThan(55);
+    } finally {
+      now.mockRestore();
+      quiet.mockRestore();
+      guard.close();
+    }
   });
 });
