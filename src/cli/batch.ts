@@ -318,18 +318,17 @@ export async function run(argv: string[]): Promise<number> {
             appendBatchRun(outDir, runRecord(job, { status: 'running' }));
             // An earlier run's files this one does not write (its movements of other lines, a video drawn from
             // other detections) would pass for this run's beside the fresh ones: moved aside, said.
-            const movedAside = moveAsideStale(outDir, name, suffixes);
-            if (movedAside.length) {
-              const shown = relative(process.cwd(), base) || base;
-              process.stderr.write(`batch: ${shown}.*: moved ${movedAside.join(', ')} of an earlier run to ${join(shownDir, SUPERSEDED_DIR)}/ (this run does not write them)\n`);
-            }
             // With --annotate this run draws its own, after the input: until then, or if it is stopped
             // before (SIGTERM, SIGKILL, an input that fails), the earlier one must not sit beside the new
-            // detections as if drawn from them.
-            if (v.annotate) {
-              rmSync(`${base}.annotated.mp4`, { force: true });
-              rmSync(annotatePartialPath(`${base}.annotated.mp4`), { force: true });
+            // detections as if drawn from them; moved aside with the rest, not deleted (hours of drawing).
+            const movedAside = moveAsideStale(outDir, name, suffixes.filter((sfx) => !(v.annotate && sfx === '.annotated.mp4')));
+            if (movedAside.length) {
+              const shown = relative(process.cwd(), base) || base;
+              const redrawn = movedAside.filter((f) => v.annotate && f.endsWith('.annotated.mp4'));
+              const why = redrawn.length === movedAside.length ? 'this run draws its own after the input' : redrawn.length ? `this run does not write them; ${redrawn[0]} it draws anew after the input` : 'this run does not write them';
+              process.stderr.write(`batch: ${shown}.*: moved ${movedAside.join(', ')} of an earlier run to ${join(shownDir, SUPERSEDED_DIR)}/ (${why})\n`);
             }
+            if (v.annotate) rmSync(annotatePartialPath(`${base}.annotated.mp4`), { force: true });
             outputs.set(name, {
               job,
               url: job.url,

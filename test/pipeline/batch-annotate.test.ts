@@ -244,6 +244,9 @@ describe('xnorcam batch --annotate', () => {
     expect(await run.closed).toBe(143);
     expect(run.stderr()).toContain(`batch: ${join(out, 'term.annotated.mp4')} not written (stopped by SIGTERM)`);
     expect(existsSync(join(out, 'term.annotated.mp4'))).toBe(false);
+    // Moved aside, not deleted: the only video there was (it was deleted as the run began, and this one never drawn).
+    expect(readFileSync(join(out, 'superseded', 'term.annotated.mp4'), 'utf8')).toBe('drawn by an earlier run');
+    expect(run.stderr()).toContain(`term.*: moved term.annotated.mp4 of an earlier run to`);
   });
 
   it('a signal while drawing finishes the video with the frames drawn so far, named partial, and says the data outputs are complete', async () => {
