@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,25 @@ describe.skipIf(!built)(`native addon fallback${built ? '' : ' (skipped: run npx
       const warnings = run.stderr.split('\n').filter((l) => l.includes('kernel backend native unavailable'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/native addon failed to build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an addon built from the same sources for this node is not built again (npx xnorcam re-ran the install script: a minute, the addon gone meanwhile)', () => {
+    const dir = makeProject();
+    try {
+      writeFileSync(path.join(dir, 'native', 'src', 'broken.cc'), '#include <node_api.h>\nNAPI_MODULE_INIT() { return exports; }\n');
+      const install = () => spawnSync(process.execPath, ['scripts/build-native.mjs'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+      const addon = path.join(dir, 'native', 'build', 'Release', 'xnorcam_native.node');
+      expect(install().stdout).toMatch(/native kernels built/);
+      const first = statSync(addon).mtimeMs;
+      expect(install().stdout).toMatch(/native kernels up to date/);
+      expect(statSync(addon).mtimeMs).toBe(first);
+      // A source edited since: built again.
+      const later = new Date(Date.now() + 5000);
+      utimesSync(path.join(dir, 'native', 'src', 'broken.cc'), later, later);
+      expect(install().stdout).toMatch(/native kernels built/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
