@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeVideo, tempDir } from '../helpers/videos.js';
@@ -185,10 +185,16 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     let stderr = '';
     late.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const status = new Promise<number | null>((r) => late.on('exit', r));
-    // The holder ends just after the late batch has read the folder (its own lock appears as it does): a late batch
-    // that stepped back and looked again found the folder free, and wrote the same files after the other, exit 0.
-    const ownLock = join(out, `.xnorcam-batch-${late.pid}.lock`);
-    while (!existsSync(ownLock) && late.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    // The holder ends once the late batch has read the folder, told by its own lock going (written before it reads,
+    // let go after): a late batch that stepped back and looked again found the folder free, and wrote the same files
+    // after the other, exit 0. (Killing the holder when the lock appeared raced the late batch's read of the folder.)
+    const ownLock = `.xnorcam-batch-${late.pid}.lock`;
+    let seen = 0;
+    const watcher = watch(out, (_, file) => {
+      if (file === ownLock && ++seen === 2) holder.kill();
+    });
+    await status;
+    watcher.close();
     holder.kill();
     await holderGone;
     expect(await status).toBe(2);
