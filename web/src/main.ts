@@ -145,6 +145,8 @@ let squeeze = 0;
 /** The fewest columns a camera's name was seen cut short at (fitTiles): fewer are preferred, where the counts fit. Kept as squeeze is. */
 let namesCutAt = Infinity;
 let squeezedFor = '';
+/** A fitTiles waiting for the next frame, asked for by an unchanged layout. */
+let refitPending = false;
 /** The figures' width as last seen: hidden (.no-figures) they measure 0, and were then thought to fit anywhere. */
 let figuresSeenW: number | null = null;
 
@@ -241,7 +243,18 @@ function applyLayout(cols: number, rows: number, side: boolean, scale: number): 
     grid.style.getPropertyValue('--rows') === String(rows) &&
     grid.classList.contains('side') === side &&
     grid.style.getPropertyValue('--counts-scale') === String(scale);
-  if (same) return;
+  if (same) {
+    // The tiles change under an unchanged layout (a head's total grows, its model id comes or goes, the figures
+    // hide): looked at again, a name cut short since is found (it stayed cut, three across a zoomed laptop).
+    if (!refitPending) {
+      refitPending = true;
+      requestAnimationFrame(() => {
+        refitPending = false;
+        fitTiles();
+      });
+    }
+    return;
+  }
   grid.style.setProperty('--cols', String(cols));
   grid.style.setProperty('--rows', String(rows));
   grid.style.setProperty('--counts-scale', String(scale));
