@@ -19,7 +19,7 @@ describe('xnorcam specialise (toy scale)', () => {
   it('samples, pseudo-labels with a real teacher, trains, packs with a model card, and resumes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xnorcam-spec-'));
     const video = join(dir, 'cam.mp4');
-    const synth = xnorcam('synth', 'video', '--out', video, '--seconds', '6', '--seed', '11', '--size', '640x360');
+    const synth = xnorcam('synth', 'video', '--out', video, '--seconds', '6', '--seed', '11', '--size', '320x180');
     expect(synth.status, synth.stderr).toBe(0);
 
     const out = join(dir, 'cam.xnor');
