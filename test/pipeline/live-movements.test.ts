@@ -9,8 +9,11 @@ import { synthRoad } from '../helpers/synth-intersection.js';
 import { tempDir } from '../helpers/videos.js';
 import { until } from '../helpers/wait.js';
 
-/** Long enough for two runs of the 10 s recording to fall in one interval. */
-const INTERVAL_S = 300;
+/**
+ * Long enough for two runs of the 10 s recording to fall in one interval; an hour, so a test seldom has to wait
+ * for the next interval to have the time it needs (with 5 min, 2 in 5 starts waited a minute on average).
+ */
+const INTERVAL_S = 3600;
 
 describe('a live movements CSV', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -60,18 +63,25 @@ describe('a live movements CSV', () => {
     const out = join(tmp.dir, 'length');
     const yaml = join(tmp.dir, 'length.yaml');
     const csv = (name: string) => readFileSync(join(out, name), 'utf8');
-    const run = (seconds: number, duration: number) => {
+    const start = (seconds: number) => {
       writeFileSync(yaml, junction(road, out, ['    loop: true', '    movements: true'], seconds));
-      const r = xnorcam(['run', yaml, '--duration', String(duration)], undefined, { XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' });
-      expect(r.status, r.stderr).toBe(0);
-      return r.stderr;
+      return startRun(yaml);
     };
-    // Stopped a few seconds into a 10 s interval off the 30 s grid (:10 or :40), started again within it: the
-    // audit's case, that interval carried on into the 30 s run as an interval of its own.
-    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000)));
-    run(10, 13);
+    // Stopped a second into a 10 s interval off the 30 s grid (:10 or :20 past a 30 s mark), once the run has seen
+    // a 10 s interval end, and started again within it: the audit's case, that interval carried on into the 30 s
+    // run as an interval of its own. The stop is timed from the source's start, not from a guessed start-up time.
+    const first = start(10);
+    await until('the 10 s run\'s source up', () => sourceUps(out) === 1, 90_000);
+    const offGrid = nextOffGridBoundary(Date.now());
+    await new Promise((r) => setTimeout(r, offGrid + 1000 - Date.now()));
+    expect(await first.stop(), first.log()).toBe(0);
     const before = { counts: csv('junction.counts.csv'), movements: csv('junction.movements.csv') };
-    const log = run(30, 12);
+    // The 30 s run goes on until it has told a movement of its own, so its files have rows.
+    const told = movementEvents(out).length;
+    const second = start(30);
+    await until('a movement of the 30 s run', () => sourceUps(out) === 2 && movementEvents(out).length > told, 90_000);
+    expect(await second.stop(), second.log()).toBe(0);
+    const log = second.log();
 
     // The 10 s run's files as it wrote them (nothing taken off their end), rotated as by size.
     expect(csv('junction.counts.csv.1')).toBe(before.counts);
@@ -96,23 +106,19 @@ describe('a live movements CSV', () => {
     writeFileSync(yaml, junction(road, out, [...loop, '    movements: true']));
     // The movements, the reload and the stop within one interval.
     const interval = await intervalWithTimeLeft(90_000);
-    const run = spawn(process.execPath, [bin, 'run', yaml], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    run.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
-    const exited = new Promise((resolve) => run.on('exit', resolve));
+    const run = startRun(yaml);
     try {
       await until('movements told', () => movementEvents(out).length >= 3, 90_000);
       // Saved as an editor does: a new file over the old.
       writeFileSync(`${yaml}.new`, junction(road, out, loop));
       renameSync(`${yaml}.new`, yaml);
-      await until('the source restarted without movements', () => /"msg":"source restarted".*"changed":"movements"/.test(log), 30_000);
+      await until('the source restarted without movements', () => /"msg":"source restarted".*"changed":"movements"/.test(run.log()), 30_000);
       // Crossings after the reload: the interval goes on without movements.
       const crossings = () => readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"line-crossing"')).length;
       const before = crossings();
       await until('a crossing after the reload', () => crossings() > before, 60_000);
     } finally {
-      run.kill('SIGINT');
-      expect(await exited, log).toBe(0);
+      expect(await run.stop(), run.log()).toBe(0);
     }
     const told = movementEvents(out).filter((e) => e.className !== 'person');
     expect(told.length).toBeGreaterThan(0);
@@ -135,6 +141,35 @@ async function intervalWithTimeLeft(ms: number): Promise<number> {
   const left = INTERVAL_S * 1000 - (Date.now() % (INTERVAL_S * 1000));
   if (left < ms) await new Promise((r) => setTimeout(r, left + 500));
   return Math.floor(Date.now() / (INTERVAL_S * 1000)) * INTERVAL_S * 1000;
+}
+
+/** `xnorcam run` of a pipeline file in the background, its JSON log kept; stop() is a Ctrl-C, answered with the exit code. */
+function startRun(yaml: string): { log: () => string; stop: () => Promise<number | null> } {
+  const run = spawn(process.execPath, [bin, 'run', yaml], { env: { ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  run.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+  const exited = new Promise<number | null>((resolve) => run.on('exit', resolve));
+  return {
+    log: () => log,
+    stop: () => {
+      run.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+/** The first 10 s boundary after `ms` that is not a 30 s one. */
+function nextOffGridBoundary(ms: number): number {
+  let b = Math.floor(ms / 10_000) * 10_000 + 10_000;
+  while (b % 30_000 === 0) b += 10_000;
+  return b;
+}
+
+/** How many times events.jsonl has told the source up (once a run). */
+function sourceUps(out: string): number {
+  const path = join(out, 'events.jsonl');
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('"source-up"')).length;
 }
 
 /** The movements events.jsonl has told. */
