@@ -18,7 +18,7 @@ describe('live track ids', () => {
   it('go on from the run before, after a clean stop and after a kill; a file in batch still numbers from 1', async () => {
     // Generated traffic with the bundled model: real vehicles, real crossings of the generator's counting line.
     const video = join(tmp.dir, 'road.mp4');
-    const synth = spawnSync(process.execPath, [bin, 'synth', 'video', '--out', video, '--seconds', '6', '--seed', '3', '--size', '640x360'], { env, encoding: 'utf8' });
+    const synth = spawnSync(process.execPath, [bin, 'synth', 'video', '--out', video, '--seconds', '4', '--seed', '3', '--size', '640x360'], { env, encoding: 'utf8' });
     expect(synth.status, synth.stderr).toBe(0);
     const line = (JSON.parse(readFileSync(join(tmp.dir, 'road.truth.json'), 'utf8')) as { line: { points: number[][] } }).line.points;
     const out = join(tmp.dir, 'out');
