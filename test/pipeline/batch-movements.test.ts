@@ -42,7 +42,8 @@ describe('xnorcam batch --movements', () => {
   let road: ReturnType<typeof synthRoad>;
   beforeAll(() => {
     tmp = tempDir();
-    road = synthRoad(tmp.dir);
+    // 640x360: a quarter of the default's pixels to render and decode, the model's input as detailed (320 wide).
+    road = synthRoad(tmp.dir, '640x360');
     video = road.video;
   }, 300_000);
   afterAll(() => tmp.cleanup());
