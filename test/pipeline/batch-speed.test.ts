@@ -18,7 +18,8 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
   beforeAll(() => {
     tmp = tempDir();
     video = join(tmp.dir, 'traffic.mp4');
-    const r = xnorcam(['synth', 'video', '--out', video, '--seconds', '10', '--seed', '3']);
+    // 640x360: a quarter of the default's pixels to synthesise and decode, the model's input as detailed (320 wide).
+    const r = xnorcam(['synth', 'video', '--out', video, '--seconds', '10', '--seed', '3', '--size', '640x360']);
     expect(r.status, r.stderr).toBe(0);
     truth = JSON.parse(readFileSync(join(tmp.dir, 'traffic.truth.json'), 'utf8')) as Truth;
   }, 120_000);
@@ -74,7 +75,7 @@ describe('xnorcam batch with a ground calibration and a zone', () => {
     expect(plain.status, plain.stderr).toBe(0);
     const lines = plain.stderr.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
-    expect(lines).toContain("batch: traffic: line 'far' has every point outside the 1280x720 picture (source pixels)");
+    expect(lines).toContain("batch: traffic: line 'far' has every point outside the 640x360 picture (source pixels)");
     const units = lines.filter((l) => l.startsWith('batch: traffic: calibration: its ground points are '));
     expect(units, plain.stderr).toHaveLength(1);
     expect(units[0]).toMatch(/ m apart, no road patch a camera calibrates: are its world points \(--calibration E,N; calibration.world in a pipeline file\) in metres\? /);
