@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { makeVideo, probeFramePts, tempDir } from '../helpers/videos.js';
 import { bin, shared, testModelArgs } from '../helpers/model.js';
@@ -39,9 +39,22 @@ describe('xnorcam batch --annotate', () => {
   });
   afterAll(() => tmp.cleanup());
 
+  /**
+   * A video made once and copied under each name asked for (the outputs are named after the input): the tests
+   * that stop a run need the same long input, and encoding it again for each was most of their setup.
+   */
+  const made = new Map<string, string>();
+  function copyOfVideo(name: string, spec: Parameters<typeof makeVideo>[1]): string {
+    const key = JSON.stringify(spec);
+    if (!made.has(key)) made.set(key, makeVideo(join(tmp.dir, `made-${made.size}.mp4`), spec));
+    const path = join(tmp.dir, `${name}.mp4`);
+    copyFileSync(made.get(key)!, path);
+    return path;
+  }
+
   /** `batch --annotate` on a 40 s video, sent `sig` once its detections file has some results. */
   async function signalledMidRun(name: string, outName: string, sig: NodeJS.Signals, opts: { earlierVideo?: boolean } = {}) {
-    const video = makeVideo(join(tmp.dir, `${name}.mp4`), { width: 320, height: 240, fps: 25, seconds: 40 });
+    const video = copyOfVideo(name, { width: 320, height: 240, fps: 25, seconds: 40 });
     const out = join(tmp.dir, outName);
     if (opts.earlierVideo) {
       mkdirSync(out, { recursive: true });
@@ -250,7 +263,7 @@ describe('xnorcam batch --annotate', () => {
   });
 
   it('a signal while drawing finishes the video with the frames drawn so far, named partial, and says the data outputs are complete', async () => {
-    const video = makeVideo(join(tmp.dir, 'big.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
+    const video = copyOfVideo('big', { width: 1280, height: 720, fps: 25, seconds: 20 });
     const out = join(tmp.dir, 'drawing');
     const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
     await until('the drawing step', () => run.stderr().includes('drawing boxes'), 60_000);
@@ -273,7 +286,7 @@ describe('xnorcam batch --annotate', () => {
   });
 
   it('killed while drawing (SIGKILL), leaves the video under a name that says it is partial, never as the whole one', async () => {
-    const video = makeVideo(join(tmp.dir, 'killed.mp4'), { width: 1280, height: 720, fps: 25, seconds: 20 });
+    const video = copyOfVideo('killed', { width: 1280, height: 720, fps: 25, seconds: 20 });
     const out = join(tmp.dir, 'killed');
     const run = runBatch([video, ...testModelArgs, '--out', out, '--stride', '25', '--annotate']);
     // Killed once frames are being encoded (the file being drawn has grown).
