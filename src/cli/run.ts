@@ -387,6 +387,7 @@ async function runStarted(
           websocketClients: () => websocketClients(),
           webhooks: () => outputs?.webhookStats() ?? [],
           outputLinesLost: () => outputs?.linesLost() ?? [],
+          outputLinesHeld: () => outputs?.linesHeld() ?? [],
         })
       : undefined;
   await pipeline.start();
@@ -422,6 +423,7 @@ async function runStarted(
         token: setup.dashboard.token,
         allowNoToken: setup.dashboard.allowNoToken,
         allowedHosts: setup.dashboard.allowedHosts,
+        outputFailures: () => outputs?.failingFiles() ?? [],
       });
       dashboard = server;
       websocketClients = () => server.clients().length;

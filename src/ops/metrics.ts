@@ -12,6 +12,8 @@ export interface MetricProbes {
   webhooks?: () => ({ url: string } & WebhookStats)[];
   /** Lines each output file has dropped because it could not be written. */
   outputLinesLost?: () => { file: string; lines: number }[];
+  /** Lines each output file holds, to write once it can be written again. */
+  outputLinesHeld?: () => { file: string; lines: number }[];
 }
 
 export interface PipelineMetrics {
@@ -160,6 +162,16 @@ export function createPipelineMetrics(feed: PipelineFeed, probes: MetricProbes =
     collect() {
       this.reset();
       for (const f of probes.outputLinesLost?.() ?? []) this.inc({ file: f.file }, f.lines);
+    },
+  });
+  new Gauge({
+    name: 'xnorcam_output_lines_held',
+    help: 'Lines a counts or movements CSV holds because it cannot be written now (disk full), to write in order once it can',
+    labelNames: ['file'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of probes.outputLinesHeld?.() ?? []) this.set({ file: f.file }, f.lines);
     },
   });
   new Gauge({

@@ -6,7 +6,7 @@ import { makeOutputDir } from '../core/output-dir.js';
 import { mergeCounts } from '../core/source-counts.js';
 import type { FrameResult, TrafficEvent } from '../core/types.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { LiveLineFile, rotateFiles, rotateOtherTable } from './rotating-file.js';
+import { LiveLineFile, OUTPUT_HOLD_LINES, rotateFiles, rotateOtherTable, type OutputFailure } from './rotating-file.js';
 import { SourceRecord } from './source-record.js';
 import { UserError } from '../core/errors.js';
 import { OutputLock, describeHolder, outputLockHolder } from './output-lock.js';
@@ -129,7 +129,21 @@ export class PipelineOutputs {
     return [...lost].map(([file, lines]) => ({ file, lines }));
   }
 
-  /** A live output file, opened at its first line; a CSV (one with a `header`) first kept aside if it is of another kind. */
+  /** Each output file that cannot be written now (a full disk): since when, why, and the lines it holds and lost, for /healthz. */
+  failingFiles(): OutputFailure[] {
+    return [...this.files.values()].flatMap((f) => f.failing() ?? []);
+  }
+
+  /** Lines each output file holds to write once it can (a full disk), by file name, for /metrics. */
+  linesHeld(): { file: string; lines: number }[] {
+    return [...this.files].map(([file, f]) => ({ file, lines: f.held }));
+  }
+
+  /**
+   * A live output file, opened at its first line; a CSV (one with a `header`) first kept aside if it is of another kind.
+   * A CSV's interval rows are held while it cannot be written, and written in order once it can (OUTPUT_HOLD_LINES):
+   * a study's counts, not to be lost to a full disk for an hour; events and detections are dropped (counted).
+   */
   private file(name: string, header?: string): LiveLineFile {
     let f = this.files.get(name);
     if (!f) {
@@ -144,7 +158,7 @@ export class PipelineOutputs {
           logger.warn(`${path} is a file of another kind and cannot be rotated (${(e as Error).message}): this source's rows follow it there`);
         }
       }
-      f = new LiveLineFile(path, { ...rotate, header }, logger);
+      f = new LiveLineFile(path, { ...rotate, header, holdLines: header ? OUTPUT_HOLD_LINES : 0 }, logger);
       this.files.set(name, f);
     }
     return f;
@@ -292,7 +306,7 @@ export class PipelineOutputs {
     if (fresh.length === 0 && !late) return;
     const rows = late ? (fresh.length ? [addInterval(fresh[0], late), ...fresh.slice(1)] : [{ start: done + counts.intervalMs, ...late }]) : fresh;
     const f = this.file(`${source}.counts.csv`, CLOCK_COUNTS_CSV_HEADER);
-    for (const iv of rows) for (const row of countRows(iv, counts.classes ?? [])) f.writeLine(row);
+    for (const iv of rows) f.writeLines(countRows(iv, counts.classes ?? []));
     // A source a reload took movements off still has its intervals up to then to write (the one in progress
     // too, written once it ends), and no more: its movements file is let go after the last.
     const moved = counts.movements ? rows : rows.filter((iv) => iv.movements);
@@ -329,7 +343,7 @@ export class PipelineOutputs {
     const f = this.file(`${source}.movements.csv`, CLOCK_MOVEMENTS_CSV_HEADER);
     const cls = movementClasses(classes);
     for (const iv of intervals) {
-      for (const row of movementRows(iv.movements ?? {}, Object.keys(iv.counts), cls)) f.writeLine(`${intervalLabel(iv.start)},${iv.start},${row},${coveredCell(iv)}`);
+      f.writeLines(movementRows(iv.movements ?? {}, Object.keys(iv.counts), cls).map((row) => `${intervalLabel(iv.start)},${iv.start},${row},${coveredCell(iv)}`));
     }
   }
 
@@ -482,7 +496,14 @@ export class PipelineOutputs {
     for (const source of [...this.recordings.keys()]) this.endRecording(source);
     if (this.cfg.outputs.files?.counts) this.flushCounts(true);
     await Promise.all(this.sinks.map((s) => s.close()));
-    for (const f of this.files.values()) f.close();
+    // One line for the stop, however many files could not save theirs (a full disk fails them all).
+    const lost: Record<string, number> = {};
+    for (const [name, f] of this.files) {
+      const n = f.close(false);
+      if (n) lost[name] = n;
+    }
+    const total = Object.values(lost).reduce((a, b) => a + b, 0);
+    if (total) logger.error(`output files stopped with ${total} lines not saved (they could not be written)`, { dir: this.cfg.outputs.files?.dir, files: lost });
     this.lock?.release();
   }
 }

@@ -7,6 +7,7 @@ import { logger } from '../core/log.js';
 import { TOKEN_ENV, TokenAuth } from './auth.js';
 import { exposureRefusal, isLoopback, listeningOn } from './exposure.js';
 import { DEFAULT_WATCHDOG_MS, healthOf } from './health.js';
+import type { OutputFailure } from '../ops/rotating-file.js';
 import { hostAllowed, hostName } from './host-check.js';
 import { HARD_MAX_CLIENT_PAYLOAD_BYTES } from './protocol.js';
 import { serveStatic, staticFileFor } from './static-files.js';
@@ -37,6 +38,11 @@ export interface DashboardServerOptions {
    * default for sources that report none. Default 10 s.
    */
   watchdogMs?: number;
+  /**
+   * The output files that cannot be written now (a full disk), told in /healthz's body under `outputs`; the
+   * status stays the cameras': a container restarted for a full disk would find the disk as full.
+   */
+  outputFailures?: () => OutputFailure[];
   /** Tuning of the WebSocket fan-out (send budgets, intervals); the defaults suit a LAN. */
   hub?: WsHubOptions;
 }
@@ -116,7 +122,12 @@ export async function startDashboardServer(feed: PipelineFeed, opts: DashboardSe
       const h = healthOf(feed.sources(), Date.now(), startedAt, watchdogMs);
       // Without the token, or addressed by a refused name (a rebinding page), only the verdict: source names stay private.
       const full = token === 'ok' && hostRefusal(req) === null;
-      return sendJson(res, h.ok ? 200 : 503, full ? h : { ok: h.ok });
+      if (!opts.outputFailures) return sendJson(res, h.ok ? 200 : 503, full ? h : { ok: h.ok });
+      const failing = opts.outputFailures();
+      const writing = failing.length ? 'failing' : 'ok';
+      // File names are a camera's: with the full answer only.
+      const outputs = full && failing.length ? { writing, failing: failing.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) } : { writing };
+      return sendJson(res, h.ok ? 200 : 503, full ? { ...h, outputs } : { ok: h.ok, outputs });
     }
     if (retryAfter > 0) {
       guard.refused(client);

@@ -294,7 +294,7 @@ describe('RotatingLineFile', () => {
 describe('LiveLineFile (a live output that must outlive the disk)', () => {
   const logged = () => {
     const lines: { level: string; msg: string; f: Record<string, unknown> }[] = [];
-    return { lines, error: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'error', msg, f }), info: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'info', msg, f }) };
+    return { lines, error: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'error', msg, f }), warn: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'warn', msg, f }), info: (msg: string, f: Record<string, unknown>) => lines.push({ level: 'info', msg, f }) };
   };
 
   it('refuses a link planted at its name (a shared folder): its target is never written, the log names the file', () => {
@@ -356,12 +356,24 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     expect(log.lines.at(-1)).toEqual({ level: 'info', msg: 'output file was truncated (copytruncate); writing on from its new end', f: { file: path } });
   });
 
-  it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xnorcam-full-'));
-    // /dev/full (every write fails with ENOSPC) through a linked folder: a link at the file's own name is refused.
-    const disk = join(dir, 'disk');
+  /**
+   * A folder whose `full` is /dev/full (every write fails with ENOSPC), linked (a link at the file's own name
+   * is refused); `free()` puts a real folder in its place, as space freed would.
+   */
+  const fullDisk = () => {
+    const disk = join(mkdtempSync(join(tmpdir(), 'xnorcam-full-')), 'disk');
     symlinkSync('/dev', disk);
-    const path = join(disk, 'full');
+    return {
+      path: join(disk, 'full'),
+      free: () => {
+        rmSync(disk);
+        mkdirSync(disk);
+      },
+    };
+  };
+
+  it('drops and counts lines while the disk is full, says so once, and writes again when it can', () => {
+    const { path, free } = fullDisk();
     const log = logged();
     let now = 0;
     const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2 }, log, () => now);
@@ -372,16 +384,52 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     expect(log.lines[0]).toMatchObject({ level: 'error', f: { file: path } });
     expect(log.lines[0].msg).toMatch(/^output file cannot be written; its lines are dropped until it can/);
     expect(String(log.lines[0].f.error)).toMatch(/ENOSPC/);
-    // Space again (a real folder in place of the link): the next try after the pause writes.
-    rmSync(disk);
-    mkdirSync(disk);
+    // Space again: the next try after the pause writes.
+    free();
     now += 1000;
     f.writeLine('{"n":6}'); // within the pause: dropped
     now += OUTPUT_RETRY_MS;
     f.writeLine('{"n":7}');
     f.close();
     expect(readFileSync(path, 'utf8')).toBe('{"n":7}\n');
-    expect(log.lines[1]).toEqual({ level: 'info', msg: 'output file writable again', f: { file: path, linesLost: 7 } });
+    expect(log.lines[1]).toEqual({ level: 'info', msg: 'output file writable again', f: { file: path, linesWrittenLate: 0, linesLost: 7 } });
+  });
+
+  it("holds a counts CSV's rows while the disk is full and writes them in order, before newer rows, once it can", () => {
+    const { path, free } = fullDisk();
+    const log = logged();
+    let now = 0;
+    const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2, holdLines: 100 }, log, () => now);
+    const interval = (m: number) => [`0${m},a,1`, `0${m},b,2`];
+    f.writeLines(interval(1));
+    now += OUTPUT_RETRY_MS;
+    f.writeLines(interval(2));
+    expect(f.held).toBe(4);
+    expect(f.failing()).toMatchObject({ file: path, held: 4, lost: 0, error: expect.stringMatching(/ENOSPC/) });
+    expect(log.lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^output file cannot be written; its lines are held \(up to 100\) and written in order once it can be/)]);
+    // Space again: the retry (its timer's) writes them without waiting for the next interval.
+    free();
+    now += OUTPUT_RETRY_MS;
+    f.retry();
+    f.writeLines(interval(3));
+    f.close();
+    expect(readFileSync(path, 'utf8')).toBe('01,a,1\n01,b,2\n02,a,1\n02,b,2\n03,a,1\n03,b,2\n');
+    expect(log.lines.slice(1)).toEqual([{ level: 'info', msg: 'output file writable again', f: { file: path, linesWrittenLate: 4, linesLost: 0 } }]);
+    expect(f.totalLost).toBe(0);
+  });
+
+  it('past its hold drops the oldest intervals whole, says so once, and counts them', () => {
+    const { path } = fullDisk();
+    const log = logged();
+    const f = new LiveLineFile(path, { maxBytes: 1 << 20, maxFiles: 2, holdLines: 5 }, log, () => 0);
+    for (let m = 0; m < 5; m++) f.writeLines([`${m},a`, `${m},b`]);
+    expect(f.held).toBe(4);
+    expect(log.lines.map((l) => [l.level, l.f.linesLost])).toEqual([['error', undefined], ['warn', 2]]);
+    expect(log.lines[1].msg).toMatch(/holds 5 lines, its most: the oldest are dropped/);
+    // Stopped while still full: one line with every line not saved, dropped and held.
+    expect(f.close()).toBe(10);
+    expect(log.lines.at(-1)).toEqual({ level: 'error', msg: 'output file closed with lines not saved', f: { file: path, linesLost: 10, heldNotWritten: 4 } });
+    expect(f.totalLost).toBe(10);
   });
 
   it('survives a folder that cannot be made', () => {
@@ -391,7 +439,7 @@ describe('LiveLineFile (a live output that must outlive the disk)', () => {
     const f = new LiveLineFile(join(dir, 'out', 'events.jsonl'), { maxBytes: 1000, maxFiles: 1 }, log);
     f.writeLine('{}');
     f.close();
-    expect(log.lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^output file cannot be written/), 'output file closed with lines dropped']);
+    expect(log.lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^output file cannot be written/), 'output file closed with lines not saved']);
     expect(String(log.lines[0].f.error)).toMatch(/EEXIST|ENOTDIR/);
   });
 });

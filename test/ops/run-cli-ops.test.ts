@@ -75,11 +75,21 @@ describe('xnorcam run, operated', () => {
       expect(lost()).toBeGreaterThan(0);
       expect(run.output()).toContain('output file cannot be written');
       // A full disk is no reason for a supervisor to restart the container: that would not free space.
-      expect((await fetch(run.url + 'healthz')).status).toBe(200);
+      const health = await fetch(run.url + 'healthz');
+      expect(health.status).toBe(200);
+      // But it says the writing fails, and which file, while it does.
+      const body = (await health.json()) as { outputs?: { writing: string; failing?: { file: string; error: string; held: number; lost: number; since: string }[] } };
+      expect(body.outputs?.writing).toBe('failing');
+      expect(body.outputs?.failing).toEqual([expect.objectContaining({ file: join(out, 'events.jsonl'), held: 0, since: expect.stringMatching(/Z$/) })]);
+      expect(body.outputs!.failing![0].lost).toBeGreaterThan(0);
     } finally {
       run.child.kill('SIGTERM');
     }
     expect(await run.exited).toBe(0);
+    // The stop says in one line what could not be saved.
+    const stopped = run.output().split('\n').filter((l) => l.includes('lines not saved'));
+    expect(stopped).toHaveLength(1);
+    expect(JSON.parse(stopped[0])).toMatchObject({ level: 'error', msg: expect.stringMatching(/^output files stopped with \d+ lines not saved/), files: { 'events.jsonl': expect.any(Number) } });
   }, 60_000);
 
   const exposedFile = (dashboard: string) => {
