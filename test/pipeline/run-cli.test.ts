@@ -4,11 +4,13 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { defaultModelPath } from '../../src/detect/default-model.js';
 import { tempDir } from '../helpers/videos.js';
-import { dashboardUrl } from '../helpers/cli.js';
+import { dashboardUrl, spawnAsync } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { bin, repoRoot, shared, testModelArgs } from '../helpers/model.js';
 
 const xnorcam = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn' } });
+/** As xnorcam(), not blocking: runs that wait out a --duration, or refusals that need only their start, go side by side. */
+const xnorcamAsync = (args: string[], env: NodeJS.ProcessEnv = { ...process.env, XNORCAM_LOG_LEVEL: 'warn' }) => spawnAsync(process.execPath, [bin, ...args], { timeout: 50_000, env });
 
 describe('xnorcam run / demo', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -16,6 +18,17 @@ describe('xnorcam run / demo', () => {
     tmp = tempDir();
   });
   afterAll(() => tmp.cleanup());
+
+  /** One rendered road (6 s, cars crossing its line) for the tests that play a file: rendered once, on first use. */
+  let road: { video: string; truth: { line: { points: number[][] }; calibration: { image: number[][]; world: number[][] } } } | undefined;
+  const roadVideo = () => {
+    if (road) return road;
+    const video = join(tmp.dir, 'road.mp4');
+    const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '1', '--size', '640x360']);
+    expect(made.status, made.stderr).toBe(0);
+    road = { video, truth: JSON.parse(readFileSync(join(tmp.dir, 'road.truth.json'), 'utf8')) as NonNullable<typeof road>['truth'] };
+    return road;
+  };
 
   it('runs a live test source, prints results as JSON lines and per-source stats, stops after --duration', () => {
     const r = xnorcam(['run', 'lavfi:testsrc2=size=320x240:rate=10', ...testModelArgs, '--no-dashboard', '--json', '--duration', '4', '--stats', '1']);
@@ -66,7 +79,10 @@ describe('xnorcam run / demo', () => {
       const cookie = page.headers.get('set-cookie')!;
       expect(cookie).toContain(`xnorcam_token=${encodeURIComponent(token)}`);
       expect((await fetch(new URL('/api/sources', url), { headers: { cookie: cookie.split(';')[0] } })).status).toBe(200);
+      // Stopped once a stats record is out (SIGTERM, exit 0), rather than at the end of --duration.
+      await until('a running stats record', () => /"msg":"source status","source":"testsrc2","state":"running"/.test(err) || child.exitCode !== null, 30_000);
     } finally {
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
     expect(out.trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([]);
@@ -75,94 +91,105 @@ describe('xnorcam run / demo', () => {
     expect(err).toMatch(/"msg":"source status","source":"testsrc2","state":"running","decodedFps"/);
   }, 60_000);
 
-  it('writes the dashboard token only to a terminal, never where a log collects it (Docker, a service, a pipe)', () => {
+  it('writes the dashboard token only to a terminal, never where a log collects it (Docker, a service, a pipe)', async () => {
     const token = 'DashT0kenSecret';
     const yaml = join(tmp.dir, 'token.yaml');
     writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', `  dashboard: { port: 0, token: ${token} }`, ''].join('\n'));
     const args = [bin, 'run', yaml, ...testModelArgs, '--duration', '2', '--stats', '1'];
     const env = (format: string) => ({ ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: format });
     // The Docker image's JSON log: every line a record, the address without its token.
-    const json = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 50_000, env: env('json') });
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    // The three runs wait out their --duration side by side.
+    const [json, text, tty] = await Promise.all([
+      spawnAsync(process.execPath, args, { timeout: 50_000, env: env('json') }),
+      spawnAsync(process.execPath, args, { timeout: 50_000, env: env('text') }),
+      spawnAsync('script', ['-qec', [process.execPath, ...args].map(quote).join(' '), '/dev/null'], { timeout: 50_000, env: env('text') }),
+    ]);
     expect(json.status, json.stderr).toBe(0);
     expect(json.stdout + json.stderr).not.toContain(token);
     expect(JSON.parse(json.stderr.split('\n').find((l) => l.includes('"msg":"dashboard"'))!)).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), token: expect.stringMatching(/^required/) });
     // A text log into a pipe (a service manager's journal): the line, without the token.
-    const text = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 50_000, env: env('text') });
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout + text.stderr).not.toContain(token);
     expect(text.stdout).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(token required/m);
     // On a terminal (script(1) gives it one) the URL to click, with the token.
-    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
-    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 50_000, env: env('text') });
     expect(tty.status, tty.stdout).toBe(0);
     expect(tty.stdout).toMatch(new RegExp(`^dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${token}\\r?$`, 'm'));
   }, 90_000);
 
-  it('off a terminal (Docker, a service) logs no per-source stats in steady state unless --stats asks, only each source\'s last as it stops', () => {
+  it('off a terminal (Docker, a service) logs no per-source stats in steady state unless --stats asks, only each source\'s last as it stops', async () => {
     const statuses = (stderr: string) => stderr.split('\n').filter((l) => l.includes('"msg":"source status"')).map((l) => JSON.parse(l) as { state: string });
-    const quiet = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7']);
+    // Side by side: each waits out its --duration (the quiet one's past a terminal's 5 s default).
+    const [quiet, asked] = await Promise.all([
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7']),
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7', '--stats', '5']),
+    ]);
     expect(quiet.status, quiet.stderr).toBe(0);
     expect(statuses(quiet.stderr)).toMatchObject([{ state: 'stopped' }]);
-    const asked = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '7', '--stats', '5']);
     expect(asked.status, asked.stderr).toBe(0);
     expect(statuses(asked.stderr).map((s) => s.state)).toEqual(['running', 'stopped']);
   }, 60_000);
 
-  it('refuses a --token that is short, a pattern or white space in one line that says how to make one, as the pipeline file does', () => {
+  it('refuses a --token that is short, a pattern or white space in one line that says how to make one, as the pipeline file does', async () => {
     const make = `make one with: openssl rand -hex 16 (or node -p "crypto.randomBytes(16).toString('hex')")`;
-    for (const [token, problem] of [
+    const cases = [
       ['short', `too short: 5 characters, at least 8 needed (16 or more advised); ${make}`],
       ['', `too short: 0 characters, at least 8 needed (16 or more advised); ${make}`],
       ['        ', `is only white space; ${make}`],
       ['aaaaaaaa', `too easy to guess: only 1 different character; ${make}`],
-    ]) {
-      const r = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1']);
+    ];
+    const runs = await Promise.all(cases.map(([token]) => xnorcamAsync(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', token, '--port', '0', '--duration', '1'])));
+    for (const [i, [token, problem]] of cases.entries()) {
+      const r = runs[i];
       expect(r.status, token).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([`error: xnorcam run: --token: ${problem} (see xnorcam run --help)`]);
     }
   });
 
-  it('refuses a token with a space or line end at either end, which Authorization: Bearer cannot carry, naming the flag, variable or file key', () => {
+  it('refuses a token with a space or line end at either end, which Authorization: Bearer cannot carry, naming the flag, variable or file key', async () => {
     const padded = ' 5f0c2a91e3d47b68';
-    const flag = xnorcam(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', padded, '--port', '0', '--duration', '1']);
-    expect(flag.status).toBe(2);
-    expect(flag.stderr.trim()).toMatch(/^error: xnorcam run: --token: starts with a space, which Authorization: Bearer cannot carry: use letters, digits and punctuation only; make one with: openssl rand -hex 16/);
-    // An env file's Windows line end comes with the value.
-    const env = spawnSync(process.execPath, [bin, 'run', 'lavfi:testsrc2', ...testModelArgs, '--port', '0', '--duration', '1'], {
-      encoding: 'utf8',
-      env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_DASHBOARD_TOKEN: '5f0c2a91e3d47b68\r' },
-    });
-    expect(env.status).toBe(2);
-    expect(env.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: XNORCAM_DASHBOARD_TOKEN: ends with a carriage return \(a Windows line end\?\): use letters/)]);
     const yaml = join(tmp.dir, 'padded-token.yaml');
     writeFileSync(yaml, ['sources:', '  - name: gate', '    url: "lavfi:testsrc2=size=160x120:rate=5"', 'outputs:', `  dashboard: { port: 0, token: "${padded}" }`, ''].join('\n'));
-    const file = xnorcam(['run', yaml, ...testModelArgs, '--duration', '1']);
+    const [flag, env, file] = await Promise.all([
+      xnorcamAsync(['run', 'lavfi:testsrc2', ...testModelArgs, '--token', padded, '--port', '0', '--duration', '1']),
+      // An env file's Windows line end comes with the value.
+      xnorcamAsync(['run', 'lavfi:testsrc2', ...testModelArgs, '--port', '0', '--duration', '1'], { ...process.env, XNORCAM_LOG_LEVEL: 'warn', XNORCAM_DASHBOARD_TOKEN: '5f0c2a91e3d47b68\r' }),
+      xnorcamAsync(['run', yaml, ...testModelArgs, '--duration', '1']),
+    ]);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr.trim()).toMatch(/^error: xnorcam run: --token: starts with a space, which Authorization: Bearer cannot carry: use letters, digits and punctuation only; make one with: openssl rand -hex 16/);
+    expect(env.status).toBe(2);
+    expect(env.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: XNORCAM_DASHBOARD_TOKEN: ends with a carriage return \(a Windows line end\?\): use letters/)]);
     expect(file.status).toBe(1);
     expect(file.stderr.trim().split('\n')).toHaveLength(1);
     expect(file.stderr, file.stderr).toContain(`error: ${yaml}:5: outputs.dashboard.token: starts with a space, which Authorization: Bearer cannot carry`);
   });
 
-  it('warns at start of a token shorter than 16 characters, naming where it came from, and runs', () => {
-    const r = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', 'Gq7-x2Lp', '--port', '0', '--stats', '0', '--duration', '1']);
+  it('warns at start of a token shorter than 16 characters, naming where it came from, and runs', async () => {
+    const [r, long] = await Promise.all([
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', 'Gq7-x2Lp', '--port', '0', '--stats', '0', '--duration', '1']),
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', '5f0c2a91e3d47b68', '--port', '0', '--stats', '0', '--duration', '1']),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const warned = r.stderr.split('\n').filter((l) => l.includes('easier to guess')).map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(warned).toMatchObject([{ level: 'warn', msg: expect.stringMatching(/^--token: a token of 8 characters is easier to guess than one of 16 or more; make one with: openssl rand -hex 16/) }]);
     expect(r.stderr).not.toContain('Gq7-x2Lp');
-    const long = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--token', '5f0c2a91e3d47b68', '--port', '0', '--stats', '0', '--duration', '1']);
     expect(long.status, long.stderr).toBe(0);
     expect(long.stderr).not.toContain('easier to guess');
   }, 60_000);
 
-  it('refuses a dashboard on every address without a token before anything starts, saying how to set one; --allow-no-token runs it', () => {
-    const open = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--duration', '1']);
+  it('refuses a dashboard on every address without a token before anything starts, saying how to set one; --allow-no-token runs it', async () => {
+    const [open, allowed, guarded] = await Promise.all([
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--duration', '1']),
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--allow-no-token', '--stats', '0', '--duration', '1']),
+      xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--token', '5f0c2a91e3d47b68', '--stats', '0', '--duration', '1']),
+    ]);
     expect(open.status).toBe(2);
     expect(open.stderr.trim().split('\n')).toEqual([
       'error: dashboard: listening on every address (0.0.0.0) without an access token would show the cameras to anyone who reaches its port: set XNORCAM_DASHBOARD_TOKEN (e.g. XNORCAM_DASHBOARD_TOKEN=$(openssl rand -hex 16)), --token or outputs.dashboard.token; or, to run it open on purpose, --allow-no-token (outputs.dashboard.allowNoToken: true)',
     ]);
-    const allowed = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--allow-no-token', '--stats', '0', '--duration', '1']);
     expect(allowed.status, allowed.stderr).toBe(0);
     expect(allowed.stderr).toContain('dashboard open to the network without a token');
-    const guarded = xnorcam(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--host', '0.0.0.0', '--port', '0', '--token', '5f0c2a91e3d47b68', '--stats', '0', '--duration', '1']);
     expect(guarded.status, guarded.stderr).toBe(0);
   }, 60_000);
 
@@ -181,14 +208,18 @@ describe('xnorcam run / demo', () => {
       expect(await status('EnvToken456')).toBe(200);
       expect(await status('FileToken123')).toBe(401);
     } finally {
+      // Stopped once asked (SIGTERM, exit 0), rather than at the end of --duration.
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
     expect(err).not.toContain('EnvToken456');
     // A short one is refused naming the variable; --token, given as well, wins over it.
-    const short = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
+    const [short, flag] = await Promise.all([
+      xnorcamAsync(['run', yaml, ...testModelArgs, '--duration', '1'], { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' }),
+      xnorcamAsync(['run', yaml, ...testModelArgs, '--token', 'FlagToken789', '--stats', '0', '--duration', '1'], { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' }),
+    ]);
     expect(short.status).toBe(2);
     expect(short.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: XNORCAM_DASHBOARD_TOKEN: too short: 3 characters, at least 8 needed/)]);
-    const flag = spawnSync(process.execPath, [bin, 'run', yaml, ...testModelArgs, '--token', 'FlagToken789', '--stats', '0', '--duration', '1'], { encoding: 'utf8', env: { ...env, XNORCAM_DASHBOARD_TOKEN: 'abc' } });
     expect(flag.status, flag.stderr).toBe(0);
   }, 60_000);
 
@@ -228,14 +259,15 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr).toMatch(/"msg":"source status","source":"gate","state":"stopped"/);
   });
 
-  it('when a file source ends, sums up each line\'s counts by direction and class (nothing else keeps them), and says at start that they are not saved', () => {
-    const video = join(tmp.dir, 'ends.mp4');
-    const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '3', '--size', '640x360']);
-    expect(made.status, made.stderr).toBe(0);
-    const truth = JSON.parse(readFileSync(join(tmp.dir, 'ends.truth.json'), 'utf8')) as { line: { points: number[][] } };
+  it('when a file source ends, sums up each line\'s counts by direction and class (nothing else keeps them), and says at start that they are not saved', async () => {
+    const { video, truth } = roadVideo();
     const line = ['--line', `count:${truth.line.points.flat().join(',')}`, '--line', 'empty:0,1,1,1'];
     const env = (format: string) => ({ ...process.env, XNORCAM_LOG_LEVEL: 'info', XNORCAM_LOG_FORMAT: format });
-    const json = spawnSync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--json', '--stats', '0'], { encoding: 'utf8', timeout: 60_000, env: env('json') });
+    // The whole file, and beside it a run stopped after 2 s (a person at a terminal).
+    const [json, text] = await Promise.all([
+      spawnAsync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--json', '--stats', '0'], { timeout: 60_000, env: env('json') }),
+      spawnAsync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--stats', '0', '--duration', '2'], { timeout: 60_000, env: env('text') }),
+    ]);
     expect(json.status, json.stderr).toBe(0);
     const crossed: Record<string, Record<string, number>> = { forward: {}, backward: {} };
     for (const l of json.stdout.trim().split('\n')) {
@@ -247,27 +279,30 @@ describe('xnorcam run / demo', () => {
     const records = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; [k: string]: unknown });
     expect(records.filter((r) => r.msg.startsWith('counts are not saved'))).toHaveLength(1);
     const summary = records.filter((r) => r.msg === 'counts');
-    expect(summary).toEqual([expect.objectContaining({ source: 'ends', since: expect.stringMatching(/^\d{4}-/), lines: { count: crossed, empty: { forward: {}, backward: {} } } })]);
+    expect(summary).toEqual([expect.objectContaining({ source: 'road', since: expect.stringMatching(/^\d{4}-/), lines: { count: crossed, empty: { forward: {}, backward: {} } } })]);
 
     // A person at a terminal reads text lines after the last status line, one per counting line.
-    const text = spawnSync(process.execPath, [bin, 'run', video, ...line, '--no-dashboard', '--stats', '0', '--duration', '2'], { encoding: 'utf8', timeout: 60_000, env: env('text') });
     expect(text.status, text.stderr).toBe(0);
     expect(text.stderr).toMatch(/ info  counts are not saved to any file.*outputs\.files.*xnorcam batch/);
-    const lines = text.stderr.split('\n').filter((l) => l.startsWith('ends '));
+    const lines = text.stderr.split('\n').filter((l) => l.startsWith('road '));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^ends {10}  line count  forward (0|\w+ \d+(, \w+ \d+)*)  backward (0|\w+ \d+(, \w+ \d+)*)  \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
-    expect(lines[1]).toMatch(/^ends {10}  line empty  forward 0  backward 0  \(since /);
+    expect(lines[0]).toMatch(/^road {10}  line count  forward (0|\w+ \d+(, \w+ \d+)*)  backward (0|\w+ \d+(, \w+ \d+)*)  \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+    expect(lines[1]).toMatch(/^road {10}  line empty  forward 0  backward 0  \(since /);
   }, 120_000);
 
-  it('takes --calibration and --zone as batch does: speeds on tracks and crossings, zone events, for a source on the command line', () => {
-    const video = join(tmp.dir, 'gantry.mp4');
-    const made = xnorcam(['synth', 'video', '--out', video, '--seconds', '6', '--seed', '1', '--size', '640x360']);
-    expect(made.status, made.stderr).toBe(0);
-    const truth = JSON.parse(readFileSync(join(tmp.dir, 'gantry.truth.json'), 'utf8')) as { line: { points: number[][] }; calibration: { image: number[][]; world: number[][] } };
+  it('takes --calibration and --zone as batch does: speeds on tracks and crossings, zone events, for a source on the command line', async () => {
+    const { video, truth } = roadVideo();
     const calibration = truth.calibration.image.map((p, i) => `${p.join(',')}=${truth.calibration.world[i].join(',')}`).join(' ');
     const scene = ['--line', `count:${truth.line.points.flat().join(',')}`, '--calibration', calibration, '--zone', `road:${truth.calibration.image.flat().join(',')}`];
-    // The bundled model: speeds need real detections to track. The file plays at its own rate and ends the run.
-    const r = xnorcam(['run', video, ...scene, '--no-dashboard', '--json', '--stats', '0']);
+    // A pipeline file beside the flags: refused before any detector, so these run beside the scene's run.
+    const yaml = join(tmp.dir, 'scene.yaml');
+    writeFileSync(yaml, ['sources:', '  - name: gate', `    url: ${video}`, ''].join('\n'));
+    const refusals = [['--calibration', calibration, 'calibration'], ['--zone', 'road:0,0,100,0,100,100', 'zones']];
+    const [r, ...refused] = await Promise.all([
+      // The bundled model: speeds need real detections to track. The file plays at its own rate and ends the run.
+      xnorcamAsync(['run', video, ...scene, '--no-dashboard', '--json', '--stats', '0']),
+      ...refusals.map(([flag, value]) => xnorcamAsync(['run', yaml, flag, value])),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tracks?: { speedKmh?: number }[]; events: { type: string; speedKmh?: number }[] });
     expect(frames.some((f) => f.tracks?.some((t) => t.speedKmh !== undefined))).toBe(true);
@@ -276,12 +311,9 @@ describe('xnorcam run / demo', () => {
     expect(events.some((e) => e.type === 'zone-enter')).toBe(true);
 
     // A pipeline file gives each source its own: a flag beside it would be for no source in particular.
-    const yaml = join(tmp.dir, 'scene.yaml');
-    writeFileSync(yaml, ['sources:', '  - name: gate', `    url: ${video}`, ''].join('\n'));
-    for (const [flag, value, key] of [['--calibration', calibration, 'calibration'], ['--zone', 'road:0,0,100,0,100,100', 'zones']]) {
-      const refused = xnorcam(['run', yaml, flag, value]);
-      expect(refused.status).toBe(2);
-      expect(refused.stderr.trim()).toBe(`error: xnorcam run: ${flag}: not with a pipeline file (${yaml}): give each source its ${key}: there (see xnorcam run --help)`);
+    for (const [i, [flag, , key]] of refusals.entries()) {
+      expect(refused[i].status).toBe(2);
+      expect(refused[i].stderr.trim()).toBe(`error: xnorcam run: ${flag}: not with a pipeline file (${yaml}): give each source its ${key}: there (see xnorcam run --help)`);
     }
   }, 120_000);
 
@@ -308,14 +340,15 @@ describe('xnorcam run / demo', () => {
     for (const e of crossings) expect(e.at).toBe(e.ptsMs);
   });
 
-  it('refuses an FFMPEG_PATH that does not run in one line, rather than quietly use another ffmpeg', () => {
+  it('refuses an FFMPEG_PATH that does not run in one line, rather than quietly use another ffmpeg', async () => {
     const notExecutable = join(tmp.dir, 'ffmpeg-not-executable');
     writeFileSync(notExecutable, 'not a program\n', { mode: 0o644 });
-    for (const [path, why] of [['/nonexistent/ffmpeg', 'no such file'], [notExecutable, 'permission denied']]) {
-      const r = spawnSync(process.execPath, [bin, 'run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '2'], {
-        encoding: 'utf8',
-        env: { ...process.env, XNORCAM_LOG_LEVEL: 'warn', FFMPEG_PATH: path },
-      });
+    const cases = [['/nonexistent/ffmpeg', 'no such file'], [notExecutable, 'permission denied']];
+    const runs = await Promise.all(
+      cases.map(([path]) => xnorcamAsync(['run', 'lavfi:testsrc2=size=160x120:rate=5', ...testModelArgs, '--no-dashboard', '--duration', '2'], { ...process.env, XNORCAM_LOG_LEVEL: 'warn', FFMPEG_PATH: path })),
+    );
+    for (const [i, [path, why]] of cases.entries()) {
+      const r = runs[i];
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([`error: FFMPEG_PATH=${path}: ${why}`]);
     }
@@ -327,14 +360,16 @@ describe('xnorcam run / demo', () => {
     expect(r.stderr.trim().split('\n')).toEqual([`error: ${join(tmp.dir, 'missing.mp4')}: no such file`]);
   });
 
-  it('a file source that is no video (audio only, text): one line before anything starts, as batch says it', () => {
+  it('a file source that is no video (audio only, text): one line before anything starts, as batch says it', async () => {
     const audio = join(tmp.dir, 'tone.wav');
     const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', audio]);
     expect(made.status).toBe(0);
     const text = join(tmp.dir, 'notes.txt');
     writeFileSync(text, 'camera 4 faces north\n'.repeat(40));
-    for (const [file, why] of [[audio, 'no video stream'], [text, 'not a video (ffmpeg reads it as a text file)']]) {
-      const r = xnorcam(['run', file, ...testModelArgs, '--no-dashboard', '--duration', '3']);
+    const cases = [[audio, 'no video stream'], [text, 'not a video (ffmpeg reads it as a text file)']];
+    const runs = await Promise.all(cases.map(([file]) => xnorcamAsync(['run', file, ...testModelArgs, '--no-dashboard', '--duration', '3'])));
+    for (const [i, [file, why]] of cases.entries()) {
+      const r = runs[i];
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([`error: ${file}: ${why}`]);
     }
