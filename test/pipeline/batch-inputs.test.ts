@@ -145,9 +145,8 @@ describe('xnorcam batch: bad inputs and output folders get one clear line', () =
     expect(xnorcam(['batch', video, ...testModelArgs, '-o', out]).status).toBe(0);
   });
 
-  // Known defect, open: on an idle machine both batches still wrote (fresh-clone CI, twice, with a 1 s and a 20 s
-  // input): the lock written first and the back-off do not yet stop two batches that start together. Skipped, not
-  // weakened, until the claim is made atomic (an O_EXCL claim per output name).
+  // Both batches wrote here once (on an idle machine the second's back-off outlasted the first's run); a lock now
+  // says `claiming` while its batch decides, and a batch that finds a claimed one is refused at once.
   it('two batches started at the same moment on the same inputs into one folder: one writes its files, the other is refused', async () => {
     const out = join(tmp.dir, 'race-out');
     mkdirSync(out);
