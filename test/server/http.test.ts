@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startDashboardServer, type DashboardServer } from '../../src/server/index.js';
 import { EventEmitter } from 'node:events';
@@ -7,7 +7,7 @@ import { healthOf, type WatchedSourceStatus } from '../../src/server/health.js';
 import type { PipelineFeed, SourceStatus } from '../../src/core/feed.js';
 import { TestFeed } from '../helpers/dashboard-feed.js';
 import { buildWeb } from '../helpers/build-web.js';
-import { sleep, waitFor } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/ws-client.js';
 
 /** REST, static files, health and the access token, against a server fed by real ffmpeg frames. */
 describe('dashboard HTTP', () => {
@@ -107,13 +107,26 @@ describe('dashboard address', () => {
   });
 });
 
+/**
+ * The wall clock held still for /healthz, moved on only by the test: a 300 ms watchdog counts from the server's
+ * start, and on a loaded machine the first request alone can take longer than that (it answered 503).
+ */
+function heldClock(): { advance(ms: number): void } {
+  let now = Date.now();
+  vi.spyOn(Date, 'now').mockImplementation(() => now);
+  return { advance: (ms) => void (now += ms) };
+}
+
 describe('dashboard health', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('reports 503 when a source delivers nothing for longer than the watchdog', async () => {
     const idle = new TestFeed({ source: 'idle' }); // never started: no frame will come
+    const clock = heldClock();
     const srv = await startDashboardServer(idle, { port: 0, watchdogMs: 300 });
     try {
       expect((await fetch(srv.url + 'healthz')).status).toBe(200);
-      await sleep(450);
+      clock.advance(450);
       const r = await fetch(srv.url + 'healthz');
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ ok: false, sources: [{ name: 'idle', healthy: false, reason: expect.stringMatching(/no frame/) }] });
@@ -167,10 +180,11 @@ describe('dashboard health', () => {
     const statuses: WatchedSourceStatus[] = ['quick', 'patient'].map((name) => ({ name, url: 'x', state: 'running', decodedFps: 0, detectedFps: 0, latencyMs: 0, droppedFrames: 0, reconnects: 0, lastFrameAt: null, width: 1, height: 1 }));
     statuses[0].watchdogMs = 300;
     const feed = Object.assign(new EventEmitter(), { sources: () => statuses, overlay: () => ({ lines: [], zones: [] }), counts: () => undefined }) as unknown as PipelineFeed;
+    const clock = heldClock();
     const srv = await startDashboardServer(feed, { port: 0, watchdogMs: 60_000 });
     try {
       expect((await fetch(srv.url + 'healthz')).status).toBe(200);
-      await sleep(450);
+      clock.advance(450);
       const r = await fetch(srv.url + 'healthz');
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({
