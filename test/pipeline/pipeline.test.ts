@@ -143,10 +143,14 @@ describe('pipeline with the real XNOR detector', () => {
     const t0 = Date.now();
     await p.start();
     await p.finished;
+    const st = p.sources()[0];
     await p.close();
     const wall = Date.now() - t0;
     expect(wall).toBeGreaterThan(3500); // 4 s of video, not decoded as fast as possible
-    expect(results.length).toBeGreaterThan(90);
+    // Every frame read, each detected or dropped for a newer one: how many are dropped is the machine's speed
+    // (a loaded one detected 88 of the 100 in time), not the pacing's.
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.length + st.droppedFrames).toBe(100);
   });
 
   /** A file played live with 320-wide display frames: its results and display frames. */
