@@ -155,8 +155,10 @@ export class FfmpegRun extends EventEmitter {
     });
     cmd.on('error', (err: Error) => {
       // fluent-ffmpeg reports 'Output stream closed' when our stdout stream closes before ffmpeg's exit is
-      // seen (a race under load); everything was delivered by then, so it is not a failure.
-      const benign = this.stdoutDone && /Output stream closed/.test(err.message);
+      // seen (a race under load); everything was delivered by then, so it is not a failure. Unless nothing
+      // was, and ffmpeg said why: a file that is no video read as an empty recording.
+      const saidWhy = this.frames === 0 && this.waitingSlots.length === 0 && this.lastLines.length > 0;
+      const benign = this.stdoutDone && /Output stream closed/.test(err.message) && !saidWhy;
       if (!this.stopped && !benign) this.ffmpegError = this.describeFailure(err);
       this.ffmpegDone = true;
       this.maybeEnd();
