@@ -49,12 +49,19 @@ vi.mock('../../src/pipeline/analytics-loader.js', async () => {
 });
 
 /**
+ * One interval for every test, whenever it runs. Intervals start on multiples of their length since the epoch:
+ * 2^40 ms (35 years) puts the one in progress from 2004-11 to 2039-09. An hour's ended within a run that started
+ * seconds before it, and the two lives counted in two intervals.
+ */
+const LONG_INTERVAL_MS = 2 ** 40;
+
+/**
  * A one-camera pipeline writing events.jsonl and counts.csv into `dir`, started, with its crossings
  * counted as they come. One long interval: every crossing falls into the interval still open at the end.
  */
 async function startCamera(dir: string) {
   const { config } = validatePipelineText(`sources:\n  - name: cam\n    url: x.mp4\noutputs:\n  files: { dir: ${JSON.stringify(dir)}, events: true, counts: true }\n`);
-  const p = new Pipeline({ model: testModel, sources: [camera('stop')], workers: 1, countIntervalMs: 3_600_000 });
+  const p = new Pipeline({ model: testModel, sources: [camera('stop')], workers: 1, countIntervalMs: LONG_INTERVAL_MS });
   const outputs = new PipelineOutputs(p, { outputs: config!.outputs, retention: config!.retention });
   const seen = { crossed: 0 };
   p.on('result', (r) => (seen.crossed += r.events.filter((e: TrafficEvent) => e.type === 'line-crossing').length));
